@@ -1,0 +1,44 @@
+"""`paperwire config | migrate | stats`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from paperwire.config import Settings
+
+
+@click.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of a table.")
+@click.pass_obj
+def config_cmd(settings: Settings, as_json: bool) -> None:
+    """Print the effective settings (secrets masked) with their help."""
+    rows = settings.describe()
+    if as_json:
+        click.echo(json.dumps({name: value for name, value, _, _ in rows}, indent=2))
+        return
+    width = max(len(name) for name, *_ in rows)
+    group = None
+    for name, value, grp, help_text in rows:
+        if grp != group:
+            click.echo(f"\n[{grp}]")
+            group = grp
+        click.echo(f"{name:<{width}}  {value}")
+        click.echo(f"{'':<{width}}  # {help_text}")
+
+
+@click.command("migrate")
+@click.pass_obj
+def migrate_cmd(settings: Settings) -> None:
+    """Apply pending database migrations (also done on every start)."""
+    from paperwire.store.db import open_database
+    from paperwire.store.migrate import current_revision, upgrade
+
+    db = open_database(settings, migrate=False)
+    applied = upgrade(db)
+    click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    click.echo(f"revision: {current_revision(db)}")
+
+
+COMMANDS = [config_cmd, migrate_cmd]

@@ -1,0 +1,3 @@
+"""CLI commands of the web area (filled in by that area)."""
+
+COMMANDS: list = []

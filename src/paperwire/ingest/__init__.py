@@ -1,0 +1,1 @@
+"""Ingestion: fetch (network clients) -> parse (pure functions to PaperRecord) -> upsert (store)."""

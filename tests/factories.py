@@ -1,0 +1,55 @@
+"""Factories with random defaults: a test states only what it is about."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import string
+
+from paperwire.ingest.records import PaperRecord
+from paperwire.store.papers import upsert_papers
+
+_WORDS = ("graph neural transformer protein cell sequence attention diffusion quantum "
+          "lattice sparse kernel bayesian inference robust causal spectral manifold "
+          "galaxy photon entropy tensor language vision reinforcement").split()
+
+
+def _words(n: int) -> str:
+    return " ".join(random.choice(_WORDS) for _ in range(n))
+
+
+def random_arxiv_id() -> str:
+    return f"{random.randint(2001, 2612):04d}.{random.randint(0, 99999):05d}"
+
+
+def make_record(**overrides) -> PaperRecord:
+    pid = overrides.pop("id", None) or random_arxiv_id()
+    published = overrides.pop("published_at", None) or (
+        dt.datetime(2024, 1, 1) + dt.timedelta(days=random.randint(0, 900),
+                                               seconds=random.randint(0, 86399)))
+    n_authors = random.randint(1, 6)
+    values = dict(
+        id=pid,
+        title=_words(6).capitalize(),
+        abstract=_words(60),
+        source="arxiv",
+        version=1,
+        authors=[{"name": "".join(random.choices(string.ascii_letters, k=8)), "affiliations": []}
+                 for _ in range(n_authors)],
+        categories=[random.choice(["cs.CL", "cs.LG", "q-bio.GN", "astro-ph.GA", "hep-th"])],
+        published_at=published,
+        updated_at=published,
+        versions=[{"version": 1, "created": published.isoformat()}],
+        abs_url=f"https://arxiv.org/abs/{pid}",
+        pdf_url=f"https://arxiv.org/pdf/{pid}",
+    )
+    values.update(overrides)
+    return PaperRecord(**values)
+
+
+def make_papers(db, n: int = 1, **overrides) -> list[PaperRecord]:
+    """Insert n random papers (committed) and return their records."""
+    records = [make_record(**overrides) for _ in range(n)]
+    with db.session() as session:
+        upsert_papers(session, records)
+    return records
