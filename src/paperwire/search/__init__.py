@@ -1,0 +1,1 @@
+"""Search: query parsing, lexical (BM25) and semantic (embeddings + ANN) retrieval, fusion."""
