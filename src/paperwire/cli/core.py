@@ -11,12 +11,17 @@ from paperwire.config import Settings
 
 @click.command("config")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of a table.")
+@click.option("--markdown", is_flag=True,
+              help="Print the settings table (defaults, not effective values) as Markdown.")
 @click.pass_obj
-def config_cmd(settings: Settings, as_json: bool) -> None:
+def config_cmd(settings: Settings, as_json: bool, markdown: bool) -> None:
     """Print the effective settings (secrets masked) with their help."""
     rows = settings.describe()
     if as_json:
         click.echo(json.dumps({name: value for name, value, _, _ in rows}, indent=2))
+        return
+    if markdown:
+        click.echo(settings_markdown())
         return
     width = max(len(name) for name, *_ in rows)
     group = None
@@ -39,6 +44,21 @@ def migrate_cmd(settings: Settings) -> None:
     applied = upgrade(db)
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
     click.echo(f"revision: {current_revision(db)}")
+
+
+def settings_markdown() -> str:
+    """The settings table as Markdown, from the defaults (what the README shows)."""
+    from dataclasses import fields
+
+    lines = ["| variable | default | what it does |", "| --- | --- | --- |"]
+    for f in fields(Settings):
+        default = f.default
+        shown = "(empty)" if default == "" else str(default)
+        help_text = f.metadata["help"].replace("|", "\\|")
+        secret = " Secret: also read from `PAPERWIRE_" + f.name.upper() + "_FILE`." \
+            if f.metadata["secret"] else ""
+        lines.append(f"| `PAPERWIRE_{f.name.upper()}` | `{shown}` | {help_text}{secret} |")
+    return "\n".join(lines)
 
 
 COMMANDS = [config_cmd, migrate_cmd]
