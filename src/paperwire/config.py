@@ -81,6 +81,12 @@ class Settings:
                                          "one client may make per minute.", group="web")
     secure_cookies: bool = setting(False, "Mark cookies Secure (set true behind HTTPS).",
                                    group="web")
+    page_cache_seconds: float = setting(5.0, "How long a web worker reuses the data of an "
+                                        "anonymous feed or paper page (0: no caching). Votes "
+                                        "and comments clear it at once in their worker.",
+                                        group="web")
+    feed_page_size: int = setting(30, "Papers per page on the feed, trending and search "
+                                  "pages.", group="web")
 
     # --- arXiv ------------------------------------------------------------------------------
     arxiv_api_url: str = setting("https://export.arxiv.org/api/query",
