@@ -102,6 +102,10 @@ class Settings:
                                           "service.", group="arxiv")
     harvest_set: str = setting("", "OAI-PMH set the scheduled harvest asks for (e.g. cs); "
                                "empty: all of arXiv.", group="arxiv")
+    arxiv_retry_after_max_seconds: float = setting(120.0, "Longest wait honoured from an "
+                                                   "arXiv Retry-After header.", group="arxiv")
+    import_batch_size: int = setting(5000, "Records per transaction in `paperwire import` "
+                                     "(progress is checkpointed after each).", group="arxiv")
 
     # --- search -----------------------------------------------------------------------------
     embedding_model: str = setting("", "Local sentence-transformers model directory. Empty: "
@@ -132,12 +136,33 @@ class Settings:
     digest_max_papers: int = setting(10, "Default number of papers in a digest.", group="mail")
     token_max_age_days: int = setting(14, "Days an emailed confirmation or preferences link "
                                       "stays valid.", group="mail")
+    smtp_timeout_seconds: float = setting(30.0, "Timeout of one SMTP command.", group="mail")
+    mail_unsubscribe_mailto: str = setting("", "Address for the mailto: part of List-Unsubscribe "
+                                           "(empty: only the one-click https link).",
+                                           group="mail")
+    digest_retry_attempts: int = setting(3, "Retries of a temporary SMTP failure (4xx, "
+                                         "connection lost) within one run, with backoff.",
+                                         group="mail")
+    digest_retry_backoff_seconds: float = setting(2.0, "First retry delay; doubles each "
+                                                  "retry.", group="mail")
+    digest_pause_after_failures: int = setting(3, "Permanent (5xx) failures in a row after "
+                                               "which a subscription is paused.", group="mail")
+    digest_sending_lease_seconds: float = setting(900.0, "A digest claimed by another worker "
+                                                  "that is not known to be dead is left alone "
+                                                  "this long before it is sent again.",
+                                                  group="mail")
 
     # --- jobs -------------------------------------------------------------------------------
     queue_url: str = setting("", "Job queue for `paperwire worker`. Empty: SQLite in DATA_DIR "
                              "(one machine). redis://host:6379/0 lets several workers share "
                              "the jobs.", secret=True, group="jobs")
     harvest_time: str = setting("02:00", "Local time of the daily arXiv harvest.", group="jobs")
+    queue_name: str = setting("paperwire", "Name (key prefix) of the job queue; workers "
+                              "sharing a queue must use the same name.", group="jobs")
+    worker_threads: int = setting(2, "Jobs one `paperwire worker` runs at the same time.",
+                                  group="jobs")
+    embed_interval_minutes: int = setting(5, "How often the worker embeds and indexes new "
+                                          "papers.", group="jobs")
 
     # ---------------------------------------------------------------------------------------
     @property
