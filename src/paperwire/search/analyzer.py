@@ -1,0 +1,97 @@
+"""Text analysis shared by indexing, query building, delta scoring and snippets.
+
+Invariant: the index, the query builder and the in-Python scorer of not-yet-indexed papers all
+use these exact analyzers, so a word normalizes the same way everywhere.
+
+- ``stem``: words (letters+digits runs) -> lowercase -> ASCII folding -> English stop words
+  removed -> Snowball English stemmer. Used for title and abstract (BM25 fields).
+- ``word``: the same without stop words and stemming. Used for prefix matching (``seq`` must
+  find ``seq2seq``, ``sequencing``) and author names.
+- ``lower_raw``: the whole value lowercased (categories).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import tantivy
+
+STEM = "pw_stem"
+WORD = "pw_word"
+RAW = "pw_raw"
+MAX_TOKEN_CHARS = 40
+MIN_PREFIX_CHARS = 3
+
+
+@functools.lru_cache(maxsize=None)
+def analyzers() -> dict[str, tantivy.TextAnalyzer]:
+    def base():
+        return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+                .filter(tantivy.Filter.remove_long(MAX_TOKEN_CHARS))
+                .filter(tantivy.Filter.lowercase())
+                .filter(tantivy.Filter.ascii_fold()))
+
+    return {
+        STEM: base().filter(tantivy.Filter.stopword("english"))
+                    .filter(tantivy.Filter.stemmer("english")).build(),
+        WORD: base().build(),
+        RAW: (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
+              .filter(tantivy.Filter.lowercase()).build()),
+    }
+
+
+def register(index: tantivy.Index) -> None:
+    for name, analyzer in analyzers().items():
+        index.register_tokenizer(name, analyzer)
+
+
+def stems(text: str) -> list[str]:
+    return analyzers()[STEM].analyze(text or "")
+
+
+def words(text: str) -> list[str]:
+    return analyzers()[WORD].analyze(text or "")
+
+
+def stem_positions(text: str) -> list[tuple[int, str]]:
+    """(position, stem) pairs; positions keep the gaps left by stop words, as in the index."""
+    return [(t.position, t.text) for t in analyzers()[STEM].pre_tokenize(text or "").tokens]
+
+
+def stem_spans(text: str) -> list[tuple[str, int, int]]:
+    """(stem, start, end) character spans in ``text`` (for highlighting)."""
+    return [(t.text, t.char_offset_from, t.char_offset_to)
+            for t in analyzers()[STEM].pre_tokenize(text or "").tokens]
+
+
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    return [(t.text, t.char_offset_from, t.char_offset_to)
+            for t in analyzers()[WORD].pre_tokenize(text or "").tokens]
+
+
+def prefix_words(term: str) -> list[str]:
+    """The words of a query term that are long enough to be matched as prefixes."""
+    stop = _stopwords()
+    return [w for w in words(term) if len(w) >= MIN_PREFIX_CHARS and w not in stop]
+
+
+def stopwords() -> frozenset[str]:
+    return _stopwords()
+
+
+@functools.lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    # Whatever tantivy's English list drops is a stop word; probe a generous word list.
+    probe = ("a an and are as at be but by for if in into is it no not of on or such that the "
+             "their then there these they this to was will with").split()
+    return frozenset(w for w in probe if not stems(w))
+
+
+def author_text(authors) -> str:
+    """Authors column (list of {"name": ...} or strings) as one searchable string."""
+    names = []
+    for a in authors or []:
+        name = a.get("name") if isinstance(a, dict) else a
+        if name:
+            names.append(str(name))
+    return " ; ".join(names)

@@ -1,0 +1,616 @@
+"""Lexical (BM25) search: a tantivy index on disk plus the not-yet-indexed papers from the DB.
+
+Layout under ``DATA_DIR/index/lexical/``::
+
+    CURRENT          name of the live generation directory (replaced atomically)
+    gen-<stamp>/     tantivy files + state.json {"watermark", "avg_len", ...}
+    .lock            flock: one writer (rebuild or refresh) per data dir at a time
+
+Invariants:
+- The index holds every visible paper whose ``modified_at`` <= ``watermark`` as of that
+  paper's last change. Papers modified after the watermark (the "delta") are read from the
+  database on every search and scored in Python with the same analyzers and BM25 formula, and
+  they replace any index copy of the same paper. So a committed paper is searchable at once,
+  from any process, and hidden papers never show.
+- The watermark trails the refresh time by ``OVERLAP`` so that a transaction that stamped
+  ``modified_at`` before a refresh but committed after it is still picked up.
+- Writers: a rebuild writes a new generation and flips CURRENT only when complete; a refresh
+  commits to the live generation and then rewrites state.json (tantivy commits are atomic,
+  refreshes idempotent). A ``kill -9`` at any point leaves either the old or the new state, and
+  the next refresh/rebuild converges to the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import math
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import tantivy
+
+from paperwire.search import analyzer
+from paperwire.search.filters import (
+    Constraints, category_regex, date_bounds_ts, phrase_in, phrase_positions, row_matches)
+from paperwire.search.query import ParsedQuery
+from paperwire.store import search as store
+from paperwire.store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+OVERLAP = dt.timedelta(seconds=120)
+# Field weights of the BM25 sum (tantivy scores each field with k1=1.2, b=0.75).
+TITLE_BOOST = 2.0
+ABSTRACT_BOOST = 1.0
+AUTHOR_BOOST = 1.0
+PHRASE_BOOST = 1.0
+# Constant score of a prefix-only match (the word starts with the query word): small, so
+# exact (stemmed) matches always rank above papers matched only through a prefix.
+PREFIX_SCORE = 0.3
+K1, B = 1.2, 0.75
+# A delta bigger than this is folded into the index before searching (when we can get the lock).
+MAX_DELTA = 20_000
+
+
+class Unavailable(Exception):
+    """The lexical index cannot be opened (missing, corrupt, wrong schema)."""
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("title", tokenizer_name=analyzer.STEM)
+    sb.add_text_field("abstract", tokenizer_name=analyzer.STEM)
+    sb.add_text_field("authors", tokenizer_name=analyzer.WORD)
+    sb.add_text_field("words", tokenizer_name=analyzer.WORD, index_option="basic")
+    sb.add_text_field("cats", tokenizer_name=analyzer.RAW, index_option="basic")
+    sb.add_integer_field("published", indexed=True, fast=True)
+    return sb.build()
+
+
+def _ts(value: dt.datetime | None) -> int:
+    if value is None:
+        return -(2 ** 62)
+    return int(value.replace(tzinfo=dt.timezone.utc).timestamp())
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _from_iso(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def make_document(row: store.IndexRow) -> tantivy.Document:
+    doc = tantivy.Document()
+    doc.add_text("id", row.id)
+    doc.add_text("title", row.title)
+    doc.add_text("abstract", row.abstract)
+    doc.add_text("authors", analyzer.author_text(row.authors))
+    doc.add_text("words", f"{row.title}\n{row.abstract}")
+    for cat in row.categories:
+        doc.add_text("cats", cat)
+    doc.add_integer("published", _ts(row.published_at))
+    return doc
+
+
+# --------------------------------------------------------------------------------------------
+# Query compilation
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class CompiledQuery:
+    """A parsed query reduced to what both scorers (tantivy and Python) need."""
+
+    stems: list[str]                      # distinct stems of the terms (BM25, title/abstract)
+    author_words: list[str]               # distinct words of the terms (BM25, authors)
+    prefixes: list[str]                   # words matched as prefixes
+    phrases: list[list[tuple[int, str]]]  # required phrases (relative position, stem)
+    cons: Constraints
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.stems or self.author_words or self.prefixes or self.phrases)
+
+
+def compile_query(pq: ParsedQuery, cons: Constraints, *, prefix: bool = True) -> CompiledQuery:
+    stems: list[str] = []
+    author_words: list[str] = []
+    prefixes: list[str] = []
+    for term in pq.terms:
+        stems += analyzer.stems(term)
+        author_words += [w for w in analyzer.words(term) if w not in analyzer.stopwords()]
+        if prefix:
+            prefixes += analyzer.prefix_words(term)
+    phrases = [p for p in (phrase_positions(ph) for ph in pq.phrases) if p]
+    return CompiledQuery(list(dict.fromkeys(stems)), list(dict.fromkeys(author_words)),
+                         list(dict.fromkeys(prefixes)), phrases, cons)
+
+
+def _escape_regex(text: str) -> str:
+    # Only letters and digits reach here (analyzer tokens), but be safe for the regex engine.
+    return "".join(c if c.isalnum() else "\\" + c for c in text)
+
+
+def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | None:
+    O = tantivy.Occur
+    Q = tantivy.Query
+    should: list[tuple[tantivy.Occur, tantivy.Query]] = []
+    for stem in cq.stems:
+        should.append((O.Should, Q.boost_query(Q.term_query(schema, "title", stem), TITLE_BOOST)))
+        should.append((O.Should, Q.boost_query(Q.term_query(schema, "abstract", stem),
+                                               ABSTRACT_BOOST)))
+    for word in cq.author_words:
+        should.append((O.Should, Q.boost_query(Q.term_query(schema, "authors", word),
+                                               AUTHOR_BOOST)))
+    for word in cq.prefixes:
+        should.append((O.Should, Q.const_score_query(
+            Q.regex_query(schema, "words", _escape_regex(word) + ".*"), PREFIX_SCORE)))
+    clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+    if should:
+        clauses.append((O.Must, Q.boolean_query(should)))
+    for phrase in cq.phrases:
+        if len(phrase) == 1:
+            stem = phrase[0][1]
+            parts = [Q.term_query(schema, "title", stem), Q.term_query(schema, "abstract", stem)]
+        else:
+            parts = [Q.phrase_query(schema, "title", list(phrase)),
+                     Q.phrase_query(schema, "abstract", list(phrase))]
+        clauses.append((O.Must, Q.boolean_query([
+            (O.Should, Q.boost_query(parts[0], TITLE_BOOST * PHRASE_BOOST)),
+            (O.Should, Q.boost_query(parts[1], PHRASE_BOOST))])))
+    cons = cq.cons
+    if cons.categories:
+        cat_q = [(O.Should, Q.regex_query(schema, "cats", category_regex(p)))
+                 for p in cons.categories]
+        clauses.append((O.Must, Q.const_score_query(Q.boolean_query(cat_q), 0.0)))
+    for name in cons.authors:
+        words = analyzer.words(name)
+        if not words:
+            continue
+        q = (Q.term_query(schema, "authors", words[0]) if len(words) == 1
+             else Q.phrase_query(schema, "authors", words))
+        clauses.append((O.Must, Q.const_score_query(q, 0.0)))
+    lo, hi = date_bounds_ts(cons)
+    if lo is not None or hi is not None:
+        clauses.append((O.Must, Q.range_query(schema, "published", tantivy.FieldType.Integer,
+                                              lo if lo is not None else -(2 ** 62),
+                                              hi if hi is not None else 2 ** 62)))
+    for term in cons.excluded_terms:
+        for stem in analyzer.stems(term):
+            clauses.append((O.MustNot, Q.term_query(schema, "title", stem)))
+            clauses.append((O.MustNot, Q.term_query(schema, "abstract", stem)))
+        for word in analyzer.words(term):
+            clauses.append((O.MustNot, Q.term_query(schema, "authors", word)))
+    for text in cons.excluded_phrases:
+        rel = phrase_positions(text)
+        if len(rel) > 1:
+            clauses.append((O.MustNot, Q.phrase_query(schema, "title", rel)))
+            clauses.append((O.MustNot, Q.phrase_query(schema, "abstract", rel)))
+    if not any(occ == O.Must for occ, _ in clauses):
+        if not clauses:
+            return None
+        # Only exclusions: everything except them.
+        clauses.append((O.Must, Q.all_query()))
+    elif not should and not cq.phrases:
+        # Filters only: every paper passing them (scores are all equal).
+        clauses.append((O.Must, Q.all_query()))
+    return Q.boolean_query(clauses)
+
+
+# --------------------------------------------------------------------------------------------
+# Python scoring of not-yet-indexed papers
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class DeltaDoc:
+    row: store.IndexRow
+    title: list[tuple[int, str]]
+    abstract: list[tuple[int, str]]
+    authors: list[str]
+    words: set[str]
+    title_tf: dict[str, int] = field(default_factory=dict)
+    abstract_tf: dict[str, int] = field(default_factory=dict)
+    authors_tf: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: store.IndexRow) -> "DeltaDoc":
+        title = analyzer.stem_positions(row.title)
+        abstract = analyzer.stem_positions(row.abstract)
+        authors = analyzer.words(analyzer.author_text(row.authors))
+        words = set(analyzer.words(row.title)) | set(analyzer.words(row.abstract))
+        d = cls(row, title, abstract, authors, words)
+        for _, s in title:
+            d.title_tf[s] = d.title_tf.get(s, 0) + 1
+        for _, s in abstract:
+            d.abstract_tf[s] = d.abstract_tf.get(s, 0) + 1
+        for w in authors:
+            d.authors_tf[w] = d.authors_tf.get(w, 0) + 1
+        return d
+
+
+def _idf(n_docs: int, df: int) -> float:
+    return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+
+
+def _bm25(tf: int, length: int, avg: float, idf: float) -> float:
+    if tf <= 0:
+        return 0.0
+    norm = K1 * (1 - B + B * length / max(avg, 1.0))
+    return idf * (1 + K1) * tf / (tf + norm)
+
+
+def score_delta(doc: DeltaDoc, cq: CompiledQuery, stats: "Stats") -> float | None:
+    """BM25 score of one paper as the index would give it (None: it does not match)."""
+    if doc.row.hidden or not row_matches(doc.row, cq.cons):
+        return None
+    score = 0.0
+    matched = False
+    for stem in cq.stems:
+        for tf_map, toks, name, boost in ((doc.title_tf, doc.title, "title", TITLE_BOOST),
+                                          (doc.abstract_tf, doc.abstract, "abstract",
+                                           ABSTRACT_BOOST)):
+            tf = tf_map.get(stem, 0)
+            if tf:
+                matched = True
+                score += boost * _bm25(tf, len(toks), stats.avg_len[name],
+                                       stats.idf(name, stem))
+    for word in cq.author_words:
+        tf = doc.authors_tf.get(word, 0)
+        if tf:
+            matched = True
+            score += AUTHOR_BOOST * _bm25(tf, len(doc.authors), stats.avg_len["authors"],
+                                          stats.idf("authors", word))
+    for prefix in cq.prefixes:
+        if any(w.startswith(prefix) for w in doc.words):
+            matched = True
+            score += PREFIX_SCORE
+    for phrase in cq.phrases:
+        hit = False
+        for toks, name, boost in ((doc.title, "title", TITLE_BOOST * PHRASE_BOOST),
+                                  (doc.abstract, "abstract", PHRASE_BOOST)):
+            pf = phrase_in(toks, phrase)
+            if pf:
+                hit = True
+                idf = sum(stats.idf(name, s) for _, s in phrase)
+                score += boost * _bm25(pf, len(toks), stats.avg_len[name], idf)
+        if not hit:
+            return None
+        matched = True
+    if not matched and (cq.stems or cq.author_words or cq.prefixes or cq.phrases):
+        return None
+    return score
+
+
+@dataclass
+class Stats:
+    searcher: tantivy.Searcher
+    avg_len: dict[str, float]
+    _cache: dict = field(default_factory=dict)
+
+    def idf(self, fieldname: str, term: str) -> float:
+        key = (fieldname, term)
+        if key not in self._cache:
+            n = max(self.searcher.num_docs, 1)
+            self._cache[key] = _idf(n, self.searcher.doc_freq(fieldname, term))
+        return self._cache[key]
+
+
+# --------------------------------------------------------------------------------------------
+# The index
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class LexicalResult:
+    hits: list[tuple[str, float]]
+    total: int
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class LexicalIndex:
+    """One process's handle on the lexical index of a data dir (thread-safe)."""
+
+    def __init__(self, settings, db) -> None:
+        self.settings = settings
+        self.db = db
+        self.root = Path(settings.data_dir) / "index" / "lexical"
+        self._mutex = threading.RLock()
+        self._index: tantivy.Index | None = None
+        self._gen: str | None = None
+        self._state: dict = {}
+        self._state_mtime: int | None = None
+        self._current_mtime: int | None = None
+        self._delta_cache: dict[str, tuple[dt.datetime, DeltaDoc]] = {}
+        self.schema = build_schema()
+
+    # ---- opening ---------------------------------------------------------------------------
+    def _read_current(self) -> str | None:
+        try:
+            return (self.root / "CURRENT").read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _open_generation(self, gen: str) -> None:
+        path = self.root / gen
+        state_path = path / "state.json"
+        try:
+            state = json.loads(state_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise Unavailable(f"state of {path} unreadable: {exc}") from exc
+        if state.get("schema_version") != SCHEMA_VERSION:
+            raise Unavailable(f"{path} has schema version {state.get('schema_version')}, "
+                              f"need {SCHEMA_VERSION}")
+        try:
+            index = tantivy.Index.open(str(path))
+            analyzer.register(index)
+            index.searcher().num_docs  # touch: fails fast on corrupt files
+        except Exception as exc:  # noqa: BLE001 - tantivy raises plain ValueError/OSError
+            raise Unavailable(f"cannot open {path}: {exc}") from exc
+        self._index, self._gen, self._state = index, gen, state
+        self._state_mtime = state_path.stat().st_mtime_ns
+
+    def ensure_open(self) -> None:
+        """Open the live generation, (re)loading when another process changed it; rebuild
+        when missing or corrupt."""
+        with self._mutex:
+            try:
+                cur_mtime = (self.root / "CURRENT").stat().st_mtime_ns
+            except FileNotFoundError:
+                cur_mtime = None
+            gen = self._read_current() if cur_mtime is not None else None
+            if self._index is not None and gen == self._gen and cur_mtime == self._current_mtime:
+                self._maybe_reload()
+                return
+            if gen is None:
+                log.warning("lexical index missing in %s; building it from the database",
+                            self.root)
+                self.rebuild(progress=False)
+                return
+            try:
+                self._open_generation(gen)
+                self._current_mtime = cur_mtime
+                self._delta_cache.clear()
+            except Unavailable as exc:
+                log.warning("lexical index unusable (%s); rebuilding it from the database", exc)
+                self.rebuild(progress=False)
+
+    def _maybe_reload(self) -> None:
+        """Another process refreshed the live generation: read its watermark, then reload
+        tantivy (in this order, so the index is never older than the watermark we use)."""
+        state_path = self.root / self._gen / "state.json"
+        try:
+            mtime = state_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if mtime == self._state_mtime:
+            return
+        try:
+            self._state = json.loads(state_path.read_text())
+        except (OSError, ValueError):
+            return
+        self._state_mtime = mtime
+        self._index.reload()
+
+    @property
+    def watermark(self) -> dt.datetime | None:
+        return _from_iso(self._state.get("watermark"))
+
+    # ---- writing ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writer_lock(self, block: bool):
+        self.root.mkdir(parents=True, exist_ok=True)
+        fh = open(self.root / ".lock", "a+")
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            fh.close()  # releases the flock (also released by the OS if we are killed)
+
+    def rebuild(self, progress: bool | Callable = False) -> int:
+        """Build a fresh generation from the database and make it live. Returns doc count."""
+        from tqdm import tqdm
+
+        with self._writer_lock(block=True), self._mutex:
+            started = utcnow()
+            gen = f"gen-{started.strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
+            path = self.root / gen
+            self._remove_stale_generations(keep=self._read_current())
+            path.mkdir(parents=True)
+            index = tantivy.Index(self.schema, path=str(path), reuse=False)
+            analyzer.register(index)
+            threads = max(1, min(4, os.cpu_count() or 1))
+            writer = index.writer(heap_size=64_000_000 * threads, num_threads=threads)
+            lengths = {"title": 0, "abstract": 0, "authors": 0}
+            n = 0
+            with self.db.session() as session:
+                total = store.visible_count(session)
+                bar = tqdm(total=total, desc="lexical index", unit="paper",
+                           disable=not progress, file=None)
+                for batch in store.iter_index_rows(session):
+                    for row in batch:
+                        writer.add_document(make_document(row))
+                        # Average field lengths for the Python scorer (approximate: words).
+                        lengths["title"] += len(row.title.split())
+                        lengths["abstract"] += len(row.abstract.split())
+                        lengths["authors"] += 2 * len(row.authors)
+                    n += len(batch)
+                    bar.update(len(batch))
+                bar.close()
+            writer.commit()
+            writer.wait_merging_threads()
+            state = {
+                "schema_version": SCHEMA_VERSION,
+                "watermark": _iso(started - OVERLAP),
+                "built_at": _iso(started),
+                "docs": n,
+                "avg_len": {k: (v / n if n else 1.0) for k, v in lengths.items()},
+            }
+            _write_json(path / "state.json", state)
+            tmp = self.root / f".CURRENT.{os.getpid()}.tmp"
+            tmp.write_text(gen)
+            os.replace(tmp, self.root / "CURRENT")
+            self._remove_stale_generations(keep=gen)
+            self._open_generation(gen)
+            self._current_mtime = (self.root / "CURRENT").stat().st_mtime_ns
+            self._delta_cache.clear()
+        # Papers changed while we were reading are after the watermark: fold them now.
+        self.refresh(block=True)
+        return n
+
+    def _remove_stale_generations(self, keep: str | None) -> None:
+        if not self.root.exists():
+            return
+        for child in self.root.iterdir():
+            if child.is_dir() and child.name.startswith("gen-") and child.name != keep:
+                shutil.rmtree(child, ignore_errors=True)
+
+    def refresh(self, *, block: bool = False) -> int | None:
+        """Fold papers changed since the watermark into the index. Returns the number of
+        papers looked at, or None when another process holds the writer lock."""
+        self.ensure_open()
+        with self._writer_lock(block=block) as locked:
+            if not locked:
+                return None
+            with self._mutex:
+                # Re-read: another process may have moved the watermark or the generation.
+                self.ensure_open()
+                now = utcnow()
+                wm = self.watermark
+                changed = 0
+                index = self._index
+                writer = None
+                with self.db.session() as session:
+                    ids = [pid for pid, _ in store.modified_since(session, wm)]
+                    for start in range(0, len(ids), 2000):
+                        rows = store.index_rows(session, ids[start:start + 2000])
+                        if writer is None:
+                            writer = index.writer(heap_size=50_000_000, num_threads=1)
+                        seen = set()
+                        for row in rows:
+                            seen.add(row.id)
+                            writer.delete_documents_by_term("id", row.id)
+                            if not row.hidden:
+                                writer.add_document(make_document(row))
+                        # Deleted rows (gone from the DB) disappear from the index too.
+                        for pid in set(ids[start:start + 2000]) - seen:
+                            writer.delete_documents_by_term("id", pid)
+                        changed += len(rows)
+                if writer is not None:
+                    writer.commit()
+                    writer.wait_merging_threads()
+                new_wm = now - OVERLAP
+                if wm is None or new_wm > wm or writer is not None:
+                    state = dict(self._state)
+                    state["watermark"] = _iso(max(new_wm, wm) if wm else new_wm)
+                    state["docs"] = None
+                    _write_json(self.root / self._gen / "state.json", state)
+                    self._maybe_reload()
+                    self._index.reload()
+                return changed
+
+    # ---- searching -------------------------------------------------------------------------
+    def _delta(self) -> dict[str, DeltaDoc]:
+        """Papers modified after the watermark, analyzed (cached by modified_at)."""
+        with self.db.session() as session:
+            changed = store.modified_since(session, self.watermark)
+            if len(changed) > MAX_DELTA:
+                # Too many to score per search: fold them first (or let the writer do it).
+                session.close()
+                if self.refresh(block=False) is not None:
+                    changed = store.modified_since(session, self.watermark)
+            need = [pid for pid, mt in changed
+                    if (c := self._delta_cache.get(pid)) is None or c[0] != mt]
+            if need:
+                for row in store.index_rows(session, need):
+                    self._delta_cache[row.id] = (row.modified_at, DeltaDoc.of(row))
+        out: dict[str, DeltaDoc] = {}
+        live = {pid for pid, _ in changed}
+        for pid in list(self._delta_cache):
+            if pid not in live:
+                del self._delta_cache[pid]
+        for pid, _ in changed:
+            entry = self._delta_cache.get(pid)
+            if entry is not None:
+                out[pid] = entry[1]
+            else:
+                # Deleted from the DB after we listed it: shadow the index copy, match nothing.
+                out[pid] = None  # type: ignore[assignment]
+        return out
+
+    def search(self, pq: ParsedQuery, cons: Constraints, *, limit: int, offset: int = 0,
+               order: str = "relevance", prefix: bool = True) -> LexicalResult:
+        """Top ``limit`` papers after ``offset``; ``order`` is "relevance" or "newest"."""
+        cq = compile_query(pq, cons, prefix=prefix)
+        self.ensure_open()
+        with self._mutex:
+            index = self._index
+            state = self._state
+        query = tantivy_query(self.schema, cq)
+        if query is None:
+            return LexicalResult([], 0)
+        delta = self._delta()
+        searcher = index.searcher()
+        want = offset + limit
+        kwargs = {}
+        if order == "newest" or not cq.has_text:
+            kwargs = {"order_by_field": "published", "order": tantivy.Order.Desc}
+        result = searcher.search(query, limit=want + len(delta), count=True, **kwargs)
+        hits: list[tuple[str, float, int]] = []
+        shadowed = 0
+        for score, addr in result.hits:
+            pid = searcher.doc(addr)["id"][0]
+            if pid in delta:
+                shadowed += 1
+                continue
+            hits.append((pid, float(score), 0))
+        stats = Stats(searcher, state.get("avg_len") or {"title": 10, "abstract": 150,
+                                                          "authors": 8})
+        added = 0
+        for pid, doc in delta.items():
+            if doc is None:
+                continue
+            s = score_delta(doc, cq, stats)
+            if s is None:
+                continue
+            added += 1
+            hits.append((pid, s if not kwargs else float(_ts(doc.row.published_at)), 0))
+        if kwargs:
+            hits.sort(key=lambda h: (-h[1], h[0]))
+            # Scores were publication timestamps; report them as relevance-free zeros.
+            hits = [(pid, 0.0, 0) for pid, _, _ in hits]
+        else:
+            hits.sort(key=lambda h: (-h[1], h[0]))
+        total = max(result.count - shadowed, 0) + added
+        return LexicalResult([(pid, s) for pid, s, _ in hits[offset:want]], total)
+
+    def doc_count(self) -> int:
+        self.ensure_open()
+        return self._index.searcher().num_docs
+
+    def close(self) -> None:
+        with self._mutex:
+            self._index = None
+            self._gen = None

@@ -1,0 +1,225 @@
+"""The search query language, parsed by ONE pure function: ``parse_query``.
+
+Syntax (case-insensitive field names; whitespace separates parts):
+
+- ``word``                  a term (ranked by BM25; also matches words that start with it)
+- ``"two words"``           a phrase (the words next to each other, after stemming)
+- ``-word``, ``-"a phrase"``  exclusion: papers containing it are dropped
+- ``author:hinton``, ``author:"Geoffrey Hinton"`` (alias ``au:``)   author filter
+- ``cat:cs.CL``, ``cat:q-bio.*``, ``cat:cs`` (alias ``category:``)  category filter;
+  ``*`` is a wildcard, a bare archive (``cs``) matches all its categories
+- ``after:2023``, ``after:2023-05``, ``after:2023-05-10`` published on/after the first day
+  of that year/month/day; ``before:...`` published strictly before it
+
+Invariants:
+- ``parse_query`` never raises: anything it cannot use is either kept as plain words or
+  dropped, and each such decision adds a human-readable entry to ``notices``.
+- The result is immutable and depends only on the input string.
+- Several ``author:`` values must all match; several ``cat:`` values match any of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+FIELD_ALIASES = {
+    "author": "author", "authors": "author", "au": "author",
+    "cat": "cat", "category": "cat", "categories": "cat",
+    "after": "after", "since": "after", "from": "after",
+    "before": "before", "until": "before",
+}
+
+_FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z_-]*):(.*)$", re.S)
+_CATEGORY_RE = re.compile(r"^[a-z0-9.\-*]+$")
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
+MAX_QUERY_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """What the user asked for. Terms and phrases keep the user's spelling (the analyzer
+    normalizes them); categories are lowercased patterns; dates are inclusive bounds."""
+
+    raw: str = ""
+    terms: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    excluded_terms: tuple[str, ...] = ()
+    excluded_phrases: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    notices: tuple[str, ...] = field(default=())
+
+    @property
+    def has_text(self) -> bool:
+        """True when there is something to rank by (terms or phrases)."""
+        return bool(self.terms or self.phrases)
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.authors or self.categories or self.date_from or self.date_to
+                    or self.excluded_terms or self.excluded_phrases)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.has_text and not self.has_filters
+
+    @property
+    def text(self) -> str:
+        """The positive words and phrases as plain text (what the semantic side embeds)."""
+        return " ".join(list(self.terms) + list(self.phrases))
+
+
+def _tokenize(raw: str) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    """Split into (prefix, value, quoted) parts. Quotes group words; a field name and/or '-'
+    right before a quote is the prefix (``author:"A B"`` -> ("author:", "A B", True))."""
+    parts: list[tuple[str, str, bool]] = []
+    notices: list[str] = []
+    i, n = 0, len(raw)
+    while i < n:
+        if raw[i].isspace():
+            i += 1
+            continue
+        j = i
+        while j < n and not raw[j].isspace() and raw[j] != '"':
+            j += 1
+        prefix = raw[i:j]
+        at_quote = j < n and raw[j] == '"'
+        if at_quote and (prefix in ("", "-") or prefix.endswith(":")):
+            end = raw.find('"', j + 1)
+            if end == -1:
+                notices.append("Unbalanced quote: the words after it were searched as "
+                               "separate words.")
+                words = raw[j + 1:].split()
+                if prefix and words:
+                    parts.append((prefix, words.pop(0), False))
+                parts.extend(("", w, False) for w in words)
+                break
+            parts.append((prefix, raw[j + 1:end], True))
+            i = end + 1
+            continue
+        if prefix:
+            # A word with a quote glued to its end (abc"def...): the quote starts a phrase
+            # on the next round.
+            parts.append(("", prefix, False))
+        i = j
+    return parts, notices
+
+
+def _parse_date(value: str, *, upper: bool) -> dt.date | None:
+    """First day of the year/month/day named; for ``before:`` the day before it."""
+    m = _DATE_RE.match(value)
+    if not m:
+        return None
+    year, month, day = int(m.group(1)), m.group(2), m.group(3)
+    try:
+        start = dt.date(year, int(month or 1), int(day or 1))
+    except ValueError:
+        return None
+    if upper:
+        return start - dt.timedelta(days=1)
+    return start
+
+
+def _clean_word(word: str) -> str:
+    # Trailing '*' means "prefix", which every term gets anyway.
+    return word.strip().rstrip("*")
+
+
+def parse_query(raw: str | None) -> ParsedQuery:
+    """Parse a query string; never raises (see module docstring)."""
+    raw = raw or ""
+    notices: list[str] = []
+    if len(raw) > MAX_QUERY_CHARS:
+        notices.append(f"The query was cut to its first {MAX_QUERY_CHARS} characters.")
+        raw = raw[:MAX_QUERY_CHARS]
+    raw = raw.replace("\u201c", '"').replace("\u201d", '"')
+    parts, tok_notices = _tokenize(raw)
+    notices += tok_notices
+    terms: list[str] = []
+    phrases: list[str] = []
+    ex_terms: list[str] = []
+    ex_phrases: list[str] = []
+    authors: list[str] = []
+    categories: list[str] = []
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def add_words(text: str, quoted: bool, negative: bool) -> None:
+        text = text.strip()
+        if not text:
+            return
+        words = [w for w in (_clean_word(x) for x in text.split()) if w]
+        if not words:
+            return
+        if quoted and len(words) > 1:
+            (ex_phrases if negative else phrases).append(" ".join(words))
+        else:
+            (ex_terms if negative else terms).extend(words)
+
+    for prefix, value, quoted in parts:
+        negative = False
+        if not prefix and not quoted:
+            # An unquoted word: split "-word" and "field:value" off it.
+            if value.startswith("-"):
+                negative, value = True, value[1:]
+                if not value:
+                    continue
+            m = _FIELD_RE.match(value)
+            if m:
+                prefix, value = m.group(1) + ":", m.group(2)
+        else:
+            if prefix.startswith("-"):
+                negative, prefix = True, prefix[1:]
+        if not prefix:
+            add_words(value, quoted, negative)
+            continue
+        name = prefix[:-1]
+        canonical = FIELD_ALIASES.get(name.lower())
+        value = value.strip()
+        if canonical is None:
+            notices.append(f"Unknown field '{name}:' \u2014 searched '{name} {value}'".rstrip()
+                           + " as words. Fields: author:, cat:, after:, before:.")
+            add_words(name, False, negative)
+            add_words(value, quoted, negative)
+            continue
+        if negative:
+            notices.append(f"'-{name}:' (excluding by a field) is not supported; ignored.")
+            continue
+        if not value:
+            example = {"author": "hinton", "cat": "cs.CL"}.get(canonical, "2024-05")
+            notices.append(f"'{name}:' needs a value (e.g. {name}:{example}); ignored.")
+            continue
+        if canonical == "author":
+            authors.append(" ".join(value.split()))
+        elif canonical == "cat":
+            for cat in value.lower().split(","):
+                cat = cat.strip()
+                if not cat:
+                    continue
+                if _CATEGORY_RE.match(cat):
+                    categories.append(cat)
+                else:
+                    notices.append(f"'{cat}' is not a category name (e.g. cs.CL, q-bio.*); "
+                                   "ignored.")
+        else:
+            date = _parse_date(value, upper=canonical == "before")
+            if date is None:
+                notices.append(f"'{name}:{value}' is not a date (use YYYY, YYYY-MM or "
+                               "YYYY-MM-DD); ignored.")
+            elif canonical == "after":
+                date_from = date if date_from is None else max(date_from, date)
+            else:
+                date_to = date if date_to is None else min(date_to, date)
+
+    if date_from and date_to and date_from > date_to:
+        notices.append("The date range is empty (after: is later than before:).")
+    return ParsedQuery(
+        raw=raw, terms=tuple(dict.fromkeys(terms)), phrases=tuple(dict.fromkeys(phrases)),
+        excluded_terms=tuple(dict.fromkeys(ex_terms)),
+        excluded_phrases=tuple(dict.fromkeys(ex_phrases)),
+        authors=tuple(dict.fromkeys(authors)), categories=tuple(dict.fromkeys(categories)),
+        date_from=date_from, date_to=date_to, notices=tuple(notices))

@@ -1,0 +1,354 @@
+"""THE search function: web pages, the JSON API, the CLI and digests all call this.
+
+    svc = get_search_service(settings, db)
+    resp = svc.search("seq cat:cs.CL", mode="hybrid", sort="relevance", limit=20)
+    for hit in resp.hits: hit.paper, hit.score, hit.title_html, hit.snippet_html, ...
+    svc.similar(paper_id, limit=10)
+
+Invariants:
+- One service per (settings, database) per process; it is thread-safe.
+- ``hit.paper`` rows of a page are loaded in one query (no N+1); hidden papers never appear.
+- ``title_html`` / ``snippet_html`` are escaped; only ``<mark>`` is markup.
+- A query the parser could not fully use is answered as well as possible, with ``notices``.
+- Filters and sorting apply to the fused list (sorting by newest/upvotes reorders the best
+  ``SORT_POOL`` relevant papers, except lexical newest, which the index sorts exactly).
+- ``total`` is an estimate for hybrid/semantic (size of the candidate pool) and exact up to
+  not-yet-indexed papers for lexical.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from paperwire.errors import BadInput, NotFound
+from paperwire.search import fusion
+from paperwire.search.filters import Constraints, SearchFilters, merge, row_matches
+from paperwire.search.lexical import LexicalIndex, compile_query
+from paperwire.search.query import ParsedQuery, parse_query
+from paperwire.search.snippets import Highlighter, matched_words, snippet_html, title_html
+
+log = logging.getLogger(__name__)
+
+MODES = ("hybrid", "lexical", "semantic")
+SORTS = ("relevance", "newest", "upvotes")
+MAX_LIMIT = 200
+MAX_OFFSET = 10_000
+POOL = 100            # candidates taken from each side before fusion
+SORT_POOL = 500       # relevant candidates reordered by newest/upvotes
+FILTER_CANDIDATES = 20_000  # filtered semantic search is exact below this many matches
+
+__all__ = ["SearchFilters", "SearchHit", "SearchResponse", "SearchService",
+           "get_search_service", "search", "ParsedQuery"]
+
+
+@dataclass
+class SearchHit:
+    paper_id: str
+    paper: Any
+    score: float
+    snippet_html: str = ""
+    title_html: str = ""
+    highlights: list[str] = field(default_factory=list)
+    matched_by: set[str] = field(default_factory=set)
+
+
+@dataclass
+class SearchResponse:
+    hits: list[SearchHit]
+    total: int
+    query: ParsedQuery
+    notices: list[str]
+    mode: str
+    total_is_estimate: bool = False
+    sort: str = "relevance"
+
+
+@dataclass
+class Ranking:
+    """Ranked ids before papers are loaded (what evaluation and the page builder share)."""
+
+    ids: list[tuple[str, float]]
+    total: int
+    matched_by: dict[str, set[str]]
+    notices: list[str]
+    total_is_estimate: bool = False
+
+
+class SearchService:
+    def __init__(self, settings, db, *, fusion_params: fusion.FusionParams | None = None,
+                 background: bool = True) -> None:
+        self.settings = settings
+        self.db = db
+        self.fusion_params = fusion_params or fusion.DEFAULT_PARAMS
+        self.lexical = LexicalIndex(settings, db)
+        self._semantic = None
+        self._semantic_error: str | None = None
+        self._encoder = None
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._refresher, name="pw-search-refresh",
+                                            daemon=True)
+            self._thread.start()
+
+    # ---- background upkeep -----------------------------------------------------------------
+    def _refresher(self) -> None:
+        """Folds newly committed papers into the lexical index (and lets the semantic side
+        refresh); failures are logged and retried on the next tick."""
+        interval = max(0.5, float(self.settings.index_refresh_seconds))
+        while not self._stop.wait(interval):
+            try:
+                self.lexical.refresh(block=False)
+            except Exception:  # noqa: BLE001 - keep the thread alive; next tick retries
+                log.exception("lexical index refresh failed")
+            sem = self._semantic
+            if sem is not None:
+                try:
+                    sem.refresh()
+                except Exception:  # noqa: BLE001
+                    log.exception("semantic index refresh failed")
+
+    # ---- semantic side (built by the semantic part of the search area) --------------------
+    def semantic(self):
+        """The SemanticIndex and encoder, or None with a reason in ``_semantic_error``."""
+        with self._lock:
+            if self._semantic is None and self._semantic_error is None:
+                try:
+                    from paperwire.search.embed import get_encoder
+                    from paperwire.search.semantic import SemanticIndex
+
+                    self._encoder = get_encoder(self.settings)
+                    self._semantic = SemanticIndex(self.settings, self.db)
+                except Exception as exc:  # noqa: BLE001 - degrade to lexical, say why
+                    log.warning("semantic search unavailable: %s", exc)
+                    self._semantic_error = str(exc)
+            return self._semantic
+
+    def _semantic_ranked(self, pq: ParsedQuery, cons: Constraints, k: int,
+                         notices: list[str]) -> list[tuple[str, float]] | None:
+        sem = self.semantic()
+        if sem is None:
+            notices.append("Semantic search is unavailable (" + (self._semantic_error or "?")
+                           + "); showing keyword results.")
+            return None
+        vec = self._encoder.encode_query(pq.text)
+        if not cons.active:
+            return list(sem.search(vec, k))
+        # Filtered: search exactly among the papers that pass the filters when they are few.
+        base = ParsedQuery()
+        filt = self.lexical.search(base, Constraints(
+            categories=cons.categories, authors=cons.authors, date_from=cons.date_from,
+            date_to=cons.date_to), limit=FILTER_CANDIDATES + 1)
+        if (cons.categories or cons.authors or cons.date_from or cons.date_to) \
+                and len(filt.hits) <= FILTER_CANDIDATES:
+            ids = [pid for pid, _ in filt.hits]
+            if not ids:
+                return []
+            ranked = list(sem.search(vec, k, candidate_ids=ids))
+        else:
+            ranked = list(sem.search(vec, k * 5))
+        return self._post_filter(ranked, cons)[:k]
+
+    def _post_filter(self, ranked, cons: Constraints):
+        if not cons.active or not ranked:
+            return ranked
+        from paperwire.store.papers import get_papers
+
+        with self.db.session() as session:
+            papers = get_papers(session, [pid for pid, _ in ranked])
+        return [(pid, s) for pid, s in ranked
+                if (p := papers.get(pid)) is not None and not p.hidden and row_matches(p, cons)]
+
+    # ---- ranking ---------------------------------------------------------------------------
+    def rank(self, query: str | ParsedQuery, *, mode: str = "hybrid", sort: str = "relevance",
+             filters: SearchFilters | None = None, limit: int = 20, offset: int = 0,
+             prefix: bool = True) -> tuple[ParsedQuery, Ranking]:
+        """Ranked paper ids (no rows loaded). ``search`` builds pages from this."""
+        if mode not in MODES:
+            raise BadInput(f"unknown search mode {mode!r} (use one of {', '.join(MODES)})")
+        if sort not in SORTS:
+            raise BadInput(f"unknown sort {sort!r} (use one of {', '.join(SORTS)})")
+        if not isinstance(limit, int) or not 0 < limit <= MAX_LIMIT:
+            raise BadInput(f"limit must be between 1 and {MAX_LIMIT}")
+        if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+            raise BadInput(f"offset must be between 0 and {MAX_OFFSET}")
+        pq = query if isinstance(query, ParsedQuery) else parse_query(query)
+        cons = merge(pq, filters)
+        notices = list(pq.notices)
+        if not pq.has_text:
+            if not cons.active:
+                notices.append("Type some words to search for (e.g. seq2seq, "
+                               "\"protein folding\", author:hinton, cat:cs.CL).")
+                return pq, Ranking([], 0, {}, notices)
+            # Filters only: list matching papers, newest first.
+            res = self.lexical.search(pq, cons, limit=limit, offset=offset, order="newest")
+            if sort == "upvotes":
+                res = self.lexical.search(pq, cons, limit=SORT_POOL, order="newest")
+                ids = self._sort_pool(res.hits, "upvotes")[offset:offset + limit]
+                return pq, Ranking(ids, res.total, {p: {"lexical"} for p, _ in ids}, notices)
+            return pq, Ranking(res.hits, res.total, {p: {"lexical"} for p, _ in res.hits},
+                               notices)
+        if not compile_query(pq, cons, prefix=prefix).has_text:
+            notices.append("The query has only very common words; nothing to rank by.")
+            return pq, Ranking([], 0, {}, notices)
+
+        want = offset + limit
+        if mode == "lexical":
+            if sort == "newest":
+                res = self.lexical.search(pq, cons, limit=limit, offset=offset, order="newest",
+                                          prefix=prefix)
+                return pq, Ranking(res.hits, res.total, {p: {"lexical"} for p, _ in res.hits},
+                                   notices)
+            if sort == "upvotes":
+                res = self.lexical.search(pq, cons, limit=SORT_POOL, prefix=prefix)
+                ids = self._sort_pool(res.hits, "upvotes")[offset:want]
+                return pq, Ranking(ids, res.total, {p: {"lexical"} for p, _ in ids}, notices)
+            res = self.lexical.search(pq, cons, limit=limit, offset=offset, prefix=prefix)
+            return pq, Ranking(res.hits, res.total, {p: {"lexical"} for p, _ in res.hits},
+                               notices)
+
+        pool = max(POOL, want) if sort == "relevance" else SORT_POOL
+        sem = self._semantic_ranked(pq, cons, pool, notices)
+        if mode == "semantic" and sem is not None:
+            ranked, lex_ids = sem, set()
+            by = {p: {"semantic"} for p, _ in sem}
+        else:
+            lex = self.lexical.search(pq, cons, limit=pool, prefix=prefix)
+            lex_ids = {p for p, _ in lex.hits}
+            if sem is None:
+                ranked = lex.hits
+                by = {p: {"lexical"} for p, _ in ranked}
+            else:
+                ranked = fusion.fuse(lex.hits, sem, self.fusion_params)
+                sem_ids = {p for p, _ in sem}
+                by = {p: ({"lexical"} if p in lex_ids else set())
+                      | ({"semantic"} if p in sem_ids else set()) for p, _ in ranked}
+        if sort != "relevance":
+            ranked = self._sort_pool(ranked, sort)
+        page = ranked[offset:want]
+        return pq, Ranking(page, len(ranked), {p: by[p] for p, _ in page}, notices,
+                           total_is_estimate=True)
+
+    def _sort_pool(self, ranked, sort: str) -> list[tuple[str, float]]:
+        from paperwire.store.search import sort_keys
+
+        with self.db.session() as session:
+            keys = sort_keys(session, [p for p, _ in ranked])
+        import datetime as dt
+
+        floor = dt.datetime.min
+
+        def key(item):
+            pid, score = item
+            up, pub = keys.get(pid, (0, None))
+            if sort == "upvotes":
+                return (-up, -score, pid)
+            return (-(pub or floor).timestamp() if pub else float("inf"), -score, pid)
+
+        return sorted(ranked, key=key)
+
+    # ---- pages -----------------------------------------------------------------------------
+    def search(self, query: str | ParsedQuery, *, mode: str = "hybrid",
+               sort: str = "relevance", filters: SearchFilters | None = None,
+               limit: int = 20, offset: int = 0) -> SearchResponse:
+        pq, ranking = self.rank(query, mode=mode, sort=sort, filters=filters, limit=limit,
+                                offset=offset)
+        hits = self._hits(pq, ranking)
+        effective_mode = mode
+        if mode != "lexical" and self._semantic is None and pq.has_text:
+            effective_mode = "lexical"
+        return SearchResponse(hits=hits, total=max(ranking.total, len(hits)), query=pq,
+                              notices=ranking.notices, mode=effective_mode,
+                              total_is_estimate=ranking.total_is_estimate, sort=sort)
+
+    def _hits(self, pq: ParsedQuery, ranking: Ranking) -> list[SearchHit]:
+        from paperwire.store.papers import get_papers
+
+        if not ranking.ids:
+            return []
+        with self.db.session() as session:
+            papers = get_papers(session, [pid for pid, _ in ranking.ids])
+        cq = compile_query(pq, Constraints())
+        stems = set(cq.stems)
+        for phrase in cq.phrases:
+            stems.update(s for _, s in phrase)
+        hl = Highlighter.for_query(stems, cq.prefixes)
+        hits = []
+        for pid, score in ranking.ids:
+            paper = papers.get(pid)
+            if paper is None or paper.hidden:
+                continue  # deleted or hidden between ranking and loading
+            hits.append(SearchHit(
+                paper_id=pid, paper=paper, score=float(score),
+                snippet_html=snippet_html(paper.abstract or "", hl),
+                title_html=title_html(paper.title or "", hl),
+                highlights=matched_words([paper.title, paper.abstract], hl),
+                matched_by=set(ranking.matched_by.get(pid, set()))))
+        return hits
+
+    def similar(self, paper_id: str, limit: int = 10) -> list[SearchHit]:
+        """Nearest neighbours of a paper's embedding (itself excluded)."""
+        from paperwire.store.papers import get_paper
+
+        if not 0 < limit <= MAX_LIMIT:
+            raise BadInput(f"limit must be between 1 and {MAX_LIMIT}")
+        with self.db.session() as session:
+            if get_paper(session, paper_id) is None:
+                raise NotFound(f"no paper with id {paper_id!r}")
+        sem = self.semantic()
+        if sem is None:
+            raise BadInput("similar papers need semantic search, which is unavailable: "
+                           + (self._semantic_error or "unknown reason"))
+        ranked = [(p, s) for p, s in sem.similar(paper_id, limit + 1) if p != paper_id][:limit]
+        ranking = Ranking(ranked, len(ranked), {p: {"semantic"} for p, _ in ranked}, [])
+        return self._hits(ParsedQuery(), ranking)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        with self._lock:
+            if self._semantic is not None:
+                try:
+                    self._semantic.close()
+                except Exception:  # noqa: BLE001
+                    log.exception("closing the semantic index failed")
+            self._semantic = None
+        self.lexical.close()
+        with _services_lock:
+            for key, svc in list(_services.items()):
+                if svc is self:
+                    del _services[key]
+
+
+_services: dict[tuple, SearchService] = {}
+_services_lock = threading.Lock()
+
+
+def get_search_service(settings, db) -> SearchService:
+    """The process-wide service for this settings + database (created on first use)."""
+    key = (settings, id(db))
+    with _services_lock:
+        svc = _services.get(key)
+        if svc is None or svc.db is not db:
+            svc = SearchService(settings, db)
+            _services[key] = svc
+        return svc
+
+
+def search(settings, db, query: str, **kwargs) -> SearchResponse:
+    """Convenience: ``get_search_service(settings, db).search(query, **kwargs)``."""
+    return get_search_service(settings, db).search(query, **kwargs)
+
+
+def close_all() -> None:
+    """Close every service of this process (tests, shutdown)."""
+    with _services_lock:
+        services = list(_services.values())
+    for svc in services:
+        svc.close()

@@ -1,0 +1,110 @@
+"""SQL the search area needs: the change feed of papers for the indexes, and light rows.
+
+Invariants:
+- Reads only; indexes are derived from these rows and never written back.
+- ``modified_at`` is the change feed (see ``store.models.Paper``): a paper whose indexed
+  content or visibility changed has a newer ``modified_at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from paperwire.store.models import Paper
+
+_CHUNK = 900
+
+_COLUMNS = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.categories,
+            Paper.primary_category, Paper.published_at, Paper.hidden, Paper.modified_at)
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """What the lexical index needs of a paper."""
+
+    id: str
+    title: str
+    abstract: str
+    authors: list[Any]
+    categories: list[str]
+    published_at: dt.datetime | None
+    hidden: bool
+    modified_at: dt.datetime
+
+
+def _row(r) -> IndexRow:
+    cats = list(r.categories or [])
+    if r.primary_category and r.primary_category not in cats:
+        cats.insert(0, r.primary_category)
+    return IndexRow(r.id, r.title or "", r.abstract or "", list(r.authors or []), cats,
+                    r.published_at, bool(r.hidden), r.modified_at)
+
+
+def iter_index_rows(session: Session, batch_size: int = 2000) -> Iterator[list[IndexRow]]:
+    """Every visible paper, in id order, in batches (keyset pagination: constant memory)."""
+    last = ""
+    while True:
+        rows = session.execute(select(*_COLUMNS).where(Paper.id > last,
+                                                       Paper.hidden.is_(False))
+                               .order_by(Paper.id).limit(batch_size)).all()
+        if not rows:
+            return
+        yield [_row(r) for r in rows]
+        last = rows[-1].id
+
+
+def modified_since(session: Session, since: dt.datetime | None,
+                   limit: int | None = None) -> list[tuple[str, dt.datetime]]:
+    """(id, modified_at) of papers modified after ``since`` (hidden ones included: the index
+    must drop them), oldest change first."""
+    query = select(Paper.id, Paper.modified_at).order_by(Paper.modified_at, Paper.id)
+    if since is not None:
+        query = query.where(Paper.modified_at > since)
+    if limit is not None:
+        query = query.limit(limit)
+    return [(r[0], r[1]) for r in session.execute(query)]
+
+
+def index_rows(session: Session, ids: Sequence[str]) -> list[IndexRow]:
+    out: list[IndexRow] = []
+    ids = list(dict.fromkeys(ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        out += [_row(r) for r in session.execute(select(*_COLUMNS).where(Paper.id.in_(chunk)))]
+    return out
+
+
+def visible_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Paper)
+                          .where(Paper.hidden.is_(False))) or 0
+
+
+def max_modified_at(session: Session) -> dt.datetime | None:
+    return session.scalar(select(func.max(Paper.modified_at)))
+
+
+def newest_ids(session: Session, *, limit: int, offset: int = 0,
+               ids: Sequence[str] | None = None) -> list[str]:
+    """Visible paper ids, newest first (listing when a query has filters but no words)."""
+    query = (select(Paper.id).where(Paper.hidden.is_(False))
+             .order_by(Paper.published_at.desc().nulls_last(), Paper.id.desc()))
+    if ids is not None:
+        query = query.where(Paper.id.in_(list(ids)))
+    return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def sort_keys(session: Session, ids: Sequence[str]) -> dict[str, tuple[int, dt.datetime | None]]:
+    """(upvotes, published_at) per id, for sorting a candidate pool."""
+    out: dict[str, tuple[int, dt.datetime | None]] = {}
+    ids = list(dict.fromkeys(ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        for pid, up, pub in session.execute(select(Paper.id, Paper.upvotes, Paper.published_at)
+                                            .where(Paper.id.in_(chunk))):
+            out[pid] = (up or 0, pub)
+    return out
