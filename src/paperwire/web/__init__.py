@@ -1,0 +1,1 @@
+"""The web app: server-rendered pages, the JSON API and Atom feeds (see ``app.create_app``)."""

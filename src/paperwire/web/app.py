@@ -1,0 +1,123 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+Extension points for other areas (keep them stable):
+- Routers: every module named in ``ROUTE_MODULES`` that exists is imported; its ``router``
+  (an ``APIRouter``) is included and, when present, its ``install(app)`` is called first (for
+  middleware, template globals, startup hooks). Modules of other areas come first, so their
+  specific routes (``POST /papers/{id}/upvote``) are matched before this area's catch-all
+  ``GET /papers/{paper_id:path}``.
+- ``app.state.settings`` (Settings), ``app.state.db`` (store Database),
+  ``app.state.templates`` (Jinja2Templates; ``paperwire.web.pages.page_response`` renders),
+  ``app.state.cache`` (``paperwire.web.cache.PageCache``: call ``invalidate()`` after a write
+  that changes what lists show, e.g. a vote or a comment).
+- ``request.state.user`` / ``request.state.csrf_token``: set by the accounts middleware; pages
+  read them through ``paperwire.web.pages``; both default to None / "" here.
+- Errors: raise ``paperwire.errors.NotFound``/``BadInput`` or ``paperwire.web.errors``
+  ``Unauthorized``/``Forbidden``/``Conflict``/``RateLimited``; they leave as
+  ``{"error", "detail"}`` JSON or an HTML error page with the right status.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+
+from fastapi import FastAPI
+
+from paperwire.web.cache import PageCache
+from paperwire.web.errors import install_error_handlers
+from paperwire.web.jsonresp import JSONResponse
+from paperwire.web.pages import make_templates
+from paperwire.web.static import mount_static
+
+log = logging.getLogger(__name__)
+
+# Include order matters: specific routes of other areas first, catch-alls (papers) last.
+ROUTE_MODULES = [
+    "paperwire.web.routes.accounts",       # accounts helper: sign in/up/out, profile, tokens
+    "paperwire.web.routes.actions",        # accounts helper: submit, upvote, comments, admin
+    "paperwire.web.routes.subscriptions",  # digest helper: /subscribe, confirm, unsubscribe
+    "paperwire.web.routes.api_read",       # JSON read API (/api/...)
+    "paperwire.web.routes.feeds_atom",     # Atom feeds (/feeds/...)
+    "paperwire.web.routes.search",         # /search
+    "paperwire.web.routes.feed",           # /, /papers?date=, week, month, /trending
+    "paperwire.web.routes.papers",         # /papers/{paper_id:path} (catch-all: last)
+]
+
+
+def _import_optional(name: str):
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        # Only "this module does not exist (yet)" is optional; a broken import inside an
+        # existing module must fail loudly.
+        if exc.name == name:
+            return None
+        raise
+
+
+def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
+    """Build the app for ``settings``; ``db`` defaults to the configured database (not migrated
+    here: ``paperwire serve`` migrates once before starting workers)."""
+    from paperwire.store.db import open_database
+
+    if db is None:
+        db = open_database(settings, migrate=False)
+    app = FastAPI(title=settings.site_name, version=_version(),
+                  description="Paperwire: a community's Daily Papers. Read API, search, "
+                              "Atom feeds; writes need a personal API token.",
+                  default_response_class=JSONResponse, docs_url="/api/docs",
+                  redoc_url=None)
+    app.state.settings = settings
+    app.state.db = db
+    app.state.templates = make_templates(settings)
+    app.state.cache = PageCache(ttl_seconds=settings.page_cache_seconds)
+    install_error_handlers(app)
+    mount_static(app)
+    modules = [m for m in (_import_optional(n) for n in ROUTE_MODULES) if m is not None]
+    for module in modules:
+        install = getattr(module, "install", None)
+        if install is not None:
+            install(app)
+    for module in modules:
+        router = getattr(module, "router", None)
+        if router is not None:
+            app.include_router(router)
+    if warm_search:
+        app.add_event_handler("startup", lambda: _warm_search(settings, db))
+    return app
+
+
+def _warm_search(settings, db) -> None:
+    """Open (and build or refresh) the search indexes in the background: the server answers
+    at once; search answers with a notice until the indexes are ready."""
+    def run():
+        try:
+            from paperwire.search.service import get_search_service
+
+            get_search_service(settings, db)
+        except Exception:  # noqa: BLE001 - search trouble must not stop the site
+            log.exception("search service failed to start; search pages will say so")
+
+    threading.Thread(target=run, name="search-warmup", daemon=True).start()
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("paperwire")
+    except Exception:  # noqa: BLE001
+        return "0"
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory paperwire.web.app:app_from_env`` (each worker process
+    builds its app from the PAPERWIRE_* environment)."""
+    from paperwire.config import load_settings
+
+    settings = load_settings()
+    logging.basicConfig(level=getattr(logging, settings.log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(settings, warm_search=True)

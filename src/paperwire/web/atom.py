@@ -1,0 +1,82 @@
+"""Atom 1.0 documents (RFC 4287) built with lxml, so every text is escaped correctly.
+
+Invariants: a feed always has id, title, updated, a self and an alternate link and an author;
+every entry has id (a tag: URI stable per paper), title (math delimiters removed), updated,
+an alternate link to the paper page, a summary and one category per arXiv category.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable
+from urllib.parse import urlparse
+
+from lxml import etree
+
+from paperwire.web.mathrender import plain_text
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+_E = "{%s}" % ATOM_NS
+
+
+def _rfc3339(value: str | dt.datetime | None, fallback: dt.datetime) -> str:
+    if isinstance(value, str) and value:
+        return value if value.endswith("Z") or "+" in value[10:] else value + "Z"
+    when = value if isinstance(value, dt.datetime) else fallback
+    return when.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def _tag_id(base_url: str, what: str) -> str:
+    host = urlparse(base_url).hostname or "localhost"
+    return f"tag:{host},2024:{what}"
+
+
+def _sub(parent, name: str, text: str | None = None, **attrs) -> etree._Element:
+    el = etree.SubElement(parent, _E + name, {k: v for k, v in attrs.items() if v is not None})
+    if text is not None:
+        el.text = text
+    return el
+
+
+def build_feed(*, base_url: str, site_name: str, feed_key: str, title: str, self_path: str,
+               alternate_path: str, items: Iterable[dict[str, Any]], now: dt.datetime) -> bytes:
+    """``items`` are ``render`` items (dicts with a ``paper`` key, optional
+    ``submittedOnDailyAt``)."""
+    base = base_url.rstrip("/")
+    items = list(items)
+    root = etree.Element(_E + "feed", nsmap={None: ATOM_NS})
+    _sub(root, "id", _tag_id(base_url, f"feed/{feed_key}"))
+    _sub(root, "title", title)
+    updates = [_rfc3339(i.get("submittedOnDailyAt") or i["paper"].get("updatedAt")
+                        or i["paper"].get("publishedAt"), now) for i in items]
+    _sub(root, "updated", max(updates) if updates else _rfc3339(None, now))
+    _sub(root, "link", rel="self", type="application/atom+xml", href=base + self_path)
+    _sub(root, "link", rel="alternate", type="text/html", href=base + alternate_path)
+    author = _sub(root, "author")
+    _sub(author, "name", site_name)
+    _sub(root, "generator", "Paperwire")
+    for item, updated in zip(items, updates):
+        paper = item["paper"]
+        entry = _sub(root, "entry")
+        _sub(entry, "id", _tag_id(base_url, f"paper/{paper['id']}"))
+        _sub(entry, "title", plain_text(paper["title"]) or paper["id"])
+        _sub(entry, "updated", updated)
+        if paper.get("publishedAt"):
+            _sub(entry, "published", _rfc3339(paper["publishedAt"], now))
+        _sub(entry, "link", rel="alternate", type="text/html", href=f"{base}/papers/{paper['id']}")
+        if paper.get("pdfUrl"):
+            _sub(entry, "link", rel="related", type="application/pdf", href=paper["pdfUrl"],
+                 title="PDF")
+        names = [a["name"] for a in paper.get("authors", []) if a.get("name")]
+        for name in names[:20]:
+            _sub(_sub(entry, "author"), "name", name)
+        if not names:
+            _sub(_sub(entry, "author"), "name",
+                 f"{paper.get('authorCount') or 'Unknown'} authors"
+                 if paper.get("authorCount") else "Unknown")
+        for cat in paper.get("categories", []):
+            _sub(entry, "category", term=cat)
+        summary = plain_text(paper.get("summary") or "")
+        votes = f"{paper.get('upvotes', 0)} upvotes, {item.get('numComments', 0)} comments. "
+        _sub(entry, "summary", votes + summary, type="text")
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")

@@ -1,0 +1,43 @@
+"""A small in-process TTL cache for the results of read queries behind anonymous pages.
+
+Invariants: entries live at most ``ttl_seconds``; ``invalidate()`` drops everything in this
+process at once (called after votes, comments, submissions and moderation). Other worker
+processes see the change within the TTL. A TTL of 0 disables caching.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Hashable
+
+
+class PageCache:
+    def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 2048) -> None:
+        self.ttl = float(ttl_seconds)
+        self.max_entries = max_entries
+        self._data: dict[Hashable, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self.generation = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        if self.ttl <= 0:
+            return compute()
+        now = time.monotonic()
+        hit = self._data.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        generation = self.generation
+        value = compute()
+        with self._lock:
+            # A write that invalidated while we computed must not be undone by a stale value.
+            if generation == self.generation:
+                if len(self._data) >= self.max_entries:
+                    self._data.clear()
+                self._data[key] = (now + self.ttl, value)
+        return value
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._data.clear()

@@ -1,0 +1,130 @@
+"""HTTP errors: every failure leaves as ``{"error": code, "detail": message}`` (API and feeds)
+or as an error page (HTML), with the right status, never a 500 for bad input.
+
+Raise ``paperwire.errors.NotFound`` / ``BadInput`` (404 / 400) or one of the classes below from
+any handler or dependency; ``install_error_handlers`` turns them into responses. Any exception
+with an integer ``status_code`` attribute and a message is honoured the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+
+from paperwire.web.jsonresp import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from paperwire.errors import BadInput, NotFound, PaperwireError
+
+log = logging.getLogger(__name__)
+
+
+class HTTPError(PaperwireError):
+    """A PaperwireError with an HTTP status; subclasses fix the status and error code."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.headers = headers or {}
+
+
+class Unauthorized(HTTPError):
+    status_code, code = 401, "unauthorized"
+
+
+class Forbidden(HTTPError):
+    status_code, code = 403, "forbidden"
+
+
+class Conflict(HTTPError):
+    status_code, code = 409, "conflict"
+
+
+class RateLimited(HTTPError):
+    status_code, code = 429, "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: int = 60) -> None:
+        super().__init__(detail, headers={"Retry-After": str(int(retry_after))})
+
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
+          429: "rate_limited"}
+
+
+def wants_json(request: Request) -> bool:
+    """API and feed paths always answer JSON errors; pages answer HTML unless asked for JSON."""
+    path = request.url.path
+    if path.startswith("/api/") or path.startswith("/feeds/") or path == "/openapi.json":
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_response(request: Request, status: int, detail: str, *, code: str | None = None,
+                   headers: dict[str, str] | None = None):
+    code = code or _CODES.get(status, "error")
+    if wants_json(request):
+        return JSONResponse({"error": code, "detail": detail}, status_code=status,
+                              headers=headers)
+    templates = getattr(request.app.state, "templates", None)
+    if templates is None:  # pragma: no cover - only before the app finished starting
+        return HTMLResponse(f"<h1>{status}</h1>", status_code=status, headers=headers)
+    from paperwire.web.pages import page_response
+
+    return page_response(request, "error.html",
+                         {"status": status, "code": code, "detail": detail,
+                          "page_title": _TITLES.get(status, "Error")},
+                         status_code=status, headers=headers)
+
+
+_TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
+           405: "Method not allowed", 409: "Already there", 422: "Invalid input",
+           429: "Slow down", 500: "Something went wrong"}
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = [str(x) for x in err.get("loc", ()) if x not in ("query", "body", "path", "header")]
+        where = ".".join(loc) or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PaperwireError)
+    async def _paperwire_error(request: Request, exc: PaperwireError):
+        status = getattr(exc, "status_code", None)
+        if not isinstance(status, int):
+            status = 404 if isinstance(exc, NotFound) else 400
+        code = getattr(exc, "code", None)
+        if isinstance(exc, NotFound):
+            code = "not_found"
+        elif isinstance(exc, BadInput) and not isinstance(exc, HTTPError):
+            code = "bad_request"
+        return error_response(request, status, str(exc), code=code,
+                              headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        return error_response(request, 422, _describe_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"nothing at {request.url.path}"
+        return error_response(request, exc.status_code, detail,
+                              headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal error; it has been logged",
+                              code="internal")

@@ -1,0 +1,83 @@
+"""Jinja environment and the one way handlers turn a context into an HTML page.
+
+Template globals every page can use (documented in ``templates/base.html`` too):
+- ``static_url(name)``: URL of a file in ``web/static`` with a content-hash version query, so
+  assets can be cached for a year and still change on deploy.
+- ``csrf_field()``: the hidden ``<input name="csrf_token">`` for the current request, built from
+  ``request.state.csrf_token`` (set by the accounts middleware); empty markup when unset.
+- ``current_user``: ``request.state.user`` (a store ``User`` or None).
+- ``math(text)``: LaTeX in ``$...$`` rendered to MathML, everything else escaped.
+- ``site_name``, ``base_url``, ``settings``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from paperwire.web.mathrender import render_math
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@lru_cache(maxsize=256)
+def _static_version(name: str) -> str:
+    path = STATIC_DIR / name
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "0"
+
+
+def static_url(name: str) -> str:
+    return f"/static/{name}?v={_static_version(name)}"
+
+
+def current_user(request: Request):
+    return getattr(request.state, "user", None)
+
+
+def csrf_token(request: Request) -> str:
+    return getattr(request.state, "csrf_token", "") or ""
+
+
+def make_templates(settings) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    env = templates.env
+    env.globals.update(static_url=static_url, site_name=settings.site_name,
+                       base_url=settings.base_url.rstrip("/"), settings=settings)
+    env.filters["math"] = render_math
+    env.globals["math"] = render_math
+    env.filters["thousands"] = lambda n: f"{int(n or 0):,}"
+    from paperwire.web.mathrender import plain_text
+    from paperwire.web.render import teaser
+
+    env.globals.update(teaser=teaser, plain=plain_text)
+    return templates
+
+
+def page_response(request: Request, name: str, context: dict[str, Any], *,
+                  status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """Render ``name`` with ``context`` plus the per-request globals."""
+    templates: Jinja2Templates = request.app.state.templates
+    token = csrf_token(request)
+
+    def csrf_field() -> Markup:
+        if not token:
+            return Markup("")
+        return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
+
+    ctx = dict(context)
+    ctx.setdefault("page_title", None)
+    ctx.update(request=request, current_user=current_user(request), csrf_field=csrf_field,
+               csrf_token=token, path=request.url.path)
+    html = templates.get_template(name).render(ctx)
+    return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -1,0 +1,74 @@
+"""Parsing and naming the feed's periods: a day, an ISO week, a month.
+
+Invariants: every parser either returns inclusive (start, end) dates or raises ``BadInput``
+naming the parameter, the expected format and the value received.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+from paperwire.errors import BadInput
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$", re.I)
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def today(settings) -> dt.date:
+    """Today in the site's time zone (the feed's days are local days)."""
+    try:
+        tz = ZoneInfo(settings.timezone)
+    except Exception:  # noqa: BLE001 - a bad zone name falls back to UTC, not a crash
+        tz = dt.timezone.utc
+    return dt.datetime.now(tz).date()
+
+
+def parse_day(value: str, name: str = "date") -> dt.date:
+    value = (value or "").strip()
+    if _DAY.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise BadInput(f"{name} must be a date as YYYY-MM-DD, got {value!r}")
+
+
+def parse_week(value: str) -> tuple[dt.date, dt.date]:
+    m = _WEEK.match((value or "").strip())
+    if m:
+        try:
+            start = dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+            return start, start + dt.timedelta(days=6)
+        except ValueError:
+            pass
+    raise BadInput(f"week must be an ISO week as YYYY-Www (e.g. 2026-W48), got {value!r}")
+
+
+def parse_month(value: str) -> tuple[dt.date, dt.date]:
+    m = _MONTH.match((value or "").strip())
+    if m and 1 <= int(m.group(2)) <= 12 and int(m.group(1)) >= 1:
+        start = dt.date(int(m.group(1)), int(m.group(2)), 1)
+        return start, month_end(start)
+    raise BadInput(f"month must be YYYY-MM (e.g. 2026-11), got {value!r}")
+
+
+def month_end(start: dt.date) -> dt.date:
+    nxt = dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def week_label(day: dt.date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_label(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def shift_month(start: dt.date, months: int) -> dt.date:
+    index = start.year * 12 + (start.month - 1) + months
+    return dt.date(index // 12, index % 12 + 1, 1)

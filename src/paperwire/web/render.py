@@ -1,0 +1,435 @@
+"""Page contexts: one function per page, returning the dict that BOTH the HTML template and
+the JSON response are made from (thin handlers call these and choose the output format).
+
+Invariants:
+- Paper dicts follow the public Daily Papers API (camelCase: ``id, title, summary,
+  authors[{name}], publishedAt, upvotes, ...``); templates read the same keys, so HTML and
+  JSON can never disagree.
+- Anonymous requests share a per-worker TTL cache (``app.state.cache``); signed-in users
+  always get fresh data plus their own upvote marks (one extra statement).
+- Every context is built with a constant number of SQL statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from typing import Any
+
+from paperwire.errors import BadInput, NotFound, PaperwireError
+from paperwire.rank.trending import trending_score
+from paperwire.store import listing
+from paperwire.store.feed import trending as store_trending
+from paperwire.store.models import FeedEntry, Paper, utcnow
+from paperwire.web import periods
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 100
+CARD_AUTHORS = 4
+TEASER_CHARS = 320
+
+
+# --- shapes ----------------------------------------------------------------------------------
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat() + ("Z" if value.tzinfo is None else "")
+    return value.isoformat()
+
+
+def paper_json(paper: Paper) -> dict[str, Any]:
+    """The API's paper object (also what templates read)."""
+    authors = [{"name": a.get("name", ""), "affiliations": list(a.get("affiliations") or [])}
+               for a in (paper.authors or [])]
+    return {
+        "id": paper.id,
+        "title": paper.title,
+        "summary": paper.abstract or "",
+        "authors": authors,
+        "authorCount": max(paper.author_count or 0, len(authors)),
+        "publishedAt": _iso(paper.published_at),
+        "updatedAt": _iso(paper.updated_at),
+        "upvotes": paper.upvotes or 0,
+        "numComments": paper.num_comments or 0,
+        "categories": list(paper.categories or []),
+        "primaryCategory": paper.primary_category or ((paper.categories or [None])[0]),
+        "version": paper.version,
+        "versions": list(paper.versions or []),
+        "doi": paper.doi,
+        "journalRef": paper.journal_ref,
+        "comments": paper.comments,
+        "license": paper.license,
+        "absUrl": paper.abs_url,
+        "pdfUrl": paper.pdf_url,
+        "source": paper.source,
+        "hidden": bool(paper.hidden),
+    }
+
+
+def feed_item_json(paper: Paper, entry: FeedEntry | None, submitter: str | None,
+                   score: float | None = None) -> dict[str, Any]:
+    """The API's daily-paper object: ``{paper, submittedOnDailyAt, submittedBy, numComments}``."""
+    item = {
+        "paper": paper_json(paper),
+        "title": paper.title,
+        "publishedAt": _iso(paper.published_at),
+        "submittedOnDailyAt": _iso(entry.submitted_at) if entry else None,
+        "day": _iso(entry.day) if entry else None,
+        "submittedBy": {"name": submitter} if submitter else None,
+        "numComments": paper.num_comments or 0,
+    }
+    if score is not None:
+        item["trendingScore"] = round(score, 6)
+    return item
+
+
+def teaser(text: str, limit: int = TEASER_CHARS) -> str:
+    """The abstract cut at a word boundary; never cuts inside ``$...$`` math."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    cut = cut if cut > limit // 2 else limit
+    head = text[:cut]
+    if head.count("$") % 2:  # inside math: back off to before it opened
+        head = head[:head.rfind("$")].rstrip()
+    return head + " …"
+
+
+# --- cache helpers ---------------------------------------------------------------------------
+
+def _cached(app_state, user, key, compute):
+    if user is not None:
+        return compute()
+    return app_state.cache.get_or_compute(key, compute)
+
+
+def _page_args(page: int | None, limit: int | None, default_limit: int) -> tuple[int, int]:
+    page = 1 if page is None else page
+    limit = default_limit if limit is None else limit
+    if page < 1:
+        raise BadInput(f"p (page) must be 1 or more, got {page}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    return page, limit
+
+
+def _upvoted(db, user, items) -> set[str]:
+    if user is None or not items:
+        return set()
+    with db.session() as s:
+        return listing.user_upvoted(s, user.id, [i["paper"]["id"] for i in items])
+
+
+# --- the feed --------------------------------------------------------------------------------
+
+FEED_SORTS = {"upvotes", "trending", "publishedAt"}
+
+
+def feed_context(state, *, user=None, date: str | None = None, week: str | None = None,
+                 month: str | None = None, sort: str | None = None, page: int | None = None,
+                 limit: int | None = None) -> dict[str, Any]:
+    """The daily / weekly / monthly feed. Without a period: today, or the latest day with
+    entries when today has none."""
+    settings, db = state.settings, state.db
+    given = [name for name, v in (("date", date), ("week", week), ("month", month)) if v]
+    if len(given) > 1:
+        raise BadInput(f"give only one of date, week, month (got {', '.join(given)})")
+    sort = sort or "upvotes"
+    if sort not in FEED_SORTS:
+        raise BadInput(f"sort must be one of {', '.join(sorted(FEED_SORTS))}, got {sort!r}")
+    page, limit = _page_args(page, limit, settings.feed_page_size)
+    today = periods.today(settings)
+
+    if week:
+        start, end = periods.parse_week(week)
+        kind, label = "week", f"Week {periods.week_label(start)}"
+    elif month:
+        start, end = periods.parse_month(month)
+        kind, label = "month", start.strftime("%B %Y")
+    else:
+        kind = "day"
+        if date:
+            start = periods.parse_day(date)
+        else:
+            start = None
+        end = start
+        label = None
+
+    def compute() -> dict[str, Any]:
+        with db.session() as s:
+            nonlocal_start, nonlocal_end = start, end
+            latest_fallback = False
+            if kind == "day" and nonlocal_start is None:
+                day = listing.latest_feed_day(s, on_or_before=today)
+                if day is None:
+                    day = listing.latest_feed_day(s)
+                latest_fallback = day is not None and day != today
+                nonlocal_start = nonlocal_end = day or today
+            total = count = listing.count_feed(s, start=nonlocal_start, end=nonlocal_end)
+            offset = (page - 1) * limit
+            if sort == "trending":
+                rows = store_trending(s, start=nonlocal_start, end=nonlocal_end, now=utcnow(),
+                                      limit=limit, offset=offset)
+                names = listing.feed_entries_for(s, [p.id for p, _, _ in rows])
+                items = [feed_item_json(p, e, names.get(p.id, (None, None))[1], score)
+                         for p, e, score in rows]
+            else:
+                rows = listing.feed_rows(s, start=nonlocal_start, end=nonlocal_end,
+                                         sort="published" if sort == "publishedAt" else "upvotes",
+                                         limit=limit, offset=offset)
+                items = [feed_item_json(r.paper, r.entry, r.submitter) for r in rows]
+            prev_day = next_day = None
+            if kind == "day":
+                prev_day, next_day = listing.adjacent_feed_days(s, nonlocal_start)
+        return {"start": nonlocal_start, "end": nonlocal_end, "items": items, "total": total,
+                "count": count, "prev_day": prev_day, "next_day": next_day,
+                "latest_fallback": latest_fallback}
+
+    data = _cached(state, user, ("feed", kind, start, end, sort, page, limit, today), compute)
+    start_d, end_d = data["start"], data["end"]
+    ctx: dict[str, Any] = dict(data)
+    ctx.update(kind=kind, sort=sort, page=page, limit=limit, today=today,
+               has_more=page * limit < data["total"], upvoted=_upvoted(db, user, data["items"]))
+    if kind == "day":
+        ctx["label"] = start_d.strftime("%A, %B %-d, %Y")
+        ctx["prev_url"] = f"/papers?date={data['prev_day']}" if data["prev_day"] else None
+        ctx["next_url"] = f"/papers?date={data['next_day']}" if data["next_day"] else None
+        ctx["prev_label"], ctx["next_label"] = "Previous day", "Next day"
+        ctx["week_url"] = f"/papers/week/{periods.week_label(start_d)}"
+        ctx["month_url"] = f"/papers/month/{periods.month_label(start_d)}"
+    elif kind == "week":
+        ctx["label"] = label
+        ctx["prev_url"] = f"/papers/week/{periods.week_label(start_d - dt.timedelta(days=7))}"
+        ctx["next_url"] = f"/papers/week/{periods.week_label(start_d + dt.timedelta(days=7))}"
+        ctx["prev_label"], ctx["next_label"] = "Previous week", "Next week"
+        ctx["day_url"] = f"/papers?date={start_d}"
+        ctx["month_url"] = f"/papers/month/{periods.month_label(start_d)}"
+    else:
+        ctx["label"] = label
+        ctx["prev_url"] = f"/papers/month/{periods.month_label(periods.shift_month(start_d, -1))}"
+        ctx["next_url"] = f"/papers/month/{periods.month_label(periods.shift_month(start_d, 1))}"
+        ctx["prev_label"], ctx["next_label"] = "Previous month", "Next month"
+        ctx["week_url"] = f"/papers/week/{periods.week_label(start_d)}"
+        ctx["day_url"] = f"/papers?date={start_d}"
+    return ctx
+
+
+TRENDING_WINDOWS = {"day": 1, "week": 7, "month": 30, "all": None}
+
+
+def trending_context(state, *, user=None, window: str | None = None, page: int | None = None,
+                     limit: int | None = None) -> dict[str, Any]:
+    """Papers of the last day/week/month (or all time) by time-decayed score."""
+    settings, db = state.settings, state.db
+    window = window or "week"
+    if window not in TRENDING_WINDOWS:
+        raise BadInput(f"window must be one of {', '.join(TRENDING_WINDOWS)}, got {window!r}")
+    page, limit = _page_args(page, limit, settings.feed_page_size)
+    today = periods.today(settings)
+    days = TRENDING_WINDOWS[window]
+    start = today - dt.timedelta(days=days - 1) if days else None
+
+    def compute() -> dict[str, Any]:
+        with db.session() as s:
+            total = listing.count_feed(s, start=start, end=None)
+            rows = store_trending(s, start=start, end=None, now=utcnow(), limit=limit,
+                                  offset=(page - 1) * limit)
+            names = listing.feed_entries_for(s, [p.id for p, _, _ in rows])
+        items = [feed_item_json(p, e, names.get(p.id, (None, None))[1], score)
+                 for p, e, score in rows]
+        return {"items": items, "total": total}
+
+    data = _cached(state, user, ("trending", window, start, page, limit), compute)
+    ctx = dict(data)
+    ctx.update(kind="trending", window=window, windows=list(TRENDING_WINDOWS), page=page,
+               limit=limit, has_more=page * limit < data["total"], start=start,
+               upvoted=_upvoted(db, user, data["items"]),
+               label="Trending" + ({"day": " today", "week": " this week",
+                                    "month": " this month", "all": ""}[window]))
+    return ctx
+
+
+# --- paper page ------------------------------------------------------------------------------
+
+def similar_papers(state, paper_id: str, limit: int = 6) -> tuple[list[dict[str, Any]], list[str]]:
+    """Similar papers as (items, notices); search trouble gives a notice, never an error."""
+    try:
+        from paperwire.search.service import get_search_service
+
+        result = get_search_service(state.settings, state.db).similar(paper_id, limit=limit)
+    except (ImportError, NotFound):
+        return [], []
+    except PaperwireError as exc:  # e.g. the semantic index is still being built
+        return [], [f"Similar papers are not available yet: {exc}"]
+    except Exception as exc:  # noqa: BLE001 - the page must render without similar papers
+        log.warning("similar papers for %s unavailable: %s", paper_id, exc)
+        return [], ["Similar papers are not available right now."]
+    hits = getattr(result, "hits", result) or []
+    items = []
+    for hit in hits:
+        paper = getattr(hit, "paper", None)
+        if paper is None or getattr(paper, "hidden", False):
+            continue
+        items.append({"paper": paper_json(paper), "score": float(getattr(hit, "score", 0.0))})
+    return items, list(getattr(result, "notices", []) or [])
+
+
+def paper_context(state, paper_id: str, *, user=None, with_similar: bool = True) -> dict[str, Any]:
+    db = state.db
+    paper_id = (paper_id or "").strip().strip("/")
+    if not paper_id or len(paper_id) > 64:
+        raise NotFound(f"no paper with id {paper_id!r}")
+    is_admin = bool(getattr(user, "is_admin", False))
+
+    def compute() -> dict[str, Any]:
+        from paperwire.store.papers import get_paper
+
+        with db.session() as s:
+            paper = get_paper(s, paper_id)
+            if paper is None or (paper.hidden and not is_admin):
+                raise NotFound(f"no paper with id {paper_id!r}")
+            found = listing.feed_entry_for(s, paper_id)
+            comments = listing.paper_comments(s, paper_id)
+        entry, submitter = found if found else (None, None)
+        item = feed_item_json(paper, entry, submitter)
+        item["comments"] = [{"id": c.comment.id, "author": c.username, "bodyHtml": c.comment.body_html,
+                             "createdAt": _iso(c.comment.created_at),
+                             "parentId": c.comment.parent_id, "userId": c.comment.user_id}
+                            for c in comments]
+        similar, notices = similar_papers(state, paper_id) if with_similar else ([], [])
+        item["similar"] = similar
+        item["notices"] = notices
+        item["bibtex"] = bibtex(paper)
+        return item
+
+    data = _cached(state, user, ("paper", paper_id, with_similar), compute)
+    ctx = dict(data)
+    ctx["upvoted"] = _upvoted(db, user, [data]) if user is not None else set()
+    ctx["on_feed"] = data["day"] is not None
+    return ctx
+
+
+_BIB_SPECIAL = re.compile(r"([&%#_{}$\\])")
+
+
+def _bib_escape(text: str) -> str:
+    # Titles keep their $math$ (BibTeX understands it); other specials are escaped.
+    out = []
+    for i, part in enumerate(re.split(r"(\$[^$]*\$)", text or "")):
+        out.append(part if i % 2 else _BIB_SPECIAL.sub(r"\\\1", part))
+    return " ".join("".join(out).split())
+
+
+def bibtex(paper: Paper) -> str:
+    """A ``@misc`` entry in arXiv's own style (eprint, archivePrefix, primaryClass)."""
+    authors = [a.get("name", "") for a in (paper.authors or []) if a.get("name")]
+    year = paper.published_at.year if paper.published_at else None
+    last = (authors[0].split()[-1] if authors and authors[0].split() else "anon")
+    first_word = next((w for w in re.findall(r"[A-Za-z]+", paper.title or "") if len(w) > 3),
+                      "paper")
+    key = re.sub(r"[^A-Za-z0-9]", "", f"{last}{year or ''}{first_word}").lower() or "paper"
+    fields = [("title", "{" + _bib_escape(paper.title) + "}")]
+    if authors:
+        fields.append(("author", " and ".join(_bib_escape(a) for a in authors)))
+    if year:
+        fields.append(("year", str(year)))
+    if paper.source == "arxiv":
+        fields += [("eprint", paper.id), ("archivePrefix", "arXiv")]
+        if paper.primary_category or paper.categories:
+            fields.append(("primaryClass", paper.primary_category or paper.categories[0]))
+    if paper.doi:
+        fields.append(("doi", paper.doi))
+    if paper.abs_url:
+        fields.append(("url", paper.abs_url))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+    return f"@misc{{{key},\n{body}\n}}"
+
+
+# --- search ----------------------------------------------------------------------------------
+
+SEARCH_MODES = ("hybrid", "lexical", "semantic")
+SEARCH_SORTS = ("relevance", "newest", "upvotes")
+
+
+def build_query(q: str, *, category: str | None = None, date_from: str | None = None,
+                date_to: str | None = None) -> str:
+    """The search box text plus the form's filters, written in the query language (so the
+    one parser handles both and the URL of a filtered search stays readable)."""
+    parts = [(q or "").strip()]
+    if category and category.strip():
+        cat = category.strip()
+        if not re.fullmatch(r"[A-Za-z0-9.\-*]+", cat):
+            raise BadInput(f"category must look like cs.CL or q-bio.*, got {cat!r}")
+        parts.append(f"cat:{cat}")
+    if date_from and date_from.strip():
+        parts.append(f"after:{periods.parse_day(date_from, 'from')}")
+    if date_to and date_to.strip():
+        parts.append(f"before:{periods.parse_day(date_to, 'to') + dt.timedelta(days=1)}")
+    return " ".join(p for p in parts if p)
+
+
+def search_context(state, *, q: str, user=None, mode: str | None = None,
+                   sort: str | None = None, page: int | None = None, limit: int | None = None,
+                   category: str | None = None, date_from: str | None = None,
+                   date_to: str | None = None) -> dict[str, Any]:
+    settings = state.settings
+    mode = mode or "hybrid"
+    if mode not in SEARCH_MODES:
+        raise BadInput(f"mode must be one of {', '.join(SEARCH_MODES)}, got {mode!r}")
+    sort = sort or "relevance"
+    if sort not in SEARCH_SORTS:
+        raise BadInput(f"sort must be one of {', '.join(SEARCH_SORTS)}, got {sort!r}")
+    page, limit = _page_args(page, limit, min(settings.feed_page_size, 20))
+    q = (q or "").strip()
+    ctx: dict[str, Any] = {"q": q, "mode": mode, "sort": sort, "page": page, "limit": limit,
+                           "category": category or "", "date_from": date_from or "",
+                           "date_to": date_to or "", "items": [], "total": 0, "notices": [],
+                           "has_more": False, "upvoted": set()}
+    if len(q) > 1000:
+        raise BadInput("the query is too long (at most 1000 characters)")
+    query = build_query(q, category=category, date_from=date_from, date_to=date_to)
+    ctx["query"] = query
+    if not query:
+        return ctx
+    try:
+        from paperwire.search.service import get_search_service
+
+        service = get_search_service(settings, state.db)
+    except ImportError:
+        ctx["notices"] = ["Search is not available in this installation yet."]
+        return ctx
+    response = service.search(query, mode=mode, sort=sort, filters=None, limit=limit,
+                              offset=(page - 1) * limit)
+    items = []
+    for hit in response.hits:
+        paper = hit.paper
+        if paper is None or getattr(paper, "hidden", False):
+            continue
+        items.append({"paper": paper_json(paper), "score": float(hit.score),
+                      "highlights": list(getattr(hit, "highlights", []) or []),
+                      "snippetHtml": getattr(hit, "snippet_html", None),
+                      "titleHtml": getattr(hit, "title_html", None),
+                      "matchedBy": list(getattr(hit, "matched_by", []) or [])})
+    ctx.update(items=items, total=int(response.total), notices=list(response.notices or []),
+               has_more=page * limit < int(response.total))
+    ctx["upvoted"] = _upvoted(state.db, user, items)
+    return ctx
+
+
+def similar_context(state, paper_id: str, *, limit: int = 10) -> dict[str, Any]:
+    """Similar papers of an existing, visible paper (NotFound otherwise)."""
+    from paperwire.store.papers import get_paper
+
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    with state.db.session() as s:
+        paper = get_paper(s, paper_id)
+        if paper is None or paper.hidden:
+            raise NotFound(f"no paper with id {paper_id!r}")
+    items, notices = similar_papers(state, paper_id, limit=limit)
+    return {"items": items, "notices": notices}

@@ -1,0 +1,256 @@
+"""Accounts: sign up, sign in, sign out, the profile page (submissions, upvotes, comments, API
+tokens) and public user pages.
+
+Thin handlers: validation and hashing live in ``paperwire.web.auth``, SQL in
+``paperwire.store.users``. ``install(app)`` adds ``SecurityMiddleware`` (session user, CSRF,
+security headers) to the whole app.
+
+Form errors re-render the form with the message and the values typed (never the password)
+and a 4xx status; success redirects (303) so a reload does not resubmit.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from paperwire.errors import BadInput, NotFound
+from paperwire.store import users as user_store
+from paperwire.store.users import AlreadyExists
+from paperwire.web import auth
+from paperwire.web.errors import Unauthorized
+from paperwire.web.pages import page_response
+from paperwire.web.security import SecurityMiddleware, rate_limit
+
+router = APIRouter(include_in_schema=False)
+
+
+def install(app) -> None:
+    app.add_middleware(SecurityMiddleware, settings=app.state.settings)
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A local path to go to after signing in; anything pointing off-site becomes ``default``."""
+    if not value:
+        return default
+    value = value.strip()
+    parts = urlsplit(value)
+    if (not value.startswith("/") or value.startswith("//") or "\\" in value
+            or parts.scheme or parts.netloc or value.startswith("/signout")):
+        return default
+    return value
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def require_signed_in(request: Request):
+    """The signed-in user, or an ``Unauthorized`` (HTML pages show a sign-in link)."""
+    user = auth.current_user(request)
+    if user is None:
+        raise Unauthorized("please sign in first")
+    return user
+
+
+def _signin_redirect(request: Request) -> RedirectResponse:
+    from urllib.parse import quote
+
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return _redirect(f"/signin?next={quote(target, safe='')}")
+
+
+# --- sign up -------------------------------------------------------------------------------
+
+@router.get("/signup")
+def signup_form(request: Request, next: str = ""):
+    if auth.current_user(request) is not None:
+        return _redirect(safe_next(next))
+    return page_response(request, "accounts/signup.html",
+                         {"page_title": "Sign up", "next": safe_next(next, ""), "errors": [],
+                          "values": {}})
+
+
+@router.post("/signup")
+def signup(request: Request, username: str = Form(""), password: str = Form(""),
+           password_confirm: str = Form(""), email: str = Form(""), next: str = Form("")):
+    rate_limit(request, "signup")
+    username, email = username.strip(), email.strip()
+    values = {"username": username, "email": email}
+    errors = auth.check_new_credentials(username, password, email or None)
+    if not errors and password != password_confirm:
+        errors.append("The two passwords differ; please type the same password twice.")
+    status = 400
+    user = None
+    if not errors:
+        try:
+            user = auth.create_user(request.app.state.db, username, password,
+                                    email=email or None)
+        except AlreadyExists as exc:
+            errors.append(_sentence(str(exc)) + " Please choose another or sign in.")
+            status = 409
+        except BadInput as exc:
+            errors.append(_sentence(str(exc)))
+    if user is None:
+        return page_response(request, "accounts/signup.html",
+                             {"page_title": "Sign up", "next": safe_next(next, ""),
+                              "errors": errors, "values": values}, status_code=status)
+    response = _redirect(safe_next(next))
+    auth.set_session_cookie(response, request.app.state.settings,
+                            auth.new_session(request.app.state.db, user.id))
+    return response
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
+# --- sign in / out -------------------------------------------------------------------------
+
+@router.get("/signin")
+def signin_form(request: Request, next: str = ""):
+    if auth.current_user(request) is not None:
+        return _redirect(safe_next(next))
+    return page_response(request, "accounts/signin.html",
+                         {"page_title": "Sign in", "next": safe_next(next, ""), "errors": [],
+                          "values": {}})
+
+
+@router.post("/signin")
+def signin(request: Request, username: str = Form(""), password: str = Form(""),
+           next: str = Form("")):
+    username = username.strip()
+    rate_limit(request, "signin", extra_keys=(f"name:{username.lower()}",) if username else ())
+    db = request.app.state.db
+    with db.session() as session:
+        user = auth.authenticate(session, username, password)
+    if user is None:
+        return page_response(request, "accounts/signin.html",
+                             {"page_title": "Sign in", "next": safe_next(next, ""),
+                              "errors": ["Wrong username or password."],
+                              "values": {"username": username}}, status_code=400)
+    # A fresh id on every sign-in: a session id planted before sign-in is worthless after.
+    auth.end_session(db, request.state.session_id)
+    response = _redirect(safe_next(next))
+    auth.set_session_cookie(response, request.app.state.settings, auth.new_session(db, user.id))
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request):
+    auth.end_session(request.app.state.db, request.state.session_id)
+    response = _redirect("/")
+    auth.clear_session_cookie(response, request.app.state.settings)
+    return response
+
+
+# --- profile -------------------------------------------------------------------------------
+
+def _profile_context(request: Request, user, **extra) -> dict:
+    with request.app.state.db.session() as session:
+        context = {
+            "page_title": "Your profile",
+            "user": user,
+            "submissions": user_store.user_submissions(session, user.id),
+            "upvotes": user_store.user_upvotes(session, user.id),
+            "comments": user_store.user_comments(session, user.id, limit=20),
+            "tokens": user_store.list_api_tokens(session, user.id),
+            "new_token": None,
+            "token_errors": [],
+            "password_errors": [],
+            "password_changed": False,
+            "subscription_url": _subscription_url(request, user),
+        }
+    context.update(extra)
+    return context
+
+
+def _subscription_url(request: Request, user) -> str:
+    """Where the user manages e-mail digests (the digest area's page, when it is there)."""
+    for route in request.app.routes:
+        if getattr(route, "path", None) == "/subscribe":
+            if user.email:
+                from urllib.parse import quote
+
+                return f"/subscribe?email={quote(user.email)}"
+            return "/subscribe"
+    return ""
+
+
+@router.get("/profile")
+def profile(request: Request):
+    user = auth.current_user(request)
+    if user is None:
+        return _signin_redirect(request)
+    return page_response(request, "profile.html", _profile_context(request, user))
+
+
+@router.post("/profile/tokens")
+def create_token(request: Request, name: str = Form("")):
+    user = require_signed_in(request)
+    rate_limit(request, "token", user=user)
+    name = name.strip()
+    if len(name) > 128:
+        return page_response(request, "profile.html", _profile_context(
+            request, user, token_errors=["A token name has at most 128 characters."]),
+            status_code=400)
+    token = auth.new_api_token(request.app.state.db, user.id, name)
+    # Shown once, on this response only; it must not be cached anywhere.
+    return page_response(request, "profile.html", _profile_context(request, user, new_token=token),
+                         status_code=201, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/profile/tokens/{token_id}/revoke")
+def revoke_token(request: Request, token_id: int):
+    user = require_signed_in(request)
+    with request.app.state.db.session() as session:
+        revoked = user_store.revoke_api_token(session, user.id, token_id)
+    if not revoked:
+        # Someone else's token id looks exactly like a missing one: no probing of token ids.
+        raise NotFound(f"you have no API token with id {token_id}")
+    return _redirect("/profile#tokens")
+
+
+@router.post("/profile/password")
+def change_password(request: Request, current_password: str = Form(""),
+                    new_password: str = Form(""), new_password_confirm: str = Form("")):
+    user = require_signed_in(request)
+    rate_limit(request, "signin", user=user)
+    db = request.app.state.db
+    errors: list[str] = []
+    with db.session() as session:
+        if auth.authenticate(session, user.username, current_password) is None:
+            errors.append("The current password is wrong.")
+    if not errors:
+        errors = auth.check_password(new_password, user.username)
+    if not errors and new_password != new_password_confirm:
+        errors.append("The two new passwords differ.")
+    if errors:
+        return page_response(request, "profile.html",
+                             _profile_context(request, user, password_errors=errors),
+                             status_code=400)
+    with db.session() as session:
+        user_store.set_password_hash(session, user.id, auth.hash_password(new_password))
+        # Every other browser signed in as this user is signed out.
+        user_store.delete_user_sessions(session, user.id,
+                                        keep=auth.digest(request.state.session_id))
+    return page_response(request, "profile.html",
+                         _profile_context(request, user, password_changed=True))
+
+
+# --- public user pages ---------------------------------------------------------------------
+
+@router.get("/users/{username}")
+def user_page(request: Request, username: str):
+    with request.app.state.db.session() as session:
+        user = user_store.get_user_by_username(session, username)
+        if user is None or user.disabled:
+            raise NotFound(f"no user named {username!r}")
+        submissions = user_store.user_submissions(session, user.id)
+        comments = user_store.user_comments(session, user.id, limit=50)
+    return page_response(request, "accounts/user.html",
+                         {"page_title": user.display_name or user.username, "user": user,
+                          "submissions": submissions, "comments": comments})

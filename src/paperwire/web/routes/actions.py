@@ -1,0 +1,376 @@
+"""Community writes: upvote, comment, submit, moderation — as HTML forms and as the JSON API.
+
+HTML forms post with the session cookie and a CSRF token (checked by ``SecurityMiddleware``);
+the JSON API under ``/api/`` authenticates only by a personal API token
+(``Authorization: Bearer``). Both call the same store functions, so the rules are the same:
+
+- a vote or a vote withdrawal only ever concerns the caller's own vote;
+- a comment can be deleted by its author or by an administrator, nobody else;
+- hiding a paper is for administrators only;
+- every write is rate-limited per user (``settings.rate_limit_per_minute``).
+
+``POST /papers/{id}/upvote`` also answers JSON (``{paperId, upvoted, upvotes}``) when the
+request asks for it (``Accept: application/json``), for the page script that votes without a
+reload; it then takes the CSRF token from the ``X-CSRF-Token`` header.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Body, Depends, Form, Request
+from fastapi.responses import ORJSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from paperwire.errors import BadInput, NotFound
+from paperwire.store import comments as comment_store
+from paperwire.store import moderation, votes
+from paperwire.store.models import Paper
+from paperwire.store.users import count_submissions_since
+from paperwire.web import auth
+from paperwire.web.errors import Forbidden, Unauthorized, wants_json
+from paperwire.web.markdown import MAX_COMMENT_CHARS, render_comment
+from paperwire.web.pages import page_response
+from paperwire.web.security import rate_limit
+from paperwire.web.submission import SubmitRefused, local_day_bounds, submit_paper
+
+router = APIRouter()
+html = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["write"])
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _paper_url(paper_id: str, anchor: str = "") -> str:
+    return f"/papers/{paper_id}" + (f"#{anchor}" if anchor else "")
+
+
+def _back(request: Request, default: str) -> str:
+    """The page the form was on (same site only), else ``default``."""
+    referer = request.headers.get("referer", "")
+    if referer:
+        parts = urlsplit(referer)
+        host = request.headers.get("host", "")
+        if parts.netloc == host and parts.path.startswith("/"):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return default
+
+
+def _signin_first(request: Request, back_to: str):
+    if wants_json(request):
+        raise Unauthorized("please sign in first")
+    return _redirect(f"/signin?next={quote(back_to, safe='')}")
+
+
+def _invalidate(request: Request) -> None:
+    cache = getattr(request.app.state, "cache", None)
+    if cache is not None:
+        cache.invalidate()
+
+
+def _notify_search(request: Request, paper_ids) -> None:
+    try:
+        from paperwire.search.notify import papers_changed
+
+        papers_changed(request.app.state.settings, request.app.state.db, list(paper_ids))
+    except Exception:  # noqa: BLE001 - search follows modified_at anyway; never fail a write
+        import logging
+
+        logging.getLogger(__name__).exception("papers_changed hook failed")
+
+
+def vote_json(result: votes.VoteResult) -> dict:
+    return {"paperId": result.paper_id, "upvoted": result.upvoted, "upvotes": result.upvotes,
+            "changed": result.changed}
+
+
+def comment_json(view: comment_store.CommentView) -> dict:
+    c = view.comment
+    return {
+        "id": c.id, "paperId": c.paper_id, "parentId": c.parent_id,
+        "author": {"name": view.username} if view.username else None,
+        "body": "" if c.deleted else c.body,
+        "bodyHtml": "" if c.deleted else c.body_html,
+        "deleted": bool(c.deleted),
+        "createdAt": _iso(c.created_at),
+    }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat(timespec="seconds") + "Z" if value is not None else None
+
+
+def daily_item_json(paper: Paper, entry, submitter: str | None) -> dict:
+    """A feed entry in the shape of the public Daily Papers API (as ``/api/daily_papers``)."""
+    try:  # the read API's serializer, when that module provides one
+        from paperwire.web.serialize import daily_item  # type: ignore
+
+        return daily_item(paper, entry, submitter)
+    except ImportError:
+        pass
+    return {
+        "paper": {
+            "id": paper.id, "title": paper.title, "summary": paper.abstract,
+            "authors": [{"name": a.get("name", "")} for a in (paper.authors or [])],
+            "publishedAt": _iso(paper.published_at), "upvotes": paper.upvotes,
+            "numComments": paper.num_comments,
+        },
+        "submittedOnDailyAt": _iso(entry.submitted_at),
+        "submittedBy": {"name": submitter} if submitter else None,
+        "numComments": paper.num_comments,
+    }
+
+
+def _make_comment(request: Request, user, paper_id: str, body: str,
+                  parent_id: int | None) -> comment_store.CommentView:
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not body:
+        raise BadInput("the comment is empty")
+    if len(body) > MAX_COMMENT_CHARS:
+        raise BadInput(f"a comment has at most {MAX_COMMENT_CHARS:,} characters; "
+                       f"this one has {len(body):,}")
+    with request.app.state.db.session() as session:
+        comment = comment_store.add_comment(session, paper_id, user.id, body,
+                                            render_comment(body), parent_id=parent_id)
+    _invalidate(request)
+    return comment_store.CommentView(comment, user.username)
+
+
+def _delete_comment(request: Request, user, comment_id: int) -> comment_store.CommentView:
+    with request.app.state.db.session() as session:
+        comment = comment_store.get_comment(session, comment_id)
+        if comment is None:
+            raise NotFound(f"no comment with id {comment_id}")
+        if comment.user_id != user.id and not user.is_admin:
+            raise Forbidden("only the author of a comment or an administrator can delete it")
+        comment_store.delete_comment(session, comment_id)
+    _invalidate(request)
+    return comment_store.CommentView(comment, None)
+
+
+def _set_hidden(request: Request, user, paper_id: str, hidden: bool) -> bool:
+    auth.require_admin(user)
+    with request.app.state.db.session() as session:
+        changed = moderation.set_hidden(session, paper_id, hidden)
+    if changed:
+        _invalidate(request)
+        _notify_search(request, [paper_id])
+    return changed
+
+
+def _paper_title(request: Request, paper_id: str) -> Paper:
+    with request.app.state.db.session() as session:
+        paper = session.get(Paper, paper_id)
+    if paper is None:
+        raise NotFound(f"no paper with id {paper_id}")
+    return paper
+
+
+# --- HTML forms ----------------------------------------------------------------------------
+
+@html.post("/papers/{paper_id:path}/upvote")
+def upvote_form(request: Request, paper_id: str, vote: str = Form("")):
+    """Toggle (or, with ``vote=1``/``vote=0``, set) the signed-in user's vote."""
+    user = auth.current_user(request)
+    back = _back(request, _paper_url(paper_id))
+    if user is None:
+        return _signin_first(request, back)
+    rate_limit(request, "vote", user=user)
+    with request.app.state.db.session() as session:
+        if vote in ("1", "true", "on"):
+            result = votes.add_vote(session, user.id, paper_id)
+        elif vote in ("0", "false", "off"):
+            result = votes.remove_vote(session, user.id, paper_id)
+        else:
+            result = votes.toggle_vote(session, user.id, paper_id)
+    if result.changed:
+        _invalidate(request)
+    if wants_json(request):
+        return ORJSONResponse(vote_json(result))
+    return _redirect(back)
+
+
+@html.post("/papers/{paper_id:path}/comments")
+def comment_form(request: Request, paper_id: str, body: str = Form(""),
+                 parent_id: str = Form("")):
+    user = auth.current_user(request)
+    if user is None:
+        return _signin_first(request, _paper_url(paper_id, "comments"))
+    parent = None
+    if parent_id.strip():
+        if not parent_id.strip().isdigit():
+            raise BadInput(f"parent_id must be a comment id, got {parent_id!r}")
+        parent = int(parent_id)
+    rate_limit(request, "comment", user=user)
+    try:
+        view = _make_comment(request, user, paper_id, body, parent)
+    except BadInput as exc:
+        # Nothing typed is lost: the form comes back with the text and the reason.
+        paper = _paper_title(request, paper_id)
+        return page_response(request, "comment_form.html",
+                             {"page_title": "Your comment", "paper": paper, "body": body,
+                              "parent_id": parent_id, "error": str(exc)},
+                             status_code=400 if body.strip() else 422)
+    if wants_json(request):
+        return ORJSONResponse(comment_json(view), status_code=201)
+    return _redirect(_paper_url(paper_id, f"comment-{view.id}"))
+
+
+@html.post("/comments/{comment_id}/delete")
+def delete_comment_form(request: Request, comment_id: int):
+    user = auth.current_user(request)
+    if user is None:
+        return _signin_first(request, _back(request, "/"))
+    view = _delete_comment(request, user, comment_id)
+    return _redirect(_paper_url(view.comment.paper_id, "comments"))
+
+
+@html.post("/papers/{paper_id:path}/hide")
+def hide_form(request: Request, paper_id: str):
+    user = auth.current_user(request)
+    if user is None:
+        return _signin_first(request, _paper_url(paper_id))
+    _set_hidden(request, user, paper_id, True)
+    return _redirect(_paper_url(paper_id))
+
+
+@html.post("/papers/{paper_id:path}/unhide")
+def unhide_form(request: Request, paper_id: str):
+    user = auth.current_user(request)
+    if user is None:
+        return _signin_first(request, _paper_url(paper_id))
+    _set_hidden(request, user, paper_id, False)
+    return _redirect(_paper_url(paper_id))
+
+
+def _submit_context(request: Request, user, **extra) -> dict:
+    settings = request.app.state.settings
+    context = {"page_title": "Submit a paper", "error": None, "value": "", "done": None,
+               "quota": settings.submit_daily_quota, "max_age": settings.submit_max_age_days,
+               "used": 0}
+    if user is not None:
+        from paperwire.store.models import utcnow
+
+        _today, start, _end = local_day_bounds(settings, utcnow())
+        with request.app.state.db.session() as session:
+            context["used"] = count_submissions_since(session, user.id, start)
+    context.update(extra)
+    return context
+
+
+@html.get("/submit")
+def submit_page(request: Request, done: str = ""):
+    user = auth.current_user(request)
+    if user is None:
+        return _redirect("/signin?next=%2Fsubmit")
+    done_paper = None
+    if done:
+        with request.app.state.db.session() as session:
+            done_paper = session.get(Paper, done)
+    return page_response(request, "submit.html", _submit_context(request, user, done=done_paper))
+
+
+@html.post("/submit")
+def submit_form(request: Request, paper: str = Form("")):
+    user = auth.current_user(request)
+    if user is None:
+        return _redirect("/signin?next=%2Fsubmit")
+    rate_limit(request, "submit", user=user)
+    try:
+        result = submit_paper(request.app.state.settings, request.app.state.db, user, paper)
+    except SubmitRefused as exc:
+        return page_response(request, "submit.html",
+                             _submit_context(request, user, error=exc, value=paper),
+                             status_code=exc.status_code, headers=exc.headers)
+    _invalidate(request)
+    if result.fetched:
+        _notify_search(request, [result.paper.id])
+    return _redirect(f"/submit?done={quote(result.paper.id, safe='/')}")
+
+
+# --- JSON API (personal API token) ---------------------------------------------------------
+
+class SubmitBody(BaseModel):
+    id: str = Field(..., description="arXiv id (2104.12255, hep-th/9901001) or abs/pdf URL",
+                    max_length=300)
+
+
+class CommentBody(BaseModel):
+    body: str = Field(..., description="Markdown text", max_length=MAX_COMMENT_CHARS * 2)
+    parentId: int | None = Field(None, description="id of the comment this one answers")
+
+
+@api.get("/me", summary="The user of the API token")
+def api_me(request: Request, user=Depends(auth.require_api_user)):
+    return {"name": user.username, "isAdmin": bool(user.is_admin)}
+
+
+@api.post("/papers/submit", status_code=201, summary="Put a paper on today's feed")
+def api_submit(request: Request, body: SubmitBody, user=Depends(auth.require_api_user)):
+    rate_limit(request, "submit", user=user)
+    result = submit_paper(request.app.state.settings, request.app.state.db, user, body.id)
+    _invalidate(request)
+    if result.fetched:
+        _notify_search(request, [result.paper.id])
+    return daily_item_json(result.paper, result.entry, user.username)
+
+
+@api.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)")
+def api_upvote(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
+    rate_limit(request, "vote", user=user)
+    with request.app.state.db.session() as session:
+        result = votes.add_vote(session, user.id, paper_id)
+    if result.changed:
+        _invalidate(request)
+    return vote_json(result)
+
+
+@api.delete("/papers/{paper_id:path}/upvote", summary="Withdraw your upvote (idempotent)")
+def api_unvote(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
+    rate_limit(request, "vote", user=user)
+    with request.app.state.db.session() as session:
+        result = votes.remove_vote(session, user.id, paper_id)
+    if result.changed:
+        _invalidate(request)
+    return vote_json(result)
+
+
+@api.get("/papers/{paper_id:path}/comments", summary="A paper's comments in thread order")
+def api_comments(request: Request, paper_id: str):
+    with request.app.state.db.session() as session:
+        if session.get(Paper, paper_id) is None:
+            raise NotFound(f"no paper with id {paper_id}")
+        views = comment_store.list_comments(session, paper_id)
+    return [comment_json(v) for v in views]
+
+
+@api.post("/papers/{paper_id:path}/comments", status_code=201, summary="Comment on a paper")
+def api_comment(request: Request, paper_id: str, body: CommentBody = Body(...), user=Depends(auth.require_api_user)):
+    rate_limit(request, "comment", user=user)
+    return comment_json(_make_comment(request, user, paper_id, body.body, body.parentId))
+
+
+@api.delete("/comments/{comment_id}", summary="Delete a comment (its author or an admin)")
+def api_delete_comment(request: Request, comment_id: int, user=Depends(auth.require_api_user)):
+    view = _delete_comment(request, user, comment_id)
+    return comment_json(view)
+
+
+@api.post("/papers/{paper_id:path}/hide", summary="Hide a paper from the feed (admins)")
+def api_hide(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
+    changed = _set_hidden(request, user, paper_id, True)
+    return {"paperId": paper_id, "hidden": True, "changed": changed}
+
+
+@api.post("/papers/{paper_id:path}/unhide", summary="Show a hidden paper again (admins)")
+def api_unhide(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
+    changed = _set_hidden(request, user, paper_id, False)
+    return {"paperId": paper_id, "hidden": False, "changed": changed}
+
+
+router.include_router(html)
+router.include_router(api)

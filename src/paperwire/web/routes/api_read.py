@@ -1,0 +1,140 @@
+"""The read side of the JSON API (shapes follow the public Daily Papers API).
+
+- ``GET /api/daily_papers?date=|week=|month=&sort=upvotes|trending|publishedAt&limit=&p=``
+- ``GET /api/papers/search?q=&limit=&mode=&sort=&p=``
+- ``GET /api/papers/{id}``, ``GET /api/papers/{id}/similar``
+
+Responses are built from the same ``render`` contexts as the HTML pages. Errors are
+``{"error", "detail"}`` with 400 / 404 / 422 (see ``web.errors``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from fastapi import APIRouter, Query, Request
+from paperwire.web.jsonresp import JSONResponse
+from pydantic import BaseModel
+
+from paperwire.errors import BadInput
+from paperwire.web import render
+from paperwire.web.pages import current_user
+
+router = APIRouter(prefix="/api", tags=["papers"])
+
+
+class Author(BaseModel):
+    name: str
+    affiliations: list[str] = []
+
+
+class PaperOut(BaseModel):
+    id: str
+    title: str
+    summary: str
+    authors: list[Author]
+    authorCount: int
+    publishedAt: Optional[str]
+    updatedAt: Optional[str]
+    upvotes: int
+    numComments: int
+    categories: list[str]
+    primaryCategory: Optional[str]
+    version: Optional[int]
+    doi: Optional[str]
+    absUrl: Optional[str]
+    pdfUrl: Optional[str]
+
+
+class Submitter(BaseModel):
+    name: str
+
+
+class DailyPaperOut(BaseModel):
+    paper: PaperOut
+    title: str
+    publishedAt: Optional[str]
+    submittedOnDailyAt: Optional[str]
+    submittedBy: Optional[Submitter]
+    numComments: int
+    trendingScore: Optional[float] = None
+
+
+class SearchResultOut(BaseModel):
+    paper: PaperOut
+    score: float
+    highlights: list[Any]
+
+
+class SimilarOut(BaseModel):
+    paper: PaperOut
+    score: float
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: str
+
+
+ERRORS = {400: {"model": ErrorOut, "description": "Bad input"},
+          404: {"model": ErrorOut, "description": "Not found"},
+          422: {"model": ErrorOut, "description": "Invalid parameter"}}
+
+
+def _json(data, headers=None) -> JSONResponse:
+    return JSONResponse(data, headers=headers)
+
+
+@router.get("/daily_papers", response_model=None,
+            responses={200: {"model": list[DailyPaperOut]}, **ERRORS},
+            summary="Papers on the daily feed of a day, week or month")
+def daily_papers(request: Request, date: str | None = Query(None, description="YYYY-MM-DD"),
+                 week: str | None = Query(None, description="YYYY-Www"),
+                 month: str | None = Query(None, description="YYYY-MM"),
+                 sort: str | None = Query(None, description="upvotes (default), trending or publishedAt"),
+                 limit: int = Query(50, ge=1, le=render.MAX_LIMIT),
+                 p: int = Query(1, ge=1, le=100000, description="Page, from 1")):
+    ctx = render.feed_context(request.app.state, user=current_user(request), date=date,
+                              week=week, month=month, sort=sort, page=p, limit=limit)
+    return _json(ctx["items"], headers={"X-Total-Count": str(ctx["total"])})
+
+
+@router.get("/papers/search", response_model=None,
+            responses={200: {"model": list[SearchResultOut]}, **ERRORS},
+            summary="Hybrid search (query language: phrases, -exclusion, author:, cat:, after:, before:)")
+def search_papers(request: Request, q: str = Query(..., max_length=1000),
+                  limit: int = Query(20, ge=1, le=render.MAX_LIMIT),
+                  mode: str | None = Query(None, description="hybrid (default), lexical or semantic"),
+                  sort: str | None = Query(None, description="relevance (default), newest or upvotes"),
+                  p: int = Query(1, ge=1, le=1000)):
+    if not q.strip():
+        raise BadInput("q must not be empty")
+    ctx = render.search_context(request.app.state, q=q, user=current_user(request), mode=mode,
+                                sort=sort, page=p, limit=limit)
+    out = [{"paper": i["paper"], "score": i["score"], "highlights": i["highlights"]}
+           for i in ctx["items"]]
+    headers = {"X-Total-Count": str(ctx["total"])}
+    if ctx["notices"]:
+        # Notices (a malformed part of the query, an index still building) travel in a header
+        # so the body keeps the public API's plain list shape.
+        headers["X-Search-Notices"] = " | ".join(n.replace("\n", " ") for n in ctx["notices"])[:2000]
+    return _json(out, headers=headers)
+
+
+@router.get("/papers/{paper_id:path}/similar", response_model=None,
+            responses={200: {"model": list[SimilarOut]}, **ERRORS},
+            summary="Papers similar to this one (nearest neighbours of its embedding)")
+def similar(request: Request, paper_id: str, limit: int = Query(10, ge=1, le=render.MAX_LIMIT)):
+    ctx = render.similar_context(request.app.state, paper_id, limit=limit)
+    return _json(ctx["items"])
+
+
+@router.get("/papers/{paper_id:path}", response_model=None,
+            responses={200: {"model": DailyPaperOut}, **ERRORS}, summary="One paper")
+def get_paper(request: Request, paper_id: str):
+    ctx = render.paper_context(request.app.state, paper_id, user=current_user(request),
+                               with_similar=False)
+    paper = dict(ctx["paper"])
+    paper.update(submittedOnDailyAt=ctx["submittedOnDailyAt"], submittedBy=ctx["submittedBy"],
+                 onFeedDay=ctx["day"], bibtex=ctx["bibtex"])
+    return _json(paper)

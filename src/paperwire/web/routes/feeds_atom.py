@@ -1,0 +1,55 @@
+"""Atom feeds: ``/feeds/daily.atom`` (the latest feed day), ``/feeds/trending.atom``
+(this week's trending), ``/feeds/search.atom?q=`` (a saved search, newest first)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from paperwire.errors import BadInput
+from paperwire.store.models import utcnow
+from paperwire.web import render
+from paperwire.web.atom import build_feed
+
+router = APIRouter(prefix="/feeds", tags=["feeds"])
+
+ATOM = "application/atom+xml; charset=utf-8"
+
+
+def _atom(request: Request, **kw) -> Response:
+    settings = request.app.state.settings
+    body = build_feed(base_url=settings.base_url, site_name=settings.site_name, now=utcnow(), **kw)
+    return Response(body, media_type=ATOM, headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/daily.atom", response_class=Response, summary="The latest day's feed (Atom)")
+def daily(request: Request, date: str | None = None):
+    ctx = render.feed_context(request.app.state, date=date, limit=render.MAX_LIMIT)
+    settings = request.app.state.settings
+    return _atom(request, feed_key="daily", title=f"{settings.site_name}: daily papers",
+                 self_path="/feeds/daily.atom", alternate_path=f"/papers?date={ctx['start']}",
+                 items=ctx["items"])
+
+
+@router.get("/trending.atom", response_class=Response, summary="Trending papers (Atom)")
+def trending(request: Request, window: str | None = None):
+    ctx = render.trending_context(request.app.state, window=window, limit=50)
+    settings = request.app.state.settings
+    return _atom(request, feed_key=f"trending/{ctx['window']}",
+                 title=f"{settings.site_name}: {ctx['label'].lower()}",
+                 self_path="/feeds/trending.atom", alternate_path=f"/trending?window={ctx['window']}",
+                 items=ctx["items"])
+
+
+@router.get("/search.atom", response_class=Response, summary="Newest papers matching a search (Atom)")
+def search(request: Request, q: str = Query(..., max_length=1000)):
+    if not q.strip():
+        raise BadInput("q must not be empty")
+    ctx = render.search_context(request.app.state, q=q, sort="newest", limit=50)
+    settings = request.app.state.settings
+    qs = urlencode({"q": q})
+    return _atom(request, feed_key=f"search/{q}", title=f"{settings.site_name}: search “{q}”",
+                 self_path=f"/feeds/search.atom?{qs}", alternate_path=f"/search?{qs}&sort=newest",
+                 items=ctx["items"])

@@ -1,0 +1,19 @@
+"""The paper page ``/papers/{paper_id:path}`` (old-style ids contain a slash:
+``/papers/hep-th/9901001``). Included last: its path converter matches everything under
+/papers/, and other areas' POST routes there must be found first."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from paperwire.web import render
+from paperwire.web.pages import current_user, page_response
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+@router.get("/papers/{paper_id:path}")
+def paper_page(request: Request, paper_id: str):
+    ctx = render.paper_context(request.app.state, paper_id, user=current_user(request))
+    return page_response(request, "paper.html", {**ctx, "paper": ctx["paper"]})

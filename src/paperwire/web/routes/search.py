@@ -1,0 +1,39 @@
+"""The search page ``/search?q=&category=&from=&to=&sort=&mode=&p=``."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from paperwire.errors import BadInput
+from paperwire.web import render
+from paperwire.web.pages import current_user, page_response
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+@router.get("/search")
+def search_page(request: Request, q: str = "", category: str | None = None,
+                date_from: str | None = Query(None, alias="from"),
+                date_to: str | None = Query(None, alias="to"), sort: str | None = None,
+                mode: str | None = None, p: int | None = Query(None, ge=1, le=1000)):
+    base = {"q": q, "category": category or "", "from": date_from or "",
+            "to": date_to or "", "sort": sort or "", "mode": mode or ""}
+    search_base_url = "/search?" + urlencode({k: v for k, v in base.items() if v})
+    try:
+        ctx = render.search_context(request.app.state, q=q, user=current_user(request),
+                                    mode=mode, sort=sort, page=p, category=category,
+                                    date_from=date_from, date_to=date_to)
+        status = 200
+    except BadInput as exc:
+        # A malformed form still gets the search page, with the reason, not a bare error.
+        ctx = {"q": q, "query": "", "mode": mode if mode in render.SEARCH_MODES else "hybrid",
+               "sort": sort if sort in render.SEARCH_SORTS else "relevance",
+               "category": category or "", "date_from": date_from or "",
+               "date_to": date_to or "", "items": [], "total": 0, "notices": [str(exc)],
+               "page": 1, "has_more": False, "upvoted": set()}
+        status = 400
+    ctx["search_base_url"] = search_base_url
+    return page_response(request, "search.html", ctx, status_code=status)

@@ -1,0 +1,60 @@
+// Small enhancements only: every page works without this file.
+// - Upvote forms submit with fetch (no reload) when the server answers JSON {upvotes, upvoted}.
+// - "Copy BibTeX" copies the citation.
+(function () {
+  "use strict";
+
+  function onUpvote(event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form.upvote") || !window.fetch) return;
+    event.preventDefault();
+    var button = form.querySelector("button");
+    button.disabled = true;
+    fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (resp) {
+      var type = resp.headers.get("content-type") || "";
+      if (resp.status === 401 || resp.status === 403) {
+        window.location.href = "/signin?next=" + encodeURIComponent(window.location.pathname);
+        return null;
+      }
+      if (!resp.ok || type.indexOf("json") < 0) throw new Error("fallback");
+      return resp.json();
+    }).then(function (data) {
+      if (!data) return;
+      if (typeof data.upvotes !== "number") throw new Error("fallback");
+      var on = !!data.upvoted;
+      button.querySelector(".upvote-count").textContent = data.upvotes;
+      button.classList.toggle("is-on", on);
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      var label = button.getAttribute("aria-label") || "";
+      button.setAttribute("aria-label", label.replace(/^(Remove upvote from|Upvote)/, on ? "Remove upvote from" : "Upvote"));
+      button.disabled = false;
+    }).catch(function () { form.submit(); });
+  }
+
+  function onCopy(event) {
+    var button = event.target.closest && event.target.closest("[data-copy-target]");
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy-target"));
+    var status = button.parentNode.querySelector(".copy-status");
+    var text = source ? source.textContent : "";
+    var done = function () { if (status) status.textContent = "Copied"; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(done, function () { selectText(source); });
+    } else { selectText(source); }
+  }
+
+  function selectText(node) {
+    if (!node) return;
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(range);
+  }
+
+  document.addEventListener("submit", onUpvote);
+  document.addEventListener("click", onCopy);
+})();
