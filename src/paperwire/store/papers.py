@@ -144,3 +144,26 @@ def paper_to_record(paper: Paper) -> PaperRecord:
     """The PaperRecord a stored paper was made from (lossless for METADATA_FIELDS)."""
     values = {name: getattr(paper, name) for name in METADATA_FIELDS}
     return PaperRecord(imported_upvotes=paper.imported_upvotes, **values)
+
+
+def iter_export_rows(session: Session, batch_size: int = 2000) -> Iterator[list[tuple]]:
+    """(Paper, feed day, submitter name, submitted at) for all papers in id order, in batches.
+
+    The submitter name is the imported name or, for local submitters, their username, so an
+    export re-imports into another database without needing its users."""
+    from paperwire.store.models import FeedEntry, User
+
+    last_id = ""
+    while True:
+        query = (select(Paper, FeedEntry.day,
+                        func.coalesce(FeedEntry.submitted_by_name, User.username),
+                        FeedEntry.submitted_at)
+                 .outerjoin(FeedEntry, FeedEntry.paper_id == Paper.id)
+                 .outerjoin(User, User.id == FeedEntry.submitted_by)
+                 .where(Paper.id > last_id).order_by(Paper.id).limit(batch_size))
+        batch = [tuple(row) for row in session.execute(query)]
+        if not batch:
+            return
+        yield batch
+        last_id = batch[-1][0].id
+        session.expunge_all()

@@ -1,0 +1,101 @@
+"""Parse one record of the public arXiv metadata snapshot (Kaggle ``arxiv-metadata-oai-snapshot``).
+
+Invariants:
+- ``authors_parsed`` entries are ``[last, first, suffix, affiliation...]``; authors keep their
+  order, affiliations are the elements after the third.
+- ``published_at`` is v1's date, ``updated_at`` the latest version's, ``version`` its number.
+- Title, abstract and comments have their whitespace collapsed; LaTeX is kept as written.
+- Pure: a malformed record raises ``RecordError`` naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from paperwire.errors import BadInput
+from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
+from paperwire.ingest.items import Item, RecordError, require_str
+from paperwire.ingest.records import PaperRecord
+from paperwire.ingest.text import collapse, collapse_or_none, parse_rfc2822
+
+_AUTHOR_SPLIT = re.compile(r",\s*|\s+and\s+")
+
+
+def parse_kaggle(obj: Any) -> Item:
+    if not isinstance(obj, dict):
+        raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
+    raw_id = require_str(obj, "id")
+    try:
+        pid, _ = normalize_arxiv_id(raw_id)
+    except BadInput as exc:
+        raise RecordError(str(exc)) from None
+    title = collapse(require_str(obj, "title"))
+    versions = _versions(obj.get("versions"))
+    categories = (obj.get("categories") or "").split()
+    published = dt.datetime.fromisoformat(versions[0]["created"]) if versions else None
+    updated = dt.datetime.fromisoformat(versions[-1]["created"]) if versions else None
+    if updated is None and obj.get("update_date"):
+        try:
+            updated = dt.datetime.fromisoformat(obj["update_date"])
+        except (TypeError, ValueError):
+            raise RecordError(f"bad update_date {obj['update_date']!r}") from None
+    record = PaperRecord(
+        id=pid,
+        source="arxiv",
+        version=versions[-1]["version"] if versions else None,
+        title=title,
+        abstract=collapse(obj.get("abstract")),
+        authors=_authors(obj),
+        categories=categories,
+        published_at=published,
+        updated_at=updated,
+        versions=versions,
+        comments=collapse_or_none(obj.get("comments")),
+        journal_ref=collapse_or_none(obj.get("journal-ref")),
+        doi=collapse_or_none(obj.get("doi")),
+        license=collapse_or_none(obj.get("license")),
+        abs_url=abs_url(pid),
+        pdf_url=pdf_url(pid),
+    )
+    return Item(record)
+
+
+def _versions(raw: Any) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise RecordError("'versions' is not a list")
+    out = []
+    for entry in raw:
+        try:
+            label = entry["version"]
+            number = int(label[1:] if label[:1] in "vV" else label)
+            created = parse_rfc2822(entry["created"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise RecordError(f"bad version entry {entry!r}") from None
+        out.append({"version": number, "created": created.isoformat()})
+    out.sort(key=lambda v: v["version"])
+    return out
+
+
+def _authors(obj: dict) -> list[dict[str, Any]]:
+    parsed = obj.get("authors_parsed")
+    if isinstance(parsed, list) and parsed:
+        authors = []
+        for entry in parsed:
+            if not isinstance(entry, list) or not entry:
+                raise RecordError(f"bad authors_parsed entry {entry!r}")
+            last = entry[0] or ""
+            first = entry[1] if len(entry) > 1 else ""
+            suffix = entry[2] if len(entry) > 2 else ""
+            name = collapse(" ".join(p for p in (first, last, suffix) if p))
+            affiliations = [collapse(a) for a in entry[3:] if isinstance(a, str) and a.strip()]
+            if name:
+                authors.append({"name": name, "affiliations": affiliations})
+        return authors
+    # Fall back to the free-text author list ("A. One, B. Two and C. Three").
+    text = collapse(obj.get("authors"))
+    return [{"name": name, "affiliations": []}
+            for name in (n.strip() for n in _AUTHOR_SPLIT.split(text)) if name]
