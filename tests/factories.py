@@ -53,3 +53,25 @@ def make_papers(db, n: int = 1, **overrides) -> list[PaperRecord]:
     with db.session() as session:
         upsert_papers(session, records)
     return records
+
+
+def make_feed_papers(db, n: int = 1, *, day: dt.date, upvotes=0, num_comments: int = 0,
+                     submitted_at: dt.datetime | None = None, hidden: bool = False,
+                     submitted_by_name: str | None = None, **overrides) -> list[PaperRecord]:
+    """Insert n papers and put them on ``day``'s feed; ``upvotes`` is an int or a list (one
+    per paper). Counts are set directly (as an import would), not through the vote functions."""
+    from sqlalchemy import update
+
+    from paperwire.store.feed import add_feed_entry
+    from paperwire.store.models import Paper
+
+    records = make_papers(db, n, **overrides)
+    votes = upvotes if isinstance(upvotes, (list, tuple)) else [upvotes] * n
+    when = submitted_at or dt.datetime.combine(day, dt.time(9, 0))
+    with db.session() as session:
+        for rec, v in zip(records, votes):
+            add_feed_entry(session, rec.id, day, submitted_at=when,
+                           submitted_by_name=submitted_by_name)
+            session.execute(update(Paper).where(Paper.id == rec.id).values(
+                upvotes=v, imported_upvotes=v, num_comments=num_comments, hidden=hidden))
+    return records
