@@ -116,6 +116,11 @@ class Settings:
     embed_batch_size: int = setting(32, "Abstracts embedded per batch.", group="search")
     embed_threads: int = setting(0, "Threads for the embedding model (0: all cores).",
                                  group="search")
+    embedding_backend: str = setting("onnx-int8", "How the embedding model runs: onnx-int8 "
+                                     "(fast, default), onnx (fp32) or torch "
+                                     "(sentence-transformers).", group="search")
+    embed_max_tokens: int = setting(0, "Tokens of title + abstract the model reads (0: the "
+                                    "model's own limit).", group="search")
 
     # --- mail -------------------------------------------------------------------------------
     smtp_url: str = setting("", "SMTP server as smtp://user:pass@host:587 (STARTTLS), "
