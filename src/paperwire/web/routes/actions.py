@@ -125,6 +125,24 @@ def daily_item_json(paper: Paper, entry, submitter: str | None) -> dict:
     }
 
 
+def comments_for(db, paper_id: str, user=None) -> list[dict]:
+    """The discussion of a paper for ``templates/actions/comments.html`` (the paper page
+    calls this): thread order, with each comment's depth and whether ``user`` may delete it."""
+    with db.session() as session:
+        views = comment_store.list_comments(session, paper_id)
+    depths = comment_store.comment_depths(views)
+    items = []
+    for view in views:
+        c = view.comment
+        items.append({
+            "id": c.id, "author": view.username, "html": "" if c.deleted else c.body_html,
+            "created_at": c.created_at, "depth": depths.get(c.id, 0), "deleted": bool(c.deleted),
+            "can_delete": (user is not None and not c.deleted
+                           and (user.is_admin or c.user_id == user.id)),
+        })
+    return items
+
+
 def _make_comment(request: Request, user, paper_id: str, body: str,
                   parent_id: int | None) -> comment_store.CommentView:
     body = (body or "").replace("\r\n", "\n").strip()
@@ -227,6 +245,12 @@ def delete_comment_form(request: Request, comment_id: int):
         return _signin_first(request, _back(request, "/"))
     view = _delete_comment(request, user, comment_id)
     return _redirect(_paper_url(view.comment.paper_id, "comments"))
+
+
+@html.post("/papers/{paper_id:path}/comments/{comment_id}/delete")
+def delete_paper_comment_form(request: Request, paper_id: str, comment_id: int):
+    """Same as ``/comments/{id}/delete``; the paper page's delete buttons post here."""
+    return delete_comment_form(request, comment_id)
 
 
 @html.post("/papers/{paper_id:path}/hide")

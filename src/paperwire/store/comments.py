@@ -1,0 +1,109 @@
+"""Comments on papers, with ``papers.num_comments`` kept in step.
+
+Invariants:
+- ``Paper.num_comments`` equals the number of the paper's comments with ``deleted = false``;
+  adding and deleting change the row and the counter in the same transaction, and deleting a
+  comment twice decrements once (the update is conditional on ``deleted = false``).
+- Deletion is soft: the row stays (replies keep their parent, moderators keep a record) but
+  its body is never shown again; ``body_html`` is blanked.
+- ``body_html`` is produced by the caller (``paperwire.web.markdown``) from ``body`` once, at
+  write time; this module stores what it is given.
+- Who may delete is decided by the caller; ``delete_comment`` takes no user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from paperwire.errors import BadInput, NotFound
+from paperwire.store.models import Comment, Paper, User, utcnow
+
+
+@dataclass
+class CommentView:
+    """A comment with its author's name, as pages and the API show it."""
+
+    comment: Comment
+    username: str | None
+
+    @property
+    def id(self) -> int:
+        return self.comment.id
+
+
+def add_comment(session: Session, paper_id: str, user_id: int, body: str, body_html: str, *,
+                parent_id: int | None = None, now: dt.datetime | None = None) -> Comment:
+    if session.scalar(select(Paper.id).where(Paper.id == paper_id)) is None:
+        raise NotFound(f"no paper with id {paper_id}")
+    if parent_id is not None:
+        parent = session.get(Comment, parent_id)
+        if parent is None or parent.paper_id != paper_id or parent.deleted:
+            raise BadInput(f"comment {parent_id} does not exist on paper {paper_id}; "
+                           f"cannot reply to it")
+    comment = Comment(paper_id=paper_id, user_id=user_id, parent_id=parent_id, body=body,
+                      body_html=body_html, deleted=False, created_at=now or utcnow())
+    session.add(comment)
+    session.flush()
+    session.execute(update(Paper).where(Paper.id == paper_id)
+                    .values(num_comments=Paper.num_comments + 1))
+    return comment
+
+
+def get_comment(session: Session, comment_id: int) -> Comment | None:
+    return session.get(Comment, comment_id)
+
+
+def delete_comment(session: Session, comment_id: int) -> bool:
+    """Soft-delete a visible comment; returns False when it was gone already."""
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound(f"no comment with id {comment_id}")
+    changed = session.execute(update(Comment)
+                              .where(Comment.id == comment_id, Comment.deleted.is_(False))
+                              .values(deleted=True, body_html="", edited_at=utcnow())
+                              .execution_options(synchronize_session=False)).rowcount or 0
+    if changed:
+        session.execute(update(Paper).where(Paper.id == comment.paper_id)
+                        .values(num_comments=Paper.num_comments - 1))
+    session.refresh(comment)
+    return changed == 1
+
+
+def list_comments(session: Session, paper_id: str) -> list[CommentView]:
+    """A paper's comments in thread order: each top-level comment (oldest first) followed by
+    its replies (oldest first, any depth). Deleted comments are kept only when a visible reply
+    hangs below them, so a thread never loses its context; their body is not returned."""
+    rows = session.execute(select(Comment, User.username)
+                           .outerjoin(User, User.id == Comment.user_id)
+                           .where(Comment.paper_id == paper_id)
+                           .order_by(Comment.created_at, Comment.id)).all()
+    children: dict[int | None, list[CommentView]] = {}
+    for comment, username in rows:
+        children.setdefault(comment.parent_id, []).append(CommentView(comment, username))
+
+    def has_visible(view: CommentView) -> bool:
+        return not view.comment.deleted or any(has_visible(c) for c in children.get(view.id, []))
+
+    ordered: list[CommentView] = []
+
+    def walk(parent: int | None) -> None:
+        for view in children.get(parent, []):
+            if has_visible(view):
+                ordered.append(view)
+                walk(view.id)
+
+    walk(None)
+    return ordered
+
+
+def comment_depths(views: list[CommentView]) -> dict[int, int]:
+    """Nesting depth of each comment in a ``list_comments`` result (0 = top level)."""
+    depth: dict[int, int] = {}
+    for view in views:
+        parent = view.comment.parent_id
+        depth[view.id] = depth.get(parent, -1) + 1 if parent is not None else 0
+    return depth
