@@ -75,3 +75,28 @@ def make_feed_papers(db, n: int = 1, *, day: dt.date, upvotes=0, num_comments: i
             session.execute(update(Paper).where(Paper.id == rec.id).values(
                 upvotes=v, imported_upvotes=v, num_comments=num_comments, hidden=hidden))
     return records
+
+
+def make_subscription(db, email: str, *, status: str = "active", editions: str = "daily",
+                      topics: list | None = None, max_papers: int = 10, user_id=None) -> int:
+    """A subscription in the given status (confirmed by default); returns its id."""
+    from paperwire.store.models import Subscription, utcnow
+
+    with db.session() as session:
+        sub = Subscription(email=email.lower(), status=status, editions=editions,
+                           topics=topics or [], max_papers=max_papers, user_id=user_id,
+                           token_version=0, failure_count=0,
+                           confirmed_at=utcnow() if status == "active" else None)
+        session.add(sub)
+        session.flush()
+        return sub.id
+
+
+def put_on_feed(db, paper_ids, day: dt.date, *, submitted_at: dt.datetime | None = None) -> None:
+    """Put papers on a day's feed (submitted at noon UTC of that day unless given)."""
+    from paperwire.store.feed import add_feed_entry
+
+    at = submitted_at or dt.datetime.combine(day, dt.time(12, 0))
+    with db.session() as session:
+        for pid in paper_ids:
+            add_feed_entry(session, pid, day, submitted_at=at)

@@ -1,0 +1,138 @@
+"""From the database to ``Digest`` values: the edition's trending papers and candidates are
+loaded once per run; each subscriber's digest is then chosen in memory.
+
+Invariants:
+- A paper already in ``sent_papers`` for a subscriber is never chosen for them again.
+- A paper appears once per digest: in the trending part, or else in the personal part.
+- ``choose`` is deterministic for the same inputs (ties broken by paper id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from paperwire.digest.edition import Edition, local_to_utc
+from paperwire.digest.model import Digest, DigestPaper, PersonalItem
+from paperwire.digest.tokens import make_token
+from paperwire.digest.topics import Candidate, TopicMatcher, topic_label, topic_query
+
+TRENDING_POOL = 50   # the most any subscriber can ask for (MAX_PAPERS_RANGE)
+
+
+def _paper(row: tuple, base_url: str) -> DigestPaper:
+    (pid, title, abstract, authors, author_count, categories, published_at, abs_url, pdf_url,
+     upvotes, num_comments) = row
+    names = tuple(str(a.get("name") if isinstance(a, dict) else a) for a in (authors or []))
+    return DigestPaper(
+        id=pid, title=title or "", authors=names, author_count=author_count or len(names),
+        categories=tuple(categories or ()), abstract=abstract or "",
+        url=f"{base_url}/papers/{pid}", abs_url=abs_url, pdf_url=pdf_url,
+        upvotes=upvotes or 0, num_comments=num_comments or 0,
+        published=published_at.date() if published_at else None)
+
+
+@dataclass
+class EditionData:
+    edition: Edition
+    trending: list[DigestPaper]
+    papers: dict[str, DigestPaper]
+    matcher: TopicMatcher
+    base_url: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def all_ids(self) -> list[str]:
+        return list(self.papers)
+
+
+def load_edition(settings, session, ed: Edition) -> EditionData:
+    from paperwire.store.deliveries import period_papers
+    from paperwire.store.feed import trending
+
+    base_url = settings.base_url.rstrip("/")
+    rows = period_papers(
+        session,
+        published_from=local_to_utc(ed.start, dt.time(0, 0), settings.timezone),
+        published_to=local_to_utc(ed.end + dt.timedelta(days=1), dt.time(0, 0),
+                                  settings.timezone),
+        feed_from=ed.start, feed_to=ed.end)
+    papers = {r[0]: _paper(r, base_url) for r in rows}
+    top = trending(session, start=ed.start, end=ed.end, now=ed.send_at_utc, limit=TRENDING_POOL)
+    trending_papers = []
+    for paper, _entry, _score in top:
+        if paper.id not in papers:
+            papers[paper.id] = _paper(
+                (paper.id, paper.title, paper.abstract, paper.authors, paper.author_count,
+                 paper.categories, paper.published_at, paper.abs_url, paper.pdf_url,
+                 paper.upvotes, paper.num_comments), base_url)
+        trending_papers.append(papers[paper.id])
+    matcher = TopicMatcher.build([
+        Candidate(p.id, p.title, p.abstract, list(p.authors), list(p.categories), p.published)
+        for p in papers.values()])
+    return EditionData(ed, trending_papers, papers, matcher, base_url,
+                       stats={"candidates": len(papers), "trending": len(trending_papers)})
+
+
+def links(settings, base_url: str, subscription_id: int, token_version: int) -> tuple[str, str]:
+    key = settings.effective_secret_key()
+    unsub = make_token(key, "unsubscribe", subscription_id, token_version)
+    prefs = make_token(key, "preferences", subscription_id, token_version)
+    return f"{base_url}/unsubscribe/{unsub}", f"{base_url}/subscription/{prefs}"
+
+
+def choose(data: EditionData, *, topics: Sequence[dict], max_papers: int,
+           already: set[str]) -> tuple[list[DigestPaper], list[PersonalItem]]:
+    """The trending part and the personal part for one subscriber."""
+    trending = [p for p in data.trending if p.id not in already][:max_papers]
+    taken = {p.id for p in trending} | already
+    best: dict[str, tuple[float, list[str]]] = {}
+    for topic in topics:
+        threshold = topic.get("threshold")
+        label = topic_label(topic)
+        for m in data.matcher.match(topic_query(topic["kind"], topic["value"])):
+            if threshold is not None and m.relevance < threshold:
+                break   # matches come most relevant first
+            if m.paper_id in taken:
+                continue
+            rel, labels = best.get(m.paper_id, (0.0, []))
+            labels.append(label)
+            best[m.paper_id] = (max(rel, m.relevance), labels)
+    ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -len(kv[1][1]), kv[0]))
+    personal = [PersonalItem(data.papers[pid], tuple(labels), rel)
+                for pid, (rel, labels) in ranked[:max_papers]]
+    return trending, personal
+
+
+def contents(trending: Iterable[DigestPaper], personal: Iterable[PersonalItem]) -> list[dict]:
+    """What is frozen in ``digest_deliveries.paper_ids`` (enough to rebuild the digest)."""
+    out: list[dict] = [{"id": p.id, "part": "trending"} for p in trending]
+    out += [{"id": i.paper.id, "part": "personal", "matched": list(i.matched),
+             "relevance": i.relevance} for i in personal]
+    return out
+
+
+def from_contents(frozen: Sequence[dict], papers: dict[str, DigestPaper]
+                  ) -> tuple[list[DigestPaper], list[PersonalItem]]:
+    trending, personal = [], []
+    for item in frozen:
+        p = papers.get(item["id"])
+        if p is None:
+            continue   # deleted since: nothing to show for it
+        if item.get("part") == "personal":
+            personal.append(PersonalItem(p, tuple(item.get("matched") or ()),
+                                         float(item.get("relevance") or 1.0)))
+        else:
+            trending.append(p)
+    return trending, personal
+
+
+def make_digest(settings, data: EditionData, *, email: str, name: str | None,
+                subscription_id: int, token_version: int, topics: Sequence[dict],
+                trending: list[DigestPaper], personal: list[PersonalItem]) -> Digest:
+    unsub, prefs = links(settings, data.base_url, subscription_id, token_version)
+    ed = data.edition
+    return Digest(edition=ed.edition, period=ed.period, period_label=ed.label,
+                  recipient_email=email, recipient_name=name, trending=tuple(trending),
+                  personal=tuple(personal), has_topics=bool(topics),
+                  unsubscribe_url=unsub, preferences_url=prefs)

@@ -1,0 +1,238 @@
+"""Getting messages out: SMTP (plain, STARTTLS or implicit TLS, with AUTH) or, for
+``--dry-run``, ``.eml`` files in a folder.
+
+Failures are classified so the sender can act on them:
+- ``TemporaryFailure``: 4xx replies, refused or dropped connections, timeouts — retry later.
+- ``PermanentFailure``: a 5xx reply to the recipient or the message — counts against the
+  subscription (paused after repeats).
+- ``TransportError``: the server refuses *us* (authentication, sender address): nothing about
+  any subscriber; the run stops and the ledger keeps every undelivered row pending.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from paperwire.errors import PaperwireError
+
+SECURITY = ("none", "starttls", "tls")
+
+
+class TransportError(PaperwireError):
+    """SMTP cannot be used at all (configuration, authentication, sender refused)."""
+
+
+class TemporaryFailure(Exception):
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PermanentFailure(Exception):
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str = "none"
+    user: str = ""
+    password: str = ""
+    timeout: float = 30.0
+    # Tests pass a context trusting their self-signed certificate; None: system defaults.
+    ssl_context: ssl.SSLContext | None = None
+
+    def describe(self) -> str:
+        auth = f"{self.user}@" if self.user else ""
+        return f"{self.security} {auth}{self.host}:{self.port}"
+
+
+def smtp_config(settings) -> SmtpConfig:
+    """From PAPERWIRE_SMTP_URL when set, else the SMTP_HOST/PORT/USER/PASSWORD/SECURITY rows.
+
+    URL forms: ``smtp://user:pass@host:587`` (STARTTLS), ``smtps://...:465`` (implicit TLS),
+    ``smtp+plain://host:25`` (no TLS, e.g. a local relay)."""
+    timeout = settings.smtp_timeout_seconds
+    if settings.smtp_url:
+        parts = urlsplit(settings.smtp_url)
+        scheme = parts.scheme.lower()
+        security = {"smtp": "starttls", "smtp+starttls": "starttls", "smtps": "tls",
+                    "smtp+tls": "tls", "smtp+plain": "none"}.get(scheme)
+        if security is None:
+            raise TransportError(f"PAPERWIRE_SMTP_URL: unknown scheme {scheme!r} (use smtp://, "
+                                 "smtps:// or smtp+plain://)")
+        if not parts.hostname:
+            raise TransportError("PAPERWIRE_SMTP_URL: no host")
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise TransportError(f"PAPERWIRE_SMTP_URL: bad port ({exc})") from None
+        default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
+        return SmtpConfig(host=parts.hostname, port=port or default_port, security=security,
+                          user=unquote(parts.username or ""),
+                          password=unquote(parts.password or ""), timeout=timeout)
+    security = settings.smtp_security.strip().lower()
+    if security not in SECURITY:
+        raise TransportError(f"PAPERWIRE_SMTP_SECURITY must be one of {', '.join(SECURITY)}, "
+                             f"not {settings.smtp_security!r}")
+    return SmtpConfig(host=settings.smtp_host, port=settings.smtp_port, security=security,
+                      user=settings.smtp_user, password=settings.smtp_password, timeout=timeout)
+
+
+def _envelope(msg: EmailMessage) -> tuple[str, list[str]]:
+    sender = msg["From"].addresses[0].addr_spec
+    rcpts = [a.addr_spec for a in msg["To"].addresses]
+    return sender, rcpts
+
+
+class SmtpTransport:
+    """One SMTP connection reused for many messages; reconnects after a drop."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self._conn: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "SmtpTransport":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        ctx = c.ssl_context or ssl.create_default_context()
+        try:
+            if c.security == "tls":
+                conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=ctx)
+            else:
+                conn = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+            conn.ehlo()
+            if c.security == "starttls":
+                if not conn.has_extn("starttls"):
+                    conn.close()
+                    raise TransportError(f"{c.host}:{c.port} does not offer STARTTLS")
+                conn.starttls(context=ctx)
+                conn.ehlo()
+            if c.user:
+                conn.login(c.user, c.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransportError(f"SMTP authentication failed at {c.describe()}: "
+                                 f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise TransportError(f"SMTP server at {c.describe()}: {exc}") from None
+        except ssl.SSLError as exc:
+            raise TransportError(f"TLS with {c.describe()} failed: {exc}") from None
+        except smtplib.SMTPResponseException as exc:
+            if 400 <= exc.smtp_code < 500:
+                raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}",
+                                       exc.smtp_code) from None
+            raise TransportError(f"SMTP server at {c.describe()} refused the session: "
+                                 f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"cannot connect to SMTP {c.describe()}: {exc}") from None
+        return conn
+
+    def send(self, msg: EmailMessage) -> None:
+        """Hand one message to the server; returns only after its 250 reply."""
+        sender, rcpts = _envelope(msg)
+        if self._conn is None:
+            self._conn = self._connect()
+        conn = self._conn
+        try:
+            refused = conn.send_message(msg, from_addr=sender, to_addrs=rcpts)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            self._reset()
+            raise _classify(code, f"recipient refused: {code} {_text(text)}") from None
+        except smtplib.SMTPSenderRefused as exc:
+            self._reset()
+            if 400 <= exc.smtp_code < 500:
+                raise TemporaryFailure(f"sender refused: {exc.smtp_code} "
+                                       f"{_text(exc.smtp_error)}", exc.smtp_code) from None
+            raise TransportError(f"the SMTP server refuses the sender {sender}: "
+                                 f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            raise _classify(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+        except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
+            self._drop()
+            raise TemporaryFailure(f"connection lost: {exc}") from None
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise _classify(code, f"recipient refused: {code} {_text(text)}")
+
+    def _reset(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # noqa: BLE001 - already broken
+                pass
+        self._conn = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._drop()
+
+
+def _text(raw) -> str:
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    return " ".join(str(raw).split())
+
+
+def _classify(code: int, message: str) -> Exception:
+    if 400 <= code < 500:
+        return TemporaryFailure(message, code)
+    return PermanentFailure(message, code)
+
+
+class DirectoryTransport:
+    """``--dry-run DIR``: each message becomes DIR/<message-id>.eml; nothing is mailed."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def __enter__(self) -> "DirectoryTransport":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def send(self, msg: EmailMessage) -> None:
+        mid = str(msg["Message-ID"] or "message").strip("<>")
+        name = "".join(ch if ch.isalnum() or ch in ".-_@" else "_" for ch in mid)[:150]
+        path = self.directory / f"{name}.eml"
+        tmp = path.with_suffix(".eml.tmp")
+        tmp.write_bytes(msg.as_bytes(policy=SMTP_POLICY))
+        tmp.replace(path)
+
+    def close(self) -> None:
+        return None
+
+
+def open_transport(settings, dry_run: Path | None = None):
+    if dry_run is not None:
+        return DirectoryTransport(dry_run)
+    return SmtpTransport(smtp_config(settings))

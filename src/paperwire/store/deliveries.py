@@ -1,0 +1,254 @@
+"""The digest delivery ledger: one row per (subscription, edition, period), claimed
+atomically so that every digest is handed to SMTP by exactly one process.
+
+Row life cycle::
+
+    pending --claim--> sending --SMTP 250--> sent
+                          |--no papers-----> skipped
+                          |--5xx-----------> failed        (permanent)
+                          '--4xx/network---> pending       (retried by a later run)
+
+Invariants:
+- ``plan`` is idempotent: the unique (subscription_id, edition, period) constraint makes a
+  rerun, or a second worker, insert nothing new.
+- ``claim`` flips rows to ``sending`` with a compare-and-set (``WHERE status = ...``), so two
+  processes never both own a row; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` also keeps them
+  from waiting on each other.
+- A ``sending`` row is only taken over when its claimer is known dead (same host, pid gone)
+  or its claim is older than the lease: the claimer may be inside the SMTP transaction.
+- The papers of a delivery are fixed (``paper_ids`` and ``sent_papers``) before the message
+  is first handed to SMTP, so a resend after a crash is byte-for-byte the same digest with the
+  same Message-ID.
+- ``mark_sent`` is one single-row UPDATE committed right after the server's 250 reply: the
+  only window in which a crash can cause a second copy (see docs in ``digest/send.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from paperwire.store.models import DigestDelivery, SentPaper, utcnow
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    subscription_id: int
+    edition: str
+    period: str
+    attempts: int
+    paper_ids: list[str] | None      # already fixed by an earlier, interrupted attempt
+    message_id: str | None
+
+
+def _insert(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def plan(session: Session, edition: str, period: str, subscription_ids: Sequence[int]) -> int:
+    """Record a pending delivery for each subscription (existing rows untouched).
+
+    Returns how many rows were new."""
+    insert = _insert(session)
+    now = utcnow()
+    new = 0
+    for start in range(0, len(subscription_ids), 1000):
+        chunk = subscription_ids[start:start + 1000]
+        stmt = insert(DigestDelivery).values([
+            dict(subscription_id=sid, edition=edition, period=period, status="pending",
+                 attempts=0, paper_ids=None, created_at=now) for sid in chunk
+        ]).on_conflict_do_nothing(index_elements=["subscription_id", "edition", "period"])
+        new += session.execute(stmt).rowcount or 0
+    return new
+
+
+def claim(session: Session, *, edition: str, period: str, worker: str, limit: int,
+          lease_seconds: float, is_dead: Callable[[str], bool] = lambda _w: False,
+          now: dt.datetime | None = None) -> list[Claimed]:
+    """Take up to ``limit`` rows of this edition and period for ``worker`` (caller commits)."""
+    now = now or utcnow()
+    pg = session.get_bind().dialect.name == "postgresql"
+    q = (select(DigestDelivery.id).where(DigestDelivery.edition == edition,
+                                         DigestDelivery.period == period,
+                                         DigestDelivery.status == "pending")
+         .order_by(DigestDelivery.id).limit(limit))
+    if pg:
+        q = q.with_for_update(skip_locked=True)
+    ids = list(session.scalars(q))
+    claimed: list[int] = []
+    if ids:
+        res = session.execute(
+            update(DigestDelivery)
+            .where(DigestDelivery.id.in_(ids), DigestDelivery.status == "pending")
+            .values(status="sending", claimed_by=worker, claimed_at=now,
+                    attempts=DigestDelivery.attempts + 1)
+            .returning(DigestDelivery.id))
+        claimed = [r[0] for r in res]
+    if len(claimed) < limit:
+        claimed += _reclaim(session, edition=edition, period=period, worker=worker,
+                            limit=limit - len(claimed), lease_seconds=lease_seconds,
+                            is_dead=is_dead, now=now)
+    if not claimed:
+        return []
+    rows = session.execute(select(DigestDelivery).where(DigestDelivery.id.in_(claimed))
+                           .order_by(DigestDelivery.id)).scalars()
+    return [Claimed(r.id, r.subscription_id, r.edition, r.period, r.attempts,
+                    list(r.paper_ids) if r.paper_ids is not None else None, r.message_id)
+            for r in rows]
+
+
+def _reclaim(session: Session, *, edition: str, period: str, worker: str, limit: int,
+             lease_seconds: float, is_dead: Callable[[str], bool], now: dt.datetime) -> list[int]:
+    stale_before = now - dt.timedelta(seconds=lease_seconds)
+    rows = session.execute(
+        select(DigestDelivery.id, DigestDelivery.claimed_by, DigestDelivery.claimed_at)
+        .where(DigestDelivery.edition == edition, DigestDelivery.period == period,
+               DigestDelivery.status == "sending", DigestDelivery.claimed_by != worker)
+        .order_by(DigestDelivery.id)).all()
+    taken: list[int] = []
+    for rid, claimer, claimed_at in rows:
+        if len(taken) >= limit:
+            break
+        if not (claimed_at is None or claimed_at < stale_before or is_dead(claimer or "")):
+            continue
+        # Compare-and-set on the previous claim: if another process took it over first,
+        # rowcount is 0 and the row is left to it.
+        res = session.execute(
+            update(DigestDelivery)
+            .where(DigestDelivery.id == rid, DigestDelivery.status == "sending",
+                   DigestDelivery.claimed_by == claimer,
+                   DigestDelivery.claimed_at == claimed_at)
+            .values(claimed_by=worker, claimed_at=now, attempts=DigestDelivery.attempts + 1))
+        if res.rowcount == 1:
+            taken.append(rid)
+    return taken
+
+
+def fix_contents(session: Session, delivery_id: int, subscription_id: int, *,
+                 paper_ids: Sequence[dict], message_id: str) -> None:
+    """Freeze what this delivery contains before it is first sent (caller commits).
+
+    ``paper_ids`` items are ``{"id": paper id, "part": ..., ...}`` (see ``digest.build``)."""
+    session.execute(update(DigestDelivery).where(DigestDelivery.id == delivery_id)
+                    .values(paper_ids=list(paper_ids), message_id=message_id))
+    ids = list(dict.fromkeys(item["id"] for item in paper_ids))
+    if ids:
+        insert = _insert(session)
+        session.execute(insert(SentPaper).values([
+            dict(subscription_id=subscription_id, paper_id=pid, delivery_id=delivery_id)
+            for pid in ids]).on_conflict_do_nothing())
+
+
+def _finish(session: Session, delivery_id: int, worker: str, **values) -> bool:
+    res = session.execute(update(DigestDelivery)
+                          .where(DigestDelivery.id == delivery_id,
+                                 DigestDelivery.status == "sending",
+                                 DigestDelivery.claimed_by == worker)
+                          .values(**values))
+    return res.rowcount == 1
+
+
+def mark_sent(session: Session, delivery_id: int, worker: str) -> bool:
+    return _finish(session, delivery_id, worker, status="sent", sent_at=utcnow(), error=None)
+
+
+def mark_skipped(session: Session, delivery_id: int, worker: str, reason: str) -> bool:
+    return _finish(session, delivery_id, worker, status="skipped", error=reason,
+                   sent_at=utcnow())
+
+
+def mark_failed(session: Session, delivery_id: int, worker: str, error: str) -> bool:
+    """Permanent failure: the papers were not delivered, so they may go in a later digest."""
+    ok = _finish(session, delivery_id, worker, status="failed", error=error[:2000])
+    if ok:
+        session.execute(delete(SentPaper).where(SentPaper.delivery_id == delivery_id))
+    return ok
+
+
+def release(session: Session, delivery_id: int, worker: str, error: str) -> bool:
+    """Temporary failure: back to pending (contents stay fixed) for a later attempt."""
+    return _finish(session, delivery_id, worker, status="pending", error=error[:2000],
+                   claimed_by=None, claimed_at=None)
+
+
+def already_sent(session: Session, subscription_ids: Sequence[int],
+                 paper_ids: Iterable[str]) -> set[tuple[int, str]]:
+    """(subscription_id, paper_id) pairs among these that were mailed (or reserved) before."""
+    papers = list(set(paper_ids))
+    found: set[tuple[int, str]] = set()
+    if not papers or not subscription_ids:
+        return found
+    subs = list(subscription_ids)
+    for s0 in range(0, len(subs), 500):
+        for p0 in range(0, len(papers), 400):
+            rows = session.execute(select(SentPaper.subscription_id, SentPaper.paper_id).where(
+                SentPaper.subscription_id.in_(subs[s0:s0 + 500]),
+                SentPaper.paper_id.in_(papers[p0:p0 + 400])))
+            found.update((r[0], r[1]) for r in rows)
+    return found
+
+
+def counts(session: Session, edition: str, period: str) -> dict[str, int]:
+    return {status: n for status, n in session.execute(
+        select(DigestDelivery.status, func.count())
+        .where(DigestDelivery.edition == edition, DigestDelivery.period == period)
+        .group_by(DigestDelivery.status))}
+
+
+def for_subscription(session: Session, subscription_id: int, limit: int = 20):
+    return list(session.scalars(select(DigestDelivery)
+                                .where(DigestDelivery.subscription_id == subscription_id)
+                                .order_by(DigestDelivery.id.desc()).limit(limit)))
+
+
+def recent_failures(session: Session, limit: int = 20):
+    return list(session.scalars(select(DigestDelivery)
+                                .where(or_(DigestDelivery.status == "failed",
+                                           and_(DigestDelivery.status == "pending",
+                                                DigestDelivery.error.is_not(None))))
+                                .order_by(DigestDelivery.id.desc()).limit(limit)))
+
+
+# --- what an edition is made of ------------------------------------------------------------
+def period_papers(session: Session, *, published_from: dt.datetime, published_to: dt.datetime,
+                  feed_from: dt.date, feed_to: dt.date):
+    """Visible papers published in [published_from, published_to) or put on the feed on a day
+    in [feed_from, feed_to]: the candidates a digest's personal part is chosen from."""
+    from paperwire.store.models import FeedEntry, Paper
+
+    cols = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.author_count,
+            Paper.categories, Paper.published_at, Paper.abs_url, Paper.pdf_url, Paper.upvotes,
+            Paper.num_comments)
+    seen: dict[str, tuple] = {}
+    published = select(*cols).where(Paper.published_at >= published_from,
+                                    Paper.published_at < published_to,
+                                    Paper.hidden.is_(False))
+    fed = (select(*cols).join(FeedEntry, FeedEntry.paper_id == Paper.id)
+           .where(FeedEntry.day >= feed_from, FeedEntry.day <= feed_to, Paper.hidden.is_(False)))
+    for stmt in (published, fed):
+        for row in session.execute(stmt):
+            seen.setdefault(row[0], tuple(row))
+    return list(seen.values())
+
+
+def papers_by_id(session: Session, ids: Sequence[str]):
+    from paperwire.store.models import Paper
+
+    cols = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.author_count,
+            Paper.categories, Paper.published_at, Paper.abs_url, Paper.pdf_url, Paper.upvotes,
+            Paper.num_comments)
+    out = []
+    ids = list(ids)
+    for start in range(0, len(ids), 900):
+        out += [tuple(r) for r in session.execute(select(*cols).where(
+            Paper.id.in_(ids[start:start + 900])))]
+    return out
