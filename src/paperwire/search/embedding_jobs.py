@@ -1,0 +1,215 @@
+"""Embedding papers that need it: the resumable batch job and the background embedder.
+
+Invariants:
+- Each batch is embedded, then written and committed in its own short transaction: a crash or
+  ``kill -9`` loses at most the batch in flight, and a rerun picks up exactly the papers that
+  still have no (current) embedding — no duplicates, since rows are upserted by paper id.
+- Several processes may run this against one database. A cross-process lock (PostgreSQL
+  advisory lock; a file lock in DATA_DIR for SQLite) keeps them from embedding the same papers
+  twice; if the lock is lost or bypassed, the upsert still leaves one correct row per paper.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from sqlalchemy import func, or_, select, text
+
+from paperwire.store.embeddings import papers_needing_embedding, save_embeddings
+from paperwire.store.models import Embedding, Paper, utcnow
+
+log = logging.getLogger(__name__)
+
+# Arbitrary constant naming Paperwire's embedder in pg_advisory_lock's key space.
+_PG_LOCK_KEY = 0x70617065_72776972 & 0x7FFFFFFFFFFFFFFF
+# A paper committed by another process may carry a modified_at slightly older than our last
+# pass (clock skew, long transactions); the periodic pass looks this far back.
+RECENT_OVERLAP = dt.timedelta(seconds=120)
+# A full pass (not only recently modified papers) runs this often, catching anything missed.
+FULL_PASS_SECONDS = 600.0
+
+
+@contextlib.contextmanager
+def embedder_lock(settings, db, *, wait: bool) -> Iterator[bool]:
+    """Hold the cross-process embedder lock; yields False when not acquired (wait=False)."""
+    if db.dialect == "postgresql":
+        with db.engine.connect() as conn:
+            if wait:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
+                got = True
+            else:
+                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                        {"k": _PG_LOCK_KEY}).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
+                    conn.commit()
+        return
+    import fcntl
+
+    path = Path(settings.data_dir) / "locks" / "embedder.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def count_needing_embedding(db, model_id: str,
+                            modified_since: dt.datetime | None = None) -> int:
+    with db.session() as session:
+        query = (select(func.count()).select_from(Paper)
+                 .outerjoin(Embedding, Embedding.paper_id == Paper.id)
+                 .where(or_(Embedding.paper_id.is_(None), Embedding.model != model_id,
+                            Embedding.content_hash != Paper.content_hash)))
+        if modified_since is not None:
+            query = query.where(Paper.modified_at >= modified_since)
+        return session.scalar(query) or 0
+
+
+def embed_pending(settings, db, *, progress: bool = False, batch: int = 256,
+                  limit: int | None = None, modified_since: dt.datetime | None = None,
+                  ids: Sequence[str] | None = None, encoder=None, wait: bool = True,
+                  stop: threading.Event | None = None) -> int:
+    """Embed papers lacking a current embedding; returns how many were written.
+
+    ``wait=False`` returns 0 at once when another process holds the embedder lock.
+    ``ids`` restricts the work to those papers and skips the lock (the synchronous path for
+    a few papers; a duplicate with a concurrent batch job is harmless).
+    """
+    from paperwire.search.embed import get_encoder, paper_text
+
+    encoder = encoder or get_encoder(settings)
+    if ids is not None:
+        return _embed_loop(db, encoder, paper_text, batch=batch, limit=limit, ids=list(ids),
+                           modified_since=None, progress=False, stop=stop)
+    with embedder_lock(settings, db, wait=wait) as got:
+        if not got:
+            log.debug("another process is embedding; skipping this pass")
+            return 0
+        return _embed_loop(db, encoder, paper_text, batch=batch, limit=limit, ids=None,
+                           modified_since=modified_since, progress=progress, stop=stop)
+
+
+def _embed_loop(db, encoder, paper_text, *, batch, limit, ids, modified_since, progress,
+                stop) -> int:
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        total = count_needing_embedding(db, encoder.model_id, modified_since)
+        if limit is not None:
+            total = min(total, limit)
+        bar = tqdm(total=total, desc="embedding papers", unit="paper", file=sys.stderr)
+    written = 0
+    cursor = ""
+    started = time.monotonic()
+    try:
+        while limit is None or written < limit:
+            if stop is not None and stop.is_set():
+                break
+            want = batch if limit is None else min(batch, limit - written)
+            with db.session() as session:
+                pending = papers_needing_embedding(session, encoder.model_id, want,
+                                                   after_id=cursor,
+                                                   modified_since=modified_since, ids=ids)
+            if not pending:
+                break
+            cursor = pending[-1].id
+            vectors = encoder.encode([paper_text(p.title, p.abstract) for p in pending])
+            with db.session() as session:
+                written += save_embeddings(session, encoder.model_id, pending, vectors)
+            if bar is not None:
+                bar.update(len(pending))
+    finally:
+        if bar is not None:
+            bar.close()
+    if progress:
+        elapsed = time.monotonic() - started
+        rate = written / elapsed if elapsed > 0 else 0.0
+        print(f"embedded {written} papers in {elapsed:.1f} s ({rate:.1f}/s) with "
+              f"{encoder.model_id}", file=sys.stderr)
+    return written
+
+
+class BackgroundEmbedder:
+    """A daemon thread that embeds new and changed papers every ``interval`` seconds."""
+
+    def __init__(self, settings, db, *, interval: float | None = None, encoder=None) -> None:
+        self.settings = settings
+        self.db = db
+        self.interval = float(interval if interval is not None
+                              else settings.index_refresh_seconds)
+        self._encoder = encoder
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.passes = 0
+        self.embedded = 0
+        self.last_error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="paperwire-embedder",
+                                        daemon=True)
+
+    def start(self) -> "BackgroundEmbedder":
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        """Run the next pass now instead of at the end of the interval."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        last_full: float | None = None
+        since: dt.datetime | None = None
+        while not self._stop.is_set():
+            pass_started = utcnow()
+            full = last_full is None or time.monotonic() - last_full >= FULL_PASS_SECONDS
+            try:
+                n = embed_pending(self.settings, self.db, encoder=self._encoder, wait=False,
+                                  modified_since=None if full else since, stop=self._stop)
+                self.embedded += n
+                if n:
+                    log.info("background embedder: embedded %d papers", n)
+                if full:
+                    last_full = time.monotonic()
+                since = pass_started - RECENT_OVERLAP
+                self.last_error = None
+            except Exception as exc:  # noqa: BLE001 - keep the thread alive; log and retry
+                if str(exc) != self.last_error:
+                    log.exception("background embedder pass failed: %s", exc)
+                self.last_error = str(exc)
+                last_full = None  # the next pass covers everything again
+            self.passes += 1
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+
+def start_background_embedder(settings, db, *, interval: float | None = None,
+                              encoder=None) -> BackgroundEmbedder:
+    """Start the background embedder thread; call ``.stop()`` on shutdown."""
+    return BackgroundEmbedder(settings, db, interval=interval, encoder=encoder).start()
