@@ -100,3 +100,15 @@ def put_on_feed(db, paper_ids, day: dt.date, *, submitted_at: dt.datetime | None
     with db.session() as session:
         for pid in paper_ids:
             add_feed_entry(session, pid, day, submitted_at=at)
+
+
+def make_store_user(db, username: str | None = None, *, is_admin: bool = False,
+                    email: str | None = None):
+    """A user row made directly in the store (no password hashing; it cannot sign in).
+    Web tests that sign in use ``tests.web.accountkit.make_user`` instead."""
+    from paperwire.store.users import create_user
+
+    username = username or "u" + "".join(random.choices(string.ascii_lowercase, k=8))
+    with db.session() as session:
+        return create_user(session, username, "!not-a-password-hash", email=email,
+                           is_admin=is_admin)
