@@ -444,6 +444,8 @@ class LexicalIndex:
             threads = max(1, min(4, os.cpu_count() or 1))
             writer = index.writer(heap_size=64_000_000 * threads, num_threads=threads)
             lengths = {"title": 0, "abstract": 0, "authors": 0}
+            watermark = started - OVERLAP
+            recent: dict[str, str] = {}
             n = 0
             with self.db.session() as session:
                 total = store.visible_count(session)
@@ -456,6 +458,8 @@ class LexicalIndex:
                         lengths["title"] += len(row.title.split())
                         lengths["abstract"] += len(row.abstract.split())
                         lengths["authors"] += 2 * len(row.authors)
+                        if row.modified_at > watermark:
+                            recent[row.id] = _iso(row.modified_at)
                     n += len(batch)
                     bar.update(len(batch))
                 bar.close()
@@ -463,7 +467,8 @@ class LexicalIndex:
             writer.wait_merging_threads()
             state = {
                 "schema_version": SCHEMA_VERSION,
-                "watermark": _iso(started - OVERLAP),
+                "watermark": _iso(watermark),
+                "recent": recent,
                 "built_at": _iso(started),
                 "docs": n,
                 "avg_len": {k: (v / n if n else 1.0) for k, v in lengths.items()},
@@ -502,6 +507,7 @@ class LexicalIndex:
                 changed = 0
                 index = self._index
                 writer = None
+                folded: dict[str, str] = {}
                 with self.db.session() as session:
                     ids = [pid for pid, _ in store.modified_since(session, wm)]
                     for start in range(0, len(ids), 2000):
@@ -511,6 +517,7 @@ class LexicalIndex:
                         seen = set()
                         for row in rows:
                             seen.add(row.id)
+                            folded[row.id] = _iso(row.modified_at)
                             writer.delete_documents_by_term("id", row.id)
                             if not row.hidden:
                                 writer.add_document(make_document(row))
@@ -524,8 +531,15 @@ class LexicalIndex:
                 new_wm = now - OVERLAP
                 if wm is None or new_wm > wm or writer is not None:
                     state = dict(self._state)
-                    state["watermark"] = _iso(max(new_wm, wm) if wm else new_wm)
+                    final_wm = max(new_wm, wm) if wm else new_wm
+                    state["watermark"] = _iso(final_wm)
                     state["docs"] = None
+                    # Papers already folded at their current version need no delta scoring.
+                    cutoff = _iso(final_wm)
+                    recent = {pid: mt for pid, mt in (state.get("recent") or {}).items()
+                              if mt > cutoff}
+                    recent.update({pid: mt for pid, mt in folded.items() if mt > cutoff})
+                    state["recent"] = recent
                     _write_json(self.root / self._gen / "state.json", state)
                     self._maybe_reload()
                     self._index.reload()
@@ -541,6 +555,9 @@ class LexicalIndex:
                 session.close()
                 if self.refresh(block=False) is not None:
                     changed = store.modified_since(session, self.watermark)
+            # Skip papers the index already holds at this very version.
+            recent = self._state.get("recent") or {}
+            changed = [(pid, mt) for pid, mt in changed if recent.get(pid) != _iso(mt)]
             need = [pid for pid, mt in changed
                     if (c := self._delta_cache.get(pid)) is None or c[0] != mt]
             if need:

@@ -73,6 +73,12 @@ class ParsedQuery:
         return " ".join(list(self.terms) + list(self.phrases))
 
 
+def plain_query(text: str) -> ParsedQuery:
+    """Text taken as plain words, no operators (evaluation claims, "more like this" text)."""
+    words = [w for w in (text or "").split() if w]
+    return ParsedQuery(raw=text or "", terms=tuple(dict.fromkeys(words)))
+
+
 def _tokenize(raw: str) -> tuple[list[tuple[str, str, bool]], list[str]]:
     """Split into (prefix, value, quoted) parts. Quotes group words; a field name and/or '-'
     right before a quote is the prefix (``author:"A B"`` -> ("author:", "A B", True))."""
