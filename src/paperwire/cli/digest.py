@@ -168,4 +168,99 @@ def subscribe_cmd(settings, email: str, confirmed: bool, edition: str, topics) -
         click.echo(f"{addr}: subscription {sid} is {status}")
 
 
-COMMANDS = [digest_group, subscribe_cmd]
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Enqueue what is due now, run the queue until it "
+              "is empty, and exit (for cron).")
+@click.pass_obj
+def worker_cmd(settings, once: bool) -> None:
+    """Run the scheduled jobs: harvest, embed/index, digests, cleanup.
+
+    Embedded default: the queue and schedule live in DATA_DIR/queue.db (nothing else to run).
+    With PAPERWIRE_QUEUE_URL=redis://... several workers share the jobs; each runs once.
+    """
+    from paperwire.jobs.queue import Queue
+    from paperwire.store.db import open_database
+
+    queue = Queue(settings, open_database(settings))
+    target = settings.queue_url.split("@")[-1] if settings.queue_url else \
+        str(settings.data_dir / "queue.db")
+    click.echo(f"worker: queue {settings.queue_name!r} on {target}, timezone "
+               f"{settings.timezone}, digests {settings.digest_daily_time} (weekdays) / "
+               f"{settings.digest_weekly_time} (Mondays), harvest {settings.harvest_time}",
+               err=True)
+    if once:
+        queued = queue.tick()
+        done = 0
+        while True:
+            task = queue.huey.dequeue()
+            if task is None:
+                break
+            queue.huey.execute(task)
+            done += 1
+        click.echo(f"ran {done} queued tasks ({len(queued)} due now)")
+        return
+    queue.consume()
+
+
+@click.group("jobs", invoke_without_command=True)
+@click.option("--limit", default=30, show_default=True)
+@click.option("--failed", is_flag=True, help="Only failures.")
+@click.pass_context
+def jobs_group(ctx, limit: int, failed: bool) -> None:
+    """List recent job runs and failures (or enqueue/run one: see the subcommands)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from paperwire.store import jobs
+    from paperwire.store.db import open_database
+
+    settings = ctx.obj
+    db = open_database(settings)
+    with db.session() as s:
+        runs = jobs.recent(s, limit=limit, failed_only=failed)
+        if not runs:
+            click.echo("no job runs yet")
+            return
+        for r in runs:
+            took = ""
+            if r.finished_at:
+                took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s"
+            line = (f"{r.started_at:%Y-%m-%d %H:%M:%S}  {r.status:<7} {r.name:<12} "
+                    f"{r.key:<28} {took:>7}  x{r.attempts}  {r.detail or ''}")
+            click.echo(line.rstrip())
+            if r.error:
+                click.echo(f"    error: {r.error.splitlines()[0]}")
+
+
+@jobs_group.command("enqueue")
+@click.argument("name")
+@click.argument("key")
+@click.pass_obj
+def jobs_enqueue(settings, name: str, key: str) -> None:
+    """Put job NAME with KEY (e.g. digest daily:2026-11-26) on the queue for the workers."""
+    from paperwire.jobs.definitions import JOBS
+    from paperwire.jobs.queue import Queue
+
+    if name not in JOBS:
+        raise BadInput(f"unknown job {name!r}; jobs: {', '.join(sorted(JOBS))}")
+    Queue(settings).enqueue(name, key)
+    click.echo(f"queued {name} {key}")
+
+
+@jobs_group.command("run")
+@click.argument("name")
+@click.argument("key")
+@click.pass_obj
+def jobs_run(settings, name: str, key: str) -> None:
+    """Run job NAME with KEY here and now (under the same once-only ledger)."""
+    from paperwire.jobs.runner import run_job
+    from paperwire.store.db import open_database
+
+    outcome = run_job(settings, open_database(settings), name, key)
+    click.echo(f"{name} {key}: {outcome}")
+    if outcome == "failed":
+        sys.exit(1)
+
+
+COMMANDS = [digest_group, subscribe_cmd, worker_cmd, jobs_group]

@@ -1,0 +1,83 @@
+"""What each job does. Every job is idempotent: running it twice for the same key does the
+work once (the digest ledger, the harvest checkpoint, embeddings keyed by content hash)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def harvest(settings, db, key: str) -> str:
+    from paperwire.ingest.oai import harvest as oai_harvest
+
+    summary = oai_harvest(settings, db, set_=settings.harvest_set or None, progress=False)
+    return str(summary)
+
+
+def embed(settings, db, key: str) -> str:
+    from paperwire.search.embedding_jobs import embed_pending
+
+    n = embed_pending(settings, db, progress=False, wait=False)
+    return f"{n} papers embedded"
+
+
+def digest(settings, db, key: str, *, enqueue_parts=None, parts: int = 1) -> str:
+    """Plan the edition's ledger, then send (here, or in ``parts`` queued helpers that any
+    worker may pick up: the ledger's claims keep each digest to one sender)."""
+    from paperwire.digest.edition import edition_from_settings
+
+    edition, day = key.split(":", 1)
+    ed = edition_from_settings(settings, edition, dt.date.fromisoformat(day))
+    if enqueue_parts is not None and parts > 1:
+        from paperwire.store import deliveries, subscriptions
+
+        with db.session() as s:
+            ids = [sid for sid, _ in subscriptions.active_for_edition(s, ed.edition)]
+            new = deliveries.plan(s, ed.edition, ed.period, ids)
+        for i in range(parts):
+            enqueue_parts(f"{key}#{i + 1}")
+        return f"{new} deliveries planned for {ed.edition} {ed.period}; {parts} senders queued"
+    return digest_part(settings, db, key)
+
+
+def digest_part(settings, db, key: str) -> str:
+    from paperwire.digest.edition import edition_from_settings
+    from paperwire.digest.send import send_edition
+    from paperwire.digest.transport import open_transport
+
+    base = key.split("#", 1)[0]
+    edition, day = base.split(":", 1)
+    ed = edition_from_settings(settings, edition, dt.date.fromisoformat(day))
+    with open_transport(settings) as transport:
+        summary = send_edition(settings, db, ed, transport, progress=False)
+    if not summary.complete:
+        raise RuntimeError(summary.line())
+    return summary.line()
+
+
+def cleanup(settings, db, key: str) -> str:
+    """Expired sessions, old rate-limit events, never-confirmed subscriptions whose link has
+    expired, and job runs older than 90 days."""
+    from sqlalchemy import delete
+
+    from paperwire.store import jobs
+    from paperwire.store.models import RateEvent, Session, Subscription, utcnow
+
+    now = utcnow()
+    with db.session() as s:
+        sessions = s.execute(delete(Session).where(Session.expires_at < now)).rowcount
+        rates = s.execute(delete(RateEvent).where(
+            RateEvent.at < now - dt.timedelta(days=1))).rowcount
+        pending = s.execute(delete(Subscription).where(
+            Subscription.status == "pending",
+            Subscription.created_at < now - dt.timedelta(days=settings.token_max_age_days)
+        )).rowcount
+        runs = jobs.prune(s, now - dt.timedelta(days=90))
+    return (f"removed {sessions} expired sessions, {rates} rate events, {pending} unconfirmed "
+            f"subscriptions, {runs} old job runs")
+
+
+JOBS = {"harvest": harvest, "embed": embed, "digest": digest, "digest-send": digest_part,
+        "cleanup": cleanup}
