@@ -6,6 +6,8 @@ Extension points for other areas (keep them stable):
   middleware, template globals, startup hooks). Modules of other areas come first, so their
   specific routes (``POST /papers/{id}/upvote``) are matched before this area's catch-all
   ``GET /papers/{paper_id:path}``.
+- ``app.state.startup_hooks`` / ``shutdown_hooks``: lists of ``callable(app)`` run by the
+  lifespan (Starlette 1.x has no ``on_event``); ``install(app)`` may append to them.
 - ``app.state.settings`` (Settings), ``app.state.db`` (store Database),
   ``app.state.templates`` (Jinja2Templates; ``paperwire.web.pages.page_response`` renders),
   ``app.state.cache`` (``paperwire.web.cache.PageCache``: call ``invalidate()`` after a write
@@ -19,6 +21,7 @@ Extension points for other areas (keep them stable):
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import threading
@@ -64,13 +67,15 @@ def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
 
     if db is None:
         db = open_database(settings, migrate=False)
-    app = FastAPI(title=settings.site_name, version=_version(),
+    app = FastAPI(title=settings.site_name, version=_version(), lifespan=_lifespan,
                   description="Paperwire: a community's Daily Papers. Read API, search, "
                               "Atom feeds; writes need a personal API token.",
                   default_response_class=JSONResponse, docs_url="/api/docs",
                   redoc_url=None)
     app.state.settings = settings
     app.state.db = db
+    app.state.startup_hooks = []   # callables(app), run when the server starts
+    app.state.shutdown_hooks = []  # callables(app), run when it stops
     app.state.templates = make_templates(settings)
     app.state.cache = PageCache(ttl_seconds=settings.page_cache_seconds)
     install_error_handlers(app)
@@ -84,19 +89,40 @@ def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
         router = getattr(module, "router", None)
         if router is not None:
             app.include_router(router)
+    # Set once the semantic side is loaded: paper pages show similar papers only then, so a
+    # page view never waits for a model to load (the JSON similar endpoint does wait).
+    app.state.similar_ready = threading.Event()
     if warm_search:
-        app.add_event_handler("startup", lambda: _warm_search(settings, db))
+        app.state.startup_hooks.append(_warm_search)
     return app
 
 
-def _warm_search(settings, db) -> None:
-    """Open (and build or refresh) the search indexes in the background: the server answers
-    at once; search answers with a notice until the indexes are ready."""
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI):
+    for hook in list(app.state.startup_hooks):
+        hook(app)
+    try:
+        yield
+    finally:
+        for hook in list(app.state.shutdown_hooks):
+            try:
+                hook(app)
+            except Exception:  # noqa: BLE001 - one failing hook must not skip the others
+                log.exception("shutdown hook %r failed", hook)
+
+
+def _warm_search(app: FastAPI) -> None:
+    """Open (and build or refresh) the search indexes and load the embedding model in the
+    background: the server answers at once."""
+    settings, db = app.state.settings, app.state.db
+
     def run():
         try:
             from paperwire.search.service import get_search_service
 
-            get_search_service(settings, db)
+            service = get_search_service(settings, db)
+            if service.semantic() is not None:
+                app.state.similar_ready.set()
         except Exception:  # noqa: BLE001 - search trouble must not stop the site
             log.exception("search service failed to start; search pages will say so")
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 
 from paperwire.errors import BadInput
 from paperwire.store import users as user_store
@@ -41,8 +42,25 @@ _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 RESERVED_USERNAMES = {"admin", "administrator", "root", "system", "paperwire", "api",
                       "anonymous", "deleted", "me", "profile", "signin", "signup", "signout"}
 
-_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile (t=3, m=64 MiB, p=4)
-_DUMMY_HASH = _hasher.hash("paperwire-timing-equalizer")
+# argon2id with argon2-cffi's defaults, the RFC 9106 low-memory profile (t=3, m=64 MiB, p=4).
+# Tests swap in cheaper parameters with ``use_hasher`` (still argon2id).
+_hasher = PasswordHasher()
+_dummy_hash: str | None = None
+
+
+def use_hasher(hasher: PasswordHasher) -> PasswordHasher:
+    """Replace the password hasher (tests); returns the previous one."""
+    global _hasher, _dummy_hash
+    previous, _hasher, _dummy_hash = _hasher, hasher, None
+    return previous
+
+
+def _dummy() -> str:
+    # Made on first use, with the current parameters, so a miss costs what a hit costs.
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("paperwire-timing-equalizer")
+    return _dummy_hash
 
 
 # --- passwords -----------------------------------------------------------------------------
@@ -93,7 +111,7 @@ def authenticate(session, username: str, password: str) -> User | None:
     """The enabled user with these credentials, else None (same cost either way)."""
     user = user_store.get_user_by_username(session, username or "")
     if user is None:
-        verify_password(_DUMMY_HASH, password or "")
+        verify_password(_dummy(), password or "")
         return None
     if not verify_password(user.password_hash, password or "") or user.disabled:
         return None
@@ -194,7 +212,14 @@ def current_user(request: Request) -> User | None:
     return getattr(request.state, "user", None)
 
 
-def require_api_user(request: Request) -> User:
+# Declares the scheme in the OpenAPI document (/api/docs gets an "Authorize" button); the
+# header itself is checked by ``user_from_bearer``.
+_bearer_scheme = HTTPBearer(auto_error=False, scheme_name="PersonalApiToken",
+                            description="A personal API token (profile page or "
+                                        "`paperwire user token`).")
+
+
+def require_api_user(request: Request, _credentials=Depends(_bearer_scheme)) -> User:
     """FastAPI dependency for API writes: a personal API token is required."""
     user = user_from_bearer(request.app.state.db, request.headers.get("authorization"))
     if user is None:

@@ -125,6 +125,29 @@ def _upvoted(db, user, items) -> set[str]:
         return listing.user_upvoted(s, user.id, [i["paper"]["id"] for i in items])
 
 
+_PAPER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/\-]{0,63}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_paper_id(paper_id: str | None) -> str:
+    """A syntactically possible paper id, or NotFound (before any query: no NUL bytes or
+    overlong strings ever reach the database)."""
+    paper_id = (paper_id or "").strip().strip("/")
+    if not _PAPER_ID.match(paper_id):
+        raise NotFound(f"no paper with id {paper_id[:80]!r}")
+    return paper_id
+
+
+def check_text(value: str | None, name: str, max_len: int = 1000) -> str:
+    """Free text from a request: control characters (NUL...) are refused with BadInput."""
+    value = value or ""
+    if _CONTROL.search(value):
+        raise BadInput(f"{name} contains control characters")
+    if len(value) > max_len:
+        raise BadInput(f"{name} is too long (at most {max_len} characters)")
+    return value
+
+
 # --- the feed --------------------------------------------------------------------------------
 
 FEED_SORTS = {"upvotes", "trending", "publishedAt"}
@@ -281,9 +304,7 @@ def similar_papers(state, paper_id: str, limit: int = 6) -> tuple[list[dict[str,
 
 def paper_context(state, paper_id: str, *, user=None, with_similar: bool = True) -> dict[str, Any]:
     db = state.db
-    paper_id = (paper_id or "").strip().strip("/")
-    if not paper_id or len(paper_id) > 64:
-        raise NotFound(f"no paper with id {paper_id!r}")
+    paper_id = check_paper_id(paper_id)
     is_admin = bool(getattr(user, "is_admin", False))
 
     def compute() -> dict[str, Any]:
@@ -301,7 +322,13 @@ def paper_context(state, paper_id: str, *, user=None, with_similar: bool = True)
                              "createdAt": _iso(c.comment.created_at),
                              "parentId": c.comment.parent_id, "userId": c.comment.user_id}
                             for c in comments]
-        similar, notices = similar_papers(state, paper_id) if with_similar else ([], [])
+        similar, notices = [], []
+        if with_similar:
+            ready = getattr(state, "similar_ready", None)
+            if ready is None or ready.is_set():
+                similar, notices = similar_papers(state, paper_id)
+            else:
+                notices = ["Similar papers will appear here once the search index is ready."]
         item["similar"] = similar
         item["notices"] = notices
         item["bibtex"] = bibtex(paper)
@@ -325,12 +352,17 @@ def _bib_escape(text: str) -> str:
     return " ".join("".join(out).split())
 
 
+_BIB_STOP = {"toward", "towards", "with", "from", "using", "into", "over", "when", "what",
+             "which", "their", "this", "that", "does", "beyond", "about"}
+
+
 def bibtex(paper: Paper) -> str:
     """A ``@misc`` entry in arXiv's own style (eprint, archivePrefix, primaryClass)."""
     authors = [a.get("name", "") for a in (paper.authors or []) if a.get("name")]
     year = paper.published_at.year if paper.published_at else None
     last = (authors[0].split()[-1] if authors and authors[0].split() else "anon")
-    first_word = next((w for w in re.findall(r"[A-Za-z]+", paper.title or "") if len(w) > 3),
+    title_words = re.findall(r"[A-Za-z]+", re.sub(r"\$[^$]*\$", " ", paper.title or ""))
+    first_word = next((w for w in title_words if len(w) > 3 and w.lower() not in _BIB_STOP),
                       "paper")
     key = re.sub(r"[^A-Za-z0-9]", "", f"{last}{year or ''}{first_word}").lower() or "paper"
     fields = [("title", "{" + _bib_escape(paper.title) + "}")]
@@ -390,8 +422,8 @@ def search_context(state, *, q: str, user=None, mode: str | None = None,
                            "category": category or "", "date_from": date_from or "",
                            "date_to": date_to or "", "items": [], "total": 0, "notices": [],
                            "has_more": False, "upvoted": set()}
-    if len(q) > 1000:
-        raise BadInput("the query is too long (at most 1000 characters)")
+    check_text(q, "the query")
+    check_text(category, "category", 100)
     query = build_query(q, category=category, date_from=date_from, date_to=date_to)
     ctx["query"] = query
     if not query:
@@ -425,6 +457,7 @@ def similar_context(state, paper_id: str, *, limit: int = 10) -> dict[str, Any]:
     """Similar papers of an existing, visible paper (NotFound otherwise)."""
     from paperwire.store.papers import get_paper
 
+    paper_id = check_paper_id(paper_id)
     if not 1 <= limit <= MAX_LIMIT:
         raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
     with state.db.session() as s:
