@@ -126,10 +126,10 @@ def send_edition(settings, db, ed: Edition, transport, *, progress: bool = True,
     try:
         while True:
             with db.session() as s:
-                claimed = [c for c in deliveries.claim(
+                claimed = deliveries.claim(
                     s, edition=ed.edition, period=ed.period, worker=worker, limit=BATCH,
                     lease_seconds=settings.digest_sending_lease_seconds,
-                    is_dead=claimer_is_dead) if c.id not in released]
+                    is_dead=claimer_is_dead, exclude=sorted(released))
             if not claimed:
                 break
             jobs = _prepare(settings, db, data, claimed, worker, domain, ident, summary)

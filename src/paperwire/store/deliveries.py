@@ -73,14 +73,19 @@ def plan(session: Session, edition: str, period: str, subscription_ids: Sequence
 
 def claim(session: Session, *, edition: str, period: str, worker: str, limit: int,
           lease_seconds: float, is_dead: Callable[[str], bool] = lambda _w: False,
-          now: dt.datetime | None = None) -> list[Claimed]:
-    """Take up to ``limit`` rows of this edition and period for ``worker`` (caller commits)."""
+          now: dt.datetime | None = None, exclude: Sequence[int] = ()) -> list[Claimed]:
+    """Take up to ``limit`` rows of this edition and period for ``worker`` (caller commits).
+
+    ``exclude``: rows this run already handed back after temporary failures (left for the
+    next run rather than hammered again now)."""
     now = now or utcnow()
     pg = session.get_bind().dialect.name == "postgresql"
     q = (select(DigestDelivery.id).where(DigestDelivery.edition == edition,
                                          DigestDelivery.period == period,
                                          DigestDelivery.status == "pending")
          .order_by(DigestDelivery.id).limit(limit))
+    if exclude:
+        q = q.where(DigestDelivery.id.not_in(list(exclude)))
     if pg:
         q = q.with_for_update(skip_locked=True)
     ids = list(session.scalars(q))
