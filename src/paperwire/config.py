@@ -168,6 +168,9 @@ class Settings:
                                   group="jobs")
     embed_interval_minutes: int = setting(5, "How often the worker embeds and indexes new "
                                           "papers.", group="jobs")
+    scheduled_jobs: str = setting("harvest,embed,digest,cleanup", "Scheduled jobs `paperwire "
+                                  "worker` starts (comma-separated); leave one out to run it "
+                                  "elsewhere, e.g. from cron.", group="jobs")
 
     # ---------------------------------------------------------------------------------------
     @property
