@@ -39,4 +39,5 @@ def due(now_utc: dt.datetime, settings) -> list[tuple[str, str]]:
     slot = minute_of_day - minute_of_day % every
     jobs.append(("embed", f"{today.isoformat()}T{slot // 60:02d}:{slot % 60:02d}"))
     jobs.append(("cleanup", f"{today.isoformat()}T{local.hour:02d}"))
-    return jobs
+    enabled = {j.strip() for j in settings.scheduled_jobs.split(",") if j.strip()}
+    return [(name, key) for name, key in jobs if name in enabled]
