@@ -2,7 +2,8 @@
 
 Invariants of ``upsert_papers``:
 - Importing the same records twice changes nothing the second time (all ``unchanged``).
-- A record with an older ``version`` than the stored one never overwrites it.
+- A record with an older ``version`` than the stored one never overwrites it; records without
+  a version number are compared by ``updated_at`` (see ``may_replace``).
 - Community data (upvotes, comments, feed entries, ``hidden``) is never touched; only
   ``imported_upvotes`` moves when a source brings a different count, and ``upvotes`` moves by
   the same difference.
@@ -41,16 +42,35 @@ class UpsertResult:
         self.updated_ids += other.updated_ids
 
 
-def _existing(session: Session, ids: Sequence[str]) -> dict[str, tuple[str, int | None, int]]:
-    found: dict[str, tuple[str, int | None, int]] = {}
+def _existing(session: Session, ids: Sequence[str]) -> dict[str, tuple]:
+    found: dict[str, tuple] = {}
     for start in range(0, len(ids), _LOOKUP_CHUNK):
         chunk = ids[start:start + _LOOKUP_CHUNK]
         rows = session.execute(
-            select(Paper.id, Paper.content_hash, Paper.version, Paper.imported_upvotes)
+            select(Paper.id, Paper.content_hash, Paper.version, Paper.imported_upvotes,
+                   Paper.updated_at)
             .where(Paper.id.in_(chunk)))
-        for pid, chash, version, imported in rows:
-            found[pid] = (chash, version, imported)
+        for pid, chash, version, imported, updated in rows:
+            found[pid] = (chash, version, imported, updated)
     return found
+
+
+def may_replace(new_version: int | None, new_updated: dt.datetime | None,
+                old_version: int | None, old_updated: dt.datetime | None) -> bool:
+    """May metadata with (new_version, new_updated) replace the stored one?
+
+    Versions decide when both are known (the same version may refresh the metadata). Sources
+    without version numbers (OAI-PMH, Daily Papers, seed) are judged by their update date: they
+    replace a versioned record only when strictly newer (OAI gives dates without time), and a
+    versioned record replaces an unversioned one unless it is older.
+    """
+    if new_version is not None and old_version is not None:
+        return new_version >= old_version
+    if old_version is None:
+        if new_updated is not None and old_updated is not None:
+            return new_updated >= old_updated
+        return True
+    return new_updated is not None and old_updated is not None and new_updated > old_updated
 
 
 def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> UpsertResult:
@@ -78,8 +98,9 @@ def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> UpsertRes
             inserts.append(values)
             result.new_ids.append(pid)
             continue
-        old_hash, old_version, old_imported = row
-        metadata_changed = old_hash != chash and (rec.version or 0) >= (old_version or 0)
+        old_hash, old_version, old_imported, old_updated = row
+        metadata_changed = old_hash != chash and may_replace(rec.version, rec.updated_at,
+                                                             old_version, old_updated)
         votes_changed = (rec.imported_upvotes is not None
                          and rec.imported_upvotes != old_imported)
         if not metadata_changed and not votes_changed:
