@@ -148,9 +148,11 @@ def fix_contents(session: Session, delivery_id: int, subscription_id: int, *,
     ids = list(dict.fromkeys(item["id"] for item in paper_ids))
     if ids:
         insert = _insert(session)
-        session.execute(insert(SentPaper).values([
+        # executemany with one cached statement (a multi-VALUES insert would be compiled
+        # anew for every distinct row count).
+        session.execute(insert(SentPaper).on_conflict_do_nothing(), [
             dict(subscription_id=subscription_id, paper_id=pid, delivery_id=delivery_id)
-            for pid in ids]).on_conflict_do_nothing())
+            for pid in ids])
 
 
 def _finish(session: Session, delivery_id: int, worker: str, **values) -> bool:
