@@ -4,8 +4,10 @@ Two methods, both pure functions of the two lists:
 - ``rrf``: reciprocal-rank fusion, sum of 1/(k + rank).
 - ``weighted`` (default): each list's scores are min-max normalized over its own top-K, then
   combined as ``alpha * lexical + (1 - alpha) * semantic`` (a paper missing from one list gets
-  0 from it). ``alpha`` was tuned on the SciFact *train* split only (see bench/relevance.py
-  and docs/benchmarks.md); it is the only tuned fusion parameter.
+  0 from it). A lexical match's normalized score starts at ``lexical_floor``, so papers that
+  contain the query words rise above papers merely close in meaning. ``alpha`` and
+  ``lexical_floor`` were tuned on the SciFact *train* split only (see bench/relevance.py and
+  docs/benchmarks.md).
 
 Invariant: the output holds every paper of either input exactly once, best first; ties are
 broken by paper id so results are deterministic.
@@ -24,10 +26,15 @@ class FusionParams:
     method: str = "weighted"
     alpha: float = 0.5      # weight of the lexical side (weighted)
     rrf_k: int = 60         # RRF constant
+    # Normalized lexical score of the weakest lexical match (weighted): papers that contain
+    # the query words are lifted above papers that are only close in meaning.
+    lexical_floor: float = 0.0
 
     def __post_init__(self) -> None:
         if self.method not in ("weighted", "rrf"):
             raise ValueError(f"unknown fusion method {self.method!r}")
+        if not 0.0 <= self.lexical_floor <= 1.0:
+            raise ValueError("lexical_floor must be within [0, 1]")
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError("alpha must be within [0, 1]")
 
@@ -45,8 +52,11 @@ def _minmax(ranked: Ranked) -> dict[str, float]:
     return {pid: (s - lo) / (hi - lo) for pid, s in ranked}
 
 
-def weighted(lexical: Ranked, semantic: Ranked, alpha: float) -> list[tuple[str, float]]:
+def weighted(lexical: Ranked, semantic: Ranked, alpha: float,
+             lexical_floor: float = 0.0) -> list[tuple[str, float]]:
     lex, sem = _minmax(lexical), _minmax(semantic)
+    if lexical_floor:
+        lex = {pid: lexical_floor + (1 - lexical_floor) * v for pid, v in lex.items()}
     fused = {pid: alpha * lex.get(pid, 0.0) + (1 - alpha) * sem.get(pid, 0.0)
              for pid in {**lex, **sem}}
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -64,4 +74,4 @@ def fuse(lexical: Ranked, semantic: Ranked,
          params: FusionParams = DEFAULT_PARAMS) -> list[tuple[str, float]]:
     if params.method == "rrf":
         return rrf(lexical, semantic, params.rrf_k)
-    return weighted(lexical, semantic, params.alpha)
+    return weighted(lexical, semantic, params.alpha, params.lexical_floor)

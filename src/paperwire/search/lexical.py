@@ -622,11 +622,13 @@ class LexicalIndex:
             added += 1
             hits.append((pid, s if not kwargs else float(_ts(doc.row.published_at)), 0))
         if kwargs:
-            hits.sort(key=lambda h: (-h[1], h[0]))
+            hits.sort(key=lambda h: -h[1])
             # Scores were publication timestamps; report them as relevance-free zeros.
             hits = [(pid, 0.0, 0) for pid, _, _ in hits]
         else:
-            hits.sort(key=lambda h: (-h[1], h[0]))
+            # Stable sort on score alone: ties keep tantivy's order (by document address),
+            # which is the same whatever the page size, so pages never overlap or skip.
+            hits.sort(key=lambda h: -h[1])
         total = max(result.count - shadowed, 0) + added
         return LexicalResult([(pid, s) for pid, s, _ in hits[offset:want]], total)
 
