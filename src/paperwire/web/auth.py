@@ -83,13 +83,15 @@ def needs_rehash(password_hash: str) -> bool:
         return True
 
 
-def check_new_credentials(username: str, password: str, email: str | None = None) -> list[str]:
-    """Reasons a sign-up (or password change) cannot go ahead; empty when it can."""
+def check_new_credentials(username: str, password: str, email: str | None = None, *,
+                          allow_reserved: bool = False) -> list[str]:
+    """Reasons a sign-up cannot go ahead; empty when it can. Reserved names (``admin``...)
+    are refused to sign-ups, so nobody poses as the site; the operator's CLI may use them."""
     problems = []
     if not USERNAME_RE.fullmatch(username or ""):
         problems.append("A username has 2 to 32 characters: letters, digits, and . _ - "
                         "(starting with a letter or digit).")
-    elif username.lower() in RESERVED_USERNAMES:
+    elif username.lower() in RESERVED_USERNAMES and not allow_reserved:
         problems.append(f"The username {username!r} is reserved; please pick another.")
     problems += check_password(password, username)
     if email and not _EMAIL_RE.fullmatch(email.strip()):
@@ -121,9 +123,9 @@ def authenticate(session, username: str, password: str) -> User | None:
 
 
 def create_user(db, username: str, password: str, *, email: str | None = None,
-                is_admin: bool = False) -> User:
+                is_admin: bool = False, allow_reserved: bool = False) -> User:
     """Validate and create an account (CLI and sign-up share this)."""
-    problems = check_new_credentials(username, password, email)
+    problems = check_new_credentials(username, password, email, allow_reserved=allow_reserved)
     if problems:
         raise BadInput(" ".join(problems))
     password_hash = hash_password(password)

@@ -3,8 +3,9 @@ assets): ``scE$^2$TM`` becomes ``scE<math>...</math>TM``.
 
 Invariants:
 - The result is always safe HTML: text outside math is escaped, and math is either MathML
-  produced by latex2mathml from the escaped-free LaTeX (it emits only MathML elements and
-  escapes text nodes) or, when conversion fails, the original ``$...$`` escaped as text.
+  from latex2mathml that passed an allowlist of presentation-MathML elements and attributes
+  (re-serialized by lxml, so text nodes are escaped) or, when conversion fails or produces
+  anything else, the original ``$...$`` escaped as text.
 - ``\\$`` is a literal dollar, not a delimiter; an unmatched ``$`` stays as text.
 - Results are cached: titles repeat on every page view.
 """
@@ -22,15 +23,54 @@ _MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$((?:\\\$|[^$])+?)(?<!\
 _MAX_MATH_LEN = 2000
 
 
+_MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+# Presentation MathML only; anything else in the converter's output (it copies \text{...}
+# content verbatim, and supports \href) means: show the LaTeX source as text instead.
+_ELEMENTS = frozenset("""math mrow mi mn mo ms mtext mspace msup msub msubsup mover munder
+    munderover mfrac msqrt mroot mstyle merror mpadded mphantom mfenced menclose mtable mtr
+    mtd mlabeledtr maligngroup malignmark semantics annotation mmultiscripts mprescripts
+    none""".split())
+_ATTRIBUTES = frozenset("""display mathvariant stretchy fence form separator lspace rspace
+    accent accentunder movablelimits largeop symmetric minsize maxsize width height depth
+    linethickness columnalign rowalign columnspacing rowspacing columnlines rowlines frame
+    framespacing notation displaystyle scriptlevel align bevelled numalign denomalign
+    rowspan columnspan open close separators mathsize mathcolor class encoding""".split())
+
+
+def _is_safe_mathml(markup: str) -> str | None:
+    """Re-serialized markup when every element and attribute is allowed, else None."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(markup.encode("utf-8"),
+                                parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return None
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            return None  # comments, processing instructions
+        ns, _, name = el.tag.rpartition("}")
+        if ns.lstrip("{") != _MATHML_NS or name not in _ELEMENTS:
+            return None
+        for attr, value in el.attrib.items():
+            if attr not in _ATTRIBUTES or ":" in value:
+                return None
+        # An unknown command comes back as its own name (<mi>\foo</mi>): show the source.
+        if el.text and el.text.lstrip().startswith("\\"):
+            return None
+    return etree.tostring(root, encoding="unicode")
+
+
 def _convert(latex: str, display: bool) -> str | None:
     if len(latex) > _MAX_MATH_LEN:
         return None
     try:
         from latex2mathml.converter import convert
 
-        return convert(latex, display="block" if display else "inline")
+        markup = convert(latex, display="block" if display else "inline")
     except Exception:  # noqa: BLE001 - any parser failure falls back to the escaped source
         return None
+    return _is_safe_mathml(markup)
 
 
 @lru_cache(maxsize=20000)

@@ -47,10 +47,11 @@ class SubmitRefused(PaperwireError):
     reason = "invalid"
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None,
-                 entry: FeedEntry | None = None) -> None:
+                 paper_id: str | None = None) -> None:
         super().__init__(detail)
         self.headers = headers or {}
-        self.entry = entry
+        # Plain values only: the refusal outlives the (rolled back) session.
+        self.paper_id = paper_id
 
 
 class InvalidId(SubmitRefused):
@@ -112,7 +113,7 @@ def _first_version_date(paper: Paper) -> dt.datetime | None:
 
 def _duplicate(entry: FeedEntry, paper_id: str) -> Duplicate:
     return Duplicate(f"paper {paper_id} is already on the feed (since {entry.day.isoformat()}); "
-                     f"upvote it there instead", entry=entry)
+                     f"upvote it there instead", paper_id=paper_id)
 
 
 def _fetch(settings, db, paper_id: str) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Body, Depends, Form, Request
-from fastapi.responses import ORJSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from paperwire.errors import BadInput, NotFound
@@ -72,17 +72,6 @@ def _invalidate(request: Request) -> None:
         cache.invalidate()
 
 
-def _notify_search(request: Request, paper_ids) -> None:
-    try:
-        from paperwire.search.notify import papers_changed
-
-        papers_changed(request.app.state.settings, request.app.state.db, list(paper_ids))
-    except Exception:  # noqa: BLE001 - search follows modified_at anyway; never fail a write
-        import logging
-
-        logging.getLogger(__name__).exception("papers_changed hook failed")
-
-
 def vote_json(result: votes.VoteResult) -> dict:
     return {"paperId": result.paper_id, "upvoted": result.upvoted, "upvotes": result.upvotes,
             "changed": result.changed}
@@ -106,23 +95,9 @@ def _iso(value) -> str | None:
 
 def daily_item_json(paper: Paper, entry, submitter: str | None) -> dict:
     """A feed entry in the shape of the public Daily Papers API (as ``/api/daily_papers``)."""
-    try:  # the read API's serializer, when that module provides one
-        from paperwire.web.serialize import daily_item  # type: ignore
+    from paperwire.web.render import feed_item_json
 
-        return daily_item(paper, entry, submitter)
-    except ImportError:
-        pass
-    return {
-        "paper": {
-            "id": paper.id, "title": paper.title, "summary": paper.abstract,
-            "authors": [{"name": a.get("name", "")} for a in (paper.authors or [])],
-            "publishedAt": _iso(paper.published_at), "upvotes": paper.upvotes,
-            "numComments": paper.num_comments,
-        },
-        "submittedOnDailyAt": _iso(entry.submitted_at),
-        "submittedBy": {"name": submitter} if submitter else None,
-        "numComments": paper.num_comments,
-    }
+    return feed_item_json(paper, entry, submitter)
 
 
 def comments_for(db, paper_id: str, user=None) -> list[dict]:
@@ -175,8 +150,9 @@ def _set_hidden(request: Request, user, paper_id: str, hidden: bool) -> bool:
     with request.app.state.db.session() as session:
         changed = moderation.set_hidden(session, paper_id, hidden)
     if changed:
+        # Search drops hidden papers at query time (and follows modified_at), so no index
+        # work is needed here.
         _invalidate(request)
-        _notify_search(request, [paper_id])
     return changed
 
 
@@ -208,7 +184,7 @@ def upvote_form(request: Request, paper_id: str, vote: str = Form("")):
     if result.changed:
         _invalidate(request)
     if wants_json(request):
-        return ORJSONResponse(vote_json(result))
+        return JSONResponse(vote_json(result))
     return _redirect(back)
 
 
@@ -234,7 +210,7 @@ def comment_form(request: Request, paper_id: str, body: str = Form(""),
                               "parent_id": parent_id, "error": str(exc)},
                              status_code=400 if body.strip() else 422)
     if wants_json(request):
-        return ORJSONResponse(comment_json(view), status_code=201)
+        return JSONResponse(comment_json(view), status_code=201)
     return _redirect(_paper_url(paper_id, f"comment-{view.id}"))
 
 
@@ -310,9 +286,7 @@ def submit_form(request: Request, paper: str = Form("")):
         return page_response(request, "submit.html",
                              _submit_context(request, user, error=exc, value=paper),
                              status_code=exc.status_code, headers=exc.headers)
-    _invalidate(request)
-    if result.fetched:
-        _notify_search(request, [result.paper.id])
+    _invalidate(request)  # (a fetched paper was already announced to search by the fetch)
     return _redirect(f"/submit?done={quote(result.paper.id, safe='/')}")
 
 
@@ -338,8 +312,6 @@ def api_submit(request: Request, body: SubmitBody, user=Depends(auth.require_api
     rate_limit(request, "submit", user=user)
     result = submit_paper(request.app.state.settings, request.app.state.db, user, body.id)
     _invalidate(request)
-    if result.fetched:
-        _notify_search(request, [result.paper.id])
     return daily_item_json(result.paper, result.entry, user.username)
 
 

@@ -44,10 +44,11 @@ def trending(request: Request, window: str | None = None):
 
 
 @router.get("/search.atom", response_class=Response, summary="Newest papers matching a search (Atom)")
-def search(request: Request, q: str = Query(..., max_length=1000)):
+def search(request: Request, q: str = Query(..., max_length=1000),
+           mode: str | None = Query(None, description="hybrid (default), lexical or semantic")):
     if not q.strip():
         raise BadInput("q must not be empty")
-    ctx = render.search_context(request.app.state, q=q, sort="newest", limit=50)
+    ctx = render.search_context(request.app.state, q=q, mode=mode, sort="newest", limit=50)
     settings = request.app.state.settings
     qs = urlencode({"q": q})
     return _atom(request, feed_key=f"search/{q}", title=f"{settings.site_name}: search “{q}”",

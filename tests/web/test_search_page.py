@@ -1,0 +1,104 @@
+"""The search page /search — real search service (lexical mode keeps these fast), SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from tests.factories import make_papers
+from tests.web.readkit import app, client  # noqa: F401
+
+
+def _ids(html: str) -> list[str]:
+    return re.findall(r'class="card-title" id="[^"]+">\s*<a href="/papers/([^"]+)"', html)
+
+
+@pytest.fixture
+def library(db):
+    make_papers(db, 1, id="2401.00001", title="Seq2seq models for translation",
+                abstract="Sequence to sequence learning with attention.", categories=["cs.CL"],
+                published_at=dt.datetime(2024, 1, 5))
+    make_papers(db, 1, id="2402.00002", title="scRNA-seq clustering",
+                abstract="Clustering single-cell sequencing data.", categories=["q-bio.GN"],
+                published_at=dt.datetime(2024, 2, 5))
+    make_papers(db, 1, id="2403.00003", title="Galaxy rotation curves",
+                abstract="Rotation curves of spiral galaxies.", categories=["astro-ph.GA"],
+                published_at=dt.datetime(2024, 3, 5))
+
+
+def test_search_finds_prefix_matches_with_highlighted_snippets(client, library):
+    resp = client.get("/search?q=seq&mode=lexical")
+    assert resp.status_code == 200
+    assert set(_ids(resp.text)) == {"2401.00001", "2402.00002"}
+    assert "<mark>" in resp.text
+    assert "2 results" in resp.text
+    assert 'value="seq"' in resp.text
+
+
+def test_category_and_date_filters_narrow_results(client, library):
+    html = client.get("/search?q=seq&mode=lexical&category=q-bio.GN").text
+    assert _ids(html) == ["2402.00002"]
+    html = client.get("/search?q=seq&mode=lexical&from=2024-01-01&to=2024-01-31").text
+    assert _ids(html) == ["2401.00001"]
+    # The filters stay in the form.
+    assert 'value="2024-01-01"' in html and 'value="2024-01-31"' in html
+
+
+def test_sort_by_newest(client, library):
+    html = client.get("/search?q=seq&mode=lexical&sort=newest").text
+    assert _ids(html) == ["2402.00002", "2401.00001"]
+
+
+def test_no_results_page_helps(client, library):
+    resp = client.get("/search?q=zzzyxq&mode=lexical&category=cs.CL")
+    assert resp.status_code == 200
+    assert "No papers match" in resp.text
+    assert "Remove the filters" in resp.text
+
+
+@pytest.mark.parametrize("q", ['"unbalanced quote seq', "seq unknownfield:x", "seq after:notadate",
+                               "-", "cat:", "((((", "a" * 999])
+def test_malformed_queries_are_answered_never_500(client, library, q):
+    resp = client.get("/search", params={"q": q, "mode": "lexical"})
+    assert resp.status_code == 200
+    assert "Search" in resp.text
+
+
+def test_malformed_query_shows_the_parsers_notice(client, library):
+    resp = client.get("/search", params={"q": "seq after:notadate", "mode": "lexical"})
+    assert 'class="notice"' in resp.text
+
+
+@pytest.mark.parametrize("params,needle", [
+    ({"q": "seq", "mode": "psychic"}, "mode must be one of"),
+    ({"q": "seq", "sort": "random"}, "sort must be one of"),
+    ({"q": "seq", "from": "last week"}, "from must be a date"),
+    ({"q": "seq", "category": "cs CL; drop"}, "category must look like"),
+    ({"q": "seq\x00"}, "control characters"),
+    ({"q": "x" * 1001}, "too long"),
+])
+def test_bad_form_values_get_the_search_page_with_the_reason(client, params, needle):
+    resp = client.get("/search", params=params)
+    assert resp.status_code == 400
+    assert "text/html" in resp.headers["content-type"]
+    assert needle in resp.text
+    assert 'class="search-page-form"' in resp.text
+
+
+def test_empty_search_page_offers_examples(client):
+    resp = client.get("/search")
+    assert resp.status_code == 200 and "Search the library" in resp.text
+
+
+def test_pagination_of_results(client, db):
+    for i in range(25):
+        make_papers(db, 1, id=f"2405.{i:05d}", title=f"Sequencing study {i}",
+                    abstract="sequencing")
+    first = client.get("/search?q=sequencing&mode=lexical")
+    second = client.get("/search?q=sequencing&mode=lexical&p=2")
+    assert len(_ids(first.text)) == 20 and len(_ids(second.text)) == 5
+    assert not set(_ids(first.text)) & set(_ids(second.text))
+    assert 'href="/search?q=sequencing&amp;mode=lexical&amp;p=2"' in first.text
