@@ -1,0 +1,44 @@
+"""Shared fixtures of the semantic-search tests: one real encoder per test session (the
+packaged all-MiniLM-L6-v2, exported to ONNX int8 once into a session directory), and a few
+papers on clearly different topics."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperwire.config import load_settings
+from paperwire.search.embed import get_encoder
+from tests.factories import make_record
+
+TOPICS = {
+    "topic-mt": ("Neural machine translation with attention",
+                 "We translate sentences from English to German with an encoder-decoder "
+                 "network that learns to align source and target words."),
+    "topic-fold": ("Predicting protein structure from amino acid sequences",
+                   "A deep model predicts the three-dimensional folding of proteins from "
+                   "their residue sequence, reaching near-experimental accuracy."),
+    "topic-galaxy": ("Galaxy formation in cosmological simulations",
+                     "Hydrodynamic simulations of dark matter halos show how the first "
+                     "galaxies assembled their stars in the early universe."),
+    "topic-quantum": ("Error correction for superconducting qubits",
+                      "Surface codes protect logical qubits in a quantum computer from "
+                      "decoherence and gate errors."),
+    "topic-climate": ("Regional climate projections of rainfall extremes",
+                      "Downscaled climate models project heavier precipitation and more "
+                      "frequent floods under warming scenarios."),
+    "topic-cells": ("Single-cell RNA sequencing atlas of the human lung",
+                    "scRNA-seq of a hundred thousand cells maps the cell types of healthy "
+                    "and diseased lung tissue."),
+}
+
+
+@pytest.fixture(scope="session")
+def encoder(tmp_path_factory):
+    """The default encoder (fast ONNX int8 backend); exported once per test session."""
+    settings = load_settings(env={}, data_dir=tmp_path_factory.mktemp("models"))
+    return get_encoder(settings)
+
+
+def topic_records(**overrides):
+    return [make_record(id=pid, title=title, abstract=abstract, **overrides)
+            for pid, (title, abstract) in TOPICS.items()]

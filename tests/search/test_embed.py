@@ -1,0 +1,160 @@
+"""The embedding model: offline loading of the packaged weights, verification, the ONNX cache,
+and that the fast encoder agrees with plain sentence-transformers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperwire.config import load_settings
+from paperwire.errors import PaperwireError
+from paperwire.search import embed
+from paperwire.search.embed import (DEFAULT_MODEL_SHA256, EmbeddingModelError, get_encoder,
+                                    paper_text, resolve_model)
+from tests.search.embed_fixtures import encoder  # noqa: F401  (fixture)
+
+
+@pytest.mark.parametrize("title, abstract, expected", [
+    ("Attention is all you need", "We propose the Transformer.",
+     "Attention is all you need. We propose the Transformer."),
+    ("Why?", "Because.", "Why? Because."),
+    ("  Spaced\n  title ", " abstract\twith\n tabs ", "Spaced title. abstract with tabs"),
+    ("Only title", "", "Only title"),
+    ("", "Only abstract", "Only abstract"),
+    (None, None, ""),
+])
+def test_paper_text_joins_title_and_abstract(title, abstract, expected):
+    assert paper_text(title, abstract) == expected
+
+
+def test_default_model_is_the_verified_packaged_minilm():
+    spec = resolve_model(load_settings(env={}))
+    assert spec.weights_sha256 == DEFAULT_MODEL_SHA256
+    assert spec.name == "all-MiniLM-L6-v2"
+    assert spec.dim == 384 and spec.pooling == "mean" and spec.max_seq_length == 256
+
+
+def test_encoder_returns_normalized_float32_rows_in_input_order(encoder):
+    texts = ["short", "a much longer text about protein folding and structure " * 5, "galaxy"]
+    vecs = encoder.encode(texts, batch_size=2)
+    assert vecs.shape == (3, encoder.dim) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
+    # Length-sorted batching must not reorder rows: each row matches its text encoded alone
+    # (not exactly: dynamic int8 quantization scales activations per batch; unrelated texts
+    # are far below 0.9).
+    for text, row in zip(texts, vecs):
+        assert float(row @ encoder.encode_query(text)) > 0.97
+    assert encoder.encode([]).shape == (0, encoder.dim)
+
+
+def test_similar_meanings_are_closer_than_unrelated_ones(encoder):
+    q = encoder.encode_query("how do proteins fold into 3D structures")
+    near = encoder.encode_query("predicting protein tertiary structure from sequence")
+    far = encoder.encode_query("stock market volatility during elections")
+    assert float(q @ near) > float(q @ far) + 0.2
+
+
+def test_model_id_names_model_weights_backend_and_truncation(encoder):
+    assert encoder.model_id.startswith("all-MiniLM-L6-v2@53aa51172d14/onnx-int8/L")
+    assert len(encoder.model_id) <= 128  # fits embeddings.model
+
+
+def test_fast_encoder_agrees_with_sentence_transformers_fp32(encoder):
+    settings = load_settings(env={})
+    baseline = get_encoder(settings, backend="torch")
+    assert baseline.model_id != encoder.model_id
+    texts = [paper_text("Graph neural networks for molecules",
+                        "We learn molecular properties with message passing networks."),
+             paper_text("Dark energy constraints", "Supernova distances constrain w.")]
+    cos = np.sum(baseline.encode(texts) * encoder.encode(texts), axis=1)
+    assert np.all(cos > 0.97), cos
+
+
+def test_nothing_is_downloaded_offline_flags_are_set(encoder):
+    import os
+
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    assert os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+
+
+def test_bogus_model_path_gives_a_clear_error(tmp_path):
+    bogus = tmp_path / "no-such-model"
+    settings = load_settings(env={"PAPERWIRE_EMBEDDING_MODEL": str(bogus)},
+                             data_dir=tmp_path)
+    with pytest.raises(EmbeddingModelError) as err:
+        get_encoder(settings)
+    assert "PAPERWIRE_EMBEDDING_MODEL" in str(err.value) and str(bogus) in str(err.value)
+    assert isinstance(err.value, PaperwireError)
+
+
+def test_directory_without_weights_is_refused(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    settings = load_settings(env={}, embedding_model=str(tmp_path / "model"))
+    with pytest.raises(EmbeddingModelError, match="model.safetensors"):
+        resolve_model(settings)
+
+
+def test_tampered_default_weights_are_refused(tmp_path, monkeypatch):
+    fake = tmp_path / "model"
+    fake.mkdir()
+    real = embed.default_model_dir()
+    for name in ("config.json", "tokenizer.json", "sentence_bert_config.json", "modules.json"):
+        shutil.copy(real / name, fake / name)
+    (fake / "model.safetensors").write_bytes(b"not the official weights")
+    monkeypatch.setattr(embed, "default_model_dir", lambda: fake)
+    with pytest.raises(EmbeddingModelError, match=DEFAULT_MODEL_SHA256):
+        resolve_model(load_settings(env={}))
+
+
+def test_bad_backend_name_is_refused():
+    with pytest.raises(EmbeddingModelError, match="onnx-int8"):
+        get_encoder(load_settings(env={}, embedding_backend="gpu-magic"))
+
+
+def test_other_local_model_directory_is_used_by_name(tmp_path, encoder):
+    # A copy (by symlinks) of the packaged model under another name stands for "another
+    # local model": it loads, and its model_id carries the directory name.
+    other = tmp_path / "my-local-minilm"
+    real = embed.default_model_dir()
+    shutil.copytree(real, other, copy_function=lambda s, d: Path(d).symlink_to(s))
+    settings = load_settings(env={}, data_dir=tmp_path / "data", embedding_model=str(other))
+    # Same weights: the ONNX export of the session encoder is not reused across data dirs,
+    # so keep this on the cheap torch backend.
+    enc = get_encoder(settings, backend="torch")
+    assert enc.model_id.startswith("my-local-minilm@53aa51172d14/torch/")
+    vec = enc.encode_query("protein folding")
+    assert float(vec @ encoder.encode_query("protein folding")) > 0.97
+
+
+def test_onnx_cache_with_a_bad_checksum_is_not_trusted(tmp_path):
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / "model.onnx").write_bytes(b"onnx bytes")
+    (folder / "manifest.json").write_text(json.dumps({"sha256": "0" * 64}))
+    assert embed._valid_cache(folder) is None
+    (folder / "manifest.json").write_text(
+        json.dumps({"sha256": embed._sha256(folder / "model.onnx")}))
+    assert embed._valid_cache(folder) == folder / "model.onnx"
+    (folder / "model.onnx").write_bytes(b"onnx bytes, truncated")
+    assert embed._valid_cache(folder) is None
+
+
+@pytest.mark.slow
+def test_corrupt_onnx_cache_is_rebuilt_with_a_logged_message(tmp_path, caplog, encoder):
+    settings = load_settings(env={}, data_dir=tmp_path, embedding_backend="onnx")
+    spec = resolve_model(settings)
+    path = embed.onnx_model_path(settings, spec, "onnx")
+    good = embed._sha256(path)
+    with open(path, "r+b") as fh:  # flip bytes in the middle of the file
+        fh.seek(path.stat().st_size // 2)
+        fh.write(b"\x00" * 64)
+    with caplog.at_level(logging.WARNING, logger="paperwire.search.embed"):
+        again = embed.onnx_model_path(settings, spec, "onnx")
+    assert "corrupt" in caplog.text
+    assert embed._sha256(again) == good
