@@ -52,8 +52,11 @@ def add_vote(session: Session, user_id: int, paper_id: str) -> VoteResult:
     """Upvote; a second call for the same user and paper changes nothing."""
     _require_paper(session, paper_id)
     stmt = (_insert(session).values(user_id=user_id, paper_id=paper_id, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["user_id", "paper_id"]))
-    inserted = (session.execute(stmt).rowcount or 0) == 1
+            .on_conflict_do_nothing(index_elements=["user_id", "paper_id"])
+            .returning(Upvote.user_id))
+    # RETURNING, not rowcount: the driver's rowcount for INSERT ... ON CONFLICT is not
+    # reliable across drivers; a returned row is exactly "this call inserted the vote".
+    inserted = session.execute(stmt).first() is not None
     if inserted:
         session.execute(update(Paper).where(Paper.id == paper_id)
                         .values(upvotes=Paper.upvotes + 1))
