@@ -12,6 +12,7 @@ from paperwire.web.mathrender import plain_text, render_math
     ("$\\alpha$-divergence", ["<mi>α</mi>", "</math>-divergence"]),
     ("$$E = mc^2$$", ['display="block"']),
     ("cost \\$5 and $x$", ["cost $5 and <math"]),
+    ("over $\\Q(\\sqrt{5})$", ["<mi>ℚ</mi>", "<msqrt>"]),  # preamble shorthand
 ])
 def test_math_is_rendered_as_mathml(text, expected_parts):
     html = str(render_math(text))

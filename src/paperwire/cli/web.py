@@ -7,26 +7,44 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 import click
 
 log = logging.getLogger("paperwire.serve")
 
 
-def prepare(settings):
-    """Everything ``serve`` does before listening: migrate, load demo data into an empty
-    database. Returns the opened Database. Quick: search indexes build in the background."""
+def prepare(settings, *, demo_in_background: bool = True):
+    """Everything ``serve`` does before listening: migrate, then load the demo data into an
+    empty database. Returns (Database, demo thread or None).
+
+    The demo load runs in a background thread by default: on a first start it also embeds the
+    seed papers, which may first export the embedding model (tens of seconds), and the server
+    must answer within seconds. The feed fills in as soon as the import commits.
+    """
     from paperwire.store.db import open_database
 
     db = open_database(settings, migrate=True)
+    thread = None
     if settings.load_demo_data:
         try:
             from paperwire.ingest.demo import load_demo_if_empty
         except ImportError:
             log.warning("demo data loader not available; starting with the database as it is")
         else:
-            load_demo_if_empty(settings, db)
-    return db
+            def load():
+                try:
+                    if load_demo_if_empty(settings, db):
+                        log.info("demo data loaded")
+                except Exception:  # noqa: BLE001 - the site serves without demo data
+                    log.exception("loading the demo data failed")
+
+            if demo_in_background:
+                thread = threading.Thread(target=load, name="demo-data", daemon=True)
+                thread.start()
+            else:
+                load()
+    return db, thread
 
 
 def start_embedder(settings, db):
@@ -67,7 +85,7 @@ def serve_cmd(settings, host, port, workers, no_embedder):
     workers = settings.workers if workers is None else workers
     if workers <= 0:
         workers = os.cpu_count() or 1
-    db = prepare(settings)
+    db, _demo = prepare(settings)
     embedder = None if no_embedder else start_embedder(settings, db)
     click.echo(f"Paperwire serving on http://{host}:{port}/ ({workers} worker"
                f"{'s' if workers != 1 else ''}, database {db.dialect})", err=True)
@@ -75,7 +93,6 @@ def serve_cmd(settings, host, port, workers, no_embedder):
     # resolved values on so that --host/--port style overrides agree everywhere.
     os.environ[env_name("host")] = host
     os.environ[env_name("port")] = str(port)
-    db.dispose()
     try:
         uvicorn.run("paperwire.web.app:app_from_env", factory=True, host=host, port=port,
                     workers=workers if workers > 1 else None,
@@ -86,4 +103,6 @@ def serve_cmd(settings, host, port, workers, no_embedder):
             embedder.stop(timeout=10)
 
 
-COMMANDS: list = [serve_cmd]
+from paperwire.cli.users import user_group  # noqa: E402 - the accounts area's `user` group
+
+COMMANDS: list = [serve_cmd, user_group]

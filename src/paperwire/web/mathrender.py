@@ -61,9 +61,15 @@ def _is_safe_mathml(markup: str) -> str | None:
     return etree.tostring(root, encoding="unicode")
 
 
+# Blackboard-bold shorthands that arXiv authors define in their preambles (\Q, \R, ...):
+# common enough in titles and abstracts to be worth expanding.
+_SHORTHANDS = re.compile(r"\\(N|Z|Q|R|C|F|P|E)(?![A-Za-z])")
+
+
 def _convert(latex: str, display: bool) -> str | None:
     if len(latex) > _MAX_MATH_LEN:
         return None
+    latex = _SHORTHANDS.sub(lambda m: "\\mathbb{" + m.group(1) + "}", latex)
     try:
         from latex2mathml.converter import convert
 
