@@ -205,3 +205,30 @@ def test_page_cache_serves_anonymous_pages_until_invalidated(settings, db):
         assert cached["n"] == 0
         application.state.cache.invalidate()
         assert '<span class="upvote-count">2</span>' in c.get("/").text
+
+
+def test_cached_anonymous_page_carries_each_requests_own_csrf_token(settings, db):
+    import dataclasses
+    import itertools
+
+    from fastapi.testclient import TestClient
+    from starlette.middleware import Middleware
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    from paperwire.web.app import create_app
+
+    application = create_app(dataclasses.replace(settings, page_cache_seconds=60.0), db)
+    counter = itertools.count()
+
+    async def token_per_request(request, call_next):
+        request.state.user = None
+        request.state.csrf_token = f"tok{next(counter)}"
+        return await call_next(request)
+
+    application.user_middleware.append(Middleware(BaseHTTPMiddleware, dispatch=token_per_request))
+    make_feed_papers(db, 2, day=site_today(settings))
+    with TestClient(application) as c:
+        first, second = c.get("/").text, c.get("/").text
+    assert 'name="csrf_token" value="tok0"' in first and "tok1" not in first
+    assert 'name="csrf_token" value="tok1"' in second and "tok0" not in second
+    assert "placeholder__" not in first

@@ -89,6 +89,11 @@ def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
         router = getattr(module, "router", None)
         if router is not None:
             app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz():
+        """Liveness for load balancers (no database access); also the benchmark baseline."""
+        return {"status": "ok"}
     # Set once the semantic side is loaded: paper pages show similar papers only then, so a
     # page view never waits for a model to load (the JSON similar endpoint does wait).
     app.state.similar_ready = threading.Event()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -64,11 +64,37 @@ def make_templates(settings) -> Jinja2Templates:
     return templates
 
 
+# Stands in for the CSRF token in cached HTML; swapped for the request's token on the way out.
+_TOKEN_PLACEHOLDER = "__pw-csrf-token-placeholder__"
+
+
+def cached_page(request: Request, name: str, build_context: Callable[[], dict[str, Any]], *,
+                key: Any = None) -> HTMLResponse:
+    """An anonymous page from the per-worker page cache (``app.state.cache``), rendered once
+    per TTL with a placeholder CSRF token that is replaced per request; signed-in users get
+    a fresh render (their page shows their own votes and name). Errors are never cached."""
+    if current_user(request) is not None:
+        return page_response(request, name, build_context())
+    cache = request.app.state.cache
+    cache_key = ("html", name, key if key is not None else str(request.url.path) + "?" + str(request.url.query))
+
+    def render() -> str:
+        return _render(request, name, build_context(), _TOKEN_PLACEHOLDER)
+
+    html = cache.get_or_compute(cache_key, render)
+    token = str(escape(csrf_token(request)))
+    return HTMLResponse(html.replace(_TOKEN_PLACEHOLDER, token))
+
+
 def page_response(request: Request, name: str, context: dict[str, Any], *,
                   status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
     """Render ``name`` with ``context`` plus the per-request globals."""
+    html = _render(request, name, context, csrf_token(request))
+    return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+def _render(request: Request, name: str, context: dict[str, Any], token: str) -> str:
     templates: Jinja2Templates = request.app.state.templates
-    token = csrf_token(request)
 
     def csrf_field() -> Markup:
         if not token:
@@ -79,5 +105,4 @@ def page_response(request: Request, name: str, context: dict[str, Any], *,
     ctx.setdefault("page_title", None)
     ctx.update(request=request, current_user=current_user(request), csrf_field=csrf_field,
                csrf_token=token, path=request.url.path)
-    html = templates.get_template(name).render(ctx)
-    return HTMLResponse(html, status_code=status_code, headers=headers)
+    return templates.get_template(name).render(ctx)

@@ -1,5 +1,6 @@
 """Feed pages: ``/``, ``/papers?date=``, ``/papers/week/YYYY-Www``, ``/papers/month/YYYY-MM``,
-``/trending``. Thin handlers: parse, call ``render``, return the page."""
+``/trending``. Thin handlers: parse, call ``render``, return the page (anonymous pages come
+from the page cache)."""
 
 from __future__ import annotations
 
@@ -7,43 +8,42 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from paperwire.web import render
-from paperwire.web.pages import current_user, page_response
+from paperwire.web.pages import cached_page, current_user
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 Page = Query(None, ge=1, le=100000, description="Page number, from 1")
 
 
+def _feed(request: Request, **kwargs) -> HTMLResponse:
+    state, user = request.app.state, current_user(request)
+    return cached_page(request, "feed.html",
+                       lambda: render.feed_context(state, user=user, **kwargs))
+
+
 @router.get("/")
 def home(request: Request, p: int | None = Page):
-    ctx = render.feed_context(request.app.state, user=current_user(request), page=p)
-    return page_response(request, "feed.html", ctx)
+    return _feed(request, page=p)
 
 
 @router.get("/papers")
 def day(request: Request, date: str | None = None, sort: str | None = None,
         p: int | None = Page):
-    ctx = render.feed_context(request.app.state, user=current_user(request), date=date,
-                              sort=sort, page=p)
-    return page_response(request, "feed.html", ctx)
+    return _feed(request, date=date, sort=sort, page=p)
 
 
 @router.get("/papers/week/{week}")
 def week(request: Request, week: str, sort: str | None = None, p: int | None = Page):
-    ctx = render.feed_context(request.app.state, user=current_user(request), week=week,
-                              sort=sort, page=p)
-    return page_response(request, "feed.html", ctx)
+    return _feed(request, week=week, sort=sort, page=p)
 
 
 @router.get("/papers/month/{month}")
 def month(request: Request, month: str, sort: str | None = None, p: int | None = Page):
-    ctx = render.feed_context(request.app.state, user=current_user(request), month=month,
-                              sort=sort, page=p)
-    return page_response(request, "feed.html", ctx)
+    return _feed(request, month=month, sort=sort, page=p)
 
 
 @router.get("/trending")
 def trending(request: Request, window: str | None = None, p: int | None = Page):
-    ctx = render.trending_context(request.app.state, user=current_user(request),
-                                  window=window, page=p)
-    return page_response(request, "feed.html", ctx)
+    state, user = request.app.state, current_user(request)
+    return cached_page(request, "feed.html",
+                       lambda: render.trending_context(state, user=user, window=window, page=p))

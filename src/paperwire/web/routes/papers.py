@@ -8,12 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from paperwire.web import render
-from paperwire.web.pages import current_user, page_response
+from paperwire.web.pages import cached_page, current_user
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
 @router.get("/papers/{paper_id:path}")
 def paper_page(request: Request, paper_id: str):
-    ctx = render.paper_context(request.app.state, paper_id, user=current_user(request))
-    return page_response(request, "paper.html", {**ctx, "paper": ctx["paper"]})
+    return cached_page(request, "paper.html",
+                       lambda: render.paper_context(request.app.state, paper_id,
+                                                    user=current_user(request)))
