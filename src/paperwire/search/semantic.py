@@ -35,6 +35,7 @@ import os
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -59,6 +60,15 @@ EXACT_LIMIT = 50_000
 COMPACT_MIN = 2_000
 READ_BATCH = 5_000
 HNSW = dict(connectivity=16, expansion_add=128, expansion_search=64)
+
+
+@dataclass(frozen=True)
+class VectorSpace:
+    """What an index needs to know of its encoder when vectors come from elsewhere
+    (synthetic benchmark vectors, tools): ``search_text`` needs a real ``Encoder``."""
+
+    model_id: str
+    dim: int
 
 
 def paper_key(paper_id: str) -> int:
@@ -162,7 +172,11 @@ class _IdTable:
 
 
 class SemanticIndex:
-    """ANN index over the embeddings of ``encoder.model_id``; see the module docstring."""
+    """ANN index over the embeddings of ``encoder.model_id``; see the module docstring.
+
+    ``encoder`` defaults to ``get_encoder(settings)``; anything with ``model_id`` and ``dim``
+    (e.g. ``VectorSpace``) works for everything but ``search_text``. Thread-safe.
+    """
 
     def __init__(self, settings, db, encoder=None, *, compact_min: int = COMPACT_MIN) -> None:
         self.settings = settings
@@ -543,10 +557,25 @@ class SemanticIndex:
         if self._main_ids.lookup(key) is None:
             return None
         vec = self._main.get(np.uint64(key), dtype=np.float32)
-        return None if vec is None else np.asarray(vec, dtype=np.float32)
+        if vec is None:
+            return None
+        vec = np.asarray(vec, dtype=np.float32)
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm > 0 else vec
+
+    def paper_ids(self) -> set[str]:
+        """Ids of every paper in the index (for checks and tests; O(n))."""
+        with self._lock:
+            self._ensure_loaded()
+            live = self._main_ids.without(self._tombstones)
+            return {i.decode() for i in live.ids} | set(self._delta_ids.values())
+
+    @property
+    def generation(self) -> int:
+        return self._generation
 
     def vector(self, paper_id: str) -> np.ndarray | None:
-        """The indexed (int8-decoded) vector of a paper, or None."""
+        """The indexed vector of a paper (int8-decoded, re-normalized to unit length), or None."""
         with self._lock:
             self._ensure_loaded()
             return self._vector_by_key(paper_key(paper_id))

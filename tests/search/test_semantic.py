@@ -1,0 +1,228 @@
+"""The semantic ANN index on SQLite and PostgreSQL: meaning-based search, similar papers,
+candidate filters, incremental refresh, persistence, automatic rebuilds and sharing one data
+directory between processes. Crash recovery (kill -9) is in test_semantic_crash.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+
+import numpy as np
+import pytest
+from sqlalchemy import delete
+
+from paperwire.errors import NotFound
+from paperwire.search import semantic
+from paperwire.search.embedding_jobs import embed_pending
+from paperwire.search.semantic import SemanticIndex, VectorSpace
+from paperwire.store.embeddings import PendingPaper, save_embeddings
+from paperwire.store.models import Paper
+from paperwire.store.papers import upsert_papers
+from tests.factories import make_papers, make_record
+from tests.search.embed_fixtures import encoder, topic_records  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+def topics(settings, db, encoder):
+    recs = topic_records()
+    with db.session() as s:
+        upsert_papers(s, recs)
+    embed_pending(settings, db, encoder=encoder)
+    return {r.id: r for r in recs}
+
+
+@pytest.fixture
+def index(settings, db, encoder, topics):
+    ix = SemanticIndex(settings, db, encoder)
+    yield ix
+    ix.close()
+
+
+def _ids(hits):
+    return [pid for pid, _ in hits]
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("translating text between languages with neural networks", "topic-mt"),
+    ("how proteins fold", "topic-fold"),
+    ("early universe star formation", "topic-galaxy"),
+    ("fault-tolerant quantum computing", "topic-quantum"),
+    ("flooding and heavy rain under global warming", "topic-climate"),
+    ("cell types in lung tissue", "topic-cells"),
+])
+def test_search_text_finds_the_paper_that_means_the_query(index, query, expected):
+    hits = index.search_text(query, 3)
+    assert hits[0][0] == expected
+
+
+def test_scores_are_cosines_best_first(index):
+    hits = index.search_text("protein structure", 6)
+    scores = [s for _, s in hits]
+    assert len(hits) == 6 and scores == sorted(scores, reverse=True)
+    assert all(-1.0 <= s <= 1.0 for s in scores) and scores[0] > 0.3
+    assert "cosine" in semantic.SEMANTIC_SCORE
+
+
+def test_similar_excludes_the_paper_itself(settings, db, encoder, index):
+    twin = make_record(id="topic-fold-2", title="AlphaFold-style protein structure prediction",
+                       abstract="We predict how a protein folds in 3D from its sequence.")
+    with db.session() as s:
+        upsert_papers(s, [twin])
+    embed_pending(settings, db, encoder=encoder)
+    index.refresh()
+    hits = index.similar("topic-fold", 3)
+    assert "topic-fold" not in _ids(hits)
+    assert hits[0][0] == "topic-fold-2"
+
+
+def test_similar_of_a_paper_without_embedding_is_not_found(db, index):
+    (rec,) = make_papers(db, 1)
+    with pytest.raises(NotFound, match=rec.id):
+        index.similar(rec.id, 5)
+    with pytest.raises(NotFound):
+        index.similar("no-such-paper", 5)
+
+
+def test_candidate_ids_restrict_results(index, monkeypatch):
+    allowed = ["topic-galaxy", "topic-climate", "topic-cells"]
+    exact = index.search_text("protein folding", 2, candidate_ids=allowed)
+    assert len(exact) == 2 and set(_ids(exact)) <= set(allowed)
+    # Large candidate sets go through the ANN graph with oversampling; same answer here.
+    monkeypatch.setattr(semantic, "EXACT_LIMIT", 1)
+    ann = index.search_text("protein folding", 2, candidate_ids=allowed)
+    assert _ids(ann) == _ids(exact)
+    assert np.allclose([s for _, s in ann], [s for _, s in exact], atol=0.02)
+    assert index.search_text("protein folding", 2, candidate_ids=[]) == []
+
+
+def test_refresh_adds_new_embeddings_and_is_a_no_op_when_nothing_is_new(settings, db, encoder,
+                                                                        index):
+    assert len(index) == 6
+    assert index.refresh() == 0
+    recs = make_papers(db, 3)
+    embed_pending(settings, db, encoder=encoder)
+    assert index.refresh() == 3
+    assert index.refresh() == 0
+    assert len(index) == 9 and {r.id for r in recs} <= index.paper_ids()
+
+
+def test_reembedded_paper_replaces_its_vector(settings, db, encoder, index, topics):
+    old = topics["topic-galaxy"]
+    new = dataclasses.replace(old, title="Coral reef bleaching",
+                              abstract="Warm oceans bleach coral reefs and kill the algae.")
+    with db.session() as s:
+        upsert_papers(s, [new])
+    embed_pending(settings, db, encoder=encoder)
+    index.refresh()
+    assert len(index) == 6
+    assert index.search_text("coral reefs and ocean warming", 1)[0][0] == "topic-galaxy"
+    assert "topic-galaxy" not in _ids(index.search_text("early universe galaxies", 1))
+
+
+def test_index_is_saved_and_reloaded_without_rebuilding(settings, db, encoder, index, caplog):
+    expected = index.search_text("quantum error correction", 3)
+    gen = index.generation
+    index.close()
+    with caplog.at_level(logging.INFO, logger="paperwire.search.semantic"):
+        again = SemanticIndex(settings, db, encoder)
+        assert again.search_text("quantum error correction", 3) == expected
+    assert "rebuil" not in caplog.text
+    assert again.generation == gen and again.is_writer
+    again.close()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage-manifest", "delete-file"])
+def test_missing_or_corrupt_index_is_rebuilt_with_a_logged_message(settings, db, encoder,
+                                                                   index, caplog, damage):
+    assert len(index) == 6  # loads (and first builds) the index files
+    index.close()
+    folder = index.folder
+    manifest = json.loads((folder / "manifest.json").read_text())
+    main = folder / manifest["index_file"]
+    if damage == "truncate":
+        with open(main, "r+b") as fh:
+            fh.truncate(main.stat().st_size // 2)
+    elif damage == "garbage-manifest":
+        (folder / "manifest.json").write_text("{not json")
+    else:
+        main.unlink()
+    with caplog.at_level(logging.WARNING, logger="paperwire.search.semantic"):
+        again = SemanticIndex(settings, db, encoder)
+        hits = again.search_text("how proteins fold", 1)
+    assert "rebuilding" in caplog.text
+    assert hits[0][0] == "topic-fold" and len(again) == 6
+    again.close()
+
+
+def test_changed_model_id_triggers_a_rebuild(settings, db, index, caplog):
+    assert len(index) == 6
+    index.close()
+    other = VectorSpace(model_id="another-model/onnx-int8/L256", dim=384)
+    with caplog.at_level(logging.WARNING, logger="paperwire.search.semantic"):
+        again = SemanticIndex(settings, db, other)
+        assert len(again) == 0  # no embeddings of that model yet
+    assert "embedding model changed" in caplog.text
+    again.close()
+
+
+def test_only_the_lock_holder_writes_the_files(settings, db, encoder, index):
+    assert len(index) == 6 and index.is_writer
+    reader = SemanticIndex(settings, db, encoder)
+    try:
+        assert len(reader) == 6 and not reader.is_writer
+        before = {p.name: p.stat().st_mtime_ns for p in index.folder.iterdir()}
+        recs = make_papers(db, 2)
+        embed_pending(settings, db, encoder=encoder)
+        assert reader.refresh() == 2
+        assert reader.compact() is False
+        assert {r.id for r in recs} <= reader.paper_ids()
+        assert {p.name: p.stat().st_mtime_ns for p in index.folder.iterdir()} == before
+    finally:
+        reader.close()
+
+
+def test_compaction_writes_a_new_generation_that_other_processes_pick_up(settings, db,
+                                                                        encoder, index):
+    assert index.is_writer or len(index) == 6  # loads first: takes the writer lock
+    reader = SemanticIndex(settings, db, encoder)
+    try:
+        assert len(reader) == 6 and not reader.is_writer
+        recs = make_papers(db, 3)
+        embed_pending(settings, db, encoder=encoder)
+        index.refresh()
+        gen = index.generation
+        assert index.compact() is True and index.generation == gen + 1
+        reader.refresh()
+        assert reader.generation == gen + 1
+        assert reader.paper_ids() == index.paper_ids() and len(reader) == 9
+        probe = recs[0]
+        assert reader.similar(probe.id, 1) == index.similar(probe.id, 1)
+    finally:
+        reader.close()
+
+
+def test_rebuild_follows_the_database(settings, db, index):
+    with db.session() as s:
+        s.execute(delete(Paper).where(Paper.id == "topic-cells"))  # cascades to embeddings
+    assert index.rebuild() == 5
+    assert "topic-cells" not in index.paper_ids()
+
+
+def test_synthetic_vectors_without_an_encoder(settings, db):
+    space = VectorSpace(model_id="synthetic/16", dim=16)
+    recs = make_papers(db, 40)
+    rng = np.random.default_rng(7)
+    vecs = rng.normal(size=(40, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    with db.session() as s:
+        save_embeddings(s, space.model_id,
+                        [PendingPaper(r.id, r.title, r.abstract, r.content_hash())
+                         for r in recs], vecs)
+    ix = SemanticIndex(settings, db, space)
+    try:
+        hits = ix.search(vecs[5], 1)
+        assert hits[0][0] == recs[5].id and hits[0][1] > 0.98
+        assert np.allclose(ix.vector(recs[5].id), vecs[5], atol=0.02)
+    finally:
+        ix.close()
