@@ -226,3 +226,16 @@ def test_synthetic_vectors_without_an_encoder(settings, db):
         assert np.allclose(ix.vector(recs[5].id), vecs[5], atol=0.02)
     finally:
         ix.close()
+
+
+def test_papers_changed_makes_papers_findable_in_open_indexes_at_once(settings, db, index):
+    from paperwire.search.notify import papers_changed
+
+    assert len(index) == 6 and index.refresh() == 0
+    rec = make_record(id="fresh-1", title="Honeybee navigation by polarized light",
+                      abstract="Bees find their way home using the sky's polarization.")
+    with db.session() as s:
+        upsert_papers(s, [rec])
+    papers_changed(settings, db, [rec.id])
+    # No explicit refresh(): the index was marked dirty by papers_changed.
+    assert index.search_text("how do bees navigate", 1)[0][0] == "fresh-1"

@@ -526,7 +526,8 @@ class SemanticIndex:
             self._delta_vecs[key] = np.array(vec, dtype=np.float32)
 
     def mark_dirty(self) -> None:
-        """Ask for a refresh before the next search (papers were just embedded here)."""
+        """Refresh before the next search (``papers_changed`` calls this after embedding
+        papers in this process, so they are found at once, not at the next periodic refresh)."""
         self._dirty = True
 
     def maybe_refresh(self, max_age: float | None = None) -> None:
@@ -594,6 +595,8 @@ class SemanticIndex:
             return []
         with self._lock:
             self._ensure_loaded()
+            if self._dirty:  # papers were embedded in this process: make them findable now
+                self.refresh()
             if candidate_ids is not None:
                 cands = [c for c in dict.fromkeys(candidate_ids) if c not in excluded]
                 if len(cands) <= EXACT_LIMIT:
