@@ -221,6 +221,15 @@ _bearer_scheme = HTTPBearer(auto_error=False, scheme_name="PersonalApiToken",
                                         "`paperwire user token`).")
 
 
+def require_signed_in(request: Request) -> User:
+    """The signed-in user of a page request, or ``Unauthorized`` (the error page links to
+    sign-in). Handlers that should rather redirect check ``current_user`` themselves."""
+    user = current_user(request)
+    if user is None:
+        raise Unauthorized("please sign in first")
+    return user
+
+
 def require_api_user(request: Request, _credentials=Depends(_bearer_scheme)) -> User:
     """FastAPI dependency for API writes: a personal API token is required."""
     user = user_from_bearer(request.app.state.db, request.headers.get("authorization"))

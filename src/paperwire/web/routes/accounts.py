@@ -20,7 +20,6 @@ from paperwire.errors import BadInput, NotFound
 from paperwire.store import users as user_store
 from paperwire.store.users import AlreadyExists
 from paperwire.web import auth
-from paperwire.web.errors import Unauthorized
 from paperwire.web.pages import page_response
 from paperwire.web.security import SecurityMiddleware, rate_limit
 
@@ -45,14 +44,6 @@ def safe_next(value: str | None, default: str = "/") -> str:
 
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def require_signed_in(request: Request):
-    """The signed-in user, or an ``Unauthorized`` (HTML pages show a sign-in link)."""
-    user = auth.current_user(request)
-    if user is None:
-        raise Unauthorized("please sign in first")
-    return user
 
 
 def _signin_redirect(request: Request) -> RedirectResponse:
@@ -190,7 +181,7 @@ def profile(request: Request):
 
 @router.post("/profile/tokens")
 def create_token(request: Request, name: str = Form("")):
-    user = require_signed_in(request)
+    user = auth.require_signed_in(request)
     rate_limit(request, "token", user=user)
     name = name.strip()
     if len(name) > 128:
@@ -205,7 +196,7 @@ def create_token(request: Request, name: str = Form("")):
 
 @router.post("/profile/tokens/{token_id}/revoke")
 def revoke_token(request: Request, token_id: int):
-    user = require_signed_in(request)
+    user = auth.require_signed_in(request)
     with request.app.state.db.session() as session:
         revoked = user_store.revoke_api_token(session, user.id, token_id)
     if not revoked:
@@ -217,7 +208,7 @@ def revoke_token(request: Request, token_id: int):
 @router.post("/profile/password")
 def change_password(request: Request, current_password: str = Form(""),
                     new_password: str = Form(""), new_password_confirm: str = Form("")):
-    user = require_signed_in(request)
+    user = auth.require_signed_in(request)
     rate_limit(request, "signin", user=user)
     db = request.app.state.db
     errors: list[str] = []
