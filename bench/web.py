@@ -1,0 +1,295 @@
+"""Web benchmark: `paperwire serve` in its production setting (one worker per core) over the
+1M-paper database with 10k feed entries, loaded by wrk on loopback (sharing the 2 cores).
+
+    flock /tmp/paperwire-bench.lock python bench/web.py [--db /tmp/pwbench/papers_1m.db]
+
+Works on a copy of the database in --workdir (the source is never modified); builds the
+lexical index once (`paperwire index --lexical-only`; the 1M synthetic papers have no
+embeddings, so search is lexical plus the query-embedding cost of hybrid mode). Measures, in
+one run, requests/s, p50/p90/p99 latency and errors for:
+
+- baseline: ``/healthz`` of the same server (routing + middleware, no database, no template),
+- ``/`` (feed page), ``/papers/{id}`` (paper pages, a mix of feed papers and random papers
+  of the 1M, so most paper requests miss the page cache), ``/api/daily_papers``,
+  ``/api/papers/search`` (a query mix: common and rare words, prefixes, phrases, filters).
+
+Writes bench/results/web.json, docs/img/web_bench.png and prints a Markdown table for the
+"Web" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Printed by wrk's done() hook: one JSON object with the figures we report.
+LUA_DONE = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "bytes": %d, "p50_us": %d, "p90_us": %d, ' ..
+    '"p99_us": %d, "max_us": %d, "mean_us": %.1f, "err_connect": %d, "err_read": %d, ' ..
+    '"err_write": %d, "err_status": %d, "err_timeout": %d}\n',
+    summary.requests, summary.duration, summary.bytes, latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency.max, latency.mean,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+LUA_PATHS = r"""
+local paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+local i = math.random(#paths)
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def prepare(source: Path, workdir: Path) -> Path:
+    """Copy the database (unless an up-to-date copy is there) and build the lexical index."""
+    data = workdir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    target = data / "paperwire.db"
+    stamp = data / "copied-from.json"
+    src_stat = source.stat()
+    want = {"path": str(source), "size": src_stat.st_size, "mtime": src_stat.st_mtime}
+    if not target.exists() or not stamp.exists() or json.loads(stamp.read_text()) != want:
+        log(f"copying {source} ({src_stat.st_size / 1e9:.1f} GB) to {target}")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(target) + suffix).unlink(missing_ok=True)
+        shutil.rmtree(data / "index", ignore_errors=True)
+        shutil.copyfile(source, target)
+        stamp.write_text(json.dumps(want))
+    env = server_env(data)
+    log("building/catching up the lexical index (paperwire index --lexical-only)")
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "paperwire", "index", "--lexical-only"], env=env,
+                   check=True, cwd=ROOT)
+    log(f"index ready in {time.monotonic() - started:.0f} s")
+    return data
+
+
+def server_env(data: Path) -> dict[str, str]:
+    return {**os.environ, "PAPERWIRE_DATA_DIR": str(data), "PAPERWIRE_LOAD_DEMO_DATA": "false",
+            "PAPERWIRE_LOG_LEVEL": "WARNING", "PAPERWIRE_SECRET_KEY": "bench-secret",
+            "PAPERWIRE_DATABASE_URL": ""}
+
+
+def sample_paths(db_path: Path, rng: random.Random, n_papers: int) -> tuple[list[str], list[str]]:
+    """Paper page paths (half feed papers, half random papers of the whole corpus) and a
+    search query mix built from the corpus' own vocabulary."""
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    feed_ids = [r[0] for r in con.execute("SELECT paper_id FROM feed_entries")]
+    max_rowid = con.execute("SELECT max(rowid) FROM papers").fetchone()[0]
+    random_ids: list[str] = []
+    while len(random_ids) < n_papers // 2:
+        rowids = [rng.randint(1, max_rowid) for _ in range(200)]
+        marks = ",".join("?" * len(rowids))
+        random_ids += [r[0] for r in con.execute(
+            f"SELECT id FROM papers WHERE rowid IN ({marks}) AND hidden = 0", rowids)]
+    ids = rng.sample(feed_ids, min(len(feed_ids), n_papers // 2)) + random_ids[: n_papers // 2]
+    rng.shuffle(ids)
+    titles = [r[0] for r in con.execute("SELECT title FROM papers WHERE rowid % 997 = 0 LIMIT 800")]
+    cats = Counter(c for (cs,) in con.execute(
+        "SELECT categories FROM papers WHERE rowid % 991 = 0 LIMIT 800") for c in json.loads(cs))
+    con.close()
+    words = Counter(w.lower() for t in titles for w in re.findall(r"[A-Za-z]{4,}", t))
+    ranked = [w for w, _ in words.most_common()]
+    common, rare = ranked[:40], ranked[-200:]
+    top_cats = [c for c, _ in cats.most_common(10)]
+    queries: list[str] = []
+    for _ in range(200):
+        kind = rng.choice(["common", "common2", "rare", "prefix", "phrase", "filter"])
+        if kind == "common":
+            q = rng.choice(common)
+        elif kind == "common2":
+            q = " ".join(rng.sample(common, 2))
+        elif kind == "rare":
+            q = rng.choice(rare)
+        elif kind == "prefix":
+            q = rng.choice(common)[:3]
+        elif kind == "phrase":
+            t = re.findall(r"[A-Za-z]{3,}", rng.choice(titles))
+            q = f'"{" ".join(t[:2])}"' if len(t) >= 2 else rng.choice(common)
+        else:
+            q = f"{rng.choice(common)} cat:{rng.choice(top_cats)}"
+        queries.append(q)
+    return [f"/papers/{pid}" for pid in ids], queries
+
+
+def run_wrk(url: str, *, duration: int, connections: int, threads: int,
+            paths_file: Path | None, workdir: Path) -> dict:
+    script = workdir / f"wrk_{abs(hash((url, str(paths_file))))}.lua"
+    body = LUA_DONE if paths_file is None else (LUA_PATHS % paths_file) + LUA_DONE
+    script.write_text(body)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+           "-s", str(script), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("WRKJSON "))
+    stats = json.loads(line[len("WRKJSON "):])
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    stats["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
+    stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
+    stats["errors"] = (stats["non_2xx"] + stats["err_connect"] + stats["err_read"]
+                       + stats["err_write"] + stats["err_timeout"])
+    return stats
+
+
+def wait_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> float:
+    import httpx
+
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("server did not come up")
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    rps = [results[n]["rps"] for n in names]
+    p50 = [results[n]["p50_us"] / 1000 for n in names]
+    p99 = [results[n]["p99_us"] / 1000 for n in names]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    a1.barh(names, rps, color="#3b5bdb")
+    a1.set_xlabel("requests / s (higher is better)")
+    a1.invert_yaxis()
+    for y, v in enumerate(rps):
+        a1.text(v, y, f" {v:,.0f}", va="center", fontsize=8)
+    ys = range(len(names))
+    a2.barh([y - 0.2 for y in ys], p50, height=0.4, label="p50", color="#74c0fc")
+    a2.barh([y + 0.2 for y in ys], p99, height=0.4, label="p99", color="#e8590c")
+    a2.set_yticks(list(ys), names)
+    a2.invert_yaxis()
+    a2.axvline(100, color="grey", ls="--", lw=1)
+    a2.set_xlabel("latency, ms (p99 target: 100 ms)")
+    a2.legend(loc="lower right")
+    fig.suptitle("paperwire serve, 1M papers, 2 workers; wrk on the same 2 cores")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", type=Path, default=Path("/tmp/pwbench/papers_1m.db"))
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/pwbench-web"))
+    ap.add_argument("--duration", type=int, default=20, help="seconds per scenario")
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=1, help="wrk threads")
+    ap.add_argument("--workers", type=int, default=0, help="server workers (0: cores)")
+    ap.add_argument("--port", type=int, default=8911)
+    ap.add_argument("--papers", type=int, default=4000, help="distinct paper pages requested")
+    args = ap.parse_args()
+
+    rng = random.Random(7)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    data = prepare(args.db, args.workdir)
+    paper_paths, queries = sample_paths(data / "paperwire.db", rng, args.papers)
+    papers_file = args.workdir / "paper_paths.txt"
+    papers_file.write_text("\n".join(paper_paths) + "\n")
+    from urllib.parse import urlencode
+
+    search_file = args.workdir / "search_paths.txt"
+    search_file.write_text("\n".join("/api/papers/search?" + urlencode({"q": q, "limit": 20})
+                                     for q in queries) + "\n")
+    search_lex_file = args.workdir / "search_lexical_paths.txt"
+    search_lex_file.write_text("\n".join(
+        "/api/papers/search?" + urlencode({"q": q, "limit": 20, "mode": "lexical"})
+        for q in queries) + "\n")
+
+    workers = args.workers or os.cpu_count() or 1
+    url = f"http://127.0.0.1:{args.port}"
+    server_log = args.workdir / "serve.log"
+    cmd = [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port",
+           str(args.port), "--workers", str(workers), "--no-embedder"]
+    log(f"starting: {' '.join(cmd[1:])}")
+    started = time.monotonic()
+    with open(server_log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=server_env(data), stdout=out, stderr=subprocess.STDOUT,
+                                cwd=ROOT)
+    try:
+        startup_s = wait_up(url, proc)
+        log(f"answering after {startup_s:.1f} s; warming up")
+        import httpx
+
+        with httpx.Client(base_url=url, timeout=120) as client:
+            # Each worker opens its indexes on first use; warm both with a few requests.
+            for path in ["/", "/api/daily_papers", paper_paths[0]] * 4 + \
+                    ["/api/papers/search?q=" + q for q in queries[:10]] * 2:
+                r = client.get(path)
+                assert r.status_code == 200, (path, r.status_code, r.text[:200])
+        scenarios = [
+            ("baseline /healthz", url + "/healthz", None),
+            ("feed /", url + "/", None),
+            ("paper /papers/{id}", url, papers_file),
+            ("api /api/daily_papers", url + "/api/daily_papers", None),
+            ("search /api/papers/search", url, search_file),
+            ("search (mode=lexical)", url, search_lex_file),
+        ]
+        results = {}
+        for name, target, paths in scenarios:
+            log(f"wrk {name}: {args.duration}s, {args.connections} connections")
+            results[name] = run_wrk(target, duration=args.duration,
+                                    connections=args.connections, threads=args.threads,
+                                    paths_file=paths, workdir=args.workdir)
+            r = results[name]
+            log(f"  {r['rps']:.0f} req/s, p50 {r['p50_us'] / 1000:.1f} ms, "
+                f"p99 {r['p99_us'] / 1000:.1f} ms, errors {r['errors']}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "workers": workers,
+            "cores": os.cpu_count(), "connections": args.connections, "threads": args.threads,
+            "duration_s": args.duration, "distinct_papers": len(paper_paths),
+            "distinct_queries": len(set(queries)), "startup_s": round(startup_s, 2),
+            "page_cache_s": 5.0, "db": str(args.db)}
+    out_json = ROOT / "bench" / "results" / "web.json"
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    plot(results, ROOT / "docs" / "img" / "web_bench.png")
+    print(f"\n{meta}\n")
+    print("| Scenario | req/s | p50 ms | p90 ms | p99 ms | errors |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, r in results.items():
+        print(f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} "
+              f"| {r['p99_us'] / 1000:.1f} | {r['errors']} |")
+
+
+if __name__ == "__main__":
+    main()

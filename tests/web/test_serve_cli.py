@@ -1,0 +1,40 @@
+"""`paperwire serve` as a real process: migrates a fresh database, answers, logs its URL."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import httpx
+import pytest
+
+from tests.support.live_server import free_port, serve_process
+
+
+@pytest.mark.slow
+def test_serve_migrates_a_fresh_database_and_serves_pages(tmp_path):
+    data = tmp_path / "data"
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    env = {"PAPERWIRE_DATA_DIR": str(data), "PAPERWIRE_LOAD_DEMO_DATA": "false",
+           "PAPERWIRE_DATABASE_URL": "", "PAPERWIRE_LOG_LEVEL": "INFO"}
+    with serve_process(env, port=port, log_path=str(log_path), extra_args=["--no-embedder"]) as (url, _):
+        assert httpx.get(url + "/healthz").json() == {"status": "ok"}
+        home = httpx.get(url + "/")
+        assert home.status_code == 200 and "No papers here yet" in home.text
+        css = httpx.get(url + "/static/app.css")
+        assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert httpx.get(url + "/api/daily_papers").json() == []
+    tables = {r[0] for r in sqlite3.connect(data / "paperwire.db").execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"papers", "feed_entries", "users"} <= tables
+    assert f"http://127.0.0.1:{port}/" in log_path.read_text()
+
+
+def test_serve_help_explains_production_settings():
+    from click.testing import CliRunner
+
+    from paperwire.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "--workers" in result.output and "number of cores" in result.output
