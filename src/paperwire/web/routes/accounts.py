@@ -160,15 +160,20 @@ def _profile_context(request: Request, user, **extra) -> dict:
 
 
 def _subscription_url(request: Request, user) -> str:
-    """Where the user manages e-mail digests (the digest area's page, when it is there)."""
-    for route in request.app.routes:
-        if getattr(route, "path", None) == "/subscribe":
-            if user.email:
-                from urllib.parse import quote
+    """Where the user manages e-mail digests: the digest area's /subscribe page (it shows
+    the preferences of a signed-in subscriber), when that area is installed."""
+    if not _has_subscriptions():
+        return ""
+    return "/subscribe"
 
-                return f"/subscribe?email={quote(user.email)}"
-            return "/subscribe"
-    return ""
+
+def _has_subscriptions() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("paperwire.web.routes.subscriptions") is not None
+    except ImportError:
+        return False
 
 
 @router.get("/profile")
