@@ -78,6 +78,9 @@ def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
     app.state.shutdown_hooks = []  # callables(app), run when it stops
     app.state.templates = make_templates(settings)
     app.state.cache = PageCache(ttl_seconds=settings.page_cache_seconds)
+    # Similar papers change only when papers are embedded: minutes, not seconds.
+    app.state.similar_cache = PageCache(ttl_seconds=60 * settings.page_cache_seconds,
+                                        max_entries=20000)
     install_error_handlers(app)
     mount_static(app)
     modules = [m for m in (_import_optional(n) for n in ROUTE_MODULES) if m is not None]

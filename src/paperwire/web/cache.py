@@ -20,7 +20,10 @@ class PageCache:
         self._lock = threading.Lock()
         self.generation = 0
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any],
+                       keep: Callable[[Any], bool] | None = None) -> Any:
+        """The cached value, or ``compute()`` stored for the TTL (unless ``keep(value)`` is
+        false: e.g. a transient failure notice that should be retried next time)."""
         if self.ttl <= 0:
             return compute()
         now = time.monotonic()
@@ -31,7 +34,7 @@ class PageCache:
         value = compute()
         with self._lock:
             # A write that invalidated while we computed must not be undone by a stale value.
-            if generation == self.generation:
+            if generation == self.generation and (keep is None or keep(value)):
                 if len(self._data) >= self.max_entries:
                     self._data.clear()
                 self._data[key] = (now + self.ttl, value)

@@ -280,7 +280,19 @@ def trending_context(state, *, user=None, window: str | None = None, page: int |
 # --- paper page ------------------------------------------------------------------------------
 
 def similar_papers(state, paper_id: str, limit: int = 6) -> tuple[list[dict[str, Any]], list[str]]:
-    """Similar papers as (items, notices); search trouble gives a notice, never an error."""
+    """Similar papers as (items, notices); search trouble gives a notice, never an error.
+
+    Kept for minutes in ``state.similar_cache`` when there is one: neighbours change only when
+    papers are embedded, and the list shows no votes."""
+    cache = getattr(state, "similar_cache", None)
+    if cache is None:
+        return _similar_papers(state, paper_id, limit)
+    return cache.get_or_compute(("similar", paper_id, limit),
+                                lambda: _similar_papers(state, paper_id, limit),
+                                keep=lambda result: not result[1])
+
+
+def _similar_papers(state, paper_id: str, limit: int) -> tuple[list[dict[str, Any]], list[str]]:
     try:
         from paperwire.search.service import get_search_service
 
