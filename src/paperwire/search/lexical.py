@@ -139,11 +139,6 @@ def compile_query(pq: ParsedQuery, cons: Constraints, *, prefix: bool = True) ->
                          list(dict.fromkeys(prefixes)), phrases, cons)
 
 
-def _escape_regex(text: str) -> str:
-    # Only letters and digits reach here (analyzer tokens), but be safe for the regex engine.
-    return "".join(c if c.isalnum() else "\\" + c for c in text)
-
-
 def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | None:
     O = tantivy.Occur
     Q = tantivy.Query
@@ -156,8 +151,10 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | 
         should.append((O.Should, Q.boost_query(Q.term_query(schema, "authors", word),
                                                AUTHOR_BOOST)))
     for word in cq.prefixes:
+        # A one-word phrase-prefix query is a prefix range over the term dictionary: as
+        # exact as a regex but ~100x cheaper to build.
         should.append((O.Should, Q.const_score_query(
-            Q.regex_query(schema, "words", _escape_regex(word) + ".*"), PREFIX_SCORE)))
+            Q.phrase_prefix_query(schema, "words", [word]), PREFIX_SCORE)))
     clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
     if should:
         clauses.append((O.Must, Q.boolean_query(should)))
@@ -538,6 +535,7 @@ class LexicalIndex:
                 new_wm = now - OVERLAP
                 if wm is None or new_wm > wm or writer is not None:
                     state = dict(self._state)
+                    state.pop("_recent_max", None)  # in-memory cache, not part of the file
                     final_wm = max(new_wm, wm) if wm else new_wm
                     state["watermark"] = _iso(final_wm)
                     state["docs"] = None
@@ -553,18 +551,36 @@ class LexicalIndex:
                 return changed
 
     # ---- searching -------------------------------------------------------------------------
+    def _changed_since_watermark(self, session) -> list[tuple[str, dt.datetime]]:
+        """(id, modified_at) of papers the index may not hold at their current version.
+
+        Papers folded recently (``recent`` in the state, all within the overlap window) are
+        known to be in the index; rather than listing the whole window on every search, count
+        it: when the count matches, only papers after the newest folded one need listing."""
+        wm = self.watermark
+        recent = self._state.get("recent") or {}
+        if not recent:
+            return store.modified_since(session, wm)
+        recent_max = self._state.get("_recent_max")
+        if recent_max is None:
+            recent_max = _from_iso(max(recent.values()))
+            self._state["_recent_max"] = recent_max
+        changed = store.modified_since(session, recent_max)
+        if store.count_modified_between(session, wm, recent_max) != len(recent):
+            # A late commit inside the window (or a deletion): list the window.
+            window = store.modified_since(session, wm)
+            changed = [(pid, mt) for pid, mt in window if recent.get(pid) != _iso(mt)]
+        return changed
+
     def _delta(self) -> dict[str, DeltaDoc]:
         """Papers modified after the watermark, analyzed (cached by modified_at)."""
         with self.db.session() as session:
-            changed = store.modified_since(session, self.watermark)
+            changed = self._changed_since_watermark(session)
             if len(changed) > MAX_DELTA:
                 # Too many to score per search: fold them first (or let the writer do it).
                 session.close()
                 if self.refresh(block=False) is not None:
-                    changed = store.modified_since(session, self.watermark)
-            # Skip papers the index already holds at this very version.
-            recent = self._state.get("recent") or {}
-            changed = [(pid, mt) for pid, mt in changed if recent.get(pid) != _iso(mt)]
+                    changed = self._changed_since_watermark(session)
             need = [pid for pid, mt in changed
                     if (c := self._delta_cache.get(pid)) is None or c[0] != mt]
             if need:

@@ -70,6 +70,15 @@ def modified_since(session: Session, since: dt.datetime | None,
     return [(r[0], r[1]) for r in session.execute(query)]
 
 
+def count_modified_between(session: Session, after: dt.datetime | None,
+                           upto: dt.datetime) -> int:
+    """Papers with ``after < modified_at <= upto`` (an index range count)."""
+    query = select(func.count()).select_from(Paper).where(Paper.modified_at <= upto)
+    if after is not None:
+        query = query.where(Paper.modified_at > after)
+    return session.scalar(query) or 0
+
+
 def index_rows(session: Session, ids: Sequence[str]) -> list[IndexRow]:
     out: list[IndexRow] = []
     ids = list(dict.fromkeys(ids))
