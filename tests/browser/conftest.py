@@ -43,12 +43,6 @@ def _why_no_browser() -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.browser)
-
-
 @pytest.fixture(scope="session")
 def browser():
     why = _why_no_browser()

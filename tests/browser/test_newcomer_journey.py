@@ -8,9 +8,12 @@ import re
 import time
 from urllib.parse import urlsplit
 
+import pytest
 from sqlalchemy import select
 
 from paperwire.store.models import Comment, FeedEntry, Paper, Subscription, Upvote, User
+
+pytestmark = pytest.mark.browser
 
 USERNAME = "newcomer"
 PASSWORD = "a long enough passphrase"

@@ -8,6 +8,8 @@ import pytest
 
 from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS
 
+pytestmark = pytest.mark.browser
+
 PAGES = {"feed": "/", "search": "/search?q=seq"}  # plus "paper", found by _paper_url
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
 
