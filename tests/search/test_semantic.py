@@ -239,3 +239,14 @@ def test_papers_changed_makes_papers_findable_in_open_indexes_at_once(settings, 
     papers_changed(settings, db, [rec.id])
     # No explicit refresh(): the index was marked dirty by papers_changed.
     assert index.search_text("how do bees navigate", 1)[0][0] == "fresh-1"
+
+
+def test_paper_keys_are_stable_distinct_and_vectorised():
+    ids = [f"{2000 + i // 100000}.{i % 100000:05d}" for i in range(20000)] + [
+        "hep-th/9901001", "seed:été", "beir:42"]
+    keys = semantic._keys(ids)
+    assert len(set(keys.tolist())) == len(ids)
+    assert all(int(k) < 2**63 for k in keys)
+    assert [semantic.paper_key(i) for i in ids[:50]] == keys[:50].tolist()
+    # Independent of the array width the ids are packed in.
+    assert semantic.paper_key("beir:42") == int(semantic._keys(["beir:42", "x" * 40])[0])

@@ -167,6 +167,18 @@ def _pooling_config(path: Path, what: str) -> dict:
 # --- encoders ---------------------------------------------------------------------------------
 
 
+def make_model_id(spec: ModelSpec, backend: str, max_length: int) -> str:
+    """``<name>@<weights sha256[:12]>/<backend>/L<max tokens>`` (at most 128 characters)."""
+    return f"{spec.name[:60]}@{spec.weights_sha256[:12]}/{backend}/L{max_length}"
+
+
+def model_id_for(settings, backend: str | None = None) -> str:
+    """The model_id ``get_encoder(settings)`` would have, without loading the model."""
+    backend = backend or getattr(settings, "embedding_backend", "onnx-int8") or "onnx-int8"
+    spec = resolve_model(settings)
+    return make_model_id(spec, backend, effective_max_length(settings, spec))
+
+
 def _cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -205,7 +217,7 @@ class OnnxEncoder(Encoder):
         self.dim = spec.dim
         self.max_length = max_length
         self.batch_size = max(1, batch_size)
-        self.model_id = f"{spec.name}@{spec.weights_sha256[:12]}/{backend}/L{max_length}"
+        self.model_id = make_model_id(spec, backend, max_length)
         self._tokenizer = Tokenizer.from_file(str(spec.path / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length)
         self._tokenizer.no_padding()
@@ -275,7 +287,7 @@ class TorchEncoder(Encoder):
         self.dim = spec.dim
         self.max_length = max_length
         self.batch_size = batch_size
-        self.model_id = f"{spec.name}@{spec.weights_sha256[:12]}/torch/L{max_length}"
+        self.model_id = make_model_id(spec, "torch", max_length)
         try:
             self._model = SentenceTransformer(str(spec.path), device="cpu",
                                               local_files_only=True)

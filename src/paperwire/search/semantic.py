@@ -7,7 +7,8 @@ Layout under ``DATA_DIR/index/semantic/``::
 
     manifest.json        {"model_id", "dim", "count", "generation", "watermark", ...}
     main-<gen>.usearch   the HNSW graph + int8 vectors (opened as a memory-mapped *view*)
-    ids-<gen>.npz        paper ids of the entries (keys are 63-bit hashes of the ids)
+    table-<gen>.npz      sorted 63-bit keys (FNV-1a of the ids), the ids, and the int8
+                         vectors in the same order (exact scoring of candidate sets)
     .writer.lock         held (flock) by the one process allowed to write the files
 
 Invariants:
@@ -21,14 +22,14 @@ Invariants:
   ``refresh()`` into an in-memory *delta* index; superseded entries of the memory-mapped main
   index are masked by tombstones. The process holding the writer lock periodically folds the
   delta into a new generation (compaction); other processes only read.
-- Reading from the database starts ``OVERLAP`` before the watermark because PostgreSQL
-  commit order differs from timestamp order; rows already applied are recognised and skipped.
+- Reading from the database restarts at ``min(watermark, now - OVERLAP)`` because a
+  PostgreSQL transaction may commit after a later-stamped one; rows stamped within the window
+  that were already applied are remembered (bounded by the window) and skipped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -48,11 +49,12 @@ from usearch.index import Index  # noqa: E402  isort: skip
 
 from paperwire.errors import NotFound  # noqa: E402
 from paperwire.store.embeddings import embeddings_since, get_embeddings  # noqa: E402
+from paperwire.store.models import utcnow  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 SEMANTIC_SCORE = "cosine similarity in [-1, 1] (higher = closer)"
-FORMAT = 1
+FORMAT = 3
 OVERLAP = dt.timedelta(seconds=60)
 # Candidate sets up to this size are scored exactly instead of through the ANN graph.
 EXACT_LIMIT = 50_000
@@ -71,14 +73,46 @@ class VectorSpace:
     dim: int
 
 
-def paper_key(paper_id: str) -> int:
-    """Stable 63-bit key of a paper id (collisions among 1M ids: p ~ 5e-8; detected)."""
-    return int.from_bytes(hashlib.blake2b(paper_id.encode(), digest_size=8).digest(),
-                          "little") & 0x7FFF_FFFF_FFFF_FFFF
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_KEY_MASK = np.uint64(0x7FFF_FFFF_FFFF_FFFF)
+
+
+def _id_bytes(ids: Iterable[str]) -> np.ndarray:
+    ids = ids if isinstance(ids, list) else list(ids)
+    try:
+        arr = np.array(ids, dtype=np.bytes_)  # fast path: ASCII ids (all arXiv ids)
+    except UnicodeEncodeError:
+        arr = np.array([i.encode() for i in ids], dtype=np.bytes_)
+    return arr if arr.dtype.itemsize else arr.astype("S1")
+
+
+def _keys_of_bytes(arr: np.ndarray) -> np.ndarray:
+    """63-bit FNV-1a of each id, vectorised over the byte columns (NUL padding skipped)."""
+    h = np.full(len(arr), _FNV_OFFSET, dtype=np.uint64)
+    if not len(arr):
+        return h
+    cols = arr.view(np.uint8).reshape(len(arr), arr.dtype.itemsize)
+    with np.errstate(over="ignore"):
+        for j in range(cols.shape[1]):
+            col = cols[:, j].astype(np.uint64)
+            h = np.where(col != 0, (h ^ col) * _FNV_PRIME, h)
+    return h & _KEY_MASK
 
 
 def _keys(ids: Iterable[str]) -> np.ndarray:
-    return np.fromiter((paper_key(i) for i in ids), dtype=np.uint64)
+    return _keys_of_bytes(_id_bytes(ids))
+
+
+def paper_key(paper_id: str) -> int:
+    """Stable 63-bit key of a paper id (collisions among 1M ids: p ~ 3e-8; detected)."""
+    return int(_keys([paper_id])[0])
+
+
+def quantize(vecs: np.ndarray) -> np.ndarray:
+    """Unit float vectors -> int8 (x127), the same scaling usearch's i8 storage uses."""
+    return np.clip(np.rint(np.asarray(vecs, dtype=np.float32) * 127.0), -127, 127).astype(
+        np.int8)
 
 
 def _ts(value: dt.datetime | None) -> str | None:
@@ -106,69 +140,117 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-class _IdTable:
-    """key -> paper id for the main generation: sorted uint64 keys + fixed-width id bytes.
+class _Table:
+    """The main generation's entries: sorted uint64 keys, the ids, and int8 vectors, aligned.
 
-    About 30 bytes per entry (1M papers: ~30 MB) instead of ~150 MB for a Python dict.
+    About 30 + dim bytes per entry; the arrays are memory-mapped from the generation's file
+    (uncompressed .npz members), so several processes share them through the page cache.
     """
 
-    def __init__(self, keys: np.ndarray, ids: np.ndarray) -> None:
-        order = np.argsort(keys, kind="stable")
-        self.keys = keys[order]
-        self.ids = ids[order]
+    def __init__(self, keys: np.ndarray, ids: np.ndarray, vecs: np.ndarray,
+                 norms: np.ndarray | None = None, *, presorted: bool = False) -> None:
+        if not presorted:
+            order = np.argsort(keys, kind="stable")
+            keys, ids, vecs = keys[order], ids[order], vecs[order]
+            norms = None if norms is None else norms[order]
+        if norms is None:  # int8 rows' lengths, kept so exact scoring needs one matmul
+            norms = np.empty(len(vecs), dtype=np.float32)
+            for start in range(0, len(vecs), 100_000):
+                chunk = np.asarray(vecs[start:start + 100_000], dtype=np.float32)
+                norms[start:start + 100_000] = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))
+            norms[norms == 0] = 1.0
+        self.keys, self.ids, self.vecs, self.norms = keys, ids, vecs, norms
 
     @classmethod
-    def from_ids(cls, ids: Sequence[str]) -> "_IdTable":
-        width = max((len(i.encode()) for i in ids), default=1)
-        arr = np.array([i.encode() for i in ids], dtype=f"S{max(width, 1)}")
-        return cls(_keys(ids), arr)
-
-    @classmethod
-    def empty(cls) -> "_IdTable":
-        return cls(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype="S1"))
+    def empty(cls, dim: int) -> "_Table":
+        return cls(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype="S1"),
+                   np.zeros((0, dim), dtype=np.int8), presorted=True)
 
     def __len__(self) -> int:
         return len(self.keys)
 
+    def positions(self, keys: np.ndarray) -> np.ndarray:
+        """Row of each key, or -1 where absent (vectorised)."""
+        if not len(self.keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.searchsorted(self.keys, keys)
+        pos = np.minimum(pos, len(self.keys) - 1)
+        return np.where(self.keys[pos] == keys, pos, -1)
+
     def lookup(self, key: int) -> str | None:
-        pos = int(np.searchsorted(self.keys, np.uint64(key)))
-        if pos < len(self.keys) and int(self.keys[pos]) == key:
-            return self.ids[pos].decode()
-        return None
+        pos = int(self.positions(np.array([key], dtype=np.uint64))[0])
+        return self.ids[pos].decode() if pos >= 0 else None
 
-    def all_ids(self) -> list[str]:
-        return [i.decode() for i in self.ids]
-
-    def without(self, keys: set[int]) -> "_IdTable":
+    def without(self, keys: set[int]) -> "_Table":
         if not keys:
             return self
         keep = ~np.isin(self.keys, np.fromiter(keys, dtype=np.uint64))
-        return _IdTable(self.keys[keep], self.ids[keep])
+        return _Table(self.keys[keep], self.ids[keep], np.asarray(self.vecs[keep]),
+                      np.asarray(self.norms[keep]), presorted=True)
 
-    def plus(self, extra: dict[int, str]) -> "_IdTable":
-        if not extra:
+    def plus(self, keys: np.ndarray, ids: np.ndarray, vecs: np.ndarray) -> "_Table":
+        if not len(keys):
             return self
-        more = _IdTable.from_ids(list(extra.values()))
-        width = max(self.ids.dtype.itemsize, more.ids.dtype.itemsize)
-        return _IdTable(np.concatenate([self.keys, more.keys]),
-                        np.concatenate([self.ids.astype(f"S{width}"),
-                                        more.ids.astype(f"S{width}")]))
+        width = max(self.ids.dtype.itemsize, ids.dtype.itemsize)
+        more = _Table(keys, ids, vecs, presorted=True)
+        return _Table(np.concatenate([self.keys, keys]),
+                      np.concatenate([self.ids.astype(f"S{width}"), ids.astype(f"S{width}")]),
+                      np.concatenate([np.asarray(self.vecs), vecs]),
+                      np.concatenate([np.asarray(self.norms), more.norms]))
 
-    def to_bytes(self) -> bytes:
-        import io
-
-        buf = io.BytesIO()
-        np.savez(buf, keys=self.keys, ids=self.ids)
-        return buf.getvalue()
+    def write(self, path: Path) -> None:
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, keys=self.keys, ids=self.ids, vecs=np.asarray(self.vecs),
+                     norms=np.asarray(self.norms))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
 
     @classmethod
-    def from_file(cls, path: Path) -> "_IdTable":
-        with np.load(path, allow_pickle=False) as data:
-            table = cls.__new__(cls)
-            table.keys, table.ids = data["keys"], data["ids"]
-        if len(table.keys) != len(table.ids) or np.any(table.keys[1:] < table.keys[:-1]):
+    def read(cls, path: Path, dim: int) -> "_Table":
+        arrays = _mmap_npz(path)
+        table = cls(arrays["keys"], arrays["ids"], arrays["vecs"], arrays["norms"],
+                    presorted=True)
+        n = len(table.keys)
+        if len(table.ids) != n or table.vecs.shape != (n, dim) or len(table.norms) != n \
+                or np.any(table.keys[1:] < table.keys[:-1]):
             raise ValueError(f"{path.name} is inconsistent")
         return table
+
+
+def _mmap_npz(path: Path) -> dict[str, np.ndarray]:
+    """Memory-map the members of an uncompressed .npz (np.load cannot mmap inside a zip)."""
+    import zipfile
+
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"{path.name}: compressed member {info.filename}")
+            with open(path, "rb") as fh:
+                fh.seek(info.header_offset)
+                local = fh.read(30)
+                name_len = int.from_bytes(local[26:28], "little")
+                extra_len = int.from_bytes(local[28:30], "little")
+                start = info.header_offset + 30 + name_len + extra_len
+                fh.seek(start)
+                version = np.lib.format.read_magic(fh)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(fh)
+                offset = fh.tell()
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            count = int(np.prod(shape)) if shape else 1
+            if count == 0:
+                out[name] = np.zeros(shape, dtype=dtype)
+            else:
+                out[name] = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape,
+                                      order="F" if fortran else "C")
+    for key in ("keys", "ids", "vecs", "norms"):
+        if key not in out:
+            raise ValueError(f"{path.name}: no {key}")
+    return out
 
 
 class SemanticIndex:
@@ -187,7 +269,7 @@ class SemanticIndex:
         self._lock = threading.RLock()
         self._writer_fh = None
         self._main: Index | None = None
-        self._main_ids = _IdTable.empty()
+        self._table: _Table | None = None
         self._generation = 0
         self._delta: Index | None = None
         self._delta_ids: dict[int, str] = {}
@@ -222,11 +304,20 @@ class SemanticIndex:
     def is_writer(self) -> bool:
         return self._writer_fh is not None
 
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def table(self) -> _Table:
+        if self._table is None:
+            self._table = _Table.empty(self.dim)
+        return self._table
+
     def __len__(self) -> int:
         with self._lock:
             self._ensure_loaded()
-            main = len(self._main) if self._main is not None else 0
-            return main - len(self._tombstones) + len(self._delta_ids)
+            return len(self.table) - len(self._tombstones) + len(self._delta_ids)
 
     def __contains__(self, paper_id: str) -> bool:
         with self._lock:
@@ -288,7 +379,7 @@ class SemanticIndex:
         gen = int(manifest["generation"])
         count = int(manifest["count"])
         if count == 0:
-            main, ids = None, _IdTable.empty()
+            main, table = None, _Table.empty(self.dim)
         else:
             path = self.folder / manifest["index_file"]
             if path.stat().st_size != int(manifest["index_bytes"]):
@@ -296,10 +387,13 @@ class SemanticIndex:
             main = Index.restore(str(path), view=True)
             if main is None or len(main) != count or main.ndim != self.dim:
                 raise ValueError(f"{path.name} does not hold {count} vectors of dim {self.dim}")
-            ids = _IdTable.from_file(self.folder / manifest["ids_file"])
-            if len(ids) != count:
-                raise ValueError("ids file does not match the index")
-        self._main, self._main_ids, self._generation = main, ids, gen
+            table_path = self.folder / manifest["table_file"]
+            if table_path.stat().st_size != int(manifest["table_bytes"]):
+                raise ValueError(f"{table_path.name} has the wrong size")
+            table = _Table.read(table_path, self.dim)
+            if len(table) != count:
+                raise ValueError("table file does not match the index")
+        self._main, self._table, self._generation = main, table, gen
         self._reset_delta()
         self._watermark = None
         if manifest.get("watermark"):
@@ -326,9 +420,10 @@ class SemanticIndex:
     def _rebuild_locked(self, *, progress: bool) -> None:
         started = time.monotonic()
         index = Index(ndim=self.dim, metric="cos", dtype="i8", **HNSW)
-        ids: list[str] = []
+        key_parts, id_parts, vec_parts = [], [], []
         watermark = None
         recent: dict[str, dt.datetime] = {}
+        horizon = utcnow() - OVERLAP
         bar = None
         if progress:
             import sys
@@ -348,9 +443,15 @@ class SemanticIndex:
                                              READ_BATCH * 4, dim=self.dim)
                 if not len(batch):
                     break
-                keys = _keys(batch.ids)
+                id_bytes = _id_bytes(batch.ids)
+                keys = _keys_of_bytes(id_bytes)
                 index.add(keys, batch.vectors, threads=0)
-                ids.extend(batch.ids)
+                key_parts.append(keys)
+                id_parts.append(id_bytes)
+                vec_parts.append(quantize(batch.vectors))
+                for pid, ts in zip(batch.ids, batch.created_at):
+                    if ts >= horizon:  # may be re-read by refresh(): remember it
+                        recent[pid] = ts
                 after_ts, after_id = batch.last_key
                 watermark = batch.last_key
                 if bar is not None:
@@ -358,57 +459,49 @@ class SemanticIndex:
         finally:
             if bar is not None:
                 bar.close()
-        if watermark is not None:
-            cutoff = watermark[0] - OVERLAP
-            # Only the tail within the overlap window can be re-read by refresh().
-            for pid, ts in self._tail_keys(cutoff):
-                recent[pid] = ts
-        if len(set(_keys(ids).tolist())) != len(ids):
+        if key_parts:
+            width = max(p.dtype.itemsize for p in id_parts)
+            table = _Table(np.concatenate(key_parts),
+                           np.concatenate([p.astype(f"S{width}") for p in id_parts]),
+                           np.concatenate(vec_parts))
+        else:
+            table = _Table.empty(self.dim)
+        if len(np.unique(table.keys)) != len(table):
             log.warning("semantic index: paper id hash collision; some papers share a key")
-        self._main = index
-        self._main_ids = _IdTable.from_ids(ids) if ids else _IdTable.empty()
+        self._main = index if len(table) else None
+        self._table = table
         self._reset_delta()
         self._watermark = watermark
         self._recent = recent
         if self.is_writer:
             self._save_generation(index)
-            self._main = self._reopen_view() or index
-        log.info("semantic index rebuilt: %d papers in %.1f s", len(ids),
+            self._reopen_generation()
+        log.info("semantic index rebuilt: %d papers in %.1f s", len(table),
                  time.monotonic() - started)
 
-    def _tail_keys(self, cutoff: dt.datetime) -> list[tuple[str, dt.datetime]]:
-        out = []
-        after_ts, after_id = cutoff, ""
-        while True:
-            with self.db.session() as session:
-                batch = embeddings_since(session, self.model_id, after_ts, after_id,
-                                         READ_BATCH, dim=self.dim)
-            if not len(batch):
-                return out
-            out.extend(zip(batch.ids, batch.created_at))
-            after_ts, after_id = batch.last_key
-
     def _save_generation(self, index: Index) -> None:
-        """Write ``index`` + ids as a new generation, then switch the manifest to it."""
+        """Write ``index`` + table as a new generation, then switch the manifest to it."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        gen = self._generation + 1
-        index_file, ids_file = f"main-{gen}.usearch", f"ids-{gen}.npz"
-        count = len(index)
+        gen = max(self._generation, self._manifest_generation()) + 1
+        index_file, table_file = f"main-{gen}.usearch", f"table-{gen}.npz"
+        count = len(self.table)
         if count:
             tmp = self.folder / f".{index_file}.tmp-{os.getpid()}"
             index.save(str(tmp))
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, self.folder / index_file)
-            _atomic_write_bytes(self.folder / ids_file, self._main_ids.to_bytes())
+            self.table.write(self.folder / table_file)
+        horizon = utcnow() - OVERLAP
         manifest = {
             "format": FORMAT, "model_id": self.model_id, "dim": self.dim, "count": count,
-            "generation": gen, "index_file": index_file, "ids_file": ids_file,
+            "generation": gen, "index_file": index_file, "table_file": table_file,
             "index_bytes": (self.folder / index_file).stat().st_size if count else 0,
+            "table_bytes": (self.folder / table_file).stat().st_size if count else 0,
             "dtype": "i8", "metric": "cos", "hnsw": HNSW,
             "watermark": ([_ts(self._watermark[0]), self._watermark[1]]
                           if self._watermark else None),
-            "recent": {pid: _ts(ts) for pid, ts in self._recent.items()},
+            "recent": {pid: _ts(ts) for pid, ts in self._recent.items() if ts >= horizon},
             "written_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         }
         _atomic_write_bytes(self.folder / "manifest.json",
@@ -417,16 +510,22 @@ class SemanticIndex:
         self._generation = gen
         # Older generations are no longer referenced (open views keep their inode alive).
         for old in self.folder.iterdir():
-            if old.name.startswith(("main-", "ids-")) and old.name not in (index_file, ids_file):
+            if old.name.startswith(("main-", "table-")) \
+                    and old.name not in (index_file, table_file):
                 old.unlink(missing_ok=True)
             elif old.name.startswith(".") and ".tmp-" in old.name:
                 old.unlink(missing_ok=True)
 
-    def _reopen_view(self) -> Index | None:
+    def _manifest_generation(self) -> int:
         manifest = self._read_manifest()
-        if not manifest or not manifest.get("count"):
-            return None
-        return Index.restore(str(self.folder / manifest["index_file"]), view=True)
+        return int(manifest.get("generation", 0)) if manifest else 0
+
+    def _reopen_generation(self) -> None:
+        """Swap the in-memory copy just saved for memory-mapped views of the files."""
+        manifest = self._read_manifest()
+        if manifest and manifest.get("count"):
+            self._main = Index.restore(str(self.folder / manifest["index_file"]), view=True)
+            self._table = _Table.read(self.folder / manifest["table_file"], self.dim)
 
     def compact(self) -> bool:
         """Fold the delta into a new file generation (writer only). Returns True if done."""
@@ -437,9 +536,9 @@ class SemanticIndex:
             if not self._delta_ids and not self._tombstones:
                 return False
             started = time.monotonic()
-            if self._main is not None and len(self._main):
-                merged = Index.restore(str(self.folder / f"main-{self._generation}.usearch"),
-                                       view=False) if self._generation else self._main.copy()
+            main_file = self.folder / f"main-{self._generation}.usearch"
+            if self._main is not None and len(self._main) and main_file.exists():
+                merged = Index.restore(str(main_file), view=False)
             else:
                 merged = Index(ndim=self.dim, metric="cos", dtype="i8", **HNSW)
             gone = np.fromiter(self._tombstones, dtype=np.uint64)
@@ -447,11 +546,17 @@ class SemanticIndex:
                 merged.remove(gone)
             keys = np.fromiter(self._delta_ids.keys(), dtype=np.uint64)
             if len(keys):
-                merged.add(keys, np.stack([self._delta_vecs[int(k)] for k in keys]))
-            self._main_ids = self._main_ids.without(self._tombstones).plus(self._delta_ids)
+                vecs = np.stack([self._delta_vecs[int(k)] for k in keys])
+                merged.add(keys, vecs)
+                ids = _id_bytes([self._delta_ids[int(k)] for k in keys])
+                self._table = self.table.without(self._tombstones).plus(keys, ids,
+                                                                        quantize(vecs))
+            else:
+                self._table = self.table.without(self._tombstones)
             self._save_generation(merged)
-            self._main = self._reopen_view() or merged
+            self._main = merged if len(self._table) else None
             self._reset_delta()
+            self._reopen_generation()
             log.info("semantic index compacted: %d papers in %.1f s", len(self),
                      time.monotonic() - started)
             return True
@@ -468,7 +573,8 @@ class SemanticIndex:
             self._ensure_loaded()
             manifest = self._read_manifest()
             if manifest and int(manifest.get("generation", 0)) > self._generation \
-                    and manifest.get("model_id") == self.model_id:
+                    and manifest.get("model_id") == self.model_id \
+                    and manifest.get("format") == FORMAT:
                 try:
                     self._open_generation(manifest)
                 except Exception as exc:  # noqa: BLE001
@@ -484,10 +590,14 @@ class SemanticIndex:
 
     def _apply_new_rows(self) -> int:
         applied = 0
+        horizon = utcnow() - OVERLAP
         if self._watermark is None:
             after_ts, after_id = None, ""
+        elif self._watermark[0] < horizon:
+            # Everything stamped before the horizon has committed: exact keyset resume.
+            after_ts, after_id = self._watermark
         else:
-            after_ts, after_id = self._watermark[0] - OVERLAP, ""
+            after_ts, after_id = horizon, ""
         while True:
             with self.db.session() as session:
                 batch = embeddings_since(session, self.model_id, after_ts, after_id,
@@ -500,13 +610,12 @@ class SemanticIndex:
                 self._upsert([batch.ids[i] for i in fresh], batch.vectors[fresh])
                 applied += len(fresh)
             for pid, ts in zip(batch.ids, batch.created_at):
-                self._recent[pid] = ts
+                if ts >= horizon:
+                    self._recent[pid] = ts
             after_ts, after_id = batch.last_key
             if self._watermark is None or batch.last_key > self._watermark:
                 self._watermark = batch.last_key
-        if self._watermark is not None:
-            cutoff = self._watermark[0] - OVERLAP
-            self._recent = {p: t for p, t in self._recent.items() if t >= cutoff}
+        self._recent = {p: t for p, t in self._recent.items() if t >= horizon}
         return applied
 
     def _upsert(self, ids: list[str], vectors: np.ndarray) -> None:
@@ -516,10 +625,9 @@ class SemanticIndex:
         replace = [int(k) for k in keys if int(k) in self._delta_ids]
         if replace:
             self._delta.remove(np.array(replace, dtype=np.uint64))
-        for key in keys.tolist():
-            if self._main is not None and self._main_ids.lookup(key) is not None:
-                self._tombstones.add(key)
-        # A batch may list one paper once only (primary key), so keys are unique here.
+        in_main = self.table.positions(keys) >= 0
+        self._tombstones.update(int(k) for k in keys[in_main])
+        # One batch names a paper once (primary key), so keys are unique here.
         self._delta.add(keys, vectors)
         for key, pid, vec in zip(keys.tolist(), ids, vectors):
             self._delta_ids[key] = pid
@@ -541,26 +649,17 @@ class SemanticIndex:
     def _has_key(self, key: int) -> bool:
         if key in self._delta_ids:
             return True
-        return key not in self._tombstones and self._main_ids.lookup(key) is not None
-
-    def _id_of(self, key: int) -> str | None:
-        if key in self._delta_ids:
-            return self._delta_ids[key]
-        if key in self._tombstones:
-            return None
-        return self._main_ids.lookup(key)
+        return key not in self._tombstones and self.table.lookup(key) is not None
 
     def _vector_by_key(self, key: int) -> np.ndarray | None:
         if key in self._delta_vecs:
             return self._delta_vecs[key]
-        if key in self._tombstones or self._main is None:
+        if key in self._tombstones:
             return None
-        if self._main_ids.lookup(key) is None:
+        pos = int(self.table.positions(np.array([key], dtype=np.uint64))[0])
+        if pos < 0:
             return None
-        vec = self._main.get(np.uint64(key), dtype=np.float32)
-        if vec is None:
-            return None
-        vec = np.asarray(vec, dtype=np.float32)
+        vec = np.asarray(self.table.vecs[pos], dtype=np.float32)
         norm = float(np.linalg.norm(vec))
         return vec / norm if norm > 0 else vec
 
@@ -568,12 +667,8 @@ class SemanticIndex:
         """Ids of every paper in the index (for checks and tests; O(n))."""
         with self._lock:
             self._ensure_loaded()
-            live = self._main_ids.without(self._tombstones)
+            live = self.table.without(self._tombstones)
             return {i.decode() for i in live.ids} | set(self._delta_ids.values())
-
-    @property
-    def generation(self) -> int:
-        return self._generation
 
     def vector(self, paper_id: str) -> np.ndarray | None:
         """The indexed vector of a paper (int8-decoded, re-normalized to unit length), or None."""
@@ -586,8 +681,9 @@ class SemanticIndex:
                exclude: Iterable[str] = ()) -> list[tuple[str, float]]:
         """Top-k (paper_id, cosine) for a query vector, best first.
 
-        ``candidate_ids`` restricts results to that set: small sets are scored exactly,
-        large ones through the ANN graph with oversampling.
+        ``candidate_ids`` restricts results to that set: sets up to ``EXACT_LIMIT`` are
+        scored exactly (vectorised over the int8 table), larger ones through the ANN graph
+        with oversampling.
         """
         query = np.asarray(query_vec, dtype=np.float32).reshape(-1)
         excluded = set(exclude)
@@ -614,47 +710,48 @@ class SemanticIndex:
         if self._main is not None and len(self._main):
             extra = min(len(self._tombstones), 256)
             matches = self._main.search(query, min(k + extra, len(self._main)))
-            for key, dist in zip(matches.keys.tolist(), matches.distances.tolist()):
-                if key in self._tombstones:
-                    continue
-                pid = self._main_ids.lookup(key)
-                if pid is not None:
-                    scored[pid] = 1.0 - float(dist)
+            keys = np.asarray(matches.keys, dtype=np.uint64).reshape(-1)
+            dists = np.asarray(matches.distances, dtype=np.float32).reshape(-1)
+            pos = self.table.positions(keys)
+            for key, p, dist in zip(keys.tolist(), pos.tolist(), dists.tolist()):
+                if p >= 0 and key not in self._tombstones:
+                    scored[self.table.ids[p].decode()] = 1.0 - float(dist)
         if self._delta is not None and len(self._delta):
             matches = self._delta.search(query, min(k, len(self._delta)))
-            for key, dist in zip(matches.keys.tolist(), matches.distances.tolist()):
+            for key, dist in zip(np.asarray(matches.keys).reshape(-1).tolist(),
+                                 np.asarray(matches.distances).reshape(-1).tolist()):
                 pid = self._delta_ids.get(key)
                 if pid is not None:
                     scored[pid] = 1.0 - float(dist)
         return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
 
     def _exact(self, query: np.ndarray, cands: list[str], k: int) -> list[tuple[str, float]]:
-        ids, vecs = [], []
-        main_keys = []
-        for pid in cands:
-            key = paper_key(pid)
-            if key in self._delta_vecs:
-                ids.append(pid)
-                vecs.append(self._delta_vecs[key])
-            elif key not in self._tombstones and self._main_ids.lookup(key) is not None:
-                main_keys.append((pid, key))
-        if main_keys and self._main is not None:
-            got = self._main.get(np.array([k_ for _, k_ in main_keys], dtype=np.uint64),
-                                 dtype=np.float32)
-            if isinstance(got, np.ndarray) and got.ndim == 1:
-                got = (got,)
-            for (pid, _), vec in zip(main_keys, got):
-                if vec is not None:
-                    ids.append(pid)
-                    vecs.append(vec)
-        if not ids:
+        if not cands:
             return []
-        mat = np.asarray(vecs, dtype=np.float32)
-        norms = np.linalg.norm(mat, axis=1)
-        norms[norms == 0] = 1.0
-        scores = (mat @ query) / norms / max(float(np.linalg.norm(query)), 1e-12)
-        top = np.argsort(-scores, kind="stable")[:k]
-        return [(ids[i], float(scores[i])) for i in top]
+        id_bytes = _id_bytes(cands)
+        keys = _keys_of_bytes(id_bytes)
+        qnorm = max(float(np.linalg.norm(query)), 1e-12)
+        scores = np.full(len(cands), -np.inf, dtype=np.float32)
+        if self._delta_ids:
+            for i, key in enumerate(keys.tolist()):
+                vec = self._delta_vecs.get(key)
+                if vec is not None:
+                    scores[i] = float(vec @ query) / qnorm
+        pos = self.table.positions(keys)
+        usable = pos >= 0
+        if self._tombstones:
+            usable &= ~np.isin(keys, np.fromiter(self._tombstones, dtype=np.uint64))
+        if usable.any():
+            order = np.argsort(pos[usable], kind="stable")  # ascending rows: mmap locality
+            rows_at = pos[usable][order]
+            idx = np.flatnonzero(usable)[order]
+            rows = self.table.vecs[rows_at].astype(np.float32)
+            scores[idx] = (rows @ query) / self.table.norms[rows_at] / qnorm
+        found = np.flatnonzero(np.isfinite(scores))
+        if not len(found):
+            return []
+        top = found[np.argsort(-scores[found], kind="stable")[:k]]
+        return [(cands[i], float(scores[i])) for i in top]
 
     def search_text(self, text: str, k: int, **kwargs) -> list[tuple[str, float]]:
         return self.search(self.encoder.encode_query(text), k, **kwargs)
@@ -677,6 +774,7 @@ class SemanticIndex:
         with self._lock:
             self._main = None
             self._delta = None
+            self._table = None
             if self._writer_fh is not None:
                 self._writer_fh.close()
                 self._writer_fh = None

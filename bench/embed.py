@@ -1,0 +1,192 @@
+"""Embedding throughput and quality: plain sentence-transformers fp32 (baseline) vs the fast
+ONNX paths, measured in the same run on the same SciFact abstracts.
+
+    flock /tmp/paperwire-bench.lock python bench/embed.py [--corpus ... --queries ... --qrels ...]
+
+Throughput: abstracts/s of ``Encoder.encode`` (tokenization included) on the first
+``--speed-docs`` abstracts, after a warm-up, with intra-op threads = cores.
+Quality: nDCG@10 / Recall@100 (ranx) of semantic-only retrieval (exact cosine) on the SciFact
+train queries, for each variant over the whole corpus. Vectors are cached per model_id under
+``--cache`` so reruns only re-measure speed.
+
+Writes ``bench/results/embed.json`` and ``docs/img/embed_throughput.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from paperwire.config import load_settings  # noqa: E402
+from paperwire.search.embed import clear_encoder_cache, get_encoder, paper_text  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data" / "scifact"
+
+
+def parse_variant(spec: str) -> tuple[str, int, int]:
+    """'onnx-int8@128/32' -> (backend, max tokens (0 = model's), batch size)."""
+    backend, _, rest = spec.partition("@")
+    tokens, _, batch = rest.partition("/")
+    return backend, int(tokens or 0), int(batch or 32)
+
+
+def load_corpus(path: Path) -> tuple[list[str], list[str]]:
+    ids, texts = [], []
+    with open(path) as fh:
+        for line in fh:
+            doc = json.loads(line)
+            ids.append(str(doc["_id"]))
+            texts.append(paper_text(doc.get("title", ""), doc.get("text", "")))
+    return ids, texts
+
+
+def load_queries(path: Path, qrels_path: Path) -> tuple[dict[str, str], dict[str, dict]]:
+    qrels: dict[str, dict[str, int]] = {}
+    with open(qrels_path) as fh:
+        for line in fh:
+            parts = line.strip().split("\t")
+            if len(parts) < 3 or parts[0] == "query-id":
+                continue
+            qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+    queries = {}
+    with open(path) as fh:
+        for line in fh:
+            q = json.loads(line)
+            if str(q["_id"]) in qrels:
+                queries[str(q["_id"])] = q["text"]
+    return queries, qrels
+
+
+def encoder_for(spec: str, data_dir: Path):
+    backend, tokens, batch = parse_variant(spec)
+    settings = load_settings(env={}, data_dir=data_dir, embedding_backend=backend,
+                             embed_max_tokens=tokens, embed_batch_size=batch)
+    return get_encoder(settings), batch
+
+
+def measure_speed(encoder, texts: list[str], batch: int) -> float:
+    encoder.encode(texts[:16], batch_size=batch)  # warm-up: lazy init, allocator, caches
+    started = time.perf_counter()
+    encoder.encode(texts, batch_size=batch)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def evaluate(encoder, batch, doc_ids, texts, queries, qrels, cache: Path) -> dict:
+    from ranx import Qrels, Run, evaluate as rx_evaluate
+
+    cache.mkdir(parents=True, exist_ok=True)
+    file = cache / (encoder.model_id.replace("/", "_").replace("@", "_") + f"_b{batch}.npy")
+    if file.exists():
+        docs = np.load(file)
+    else:
+        started = time.perf_counter()
+        docs = encoder.encode(texts, batch_size=batch, progress=True)
+        print(f"  corpus embedded in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        np.save(file, docs)
+    qids = list(queries)
+    qvecs = encoder.encode([queries[q] for q in qids], batch_size=batch)
+    scores = qvecs @ docs.T
+    run = {}
+    for i, qid in enumerate(qids):
+        top = np.argsort(-scores[i])[:100]
+        run[qid] = {doc_ids[j]: float(scores[i, j]) for j in top}
+    result = rx_evaluate(Qrels({q: qrels[q] for q in qids}), Run(run), ["ndcg@10", "recall@100"])
+    return {k: round(float(v), 4) for k, v in result.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--corpus", type=Path, default=SHARED / "corpus.jsonl")
+    ap.add_argument("--queries", type=Path, default=SHARED / "queries_train.jsonl")
+    ap.add_argument("--qrels", type=Path, default=SHARED / "qrels_train.tsv")
+    ap.add_argument("--speed-docs", type=int, default=384)
+    ap.add_argument("--baseline", default="torch@256/32")
+    ap.add_argument("--variants", default="onnx@256/32,onnx-int8@256/32,onnx-int8@128/32,"
+                    "onnx-int8@128/8,onnx@128/32")
+    ap.add_argument("--quality", default="torch@256/32,onnx-int8@256/32,onnx-int8@128/32,"
+                    "onnx@128/32",
+                    help="variants whose nDCG@10 is measured over the whole corpus")
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "pw-embed-bench")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "embed.json")
+    ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "embed_throughput.png")
+    args = ap.parse_args()
+
+    doc_ids, texts = load_corpus(args.corpus)
+    queries, qrels = load_queries(args.queries, args.qrels)
+    # A fixed, length-representative sample: every k-th abstract.
+    step = max(1, len(texts) // args.speed_docs)
+    sample = texts[::step][:args.speed_docs]
+    data_dir = args.cache / "data"
+    cores = len(os.sched_getaffinity(0))
+    print(f"{len(texts)} abstracts, {len(queries)} queries, speed sample {len(sample)}, "
+          f"{cores} cores", file=sys.stderr)
+
+    results = {"cores": cores, "speed_docs": len(sample), "variants": {}}
+    specs = [args.baseline] + [v for v in args.variants.split(",") if v and v != args.baseline]
+    for spec in specs:
+        enc, batch = encoder_for(spec, data_dir)
+        speed = measure_speed(enc, sample, batch)
+        results["variants"][spec] = {"model_id": enc.model_id, "abstracts_per_s": round(speed, 1)}
+        print(f"{spec:22s} {speed:7.1f} abstracts/s  ({enc.model_id})", file=sys.stderr)
+    # Baseline again at the end: the machine is shared, so a drift shows up here.
+    enc, batch = encoder_for(args.baseline, data_dir)
+    again = measure_speed(enc, sample, batch)
+    results["baseline_again_abstracts_per_s"] = round(again, 1)
+    base = (results["variants"][args.baseline]["abstracts_per_s"] + again) / 2
+    results["baseline_abstracts_per_s"] = round(base, 1)
+    for spec, row in results["variants"].items():
+        row["speedup"] = round(row["abstracts_per_s"] / base, 2)
+
+    for spec in [q for q in args.quality.split(",") if q]:
+        enc, batch = encoder_for(spec, data_dir)
+        print(f"quality of {spec} ...", file=sys.stderr)
+        metrics = evaluate(enc, batch, doc_ids, texts, queries, qrels, args.cache)
+        results["variants"].setdefault(spec, {"model_id": enc.model_id}).update(metrics)
+        print(f"{spec:22s} {metrics}", file=sys.stderr)
+        clear_encoder_cache()
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    plot(results, args.baseline, args.plot)
+
+
+def plot(results: dict, baseline: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(spec, r) for spec, r in results["variants"].items() if "abstracts_per_s" in r]
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.5))
+    names = [spec + (" (baseline)" if spec == baseline else "") for spec, _ in rows]
+    speeds = [r["abstracts_per_s"] for _, r in rows]
+    bars = ax.barh(names, speeds, color=["#999" if s == baseline else "#3b7dd8"
+                                         for s, _ in rows])
+    for bar, (_, r) in zip(bars, rows):
+        label = f"{r['abstracts_per_s']:.0f}/s  x{r['speedup']:.1f}"
+        if "ndcg@10" in r:
+            label += f"  nDCG@10 {r['ndcg@10']:.3f}"
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + label,
+                va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"abstracts embedded per second ({results['cores']} cores)")
+    ax.set_title("all-MiniLM-L6-v2 on SciFact abstracts: backend@max_tokens/batch")
+    ax.set_xlim(0, max(speeds) * 1.6)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
