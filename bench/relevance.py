@@ -8,7 +8,9 @@ final figures come from the same code path as `paperwire eval` (SearchService.ra
 
 What is tuned (few parameters, all on train):
 - lexical title boost (BM25 of title x boost + BM25 of abstract),
-- fusion method and its one parameter (weighted: alpha; RRF: k) and the lexical-match floor.
+- fusion method and its parameter (weighted: alpha; RRF: k), the lexical-match floor, and
+  whether candidates' scores are completed (BM25 of semantic-only candidates, cosine of
+  lexical-only ones) before fusing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from paperwire.search import fusion, lexical  # noqa: E402
 
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
+
+
+TITLE_BOOSTS = (0.5, 0.75, 1.0, 1.5)
 
 
 def runs_for(svc, queries, mode, depth=100):
@@ -89,72 +94,98 @@ def main() -> None:
     db = open_database(settings)
     prep_s = time.perf_counter() - t0
 
-    # 1. Lexical: title boost, chosen by CV below together with fusion.
-    lex_runs = {}
-    for boost in (1.0, 1.5, 2.0, 3.0):
-        lexical.TITLE_BOOST = boost
-        svc = SearchService(settings, db, background=False)
-        svc.lexical.ensure_open()
-        lex_runs[boost] = runs_for(svc, queries, "lexical")
-        svc.close()
-        log(f"title boost {boost}: lexical nDCG@10 {ev.score(qrels, as_run(lex_runs[boost]))}")
+    # 1. Per query: both candidate pools and the completed scores, per title boost.
+    from paperwire.search import service as service_mod
+    from paperwire.search.filters import merge
+    from paperwire.search.query import plain_query
+
     svc = SearchService(settings, db, background=False)
-    sem_run = runs_for(svc, queries, "semantic")
+    pqs = {qid: plain_query(text) for qid, text in queries.items()}
+    sem_pool, vecs = {}, {}
+    t = time.perf_counter()
+    for qid, pq in pqs.items():
+        sem_pool[qid] = svc._semantic_ranked(pq, merge(pq, None), 100, [])
+        vecs[qid] = service_mod._local.vec
+    log(f"semantic pools: {time.perf_counter() - t:.0f}s; "
+        f"{ev.score(qrels, as_run(sem_pool))}")
+    pools = {}
+    for boost in TITLE_BOOSTS:
+        lexical.TITLE_BOOST = boost
+        lex_pool, more = {}, {}
+        for qid, pq in pqs.items():
+            cons = merge(pq, None)
+            lex_pool[qid] = svc.lexical.search(pq, cons, limit=100).hits
+            service_mod._local.vec = vecs[qid]
+            more[qid] = svc._complete(pq, cons, lex_pool[qid], sem_pool[qid], True)
+        pools[boost] = (lex_pool, more)
+        log(f"title boost {boost}: lexical {ev.score(qrels, as_run(lex_pool))}")
     svc.close()
-    log(f"semantic: {ev.score(qrels, as_run(sem_run))}")
 
     # 2. Fusion candidates.
     cands = []
-    for alpha in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
-        for floor in (0.0, 0.2, 0.4):
-            cands.append(fusion.FusionParams("weighted", alpha=alpha, lexical_floor=floor))
+    for alpha in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        for floor in (0.0, 0.2, 0.4, 0.6):
+            for complete in (False, True):
+                cands.append((fusion.FusionParams("weighted", alpha=alpha, lexical_floor=floor),
+                              complete))
     for k in (10, 30, 60):
-        cands.append(fusion.FusionParams("rrf", rrf_k=k))
-    grid = list(itertools.product(lex_runs, cands))
+        cands.append((fusion.FusionParams("rrf", rrf_k=k), False))
+    grid = [(b, p, c) for b in TITLE_BOOSTS for p, c in cands]
     fused_cache = {}
 
-    def ndcg(boost, params, qids):
-        key = (boost, params)
+    def fused_run(boost, params, complete):
+        key = (boost, params, complete)
         if key not in fused_cache:
-            fused_cache[key] = as_run(fuse_all(lex_runs[boost], sem_run, params))
-        run = {q: fused_cache[key][q] for q in qids}
-        return ev.score({q: qrels[q] for q in qids}, run)["ndcg@10"]
+            lex_pool, more = pools[boost]
+            fused_cache[key] = as_run({
+                q: fusion.fuse(lex_pool[q], sem_pool[q], params,
+                               lexical_more=more[q][0] if complete else None,
+                               semantic_more=more[q][1] if complete else None)[:100]
+                for q in lex_pool})
+        return fused_cache[key]
+
+    def ndcg(g, qids):
+        run = fused_run(*g)
+        return ev.score({q: qrels[q] for q in qids}, {q: run[q] for q in qids})["ndcg@10"]
 
     fold_list = folds(list(queries))
     cv_scores = []
     picks = []
     for i, held in enumerate(fold_list):
         train = [q for j, f in enumerate(fold_list) if j != i for q in f]
-        best = max(grid, key=lambda g: ndcg(g[0], g[1], train))
+        best = max(grid, key=lambda g: ndcg(g, train))
         picks.append(best)
-        cv_scores.append(ndcg(best[0], best[1], held))
-        log(f"fold {i}: picked boost={best[0]} {best[1]} -> held-out nDCG@10 {cv_scores[-1]:.4f}")
+        cv_scores.append(ndcg(best, held))
+        log(f"fold {i}: picked {best} -> held-out nDCG@10 {cv_scores[-1]:.4f}")
     all_q = list(queries)
-    final = max(grid, key=lambda g: ndcg(g[0], g[1], all_q))
-    log(f"chosen on all train queries: boost={final[0]} {final[1]}")
-    table = {f"{b}|{p.method}|{p.alpha}|{p.lexical_floor}|{p.rrf_k}": ndcg(b, p, all_q)
-             for b, p in grid}
+    final = max(grid, key=lambda g: ndcg(g, all_q))
+    log(f"chosen on all train queries: {final}")
+    table = {f"{b}|{p.method}|{p.alpha}|{p.lexical_floor}|{p.rrf_k}|{c}": round(ndcg((b, p, c),
+                                                                                  all_q), 4)
+             for b, p, c in grid}
 
     # 3. Final figures through the service (the same code path as `paperwire eval`).
     lexical.TITLE_BOOST = final[0]
     svc = SearchService(settings, db, background=False, fusion_params=final[1])
+    svc.complete_scores = final[2]
     results = {}
     for mode in ("lexical", "semantic", "hybrid"):
         t = time.perf_counter()
         results[mode] = ev.score(qrels, ev.run_mode(svc, queries, mode, progress=False))
         results[mode]["seconds"] = round(time.perf_counter() - t, 1)
-    rrf_default = ev.score(qrels, as_run(fuse_all(lex_runs[final[0]], sem_run,
-                                                   fusion.FusionParams("rrf", rrf_k=60))))
+    rrf_default = ev.score(qrels, fused_run(final[0], fusion.FusionParams("rrf", rrf_k=60),
+                                            False))
     svc.close()
     out = {
         "split": "train", "queries": len(queries), "results": results,
         "rrf_k60_baseline": rrf_default,
         "cv": {"folds": 5, "held_out_ndcg@10": [round(x, 4) for x in cv_scores],
                "mean": round(sum(cv_scores) / len(cv_scores), 4),
-               "picks": [[b, p.method, p.alpha, p.lexical_floor, p.rrf_k] for b, p in picks]},
+               "picks": [[b, p.method, p.alpha, p.lexical_floor, p.rrf_k, c]
+                         for b, p, c in picks]},
         "chosen": {"title_boost": final[0], "method": final[1].method,
                    "alpha": final[1].alpha, "lexical_floor": final[1].lexical_floor,
-                   "rrf_k": final[1].rrf_k},
+                   "rrf_k": final[1].rrf_k, "score_completion": final[2]},
         "grid_ndcg@10": table,
         "prepare_seconds": round(prep_s, 1),
     }
@@ -179,16 +210,18 @@ def main() -> None:
     axes[0].set_ylim(0.5, 1.0)
     axes[0].set_title("SciFact train (809 queries)")
     axes[0].legend()
-    for floor in (0.0, 0.2, 0.4):
-        alphas = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
-        axes[1].plot(alphas, [ndcg(final[0], fusion.FusionParams("weighted", alpha=a,
-                                                                  lexical_floor=floor), all_q)
-                              for a in alphas], marker="o", label=f"floor {floor}")
+    alphas = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    for floor in (0.0, 0.2, 0.4, 0.6):
+        for complete in (False, True):
+            axes[1].plot(alphas, [ndcg((final[0], fusion.FusionParams(
+                "weighted", alpha=a, lexical_floor=floor), complete), all_q) for a in alphas],
+                marker="o" if complete else "x", ls="-" if complete else ":",
+                label=f"floor {floor}{' +completion' if complete else ''}")
     axes[1].axhline(rrf_default["ndcg@10"], color="gray", ls="--", label="RRF k=60")
     axes[1].set_xlabel("alpha (lexical weight)")
     axes[1].set_ylabel("nDCG@10")
     axes[1].set_title(f"Weighted fusion (title boost {final[0]})")
-    axes[1].legend()
+    axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(Path(args.out) / "relevance_scifact.png", dpi=110)
     log(f"plot: {Path(args.out) / 'relevance_scifact.png'}")

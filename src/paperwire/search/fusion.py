@@ -52,13 +52,46 @@ def _minmax(ranked: Ranked) -> dict[str, float]:
     return {pid: (s - lo) / (hi - lo) for pid, s in ranked}
 
 
-def weighted(lexical: Ranked, semantic: Ranked, alpha: float,
-             lexical_floor: float = 0.0) -> list[tuple[str, float]]:
-    lex, sem = _minmax(lexical), _minmax(semantic)
-    if lexical_floor:
-        lex = {pid: lexical_floor + (1 - lexical_floor) * v for pid, v in lex.items()}
-    fused = {pid: alpha * lex.get(pid, 0.0) + (1 - alpha) * sem.get(pid, 0.0)
-             for pid in {**lex, **sem}}
+def _scaler(ranked: Ranked):
+    """Min-max scaling fitted on one side's own top-K (so completed scores of papers outside
+    the top-K may fall below 0)."""
+    if not ranked:
+        return lambda s: 0.0
+    scores = [s for _, s in ranked]
+    lo, hi = min(scores), max(scores)
+    if hi - lo <= 1e-12:
+        return lambda s: 1.0 if s >= hi else 0.0
+    return lambda s: (s - lo) / (hi - lo)
+
+
+def weighted(lexical: Ranked, semantic: Ranked, alpha: float, lexical_floor: float = 0.0, *,
+             lexical_more: dict[str, float] | None = None,
+             semantic_more: dict[str, float] | None = None) -> list[tuple[str, float]]:
+    """``lexical_more`` / ``semantic_more``: real scores of the other side's candidates
+    (score completion). Without them a paper missing from a side gets 0 from it; with them it
+    gets its real score, scaled like that side's top-K (a lexical non-match counts as BM25 0)."""
+    lex_scale, sem_scale = _scaler(lexical), _scaler(semantic)
+    lex_raw = dict(lexical)
+    sem_raw = dict(semantic)
+    completed = lexical_more is not None and semantic_more is not None
+    if completed:
+        for pid, s in lexical_more.items():
+            lex_raw.setdefault(pid, s)
+        for pid, s in semantic_more.items():
+            sem_raw.setdefault(pid, s)
+    fused = {}
+    for pid in {**dict(lexical), **dict(semantic)}:
+        if pid in lex_raw:
+            lv = lex_scale(lex_raw[pid])
+            if lexical_floor:
+                lv = lexical_floor + (1 - lexical_floor) * lv
+        else:
+            lv = lex_scale(0.0) if completed and lexical else 0.0
+        if pid in sem_raw:
+            sv = sem_scale(sem_raw[pid])
+        else:
+            sv = 0.0
+        fused[pid] = alpha * lv + (1 - alpha) * sv
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -70,8 +103,10 @@ def rrf(lexical: Ranked, semantic: Ranked, k: int = 60) -> list[tuple[str, float
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def fuse(lexical: Ranked, semantic: Ranked,
-         params: FusionParams = DEFAULT_PARAMS) -> list[tuple[str, float]]:
+def fuse(lexical: Ranked, semantic: Ranked, params: FusionParams = DEFAULT_PARAMS, *,
+         lexical_more: dict[str, float] | None = None,
+         semantic_more: dict[str, float] | None = None) -> list[tuple[str, float]]:
     if params.method == "rrf":
         return rrf(lexical, semantic, params.rrf_k)
-    return weighted(lexical, semantic, params.alpha, params.lexical_floor)
+    return weighted(lexical, semantic, params.alpha, params.lexical_floor,
+                    lexical_more=lexical_more, semantic_more=semantic_more)

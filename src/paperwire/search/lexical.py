@@ -648,6 +648,41 @@ class LexicalIndex:
         total = max(result.count - shadowed, 0) + added
         return LexicalResult([(pid, s) for pid, s, _ in hits[offset:want]], total)
 
+    def score_ids(self, pq: ParsedQuery, cons: Constraints, ids: list[str], *,
+                  prefix: bool = True) -> dict[str, float]:
+        """BM25 scores of the given papers for the query (papers that do not match are
+        absent). Used to complete fusion: semantic candidates get their real lexical score."""
+        if not ids:
+            return {}
+        cq = compile_query(pq, cons, prefix=prefix)
+        self.ensure_open()
+        with self._mutex:
+            index = self._index
+            state = self._state
+        query = tantivy_query(self.schema, cq)
+        if query is None:
+            return {}
+        delta = self._delta()
+        searcher = index.searcher()
+        restricted = tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, query),
+            (tantivy.Occur.Must, tantivy.Query.const_score_query(
+                tantivy.Query.term_set_query(self.schema, "id", list(ids)), 0.0))])
+        out: dict[str, float] = {}
+        for score, addr in searcher.search(restricted, limit=len(ids), count=False).hits:
+            pid = searcher.doc(addr)["id"][0]
+            if pid not in delta:
+                out[pid] = float(score)
+        stats = Stats(searcher, state.get("avg_len") or {"title": 10, "abstract": 150,
+                                                          "authors": 8})
+        for pid in ids:
+            doc = delta.get(pid)
+            if doc is not None:
+                s = score_delta(doc, cq, stats)
+                if s is not None:
+                    out[pid] = s
+        return out
+
     def doc_count(self) -> int:
         self.ensure_open()
         return self._index.searcher().num_docs

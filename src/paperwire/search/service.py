@@ -14,6 +14,11 @@ Invariants:
   ``SORT_POOL`` relevant papers, except lexical newest, which the index sorts exactly).
 - ``total`` is an estimate for hybrid/semantic (size of the candidate pool) and exact up to
   not-yet-indexed papers for lexical.
+
+Hybrid: the best ``POOL`` papers of each side are fused by ``fusion.fuse`` after *score
+completion*: every candidate gets its real score on both sides (BM25 of semantic-only
+candidates via ``LexicalIndex.score_ids``, cosine of lexical-only ones via the semantic
+index's exact ``candidate_ids`` search), so fusion never has to guess a missing score.
 """
 
 from __future__ import annotations
@@ -84,6 +89,7 @@ class SearchService:
         self.settings = settings
         self.db = db
         self.fusion_params = fusion_params or fusion.DEFAULT_PARAMS
+        self.complete_scores = True
         self.lexical = LexicalIndex(settings, db)
         self._semantic = None
         self._semantic_error: str | None = None
@@ -137,6 +143,7 @@ class SearchService:
                            + "); showing keyword results.")
             return None
         vec = self._encoder.encode_query(pq.text)
+        _local.vec = vec  # per thread: kept for score completion of this query
         if not cons.active:
             return list(sem.search(vec, k))
         # Filtered: search exactly among the papers that pass the filters when they are few.
@@ -224,8 +231,10 @@ class SearchService:
                 ranked = lex.hits
                 by = {p: {"lexical"} for p, _ in ranked}
             else:
-                ranked = fusion.fuse(lex.hits, sem, self.fusion_params)
                 sem_ids = {p for p, _ in sem}
+                lex_more, sem_more = self._complete(pq, cons, lex.hits, sem, prefix)
+                ranked = fusion.fuse(lex.hits, sem, self.fusion_params,
+                                     lexical_more=lex_more, semantic_more=sem_more)
                 by = {p: ({"lexical"} if p in lex_ids else set())
                       | ({"semantic"} if p in sem_ids else set()) for p, _ in ranked}
         if sort != "relevance":
@@ -233,6 +242,22 @@ class SearchService:
         page = ranked[offset:want]
         return pq, Ranking(page, len(ranked), {p: by[p] for p, _ in page}, notices,
                            total_is_estimate=True)
+
+    def _complete(self, pq, cons, lex_hits, sem_hits, prefix):
+        """Real scores of each side's candidates on the other side (score completion):
+        BM25 of semantic candidates, cosine of lexical candidates."""
+        if self.fusion_params.method != "weighted" or not self.complete_scores:
+            return None, None
+        lex_ids = {p for p, _ in lex_hits}
+        sem_ids = {p for p, _ in sem_hits}
+        need_sem = [p for p, _ in lex_hits if p not in sem_ids]
+        need_lex = [p for p, _ in sem_hits if p not in lex_ids]
+        sem_more: dict[str, float] = {}
+        if need_sem and getattr(_local, "vec", None) is not None:
+            sem_more = dict(self._semantic.search(_local.vec, len(need_sem),
+                                                  candidate_ids=need_sem))
+        lex_more = self.lexical.score_ids(pq, cons, need_lex, prefix=prefix)
+        return lex_more, sem_more
 
     def _sort_pool(self, ranked, sort: str) -> list[tuple[str, float]]:
         from paperwire.store.search import sort_keys
@@ -326,6 +351,7 @@ class SearchService:
                     del _services[key]
 
 
+_local = threading.local()
 _services: dict[tuple, SearchService] = {}
 _services_lock = threading.Lock()
 
