@@ -32,6 +32,10 @@ def normalize_arxiv_id(raw: str) -> tuple[str, int | None]:
     """Parse an arXiv id or URL into (id without version, version or None)."""
     if not isinstance(raw, str) or not raw.strip():
         raise BadInput(f"empty arXiv id: expected {ACCEPTED}")
+    # Fast path for the common case (snapshot and OAI ids are already canonical).
+    match = _NEW.fullmatch(raw)
+    if match and not match.group("v") and 1 <= int(match.group("mm")) <= 12:
+        return raw, None
     text = raw.strip()
     candidate = _strip_url(text)
     if candidate is None:

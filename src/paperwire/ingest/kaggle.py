@@ -32,42 +32,42 @@ def parse_kaggle(obj: Any) -> Item:
     except BadInput as exc:
         raise RecordError(str(exc)) from None
     title = collapse(require_str(obj, "title"))
-    versions = _versions(obj.get("versions"))
+    versions, published, updated = _versions(obj.get("versions"))
     categories = (obj.get("categories") or "").split()
-    published = dt.datetime.fromisoformat(versions[0]["created"]) if versions else None
-    updated = dt.datetime.fromisoformat(versions[-1]["created"]) if versions else None
     if updated is None and obj.get("update_date"):
         try:
             updated = dt.datetime.fromisoformat(obj["update_date"])
         except (TypeError, ValueError):
             raise RecordError(f"bad update_date {obj['update_date']!r}") from None
+    get = obj.get
     record = PaperRecord(
         id=pid,
         source="arxiv",
         version=versions[-1]["version"] if versions else None,
         title=title,
-        abstract=collapse(obj.get("abstract")),
+        abstract=collapse(get("abstract")),
         authors=_authors(obj),
         categories=categories,
         published_at=published,
         updated_at=updated,
         versions=versions,
-        comments=collapse_or_none(obj.get("comments")),
-        journal_ref=collapse_or_none(obj.get("journal-ref")),
-        doi=collapse_or_none(obj.get("doi")),
-        license=collapse_or_none(obj.get("license")),
+        comments=collapse_or_none(get("comments")),
+        journal_ref=collapse_or_none(get("journal-ref")),
+        doi=collapse_or_none(get("doi")),
+        license=collapse_or_none(get("license")),
         abs_url=abs_url(pid),
         pdf_url=pdf_url(pid),
     )
     return Item(record)
 
 
-def _versions(raw: Any) -> list[dict[str, Any]]:
+def _versions(raw: Any) -> tuple[list[dict[str, Any]], dt.datetime | None, dt.datetime | None]:
+    """(versions oldest first, first version's date, latest version's date)."""
     if raw is None:
-        return []
+        return [], None, None
     if not isinstance(raw, list):
         raise RecordError("'versions' is not a list")
-    out = []
+    parsed = []
     for entry in raw:
         try:
             label = entry["version"]
@@ -75,9 +75,13 @@ def _versions(raw: Any) -> list[dict[str, Any]]:
             created = parse_rfc2822(entry["created"])
         except (KeyError, TypeError, ValueError, AttributeError):
             raise RecordError(f"bad version entry {entry!r}") from None
-        out.append({"version": number, "created": created.isoformat()})
-    out.sort(key=lambda v: v["version"])
-    return out
+        parsed.append((number, created))
+    if not parsed:
+        return [], None, None
+    parsed.sort(key=lambda v: v[0])
+    versions = [{"version": number, "created": created.isoformat()}
+                for number, created in parsed]
+    return versions, parsed[0][1], parsed[-1][1]
 
 
 def _authors(obj: dict) -> list[dict[str, Any]]:
@@ -87,11 +91,18 @@ def _authors(obj: dict) -> list[dict[str, Any]]:
         for entry in parsed:
             if not isinstance(entry, list) or not entry:
                 raise RecordError(f"bad authors_parsed entry {entry!r}")
-            last = entry[0] or ""
-            first = entry[1] if len(entry) > 1 else ""
-            suffix = entry[2] if len(entry) > 2 else ""
-            name = collapse(" ".join(p for p in (first, last, suffix) if p))
-            affiliations = [collapse(a) for a in entry[3:] if isinstance(a, str) and a.strip()]
+            if len(entry) >= 3:
+                last, first, suffix = entry[0], entry[1], entry[2]
+            else:
+                last, first, suffix = entry[0], entry[1] if len(entry) > 1 else "", ""
+            if suffix:
+                name = collapse(f"{first} {last} {suffix}")
+            elif first:
+                name = collapse(f"{first} {last}")
+            else:
+                name = collapse(last)
+            affiliations = ([collapse(a) for a in entry[3:] if isinstance(a, str) and a.strip()]
+                            if len(entry) > 3 else [])
             if name:
                 authors.append({"name": name, "affiliations": affiliations})
         return authors

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
+import orjson
+
 from paperwire.errors import BadInput
 from paperwire.ingest.items import RecordError
 
@@ -100,7 +102,7 @@ class RecordFile:
             else:
                 self._stream.seek(start_offset)
                 offset, line_no = start_offset, start_line
-        loads = json.loads
+        loads = orjson.loads  # 2-3x json.loads on snapshot lines; same values
         for raw in self._stream:
             line_no += 1
             offset += len(raw)

@@ -15,6 +15,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import orjson
+
 # Fields that make up a paper's metadata, in hashing order.
 METADATA_FIELDS = (
     "id", "source", "version", "title", "abstract", "authors", "author_count",
@@ -58,9 +60,11 @@ class PaperRecord:
         return {name: getattr(self, name) for name in METADATA_FIELDS}
 
     def content_hash(self) -> str:
-        payload = json.dumps(self.metadata(), sort_keys=True, default=_json_default,
-                             ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+        # orjson gives the same bytes as json.dumps(sort_keys=True, ensure_ascii=False,
+        # separators=(",", ":"), datetimes as isoformat()) at a fraction of the cost, which
+        # matters when a snapshot of millions of records is hashed.
+        payload = orjson.dumps(self.metadata(), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha1(payload).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,6 +15,10 @@ def collapse(text: str | None) -> str:
     LaTeX is kept as written: search and the web page decide how to show it."""
     if not text:
         return ""
+    # Most short fields (names, categories) need no work; these scans are much cheaper than
+    # split + join.
+    if "  " not in text and "\n" not in text and "\t" not in text and "\r" not in text:
+        return text.strip() if text[0] == " " or text[-1] == " " else text
     return " ".join(text.split())
 
 
