@@ -135,6 +135,8 @@ def test_secure_cookies_and_hsts_behind_https(settings, db):
 
 
 def test_signed_in_pages_are_not_cached_and_stale_cookie_is_cleared(web, db):
+    # Every page carries a CSRF token bound to the browser: shared caches must key on cookies.
+    assert "Cookie" in web.get("/").headers["vary"]
     make_user(db, "alice")
     signin(web, "alice")
     assert web.get("/").headers["cache-control"] == "private, no-store"

@@ -149,6 +149,12 @@ class SecurityMiddleware:
                 if secure:
                     headers.setdefault("strict-transport-security", "max-age=31536000")
                 content_type = headers.get("content-type", "")
+                if content_type.startswith("text/html"):
+                    # Pages embed a CSRF token bound to this browser's cookies: a shared cache
+                    # must never hand one browser's page to another.
+                    vary = headers.get("vary", "")
+                    if "cookie" not in vary.lower():
+                        headers["vary"] = f"{vary}, Cookie" if vary else "Cookie"
                 if signed_in and content_type.startswith("text/html"):
                     headers["cache-control"] = "private, no-store"
                 if new_csrf_cookie is not None and content_type.startswith("text/html"):
