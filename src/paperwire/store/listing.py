@@ -79,6 +79,18 @@ def adjacent_feed_days(session: Session, day: dt.date) -> tuple[dt.date | None, 
     return prev_day, next_day
 
 
+def paper_with_entry(session: Session, paper_id: str) -> tuple[Paper, FeedEntry | None, str | None] | None:
+    """A paper with its feed entry (if any) and submitter name, in one statement."""
+    row = session.execute(select(Paper, FeedEntry, User.username)
+                          .outerjoin(FeedEntry, FeedEntry.paper_id == Paper.id)
+                          .outerjoin(User, User.id == FeedEntry.submitted_by)
+                          .where(Paper.id == paper_id)).first()
+    if row is None:
+        return None
+    paper, entry, username = row
+    return paper, entry, (_submitter(entry, username) if entry is not None else None)
+
+
 def feed_entry_for(session: Session, paper_id: str) -> tuple[FeedEntry, str | None] | None:
     row = session.execute(select(FeedEntry, User.username)
                           .outerjoin(User, User.id == FeedEntry.submitted_by)

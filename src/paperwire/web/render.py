@@ -320,15 +320,14 @@ def paper_context(state, paper_id: str, *, user=None, with_similar: bool = True)
     is_admin = bool(getattr(user, "is_admin", False))
 
     def compute() -> dict[str, Any]:
-        from paperwire.store.papers import get_paper
-
         with db.session() as s:
-            paper = get_paper(s, paper_id)
-            if paper is None or (paper.hidden and not is_admin):
+            found = listing.paper_with_entry(s, paper_id)
+            if found is None or (found[0].hidden and not is_admin):
                 raise NotFound(f"no paper with id {paper_id!r}")
-            found = listing.feed_entry_for(s, paper_id)
-            comments = listing.paper_comments(s, paper_id)
-        entry, submitter = found if found else (None, None)
+            paper, entry, submitter = found
+            # num_comments counts visible comments (kept in step by the comment functions):
+            # most papers have none, and then the page needs no second statement.
+            comments = listing.paper_comments(s, paper_id) if paper.num_comments else []
         item = feed_item_json(paper, entry, submitter)
         item["comments"] = [{"id": c.comment.id, "author": c.username, "bodyHtml": c.comment.body_html,
                              "createdAt": _iso(c.comment.created_at),
