@@ -136,6 +136,71 @@ print(json.dumps(res))
 """
 
 
+SERVE = r"""
+import json, sys, time, random, numpy as np, psutil
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from paperwire.config import load_settings
+from paperwire.store.db import Database
+from paperwire.search.service import SearchService
+args = json.loads(sys.argv[2])
+proc = psutil.Process()
+def mem():
+    full = proc.memory_full_info()
+    return {"rss_mb": round(full.rss / 2**20, 1), "uss_mb": round(full.uss / 2**20, 1)}
+settings = load_settings(env={}, data_dir=Path(args["data_dir"]), database_url=args["db_url"])
+db = Database(args["db_url"])
+svc = SearchService(settings, db, background=False)
+t = time.perf_counter()
+svc.search("warmup", mode="hybrid", limit=20)
+res = {"open_s": round(time.perf_counter() - t, 2), "mem_after_open": mem()}
+words = args["words"]
+rng = random.Random(3)
+lat = []
+for i in range(args["queries"]):
+    q = " ".join(rng.sample(words, rng.choice([1, 2, 3])))
+    t = time.perf_counter()
+    r = svc.search(q, mode="hybrid", limit=20)
+    lat.append((time.perf_counter() - t) * 1000)
+res["hybrid_ms"] = lat
+res["semantic_entries"] = len(svc._semantic) if svc._semantic is not None else None
+res["mem_after_queries"] = mem()
+print(json.dumps(res))
+"""
+
+WORDS = ("neural network protein galaxy quantum sequence graph learning transformer "
+         "diffusion lattice spectral bayesian inference magnetic cosmological gene "
+         "optimization sparse kernel embedding robust causal dark matter").split()
+
+
+def serve_stage(args, db_url: str, result: dict) -> None:
+    """RSS of a real search service (both indexes, real encoder) over the 1M database."""
+    lexical = args.lexical_index
+    if not (lexical / "CURRENT").exists() and not any(lexical.glob("*")):
+        print(f"no lexical index at {lexical}: serve stage skipped", file=sys.stderr)
+        return
+    serve = args.data_dir.parent / "serve_data"
+    (serve / "index").mkdir(parents=True, exist_ok=True)
+    for name, target in (("lexical", lexical), ("semantic", args.data_dir / "index" /
+                                                 "semantic")):
+        link = serve / "index" / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target.resolve())
+    child_args = {"data_dir": str(serve), "db_url": db_url, "words": WORDS,
+                  "queries": args.serve_queries}
+    out = subprocess.run([sys.executable, "-c", SERVE, str(ROOT / "src"),
+                          json.dumps(child_args)], capture_output=True, text=True)
+    if out.returncode != 0:
+        print(out.stderr[-3000:], file=sys.stderr)
+        return
+    child = json.loads(out.stdout.strip().splitlines()[-1])
+    lat = child.pop("hybrid_ms")
+    child["hybrid_ms"] = {"p50": pct(lat, 50), "p95": pct(lat, 95), "p99": pct(lat, 99)}
+    result["serve_both_indexes"] = child
+    print(json.dumps(child, indent=2), file=sys.stderr)
+
+
 def pct(values, p):
     return round(float(np.percentile(values, p)), 3)
 
@@ -150,6 +215,12 @@ def main() -> None:
                     help="a .npy of real embeddings (bench/embed.py cache) to compare cosines")
     ap.add_argument("--skip-write", action="store_true", help="embeddings already written")
     ap.add_argument("--limit", type=int, default=0, help="only the first N papers (smoke run)")
+    ap.add_argument("--lexical-index", type=Path,
+                    default=Path("/tmp/pwsearch/bench1m/index/lexical"),
+                    help="a 1M lexical index (bench/search_latency.py) for the serve stage")
+    ap.add_argument("--serve-queries", type=int, default=300)
+    ap.add_argument("--serve-only", action="store_true",
+                    help="only the serve stage, adding its figures to --out")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "semantic_1m.json")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "semantic_1m_latency.png")
     args = ap.parse_args()
@@ -158,6 +229,12 @@ def main() -> None:
     from paperwire.search.embed import model_id_for
     from paperwire.search.semantic import SemanticIndex, VectorSpace
     from paperwire.store.db import Database
+
+    if args.serve_only:
+        result = json.loads(args.out.read_text())
+        serve_stage(args, f"sqlite:///{args.db}", result)
+        args.out.write_text(json.dumps(result, indent=2))
+        return
 
     model_id = model_id_for(load_settings(env={}))
     conn = sqlite3.connect(args.db)
@@ -234,6 +311,7 @@ def main() -> None:
                                "p99": pct(child[key], 99)}
     for key in ("count", "load_s", "mem_start", "mem_after_load", "mem_after_queries"):
         result["serving_" + key] = child[key]
+    serve_stage(args, db_url, result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -5,6 +5,7 @@ directory between processes. Crash recovery (kill -9) is in test_semantic_crash.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 
@@ -250,3 +251,23 @@ def test_paper_keys_are_stable_distinct_and_vectorised():
     assert [semantic.paper_key(i) for i in ids[:50]] == keys[:50].tolist()
     # Independent of the array width the ids are packed in.
     assert semantic.paper_key("beir:42") == int(semantic._keys(["beir:42", "x" * 40])[0])
+
+
+def test_refresh_finds_rows_committed_late_with_an_older_timestamp(settings, db, index):
+    """PostgreSQL commit order != timestamp order: a row stamped before the watermark but
+    committed after the last refresh is still picked up (within the overlap window)."""
+    from paperwire.store.models import utcnow
+
+    space_vec = index.vector("topic-mt")
+    assert len(index) == 6 and index.refresh() == 0
+    recs = make_papers(db, 2)
+    pending = [PendingPaper(r.id, r.title, r.abstract, r.content_hash()) for r in recs]
+    with db.session() as s:  # the "fast" transaction: stamped now, committed first
+        save_embeddings(s, index.model_id, pending[:1], space_vec[None, :])
+    assert index.refresh() == 1
+    late = utcnow() - dt.timedelta(seconds=10)
+    with db.session() as s:  # the "slow" one: stamped earlier, committed later
+        save_embeddings(s, index.model_id, pending[1:], space_vec[None, :], now=late)
+    assert index.refresh() == 1
+    assert {r.id for r in recs} <= index.paper_ids()
+    assert index.refresh() == 0  # re-read rows inside the window are not applied twice
