@@ -648,6 +648,38 @@ class LexicalIndex:
         total = max(result.count - shadowed, 0) + added
         return LexicalResult([(pid, s) for pid, s, _ in hits[offset:want]], total)
 
+    def count(self, cons: Constraints) -> int:
+        """How many visible papers pass the filters (exact up to not-yet-indexed papers)."""
+        return self.search(ParsedQuery(), cons, limit=1).total
+
+    def filter_ids(self, cons: Constraints, ids: list[str]) -> set[str]:
+        """The given papers that are visible and pass the constraints (filters and the
+        query's exclusions), decided by the index, or by ``row_matches`` for papers not
+        indexed yet. Cheaper than loading rows: only survivors' ids are read."""
+        if not ids:
+            return set()
+        self.ensure_open()
+        with self._mutex:
+            index = self._index
+        delta = self._delta()
+        base = tantivy_query(self.schema, compile_query(ParsedQuery(), cons))
+        id_set = tantivy.Query.term_set_query(self.schema, "id", list(ids))
+        query = id_set if base is None else tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, base), (tantivy.Occur.Must, id_set)])
+        searcher = index.searcher()
+        keep = set()
+        for _score, addr in searcher.search(query, limit=len(ids), count=False).hits:
+            pid = searcher.doc(addr)["id"][0]
+            if pid not in delta:
+                keep.add(pid)
+        for pid in ids:
+            doc = delta.get(pid, False)
+            if doc is False:
+                continue
+            if doc is not None and not doc.row.hidden and row_matches(doc.row, cons):
+                keep.add(pid)
+        return keep
+
     def score_ids(self, pq: ParsedQuery, cons: Constraints, ids: list[str], *,
                   prefix: bool = True) -> dict[str, float]:
         """BM25 scores of the given papers for the query (papers that do not match are

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 from paperwire.errors import BadInput, NotFound
 from paperwire.search import fusion
-from paperwire.search.filters import Constraints, SearchFilters, merge, row_matches
+from paperwire.search.filters import Constraints, SearchFilters, merge
 from paperwire.search.lexical import LexicalIndex, compile_query
 from paperwire.search.query import ParsedQuery, parse_query
 from paperwire.search.snippets import Highlighter, matched_words, snippet_html, title_html
@@ -44,7 +44,7 @@ MAX_LIMIT = 200
 MAX_OFFSET = 10_000
 POOL = 100            # candidates taken from each side before fusion
 SORT_POOL = 500       # relevant candidates reordered by newest/upvotes
-FILTER_CANDIDATES = 20_000  # filtered semantic search is exact below this many matches
+FILTER_CANDIDATES = 5_000  # filtered semantic search is exact below this many matches
 
 __all__ = ["SearchFilters", "SearchHit", "SearchResponse", "SearchService",
            "get_search_service", "search", "ParsedQuery"]
@@ -144,32 +144,21 @@ class SearchService:
             return None
         vec = self._encoder.encode_query(pq.text)
         _local.vec = vec  # per thread: kept for score completion of this query
-        if not cons.active:
-            return list(sem.search(vec, k))
-        # Filtered: search exactly among the papers that pass the filters when they are few.
-        base = ParsedQuery()
-        filt = self.lexical.search(base, Constraints(
-            categories=cons.categories, authors=cons.authors, date_from=cons.date_from,
-            date_to=cons.date_to), limit=FILTER_CANDIDATES + 1)
-        if (cons.categories or cons.authors or cons.date_from or cons.date_to) \
-                and len(filt.hits) <= FILTER_CANDIDATES:
-            ids = [pid for pid, _ in filt.hits]
+        filters_only = Constraints(categories=cons.categories, authors=cons.authors,
+                                   date_from=cons.date_from, date_to=cons.date_to)
+        if filters_only.active and self.lexical.count(filters_only) <= FILTER_CANDIDATES:
+            # Few papers pass the filters: rank exactly among them.
+            ids = [p for p, _ in self.lexical.search(ParsedQuery(), filters_only,
+                                                     limit=FILTER_CANDIDATES).hits]
             if not ids:
                 return []
             ranked = list(sem.search(vec, k, candidate_ids=ids))
         else:
-            ranked = list(sem.search(vec, k * 5))
-        return self._post_filter(ranked, cons)[:k]
-
-    def _post_filter(self, ranked, cons: Constraints):
-        if not cons.active or not ranked:
-            return ranked
-        from paperwire.store.papers import get_papers
-
-        with self.db.session() as session:
-            papers = get_papers(session, [pid for pid, _ in ranked])
-        return [(pid, s) for pid, s in ranked
-                if (p := papers.get(pid)) is not None and not p.hidden and row_matches(p, cons)]
+            # Over-fetch, then keep what is visible and passes the filters (the index decides,
+            # so hidden papers never reach the page).
+            ranked = list(sem.search(vec, k * (5 if filters_only.active else 1) + 10))
+        keep = self.lexical.filter_ids(cons, [p for p, _ in ranked])
+        return [(p, s) for p, s in ranked if p in keep][:k]
 
     # ---- ranking ---------------------------------------------------------------------------
     def rank(self, query: str | ParsedQuery, *, mode: str = "hybrid", sort: str = "relevance",
