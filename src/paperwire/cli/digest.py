@@ -102,7 +102,7 @@ def _dry_run(settings, db, ed, directory: Path, progress: bool):
     shadow = _RollbackDb(db)
     try:
         return send_edition(settings, shadow, ed, DirectoryTransport(directory),
-                            progress=progress)
+                            progress=progress, pipeline=False)
     finally:
         shadow.close()
 

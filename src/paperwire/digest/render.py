@@ -8,6 +8,7 @@ math is rendered as readable Unicode (``mathtext.readable``) in both parts.
 from __future__ import annotations
 
 import textwrap
+from functools import lru_cache
 from html import escape
 
 from paperwire.digest.mathtext import readable
@@ -51,8 +52,15 @@ def _stats(p: DigestPaper) -> str:
 
 # --- plain text -----------------------------------------------------------------------------
 def _text_paper(n: int, p: DigestPaper, extra: str | None = None) -> list[str]:
+    return [f"{n}. {readable(p.title)}", *_text_paper_body(p, extra)]
+
+
+# Papers repeat across thousands of digests of one edition: render each (paper, topic line)
+# once.
+@lru_cache(maxsize=8192)
+def _text_paper_body(p: DigestPaper, extra: str | None) -> tuple[str, ...]:
     wrap = textwrap.TextWrapper(width=76, initial_indent="   ", subsequent_indent="   ")
-    lines = [f"{n}. {readable(p.title)}"]
+    lines: list[str] = []
     if p.authors:
         lines += wrap.wrap(_authors(p))
     lines.append(f"   {_stats(p)}")
@@ -61,7 +69,7 @@ def _text_paper(n: int, p: DigestPaper, extra: str | None = None) -> list[str]:
     if p.abstract:
         lines += wrap.wrap(_teaser(p.abstract))
     lines.append(f"   {p.url}")
-    return lines + [""]
+    return tuple(lines + [""])
 
 
 def render_text(d: Digest, ident: MailIdentity) -> str:
@@ -87,6 +95,7 @@ def render_text(d: Digest, ident: MailIdentity) -> str:
 
 
 # --- HTML -----------------------------------------------------------------------------------
+@lru_cache(maxsize=8192)
 def _html_paper(p: DigestPaper, extra: str | None = None) -> str:
     links = [f'<a href="{escape(p.url)}" style="color:#2563eb">Discuss</a>']
     if p.abs_url:

@@ -99,8 +99,14 @@ class RunSummary:
 
 
 def send_edition(settings, db, ed: Edition, transport, *, progress: bool = True,
-                 worker: str | None = None, sleep=time.sleep) -> RunSummary:
-    """Deliver one edition to every active subscriber that has not had it yet."""
+                 worker: str | None = None, sleep=time.sleep,
+                 pipeline: bool = True) -> RunSummary:
+    """Deliver one edition to every active subscriber that has not had it yet.
+
+    ``pipeline``: a sender thread talks SMTP while this thread composes the next batch (one
+    SMTP connection, so at most one message is ever between the server's 250 and our
+    ``sent`` commit). Off for ``--dry-run``, whose database wrapper is single-threaded.
+    """
     from sqlalchemy import func, select
 
     from paperwire.store import deliveries, subscriptions
@@ -122,40 +128,144 @@ def send_edition(settings, db, ed: Edition, transport, *, progress: bool = True,
     bar = _bar(todo, progress, f"{ed.edition} {ed.period}")
     delays = [settings.digest_retry_backoff_seconds * 2 ** i
               for i in range(max(0, settings.digest_retry_attempts))]
-    released: set[int] = set()
+    sender = _Sender(settings, db, transport, worker, delays, sleep, summary, bar,
+                     threaded=pipeline)
     try:
-        while True:
+        while not sender.failed:
             with db.session() as s:
                 claimed = deliveries.claim(
                     s, edition=ed.edition, period=ed.period, worker=worker, limit=BATCH,
                     lease_seconds=settings.digest_sending_lease_seconds,
-                    is_dead=claimer_is_dead, exclude=sorted(released))
+                    is_dead=claimer_is_dead, exclude=sender.released_ids())
             if not claimed:
                 break
-            jobs = _prepare(settings, db, data, claimed, worker, domain, ident, summary)
-            ok: list[int] = []
-            try:
-                for job in jobs:
-                    if _deliver(settings, db, job, transport, worker, delays, sleep, summary,
-                                released):
-                        ok.append(job.subscription_id)
-                    bar.update(1)
-            except TransportError:
-                # Nothing about these subscribers: hand the rest of the batch back at once
-                # (release only touches rows still 'sending' under this worker).
-                with db.session() as s:
-                    for c in claimed:
-                        deliveries.release(s, c.id, worker, "transport unavailable")
-                raise
-            finally:
-                if ok and settings.digest_pause_after_failures > 0:
-                    with db.session() as s:
-                        subscriptions.record_success(s, ok)
-            bar.update(len(claimed) - len(jobs))
+            sender.outstanding.update(c.id for c in claimed)
+            jobs, n_skipped, n_failed = _prepare(settings, db, data, claimed, worker, domain,
+                                                 ident)
+            with sender.lock:
+                summary.skipped += n_skipped
+                summary.failed += n_failed
+            done = {c.id for c in claimed} - {j.delivery_id for j in jobs}
+            sender.outstanding.difference_update(done)
+            bar.update(len(done))
+            for job in jobs:
+                sender.put(job)
+        sender.finish()
+    except BaseException:
+        sender.abort()
+        raise
     finally:
         bar.close()
         summary.elapsed = time.monotonic() - t0
+    if sender.failed is not None:
+        raise sender.failed
     return summary
+
+
+class _Sender:
+    """Hands composed messages to the transport, in a thread or inline."""
+
+    def __init__(self, settings, db, transport, worker, delays, sleep, summary, bar, *,
+                 threaded: bool) -> None:
+        import queue
+        import threading
+
+        self.settings, self.db, self.transport, self.worker = settings, db, transport, worker
+        self.delays, self.sleep, self.summary, self.bar = delays, sleep, summary, bar
+        self.released: set[int] = set()
+        self.outstanding: set[int] = set()
+        self.failed: BaseException | None = None
+        self.ok: list[int] = []
+        self.lock = threading.Lock()
+        self.queue: "queue.Queue[_Job | None]" = queue.Queue(maxsize=2 * BATCH)
+        self.thread = None
+        if threaded:
+            self.thread = threading.Thread(target=self._loop, name="digest-sender", daemon=True)
+            self.thread.start()
+
+    def released_ids(self) -> list[int]:
+        with self.lock:
+            return sorted(self.released)
+
+    def put(self, job: "_Job") -> None:
+        if self.thread is None:
+            self._one(job)
+        else:
+            while self.thread.is_alive():
+                try:
+                    self.queue.put(job, timeout=0.5)
+                    return
+                except Exception:  # noqa: BLE001 - queue.Full: check the thread again
+                    continue
+
+    def _loop(self) -> None:
+        while True:
+            job = self.queue.get()
+            if job is None:
+                return
+            try:
+                self._one(job)
+            except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+                self.failed = exc
+                return
+
+    def _one(self, job: "_Job") -> None:
+        if self.failed is not None:
+            return
+        try:
+            ok = _deliver(self.settings, self.db, job, self.transport, self.worker,
+                          self.delays, self.sleep, self.summary, self.released, self.lock)
+        except TransportError as exc:
+            self.failed = exc
+            return
+        with self.lock:
+            self.outstanding.discard(job.delivery_id)
+            if ok:
+                self.ok.append(job.subscription_id)
+                if len(self.ok) >= BATCH:
+                    self._flush_ok()
+        self.bar.update(1)
+
+    def _flush_ok(self) -> None:
+        from paperwire.store import subscriptions
+
+        ids, self.ok = self.ok, []
+        if ids and self.settings.digest_pause_after_failures > 0:
+            with self.db.session() as s:
+                subscriptions.record_success(s, ids)
+
+    def finish(self) -> None:
+        if self.thread is not None:
+            if self.thread.is_alive():
+                self.queue.put(None)
+            self.thread.join()
+        with self.lock:
+            self._flush_ok()
+        if self.failed is not None:
+            self._release_outstanding("transport unavailable")
+
+    def abort(self) -> None:
+        self.failed = self.failed or RuntimeError("aborted")
+        if self.thread is not None and self.thread.is_alive():
+            try:
+                self.queue.put_nowait(None)
+            except Exception:  # noqa: BLE001
+                pass
+            self.thread.join(30)
+        self._release_outstanding("run aborted")
+
+    def _release_outstanding(self, why: str) -> None:
+        from paperwire.store import deliveries
+
+        with self.lock:
+            ids = sorted(self.outstanding)
+            self.outstanding.clear()
+        if ids:
+            # Hand the claimed-but-unsent rows back at once (release only touches rows still
+            # 'sending' under this worker, so sent ones are safe).
+            with self.db.session() as s:
+                for rid in ids:
+                    deliveries.release(s, rid, self.worker, why)
 
 
 @dataclass
@@ -165,15 +275,22 @@ class _Job:
     message: object
 
 
-def _prepare(settings, db, data, claimed, worker, domain, ident, summary) -> list[_Job]:
-    """Fix the contents of newly claimed rows and compose every message (one transaction)."""
+def _prepare(settings, db, data, claimed, worker, domain, ident) -> tuple[list[_Job], int, int]:
+    """Choose and compose the batch's messages, then freeze their contents in one short write
+    transaction (composing happens outside it, so the sender's ``sent`` commits never wait
+    for it)."""
     from paperwire.store import deliveries, subscriptions
 
     jobs: list[_Job] = []
     now = dt.datetime.now(dt.timezone.utc)
+    fixes: list[tuple[int, int, list[dict], str]] = []
+    skips: list[tuple[int, str]] = []
+    fails: list[tuple[int, str]] = []
     with db.session() as s:
         subs = subscriptions.load_many(s, [c.subscription_id for c in claimed])
-        names = subscriptions.display_names(s, [x.user_id for x in subs.values()])
+        subs = {k: (v.id, v.email, v.status, v.user_id, v.token_version, list(v.topics or []),
+                    v.max_papers) for k, v in subs.items()}
+        names = subscriptions.display_names(s, [x[3] for x in subs.values()])
         fresh = [c for c in claimed if c.paper_ids is None]
         sent = deliveries.already_sent(s, [c.subscription_id for c in fresh], data.all_ids())
         frozen_ids = {i["id"] for c in claimed if c.paper_ids for i in c.paper_ids
@@ -182,44 +299,47 @@ def _prepare(settings, db, data, claimed, worker, domain, ident, summary) -> lis
         if missing:
             data.papers.update({r[0]: build._paper(r, data.base_url)
                                 for r in deliveries.papers_by_id(s, missing)})
-        for c in claimed:
-            sub = subs.get(c.subscription_id)
-            if sub is None or sub.status != "active":
-                deliveries.mark_skipped(s, c.id, worker, "subscription no longer active")
-                summary.skipped += 1
-                continue
-            if c.paper_ids is None:
-                already = {pid for (sid, pid) in sent if sid == c.subscription_id}
-                trending, personal = build.choose(data, topics=sub.topics or [],
-                                                  max_papers=sub.max_papers, already=already)
-                frozen = build.contents(trending, personal)
-                mid = message_id("digest", f"{c.id}.{c.edition}.{c.period}", domain)
-                deliveries.fix_contents(s, c.id, c.subscription_id,
-                                        paper_ids=frozen, message_id=mid)
-            else:
-                trending, personal = build.from_contents(c.paper_ids, data.papers)
-                mid = c.message_id or message_id("digest", f"{c.id}.{c.edition}.{c.period}",
-                                                 domain)
-            if not trending and not personal:
-                deliveries.mark_skipped(s, c.id, worker, "nothing new for this subscriber")
-                summary.skipped += 1
-                continue
-            digest = build.make_digest(
-                settings, data, email=sub.email, name=names.get(sub.user_id),
-                subscription_id=sub.id, token_version=sub.token_version,
-                topics=sub.topics or [], trending=trending, personal=personal)
-            try:
-                msg = compose_digest(digest, ident, date=now, msg_id=mid)
-            except ComposeError as exc:
-                deliveries.mark_failed(s, c.id, worker, f"cannot compose: {exc}")
-                summary.failed += 1
-                continue
-            jobs.append(_Job(c.id, c.subscription_id, msg))
-    return jobs
+    by_sub: dict[int, set[str]] = {}
+    for sid, pid in sent:
+        by_sub.setdefault(sid, set()).add(pid)
+    for c in claimed:
+        sub = subs.get(c.subscription_id)
+        if sub is None or sub[2] != "active":
+            skips.append((c.id, "subscription no longer active"))
+            continue
+        sid, email, _status, user_id, version, topics, max_papers = sub
+        if c.paper_ids is None:
+            trending, personal = build.choose(data, topics=topics, max_papers=max_papers,
+                                              already=by_sub.get(sid, set()))
+            mid = message_id("digest", f"{c.id}.{c.edition}.{c.period}", domain)
+            fixes.append((c.id, sid, build.contents(trending, personal), mid))
+        else:
+            trending, personal = build.from_contents(c.paper_ids, data.papers)
+            mid = c.message_id or message_id("digest", f"{c.id}.{c.edition}.{c.period}",
+                                             domain)
+        if not trending and not personal:
+            skips.append((c.id, "nothing new for this subscriber"))
+            continue
+        digest = build.make_digest(settings, data, email=email, name=names.get(user_id),
+                                   subscription_id=sid, token_version=version, topics=topics,
+                                   trending=trending, personal=personal)
+        try:
+            msg = compose_digest(digest, ident, date=now, msg_id=mid)
+        except ComposeError as exc:
+            fails.append((c.id, f"cannot compose: {exc}"))
+            continue
+        jobs.append(_Job(c.id, sid, msg))
+    with db.session() as s:
+        deliveries.fix_contents_many(s, fixes)
+        for rid, why in skips:
+            deliveries.mark_skipped(s, rid, worker, why)
+        for rid, why in fails:
+            deliveries.mark_failed(s, rid, worker, why)
+    return jobs, len(skips), len(fails)
 
 
 def _deliver(settings, db, job: _Job, transport, worker, delays, sleep, summary,
-             released: set[int]) -> bool:
+             released: set[int], lock) -> bool:
     """Send one message; True when the server accepted it."""
     from paperwire.store import deliveries, subscriptions
 
@@ -234,11 +354,13 @@ def _deliver(settings, db, job: _Job, transport, worker, delays, sleep, summary,
                 sleep(delays[attempt])
                 attempt += 1
                 continue
+            with lock:   # before the row is pending again, so this run does not retake it
+                released.add(job.delivery_id)
             with db.session() as s:
                 deliveries.release(s, job.delivery_id, worker, f"temporary: {exc}")
-            released.add(job.delivery_id)
-            summary.retry_later += 1
-            summary.errors.append(str(exc))
+            with lock:
+                summary.retry_later += 1
+                summary.errors.append(str(exc))
             return False
         except PermanentFailure as exc:
             with db.session() as s:
@@ -247,15 +369,18 @@ def _deliver(settings, db, job: _Job, transport, worker, delays, sleep, summary,
                     s, job.subscription_id, str(exc),
                     pause_after=settings.digest_pause_after_failures)
                 if sub.status == "paused":
-                    summary.paused += 1
-            summary.failed += 1
-            summary.errors.append(str(exc))
+                    with lock:
+                        summary.paused += 1
+            with lock:
+                summary.failed += 1
+                summary.errors.append(str(exc))
             return False
         break
     # The one write between the server's 250 and durability: keep it a single-row UPDATE.
     with db.session() as s:
         deliveries.mark_sent(s, job.delivery_id, worker)
-    summary.sent += 1
+    with lock:
+        summary.sent += 1
     return True
 
 

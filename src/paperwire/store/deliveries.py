@@ -155,6 +155,25 @@ def fix_contents(session: Session, delivery_id: int, subscription_id: int, *,
             for pid in ids])
 
 
+def fix_contents_many(session: Session, items: Sequence[tuple[int, int, list[dict], str]]) -> None:
+    """``fix_contents`` for a batch of (delivery_id, subscription_id, contents, message_id)
+    in two executemany statements."""
+    from sqlalchemy import bindparam
+
+    if not items:
+        return
+    session.connection().execute(
+        update(DigestDelivery.__table__)
+        .where(DigestDelivery.__table__.c.id == bindparam("b_id"))
+        .values(paper_ids=bindparam("b_papers"), message_id=bindparam("b_mid")),
+        [dict(b_id=d, b_papers=list(c), b_mid=m) for d, _s, c, m in items])
+    rows = [dict(subscription_id=sid, paper_id=pid, delivery_id=did)
+            for did, sid, contents, _m in items
+            for pid in dict.fromkeys(item["id"] for item in contents)]
+    if rows:
+        session.execute(_insert(session)(SentPaper).on_conflict_do_nothing(), rows)
+
+
 def _finish(session: Session, delivery_id: int, worker: str, **values) -> bool:
     res = session.execute(update(DigestDelivery)
                           .where(DigestDelivery.id == delivery_id,
