@@ -176,3 +176,20 @@ def test_hybrid_and_similar_use_both_sides(svc, settings, db):
     sim = svc.similar("2401.00001", limit=2)
     assert [h.paper_id for h in sim][0] == "2402.00002"
     assert "2401.00001" not in [h.paper_id for h in sim]
+
+
+@pytest.mark.slow
+def test_semantic_results_respect_filters_exclusions_and_hidden(svc, settings, db):
+    from paperwire.search.embedding_jobs import embed_pending
+    from paperwire.store.models import utcnow
+
+    embed_pending(settings, db)
+    ids = lambda r: [h.paper_id for h in r.hits]  # noqa: E731
+    assert ids(svc.search("protein structure", mode="semantic",
+                          filters=SearchFilters(categories=["cs.LG"]))) == ["2402.00002"]
+    assert "2402.00002" not in ids(svc.search("protein -structures", mode="semantic"))
+    with db.session() as session:
+        session.execute(update(Paper).where(Paper.id == "2401.00001")
+                        .values(hidden=True, modified_at=utcnow()))
+    for mode in ("semantic", "hybrid"):
+        assert "2401.00001" not in ids(svc.search("protein language models", mode=mode))
