@@ -274,3 +274,43 @@ def test_submit_too_old_paper_is_refused(settings, db, replay):
 def test_submit_page_needs_sign_in(web):
     r = web.get("/submit", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/signin?next=%2Fsubmit"
+
+
+def test_racing_submissions_make_one_feed_entry_and_respect_the_quota(settings, db):
+    """Six threads (own connections) submit: the same paper -> one entry, five duplicates;
+    different papers with quota 2 -> exactly two entries."""
+    import dataclasses
+    import threading
+
+    from paperwire.web.submission import Duplicate, QuotaExceeded, submit_paper
+
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    ids = [f"2611.{i:05d}" for i in range(20, 26)]
+    for pid in ids:
+        make_papers(db, 1, id=pid, published_at=now - dt.timedelta(days=1))
+    alice, bob = make_user(db, "alice"), make_user(db, "bob")
+    limited = dataclasses.replace(settings, submit_daily_quota=2)
+
+    def race(user, targets):
+        barrier = threading.Barrier(len(targets))
+        outcomes = []
+
+        def go(pid):
+            barrier.wait()
+            try:
+                submit_paper(limited, db, user, pid, now=now)
+                outcomes.append("ok")
+            except (Duplicate, QuotaExceeded) as exc:
+                outcomes.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=go, args=(pid,)) for pid in targets]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sorted(outcomes)
+
+    assert race(alice, [ids[0]] * 2) == ["Duplicate", "ok"]
+    assert race(bob, ids[1:6]) == ["QuotaExceeded"] * 3 + ["ok"] * 2
+    with db.session() as s:
+        assert len(s.scalars(select(FeedEntry)).all()) == 3

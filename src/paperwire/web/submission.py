@@ -29,13 +29,12 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
 
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.ingest.arxiv_ids import normalize_arxiv_id
-from paperwire.store.feed import add_feed_entry
 from paperwire.store.models import FeedEntry, Paper, utcnow
+from paperwire.store.submissions import feed_entry_of, insert_submission
 from paperwire.store.users import count_submissions_since
 
 log = logging.getLogger(__name__)
@@ -111,9 +110,10 @@ def _first_version_date(paper: Paper) -> dt.datetime | None:
     return paper.published_at
 
 
-def _duplicate(entry: FeedEntry, paper_id: str) -> Duplicate:
-    return Duplicate(f"paper {paper_id} is already on the feed (since {entry.day.isoformat()}); "
-                     f"upvote it there instead", paper_id=paper_id)
+def _duplicate(entry: FeedEntry | None, paper_id: str) -> Duplicate:
+    since = f" (since {entry.day.isoformat()})" if entry is not None else ""
+    return Duplicate(f"paper {paper_id} is already on the feed{since}; upvote it there instead",
+                     paper_id=paper_id)
 
 
 def _fetch(settings, db, paper_id: str) -> None:
@@ -147,13 +147,7 @@ def submit_paper(settings, db, user, id_or_url: str, *,
     today, day_start, day_end = local_day_bounds(settings, now)
 
     with db.session() as session:
-        used = count_submissions_since(session, user.id, day_start)
-        quota = settings.submit_daily_quota
-        if used >= quota:
-            wait = max(1, int((day_end - now).total_seconds()))
-            raise QuotaExceeded(f"you have submitted {used} paper{'s' if used != 1 else ''} "
-                                f"today; the daily limit is {quota}. You can submit again "
-                                f"tomorrow.", headers={"Retry-After": str(wait)})
+        _check_quota(settings, session, user, day_start, day_end, now)
         paper = session.get(Paper, paper_id)
         if paper is not None:
             _check_known(session, paper)
@@ -175,24 +169,37 @@ def submit_paper(settings, db, user, id_or_url: str, *,
             raise TooOld(f"paper {paper_id} was first published on {published.date().isoformat()}"
                          f", {age} days ago; only papers from the last {max_age} days can be "
                          f"submitted to the feed")
-        try:
-            with session.begin_nested():
-                entry, created = add_feed_entry(session, paper_id, today,
-                                                submitted_by=user.id, submitted_at=now)
-        except IntegrityError:
-            created = False
-            entry = None
-        if not created:
-            entry = entry or session.scalar(select(FeedEntry)
-                                            .where(FeedEntry.paper_id == paper_id))
-            raise _duplicate(entry, paper_id)
+        if db.dialect == "postgresql":
+            # One submission of this user at a time, so two racing requests cannot both pass
+            # the quota; released at commit.
+            session.execute(text("SELECT pg_advisory_xact_lock(:cls, :uid)"),
+                            {"cls": 0x7375, "uid": user.id})
+            _check_quota(settings, session, user, day_start, day_end, now)
+        entry = insert_submission(session, paper_id, today, user.id, now)
+        if entry is None:
+            raise _duplicate(feed_entry_of(session, paper_id), paper_id)
+        if db.dialect != "postgresql":
+            # SQLite: the insert took the write lock, so this count sees every committed
+            # submission; over the quota means a concurrent one won: ours is rolled back.
+            _check_quota(settings, session, user, day_start, day_end, now, after_insert=True)
         return Submitted(paper, entry, fetched)
+
+
+def _check_quota(settings, session, user, day_start, day_end, now, *,
+                 after_insert: bool = False) -> None:
+    used = count_submissions_since(session, user.id, day_start) - (1 if after_insert else 0)
+    quota = settings.submit_daily_quota
+    if used >= quota:
+        wait = max(1, int((day_end - now).total_seconds()))
+        raise QuotaExceeded(f"you have submitted {used} paper{'s' if used != 1 else ''} "
+                            f"today; the daily limit is {quota}. You can submit again "
+                            f"tomorrow.", headers={"Retry-After": str(wait)})
 
 
 def _check_known(session, paper: Paper) -> None:
     if paper.hidden:
         raise HiddenPaper(f"paper {paper.id} was removed from the feed by the moderators "
                           f"and cannot be submitted again")
-    entry = session.scalar(select(FeedEntry).where(FeedEntry.paper_id == paper.id))
+    entry = feed_entry_of(session, paper.id)
     if entry is not None:
         raise _duplicate(entry, paper.id)
