@@ -50,8 +50,7 @@ def send_cmd(settings, edition: str, date_: str | None, dry_run: Path | None,
     ed = edition_from_settings(settings, edition, _day(date_, settings))
     db = open_database(settings)
     if dry_run is not None:
-        # A dry run must not touch the real ledger: the same code runs inside a transaction
-        # that is rolled back at the end.
+        # A dry run composes exactly what the real run would, but never touches the ledger.
         summary = _dry_run(settings, db, ed, dry_run, not no_progress)
     else:
         with open_transport(settings) as transport:
@@ -64,47 +63,9 @@ def send_cmd(settings, edition: str, date_: str | None, dry_run: Path | None,
 
 
 def _dry_run(settings, db, ed, directory: Path, progress: bool):
-    """Compose every message as the real run would, write .eml files, record nothing."""
-    from paperwire.digest.send import send_edition
-    from paperwire.digest.transport import DirectoryTransport
+    from paperwire.digest.send import dry_run_edition
 
-    class _RollbackDb:
-        """The real database, but every transaction is rolled back."""
-
-        def __init__(self, inner):
-            self.inner = inner
-            self.dialect = inner.dialect
-            self.conn = inner.engine.connect()
-            self.outer = self.conn.begin()
-
-        def session(self):
-            import contextlib
-
-            from sqlalchemy.orm import Session
-
-            @contextlib.contextmanager
-            def _s():
-                s = Session(bind=self.conn, join_transaction_mode="create_savepoint")
-                try:
-                    yield s
-                    s.commit()
-                except BaseException:
-                    s.rollback()
-                    raise
-                finally:
-                    s.close()
-            return _s()
-
-        def close(self):
-            self.outer.rollback()
-            self.conn.close()
-
-    shadow = _RollbackDb(db)
-    try:
-        return send_edition(settings, shadow, ed, DirectoryTransport(directory),
-                            progress=progress, pipeline=False)
-    finally:
-        shadow.close()
+    return dry_run_edition(settings, db, ed, directory, progress=progress)
 
 
 @digest_group.command("preview")

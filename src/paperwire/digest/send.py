@@ -36,11 +36,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
 from paperwire.digest import build
 from paperwire.digest.compose import ComposeError, compose_digest, message_id, sender_domain
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
 from paperwire.digest.transport import PermanentFailure, TemporaryFailure, TransportError
+from paperwire.store.models import DigestDelivery
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -105,7 +108,7 @@ def send_edition(settings, db, ed: Edition, transport, *, progress: bool = True,
 
     ``pipeline``: a sender thread talks SMTP while this thread composes the next batch (one
     SMTP connection, so at most one message is ever between the server's 250 and our
-    ``sent`` commit). Off for ``--dry-run``, whose database wrapper is single-threaded.
+    ``sent`` commit). Off: everything in the calling thread.
     """
     from sqlalchemy import func, select
 
@@ -382,6 +385,67 @@ def _deliver(settings, db, job: _Job, transport, worker, delays, sleep, summary,
     with lock:
         summary.sent += 1
     return True
+
+
+def dry_run_edition(settings, db, ed: Edition, directory, *, progress: bool = True) -> RunSummary:
+    """Write what ``send_edition`` would send now as .eml files; records nothing (no ledger
+    rows, no sent papers). Message-IDs say ``dryrun`` since no delivery row exists."""
+    from paperwire.digest.transport import DirectoryTransport
+    from paperwire.store import deliveries, subscriptions
+
+    ident = MailIdentity.from_settings(settings)
+    domain = sender_domain(ident)
+    out = DirectoryTransport(directory)
+    t0 = time.monotonic()
+    summary = RunSummary(ed.edition, ed.period)
+    now = dt.datetime.now(dt.timezone.utc)
+    with db.session() as s:
+        data = build.load_edition(settings, s, ed)
+        ids = [sid for sid, _ in subscriptions.active_for_edition(s, ed.edition)]
+    summary.candidates = len(data.papers)
+    bar = _bar(len(ids), progress, f"{ed.edition} {ed.period} (dry run)")
+    try:
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start:start + BATCH]
+            with db.session() as s:
+                subs = subscriptions.load_many(s, chunk)
+                names = subscriptions.display_names(s, [x.user_id for x in subs.values()])
+                sent = deliveries.already_sent(s, chunk, data.all_ids())
+                done = {(r.subscription_id) for r in s.execute(
+                    select(DigestDelivery.subscription_id).where(
+                        DigestDelivery.edition == ed.edition,
+                        DigestDelivery.period == ed.period,
+                        DigestDelivery.subscription_id.in_(chunk),
+                        DigestDelivery.status.in_(("sent", "skipped", "failed"))))}
+                rows = [(x.id, x.email, x.user_id, x.token_version, list(x.topics or []),
+                         x.max_papers) for x in subs.values()]
+            for sid, email, user_id, version, topics, max_papers in rows:
+                bar.update(1)
+                if sid in done:
+                    summary.skipped += 1
+                    continue
+                trending, personal = build.choose(
+                    data, topics=topics, max_papers=max_papers,
+                    already={pid for s_id, pid in sent if s_id == sid})
+                if not trending and not personal:
+                    summary.skipped += 1
+                    continue
+                digest = build.make_digest(settings, data, email=email, name=names.get(user_id),
+                                           subscription_id=sid, token_version=version,
+                                           topics=topics, trending=trending, personal=personal)
+                try:
+                    msg = compose_digest(digest, ident, date=now, msg_id=message_id(
+                        "dryrun", f"{sid}.{ed.edition}.{ed.period}", domain))
+                except ComposeError as exc:
+                    summary.failed += 1
+                    summary.errors.append(str(exc))
+                    continue
+                out.send(msg)
+                summary.sent += 1
+    finally:
+        bar.close()
+        summary.elapsed = time.monotonic() - t0
+    return summary
 
 
 def _bar(total: int, enabled: bool, desc: str):

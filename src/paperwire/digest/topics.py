@@ -73,7 +73,7 @@ def validate_topics(raw: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             if not 0.0 <= threshold <= 1.0 or math.isnan(threshold):
                 raise BadInput(f"topic {i} ({value}): threshold must be between 0 and 1")
         parsed = parse_query(topic_query(kind, value))
-        if parsed.is_empty:
+        if not (parsed.has_text or parsed.authors or parsed.categories):
             why = "; ".join(parsed.notices) or "nothing to search for"
             raise BadInput(f"topic {i} ({value}): {why}")
         key = (kind, value.lower())
@@ -275,6 +275,8 @@ class TopicMatcher:
                 pool = pool & self.postings.get(s, set())
             docs = self._phrase_docs(phrase, pool)
         if docs is None:
+            if q.has_text:
+                return []   # only stop words: nothing to look for (never "everything")
             docs = set(range(len(self.ids)))
         for term in q.excluded_terms:
             hit = self._term(term)

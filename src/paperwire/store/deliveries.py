@@ -66,8 +66,10 @@ def plan(session: Session, edition: str, period: str, subscription_ids: Sequence
         stmt = insert(DigestDelivery).values([
             dict(subscription_id=sid, edition=edition, period=period, status="pending",
                  attempts=0, paper_ids=None, created_at=now) for sid in chunk
-        ]).on_conflict_do_nothing(index_elements=["subscription_id", "edition", "period"])
-        new += session.execute(stmt).rowcount or 0
+        ]).on_conflict_do_nothing(index_elements=["subscription_id", "edition", "period"]
+                                  ).returning(DigestDelivery.id)
+        # RETURNING lists only the rows inserted (rowcount is -1 on some drivers).
+        new += len(session.execute(stmt).all())
     return new
 
 
