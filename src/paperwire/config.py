@@ -106,6 +106,9 @@ class Settings:
                                                    "arXiv Retry-After header.", group="arxiv")
     import_batch_size: int = setting(5000, "Records per transaction in `paperwire import` "
                                      "(progress is checkpointed after each).", group="arxiv")
+    import_workers: int = setting(-1, "Parser processes for `paperwire import` (-1: one per "
+                                  "core, up to 4, for files over 16 MB; 0: none).",
+                                  group="arxiv")
 
     # --- search -----------------------------------------------------------------------------
     embedding_model: str = setting("", "Local sentence-transformers model directory. Empty: "

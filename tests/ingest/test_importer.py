@@ -149,6 +149,7 @@ def test_json_array_of_any_format_and_broken_array(settings, db, tmp_path):
 @pytest.mark.parametrize("content, message", [
     (None, "no such file"),
     ('{"x": 1}\n', "cannot detect the format"),
+    ("{oops\nnot json either\n", "no line is valid JSON"),
 ])
 def test_unusable_files_are_clear_errors(settings, db, tmp_path, content, message):
     path = tmp_path / "input.jsonl"
@@ -197,3 +198,23 @@ def test_import_paths_sums_files(settings, db, tmp_path):
     write_snapshot(b, 5, start=100)
     summary = import_paths(settings, db, [a, b], progress=False)
     assert (summary.files, summary.new) == (2, 10)
+
+
+def test_parallel_parsing_gives_the_same_database(settings, db, tmp_path):
+    path = tmp_path / "snap.jsonl"
+    write_snapshot(path, 700)
+    lines = path.read_text().splitlines(keepends=True)
+    lines.insert(300, "{broken\n")
+    path.write_text("".join(lines))
+    parallel = dataclasses.replace(settings, import_workers=2)
+    errors = []
+    summary = import_file(parallel, db, path, progress=False, on_error=errors.append,
+                          batch_size=64)
+    assert (summary.new, summary.rejected) == (700, 1)
+    assert len(errors) == 1 and errors[0].startswith(f"{path}:301: invalid JSON")
+    other = Database(f"sqlite:///{tmp_path / 'serial.db'}")
+    upgrade(other)
+    serial = dataclasses.replace(settings, import_workers=0, database_url=other.url)
+    import_file(serial, other, path, progress=False, on_error=lambda m: None, batch_size=64)
+    assert dump_tables(db)["papers"] == dump_tables(other)["papers"]
+    other.dispose()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 from sqlalchemy import select
 
@@ -21,10 +22,10 @@ N_RECORDS = 6000
 BATCH = 100
 
 
-def import_cmd(db_url: str, data_dir, path) -> tuple[list[str], dict]:
+def import_cmd(db_url: str, data_dir, path, workers: str = "0") -> tuple[list[str], dict]:
     env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(data_dir),
                PAPERWIRE_LOAD_DEMO_DATA="false", PAPERWIRE_IMPORT_BATCH_SIZE=str(BATCH),
-               PAPERWIRE_LOG_LEVEL="WARNING")
+               PAPERWIRE_LOG_LEVEL="WARNING", PAPERWIRE_IMPORT_WORKERS=workers)
     return [sys.executable, "-m", "paperwire", "import", "--no-progress", str(path)], env
 
 
@@ -36,17 +37,21 @@ def committed_line(db) -> int:
 
 
 @pytest.mark.slow
-def test_kill_9_mid_import_then_rerun_equals_uninterrupted_import(db, db_url, tmp_path):
+# "2": the parallel parsing path big files take; the rerun parses in-process.
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_kill_9_mid_import_then_rerun_equals_uninterrupted_import(db, db_url, tmp_path,
+                                                                  workers):
     snapshot = tmp_path / "snapshot.jsonl"
     write_snapshot(snapshot, N_RECORDS)
 
-    cmd, env = import_cmd(db_url, tmp_path / "data", snapshot)
+    cmd, env = import_cmd(db_url, tmp_path / "data", snapshot, workers)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     killed_at = 0
     while time.monotonic() < deadline and proc.poll() is None:
         killed_at = committed_line(db)
         if killed_at >= 5 * BATCH:
+            children = psutil.Process(proc.pid).children()
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.02)
@@ -59,7 +64,13 @@ def test_kill_9_mid_import_then_rerun_equals_uninterrupted_import(db, db_url, tm
     partial = dump_tables(db)
     assert BATCH <= len(partial["papers"]) < N_RECORDS
 
-    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    if workers != "0":
+        # The killed importer's parser processes notice their parent is gone and exit.
+        assert children, "the importer had no parser processes"
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert alive == [], "parser processes outlived the importer"
+    rerun = subprocess.run(cmd, env={**env, "PAPERWIRE_IMPORT_WORKERS": "0"},
+                           capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"resumed {snapshot}:{stopped_at}" in rerun.stderr
     assert f"new {N_RECORDS}, updated 0, unchanged 0, rejected 0" in rerun.stdout
@@ -75,3 +86,4 @@ def test_kill_9_mid_import_then_rerun_equals_uninterrupted_import(db, db_url, tm
     fresh.dispose()
     assert len(resumed["papers"]) == N_RECORDS
     assert resumed == uninterrupted
+

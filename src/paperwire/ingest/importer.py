@@ -15,26 +15,32 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
 import sys
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from tqdm import tqdm
 
 from paperwire.errors import BadInput
 from paperwire.ingest.formats import PARSERS, detect_format
-from paperwire.ingest.items import Item, RecordError
-from paperwire.ingest.reader import RecordFile
+from paperwire.ingest.items import RecordError
+from paperwire.ingest.reader import RecordFile, decode
 from paperwire.store.checkpoints import delete_checkpoint, get_checkpoint, save_checkpoint
 from paperwire.store.feed import add_feed_entry
-from paperwire.store.papers import upsert_papers
+from paperwire.store.models import utcnow
+from paperwire.store.papers import prepare_paper, upsert_prepared
 
 log = logging.getLogger(__name__)
 
 # Rejection messages kept in the summary (all of them go to the error callback).
 _KEEP_ERRORS = 50
+# Below this size a file is parsed in the importing process (forking costs more than it saves).
+_PARALLEL_MIN_BYTES = 16 << 20
 
 
 @dataclass
@@ -87,6 +93,78 @@ def import_paths(settings, db, paths: Iterable[str | Path], fmt: str = "auto", *
     return total
 
 
+class _Chunk(NamedTuple):
+    entries: list          # [(line number, raw bytes or decoded value)]
+    decoded: bool          # entries hold decoded JSON values (arrays), not raw lines
+    offset: int | None     # resume point after the chunk (JSON Lines only)
+    line: int
+    position: int          # file bytes consumed when the chunk was read (progress)
+
+
+class _Prepared(NamedTuple):
+    papers: list           # [PreparedPaper]
+    feeds: list            # [(paper id, FeedInfo)]
+    errors: list           # [(line number, reason)]
+
+
+def _prepare_chunk(fmt: str, dialect: str, entries: list, decoded: bool) -> _Prepared:
+    """Decode, parse and prepare one chunk. Pure, so it can run in a worker process."""
+    parser = PARSERS[fmt]
+    now = utcnow()
+    papers, feeds, errors = [], [], []
+    for line_no, value in entries:
+        try:
+            item = parser(value if decoded else decode(value))
+        except RecordError as exc:
+            errors.append((line_no, str(exc)))
+            continue
+        papers.append(prepare_paper(item.record, dialect, now))
+        if item.feed is not None:
+            feeds.append((item.record.id, item.feed))
+    return _Prepared(papers, feeds, errors)
+
+
+def _chunks(rf: RecordFile, start_offset: int, start_line: int, size: int) -> Iterator[_Chunk]:
+    entries: list = []
+    offset, line = start_offset, start_line
+    source = rf.records() if rf.is_array else rf.raw_lines(start_offset, start_line)
+    for raw in source:
+        entries.append((raw.line, raw.value))
+        line = raw.line
+        if raw.offset is not None:
+            offset = raw.offset
+        if len(entries) >= size:
+            yield _Chunk(entries, rf.is_array, None if rf.is_array else offset, line,
+                         rf.position())
+            entries = []
+    yield _Chunk(entries, rf.is_array, None if rf.is_array else offset, line, rf.position())
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this parser process when the importer is gone.
+
+    A pool's workers wait on a pipe they hold both ends of, so a ``kill -9`` of the importer
+    would leave them waiting forever; a watchdog thread ends them instead."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+
+
+def worker_count(settings, size: int) -> int:
+    """Parser processes for a file of ``size`` bytes (0: parse in this process)."""
+    if settings.import_workers >= 0:
+        return settings.import_workers
+    # Auto: worth the fork only for big files, and only with a second core to run on.
+    cores = os.cpu_count() or 1
+    return min(cores, 4) if cores > 1 and size >= _PARALLEL_MIN_BYTES else 0
+
+
 def import_file(settings, db, path: str | Path, fmt: str = "auto", *, progress: bool = True,
                 on_error: ErrorSink = _stderr_sink, batch_size: int | None = None,
                 resume: bool = True) -> ImportSummary:
@@ -109,51 +187,63 @@ def import_file(settings, db, path: str | Path, fmt: str = "auto", *, progress: 
                 summary.resumed.append(f"{rf.name}:{start_line}")
                 log.info("resuming %s after line %d (an earlier import stopped there)",
                          rf.name, start_line)
-        parser = PARSERS.get(fmt)
+        if fmt == "auto":
+            first = rf.first_value()
+            if first is None:
+                if rf.has_content():
+                    raise BadInput(f"{rf.name}: cannot detect the format: no line is valid "
+                                   "JSON; pass --format to see each line's error")
+                log.info("%s: no records", rf.name)
+                return summary
+            fmt = detect_format(first, rf.name)
         bar = tqdm(total=rf.size, unit="B", unit_scale=True, unit_divisor=1024,
                    desc=Path(rf.name).name[:30], file=sys.stderr, disable=not progress,
                    dynamic_ncols=True, mininterval=0.5)
-        bar.update(rf.position() if start_offset else 0)
-        items: list[Item] = []
-        last_offset, last_line = start_offset, start_line
-        shown = bar.n
+        shown = 0
+        workers = 0 if rf.is_array else worker_count(settings, rf.size - start_offset)
+        dialect = db.dialect
 
-        def flush() -> None:
-            nonlocal items, shown
+        def finish(chunk: _Chunk, prepared: _Prepared) -> None:
+            nonlocal shown
+            for line_no, reason in prepared.errors:
+                _reject(summary, on_error, f"{rf.name}:{line_no}: {reason}")
             checkpoint = None
-            if not rf.is_array:
+            if chunk.offset is not None:
                 checkpoint = (ckpt_name, {"identity": identity, "format": fmt,
-                                          "offset": last_offset, "line": last_line,
-                                          "counts": summary.counts()})
-            _commit(settings, db, items, summary, checkpoint)
-            items = []
-            position = rf.position()
-            bar.update(position - shown)
-            shown = position
+                                          "offset": chunk.offset, "line": chunk.line})
+            _commit(settings, db, prepared, summary, checkpoint)
+            bar.update(chunk.position - shown)
+            shown = chunk.position
 
-        if True:
-            for raw in rf.records(start_offset, start_line):
-                if isinstance(raw.value, RecordError):
-                    _reject(summary, on_error, f"{rf.name}:{raw.line}: {raw.value}")
-                else:
-                    if parser is None:
-                        fmt = detect_format(raw.value, rf.name)
-                        parser = PARSERS[fmt]
-                    try:
-                        items.append(parser(raw.value))
-                    except RecordError as exc:
-                        _reject(summary, on_error, f"{rf.name}:{raw.line}: {exc}")
-                if raw.offset is not None:
-                    last_offset, last_line = raw.offset, raw.line
-                if len(items) >= batch_size:
-                    flush()
-            flush()
+        chunks = _chunks(rf, start_offset, start_line, batch_size)
+        if workers == 0:
+            for chunk in chunks:
+                finish(chunk, _prepare_chunk(fmt, dialect, chunk.entries, chunk.decoded))
+        else:
+            # Parsing runs in worker processes while this one writes, in file order. At most
+            # workers + 1 chunks wait, which bounds memory.
+            context = multiprocessing.get_context("fork")
+            pending: deque = deque()
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_exit_with_parent,
+                                     initargs=(os.getpid(),)) as pool:
+                try:
+                    for chunk in chunks:
+                        future = pool.submit(_prepare_chunk, fmt, dialect, chunk.entries,
+                                             chunk.decoded)
+                        pending.append((chunk._replace(entries=[]), future))
+                        while len(pending) > workers:
+                            done, fut = pending.popleft()
+                            finish(done, fut.result())
+                    while pending:
+                        done, fut = pending.popleft()
+                        finish(done, fut.result())
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
         bar.close()
         if not rf.is_array:
             with db.session() as session:
                 delete_checkpoint(session, ckpt_name)
-    if parser is None and summary.records == 0 and summary.rejected == 0:
-        log.info("%s: no records", path)
     return summary
 
 
@@ -164,23 +254,22 @@ def _reject(summary: ImportSummary, on_error: ErrorSink, message: str) -> None:
     on_error(message)
 
 
-def _commit(settings, db, items: list[Item], summary: ImportSummary,
+def _commit(settings, db, prepared: _Prepared, summary: ImportSummary,
             checkpoint: tuple[str, dict] | None) -> None:
     """One transaction: the papers, their feed entries and the resume point."""
     from paperwire.search.notify import papers_changed
 
-    if not items and checkpoint is None:
+    if not prepared.papers and checkpoint is None:
         return
     with db.session() as session:
-        result = upsert_papers(session, (item.record for item in items))
+        result = upsert_prepared(session, prepared.papers)
         added = 0
-        for item in items:
-            if item.feed is not None:
-                _, created = add_feed_entry(session, item.record.id, item.feed.day,
-                                            submitted_by_name=item.feed.submitted_by_name,
-                                            submitted_at=item.feed.submitted_at)
-                added += created
-        summary.records += len(items)
+        for paper_id, feed in prepared.feeds:
+            _, created = add_feed_entry(session, paper_id, feed.day,
+                                        submitted_by_name=feed.submitted_by_name,
+                                        submitted_at=feed.submitted_at)
+            added += created
+        summary.records += len(prepared.papers)
         summary.new += result.new
         summary.updated += result.updated
         summary.unchanged += result.unchanged

@@ -69,6 +69,9 @@ class RecordFile:
         finally:
             self._stream.seek(0)
 
+    def has_content(self) -> bool:
+        return self._first_char() != b""
+
     def position(self) -> int:
         return self._raw.tell()
 
@@ -88,7 +91,9 @@ class RecordFile:
         else:
             yield from self._line_records(start_offset, start_line)
 
-    def _line_records(self, start_offset: int, start_line: int) -> Iterator[Raw]:
+    def raw_lines(self, start_offset: int = 0, start_line: int = 0) -> Iterator[Raw]:
+        """JSON Lines only: the undecoded non-empty lines (bytes) with line number and offset,
+        so decoding can happen elsewhere (in worker processes)."""
         offset, line_no = 0, 0
         if start_offset:
             if self.compressed:
@@ -102,17 +107,36 @@ class RecordFile:
             else:
                 self._stream.seek(start_offset)
                 offset, line_no = start_offset, start_line
-        loads = orjson.loads  # 2-3x json.loads on snapshot lines; same values
         for raw in self._stream:
             line_no += 1
             offset += len(raw)
-            if not raw.strip():
+            if raw.isspace():
                 continue
+            yield Raw(line_no, offset, raw)
+
+    def first_value(self) -> Any:
+        """The first decodable record (for format detection), or None; rewinds the file."""
+        try:
+            source = self._array_records() if self.is_array else self.raw_lines()
+            for raw in source:
+                value = raw.value
+                if not self.is_array:
+                    try:
+                        value = decode(value)
+                    except RecordError:
+                        continue
+                return value
+            return None
+        finally:
+            self._stream.seek(0)
+
+    def _line_records(self, start_offset: int, start_line: int) -> Iterator[Raw]:
+        for raw in self.raw_lines(start_offset, start_line):
             try:
-                value = loads(raw)
-            except ValueError as exc:
-                value = RecordError(f"invalid JSON: {_json_reason(exc)}")
-            yield Raw(line_no, offset, value)
+                value = decode(raw.value)
+            except RecordError as exc:
+                value = exc
+            yield Raw(raw.line, raw.offset, value)
 
     def _array_records(self) -> Iterator[Raw]:
         # An incremental decoder, not a TextIOWrapper: closing a wrapper would close the file.
@@ -165,6 +189,14 @@ class RecordFile:
             yield Raw(line_no, None, value)
             line_no += buf.count("\n", pos, end)
             pos = end
+
+
+def decode(raw: bytes) -> Any:
+    """One JSON Lines record; RecordError with the reason when it is not valid JSON."""
+    try:
+        return orjson.loads(raw)  # 2-3x json.loads on snapshot lines; same values
+    except ValueError as exc:
+        raise RecordError(f"invalid JSON: {_json_reason(exc)}") from None
 
 
 def _json_reason(exc: ValueError) -> str:
