@@ -132,6 +132,11 @@ class SmtpSink:
             ready.set()
             loop.run_forever()
             self._server.close()
+            # Close client sessions still open (a killed sender leaves one behind).
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.run_until_complete(self._server.wait_closed())
             loop.close()
 
