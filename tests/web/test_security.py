@@ -200,3 +200,16 @@ def test_api_writes_are_rate_limited(limited, db):
     statuses = [limited.post(f"/api/papers/{r.id}/upvote", headers=headers).status_code
                 for r in recs]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_rate_limit_is_shared_by_all_workers(settings, db):
+    """Two app instances (as two worker processes would be) on one database share the count."""
+    make_user(db, "alice")
+    first = TestClient(make_app(settings, db, rate_limit_per_minute=3))
+    second = TestClient(make_app(settings, db, rate_limit_per_minute=3))
+    statuses = []
+    for client in (first, second, first, second):
+        r = post_form(client, "/signin", {"username": "alice", "password": "wrong password"},
+                      token_from="/signin")
+        statuses.append(r.status_code)
+    assert statuses == [400, 400, 400, 429]
