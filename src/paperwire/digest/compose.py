@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import default as _default_policy
 from email.utils import format_datetime, getaddresses
 
 from paperwire.digest.mathtext import readable
@@ -22,6 +23,9 @@ from paperwire.digest.render import heading, render_html, render_text
 from paperwire.digest.topics import clean_text
 
 _SUBJECT_MAX = 150
+# Long unbreakable values (the List-Unsubscribe URL) stay on one line instead of being
+# folded after the colon; RFC 5322's hard limit is 998 characters.
+POLICY = _default_policy.clone(max_line_length=998)
 
 
 class ComposeError(ValueError):
@@ -68,7 +72,7 @@ def _base(ident: MailIdentity, to: Address, subject: str, date: dt.datetime,
           msg_id: str) -> EmailMessage:
     if date.tzinfo is None:
         raise ComposeError("the Date must be timezone-aware")
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"] = _configured_address(ident.mail_from, "MAIL_FROM")
     msg["To"] = to
     if ident.reply_to:
@@ -100,8 +104,10 @@ def compose_digest(d: Digest, ident: MailIdentity, *, date: dt.datetime,
                      f"<{d.edition}.digest.{list_domain}>"
     msg["Precedence"] = "bulk"
     msg["X-Paperwire-Edition"] = f"{d.edition} {header_text(d.period, 20)}"
-    msg.set_content(render_text(d, ident))
-    msg.add_alternative(render_html(d, ident), subtype="html")
+    # base64 rather than quoted-printable: encoded in C, which matters at 10,000 messages a
+    # run, and every client decodes it.
+    msg.set_content(render_text(d, ident), cte="base64")
+    msg.add_alternative(render_html(d, ident), subtype="html", cte="base64")
     return msg
 
 

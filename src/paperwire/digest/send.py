@@ -380,8 +380,7 @@ def _deliver(settings, db, job: _Job, transport, worker, delays, sleep, summary,
             return False
         break
     # The one write between the server's 250 and durability: keep it a single-row UPDATE.
-    with db.session() as s:
-        deliveries.mark_sent(s, job.delivery_id, worker)
+    deliveries.mark_sent_now(db.engine, job.delivery_id, worker)
     with lock:
         summary.sent += 1
     return True

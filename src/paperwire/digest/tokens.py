@@ -11,9 +11,10 @@ Invariants:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
 PURPOSES = ("confirm", "unsubscribe", "preferences")
 # Unsubscribe links stay usable far longer than confirmation links: RFC 8058 one-click
@@ -35,14 +36,17 @@ class TokenPayload:
     token_version: int
 
 
-def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+def _signer(secret_key: str, purpose: str) -> TimestampSigner:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return URLSafeTimedSerializer(secret_key, salt=f"paperwire.subscription.{purpose}")
+    return TimestampSigner(secret_key, salt=f"paperwire.subscription.{purpose}")
 
 
 def make_token(secret_key: str, purpose: str, subscription_id: int, token_version: int) -> str:
-    return _serializer(secret_key, purpose).dumps([int(subscription_id), int(token_version)])
+    """``<id>-<version>.<timestamp>.<signature>``: URL-safe, and cheap enough to make two per
+    digest for 10,000 digests (a plain timestamp signer, no JSON or compression)."""
+    value = f"{int(subscription_id)}-{int(token_version)}"
+    return _signer(secret_key, purpose).sign(value).decode("ascii")
 
 
 def max_age_seconds(purpose: str, token_max_age_days: int) -> int:
@@ -53,22 +57,19 @@ def max_age_seconds(purpose: str, token_max_age_days: int) -> int:
 def verify_token(secret_key: str, purpose: str, token: str, *, max_age: int,
                  now: float | None = None) -> TokenPayload:
     """Payload of a valid token; ``TokenError`` for anything else (never a partial result)."""
-    ser = _serializer(secret_key, purpose)
+    signer = _signer(secret_key, purpose)
     try:
-        if now is None:
-            data = ser.loads(token, max_age=max_age)
-        else:
-            # itsdangerous reads the clock through the signer; a fixed ``now`` lets tests
-            # check expiry without sleeping.
-            data, ts = ser.loads(token, max_age=None, return_timestamp=True)
-            if now - ts.timestamp() > max_age:
-                raise SignatureExpired("expired")
+        value, ts = signer.unsign(token, return_timestamp=True)
+        age = (now if now is not None else time.time()) - ts.timestamp()
+        if age > max_age:
+            raise SignatureExpired("expired")
     except SignatureExpired as exc:
         raise TokenError("expired", "This link has expired.") from exc
-    except (BadSignature, UnicodeError, ValueError) as exc:
+    except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
         raise TokenError("invalid", "This link is not valid (it may have been cut or altered).") \
             from exc
-    if (not isinstance(data, list) or len(data) != 2
-            or not all(isinstance(x, int) and not isinstance(x, bool) for x in data)):
-        raise TokenError("invalid", "This link is not valid.")
-    return TokenPayload(subscription_id=data[0], token_version=data[1])
+    try:
+        sid, version = (int(x) for x in value.decode("ascii").split("-"))
+    except (ValueError, UnicodeError):
+        raise TokenError("invalid", "This link is not valid.") from None
+    return TokenPayload(subscription_id=sid, token_version=version)

@@ -16,7 +16,6 @@ import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -225,7 +224,7 @@ class DirectoryTransport:
         name = "".join(ch if ch.isalnum() or ch in ".-_@" else "_" for ch in mid)[:150]
         path = self.directory / f"{name}.eml"
         tmp = path.with_suffix(".eml.tmp")
-        tmp.write_bytes(msg.as_bytes(policy=SMTP_POLICY))
+        tmp.write_bytes(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
         tmp.replace(path)
 
     def close(self) -> None:

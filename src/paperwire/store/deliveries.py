@@ -189,6 +189,17 @@ def mark_sent(session: Session, delivery_id: int, worker: str) -> bool:
     return _finish(session, delivery_id, worker, status="sent", sent_at=utcnow(), error=None)
 
 
+def mark_sent_now(engine, delivery_id: int, worker: str) -> bool:
+    """``mark_sent`` in its own transaction on a bare connection: the shortest path from the
+    server's 250 to a durable ``sent`` (no ORM session set-up in the window)."""
+    t = DigestDelivery.__table__
+    with engine.begin() as conn:
+        res = conn.execute(update(t).where(t.c.id == delivery_id, t.c.status == "sending",
+                                           t.c.claimed_by == worker)
+                           .values(status="sent", sent_at=utcnow(), error=None))
+    return res.rowcount == 1
+
+
 def mark_skipped(session: Session, delivery_id: int, worker: str, reason: str) -> bool:
     return _finish(session, delivery_id, worker, status="skipped", error=reason,
                    sent_at=utcnow())
