@@ -164,3 +164,29 @@ def test_topic_with_line_break_is_stored_on_one_line(client, msettings, db):
         "topic_kind_0": "query", "topic_value_0": "cells\r\nBcc: x@y.org"})
     with db.session() as s:
         assert s.get(Subscription, sid).topics[0]["value"] == "cells Bcc: x@y.org"
+
+
+def test_signed_in_user_subscribes_from_the_profile_and_manages_preferences(
+        client, msettings, db, sink):
+    from tests.web.accountkit import fast_hashing, make_user, signin  # noqa: F401
+
+    make_user(db, "carol", email="carol@example.org")
+    signin(client, "carol")
+    page = client.get("/subscribe?email=carol@example.org")
+    assert 'value="carol@example.org"' in page.text
+    client.post("/subscribe", data={"email": "carol@example.org",
+                                    "csrf_token": _CSRF.search(page.text).group(1)})
+    assert sink.wait_for(1)   # double opt-in applies to members too
+    with db.session() as s:
+        sub = s.scalar(select(Subscription))
+        assert sub.user_id is not None and sub.status == "pending"
+        sub.status = "active"
+    prefs = client.get("/subscribe")
+    assert "Digest preferences" in prefs.text
+    r = client.post("/subscription", data={
+        "csrf_token": _CSRF.search(prefs.text).group(1), "editions": "both", "max_papers": "7",
+        "topic_kind_0": "author", "topic_value_0": "Ada Lovelace"})
+    assert r.status_code == 200 and "Preferences saved" in r.text
+    with db.session() as s:
+        sub = s.scalar(select(Subscription))
+        assert (sub.editions, sub.max_papers, sub.topics[0]["kind"]) == ("both", 7, "author")
