@@ -33,7 +33,7 @@ from paperwire.ingest.reader import RecordFile, decode
 from paperwire.store.checkpoints import delete_checkpoint, get_checkpoint, save_checkpoint
 from paperwire.store.feed import add_feed_entry
 from paperwire.store.models import utcnow
-from paperwire.store.papers import prepare_paper, upsert_prepared
+from paperwire.store.papers import prepare_paper, tune_for_bulk_load, upsert_prepared
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,8 @@ def import_file(settings, db, path: str | Path, fmt: str = "auto", *, progress: 
         shown = 0
         workers = 0 if rf.is_array else worker_count(settings, rf.size - start_offset)
         dialect = db.dialect
+        if rf.size - start_offset >= _PARALLEL_MIN_BYTES:
+            tune_for_bulk_load(db)
 
         def finish(chunk: _Chunk, prepared: _Prepared) -> None:
             nonlocal shown

@@ -44,14 +44,25 @@ class UpsertResult:
 
 
 def _existing(session: Session, ids: Sequence[str]) -> dict[str, tuple]:
+    """{id: (content_hash, version, imported_upvotes, updated_at)} of the stored ones."""
     found: dict[str, tuple] = {}
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
     for start in range(0, len(ids), _LOOKUP_CHUNK):
-        chunk = ids[start:start + _LOOKUP_CHUNK]
-        rows = session.execute(
-            select(Paper.id, Paper.content_hash, Paper.version, Paper.imported_upvotes,
-                   Paper.updated_at)
-            .where(Paper.id.in_(chunk)))
-        for pid, chash, version, imported, updated in rows:
+        chunk = list(ids[start:start + _LOOKUP_CHUNK])
+        # Plain driver SQL: compiling an IN of 900 bound parameters through SQLAlchemy cost
+        # more than the lookup itself during snapshot imports.
+        if sqlite:
+            sql = ('SELECT id, content_hash, version, imported_upvotes, updated_at FROM papers '
+                   f'WHERE id IN ({", ".join("?" * len(chunk))})')
+            params: tuple = tuple(chunk)
+        else:
+            sql = ('SELECT id, content_hash, version, imported_upvotes, updated_at FROM papers '
+                   'WHERE id = ANY(%s)')
+            params = (chunk,)
+        for pid, chash, version, imported, updated in conn.exec_driver_sql(sql, params):
+            if sqlite and isinstance(updated, str):
+                updated = dt.datetime.fromisoformat(updated)
             found[pid] = (chash, version, imported, updated)
     return found
 
@@ -231,6 +242,30 @@ def _row_builder(dialect: str) -> _Builder:
                        tuple(names.index(name) for name in meta))
     _ROW_BUILDERS[dialect] = builder
     return builder
+
+
+def _bulk_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA cache_size=-262144")       # 256 MiB
+    cur.execute("PRAGMA wal_autocheckpoint=16384")  # 64 MiB of WAL between checkpoints
+    cur.close()
+
+
+def tune_for_bulk_load(db) -> None:
+    """Settings for this process's SQLite connections while it loads millions of rows.
+
+    A page cache that holds the indexes (the default 2 MB does not once the table passes a
+    few hundred thousand papers) and fewer WAL checkpoints. Durability is unchanged: still
+    WAL with synchronous=NORMAL. PostgreSQL needs nothing here."""
+    if db.dialect != "sqlite":
+        return
+    from sqlalchemy import event
+
+    if not event.contains(db.engine, "connect", _bulk_pragmas):
+        event.listen(db.engine, "connect", _bulk_pragmas)
+    # Connections already in the pool get them now.
+    with db.engine.connect() as conn:
+        _bulk_pragmas(conn.connection.dbapi_connection, None)
 
 
 def get_paper(session: Session, paper_id: str) -> Paper | None:
