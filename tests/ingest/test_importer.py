@@ -218,3 +218,21 @@ def test_parallel_parsing_gives_the_same_database(settings, db, tmp_path):
     import_file(serial, other, path, progress=False, on_error=lambda m: None, batch_size=64)
     assert dump_tables(db)["papers"] == dump_tables(other)["papers"]
     other.dispose()
+
+
+def test_export_names_local_submitters_so_reimport_keeps_the_feed(settings, db, tmp_path):
+    import datetime as dt
+
+    from paperwire.store.feed import add_feed_entry
+    from tests.factories import make_papers, make_store_user
+
+    [record] = make_papers(db, 1)
+    user = make_store_user(db, "alice")
+    with db.session() as session:
+        add_feed_entry(session, record.id, dt.date(2024, 5, 1), submitted_by=user.id,
+                       submitted_at=dt.datetime(2024, 5, 1, 9, 0))
+    out = tmp_path / "export.jsonl"
+    export_papers(db, str(out))
+    line = json.loads(out.read_text())
+    assert line["feed"] == {"day": "2024-05-01", "submitted_by": "alice",
+                            "submitted_at": "2024-05-01T09:00:00"}
