@@ -19,7 +19,7 @@ from typing import Any
 
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
-from paperwire.ingest.items import FeedInfo, Item, RecordError, require_str
+from paperwire.ingest.items import FeedInfo, Item, RecordError
 from paperwire.ingest.records import PaperRecord
 from paperwire.ingest.text import collapse, parse_iso
 

@@ -2,7 +2,9 @@
 
 Invariants:
 - Constant memory: records are read one at a time and committed in batches of
-  ``settings.import_batch_size``; nothing keeps a per-record list across batches.
+  ``settings.import_batch_size``; nothing keeps a per-record list across batches. Big files
+  are parsed by worker processes (``settings.import_workers``) while this process writes, in
+  file order, with at most ``workers`` chunks waiting.
 - Each batch is one transaction that also saves the file's resume point (byte offset and line
   after the batch). A run killed at any instant (even ``kill -9``) resumes at the last committed
   batch when rerun on the same unchanged file, and the upsert is idempotent, so the result is
