@@ -213,6 +213,7 @@ def main() -> None:
     ap.add_argument("--papers", type=int, default=4000, help="distinct paper pages requested")
     ap.add_argument("--write-docs", action="store_true",
                     help="replace the Web section of docs/benchmarks.md with the results")
+    ap.add_argument("--note", default="", help="a remark printed with the results")
     ap.add_argument("--docs-only", action="store_true",
                     help="rewrite the docs section from bench/results/web.json and exit")
     args = ap.parse_args()
@@ -286,7 +287,8 @@ def main() -> None:
             "cores": os.cpu_count(), "connections": args.connections, "threads": args.threads,
             "duration_s": args.duration, "distinct_papers": len(paper_paths),
             "distinct_queries": len(set(queries)), "startup_s": round(startup_s, 2),
-            "page_cache_s": 5.0, "db": str(args.db)}
+            "page_cache_s": 5.0, "db": str(args.db), "note": args.note,
+            "load_before": os.getloadavg()}
     out_json = ROOT / "bench" / "results" / "web.json"
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
@@ -311,6 +313,19 @@ def docs_section(meta: dict, results: dict) -> str:
     base = results.get("baseline /healthz", {}).get("rps")
     rel = "\n".join(f"- {name}: {r['rps'] / base:.0%} of the baseline's requests/s"
                      for name, r in results.items() if base and not name.startswith("baseline"))
+    def verdict(name: str, rps_goal: int) -> str:
+        r = results.get(name)
+        if not r:
+            return f"- {name}: not measured"
+        ok = r["rps"] >= rps_goal and r["p99_us"] <= 100_000 and r["errors"] == 0
+        return (f"- {name}: {r['rps']:,.0f} req/s, p99 {r['p99_us'] / 1000:.0f} ms, "
+                f"{r['errors']} errors — target ≥ {rps_goal} req/s at p99 ≤ 100 ms: "
+                + ("met" if ok else "NOT met"))
+
+    targets = "\nAgainst the targets:\n\n" + "\n".join([
+        verdict("feed /", 500), verdict("paper /papers/{id}", 500),
+        verdict("search /api/papers/search", 200)]) + "\n"
+    note = f"\n{meta['note']}\n" if meta.get("note") else ""
     return f"""{SECTION_START}
 
 `bench/web.py` (run: `flock /tmp/paperwire-bench.lock python bench/web.py`) starts
@@ -330,7 +345,8 @@ middleware, no database, no template). Measured {meta['date']}; the server answe
 {rows}
 
 {rel}
-
+{targets}
+{note}
 ![web benchmark](img/web_bench.png)
 
 What makes it fast: anonymous feed and paper pages are rendered once per worker per
