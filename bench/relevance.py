@@ -34,7 +34,11 @@ def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
 
-TITLE_BOOSTS = (0.5, 0.75, 1.0, 1.5)
+TITLE_BOOSTS = (0.25, 0.5, 1.0, 1.5)
+# Smallest lexical floor / alpha for which hybrid `seq` keeps all 55 seed papers in its first
+# 70 results (tests/search/test_seq.py); the shipped parameters are chosen within this region.
+MIN_FLOOR = 0.4
+MIN_ALPHA = 0.6
 
 
 def runs_for(svc, queries, mode, depth=100):
@@ -149,16 +153,26 @@ def main() -> None:
         return ev.score({q: qrels[q] for q in qids}, {q: run[q] for q in qids})["ndcg@10"]
 
     fold_list = folds(list(queries))
-    cv_scores = []
-    picks = []
-    for i, held in enumerate(fold_list):
-        train = [q for j, f in enumerate(fold_list) if j != i for q in f]
-        best = max(grid, key=lambda g: ndcg(g, train))
-        picks.append(best)
-        cv_scores.append(ndcg(best, held))
-        log(f"fold {i}: picked {best} -> held-out nDCG@10 {cv_scores[-1]:.4f}")
     all_q = list(queries)
-    final = max(grid, key=lambda g: ndcg(g, all_q))
+
+    def cross_validate(grid_subset, label):
+        scores, picks = [], []
+        for i, held in enumerate(fold_list):
+            train = [q for j, f in enumerate(fold_list) if j != i for q in f]
+            best = max(grid_subset, key=lambda g: ndcg(g, train))
+            picks.append(best)
+            scores.append(ndcg(best, held))
+            log(f"[{label}] fold {i}: picked {best} -> held-out nDCG@10 {scores[-1]:.4f}")
+        return scores, picks
+
+    # Unconstrained, for reference; then constrained to a lexical floor that keeps papers
+    # containing the query words above papers only close in meaning (the product rule the
+    # "seq" test checks; floor >= MIN_FLOOR). The constrained choice is what ships.
+    free_scores, free_picks = cross_validate(grid, "free")
+    allowed = [g for g in grid if g[1].method == "weighted" and g[1].lexical_floor >= MIN_FLOOR
+               and g[1].alpha >= MIN_ALPHA]
+    cv_scores, picks = cross_validate(allowed, "floor>=%.1f" % MIN_FLOOR)
+    final = max(allowed, key=lambda g: ndcg(g, all_q))
     log(f"chosen on all train queries: {final}")
     table = {f"{b}|{p.method}|{p.alpha}|{p.lexical_floor}|{p.rrf_k}|{c}": round(ndcg((b, p, c),
                                                                                   all_q), 4)
@@ -179,7 +193,12 @@ def main() -> None:
     out = {
         "split": "train", "queries": len(queries), "results": results,
         "rrf_k60_baseline": rrf_default,
-        "cv": {"folds": 5, "held_out_ndcg@10": [round(x, 4) for x in cv_scores],
+        "cv_unconstrained": {"held_out_ndcg@10": [round(x, 4) for x in free_scores],
+                             "mean": round(sum(free_scores) / len(free_scores), 4),
+                             "picks": [[b, p.method, p.alpha, p.lexical_floor, p.rrf_k, c]
+                                       for b, p, c in free_picks]},
+        "cv": {"folds": 5, "min_floor": MIN_FLOOR, "min_alpha": MIN_ALPHA,
+               "held_out_ndcg@10": [round(x, 4) for x in cv_scores],
                "mean": round(sum(cv_scores) / len(cv_scores), 4),
                "picks": [[b, p.method, p.alpha, p.lexical_floor, p.rrf_k, c]
                          for b, p, c in picks]},
@@ -191,7 +210,8 @@ def main() -> None:
     }
     Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json_out).write_text(json.dumps(out, indent=2))
-    print(json.dumps({k: out[k] for k in ("results", "rrf_k60_baseline", "cv", "chosen")},
+    print(json.dumps({k: out[k] for k in ("results", "rrf_k60_baseline", "cv_unconstrained",
+                                          "cv", "chosen")},
                      indent=2))
 
     import matplotlib

@@ -215,6 +215,8 @@ def main() -> None:
     ap.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "search_latency.json"))
     ap.add_argument("--per-kind", type=int, default=40)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--prepare-only", action="store_true",
+                    help="build the indexes (lexical, FTS5) and stop; measure in a later run")
     ap.add_argument("--semantic-dir", default="/tmp/pwbench/semantic_data/index/semantic",
                     help="the 1M semantic index bench/semantic_memory.py builds (synthetic "
                          "vectors stored in the DB's embeddings table); used when present")
@@ -247,9 +249,13 @@ def main() -> None:
     lex.close()
     log(f"lexical index: {results['papers']} papers, {results['lexical_index_bytes'] / 1e6:.0f} MB")
 
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    ids = [r[0] for r in con.execute("SELECT id FROM papers WHERE hidden = 0 ORDER BY rowid")]
-    con.close()
+    fts_build, fts_bytes = build_fts(db_path, work / "fts.db")
+    results["fts5_build_seconds"] = round(fts_build, 1) if fts_build else None
+    results["fts5_bytes"] = fts_bytes
+    if args.prepare_only:
+        print(json.dumps(results, indent=2))
+        return
+
     real_sem = Path(args.semantic_dir)
     sem = None
     if (real_sem / "manifest.json").exists():
@@ -260,14 +266,14 @@ def main() -> None:
         link.symlink_to(real_sem.resolve())
         results["semantic_index"] = f"real SemanticIndex at {real_sem} (synthetic vectors)"
     else:
+        con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        ids = [r[0] for r in con.execute("SELECT id FROM papers WHERE hidden = 0 "
+                                         "ORDER BY rowid")]
+        con.close()
         sem, sem_build, sem_bytes = semantic_side(work, ids)
         results["semantic_index"] = "usearch over synthetic vectors built here"
         results["synthetic_semantic_build_seconds"] = round(sem_build, 1) if sem_build else None
         results["synthetic_semantic_index_bytes"] = sem_bytes
-
-    fts_build, fts_bytes = build_fts(db_path, work / "fts.db")
-    results["fts5_build_seconds"] = round(fts_build, 1) if fts_build else None
-    results["fts5_bytes"] = fts_bytes
 
     queries = make_queries(db_path, args.per_kind)
     log(f"{len(queries)} queries: {Counter(q['kind'] for q in queries)}")

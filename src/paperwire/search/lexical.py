@@ -47,11 +47,11 @@ from paperwire.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 OVERLAP = dt.timedelta(seconds=120)
 # Field weights of the BM25 sum (tantivy scores each field with k1=1.2, b=0.75).
-TITLE_BOOST = 2.0
-ABSTRACT_BOOST = 1.0
+TITLE_BOOST = 0.5
+BODY_BOOST = 1.0
 AUTHOR_BOOST = 1.0
 PHRASE_BOOST = 1.0
 # Constant score of a prefix-only match (the word starts with the query word): small, so
@@ -71,7 +71,7 @@ def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_text_field("title", tokenizer_name=analyzer.STEM)
-    sb.add_text_field("abstract", tokenizer_name=analyzer.STEM)
+    sb.add_text_field("body", tokenizer_name=analyzer.STEM)
     sb.add_text_field("authors", tokenizer_name=analyzer.WORD)
     sb.add_text_field("words", tokenizer_name=analyzer.WORD, index_option="basic")
     sb.add_text_field("cats", tokenizer_name=analyzer.RAW, index_option="basic")
@@ -93,11 +93,19 @@ def _from_iso(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
 
+def body_text(title: str, abstract: str) -> str:
+    """The body field: title and abstract together (so a title word counts in the body and,
+    with TITLE_BOOST, once more in the title: titles are boosted on top of plain BM25)."""
+    # The stop words between are dropped by the analyzer but keep their positions: a gap, so a
+    # phrase cannot match across the end of the title and the start of the abstract.
+    return f"{title}\n the the the \n{abstract}"
+
+
 def make_document(row: store.IndexRow) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_text("id", row.id)
     doc.add_text("title", row.title)
-    doc.add_text("abstract", row.abstract)
+    doc.add_text("body", body_text(row.title, row.abstract))
     doc.add_text("authors", analyzer.author_text(row.authors))
     doc.add_text("words", f"{row.title}\n{row.abstract}")
     for cat in row.categories:
@@ -145,8 +153,8 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | 
     should: list[tuple[tantivy.Occur, tantivy.Query]] = []
     for stem in cq.stems:
         should.append((O.Should, Q.boost_query(Q.term_query(schema, "title", stem), TITLE_BOOST)))
-        should.append((O.Should, Q.boost_query(Q.term_query(schema, "abstract", stem),
-                                               ABSTRACT_BOOST)))
+        should.append((O.Should, Q.boost_query(Q.term_query(schema, "body", stem),
+                                               BODY_BOOST)))
     for word in cq.author_words:
         should.append((O.Should, Q.boost_query(Q.term_query(schema, "authors", word),
                                                AUTHOR_BOOST)))
@@ -161,10 +169,10 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | 
     for phrase in cq.phrases:
         if len(phrase) == 1:
             stem = phrase[0][1]
-            parts = [Q.term_query(schema, "title", stem), Q.term_query(schema, "abstract", stem)]
+            parts = [Q.term_query(schema, "title", stem), Q.term_query(schema, "body", stem)]
         else:
             parts = [Q.phrase_query(schema, "title", list(phrase)),
-                     Q.phrase_query(schema, "abstract", list(phrase))]
+                     Q.phrase_query(schema, "body", list(phrase))]
         clauses.append((O.Must, Q.boolean_query([
             (O.Should, Q.boost_query(parts[0], TITLE_BOOST * PHRASE_BOOST)),
             (O.Should, Q.boost_query(parts[1], PHRASE_BOOST))])))
@@ -188,14 +196,14 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | 
     for term in cons.excluded_terms:
         for stem in analyzer.stems(term):
             clauses.append((O.MustNot, Q.term_query(schema, "title", stem)))
-            clauses.append((O.MustNot, Q.term_query(schema, "abstract", stem)))
+            clauses.append((O.MustNot, Q.term_query(schema, "body", stem)))
         for word in analyzer.words(term):
             clauses.append((O.MustNot, Q.term_query(schema, "authors", word)))
     for text in cons.excluded_phrases:
         rel = phrase_positions(text)
         if len(rel) > 1:
             clauses.append((O.MustNot, Q.phrase_query(schema, "title", rel)))
-            clauses.append((O.MustNot, Q.phrase_query(schema, "abstract", rel)))
+            clauses.append((O.MustNot, Q.phrase_query(schema, "body", rel)))
     if not any(occ == O.Must for occ, _ in clauses):
         if not clauses:
             return None
@@ -215,24 +223,24 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | 
 class DeltaDoc:
     row: store.IndexRow
     title: list[tuple[int, str]]
-    abstract: list[tuple[int, str]]
+    body: list[tuple[int, str]]
     authors: list[str]
     words: set[str]
     title_tf: dict[str, int] = field(default_factory=dict)
-    abstract_tf: dict[str, int] = field(default_factory=dict)
+    body_tf: dict[str, int] = field(default_factory=dict)
     authors_tf: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, row: store.IndexRow) -> "DeltaDoc":
         title = analyzer.stem_positions(row.title)
-        abstract = analyzer.stem_positions(row.abstract)
+        body = analyzer.stem_positions(body_text(row.title, row.abstract))
         authors = analyzer.words(analyzer.author_text(row.authors))
         words = set(analyzer.words(row.title)) | set(analyzer.words(row.abstract))
-        d = cls(row, title, abstract, authors, words)
+        d = cls(row, title, body, authors, words)
         for _, s in title:
             d.title_tf[s] = d.title_tf.get(s, 0) + 1
-        for _, s in abstract:
-            d.abstract_tf[s] = d.abstract_tf.get(s, 0) + 1
+        for _, s in body:
+            d.body_tf[s] = d.body_tf.get(s, 0) + 1
         for w in authors:
             d.authors_tf[w] = d.authors_tf.get(w, 0) + 1
         return d
@@ -257,8 +265,7 @@ def score_delta(doc: DeltaDoc, cq: CompiledQuery, stats: "Stats") -> float | Non
     matched = False
     for stem in cq.stems:
         for tf_map, toks, name, boost in ((doc.title_tf, doc.title, "title", TITLE_BOOST),
-                                          (doc.abstract_tf, doc.abstract, "abstract",
-                                           ABSTRACT_BOOST)):
+                                          (doc.body_tf, doc.body, "body", BODY_BOOST)):
             tf = tf_map.get(stem, 0)
             if tf:
                 matched = True
@@ -277,7 +284,7 @@ def score_delta(doc: DeltaDoc, cq: CompiledQuery, stats: "Stats") -> float | Non
     for phrase in cq.phrases:
         hit = False
         for toks, name, boost in ((doc.title, "title", TITLE_BOOST * PHRASE_BOOST),
-                                  (doc.abstract, "abstract", PHRASE_BOOST)):
+                                  (doc.body, "body", PHRASE_BOOST)):
             pf = phrase_in(toks, phrase)
             if pf:
                 hit = True
@@ -441,7 +448,7 @@ class LexicalIndex:
             analyzer.register(index)
             threads = max(1, min(4, os.cpu_count() or 1))
             writer = index.writer(heap_size=64_000_000 * threads, num_threads=threads)
-            lengths = {"title": 0, "abstract": 0, "authors": 0}
+            lengths = {"title": 0, "body": 0, "authors": 0}
             watermark = started - OVERLAP
             recent: dict[str, str] = {}
             n = n_sampled = 0
@@ -458,7 +465,8 @@ class LexicalIndex:
                             # build time.
                             n_sampled += 1
                             lengths["title"] += len(analyzer.stems(row.title))
-                            lengths["abstract"] += len(analyzer.stems(row.abstract))
+                            lengths["body"] += len(analyzer.stems(
+                                body_text(row.title, row.abstract)))
                             lengths["authors"] += len(analyzer.words(
                                 analyzer.author_text(row.authors)))
                         if row.modified_at > watermark:
@@ -626,7 +634,7 @@ class LexicalIndex:
                 shadowed += 1
                 continue
             hits.append((pid, float(score), 0))
-        stats = Stats(searcher, state.get("avg_len") or {"title": 10, "abstract": 150,
+        stats = Stats(searcher, state.get("avg_len") or {"title": 10, "body": 160,
                                                           "authors": 8})
         added = 0
         for pid, doc in delta.items():
@@ -705,7 +713,7 @@ class LexicalIndex:
             pid = searcher.doc(addr)["id"][0]
             if pid not in delta:
                 out[pid] = float(score)
-        stats = Stats(searcher, state.get("avg_len") or {"title": 10, "abstract": 150,
+        stats = Stats(searcher, state.get("avg_len") or {"title": 10, "body": 160,
                                                           "authors": 8})
         for pid in ids:
             doc = delta.get(pid)

@@ -89,7 +89,9 @@ class SearchService:
         self.settings = settings
         self.db = db
         self.fusion_params = fusion_params or fusion.DEFAULT_PARAMS
-        self.complete_scores = True
+        # Score completion measured no gain on SciFact train (bench/relevance.py) and costs a
+        # query per side; off by default, kept as an option the benchmark evaluates.
+        self.complete_scores = False
         self.lexical = LexicalIndex(settings, db)
         self._semantic = None
         self._semantic_error: str | None = None
