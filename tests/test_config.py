@@ -83,3 +83,13 @@ def test_readme_documents_every_setting():
     missing = [f"PAPERWIRE_{name.upper()}" for name in Settings.__dataclass_fields__
                if f"PAPERWIRE_{name.upper()}" not in readme]
     assert missing == []
+
+
+def test_readme_settings_table_is_the_generated_one():
+    # Regenerate with: paperwire config --markdown (between the settings-table markers).
+    from paperwire.cli.core import settings_markdown
+
+    readme = README.read_text()
+    start = readme.index("<!-- settings-table")
+    end = readme.index("<!-- /settings-table -->")
+    assert settings_markdown() in readme[start:end]
