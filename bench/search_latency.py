@@ -215,6 +215,8 @@ def main() -> None:
     ap.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "search_latency.json"))
     ap.add_argument("--per-kind", type=int, default=40)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--synthetic", action="store_true",
+                    help="without the real 1M semantic index, build a usearch one here")
     ap.add_argument("--prepare-only", action="store_true",
                     help="build the indexes (lexical, FTS5) and stop; measure in a later run")
     ap.add_argument("--semantic-dir", default="/tmp/pwbench/semantic_data/index/semantic",
@@ -265,6 +267,9 @@ def main() -> None:
             link.unlink()
         link.symlink_to(real_sem.resolve())
         results["semantic_index"] = f"real SemanticIndex at {real_sem} (synthetic vectors)"
+    elif not args.synthetic:
+        results["semantic_index"] = None
+        log(f"no semantic index at {real_sem}: hybrid not measured (pass --synthetic)")
     else:
         con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         ids = [r[0] for r in con.execute("SELECT id FROM papers WHERE hidden = 0 "
@@ -279,21 +284,23 @@ def main() -> None:
     log(f"{len(queries)} queries: {Counter(q['kind'] for q in queries)}")
 
     svc = service_mod.SearchService(settings, db, background=False)
+    hybrid = results["semantic_index"] is not None
     if sem is not None:
         svc._encoder = get_encoder(settings)
         svc._semantic = sem
-    elif svc.semantic() is None:
+    elif hybrid and svc.semantic() is None:
         raise SystemExit(f"semantic side unavailable: {svc._semantic_error}")
+    modes = ("lexical", "hybrid", "fts5") if hybrid else ("lexical", "fts5")
 
     fts = sqlite3.connect(work / "fts.db")
     fts.execute(f"ATTACH DATABASE 'file:{db_path}?mode=ro' AS src")
 
     # Warm-up: page cache, tantivy readers, encoder session, FTS pages.
     for q in queries[::5]:
-        svc.search(q["q"], mode="hybrid", limit=20)
+        svc.search(q["q"], mode="hybrid" if hybrid else "lexical", limit=20)
         fts_query(fts, q)
 
-    timings: dict[str, dict[str, list[float]]] = {m: {} for m in ("lexical", "hybrid", "fts5")}
+    timings: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
     hits: dict[str, list[int]] = {"lexical": [], "fts5": []}
     for q in queries:
         kind = q["kind"]
@@ -301,9 +308,10 @@ def main() -> None:
         r = svc.search(q["q"], mode="lexical", limit=20)
         timings["lexical"].setdefault(kind, []).append((time.perf_counter() - t) * 1000)
         hits["lexical"].append(len(r.hits))
-        t = time.perf_counter()
-        svc.search(q["q"], mode="hybrid", limit=20)
-        timings["hybrid"].setdefault(kind, []).append((time.perf_counter() - t) * 1000)
+        if hybrid:
+            t = time.perf_counter()
+            svc.search(q["q"], mode="hybrid", limit=20)
+            timings["hybrid"].setdefault(kind, []).append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         rows = fts_query(fts, q)
         timings["fts5"].setdefault(kind, []).append((time.perf_counter() - t) * 1000)
@@ -338,7 +346,7 @@ def main() -> None:
     kinds = ["common", "rare", "phrase", "prefix", "filter", "all"]
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.27
-    for i, mode in enumerate(("lexical", "hybrid", "fts5")):
+    for i, mode in enumerate(modes):
         vals = [summary[mode][k]["p95"] for k in kinds]
         ax.bar([x + (i - 1) * width for x in range(len(kinds))], vals, width, label=mode)
     ax.set_yscale("log")
