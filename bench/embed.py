@@ -3,8 +3,11 @@ ONNX paths, measured in the same run on the same SciFact abstracts.
 
     flock /tmp/paperwire-bench.lock python bench/embed.py [--corpus ... --queries ... --qrels ...]
 
-Throughput: abstracts/s of ``Encoder.encode`` (tokenization included) on the first
-``--speed-docs`` abstracts, after a warm-up, with intra-op threads = cores.
+Throughput: abstracts/s of ``Encoder.encode`` (tokenization included) on a fixed sample of
+``--speed-docs`` abstracts (every k-th of the corpus), after a warm-up, intra-op threads =
+cores. The machine is shared, so variants are measured in interleaved rounds (each round
+runs every variant once, in rotated order) and the speed-up is the median over rounds of
+variant/baseline within the same round; abstracts per CPU-second is reported beside it.
 Quality: nDCG@10 / Recall@100 (ranx) of semantic-only retrieval (exact cosine) on the SciFact
 train queries, for each variant over the whole corpus. Vectors are cached per model_id under
 ``--cache`` so reruns only re-measure speed.
@@ -74,11 +77,13 @@ def encoder_for(spec: str, data_dir: Path):
     return get_encoder(settings), batch
 
 
-def measure_speed(encoder, texts: list[str], batch: int) -> float:
+def measure_speed(encoder, texts: list[str], batch: int) -> tuple[float, float]:
+    """(abstracts per wall second, abstracts per CPU second of this process)."""
     encoder.encode(texts[:16], batch_size=batch)  # warm-up: lazy init, allocator, caches
-    started = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     encoder.encode(texts, batch_size=batch)
-    return len(texts) / (time.perf_counter() - started)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return len(texts) / wall, len(texts) / max(cpu, 1e-9)
 
 
 def evaluate(encoder, batch, doc_ids, texts, queries, qrels, cache: Path) -> dict:
@@ -109,10 +114,11 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=SHARED / "corpus.jsonl")
     ap.add_argument("--queries", type=Path, default=SHARED / "queries_train.jsonl")
     ap.add_argument("--qrels", type=Path, default=SHARED / "qrels_train.tsv")
-    ap.add_argument("--speed-docs", type=int, default=384)
+    ap.add_argument("--speed-docs", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--baseline", default="torch@256/32")
     ap.add_argument("--variants", default="onnx@256/32,onnx-int8@256/32,onnx-int8@128/32,"
-                    "onnx-int8@128/8,onnx@128/32")
+                    "onnx-int8@128/8,onnx-int8@128/1")
     ap.add_argument("--quality", default="torch@256/32,onnx-int8@256/32,onnx-int8@128/32,"
                     "onnx@128/32",
                     help="variants whose nDCG@10 is measured over the whole corpus")
@@ -131,21 +137,37 @@ def main() -> None:
     print(f"{len(texts)} abstracts, {len(queries)} queries, speed sample {len(sample)}, "
           f"{cores} cores", file=sys.stderr)
 
-    results = {"cores": cores, "speed_docs": len(sample), "variants": {}}
+    results = {"cores": cores, "speed_docs": len(sample), "rounds": args.rounds,
+               "variants": {}}
     specs = [args.baseline] + [v for v in args.variants.split(",") if v and v != args.baseline]
+    encoders = {spec: encoder_for(spec, data_dir) for spec in specs}
+    rates: dict[str, list[float]] = {spec: [] for spec in specs}
+    cpu_rates: dict[str, list[float]] = {spec: [] for spec in specs}
+    for rnd in range(args.rounds):
+        order = specs[rnd % len(specs):] + specs[:rnd % len(specs)]
+        for spec in order:
+            enc, batch = encoders[spec]
+            wall, cpu = measure_speed(enc, sample, batch)
+            rates[spec].append(wall)
+            cpu_rates[spec].append(cpu)
+            print(f"round {rnd + 1}: {spec:22s} {wall:7.1f} abstracts/s "
+                  f"({cpu:.1f} per CPU-s)", file=sys.stderr)
     for spec in specs:
-        enc, batch = encoder_for(spec, data_dir)
-        speed = measure_speed(enc, sample, batch)
-        results["variants"][spec] = {"model_id": enc.model_id, "abstracts_per_s": round(speed, 1)}
-        print(f"{spec:22s} {speed:7.1f} abstracts/s  ({enc.model_id})", file=sys.stderr)
-    # Baseline again at the end: the machine is shared, so a drift shows up here.
-    enc, batch = encoder_for(args.baseline, data_dir)
-    again = measure_speed(enc, sample, batch)
-    results["baseline_again_abstracts_per_s"] = round(again, 1)
-    base = (results["variants"][args.baseline]["abstracts_per_s"] + again) / 2
-    results["baseline_abstracts_per_s"] = round(base, 1)
-    for spec, row in results["variants"].items():
-        row["speedup"] = round(row["abstracts_per_s"] / base, 2)
+        ratios = [r / b for r, b in zip(rates[spec], rates[args.baseline])]
+        results["variants"][spec] = {
+            "model_id": encoders[spec][0].model_id,
+            "abstracts_per_s": round(float(np.median(rates[spec])), 1),
+            "abstracts_per_s_rounds": [round(r, 1) for r in rates[spec]],
+            "abstracts_per_cpu_s": round(float(np.median(cpu_rates[spec])), 1),
+            "speedup": round(float(np.median(ratios)), 2),
+            "speedup_cpu": round(float(np.median(cpu_rates[spec]))
+                                 / float(np.median(cpu_rates[args.baseline])), 2),
+        }
+    results["baseline_abstracts_per_s"] = results["variants"][args.baseline]["abstracts_per_s"]
+    with open("/proc/loadavg") as fh:
+        results["loadavg_after_speed"] = fh.read().split()[:3]
+    del encoders
+    clear_encoder_cache()
 
     for spec in [q for q in args.quality.split(",") if q]:
         enc, batch = encoder_for(spec, data_dir)
@@ -175,6 +197,8 @@ def plot(results: dict, baseline: str, path: Path) -> None:
                                          for s, _ in rows])
     for bar, (_, r) in zip(bars, rows):
         label = f"{r['abstracts_per_s']:.0f}/s  x{r['speedup']:.1f}"
+        if "abstracts_per_cpu_s" in r:
+            label += f" ({r['abstracts_per_cpu_s']:.0f}/CPU-s)"
         if "ndcg@10" in r:
             label += f"  nDCG@10 {r['ndcg@10']:.3f}"
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + label,

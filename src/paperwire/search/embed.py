@@ -223,6 +223,9 @@ class OnnxEncoder(Encoder):
         self._tokenizer.no_padding()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
+        # No busy-waiting between ops: on a shared host (web workers, other jobs) spinning
+        # threads steal the cores the next op needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
