@@ -160,7 +160,7 @@ def make_queries(db_path: Path, n_each: int, seed: int = 3) -> list[dict]:
         bigrams.update(zip(words, words[1:]))
     common = [w for w, _ in counts.most_common(120) if w not in stop and len(w) > 3][:60]
     rare = [w for w, c in counts.items() if 2 <= c <= 3 and len(w) > 5]
-    phrases = [f'"{a} {b}"' for (a, b), c in bigrams.most_common(400)
+    phrases = [f'"{a} {b}"' for (a, b), c in bigrams.most_common(20000)
                if a not in stop and b not in stop][:80]
     cats = sorted({c for _, _, cj, _ in sample for c in json.loads(cj)})
     names = sorted({a["name"].split()[-1] for *_, aj in sample for a in json.loads(aj)})

@@ -58,6 +58,11 @@ PHRASE_BOOST = 1.0
 # exact (stemmed) matches always rank above papers matched only through a prefix.
 PREFIX_SCORE = 0.3
 K1, B = 1.2, 0.75
+# Prefix expansion is skipped for words that are common as whole words (in more than
+# max(PREFIX_MAX_DF, PREFIX_MAX_DF_FRACTION x papers) papers): their exact matches already
+# outnumber any page anyone reads, and expanding them costs the BM25 top-k pruning.
+PREFIX_MAX_DF = 1000
+PREFIX_MAX_DF_FRACTION = 0.002
 # A delta bigger than this is folded into the index before searching (when we can get the lock).
 MAX_DELTA = 20_000
 LENGTH_SAMPLE = 5000
@@ -133,7 +138,9 @@ class CompiledQuery:
         return bool(self.stems or self.author_words or self.prefixes or self.phrases)
 
 
-def compile_query(pq: ParsedQuery, cons: Constraints, *, prefix: bool = True) -> CompiledQuery:
+def compile_query(pq: ParsedQuery, cons: Constraints, *, prefix: bool = True,
+                  expand: Callable[[str], bool] | None = None) -> CompiledQuery:
+    """``expand(word)``: whether a word is matched as a prefix too (default: all words)."""
     stems: list[str] = []
     author_words: list[str] = []
     prefixes: list[str] = []
@@ -141,7 +148,7 @@ def compile_query(pq: ParsedQuery, cons: Constraints, *, prefix: bool = True) ->
         stems += analyzer.stems(term)
         author_words += [w for w in analyzer.words(term) if w not in analyzer.stopwords()]
         if prefix:
-            prefixes += analyzer.prefix_words(term)
+            prefixes += [w for w in analyzer.prefix_words(term) if expand is None or expand(w)]
     phrases = [p for p in (phrase_positions(ph) for ph in pq.phrases) if p]
     return CompiledQuery(list(dict.fromkeys(stems)), list(dict.fromkeys(author_words)),
                          list(dict.fromkeys(prefixes)), phrases, cons)
@@ -320,6 +327,7 @@ class Stats:
 class LexicalResult:
     hits: list[tuple[str, float]]
     total: int
+    exact: bool = True  # False: ``total`` is an estimate (counting would cost a full scan)
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -608,14 +616,18 @@ class LexicalIndex:
                 out[pid] = None  # type: ignore[assignment]
         return out
 
+    def _expander(self, searcher: tantivy.Searcher) -> Callable[[str], bool]:
+        limit = max(PREFIX_MAX_DF, PREFIX_MAX_DF_FRACTION * searcher.num_docs)
+        return lambda word: searcher.doc_freq("words", word) <= limit
+
     def search(self, pq: ParsedQuery, cons: Constraints, *, limit: int, offset: int = 0,
                order: str = "relevance", prefix: bool = True) -> LexicalResult:
         """Top ``limit`` papers after ``offset``; ``order`` is "relevance" or "newest"."""
-        cq = compile_query(pq, cons, prefix=prefix)
         self.ensure_open()
         with self._mutex:
             index = self._index
             state = self._state
+        cq = compile_query(pq, cons, prefix=prefix, expand=self._expander(index.searcher()))
         query = tantivy_query(self.schema, cq)
         if query is None:
             return LexicalResult([], 0)
@@ -625,7 +637,10 @@ class LexicalIndex:
         kwargs = {}
         if order == "newest" or not cq.has_text:
             kwargs = {"order_by_field": "published", "order": tantivy.Order.Desc}
-        result = searcher.search(query, limit=want + len(delta), count=True, **kwargs)
+        # Counting every match defeats top-k pruning (a common word matches most papers), so
+        # ranked text queries estimate the total unless the results run out on this page.
+        counting = not cq.has_text
+        result = searcher.search(query, limit=want + len(delta), count=counting, **kwargs)
         hits: list[tuple[str, float, int]] = []
         shadowed = 0
         for score, addr in result.hits:
@@ -653,8 +668,16 @@ class LexicalIndex:
             # Stable sort on score alone: ties keep tantivy's order (by document address),
             # which is the same whatever the page size, so pages never overlap or skip.
             hits.sort(key=lambda h: -h[1])
-        total = max(result.count - shadowed, 0) + added
-        return LexicalResult([(pid, s) for pid, s, _ in hits[offset:want]], total)
+        exact = True
+        if counting:
+            total = max(result.count - shadowed, 0) + added
+        elif len(result.hits) < want + len(delta):
+            total = len(hits)  # every match is in hand
+        else:
+            exact = False
+            dfs = [searcher.doc_freq(f, s) for s in cq.stems for f in ("title", "body")]
+            total = max([len(hits), *dfs])
+        return LexicalResult([(pid, s) for pid, s, _ in hits[offset:want]], total, exact)
 
     def count(self, cons: Constraints) -> int:
         """How many visible papers pass the filters (exact up to not-yet-indexed papers)."""
@@ -694,11 +717,11 @@ class LexicalIndex:
         absent). Used to complete fusion: semantic candidates get their real lexical score."""
         if not ids:
             return {}
-        cq = compile_query(pq, cons, prefix=prefix)
         self.ensure_open()
         with self._mutex:
             index = self._index
             state = self._state
+        cq = compile_query(pq, cons, prefix=prefix, expand=self._expander(index.searcher()))
         query = tantivy_query(self.schema, cq)
         if query is None:
             return {}

@@ -201,14 +201,14 @@ class SearchService:
                 res = self.lexical.search(pq, cons, limit=limit, offset=offset, order="newest",
                                           prefix=prefix)
                 return pq, Ranking(res.hits, res.total, {p: {"lexical"} for p, _ in res.hits},
-                                   notices)
+                                   notices, total_is_estimate=not res.exact)
             if sort == "upvotes":
                 res = self.lexical.search(pq, cons, limit=SORT_POOL, prefix=prefix)
                 ids = self._sort_pool(res.hits, "upvotes")[offset:want]
                 return pq, Ranking(ids, res.total, {p: {"lexical"} for p, _ in ids}, notices)
             res = self.lexical.search(pq, cons, limit=limit, offset=offset, prefix=prefix)
             return pq, Ranking(res.hits, res.total, {p: {"lexical"} for p, _ in res.hits},
-                               notices)
+                               notices, total_is_estimate=not res.exact)
 
         pool = max(POOL, want) if sort == "relevance" else SORT_POOL
         sem = self._semantic_ranked(pq, cons, pool, notices)
@@ -299,11 +299,15 @@ class SearchService:
             paper = papers.get(pid)
             if paper is None or paper.hidden:
                 continue  # deleted or hidden between ranking and loading
+            # Each text is analyzed once; the spans serve the title, snippet and highlights.
+            title = paper.title or ""
+            abstract = " ".join((paper.abstract or "").split())
+            t_spans, a_spans = hl.spans(title), hl.spans(abstract)
             hits.append(SearchHit(
                 paper_id=pid, paper=paper, score=float(score),
-                snippet_html=snippet_html(paper.abstract or "", hl),
-                title_html=title_html(paper.title or "", hl),
-                highlights=matched_words([paper.title, paper.abstract], hl),
+                snippet_html=snippet_html(abstract, hl, spans=a_spans),
+                title_html=title_html(title, hl, spans=t_spans),
+                highlights=matched_words([title, abstract], hl, [t_spans, a_spans]),
                 matched_by=set(ranking.matched_by.get(pid, set()))))
         return hits
 

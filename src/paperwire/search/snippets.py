@@ -21,7 +21,7 @@ class Highlighter:
     prefixes: tuple[str, ...]
 
     @classmethod
-    def for_query(cls, stems, prefixes) -> "Highlighter":
+    def for_query(cls, stems, prefixes) -> "Highlighter":  # noqa: D102
         return cls(frozenset(stems), tuple(prefixes))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
@@ -33,8 +33,9 @@ class Highlighter:
             if stem in self.stems:
                 found.add((start, end))
         if self.prefixes:
+            prefixes = self.prefixes
             for word, start, end in analyzer.word_spans(text):
-                if any(word.startswith(p) for p in self.prefixes):
+                if word.startswith(prefixes):
                     found.add((start, end))
         out: list[tuple[int, int]] = []
         for start, end in sorted(found):
@@ -59,14 +60,17 @@ def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | Non
     return "".join(parts)
 
 
-def title_html(text: str, hl: Highlighter) -> str:
-    return mark(text or "", hl.spans(text or ""))
+def title_html(text: str, hl: Highlighter, spans=None) -> str:
+    text = text or ""
+    return mark(text, hl.spans(text) if spans is None else spans)
 
 
-def snippet_html(text: str, hl: Highlighter, max_chars: int = SNIPPET_CHARS) -> str:
-    """The window of ``text`` (about ``max_chars``) with the most distinct matched words."""
+def snippet_html(text: str, hl: Highlighter, max_chars: int = SNIPPET_CHARS,
+                 spans=None) -> str:
+    """The window of ``text`` (about ``max_chars``) with the most distinct matched words.
+    ``spans``: precomputed ``hl.spans(text)`` of the whitespace-collapsed text."""
     text = " ".join((text or "").split())
-    spans = hl.spans(text)
+    spans = hl.spans(text) if spans is None else spans
     if len(text) <= max_chars:
         return mark(text, spans)
     best_start, best_score = 0, -1
@@ -88,10 +92,12 @@ def snippet_html(text: str, hl: Highlighter, max_chars: int = SNIPPET_CHARS) -> 
     return ("\u2026" if start > 0 else "") + body + ("\u2026" if end < len(text) else "")
 
 
-def matched_words(texts: list[str], hl: Highlighter) -> list[str]:
+def matched_words(texts: list[str], hl: Highlighter, spans_list=None) -> list[str]:
     """Distinct matched words (lowercased), in order of first appearance."""
     seen: dict[str, None] = {}
-    for text in texts:
-        for s, e in hl.spans(text or ""):
+    for i, text in enumerate(texts):
+        text = text or ""
+        spans = hl.spans(text) if spans_list is None else spans_list[i]
+        for s, e in spans:
             seen.setdefault(text[s:e].lower(), None)
     return list(seen)
