@@ -80,6 +80,16 @@ def prepare(source: Path, workdir: Path) -> Path:
         shutil.rmtree(data / "index", ignore_errors=True)
         shutil.copyfile(source, target)
         stamp.write_text(json.dumps(want))
+    # Embeddings (if the shared database has them) are dropped from the copy: building a 1M
+    # semantic index takes longer than this benchmark may hold the machine, and each worker
+    # would otherwise start building it; semantic latency at 1M is bench/search_latency.py's.
+    con = sqlite3.connect(target)
+    if con.execute("SELECT 1 FROM embeddings LIMIT 1").fetchone():
+        log("dropping embeddings from the copy (semantic search is measured elsewhere)")
+        con.execute("DELETE FROM embeddings")
+        con.commit()
+    con.close()
+    shutil.rmtree(data / "index" / "semantic", ignore_errors=True)
     env = server_env(data)
     log("building/catching up the lexical index (paperwire index --lexical-only)")
     started = time.monotonic()
