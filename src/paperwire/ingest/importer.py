@@ -35,7 +35,8 @@ from paperwire.ingest.reader import RecordFile, decode
 from paperwire.store.checkpoints import delete_checkpoint, get_checkpoint, save_checkpoint
 from paperwire.store.feed import add_feed_entry
 from paperwire.store.models import utcnow
-from paperwire.store.papers import prepare_paper, tune_for_bulk_load, upsert_prepared
+from paperwire.store.papers import (bulk_load_transaction, prepare_paper, tune_for_bulk_load,
+                                    upsert_prepared)
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +267,10 @@ def _commit(settings, db, prepared: _Prepared, summary: ImportSummary,
     if not prepared.papers and checkpoint is None:
         return
     with db.session() as session:
+        if checkpoint is not None:
+            # Resumable batch: it may commit without waiting for the WAL flush (see
+            # bulk_load_transaction); the final checkpoint deletion flushes it.
+            bulk_load_transaction(session)
         result = upsert_prepared(session, prepared.papers)
         added = 0
         for paper_id, feed in prepared.feeds:
