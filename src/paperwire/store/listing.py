@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.store.models import Comment, FeedEntry, Paper, Upvote, User
@@ -79,12 +79,17 @@ def adjacent_feed_days(session: Session, day: dt.date) -> tuple[dt.date | None, 
     return prev_day, next_day
 
 
+# Built once: constructing this joined select costs as much CPU as running it (every cold
+# paper page runs it); the bound parameter keeps SQLAlchemy's compiled-statement cache hot.
+_PAPER_WITH_ENTRY = (select(Paper, FeedEntry, User.username)
+                     .outerjoin(FeedEntry, FeedEntry.paper_id == Paper.id)
+                     .outerjoin(User, User.id == FeedEntry.submitted_by)
+                     .where(Paper.id == bindparam("paper_id")))
+
+
 def paper_with_entry(session: Session, paper_id: str) -> tuple[Paper, FeedEntry | None, str | None] | None:
     """A paper with its feed entry (if any) and submitter name, in one statement."""
-    row = session.execute(select(Paper, FeedEntry, User.username)
-                          .outerjoin(FeedEntry, FeedEntry.paper_id == Paper.id)
-                          .outerjoin(User, User.id == FeedEntry.submitted_by)
-                          .where(Paper.id == paper_id)).first()
+    row = session.execute(_PAPER_WITH_ENTRY, {"paper_id": paper_id}).first()
     if row is None:
         return None
     paper, entry, username = row

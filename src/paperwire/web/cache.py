@@ -40,6 +40,15 @@ class PageCache:
                 self._data[key] = (now + self.ttl, value)
         return value
 
+    def peek(self, key: Hashable) -> Any | None:
+        """The cached value if present and fresh, else None (never computes)."""
+        if self.ttl <= 0:
+            return None
+        hit = self._data.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
     def invalidate(self) -> None:
         with self._lock:
             self.generation += 1

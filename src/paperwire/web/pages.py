@@ -20,6 +20,7 @@ from typing import Any, Callable
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from markupsafe import Markup, escape
 
 from paperwire.web.mathrender import render_math
@@ -52,6 +53,9 @@ def csrf_token(request: Request) -> str:
 def make_templates(settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
+    # Templates ship inside the package and change only on deploy (which restarts workers):
+    # skip the per-render stat() of every template file.
+    env.auto_reload = False
     env.globals.update(static_url=static_url, site_name=settings.site_name,
                        base_url=settings.base_url.rstrip("/"), settings=settings)
     env.filters["math"] = render_math
@@ -68,6 +72,15 @@ def make_templates(settings) -> Jinja2Templates:
 _TOKEN_PLACEHOLDER = "__pw-csrf-token-placeholder__"
 
 
+def _cache_key(request: Request, name: str, key: Any) -> tuple:
+    return ("html", name, key if key is not None
+            else str(request.url.path) + "?" + str(request.url.query))
+
+
+def _with_token(request: Request, html: str) -> HTMLResponse:
+    return HTMLResponse(html.replace(_TOKEN_PLACEHOLDER, str(escape(csrf_token(request)))))
+
+
 def cached_page(request: Request, name: str, build_context: Callable[[], dict[str, Any]], *,
                 key: Any = None) -> HTMLResponse:
     """An anonymous page from the per-worker page cache (``app.state.cache``), rendered once
@@ -75,15 +88,25 @@ def cached_page(request: Request, name: str, build_context: Callable[[], dict[st
     a fresh render (their page shows their own votes and name). Errors are never cached."""
     if current_user(request) is not None:
         return page_response(request, name, build_context())
-    cache = request.app.state.cache
-    cache_key = ("html", name, key if key is not None else str(request.url.path) + "?" + str(request.url.query))
 
     def render() -> str:
         return _render(request, name, build_context(), _TOKEN_PLACEHOLDER)
 
-    html = cache.get_or_compute(cache_key, render)
-    token = str(escape(csrf_token(request)))
-    return HTMLResponse(html.replace(_TOKEN_PLACEHOLDER, token))
+    html = request.app.state.cache.get_or_compute(_cache_key(request, name, key), render)
+    return _with_token(request, html)
+
+
+async def cached_page_async(request: Request, name: str,
+                            build_context: Callable[[], dict[str, Any]], *,
+                            key: Any = None) -> HTMLResponse:
+    """``cached_page`` for ``async def`` handlers: a cache hit is answered on the event loop
+    (no thread hand-off, which costs more than the hit itself); a miss or a signed-in user's
+    page (database work) runs in the threadpool as a sync handler would."""
+    if current_user(request) is None:
+        html = request.app.state.cache.peek(_cache_key(request, name, key))
+        if html is not None:
+            return _with_token(request, html)
+    return await run_in_threadpool(cached_page, request, name, build_context, key=key)
 
 
 def page_response(request: Request, name: str, context: dict[str, Any], *,

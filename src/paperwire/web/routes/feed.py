@@ -8,42 +8,43 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from paperwire.web import render
-from paperwire.web.pages import cached_page, current_user
+from paperwire.web.pages import cached_page_async, current_user
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 Page = Query(None, ge=1, le=100000, description="Page number, from 1")
 
 
-def _feed(request: Request, **kwargs) -> HTMLResponse:
+async def _feed(request: Request, **kwargs) -> HTMLResponse:
     state, user = request.app.state, current_user(request)
-    return cached_page(request, "feed.html",
-                       lambda: render.feed_context(state, user=user, **kwargs))
+    return await cached_page_async(request, "feed.html",
+                                   lambda: render.feed_context(state, user=user, **kwargs))
 
 
 @router.get("/")
-def home(request: Request, p: int | None = Page):
-    return _feed(request, page=p)
+async def home(request: Request, p: int | None = Page):
+    return await _feed(request, page=p)
 
 
 @router.get("/papers")
-def day(request: Request, date: str | None = None, sort: str | None = None,
-        p: int | None = Page):
-    return _feed(request, date=date, sort=sort, page=p)
+async def day(request: Request, date: str | None = None, sort: str | None = None,
+              p: int | None = Page):
+    return await _feed(request, date=date, sort=sort, page=p)
 
 
 @router.get("/papers/week/{week}")
-def week(request: Request, week: str, sort: str | None = None, p: int | None = Page):
-    return _feed(request, week=week, sort=sort, page=p)
+async def week(request: Request, week: str, sort: str | None = None, p: int | None = Page):
+    return await _feed(request, week=week, sort=sort, page=p)
 
 
 @router.get("/papers/month/{month}")
-def month(request: Request, month: str, sort: str | None = None, p: int | None = Page):
-    return _feed(request, month=month, sort=sort, page=p)
+async def month(request: Request, month: str, sort: str | None = None, p: int | None = Page):
+    return await _feed(request, month=month, sort=sort, page=p)
 
 
 @router.get("/trending")
-def trending(request: Request, window: str | None = None, p: int | None = Page):
+async def trending(request: Request, window: str | None = None, p: int | None = Page):
     state, user = request.app.state, current_user(request)
-    return cached_page(request, "feed.html",
-                       lambda: render.trending_context(state, user=user, window=window, page=p))
+    return await cached_page_async(request, "feed.html",
+                                   lambda: render.trending_context(state, user=user,
+                                                                   window=window, page=p))

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from paperwire.web import render
-from paperwire.web.pages import cached_page, current_user
+from paperwire.web.pages import cached_page_async, current_user
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
 @router.get("/papers/{paper_id:path}")
-def paper_page(request: Request, paper_id: str):
-    return cached_page(request, "paper.html",
-                       lambda: render.paper_context(request.app.state, paper_id,
-                                                    user=current_user(request)))
+async def paper_page(request: Request, paper_id: str):
+    # async: an anonymous cache hit is served on the event loop; misses go to the threadpool.
+    return await cached_page_async(request, "paper.html",
+                                   lambda: render.paper_context(request.app.state, paper_id,
+                                                                user=current_user(request)))
