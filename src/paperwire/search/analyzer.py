@@ -13,6 +13,7 @@ use these exact analyzers, so a word normalizes the same way everywhere.
 from __future__ import annotations
 
 import functools
+import re
 
 import tantivy
 
@@ -64,9 +65,28 @@ def stem_spans(text: str) -> list[tuple[str, int, int]]:
             for t in analyzers()[STEM].pre_tokenize(text or "").tokens]
 
 
+# tantivy's simple tokenizer splits on every char that is not alphanumeric; for ASCII text that
+# is exactly this pattern, and lowercasing is the whole of the rest of the ``word`` chain
+# (ASCII folding is a no-op). Far cheaper than building tantivy Token objects per word.
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
 def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """(word, start, end) character spans of the ``word`` analyzer's tokens."""
+    text = text or ""
+    if text.isascii():
+        return [(m.group().lower(), m.start(), m.end()) for m in _ASCII_WORD.finditer(text)
+                if m.end() - m.start() < MAX_TOKEN_CHARS]
     return [(t.text, t.char_offset_from, t.char_offset_to)
-            for t in analyzers()[WORD].pre_tokenize(text or "").tokens]
+            for t in analyzers()[WORD].pre_tokenize(text).tokens]
+
+
+@functools.lru_cache(maxsize=100_000)
+def stem_of_word(word: str) -> str | None:
+    """The stem of one ``word``-analyzer token (None for a stop word). The ``stem`` chain is
+    the ``word`` chain plus per-token filters, so a text's stems are its words' stems."""
+    out = analyzers()[STEM].analyze(word)
+    return out[0] if out else None
 
 
 def prefix_words(term: str) -> list[str]:

@@ -180,9 +180,13 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | 
         else:
             parts = [Q.phrase_query(schema, "title", list(phrase)),
                      Q.phrase_query(schema, "body", list(phrase))]
+        # The body holds the title, so a title match is always a body match too: require the
+        # body phrase and add the title one as optional score. Same matches and scores as
+        # "title OR body", but the (small) title postings are only probed on body matches
+        # instead of being unioned with them.
         clauses.append((O.Must, Q.boolean_query([
-            (O.Should, Q.boost_query(parts[0], TITLE_BOOST * PHRASE_BOOST)),
-            (O.Should, Q.boost_query(parts[1], PHRASE_BOOST))])))
+            (O.Must, Q.boost_query(parts[1], PHRASE_BOOST)),
+            (O.Should, Q.boost_query(parts[0], TITLE_BOOST * PHRASE_BOOST))])))
     cons = cq.cons
     if cons.categories:
         cat_q = [(O.Should, Q.regex_query(schema, "cats", category_regex(p)))

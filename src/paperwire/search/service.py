@@ -26,8 +26,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+
+import numpy as np
 
 from paperwire.errors import BadInput, NotFound
 from paperwire.search import fusion
@@ -45,6 +48,7 @@ MAX_OFFSET = 10_000
 POOL = 100            # candidates taken from each side before fusion
 SORT_POOL = 500       # relevant candidates reordered by newest/upvotes
 FILTER_CANDIDATES = 5_000  # filtered semantic search is exact below this many matches
+QUERY_VECTOR_CACHE = 1024  # query embeddings kept per process (LRU)
 
 __all__ = ["SearchFilters", "SearchHit", "SearchResponse", "SearchService",
            "get_search_service", "search", "ParsedQuery"]
@@ -96,6 +100,7 @@ class SearchService:
         self._semantic = None
         self._semantic_error: str | None = None
         self._encoder = None
+        self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -144,7 +149,7 @@ class SearchService:
             notices.append("Semantic search is unavailable (" + (self._semantic_error or "?")
                            + "); showing keyword results.")
             return None
-        vec = self._encoder.encode_query(pq.text)
+        vec = self._query_vector(pq.text)
         _local.vec = vec  # per thread: kept for score completion of this query
         filters_only = Constraints(categories=cons.categories, authors=cons.authors,
                                    date_from=cons.date_from, date_to=cons.date_to)
@@ -161,6 +166,22 @@ class SearchService:
             ranked = list(sem.search(vec, k * (5 if filters_only.active else 1) + 10))
         keep = self.lexical.filter_ids(cons, [p for p, _ in ranked])
         return [(p, s) for p, s in ranked if p in keep][:k]
+
+    def _query_vector(self, text: str):
+        """The query's embedding, from a small per-process LRU (the same query is embedded
+        again for every page, mode switch and refresh; vectors are read-only)."""
+        with self._lock:
+            vec = self._query_vectors.get(text)
+            if vec is not None:
+                self._query_vectors.move_to_end(text)
+                return vec
+        vec = np.asarray(self._encoder.encode_query(text), dtype=np.float32)
+        vec.setflags(write=False)
+        with self._lock:
+            self._query_vectors[text] = vec
+            while len(self._query_vectors) > QUERY_VECTOR_CACHE:
+                self._query_vectors.popitem(last=False)
+        return vec
 
     # ---- ranking ---------------------------------------------------------------------------
     def rank(self, query: str | ParsedQuery, *, mode: str = "hybrid", sort: str = "relevance",

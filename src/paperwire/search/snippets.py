@@ -8,6 +8,7 @@ when it starts with a query word used as a prefix (as the lexical matcher decide
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 from paperwire.search import analyzer
@@ -28,21 +29,43 @@ class Highlighter:
         """Sorted, non-overlapping character spans of matched words."""
         if not text or (not self.stems and not self.prefixes):
             return []
-        found: set[tuple[int, int]] = set()
-        for stem, start, end in analyzer.stem_spans(text):
-            if stem in self.stems:
-                found.add((start, end))
-        if self.prefixes:
-            prefixes = self.prefixes
-            for word, start, end in analyzer.word_spans(text):
-                if word.startswith(prefixes):
-                    found.add((start, end))
-        out: list[tuple[int, int]] = []
-        for start, end in sorted(found):
-            if out and start < out[-1][1]:
-                continue
-            out.append((start, end))
+        if text.isascii():
+            return self._ascii_spans(text)
+        # One pass over the words; a word's stem comes from a per-word cache (stemming is a
+        # per-token filter, so this equals analyzing the text with the stem chain).
+        stems, prefixes = self.stems, self.prefixes
+        stem_of = analyzer.stem_of_word
+        return [(start, end) for word, start, end in analyzer.word_spans(text)
+                if (prefixes and word.startswith(prefixes)) or (stems and stem_of(word) in stems)]
+
+    def _ascii_spans(self, text: str) -> list[tuple[int, int]]:
+        # Same tokens as the analyzers (see analyzer.word_spans), but decided per distinct word
+        # and located with str.find: most of a text's words are repeats or non-matches, and
+        # this avoids Python work per token (the snippet step runs for every hit of a page).
+        low = text.lower()  # ASCII: same length, so offsets carry over
+        stems, prefixes = self.stems, self.prefixes
+        stem_of = analyzer.stem_of_word
+        limit = analyzer.MAX_TOKEN_CHARS
+        matched = [w for w in set(_ASCII_WORD.findall(low)) if len(w) < limit and (
+            (prefixes and w.startswith(prefixes)) or (stems and stem_of(w) in stems))]
+        if not matched:
+            return []
+        n = len(low)
+        out = []
+        for w in matched:
+            size = len(w)
+            i = low.find(w)
+            while i >= 0:
+                j = i + size
+                # Whole tokens only: a matched word is a maximal run of letters/digits.
+                if (i == 0 or not low[i - 1].isalnum()) and (j == n or not low[j].isalnum()):
+                    out.append((i, j))
+                i = low.find(w, j)
+        out.sort()
         return out
+
+
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
 def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
