@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 import orjson
-from sqlalchemy import JSON, DateTime, func, select
+from sqlalchemy import JSON, DateTime, Integer, String, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.ingest.records import METADATA_FIELDS, PaperRecord
@@ -109,9 +109,9 @@ def prepare_paper(record: PaperRecord, dialect: str, now: dt.datetime | None = N
     now = now or utcnow()
     chash = record.content_hash()
     now_value = _sqlite_datetime(now) if builder.sqlite else now
-    row = builder.row(record, chash, record.imported_upvotes or 0, now_value)
     if not builder.sqlite:
-        row = copy_line(row)
+        now_value = _copy_time(now)
+    row = builder.row(record, chash, record.imported_upvotes or 0, now_value)
     return PreparedPaper(record.id, record.version, record.updated_at, chash,
                          record.imported_upvotes, row)
 
@@ -229,22 +229,62 @@ def _copy_value(value) -> str:
     if value is False:
         return "f"
     if isinstance(value, str):
-        # Membership tests first: most values need no escaping (faster than str.translate).
-        if "\\" in value:
-            value = value.replace("\\", "\\\\")
-        if "\n" in value:
-            value = value.replace("\n", "\\n")
-        if "\r" in value:
-            value = value.replace("\r", "\\r")
-        if "\t" in value:
-            value = value.replace("\t", "\\t")
-        return value
+        return _copy_text(value)
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            # Columns are naive UTC; PostgreSQL would ignore an offset in timestamp input.
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.isoformat(" ")
+        return _copy_time(value)
     return str(value)
+
+
+def _copy_int(value) -> str:
+    return "\\N" if value is None else str(value)
+
+
+def _copy_time(value: dt.datetime | None) -> str:
+    if value is None:
+        return "\\N"
+    if value.tzinfo is not None:
+        # Columns are naive UTC; PostgreSQL would ignore an offset in timestamp input.
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value.isoformat(" ")
+
+
+def _copy_text(value: str | None) -> str:
+    if value is None:
+        return "\\N"
+    # Membership tests first: most values need no escaping (faster than str.translate).
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if "\n" in value:
+        value = value.replace("\n", "\\n")
+    if "\r" in value:
+        value = value.replace("\r", "\\r")
+    if "\t" in value:
+        value = value.replace("\t", "\\t")
+    return value
+
+
+def _copy_expr(column, expr: str, env: dict) -> str:
+    """``expr`` (a row value in the SQLite/tuple builder) as COPY text for ``column``."""
+    name = column.name
+    if expr in ("h", "now"):
+        return expr                    # hex digest; already formatted
+    if expr == "up":
+        return "str(up)"
+    constants = {"0": 0, "False": False}
+    if expr.startswith("default_") or expr in constants:
+        value = column.default.arg if expr.startswith("default_") else constants[expr]
+        env[f"copy_{name}"] = _copy_value(value)
+        return f"copy_{name}"
+    if name in _JSON_COLUMNS:
+        # orjson escapes control characters, so only backslashes need doubling.
+        return f'{expr}.replace("\\\\", "\\\\\\\\")'
+    if name in _DATETIME_COLUMNS:
+        return f"T(r.{name})"
+    if isinstance(column.type, Integer):
+        return f"N({expr})"
+    if not isinstance(column.type, String):
+        return f"V({expr})"
+    return f"E({expr})"
 
 
 def copy_line(row: tuple) -> bytes:
@@ -299,7 +339,9 @@ def _row_builder(dialect: str) -> _Builder:
     fixed = {"content_hash": "h", "imported_upvotes": "up", "upvotes": "up",
              "num_comments": "0", "hidden": "0" if sqlite else "False",
              "created_at": "now", "modified_at": "now"}
-    names, exprs = [], []
+    names, exprs, copy_exprs = [], [], []
+    copy_env: dict = {"TAB": "\t", "NL": "\n", "E": _copy_text, "T": _copy_time, "N": _copy_int,
+                      "V": _copy_value}
     for column in Paper.__table__.columns:
         name = column.name
         if name in fixed:
@@ -317,7 +359,14 @@ def _row_builder(dialect: str) -> _Builder:
             continue
         names.append(name)
         exprs.append(expr)
-    row = eval(f"lambda r, h, up, now: ({', '.join(exprs)},)", env)  # noqa: S307 - our columns
+        copy_exprs.append(_copy_expr(column, expr, copy_env))
+    if sqlite:
+        row = eval(f"lambda r, h, up, now: ({', '.join(exprs)},)", env)  # noqa: S307
+    else:
+        # PostgreSQL: the row as one COPY text line, each column encoded by its type (no
+        # per-value type dispatch; ``now`` arrives already formatted).
+        row = eval("lambda r, h, up, now: (TAB.join((" + ", ".join(copy_exprs) + ",)) + NL)"
+                   ".encode()", {**copy_env, **env})  # noqa: S307 - our columns
     m = "?" if sqlite else "%s"
     table = f'"{Paper.__tablename__}"'
     columns = ", ".join(f'"{name}"' for name in names)
