@@ -8,7 +8,10 @@ Invariants:
 - Each batch is one transaction that also saves the file's resume point (byte offset and line
   after the batch). A run killed at any instant (even ``kill -9``) resumes at the last committed
   batch when rerun on the same unchanged file, and the upsert is idempotent, so the result is
-  the same database an uninterrupted run gives.
+  the same database an uninterrupted run gives. On PostgreSQL these batches commit without
+  waiting for the WAL flush (``bulk_load_transaction``): only a crash of the database server
+  can lose the last few, each together with its resume point, and a rerun redoes them; the
+  final deletion of the resume point is an ordinary commit, so a finished import is durable.
 - A malformed record is reported as ``FILE:LINE: reason`` and skipped; the rest imports.
 - After each committed batch, search is told which papers changed (``papers_changed``).
 """
