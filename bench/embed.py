@@ -36,11 +36,13 @@ from paperwire.search.embed import clear_encoder_cache, get_encoder, paper_text 
 SHARED = ROOT.parent / "shared" / "data" / "scifact"
 
 
-def parse_variant(spec: str) -> tuple[str, int, int]:
-    """'onnx-int8@128/32' -> (backend, max tokens (0 = model's), batch size)."""
+def parse_variant(spec: str) -> tuple[str, int, int, int]:
+    """'onnx-int8@192t64/32' -> (backend, max tokens (0 = model's), tail tokens kept from the
+    end of over-long texts (0 = cut the end), batch size)."""
     backend, _, rest = spec.partition("@")
     tokens, _, batch = rest.partition("/")
-    return backend, int(tokens or 0), int(batch or 32)
+    tokens, _, tail = tokens.partition("t")
+    return backend, int(tokens or 0), int(tail or 0), int(batch or 32)
 
 
 def load_corpus(path: Path) -> tuple[list[str], list[str]]:
@@ -71,9 +73,10 @@ def load_queries(path: Path, qrels_path: Path) -> tuple[dict[str, str], dict[str
 
 
 def encoder_for(spec: str, data_dir: Path):
-    backend, tokens, batch = parse_variant(spec)
+    backend, tokens, tail, batch = parse_variant(spec)
     settings = load_settings(env={}, data_dir=data_dir, embedding_backend=backend,
-                             embed_max_tokens=tokens, embed_batch_size=batch)
+                             embed_max_tokens=tokens, embed_tail_tokens=tail,
+                             embed_batch_size=batch)
     return get_encoder(settings), batch
 
 
@@ -117,10 +120,10 @@ def main() -> None:
     ap.add_argument("--speed-docs", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--baseline", default="torch@256/32")
-    ap.add_argument("--variants", default="onnx@256/32,onnx-int8@256/32,onnx-int8@128/32,"
-                    "onnx-int8@128/8,onnx-int8@128/1")
-    ap.add_argument("--quality", default="torch@256/32,onnx-int8@256/32,onnx-int8@128/32,"
-                    "onnx@128/32",
+    ap.add_argument("--variants", default="onnx-int8@256/32,onnx-int8@192/32,"
+                    "onnx-int8@192t64/32,onnx-int8@160t64/32,onnx-int8@128/32")
+    ap.add_argument("--quality", default="torch@256/32,onnx-int8@256/32,onnx-int8@192/32,"
+                    "onnx-int8@192t64/32,onnx-int8@128/32",
                     help="variants whose nDCG@10 is measured over the whole corpus")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "pw-embed-bench")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "embed.json")

@@ -158,3 +158,25 @@ def test_corrupt_onnx_cache_is_rebuilt_with_a_logged_message(tmp_path, caplog, e
         again = embed.onnx_model_path(settings, spec, "onnx")
     assert "corrupt" in caplog.text
     assert embed._sha256(again) == good
+
+
+def test_long_text_keeps_its_beginning_and_end_and_drops_the_middle(encoder):
+    # Default truncation: the first tokens and the last embed_tail_tokens survive, the middle
+    # of an over-long abstract does not reach the model.
+    assert encoder.max_length == 192 and encoder.tail_tokens == 64
+    assert "/L192t64" in encoder.model_id
+    head = "Protein folding is predicted from sequence by a deep network. " * 16  # > 127
+    # > 64 tokens: longer than the tail window, so no middle token is in it.
+    tail = " We conclude that the predicted structures match experiments closely." * 8
+    middle_a = "The training data come from the protein data bank. " * 10
+    middle_b = "Galaxies formed early in cosmological simulations of dark matter. " * 10
+    other_tail = " Stock markets were volatile during the elections studied here."
+    a, b, c = encoder.encode([head + middle_a + tail]), encoder.encode(
+        [head + middle_b + tail]), encoder.encode([head + middle_a + other_tail])
+    assert np.allclose(a, b, atol=1e-6)
+    assert float(a[0] @ c[0]) < 0.999
+    ids = list(range(1000, 1300))
+    kept = encoder._token_ids(ids)
+    assert len(kept) == 192 and kept[:127] == ids[:127] and kept[127:] == ids[-65:]
+    short = list(range(50))
+    assert encoder._token_ids(short) == short

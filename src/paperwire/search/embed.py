@@ -167,16 +167,20 @@ def _pooling_config(path: Path, what: str) -> dict:
 # --- encoders ---------------------------------------------------------------------------------
 
 
-def make_model_id(spec: ModelSpec, backend: str, max_length: int) -> str:
-    """``<name>@<weights sha256[:12]>/<backend>/L<max tokens>`` (at most 128 characters)."""
-    return f"{spec.name[:60]}@{spec.weights_sha256[:12]}/{backend}/L{max_length}"
+def make_model_id(spec: ModelSpec, backend: str, max_length: int, tail_tokens: int = 0) -> str:
+    """``<name>@<weights sha256[:12]>/<backend>/L<max tokens>[t<tail tokens>]`` (at most 128
+    characters). ``t<n>``: over-long texts keep their last n tokens (head + tail truncation)."""
+    tail = f"t{tail_tokens}" if tail_tokens > 0 else ""
+    return f"{spec.name[:60]}@{spec.weights_sha256[:12]}/{backend}/L{max_length}{tail}"
 
 
 def model_id_for(settings, backend: str | None = None) -> str:
     """The model_id ``get_encoder(settings)`` would have, without loading the model."""
     backend = backend or getattr(settings, "embedding_backend", "onnx-int8") or "onnx-int8"
     spec = resolve_model(settings)
-    return make_model_id(spec, backend, effective_max_length(settings, spec))
+    max_length = effective_max_length(settings, spec)
+    tail = 0 if backend == "torch" else effective_tail_tokens(settings, max_length)
+    return make_model_id(spec, backend, max_length, tail)
 
 
 def _cores() -> int:
@@ -205,11 +209,18 @@ class OnnxEncoder(Encoder):
     """ONNX Runtime session over an exported (optionally int8-quantized) model.
 
     Speed comes from: the Rust fast tokenizer, batches of similar length (little padding),
-    pooling and normalization inside the graph, dynamic int8 MatMuls, intra-op threads = cores.
+    pooling and normalization inside the graph, dynamic int8 MatMuls, intra-op threads = cores,
+    and a token budget below the model's limit.
+
+    Truncation: a text longer than ``max_length`` tokens keeps its first
+    ``max_length - tail_tokens - 1`` tokens ([CLS] included), then its last ``tail_tokens``
+    and the closing [SEP]: an abstract's conclusion carries much of what it claims, so
+    head + tail loses less retrieval quality than cutting the end at the same budget
+    (bench/embed.py, docs/benchmarks.md).
     """
 
     def __init__(self, spec: ModelSpec, onnx_path: Path, *, backend: str, max_length: int,
-                 batch_size: int, threads: int) -> None:
+                 batch_size: int, threads: int, tail_tokens: int = 0) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -217,9 +228,15 @@ class OnnxEncoder(Encoder):
         self.dim = spec.dim
         self.max_length = max_length
         self.batch_size = max(1, batch_size)
-        self.model_id = make_model_id(spec, backend, max_length)
+        self.tail_tokens = max(0, min(tail_tokens, max_length - 3))
+        self.model_id = make_model_id(spec, backend, max_length, self.tail_tokens)
         self._tokenizer = Tokenizer.from_file(str(spec.path / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length)
+        if self.tail_tokens:
+            # Whole texts are tokenized and cut in _token_ids (tokenizing the rest of an
+            # abstract costs far less than running the model on it).
+            self._tokenizer.no_truncation()
+        else:
+            self._tokenizer.enable_truncation(max_length)
         self._tokenizer.no_padding()
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -245,9 +262,9 @@ class OnnxEncoder(Encoder):
         if not texts:
             return out
         batch_size = max(1, batch_size or self.batch_size)
-        encodings = self._tokenizer.encode_batch(texts)
+        encodings = [self._token_ids(e.ids) for e in self._tokenizer.encode_batch(texts)]
         # Length-sorted batches: padding to the batch's longest text wastes little compute.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i]))
         bar = None
         if progress:
             from tqdm import tqdm
@@ -256,11 +273,11 @@ class OnnxEncoder(Encoder):
         try:
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
-                width = max(len(encodings[i].ids) for i in idx)
+                width = max(len(encodings[i]) for i in idx)
                 ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
                 mask = np.zeros((len(idx), width), dtype=np.int64)
                 for row, i in enumerate(idx):
-                    seq = encodings[i].ids
+                    seq = encodings[i]
                     ids[row, :len(seq)] = seq
                     mask[row, :len(seq)] = 1
                 feed = {"input_ids": ids, "attention_mask": mask,
@@ -274,6 +291,13 @@ class OnnxEncoder(Encoder):
             if bar is not None:
                 bar.close()
         return _normalize(out)
+
+    def _token_ids(self, ids: list[int]) -> list[int]:
+        """At most ``max_length`` ids: [CLS] + head ... + last ``tail_tokens`` + [SEP]."""
+        if len(ids) <= self.max_length or not self.tail_tokens:
+            return ids
+        head = self.max_length - self.tail_tokens - 1
+        return ids[:head] + ids[len(ids) - self.tail_tokens - 1:]
 
 
 class TorchEncoder(Encoder):
@@ -399,6 +423,12 @@ def effective_max_length(settings, spec: ModelSpec) -> int:
     return min(wanted, spec.max_seq_length) if wanted > 0 else spec.max_seq_length
 
 
+def effective_tail_tokens(settings, max_length: int) -> int:
+    """Tokens kept from the end of an over-long text (0: plain cut), leaving room for a head."""
+    wanted = int(getattr(settings, "embed_tail_tokens", 0) or 0)
+    return max(0, min(wanted, max_length - 3))
+
+
 def get_encoder(settings, *, backend: str | None = None) -> Encoder:
     """The process-wide encoder for the configured model and backend (loaded once)."""
     _force_offline()
@@ -408,13 +438,15 @@ def get_encoder(settings, *, backend: str | None = None) -> Encoder:
                                   + ", ".join(BACKENDS))
     threads = int(settings.embed_threads or 0) or _cores()
     key = (str(settings.embedding_model or ""), backend,
-           int(getattr(settings, "embed_max_tokens", 0) or 0), threads)
+           int(getattr(settings, "embed_max_tokens", 0) or 0),
+           int(getattr(settings, "embed_tail_tokens", 0) or 0), threads)
     with _ENCODERS_LOCK:
         encoder = _ENCODERS.get(key)
         if encoder is not None:
             return encoder
         spec = resolve_model(settings)
         max_length = effective_max_length(settings, spec)
+        tail = effective_tail_tokens(settings, max_length)
         if backend == "torch":
             encoder = TorchEncoder(spec, max_length=max_length,
                                    batch_size=settings.embed_batch_size, threads=threads)
@@ -422,7 +454,8 @@ def get_encoder(settings, *, backend: str | None = None) -> Encoder:
             path = onnx_model_path(settings, spec, backend)
             try:
                 encoder = OnnxEncoder(spec, path, backend=backend, max_length=max_length,
-                                      batch_size=settings.embed_batch_size, threads=threads)
+                                      batch_size=settings.embed_batch_size, threads=threads,
+                                      tail_tokens=tail)
             except EmbeddingModelError:
                 # The cached file passed its checksum yet does not load (e.g. written by an
                 # incompatible onnxruntime): export again once.
@@ -430,7 +463,8 @@ def get_encoder(settings, *, backend: str | None = None) -> Encoder:
                 shutil.rmtree(path.parent, ignore_errors=True)
                 path = onnx_model_path(settings, spec, backend)
                 encoder = OnnxEncoder(spec, path, backend=backend, max_length=max_length,
-                                      batch_size=settings.embed_batch_size, threads=threads)
+                                      batch_size=settings.embed_batch_size, threads=threads,
+                                      tail_tokens=tail)
         _ENCODERS[key] = encoder
         return encoder
 
