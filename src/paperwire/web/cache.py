@@ -13,11 +13,16 @@ from typing import Any, Callable, Hashable
 
 
 class PageCache:
+    # How long a request waits for another thread computing the same entry before computing
+    # it itself (a slow query must not stall every reader of a page indefinitely).
+    WAIT_SECONDS = 10.0
+
     def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 2048) -> None:
         self.ttl = float(ttl_seconds)
         self.max_entries = max_entries
         self._data: dict[Hashable, tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self._inflight: dict[Hashable, threading.Event] = {}
         self.generation = 0
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], Any],
@@ -30,15 +35,35 @@ class PageCache:
         hit = self._data.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        generation = self.generation
-        value = compute()
+        # Single flight: when an entry expires under load, one thread recomputes it and the
+        # others wait for that result instead of all rendering the same page at once (which,
+        # sharing one GIL, made every one of them as slow as all of them together).
         with self._lock:
-            # A write that invalidated while we computed must not be undone by a stale value.
-            if generation == self.generation and (keep is None or keep(value)):
-                if len(self._data) >= self.max_entries:
-                    self._data.clear()
-                self._data[key] = (now + self.ttl, value)
-        return value
+            done = self._inflight.get(key)
+            owner = done is None
+            if owner:
+                done = self._inflight[key] = threading.Event()
+        if not owner:
+            done.wait(self.WAIT_SECONDS)
+            hit = self._data.get(key)
+            if hit is not None and hit[0] > time.monotonic():
+                return hit[1]
+            return compute()  # the owner failed, or its value was not kept
+        try:
+            generation = self.generation
+            value = compute()
+            with self._lock:
+                # A write that invalidated while we computed must not be undone by a stale
+                # value.
+                if generation == self.generation and (keep is None or keep(value)):
+                    if len(self._data) >= self.max_entries:
+                        self._data.clear()
+                    self._data[key] = (time.monotonic() + self.ttl, value)
+            return value
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+            done.set()
 
     def peek(self, key: Hashable) -> Any | None:
         """The cached value if present and fresh, else None (never computes)."""

@@ -1,0 +1,78 @@
+"""PageCache: TTL entries, single flight on a miss, invalidation wins over a value computed
+before it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from paperwire.web.cache import PageCache
+
+
+def test_concurrent_misses_compute_once_and_all_get_the_value():
+    cache = PageCache(ttl_seconds=60)
+    calls = []
+    started = threading.Event()
+
+    def compute():
+        calls.append(1)
+        started.set()
+        time.sleep(0.2)
+        return "page"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", compute)))
+               for _ in range(6)]
+    threads[0].start()
+    started.wait(5)
+    for t in threads[1:]:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == ["page"] * 6
+    assert len(calls) == 1
+
+
+def test_invalidation_during_compute_is_not_undone_by_the_stale_value():
+    cache = PageCache(ttl_seconds=60)
+
+    def compute():
+        cache.invalidate()  # a vote lands while the page is being built
+        return "stale"
+
+    assert cache.get_or_compute("k", compute) == "stale"
+    assert cache.peek("k") is None
+    assert cache.get_or_compute("k", lambda: "fresh") == "fresh"
+    assert cache.peek("k") == "fresh"
+
+
+def test_a_failed_compute_lets_waiters_compute_themselves():
+    cache = PageCache(ttl_seconds=60)
+    started = threading.Event()
+
+    def failing():
+        started.set()
+        time.sleep(0.1)
+        raise RuntimeError("db down")
+
+    errors = []
+
+    def owner():
+        try:
+            cache.get_or_compute("k", failing)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    t = threading.Thread(target=owner)
+    t.start()
+    started.wait(5)
+    assert cache.get_or_compute("k", lambda: "ok") == "ok"
+    t.join(5)
+    assert errors == ["db down"]
+
+
+def test_zero_ttl_disables_caching():
+    cache = PageCache(ttl_seconds=0)
+    assert cache.get_or_compute("k", lambda: 1) == 1
+    assert cache.get_or_compute("k", lambda: 2) == 2
+    assert cache.peek("k") is None
