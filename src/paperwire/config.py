@@ -122,10 +122,12 @@ class Settings:
     embedding_backend: str = setting("onnx-int8", "How the embedding model runs: onnx-int8 "
                                      "(fast, default), onnx (fp32) or torch "
                                      "(sentence-transformers).", group="search")
-    embed_max_tokens: int = setting(192, "Tokens of title + abstract the model reads (0: the "
-                                    "model's own limit, 256 for all-MiniLM-L6-v2).",
+    embed_max_tokens: int = setting(0, "Tokens of title + abstract the model reads (0: the "
+                                    "model's own limit, 256 for all-MiniLM-L6-v2). 192 with "
+                                    "EMBED_TAIL_TOKENS=64 embeds ~1.5x faster at -1 nDCG@10 "
+                                    "point (docs/benchmarks.md).",
                                     group="search")
-    embed_tail_tokens: int = setting(64, "Of those, tokens taken from the end of a longer "
+    embed_tail_tokens: int = setting(0, "Of those, tokens taken from the end of a longer "
                                      "text, where abstracts state their findings (0: read "
                                      "only the beginning). ONNX backends.", group="search")
 

@@ -32,11 +32,21 @@ TOPICS = {
 }
 
 
+_MODEL_DATA_DIR = []  # the data dir whose ONNX export (DATA_DIR/models) the session shares
+
+
 @pytest.fixture(scope="session")
 def encoder(tmp_path_factory):
     """The default encoder (fast ONNX int8 backend); exported once per test session."""
-    settings = load_settings(env={}, data_dir=tmp_path_factory.mktemp("models"))
-    return get_encoder(settings)
+    if not _MODEL_DATA_DIR:
+        _MODEL_DATA_DIR.append(tmp_path_factory.mktemp("models"))
+    return get_encoder(load_settings(env={}, data_dir=_MODEL_DATA_DIR[0]))
+
+
+@pytest.fixture(scope="session")
+def model_data_dir(encoder):
+    """The data dir holding the session's ONNX export, for encoders with other settings."""
+    return _MODEL_DATA_DIR[0]
 
 
 def topic_records(**overrides):

@@ -16,7 +16,7 @@ from paperwire.errors import PaperwireError
 from paperwire.search import embed
 from paperwire.search.embed import (DEFAULT_MODEL_SHA256, EmbeddingModelError, get_encoder,
                                     paper_text, resolve_model)
-from tests.search.embed_fixtures import encoder  # noqa: F401  (fixture)
+from tests.search.embed_fixtures import encoder, model_data_dir  # noqa: F401  (fixtures)
 
 
 @pytest.mark.parametrize("title, abstract, expected", [
@@ -160,9 +160,16 @@ def test_corrupt_onnx_cache_is_rebuilt_with_a_logged_message(tmp_path, caplog, e
     assert embed._sha256(again) == good
 
 
-def test_long_text_keeps_its_beginning_and_end_and_drops_the_middle(encoder):
-    # Default truncation: the first tokens and the last embed_tail_tokens survive, the middle
-    # of an over-long abstract does not reach the model.
+def test_default_encoder_reads_the_models_full_256_tokens(encoder):
+    assert encoder.max_length == 256 and encoder.tail_tokens == 0
+    assert encoder.model_id.endswith("/L256")
+
+
+def test_long_text_keeps_its_beginning_and_end_and_drops_the_middle(model_data_dir):
+    # Head + tail truncation: the first tokens and the last embed_tail_tokens survive, the
+    # middle of an over-long abstract does not reach the model.
+    encoder = get_encoder(load_settings(env={}, data_dir=model_data_dir, embed_max_tokens=192,
+                                        embed_tail_tokens=64))
     assert encoder.max_length == 192 and encoder.tail_tokens == 64
     assert "/L192t64" in encoder.model_id
     head = "Protein folding is predicted from sequence by a deep network. " * 16  # > 127
