@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperwire.web.mathrender import plain_text, render_math
+from paperwire.web.mathrender import plain_text, render_marked_math, render_math
 
 
 @pytest.mark.parametrize("text,expected_parts", [
@@ -47,3 +47,45 @@ def test_no_math_is_plain_escaping():
                                         ("a \\$5 fee", "a $5 fee"), ("", "")])
 def test_plain_text_drops_delimiters(text, plain):
     assert plain_text(text) == plain
+
+
+# Highlighted search titles/snippets (escaped text whose only markup is <mark>) with math.
+@pytest.mark.parametrize("marked,expected_parts,absent", [
+    # A mark outside the formula stays where it was; the formula becomes MathML.
+    ("<mark>scE</mark>$^2$TM", ["<mark>scE</mark><math", "<msup>", "</math>TM"], ["$"]),
+    # A mark inside a formula marks the whole formula (MathML cannot hold <mark>).
+    ("over $<mark>x</mark>^2$ here", ["over <mark><math", "</math></mark> here"], ["$"]),
+    # Escaped text stays escaped; the entities are not double-escaped.
+    ("a &lt;b&gt; &amp; <mark>c</mark> $x$", ["a &lt;b&gt; &amp; <mark>c</mark> <math"],
+     ["&amp;lt;", "<b>"]),
+    # A snippet cut inside math: the lone $ is text, the marks survive.
+    ("…ends with $\\alpha <mark>seq</mark>", ["$\\alpha <mark>seq</mark>"], ["<math"]),
+    # Malformed math falls back to its source, marks kept.
+    ("$\\undefinedcommand{<mark>a</mark>}$ b", ["$\\undefinedcommand{<mark>a</mark>}$ b"],
+     ["<math"]),
+    ("no math, <mark>just</mark> marks", ["no math, <mark>just</mark> marks"], []),
+])
+def test_marked_text_gets_math_and_keeps_its_marks(marked, expected_parts, absent):
+    html = str(render_marked_math(marked))
+    for part in expected_parts:
+        assert part in html, html
+    for part in absent:
+        assert part not in html, html
+
+
+@pytest.mark.parametrize("marked", [
+    "<script>alert(1)</script> <mark>x</mark> $y$",
+    "<mark><img src=x onerror=alert(1)></mark> $y$",
+    "$\\text{<script>alert(1)</script>}$ <mark>z</mark>",
+    "<mark>a</mark><b onclick=alert(1)>b</b>",
+])
+def test_marked_math_lets_no_other_markup_through(marked):
+    """Only <mark> and MathML are markup; any other tag in the input shows as text."""
+    html = str(render_marked_math(marked))
+    assert "<script" not in html and "<img" not in html and "<b " not in html
+    stripped = html.replace("<mark>", "").replace("</mark>", "")
+    import re
+
+    assert set(re.findall(r"<(/?[a-z]+)", stripped)) <= {
+        "math", "/math", "mrow", "/mrow", "mi", "/mi", "mn", "/mn", "mo", "/mo", "msup",
+        "/msup", "mtext", "/mtext"}

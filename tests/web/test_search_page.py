@@ -38,6 +38,17 @@ def test_search_finds_prefix_matches_with_highlighted_snippets(client, library):
     assert 'value="seq"' in resp.text
 
 
+def test_result_titles_and_snippets_render_math_and_keep_highlights(client, db):
+    make_papers(db, 1, id="2104.12255", title="scE$^2$TM: interpretable embedding of cells",
+                abstract="We embed cells with $\\alpha$-divergences and an embedding model.")
+    html = client.get("/search", params={"q": "embedding", "mode": "lexical"}).text
+    card = html[html.index('class="card-title"'):]
+    card = card[:card.index("</article>")]
+    assert "<msup>" in card and "$^2$" not in card  # title math rendered
+    assert "<mi>α</mi>" in card and "$\\alpha$" not in card  # snippet math rendered
+    assert "<mark>embedding</mark>" in card.lower()  # the highlight survived
+
+
 def test_category_and_date_filters_narrow_results(client, library):
     html = client.get("/search?q=seq&mode=lexical&category=q-bio.GN").text
     assert _ids(html) == ["2402.00002"]

@@ -109,3 +109,77 @@ def plain_text(text: str | None) -> str:
     if not text:
         return ""
     return _MATH.sub(lambda m: (m.group(1) or m.group(2) or "").strip(), text).replace("\\$", "$")
+
+
+_MARK_SPLIT = re.compile(r"(</?mark>)")
+
+
+@lru_cache(maxsize=20000)
+def _render_marked(marked: str) -> str:
+    # Back to plain text plus the marked character spans: whatever the input holds besides
+    # <mark> tags is unescaped here and escaped again below, so nothing in it becomes markup.
+    import html
+
+    text_parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos, opened = 0, None
+    for part in _MARK_SPLIT.split(marked):
+        if part == "<mark>":
+            opened = pos if opened is None else opened
+        elif part == "</mark>":
+            if opened is not None and pos > opened:
+                spans.append((opened, pos))
+            opened = None
+        elif part:
+            plain = html.unescape(part)
+            text_parts.append(plain)
+            pos += len(plain)
+    if opened is not None and pos > opened:
+        spans.append((opened, pos))
+    text = "".join(text_parts)
+
+    def marked_text(start: int, end: int) -> str:
+        out, at = [], start
+        for s, e in spans:
+            s, e = max(s, start), min(e, end)
+            if s >= e:
+                continue
+            out.append(str(escape(text[at:s].replace("\\$", "$"))))
+            out.append("<mark>" + str(escape(text[s:e].replace("\\$", "$"))) + "</mark>")
+            at = e
+        out.append(str(escape(text[at:end].replace("\\$", "$"))))
+        return "".join(out)
+
+    out: list[str] = []
+    pos = 0
+    for m in _MATH.finditer(text):
+        out.append(marked_text(pos, m.start()))
+        display = m.group(1) is not None
+        latex = (m.group(1) if display else m.group(2)).strip()
+        mathml = _convert(latex, display) if latex else None
+        if mathml is None:
+            out.append(marked_text(m.start(), m.end()))  # the source, with its marks
+        elif any(s < m.end() and e > m.start() for s, e in spans):
+            # A match inside a formula marks the whole formula (MathML cannot hold <mark>).
+            out.append("<mark>" + mathml + "</mark>")
+        else:
+            out.append(mathml)
+        pos = m.end()
+    out.append(marked_text(pos, len(text)))
+    return "".join(out)
+
+
+def render_marked_math(marked: str | None) -> Markup:
+    """Highlighted search text (escaped text whose only markup is ``<mark>``, as the search
+    service makes titles and snippets) with its ``$...$`` math rendered to MathML.
+
+    Invariants: the output's only markup is ``<mark>`` and allowlisted MathML (the input is
+    unescaped and escaped again, so any other tag in it shows as text); the visible text and
+    the marked words are those of the input; a mark touching a formula marks the whole
+    formula; an unmatched ``$`` (a snippet cut inside math) stays as text."""
+    if not marked:
+        return Markup("")
+    if "$" not in marked and "&" not in marked and "<" not in marked.replace(
+            "<mark>", "").replace("</mark>", ""):
+        return Markup(marked)
+    return Markup(_render_marked(marked))

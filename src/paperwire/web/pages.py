@@ -7,6 +7,7 @@ Template globals every page can use (documented in ``templates/base.html`` too):
   ``request.state.csrf_token`` (set by the accounts middleware); empty markup when unset.
 - ``current_user``: ``request.state.user`` (a store ``User`` or None).
 - ``math(text)``: LaTeX in ``$...$`` rendered to MathML, everything else escaped.
+- filter ``marked_math``: search highlights (escaped text with ``<mark>``) with math rendered.
 - ``site_name``, ``base_url``, ``settings``.
 """
 
@@ -23,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from markupsafe import Markup, escape
 
-from paperwire.web.mathrender import render_math
+from paperwire.web.mathrender import render_marked_math, render_math
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -59,6 +60,7 @@ def make_templates(settings) -> Jinja2Templates:
     env.globals.update(static_url=static_url, site_name=settings.site_name,
                        base_url=settings.base_url.rstrip("/"), settings=settings)
     env.filters["math"] = render_math
+    env.filters["marked_math"] = render_marked_math
     env.globals["math"] = render_math
     env.filters["thousands"] = lambda n: f"{int(n or 0):,}"
     from paperwire.web.mathrender import plain_text
