@@ -176,6 +176,39 @@ def test_only_author_or_admin_deletes_a_comment(web, db):
     assert r.status_code == 303 and _paper(db, rec.id).num_comments == 0
 
 
+def test_reply_and_delete_with_the_paper_pages_own_forms(web, db):
+    """What a browser without JavaScript does: the reply form and the delete button of the
+    paper page, with the CSRF token that page carries."""
+    import re
+
+    (rec,) = make_papers(db, 1)
+    make_user(db, "alice")
+    make_user(db, "bob")
+    signin(web, "alice")
+    page = f"/papers/{rec.id}"
+    post_form(web, f"{page}/comments", {"body": "a question"}, token_from=page)
+    with db.session() as s:
+        top = s.scalar(select(Comment.id))
+    bob = new_client(web.app)
+    signin(bob, "bob")
+    html = bob.get(page).text
+    assert f'<input type="hidden" name="parent_id" value="{top}">' in html
+    assert f"/comments/{top}/delete" not in html  # not bob's comment
+    r = post_form(bob, f"{page}/comments", {"body": "an *answer*", "parent_id": str(top)},
+                  token_from=page)
+    assert r.status_code == 303
+    with db.session() as s:
+        reply = s.scalar(select(Comment).where(Comment.parent_id == top))
+    html = bob.get(page).text
+    assert f'class="comment depth-1" id="comment-{reply.id}"' in html and "<em>answer</em>" in html
+    delete_action = re.search(rf'action="([^"]*/comments/{reply.id}/delete)"', html).group(1)
+    r = post_form(bob, delete_action, token_from=page)
+    assert r.status_code == 303 and r.headers["location"].endswith("#comments")
+    html = bob.get(page).text
+    assert "<em>answer</em>" not in html and f'id="comment-{top}"' in html
+    assert _paper(db, rec.id).num_comments == 1
+
+
 # --- moderation ----------------------------------------------------------------------------
 
 def test_only_admins_hide_and_unhide(web, db):

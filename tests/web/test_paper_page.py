@@ -88,7 +88,7 @@ def test_comments_are_listed_oldest_first_and_deleted_ones_left_out(client, db):
     assert "2 comments" in html
     assert html.index("<p>first <em>one</em></p>") < html.index("<p>second</p>")
     assert "<p>gone</p>" not in html
-    assert "grace" in html and "deleted user" in html
+    assert "grace" in html and "[deleted]" in html  # the comment whose author left
 
 
 def test_signed_in_user_gets_a_comment_form_and_admin_gets_moderation(app, client, db):
@@ -132,6 +132,102 @@ def test_paper_page_without_semantic_index_still_renders_similar_section(client,
     assert "Similar papers" in html
 
 
+def test_similar_papers_load_after_the_page_with_a_no_script_link(client, db):
+    """The page never waits for the neighbour search: it links to /papers/{id}/similar (a
+    page of its own without JavaScript; the bare list for the page script)."""
+    rec = _full_record(db)
+    html = client.get(f"/papers/{rec.id}").text
+    assert f'data-similar-src="/papers/{rec.id}/similar"' in html
+    assert f'<a href="/papers/{rec.id}/similar">Show similar papers</a>' in html
+    page = client.get(f"/papers/{rec.id}/similar")
+    assert page.status_code == 200 and "<html" in page.text and "Papers similar to" in page.text
+    assert "<msup>" in page.text  # the title's math
+    assert "X-Fragment" in page.headers["vary"]
+    fragment = client.get(f"/papers/{rec.id}/similar", headers={"X-Fragment": "1"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    # No semantic index in this app: a notice, never an error.
+    assert "Similar papers" in fragment.text and 'class="notice"' in fragment.text
+    assert client.get("/papers/0000.00000/similar").status_code == 404
+
+
+def test_similar_papers_of_a_hidden_paper_are_for_admins_only(app, client, db):
+    (rec,) = make_feed_papers(db, 1, day=dt.date(2025, 5, 1), hidden=True)
+    assert client.get(f"/papers/{rec.id}/similar").status_code == 404
+    with db.session() as s:
+        admin = User(username="root", password_hash="x", is_admin=True)
+        s.add(admin)
+    as_user(app, admin)
+    assert client.get(f"/papers/{rec.id}/similar").status_code == 200
+
+
+def _thread(db, rec):
+    """alice: top; bob replies; alice answers bob; carol: a second top-level comment."""
+    from paperwire.store import comments as store
+
+    with db.session() as s:
+        users = {n: User(username=n, password_hash="x", is_admin=(n == "boss"))
+                 for n in ("alice", "bob", "carol", "boss")}
+        s.add_all(users.values())
+        s.flush()
+        t0 = dt.datetime(2025, 5, 1, 10)
+        top = store.add_comment(s, rec.id, users["alice"].id, "top", "<p>top</p>", now=t0)
+        second = store.add_comment(s, rec.id, users["carol"].id, "second", "<p>second</p>",
+                                   now=t0 + dt.timedelta(minutes=1))
+        reply = store.add_comment(s, rec.id, users["bob"].id, "reply", "<p>reply</p>",
+                                  parent_id=top.id, now=t0 + dt.timedelta(minutes=2))
+        answer = store.add_comment(s, rec.id, users["alice"].id, "answer", "<p>answer</p>",
+                                   parent_id=reply.id, now=t0 + dt.timedelta(minutes=3))
+        s.expunge_all()
+    return users, {"top": top.id, "second": second.id, "reply": reply.id, "answer": answer.id}
+
+
+def test_comments_are_threaded_with_replies_under_their_parent(app, client, db):
+    rec = _full_record(db)
+    users, ids = _thread(db, rec)
+    html = client.get(f"/papers/{rec.id}").text
+    order = [html.index(f'id="comment-{ids[k]}"') for k in ("top", "reply", "answer", "second")]
+    assert order == sorted(order)  # replies follow their parent, before the next top level
+    assert f'class="comment depth-0" id="comment-{ids["top"]}"' in html
+    assert f'class="comment depth-1" id="comment-{ids["reply"]}" data-parent="{ids["top"]}"' in html
+    assert f'class="comment depth-2" id="comment-{ids["answer"]}"' in html
+    assert "4 comments" in html
+    assert 'name="parent_id"' not in html  # anonymous readers get no reply forms
+    as_user(app, users["bob"])
+    html = client.get(f"/papers/{rec.id}").text
+    for key in ("top", "reply", "answer", "second"):
+        assert f'<input type="hidden" name="parent_id" value="{ids[key]}">' in html
+    assert html.count('name="body"') == 5  # a reply form per comment and the new-comment form
+
+
+def test_delete_buttons_only_for_the_author_and_admins(app, client, db):
+    rec = _full_record(db)
+    users, ids = _thread(db, rec)
+
+    def deletable(user):
+        as_user(app, user)
+        html = client.get(f"/papers/{rec.id}").text
+        return {k for k, i in ids.items() if f"/comments/{i}/delete" in html}
+
+    assert deletable(None) == set()
+    assert deletable(users["alice"]) == {"top", "answer"}
+    assert deletable(users["bob"]) == {"reply"}
+    assert deletable(users["boss"]) == set(ids)
+
+
+def test_deleted_comment_with_replies_stays_as_a_placeholder(client, db):
+    from paperwire.store import comments as store
+
+    rec = _full_record(db)
+    _users, ids = _thread(db, rec)
+    with db.session() as s:
+        store.delete_comment(s, ids["top"])   # replies hang below: kept as "[deleted]"
+        store.delete_comment(s, ids["second"])  # no replies: gone
+    html = client.get(f"/papers/{rec.id}").text
+    assert f'id="comment-{ids["top"]}"' in html and "<p>top</p>" not in html
+    assert f'id="comment-{ids["second"]}"' not in html
+    assert "[deleted]" in html and "<p>reply</p>" in html and "2 comments" in html
+
+
 @pytest.mark.slow
 def test_similar_papers_appear_once_the_semantic_index_is_ready(settings, db, encoder):
     """The real search service (model loaded in the background, as `paperwire serve` does)."""
@@ -160,8 +256,8 @@ def test_similar_papers_appear_once_the_semantic_index_is_ready(settings, db, en
                 break
         assert [s["paper"]["id"] for s in similar][0] == "2301.00001"
         assert cells.id not in [s["paper"]["id"] for s in similar]
-        html = c.get(f"/papers/{cells.id}").text
-        assert 'href="/papers/2301.00001"' in html
+        fragment = c.get(f"/papers/{cells.id}/similar", headers={"X-Fragment": "1"}).text
+        assert 'href="/papers/2301.00001"' in fragment
     from paperwire.search.service import close_all
 
     close_all()

@@ -19,6 +19,7 @@ from typing import Any
 
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.rank.trending import trending_score
+from paperwire.store import comments as comment_store
 from paperwire.store import listing
 from paperwire.store.feed import trending as store_trending
 from paperwire.store.models import FeedEntry, Paper, utcnow
@@ -314,6 +315,23 @@ def _similar_papers(state, paper_id: str, limit: int) -> tuple[list[dict[str, An
     return items, list(getattr(result, "notices", []) or [])
 
 
+def comment_thread(views: list[comment_store.CommentView]) -> list[dict[str, Any]]:
+    """A paper's comments in thread order (``store.comments.list_comments``) as the page shows
+    them: each with its nesting ``depth`` (0 = top level) and ``parentId``; a deleted comment
+    appears only when visible replies hang below it, and then without author or body."""
+    depths = comment_store.comment_depths(views)
+    out = []
+    for view in views:
+        c = view.comment
+        deleted = bool(c.deleted)
+        out.append({"id": c.id, "parentId": c.parent_id, "depth": depths.get(c.id, 0),
+                    "deleted": deleted, "author": None if deleted else view.username,
+                    "userId": None if deleted else c.user_id,
+                    "bodyHtml": "" if deleted else c.body_html,
+                    "createdAt": _iso(c.created_at)})
+    return out
+
+
 def paper_context(state, paper_id: str, *, user=None, with_similar: bool = True) -> dict[str, Any]:
     db = state.db
     paper_id = check_paper_id(paper_id)
@@ -327,12 +345,9 @@ def paper_context(state, paper_id: str, *, user=None, with_similar: bool = True)
             paper, entry, submitter = found
             # num_comments counts visible comments (kept in step by the comment functions):
             # most papers have none, and then the page needs no second statement.
-            comments = listing.paper_comments(s, paper_id) if paper.num_comments else []
+            views = comment_store.list_comments(s, paper_id) if paper.num_comments else []
         item = feed_item_json(paper, entry, submitter)
-        item["comments"] = [{"id": c.comment.id, "author": c.username, "bodyHtml": c.comment.body_html,
-                             "createdAt": _iso(c.comment.created_at),
-                             "parentId": c.comment.parent_id, "userId": c.comment.user_id}
-                            for c in comments]
+        item["comments"] = comment_thread(views)
         similar, notices = [], []
         if with_similar:
             ready = getattr(state, "similar_ready", None)
@@ -462,6 +477,30 @@ def search_context(state, *, q: str, user=None, mode: str | None = None,
                has_more=page * limit < int(response.total))
     ctx["upvoted"] = _upvoted(state.db, user, items)
     return ctx
+
+
+SIMILAR_ON_PAGE = 6
+
+
+def similar_fragment_context(state, paper_id: str, *, user=None) -> dict[str, Any]:
+    """Similar papers for the paper page's lazily loaded section (``/papers/{id}/similar``):
+    the page itself never waits for the nearest-neighbour search. NotFound for a missing
+    paper, or a hidden one unless ``user`` is an admin."""
+    from paperwire.store.papers import get_paper
+
+    paper_id = check_paper_id(paper_id)
+    with state.db.session() as s:
+        paper = get_paper(s, paper_id)
+        if paper is None or (paper.hidden and not getattr(user, "is_admin", False)):
+            raise NotFound(f"no paper with id {paper_id!r}")
+        title = paper.title
+    ready = getattr(state, "similar_ready", None)
+    if ready is None or ready.is_set():
+        items, notices = similar_papers(state, paper_id, limit=SIMILAR_ON_PAGE)
+    else:
+        items, notices = [], ["Similar papers will appear here once the search index is ready."]
+    return {"paper": {"id": paper_id, "title": title}, "similar": items, "notices": notices,
+            "page_title": "Similar papers"}
 
 
 def similar_context(state, paper_id: str, *, limit: int = 10) -> dict[str, Any]:

@@ -13,9 +13,23 @@ from paperwire.web.pages import cached_page_async, current_user
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
+@router.get("/papers/{paper_id:path}/similar")
+async def similar_papers(request: Request, paper_id: str):
+    """The paper page's similar papers: a full page without JavaScript (the page links here),
+    the bare list for the page script (``X-Fragment: 1``), which loads it after the page."""
+    fragment = request.headers.get("x-fragment") == "1"
+    response = await cached_page_async(
+        request, "similar_fragment.html" if fragment else "similar.html",
+        lambda: render.similar_fragment_context(request.app.state, paper_id,
+                                                user=current_user(request)))
+    response.headers["Vary"] = "X-Fragment"
+    return response
+
+
 @router.get("/papers/{paper_id:path}")
 async def paper_page(request: Request, paper_id: str):
     # async: an anonymous cache hit is served on the event loop; misses go to the threadpool.
     return await cached_page_async(request, "paper.html",
                                    lambda: render.paper_context(request.app.state, paper_id,
-                                                                user=current_user(request)))
+                                                                user=current_user(request),
+                                                                with_similar=False))

@@ -2,6 +2,8 @@
 // - Upvote forms submit with fetch (no reload) when the server answers JSON {upvotes, upvoted};
 //   the CSRF token goes in the X-CSRF-Token header as the accounts middleware expects.
 // - "Copy BibTeX" copies the citation.
+// - The paper page's similar papers are loaded after the page (GET .../similar with
+//   X-Fragment: 1 answers the bare list); without this file the section links to that page.
 (function () {
   "use strict";
 
@@ -57,6 +59,27 @@
     sel.addRange(range);
   }
 
+  function loadSimilar() {
+    var section = document.querySelector("[data-similar-src]");
+    if (!section || !window.fetch) return;
+    var body = section.querySelector(".similar-body");
+    fetch(section.getAttribute("data-similar-src"), {
+      credentials: "same-origin", headers: { "X-Fragment": "1" }
+    }).then(function (resp) {
+      if (!resp.ok) throw new Error("keep the link");
+      return resp.text();
+    }).then(function (html) {
+      // Server-rendered, escaped HTML of this site (the CSP forbids inline script anyway).
+      body.innerHTML = html;
+      section.setAttribute("data-loaded", "true");
+    }).catch(function () { /* the link to the similar-papers page stays */ });
+  }
+
   document.addEventListener("submit", onUpvote);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", loadSimilar);
+  } else {
+    loadSimilar();
+  }
   document.addEventListener("click", onCopy);
 })();
