@@ -221,3 +221,101 @@ def test_password_change_signs_out_other_browsers(web, db):
                     token_from="/profile")
     assert bad.status_code == 400 and "current password is wrong" in bad.text
     signin(new_client(web.app), "kim", "a new passphrase")
+
+
+# --- deleting one's own account ------------------------------------------------------------
+
+def test_deleting_an_account_removes_votes_empties_comments_and_keeps_submissions(web, db):
+    import datetime as dt
+
+    from paperwire.store.feed import add_feed_entry
+    from paperwire.store.models import ApiToken, Comment, FeedEntry, Paper, Upvote
+    from tests.factories import make_papers
+    from tests.web.accountkit import bearer, token_for
+
+    p1, p2 = make_papers(db, 2)
+    alice, bob = make_user(db, "alice"), make_user(db, "bob")
+    token = token_for(db, alice)
+    with db.session() as s:
+        add_feed_entry(s, p2.id, dt.date(2025, 5, 1), submitted_by=alice.id,
+                       submitted_by_name="alice")
+    signin(web, "alice")
+    post_form(web, f"/papers/{p1.id}/upvote")
+    post_form(web, f"/papers/{p1.id}/comments", {"body": "replied to"})
+    post_form(web, f"/papers/{p1.id}/comments", {"body": "left alone"})
+    with db.session() as s:
+        replied, alone = s.scalars(select(Comment.id).order_by(Comment.id)).all()
+    other = new_client(web.app)
+    signin(other, "bob")
+    post_form(other, f"/papers/{p1.id}/upvote")
+    post_form(other, f"/papers/{p1.id}/comments", {"body": "an answer from bob",
+                                                   "parent_id": str(replied)})
+    with db.session() as s:
+        assert s.get(Paper, p1.id).upvotes == 2 and s.get(Paper, p1.id).num_comments == 3
+
+    wrong = post_form(web, "/profile/delete", {"password": "not it at all", "confirm": "alice"},
+                      token_from="/profile")
+    assert wrong.status_code == 400 and "password is wrong" in wrong.text
+    unconfirmed = post_form(web, "/profile/delete", {"password": PASSWORD, "confirm": "alic"},
+                            token_from="/profile")
+    assert unconfirmed.status_code == 400 and "Type your username" in unconfirmed.text
+
+    done = post_form(web, "/profile/delete", {"password": PASSWORD, "confirm": "Alice"},
+                     token_from="/profile")
+    assert done.status_code == 200 and "Account deleted" in done.text
+    assert "pw_session=" in done.headers["set-cookie"]  # the cookie is cleared
+    assert web.get("/profile", follow_redirects=False).status_code == 303
+    assert web.get("/api/me", headers=bearer(token)).status_code == 401
+    bad = post_form(new_client(web.app), "/signin", {"username": "alice", "password": PASSWORD},
+                    token_from="/signin")
+    assert bad.status_code == 400
+    with db.session() as s:
+        assert s.scalar(select(User).where(User.username == "alice")) is None
+        assert s.scalar(select(ApiToken).where(ApiToken.user_id == alice.id)) is None
+        paper = s.get(Paper, p1.id)
+        # Votes removed with the counter; only bob's answer still counts as a comment.
+        assert paper.upvotes == 1 and paper.num_comments == 1
+        assert s.scalars(select(Upvote.user_id)).all() == [bob.id]
+        for cid in (replied, alone):
+            c = s.get(Comment, cid)
+            assert c.deleted and c.body == "" and c.body_html == "" and c.user_id is None
+        entry = s.scalar(select(FeedEntry).where(FeedEntry.paper_id == p2.id))
+        assert entry is not None and entry.submitted_by is None and entry.submitted_by_name is None
+    page = other.get(f"/papers/{p1.id}").text
+    assert "[deleted]" in page and "an answer from bob" in page
+    assert "replied to" not in page and "left alone" not in page
+    # The name is free again.
+    _signup(new_client(web.app), "alice")
+
+
+def test_the_only_admin_cannot_delete_their_account(web, db):
+    make_user(db, "chief", admin=True)
+    signin(web, "chief")
+    r = post_form(web, "/profile/delete", {"password": PASSWORD, "confirm": "chief"},
+                  token_from="/profile")
+    assert r.status_code == 400 and "only administrator" in r.text
+    make_user(db, "deputy", admin=True)
+    r = post_form(web, "/profile/delete", {"password": PASSWORD, "confirm": "chief"},
+                  token_from="/profile")
+    assert r.status_code == 200
+
+
+def test_account_deletion_needs_the_csrf_token_and_a_session(web, db):
+    make_user(db, "pat")
+    anonymous = post_form(new_client(web.app), "/profile/delete",
+                          {"password": PASSWORD, "confirm": "pat"})
+    assert anonymous.status_code == 401
+    signin(web, "pat")
+    forged = web.post("/profile/delete", data={"password": PASSWORD, "confirm": "pat"},
+                      follow_redirects=False)
+    assert forged.status_code == 403
+    with db.session() as s:
+        assert s.scalar(select(User).where(User.username == "pat")) is not None
+
+
+def test_profile_offers_account_deletion(web, db):
+    make_user(db, "quinn")
+    signin(web, "quinn")
+    html = web.get("/profile").text
+    assert 'action="/profile/delete"' in html and 'name="confirm"' in html
+    assert 'name="csrf_token"' in html[html.index('action="/profile/delete"'):]

@@ -26,6 +26,7 @@ from paperwire.store.models import (
     FeedEntry,
     Paper,
     Session as BrowserSession,
+    Subscription,
     Upvote,
     User,
     utcnow,
@@ -94,6 +95,50 @@ def set_disabled(session: Session, user_id: int, disabled: bool) -> None:
     session.execute(update(User).where(User.id == user_id).values(disabled=disabled))
     if disabled:
         session.execute(delete(BrowserSession).where(BrowserSession.user_id == user_id))
+
+
+def count_admins(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)
+                          .where(User.is_admin.is_(True), User.disabled.is_(False))) or 0
+
+
+def delete_account(session: Session, user_id: int) -> None:
+    """Delete a user and what is personal to them, in one transaction (the account
+    self-service "delete my account"; see the README's Accounts section):
+
+    - votes are removed and each paper's ``upvotes`` counter goes down with them (the votes
+      module's invariant ``upvotes == imported_upvotes + count(votes)`` still holds);
+    - comments are soft-deleted and emptied (``body`` and ``body_html`` blanked, author
+      detached): they disappear, except where other people's replies hang below them, where
+      the thread shows "[deleted]"; ``num_comments`` counts only visible comments, as before;
+    - papers they put on the feed stay on it, without a submitter name;
+    - sessions, API tokens and the e-mail digest subscription linked to the account go.
+
+    Explicit statements rather than relying on foreign-key actions, so SQLite connections
+    without ``PRAGMA foreign_keys`` behave the same."""
+    voted = select(Upvote.paper_id).where(Upvote.user_id == user_id)
+    session.execute(update(Paper).where(Paper.id.in_(voted))
+                    .values(upvotes=Paper.upvotes - 1)
+                    .execution_options(synchronize_session=False))
+    session.execute(delete(Upvote).where(Upvote.user_id == user_id))
+    visible = (Comment.user_id == user_id, Comment.deleted.is_(False))
+    own_visible = (select(func.count()).select_from(Comment)
+                   .where(Comment.paper_id == Paper.id, *visible).scalar_subquery())
+    session.execute(update(Paper)
+                    .where(Paper.id.in_(select(Comment.paper_id).where(*visible)))
+                    .values(num_comments=Paper.num_comments - own_visible)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(Comment).where(Comment.user_id == user_id)
+                    .values(deleted=True, body="", body_html="", user_id=None,
+                            edited_at=utcnow())
+                    .execution_options(synchronize_session=False))
+    session.execute(update(FeedEntry).where(FeedEntry.submitted_by == user_id)
+                    .values(submitted_by=None, submitted_by_name=None)
+                    .execution_options(synchronize_session=False))
+    session.execute(delete(Subscription).where(Subscription.user_id == user_id))
+    session.execute(delete(BrowserSession).where(BrowserSession.user_id == user_id))
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
+    session.execute(delete(User).where(User.id == user_id))
 
 
 def list_users(session: Session) -> list[User]:

@@ -153,6 +153,7 @@ def _profile_context(request: Request, user, **extra) -> dict:
             "token_errors": [],
             "password_errors": [],
             "password_changed": False,
+            "delete_errors": [],
             "subscription_url": _subscription_url(request, user),
         }
     context.update(extra)
@@ -235,6 +236,42 @@ def change_password(request: Request, current_password: str = Form(""),
                                         keep=auth.digest(request.state.session_id))
     return page_response(request, "profile.html",
                          _profile_context(request, user, password_changed=True))
+
+
+@router.post("/profile/delete")
+def delete_account(request: Request, password: str = Form(""), confirm: str = Form("")):
+    """Delete the signed-in user's account: needs the current password and the username typed
+    again (a stolen session alone cannot do it; a slip of the mouse cannot either). What goes
+    and what stays is ``store.users.delete_account``'s docstring (votes removed, comments
+    emptied and shown as "[deleted]" where replies keep them, submissions stay unattributed).
+    The last administrator cannot delete themselves (the site would have no moderator)."""
+    user = auth.require_signed_in(request)
+    rate_limit(request, "signin", user=user)
+    db = request.app.state.db
+    errors: list[str] = []
+    with db.session() as session:
+        if auth.authenticate(session, user.username, password) is None:
+            errors.append("The password is wrong.")
+        elif confirm.strip().lower() != user.username.lower():
+            errors.append(f"Type your username ({user.username}) in the confirmation box.")
+        elif user.is_admin and user_store.count_admins(session) <= 1:
+            errors.append("You are the only administrator: make another user an administrator "
+                          "first (`paperwire user admin NAME`).")
+    if errors:
+        return page_response(request, "profile.html",
+                             _profile_context(request, user, delete_errors=errors),
+                             status_code=400)
+    with db.session() as session:
+        user_store.delete_account(session, user.id)
+    cache = getattr(request.app.state, "cache", None)
+    if cache is not None:
+        cache.invalidate()  # their votes and comments left the lists
+    request.state.user = None
+    response = page_response(request, "accounts/deleted.html",
+                             {"page_title": "Account deleted", "username": user.username},
+                             headers={"Cache-Control": "no-store"})
+    auth.clear_session_cookie(response, request.app.state.settings)
+    return response
 
 
 # --- public user pages ---------------------------------------------------------------------
