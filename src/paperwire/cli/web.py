@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import threading
 
 import click
@@ -60,6 +62,52 @@ def start_embedder(settings, db):
         return None
 
 
+# Run in a child process: exports the configured embedding model to ONNX (a no-op when the
+# data dir holds a valid export already).
+_EXPORT_CODE = """
+from paperwire.config import load_settings
+from paperwire.search.embed import onnx_model_path, resolve_model
+settings = load_settings()
+onnx_model_path(settings, resolve_model(settings), settings.embedding_backend or "onnx-int8")
+"""
+
+
+def export_model_once(settings) -> threading.Thread | None:
+    """Export the ONNX encoder once, in a short-lived child process started before the
+    workers, when the data dir has no valid export yet. Returns the thread waiting for it.
+
+    Why: every worker's search warm-up loads the query encoder (hybrid search needs it even
+    with ``--no-embedder``, which only stops the background embedding of papers). With no
+    export in the data dir, the first worker to get there imported transformers and torch to
+    make it, and kept them (hundreds of MB) for its whole life while already serving. The
+    child takes the export's file lock within a fraction of a second, long before a worker
+    has started; workers then wait on that lock in their background warm-up and load the
+    exported file with onnxruntime only."""
+    backend = getattr(settings, "embedding_backend", "") or "onnx-int8"
+    if backend == "torch":
+        return None
+    try:
+        from paperwire.search import embed
+
+        spec = embed.resolve_model(settings)
+        if embed._valid_cache(embed._cache_dir(settings, spec, backend)) is not None:
+            return None
+    except Exception as exc:  # noqa: BLE001 - no usable model: search says so, serving goes on
+        log.info("no embedding model to export (%s); semantic search stays off", exc)
+        return None
+
+    def run() -> None:
+        click.echo("Exporting the embedding model to ONNX (first start, done once)", err=True)
+        done = subprocess.run([sys.executable, "-c", _EXPORT_CODE], env=dict(os.environ))
+        if done.returncode != 0:
+            log.warning("exporting the embedding model failed (exit %s); the workers will "
+                        "try again", done.returncode)
+
+    thread = threading.Thread(target=run, name="model-export", daemon=True)
+    thread.start()
+    return thread
+
+
 @click.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default: PAPERWIRE_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default: PAPERWIRE_PORT).")
@@ -86,6 +134,7 @@ def serve_cmd(settings, host, port, workers, no_embedder):
     if workers <= 0:
         workers = os.cpu_count() or 1
     db, _demo = prepare(settings)
+    export_model_once(settings)
     embedder = None if no_embedder else start_embedder(settings, db)
     click.echo(f"Paperwire serving on http://{host}:{port}/ ({workers} worker"
                f"{'s' if workers != 1 else ''}, database {db.dialect})", err=True)
