@@ -1,5 +1,5 @@
 """A newcomer's first visit, in a real browser: read the feed, search "seq", open a paper,
-sign up, upvote (the count changes), comment, submit a paper by id (fetched from the arXiv
+sign up, upvote (the count changes), comment, reply to it and delete the reply, submit a paper by id (fetched from the arXiv
 replay server), subscribe to the digest by e-mail — then the database shows all of it."""
 
 from __future__ import annotations
@@ -70,16 +70,34 @@ def test_newcomer_reads_signs_up_votes_comments_submits_and_subscribes(page, sit
     assert _count(page.locator(".paper-head .upvote-count")) == before + 1
 
     # --- comment (Markdown; HTML typed in is shown as text, never run) --------------------
-    page.locator("textarea[name=body]").first.fill(
+    # The similar papers were loaded into the page by its script (a link without it).
+    page.locator("#similar[data-loaded=true]").wait_for()
+    page.locator("#comment-body").fill(
         "**Nice** result, see [the code](https://example.org/code).\n\n"
         "<script>window.pwned = 1</script>")
-    page.locator("form.comment-form button[type=submit]").first.click()
+    page.locator("form.comment-form:has(#comment-body) button[type=submit]").click()
     page.wait_for_url(re.compile(r"#comment-\d+$"))
-    comment = page.locator(".comment").last
+    comment_id = page.url.rsplit("#comment-", 1)[1]
+    comment = page.locator(f"#comment-{comment_id}")
     assert comment.locator(".comment-body strong").inner_text() == "Nice"
     assert comment.locator(".comment-body a[href='https://example.org/code']").get_attribute("rel") == "nofollow ugc"
     assert "<script>window.pwned = 1</script>" in comment.inner_text()
     assert page.evaluate("window.pwned === undefined")
+
+    # --- reply to it (threaded under it), then delete the reply ---------------------------
+    comment.locator("details.reply > summary").click()
+    page.locator(f"#comment-body-{comment_id}").fill("Answering *myself*.")
+    comment.locator("form.comment-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"#comment-\d+$"))
+    reply_id = page.url.rsplit("#comment-", 1)[1]
+    reply = page.locator(f"#comment-{reply_id}")
+    assert reply.get_attribute("data-parent") == comment_id
+    assert "depth-1" in reply.get_attribute("class")
+    assert reply.locator(".comment-body em").inner_text() == "myself"
+    reply.get_by_role("button", name=re.compile("^Delete comment")).click()
+    page.wait_for_url(re.compile(r"#comments$"))
+    assert page.locator(f"#comment-{reply_id}").count() == 0
+    assert page.locator(f"#comment-{comment_id}").count() == 1
 
     # --- submit a paper by id (arXiv answers from the replay server) ---------------------
     page.get_by_role("link", name="Submit", exact=True).first.click()
@@ -112,8 +130,10 @@ def test_newcomer_reads_signs_up_votes_comments_submits_and_subscribes(page, sit
         assert user is not None and user.password_hash.startswith("$argon2id$")
         assert s.scalar(select(Upvote).where(Upvote.user_id == user.id,
                                              Upvote.paper_id == paper_id)) is not None
-        stored = s.scalar(select(Comment).where(Comment.user_id == user.id))
+        stored, reply = s.scalars(select(Comment).where(Comment.user_id == user.id)
+                                  .order_by(Comment.id)).all()
         assert stored.paper_id == paper_id and "<script" not in stored.body_html
+        assert reply.parent_id == stored.id and reply.deleted
         entry = s.scalar(select(FeedEntry).where(FeedEntry.paper_id == SUBMIT_ID))
         assert entry.submitted_by == user.id
         assert s.get(Paper, SUBMIT_ID).title.startswith("Proceedings of Workshop AEW10")
