@@ -76,3 +76,17 @@ def test_zero_ttl_disables_caching():
     assert cache.get_or_compute("k", lambda: 1) == 1
     assert cache.get_or_compute("k", lambda: 2) == 2
     assert cache.peek("k") is None
+
+
+def test_worker_warm_up_compiles_every_template_before_the_first_request(settings, db):
+    """The production app (``warm_search=True``) runs ``_warm_pages`` at startup; after it no
+    page view pays for compiling a template."""
+    from paperwire.web.app import _warm_pages, create_app
+
+    app = create_app(settings, db)
+    env = app.state.templates.env
+    names = env.list_templates(extensions=["html"])
+    assert "paper.html" in names and "similar_fragment.html" in names
+    assert not {key[1] for key in env.cache} & set(names)  # nothing compiled yet
+    _warm_pages(app)
+    assert set(names) <= {key[1] for key in env.cache}
