@@ -90,3 +90,52 @@ def test_worker_warm_up_compiles_every_template_before_the_first_request(setting
     assert not {key[1] for key in env.cache} & set(names)  # nothing compiled yet
     _warm_pages(app)
     assert set(names) <= {key[1] for key in env.cache}
+
+
+def test_an_expired_entry_is_served_while_one_thread_recomputes_it():
+    cache = PageCache(ttl_seconds=0.05)
+    assert cache.get_or_compute("k", lambda: "old") == "old"
+    time.sleep(0.1)  # expired
+    recomputing, release = threading.Event(), threading.Event()
+    calls = []
+
+    def slow_new():
+        calls.append(1)
+        recomputing.set()
+        release.wait(5)
+        return "new"
+
+    owner = threading.Thread(target=lambda: cache.get_or_compute("k", slow_new))
+    owner.start()
+    recomputing.wait(5)
+    # Others do not wait for the recompute, and do not start their own.
+    assert cache.get_or_compute("k", slow_new) == "old"
+    assert len(calls) == 1
+    release.set()
+    owner.join(5)
+    assert cache.get_or_compute("k", lambda: "other") == "new"
+
+
+def test_nothing_stale_is_served_after_an_invalidation():
+    cache = PageCache(ttl_seconds=0.05)
+    cache.get_or_compute("k", lambda: "before the vote")
+    time.sleep(0.1)
+    cache.invalidate()
+    recomputing, release = threading.Event(), threading.Event()
+
+    def slow():
+        recomputing.set()
+        release.wait(5)
+        return "after the vote"
+
+    owner = threading.Thread(target=lambda: cache.get_or_compute("k", slow))
+    owner.start()
+    recomputing.wait(5)
+    results = []
+    waiter = threading.Thread(target=lambda: results.append(cache.get_or_compute("k", slow)))
+    waiter.start()
+    time.sleep(0.05)
+    release.set()
+    owner.join(5)
+    waiter.join(5)
+    assert results == ["after the vote"]

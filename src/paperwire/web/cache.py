@@ -1,8 +1,10 @@
 """A small in-process TTL cache for the results of read queries behind anonymous pages.
 
-Invariants: entries live at most ``ttl_seconds``; ``invalidate()`` drops everything in this
-process at once (called after votes, comments, submissions and moderation). Other worker
-processes see the change within the TTL. A TTL of 0 disables caching.
+Invariants: an entry is fresh for ``ttl_seconds``; once expired, it is served only to requests
+arriving while one thread recomputes it (so at most one compute time past the TTL), never
+after ``invalidate()``, which drops everything in this process at once (called after votes,
+comments, submissions and moderation). Other worker processes see a change within the TTL
+plus one compute time. A TTL of 0 disables caching.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ class PageCache:
             if owner:
                 done = self._inflight[key] = threading.Event()
         if not owner:
+            if hit is not None:
+                # Expired and being recomputed by another thread: answer with the previous
+                # value meanwhile instead of queueing every reader behind the recompute (that
+                # stall, once per TTL, was the p99 of cached pages under load).
+                return hit[1]
             done.wait(self.WAIT_SECONDS)
             hit = self._data.get(key)
             if hit is not None and hit[0] > time.monotonic():
