@@ -238,6 +238,9 @@ def main() -> None:
     ap.add_argument("--write-docs", action="store_true",
                     help="replace the Web section of docs/benchmarks.md with the results")
     ap.add_argument("--note", default="", help="a remark printed with the results")
+    ap.add_argument("--prepare-only", action="store_true",
+                    help="copy the database and build the index, then exit (run this under "
+                         "/work/tools/busy, then the timed part under /work/tools/quiet)")
     ap.add_argument("--docs-only", action="store_true",
                     help="rewrite the docs section from bench/results/web.json and exit")
     args = ap.parse_args()
@@ -249,6 +252,8 @@ def main() -> None:
     rng = random.Random(7)
     args.workdir.mkdir(parents=True, exist_ok=True)
     data = prepare(args.db, args.workdir)
+    if args.prepare_only:
+        return
     paper_paths, queries = sample_paths(data / "paperwire.db", rng, args.papers)
     papers_file = args.workdir / "paper_paths.txt"
     papers_file.write_text("\n".join(paper_paths) + "\n")
@@ -354,7 +359,8 @@ def docs_section(meta: dict, results: dict) -> str:
     note = f"\n{meta['note']}\n" if meta.get("note") else ""
     return f"""{SECTION_START}
 
-`bench/web.py` (run: `flock /tmp/paperwire-bench.lock python bench/web.py`) starts
+`bench/web.py` (run: `bench/web.py --prepare-only` to copy the database and build the index,
+then the timed part alone on the machine: `python bench/web.py --write-docs`) starts
 `paperwire serve --workers {meta['workers']}` (one worker per core, the recommended production
 setting) on a copy of the 1M-paper database with 10,000 feed entries, and loads it with `wrk`
 ({meta['threads']} thread, {meta['connections']} connections, {meta['duration_s']} s per scenario) on
@@ -382,7 +388,13 @@ What makes it fast: anonymous feed and paper pages are rendered once per worker 
 swapped in; votes, comments and submissions clear the cache of their worker at once (other
 workers within the TTL), and signed-in users always get a fresh render. Cache hits are
 answered on the event loop (the thread hand-off of a sync handler cost more than the hit);
-misses go to the threadpool. A cold paper page is one prebuilt SQL statement (building the
+misses go to the threadpool. When an entry expires, the one request that recomputes it pays
+and the others get the previous page meanwhile (never after a write's invalidation): the
+once-per-TTL stall of every reader had been the p99 of cached pages. Each worker compiles its
+templates and runs the MathML, Markdown and paper SQL paths before it accepts connections.
+Similar papers are loaded by the page's script from `/papers/{{id}}/similar` after the page
+(a link to the same list without JavaScript), so the paper page never waits for the
+nearest-neighbour search. A cold paper page is one prebuilt SQL statement (building the
 joined select cost as much CPU as running it) and a template whose files are not re-stat'ed
 per render. Every page is a constant number of SQL statements (tested); JSON is serialized
 by orjson; LaTeX-to-MathML conversions are memoized; similar papers are cached per paper
