@@ -187,3 +187,57 @@ def test_long_text_keeps_its_beginning_and_end_and_drops_the_middle(model_data_d
     assert len(kept) == 192 and kept[:127] == ids[:127] and kept[127:] == ids[-65:]
     short = list(range(50))
     assert encoder._token_ids(short) == short
+
+
+@pytest.mark.parametrize("lengths, max_texts, budget, expected", [
+    ([], 32, 1024, []),
+    ([5], 32, 1024, [[0]]),
+    # Runs come in ascending length order, whatever the input order.
+    ([30, 10, 20], 32, 1024, [[1, 2, 0]]),
+    # At most max_texts texts per run.
+    ([10, 10, 10, 10, 10], 2, 1024, [[0, 1], [2, 3], [4]]),
+    # Padded tokens (texts x longest) stay within the budget: 4 x 256 = 1024 fits, 5 does not.
+    ([256] * 5, 32, 1024, [[0, 1, 2, 3], [4]]),
+    # Short texts share a run; the long ones start new runs once the padding would exceed it.
+    ([8, 8, 8, 300, 8], 32, 1024, [[0, 1, 2, 4], [3]]),
+    ([100, 200, 300, 400], 32, 600, [[0, 1], [2], [3]]),
+    # A text longer than the budget still runs (alone).
+    ([2000, 3], 32, 1024, [[1], [0]]),
+])
+def test_batches_are_length_sorted_runs_within_text_and_token_limits(lengths, max_texts,
+                                                                      budget, expected):
+    runs = embed.plan_batches(lengths, max_texts, budget)
+    assert runs == expected
+    assert sorted(i for run in runs for i in run) == list(range(len(lengths)))
+
+
+def test_token_budget_changes_speed_not_meaning(model_data_dir):
+    # The same texts embedded in many small runs or one big run agree closely (dynamic int8
+    # scales activations per run, so not bit-for-bit) and keep their input order.
+    from tests.search.embed_fixtures import TOPICS
+
+    texts = [paper_text(t, a) for t, a in TOPICS.values()] + ["galaxy", "qubits " * 300]
+    enc = get_encoder(load_settings(env={}, data_dir=model_data_dir))
+    default = enc.encode(texts)
+    budget = enc.token_budget
+    try:
+        enc.token_budget = 16  # below every text: one text per run
+        small = enc.encode(texts)
+        enc.token_budget = 10 ** 6
+        big = enc.encode(texts)
+    finally:
+        enc.token_budget = budget
+    for other in (small, big):
+        cos = np.sum(default * other, axis=1)
+        assert np.all(cos > 0.98), cos
+
+
+def test_int8_embeddings_stay_close_to_fp32_on_topic_texts(encoder):
+    # Per-channel int8 weights keep each fixture paper within cosine 0.98 of plain
+    # sentence-transformers fp32 (per-tensor quantization fell to ~0.90 on some texts).
+    from tests.search.embed_fixtures import TOPICS
+
+    texts = [paper_text(t, a) for t, a in TOPICS.values()]
+    baseline = get_encoder(load_settings(env={}), backend="torch")
+    cos = np.sum(baseline.encode(texts) * encoder.encode(texts), axis=1)
+    assert np.all(cos >= 0.98), cos

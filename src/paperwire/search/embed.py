@@ -44,6 +44,12 @@ DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fa
 BACKENDS = ("onnx-int8", "onnx", "torch")
 # Bumped whenever the export/quantization recipe changes, so old caches are not reused.
 EXPORT_RECIPE = "v1"
+# Padded tokens per ONNX Runtime run (at most embed_batch_size texts as well). Small runs keep
+# a layer's activations (~tokens x 1536 floats in the feed-forward block) in the CPU caches:
+# at 256 tokens per abstract, 4 abstracts per run embed ~10 % faster than 8 and ~15 % faster
+# than 32 on the 2-core benchmark machine (bench/embed.py, docs/benchmarks.md), while short
+# texts still share a run with many others.
+TOKEN_BUDGET = 1024
 
 
 class EmbeddingModelError(PaperwireError):
@@ -208,9 +214,10 @@ class Encoder:
 class OnnxEncoder(Encoder):
     """ONNX Runtime session over an exported (optionally int8-quantized) model.
 
-    Speed comes from: the Rust fast tokenizer, batches of similar length (little padding),
-    pooling and normalization inside the graph, dynamic int8 MatMuls, intra-op threads = cores,
-    and a token budget below the model's limit.
+    Speed comes from: the Rust fast tokenizer, runs of similar length (little padding) capped
+    at ``token_budget`` padded tokens (small runs stay in the CPU caches), pooling and
+    normalization inside the graph, dynamic int8 MatMuls and intra-op threads = cores;
+    optionally a token limit below the model's (``embed_max_tokens``).
 
     Truncation: a text longer than ``max_length`` tokens keeps its first
     ``max_length - tail_tokens - 1`` tokens ([CLS] included), then its last ``tail_tokens``
@@ -220,7 +227,8 @@ class OnnxEncoder(Encoder):
     """
 
     def __init__(self, spec: ModelSpec, onnx_path: Path, *, backend: str, max_length: int,
-                 batch_size: int, threads: int, tail_tokens: int = 0) -> None:
+                 batch_size: int, threads: int, tail_tokens: int = 0,
+                 token_budget: int = TOKEN_BUDGET) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -228,6 +236,7 @@ class OnnxEncoder(Encoder):
         self.dim = spec.dim
         self.max_length = max_length
         self.batch_size = max(1, batch_size)
+        self.token_budget = max(1, token_budget)
         self.tail_tokens = max(0, min(tail_tokens, max_length - 3))
         self.model_id = make_model_id(spec, backend, max_length, self.tail_tokens)
         self._tokenizer = Tokenizer.from_file(str(spec.path / "tokenizer.json"))
@@ -263,16 +272,14 @@ class OnnxEncoder(Encoder):
             return out
         batch_size = max(1, batch_size or self.batch_size)
         encodings = [self._token_ids(e.ids) for e in self._tokenizer.encode_batch(texts)]
-        # Length-sorted batches: padding to the batch's longest text wastes little compute.
-        order = sorted(range(len(texts)), key=lambda i: len(encodings[i]))
         bar = None
         if progress:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), desc="embedding", unit="paper", leave=False)
         try:
-            for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
+            for idx in plan_batches([len(e) for e in encodings], batch_size,
+                                    self.token_budget):
                 width = max(len(encodings[i]) for i in idx)
                 ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
                 mask = np.zeros((len(idx), width), dtype=np.int64)
@@ -298,6 +305,28 @@ class OnnxEncoder(Encoder):
             return ids
         head = self.max_length - self.tail_tokens - 1
         return ids[:head] + ids[len(ids) - self.tail_tokens - 1:]
+
+
+def plan_batches(lengths: Sequence[int], max_texts: int, token_budget: int) -> list[list[int]]:
+    """Split texts (given by their token counts) into runs of similar length.
+
+    Invariants: every index appears in exactly one run; indices within a run and runs are in
+    ascending length order, so a run is padded only to its own longest text; a run holds at
+    most ``max_texts`` texts and at most ``token_budget`` padded tokens (``len(run) *
+    longest``), except that a single text longer than the budget still forms a run alone.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    runs: list[list[int]] = []
+    run: list[int] = []
+    for i in order:
+        # Ascending order: text i is the run's new longest, so it sets the padded width.
+        if run and (len(run) >= max_texts or (len(run) + 1) * lengths[i] > token_budget):
+            runs.append(run)
+            run = []
+        run.append(i)
+    if run:
+        runs.append(run)
+    return runs
 
 
 class TorchEncoder(Encoder):
