@@ -190,13 +190,13 @@ def test_kill_during_rebuild_converges(settings, db, tmp_path):
         idx = lexical.LexicalIndex(s, db)
         orig = lexical.make_document
         n = 0
-        def slow(row):
+        def slow(row, *args):
             global n
             n += 1
             if n == 500:
                 print("started", flush=True)
                 import time; time.sleep(60)
-            return orig(row)
+            return orig(row, *args)
         lexical.make_document = slow
         idx.rebuild()
     """))

@@ -3,7 +3,7 @@
 Layout under ``DATA_DIR/index/lexical/``::
 
     CURRENT          name of the live generation directory (replaced atomically)
-    gen-<stamp>/     tantivy files + state.json {"watermark", "avg_len", ...}
+    gen-<stamp>/     tantivy files + state.json {"watermark", "avg_len", "pair_stems", ...}
     .lock            flock: one writer (rebuild or refresh) per data dir at a time
 
 Invariants:
@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import logging
 import math
@@ -47,7 +48,7 @@ from paperwire.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 OVERLAP = dt.timedelta(seconds=120)
 # Field weights of the BM25 sum (tantivy scores each field with k1=1.2, b=0.75).
 TITLE_BOOST = 0.25  # extra weight of title matches on top of the body (tuned, SciFact train)
@@ -66,6 +67,17 @@ PREFIX_MAX_DF_FRACTION = 0.002
 # A delta bigger than this is folded into the index before searching (when we can get the lock).
 MAX_DELTA = 20_000
 LENGTH_SAMPLE = 5000
+WRITER_HEAP_BYTES = 1_000_000_000
+# Phrases: the ``pairs`` field holds every two stems that stand next to each other in the body
+# (no stop word between) when both are frequent, i.e. in at least PAIR_MIN_DF_FRACTION of a
+# random sample of PAIR_SAMPLE papers taken at rebuild (kept in state.json as "pair_stems").
+# A phrase of frequent words is costly for a positional query alone (two long posting lists
+# intersected, positions read for every common document); with the pair as a required filter
+# only the documents holding the pair are checked. Pairs of rarer words are not indexed:
+# their posting lists are short anyway, and the field stays small.
+PAIR_SAMPLE = 5000
+PAIR_MIN_DF_FRACTION = 0.01
+PAIRS = "pw_pairs"
 
 
 class Unavailable(Exception):
@@ -80,8 +92,56 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("authors", tokenizer_name=analyzer.WORD)
     sb.add_text_field("words", tokenizer_name=analyzer.WORD, index_option="basic")
     sb.add_text_field("cats", tokenizer_name=analyzer.RAW, index_option="basic")
+    sb.add_text_field("pairs", tokenizer_name=PAIRS, index_option="basic")
     sb.add_integer_field("published", indexed=True, fast=True)
     return sb.build()
+
+
+def register(index: tantivy.Index) -> None:
+    """The analyzers every index handle needs (the shared ones plus the pairs tokenizer)."""
+    analyzer.register(index)
+    index.register_tokenizer(PAIRS, _pairs_analyzer())
+
+
+@functools.lru_cache(maxsize=1)
+def _pairs_analyzer() -> tantivy.TextAnalyzer:
+    # Pair tokens are built here ("stem_stem", alphanumeric stems only): split on whitespace.
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+
+
+def pair_token(first: str, second: str) -> str:
+    return f"{first}_{second}"
+
+
+def _pairable(stem: str, pair_stems: frozenset[str]) -> bool:
+    # isalnum: a stem never holds whitespace or "_" then, so each pair is exactly one token.
+    return stem in pair_stems and stem.isalnum()
+
+
+def doc_pairs(stem_pos: list[tuple[int, str]], pair_stems: frozenset[str]) -> set[str]:
+    """Pair tokens of a text's (position, stem) list: adjacent positions, both stems frequent."""
+    if not pair_stems:
+        return set()
+    out = set()
+    for (p1, s1), (p2, s2) in zip(stem_pos, stem_pos[1:]):
+        if p2 == p1 + 1 and _pairable(s1, pair_stems) and _pairable(s2, pair_stems):
+            out.add(pair_token(s1, s2))
+    return out
+
+
+def phrase_pairs(phrase: list[tuple[int, str]], pair_stems: frozenset[str]) -> list[str]:
+    """The pair tokens every match of a phrase (relative positions) must hold in ``pairs``."""
+    return sorted(doc_pairs(phrase, pair_stems))
+
+
+def frequent_stems(texts: list[tuple[str, str]]) -> list[str]:
+    """Stems in at least PAIR_MIN_DF_FRACTION of the sampled (title, abstract) texts."""
+    df: dict[str, int] = {}
+    for title, abstract in texts:
+        for stem in set(analyzer.stems(body_text(title, abstract))):
+            df[stem] = df.get(stem, 0) + 1
+    floor = max(1.0, PAIR_MIN_DF_FRACTION * len(texts))
+    return sorted(s for s, n in df.items() if n >= floor and s.isalnum())
 
 
 def _ts(value: dt.datetime | None) -> int:
@@ -106,11 +166,17 @@ def body_text(title: str, abstract: str) -> str:
     return f"{title}\n the the the \n{abstract}"
 
 
-def make_document(row: store.IndexRow) -> tantivy.Document:
+def make_document(row: store.IndexRow,
+                  pair_stems: frozenset[str] = frozenset()) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_text("id", row.id)
     doc.add_text("title", row.title)
-    doc.add_text("body", body_text(row.title, row.abstract))
+    body = body_text(row.title, row.abstract)
+    doc.add_text("body", body)
+    if pair_stems:
+        pairs = doc_pairs(analyzer.stem_positions(body), pair_stems)
+        if pairs:
+            doc.add_text("pairs", " ".join(pairs))
     doc.add_text("authors", analyzer.author_text(row.authors))
     doc.add_text("words", f"{row.title}\n{row.abstract}")
     for cat in row.categories:
@@ -154,7 +220,10 @@ def compile_query(pq: ParsedQuery, cons: Constraints, *, prefix: bool = True,
                          list(dict.fromkeys(prefixes)), phrases, cons)
 
 
-def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | None:
+def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery,
+                  pair_stems: frozenset[str] = frozenset()) -> tantivy.Query | None:
+    """The tantivy query of a compiled query. ``pair_stems``: the index's frequent stems (the
+    phrases' pairs of them are required through the ``pairs`` field: same matches, cheaper)."""
     O = tantivy.Occur
     Q = tantivy.Query
     should: list[tuple[tantivy.Occur, tantivy.Query]] = []
@@ -171,8 +240,6 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | 
         should.append((O.Should, Q.const_score_query(
             Q.phrase_prefix_query(schema, "words", [word]), PREFIX_SCORE)))
     clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
-    if should:
-        clauses.append((O.Must, Q.boolean_query(should)))
     for phrase in cq.phrases:
         if len(phrase) == 1:
             stem = phrase[0][1]
@@ -184,9 +251,13 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | 
         # body phrase and add the title one as optional score. Same matches and scores as
         # "title OR body", but the (small) title postings are only probed on body matches
         # instead of being unioned with them.
-        clauses.append((O.Must, Q.boolean_query([
-            (O.Must, Q.boost_query(parts[1], PHRASE_BOOST)),
-            (O.Should, Q.boost_query(parts[0], TITLE_BOOST * PHRASE_BOOST))])))
+        group = [(O.Must, Q.boost_query(parts[1], PHRASE_BOOST)),
+                 (O.Should, Q.boost_query(parts[0], TITLE_BOOST * PHRASE_BOOST))]
+        # Every body match holds the phrase's pairs: a (score-free) filter on them lets the
+        # positional check run only on those documents.
+        group += [(O.Must, Q.const_score_query(Q.term_query(schema, "pairs", token), 0.0))
+                  for token in phrase_pairs(phrase, pair_stems)]
+        clauses.append((O.Must, Q.boolean_query(group)))
     cons = cq.cons
     if cons.categories:
         cat_q = [(O.Should, Q.regex_query(schema, "cats", category_regex(p)))
@@ -201,9 +272,12 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | 
         clauses.append((O.Must, Q.const_score_query(q, 0.0)))
     lo, hi = date_bounds_ts(cons)
     if lo is not None or hi is not None:
-        clauses.append((O.Must, Q.range_query(schema, "published", tantivy.FieldType.Integer,
-                                              lo if lo is not None else -(2 ** 62),
-                                              hi if hi is not None else 2 ** 62)))
+        # Score-free like the other filters: a bare range query adds a constant whose value
+        # depends on the segment layout (1.0 in some segments, 0 where the whole segment is
+        # in range), which reordered date-filtered results by how the index was built.
+        clauses.append((O.Must, Q.const_score_query(Q.range_query(
+            schema, "published", tantivy.FieldType.Integer,
+            lo if lo is not None else -(2 ** 62), hi if hi is not None else 2 ** 62), 0.0)))
     for term in cons.excluded_terms:
         for stem in analyzer.stems(term):
             clauses.append((O.MustNot, Q.term_query(schema, "title", stem)))
@@ -215,6 +289,13 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery) -> tantivy.Query | 
         if len(rel) > 1:
             clauses.append((O.MustNot, Q.phrase_query(schema, "title", rel)))
             clauses.append((O.MustNot, Q.phrase_query(schema, "body", rel)))
+    if should and not any(occ == O.Must for occ, _ in clauses):
+        # Words only (maybe with exclusions): their clauses at the top level, where tantivy
+        # runs block-max WAND over a union of term queries (nested under a Must, the union is
+        # scored document by document). Same matches and scores as Must(words).
+        return Q.boolean_query(should + clauses)
+    if should:
+        clauses.insert(0, (O.Must, Q.boolean_query(should)))
     if not any(occ == O.Must for occ, _ in clauses):
         if not clauses:
             return None
@@ -334,6 +415,13 @@ class LexicalResult:
     exact: bool = True  # False: ``total`` is an estimate (counting would cost a full scan)
 
 
+def _pair_stems(state: dict) -> frozenset[str]:
+    cached = state.get("_pair_stems")
+    if cached is None:
+        cached = state["_pair_stems"] = frozenset(state.get("pair_stems") or ())
+    return cached
+
+
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w") as fh:
@@ -357,6 +445,7 @@ class LexicalIndex:
         self._state_mtime: int | None = None
         self._current_mtime: int | None = None
         self._delta_cache: dict[str, tuple[dt.datetime, DeltaDoc]] = {}
+        self._local = threading.local()
         self.schema = build_schema()
 
     # ---- opening ---------------------------------------------------------------------------
@@ -378,7 +467,7 @@ class LexicalIndex:
                               f"need {SCHEMA_VERSION}")
         try:
             index = tantivy.Index.open(str(path))
-            analyzer.register(index)
+            register(index)
             index.searcher().num_docs  # touch: fails fast on corrupt files
         except Exception as exc:  # noqa: BLE001 - tantivy raises plain ValueError/OSError
             raise Unavailable(f"cannot open {path}: {exc}") from exc
@@ -428,6 +517,11 @@ class LexicalIndex:
         self._index.reload()
 
     @property
+    def pair_stems(self) -> frozenset[str]:
+        """The live generation's frequent stems (whose adjacent pairs ``pairs`` holds)."""
+        return _pair_stems(self._state)
+
+    @property
     def watermark(self) -> dt.datetime | None:
         return _from_iso(self._state.get("watermark"))
 
@@ -457,20 +551,25 @@ class LexicalIndex:
             self._remove_stale_generations(keep=self._read_current())
             path.mkdir(parents=True)
             index = tantivy.Index(self.schema, path=str(path), reuse=False)
-            analyzer.register(index)
-            threads = max(1, min(4, os.cpu_count() or 1))
-            writer = index.writer(heap_size=64_000_000 * threads, num_threads=threads)
+            register(index)
+            # One indexing thread with a large memory budget: documents are made in Python on
+            # this thread (the bottleneck), and every flush of the budget is a segment; few
+            # big segments search faster than many small ones (each segment runs its own
+            # top-k) and tantivy only merges once 8 segments of a size class exist.
+            writer = index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
             lengths = {"title": 0, "body": 0, "authors": 0}
             watermark = started - OVERLAP
             recent: dict[str, str] = {}
             n = n_sampled = 0
             with self.db.session() as session:
                 total = store.visible_count(session)
+                pair_list = frequent_stems(store.sample_texts(session, PAIR_SAMPLE))
+                pair_stems = frozenset(pair_list)
                 bar = tqdm(total=total, desc="lexical index", unit="paper",
                            disable=not progress, file=None)
                 for batch in store.iter_index_rows(session):
                     for row in batch:
-                        writer.add_document(make_document(row))
+                        writer.add_document(make_document(row, pair_stems))
                         if n_sampled < LENGTH_SAMPLE:
                             # Average field lengths (in index tokens) for the Python scorer,
                             # from a sample: analyzing every paper twice would double the
@@ -496,6 +595,7 @@ class LexicalIndex:
                 "docs": n,
                 "avg_len": {k: (max(v / n_sampled, 1.0) if n_sampled else 1.0)
                             for k, v in lengths.items()},
+                "pair_stems": pair_list,
             }
             _write_json(path / "state.json", state)
             tmp = self.root / f".CURRENT.{os.getpid()}.tmp"
@@ -532,6 +632,7 @@ class LexicalIndex:
                 index = self._index
                 writer = None
                 folded: dict[str, str] = {}
+                pair_stems = self.pair_stems
                 with self.db.session() as session:
                     ids = [pid for pid, _ in store.modified_since(session, wm)]
                     for start in range(0, len(ids), 2000):
@@ -544,7 +645,7 @@ class LexicalIndex:
                             folded[row.id] = _iso(row.modified_at)
                             writer.delete_documents_by_term("id", row.id)
                             if not row.hidden:
-                                writer.add_document(make_document(row))
+                                writer.add_document(make_document(row, pair_stems))
                         # Deleted rows (gone from the DB) disappear from the index too.
                         for pid in set(ids[start:start + 2000]) - seen:
                             writer.delete_documents_by_term("id", pid)
@@ -555,7 +656,9 @@ class LexicalIndex:
                 new_wm = now - OVERLAP
                 if wm is None or new_wm > wm or writer is not None:
                     state = dict(self._state)
-                    state.pop("_recent_max", None)  # in-memory cache, not part of the file
+                    # In-memory caches, not part of the file.
+                    state.pop("_recent_max", None)
+                    state.pop("_pair_stems", None)
                     final_wm = max(new_wm, wm) if wm else new_wm
                     state["watermark"] = _iso(final_wm)
                     state["docs"] = None
@@ -592,8 +695,30 @@ class LexicalIndex:
             changed = [(pid, mt) for pid, mt in window if recent.get(pid) != _iso(mt)]
         return changed
 
+    @contextlib.contextmanager
+    def shared_delta(self):
+        """Within the block, this thread's searches share one read of the not-yet-indexed
+        papers (the first search reads it): the searches of one request (candidates,
+        filters, counts) see the same database snapshot and pay for the read once."""
+        if getattr(self._local, "pinned", False):
+            yield  # nested: the outer block owns the snapshot
+            return
+        self._local.pinned, self._local.delta = True, None
+        try:
+            yield
+        finally:
+            self._local.pinned, self._local.delta = False, None
+
     def _delta(self) -> dict[str, DeltaDoc]:
         """Papers modified after the watermark, analyzed (cached by modified_at)."""
+        local = self._local
+        if getattr(local, "pinned", False):
+            if local.delta is None:
+                local.delta = self._read_delta()
+            return local.delta
+        return self._read_delta()
+
+    def _read_delta(self) -> dict[str, DeltaDoc]:
         with self.db.session() as session:
             changed = self._changed_since_watermark(session)
             if len(changed) > MAX_DELTA:
@@ -632,7 +757,7 @@ class LexicalIndex:
             index = self._index
             state = self._state
         cq = compile_query(pq, cons, prefix=prefix, expand=self._expander(index.searcher()))
-        query = tantivy_query(self.schema, cq)
+        query = tantivy_query(self.schema, cq, _pair_stems(state))
         if query is None:
             return LexicalResult([], 0)
         delta = self._delta()
@@ -726,7 +851,7 @@ class LexicalIndex:
             index = self._index
             state = self._state
         cq = compile_query(pq, cons, prefix=prefix, expand=self._expander(index.searcher()))
-        query = tantivy_query(self.schema, cq)
+        query = tantivy_query(self.schema, cq, _pair_stems(state))
         if query is None:
             return {}
         delta = self._delta()

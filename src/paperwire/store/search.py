@@ -88,6 +88,13 @@ def index_rows(session: Session, ids: Sequence[str]) -> list[IndexRow]:
     return out
 
 
+def sample_texts(session: Session, n: int) -> list[tuple[str, str]]:
+    """(title, abstract) of up to ``n`` visible papers drawn at random (corpus statistics)."""
+    rows = session.execute(select(Paper.title, Paper.abstract).where(Paper.hidden.is_(False))
+                           .order_by(func.random()).limit(n))
+    return [(t or "", a or "") for t, a in rows]
+
+
 def visible_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Paper)
                           .where(Paper.hidden.is_(False))) or 0
