@@ -188,6 +188,12 @@ class SearchService:
              filters: SearchFilters | None = None, limit: int = 20, offset: int = 0,
              prefix: bool = True) -> tuple[ParsedQuery, Ranking]:
         """Ranked paper ids (no rows loaded). ``search`` builds pages from this."""
+        # One read of the not-yet-indexed papers serves every index call of this ranking.
+        with self.lexical.shared_delta():
+            return self._rank(query, mode=mode, sort=sort, filters=filters, limit=limit,
+                              offset=offset, prefix=prefix)
+
+    def _rank(self, query, *, mode, sort, filters, limit, offset, prefix):
         if mode not in MODES:
             raise BadInput(f"unknown search mode {mode!r} (use one of {', '.join(MODES)})")
         if sort not in SORTS:

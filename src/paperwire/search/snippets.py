@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from paperwire.search import analyzer
 
@@ -20,10 +20,18 @@ SNIPPET_CHARS = 280
 class Highlighter:
     stems: frozenset[str]
     prefixes: tuple[str, ...]
+    # First letters of the stems and prefixes: a word can only match when it starts with one
+    # (the Snowball English stemmer rewrites suffixes only, so a stem keeps its word's first
+    # letter). Most words of a text are rejected by this one set lookup.
+    firsts: frozenset[str] = field(default=frozenset(), compare=False)
+    # Word -> matched, for this query: a page's texts share most of their words.
+    _memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def for_query(cls, stems, prefixes) -> "Highlighter":  # noqa: D102
-        return cls(frozenset(stems), tuple(prefixes))
+        stems, prefixes = frozenset(stems), tuple(prefixes)
+        firsts = frozenset(w[0] for w in (*stems, *prefixes) if w)
+        return cls(stems, prefixes, firsts)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Sorted, non-overlapping character spans of matched words."""
@@ -38,16 +46,28 @@ class Highlighter:
         return [(start, end) for word, start, end in analyzer.word_spans(text)
                 if (prefixes and word.startswith(prefixes)) or (stems and stem_of(word) in stems)]
 
+    def _matches(self, word: str) -> bool:
+        if len(word) >= analyzer.MAX_TOKEN_CHARS:
+            return False  # dropped by the analyzers
+        if self.prefixes and word.startswith(self.prefixes):
+            return True
+        return bool(self.stems) and analyzer.stem_of_word(word) in self.stems
+
     def _ascii_spans(self, text: str) -> list[tuple[int, int]]:
         # Same tokens as the analyzers (see analyzer.word_spans), but decided per distinct word
         # and located with str.find: most of a text's words are repeats or non-matches, and
         # this avoids Python work per token (the snippet step runs for every hit of a page).
         low = text.lower()  # ASCII: same length, so offsets carry over
-        stems, prefixes = self.stems, self.prefixes
-        stem_of = analyzer.stem_of_word
-        limit = analyzer.MAX_TOKEN_CHARS
-        matched = [w for w in set(_ASCII_WORD.findall(low)) if len(w) < limit and (
-            (prefixes and w.startswith(prefixes)) or (stems and stem_of(w) in stems))]
+        firsts, memo = self.firsts, self._memo
+        matched = []
+        for w in set(_ASCII_WORD.findall(low)):
+            if w[0] not in firsts:
+                continue
+            hit = memo.get(w)
+            if hit is None:
+                hit = memo[w] = self._matches(w)
+            if hit:
+                matched.append(w)
         if not matched:
             return []
         n = len(low)
