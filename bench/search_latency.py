@@ -158,8 +158,11 @@ def make_queries(db_path: Path, n_each: int, seed: int = 3) -> list[dict]:
         words = re.findall(r"[a-z][a-z0-9]+", f"{title} {abstract}".lower())
         counts.update(set(words))
         bigrams.update(zip(words, words[1:]))
-    common = [w for w, _ in counts.most_common(120) if w not in stop and len(w) > 3][:60]
-    rare = [w for w, c in counts.items() if 2 <= c <= 3 and len(w) > 5]
+    # Sorted by (count, word): the counters are filled from sets, whose order changes from
+    # process to process (string hashing), and the query set must not.
+    by_count = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))
+    common = [w for w, _ in by_count[:120] if w not in stop and len(w) > 3][:60]
+    rare = sorted(w for w, c in counts.items() if 2 <= c <= 3 and len(w) > 5)
     phrases = [f'"{a} {b}"' for (a, b), c in bigrams.most_common(20000)
                if a not in stop and b not in stop][:80]
     cats = sorted({c for _, _, cj, _ in sample for c in json.loads(cj)})
