@@ -118,3 +118,26 @@ def test_refreshed_papers_are_found_by_phrase_through_the_index(index, db):
     assert "n-1" not in index._delta()  # folded: answered by tantivy, pairs included
     pq = parse_query('"graph neural"')
     assert "n-1" in {pid for pid, _ in index.search(pq, Constraints(), limit=1000).hits}
+
+
+@pytest.mark.parametrize("q,limit", [
+    ("graph after:2025-01-01", 5),        # many pass: answered from the words' top hits
+    ("graph neural before:2024-09-30", 20),
+    ("quantum after:2026-06-10", 20),      # few pass: falls back to the full query
+    ("sparse -graph after:2025-03-01", 150),
+    ("seq after:2024-06-01", 10),
+])
+def test_date_bounded_words_give_the_top_hits_of_the_full_query(index, q, limit):
+    from paperwire.search.filters import merge
+
+    pq = parse_query(q)
+    cons = merge(pq, None)
+    got = index.search(pq, cons, limit=limit).hits
+    cq = compile_query(pq, cons)
+    searcher = index._index.searcher()
+    full = tantivy.Query.boolean_query(
+        [(tantivy.Occur.Must, tantivy_query(index.schema, cq, index.pair_stems))])
+    want = [(searcher.doc(addr)["id"][0], score)
+            for score, addr in searcher.search(full, limit=limit, count=False).hits]
+    assert [pid for pid, _ in got] == [pid for pid, _ in want]
+    assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-5)

@@ -23,6 +23,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import functools
@@ -64,6 +65,11 @@ K1, B = 1.2, 0.75
 # outnumber any page anyone reads, and expanding them costs the BM25 top-k pruning.
 PREFIX_MAX_DF = 1000
 PREFIX_MAX_DF_FRACTION = 0.002
+# Words with only date bounds: the top DATE_PREFILTER_FACTOR x k papers of the words alone
+# (block-max WAND, fast) are filtered by their publication date; the full intersection runs
+# only when fewer than k of them pass.
+DATE_PREFILTER_FACTOR = 8
+DATE_PREFILTER_MIN = 200
 # A delta bigger than this is folded into the index before searching (when we can get the lock).
 MAX_DELTA = 20_000
 LENGTH_SAMPLE = 5000
@@ -769,10 +775,16 @@ class LexicalIndex:
         # Counting every match defeats top-k pruning (a common word matches most papers), so
         # ranked text queries estimate the total unless the results run out on this page.
         counting = not cq.has_text
-        result = searcher.search(query, limit=want + len(delta), count=counting, **kwargs)
+        top = None
+        if not kwargs and not cq.phrases and not cons.categories and not cons.authors \
+                and (cons.date_from or cons.date_to):
+            top = self._words_then_dates(searcher, cq, _pair_stems(state), want + len(delta))
+        if top is None:
+            result = searcher.search(query, limit=want + len(delta), count=counting, **kwargs)
+            top = result.hits
         hits: list[tuple[str, float, int]] = []
         shadowed = 0
-        for score, addr in result.hits:
+        for score, addr in top:
             pid = searcher.doc(addr)["id"][0]
             if pid in delta:
                 shadowed += 1
@@ -800,13 +812,35 @@ class LexicalIndex:
         exact = True
         if counting:
             total = max(result.count - shadowed, 0) + added
-        elif len(result.hits) < want + len(delta):
+        elif len(top) < want + len(delta):
             total = len(hits)  # every match is in hand
         else:
             exact = False
             dfs = [searcher.doc_freq(f, s) for s in cq.stems for f in ("title", "body")]
             total = max([len(hits), *dfs])
         return LexicalResult([(pid, s) for pid, s, _ in hits[offset:want]], total, exact)
+
+    def _words_then_dates(self, searcher: tantivy.Searcher, cq: CompiledQuery,
+                          pair_stems: frozenset[str], k: int) -> list | None:
+        """Top ``k`` (score, address) of a words query with date bounds, taken from the top
+        hits of the words alone: when at least ``k`` of those pass the dates (or they are all
+        the word matches), they are exactly the top ``k`` of words AND dates (the date clause
+        adds no score). None: too few passed, run the full query."""
+        lo, hi = date_bounds_ts(cq.cons)
+        lo = -(2 ** 62) if lo is None else lo
+        hi = 2 ** 62 if hi is None else hi
+        words = dataclasses.replace(cq, cons=dataclasses.replace(cq.cons, date_from=None,
+                                                                 date_to=None))
+        query = tantivy_query(self.schema, words, pair_stems)
+        n = max(DATE_PREFILTER_MIN, DATE_PREFILTER_FACTOR * k)
+        res = searcher.search(query, limit=n, count=False)
+        if not res.hits:
+            return []
+        published = searcher.fast_field_values("published", [addr for _, addr in res.hits])
+        kept = [hit for hit, ts in zip(res.hits, published) if ts is not None and lo <= ts <= hi]
+        if len(kept) >= k or len(res.hits) < n:
+            return kept[:k]
+        return None
 
     def count(self, cons: Constraints) -> int:
         """How many visible papers pass the filters (exact up to not-yet-indexed papers)."""
