@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -72,6 +74,12 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/pwsearch/scifact-work")
     ap.add_argument("--out", default=str(ROOT / "docs" / "img"))
     ap.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "relevance.json"))
+    ap.add_argument("--variants", action="store_true",
+                    help="run the variant study (PRF, smoothing, normalizations, RM3, ...) "
+                    "instead of the tuning run; writes bench/results/relevance_variants.json")
+    ap.add_argument("--sentences", action="store_true",
+                    help="with --variants: also embed every abstract sentence (cached in "
+                    "--work) for the doc-side max-sentence variant")
     args = ap.parse_args()
     data = Path(args.data)
     corpus, queries_p, qrels_p = (data / "corpus.jsonl", data / "queries_train.jsonl",
@@ -104,6 +112,9 @@ def main() -> None:
     from paperwire.search.query import plain_query
 
     svc = SearchService(settings, db, background=False)
+    # _complete returns nothing unless completion is on: without this the "completed" grid
+    # points silently equalled the plain ones.
+    svc.complete_scores = True
     pqs = {qid: plain_query(text) for qid, text in queries.items()}
     sem_pool, vecs = {}, {}
     t = time.perf_counter()
@@ -123,6 +134,10 @@ def main() -> None:
             more[qid] = svc._complete(pq, cons, lex_pool[qid], sem_pool[qid], True)
         pools[boost] = (lex_pool, more)
         log(f"title boost {boost}: lexical {ev.score(qrels, as_run(lex_pool))}")
+    if args.variants:
+        variants_main(args, svc, settings, corpus, queries, qrels, pqs, pools, sem_pool, vecs)
+        svc.close()
+        return
     svc.close()
 
     # 2. Fusion candidates.
@@ -245,6 +260,442 @@ def main() -> None:
     fig.tight_layout()
     fig.savefig(Path(args.out) / "relevance_scifact.png", dpi=110)
     log(f"plot: {Path(args.out) / 'relevance_scifact.png'}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Variant study (--variants): every idea measured with the same 5-fold CV over train queries.
+# Each family's own parameters AND the fusion parameters (alpha, floor) are picked jointly on
+# 4 folds and scored on the 5th, so a family with more knobs gets no free lunch.
+# ---------------------------------------------------------------------------------------------
+
+FUSION_GRID = [(a, f) for a in (0.5, 0.6, 0.7, 0.8) for f in (0.2, 0.4, 0.6)]
+_LOG2 = [1.0 / math.log2(i + 2) for i in range(10)]
+
+
+def ndcg10(ranked, rel):
+    """Binary-gain nDCG@10 (SciFact judgements are all 1; equal to ranx's on this split)."""
+    gain = sum(_LOG2[i] for i, (p, _) in enumerate(ranked[:10]) if p in rel)
+    return gain / sum(_LOG2[:min(len(rel), 10)])
+
+
+def recall100(ranked, rel):
+    return len({p for p, _ in ranked[:100]} & set(rel)) / len(rel)
+
+
+class Study:
+    """Shared inputs of the variant study: pools, query vectors, the paper-vector matrix."""
+
+    def __init__(self, qrels, lex_pool, sem_pool, vecs, ids, D, fold_list):
+        import numpy as np
+
+        self.np = np
+        self.qrels, self.lex, self.sem = qrels, lex_pool, sem_pool
+        self.qids = sorted(lex_pool)
+        self.Q = {q: vecs[q] / max(float(np.linalg.norm(vecs[q])), 1e-12) for q in self.qids}
+        self.ids, self.D = ids, D
+        self.pos = {p: i for i, p in enumerate(ids)}
+        self.folds = fold_list
+        self.rows = []
+
+    def exact(self, vec, k=100, matrix=None):
+        """Exact top-k cosine over all papers (at 5k papers the ANN returns ~95 of these 100;
+        variants that change the query vector are compared with exact search on both sides)."""
+        np = self.np
+        s = (self.D if matrix is None else matrix) @ vec
+        top = np.argpartition(-s, k)[:k]
+        top = top[np.argsort(-s[top], kind="stable")]
+        return [(self.ids[i], float(s[i])) for i in top]
+
+    def mean(self, per_q, qids):
+        return sum(per_q[q] for q in qids) / len(qids)
+
+    def family(self, name, grid, make, *, semantic=None, note=""):
+        """``make(params)`` -> {qid: fused list}; ``semantic(params)`` -> {qid: semantic list}
+        when the family changes the semantic side. Records CV and full-train figures."""
+        cache = {}
+
+        def per_q(g):
+            if g not in cache:
+                runs = make(g)
+                cache[g] = ({q: ndcg10(runs[q], self.qrels[q]) for q in self.qids},
+                            {q: recall100(runs[q], self.qrels[q]) for q in self.qids})
+            return cache[g][0]
+
+        scores, picks = [], []
+        for i, held in enumerate(self.folds):
+            train = [q for j, f in enumerate(self.folds) if j != i for q in f]
+            best = max(grid, key=lambda g: self.mean(per_q(g), train))
+            picks.append(best)
+            scores.append(self.mean(per_q(best), held))
+        best = max(grid, key=lambda g: self.mean(per_q(g), self.qids))
+        row = {"variant": name, "note": note, "params": repr(best),
+               "cv_hybrid_ndcg@10": round(sum(scores) / len(scores), 4),
+               "cv_folds": [round(s, 4) for s in scores], "cv_picks": [repr(p) for p in picks],
+               "train_hybrid_ndcg@10": round(self.mean(per_q(best), self.qids), 4),
+               "train_hybrid_recall@100": round(self.mean(cache[best][1], self.qids), 4),
+               "grid_size": len(grid)}
+        if semantic is not None:
+            sl = semantic(best)
+            row["train_semantic_ndcg@10"] = round(self.mean(
+                {q: ndcg10(sl[q], self.qrels[q]) for q in self.qids}, self.qids), 4)
+            row["train_semantic_recall@100"] = round(self.mean(
+                {q: recall100(sl[q], self.qrels[q]) for q in self.qids}, self.qids), 4)
+        self.rows.append(row)
+        log(f"[variant] {name}: CV {row['cv_hybrid_ndcg@10']} train {row['train_hybrid_ndcg@10']}"
+            f" R@100 {row['train_hybrid_recall@100']} params {best}"
+            + (f" semantic {row['train_semantic_ndcg@10']}" if semantic else ""))
+        return row
+
+
+def _minmax_arr(np, x, ref):
+    lo, hi = float(ref.min()), float(ref.max())
+    return (x - lo) / (hi - lo) if hi > lo else np.ones_like(x)
+
+
+def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None):
+    """Families of ideas for issue 3 target 1 (see docs/benchmarks.md for the outcome)."""
+    np = st.np
+    W = fusion.weighted
+    qids, lex, sem = st.qids, st.lex, st.sem
+
+    def fused_with(sem_lists):
+        return lambda g: {q: W(lex[q], sem_lists(g)[q], g[-2], g[-1])[:100] for q in qids}
+
+    # 0. Shipped: weighted min-max fusion of the ANN pools.
+    st.family("baseline (shipped: weighted, ANN semantic pool)", FUSION_GRID,
+              lambda g: {q: W(lex[q], sem[q], *g)[:100] for q in qids})
+    exact0 = {q: st.exact(st.Q[q]) for q in qids}
+    st.family("baseline, exact semantic pool", FUSION_GRID,
+              lambda g: {q: W(lex[q], exact0[q], *g)[:100] for q in qids},
+              semantic=lambda g: exact0)
+    base_fused = {q: W(lex[q], sem[q], 0.7, 0.4) for q in qids}
+
+    # 1. Semantic pseudo-relevance feedback (Rocchio): q + beta * mean(top-k stored vectors),
+    #    one more exact search; top-k from the fused or the lexical list.
+    cache = {}
+
+    def rocchio(g):
+        src, k, beta = g[:3]
+        if (src, k, beta) not in cache:
+            top_of = base_fused if src == "fused" else lex
+            cache[(src, k, beta)] = {
+                q: st.exact(st.Q[q] + beta * st.D[[st.pos[p] for p, _ in top_of[q][:k]]].mean(0))
+                for q in qids}
+        return cache[(src, k, beta)]
+
+    grid = [(s, k, b, a, f) for s in ("fused", "lexical") for k in (1, 3, 5)
+            for b in (0.25, 0.5, 1.0) for a, f in FUSION_GRID]
+    st.family("semantic PRF (Rocchio)", grid, fused_with(rocchio), semantic=rocchio,
+              note="source x k x beta x alpha x floor")
+
+    # 2. Centroid smoothing inside the candidate pool: fused + gamma * minmax(cos(paper,
+    #    centroid of the top-k fused papers)); no new search.
+    def smooth(g):
+        k, gamma = g
+        out = {}
+        for q in qids:
+            base = base_fused[q]
+            c = st.D[[st.pos[p] for p, _ in base[:k]]].mean(0)
+            sims = st.D[[st.pos[p] for p, _ in base]] @ c
+            sims = _minmax_arr(np, sims, sims)
+            out[q] = sorted(((p, s + gamma * float(x)) for (p, s), x in zip(base, sims)),
+                            key=lambda kv: (-kv[1], kv[0]))[:100]
+        return out
+
+    st.family("pool centroid smoothing", [(k, gm) for k in (1, 3, 10) for gm in (0.05, 0.1, 0.2)],
+              smooth, note="k x gamma on top of shipped fusion")
+
+    # 3. Fusion variants: z-score normalization; lexical scaled by its max only; weighted +
+    #    lambda * RRF; score completion over the union (exact cosine of every lexical candidate,
+    #    real BM25 of semantic ones, both min-max over the union).
+    def generic(l, s, nl, ns, a, floor):
+        def norm(ranked, how):
+            v = np.array([x for _, x in ranked], dtype=np.float64)
+            if how == "z":
+                sd = v.std()
+                v = (v - v.mean()) / sd if sd > 0 else np.zeros_like(v)
+            elif how == "max":
+                v = v / v.max() if v.max() > 0 else np.ones_like(v)
+            else:
+                v = _minmax_arr(np, v, v)
+            return {p: float(x) for (p, _), x in zip(ranked, v)}
+        L, S = norm(l, nl), norm(s, ns)
+        if floor:
+            L = {p: floor + (1 - floor) * v for p, v in L.items()}
+        out = {p: a * L.get(p, 0.0) + (1 - a) * S.get(p, 0.0) for p in set(L) | set(S)}
+        return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:100]
+
+    st.family("z-score normalization", [(a, 0.0) for a in (0.4, 0.5, 0.6, 0.7, 0.8)],
+              lambda g: {q: generic(lex[q], sem[q], "z", "z", *g) for q in qids})
+    st.family("lexical / max, semantic min-max", FUSION_GRID,
+              lambda g: {q: generic(lex[q], sem[q], "max", "minmax", *g) for q in qids})
+
+    def with_rrf(g):
+        lam, a, f = g
+        out = {}
+        for q in qids:
+            w, r = dict(W(lex[q], sem[q], a, f)), dict(fusion.rrf(lex[q], sem[q], 10))
+            out[q] = sorted(((p, w[p] + lam * r[p] * 11 / 2) for p in w),
+                            key=lambda kv: (-kv[1], kv[0]))[:100]
+        return out
+
+    st.family("weighted + lambda * RRF(k=10)",
+              [(lam, a, f) for lam in (0.0, 0.05, 0.1, 0.2) for a, f in FUSION_GRID], with_rrf)
+
+    if lex_more is not None:
+        def union(g):
+            a, floor = g
+            out = {}
+            for q in qids:
+                lpool = dict(lex[q])
+                cand = list(dict.fromkeys([p for p, _ in lex[q]] + [p for p, _ in sem[q]]))
+                cos = st.D[[st.pos[p] for p in cand]] @ st.Q[q]
+                bm = np.array([lpool.get(p, lex_more[q].get(p, 0.0)) for p in cand])
+                inlex = np.array([p in lpool for p in cand])
+                S = _minmax_arr(np, cos, cos)
+                L = _minmax_arr(np, bm, bm[inlex])
+                L = np.where(inlex, floor + (1 - floor) * L, 0.0)
+                sc = a * L + (1 - a) * S
+                order = np.lexsort((np.array(cand), -sc))
+                out[q] = [(cand[i], float(sc[i])) for i in order][:100]
+            return out
+
+        st.family("score completion over the union (min-max over the union)",
+                  [(a, f) for a in (0.4, 0.5, 0.6, 0.7, 0.8) for f in (0.0, 0.2, 0.4)], union)
+
+    # 4. Query centering: search with q - gamma * (mean paper vector); ranking-equivalent to
+    #    cosine of mean-centred vectors, but needs no index change.
+    mu = st.D.mean(0)
+    cen = {}
+
+    def centred(g):
+        if g[0] not in cen:
+            cen[g[0]] = {q: st.exact(st.Q[q] - g[0] * mu) for q in qids}
+        return cen[g[0]]
+
+    st.family("query centering", [(gm, a, f) for gm in (0.25, 0.5, 1.0) for a, f in FUSION_GRID],
+              fused_with(centred), semantic=centred)
+
+    # 5. Lexical RM3 (expansion terms from the top-k BM25 papers), on a Python BM25 with the
+    #    project's analyzer (body + 0.25 x title, no prefix/author fields), fused with the
+    #    shipped semantic pool.
+    if texts is not None:
+        rm3_runs = _rm3_runs(st, texts)
+        st.family("lexical RM3 (python BM25)", [(k, m, w, a, f) for k, m, w in rm3_runs
+                                                for a, f in FUSION_GRID],
+                  lambda g: {q: W(rm3_runs[g[:3]][q], sem[q], g[3], g[4])[:100] for q in qids},
+                  note="k x terms x weight (w=0: plain python BM25)")
+
+    # 6. Doc side (needs an index format change, so only measured here): each abstract
+    #    sentence embedded too; a paper's semantic score = (cos(full) + lam * max cos(sentence))
+    #    / (1 + lam), exact search.
+    if sentence_vecs is not None:
+        S_vecs, owner = sentence_vecs
+        sent_cache = {}
+
+        def sentences(g):
+            lam = g[0]
+            if lam not in sent_cache:
+                out = {}
+                for q in qids:
+                    full = st.D @ st.Q[q]
+                    smax = np.full(len(st.ids), -1.0, dtype=np.float32)
+                    np.maximum.at(smax, owner, S_vecs @ st.Q[q])
+                    s = (full + lam * smax) / (1 + lam)
+                    top = np.argpartition(-s, 100)[:100]
+                    top = top[np.argsort(-s[top], kind="stable")]
+                    out[q] = [(st.ids[i], float(s[i])) for i in top]
+                sent_cache[lam] = out
+            return sent_cache[lam]
+
+        st.family("doc side: + max sentence cosine (index change; proposal)",
+                  [(lam, a, f) for lam in (0.25, 0.5, 1.0) for a, f in FUSION_GRID],
+                  fused_with(sentences), semantic=sentences)
+
+        # The same score, but only re-scoring the papers already in the ANN pool (no second
+        # search: what a sentence-vector side table read at query time would cost).
+        starts = np.searchsorted(owner, np.arange(len(st.ids) + 1))
+        pool_cache = {}
+
+        def pool_sentences(g):
+            lam = g[0]
+            if lam not in pool_cache:
+                out = {}
+                for q in qids:
+                    rescored = []
+                    for p, cos in sem[q]:
+                        i = st.pos[p]
+                        sv = S_vecs[starts[i]:starts[i + 1]] @ st.Q[q]
+                        best = float(sv.max()) if len(sv) else cos
+                        rescored.append((p, (cos + lam * best) / (1 + lam)))
+                    out[q] = sorted(rescored, key=lambda kv: (-kv[1], kv[0]))
+                pool_cache[lam] = out
+            return pool_cache[lam]
+
+        st.family("doc side: max sentence cosine, re-scoring the ANN pool only (proposal)",
+                  [(lam, a, f) for lam in (0.25, 0.5, 1.0) for a, f in FUSION_GRID],
+                  fused_with(pool_sentences), semantic=pool_sentences)
+
+        # Both pools re-scored (score completion): every candidate of either side gets
+        # (cos + lam * max sentence cos) / (1 + lam), min-max over the union; lexical as
+        # shipped (min-max over its pool, floor). lam = 0 is plain cosine completion.
+        union_pre = {}
+        for q in qids:
+            lpool = dict(lex[q])
+            cand = list(dict.fromkeys([p for p, _ in lex[q]] + [p for p, _ in sem[q]]))
+            rows_i = [st.pos[p] for p in cand]
+            cos = st.D[rows_i] @ st.Q[q]
+            best = np.array([float((S_vecs[starts[i]:starts[i + 1]] @ st.Q[q]).max())
+                             if starts[i + 1] > starts[i] else cos[j]
+                             for j, i in enumerate(rows_i)])
+            inlex = np.array([p in lpool for p in cand])
+            bm = np.array([lpool.get(p, 0.0) for p in cand])
+            union_pre[q] = (cand, cos, best, inlex, bm)
+
+        def union_sentences(g):
+            lam, a, floor = g
+            out = {}
+            for q in qids:
+                cand, cos, best, inlex, bm = union_pre[q]
+                s = (cos + lam * best) / (1 + lam)
+                sc = (a * np.where(inlex, floor + (1 - floor) * _minmax_arr(np, bm, bm[inlex]),
+                                   0.0) + (1 - a) * _minmax_arr(np, s, s))
+                order = np.lexsort((np.array(cand), -sc))
+                out[q] = [(cand[i], float(sc[i])) for i in order][:100]
+            return out
+
+        ugrid = [(a, f) for a in (0.4, 0.5, 0.6, 0.7) for f in (0.2, 0.4)]
+        st.family("doc side: both pools re-scored, lam = 1 (proposal)",
+                  [(1.0, a, f) for a, f in ugrid], union_sentences)
+        st.family("doc side: both pools re-scored, lam tuned (proposal)",
+                  [(lam, a, f) for lam in (0.0, 0.5, 1.0, 2.0) for a, f in ugrid],
+                  union_sentences)
+    return st.rows
+
+
+def _rm3_runs(st: Study, texts):
+    from collections import Counter
+
+    from paperwire.search import analyzer
+
+    np = st.np
+    n = len(st.ids)
+    body = [Counter(analyzer.stems(t + " " + a)) for t, a in texts]
+    title = [Counter(analyzer.stems(t)) for t, _ in texts]
+
+    def field(cnts):
+        post = {}
+        for i, c in enumerate(cnts):
+            for t, tf in c.items():
+                post.setdefault(t, []).append((i, tf))
+        post = {t: (np.array([i for i, _ in p]), np.array([f for _, f in p], dtype=np.float64))
+                for t, p in post.items()}
+        lens = np.array([sum(c.values()) for c in cnts], dtype=np.float64)
+        return post, lens, lens.mean()
+
+    fields = [(field(body), 1.0), (field(title), lexical.TITLE_BOOST)]
+
+    def bm25(weights):
+        s = np.zeros(n)
+        for (post, lens, avg), boost in fields:
+            for t, w in weights.items():
+                if t not in post:
+                    continue
+                ii, tf = post[t]
+                idf = math.log(1 + (n - len(ii) + 0.5) / (len(ii) + 0.5))
+                s[ii] += boost * w * idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * lens[ii] / avg))
+        return s
+
+    def top(s):
+        t = np.argpartition(-s, 100)[:100]
+        t = t[np.argsort(-s[t], kind="stable")]
+        return [(st.ids[i], float(s[i])) for i in t if s[i] > 0]
+
+    runs = {}
+    qterms = {q: Counter(analyzer.stems(st.texts[q])) for q in st.qids}
+    base = {q: bm25(dict(qterms[q])) for q in st.qids}
+    runs[(0, 0, 0.0)] = {q: top(base[q]) for q in st.qids}
+    for k in (3, 10):
+        for m in (10, 20):
+            for w in (0.2, 0.4):
+                out = {}
+                for q in st.qids:
+                    s = base[q]
+                    tops = np.argsort(-s)[:k]
+                    dw = np.exp(s[tops] - s[tops].max())
+                    dw /= dw.sum()
+                    exp = Counter()
+                    for i, x in zip(tops, dw):
+                        tot = sum(body[i].values())
+                        for t, tf in body[i].items():
+                            exp[t] += x * tf / tot
+                    exp = dict(exp.most_common(m))
+                    z, qz = sum(exp.values()), sum(qterms[q].values())
+                    wts = Counter({t: (1 - w) * c / qz for t, c in qterms[q].items()})
+                    for t, v in exp.items():
+                        wts[t] += w * v / z
+                    out[q] = top(bm25(dict(wts)))
+                runs[(k, m, w)] = out
+    return runs
+
+
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
+
+
+def variants_main(args, svc, settings, corpus, queries, qrels, pqs, pools, sem_pool, vecs):
+    import numpy as np
+
+    from paperwire.search.filters import merge
+
+    docs = [json.loads(line) for line in open(corpus, encoding="utf-8") if line.strip()]
+    ids = [f"beir:{d['_id']}" for d in docs]
+    sem = svc.semantic()
+    D = np.stack([sem.vector(p) for p in ids]).astype(np.float32)  # stored int8, re-normalized
+    lexical.TITLE_BOOST = 0.25  # shipped boost (lexical.py)
+    lex_pool = pools[0.25][0]
+    t = time.perf_counter()
+    lex_more = {q: svc.lexical.score_ids(
+        pqs[q], merge(pqs[q], None),
+        [p for p, _ in sem_pool[q] if p not in {x for x, _ in lex_pool[q]}]) for q in pqs}
+    completion_ms = (time.perf_counter() - t) / len(pqs) * 1000
+    st = Study(qrels, lex_pool, sem_pool, vecs, ids, D, folds(list(queries)))
+    st.texts = queries
+    sentence_vecs = None
+    if args.sentences:
+        cache = Path(args.work) / "sentences.npz"
+        if cache.exists():
+            z = np.load(cache)
+            sentence_vecs = (z["vecs"], z["owner"])
+        else:
+            from paperwire.search.embed import get_encoder
+
+            sents, owner = [], []
+            for i, d in enumerate(docs):
+                for s in SENTENCE_SPLIT.split(re.sub(r"\s+", " ", d.get("text", "")).strip()):
+                    if s:
+                        sents.append(s)
+                        owner.append(i)
+            t = time.perf_counter()
+            vecs_s = get_encoder(settings).encode(sents, progress=True)
+            log(f"{len(sents)} sentences embedded in {time.perf_counter() - t:.0f}s")
+            sentence_vecs = (vecs_s, np.array(owner))
+            np.savez(cache, vecs=vecs_s, owner=np.array(owner))
+    ranx_check = ev.score(qrels, as_run({q: fusion.weighted(lex_pool[q], sem_pool[q], 0.7,
+                                                           0.4)[:100] for q in lex_pool}))
+    rows = run_variants(st, lex_more=lex_more,
+                        texts=[(d.get("title", ""), d.get("text", "")) for d in docs],
+                        sentence_vecs=sentence_vecs)
+    # The study's own nDCG@10 must agree with ranx (the metric library of `paperwire eval`).
+    assert abs(rows[0]["train_hybrid_ndcg@10"] - ranx_check["ndcg@10"]) < 1e-3, ranx_check
+    out = {"split": "train", "queries": len(queries), "folds": 5,
+           "fusion_grid": FUSION_GRID, "score_completion_ms_per_query": round(completion_ms, 2),
+           "variants": rows,
+           "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "loadavg": [round(x, 2) for x in __import__("os").getloadavg()]}
+    path = Path(args.json_out).with_name("relevance_variants.json")
+    path.write_text(json.dumps(out, indent=2))
+    print(json.dumps(rows, indent=1))
+    log(f"written {path}")
 
 
 if __name__ == "__main__":
