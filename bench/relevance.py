@@ -352,7 +352,8 @@ def _minmax_arr(np, x, ref):
     return (x - lo) / (hi - lo) if hi > lo else np.ones_like(x)
 
 
-def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None):
+def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
+                 title_sentence_vecs=None):
     """Families of ideas for issue 3 target 1 (see docs/benchmarks.md for the outcome)."""
     np = st.np
     W = fusion.weighted
@@ -539,38 +540,54 @@ def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None):
         # Both pools re-scored (score completion): every candidate of either side gets
         # (cos + lam * max sentence cos) / (1 + lam), min-max over the union; lexical as
         # shipped (min-max over its pool, floor). lam = 0 is plain cosine completion.
-        union_pre = {}
-        for q in qids:
-            lpool = dict(lex[q])
-            cand = list(dict.fromkeys([p for p, _ in lex[q]] + [p for p, _ in sem[q]]))
-            rows_i = [st.pos[p] for p in cand]
-            cos = st.D[rows_i] @ st.Q[q]
-            best = np.array([float((S_vecs[starts[i]:starts[i + 1]] @ st.Q[q]).max())
-                             if starts[i + 1] > starts[i] else cos[j]
-                             for j, i in enumerate(rows_i)])
-            inlex = np.array([p in lpool for p in cand])
-            bm = np.array([lpool.get(p, 0.0) for p in cand])
-            union_pre[q] = (cand, cos, best, inlex, bm)
+        ugrid = [(a, f) for a in (0.4, 0.5, 0.6, 0.7) for f in (0.2, 0.4)]
+        union = _union_rescorer(st, lex, sem, S_vecs, starts)
+        st.family("doc side: both pools re-scored, lam = 1 (proposal)",
+                  [(1.0, a, f) for a, f in ugrid], union)
+        st.family("doc side: both pools re-scored, lam tuned (proposal)",
+                  [(lam, a, f) for lam in (0.0, 0.5, 1.0, 2.0) for a, f in ugrid], union)
+        if title_sentence_vecs is not None:
+            # Each sentence embedded with its paper's title in front ("Title. Sentence").
+            union_t = _union_rescorer(st, lex, sem, title_sentence_vecs, starts)
+            st.family("doc side: title + sentence vectors, both pools re-scored (proposal)",
+                      [(lam, a, f) for lam in (0.5, 1.0, 2.0, 4.0) for a, f in ugrid], union_t)
+            st.family("doc side: title + sentence, within the seq-rule region (alpha >= 0.6, "
+                      "floor >= 0.4)", [(lam, a, f) for lam in (1.0, 2.0, 4.0)
+                                        for a in (0.6, 0.7) for f in (0.4, 0.6)], union_t)
+    return st.rows
 
-        def union_sentences(g):
+
+def _union_rescorer(st: Study, lex, sem, S_vecs, starts):
+    """``params (lam, alpha, floor)`` -> fused lists where every candidate of either pool has
+    semantic score (cos + lam * max sentence cos) / (1 + lam), min-max over the union."""
+    np = st.np
+    pre = {}
+    for q in st.qids:
+        lpool = dict(lex[q])
+        cand = list(dict.fromkeys([p for p, _ in lex[q]] + [p for p, _ in sem[q]]))
+        rows_i = [st.pos[p] for p in cand]
+        cos = st.D[rows_i] @ st.Q[q]
+        best = np.array([float((S_vecs[starts[i]:starts[i + 1]] @ st.Q[q]).max())
+                         if starts[i + 1] > starts[i] else cos[j] for j, i in enumerate(rows_i)])
+        pre[q] = (cand, cos, best, np.array([p in lpool for p in cand]),
+                  np.array([lpool.get(p, 0.0) for p in cand]))
+    memo = {}
+
+    def run(g):
+        if g not in memo:
             lam, a, floor = g
             out = {}
-            for q in qids:
-                cand, cos, best, inlex, bm = union_pre[q]
+            for q in st.qids:
+                cand, cos, best, inlex, bm = pre[q]
                 s = (cos + lam * best) / (1 + lam)
                 sc = (a * np.where(inlex, floor + (1 - floor) * _minmax_arr(np, bm, bm[inlex]),
                                    0.0) + (1 - a) * _minmax_arr(np, s, s))
                 order = np.lexsort((np.array(cand), -sc))
                 out[q] = [(cand[i], float(sc[i])) for i in order][:100]
-            return out
+            memo[g] = out
+        return memo[g]
 
-        ugrid = [(a, f) for a in (0.4, 0.5, 0.6, 0.7) for f in (0.2, 0.4)]
-        st.family("doc side: both pools re-scored, lam = 1 (proposal)",
-                  [(1.0, a, f) for a, f in ugrid], union_sentences)
-        st.family("doc side: both pools re-scored, lam tuned (proposal)",
-                  [(lam, a, f) for lam in (0.0, 0.5, 1.0, 2.0) for a, f in ugrid],
-                  union_sentences)
-    return st.rows
+    return run
 
 
 def _rm3_runs(st: Study, texts):
@@ -642,6 +659,17 @@ def _rm3_runs(st: Study, texts):
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
 
 
+def _sentences(docs):
+    """(sentences, owning paper index) of every abstract, in paper order."""
+    sents, owner = [], []
+    for i, d in enumerate(docs):
+        for s in SENTENCE_SPLIT.split(re.sub(r"\s+", " ", d.get("text", "")).strip()):
+            if s:
+                sents.append(s)
+                owner.append(i)
+    return sents, owner
+
+
 def variants_main(args, svc, settings, corpus, queries, qrels, pqs, pools, sem_pool, vecs):
     import numpy as np
 
@@ -660,7 +688,7 @@ def variants_main(args, svc, settings, corpus, queries, qrels, pqs, pools, sem_p
     completion_ms = (time.perf_counter() - t) / len(pqs) * 1000
     st = Study(qrels, lex_pool, sem_pool, vecs, ids, D, folds(list(queries)))
     st.texts = queries
-    sentence_vecs = None
+    sentence_vecs = title_sentence_vecs = None
     if args.sentences:
         cache = Path(args.work) / "sentences.npz"
         if cache.exists():
@@ -669,22 +697,31 @@ def variants_main(args, svc, settings, corpus, queries, qrels, pqs, pools, sem_p
         else:
             from paperwire.search.embed import get_encoder
 
-            sents, owner = [], []
-            for i, d in enumerate(docs):
-                for s in SENTENCE_SPLIT.split(re.sub(r"\s+", " ", d.get("text", "")).strip()):
-                    if s:
-                        sents.append(s)
-                        owner.append(i)
+            sents, owner = _sentences(docs)
             t = time.perf_counter()
             vecs_s = get_encoder(settings).encode(sents, progress=True)
             log(f"{len(sents)} sentences embedded in {time.perf_counter() - t:.0f}s")
             sentence_vecs = (vecs_s, np.array(owner))
             np.savez(cache, vecs=vecs_s, owner=np.array(owner))
+        tcache = Path(args.work) / "title_sentences.npy"
+        if tcache.exists():
+            title_sentence_vecs = np.load(tcache)
+        else:
+            from paperwire.search.embed import get_encoder, paper_text
+
+            texts_ts = [paper_text(docs[o].get("title", ""), s)
+                        for o, s in zip(sentence_vecs[1].tolist(), _sentences(docs)[0])]
+            t = time.perf_counter()
+            title_sentence_vecs = get_encoder(settings).encode(texts_ts, progress=True)
+            log(f"{len(texts_ts)} title + sentence texts embedded in "
+                f"{time.perf_counter() - t:.0f}s")
+            np.save(tcache, title_sentence_vecs)
     ranx_check = ev.score(qrels, as_run({q: fusion.weighted(lex_pool[q], sem_pool[q], 0.7,
                                                            0.4)[:100] for q in lex_pool}))
     rows = run_variants(st, lex_more=lex_more,
                         texts=[(d.get("title", ""), d.get("text", "")) for d in docs],
-                        sentence_vecs=sentence_vecs)
+                        sentence_vecs=sentence_vecs,
+                        title_sentence_vecs=title_sentence_vecs)
     # The study's own nDCG@10 must agree with ranx (the metric library of `paperwire eval`).
     assert abs(rows[0]["train_hybrid_ndcg@10"] - ranx_check["ndcg@10"]) < 1e-3, ranx_check
     out = {"split": "train", "queries": len(queries), "folds": 5,
