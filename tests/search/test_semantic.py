@@ -271,3 +271,95 @@ def test_refresh_finds_rows_committed_late_with_an_older_timestamp(settings, db,
     assert index.refresh() == 1
     assert {r.id for r in recs} <= index.paper_ids()
     assert index.refresh() == 0  # re-read rows inside the window are not applied twice
+
+
+def _unit(rng, n, dim):
+    v = rng.normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _save(db, space, recs, vecs):
+    with db.session() as s:
+        save_embeddings(s, space.model_id,
+                        [PendingPaper(r.id, r.title, r.abstract, r.content_hash())
+                         for r in recs], vecs)
+
+
+def test_every_vector_inserted_into_a_graph_is_found_by_searching_for_it():
+    """usearch's parallel add strands a few nodes per 10k (unum-cloud/USearch#735: stored,
+    never visited by search); every graph the index builds must have none."""
+    rng = np.random.default_rng(3)
+    vecs = _unit(rng, 10_000, 32)
+    keys = np.arange(len(vecs), dtype=np.uint64)
+    graph = semantic._new_graph(32)
+    semantic._insert(graph, keys, vecs)
+    graph.expansion_search = semantic.EXPANSION_SEARCH
+    found = graph.search(vecs, 10).keys
+    lost = np.flatnonzero((found != keys[:, None]).all(axis=1))
+    assert lost.tolist() == []
+
+
+def test_ann_search_finds_every_paper_after_rebuild_refresh_and_compaction(settings, db):
+    space = VectorSpace(model_id="synthetic-reach/32", dim=32)
+    rng = np.random.default_rng(5)
+    recs = make_papers(db, 3000)
+    vecs = _unit(rng, len(recs), space.dim)
+    _save(db, space, recs, vecs)
+
+    def lost(ix):
+        return [r.id for r, v in zip(recs, vecs) if r.id not in _ids(ix.search(v, 10))]
+
+    ix = SemanticIndex(settings, db, space, compact_min=10**9)
+    try:
+        assert len(ix) == 3000 and lost(ix) == []  # the main graph, built by rebuild()
+        more = make_papers(db, 600)
+        more_vecs = _unit(rng, len(more), space.dim)
+        _save(db, space, more, more_vecs)
+        # Re-embedding a third of the first papers: remove + re-add of their keys.
+        vecs[:1000] = _unit(rng, 1000, space.dim)
+        _save(db, space, recs[:1000], vecs[:1000])
+        assert ix.refresh() == 1600
+        recs, vecs = recs + more, np.concatenate([vecs, more_vecs])
+        assert lost(ix) == []  # main minus tombstones + the delta graph
+        assert ix.compact() and len(ix) == 3600
+        assert lost(ix) == []  # the merged generation, memory-mapped
+    finally:
+        ix.close()
+
+
+def test_superseded_entries_never_crowd_live_papers_out_of_the_results(settings, db):
+    """Re-embedded papers stay in the main graph as tombstones until compaction; however many
+    of them are nearest to the query, the answer is the exact top-k of the live papers."""
+    space = VectorSpace(model_id="synthetic-tomb/16", dim=16)
+    rng = np.random.default_rng(9)
+    axis = np.zeros(space.dim, dtype=np.float32)
+    axis[0] = 1.0
+    # A cluster around the query: 300 papers within 0.3 rad, then 20 at 0.35, 0.40, ...
+    # 1.30 rad (gaps int8 rounding cannot reorder), then 300 papers facing away.
+    side = _unit(rng, 320, space.dim)
+    side[:, 0] = 0.0
+    side /= np.linalg.norm(side, axis=1, keepdims=True)
+    angle = np.concatenate([np.linspace(0.02, 0.3, 300), 0.35 + 0.05 * np.arange(20)])
+    angle = angle.astype(np.float32)[:, None]
+    near = np.cos(angle) * axis + np.sin(angle) * side
+    others = _unit(rng, 300, space.dim)
+    others[:, 0] = -np.abs(others[:, 0])  # the far side of the query
+    vecs = np.concatenate([near, others])
+    recs = make_papers(db, len(vecs))
+    _save(db, space, recs, vecs)
+    ix = SemanticIndex(settings, db, space, compact_min=10**9)
+    try:
+        assert len(ix) == len(recs)
+        # The 300 nearest are re-embedded far from the query: more tombstones among the
+        # main graph's nearest hits than the 256 it oversamples by.
+        moved = -vecs[:300] + 0.0
+        moved[:, 0] = -np.abs(moved[:, 0]) - 1.0
+        moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+        vecs[:300] = moved
+        _save(db, space, recs[:300], moved)
+        assert ix.refresh() == 300
+        hits = ix.search(axis, 10)
+        exact = ix.search(axis, 10, candidate_ids=[r.id for r in recs])
+        assert _ids(hits) == _ids(exact) == [r.id for r in recs[300:310]]
+    finally:
+        ix.close()

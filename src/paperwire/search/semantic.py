@@ -67,6 +67,23 @@ HNSW = dict(connectivity=16, expansion_add=128, expansion_search=64)
 EXPANSION_SEARCH = 256
 
 
+def _new_graph(dim: int) -> Index:
+    return Index(ndim=dim, metric="cos", dtype="i8", **HNSW)
+
+
+def _insert(graph: Index, keys: np.ndarray, vectors: np.ndarray) -> None:
+    """Add vectors to an HNSW graph one at a time, so every added node is reachable by search.
+
+    usearch's parallel ``add`` (``threads`` != 1: its default uses every core) can strand
+    nodes: they are stored (``contains``/``get`` work) but no search ever visits them, at any
+    ``expansion_search`` (unum-cloud/USearch#735, unfixed in 2.26.6). Measured here: 2-4 of
+    20,000 nodes per build, and kill -9 restarts reloading such a generation missed papers.
+    Sequential insertion never did in the same measurements; it costs build speed only on an
+    otherwise idle machine (a parallel build barely gains on 2 busy cores).
+    """
+    graph.add(keys, vectors, threads=1)
+
+
 @dataclass(frozen=True)
 class VectorSpace:
     """What an index needs to know of its encoder when vectors come from elsewhere
@@ -424,7 +441,7 @@ class SemanticIndex:
 
     def _rebuild_locked(self, *, progress: bool) -> None:
         started = time.monotonic()
-        index = Index(ndim=self.dim, metric="cos", dtype="i8", **HNSW)
+        index = _new_graph(self.dim)
         key_parts, id_parts, vec_parts = [], [], []
         watermark = None
         recent: dict[str, dt.datetime] = {}
@@ -450,7 +467,7 @@ class SemanticIndex:
                     break
                 id_bytes = _id_bytes(batch.ids)
                 keys = _keys_of_bytes(id_bytes)
-                index.add(keys, batch.vectors, threads=0)
+                _insert(index, keys, batch.vectors)
                 key_parts.append(keys)
                 id_parts.append(id_bytes)
                 vec_parts.append(quantize(batch.vectors))
@@ -546,14 +563,14 @@ class SemanticIndex:
             if self._main is not None and len(self._main) and main_file.exists():
                 merged = Index.restore(str(main_file), view=False)
             else:
-                merged = Index(ndim=self.dim, metric="cos", dtype="i8", **HNSW)
+                merged = _new_graph(self.dim)
             gone = np.fromiter(self._tombstones, dtype=np.uint64)
             if len(gone):
                 merged.remove(gone)
             keys = np.fromiter(self._delta_ids.keys(), dtype=np.uint64)
             if len(keys):
                 vecs = np.stack([self._delta_vecs[int(k)] for k in keys])
-                merged.add(keys, vecs)
+                _insert(merged, keys, vecs)
                 ids = _id_bytes([self._delta_ids[int(k)] for k in keys])
                 self._table = self.table.without(self._tombstones).plus(keys, ids,
                                                                         quantize(vecs))
@@ -626,7 +643,7 @@ class SemanticIndex:
 
     def _upsert(self, ids: list[str], vectors: np.ndarray) -> None:
         if self._delta is None:
-            self._delta = Index(ndim=self.dim, metric="cos", dtype="i8", **HNSW)
+            self._delta = _new_graph(self.dim)
         keys = _keys(ids)
         replace = [int(k) for k in keys if int(k) in self._delta_ids]
         if replace:
@@ -634,7 +651,7 @@ class SemanticIndex:
         in_main = self.table.positions(keys) >= 0
         self._tombstones.update(int(k) for k in keys[in_main])
         # One batch names a paper once (primary key), so keys are unique here.
-        self._delta.add(keys, vectors)
+        _insert(self._delta, keys, vectors)
         for key, pid, vec in zip(keys.tolist(), ids, vectors):
             self._delta_ids[key] = pid
             self._delta_vecs[key] = np.array(vec, dtype=np.float32)
@@ -714,14 +731,23 @@ class SemanticIndex:
     def _ann(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
         scored: dict[str, float] = {}
         if self._main is not None and len(self._main):
-            extra = min(len(self._tombstones), 256)
-            matches = self._main.search(query, min(k + extra, len(self._main)))
-            keys = np.asarray(matches.keys, dtype=np.uint64).reshape(-1)
-            dists = np.asarray(matches.distances, dtype=np.float32).reshape(-1)
-            pos = self.table.positions(keys)
-            for key, p, dist in zip(keys.tolist(), pos.tolist(), dists.tolist()):
-                if p >= 0 and key not in self._tombstones:
-                    scored[self.table.ids[p].decode()] = 1.0 - float(dist)
+            # Superseded entries (tombstones) still sit in the main graph and may crowd the
+            # nearest hits: ask for more until k live ones come back or the graph is exhausted.
+            size = len(self._main)
+            want = min(k + min(len(self._tombstones), 256), size)
+            while True:
+                matches = self._main.search(query, want)
+                keys = np.asarray(matches.keys, dtype=np.uint64).reshape(-1)
+                dists = np.asarray(matches.distances, dtype=np.float32).reshape(-1)
+                pos = self.table.positions(keys)
+                live = [(key, p, dist) for key, p, dist in
+                        zip(keys.tolist(), pos.tolist(), dists.tolist())
+                        if p >= 0 and key not in self._tombstones]
+                if len(live) >= k or want >= size or len(keys) < want:
+                    break
+                want = min(size, want * 4)
+            for _key, p, dist in live:
+                scored[self.table.ids[p].decode()] = 1.0 - float(dist)
         if self._delta is not None and len(self._delta):
             matches = self._delta.search(query, min(k, len(self._delta)))
             for key, dist in zip(np.asarray(matches.keys).reshape(-1).tolist(),
