@@ -140,6 +140,10 @@ class Settings:
     smtp_user: str = setting("", "SMTP user name (empty: no authentication).", group="mail")
     smtp_password: str = setting("", "SMTP password.", secret=True, group="mail")
     smtp_security: str = setting("none", "none, starttls or tls.", group="mail")
+    smtp_ca_file: str = setting("", "PEM file of the certificates trusted for the SMTP server's "
+                                "TLS (e.g. a relay with a self-signed certificate), instead of "
+                                "the system store. Empty: the system store. The host name is "
+                                "checked either way.", group="mail")
     mail_from: str = setting("Paperwire <paperwire@localhost>", "From header of emails.",
                              group="mail")
     mail_reply_to: str = setting("", "Reply-To header of emails (empty: none).", group="mail")

@@ -21,6 +21,7 @@ import email
 import email.policy
 import ssl
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -112,11 +113,15 @@ class SmtpSink:
         if self.tls == "starttls":
             kwargs.update(tls_context=self.ssl_context, require_starttls=True)
         if self.user is not None:
+            # aiosmtpd's auth_require_tls only knows STARTTLS; with implicit TLS the server
+            # socket itself is TLS, so every session (and its AUTH) is encrypted already.
             kwargs.update(authenticator=_Auth(self.user, self.password or ""),
                           auth_required=True,
-                          auth_require_tls=self.tls != "none")
-        return SMTP(_Handler(self), hostname="sink.test", decode_data=False,
-                    data_size_limit=0, **kwargs)
+                          auth_require_tls=self.tls == "starttls")
+        with warnings.catch_warnings():  # its warning about AUTH without STARTTLS (above)
+            warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+            return SMTP(_Handler(self), hostname="sink.test", decode_data=False,
+                        data_size_limit=0, **kwargs)
 
     def start(self) -> "SmtpSink":
         ready = threading.Event()

@@ -48,7 +48,9 @@ class SmtpConfig:
     user: str = ""
     password: str = ""
     timeout: float = 30.0
-    # Tests pass a context trusting their self-signed certificate; None: system defaults.
+    # PEM certificates to trust instead of the system store (SMTP_CA_FILE); "": the store.
+    ca_file: str = ""
+    # A ready client context (overrides ca_file); None: built from ca_file.
     ssl_context: ssl.SSLContext | None = None
 
     def describe(self) -> str:
@@ -62,6 +64,7 @@ def smtp_config(settings) -> SmtpConfig:
     URL forms: ``smtp://user:pass@host:587`` (STARTTLS), ``smtps://...:465`` (implicit TLS),
     ``smtp+plain://host:25`` (no TLS, e.g. a local relay)."""
     timeout = settings.smtp_timeout_seconds
+    ca_file = settings.smtp_ca_file.strip()
     if settings.smtp_url:
         parts = urlsplit(settings.smtp_url)
         scheme = parts.scheme.lower()
@@ -79,13 +82,15 @@ def smtp_config(settings) -> SmtpConfig:
         default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
         return SmtpConfig(host=parts.hostname, port=port or default_port, security=security,
                           user=unquote(parts.username or ""),
-                          password=unquote(parts.password or ""), timeout=timeout)
+                          password=unquote(parts.password or ""), timeout=timeout,
+                          ca_file=ca_file)
     security = settings.smtp_security.strip().lower()
     if security not in SECURITY:
         raise TransportError(f"PAPERWIRE_SMTP_SECURITY must be one of {', '.join(SECURITY)}, "
                              f"not {settings.smtp_security!r}")
     return SmtpConfig(host=settings.smtp_host, port=settings.smtp_port, security=security,
-                      user=settings.smtp_user, password=settings.smtp_password, timeout=timeout)
+                      user=settings.smtp_user, password=settings.smtp_password, timeout=timeout,
+                      ca_file=ca_file)
 
 
 def _envelope(msg: EmailMessage) -> tuple[str, list[str]]:
@@ -109,7 +114,12 @@ class SmtpTransport:
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
-        ctx = c.ssl_context or ssl.create_default_context()
+        try:
+            # Certificate and host name are always verified; SMTP_CA_FILE only says whom to
+            # trust (a missing or unreadable file is a configuration error, not a retry).
+            ctx = c.ssl_context or ssl.create_default_context(cafile=c.ca_file or None)
+        except (OSError, ssl.SSLError) as exc:
+            raise TransportError(f"PAPERWIRE_SMTP_CA_FILE {c.ca_file!r}: {exc}") from None
         try:
             if c.security == "tls":
                 conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=ctx)
