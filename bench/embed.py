@@ -1,13 +1,16 @@
 """Embedding throughput and quality: plain sentence-transformers fp32 (baseline) vs the fast
 ONNX paths, measured in the same run on the same SciFact abstracts.
 
-    flock /tmp/paperwire-bench.lock python bench/embed.py [--corpus ... --queries ... --qrels ...]
+    /work/tools/quiet python bench/embed.py --phase speed     # short, timing-sensitive
+    /work/tools/busy python bench/embed.py --phase quality    # long, load-independent
 
 Throughput: abstracts/s of ``Encoder.encode`` (tokenization included) on a fixed sample of
-``--speed-docs`` abstracts (every k-th of the corpus), after a warm-up, intra-op threads =
-cores. The machine is shared, so variants are measured in interleaved rounds (each round
-runs every variant once, in rotated order) and the speed-up is the median over rounds of
-variant/baseline within the same round; abstracts per CPU-second is reported beside it.
+``--speed-docs`` abstracts (every k-th of the corpus), after a warm-up. The baseline and every
+variant get the same cores (torch.set_num_threads / ORT intra-op threads = cores), the same
+abstracts and the same 256-token limit unless the variant names a lower one. Variants are
+measured in interleaved rounds (each round runs every variant once, in rotated order); the
+speed-up is the median over rounds of variant/baseline within the same round; abstracts per
+CPU-second of this process is reported beside it.
 Quality: nDCG@10 / Recall@100 (ranx) of semantic-only retrieval (exact cosine) on the SciFact
 train queries, for each variant over the whole corpus. Vectors are cached per model_id under
 ``--cache`` so reruns only re-measure speed.
@@ -36,13 +39,15 @@ from paperwire.search.embed import clear_encoder_cache, get_encoder, paper_text 
 SHARED = ROOT.parent / "shared" / "data" / "scifact"
 
 
-def parse_variant(spec: str) -> tuple[str, int, int, int]:
-    """'onnx-int8@192t64/32' -> (backend, max tokens (0 = model's), tail tokens kept from the
-    end of over-long texts (0 = cut the end), batch size)."""
+def parse_variant(spec: str) -> tuple[str, int, int, int, int]:
+    """'onnx-int8@192t64/32b1024' -> (backend, max tokens (0 = model's), tail tokens kept from
+    the end of over-long texts (0 = cut the end), batch size, padded-token budget per ONNX run
+    (0 = the encoder's default; ignored by torch))."""
     backend, _, rest = spec.partition("@")
     tokens, _, batch = rest.partition("/")
     tokens, _, tail = tokens.partition("t")
-    return backend, int(tokens or 0), int(tail or 0), int(batch or 32)
+    batch, _, budget = batch.partition("b")
+    return backend, int(tokens or 0), int(tail or 0), int(batch or 32), int(budget or 0)
 
 
 def load_corpus(path: Path) -> tuple[list[str], list[str]]:
@@ -73,11 +78,15 @@ def load_queries(path: Path, qrels_path: Path) -> tuple[dict[str, str], dict[str
 
 
 def encoder_for(spec: str, data_dir: Path):
-    backend, tokens, tail, batch = parse_variant(spec)
+    backend, tokens, tail, batch, budget = parse_variant(spec)
     settings = load_settings(env={}, data_dir=data_dir, embedding_backend=backend,
                              embed_max_tokens=tokens, embed_tail_tokens=tail,
                              embed_batch_size=batch)
-    return get_encoder(settings), batch
+    clear_encoder_cache()  # variants differing only in the budget must not share an encoder
+    encoder = get_encoder(settings)
+    if budget:
+        encoder.token_budget = budget
+    return encoder, batch
 
 
 def measure_speed(encoder, texts: list[str], batch: int) -> tuple[float, float]:
@@ -93,7 +102,9 @@ def evaluate(encoder, batch, doc_ids, texts, queries, qrels, cache: Path) -> dic
     from ranx import Qrels, Run, evaluate as rx_evaluate
 
     cache.mkdir(parents=True, exist_ok=True)
-    file = cache / (encoder.model_id.replace("/", "_").replace("@", "_") + f"_b{batch}.npy")
+    budget = getattr(encoder, "token_budget", 0)
+    file = cache / (encoder.model_id.replace("/", "_").replace("@", "_")
+                    + f"_b{batch}_tb{budget}.npy")
     if file.exists():
         docs = np.load(file)
     else:
@@ -120,11 +131,16 @@ def main() -> None:
     ap.add_argument("--speed-docs", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--baseline", default="torch@256/32")
-    ap.add_argument("--variants", default="onnx-int8@256/32,onnx-int8@192/32,"
-                    "onnx-int8@192t64/32,onnx-int8@160t64/32,onnx-int8@128/32")
-    ap.add_argument("--quality", default="torch@256/32,onnx-int8@256/32,onnx-int8@192/32,"
-                    "onnx-int8@192t64/32,onnx-int8@128/32",
+    ap.add_argument("--variants", default="onnx-int8@256/32b100000,onnx-int8@256/32,"
+                    "onnx-int8@224t64/32,onnx-int8@208t64/32,onnx-int8@192t64/32")
+    ap.add_argument("--quality", default="torch@256/32,onnx-int8@256/32b100000,"
+                    "onnx-int8@256/32,onnx-int8@224t64/32,onnx-int8@208t64/32,"
+                    "onnx-int8@192t64/32",
                     help="variants whose nDCG@10 is measured over the whole corpus")
+    ap.add_argument("--phase", choices=("speed", "quality", "both"), default="both",
+                    help="speed: timing only (run it under /work/tools/quiet, keep it short); "
+                    "quality: nDCG only (long, not timing-sensitive: run it under busy); "
+                    "a single phase updates the existing --out file")
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "pw-embed-bench")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "embed.json")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "embed_throughput.png")
@@ -140,8 +156,38 @@ def main() -> None:
     print(f"{len(texts)} abstracts, {len(queries)} queries, speed sample {len(sample)}, "
           f"{cores} cores", file=sys.stderr)
 
-    results = {"cores": cores, "speed_docs": len(sample), "rounds": args.rounds,
-               "variants": {}}
+    results = {"variants": {}}
+    if args.phase != "both" and args.out.exists():
+        results = json.loads(args.out.read_text())
+    if args.phase in ("speed", "both"):
+        speed(results, args, sample, data_dir, cores)
+    if args.phase in ("quality", "both"):
+        for spec in [q for q in args.quality.split(",") if q]:
+            enc, batch = encoder_for(spec, data_dir)
+            print(f"quality of {spec} ...", file=sys.stderr)
+            metrics = evaluate(enc, batch, doc_ids, texts, queries, qrels, args.cache)
+            results["variants"].setdefault(spec, {"model_id": enc.model_id}).update(metrics)
+            print(f"{spec:22s} {metrics}", file=sys.stderr)
+            clear_encoder_cache()
+        results["quality_measured_utc"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    plot(results, results.get("baseline", args.baseline), args.plot)
+
+
+def speed(results: dict, args, sample: list[str], data_dir: Path, cores: int) -> None:
+    """Interleaved rounds of every variant; replaces the speed figures in ``results``."""
+    with open("/proc/loadavg") as fh:
+        results["loadavg_before_speed"] = fh.read().split()[:3]
+    results.update({"cores": cores, "speed_docs": len(sample), "rounds": args.rounds,
+                    "baseline": args.baseline,
+                    "speed_measured_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())})
+    for r in results["variants"].values():  # speed figures of variants not re-measured go
+        for key in ("abstracts_per_s", "abstracts_per_s_rounds", "abstracts_per_cpu_s",
+                    "speedup", "speedup_cpu"):
+            r.pop(key, None)
     specs = [args.baseline] + [v for v in args.variants.split(",") if v and v != args.baseline]
     encoders = {spec: encoder_for(spec, data_dir) for spec in specs}
     rates: dict[str, list[float]] = {spec: [] for spec in specs}
@@ -157,33 +203,21 @@ def main() -> None:
                   f"({cpu:.1f} per CPU-s)", file=sys.stderr)
     for spec in specs:
         ratios = [r / b for r, b in zip(rates[spec], rates[args.baseline])]
-        results["variants"][spec] = {
+        results["variants"].setdefault(spec, {}).update({
             "model_id": encoders[spec][0].model_id,
+            "token_budget": getattr(encoders[spec][0], "token_budget", None),
             "abstracts_per_s": round(float(np.median(rates[spec])), 1),
             "abstracts_per_s_rounds": [round(r, 1) for r in rates[spec]],
             "abstracts_per_cpu_s": round(float(np.median(cpu_rates[spec])), 1),
             "speedup": round(float(np.median(ratios)), 2),
             "speedup_cpu": round(float(np.median(cpu_rates[spec]))
                                  / float(np.median(cpu_rates[args.baseline])), 2),
-        }
+        })
     results["baseline_abstracts_per_s"] = results["variants"][args.baseline]["abstracts_per_s"]
     with open("/proc/loadavg") as fh:
         results["loadavg_after_speed"] = fh.read().split()[:3]
     del encoders
     clear_encoder_cache()
-
-    for spec in [q for q in args.quality.split(",") if q]:
-        enc, batch = encoder_for(spec, data_dir)
-        print(f"quality of {spec} ...", file=sys.stderr)
-        metrics = evaluate(enc, batch, doc_ids, texts, queries, qrels, args.cache)
-        results["variants"].setdefault(spec, {"model_id": enc.model_id}).update(metrics)
-        print(f"{spec:22s} {metrics}", file=sys.stderr)
-        clear_encoder_cache()
-
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
-    plot(results, args.baseline, args.plot)
 
 
 def plot(results: dict, baseline: str, path: Path) -> None:
