@@ -95,9 +95,10 @@ def test_account_pages_screenshots(browser, site, size_name):
     shot("submit-refused")
 
     page.goto(site.url + _paper_url(page, site))
-    page.locator("textarea[name=body]").first.fill(
+    # The new-comment form (each existing comment also has a reply form, folded away).
+    page.locator("#comment-body").fill(
         "Interesting.\n\n> quoted\n\n- a list\n- with `code`")
-    page.locator("form.comment-form button[type=submit]").first.click()
+    page.locator("form.comment-form:has(#comment-body) button[type=submit]").click()
     page.wait_for_url("**#comment-*")
     # The viewport as the member sees it after posting (a full-page shot would paint the
     # sticky header in the middle of the page).
