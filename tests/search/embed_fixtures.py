@@ -45,7 +45,11 @@ def encoder(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def model_data_dir(encoder):
-    """The data dir holding the session's ONNX export, for encoders with other settings."""
+    """The data dir holding the session's ONNX export, for encoders with other settings.
+
+    The encoder exports lazily, on its first use: encode once so the export exists whatever
+    test asks for this directory first."""
+    encoder.encode(["warm-up"])
     return _MODEL_DATA_DIR[0]
 
 
