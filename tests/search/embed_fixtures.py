@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from paperwire.config import load_settings
-from paperwire.search.embed import get_encoder
+from paperwire.search.embed import get_encoder, onnx_model_path, resolve_model
 from tests.factories import make_record
 
 TOPICS = {
@@ -47,9 +47,11 @@ def encoder(tmp_path_factory):
 def model_data_dir(encoder):
     """The data dir holding the session's ONNX export, for encoders with other settings.
 
-    The encoder exports lazily, on its first use: encode once so the export exists whatever
-    test asks for this directory first."""
-    encoder.encode(["warm-up"])
+    Encoders are cached per process by model and settings, not by data dir, so ``encoder``
+    may be one an earlier test created (and exported) elsewhere: make sure the export exists
+    in this directory too (a no-op after the first time)."""
+    settings = load_settings(env={}, data_dir=_MODEL_DATA_DIR[0])
+    onnx_model_path(settings, resolve_model(settings), "onnx-int8")
     return _MODEL_DATA_DIR[0]
 
 
