@@ -38,9 +38,9 @@ def index(settings, db):
          make_record(id="e-long", title="Graph " + "x" * 45 + " neural",
                      abstract="Graph neural."),
          # Every phrase above has at least one match, whatever the random papers hold
-         # ("e-all" has photon in it, so the excluding query needs a paper of its own).
+         # ("e-all" has photon and graph in it, so the excluding queries need a paper of their own).
          make_record(id="e-lattice", title="Lattice sparse solvers",
-                     abstract="A lattice sparse method for kernels."),
+                     abstract="A lattice sparse method for neural kernels."),
          make_record(id="e-all", categories=["cs.LG"], title="Graph of the neural galaxy",
                      abstract="Neural graph neural. Protein cell sequence; quantum lattice "
                               "sparse kernel, galaxy photon entropy."))
