@@ -130,6 +130,17 @@ class Settings:
     embed_tail_tokens: int = setting(0, "Of those, tokens taken from the end of a longer "
                                      "text, where abstracts state their findings (0: read "
                                      "only the beginning). ONNX backends.", group="search")
+    sentence_weight: float = setting(4.0, "Weight of a paper's best-matching abstract "
+                                     "sentence in its semantic score: (cosine(query, paper) "
+                                     "+ W x best cosine(query, \"Title. Sentence\")) / (1 + W)"
+                                     ". 0: paper vectors only. Tuned on SciFact train "
+                                     "(docs/benchmarks.md).", group="search")
+    hybrid_alpha: float = setting(0.6, "Weight of the lexical side in hybrid fusion "
+                                  "(0..1; the semantic side gets the rest).", group="search")
+    hybrid_lexical_floor: float = setting(0.6, "Normalized lexical score of the weakest "
+                                          "keyword match in hybrid fusion (0..1): papers "
+                                          "containing the query words rank above papers "
+                                          "only close in meaning.", group="search")
 
     # --- mail -------------------------------------------------------------------------------
     smtp_url: str = setting("", "SMTP server as smtp://user:pass@host:587 (STARTTLS), "

@@ -4,6 +4,8 @@ Invariants:
 - Each batch is embedded, then written and committed in its own short transaction: a crash or
   ``kill -9`` loses at most the batch in flight, and a rerun picks up exactly the papers that
   still have no (current) embedding — no duplicates, since rows are upserted by paper id.
+- A paper's embedding and its sentence vectors (search/sentences.py) are written in the same
+  transaction, so a paper is never left with one and without the other.
 - Several processes may run this against one database. A cross-process lock (PostgreSQL
   advisory lock; a file lock in DATA_DIR for SQLite) keeps them from embedding the same papers
   twice; if the lock is lost or bypassed, the upsert still leaves one correct row per paper.
@@ -20,10 +22,12 @@ import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import text
 
+from paperwire.search.sentences import sentence_texts
 from paperwire.store.embeddings import papers_needing_embedding, save_embeddings
-from paperwire.store.models import Embedding, Paper, utcnow
+from paperwire.store.models import utcnow
+from paperwire.store.sentences import save_sentence_vectors
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +77,10 @@ def embedder_lock(settings, db, *, wait: bool) -> Iterator[bool]:
 
 def count_needing_embedding(db, model_id: str,
                             modified_since: dt.datetime | None = None) -> int:
+    from paperwire.store.embeddings import count_needing_embedding as count
+
     with db.session() as session:
-        query = (select(func.count()).select_from(Paper)
-                 .outerjoin(Embedding, Embedding.paper_id == Paper.id)
-                 .where(or_(Embedding.paper_id.is_(None), Embedding.model != model_id,
-                            Embedding.content_hash != Paper.content_hash)))
-        if modified_since is not None:
-            query = query.where(Paper.modified_at >= modified_since)
-        return session.scalar(query) or 0
+        return count(session, model_id, modified_since, sentences=True)
 
 
 def embed_pending(settings, db, *, progress: bool = False, batch: int = 256,
@@ -128,13 +128,18 @@ def _embed_loop(db, encoder, paper_text, *, batch, limit, ids, modified_since, p
             with db.session() as session:
                 pending = papers_needing_embedding(session, encoder.model_id, want,
                                                    after_id=cursor,
-                                                   modified_since=modified_since, ids=ids)
+                                                   modified_since=modified_since, ids=ids,
+                                                   sentences=True)
             if not pending:
                 break
             cursor = pending[-1].id
-            vectors = encoder.encode([paper_text(p.title, p.abstract) for p in pending])
+            vectors, sentence_rows = _encode_batch(encoder, paper_text, pending)
+            # One transaction for both: a crash cannot leave an embedding without its
+            # sentence vectors (or the reverse); the next pass redoes the whole batch.
             with db.session() as session:
                 written += save_embeddings(session, encoder.model_id, pending, vectors)
+                save_sentence_vectors(session, encoder.model_id, sentence_rows,
+                                      dim=int(vectors.shape[1]))
             if bar is not None:
                 bar.update(len(pending))
     finally:
@@ -146,6 +151,26 @@ def _embed_loop(db, encoder, paper_text, *, batch, limit, ids, modified_since, p
         print(f"embedded {written} papers in {elapsed:.1f} s ({rate:.1f}/s) with "
               f"{encoder.model_id}", file=sys.stderr)
     return written
+
+
+def _encode_batch(encoder, paper_text, pending):
+    """Paper vectors (n, dim) and (paper id, content hash, "Title. Sentence" vectors) rows.
+
+    One ``encode`` call for papers and sentences together, so the encoder's length-sorted
+    batch plan packs the many short sentence texts densely."""
+    texts = [paper_text(p.title, p.abstract) for p in pending]
+    owners = []
+    for i, p in enumerate(pending):
+        sents = sentence_texts(p.title, p.abstract)
+        texts += sents
+        owners.append(len(sents))
+    vecs = encoder.encode(texts)
+    n = len(pending)
+    rows, start = [], n
+    for p, count in zip(pending, owners):
+        rows.append((p.id, p.content_hash, vecs[start:start + count]))
+        start += count
+    return vecs[:n], rows
 
 
 class BackgroundEmbedder:

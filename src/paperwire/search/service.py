@@ -15,8 +15,14 @@ Invariants:
 - ``total`` is an estimate for hybrid/semantic (size of the candidate pool) and exact up to
   not-yet-indexed papers for lexical.
 
-Hybrid: the best ``POOL`` papers of each side are fused by ``fusion.fuse`` after *score
-completion*: every candidate gets its real score on both sides (BM25 of semantic-only
+Hybrid (relevance order): the best ``POOL`` papers of each side are fused; every candidate
+of either pool gets a semantic score (cosine of lexical-only candidates computed exactly),
+raised by its best-matching abstract sentence: ``(cos + w * max sentence cos) / (1 + w)``,
+``w`` = ``settings.sentence_weight`` (search/sentences.py); papers without sentence vectors
+keep their cosine. Semantic mode re-scores its own pool the same way.
+
+With ``sentence_weight = 0`` (or RRF), the pools are fused by ``fusion.fuse``, optionally after
+*score completion*: every candidate gets its real score on both sides (BM25 of semantic-only
 candidates via ``LexicalIndex.score_ids``, cosine of lexical-only ones via the semantic
 index's exact ``candidate_ids`` search), so fusion never has to guess a missing score.
 """
@@ -92,7 +98,10 @@ class SearchService:
                  background: bool = True) -> None:
         self.settings = settings
         self.db = db
-        self.fusion_params = fusion_params or fusion.DEFAULT_PARAMS
+        self.fusion_params = fusion_params or fusion.FusionParams(
+            "weighted", alpha=settings.hybrid_alpha, lexical_floor=settings.hybrid_lexical_floor)
+        # lam of the sentence re-scoring (search/sentences.py); 0 turns it off.
+        self.sentence_weight = max(0.0, float(settings.sentence_weight))
         # Score completion measured no gain on SciFact train (bench/relevance.py) and costs a
         # query per side; off by default, kept as an option the benchmark evaluates.
         self.complete_scores = False
@@ -239,7 +248,12 @@ class SearchService:
 
         pool = max(POOL, want) if sort == "relevance" else SORT_POOL
         sem = self._semantic_ranked(pq, cons, pool, notices)
+        # Sentence re-scoring changes scores only; other sorts reorder the whole fused set,
+        # whatever the scores, so they skip it.
+        rescore = sort == "relevance" and self.sentence_weight > 0
         if mode == "semantic" and sem is not None:
+            if rescore:
+                sem = self._with_sentences(sem, [])
             ranked, lex_ids = sem, set()
             by = {p: {"semantic"} for p, _ in sem}
         else:
@@ -250,9 +264,15 @@ class SearchService:
                 by = {p: {"lexical"} for p, _ in ranked}
             else:
                 sem_ids = {p for p, _ in sem}
-                lex_more, sem_more = self._complete(pq, cons, lex.hits, sem, prefix)
-                ranked = fusion.fuse(lex.hits, sem, self.fusion_params,
-                                     lexical_more=lex_more, semantic_more=sem_more)
+                if rescore and self.fusion_params.method == "weighted":
+                    # Every candidate of both pools gets a sentence-aware semantic score,
+                    # min-max normalized over the union by the fusion.
+                    ranked = fusion.fuse(lex.hits, self._with_sentences(sem, lex.hits),
+                                         self.fusion_params)
+                else:
+                    lex_more, sem_more = self._complete(pq, cons, lex.hits, sem, prefix)
+                    ranked = fusion.fuse(lex.hits, sem, self.fusion_params,
+                                         lexical_more=lex_more, semantic_more=sem_more)
                 by = {p: ({"lexical"} if p in lex_ids else set())
                       | ({"semantic"} if p in sem_ids else set()) for p, _ in ranked}
         if sort != "relevance":
@@ -260,6 +280,37 @@ class SearchService:
         page = ranked[offset:want]
         return pq, Ranking(page, len(ranked), {p: by[p] for p, _ in page}, notices,
                            total_is_estimate=True)
+
+    def _with_sentences(self, sem_hits, lex_hits) -> list[tuple[str, float]]:
+        """The semantic pool plus the lexical-only candidates (their exact paper cosine),
+        re-scored with the papers' stored sentence vectors (search/sentences.py).
+
+        Reads the sentence rows of these ~200 papers only (one query per 500 ids).
+        Candidates not in the semantic index are left out (semantic score 0 in fusion);
+        those without sentence rows keep their paper cosine.
+        """
+        from paperwire.search.sentences import max_sentence_cosine, rescore
+        from paperwire.store.sentences import get_sentence_vectors
+
+        vec = getattr(_local, "vec", None)
+        if vec is None or self._semantic is None:
+            return list(sem_hits)
+        cands = list(sem_hits)
+        have = {p for p, _ in sem_hits}
+        need = [p for p, _ in lex_hits if p not in have]
+        if need:
+            cands += self._semantic.search(vec, len(need), candidate_ids=need)
+        query = np.asarray(vec, dtype=np.float32)
+        query = query / max(float(np.linalg.norm(query)), 1e-12)
+        with self.db.session() as session:
+            stored = get_sentence_vectors(session, self._encoder.model_id,
+                                          [p for p, _ in cands])
+        best = {}
+        for pid, vecs in stored.items():
+            b = max_sentence_cosine(query, vecs)
+            if b is not None:
+                best[pid] = b
+        return rescore(cands, best, self.sentence_weight)
 
     def _complete(self, pq, cons, lex_hits, sem_hits, prefix):
         """Real scores of each side's candidates on the other side (score completion):

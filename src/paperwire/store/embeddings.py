@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from paperwire.store.models import Embedding, Paper, utcnow
+from paperwire.store.models import Embedding, Paper, SentenceVectors, utcnow
 
 _CHUNK = 500
 VECTOR_DTYPE = np.dtype("<f4")
@@ -68,22 +68,46 @@ class EmbeddingBatch:
         return (self.created_at[-1], self.ids[-1]) if self.ids else None
 
 
+def needing_embedding(query, model_id: str, *, sentences: bool = False):
+    """``query`` (over ``Paper``) restricted to papers whose embedding is missing, of another
+    model or older than the paper's content; with ``sentences``, also those whose sentence
+    vectors (store/sentences.py) are (the embedder writes both together)."""
+    stale = [Embedding.paper_id.is_(None), Embedding.model != model_id,
+             Embedding.content_hash != Paper.content_hash]
+    query = query.outerjoin(Embedding, Embedding.paper_id == Paper.id)
+    if sentences:
+        query = query.outerjoin(SentenceVectors, SentenceVectors.paper_id == Paper.id)
+        stale += [SentenceVectors.paper_id.is_(None), SentenceVectors.model != model_id,
+                  SentenceVectors.content_hash != Paper.content_hash]
+    return query.where(or_(*stale))
+
+
+def count_needing_embedding(session: Session, model_id: str,
+                            modified_since: dt.datetime | None = None, *,
+                            sentences: bool = False) -> int:
+    query = needing_embedding(select(func.count()).select_from(Paper), model_id,
+                              sentences=sentences)
+    if modified_since is not None:
+        query = query.where(Paper.modified_at >= modified_since)
+    return session.scalar(query) or 0
+
+
 def papers_needing_embedding(session: Session, model_id: str, limit: int, *,
                              after_id: str = "",
                              modified_since: dt.datetime | None = None,
-                             ids: Sequence[str] | None = None) -> list[PendingPaper]:
-    """Papers with no embedding for ``model_id`` or whose content changed since, in id order.
+                             ids: Sequence[str] | None = None,
+                             sentences: bool = False) -> list[PendingPaper]:
+    """Papers with no embedding for ``model_id`` or whose content changed since, in id order
+    (with ``sentences``: also papers lacking current sentence vectors).
 
     ``after_id`` pages through the table (keyset: a full pass costs one index walk);
     ``modified_since`` limits the pass to recently changed papers (the periodic check);
     ``ids`` to the named papers (at most a few hundred: the synchronous path).
     """
     query = (
-        select(Paper.id, Paper.title, Paper.abstract, Paper.content_hash)
-        .outerjoin(Embedding, Embedding.paper_id == Paper.id)
+        needing_embedding(select(Paper.id, Paper.title, Paper.abstract, Paper.content_hash),
+                          model_id, sentences=sentences)
         .where(Paper.id > after_id)
-        .where(or_(Embedding.paper_id.is_(None), Embedding.model != model_id,
-                   Embedding.content_hash != Paper.content_hash))
         .order_by(Paper.id)
         .limit(limit))
     if modified_since is not None:
@@ -195,6 +219,7 @@ def embedding_keys(session: Session, model_id: str, ids: Sequence[str]) -> dict[
     return out
 
 
-__all__ = ["PendingPaper", "EmbeddingBatch", "papers_needing_embedding", "save_embeddings",
+__all__ = ["PendingPaper", "EmbeddingBatch", "needing_embedding", "count_needing_embedding",
+           "papers_needing_embedding", "save_embeddings",
            "embeddings_since", "get_embeddings", "count_embeddings", "latest_embedding_key",
            "embedding_keys", "vector_to_bytes", "bytes_to_vectors"]

@@ -256,6 +256,27 @@ class Embedding(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
+class SentenceVectors(Base):
+    """The "Title. Sentence" vectors of a paper's abstract sentences, packed in one row.
+
+    ``vectors`` is ``count`` x ``dim`` int8 (unit vectors x 127, like the ANN index), in
+    sentence order. Written in the same transaction as the paper's ``embeddings`` row; a
+    ``model`` or ``content_hash`` mismatch means re-embed. Read only for the ~200 candidates
+    of a query, never loaded whole.
+    """
+
+    __tablename__ = "sentence_vectors"
+
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    model: Mapped[str] = mapped_column(String(128))
+    dim: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    vectors: Mapped[bytes] = mapped_column(LargeBinary)
+    content_hash: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Checkpoint(Base):
     """Named progress markers (harvest resumption, index watermarks, schedules)."""
 
@@ -304,6 +325,6 @@ class RateEvent(Base):
 
 __all__ = [
     "Base", "Paper", "User", "Session", "ApiToken", "FeedEntry", "Upvote", "Comment",
-    "Subscription", "DigestDelivery", "SentPaper", "Embedding", "Checkpoint", "JobRun",
-    "RateEvent", "utcnow",
+    "Subscription", "DigestDelivery", "SentPaper", "Embedding", "SentenceVectors", "Checkpoint",
+    "JobRun", "RateEvent", "utcnow",
 ]
