@@ -37,6 +37,7 @@ def log(*args):
 
 
 TITLE_BOOSTS = (0.25, 0.5, 1.0, 1.5)
+SENTENCE_WEIGHTS = (0.0, 1.0, 2.0, 4.0)  # settings.sentence_weight grid
 # Smallest lexical floor / alpha for which hybrid `seq` keeps all 55 seed papers in its first
 # 70 results (tests/search/test_seq.py); the shipped parameters are chosen within this region.
 MIN_FLOOR = 0.4
@@ -104,6 +105,13 @@ def main() -> None:
         (work / "prepared").write_text("ok")
     settings = load_settings(env={}, data_dir=work, database_url="", load_demo_data=False)
     db = open_database(settings)
+    # A work dir prepared before sentence vectors existed gets them here (the product's own
+    # upgrade path: the embedder finds papers without current sentence vectors).
+    from paperwire.search.embedding_jobs import embed_pending
+
+    t = time.perf_counter()
+    n_embedded = embed_pending(settings, db, progress=True)
+    log(f"embedded {n_embedded} papers (+ sentences) in {time.perf_counter() - t:.0f}s")
     prep_s = time.perf_counter() - t0
 
     # 1. Per query: both candidate pools and the completed scores, per title boost.
@@ -138,6 +146,18 @@ def main() -> None:
         variants_main(args, svc, settings, corpus, queries, qrels, pqs, pools, sem_pool, vecs)
         svc.close()
         return
+    # Sentence re-scoring through the product code (SearchService._with_sentences: stored
+    # int8 sentence vectors, exact cosine of lexical-only candidates), per sentence weight.
+    lexical.TITLE_BOOST = 0.25  # shipped
+    sent_lists = {}
+    t = time.perf_counter()
+    for lam in SENTENCE_WEIGHTS:
+        svc.sentence_weight = lam
+        for qid in pqs:
+            service_mod._local.vec = vecs[qid]
+            sent_lists[(lam, qid)] = svc._with_sentences(sem_pool[qid], pools[0.25][0][qid])
+    log(f"sentence re-scoring: {(time.perf_counter() - t) / len(pqs) / len(SENTENCE_WEIGHTS) * 1000:.1f}"
+        " ms per query")
     svc.close()
 
     # 2. Fusion candidates.
@@ -188,20 +208,64 @@ def main() -> None:
                and g[1].alpha >= MIN_ALPHA]
     cv_scores, picks = cross_validate(allowed, "floor>=%.1f" % MIN_FLOOR)
     final = max(allowed, key=lambda g: ndcg(g, all_q))
-    log(f"chosen on all train queries: {final}")
+    log(f"chosen on all train queries (paper vectors only): {final}")
+
+    # Sentence vectors: (lam, alpha, floor) picked on 4 folds, scored on the 5th; free and
+    # within the seq-rule region (what ships).
+    lex25 = pools[0.25][0]
+    s_memo = {}
+
+    def s_ndcg(g, qids):
+        if g not in s_memo:
+            lam, a, f = g
+            s_memo[g] = {q: ndcg10(fusion.weighted(lex25[q], sent_lists[(lam, q)], a, f),
+                                   qrels[q]) for q in all_q}
+        return sum(s_memo[g][q] for q in qids) / len(qids)
+
+    s_grid = [(lam, a, f) for lam in SENTENCE_WEIGHTS for a in (0.4, 0.5, 0.6, 0.7, 0.8)
+              for f in (0.2, 0.4, 0.6)]
+    s_allowed = [g for g in s_grid if g[1] >= MIN_ALPHA and g[2] >= MIN_FLOOR]
+
+    def s_cv(grid_subset, label):
+        scores, picks = [], []
+        for i, held in enumerate(fold_list):
+            train = [q for j, f in enumerate(fold_list) if j != i for q in f]
+            best = max(grid_subset, key=lambda g: s_ndcg(g, train))
+            picks.append(best)
+            scores.append(s_ndcg(best, held))
+            log(f"[sentences {label}] fold {i}: picked {best} -> held-out {scores[-1]:.4f}")
+        return scores, picks
+
+    s_free, s_free_picks = s_cv(s_grid, "free")
+    s_scores, s_picks = s_cv(s_allowed, "seq region")
+    s_final = max(s_allowed, key=lambda g: s_ndcg(g, all_q))
+    shipped = (settings.sentence_weight, settings.hybrid_alpha, settings.hybrid_lexical_floor)
+    log(f"sentences: chosen on all train {s_final}; shipped {shipped} "
+        f"train {s_ndcg(shipped, all_q):.4f}")
     table = {f"{b}|{p.method}|{p.alpha}|{p.lexical_floor}|{p.rrf_k}|{c}": round(ndcg((b, p, c),
                                                                                   all_q), 4)
              for b, p, c in grid}
 
-    # 3. Final figures through the service (the same code path as `paperwire eval`).
-    lexical.TITLE_BOOST = final[0]
-    svc = SearchService(settings, db, background=False, fusion_params=final[1])
-    svc.complete_scores = final[2]
+    # 3. Final figures through the service with the SHIPPED settings (the same code path as
+    #    `paperwire eval`), and the previous default (paper vectors only, alpha 0.7, floor 0.4)
+    #    measured in the same run.
+    lexical.TITLE_BOOST = 0.25
+    svc = SearchService(settings, db, background=False)
     results = {}
     for mode in ("lexical", "semantic", "hybrid"):
         t = time.perf_counter()
         results[mode] = ev.score(qrels, ev.run_mode(svc, queries, mode, progress=False))
         results[mode]["seconds"] = round(time.perf_counter() - t, 1)
+    svc.close()
+    import dataclasses
+
+    svc = SearchService(dataclasses.replace(settings, sentence_weight=0.0, hybrid_alpha=0.7,
+                                            hybrid_lexical_floor=0.4), db, background=False)
+    for mode in ("semantic", "hybrid"):
+        t = time.perf_counter()
+        results[mode + " (paper vectors only)"] = ev.score(
+            qrels, ev.run_mode(svc, queries, mode, progress=False))
+        results[mode + " (paper vectors only)"]["seconds"] = round(time.perf_counter() - t, 1)
     rrf_default = ev.score(qrels, fused_run(final[0], fusion.FusionParams("rrf", rrf_k=60),
                                             False))
     svc.close()
@@ -220,13 +284,31 @@ def main() -> None:
         "chosen": {"title_boost": final[0], "method": final[1].method,
                    "alpha": final[1].alpha, "lexical_floor": final[1].lexical_floor,
                    "rrf_k": final[1].rrf_k, "score_completion": final[2]},
+        "sentences": {
+            "shipped": {"sentence_weight": shipped[0], "alpha": shipped[1],
+                        "lexical_floor": shipped[2],
+                        "train_ndcg@10": round(s_ndcg(shipped, all_q), 4)},
+            "cv_seq_region": {"held_out_ndcg@10": [round(x, 4) for x in s_scores],
+                              "mean": round(sum(s_scores) / len(s_scores), 4),
+                              "picks": [list(p) for p in s_picks]},
+            "cv_unconstrained": {"held_out_ndcg@10": [round(x, 4) for x in s_free],
+                                 "mean": round(sum(s_free) / len(s_free), 4),
+                                 "picks": [list(p) for p in s_free_picks]},
+            "chosen_on_train_seq_region": list(s_final),
+            "grid_ndcg@10": {"|".join(map(str, g)): round(s_ndcg(g, all_q), 4)
+                             for g in s_grid},
+        },
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "loadavg": [round(x, 2) for x in __import__("os").getloadavg()],
         "grid_ndcg@10": table,
         "prepare_seconds": round(prep_s, 1),
     }
     Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json_out).write_text(json.dumps(out, indent=2))
     print(json.dumps({k: out[k] for k in ("results", "rrf_k60_baseline", "cv_unconstrained",
-                                          "cv", "chosen")},
+                                          "cv", "chosen")}
+                     | {"sentences": {k: v for k, v in out["sentences"].items()
+                                      if k != "grid_ndcg@10"}},
                      indent=2))
 
     import matplotlib
