@@ -11,7 +11,7 @@ from paperwire.store.embeddings import papers_needing_embedding, save_embeddings
 from paperwire.store.papers import upsert_papers
 from paperwire.store.sentences import (delete_sentence_vectors, get_sentence_vectors, pack,
                                        save_sentence_vectors, sentence_vector_keys, unpack)
-from tests.factories import make_papers
+from tests.factories import make_papers, make_record
 
 MODEL = "test-model/v1"
 DIM = 8
@@ -56,7 +56,9 @@ def test_round_trip_upsert_and_missing_papers(db):
 
 
 def test_loading_many_papers_reads_them_all(db):
-    recs = make_papers(db, 620)  # more than one chunk of ids
+    recs = [make_record(id=f"2401.{i:05d}") for i in range(620)]  # more than one chunk
+    with db.session() as s:
+        upsert_papers(s, recs)
     with db.session() as s:
         save_sentence_vectors(s, MODEL, [(r.id, "h", _vecs(1, seed=i))
                                          for i, r in enumerate(recs)], dim=DIM)
