@@ -18,8 +18,17 @@ def _words(n: int) -> str:
     return " ".join(random.choice(_WORDS) for _ in range(n))
 
 
+_ISSUED_IDS: set[str] = set()
+
+
 def random_arxiv_id() -> str:
-    return f"{random.randint(2001, 2612):04d}.{random.randint(0, 99999):05d}"
+    """A random new-style arXiv id, never the same twice in a test process: with 3,000 papers
+    plain draws from 61M ids collide in ~7% of runs (one paper short, a flaky count)."""
+    while True:
+        pid = f"{random.randint(2001, 2612):04d}.{random.randint(0, 99999):05d}"
+        if pid not in _ISSUED_IDS:
+            _ISSUED_IDS.add(pid)
+            return pid
 
 
 def make_record(**overrides) -> PaperRecord:
