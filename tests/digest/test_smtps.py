@@ -5,8 +5,6 @@ another host, stops the run before anything is sent, unless SMTP_CA_FILE trusts 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import ipaddress
 import ssl
 
 import pytest
@@ -17,39 +15,12 @@ from paperwire.digest.transport import TransportError, open_transport, smtp_conf
 from paperwire.store.models import DigestDelivery
 from tests.digest.kit import daily, mail_settings, seed_day
 from tests.factories import make_subscription
-from tests.support.smtp_sink import SmtpSink
+from tests.support.smtp_sink import SmtpSink, self_signed_cert
 
 
 def make_cert(folder, host: str) -> tuple[ssl.SSLContext, str]:
     """A self-signed certificate for ``host``: (server context, path of the PEM certificate)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    try:
-        alt = x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        alt = x509.DNSName(host)
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    folder.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = folder / f"{host}.pem", folder / f"{host}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert_path, key_path)
-    return server, str(cert_path)
+    return self_signed_cert(folder, (host,))
 
 
 def run(settings, db):

@@ -175,8 +175,9 @@ class SmtpSink:
         return f"smtp+plain://{self.host}:{self.port}"
 
 
-def self_signed_context(tmp_dir) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """(server context, client context trusting it) for 'localhost'/127.0.0.1, made now."""
+def self_signed_cert(folder, names=("localhost", "127.0.0.1")) -> tuple[ssl.SSLContext, str]:
+    """A self-signed certificate for ``names`` (host names or IP addresses), made now:
+    (server context, path of the PEM certificate, for clients to trust)."""
     import datetime as dt
     import ipaddress
     from pathlib import Path
@@ -186,28 +187,39 @@ def self_signed_context(tmp_dir) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
+    def alt(name: str):
+        try:
+            return x509.IPAddress(ipaddress.ip_address(name))
+        except ValueError:
+            return x509.DNSName(name)
+
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
+            .add_extension(x509.SubjectAlternativeName([alt(n) for n in names]),
+                           critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
-    tmp = Path(tmp_dir)
-    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / f"{names[0]}.pem", folder / f"{names[0]}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert_path, key_path)
-    client = ssl.create_default_context(cafile=str(cert_path))
-    return server, client
+    return server, str(cert_path)
+
+
+def self_signed_context(tmp_dir) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server context, client context trusting it) for 'localhost'/127.0.0.1, made now."""
+    server, cert_path = self_signed_cert(tmp_dir)
+    return server, ssl.create_default_context(cafile=cert_path)
 
 
 def main() -> None:  # pragma: no cover - used by bench/digest.py
