@@ -119,17 +119,20 @@ class Settings:
     embed_batch_size: int = setting(32, "Abstracts embedded per batch.", group="search")
     embed_threads: int = setting(0, "Threads for the embedding model (0: all cores).",
                                  group="search")
-    embedding_backend: str = setting("onnx-int8", "How the embedding model runs: onnx-int8 "
-                                     "(fast, default), onnx (fp32) or torch "
-                                     "(sentence-transformers).", group="search")
-    embed_max_tokens: int = setting(0, "Tokens of title + abstract the model reads (0: the "
-                                    "model's own limit, 256 for all-MiniLM-L6-v2). 192 with "
-                                    "EMBED_TAIL_TOKENS=64 embeds ~1.5x faster at -1 nDCG@10 "
-                                    "point (docs/benchmarks.md).",
+    embedding_backend: str = setting("openvino-int8", "How the embedding model runs: "
+                                     "openvino-int8 (statically quantized int8 on OpenVINO: "
+                                     "fastest, default), onnx-int8 (dynamic int8 on ONNX "
+                                     "Runtime), onnx (fp32) or torch (sentence-transformers).",
+                                     group="search")
+    embed_max_tokens: int = setting(192, "Tokens of title + abstract the model reads (0: the "
+                                    "model's own limit, 256 for all-MiniLM-L6-v2). With "
+                                    "EMBED_TAIL_TOKENS=64, 192 embeds ~1.35x faster than 256 "
+                                    "within 1 nDCG@10 point (docs/benchmarks.md).",
                                     group="search")
-    embed_tail_tokens: int = setting(0, "Of those, tokens taken from the end of a longer "
+    embed_tail_tokens: int = setting(64, "Of those, tokens taken from the end of a longer "
                                      "text, where abstracts state their findings (0: read "
-                                     "only the beginning). ONNX backends.", group="search")
+                                     "only the beginning). Not the torch backend.",
+                                     group="search")
     sentence_weight: float = setting(4.0, "Weight of a paper's best-matching abstract "
                                      "sentence in its semantic score: (cosine(query, paper) "
                                      "+ W x best cosine(query, \"Title. Sentence\")) / (1 + W)"

@@ -1,5 +1,5 @@
 """Shared fixtures of the semantic-search tests: one real encoder per test session (the
-packaged all-MiniLM-L6-v2, exported to ONNX int8 once into a session directory), and a few
+packaged all-MiniLM-L6-v2, exported and quantized once into a session directory), and a few
 papers on clearly different topics."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from paperwire.config import load_settings
-from paperwire.search.embed import get_encoder, onnx_model_path, resolve_model
+from paperwire.search.embed import DEFAULT_BACKEND, exported_model_path, get_encoder, resolve_model
 from tests.factories import make_record
 
 TOPICS = {
@@ -32,12 +32,12 @@ TOPICS = {
 }
 
 
-_MODEL_DATA_DIR = []  # the data dir whose ONNX export (DATA_DIR/models) the session shares
+_MODEL_DATA_DIR = []  # the data dir whose model export (DATA_DIR/models) the session shares
 
 
 @pytest.fixture(scope="session")
 def encoder(tmp_path_factory):
-    """The default encoder (fast ONNX int8 backend); exported once per test session."""
+    """The default encoder (OpenVINO int8 backend); exported once per test session."""
     if not _MODEL_DATA_DIR:
         _MODEL_DATA_DIR.append(tmp_path_factory.mktemp("models"))
     return get_encoder(load_settings(env={}, data_dir=_MODEL_DATA_DIR[0]))
@@ -45,13 +45,13 @@ def encoder(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def model_data_dir(encoder):
-    """The data dir holding the session's ONNX export, for encoders with other settings.
+    """The data dir holding the session's model export, for encoders with other settings.
 
     Encoders are cached per process by model and settings, not by data dir, so ``encoder``
     may be one an earlier test created (and exported) elsewhere: make sure the export exists
     in this directory too (a no-op after the first time)."""
     settings = load_settings(env={}, data_dir=_MODEL_DATA_DIR[0])
-    onnx_model_path(settings, resolve_model(settings), "onnx-int8")
+    exported_model_path(settings, resolve_model(settings), DEFAULT_BACKEND)
     return _MODEL_DATA_DIR[0]
 
 

@@ -62,13 +62,13 @@ def start_embedder(settings, db):
         return None
 
 
-# Run in a child process: exports the configured embedding model to ONNX (a no-op when the
-# data dir holds a valid export already).
+# Run in a child process: exports the configured embedding model (a no-op when the data dir
+# holds a valid export already).
 _EXPORT_CODE = """
 from paperwire.config import load_settings
-from paperwire.search.embed import onnx_model_path, resolve_model
+from paperwire.search.embed import DEFAULT_BACKEND, exported_model_path, resolve_model
 settings = load_settings()
-onnx_model_path(settings, resolve_model(settings), settings.embedding_backend or "onnx-int8")
+exported_model_path(settings, resolve_model(settings), settings.embedding_backend or DEFAULT_BACKEND)
 """
 
 
@@ -83,12 +83,12 @@ def export_model_once(settings) -> threading.Thread | None:
     child takes the export's file lock within a fraction of a second, long before a worker
     has started; workers then wait on that lock in their background warm-up and load the
     exported file with onnxruntime only."""
-    backend = getattr(settings, "embedding_backend", "") or "onnx-int8"
+    from paperwire.search import embed
+
+    backend = getattr(settings, "embedding_backend", "") or embed.DEFAULT_BACKEND
     if backend == "torch":
         return None
     try:
-        from paperwire.search import embed
-
         spec = embed.resolve_model(settings)
         if embed._valid_cache(embed._cache_dir(settings, spec, backend)) is not None:
             return None
@@ -97,7 +97,7 @@ def export_model_once(settings) -> threading.Thread | None:
         return None
 
     def run() -> None:
-        click.echo("Exporting the embedding model to ONNX (first start, done once)", err=True)
+        click.echo("Exporting the embedding model (first start, done once)", err=True)
         done = subprocess.run([sys.executable, "-c", _EXPORT_CODE], env=dict(os.environ))
         if done.returncode != 0:
             log.warning("exporting the embedding model failed (exit %s); the workers will "

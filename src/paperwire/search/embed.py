@@ -14,9 +14,10 @@ Invariants:
 - Nothing is downloaded: HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE are set before any Hugging Face
   code is imported, and the default weights are checked against a pinned sha256 (a mismatch
   is refused with ``EmbeddingModelError``).
-- The fast backends (``onnx-int8``, ``onnx``) export the local weights to ONNX once and cache
-  the result under ``DATA_DIR/models/<key>/`` with a manifest holding the file's sha256; a
-  missing or corrupt cache is rebuilt (with a logged message), never trusted.
+- The fast backends (``openvino-int8``: ONNX export + static int8 quantization for OpenVINO;
+  ``onnx-int8``, ``onnx``: ONNX Runtime) export the local weights once and cache the result
+  under ``DATA_DIR/models/<key>/`` with a manifest holding every file's sha256; a missing or
+  corrupt cache is rebuilt (with a logged message), never trusted.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 DEFAULT_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-BACKENDS = ("onnx-int8", "onnx", "torch")
+BACKENDS = ("openvino-int8", "onnx-int8", "onnx", "torch")
+DEFAULT_BACKEND = "openvino-int8"
 # Bumped whenever the export/quantization recipe changes, so old caches are not reused.
 EXPORT_RECIPE = "v1"
 # Padded tokens per ONNX Runtime run (at most embed_batch_size texts as well). Small runs keep
@@ -182,7 +184,7 @@ def make_model_id(spec: ModelSpec, backend: str, max_length: int, tail_tokens: i
 
 def model_id_for(settings, backend: str | None = None) -> str:
     """The model_id ``get_encoder(settings)`` would have, without loading the model."""
-    backend = backend or getattr(settings, "embedding_backend", "onnx-int8") or "onnx-int8"
+    backend = backend or getattr(settings, "embedding_backend", "") or DEFAULT_BACKEND
     spec = resolve_model(settings)
     max_length = effective_max_length(settings, spec)
     tail = 0 if backend == "torch" else effective_tail_tokens(settings, max_length)
@@ -211,13 +213,13 @@ class Encoder:
         return self.encode([text])[0]
 
 
-class OnnxEncoder(Encoder):
-    """ONNX Runtime session over an exported (optionally int8-quantized) model.
+class _TokenEncoder(Encoder):
+    """What the exported-model backends share: tokenization, truncation and runs of texts.
 
     Speed comes from: the Rust fast tokenizer, runs of similar length (little padding) capped
     at ``token_budget`` padded tokens (small runs stay in the CPU caches), pooling and
-    normalization inside the graph, dynamic int8 MatMuls and intra-op threads = cores;
-    optionally a token limit below the model's (``embed_max_tokens``).
+    normalization inside the graph and int8 matmuls; optionally a token limit below the
+    model's (``embed_max_tokens``).
 
     Truncation: a text longer than ``max_length`` tokens keeps its first
     ``max_length - tail_tokens - 1`` tokens ([CLS] included), then its last ``tail_tokens``
@@ -226,10 +228,8 @@ class OnnxEncoder(Encoder):
     (bench/embed.py, docs/benchmarks.md).
     """
 
-    def __init__(self, spec: ModelSpec, onnx_path: Path, *, backend: str, max_length: int,
-                 batch_size: int, threads: int, tail_tokens: int = 0,
-                 token_budget: int = TOKEN_BUDGET) -> None:
-        import onnxruntime as ort
+    def __init__(self, spec: ModelSpec, *, backend: str, max_length: int, batch_size: int,
+                 tail_tokens: int = 0, token_budget: int = TOKEN_BUDGET) -> None:
         from tokenizers import Tokenizer
 
         self.spec = spec
@@ -247,6 +247,66 @@ class OnnxEncoder(Encoder):
         else:
             self._tokenizer.enable_truncation(max_length)
         self._tokenizer.no_padding()
+        self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
+               progress: bool = False) -> np.ndarray:
+        texts = [t if t else " " for t in texts]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        batch_size = max(1, batch_size or self.batch_size)
+        encodings = [self._token_ids(e.ids) for e in self._tokenizer.encode_batch(texts)]
+        runs = plan_batches([len(e) for e in encodings], batch_size, self.token_budget)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="paper", leave=False)
+        try:
+            with self._lock:  # one encode at a time: each already uses every core
+                self._infer(((idx, self._feed(encodings, idx)) for idx in runs), out,
+                            bar.update if bar is not None else None)
+        finally:
+            if bar is not None:
+                bar.close()
+        return _normalize(out)
+
+    def _feed(self, encodings: list[list[int]], idx: list[int]) -> dict[str, np.ndarray]:
+        width = max(len(encodings[i]) for i in idx)
+        ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(idx), width), dtype=np.int64)
+        for row, i in enumerate(idx):
+            seq = encodings[i]
+            ids[row, :len(seq)] = seq
+            mask[row, :len(seq)] = 1
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+    def _infer(self, jobs, out: np.ndarray, done) -> None:
+        """Run the model on every (row indices, feed) job, writing vectors into ``out[idx]``
+        and calling ``done(len(idx))`` (when given) as each run finishes."""
+        raise NotImplementedError
+
+    def _token_ids(self, ids: list[int]) -> list[int]:
+        """At most ``max_length`` ids: [CLS] + head ... + last ``tail_tokens`` + [SEP]."""
+        if len(ids) <= self.max_length or not self.tail_tokens:
+            return ids
+        head = self.max_length - self.tail_tokens - 1
+        return ids[:head] + ids[len(ids) - self.tail_tokens - 1:]
+
+
+class OnnxEncoder(_TokenEncoder):
+    """ONNX Runtime session over an exported model (fp32, or dynamic int8 MatMuls), with
+    intra-op threads = cores."""
+
+    def __init__(self, spec: ModelSpec, onnx_path: Path, *, backend: str, max_length: int,
+                 batch_size: int, threads: int, tail_tokens: int = 0,
+                 token_budget: int = TOKEN_BUDGET) -> None:
+        import onnxruntime as ort
+
+        super().__init__(spec, backend=backend, max_length=max_length, batch_size=batch_size,
+                         tail_tokens=tail_tokens, token_budget=token_budget)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         # No busy-waiting between ops: on a shared host (web workers, other jobs) spinning
@@ -261,50 +321,56 @@ class OnnxEncoder(Encoder):
         except Exception as exc:  # noqa: BLE001 - any load failure means a bad file
             raise EmbeddingModelError(f"cannot load ONNX model {onnx_path}: {exc}") from exc
         self._inputs = [i.name for i in self._session.get_inputs()]
-        self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
-        self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
-               progress: bool = False) -> np.ndarray:
-        texts = [t if t else " " for t in texts]
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        batch_size = max(1, batch_size or self.batch_size)
-        encodings = [self._token_ids(e.ids) for e in self._tokenizer.encode_batch(texts)]
-        bar = None
-        if progress:
-            from tqdm import tqdm
+    def _infer(self, jobs, out: np.ndarray, done) -> None:
+        for idx, feed in jobs:
+            out[idx] = self._session.run(None, {k: feed[k] for k in self._inputs})[0]
+            if done is not None:
+                done(len(idx))
 
-            bar = tqdm(total=len(texts), desc="embedding", unit="paper", leave=False)
+
+class OpenVinoEncoder(_TokenEncoder):
+    """OpenVINO over the statically quantized int8 model (``ov_quantize``): the default.
+
+    Runs go through an asynchronous queue with one inference stream per core (two on the
+    benchmark machine), each stream single-threaded: two runs in flight keep both cores busy
+    without the per-op thread synchronisation of one two-threaded run (~10 % more abstracts/s
+    on 2 cores, bench/embed.py). A single query is one run on one stream.
+    """
+
+    def __init__(self, spec: ModelSpec, model_path: Path, *, backend: str, max_length: int,
+                 batch_size: int, threads: int, tail_tokens: int = 0,
+                 token_budget: int = TOKEN_BUDGET) -> None:
+        import openvino as ov
+
+        super().__init__(spec, backend=backend, max_length=max_length, batch_size=batch_size,
+                         tail_tokens=tail_tokens, token_budget=token_budget)
+        streams = max(1, min(threads, 2))
+        config = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams,
+                  "INFERENCE_NUM_THREADS": threads,
+                  # int8 where quantized, f32 elsewhere: bf16 would shift vectors by CPU model.
+                  "INFERENCE_PRECISION_HINT": "f32",
+                  # Not pinned to cores: web workers and jobs share this host's cores.
+                  "ENABLE_CPU_PINNING": False}
         try:
-            for idx in plan_batches([len(e) for e in encodings], batch_size,
-                                    self.token_budget):
-                width = max(len(encodings[i]) for i in idx)
-                ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
-                mask = np.zeros((len(idx), width), dtype=np.int64)
-                for row, i in enumerate(idx):
-                    seq = encodings[i]
-                    ids[row, :len(seq)] = seq
-                    mask[row, :len(seq)] = 1
-                feed = {"input_ids": ids, "attention_mask": mask,
-                        "token_type_ids": np.zeros_like(ids)}
-                with self._lock:  # one run at a time: each already uses every core
-                    vecs = self._session.run(None, {k: feed[k] for k in self._inputs})[0]
-                out[idx] = vecs
-                if bar is not None:
-                    bar.update(len(idx))
-        finally:
-            if bar is not None:
-                bar.close()
-        return _normalize(out)
+            self._compiled = ov.Core().compile_model(str(model_path), "CPU", config)
+        except Exception as exc:  # noqa: BLE001 - any load failure means a bad file
+            raise EmbeddingModelError(f"cannot load OpenVINO model {model_path}: {exc}") from exc
+        self._inputs = [i.get_any_name() for i in self._compiled.inputs]
+        self._queue = ov.AsyncInferQueue(self._compiled, streams)
 
-    def _token_ids(self, ids: list[int]) -> list[int]:
-        """At most ``max_length`` ids: [CLS] + head ... + last ``tail_tokens`` + [SEP]."""
-        if len(ids) <= self.max_length or not self.tail_tokens:
-            return ids
-        head = self.max_length - self.tail_tokens - 1
-        return ids[:head] + ids[len(ids) - self.tail_tokens - 1:]
+    def _infer(self, jobs, out: np.ndarray, done) -> None:
+        def finished(request, idx) -> None:
+            out[idx] = request.get_output_tensor(0).data
+            if done is not None:
+                done(len(idx))
+
+        self._queue.set_callback(finished)
+        try:
+            for idx, feed in jobs:
+                self._queue.start_async({k: feed[k] for k in self._inputs}, idx)
+        finally:
+            self._queue.wait_all()
 
 
 def plan_batches(lengths: Sequence[int], max_texts: int, token_budget: int) -> list[list[int]]:
@@ -378,19 +444,41 @@ def _cache_dir(settings, spec: ModelSpec, backend: str) -> Path:
 
 
 def _valid_cache(folder: Path) -> Path | None:
-    manifest = folder / "manifest.json"
-    model = folder / "model.onnx"
+    """The model file of an export folder whose manifest lists every file with its sha256,
+    all present and intact; else None."""
     try:
-        meta = json.loads(manifest.read_text())
-        if meta.get("sha256") and model.is_file() and _sha256(model) == meta["sha256"]:
-            return model
-    except (OSError, ValueError):
-        pass
-    return None
+        meta = json.loads((folder / "manifest.json").read_text())
+        files, entry = meta.get("files"), meta.get("entry")
+        if not isinstance(files, dict) or entry not in files:
+            return None
+        for name, digest in files.items():
+            path = folder / name
+            if not path.is_file() or _sha256(path) != digest:
+                return None
+        return folder / entry
+    except (OSError, ValueError, TypeError):
+        return None
 
 
-def onnx_model_path(settings, spec: ModelSpec, backend: str) -> Path:
-    """The cached ONNX file for this model and backend, exported (once) when missing/corrupt.
+def _export(spec: ModelSpec, folder: Path, backend: str) -> str:
+    """Write the backend's model files into ``folder``; returns the entry file's name."""
+    from paperwire.search.onnx_export import export_onnx
+
+    if backend == "openvino-int8":
+        from paperwire.search.ov_quantize import quantize_for_openvino
+
+        export_onnx(spec, folder / "fp32.onnx", quantize=False)
+        quantize_for_openvino(folder / "fp32.onnx", folder / "model.xml",
+                              tokenizer_path=spec.path / "tokenizer.json",
+                              max_length=spec.max_seq_length)
+        (folder / "fp32.onnx").unlink()
+        return "model.xml"
+    export_onnx(spec, folder / "model.onnx", quantize=(backend == "onnx-int8"))
+    return "model.onnx"
+
+
+def exported_model_path(settings, spec: ModelSpec, backend: str) -> Path:
+    """The cached model file (ONNX, or OpenVINO IR) for this model and backend, exported (once) when missing/corrupt.
 
     Several processes may start at once: a file lock makes one export while the others wait
     and then use its result; the folder appears by an atomic rename, so a reader never sees a
@@ -413,17 +501,15 @@ def onnx_model_path(settings, spec: ModelSpec, backend: str) -> Path:
                         folder)
             shutil.rmtree(folder, ignore_errors=True)
         else:
-            log.info("exporting %s to ONNX (%s) under %s; done once", spec.name, backend,
-                     folder)
+            log.info("exporting %s for %s under %s; done once", spec.name, backend, folder)
         tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         started = time.monotonic()
         try:
-            from paperwire.search.onnx_export import export_onnx
-
-            export_onnx(spec, tmp / "model.onnx", quantize=(backend == "onnx-int8"))
-            meta = {"sha256": _sha256(tmp / "model.onnx"), "model": spec.name,
+            entry = _export(spec, tmp, backend)
+            files = {f.name: _sha256(f) for f in sorted(tmp.iterdir()) if f.is_file()}
+            meta = {"entry": entry, "files": files, "model": spec.name,
                     "weights_sha256": spec.weights_sha256, "backend": backend,
                     "recipe": EXPORT_RECIPE}
             (tmp / "manifest.json").write_text(json.dumps(meta, indent=2))
@@ -434,11 +520,12 @@ def onnx_model_path(settings, spec: ModelSpec, backend: str) -> Path:
         except EmbeddingModelError:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise EmbeddingModelError(f"cannot export {spec.path} to ONNX: {exc}") from exc
+            raise EmbeddingModelError(f"cannot export {spec.path} for {backend}: {exc}") from exc
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        log.info("ONNX export of %s done in %.1f s", spec.name, time.monotonic() - started)
-        return folder / "model.onnx"
+        log.info("export of %s for %s done in %.1f s", spec.name, backend,
+                 time.monotonic() - started)
+        return folder / entry
 
 
 # --- process-wide cache -----------------------------------------------------------------------
@@ -461,7 +548,7 @@ def effective_tail_tokens(settings, max_length: int) -> int:
 def get_encoder(settings, *, backend: str | None = None) -> Encoder:
     """The process-wide encoder for the configured model and backend (loaded once)."""
     _force_offline()
-    backend = backend or getattr(settings, "embedding_backend", "onnx-int8") or "onnx-int8"
+    backend = backend or getattr(settings, "embedding_backend", "") or DEFAULT_BACKEND
     if backend not in BACKENDS:
         raise EmbeddingModelError(f"PAPERWIRE_EMBEDDING_BACKEND={backend!r}: expected one of "
                                   + ", ".join(BACKENDS))
@@ -480,20 +567,22 @@ def get_encoder(settings, *, backend: str | None = None) -> Encoder:
             encoder = TorchEncoder(spec, max_length=max_length,
                                    batch_size=settings.embed_batch_size, threads=threads)
         else:
-            path = onnx_model_path(settings, spec, backend)
+            cls = OpenVinoEncoder if backend == "openvino-int8" else OnnxEncoder
+
+            def load(path: Path) -> Encoder:
+                return cls(spec, path, backend=backend, max_length=max_length,
+                           batch_size=settings.embed_batch_size, threads=threads,
+                           tail_tokens=tail)
+
+            path = exported_model_path(settings, spec, backend)
             try:
-                encoder = OnnxEncoder(spec, path, backend=backend, max_length=max_length,
-                                      batch_size=settings.embed_batch_size, threads=threads,
-                                      tail_tokens=tail)
+                encoder = load(path)
             except EmbeddingModelError:
-                # The cached file passed its checksum yet does not load (e.g. written by an
-                # incompatible onnxruntime): export again once.
-                log.warning("cached ONNX model %s does not load; exporting it again", path)
+                # The cached files passed their checksums yet do not load (e.g. written by an
+                # incompatible runtime version): export again once.
+                log.warning("cached model %s does not load; exporting it again", path)
                 shutil.rmtree(path.parent, ignore_errors=True)
-                path = onnx_model_path(settings, spec, backend)
-                encoder = OnnxEncoder(spec, path, backend=backend, max_length=max_length,
-                                      batch_size=settings.embed_batch_size, threads=threads,
-                                      tail_tokens=tail)
+                encoder = load(exported_model_path(settings, spec, backend))
         _ENCODERS[key] = encoder
         return encoder
 
