@@ -59,6 +59,20 @@ def test_embeds_every_paper_once_and_stores_its_text_vector(settings, db, encode
     assert float(stored @ fresh) > 0.97
 
 
+def test_stats_count_paper_vectors_and_abstract_sentence_vectors(settings, db, encoder):
+    from paperwire.search.sentences import split_sentences
+    from paperwire.store.stats import collect_stats
+
+    recs = make_papers(db, 3, abstract="We study proteins. They fold fast. Models agree.")
+    recs += make_papers(db, 1)
+    embed_pending(settings, db, encoder=encoder)
+    with db.session() as s:
+        stats = collect_stats(s)
+    assert stats["embeddings"] == 4
+    assert [len(split_sentences(r.abstract)) for r in recs[:3]] == [3, 3, 3]
+    assert stats["sentence_vectors"] == sum(len(split_sentences(r.abstract)) for r in recs)
+
+
 def test_crash_mid_run_keeps_committed_batches_and_rerun_finishes(settings, db, encoder):
     make_papers(db, 10)
     crashing = CrashingEncoder(encoder, fail_on=3)

@@ -117,8 +117,9 @@ def fetch_cmd(settings: Settings, ids) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @click.pass_obj
 def stats_cmd(settings: Settings, as_json: bool) -> None:
-    """Show how many papers, feed entries, users, votes, comments, subscriptions and
-    embeddings the database holds, and when arXiv was last harvested."""
+    """Show how many papers, feed entries, users, votes, comments, subscriptions,
+    paper embeddings and abstract-sentence vectors the database holds, and when arXiv was
+    last harvested."""
     import json
 
     from paperwire.store.stats import collect_stats

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paperwire.store.checkpoints import get_checkpoint
-from paperwire.store.models import (Comment, Embedding, FeedEntry, Paper, Subscription, Upvote,
-                                    User)
+from paperwire.store.models import (Comment, Embedding, FeedEntry, Paper, SentenceVectors,
+                                    Subscription, Upvote, User)
 
 HARVEST_CHECKPOINT = "harvest:arxiv"
 
@@ -32,6 +32,9 @@ def collect_stats(session: Session) -> dict[str, Any]:
         "subscriptions": _count(session, Subscription),
         "active_subscriptions": _count(session, Subscription, Subscription.status == "active"),
         "embeddings": _count(session, Embedding),
+        # One row per paper packs all its sentences: count the sentences, not the rows.
+        "sentence_vectors": session.scalar(
+            select(func.coalesce(func.sum(SentenceVectors.count), 0))) or 0,
         "last_harvest_datestamp": harvest.get("last_datestamp"),
         "last_harvest_at": harvest.get("finished_at"),
     }
