@@ -279,3 +279,39 @@ def test_int8_embeddings_stay_close_to_fp32_on_topic_texts(backend, model_data_d
     cos = np.sum(baseline.encode(texts) * get_encoder(settings, backend=backend).encode(texts),
                  axis=1)
     assert np.all(cos >= 0.98), cos
+
+
+@pytest.mark.parametrize("backend", ["openvino-int8", "onnx-int8"])
+def test_query_is_answered_while_a_bulk_encode_runs_in_another_thread(backend, model_data_dir):
+    # A web worker embeds papers in a background thread and encodes queries in its request
+    # threads with the same encoder: a query waits at most for one run, never for the whole
+    # bulk encode (the bulk thread must still be running when the query has its vector).
+    import threading
+
+    enc = get_encoder(load_settings(env={}, data_dir=model_data_dir), backend=backend)
+    bulk_texts = ["Protein folding is predicted from sequence by deep networks. " * 40] * 1500
+    started, bulk_runs = threading.Event(), []
+    feed = enc._feed
+
+    def watched_feed(encodings, idx):
+        # Runs' inputs are built lazily as the bulk encode goes: by the third, it is running.
+        if len(encodings) == len(bulk_texts):
+            bulk_runs.append(idx)
+            if len(bulk_runs) == 3:
+                started.set()
+        return feed(encodings, idx)
+
+    enc._feed = watched_feed
+    bulk = {}
+    worker = threading.Thread(target=lambda: bulk.setdefault("vecs", enc.encode(bulk_texts)))
+    try:
+        worker.start()
+        assert started.wait(60)
+        query = enc.encode_query("galaxy formation in the early universe")
+        still_running = worker.is_alive()
+        worker.join(600)
+    finally:
+        del enc._feed
+    assert still_running, "the query waited for the whole bulk encode"
+    assert query.shape == (enc.dim,) and abs(float(np.linalg.norm(query)) - 1) < 1e-4
+    assert bulk["vecs"].shape == (len(bulk_texts), enc.dim)

@@ -73,7 +73,7 @@ exported_model_path(settings, resolve_model(settings), settings.embedding_backen
 
 
 def export_model_once(settings) -> threading.Thread | None:
-    """Export the ONNX encoder once, in a short-lived child process started before the
+    """Export the encoder once, in a short-lived child process started before the
     workers, when the data dir has no valid export yet. Returns the thread waiting for it.
 
     Why: every worker's search warm-up loads the query encoder (hybrid search needs it even
@@ -82,7 +82,7 @@ def export_model_once(settings) -> threading.Thread | None:
     make it, and kept them (hundreds of MB) for its whole life while already serving. The
     child takes the export's file lock within a fraction of a second, long before a worker
     has started; workers then wait on that lock in their background warm-up and load the
-    exported file with onnxruntime only."""
+    exported files with OpenVINO (or onnxruntime) only."""
     from paperwire.search import embed
 
     backend = getattr(settings, "embedding_backend", "") or embed.DEFAULT_BACKEND

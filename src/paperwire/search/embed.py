@@ -23,6 +23,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -265,9 +266,8 @@ class _TokenEncoder(Encoder):
 
             bar = tqdm(total=len(texts), desc="embedding", unit="paper", leave=False)
         try:
-            with self._lock:  # one encode at a time: each already uses every core
-                self._infer(((idx, self._feed(encodings, idx)) for idx in runs), out,
-                            bar.update if bar is not None else None)
+            self._infer(((idx, self._feed(encodings, idx)) for idx in runs), out,
+                        bar.update if bar is not None else None)
         finally:
             if bar is not None:
                 bar.close()
@@ -285,7 +285,10 @@ class _TokenEncoder(Encoder):
 
     def _infer(self, jobs, out: np.ndarray, done) -> None:
         """Run the model on every (row indices, feed) job, writing vectors into ``out[idx]``
-        and calling ``done(len(idx))`` (when given) as each run finishes."""
+        and calling ``done(len(idx))`` (when given) as each run finishes.
+
+        Called from several threads at once (a web worker's queries beside its background
+        embedder): a query must not wait for a whole bulk encode, only for a run at most."""
         raise NotImplementedError
 
     def _token_ids(self, ids: list[int]) -> list[int]:
@@ -324,7 +327,8 @@ class OnnxEncoder(_TokenEncoder):
 
     def _infer(self, jobs, out: np.ndarray, done) -> None:
         for idx, feed in jobs:
-            out[idx] = self._session.run(None, {k: feed[k] for k in self._inputs})[0]
+            with self._lock:  # one run at a time (each uses every core); others interleave
+                out[idx] = self._session.run(None, {k: feed[k] for k in self._inputs})[0]
             if done is not None:
                 done(len(idx))
 
@@ -332,10 +336,12 @@ class OnnxEncoder(_TokenEncoder):
 class OpenVinoEncoder(_TokenEncoder):
     """OpenVINO over the statically quantized int8 model (``ov_quantize``): the default.
 
-    Runs go through an asynchronous queue with one inference stream per core (two on the
-    benchmark machine), each stream single-threaded: two runs in flight keep both cores busy
-    without the per-op thread synchronisation of one two-threaded run (~10 % more abstracts/s
-    on 2 cores, bench/embed.py). A single query is one run on one stream.
+    Bulk encodes go through an asynchronous queue with one inference stream per core (two on
+    the benchmark machine), each stream single-threaded: two runs in flight keep both cores
+    busy without the per-op thread synchronisation of one two-threaded run (~10 % more
+    abstracts/s on 2 cores, bench/embed.py); one bulk encode at a time. An encode of a single
+    run (a query, a few papers) uses its own synchronous request instead, so it waits at most
+    for a stream to finish its current run, not for a bulk encode in another thread.
     """
 
     def __init__(self, spec: ModelSpec, model_path: Path, *, backend: str, max_length: int,
@@ -358,19 +364,43 @@ class OpenVinoEncoder(_TokenEncoder):
             raise EmbeddingModelError(f"cannot load OpenVINO model {model_path}: {exc}") from exc
         self._inputs = [i.get_any_name() for i in self._compiled.inputs]
         self._queue = ov.AsyncInferQueue(self._compiled, streams)
+        self._idle_requests: list = []  # synchronous requests for single-run encodes
 
     def _infer(self, jobs, out: np.ndarray, done) -> None:
+        jobs = iter(jobs)
+        first = next(jobs, None)
+        if first is None:
+            return
+        second = next(jobs, None)
+        if second is None:
+            self._infer_one(*first, out)
+            if done is not None:
+                done(len(first[0]))
+            return
+
         def finished(request, idx) -> None:
             out[idx] = request.get_output_tensor(0).data
             if done is not None:
                 done(len(idx))
 
-        self._queue.set_callback(finished)
+        with self._lock:  # the queue's callback and requests serve one bulk encode at a time
+            self._queue.set_callback(finished)
+            try:
+                for idx, feed in itertools.chain((first, second), jobs):
+                    self._queue.start_async({k: feed[k] for k in self._inputs}, idx)
+            finally:
+                self._queue.wait_all()
+
+    def _infer_one(self, idx: list[int], feed: dict[str, np.ndarray], out: np.ndarray) -> None:
         try:
-            for idx, feed in jobs:
-                self._queue.start_async({k: feed[k] for k in self._inputs}, idx)
+            request = self._idle_requests.pop()  # list.pop/append are atomic: no lock needed
+        except IndexError:
+            request = self._compiled.create_infer_request()
+        try:
+            request.infer({k: feed[k] for k in self._inputs})
+            out[idx] = request.get_output_tensor(0).data
         finally:
-            self._queue.wait_all()
+            self._idle_requests.append(request)
 
 
 def plan_batches(lengths: Sequence[int], max_texts: int, token_budget: int) -> list[list[int]]:

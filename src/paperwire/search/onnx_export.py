@@ -1,7 +1,7 @@
 """Export a local sentence-transformers model to ONNX (pooling + normalization in the graph),
 optionally with dynamic int8 quantization of its MatMul weights.
 
-Runs once per model and backend (the result is cached by ``embed.onnx_model_path``); needs
+Runs once per model and backend (the result is cached by ``embed.exported_model_path``); needs
 torch and transformers only then. Invariant: the exported graph's output equals
 sentence-transformers' normalized embedding for the same tokens (up to float rounding; int8
 quantization changes it slightly, measured in bench/embed.py).
