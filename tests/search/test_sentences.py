@@ -147,10 +147,12 @@ NEEDLE = ("Costs and revenues of urban transport",
           "revenue and congestion charges funded new lines. Car accidents were deadliest for "
           "adolescent drivers after dark. Overall, integrated ticketing improved cost "
           "recovery.")
-VAGUE = ("Road safety policy",
-         "We survey speed limits, seat belt laws and licensing rules across countries. "
-         "Enforcement and road design both matter for safer traffic. We discuss open "
-         "questions for transport policy.")
+# Clearly closer to the query than NEEDLE as a whole (paper cosine ~0.46 vs ~0.24 with every
+# backend), but no sentence of it says what the query asks (best sentence ~0.46 vs ~0.64).
+VAGUE = ("Road safety of young drivers",
+         "We review traffic injury statistics and licensing rules for young motorists across "
+         "countries. Enforcement, vehicle design and driver education all matter for safer "
+         "roads. We discuss open questions for policy.")
 QUERY = "automobile crashes lethal for teenagers at night"
 
 
