@@ -129,13 +129,14 @@ def main() -> None:
     ap.add_argument("--queries", type=Path, default=SHARED / "queries_train.jsonl")
     ap.add_argument("--qrels", type=Path, default=SHARED / "qrels_train.tsv")
     ap.add_argument("--speed-docs", type=int, default=256)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--baseline", default="torch@256/32")
-    ap.add_argument("--variants", default="onnx-int8@256/32b100000,onnx-int8@256/32,"
-                    "onnx-int8@224t64/32,onnx-int8@208t64/32,onnx-int8@192t64/32")
-    ap.add_argument("--quality", default="torch@256/32,onnx-int8@256/32b100000,"
-                    "onnx-int8@256/32,onnx-int8@224t64/32,onnx-int8@208t64/32,"
-                    "onnx-int8@192t64/32",
+    ap.add_argument("--variants", default="onnx-int8@256/32,onnx-int8@208t64/32,"
+                    "openvino-int8@256/32,openvino-int8@208t64/32,openvino-int8@192t64/32,"
+                    "openvino-int8@176t64/32")
+    ap.add_argument("--quality", default="torch@256/32,onnx-int8@256/32,onnx-int8@208t64/32,"
+                    "openvino-int8@256/32,openvino-int8@208t64/32,openvino-int8@192t64/32,"
+                    "openvino-int8@176t64/32",
                     help="variants whose nDCG@10 is measured over the whole corpus")
     ap.add_argument("--phase", choices=("speed", "quality", "both"), default="both",
                     help="speed: timing only (run it under /work/tools/quiet, keep it short); "

@@ -124,9 +124,9 @@ class Settings:
                                      "fastest, default), onnx-int8 (dynamic int8 on ONNX "
                                      "Runtime), onnx (fp32) or torch (sentence-transformers).",
                                      group="search")
-    embed_max_tokens: int = setting(192, "Tokens of title + abstract the model reads (0: the "
+    embed_max_tokens: int = setting(176, "Tokens of title + abstract the model reads (0: the "
                                     "model's own limit, 256 for all-MiniLM-L6-v2). With "
-                                    "EMBED_TAIL_TOKENS=64, 192 embeds ~1.35x faster than 256 "
+                                    "EMBED_TAIL_TOKENS=64, 176 embeds ~1.5x faster than 256 "
                                     "within 1 nDCG@10 point (docs/benchmarks.md).",
                                     group="search")
     embed_tail_tokens: int = setting(64, "Of those, tokens taken from the end of a longer "

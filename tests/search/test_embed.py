@@ -59,7 +59,7 @@ def test_similar_meanings_are_closer_than_unrelated_ones(encoder):
 
 
 def test_model_id_names_model_weights_backend_and_truncation(encoder):
-    assert encoder.model_id == "all-MiniLM-L6-v2@53aa51172d14/openvino-int8/L192t64"
+    assert encoder.model_id == "all-MiniLM-L6-v2@53aa51172d14/openvino-int8/L176t64"
     assert len(encoder.model_id) <= 128  # fits embeddings.model
 
 
@@ -186,9 +186,9 @@ def test_corrupt_onnx_cache_is_rebuilt_with_a_logged_message(tmp_path, caplog, e
     assert embed._sha256(again) == good
 
 
-def test_default_encoder_reads_192_tokens_head_and_tail(encoder):
-    assert encoder.max_length == 192 and encoder.tail_tokens == 64
-    assert encoder.model_id.endswith("/L192t64")
+def test_default_encoder_reads_176_tokens_head_and_tail(encoder):
+    assert encoder.max_length == 176 and encoder.tail_tokens == 64
+    assert encoder.model_id.endswith("/L176t64")
 
 
 def test_full_length_setting_reads_the_models_256_tokens(model_data_dir):

@@ -273,8 +273,12 @@ class _TokenEncoder(Encoder):
                 bar.close()
         return _normalize(out)
 
+    # Run widths are rounded up to a multiple of this (padding is masked: same vectors).
+    pad_multiple = 1
+
     def _feed(self, encodings: list[list[int]], idx: list[int]) -> dict[str, np.ndarray]:
         width = max(len(encodings[i]) for i in idx)
+        width = -(-width // self.pad_multiple) * self.pad_multiple
         ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(idx), width), dtype=np.int64)
         for row, i in enumerate(idx):
@@ -336,13 +340,24 @@ class OnnxEncoder(_TokenEncoder):
 class OpenVinoEncoder(_TokenEncoder):
     """OpenVINO over the statically quantized int8 model (``ov_quantize``): the default.
 
-    Bulk encodes go through an asynchronous queue with one inference stream per core (two on
-    the benchmark machine), each stream single-threaded: two runs in flight keep both cores
-    busy without the per-op thread synchronisation of one two-threaded run (~10 % more
-    abstracts/s on 2 cores, bench/embed.py); one bulk encode at a time. An encode of a single
-    run (a query, a few papers) uses its own synchronous request instead, so it waits at most
-    for a stream to finish its current run, not for a bulk encode in another thread.
+    Two compilations of the same model, each made when first needed:
+
+    - bulk encodes (more than one run) go through an asynchronous queue with one inference
+      stream per core (two on the benchmark machine), each stream single-threaded: two runs in
+      flight keep both cores busy without the per-op thread synchronisation of one
+      two-threaded run (~10 % more abstracts/s on 2 cores, bench/embed.py); one bulk encode at
+      a time;
+    - single-run encodes (a query, a few papers) use a latency-mode compilation (one run on
+      every core) and a synchronous request of their own, so a query waits at most for a
+      stream's current run, never for a bulk encode in another thread. A process that only
+      answers queries (a web worker without the embedder) never compiles the bulk one.
+
+    Run widths are rounded up to a multiple of ``pad_multiple`` tokens: OpenVINO prepares
+    kernels per input shape, and a query of every possible length made the first few hundred
+    queries slow (p95 15-20 ms instead of ~6) and the process ~130 MB larger.
     """
+
+    pad_multiple = 16
 
     def __init__(self, spec: ModelSpec, model_path: Path, *, backend: str, max_length: int,
                  batch_size: int, threads: int, tail_tokens: int = 0,
@@ -351,20 +366,29 @@ class OpenVinoEncoder(_TokenEncoder):
 
         super().__init__(spec, backend=backend, max_length=max_length, batch_size=batch_size,
                          tail_tokens=tail_tokens, token_budget=token_budget)
-        streams = max(1, min(threads, 2))
-        config = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams,
-                  "INFERENCE_NUM_THREADS": threads,
+        self._ov = ov
+        self._core = ov.Core()
+        self._model_path = model_path
+        self._threads = threads
+        self._streams = max(1, min(threads, 2))
+        self._single = self._compile("LATENCY")  # now: a bad file must fail here, not later
+        self._inputs = [i.get_any_name() for i in self._single.inputs]
+        self._queue = None  # the bulk queue, made on the first bulk encode
+        self._idle_requests: list = []  # synchronous requests for single-run encodes
+
+    def _compile(self, hint: str):
+        config = {"PERFORMANCE_HINT": hint, "INFERENCE_NUM_THREADS": self._threads,
                   # int8 where quantized, f32 elsewhere: bf16 would shift vectors by CPU model.
                   "INFERENCE_PRECISION_HINT": "f32",
                   # Not pinned to cores: web workers and jobs share this host's cores.
                   "ENABLE_CPU_PINNING": False}
+        if hint == "THROUGHPUT":
+            config["NUM_STREAMS"] = self._streams
         try:
-            self._compiled = ov.Core().compile_model(str(model_path), "CPU", config)
+            return self._core.compile_model(str(self._model_path), "CPU", config)
         except Exception as exc:  # noqa: BLE001 - any load failure means a bad file
-            raise EmbeddingModelError(f"cannot load OpenVINO model {model_path}: {exc}") from exc
-        self._inputs = [i.get_any_name() for i in self._compiled.inputs]
-        self._queue = ov.AsyncInferQueue(self._compiled, streams)
-        self._idle_requests: list = []  # synchronous requests for single-run encodes
+            raise EmbeddingModelError(
+                f"cannot load OpenVINO model {self._model_path}: {exc}") from exc
 
     def _infer(self, jobs, out: np.ndarray, done) -> None:
         jobs = iter(jobs)
@@ -384,6 +408,9 @@ class OpenVinoEncoder(_TokenEncoder):
                 done(len(idx))
 
         with self._lock:  # the queue's callback and requests serve one bulk encode at a time
+            if self._queue is None:
+                self._queue = self._ov.AsyncInferQueue(self._compile("THROUGHPUT"),
+                                                       self._streams)
             self._queue.set_callback(finished)
             try:
                 for idx, feed in itertools.chain((first, second), jobs):
@@ -395,7 +422,7 @@ class OpenVinoEncoder(_TokenEncoder):
         try:
             request = self._idle_requests.pop()  # list.pop/append are atomic: no lock needed
         except IndexError:
-            request = self._compiled.create_infer_request()
+            request = self._single.create_infer_request()
         try:
             request.infer({k: feed[k] for k in self._inputs})
             out[idx] = request.get_output_tensor(0).data
