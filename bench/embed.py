@@ -6,7 +6,8 @@ ONNX paths, measured in the same run on the same SciFact abstracts.
 
 Throughput: abstracts/s of ``Encoder.encode`` (tokenization included) on a fixed sample of
 ``--speed-docs`` abstracts (every k-th of the corpus), after a warm-up. The baseline and every
-variant get the same cores (torch.set_num_threads / ORT intra-op threads = cores), the same
+variant get the same cores (torch.set_num_threads / ORT intra-op threads / OpenVINO streams x
+threads = cores), the same
 abstracts and the same 256-token limit unless the variant names a lower one. Variants are
 measured in interleaved rounds (each round runs every variant once, in rotated order); the
 speed-up is the median over rounds of variant/baseline within the same round; abstracts per
