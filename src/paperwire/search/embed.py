@@ -354,7 +354,7 @@ class OpenVinoEncoder(_TokenEncoder):
 
     Run widths are rounded up to a multiple of ``pad_multiple`` tokens: OpenVINO prepares
     kernels per input shape, and a query of every possible length made the first few hundred
-    queries slow (p95 15-20 ms instead of ~6) and the process ~130 MB larger.
+    queries slow (p95 15-20 ms instead of 3-4) and the process ~150 MB larger.
     """
 
     pad_multiple = 16
