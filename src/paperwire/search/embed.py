@@ -277,15 +277,7 @@ class _TokenEncoder(Encoder):
     pad_multiple = 1
 
     def _feed(self, encodings: list[list[int]], idx: list[int]) -> dict[str, np.ndarray]:
-        width = max(len(encodings[i]) for i in idx)
-        width = -(-width // self.pad_multiple) * self.pad_multiple
-        ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
-        mask = np.zeros((len(idx), width), dtype=np.int64)
-        for row, i in enumerate(idx):
-            seq = encodings[i]
-            ids[row, :len(seq)] = seq
-            mask[row, :len(seq)] = 1
-        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return run_inputs(encodings, idx, self._pad_id, self.pad_multiple)
 
     def _infer(self, jobs, out: np.ndarray, done) -> None:
         """Run the model on every (row indices, feed) job, writing vectors into ``out[idx]``
@@ -430,6 +422,22 @@ class OpenVinoEncoder(_TokenEncoder):
             self._idle_requests.append(request)
 
 
+def run_inputs(encodings: Sequence[Sequence[int]], idx: Sequence[int], pad_id: int,
+               pad_multiple: int = 1) -> dict[str, np.ndarray]:
+    """Model inputs for one run: the texts ``idx`` of ``encodings`` padded with ``pad_id`` to
+    the run's longest (rounded up to a multiple of ``pad_multiple``), with the attention mask
+    marking real tokens and all-zero token types."""
+    width = max(len(encodings[i]) for i in idx)
+    width = -(-width // pad_multiple) * pad_multiple
+    ids = np.full((len(idx), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(idx), width), dtype=np.int64)
+    for row, i in enumerate(idx):
+        seq = encodings[i]
+        ids[row, :len(seq)] = seq
+        mask[row, :len(seq)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+
 def plan_batches(lengths: Sequence[int], max_texts: int, token_budget: int) -> list[list[int]]:
     """Split texts (given by their token counts) into runs of similar length.
 
@@ -535,7 +543,8 @@ def _export(spec: ModelSpec, folder: Path, backend: str) -> str:
 
 
 def exported_model_path(settings, spec: ModelSpec, backend: str) -> Path:
-    """The cached model file (ONNX, or OpenVINO IR) for this model and backend, exported (once) when missing/corrupt.
+    """The cached model file (ONNX, or OpenVINO IR) for this model and backend, exported
+    (once) when missing or corrupt.
 
     Several processes may start at once: a file lock makes one export while the others wait
     and then use its result; the folder appears by an atomic rename, so a reader never sees a

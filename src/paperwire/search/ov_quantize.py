@@ -46,7 +46,7 @@ def calibration_feeds(tokenizer_path: Path, max_length: int,
     """Model inputs for the calibration texts: runs of similar length, padded per run."""
     from tokenizers import Tokenizer
 
-    from paperwire.search.embed import plan_batches
+    from paperwire.search.embed import plan_batches, run_inputs
 
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
     tokenizer.enable_truncation(max_length)
@@ -56,13 +56,7 @@ def calibration_feeds(tokenizer_path: Path, max_length: int,
     feeds = []
     for run in plan_batches([len(e) for e in encodings], CALIBRATION_TEXTS_PER_RUN,
                             CALIBRATION_TOKEN_BUDGET):
-        width = max(len(encodings[i]) for i in run)
-        ids = np.full((len(run), width), pad, dtype=np.int64)
-        mask = np.zeros((len(run), width), dtype=np.int64)
-        for row, i in enumerate(run):
-            ids[row, :len(encodings[i])] = encodings[i]
-            mask[row, :len(encodings[i])] = 1
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        feed = run_inputs(encodings, run, pad)
         feeds.append({name: feed[name] for name in input_names})
     return feeds
 
