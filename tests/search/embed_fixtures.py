@@ -4,6 +4,9 @@ papers on clearly different topics."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from paperwire.config import load_settings
@@ -39,7 +42,10 @@ _MODEL_DATA_DIR = []  # the data dir whose model export (DATA_DIR/models) the se
 def encoder(tmp_path_factory):
     """The default encoder (OpenVINO int8 backend); exported once per test session."""
     if not _MODEL_DATA_DIR:
-        _MODEL_DATA_DIR.append(tmp_path_factory.mktemp("models"))
+        # PAPERWIRE_TEST_MODEL_DIR keeps the export between test runs (a developer's speed-up:
+        # the export is checked against its manifest on every use, so a stale one is rebuilt).
+        keep = os.environ.get("PAPERWIRE_TEST_MODEL_DIR")
+        _MODEL_DATA_DIR.append(Path(keep) if keep else tmp_path_factory.mktemp("models"))
     return get_encoder(load_settings(env={}, data_dir=_MODEL_DATA_DIR[0]))
 
 
