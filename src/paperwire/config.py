@@ -144,6 +144,12 @@ class Settings:
                                           "keyword match in hybrid fusion (0..1): papers "
                                           "containing the query words rank above papers "
                                           "only close in meaning.", group="search")
+    semantic_floor: float = setting(0.35, "Similarity floor (0..1) for a paper to enter hybrid "
+                                    "or semantic results by meaning alone (without a keyword "
+                                    "match): its semantic similarity to the query (cosine, "
+                                    "raised by its best abstract sentence) must reach it. "
+                                    "Nonsense queries stay below it and return nothing.",
+                                    group="search")
 
     # --- mail -------------------------------------------------------------------------------
     smtp_url: str = setting("", "SMTP server as smtp://user:pass@host:587 (STARTTLS), "

@@ -11,6 +11,51 @@ Syntax (case-insensitive field names; whitespace separates parts):
 - ``after:2023``, ``after:2023-05``, ``after:2023-05-10`` published on/after the first day
   of that year/month/day; ``before:...`` published strictly before it
 
+Meaning of a query (what every caller gets: the search page, the JSON API, the CLI, the Atom
+search feed and the digest topics all call ``SearchService.search``; README "Query language"
+says the same in short):
+
+1. **Hard constraints hold in every mode and every sort.** A quoted phrase must appear (its
+   stems next to each other, in the title or the abstract; a phrase never spans the end of
+   the title and the start of the abstract); ``-word`` / ``-"phrase"`` must not appear (title,
+   abstract, or, for a word, an author name); every ``author:`` value must appear as a run
+   of whole words inside ONE author's name (a phrase never spans two authors); at least one
+   ``cat:`` pattern must match one of the paper's categories; ``after:``/``before:`` bound
+   the publication day; the explicit filters of a form or API call (``SearchFilters``) hold
+   as well. Hidden papers never appear.
+2. **A paper enters the result set by a keyword match or by meaning.**
+   - *Keyword match* ("lexical"): the paper passes the constraints and contains at least one
+     positive word of the query (its stem in the title or abstract, the word in an author
+     name, or, where prefix expansion applies, a title/abstract word starting with it), or
+     the query has phrases (which it then contains). With no words and no phrases, every
+     paper passing the constraints matches (listed newest first).
+   - *Prefix expansion*: a word of 3+ characters that is not a stop word also matches words
+     starting with it (``seq`` finds seq2seq, scRNA-seq, SeqPE). In a query of two or more
+     words, common English words (``COMMON_WORDS`` in search/analyzer.py: how, what, does,
+     use, new, ...) are matched as whole words only: "how" in a sentence does not find
+     "However". Very common words (in more than max(1000, 0.2 %) of papers) are matched as
+     whole words only too (their exact matches outnumber any page anyone reads).
+   - *By meaning* ("semantic", hybrid and semantic modes): the paper passes the constraints
+     and its similarity to the query is at least the similarity floor
+     (``PAPERWIRE_SEMANTIC_FLOOR``, or ``min_similarity=`` per call). The similarity is the
+     paper's semantic score clipped to [0, 1]: cosine(query, paper) raised by the paper's
+     best-matching abstract sentence (search/sentences.py). Only the ``SEMANTIC_POOL``
+     nearest papers (by the approximate nearest-neighbour index) are considered, so at most
+     that many papers enter by meaning alone. Nonsense (``zzzqqq``, random letters) is below
+     the floor and matches no keyword: its result set is empty.
+   - Lexical mode uses keyword matches only; semantic mode uses meaning only (falling back
+     to keywords when the semantic index is unavailable, with a notice); hybrid uses both.
+3. **Sorting reorders exactly that set.** ``relevance``: fused keyword + meaning score;
+   ``newest``: publication date, newest first (ties: relevance); ``upvotes``: most upvoted
+   first (ties: newest first). The Atom search feed is the set, newest first.
+4. **Totals and pages.** ``total`` is the size of the set and does not depend on ``limit``
+   or ``offset``; when counting exactly would cost a full scan it is an estimate, flagged by
+   ``total_is_estimate`` (shown as "about N"). Pages (``offset``/``limit``) partition the
+   set: no paper on two pages, none skipped; ``has_more`` says whether a next page exists.
+5. **Anything ignored is said.** Each part of the query that was ignored or reinterpreted
+   adds a notice; an empty result says so and may suggest a near spelling of a word that
+   matched nothing.
+
 Invariants:
 - ``parse_query`` never raises: anything it cannot use is either kept as plain words or
   dropped, and each such decision adds a human-readable entry to ``notices``.

@@ -1,19 +1,37 @@
-"""THE search function: web pages, the JSON API, the CLI and digests all call this.
+"""THE search function: web pages, the JSON API, the CLI, the Atom search feed and digest
+topics all call this. What a query means (constraints, keyword/meaning membership, sorts,
+totals, pages) is stated once, in search/query.py's docstring.
 
     svc = get_search_service(settings, db)
     resp = svc.search("seq cat:cs.CL", mode="hybrid", sort="relevance", limit=20)
     for hit in resp.hits: hit.paper, hit.score, hit.title_html, hit.snippet_html, ...
     svc.similar(paper_id, limit=10)
 
+Interface for callers:
+- ``search(query, *, mode="hybrid", sort="relevance", filters=None, limit=20, offset=0,
+  min_similarity=None) -> SearchResponse``. ``query`` is a string in the query language (or
+  a ``ParsedQuery``); ``filters`` (``SearchFilters``: categories, authors, date_from,
+  date_to) are constraints ANDed with the query's. ``min_similarity`` overrides the
+  similarity floor (``settings.semantic_floor``) for this call: a digest topic's threshold.
+- ``SearchResponse``: ``hits`` (this page), ``total`` (size of the whole result set,
+  independent of limit/offset), ``total_is_estimate``, ``has_more`` (a next page exists),
+  ``notices`` (what was ignored or reinterpreted, plain text), ``suggestions`` (near
+  spellings to offer when the set is empty), ``mode`` (the mode actually used),
+  ``sort``, ``similarity_floor`` (the floor applied).
+- ``SearchHit``: ``paper`` (ORM row), ``score`` (ranking score, meaningful only within one
+  response), ``matched_by`` (subset of {"lexical", "semantic"}: "lexical" = a keyword match,
+  "semantic" = similarity >= the floor; never empty for a query with words), ``similarity``
+  (the calibrated semantic similarity in [0, 1] that is compared to the floor; None when
+  not computed: lexical mode, no semantic index, paper not embedded yet), ``title_html`` /
+  ``snippet_html`` (escaped, ``<mark>`` only), ``highlights``.
+- Raises ``BadInput`` for an unknown mode/sort or a limit/offset out of range; never for the
+  query text.
+
 Invariants:
 - One service per (settings, database) per process; it is thread-safe.
 - ``hit.paper`` rows of a page are loaded in one query (no N+1); hidden papers never appear.
 - ``title_html`` / ``snippet_html`` are escaped; only ``<mark>`` is markup.
 - A query the parser could not fully use is answered as well as possible, with ``notices``.
-- Filters and sorting apply to the fused list (sorting by newest/upvotes reorders the best
-  ``SORT_POOL`` relevant papers, except lexical newest, which the index sorts exactly).
-- ``total`` is an estimate for hybrid/semantic (size of the candidate pool) and exact up to
-  not-yet-indexed papers for lexical.
 
 Hybrid (relevance order): the best ``POOL`` papers of each side are fused; every candidate
 of either pool gets a semantic score (cosine of lexical-only candidates computed exactly),
@@ -69,6 +87,8 @@ class SearchHit:
     title_html: str = ""
     highlights: list[str] = field(default_factory=list)
     matched_by: set[str] = field(default_factory=set)
+    # The calibrated semantic similarity in [0, 1] compared to the floor (None: not computed).
+    similarity: float | None = None
 
 
 @dataclass
@@ -80,6 +100,9 @@ class SearchResponse:
     mode: str
     total_is_estimate: bool = False
     sort: str = "relevance"
+    has_more: bool = False
+    suggestions: list[str] = field(default_factory=list)
+    similarity_floor: float | None = None
 
 
 @dataclass
@@ -349,16 +372,32 @@ class SearchService:
     # ---- pages -----------------------------------------------------------------------------
     def search(self, query: str | ParsedQuery, *, mode: str = "hybrid",
                sort: str = "relevance", filters: SearchFilters | None = None,
-               limit: int = 20, offset: int = 0) -> SearchResponse:
+               limit: int = 20, offset: int = 0,
+               min_similarity: float | None = None) -> SearchResponse:
+        """One page of the result set of ``query`` (see the module docstring)."""
+        floor = self._floor(min_similarity)
         pq, ranking = self.rank(query, mode=mode, sort=sort, filters=filters, limit=limit,
                                 offset=offset)
         hits = self._hits(pq, ranking)
         effective_mode = mode
         if mode != "lexical" and self._semantic is None and pq.has_text:
             effective_mode = "lexical"
-        return SearchResponse(hits=hits, total=max(ranking.total, len(hits)), query=pq,
+        total = max(ranking.total, offset + len(hits))
+        return SearchResponse(hits=hits, total=total, query=pq,
                               notices=ranking.notices, mode=effective_mode,
-                              total_is_estimate=ranking.total_is_estimate, sort=sort)
+                              total_is_estimate=ranking.total_is_estimate, sort=sort,
+                              has_more=offset + len(hits) < total, similarity_floor=floor)
+
+    def _floor(self, min_similarity: float | None) -> float:
+        """The similarity floor of one call: ``min_similarity`` or the setting."""
+        floor = self.settings.semantic_floor if min_similarity is None else min_similarity
+        try:
+            floor = float(floor)
+        except (TypeError, ValueError):
+            raise BadInput(f"min_similarity must be a number in [0, 1], got {floor!r}") from None
+        if not 0.0 <= floor <= 1.0:
+            raise BadInput(f"min_similarity must be within [0, 1], got {floor}")
+        return floor
 
     def _hits(self, pq: ParsedQuery, ranking: Ranking) -> list[SearchHit]:
         from paperwire.store.papers import get_papers
