@@ -152,10 +152,16 @@ class Settings:
                                     group="search")
 
     # --- mail -------------------------------------------------------------------------------
+    mail_transport: str = setting("auto", "Where mail goes: auto (SMTP when SMTP_URL or "
+                                  "SMTP_HOST is set, else the outbox), smtp, or outbox (each "
+                                  "message is a file in the Maildir DATA_DIR/outbox, listed "
+                                  "on /admin/outbox; nothing leaves the machine).",
+                                  group="mail")
     smtp_url: str = setting("", "SMTP server as smtp://user:pass@host:587 (STARTTLS), "
                             "smtps://...:465 (implicit TLS) or smtp+plain://host:25. Overrides "
                             "the SMTP_HOST... settings.", secret=True, group="mail")
-    smtp_host: str = setting("localhost", "SMTP server host.", group="mail")
+    smtp_host: str = setting("", "SMTP server host (empty, with SMTP_URL empty: no SMTP server; "
+                             "mail goes to the outbox).", group="mail")
     smtp_port: int = setting(25, "SMTP server port.", group="mail")
     smtp_user: str = setting("", "SMTP user name (empty: no authentication).", group="mail")
     smtp_password: str = setting("", "SMTP password.", secret=True, group="mail")
@@ -185,6 +191,12 @@ class Settings:
                                                   "retry.", group="mail")
     digest_pause_after_failures: int = setting(3, "Permanent (5xx) failures in a row after "
                                                "which a subscription is paused.", group="mail")
+    confirm_mail_interval_minutes: int = setting(15, "At most one confirmation mail per "
+                                                 "address in this many minutes: asking "
+                                                 "again sooner sends nothing (the page "
+                                                 "answers the same).", group="mail")
+    confirm_mails_per_day: int = setting(5, "Confirmation mails per address, and per signed-in "
+                                         "account, in 24 hours.", group="mail")
     digest_sending_lease_seconds: float = setting(900.0, "A digest claimed by another worker "
                                                   "that is not known to be dead is left alone "
                                                   "this long before it is sent again.",

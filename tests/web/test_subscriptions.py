@@ -46,6 +46,19 @@ def csrf(client, path="/subscribe") -> str:
     return _CSRF.search(client.get(path).text).group(1)
 
 
+def confirmation_link(message) -> str:
+    return re.search(r"https://paperwire\.test(/subscribe/confirm/\S+)",
+                     message.get_body(("plain",)).get_content()).group(1)
+
+
+def follow_confirmation(client, message):
+    """Open the mailed confirmation link in ``client``'s browser and press the button."""
+    link = confirmation_link(message)
+    page = client.get(link)
+    return client.post(link, data={"csrf_token": _CSRF.search(page.text).group(1)},
+                       follow_redirects=False)
+
+
 def send(msettings, db, day=SEND_DAY):
     with open_transport(msettings) as t:
         return send_edition(msettings, db, edition_for("daily", day), t, progress=False)
@@ -179,8 +192,12 @@ def test_signed_in_user_subscribes_from_the_profile_and_manages_preferences(
     assert sink.wait_for(1)   # double opt-in applies to members too
     with db.session() as s:
         sub = s.scalar(select(Subscription))
-        assert sub.user_id is not None and sub.status == "pending"
-        sub.status = "active"
+        assert sub.user_id is None and sub.status == "pending"
+    # Following the link while signed in proves the address and links it to the account.
+    follow_confirmation(client, sink.messages[0].message)
+    with db.session() as s:
+        sub = s.scalar(select(Subscription))
+        assert sub.user_id is not None and sub.status == "active"
     prefs = client.get("/subscribe")
     assert "Digest preferences" in prefs.text
     r = client.post("/subscription", data={

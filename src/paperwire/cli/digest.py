@@ -55,6 +55,9 @@ def send_cmd(settings, edition: str, date_: str | None, dry_run: Path | None,
     else:
         with open_transport(settings) as transport:
             summary = send_edition(settings, db, ed, transport, progress=not no_progress)
+        from paperwire.digest.transport import describe_mail
+
+        click.echo(describe_mail(settings), err=True)
     click.echo(summary.line())
     for err in summary.errors[:5]:
         click.echo(f"  {err}", err=True)
@@ -109,26 +112,31 @@ def preview_cmd(settings, email: str, edition: str, date_: str | None, html: boo
 @click.pass_obj
 def subscribe_cmd(settings, email: str, confirmed: bool, edition: str, topics) -> None:
     """Subscribe EMAIL to the digest (for operators)."""
-    from paperwire.digest.mailer import send_confirmation
     from paperwire.digest.topics import validate_topics
+    from paperwire.services import subscriptions as service
     from paperwire.store import subscriptions
     from paperwire.store.db import open_database
 
     clean = validate_topics([{"kind": "query", "value": t} for t in topics])
     db = open_database(settings)
-    with db.session() as s:
-        sub, needs = subscriptions.subscribe(s, email, editions=edition, topics=clean or None)
-        if confirmed:
+    # The operator asks: no per-address limit, and the mail goes out at once (after commit).
+    result = service.request(settings, db, email, editions=edition, topics=clean or None,
+                             limited=False)
+    if confirmed:
+        with db.session() as s:
+            sub = subscriptions.get_by_email(s, result.email)
             subscriptions.confirm(s, sub.id, sub.token_version)
-            needs = False
-        sid, version, addr, status = sub.id, sub.token_version, sub.email, sub.status
-    if needs:
-        send_confirmation(settings, email=addr, subscription_id=sid, token_version=version)
+    with db.session() as s:
+        sub = subscriptions.get_by_email(s, result.email)
+        sid, addr, status = sub.id, sub.email, sub.status
+    if result.mail is not None and not confirmed:
+        from paperwire.digest.transport import describe_mail
+
+        service.deliver(settings, result.mail, raise_errors=True)
         click.echo(f"{addr}: confirmation link mailed (subscription {sid}, {status})")
+        click.echo(describe_mail(settings), err=True)
     else:
         click.echo(f"{addr}: subscription {sid} is {status}")
-
-
 
 
 @click.command("worker")
@@ -151,6 +159,9 @@ def worker_cmd(settings, once: bool) -> None:
                f"{settings.timezone}, digests {settings.digest_daily_time} (weekdays) / "
                f"{settings.digest_weekly_time} (Mondays), harvest {settings.harvest_time}",
                err=True)
+    from paperwire.digest.transport import describe_mail
+
+    click.echo(describe_mail(settings), err=True)
     if once:
         queued = queue.tick()
         done = 0

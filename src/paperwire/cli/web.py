@@ -108,6 +108,15 @@ def export_model_once(settings) -> threading.Thread | None:
     return thread
 
 
+def _say_where_mail_goes(settings) -> None:
+    """On the console and in the log: where mail goes and how to configure SMTP."""
+    from paperwire.digest.transport import describe_mail
+
+    line = describe_mail(settings)
+    click.echo(line, err=True)
+    log.info("%s", line)
+
+
 @click.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default: PAPERWIRE_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default: PAPERWIRE_PORT).")
@@ -138,6 +147,7 @@ def serve_cmd(settings, host, port, workers, no_embedder):
     embedder = None if no_embedder else start_embedder(settings, db)
     click.echo(f"Paperwire serving on http://{host}:{port}/ ({workers} worker"
                f"{'s' if workers != 1 else ''}, database {db.dialect})", err=True)
+    _say_where_mail_goes(settings)
     # Workers are separate processes that rebuild settings from the environment; pass the
     # resolved values on so that --host/--port style overrides agree everywhere.
     os.environ[env_name("host")] = host

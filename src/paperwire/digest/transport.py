@@ -1,5 +1,6 @@
-"""Getting messages out: SMTP (plain, STARTTLS or implicit TLS, with AUTH) or, for
-``--dry-run``, ``.eml`` files in a folder.
+"""Getting messages out: SMTP (plain, STARTTLS or implicit TLS, with AUTH), the local outbox
+when no SMTP server is configured (``digest/outbox.py``) or, for ``--dry-run``, ``.eml`` files
+in a folder. ``open_transport(settings)`` chooses (PAPERWIRE_MAIL_TRANSPORT).
 
 Failures are classified so the sender can act on them:
 - ``TemporaryFailure``: 4xx replies, refused or dropped connections, timeouts — retry later.
@@ -241,7 +242,49 @@ class DirectoryTransport:
         return None
 
 
+TRANSPORTS = ("auto", "smtp", "outbox")
+
+
+def mail_target(settings) -> str:
+    """'smtp' or 'outbox': where mail goes with these settings (PAPERWIRE_MAIL_TRANSPORT;
+    ``auto`` means SMTP when an SMTP server is configured, else the local outbox)."""
+    choice = (settings.mail_transport or "auto").strip().lower()
+    if choice not in TRANSPORTS:
+        raise TransportError(f"PAPERWIRE_MAIL_TRANSPORT must be one of {', '.join(TRANSPORTS)}, "
+                             f"not {settings.mail_transport!r}")
+    if choice == "auto":
+        return "smtp" if (settings.smtp_url or settings.smtp_host).strip() else "outbox"
+    if choice == "smtp" and not (settings.smtp_url or settings.smtp_host).strip():
+        raise TransportError("PAPERWIRE_MAIL_TRANSPORT=smtp but no SMTP server is configured: "
+                             "set PAPERWIRE_SMTP_URL (e.g. smtp://user:pass@host:587)")
+    return choice
+
+
+def describe_mail(settings) -> str:
+    """One line for the console, the log and the admin page: where mail goes, and how to
+    change it."""
+    from paperwire.digest.outbox import outbox_dir
+
+    try:
+        target = mail_target(settings)
+    except TransportError as exc:
+        return f"Mail: not configured correctly: {exc}"
+    if target == "smtp":
+        try:
+            return f"Mail: sent over SMTP ({smtp_config(settings).describe()})."
+        except TransportError as exc:
+            return f"Mail: SMTP is not configured correctly: {exc}"
+    return (f"Mail: no SMTP server configured; messages are delivered to the outbox "
+            f"{outbox_dir(settings).resolve()} (a Maildir, listed for admins on /admin/outbox). "
+            "To send real mail set PAPERWIRE_SMTP_URL=smtp://user:pass@host:587.")
+
+
 def open_transport(settings, dry_run: Path | None = None):
+    """The transport mail goes through: ``--dry-run`` folder, SMTP, or the local outbox."""
     if dry_run is not None:
         return DirectoryTransport(dry_run)
+    if mail_target(settings) == "outbox":
+        from paperwire.digest.outbox import OutboxTransport, outbox_dir
+
+        return OutboxTransport(outbox_dir(settings))
     return SmtpTransport(smtp_config(settings))

@@ -64,19 +64,20 @@ def get_by_user(session: Session, user_id: int) -> Subscription | None:
     return session.scalar(select(Subscription).where(Subscription.user_id == user_id))
 
 
-def subscribe(session: Session, email: str, *, user_id: int | None = None,
+def subscribe(session: Session, email: str, *,
               editions: str | None = None, topics: list[dict[str, Any]] | None = None,
               max_papers: int | None = None) -> tuple[Subscription, bool]:
     """Create or revive a subscription; returns (subscription, needs_confirmation).
 
     An active subscription stays active (needs_confirmation False); a pending one gets a new
     confirmation mail; an unsubscribed or paused one goes back to pending with a new
-    ``token_version``.
+    ``token_version``. No account is linked here: asking for an address proves nothing
+    (``link_user`` does that once the address is proven).
     """
     email = normalize_email(email)
     sub = session.scalar(select(Subscription).where(Subscription.email == email))
     if sub is None:
-        sub = Subscription(email=email, user_id=user_id, status="pending",
+        sub = Subscription(email=email, user_id=None, status="pending",
                            editions=editions or "daily", topics=topics or [],
                            max_papers=max_papers or 10, token_version=0, failure_count=0)
         nested = session.begin_nested()
@@ -90,8 +91,6 @@ def subscribe(session: Session, email: str, *, user_id: int | None = None,
             sub = session.scalar(select(Subscription).where(Subscription.email == email))
             return sub, sub.status != "active"
         return sub, True
-    if user_id is not None and sub.user_id is None:
-        sub.user_id = user_id
     if sub.status == "active":
         return sub, False
     if sub.status in ("unsubscribed", "paused"):
@@ -128,6 +127,21 @@ def confirm(session: Session, subscription_id: int, token_version: int) -> Subsc
         sub.confirmed_at = sub.confirmed_at or utcnow()
         sub.failure_count = 0
         sub.last_error = None
+    session.flush()
+    return sub
+
+
+def link_user(session: Session, subscription_id: int, token_version: int,
+              user_id: int) -> Subscription:
+    """Make ``user_id`` the account of this subscription. Call only with proof that the
+    account's holder reads the subscription's address (a confirmation link mailed there,
+    followed while signed in). An account manages one subscription: any other it had is
+    unlinked (it changed address)."""
+    sub = _checked(session, subscription_id, token_version)
+    session.execute(update(Subscription)
+                    .where(Subscription.user_id == user_id, Subscription.id != sub.id)
+                    .values(user_id=None))
+    sub.user_id = user_id
     session.flush()
     return sub
 

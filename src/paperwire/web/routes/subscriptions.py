@@ -2,7 +2,8 @@
 one-click unsubscribe.
 
 - ``GET/POST /subscribe``: the form (feed page and profile link here). Signed-in users whose
-  subscription exists get its preferences right away (their session authenticates them).
+  subscription is linked to their account (they followed its confirmation link while signed
+  in) get its preferences right away; an account's e-mail address alone proves nothing.
 - ``GET/POST /subscribe/confirm/{token}``: GET shows a button, POST confirms. Link scanners
   in mail systems follow GET links; only a person's click may confirm.
 - ``GET/POST /subscription/{token}``: preferences.
@@ -11,6 +12,9 @@ one-click unsubscribe.
   which mail providers send without cookies, so it is exempt from CSRF: the signed token is
   its authentication.
 Tokens that are tampered with or expired get a clear 400 page and no action.
+
+The actions themselves are in ``paperwire.services.subscriptions``; confirmation mail goes
+out after the response (a background task), never inside the request or its transaction.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 
-from paperwire.digest.tokens import TokenError, max_age_seconds, make_token, verify_token
 from paperwire.errors import BadInput, NotFound
+from paperwire.services import subscriptions as service
+from paperwire.services.subscriptions import TokenError
 from paperwire.web.pages import page_response
 
 log = logging.getLogger(__name__)
@@ -64,17 +71,6 @@ def _bad_link(request: Request, exc: Exception, purpose: str):
                     status=400, link=("/subscribe", "Subscribe again"))
 
 
-def _verify(request: Request, purpose: str, token: str):
-    s = _settings(request)
-    return verify_token(s.effective_secret_key(), purpose, token,
-                        max_age=max_age_seconds(purpose, s.token_max_age_days))
-
-
-def _prefs_token(request: Request, sub) -> str:
-    return make_token(_settings(request).effective_secret_key(), "preferences", sub.id,
-                      sub.token_version)
-
-
 def _form_topics(form) -> list[dict]:
     topics = []
     for i in range(40):
@@ -93,9 +89,8 @@ def _prefs_context(request: Request, sub, *, action: str, errors=(), saved=False
     rows = topics + [{"kind": "query", "value": "", "threshold": None}] * 3
     return {"page_title": "Digest preferences", "sub": sub, "rows": rows, "action": action,
             "errors": list(errors), "saved": saved, "notice": notice,
-            "unsubscribe_url": "/unsubscribe/" + make_token(
-                _settings(request).effective_secret_key(), "unsubscribe", sub.id,
-                sub.token_version),
+            "unsubscribe_url": "/unsubscribe/" + service.token(
+                _settings(request), "unsubscribe", sub.id, sub.token_version),
             "max_range": MAX_PAPERS_RANGE}
 
 
@@ -104,7 +99,7 @@ def _prefs_context(request: Request, sub, *, action: str, errors=(), saved=False
 def subscribe_page(request: Request, email: str = ""):
     user = _user(request)
     if user is not None:
-        sub = _user_subscription(request, user)
+        sub = service.for_user(_db(request), user)
         if sub is not None and sub.status in ("active", "paused"):
             return page_response(request, "subscriptions/preferences.html",
                                  _prefs_context(request, sub, action="/subscription"))
@@ -113,66 +108,42 @@ def subscribe_page(request: Request, email: str = ""):
                          {"page_title": "Subscribe", "email": email, "errors": []})
 
 
-def _user_subscription(request: Request, user):
-    from paperwire.store import subscriptions
-
-    with _db(request).session() as s:
-        sub = subscriptions.get_by_user(s, user.id)
-        if sub is None and user.email:
-            sub = subscriptions.get_by_email(s, user.email)
-        return sub
-
-
 @router.post("/subscribe")
 async def subscribe(request: Request):
-    from starlette.concurrency import run_in_threadpool
-
     form = await request.form()
     return await run_in_threadpool(_subscribe, request, str(form.get("email") or ""),
                                    str(form.get("editions") or "daily"))
 
 
 def _subscribe(request: Request, email: str, editions: str):
-    from paperwire.digest.mailer import send_confirmation
-    from paperwire.digest.transport import PermanentFailure, TemporaryFailure, TransportError
-    from paperwire.store import subscriptions
     from paperwire.web.security import rate_limit
 
     user = _user(request)
     rate_limit(request, "subscribe", user=user)
-    if editions not in subscriptions.EDITIONS:
-        editions = "daily"
     try:
-        with _db(request).session() as s:
-            sub, needs = subscriptions.subscribe(
-                s, email, user_id=user.id if user is not None and user.email
-                and user.email.lower() == email.strip().lower() else None, editions=editions)
-            sid, version, addr = sub.id, sub.token_version, sub.email
+        result = service.request(_settings(request), _db(request), email, user=user,
+                                 editions=editions)
     except BadInput as exc:
         return page_response(request, "subscriptions/subscribe.html",
                              {"page_title": "Subscribe", "email": email, "errors": [str(exc)]},
                              status_code=400)
-    if needs:
-        try:
-            send_confirmation(_settings(request), email=addr, subscription_id=sid,
-                              token_version=version)
-        except (TemporaryFailure, PermanentFailure, TransportError) as exc:
-            log.warning("confirmation mail to subscription %s failed: %s", sid, exc)
-            return _message(request, "Could not send the confirmation",
-                            "We could not send the confirmation email just now. Nothing was "
-                            "sent; please try again in a few minutes.", status=503)
-    # The same answer whether or not the address was already subscribed: the page must not
-    # tell strangers who reads the digest.
-    return _message(request, "Check your inbox",
-                    f"If {addr} is not subscribed yet, a confirmation link is on its way. "
-                    "Nothing will be sent until you click it.")
+    # The same answer whether or not the address was subscribed already, or a limit held the
+    # mail back: the page must not tell strangers who reads the digest.
+    response = _message(request, "Check your inbox",
+                        f"If {result.email} is not subscribed yet, a confirmation link is on "
+                        "its way. Nothing will be sent until you click it.")
+    if result.mail is not None:
+        # After the response, outside the request's transaction: a slow or failing mail
+        # server never holds the page (failures are logged).
+        response.background = BackgroundTask(service.deliver, _settings(request), result.mail)
+    return response
 
 
 # --- confirm ---------------------------------------------------------------------------------
 @router.get("/subscribe/confirm/{token}")
 def confirm_page(request: Request, token: str):
     try:
-        _verify(request, "confirm", token)
+        service.verify(_settings(request), "confirm", token)
     except TokenError as exc:
         return _bad_link(request, exc, "confirm")
     return page_response(request, "subscriptions/confirm.html",
@@ -181,29 +152,19 @@ def confirm_page(request: Request, token: str):
 
 @router.post("/subscribe/confirm/{token}")
 def confirm(request: Request, token: str):
-    from paperwire.store import subscriptions
-
     try:
-        payload = _verify(request, "confirm", token)
-        with _db(request).session() as s:
-            sub = subscriptions.confirm(s, payload.subscription_id, payload.token_version)
-            prefs = _prefs_token(request, sub)
+        done = service.confirm(_settings(request), _db(request), token, user=_user(request))
     except (TokenError, NotFound) as exc:
         return _bad_link(request, exc, "confirm")
-    return RedirectResponse(f"/subscription/{prefs}?confirmed=1", status_code=303)
+    return RedirectResponse(f"/subscription/{done.preferences_token}?confirmed=1",
+                            status_code=303)
 
 
 # --- preferences -----------------------------------------------------------------------------
 @router.get("/subscription/{token}")
 def preferences_page(request: Request, token: str, confirmed: str = ""):
-    from paperwire.store import subscriptions
-
     try:
-        payload = _verify(request, "preferences", token)
-        with _db(request).session() as s:
-            sub = subscriptions.get(s, payload.subscription_id)
-            if sub.token_version != payload.token_version:
-                raise NotFound("old link")
+        sub = service.load(_settings(request), _db(request), token)
     except (TokenError, NotFound) as exc:
         return _bad_link(request, exc, "preferences")
     notice = "Subscription confirmed: your first digest comes with the next edition." \
@@ -215,11 +176,9 @@ def preferences_page(request: Request, token: str, confirmed: str = ""):
 
 @router.post("/subscription/{token}")
 async def save_preferences(request: Request, token: str):
-    from starlette.concurrency import run_in_threadpool
-
     form = await request.form()
     try:
-        payload = _verify(request, "preferences", token)
+        payload = service.verify(_settings(request), "preferences", token)
     except TokenError as exc:
         return _bad_link(request, exc, "preferences")
     return await run_in_threadpool(_save, request, payload.subscription_id,
@@ -228,13 +187,11 @@ async def save_preferences(request: Request, token: str):
 
 @router.post("/subscription")
 async def save_own_preferences(request: Request):
-    from starlette.concurrency import run_in_threadpool
-
     from paperwire.web.auth import require_signed_in
 
     user = require_signed_in(request)
     form = await request.form()
-    sub = await run_in_threadpool(_user_subscription, request, user)
+    sub = await run_in_threadpool(service.for_user, _db(request), user)
     if sub is None:
         raise NotFound("you have no digest subscription yet")
     return await run_in_threadpool(_save, request, sub.id, sub.token_version, form,
@@ -242,28 +199,18 @@ async def save_own_preferences(request: Request):
 
 
 def _save(request: Request, sid: int, version: int, form, action: str):
-    from paperwire.digest.topics import validate_topics
-    from paperwire.store import subscriptions
-
     try:
-        topics = validate_topics(_form_topics(form))
-        try:
-            max_papers = int(form.get("max_papers") or 10)
-        except ValueError:
-            raise BadInput("number of papers must be a whole number") from None
-        with _db(request).session() as s:
-            sub = subscriptions.update_preferences(
-                s, sid, version, editions=str(form.get("editions") or "daily"),
-                max_papers=max_papers, topics=topics)
+        sub = service.save_preferences(_db(request), sid, version,
+                                       editions=str(form.get("editions") or "daily"),
+                                       max_papers=form.get("max_papers"),
+                                       topics=_form_topics(form))
         return page_response(request, "subscriptions/preferences.html",
                              _prefs_context(request, sub, action=action, saved=True))
     except NotFound as exc:
         return _bad_link(request, exc, "preferences")
     except BadInput as exc:
-        with _db(request).session() as s:
-            sub = subscriptions.get(s, sid)
         # Show what the person typed, with the error, rather than losing it.
-        sub_view = _Draft(sub, form)
+        sub_view = _Draft(service.get(_db(request), sid), form)
         return page_response(request, "subscriptions/preferences.html",
                              _prefs_context(request, sub_view, action=action,
                                             errors=[str(exc)]), status_code=400)
@@ -284,7 +231,7 @@ class _Draft:
 @router.get("/unsubscribe/{token}")
 def unsubscribe_page(request: Request, token: str):
     try:
-        _verify(request, "unsubscribe", token)
+        service.verify(_settings(request), "unsubscribe", token)
     except TokenError as exc:
         return _bad_link(request, exc, "unsubscribe")
     return page_response(request, "subscriptions/unsubscribe.html",
@@ -293,13 +240,8 @@ def unsubscribe_page(request: Request, token: str):
 
 @router.post("/unsubscribe/{token}")
 def unsubscribe(request: Request, token: str):
-    from paperwire.store import subscriptions
-
     try:
-        payload = _verify(request, "unsubscribe", token)
-        with _db(request).session() as s:
-            sub = subscriptions.unsubscribe(s, payload.subscription_id, payload.token_version)
-            email = sub.email
+        email = service.unsubscribe(_settings(request), _db(request), token)
     except (TokenError, NotFound) as exc:
         return _bad_link(request, exc, "unsubscribe")
     return _message(request, "Unsubscribed",
