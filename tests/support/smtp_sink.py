@@ -7,8 +7,9 @@
 
 Options: STARTTLS or implicit TLS with a given certificate, AUTH (LOGIN/PLAIN) with one
 user, scripted replies (``sink.script.append("451 4.3.0 try later")`` answers the next DATA
-with that instead of accepting it), and ``on_rcpt`` (called with the RCPT number; the crash
-test kills the sender from there, at a known point of the SMTP conversation).
+with that instead of accepting it), ``on_rcpt`` (called with the RCPT number; the crash
+test kills the sender from there, at a known point of the SMTP conversation) and ``on_data``
+(called with the message number once a message is stored, just before its 250 reply).
 
 Run as a program (``python -m tests.support.smtp_sink``) it serves until SIGTERM and prints
 its port on stdout, then its message count: the benchmark's sink in another process.
@@ -70,6 +71,11 @@ class _Handler:
                 sink.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
                                               envelope.content, msg))
             sink.cond.notify_all()
+            n = sink.count
+        if sink.on_data is not None:
+            # The message is stored (committed, as far as the client can ever know); the 250
+            # reply goes out when this returns.
+            sink.on_data(n)
         return "250 Message accepted for delivery"
 
 
@@ -95,6 +101,7 @@ class SmtpSink:
     parse: bool = True
     keep: bool = True
     on_rcpt: Callable[[int], None] | None = None
+    on_data: Callable[[int], None] | None = None     # after message n is stored, before 250
     script: list[str | None] = field(default_factory=list)       # replies to next DATAs
     rcpt_script: list[str | None] = field(default_factory=list)  # replies to next RCPTs
     messages: list[Received] = field(default_factory=list)

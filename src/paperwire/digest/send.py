@@ -1,24 +1,36 @@
 """Sending an edition: plan the ledger, claim rows in small batches, compose, hand each
 message to the transport, record the outcome.
 
-Exactly once, nothing lost
---------------------------
+What is guaranteed
+------------------
 Every (subscription, edition, period) has one ``digest_deliveries`` row (unique constraint).
-A row is claimed (``pending`` -> ``sending``, committed) before its message goes to SMTP, its
+A row is claimed (``pending`` -> ``sending``, committed) before its message goes out, its
 contents are frozen (paper list + Message-ID, committed), and it is marked ``sent`` in its own
-one-row transaction right after the server's 250 reply. So:
+one-row transaction right after the server's 250 reply (or the outbox's write). So:
 
-- a second run or a second worker finds the row ``sent`` (or claimed by a live process) and
-  leaves it alone;
-- a crash (``kill -9``) before the server accepted the message leaves the row ``sending``;
-  a rerun takes it over at once when the claiming process is known dead (same host, pid gone)
-  or after ``digest_sending_lease_seconds`` otherwise, and sends the same digest again;
-- **the residual window**: a crash after the server committed the message but before our
-  ``sent`` commit (the time to read the 250 and commit one UPDATE: around a millisecond) makes
-  the rerun send it a second time. SMTP has no way to ask a server whether it accepted a
-  message, so the choice is between a rare duplicate and a rare loss; Paperwire picks the
-  duplicate, and makes it harmless: the resend carries the same Message-ID, which mail
-  clients such as Gmail use to fold copies into one.
+- **Never lost, never sent twice by two processes.** A second run or a second worker finds
+  the row ``sent`` (or claimed by a live process) and leaves it alone. A crash before the
+  server accepted the message leaves the row ``sending``; a rerun takes it over at once when
+  the claimer is known dead (same host, pid gone), else after
+  ``digest_sending_lease_seconds``, and sends the same digest.
+- **Over SMTP: exactly once, except one window, where it is at most twice.** A crash after
+  the server committed the message and before our ``sent`` commit (reading the 250 and one
+  single-row UPDATE on a bare connection: about a millisecond per message; with one SMTP
+  connection at most one message is ever in it) makes the rerun send that message a second
+  time. SMTP cannot tell a client whether an earlier session's message was accepted, so the
+  choice is between a rare duplicate and a rare loss; Paperwire picks the duplicate and makes
+  it recognisable: the resend is the same digest (same papers and text; its Date, MIME
+  boundaries and the signing time in its links are new) under the same stable
+  ``Message-ID`` (``<digest.{delivery}.{edition}.{period}@domain>``), which relays and mail
+  clients that de-duplicate by Message-ID fold into one. Each crash costs at most one
+  duplicate per sender process. The rerun knows which taken-over row may be one (a sender
+  hands its rows over one at a time, in order: only the first of a dead claimer's
+  ``sending`` rows can have reached the server, ``Claimed.interrupted``), logs it as a
+  possible duplicate and counts it (``RunSummary.resent``).
+  ``tests/digest/test_crash_window.py`` kills a real sender in this window and checks it.
+- **Into the local outbox: exactly once.** Before resending a taken-over row the sender
+  asks the transport whether it holds that Message-ID already (``contains``); the outbox
+  can answer (its files are named by Message-ID), so it is marked ``sent`` without a copy.
 - Temporary failures (4xx, connection lost) are retried with exponential backoff
   (``digest_retry_attempts``, ``digest_retry_backoff_seconds``); still failing, the row goes
   back to ``pending`` for the next run. A permanent 5xx marks the row ``failed`` and counts
@@ -84,6 +96,7 @@ class RunSummary:
     failed: int = 0
     retry_later: int = 0
     paused: int = 0
+    resent: int = 0          # taken over from a dead sender: each may be a duplicate
     candidates: int = 0
     elapsed: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -96,7 +109,8 @@ class RunSummary:
         rate = self.sent / self.elapsed if self.elapsed > 0 else 0.0
         return (f"{self.edition} {self.period}: {self.sent} sent, {self.skipped} skipped "
                 f"(nothing new or unsubscribed), {self.failed} failed permanently, "
-                f"{self.retry_later} left for retry, {self.paused} subscriptions paused; "
+                f"{self.retry_later} left for retry, {self.paused} subscriptions paused, "
+                f"{self.resent} resent after an interrupted run (possible duplicates); "
                 f"{self.candidates} papers in the period; {self.elapsed:.1f}s "
                 f"({rate:.0f} messages/s)")
 
@@ -133,13 +147,15 @@ def send_edition(settings, db, ed: Edition, transport, *, progress: bool = True,
               for i in range(max(0, settings.digest_retry_attempts))]
     sender = _Sender(settings, db, transport, worker, delays, sleep, summary, bar,
                      threaded=pipeline)
+    seen_claimers: set[str] = set()
     try:
         while not sender.failed:
             with db.session() as s:
                 claimed = deliveries.claim(
                     s, edition=ed.edition, period=ed.period, worker=worker, limit=BATCH,
                     lease_seconds=settings.digest_sending_lease_seconds,
-                    is_dead=claimer_is_dead, exclude=sender.released_ids())
+                    is_dead=claimer_is_dead, exclude=sender.released_ids(),
+                    seen_claimers=seen_claimers)
             if not claimed:
                 break
             sender.outstanding.update(c.id for c in claimed)
@@ -276,6 +292,7 @@ class _Job:
     delivery_id: int
     subscription_id: int
     message: object
+    interrupted: bool = False    # an earlier sender died with it: maybe delivered already
 
 
 def _prepare(settings, db, data, claimed, worker, domain, ident) -> tuple[list[_Job], int, int]:
@@ -331,7 +348,7 @@ def _prepare(settings, db, data, claimed, worker, domain, ident) -> tuple[list[_
         except ComposeError as exc:
             fails.append((c.id, f"cannot compose: {exc}"))
             continue
-        jobs.append(_Job(c.id, sid, msg))
+        jobs.append(_Job(c.id, sid, msg, c.interrupted))
     with db.session() as s:
         deliveries.fix_contents_many(s, fixes)
         for rid, why in skips:
@@ -346,6 +363,19 @@ def _deliver(settings, db, job: _Job, transport, worker, delays, sleep, summary,
     """Send one message; True when the server accepted it."""
     from paperwire.store import deliveries, subscriptions
 
+    if job.interrupted:
+        contains = getattr(transport, "contains", None)
+        if contains is not None and contains(job.message):
+            # The dead sender got it there (the outbox can tell): record it, send nothing.
+            deliveries.mark_sent_now(db.engine, job.delivery_id, worker)
+            with lock:
+                summary.sent += 1
+            return True
+        log.warning("delivery %s: resending after an interrupted run with the same "
+                    "Message-ID %s (the earlier attempt may have been delivered)",
+                    job.delivery_id, job.message["Message-ID"])
+        with lock:
+            summary.resent += 1
     attempt = 0
     while True:
         try:

@@ -17,10 +17,13 @@ Invariants:
 - A ``sending`` row is only taken over when its claimer is known dead (same host, pid gone)
   or its claim is older than the lease: the claimer may be inside the SMTP transaction.
 - The papers of a delivery are fixed (``paper_ids`` and ``sent_papers``) before the message
-  is first handed to SMTP, so a resend after a crash is byte-for-byte the same digest with the
-  same Message-ID.
+  is first handed to SMTP, so a resend after a crash is the same digest (same papers) with
+  the same Message-ID.
 - ``mark_sent`` is one single-row UPDATE committed right after the server's 250 reply: the
   only window in which a crash can cause a second copy (see docs in ``digest/send.py``).
+  Of a dead claimer's rows, the one that may have reached the server is flagged
+  ``Claimed.interrupted`` (the first in its send order), and the sender says so when it
+  sends it again.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ class Claimed:
     attempts: int
     paper_ids: list[str] | None      # already fixed by an earlier, interrupted attempt
     message_id: str | None
+    # Taken over from a claimer that died (or outlived its lease) and the one row of it
+    # that may have reached the server already (see ``_reclaim``).
+    interrupted: bool = False
 
 
 def _insert(session: Session):
@@ -75,11 +81,13 @@ def plan(session: Session, edition: str, period: str, subscription_ids: Sequence
 
 def claim(session: Session, *, edition: str, period: str, worker: str, limit: int,
           lease_seconds: float, is_dead: Callable[[str], bool] = lambda _w: False,
-          now: dt.datetime | None = None, exclude: Sequence[int] = ()) -> list[Claimed]:
+          now: dt.datetime | None = None, exclude: Sequence[int] = (),
+          seen_claimers: set[str] | None = None) -> list[Claimed]:
     """Take up to ``limit`` rows of this edition and period for ``worker`` (caller commits).
 
     ``exclude``: rows this run already handed back after temporary failures (left for the
-    next run rather than hammered again now)."""
+    next run rather than hammered again now). ``seen_claimers``: one set per run, so that
+    ``Claimed.interrupted`` marks exactly the rows a dead claimer may have delivered."""
     now = now or utcnow()
     pg = session.get_bind().dialect.name == "postgresql"
     q = (select(DigestDelivery.id).where(DigestDelivery.edition == edition,
@@ -100,29 +108,43 @@ def claim(session: Session, *, edition: str, period: str, worker: str, limit: in
                     attempts=DigestDelivery.attempts + 1)
             .returning(DigestDelivery.id))
         claimed = [r[0] for r in res]
+    maybe_delivered: set[int] = set()
     if len(claimed) < limit:
-        claimed += _reclaim(session, edition=edition, period=period, worker=worker,
-                            limit=limit - len(claimed), lease_seconds=lease_seconds,
-                            is_dead=is_dead, now=now)
+        taken_over, maybe_delivered = _reclaim(
+            session, edition=edition, period=period, worker=worker,
+            limit=limit - len(claimed), lease_seconds=lease_seconds, is_dead=is_dead, now=now,
+            seen_claimers=seen_claimers if seen_claimers is not None else set())
+        claimed += taken_over
     if not claimed:
         return []
     rows = session.execute(select(DigestDelivery).where(DigestDelivery.id.in_(claimed))
                            .order_by(DigestDelivery.id)).scalars()
     return [Claimed(r.id, r.subscription_id, r.edition, r.period, r.attempts,
-                    list(r.paper_ids) if r.paper_ids is not None else None, r.message_id)
+                    list(r.paper_ids) if r.paper_ids is not None else None, r.message_id,
+                    interrupted=r.id in maybe_delivered)
             for r in rows]
 
 
 def _reclaim(session: Session, *, edition: str, period: str, worker: str, limit: int,
-             lease_seconds: float, is_dead: Callable[[str], bool], now: dt.datetime) -> list[int]:
+             lease_seconds: float, is_dead: Callable[[str], bool], now: dt.datetime,
+             seen_claimers: set[str]) -> tuple[list[int], set[int]]:
+    """Take over stale ``sending`` rows: (ids taken, ids that may have been delivered).
+
+    A sender hands its claimed rows to the server one at a time, in (claimed_at, id) order,
+    and finishes each before the next. So of a dead claimer's ``sending`` rows only the
+    first in that order can have reached the server (if its contents were fixed); the others
+    were never handed over. ``seen_claimers`` (kept by the caller for a whole run) records
+    whose first row was already taken, so later batches do not flag another one."""
     stale_before = now - dt.timedelta(seconds=lease_seconds)
     rows = session.execute(
-        select(DigestDelivery.id, DigestDelivery.claimed_by, DigestDelivery.claimed_at)
+        select(DigestDelivery.id, DigestDelivery.claimed_by, DigestDelivery.claimed_at,
+               DigestDelivery.message_id)
         .where(DigestDelivery.edition == edition, DigestDelivery.period == period,
                DigestDelivery.status == "sending", DigestDelivery.claimed_by != worker)
-        .order_by(DigestDelivery.id)).all()
+        .order_by(DigestDelivery.claimed_at, DigestDelivery.id)).all()
     taken: list[int] = []
-    for rid, claimer, claimed_at in rows:
+    maybe_delivered: set[int] = set()
+    for rid, claimer, claimed_at, mid in rows:
         if len(taken) >= limit:
             break
         if not (claimed_at is None or claimed_at < stale_before or is_dead(claimer or "")):
@@ -137,7 +159,11 @@ def _reclaim(session: Session, *, edition: str, period: str, worker: str, limit:
             .values(claimed_by=worker, claimed_at=now, attempts=DigestDelivery.attempts + 1))
         if res.rowcount == 1:
             taken.append(rid)
-    return taken
+            if claimer not in seen_claimers:
+                seen_claimers.add(claimer)
+                if mid is not None:
+                    maybe_delivered.add(rid)
+    return taken, maybe_delivered
 
 
 def fix_contents(session: Session, delivery_id: int, subscription_id: int, *,
