@@ -1,65 +1,99 @@
-"""Demo data for a fresh install: the 55 seed papers (from a public Daily Papers page) on the
-feed of the last seven days, plus 200 real arXiv records for search.
+"""Demo data for a fresh install: the 55 seed papers (from a public Daily Papers page,
+resolved to their arXiv records) on the feed of the last seven days, plus 200 real arXiv
+records for search.
 
 Invariants:
-- Loads only into an empty ``papers`` table and returns whether it did; a second call (or a
-  second process racing the first) changes nothing.
+- The demo goes only into a database that had no papers when it was first tried; a
+  ``demo`` checkpoint records that it began and, in the transaction of its last step, that
+  it finished. A load interrupted anywhere (Ctrl+C, SIGTERM, kill -9) is finished by the next
+  call; every step is idempotent (an import of the same records changes nothing, a paper is
+  on the feed once), so the demo papers and their feed entries exist exactly once.
 - The seed papers keep their upvotes and are spread over the seven days ending today (in
-  ``settings.timezone``), so the front page of a new install is populated.
+  ``settings.timezone``), so the front page of a new install is populated. They go first:
+  the feed is there before the 200 search-only records are imported.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from paperwire.ingest.importer import import_file
 from paperwire.ingest.seed import parse_seed
+from paperwire.store.checkpoints import get_checkpoint, save_checkpoint
 from paperwire.store.feed import add_feed_entry
 from paperwire.store.papers import count_papers
 
 log = logging.getLogger(__name__)
 
-DEMO_FILES = (("arxiv_sample.jsonl", "kaggle"), ("seed_papers.jsonl", "seed"))
+SEED_FILE = "seed_papers.jsonl"
+ARXIV_FILE = "arxiv_sample.jsonl"
+CHECKPOINT = "demo"
 FEED_DAYS = 7
 SUBMITTER = "paperwire-demo"
 
 
-def _silent(_message: str) -> None:
-    pass
+def demo_file(name: str):
+    """A file of the packaged demo data (a Traversable)."""
+    return resources.files("paperwire") / "demo" / name
 
 
 def load_demo_if_empty(settings, db) -> bool:
-    with db.session() as session:
-        if count_papers(session):
-            return False
-    package = resources.files("paperwire") / "demo"
+    """Load (or finish loading) the demo data; True when this call did work."""
+    if not _claim(db):
+        return False
     try:
-        for name, fmt in DEMO_FILES:
-            with resources.as_file(package / name) as path:
-                summary = import_file(settings, db, path, fmt, progress=False,
-                                      on_error=log.warning, resume=False)
-            log.info("demo data %s: %s", name, summary.line())
-        _put_seed_on_feed(settings, db, package / "seed_papers.jsonl")
+        _import(settings, db, SEED_FILE, "seed")
+        _put_seed_on_feed(settings, db)
+        _import(settings, db, ARXIV_FILE, "kaggle")
+        with db.session() as session:
+            save_checkpoint(session, CHECKPOINT, {"done": True})
     except IntegrityError:
-        # Another process loaded the demo at the same moment; its data is what we wanted.
+        # Another process loaded the same rows at the same moment; its data is what we wanted.
         log.info("demo data was loaded by another process")
         return False
     return True
 
 
-def _put_seed_on_feed(settings, db, seed_file) -> None:
-    import json
+def _claim(db) -> bool:
+    """Whether the demo is to be loaded (or finished) now; records that it began."""
+    try:
+        with db.session() as session:
+            state = get_checkpoint(session, CHECKPOINT)
+            if state is not None:
+                if state.get("done"):
+                    return False
+                log.info("finishing the demo data load an earlier start began")
+                return True
+            if count_papers(session):
+                return False  # the operator's own papers: never mixed with the demo
+            save_checkpoint(session, CHECKPOINT, {"done": False})
+    except (IntegrityError, OperationalError):
+        # Another process began the demo at this moment; it finishes it (or, should it die,
+        # the next start does).
+        log.info("the demo data is being loaded by another process")
+        return False
+    return True
 
+
+def _import(settings, db, name: str, fmt: str) -> None:
+    with resources.as_file(demo_file(name)) as path:
+        summary = import_file(settings, db, path, fmt, progress=False, on_error=log.warning,
+                              resume=False)
+    log.info("demo data %s: %s", name, summary.line())
+
+
+def _put_seed_on_feed(settings, db) -> None:
     tz = ZoneInfo(settings.timezone)
-    now_local = dt.datetime.now(tz)
-    today = now_local.date()
+    today = dt.datetime.now(tz).date()
     now_utc = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    lines = [line for line in seed_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [line for line in demo_file(SEED_FILE).read_text(encoding="utf-8").splitlines()
+             if line.strip()]
     with db.session() as session:
         for i, line in enumerate(lines):
             record = parse_seed(json.loads(line)).record

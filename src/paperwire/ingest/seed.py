@@ -1,9 +1,17 @@
 """Parse one line of the bundled demo seed (``demo/seed_papers.jsonl``): papers as listed on a
-public Daily Papers search page, with title, abstract, author count, date and upvotes but no
-arXiv id or author names.
+public Daily Papers search page (title, abstract, author count, date, upvotes), each resolved
+to its arXiv record (``arxiv_id``, ``authors`` in order, ``primary_category``,
+``categories``, ``v1_date``, ``code_url``; see the shared data's README).
 
-Invariant: the id is ``seed:<first 12 hex of sha1(collapsed, lower-cased title)>`` so the same
-paper always gets the same id.
+Invariants:
+- A line with an ``arxiv_id`` becomes an arXiv paper (``source="arxiv"``, the arXiv id, abs
+  and PDF links), so it is the same paper as one fetched or harvested from arXiv (submitting
+  it finds it; ``cat:`` finds it). Fields the resolution could not confirm are null and stay
+  empty: no category, or the page's date (``published``) when the first-version date is
+  unknown; ``n_authors`` counts the authors when their names are unknown.
+- A line without one keeps ``seed:<first 12 hex of sha1(collapsed, lower-cased title)>`` as
+  id, so the same paper always gets the same id.
+- ``code_url`` has no place in a paper record; it stays in the demo file.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+from paperwire.errors import BadInput
+from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
 from paperwire.ingest.items import Item, RecordError, require_str
 from paperwire.ingest.records import PaperRecord
 from paperwire.ingest.text import collapse
@@ -22,21 +32,64 @@ def seed_id(title: str) -> str:
     return f"seed:{digest}"
 
 
+def _date(obj: dict, key: str) -> dt.datetime | None:
+    raw = obj.get(key)
+    if not raw:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(raw))
+    except ValueError:
+        raise RecordError(f"bad {key!r} {raw!r}") from None
+
+
+def _names(obj: dict) -> list[dict[str, Any]]:
+    names = obj.get("authors")
+    if names is None:
+        return []
+    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+        raise RecordError(f"bad 'authors' {names!r}: expected a list of names")
+    return [{"name": collapse(n), "affiliations": []} for n in names]
+
+
+def _categories(obj: dict) -> tuple[str | None, list[str]]:
+    cats = obj.get("categories") or []
+    primary = obj.get("primary_category")
+    if not isinstance(cats, list) or not all(isinstance(c, str) and c for c in cats):
+        raise RecordError(f"bad 'categories' {cats!r}")
+    if primary is not None and not isinstance(primary, str):
+        raise RecordError(f"bad 'primary_category' {primary!r}")
+    if primary and primary not in cats:
+        cats = [primary, *cats]
+    return primary or None, cats
+
+
 def parse_seed(obj: Any) -> Item:
     if not isinstance(obj, dict):
         raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
     title = collapse(require_str(obj, "title"))
-    try:
-        published = dt.datetime.fromisoformat(str(obj["published"])) if obj.get("published") \
-            else None
-    except ValueError:
-        raise RecordError(f"bad 'published' {obj.get('published')!r}") from None
+    published = _date(obj, "published")
     n_authors = obj.get("n_authors", 0)
     upvotes = obj.get("upvotes", 0)
     for key, value in (("n_authors", n_authors), ("upvotes", upvotes)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise RecordError(f"bad {key!r} {value!r}")
-    return Item(PaperRecord(id=seed_id(title), source="seed", title=title,
-                            abstract=collapse(obj.get("abstract")), authors=[],
-                            author_count=n_authors, published_at=published,
-                            updated_at=published, imported_upvotes=upvotes))
+    abstract = collapse(obj.get("abstract"))
+    if not obj.get("arxiv_id"):
+        return Item(PaperRecord(id=seed_id(title), source="seed", title=title,
+                                abstract=abstract, authors=[], author_count=n_authors,
+                                published_at=published, updated_at=published,
+                                imported_upvotes=upvotes))
+    try:
+        pid, _ = normalize_arxiv_id(str(obj["arxiv_id"]))
+    except BadInput as exc:
+        raise RecordError(str(exc)) from None
+    authors = _names(obj)
+    primary, categories = _categories(obj)
+    v1 = _date(obj, "v1_date")
+    first = v1 or published
+    return Item(PaperRecord(
+        id=pid, source="arxiv", title=title, abstract=abstract, authors=authors,
+        author_count=len(authors) or n_authors, primary_category=primary,
+        categories=categories, published_at=first, updated_at=first,
+        versions=[{"version": 1, "created": v1.isoformat()}] if v1 else [],
+        abs_url=abs_url(pid), pdf_url=pdf_url(pid), imported_upvotes=upvotes))
