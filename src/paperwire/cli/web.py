@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import click
 
@@ -20,9 +21,10 @@ def prepare(settings, *, demo_in_background: bool = True):
     """Everything ``serve`` does before listening: migrate, then load the demo data into an
     empty database. Returns (Database, demo thread or None).
 
-    The demo load runs in a background thread by default: on a first start it also embeds the
-    seed papers, which may first export the embedding model (tens of seconds), and the server
-    must answer within seconds. The feed fills in as soon as the import commits.
+    The demo load runs in a background thread by default (about a second): the server answers
+    at once and the feed fills in as soon as the seed papers commit. It never waits for the
+    embedding model (search/notify.py); the background embedder embeds the papers once the
+    model is prepared (``start_model_preparation``).
     """
     from paperwire.store.db import open_database
 
@@ -62,50 +64,42 @@ def start_embedder(settings, db):
         return None
 
 
-# Run in a child process: exports the configured embedding model (a no-op when the data dir
-# holds a valid export already).
-_EXPORT_CODE = """
-from paperwire.config import load_settings
-from paperwire.search.embed import DEFAULT_BACKEND, exported_model_path, resolve_model
-settings = load_settings()
-exported_model_path(settings, resolve_model(settings), settings.embedding_backend or DEFAULT_BACKEND)
-"""
+def start_model_preparation(settings) -> subprocess.Popen | None:
+    """Start the one background process that prepares the embedding model (export + int8
+    quantization, search/prepare.py) when the data dir has no finished export yet, and tell
+    this process and its web workers not to export it themselves. Returns the process.
 
-
-def export_model_once(settings) -> threading.Thread | None:
-    """Export the encoder once, in a short-lived child process started before the
-    workers, when the data dir has no valid export yet. Returns the thread waiting for it.
-
-    Why: every worker's search warm-up loads the query encoder (hybrid search needs it even
-    with ``--no-embedder``, which only stops the background embedding of papers). With no
-    export in the data dir, the first worker to get there imported transformers and torch to
-    make it, and kept them (hundreds of MB) for its whole life while already serving. The
-    child takes the export's file lock within a fraction of a second, long before a worker
-    has started; workers then wait on that lock in their background warm-up and load the
-    exported files with OpenVINO (or onnxruntime) only."""
+    Why a separate process: the export imports torch and transformers (hundreds of MB, kept
+    for the life of whoever imports them) and takes minutes; nothing the site shows waits for
+    it. Temporary folders of an export killed earlier are removed first."""
     from paperwire.search import embed
 
+    os.environ[embed.PREPARED_ELSEWHERE_ENV] = "1"
+    embed.clean_stale_exports(Path(settings.data_dir) / "models")
     backend = getattr(settings, "embedding_backend", "") or embed.DEFAULT_BACKEND
     if backend == "torch":
         return None
     try:
-        spec = embed.resolve_model(settings)
-        if embed._valid_cache(embed._cache_dir(settings, spec, backend)) is not None:
-            return None
+        embed.resolve_model(settings)
     except Exception as exc:  # noqa: BLE001 - no usable model: search says so, serving goes on
-        log.info("no embedding model to export (%s); semantic search stays off", exc)
+        log.info("no embedding model to prepare (%s); semantic search stays off", exc)
         return None
+    if embed.model_ready(settings, backend):
+        return None
+    return subprocess.Popen([sys.executable, "-m", "paperwire.search.prepare"],
+                            env=dict(os.environ), stdin=subprocess.DEVNULL)
 
-    def run() -> None:
-        click.echo("Exporting the embedding model (first start, done once)", err=True)
-        done = subprocess.run([sys.executable, "-c", _EXPORT_CODE], env=dict(os.environ))
-        if done.returncode != 0:
-            log.warning("exporting the embedding model failed (exit %s); the workers will "
-                        "try again", done.returncode)
 
-    thread = threading.Thread(target=run, name="model-export", daemon=True)
-    thread.start()
-    return thread
+def stop_process(proc: subprocess.Popen | None, timeout: float = 3.0) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _say_where_mail_goes(settings) -> None:
@@ -142,8 +136,8 @@ def serve_cmd(settings, host, port, workers, no_embedder):
     workers = settings.workers if workers is None else workers
     if workers <= 0:
         workers = os.cpu_count() or 1
+    preparer = start_model_preparation(settings)
     db, _demo = prepare(settings)
-    export_model_once(settings)
     embedder = None if no_embedder else start_embedder(settings, db)
     click.echo(f"Paperwire serving on http://{host}:{port}/ ({workers} worker"
                f"{'s' if workers != 1 else ''}, database {db.dialect})", err=True)
@@ -158,8 +152,9 @@ def serve_cmd(settings, host, port, workers, no_embedder):
                     log_level=settings.log_level.lower(), access_log=False,
                     proxy_headers=True, server_header=False, timeout_keep_alive=30)
     finally:
+        stop_process(preparer)
         if embedder is not None:
-            embedder.stop(timeout=10)
+            embedder.stop(timeout=3)
 
 
 from paperwire.cli.users import user_group  # noqa: E402 - the accounts area's `user` group

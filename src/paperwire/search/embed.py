@@ -59,6 +59,22 @@ class EmbeddingModelError(PaperwireError):
     """The embedding model cannot be found, verified or loaded; the message says why."""
 
 
+class ModelNotReady(EmbeddingModelError):
+    """The model's export is not there yet and this caller must not make it (another process
+    prepares it, or the caller only makes things faster). Not a failure: try again later."""
+
+
+# Set (to "1") by `paperwire serve` for itself and its web workers: the export is made by the
+# one preparation process serve starts (search/prepare.py), so nothing else in these processes
+# exports inline (a web worker would keep torch in memory for its whole life, and a request
+# would wait minutes). Internal to serve, hence not a setting.
+PREPARED_ELSEWHERE_ENV = "PAPERWIRE_MODEL_PREPARED_ELSEWHERE"
+
+
+def prepared_elsewhere() -> bool:
+    return os.environ.get(PREPARED_ELSEWHERE_ENV) == "1"
+
+
 def _force_offline() -> None:
     # Must happen before transformers / huggingface_hub read their environment.
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -107,6 +123,20 @@ def default_model_dir() -> Path:
     return Path(spec.origin).resolve().parent / "model"
 
 
+_WEIGHTS_SHA: dict[tuple, str] = {}
+
+
+def _weights_sha256(path: Path) -> str:
+    """sha256 of a weights file, remembered while its size and mtime stay the same (hashing
+    90 MB takes a noticeable fraction of a second; readiness checks ask often)."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    sha = _WEIGHTS_SHA.get(key)
+    if sha is None:
+        sha = _WEIGHTS_SHA[key] = _sha256(path)
+    return sha
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -131,7 +161,7 @@ def resolve_model(settings) -> ModelSpec:
         raise EmbeddingModelError(f"{what}: no config.json in {path}")
     if not (path / "tokenizer.json").is_file():
         raise EmbeddingModelError(f"{what}: no tokenizer.json (fast tokenizer) in {path}")
-    sha = _sha256(weights)
+    sha = _weights_sha256(weights)
     if not configured and sha != DEFAULT_MODEL_SHA256:
         raise EmbeddingModelError(
             f"default model weights {weights} have sha256 {sha}, expected "
@@ -525,24 +555,88 @@ def _valid_cache(folder: Path) -> Path | None:
         return None
 
 
-def _export(spec: ModelSpec, folder: Path, backend: str) -> str:
-    """Write the backend's model files into ``folder``; returns the entry file's name."""
+def _export(spec: ModelSpec, folder: Path, backend: str, progress=None) -> str:
+    """Write the backend's model files into ``folder``; returns the entry file's name.
+
+    ``progress(fraction)`` (0..1), when given, is called as the work advances. Nothing is
+    written to stdout (``paperwire eval --json`` prints its JSON there): third-party progress
+    bars are switched off for the duration (search/quiet.py)."""
     from paperwire.search.onnx_export import export_onnx
+    from paperwire.search.quiet import quiet_third_party
 
-    if backend == "openvino-int8":
-        from paperwire.search.ov_quantize import quantize_for_openvino
+    report = progress or (lambda fraction: None)
+    with quiet_third_party():
+        if backend == "openvino-int8":
+            from paperwire.search.ov_quantize import quantize_for_openvino
 
-        export_onnx(spec, folder / "fp32.onnx", quantize=False)
-        quantize_for_openvino(folder / "fp32.onnx", folder / "model.xml",
-                              tokenizer_path=spec.path / "tokenizer.json",
-                              max_length=spec.max_seq_length)
-        (folder / "fp32.onnx").unlink()
-        return "model.xml"
-    export_onnx(spec, folder / "model.onnx", quantize=(backend == "onnx-int8"))
-    return "model.onnx"
+            export_onnx(spec, folder / "fp32.onnx", quantize=False)
+            report(EXPORT_SHARE)
+            quantize_for_openvino(
+                folder / "fp32.onnx", folder / "model.xml",
+                tokenizer_path=spec.path / "tokenizer.json", max_length=spec.max_seq_length,
+                progress=lambda f: report(EXPORT_SHARE + (1 - EXPORT_SHARE) * f))
+            (folder / "fp32.onnx").unlink()
+            return "model.xml"
+        export_onnx(spec, folder / "model.onnx", quantize=(backend == "onnx-int8"))
+        return "model.onnx"
 
 
-def exported_model_path(settings, spec: ModelSpec, backend: str) -> Path:
+# Share of the openvino-int8 preparation spent before quantization (loading the weights and
+# tracing the ONNX graph): a few seconds of ~1-3 minutes, measured on the 2-core machine.
+EXPORT_SHARE = 0.05
+
+
+def clean_stale_exports(models_dir: Path) -> int:
+    """Remove temporary export folders (``.<key>.tmp-<pid>``) left by a killed export whose
+    process is gone; returns how many. Safe while another process exports: a live pid's folder
+    is kept."""
+    removed = 0
+    try:
+        entries = list(models_dir.iterdir())
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and ".tmp-" in name and entry.is_dir()):
+            continue
+        pid = name.rsplit(".tmp-", 1)[1]
+        if pid.isdigit() and _pid_alive(int(pid)):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed += 1
+    if removed:
+        log.info("removed %d unfinished model export folder(s) from %s", removed, models_dir)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def model_ready(settings, backend: str | None = None) -> bool:
+    """Whether ``get_encoder`` can load the model without exporting it: the torch backend, an
+    encoder already loaded in this process, or an export folder with its manifest (folders
+    appear by an atomic rename, so a manifest means a finished export; its checksums are
+    verified when it is loaded). False when the model cannot be found at all."""
+    backend = backend or getattr(settings, "embedding_backend", "") or DEFAULT_BACKEND
+    if backend == "torch" or _ENCODERS.get(_encoder_key(settings, backend)) is not None:
+        return True
+    try:
+        spec = resolve_model(settings)
+    except EmbeddingModelError:
+        return False
+    return (_cache_dir(settings, spec, backend) / "manifest.json").is_file()
+
+
+def exported_model_path(settings, spec: ModelSpec, backend: str, *, progress=None) -> Path:
     """The cached model file (ONNX, or OpenVINO IR) for this model and backend, exported
     (once) when missing or corrupt.
 
@@ -562,6 +656,7 @@ def exported_model_path(settings, spec: ModelSpec, backend: str) -> Path:
         found = _valid_cache(folder)
         if found is not None:
             return found
+        clean_stale_exports(folder.parent)
         if folder.exists():
             log.warning("embedding model cache %s is incomplete or corrupt; rebuilding it",
                         folder)
@@ -573,7 +668,7 @@ def exported_model_path(settings, spec: ModelSpec, backend: str) -> Path:
         tmp.mkdir()
         started = time.monotonic()
         try:
-            entry = _export(spec, tmp, backend)
+            entry = _export(spec, tmp, backend, progress)
             files = {f.name: _sha256(f) for f in sorted(tmp.iterdir()) if f.is_file()}
             meta = {"entry": entry, "files": files, "model": spec.name,
                     "weights_sha256": spec.weights_sha256, "backend": backend,
@@ -611,17 +706,37 @@ def effective_tail_tokens(settings, max_length: int) -> int:
     return max(0, min(wanted, max_length - 3))
 
 
-def get_encoder(settings, *, backend: str | None = None) -> Encoder:
-    """The process-wide encoder for the configured model and backend (loaded once)."""
+def _encoder_key(settings, backend: str) -> tuple:
+    threads = int(settings.embed_threads or 0) or _cores()
+    return (str(settings.embedding_model or ""), backend,
+            int(getattr(settings, "embed_max_tokens", 0) or 0),
+            int(getattr(settings, "embed_tail_tokens", 0) or 0), threads)
+
+
+def get_encoder(settings, *, backend: str | None = None, export: bool | None = None) -> Encoder:
+    """The process-wide encoder for the configured model and backend (loaded once).
+
+    ``export``: whether this call may make a missing export itself (minutes of work). False
+    raises ``ModelNotReady`` at once instead; the default is True except in the processes of
+    ``paperwire serve``, whose preparation process makes it (``PREPARED_ELSEWHERE_ENV``)."""
     _force_offline()
     backend = backend or getattr(settings, "embedding_backend", "") or DEFAULT_BACKEND
     if backend not in BACKENDS:
         raise EmbeddingModelError(f"PAPERWIRE_EMBEDDING_BACKEND={backend!r}: expected one of "
                                   + ", ".join(BACKENDS))
     threads = int(settings.embed_threads or 0) or _cores()
-    key = (str(settings.embedding_model or ""), backend,
-           int(getattr(settings, "embed_max_tokens", 0) or 0),
-           int(getattr(settings, "embed_tail_tokens", 0) or 0), threads)
+    key = _encoder_key(settings, backend)
+    if export is None:
+        export = not prepared_elsewhere()
+    if not export and not model_ready(settings, backend):
+        resolve_model(settings)  # a model that cannot be found is an error, not "not ready"
+        from paperwire.search.prepare import FAILED_FILE
+
+        failed = Path(settings.data_dir) / "models" / FAILED_FILE
+        if failed.is_file():
+            raise EmbeddingModelError("preparing the embedding model failed ("
+                                      + failed.read_text().strip() + "); see the log")
+        raise ModelNotReady("the embedding model is still being prepared (first start)")
     with _ENCODERS_LOCK:
         encoder = _ENCODERS.get(key)
         if encoder is not None:
@@ -648,6 +763,9 @@ def get_encoder(settings, *, backend: str | None = None) -> Encoder:
                 # incompatible runtime version): export again once.
                 log.warning("cached model %s does not load; exporting it again", path)
                 shutil.rmtree(path.parent, ignore_errors=True)
+                if not export:
+                    raise ModelNotReady("the cached embedding model did not load; it is "
+                                        "prepared again") from None
                 encoder = load(exported_model_path(settings, spec, backend))
         _ENCODERS[key] = encoder
         return encoder

@@ -24,6 +24,7 @@ from typing import Iterator, Sequence
 
 from sqlalchemy import text
 
+from paperwire.search.embed import ModelNotReady
 from paperwire.search.sentences import sentence_texts
 from paperwire.store.embeddings import papers_needing_embedding, save_embeddings
 from paperwire.store.models import utcnow
@@ -224,6 +225,10 @@ class BackgroundEmbedder:
                     last_full = time.monotonic()
                 since = pass_started - RECENT_OVERLAP
                 self.last_error = None
+            except ModelNotReady as exc:
+                # First start: the model is being prepared by another process; wait for it.
+                self.last_error = str(exc)
+                last_full = None
             except Exception as exc:  # noqa: BLE001 - keep the thread alive; log and retry
                 if str(exc) != self.last_error:
                     log.exception("background embedder pass failed: %s", exc)

@@ -493,9 +493,12 @@ class LexicalIndex:
                 self._maybe_reload()
                 return
             if gen is None:
-                log.warning("lexical index missing in %s; building it from the database",
-                            self.root)
-                self.rebuild(progress=False)
+                # A fresh install (or a removed index): expected, hence INFO, not a warning.
+                log.info("building the lexical index in %s from the database", self.root)
+                started = time.monotonic()
+                n = self.rebuild(progress=False)
+                log.info("lexical index built: %d papers in %.1f s", n,
+                         time.monotonic() - started)
                 return
             try:
                 self._open_generation(gen)

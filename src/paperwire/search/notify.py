@@ -25,9 +25,18 @@ def papers_changed(settings, db, paper_ids: Sequence[str]) -> None:
     if not ids or len(ids) > SYNC_EMBED_LIMIT:
         return None
     try:
+        from paperwire.search.embed import ModelNotReady, get_encoder
         from paperwire.search.embedding_jobs import embed_pending
 
-        written = embed_pending(settings, db, ids=ids)
+        try:
+            # Never the export itself (minutes on a first start): the caller is an import or
+            # a submission, waiting; the background embedder catches up once the model exists.
+            encoder = get_encoder(settings, export=False)
+        except ModelNotReady:
+            log.info("the embedding model is not prepared yet; %d changed papers will be "
+                     "embedded when it is", len(ids))
+            return None
+        written = embed_pending(settings, db, ids=ids, encoder=encoder)
     except Exception as exc:  # noqa: BLE001 - search trouble must not fail an import
         log.warning("could not embed %d changed papers now (%s); the background embedder "
                     "will retry", len(ids), exc)

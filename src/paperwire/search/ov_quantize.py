@@ -61,25 +61,54 @@ def calibration_feeds(tokenizer_path: Path, max_length: int,
     return feeds
 
 
+# NNCF reads the calibration set twice with this recipe: once for Smooth Quant's statistics,
+# once for the quantizers' ranges and Fast Bias correction. Those reads are nearly all the
+# time of a quantization (the algorithms themselves take a few seconds), so progress is
+# reported as calibration runs done out of CALIBRATION_PASSES x runs.
+CALIBRATION_PASSES = 2
+
+
+class _Counted:
+    """The calibration feeds, calling ``progress(fraction)`` as NNCF consumes them."""
+
+    def __init__(self, feeds: list, progress) -> None:
+        self.feeds, self.progress = feeds, progress
+        self.total = max(1, CALIBRATION_PASSES * len(feeds))
+        self.used = 0
+
+    def __len__(self) -> int:
+        return len(self.feeds)
+
+    def __iter__(self):
+        for feed in self.feeds:
+            yield feed
+            self.used += 1
+            self.progress(min(0.99, self.used / self.total))
+
+
 def quantize_for_openvino(fp32_onnx: Path, target_xml: Path, *, tokenizer_path: Path,
-                          max_length: int) -> None:
-    """Write an int8 OpenVINO model (``target_xml`` + its .bin) quantized from ``fp32_onnx``."""
+                          max_length: int, progress=None) -> None:
+    """Write an int8 OpenVINO model (``target_xml`` + its .bin) quantized from ``fp32_onnx``;
+    ``progress(fraction)`` (0..1), when given, follows the work."""
     import nncf
     import openvino as ov
 
     model = ov.Core().read_model(str(fp32_onnx))
     feeds = calibration_feeds(tokenizer_path, max_length,
                               [i.get_any_name() for i in model.inputs])
+    source = _Counted(feeds, progress) if progress is not None else feeds
     nncf_log = logging.getLogger("nncf")
     level = nncf_log.level
     nncf_log.setLevel(logging.WARNING)  # NNCF logs a line per step and draws progress bars
     try:
         # TRANSFORMER keeps the patterns int8 hurts (layer norms, softmax inputs) in float;
         # MIXED: symmetric weights, asymmetric activations (GELU output is not centred).
-        quantized = nncf.quantize(model, nncf.Dataset(feeds),
+        quantized = nncf.quantize(model, nncf.Dataset(source),
                                   model_type=nncf.ModelType.TRANSFORMER,
                                   preset=nncf.QuantizationPreset.MIXED,
                                   subset_size=len(feeds))
     finally:
         nncf_log.setLevel(level)
     ov.save_model(quantized, str(target_xml))
+    if progress is not None:
+        progress(1.0)

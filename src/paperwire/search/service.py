@@ -73,6 +73,8 @@ POOL = 100            # candidates taken from each side before fusion
 SORT_POOL = 500       # relevant candidates reordered by newest/upvotes
 FILTER_CANDIDATES = 5_000  # filtered semantic search is exact below this many matches
 QUERY_VECTOR_CACHE = 1024  # query embeddings kept per process (LRU)
+PREPARING_NOTICE = ("The search model is still being prepared (first start, a few minutes): "
+                    "results are keyword-only for now.")
 
 __all__ = ["SearchFilters", "SearchHit", "SearchResponse", "SearchService",
            "get_search_service", "search", "ParsedQuery"]
@@ -163,12 +165,18 @@ class SearchService:
         """The SemanticIndex and encoder, or None with a reason in ``_semantic_error``."""
         with self._lock:
             if self._semantic is None and self._semantic_error is None:
+                from paperwire.search.embed import ModelNotReady
+
                 try:
                     from paperwire.search.embed import get_encoder
                     from paperwire.search.semantic import SemanticIndex
 
                     self._encoder = get_encoder(self.settings)
                     self._semantic = SemanticIndex(self.settings, self.db)
+                except ModelNotReady:
+                    # First start: the model is prepared in the background; not an error,
+                    # asked again by the next query.
+                    return None
                 except Exception as exc:  # noqa: BLE001 - degrade to lexical, say why
                     log.warning("semantic search unavailable: %s", exc)
                     self._semantic_error = str(exc)
@@ -177,6 +185,9 @@ class SearchService:
     def _semantic_ranked(self, pq: ParsedQuery, cons: Constraints, k: int,
                          notices: list[str]) -> list[tuple[str, float]] | None:
         sem = self.semantic()
+        if sem is None and self._semantic_error is None:
+            notices.append(PREPARING_NOTICE)
+            return None
         if sem is None:
             notices.append("Semantic search is unavailable (" + (self._semantic_error or "?")
                            + "); showing keyword results.")
@@ -440,7 +451,7 @@ class SearchService:
         sem = self.semantic()
         if sem is None:
             raise BadInput("similar papers need semantic search, which is unavailable: "
-                           + (self._semantic_error or "unknown reason"))
+                           + (self._semantic_error or PREPARING_NOTICE))
         ranked = [(p, s) for p, s in sem.similar(paper_id, limit + 1) if p != paper_id][:limit]
         ranking = Ranking(ranked, len(ranked), {p: {"semantic"} for p, _ in ranked}, [])
         return self._hits(ParsedQuery(), ranking)

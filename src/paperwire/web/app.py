@@ -149,6 +149,9 @@ def _warm_pages(app: FastAPI) -> None:
     log.info("pages warmed up in %.0f ms", (time.monotonic() - started) * 1000)
 
 
+MODEL_POLL_SECONDS = 2.0
+
+
 def _warm_search(app: FastAPI) -> None:
     """Open (and build or refresh) the search indexes and load the embedding model in the
     background: the server answers at once."""
@@ -156,9 +159,17 @@ def _warm_search(app: FastAPI) -> None:
 
     def run():
         try:
+            import time
+
+            from paperwire.search.embed import prepared_elsewhere
             from paperwire.search.service import get_search_service
 
             service = get_search_service(settings, db)
+            # On a first start `serve` prepares the model in another process; until it is
+            # there, searches are keyword-only (and say so). Ask again every few seconds.
+            while service.semantic() is None and prepared_elsewhere() \
+                    and service._semantic_error is None:
+                time.sleep(MODEL_POLL_SECONDS)
             if service.semantic() is not None:
                 app.state.similar_ready.set()
         except Exception:  # noqa: BLE001 - search trouble must not stop the site

@@ -1,0 +1,160 @@
+"""Preparing the embedding model on a first start, without anyone waiting for it: search is
+keyword-only (and says so) until the export exists, imports never export inline, the console
+gets one progress line, stdout stays clean, killed exports leave nothing behind."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from paperwire.search import embed
+from paperwire.search.prepare import FAILED_FILE, ProgressLine
+from tests.factories import make_papers
+
+
+@pytest.fixture
+def fresh_model_dir(settings, monkeypatch):
+    """No export in the data dir and no encoder loaded in this process (as on a first
+    start); the loaded encoders of other tests are put back afterwards."""
+    saved = dict(embed._ENCODERS)
+    embed._ENCODERS.clear()
+    yield settings
+    embed._ENCODERS.update(saved)
+
+
+def test_get_encoder_that_may_not_export_says_not_ready_at_once(fresh_model_dir):
+    settings = fresh_model_dir
+    started = time.monotonic()
+    with pytest.raises(embed.ModelNotReady):
+        embed.get_encoder(settings, export=False)
+    assert time.monotonic() - started < 2
+    assert not embed.model_ready(settings)
+    assert not (settings.data_dir / "models").exists()
+
+
+def test_a_failed_preparation_is_said_instead_of_not_ready(fresh_model_dir):
+    settings = fresh_model_dir
+    (settings.data_dir / "models").mkdir(parents=True)
+    (settings.data_dir / "models" / FAILED_FILE).write_text("disk full\n")
+    with pytest.raises(embed.EmbeddingModelError, match="disk full") as info:
+        embed.get_encoder(settings, export=False)
+    assert not isinstance(info.value, embed.ModelNotReady)
+
+
+def test_search_is_keyword_only_and_says_so_while_the_model_is_prepared_elsewhere(
+        fresh_model_dir, db, monkeypatch):
+    from paperwire.search.service import PREPARING_NOTICE, SearchService
+
+    settings = fresh_model_dir
+    monkeypatch.setenv(embed.PREPARED_ELSEWHERE_ENV, "1")
+    make_papers(db, 3, title="Selective state spaces for sequences")
+    svc = SearchService(settings, db, background=False)
+    try:
+        started = time.monotonic()
+        resp = svc.search("state spaces", mode="hybrid")
+        assert time.monotonic() - started < 5
+        assert len(resp.hits) == 3 and resp.mode == "lexical"
+        assert PREPARING_NOTICE in resp.notices
+        # Not an error that sticks: the next query asks again.
+        assert svc._semantic_error is None
+    finally:
+        svc.close()
+
+
+def test_changed_papers_are_not_embedded_inline_before_the_model_exists(fresh_model_dir, db,
+                                                                       caplog):
+    from paperwire.search.notify import papers_changed
+
+    settings = fresh_model_dir
+    records = make_papers(db, 2)
+    started = time.monotonic()
+    with caplog.at_level(logging.INFO):
+        papers_changed(settings, db, [r.id for r in records])
+    assert time.monotonic() - started < 2
+    assert "not prepared yet" in caplog.text
+    assert not (settings.data_dir / "models").exists()
+
+
+def test_fresh_lexical_index_build_is_info_not_a_warning(settings, db, caplog):
+    from paperwire.search.lexical import LexicalIndex
+
+    make_papers(db, 4)
+    index = LexicalIndex(settings, db)
+    try:
+        with caplog.at_level(logging.INFO, logger="paperwire.search.lexical"):
+            index.ensure_open()
+    finally:
+        index.close()
+    records = [r for r in caplog.records if r.name == "paperwire.search.lexical"]
+    assert records and all(r.levelno == logging.INFO for r in records)
+    assert "lexical index built: 4 papers" in caplog.text
+
+
+def test_progress_line_says_what_how_far_and_how_long():
+    now = [0.0]
+    out = io.StringIO()
+    line = ProgressLine(out, tty=False, clock=lambda: now[0])
+    line.update(0.0)
+    now[0] = 10.0
+    line.update(0.05)   # calibration starts: the pace is measured from here
+    now[0] = 55.0
+    line.update(0.5)    # 0.45 in 45 s: 0.5 left is about 50 s
+    line.update(0.52)   # same tenth: no new line when not on a terminal
+    line.finish("Semantic search is ready.")
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        "Preparing semantic search (first start, done once): 0% - estimating the time left",
+        "Preparing semantic search (first start, done once): 50% - about 50 s left",
+        "Semantic search is ready.",
+    ]
+
+
+def test_progress_line_on_a_terminal_rewrites_one_line():
+    now = [0.0]
+    out = io.StringIO()
+    line = ProgressLine(out, tty=True, clock=lambda: now[0])
+    for i in range(1, 101):
+        now[0] = i * 0.5
+        line.update(i / 100)
+    text = out.getvalue()
+    assert "\n" not in text and text.count("\r\033[K") <= 51
+    assert text.endswith("100% - about 5 s left")
+
+
+def test_third_party_progress_bars_are_silenced(capfd):
+    """transformers' tqdm bar ("Loading weights") and NNCF's rich bars ("Statistics
+    collection") print nothing inside ``quiet_third_party``; nothing reaches stdout."""
+    code = (
+        "from paperwire.search.quiet import quiet_third_party\n"
+        "from transformers.utils.logging import tqdm\n"
+        "from nncf.common.logging.track_progress import track\n"
+        "with quiet_third_party():\n"
+        "    for _ in tqdm(range(50), desc='Loading weights'): pass\n"
+        "    for _ in track(range(50), description='Statistics collection'): pass\n"
+        "    print('stray print')\n"
+        "for _ in track(range(3), description='After'): pass\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "TERM": "xterm", "FORCE_COLOR": "1"}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Loading weights" not in done.stdout + done.stderr
+    assert "Statistics collection" not in done.stdout + done.stderr
+    assert "stray print" not in done.stdout and "stray print" in done.stderr
+    assert "After" in done.stdout  # the libraries' own settings are back afterwards
+
+
+def test_stale_export_folders_of_dead_processes_are_removed(tmp_path):
+    models = tmp_path / "models"
+    dead = models / ".key-openvino-int8-v1.tmp-999999999"
+    live = models / f".key-openvino-int8-v1.tmp-{os.getppid()}"
+    finished = models / "key-openvino-int8-v1"
+    for folder in (dead, live, finished):
+        folder.mkdir(parents=True)
+        (folder / "model.bin").write_bytes(b"x")
+    assert embed.clean_stale_exports(models) == 1
+    assert not dead.exists() and live.exists() and finished.exists()
