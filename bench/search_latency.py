@@ -2,9 +2,14 @@
 
     flock /tmp/paperwire-bench.lock python bench/search_latency.py \
         [--db /tmp/pwbench/papers_1m.db] [--work /tmp/pwsearch/bench1m] [--out docs/img]
+    python bench/search_latency.py --real ../shared/data/arxiv/real/arxiv-2025-2026.sample.jsonl.gz \
+        --work /tmp/pwsearch/real [--synthetic]
 
 - Corpus: the 1M synthetic papers the ingest benchmark writes (bench/synth.py, imported into a
-  migrated SQLite DB at /tmp/pwbench/papers_1m.db). It is only read.
+  migrated SQLite DB at /tmp/pwbench/papers_1m.db). It is only read. With ``--real FILE``: the
+  real arXiv records of FILE (snapshot format, e.g. the 82,997 records of
+  ``arxiv-2025-2026.sample.jsonl.gz``) imported with the real importer into WORK/real.db
+  (``--real-limit N``: the first N only), and a "title" query kind drawn from their titles.
 - Lexical: the real tantivy index under WORK/index/lexical, built here from that DB (build
   time and size reported).
 - Semantic side of hybrid: the real ``SemanticIndex`` that bench/semantic_memory.py builds
@@ -14,13 +19,17 @@
   real encoder, so hybrid latency includes query embedding.
 - Baseline: SQLite FTS5 (porter + unicode61, title/abstract/authors, ``bm25()`` with title
   weight 2) over the same papers, ``ORDER BY bm25 LIMIT 20`` for the same queries.
-- One client, sequential queries, 20 results per page, full page build (rows, snippets).
+- One client, sequential queries, 20 results per page, full page build (rows, snippets),
+  sorted by relevance and by newest. Every response's total is recorded with whether it is
+  exact or labelled an estimate (``total_is_estimate``); FTS5 answers the same two orders
+  and counts its matches (``count(*)``) so both sides report a total.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import sqlite3
@@ -71,7 +80,9 @@ class SyntheticSemantic:
             cands = [self.pos[p] for p in candidate_ids if p in self.pos]
             if not cands:
                 return []
-            vecs = self.index.get(np.array(cands, dtype=np.uint64)).astype(np.float32)
+            # usearch's get() of several keys returns one vector per key (a tuple).
+            vecs = np.vstack(self.index.get(np.array(cands, dtype=np.uint64),
+                                            dtype=np.float32)).astype(np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-9
             sims = vecs @ q
             order = np.argsort(-sims)[:k]
@@ -100,9 +111,8 @@ def build_vectors(n: int, seed: int = 7) -> np.ndarray:
 
 
 def semantic_side(work: Path, ids: list[str]):
+    from paperwire.search.semantic import HNSW  # before usearch (see search/semantic.py)
     from usearch.index import Index
-
-    from paperwire.search.semantic import HNSW
 
     path = work / "synthetic.usearch"
     t0 = time.perf_counter()
@@ -143,12 +153,16 @@ def build_fts(db_path: Path, fts_path: Path) -> tuple[float | None, int]:
 
 
 # ------------------------------------------------------------------------------------------
-def make_queries(db_path: Path, n_each: int, seed: int = 3) -> list[dict]:
-    """Deterministic query mix drawn from the corpus itself."""
+def make_queries(db_path: Path, n_each: int, seed: int = 3, *, titles: bool = False
+                 ) -> list[dict]:
+    """Deterministic query mix drawn from the corpus itself (``titles``: plus a "title" kind,
+    3-5 consecutive words of a real title, as a reader would paste them)."""
     rng = random.Random(seed)
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    n_papers = con.execute("SELECT count(*) FROM papers").fetchone()[0]
+    step = max(1, min(97, n_papers // 200))   # ~10,000 sampled papers at 1M, all when tiny
     sample = con.execute("SELECT title, abstract, categories, authors FROM papers "
-                         "WHERE rowid % 97 = 0 LIMIT 10000").fetchall()
+                         f"WHERE rowid % {step} = 0 LIMIT 10000").fetchall()
     con.close()
     counts = Counter()
     bigrams = Counter()
@@ -166,7 +180,8 @@ def make_queries(db_path: Path, n_each: int, seed: int = 3) -> list[dict]:
     phrases = [f'"{a} {b}"' for (a, b), c in bigrams.most_common(20000)
                if a not in stop and b not in stop][:80]
     cats = sorted({c for _, _, cj, _ in sample for c in json.loads(cj)})
-    names = sorted({a["name"].split()[-1] for *_, aj in sample for a in json.loads(aj)})
+    names = sorted({a["name"].split()[-1] for *_, aj in sample for a in json.loads(aj or "[]")
+                    if a.get("name")})
     prefixes = sorted({w[:4] for w in common if len(w) > 6} | {"seq", "spec", "quant"})
     qs: list[dict] = []
     for w in rng.sample(common, min(n_each, len(common))):
@@ -183,7 +198,7 @@ def make_queries(db_path: Path, n_each: int, seed: int = 3) -> list[dict]:
     for _ in range(n_each):
         w = rng.choice(common)
         choice = rng.random()
-        if choice < 0.4:
+        if choice < 0.4 or not names:
             c = rng.choice(cats)
             qs.append({"kind": "filter", "q": f"{w} cat:{c}", "fts": w,
                        "sql": ("categories LIKE ?", f'%"{c}"%')})
@@ -193,31 +208,92 @@ def make_queries(db_path: Path, n_each: int, seed: int = 3) -> list[dict]:
                        "sql": ("published_at >= ?", f"{y}-01-01")})
         else:
             a = rng.choice(names)
-            qs.append({"kind": "filter", "q": f"{w} author:{a}", "fts": f"{w} AND authors:{a}"})
+            fts_a = re.sub(r"[^\w]", "", a) or w
+            qs.append({"kind": "filter", "q": f"{w} author:{a}",
+                       "fts": f'{w} AND authors:"{fts_a}"'})
+    if titles:
+        for title, *_ in rng.sample(sample, min(n_each, len(sample))):
+            words = re.findall(r"[A-Za-z][A-Za-z0-9]+", title)
+            if len(words) < 3:
+                continue
+            start = rng.randrange(max(1, len(words) - 4))
+            chosen = words[start:start + rng.randint(3, 5)]
+            # Plain words: the search page ranks papers matching any of them; FTS5 likewise.
+            qs.append({"kind": "title", "q": " ".join(chosen),
+                       "fts": " OR ".join(f'"{w}"' for w in chosen)})
     return qs
 
 
-def fts_query(con, q: dict) -> list:
-    sql = ("SELECT fts.rowid FROM fts WHERE fts MATCH ? "
-           "ORDER BY bm25(fts, 2.0, 1.0, 1.0) LIMIT 20")
-    params = [q["fts"]]
+def fts_query(con, q: dict, order: str = "relevance") -> tuple[list, int]:
+    """The first page (20) in relevance (bm25) or newest order, and the exact match count."""
+    where, params = "fts MATCH ?", [q["fts"]]
     if "sql" in q:
         cond, val = q["sql"]
-        sql = ("SELECT fts.rowid FROM fts JOIN src.papers p ON p.rowid = fts.rowid "
-               f"WHERE fts MATCH ? AND p.{cond} ORDER BY bm25(fts, 2.0, 1.0, 1.0) LIMIT 20")
+        where += f" AND p.{cond}"
         params.append(val)
-    return con.execute(sql, params).fetchall()
+    by = "bm25(fts, 2.0, 1.0, 1.0)" if order == "relevance" else "p.published_at DESC"
+    rows = con.execute("SELECT fts.rowid FROM fts JOIN src.papers p ON p.rowid = fts.rowid "
+                       f"WHERE {where} ORDER BY {by} LIMIT 20", params).fetchall()
+    total = con.execute("SELECT count(*) FROM fts JOIN src.papers p ON p.rowid = fts.rowid "
+                        f"WHERE {where}", params).fetchone()[0]
+    return rows, total
+
+
+def prepare_real(source: Path, work: Path, limit: int | None) -> Path:
+    """Import the real records of ``source`` (first ``limit``) with the real importer into
+    WORK/real.db, once (a stamp names the source and limit)."""
+    import gzip
+
+    from paperwire.config import load_settings
+    from paperwire.ingest.importer import import_file
+    from paperwire.store.db import open_database
+
+    db_path = work / "real.db"
+    stamp = work / "real.stamp.json"
+    want = {"source": str(source.resolve()), "size": source.stat().st_size, "limit": limit}
+    if db_path.exists() and stamp.exists() and json.loads(stamp.read_text()) == want:
+        return db_path
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    src = source
+    if limit:
+        src = work / "real_subset.jsonl"
+        opener = gzip.open if source.suffix == ".gz" else open
+        with opener(source, "rt", encoding="utf-8") as fh, open(src, "w", encoding="utf-8") as out:
+            for n, line in enumerate(fh):
+                if n >= limit:
+                    break
+                out.write(line)
+    settings = load_settings(env={}, data_dir=work / "import", database_url=f"sqlite:///{db_path}",
+                             load_demo_data=False)
+    db = open_database(settings)
+    t0 = time.perf_counter()
+    summary = import_file(settings, db, src, "kaggle", progress=True)
+    log(f"real records: {summary.line()} in {time.perf_counter() - t0:.0f}s")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    stamp.write_text(json.dumps(want))
+    return db_path
 
 
 # ------------------------------------------------------------------------------------------
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", default="/tmp/pwbench/papers_1m.db")
     ap.add_argument("--work", default="/tmp/pwsearch/bench1m")
-    ap.add_argument("--out", default=str(ROOT / "docs" / "img"))
-    ap.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "search_latency.json"))
+    ap.add_argument("--out", default=str(ROOT / "docs" / "img"),
+                    help="directory of the plot ('' for no plot)")
+    ap.add_argument("--json-out", default=None,
+                    help="default: bench/results/search_latency.json "
+                         "(search_latency_real.json with --real)")
     ap.add_argument("--per-kind", type=int, default=40)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--real", default=None, metavar="FILE",
+                    help="real arXiv records (snapshot format, .jsonl or .jsonl.gz) instead of "
+                         "--db: imported into WORK/real.db with the real importer")
+    ap.add_argument("--real-limit", type=int, default=None,
+                    help="with --real: import only the first N records")
     ap.add_argument("--synthetic", action="store_true",
                     help="without the real 1M semantic index, build a usearch one here")
     ap.add_argument("--prepare-only", action="store_true",
@@ -225,10 +301,13 @@ def main() -> None:
     ap.add_argument("--semantic-dir", default="/tmp/pwbench/semantic_data/index/semantic",
                     help="the 1M semantic index bench/semantic_memory.py builds (synthetic "
                          "vectors stored in the DB's embeddings table); used when present")
-    args = ap.parse_args()
-    db_path = Path(args.db)
+    args = ap.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    db_path = (prepare_real(Path(args.real), work, args.real_limit) if args.real
+               else Path(args.db))
+    json_out = Path(args.json_out or ROOT / "bench" / "results" / (
+        "search_latency_real.json" if args.real else "search_latency.json"))
 
     from paperwire.config import load_settings
     from paperwire.search import service as service_mod
@@ -239,7 +318,8 @@ def main() -> None:
     settings = load_settings(env={}, data_dir=work, database_url=f"sqlite:///{db_path}",
                              load_demo_data=False)
     db = Database(settings.database_url)
-    results: dict = {"papers": None}
+    results: dict = {"papers": None, "corpus": (f"real arXiv records from {args.real}"
+                                               if args.real else f"synthetic papers in {db_path}")}
 
     lex = LexicalIndex(settings, db)
     if args.rebuild or not (lex.root / "CURRENT").exists():
@@ -263,7 +343,7 @@ def main() -> None:
 
     real_sem = Path(args.semantic_dir)
     sem = None
-    if (real_sem / "manifest.json").exists():
+    if (real_sem / "manifest.json").exists() and not args.real:
         # The real SemanticIndex over the synthetic embeddings bench/semantic_memory.py wrote.
         link = work / "index" / "semantic"
         if link.is_symlink() or link.exists():
@@ -283,17 +363,20 @@ def main() -> None:
         results["synthetic_semantic_build_seconds"] = round(sem_build, 1) if sem_build else None
         results["synthetic_semantic_index_bytes"] = sem_bytes
 
-    queries = make_queries(db_path, args.per_kind)
+    queries = make_queries(db_path, args.per_kind, titles=bool(args.real))
     log(f"{len(queries)} queries: {Counter(q['kind'] for q in queries)}")
 
     svc = service_mod.SearchService(settings, db, background=False)
     hybrid = results["semantic_index"] is not None
     if sem is not None:
+        # SearchService has no public way to be handed another vector index (issue 15 asks
+        # for injection); the synthetic one replaces the lazily opened SemanticIndex here.
         svc._encoder = get_encoder(settings)
         svc._semantic = sem
     elif hybrid and svc.semantic() is None:
         raise SystemExit(f"semantic side unavailable: {svc._semantic_error}")
-    modes = ("lexical", "hybrid", "fts5") if hybrid else ("lexical", "fts5")
+    modes = ("lexical", "hybrid") if hybrid else ("lexical",)
+    sorts = ("relevance", "newest")
 
     fts = sqlite3.connect(work / "fts.db")
     fts.execute(f"ATTACH DATABASE 'file:{db_path}?mode=ro' AS src")
@@ -304,25 +387,27 @@ def main() -> None:
         fts_query(fts, q)
 
     # The warm-up must not pre-fill the per-process query-vector cache for measured queries:
-    # every measured hybrid query pays its embedding.
-    svc._query_vectors.clear()
-
-    timings: dict[str, dict[str, list[float]]] = {m: {} for m in modes}
-    hits: dict[str, list[int]] = {"lexical": [], "fts5": []}
+    # every measured hybrid query pays its embedding (cleared before each one below).
+    timings: dict[str, dict[str, list[float]]] = {}
+    totals: dict[str, list[tuple[int, bool]]] = {}
     for q in queries:
         kind = q["kind"]
-        t = time.perf_counter()
-        r = svc.search(q["q"], mode="lexical", limit=20)
-        timings["lexical"].setdefault(kind, []).append((time.perf_counter() - t) * 1000)
-        hits["lexical"].append(len(r.hits))
-        if hybrid:
+        for mode in modes:
+            for sort in sorts:
+                name = f"{mode} {sort}"
+                svc._query_vectors.clear()
+                t = time.perf_counter()
+                r = svc.search(q["q"], mode=mode, sort=sort, limit=20)
+                timings.setdefault(name, {}).setdefault(kind, []).append(
+                    (time.perf_counter() - t) * 1000)
+                totals.setdefault(name, []).append((r.total, bool(r.total_is_estimate)))
+        for sort in sorts:
+            name = f"fts5 {sort}"
             t = time.perf_counter()
-            svc.search(q["q"], mode="hybrid", limit=20)
-            timings["hybrid"].setdefault(kind, []).append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        rows = fts_query(fts, q)
-        timings["fts5"].setdefault(kind, []).append((time.perf_counter() - t) * 1000)
-        hits["fts5"].append(len(rows))
+            _rows, total = fts_query(fts, q, sort)
+            timings.setdefault(name, {}).setdefault(kind, []).append(
+                (time.perf_counter() - t) * 1000)
+            totals.setdefault(name, []).append((total, False))
     svc.close()
 
     summary = {}
@@ -339,33 +424,46 @@ def main() -> None:
                 summary[mode][kind][k] = round(summary[mode][kind][k], 2)
     results["latency_ms"] = summary
     results["fts5_over_lexical_p95_common"] = round(
-        summary["fts5"]["common"]["p95"] / summary["lexical"]["common"]["p95"], 1)
+        summary["fts5 relevance"]["common"]["p95"]
+        / max(summary["lexical relevance"]["common"]["p95"], 1e-9), 1)
+    # Totals: every figure above includes a total; how many were exact, and their mean.
+    results["totals"] = {name: {"exact_share": round(sum(not est for _, est in v) / len(v), 3),
+                                "mean_total": round(statistics.mean(t for t, _ in v), 1)}
+                         for name, v in totals.items()}
     results["queries"] = [q["q"] for q in queries]
-    results["mean_hits"] = {k: statistics.mean(v) for k, v in hits.items()}
-    Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json_out).write_text(json.dumps(results, indent=2))
+    results["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results["loadavg"] = [round(x, 2) for x in os.getloadavg()]
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(json.dumps(results, indent=2))
     print(json.dumps({k: v for k, v in results.items() if k != "queries"}, indent=2))
+    if args.out:
+        plot(summary, list(timings), results["papers"], Path(args.out) / (
+            "search_latency_real.png" if args.real else "search_latency.png"))
 
+
+def plot(summary: dict, modes: list[str], papers: int, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    kinds = ["common", "rare", "phrase", "prefix", "filter", "all"]
-    fig, ax = plt.subplots(figsize=(9, 4))
-    width = 0.27
+    kinds = [k for k in ["common", "rare", "phrase", "prefix", "filter", "title", "all"]
+             if k in summary[modes[0]]]
+    fig, ax = plt.subplots(figsize=(10, 4))
+    width = 0.8 / len(modes)
     for i, mode in enumerate(modes):
         vals = [summary[mode][k]["p95"] for k in kinds]
-        ax.bar([x + (i - 1) * width for x in range(len(kinds))], vals, width, label=mode)
+        ax.bar([x + (i - (len(modes) - 1) / 2) * width for x in range(len(kinds))], vals, width,
+               label=mode)
     ax.set_yscale("log")
     ax.set_xticks(range(len(kinds)), kinds)
     ax.set_ylabel("p95 latency (ms, log scale)")
-    ax.set_title(f"Search latency, {results['papers']:,} papers, one client, 20 results/page")
-    ax.axhline(15, color="C0", ls=":", lw=1)
-    ax.axhline(40, color="C1", ls=":", lw=1)
-    ax.legend()
+    ax.set_title(f"Search latency, {papers:,} papers, one client, 20 results/page")
+    ax.axhline(12, color="C0", ls=":", lw=1)
+    ax.axhline(35, color="C1", ls=":", lw=1)
+    ax.legend(fontsize=7)
     fig.tight_layout()
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    fig.savefig(Path(args.out) / "search_latency.png", dpi=110)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
