@@ -1,0 +1,126 @@
+"""Every benchmark script runs, at a tiny size (issue 15: a change that breaks a benchmark
+must fail CI, not the next person who re-measures).
+
+Each script runs as its user would run it (``python bench/X.py ...``, a subprocess) against a
+few hundred papers; nothing about timings is asserted, only that it finishes and reports
+the figures it exists for. The model export is shared with the session's encoder fixture
+(``DATA_DIR/models`` is linked), so no test exports the model again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.search.embed_fixtures import encoder, model_data_dir  # noqa: F401  (fixtures)
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+REAL_RECORDS = FIXTURES / "arxiv" / "kaggle" / "arxiv-metadata-oai-snapshot.sample.jsonl"
+
+pytestmark = pytest.mark.slow
+
+
+def run_bench(script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, (f"bench/{script} failed ({proc.returncode}):\n"
+                                  f"{proc.stderr[-3000:]}\n{proc.stdout[-2000:]}")
+    return proc
+
+
+def with_models(data_dir: Path, models_home: Path) -> Path:
+    """``data_dir`` sharing the session's model export (no second export)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    link = data_dir / "models"
+    if not link.exists():
+        link.symlink_to(models_home / "models")
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def tiny_shared(tmp_path_factory, model_data_dir) -> Path:  # noqa: F811
+    """bench/shared_data.py at 240 papers, 60 on the feed of the last 3 days."""
+    base = tmp_path_factory.mktemp("pwbench")
+    with_models(base / "data", model_data_dir)
+    run_bench("shared_data.py", "--dir", str(base), "--n", "240", "--feed", "60", "--days", "3")
+    assert (base / "READY").exists()
+    return base / "papers_1m.db"
+
+
+def test_search_latency_runs_with_a_synthetic_semantic_side(tiny_shared, tmp_path,
+                                                             model_data_dir):  # noqa: F811
+    out = tmp_path / "latency.json"
+    run_bench("search_latency.py", "--db", str(tiny_shared),
+              "--work", str(with_models(tmp_path / "work", model_data_dir)), "--synthetic",
+              "--per-kind", "2", "--out", "", "--json-out", str(out))
+    result = json.loads(out.read_text())
+    assert result["papers"] == 240
+    for name in ("lexical relevance", "lexical newest", "hybrid relevance", "hybrid newest",
+                 "fts5 relevance", "fts5 newest"):
+        assert result["latency_ms"][name]["all"]["n"] > 0, name
+        assert 0.0 <= result["totals"][name]["exact_share"] <= 1.0, name
+
+
+def test_search_latency_runs_on_real_arxiv_records_with_title_queries(tmp_path,
+                                                                      model_data_dir):  # noqa: F811
+    out = tmp_path / "real.json"
+    run_bench("search_latency.py", "--real", str(REAL_RECORDS),
+              "--work", str(with_models(tmp_path / "work", model_data_dir)),
+              "--per-kind", "2", "--out", "", "--json-out", str(out))
+    result = json.loads(out.read_text())
+    assert result["papers"] == 200
+    assert result["latency_ms"]["lexical relevance"]["title"]["n"] > 0
+    assert "fts5 newest" in result["totals"]
+
+
+def test_digest_bench_runs_when_feed_papers_have_no_authors(tiny_shared, tmp_path):
+    """bench/shared_data.py's feed papers have no authors: the digest benchmark once died
+    there with IndexError."""
+    proc = run_bench("digest.py", "--db", str(tiny_shared), "--work", str(tmp_path / "work"),
+                     "--subscribers", "20", "--topic-pool", "12",
+                     "--date", dt.date.today().isoformat(), "--plot", "")
+    result = json.loads(proc.stdout[proc.stdout.index("{"):])
+    assert result["subscribers"] == 20
+    assert result["sent"] + result["skipped"] == 20
+    assert result["received_by_sink"] == result["sent"]
+
+
+def test_web_bench_prepares_a_semantic_index_so_hybrid_is_hybrid(tiny_shared, tmp_path,
+                                                                 model_data_dir):  # noqa: F811
+    from paperwire.config import load_settings
+    from paperwire.search.service import SearchService
+    from paperwire.store.db import Database
+
+    work = tmp_path / "web"
+    data = with_models(work / "data", model_data_dir)
+    run_bench("web.py", "--db", str(tiny_shared), "--workdir", str(work), "--prepare-only")
+    settings = load_settings(env={}, data_dir=data,
+                             database_url=f"sqlite:///{data / 'paperwire.db'}",
+                             load_demo_data=False)
+    db = Database(settings.database_url)
+    svc = SearchService(settings, db, background=False)
+    try:
+        res = svc.search("network learning", mode="hybrid", limit=50)
+        assert res.mode == "hybrid"
+        assert any("semantic" in h.matched_by for h in res.hits)
+    finally:
+        svc.close()
+        db.dispose()
+
+
+def test_synth_writes_the_same_bytes_for_the_same_seed(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    run_bench("synth.py", "25", str(a))
+    run_bench("synth.py", "25", str(b))
+    assert a.read_bytes() == b.read_bytes()
+    assert len(a.read_text().splitlines()) == 25
