@@ -83,10 +83,13 @@ def test_search_latency_runs_on_real_arxiv_records_with_title_queries(tmp_path,
     assert "fts5 newest" in result["totals"]
 
 
-def test_digest_bench_runs_when_feed_papers_have_no_authors(tiny_shared, tmp_path):
+def test_digest_bench_runs_when_feed_papers_have_no_authors(tiny_shared, tmp_path,
+                                                           model_data_dir):  # noqa: F811
     """bench/shared_data.py's feed papers have no authors: the digest benchmark once died
-    there with IndexError."""
-    proc = run_bench("digest.py", "--db", str(tiny_shared), "--work", str(tmp_path / "work"),
+    there with IndexError. (Its topics run through the search service: index and model.)"""
+    work = tmp_path / "work"
+    with_models(work / "data", model_data_dir)
+    proc = run_bench("digest.py", "--db", str(tiny_shared), "--work", str(work),
                      "--subscribers", "20", "--topic-pool", "12",
                      "--date", dt.date.today().isoformat(), "--plot", "")
     result = json.loads(proc.stdout[proc.stdout.index("{"):])

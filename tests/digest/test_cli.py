@@ -41,7 +41,7 @@ def test_preview_prints_the_digest_and_sends_nothing(settings, db):
                                   SEND_DAY.isoformat()], env=_env(settings))
     assert r.exit_code == 0, r.output
     assert "TRENDING" in r.output and "FOR YOUR TOPICS" in r.output
-    assert "Matched category q-bio.*" in r.output and cells[0].id in r.output
+    assert "Matched your category q-bio.*" in r.output and cells[0].id in r.output
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(DigestDelivery)) == 0
 

@@ -29,7 +29,8 @@ def digest(**kw) -> Digest:
     values = dict(edition="daily", period="2026-11-26", period_label="Thursday 26 November 2026",
                   recipient_email="reader@example.org", trending=(paper(),),
                   personal=(PersonalItem(paper("2411.00002", "Atlas of cells"),
-                                         ("“single-cell”",)),),
+                                         ("your topic “single-cell” — by meaning",
+                                          "your category q-bio.GN")),),
                   has_topics=True, unsubscribe_url="https://papers.example.org/unsubscribe/T",
                   preferences_url="https://papers.example.org/subscription/P")
     values.update(kw)
@@ -56,7 +57,9 @@ def test_digest_headers_follow_settings_and_rfc8058():
     for body in (plain, html):
         assert "https://papers.example.org/unsubscribe/T" in body
         assert "scE²TM" in body           # math readable in both parts
-        assert "Matched “single-cell”" in body
+        # Why the paper is there, in both parts.
+        assert ("Matched your topic “single-cell” — by meaning; your category q-bio.GN"
+                in " ".join(body.split()))
     assert 'style="' in html and "<script" not in html
 
 

@@ -54,7 +54,7 @@ def test_personal_part_says_which_topic_matched(settings, db, sink):
     msg = sink.to("a@example.org")[0].message
     text = msg.get_body(("plain",)).get_content()
     assert "FOR YOUR TOPICS" in text
-    assert text.count('Matched “"single-cell" cat:q-bio.*”') == 3
+    assert text.count('Matched your topic “"single-cell" cat:q-bio.*” — by keyword') == 3
     assert all(f"/papers/{c.id}" in text for c in cells)
 
 

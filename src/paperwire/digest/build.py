@@ -1,5 +1,7 @@
 """From the database to ``Digest`` values: the edition's trending papers and candidates are
-loaded once per run; each subscriber's digest is then chosen in memory.
+loaded once per run; each subscriber's digest is then chosen from them, each topic's papers
+found by the site's search function among the candidates (digest/matching.py, cached per
+distinct topic).
 
 Invariants:
 - A paper already in ``sent_papers`` for a subscriber is never chosen for them again.
@@ -16,7 +18,8 @@ from typing import Any, Iterable, Sequence
 from paperwire.digest.edition import Edition, local_to_utc
 from paperwire.digest.model import Digest, DigestPaper, PersonalItem
 from paperwire.digest.tokens import make_token
-from paperwire.digest.topics import Candidate, TopicMatcher, topic_label, topic_query
+from paperwire.digest.matching import TopicSearch
+from paperwire.digest.topics import topic_reason
 
 TRENDING_POOL = 50   # the most any subscriber can ask for (MAX_PAPERS_RANGE)
 
@@ -38,7 +41,7 @@ class EditionData:
     edition: Edition
     trending: list[DigestPaper]
     papers: dict[str, DigestPaper]
-    matcher: TopicMatcher
+    topics: TopicSearch
     base_url: str
     stats: dict[str, Any] = field(default_factory=dict)
 
@@ -46,7 +49,9 @@ class EditionData:
         return list(self.papers)
 
 
-def load_edition(settings, session, ed: Edition) -> EditionData:
+def load_edition(settings, session, ed: Edition, *, db) -> EditionData:
+    """The edition's papers; ``db``: the database whose search service matches topics."""
+    from paperwire.search.service import get_search_service
     from paperwire.store.deliveries import period_papers
     from paperwire.store.feed import trending
 
@@ -67,10 +72,8 @@ def load_edition(settings, session, ed: Edition) -> EditionData:
                  paper.categories, paper.published_at, paper.abs_url, paper.pdf_url,
                  paper.upvotes, paper.num_comments), base_url)
         trending_papers.append(papers[paper.id])
-    matcher = TopicMatcher.build([
-        Candidate(p.id, p.title, p.abstract, list(p.authors), list(p.categories), p.published)
-        for p in papers.values()])
-    return EditionData(ed, trending_papers, papers, matcher, base_url,
+    topics = TopicSearch(lambda: get_search_service(settings, db), papers)
+    return EditionData(ed, trending_papers, papers, topics, base_url,
                        stats={"candidates": len(papers), "trending": len(trending_papers)})
 
 
@@ -83,24 +86,24 @@ def links(settings, base_url: str, subscription_id: int, token_version: int) -> 
 
 def choose(data: EditionData, *, topics: Sequence[dict], max_papers: int,
            already: set[str]) -> tuple[list[DigestPaper], list[PersonalItem]]:
-    """The trending part and the personal part for one subscriber."""
+    """The trending part and the personal part for one subscriber.
+
+    Personal papers: every topic's results (``TopicSearch.match``), most relevant first
+    (a paper found by several topics ranks by its best relevance, then by how many topics
+    found it), each with the reasons it is there (``topic_reason``)."""
     trending = [p for p in data.trending if p.id not in already][:max_papers]
     taken = {p.id for p in trending} | already
     best: dict[str, tuple[float, list[str]]] = {}
     for topic in topics:
-        threshold = topic.get("threshold")
-        label = topic_label(topic)
-        for m in data.matcher.match(topic_query(topic["kind"], topic["value"])):
-            if threshold is not None and m.relevance < threshold:
-                break   # matches come most relevant first
-            if m.paper_id in taken:
+        for m in data.topics.match(topic):
+            if m.paper_id in taken or m.paper_id not in data.papers:
                 continue
-            rel, labels = best.get(m.paper_id, (0.0, []))
-            labels.append(label)
-            best[m.paper_id] = (max(rel, m.relevance), labels)
+            rel, reasons = best.get(m.paper_id, (0.0, []))
+            reasons.append(topic_reason(topic, m.matched_by))
+            best[m.paper_id] = (max(rel, m.relevance), reasons)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -len(kv[1][1]), kv[0]))
-    personal = [PersonalItem(data.papers[pid], tuple(labels), rel)
-                for pid, (rel, labels) in ranked[:max_papers]]
+    personal = [PersonalItem(data.papers[pid], tuple(reasons), rel)
+                for pid, (rel, reasons) in ranked[:max_papers]]
     return trending, personal
 
 

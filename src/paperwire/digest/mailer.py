@@ -48,7 +48,7 @@ def preview(settings, db, email: str, ed: Edition):
         sub = subscriptions.get_by_email(s, email)
         if sub is None:
             raise NotFound(f"no subscription for {email}")
-        data = build.load_edition(settings, s, ed)
+        data = build.load_edition(settings, s, ed, db=db)
         sent = deliveries.already_sent(s, [sub.id], data.all_ids())
         names = subscriptions.display_names(s, [sub.user_id] if sub.user_id else [])
         trending, personal = build.choose(data, topics=sub.topics or [],

@@ -25,7 +25,8 @@ class DigestPaper:
 @dataclass(frozen=True)
 class PersonalItem:
     paper: DigestPaper
-    matched: tuple[str, ...]   # labels of the topics that matched, best first
+    # Why it is there, one reason per topic that found it ("your topic “x” — by keyword").
+    matched: tuple[str, ...]
     relevance: float = 1.0
 
 

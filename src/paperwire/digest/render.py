@@ -12,7 +12,7 @@ from functools import lru_cache
 from html import escape
 
 from paperwire.digest.mathtext import readable
-from paperwire.digest.model import Digest, DigestPaper, MailIdentity
+from paperwire.digest.model import Digest, DigestPaper, MailIdentity, PersonalItem
 
 _TEASER_CHARS = 280
 _FONT = ("font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,"
@@ -34,6 +34,12 @@ def _teaser(text: str) -> str:
         return text
     cut = text[:_TEASER_CHARS].rsplit(" ", 1)[0]
     return cut + " …"
+
+
+def why(item: PersonalItem) -> str:
+    """The line saying why a paper is in the digest ("Matched your topic “x” — by meaning");
+    the same words in the text and the HTML part."""
+    return "Matched " + "; ".join(item.matched) if item.matched else ""
 
 
 def heading(d: Digest, site_name: str) -> str:
@@ -84,7 +90,7 @@ def render_text(d: Digest, ident: MailIdentity) -> str:
     if d.personal:
         lines += ["FOR YOUR TOPICS", ""]
         for n, item in enumerate(d.personal, 1):
-            lines += _text_paper(n, item.paper, "Matched " + ", ".join(item.matched))
+            lines += _text_paper(n, item.paper, why(item))
     elif d.has_topics:
         lines += ["No new papers matched your topics this time.", ""]
     lines += ["-- ",
@@ -140,7 +146,7 @@ def render_html(d: Digest, ident: MailIdentity) -> str:
         rows += [_html_paper(p) for p in d.trending]
     if d.personal:
         rows.append(_section("For your topics"))
-        rows += [_html_paper(i.paper, "Matched " + ", ".join(i.matched)) for i in d.personal]
+        rows += [_html_paper(i.paper, why(i)) for i in d.personal]
     elif d.has_topics:
         rows.append('<tr><td style="padding:14px 0;color:#6b7280;font-size:14px">No new papers '
                     'matched your topics this time.</td></tr>')

@@ -135,7 +135,7 @@ def send_edition(settings, db, ed: Edition, transport, *, progress: bool = True,
     t0 = time.monotonic()
     summary = RunSummary(ed.edition, ed.period)
     with db.session() as s:
-        data = build.load_edition(settings, s, ed)
+        data = build.load_edition(settings, s, ed, db=db)
         ids = [sid for sid, _ in subscriptions.active_for_edition(s, ed.edition)]
         summary.planned = deliveries.plan(s, ed.edition, ed.period, ids)
         todo = s.scalar(select(func.count()).select_from(DigestDelivery).where(
@@ -429,7 +429,7 @@ def dry_run_edition(settings, db, ed: Edition, directory, *, progress: bool = Tr
     summary = RunSummary(ed.edition, ed.period)
     now = dt.datetime.now(dt.timezone.utc)
     with db.session() as s:
-        data = build.load_edition(settings, s, ed)
+        data = build.load_edition(settings, s, ed, db=db)
         ids = [sid for sid, _ in subscriptions.active_for_edition(s, ed.edition)]
     summary.candidates = len(data.papers)
     bar = _bar(len(ids), progress, f"{ed.edition} {ed.period} (dry run)")

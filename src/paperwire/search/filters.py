@@ -22,14 +22,19 @@ class SearchFilters:
     """Filters given outside the query string (web form, API, digests).
 
     ``categories``: any of them (``cs.CL``, ``q-bio.*``, ``cs``); ``authors``: all of them
-    (each a name or part of one); ``date_from``/``date_to``: inclusive publication dates."""
+    (each a name or part of one); ``date_from``/``date_to``: inclusive publication dates;
+    ``paper_ids``: only these papers (a digest edition's candidates: the query's result set
+    within them, as if the library held nothing else)."""
 
     categories: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    paper_ids: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
+        if self.paper_ids is not None:
+            object.__setattr__(self, "paper_ids", frozenset(self.paper_ids))
         # Accept lists and single strings from callers; store normalized tuples.
         for name in ("categories", "authors"):
             value = getattr(self, name)
@@ -49,11 +54,13 @@ class Constraints:
     date_to: dt.date | None = None
     excluded_terms: tuple[str, ...] = ()
     excluded_phrases: tuple[str, ...] = ()
+    paper_ids: frozenset[str] | None = None   # None: every paper
 
     @property
     def active(self) -> bool:
         return bool(self.categories or self.authors or self.date_from or self.date_to
-                    or self.excluded_terms or self.excluded_phrases)
+                    or self.excluded_terms or self.excluded_phrases
+                    or self.paper_ids is not None)
 
 
 def merge(query: ParsedQuery, filters: SearchFilters | None) -> Constraints:
@@ -70,7 +77,7 @@ def merge(query: ParsedQuery, filters: SearchFilters | None) -> Constraints:
     return Constraints(categories=cats, authors=tuple(dict.fromkeys(query.authors + f.authors)),
                        date_from=date_from, date_to=date_to,
                        excluded_terms=query.excluded_terms,
-                       excluded_phrases=query.excluded_phrases)
+                       excluded_phrases=query.excluded_phrases, paper_ids=f.paper_ids)
 
 
 def _pattern_overlaps(a: str, b: str) -> bool:
@@ -128,8 +135,10 @@ def phrase_positions(text: str) -> list[tuple[int, str]]:
 
 
 def row_matches(row: Any, cons: Constraints) -> bool:
-    """Does a paper (anything with title, abstract, authors, categories, published_at and,
-    optionally, primary_category) pass the constraints?"""
+    """Does a paper (anything with id, title, abstract, authors, categories, published_at
+    and, optionally, primary_category) pass the constraints?"""
+    if cons.paper_ids is not None and row.id not in cons.paper_ids:
+        return False
     if cons.categories:
         cats = list(row.categories or [])
         primary = getattr(row, "primary_category", None)

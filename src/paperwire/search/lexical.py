@@ -265,6 +265,9 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery,
                   for token in phrase_pairs(phrase, pair_stems)]
         clauses.append((O.Must, Q.boolean_query(group)))
     cons = cq.cons
+    if cons.paper_ids is not None:
+        ids = sorted(cons.paper_ids) or ["\x00none"]   # an empty set matches no paper
+        clauses.append((O.Must, Q.const_score_query(Q.term_set_query(schema, "id", ids), 0.0)))
     if cons.categories:
         cat_q = [(O.Should, Q.regex_query(schema, "cats", category_regex(p)))
                  for p in cons.categories]
