@@ -3,8 +3,9 @@
 Invariants:
 - Everything is built in a temporary data directory with its own SQLite database; the user's
   database and indexes are never touched.
-- Rankings come from ``SearchService.rank`` (the code path every caller uses), with each query
-  taken as plain words (no query-language operators, since claims contain quotes and dashes).
+- Rankings come from ``SearchService.search`` (the one function every caller uses: the
+  result set, its relevance order, the similarity floor), with each query taken as plain
+  words (no query-language operators, since claims contain quotes and dashes).
 - Metrics are computed by ranx (nDCG@10, Recall@100).
 """
 
@@ -77,7 +78,10 @@ def prepare(corpus: Path, work_dir: Path, base_settings=None, *, progress: bool 
 
 
 def run_mode(svc, queries: dict[str, str], mode: str, *, depth: int = DEPTH,
-             progress: bool = True) -> dict[str, dict[str, float]]:
+             progress: bool = True, min_similarity: float | None = None
+             ) -> dict[str, dict[str, float]]:
+    """The first ``depth`` results of each query (``min_similarity``: the similarity floor of
+    these searches; default the setting's)."""
     from tqdm import tqdm
 
     from paperwire.search.query import plain_query
@@ -85,9 +89,10 @@ def run_mode(svc, queries: dict[str, str], mode: str, *, depth: int = DEPTH,
     run: dict[str, dict[str, float]] = {}
     for qid, text in tqdm(queries.items(), desc=f"{mode} queries", disable=not progress,
                           file=sys.stderr):
-        _, ranking = svc.rank(plain_query(text), mode=mode, limit=depth)
+        resp = svc.search(plain_query(text), mode=mode, limit=depth,
+                          min_similarity=min_similarity)
         # Scores must be strictly decreasing in rank for the metric library; use rank.
-        run[qid] = {pid: float(depth - i) for i, (pid, _) in enumerate(ranking.ids)}
+        run[qid] = {h.paper_id: float(depth - i) for i, h in enumerate(resp.hits)}
     return run
 
 
