@@ -53,8 +53,8 @@ def test_malformed_lines_are_reported_with_file_and_line_and_skipped(settings, d
     summary, errors = run(settings, db, bad, "kaggle")
     assert summary.new == 4 and summary.rejected == 3
     assert errors[0].startswith(f"{bad}:2: invalid JSON")
-    assert errors[1].startswith(f"{bad}:5: not an arXiv id: 'abc'")
-    assert errors[2] == f"{bad}:7: missing or empty 'title'"
+    assert errors[1].startswith(f"{bad}:5: id: not an arXiv id: 'abc'")
+    assert errors[2] == f"{bad}:7: title: missing or empty"
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Paper)) == 4
 

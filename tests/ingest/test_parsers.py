@@ -93,13 +93,15 @@ def test_all_200_real_snapshot_records_parse():
 
 @pytest.mark.parametrize("obj, reason", [
     ([1, 2], "expected a JSON object"),
-    ({"title": "T"}, "missing or empty 'id'"),
-    ({"id": "abc", "title": "T"}, "not an arXiv id"),
-    ({"id": "0704.0001", "title": "  "}, "missing or empty 'title'"),
-    ({"id": "0704.0001", "title": "T", "versions": "v1"}, "'versions' is not a list"),
+    ({"title": "T"}, "id: missing or empty"),
+    ({"id": "abc", "title": "T"}, "id: not an arXiv id"),
+    ({"id": "0704.0001", "title": "  "}, "title: missing or empty"),
+    ({"id": "0704.0001", "title": "T", "versions": "v1"}, "versions: input should be a valid list"),
     ({"id": "0704.0001", "title": "T", "versions": [{"version": "v1", "created": "yesterday"}]},
-     "bad version entry"),
-    ({"id": "0704.0001", "title": "T", "authors_parsed": [5]}, "bad authors_parsed entry"),
+     "versions[0]: not a {version, created} entry"),
+    ({"id": "0704.0001", "title": "T", "authors_parsed": [5]},
+     "authors_parsed[0]: input should be a valid list, got 5"),
+    ({"id": "0704.0001", "title": "T", "authors_parsed": [[]]}, "authors_parsed[0]: empty entry"),
 ])
 def test_kaggle_rejects_malformed_records(obj, reason):
     with pytest.raises(RecordError) as info:
@@ -136,10 +138,10 @@ def test_daily_item_submitter_as_string_and_versioned_id():
 
 
 @pytest.mark.parametrize("obj, reason", [
-    ({}, "missing 'paper' object"),
-    ({"paper": {"title": "x"}}, "missing 'paper.id'"),
-    ({"paper": {"id": "2312.00752"}}, "missing 'paper.title'"),
-    ({"paper": {"id": "2312.00752", "title": "t", "upvotes": -1}}, "bad 'paper.upvotes'"),
+    ({}, "paper: missing or not an object"),
+    ({"paper": {"title": "x"}}, "paper.id: missing or empty"),
+    ({"paper": {"id": "2312.00752"}}, "paper.title: missing or empty"),
+    ({"paper": {"id": "2312.00752", "title": "t", "upvotes": -1}}, "paper.upvotes: must be 0"),
     ({"paper": {"id": "2312.00752", "title": "t", "publishedAt": "soon"}}, "bad date"),
 ])
 def test_daily_item_rejects_malformed(obj, reason):
@@ -172,12 +174,12 @@ def test_export_line_round_trips_exactly(feed):
 
 
 @pytest.mark.parametrize("obj, reason", [
-    ({"id": "x", "source": "arxiv"}, "missing 'title'"),
-    ({"id": "x", "title": "t", "authors": "A"}, "'authors' must be a list"),
-    ({"id": "x", "title": "t", "version": "2"}, "'version' must be an integer"),
-    ({"id": "x", "title": "t", "published_at": "nope"}, "bad 'published_at'"),
-    ({"id": "x", "title": "t", "feed": {"day": "x"}}, "bad 'feed'"),
-    ({"id": "x", "title": "t", "imported_upvotes": -3}, "bad 'imported_upvotes'"),
+    ({"id": "x", "source": "arxiv"}, "title: missing"),
+    ({"id": "x", "title": "t", "authors": "A"}, "authors: input should be a valid list"),
+    ({"id": "x", "title": "t", "version": "2"}, "version: input should be a valid integer"),
+    ({"id": "x", "title": "t", "published_at": "nope"}, "published_at: not an ISO date-time"),
+    ({"id": "x", "title": "t", "feed": {"day": "x"}}, "feed.day: not a date"),
+    ({"id": "x", "title": "t", "imported_upvotes": -3}, "imported_upvotes: input should be"),
 ])
 def test_export_parser_rejects_malformed(obj, reason):
     with pytest.raises(RecordError) as info:
@@ -195,8 +197,8 @@ def test_beir_document_gets_prefixed_id():
 
 
 @pytest.mark.parametrize("obj, reason", [
-    ({"title": "t", "text": "x"}, "missing '_id'"),
-    ({"_id": "1", "title": "t"}, "missing 'text'"),
+    ({"title": "t", "text": "x"}, "_id: missing"),
+    ({"_id": "1", "title": "t"}, "text: missing"),
 ])
 def test_beir_rejects_malformed(obj, reason):
     with pytest.raises(RecordError, match=reason):
@@ -214,9 +216,9 @@ def test_seed_line_gets_stable_id_count_and_votes():
 
 
 @pytest.mark.parametrize("obj, reason", [
-    ({"abstract": "x"}, "missing or empty 'title'"),
-    ({"title": "t", "n_authors": -1}, "bad 'n_authors'"),
-    ({"title": "t", "published": "May"}, "bad 'published'"),
+    ({"abstract": "x"}, "title: missing or empty"),
+    ({"title": "t", "n_authors": -1}, "n_authors: must be 0 or more"),
+    ({"title": "t", "published": "May"}, "published: not an ISO date"),
 ])
 def test_seed_rejects_malformed(obj, reason):
     with pytest.raises(RecordError, match=reason):

@@ -15,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from paperwire import stored
 from paperwire.digest.edition import Edition, local_to_utc
 from paperwire.digest.model import Digest, DigestPaper, PersonalItem
 from paperwire.digest.tokens import make_token
@@ -27,11 +28,14 @@ TRENDING_POOL = 50   # the most any subscriber can ask for (MAX_PAPERS_RANGE)
 def _paper(row: tuple, base_url: str) -> DigestPaper:
     (pid, title, abstract, authors, author_count, categories, published_at, abs_url, pdf_url,
      upvotes, num_comments) = row
-    names = tuple(str(a.get("name") if isinstance(a, dict) else a) for a in (authors or []))
+    # Through paperwire.stored: rows stored before the record schema may hold anything, and a
+    # mail client has no CSP to stop a javascript: link.
+    names = tuple(stored.author_names(authors))
     return DigestPaper(
-        id=pid, title=title or "", authors=names, author_count=author_count or len(names),
-        categories=tuple(categories or ()), abstract=abstract or "",
-        url=f"{base_url}/papers/{pid}", abs_url=abs_url, pdf_url=pdf_url,
+        id=pid, title=stored.text(title), authors=names,
+        author_count=author_count or len(names), categories=tuple(stored.strings(categories)),
+        abstract=stored.text(abstract), url=f"{base_url}/papers/{pid}",
+        abs_url=stored.http_url(abs_url), pdf_url=stored.http_url(pdf_url),
         upvotes=upvotes or 0, num_comments=num_comments or 0,
         published=published_at.date() if published_at else None)
 

@@ -54,6 +54,8 @@ def lookup(settings, query_ids: Sequence[str], *, pacer: Pacer | None = None,
                 raise BadInput(f"arXiv rejected the id: {'; '.join(reply.errors)}")
             if response.status_code == 400:
                 raise BadInput(f"arXiv rejected the request for {', '.join(chunk)}")
+            for reason in reply.rejected:
+                log.warning("arXiv API sent a record Paperwire cannot use: %s", reason)
             for record in reply.records:
                 found[record.id] = record
     finally:

@@ -6,7 +6,8 @@ Invariants:
   version was asked for).
 - The API reports bad ids as an entry whose id points at ``/api/errors``; those come back as
   ``AtomReply.errors`` (message text), never as papers.
-- Broken XML raises ``AtomError``.
+- Broken XML raises ``AtomError``; an entry the record schema rejects (``ingest.schema``) is
+  left out and reported in ``AtomReply.rejected`` as ``id: field: reason``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from lxml import etree
 
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
+from paperwire.ingest.items import RecordError
 from paperwire.ingest.records import PaperRecord
+from paperwire.ingest.schema import check_record
 from paperwire.ingest.text import collapse, collapse_or_none, parse_iso
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -34,6 +37,7 @@ class AtomError(Exception):
 class AtomReply:
     records: list[PaperRecord] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
     total_results: int | None = None
 
 
@@ -54,7 +58,10 @@ def parse_atom(body: bytes) -> AtomReply:
         if "/api/errors" in entry_id:
             reply.errors.append(collapse(entry.findtext(f"{ATOM}summary")) or entry_id)
             continue
-        reply.records.append(_entry(entry, entry_id))
+        try:
+            reply.records.append(check_record(_entry(entry, entry_id)))
+        except RecordError as exc:
+            reply.rejected.append(f"{entry_id}: {exc}")
     return reply
 
 
@@ -63,8 +70,11 @@ def _entry(entry, entry_id: str) -> PaperRecord:
         pid, version = normalize_arxiv_id(entry_id)
     except BadInput as exc:
         raise AtomError(f"entry with an unexpected id: {exc}") from None
-    published = parse_iso(entry.findtext(f"{ATOM}published"))
-    updated = parse_iso(entry.findtext(f"{ATOM}updated")) or published
+    try:
+        published = parse_iso(entry.findtext(f"{ATOM}published"))
+        updated = parse_iso(entry.findtext(f"{ATOM}updated")) or published
+    except ValueError as exc:
+        raise RecordError(f"published/updated: {exc}") from None
     authors = []
     for author in entry.findall(f"{ATOM}author"):
         name = collapse(author.findtext(f"{ATOM}name"))

@@ -6,24 +6,29 @@ may be empty (some BEIR corpora have none); text is kept whole.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional, Union
 
 from paperwire.ingest.items import Item, RecordError
 from paperwire.ingest.records import PaperRecord
+from paperwire.ingest.schema import checked, input_shape, validate_input
 from paperwire.ingest.text import collapse
+
+_INPUT = input_shape("BeirDocument", {"_id": Union[str, int], "title": Optional[str],
+                                      "text": str})
 
 
 def parse_beir(obj: Any) -> Item:
     if not isinstance(obj, dict):
-        raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
+        raise RecordError(f"record: expected a JSON object, got {type(obj).__name__}")
+    obj = validate_input(_INPUT, obj)
     raw_id = obj.get("_id")
     if raw_id is None or str(raw_id).strip() == "":
-        raise RecordError("missing '_id'")
+        raise RecordError("_id: missing or empty")
     pid = f"beir:{str(raw_id).strip()}"
     if len(pid) > 64:
-        raise RecordError(f"'_id' too long ({len(pid)} characters)")
+        raise RecordError(f"_id: too long ({len(pid)} characters, at most 64)")
     text = obj.get("text")
-    if not isinstance(text, str):
-        raise RecordError("missing 'text'")
-    return Item(PaperRecord(id=pid, source="beir", title=collapse(obj.get("title")),
-                            abstract=collapse(text)))
+    if text is None:
+        raise RecordError("text: missing")
+    return checked(Item(PaperRecord(id=pid, source="beir", title=collapse(obj.get("title")),
+                                    abstract=collapse(text))))

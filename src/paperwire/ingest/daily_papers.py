@@ -15,34 +15,48 @@ Invariants:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional, Union
 
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
 from paperwire.ingest.items import FeedInfo, Item, RecordError
 from paperwire.ingest.records import PaperRecord
+from paperwire.ingest.schema import checked, input_shape, shape, validate_input
 from paperwire.ingest.text import collapse, parse_iso
+
+_Str = Optional[str]
+# The API's JSON types for the keys read here (unknown keys are ignored).
+_AUTHOR = shape("DailyAuthor", {"name": _Str})
+_PERSON = shape("DailySubmitter", {"name": _Str, "fullname": _Str})
+_PAPER = shape("DailyPaper", {
+    "id": Union[str, int], "title": _Str, "summary": _Str, "publishedAt": _Str,
+    "submittedOnDailyAt": _Str, "upvotes": Optional[int],
+    "authors": Optional[list[Union[str, _AUTHOR]]]})
+_INPUT = input_shape("DailyItem", {
+    "paper": _PAPER, "title": _Str, "summary": _Str, "publishedAt": _Str,
+    "submittedOnDailyAt": _Str, "submittedBy": Union[str, _PERSON, None]})
 
 
 def parse_daily_item(obj: Any) -> Item:
     if not isinstance(obj, dict):
-        raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
-    paper = obj.get("paper")
-    if not isinstance(paper, dict):
-        raise RecordError("missing 'paper' object")
+        raise RecordError(f"record: expected a JSON object, got {type(obj).__name__}")
+    if not isinstance(obj.get("paper"), dict):
+        raise RecordError("paper: missing or not an object")
+    obj = validate_input(_INPUT, obj)
+    paper = obj["paper"]
     raw_id = str(paper.get("id") or "").strip()
     if not raw_id:
-        raise RecordError("missing 'paper.id'")
+        raise RecordError("paper.id: missing or empty")
     try:
         pid, _ = normalize_arxiv_id(raw_id)
         source, links = "arxiv", (abs_url(pid), pdf_url(pid))
     except BadInput:
         pid, source, links = f"hf:{raw_id}", "hf-daily", (None, None)
     if len(pid) > 64:
-        raise RecordError(f"paper id too long ({len(pid)} characters)")
+        raise RecordError(f"paper.id: too long ({len(pid)} characters, at most 64)")
     title = collapse(paper.get("title") or obj.get("title"))
     if not title:
-        raise RecordError("missing 'paper.title'")
+        raise RecordError("paper.title: missing or empty")
     authors = []
     for author in paper.get("authors") or []:
         name = collapse(author.get("name") if isinstance(author, dict) else str(author))
@@ -52,10 +66,11 @@ def parse_daily_item(obj: Any) -> Item:
         published = parse_iso(paper.get("publishedAt") or obj.get("publishedAt"))
         submitted = parse_iso(obj.get("submittedOnDailyAt") or paper.get("submittedOnDailyAt"))
     except ValueError as exc:
-        raise RecordError(str(exc)) from None
-    upvotes = paper.get("upvotes", 0)
-    if not isinstance(upvotes, int) or isinstance(upvotes, bool) or upvotes < 0:
-        raise RecordError(f"bad 'paper.upvotes' {upvotes!r}")
+        raise RecordError(f"paper.publishedAt/submittedOnDailyAt: {exc}") from None
+    # Absent: leave the stored count alone (see store.merge).
+    upvotes = paper.get("upvotes")
+    if upvotes is not None and upvotes < 0:
+        raise RecordError(f"paper.upvotes: must be 0 or more, got {upvotes!r}")
     record = PaperRecord(
         id=pid, source=source, title=title,
         abstract=collapse(paper.get("summary") or obj.get("summary")),
@@ -67,7 +82,7 @@ def parse_daily_item(obj: Any) -> Item:
     if when is not None:
         feed = FeedInfo(day=when.date(), submitted_by_name=_submitter(obj.get("submittedBy")),
                         submitted_at=when)
-    return Item(record, feed)
+    return checked(Item(record, feed))
 
 
 def _submitter(value: Any) -> str | None:

@@ -4,22 +4,35 @@ paper's feed entry.
 Invariants:
 - ``dump_line`` writes the METADATA_FIELDS in their fixed order, then ``imported_upvotes`` and
   ``feed`` (``null`` or ``{day, submitted_by, submitted_at}``), compact, non-ASCII kept as is.
-- ``parse_export(json.loads(dump_line(r, f)))`` gives back ``(r, f)`` exactly, so
-  export -> import into an empty database -> export is byte-identical.
+- ``parse_export(json.loads(dump_line(r, f)))`` gives back ``(r, f)`` exactly (except that
+  ``imported_upvotes`` 0, "no source brought votes", comes back as None, "leave the stored
+  count", and dumps as 0 again), so export -> import into an empty database -> export is
+  byte-identical.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, Optional
 
 from paperwire.ingest.items import FeedInfo, Item, RecordError, require_str
 from paperwire.ingest.records import METADATA_FIELDS, PaperRecord
+from paperwire.ingest.schema import checked, input_shape, shape, validate_input
 
 _DATETIME_FIELDS = ("published_at", "updated_at")
-_STR_FIELDS = ("comments", "journal_ref", "doi", "license", "abs_url", "pdf_url",
-               "primary_category")
+_Str = Optional[str]
+# The JSON types of an export line; the values are checked by the record schema.
+_INPUT = input_shape("ExportRecord", {
+    "id": str, "source": _Str, "version": Optional[int], "title": str, "abstract": _Str,
+    "authors": Optional[list[Any]], "author_count": Optional[int],
+    "primary_category": _Str, "categories": Optional[list[Any]], "published_at": _Str,
+    "updated_at": _Str, "versions": Optional[list[Any]], "comments": _Str,
+    "journal_ref": _Str, "doi": _Str, "license": _Str, "abs_url": _Str, "pdf_url": _Str,
+    "imported_upvotes": Optional[int],
+    "feed": Optional[shape("ExportFeed", {"day": str, "submitted_by": _Str,
+                                          "submitted_at": _Str})],
+})
 
 
 def to_export_dict(record: PaperRecord, feed: FeedInfo | None) -> dict[str, Any]:
@@ -45,52 +58,37 @@ def dump_line(record: PaperRecord, feed: FeedInfo | None) -> str:
 
 def parse_export(obj: Any) -> Item:
     if not isinstance(obj, dict):
-        raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
-    values: dict[str, Any] = {}
+        raise RecordError(f"record: expected a JSON object, got {type(obj).__name__}")
+    obj = validate_input(_INPUT, obj)
+    values: dict[str, Any] = {name: obj.get(name) for name in METADATA_FIELDS}
     values["id"] = require_str(obj, "id")
-    if len(values["id"]) > 64:
-        raise RecordError("id too long")
-    values["title"] = obj.get("title") if isinstance(obj.get("title"), str) else None
     if values["title"] is None:
-        raise RecordError("missing 'title'")
-    values["source"] = obj.get("source") or "arxiv"
-    values["abstract"] = obj.get("abstract") or ""
-    for name in _STR_FIELDS:
-        value = obj.get(name)
-        if value is not None and not isinstance(value, str):
-            raise RecordError(f"{name!r} must be a string or null")
-        values[name] = value
+        raise RecordError("title: missing")
+    values["source"] = values["source"] or "arxiv"
+    values["abstract"] = values["abstract"] or ""
     for name in ("authors", "categories", "versions"):
-        value = obj.get(name) or []
-        if not isinstance(value, list):
-            raise RecordError(f"{name!r} must be a list")
-        values[name] = value
-    for name in ("version", "author_count"):
-        value = obj.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise RecordError(f"{name!r} must be an integer or null")
-        values[name] = value
+        values[name] = values[name] or []
     for name in _DATETIME_FIELDS:
-        raw = obj.get(name)
-        try:
-            values[name] = dt.datetime.fromisoformat(raw) if raw else None
-        except (TypeError, ValueError):
-            raise RecordError(f"bad {name!r} {raw!r}") from None
-    upvotes = obj.get("imported_upvotes", 0)
-    if not isinstance(upvotes, int) or isinstance(upvotes, bool) or upvotes < 0:
-        raise RecordError(f"bad 'imported_upvotes' {upvotes!r}")
-    record = PaperRecord(imported_upvotes=upvotes, **values)
+        values[name] = _datetime(values[name], name)
+    # 0 is what the export writes when no source brought votes: leave the stored count alone.
+    record = PaperRecord(imported_upvotes=obj.get("imported_upvotes") or None, **values)
     feed = None
     raw_feed = obj.get("feed")
     if raw_feed is not None:
-        if not isinstance(raw_feed, dict):
-            raise RecordError("'feed' must be an object or null")
+        if not raw_feed.get("day"):
+            raise RecordError("feed.day: missing")
         try:
-            feed = FeedInfo(
-                day=dt.date.fromisoformat(raw_feed["day"]),
-                submitted_by_name=raw_feed.get("submitted_by"),
-                submitted_at=(dt.datetime.fromisoformat(raw_feed["submitted_at"])
-                              if raw_feed.get("submitted_at") else None))
-        except (KeyError, TypeError, ValueError):
-            raise RecordError(f"bad 'feed' {raw_feed!r}") from None
-    return Item(record, feed)
+            day = dt.date.fromisoformat(raw_feed["day"])
+        except ValueError:
+            raise RecordError(f"feed.day: not a date: {raw_feed['day'][:40]!r}") from None
+        feed = FeedInfo(day=day, submitted_by_name=raw_feed.get("submitted_by"),
+                        submitted_at=_datetime(raw_feed.get("submitted_at"),
+                                               "feed.submitted_at"))
+    return checked(Item(record, feed))
+
+
+def _datetime(raw: str | None, name: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise RecordError(f"{name}: not an ISO date-time: {raw[:40]!r}") from None

@@ -12,7 +12,10 @@ Invariants:
   waiting for the WAL flush (``bulk_load_transaction``): only a crash of the database server
   can lose the last few, each together with its resume point, and a rerun redoes them; the
   final deletion of the resume point is an ordinary commit, so a finished import is durable.
-- A malformed record is reported as ``FILE:LINE: reason`` and skipped; the rest imports.
+- A malformed record is reported as ``FILE:LINE: field: reason`` and skipped; the rest
+  imports. Every parser ends with the record schema (``ingest.schema``), so what is stored
+  has the types, characters, URLs, dates and sizes pages, feeds, mails and indexes expect;
+  an unexpected exception in a parser is reported the same way rather than ending the run.
 - After each committed batch, search is told which papers changed (``papers_changed``).
 """
 
@@ -121,10 +124,18 @@ def _prepare_chunk(fmt: str, dialect: str, entries: list, decoded: bool) -> _Pre
     for line_no, value in entries:
         try:
             item = parser(value if decoded else decode(value))
+            paper = prepare_paper(item.record, dialect, now)
         except RecordError as exc:
             errors.append((line_no, str(exc)))
             continue
-        papers.append(prepare_paper(item.record, dialect, now))
+        except Exception as exc:  # noqa: BLE001 - one record must never abort an import
+            # A parser bug, not bad data (parsers raise RecordError for that): report it like
+            # a bad record, with the traceback in the log, and import the rest.
+            log.exception("line %d: unexpected error while parsing", line_no)
+            errors.append((line_no, f"record: unexpected error ({type(exc).__name__}: "
+                                    f"{str(exc)[:200]}); please report this"))
+            continue
+        papers.append(paper)
         if item.feed is not None:
             feeds.append((item.record.id, item.feed))
     return _Prepared(papers, feeds, errors)

@@ -28,5 +28,5 @@ class Item:
 def require_str(obj: dict, key: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise RecordError(f"missing or empty {key!r}")
+        raise RecordError(f"{key}: missing or empty")
     return value

@@ -12,25 +12,36 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, Optional
 
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
 from paperwire.ingest.items import Item, RecordError, require_str
 from paperwire.ingest.records import PaperRecord
+from paperwire.ingest.schema import checked, input_shape, validate_input
 from paperwire.ingest.text import collapse, collapse_or_none, parse_rfc2822
 
 _AUTHOR_SPLIT = re.compile(r",\s*|\s+and\s+")
 
+_Str = Optional[str]
+# The snapshot's JSON types (unknown keys are ignored); values are checked by the schema.
+_INPUT = input_shape("KaggleRecord", {
+    "id": str, "title": str, "abstract": _Str, "authors": _Str,
+    "authors_parsed": Optional[list[list[_Str]]], "categories": _Str, "comments": _Str,
+    "journal-ref": _Str, "doi": _Str, "license": _Str, "update_date": _Str,
+    "versions": Optional[list[Any]],
+})
+
 
 def parse_kaggle(obj: Any) -> Item:
     if not isinstance(obj, dict):
-        raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
+        raise RecordError(f"record: expected a JSON object, got {type(obj).__name__}")
+    obj = validate_input(_INPUT, obj)
     raw_id = require_str(obj, "id")
     try:
         pid, _ = normalize_arxiv_id(raw_id)
     except BadInput as exc:
-        raise RecordError(str(exc)) from None
+        raise RecordError(f"id: {exc}") from None
     title = collapse(require_str(obj, "title"))
     versions, published, updated = _versions(obj.get("versions"))
     categories = (obj.get("categories") or "").split()
@@ -38,7 +49,7 @@ def parse_kaggle(obj: Any) -> Item:
         try:
             updated = dt.datetime.fromisoformat(obj["update_date"])
         except (TypeError, ValueError):
-            raise RecordError(f"bad update_date {obj['update_date']!r}") from None
+            raise RecordError(f"update_date: not a date: {obj['update_date']!r}") from None
     get = obj.get
     record = PaperRecord(
         id=pid,
@@ -58,23 +69,22 @@ def parse_kaggle(obj: Any) -> Item:
         abs_url=abs_url(pid),
         pdf_url=pdf_url(pid),
     )
-    return Item(record)
+    return checked(Item(record))
 
 
 def _versions(raw: Any) -> tuple[list[dict[str, Any]], dt.datetime | None, dt.datetime | None]:
     """(versions oldest first, first version's date, latest version's date)."""
     if raw is None:
         return [], None, None
-    if not isinstance(raw, list):
-        raise RecordError("'versions' is not a list")
     parsed = []
-    for entry in raw:
+    for i, entry in enumerate(raw):
         try:
             label = entry["version"]
             number = int(label[1:] if label[:1] in "vV" else label)
             created = parse_rfc2822(entry["created"])
         except (KeyError, TypeError, ValueError, AttributeError):
-            raise RecordError(f"bad version entry {entry!r}") from None
+            raise RecordError(f"versions[{i}]: not a {{version, created}} entry: "
+                              f"{str(entry)[:60]}") from None
         parsed.append((number, created))
     if not parsed:
         return [], None, None
@@ -88,9 +98,10 @@ def _authors(obj: dict) -> list[dict[str, Any]]:
     parsed = obj.get("authors_parsed")
     if isinstance(parsed, list) and parsed:
         authors = []
-        for entry in parsed:
-            if not isinstance(entry, list) or not entry:
-                raise RecordError(f"bad authors_parsed entry {entry!r}")
+        for i, entry in enumerate(parsed):
+            if not entry:
+                raise RecordError(f"authors_parsed[{i}]: empty entry")
+            entry = [part or "" for part in entry]
             if len(entry) >= 3:
                 last, first, suffix = entry[0], entry[1], entry[2]
             else:
@@ -101,7 +112,7 @@ def _authors(obj: dict) -> list[dict[str, Any]]:
                 name = collapse(f"{first} {last}")
             else:
                 name = collapse(last)
-            affiliations = ([collapse(a) for a in entry[3:] if isinstance(a, str) and a.strip()]
+            affiliations = ([collapse(a) for a in entry[3:] if a.strip()]
                             if len(entry) > 3 else [])
             if name:
                 authors.append({"name": name, "affiliations": affiliations})

@@ -3,10 +3,12 @@
 Invariants:
 - Returns every record of the page (deleted ones separately), the resumption token (None on
   the last page) and the largest datestamp seen.
+- Every record passes the record schema (``ingest.schema``); one that does not is in
+  ``rejected`` as ``identifier: field: reason``.
 - OAI-PMH errors become ``OaiError`` with the code; ``noRecordsMatch`` is not an error but an
   empty page. A reply that is not OAI-PMH XML raises ``OaiError('badXml', ...)``.
 - The arXiv format has the first (``created``) and latest (``updated``) version dates but no
-  version numbers, so records carry ``version=None`` (see ``store.papers.may_replace``).
+  version numbers, so records carry ``version=None`` (see ``store.merge.may_replace``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
 from paperwire.ingest.items import RecordError
 from paperwire.ingest.records import PaperRecord
+from paperwire.ingest.schema import check_record
 from paperwire.ingest.text import collapse, collapse_or_none
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -99,10 +102,10 @@ def parse_arxiv_metadata(meta) -> PaperRecord:
     try:
         pid, _ = normalize_arxiv_id(raw_id)
     except BadInput as exc:
-        raise RecordError(str(exc)) from None
+        raise RecordError(f"id: {exc}") from None
     title = collapse(text("title"))
     if not title:
-        raise RecordError("missing <title>")
+        raise RecordError("title: missing")
     created = _date(text("created"), "created")
     updated = _date(text("updated"), "updated") or created
     authors = []
@@ -116,7 +119,7 @@ def parse_arxiv_metadata(meta) -> PaperRecord:
     versions = []
     if created:
         versions.append({"version": 1, "created": created.isoformat()})
-    return PaperRecord(
+    return check_record(PaperRecord(
         id=pid, source="arxiv", version=None, title=title,
         abstract=collapse(text("abstract")), authors=authors,
         categories=(text("categories") or "").split(),
@@ -124,7 +127,7 @@ def parse_arxiv_metadata(meta) -> PaperRecord:
         comments=collapse_or_none(text("comments")),
         journal_ref=collapse_or_none(text("journal-ref")),
         doi=collapse_or_none(text("doi")), license=collapse_or_none(text("license")),
-        abs_url=abs_url(pid), pdf_url=pdf_url(pid))
+        abs_url=abs_url(pid), pdf_url=pdf_url(pid)))
 
 
 def _date(value: str | None, what: str) -> dt.datetime | None:
@@ -133,4 +136,4 @@ def _date(value: str | None, what: str) -> dt.datetime | None:
     try:
         return dt.datetime.combine(dt.date.fromisoformat(value.strip()), dt.time())
     except ValueError:
-        raise RecordError(f"bad <{what}> date {value!r}") from None
+        raise RecordError(f"{what}: not a date: {value[:40]!r}") from None

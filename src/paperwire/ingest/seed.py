@@ -18,13 +18,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import Any, Optional, Union
 
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
 from paperwire.ingest.items import Item, RecordError, require_str
 from paperwire.ingest.records import PaperRecord
+from paperwire.ingest.schema import checked, input_shape, validate_input
 from paperwire.ingest.text import collapse
+
+_Str = Optional[str]
+# The seed's JSON types for the keys read here (unknown keys, e.g. code_url, are ignored).
+_INPUT = input_shape("SeedLine", {
+    "title": str, "abstract": _Str, "published": _Str, "v1_date": _Str, "n_authors": int,
+    "upvotes": int, "arxiv_id": Union[str, None], "authors": Optional[list[str]],
+    "categories": Optional[list[str]], "primary_category": _Str})
 
 
 def seed_id(title: str) -> str:
@@ -37,27 +45,23 @@ def _date(obj: dict, key: str) -> dt.datetime | None:
     if not raw:
         return None
     try:
-        return dt.datetime.fromisoformat(str(raw))
+        return dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise RecordError(f"bad {key!r} {raw!r}") from None
+        raise RecordError(f"{key}: not an ISO date: {raw[:40]!r}") from None
 
 
 def _names(obj: dict) -> list[dict[str, Any]]:
     names = obj.get("authors")
     if names is None:
         return []
-    if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
-        raise RecordError(f"bad 'authors' {names!r}: expected a list of names")
+    if not all(n.strip() for n in names):
+        raise RecordError("authors: expected a list of non-empty names")
     return [{"name": collapse(n), "affiliations": []} for n in names]
 
 
 def _categories(obj: dict) -> tuple[str | None, list[str]]:
     cats = obj.get("categories") or []
     primary = obj.get("primary_category")
-    if not isinstance(cats, list) or not all(isinstance(c, str) and c for c in cats):
-        raise RecordError(f"bad 'categories' {cats!r}")
-    if primary is not None and not isinstance(primary, str):
-        raise RecordError(f"bad 'primary_category' {primary!r}")
     if primary and primary not in cats:
         cats = [primary, *cats]
     return primary or None, cats
@@ -65,31 +69,32 @@ def _categories(obj: dict) -> tuple[str | None, list[str]]:
 
 def parse_seed(obj: Any) -> Item:
     if not isinstance(obj, dict):
-        raise RecordError(f"expected a JSON object, got {type(obj).__name__}")
+        raise RecordError(f"record: expected a JSON object, got {type(obj).__name__}")
+    obj = validate_input(_INPUT, obj)
     title = collapse(require_str(obj, "title"))
     published = _date(obj, "published")
     n_authors = obj.get("n_authors", 0)
     upvotes = obj.get("upvotes", 0)
     for key, value in (("n_authors", n_authors), ("upvotes", upvotes)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise RecordError(f"bad {key!r} {value!r}")
+        if value < 0:
+            raise RecordError(f"{key}: must be 0 or more, got {value!r}")
     abstract = collapse(obj.get("abstract"))
     if not obj.get("arxiv_id"):
-        return Item(PaperRecord(id=seed_id(title), source="seed", title=title,
-                                abstract=abstract, authors=[], author_count=n_authors,
-                                published_at=published, updated_at=published,
-                                imported_upvotes=upvotes))
+        return checked(Item(PaperRecord(id=seed_id(title), source="seed", title=title,
+                                        abstract=abstract, authors=[], author_count=n_authors,
+                                        published_at=published, updated_at=published,
+                                        imported_upvotes=upvotes)))
     try:
-        pid, _ = normalize_arxiv_id(str(obj["arxiv_id"]))
+        pid, _ = normalize_arxiv_id(obj["arxiv_id"])
     except BadInput as exc:
-        raise RecordError(str(exc)) from None
+        raise RecordError(f"arxiv_id: {exc}") from None
     authors = _names(obj)
     primary, categories = _categories(obj)
     v1 = _date(obj, "v1_date")
     first = v1 or published
-    return Item(PaperRecord(
+    return checked(Item(PaperRecord(
         id=pid, source="arxiv", title=title, abstract=abstract, authors=authors,
         author_count=len(authors) or n_authors, primary_category=primary,
         categories=categories, published_at=first, updated_at=first,
         versions=[{"version": 1, "created": v1.isoformat()}] if v1 else [],
-        abs_url=abs_url(pid), pdf_url=pdf_url(pid), imported_upvotes=upvotes))
+        abs_url=abs_url(pid), pdf_url=pdf_url(pid), imported_upvotes=upvotes)))

@@ -2,8 +2,10 @@
 
 Invariants of ``upsert_papers``:
 - Importing the same records twice changes nothing the second time (all ``unchanged``).
-- A record with an older ``version`` than the stored one never overwrites it; records without
-  a version number are compared by ``updated_at`` (see ``may_replace``).
+- A record for a stored paper is merged into it by the per-source rules of ``store.merge``:
+  an absent or empty field never erases a stored value, a newer arXiv version wins (records
+  without a version number are compared by ``updated_at``, see ``may_replace``), and a feed
+  record (Daily Papers, seed) only fills gaps in a paper arXiv described.
 - Community data (upvotes, comments, feed entries, ``hidden``) is never touched; only
   ``imported_upvotes`` moves when a source brings a different count, and ``upvotes`` moves by
   the same difference.
@@ -13,6 +15,7 @@ Invariants of ``upsert_papers``:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
@@ -21,6 +24,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.ingest.records import METADATA_FIELDS, PaperRecord
+from paperwire.store.merge import may_replace, merge_records
 from paperwire.store.models import Paper, utcnow
 
 # Keeps each SELECT ... IN (...) well under SQLite's variable limit.
@@ -67,24 +71,6 @@ def _existing(session: Session, ids: Sequence[str]) -> dict[str, tuple]:
                 updated = dt.datetime.fromisoformat(updated)
             found[pid] = (chash, version, imported, updated)
     return found
-
-
-def may_replace(new_version: int | None, new_updated: dt.datetime | None,
-                old_version: int | None, old_updated: dt.datetime | None) -> bool:
-    """May metadata with (new_version, new_updated) replace the stored one?
-
-    Versions decide when both are known (the same version may refresh the metadata). Sources
-    without version numbers (OAI-PMH, Daily Papers, seed) are judged by their update date: they
-    replace a versioned record only when strictly newer (OAI gives dates without time), and a
-    versioned record replaces an unversioned one unless it is older.
-    """
-    if new_version is not None and old_version is not None:
-        return new_version >= old_version
-    if old_version is None:
-        if new_updated is not None and old_updated is not None:
-            return new_updated >= old_updated
-        return True
-    return new_updated is not None and old_updated is not None and new_updated > old_updated
 
 
 class PreparedPaper(NamedTuple):
@@ -140,26 +126,36 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
     now = utcnow()
     now_value = _sqlite_datetime(now) if builder.sqlite else now
     inserts, meta_updates, vote_updates = [], [], []
+    # A stored paper whose content differs is merged (store.merge) with what is stored; only
+    # those rows are read in full, so re-importing an unchanged dump costs no extra reads.
+    differing = [pid for pid, paper in by_id.items()
+                 if pid in existing and existing[pid][0] != paper.content_hash]
+    stored = _stored_records(session, differing) if differing else {}
     for pid, paper in by_id.items():
         row = existing.get(pid)
         if row is None:
             inserts.append(paper.row)
             result.new_ids.append(pid)
             continue
-        old_hash, old_version, old_imported, old_updated = row
-        metadata_changed = old_hash != paper.content_hash and may_replace(
-            paper.version, paper.updated_at, old_version, old_updated)
+        old_hash, _old_version, old_imported, _old_updated = row
+        metadata_changed = False
+        if pid in stored:
+            merged = merge_records(stored[pid], _incoming_record(builder, paper))
+            merged_hash = merged.content_hash()
+            metadata_changed = merged_hash != old_hash
         votes_changed = (paper.imported_upvotes is not None
                          and paper.imported_upvotes != old_imported)
         if not metadata_changed and not votes_changed:
             result.unchanged += 1
             continue
         if metadata_changed:
+            merged_row = builder.row(merged, merged_hash, 0, now_value if builder.sqlite
+                                     else _copy_time(now))
             if builder.sqlite:
-                meta_updates.append(tuple(paper.row[i] for i in builder.metadata_positions)
-                                    + (paper.content_hash, now_value, pid))
+                meta_updates.append(tuple(merged_row[i] for i in builder.metadata_positions)
+                                    + (merged_hash, now_value, pid))
             else:
-                meta_updates.append(paper.row)
+                meta_updates.append(merged_row)
         if votes_changed:
             vote_updates.append((paper.imported_upvotes, paper.imported_upvotes - old_imported,
                                  pid))
@@ -176,6 +172,51 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
     result.new = len(result.new_ids)
     result.updated = len(result.updated_ids)
     return result
+
+
+def _stored_records(session: Session, ids: Sequence[str]) -> dict[str, PaperRecord]:
+    """The stored metadata of these papers, as records (for merging)."""
+    columns = [getattr(Paper, name) for name in METADATA_FIELDS]
+    found = {}
+    for start in range(0, len(ids), _LOOKUP_CHUNK):
+        chunk = list(ids[start:start + _LOOKUP_CHUNK])
+        for row in session.execute(select(*columns, Paper.imported_upvotes)
+                                   .where(Paper.id.in_(chunk))):
+            values = dict(zip(METADATA_FIELDS, row))
+            found[values["id"]] = PaperRecord(imported_upvotes=row[-1], **values)
+    return found
+
+
+def _incoming_record(builder: "_Builder", paper: PreparedPaper) -> PaperRecord:
+    """The record a prepared row was made from (the inverse of ``builder.row`` for the
+    metadata), so rows can travel from the parser processes without their records."""
+    if builder.sqlite:
+        raw = dict(zip(builder.names, paper.row))
+    else:
+        raw = dict(zip(builder.names, _copy_fields(paper.row)))
+    values = {}
+    for name in METADATA_FIELDS:
+        value = raw[name]
+        if value is not None:
+            if name in _JSON_COLUMNS:
+                value = orjson.loads(value)
+            elif name in _DATETIME_COLUMNS:
+                value = dt.datetime.fromisoformat(value)
+            elif name in _INTEGER_COLUMNS and not builder.sqlite:
+                value = int(value)
+        values[name] = value
+    return PaperRecord(imported_upvotes=paper.imported_upvotes, **values)
+
+
+_COPY_ESCAPE = re.compile(r"\\(.)")
+_COPY_UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
+
+
+def _copy_fields(line: bytes) -> list[str | None]:
+    """One COPY text line (see ``copy_line``) back into its values (None for ``\\N``)."""
+    return [None if field == "\\N" else
+            _COPY_ESCAPE.sub(lambda m: _COPY_UNESCAPE.get(m.group(1), m.group(1)), field)
+            for field in line.decode("utf-8").rstrip("\n").split("\t")]
 
 
 # Rows whose metadata changed are staged here (COPY) and applied with one UPDATE ... FROM.
@@ -296,6 +337,8 @@ def copy_line(row: tuple) -> bytes:
 _JSON_COLUMNS = frozenset(c.name for c in Paper.__table__.columns if isinstance(c.type, JSON))
 _DATETIME_COLUMNS = frozenset(c.name for c in Paper.__table__.columns
                               if isinstance(c.type, DateTime))
+_INTEGER_COLUMNS = frozenset(c.name for c in Paper.__table__.columns
+                             if isinstance(c.type, Integer))
 
 
 def _sqlite_datetime(value: dt.datetime | None) -> str | None:
@@ -310,6 +353,7 @@ def _json_text(value) -> str:
 
 class _Builder(NamedTuple):
     sqlite: bool
+    names: tuple                       # the row's columns, in order
     row: Callable                      # (record, hash, upvotes, now) -> INSERT parameters
     insert_sql: str
     update_sql: str                    # metadata + content_hash + modified_at, by id
@@ -382,7 +426,7 @@ def _row_builder(dialect: str) -> _Builder:
     staged = ", ".join(f'"{name}" = s."{name}"' for name in meta + ["content_hash"])
     stage_update_sql = (f'UPDATE {table} AS p SET {staged}, "modified_at" = %s '
                         f'FROM "{_STAGE}" AS s WHERE p."id" = s."id"')
-    builder = _Builder(sqlite, row, insert_sql, update_sql, votes_sql,
+    builder = _Builder(sqlite, tuple(names), row, insert_sql, update_sql, votes_sql,
                        tuple(names.index(name) for name in meta), copy_sql, stage_copy_sql,
                        stage_update_sql)
     _ROW_BUILDERS[dialect] = builder

@@ -15,6 +15,7 @@ from typing import Any, Iterator, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from paperwire import stored
 from paperwire.store.models import Paper
 
 _CHUNK = 900
@@ -38,10 +39,12 @@ class IndexRow:
 
 
 def _row(r) -> IndexRow:
-    cats = list(r.categories or [])
-    if r.primary_category and r.primary_category not in cats:
+    # stored.strings: a row stored before the record schema may have non-strings there.
+    cats = stored.strings(r.categories)
+    if isinstance(r.primary_category, str) and r.primary_category \
+            and r.primary_category not in cats:
         cats.insert(0, r.primary_category)
-    return IndexRow(r.id, r.title or "", r.abstract or "", list(r.authors or []), cats,
+    return IndexRow(r.id, r.title or "", r.abstract or "", stored.authors(r.authors), cats,
                     r.published_at, bool(r.hidden), r.modified_at)
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from lxml import etree
 
+from paperwire import stored
 from paperwire.web.mathrender import plain_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -32,9 +33,12 @@ def _tag_id(base_url: str, what: str) -> str:
 
 
 def _sub(parent, name: str, text: str | None = None, **attrs) -> etree._Element:
-    el = etree.SubElement(parent, _E + name, {k: v for k, v in attrs.items() if v is not None})
+    # stored.text drops what XML 1.0 cannot carry (lxml would raise ValueError): one stored
+    # title with a control character must not take every feed down.
+    el = etree.SubElement(parent, _E + name, {k: stored.text(v) for k, v in attrs.items()
+                                              if v is not None})
     if text is not None:
-        el.text = text
+        el.text = stored.text(text)
     return el
 
 
@@ -64,17 +68,17 @@ def build_feed(*, base_url: str, site_name: str, feed_key: str, title: str, self
         if paper.get("publishedAt"):
             _sub(entry, "published", _rfc3339(paper["publishedAt"], now))
         _sub(entry, "link", rel="alternate", type="text/html", href=f"{base}/papers/{paper['id']}")
-        if paper.get("pdfUrl"):
-            _sub(entry, "link", rel="related", type="application/pdf", href=paper["pdfUrl"],
-                 title="PDF")
-        names = [a["name"] for a in paper.get("authors", []) if a.get("name")]
+        pdf = stored.http_url(paper.get("pdfUrl"))  # feed readers have no CSP to stop javascript:
+        if pdf:
+            _sub(entry, "link", rel="related", type="application/pdf", href=pdf, title="PDF")
+        names = stored.author_names(paper.get("authors"))
         for name in names[:20]:
             _sub(_sub(entry, "author"), "name", name)
         if not names:
             _sub(_sub(entry, "author"), "name",
                  f"{paper.get('authorCount') or 'Unknown'} authors"
                  if paper.get("authorCount") else "Unknown")
-        for cat in paper.get("categories", []):
+        for cat in stored.strings(paper.get("categories")):
             _sub(entry, "category", term=cat)
         summary = plain_text(paper.get("summary") or "")
         votes = f"{paper.get('upvotes', 0)} upvotes, {item.get('numComments', 0)} comments. "

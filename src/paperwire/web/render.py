@@ -17,6 +17,7 @@ import logging
 import re
 from typing import Any
 
+from paperwire import stored
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.rank.trending import trending_score
 from paperwire.store import comments as comment_store
@@ -43,29 +44,34 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
 
 
 def paper_json(paper: Paper) -> dict[str, Any]:
-    """The API's paper object (also what templates read)."""
-    authors = [{"name": a.get("name", ""), "affiliations": list(a.get("affiliations") or [])}
-               for a in (paper.authors or [])]
+    """The API's paper object (also what templates and feeds read).
+
+    Built through ``paperwire.stored``: a row stored before the record schema existed (authors
+    as strings, numbers among the categories, control characters, ``javascript:`` links) still
+    gives a well-typed object, so it cannot break a page, the API or a feed."""
+    authors = stored.authors(paper.authors)
+    categories = stored.strings(paper.categories)
     return {
         "id": paper.id,
-        "title": paper.title,
-        "summary": paper.abstract or "",
+        "title": stored.text(paper.title),
+        "summary": stored.text(paper.abstract),
         "authors": authors,
         "authorCount": max(paper.author_count or 0, len(authors)),
         "publishedAt": _iso(paper.published_at),
         "updatedAt": _iso(paper.updated_at),
         "upvotes": paper.upvotes or 0,
         "numComments": paper.num_comments or 0,
-        "categories": list(paper.categories or []),
-        "primaryCategory": paper.primary_category or ((paper.categories or [None])[0]),
+        "categories": categories,
+        "primaryCategory": (stored.optional_text(paper.primary_category)
+                            or (categories[0] if categories else None)),
         "version": paper.version,
-        "versions": list(paper.versions or []),
-        "doi": paper.doi,
-        "journalRef": paper.journal_ref,
-        "comments": paper.comments,
-        "license": paper.license,
-        "absUrl": paper.abs_url,
-        "pdfUrl": paper.pdf_url,
+        "versions": stored.versions(paper.versions),
+        "doi": stored.optional_text(paper.doi),
+        "journalRef": stored.optional_text(paper.journal_ref),
+        "comments": stored.optional_text(paper.comments),
+        "license": stored.optional_text(paper.license),
+        "absUrl": stored.http_url(paper.abs_url),
+        "pdfUrl": stored.http_url(paper.pdf_url),
         "source": paper.source,
         "hidden": bool(paper.hidden),
     }
@@ -76,7 +82,7 @@ def feed_item_json(paper: Paper, entry: FeedEntry | None, submitter: str | None,
     """The API's daily-paper object: ``{paper, submittedOnDailyAt, submittedBy, numComments}``."""
     item = {
         "paper": paper_json(paper),
-        "title": paper.title,
+        "title": stored.text(paper.title),
         "publishedAt": _iso(paper.published_at),
         "submittedOnDailyAt": _iso(entry.submitted_at) if entry else None,
         "day": _iso(entry.day) if entry else None,
@@ -384,26 +390,29 @@ _BIB_STOP = {"toward", "towards", "with", "from", "using", "into", "over", "when
 
 def bibtex(paper: Paper) -> str:
     """A ``@misc`` entry in arXiv's own style (eprint, archivePrefix, primaryClass)."""
-    authors = [a.get("name", "") for a in (paper.authors or []) if a.get("name")]
+    authors = stored.author_names(paper.authors)
+    title = stored.text(paper.title)
+    categories = stored.strings(paper.categories)
+    primary = stored.optional_text(paper.primary_category)
     year = paper.published_at.year if paper.published_at else None
     last = (authors[0].split()[-1] if authors and authors[0].split() else "anon")
-    title_words = re.findall(r"[A-Za-z]+", re.sub(r"\$[^$]*\$", " ", paper.title or ""))
+    title_words = re.findall(r"[A-Za-z]+", re.sub(r"\$[^$]*\$", " ", title))
     first_word = next((w for w in title_words if len(w) > 3 and w.lower() not in _BIB_STOP),
                       "paper")
     key = re.sub(r"[^A-Za-z0-9]", "", f"{last}{year or ''}{first_word}").lower() or "paper"
-    fields = [("title", "{" + _bib_escape(paper.title) + "}")]
+    fields = [("title", "{" + _bib_escape(title) + "}")]
     if authors:
         fields.append(("author", " and ".join(_bib_escape(a) for a in authors)))
     if year:
         fields.append(("year", str(year)))
     if paper.source == "arxiv":
         fields += [("eprint", paper.id), ("archivePrefix", "arXiv")]
-        if paper.primary_category or paper.categories:
-            fields.append(("primaryClass", paper.primary_category or paper.categories[0]))
-    if paper.doi:
-        fields.append(("doi", paper.doi))
-    if paper.abs_url:
-        fields.append(("url", paper.abs_url))
+        if primary or categories:
+            fields.append(("primaryClass", primary or categories[0]))
+    if stored.text(paper.doi):
+        fields.append(("doi", stored.text(paper.doi)))
+    if stored.http_url(paper.abs_url):
+        fields.append(("url", stored.http_url(paper.abs_url)))
     body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
     return f"@misc{{{key},\n{body}\n}}"
 
