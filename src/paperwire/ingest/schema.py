@@ -185,7 +185,8 @@ def describe(exc: ValidationError, prefix: str = "") -> str:
     errors = exc.errors(include_url=False)
     # A value matching no member of a union gives one error per member; the deepest one
     # names the actual problem (``authors[0].name``, not "authors[0] is not a string").
-    first = max(errors, key=lambda e: len(_where(e["loc"])))
+    field = errors[0]["loc"][:1]
+    first = max((e for e in errors if e["loc"][:1] == field), key=lambda e: len(e["loc"]))
     others = len({e["loc"][:1] for e in errors} - {first["loc"][:1]})
     text = f"{prefix}{_where(first['loc'])}: {_reason(first)}"
     if others > 0:
