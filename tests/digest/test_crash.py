@@ -21,6 +21,17 @@ from tests.support.smtp_sink import SmtpSink
 N = 30
 
 
+SEND_CMD = [sys.executable, "-m", "paperwire", "digest", "send", "--date", SEND_DAY.isoformat(),
+            "--no-progress"]
+
+
+def seed_subscribers(db, n: int) -> None:
+    """A day on the feed and ``n`` confirmed subscribers readerNN@example.org."""
+    seed_day(db)
+    for i in range(n):
+        make_subscription(db, f"reader{i:02d}@example.org")
+
+
 def _env(settings, sink) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
     env.update(PAPERWIRE_DATA_DIR=str(settings.data_dir),
@@ -34,11 +45,8 @@ def _env(settings, sink) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_at_rcpt", [1, 12])
 def test_kill_9_mid_run_then_rerun_delivers_exactly_one_each(settings, db, kill_at_rcpt):
-    seed_day(db)
-    for i in range(N):
-        make_subscription(db, f"reader{i:02d}@example.org")
-    cmd = [sys.executable, "-m", "paperwire", "digest", "send", "--date", SEND_DAY.isoformat(),
-           "--no-progress"]
+    seed_subscribers(db, N)
+    cmd = SEND_CMD
     procs: list[subprocess.Popen] = []
     killed = threading.Event()
 

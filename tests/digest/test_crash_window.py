@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -21,8 +20,8 @@ from paperwire.digest.outbox import list_messages, outbox_dir
 from paperwire.digest.send import send_edition, worker_id
 from paperwire.digest.transport import open_transport
 from paperwire.store.models import DigestDelivery
-from tests.digest.kit import SEND_DAY, daily, seed_day
-from tests.digest.test_crash import _env
+from tests.digest.kit import daily, seed_day
+from tests.digest.test_crash import SEND_CMD, _env, seed_subscribers
 from tests.factories import make_subscription
 from tests.support.smtp_sink import SmtpSink
 
@@ -31,11 +30,8 @@ N = 5
 
 @pytest.mark.slow
 def test_sender_killed_after_the_servers_250_resends_that_one_message_on_rerun(settings, db):
-    seed_day(db)
-    for i in range(N):
-        make_subscription(db, f"reader{i}@example.org")
-    cmd = [sys.executable, "-m", "paperwire", "digest", "send", "--date", SEND_DAY.isoformat(),
-           "--no-progress"]
+    seed_subscribers(db, N)
+    cmd = SEND_CMD
     procs: list[subprocess.Popen] = []
     killed = threading.Event()
 

@@ -13,8 +13,13 @@ from fastapi.testclient import TestClient
 
 from paperwire.digest.outbox import OutboxTransport, list_messages, outbox_dir, read_message
 from paperwire.digest.send import send_edition
-from paperwire.digest.transport import (SmtpTransport, TransportError, describe_mail,
-                                        mail_target, open_transport)
+from paperwire.digest.transport import (
+    SmtpTransport,
+    TransportError,
+    describe_mail,
+    mail_target,
+    open_transport,
+)
 from tests.digest.kit import daily, seed_day
 from tests.web.accountkit import fast_hashing, make_app  # noqa: F401
 

@@ -3,8 +3,9 @@ escaped or sandboxed, never run; nobody else gets in."""
 
 from __future__ import annotations
 
-import pytest
 from email.message import EmailMessage
+
+import pytest
 from fastapi.testclient import TestClient
 
 from paperwire.digest.outbox import OutboxTransport, list_messages, outbox_dir

@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select

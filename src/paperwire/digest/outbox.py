@@ -19,7 +19,6 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-import logging
 import mailbox
 import os
 import re
@@ -28,8 +27,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 

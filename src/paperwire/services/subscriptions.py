@@ -23,7 +23,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from paperwire.digest.tokens import TokenError, make_token, max_age_seconds, verify_token
+# TokenError is re-exported: callers catch it without importing digest internals.
+from paperwire.digest.tokens import TokenError, make_token, max_age_seconds, verify_token  # noqa: F401
 from paperwire.errors import BadInput, NotFound
 from paperwire.store import ratelimit
 from paperwire.store import subscriptions as store
@@ -107,8 +108,12 @@ def deliver(settings, mail: ConfirmationMail, *, transport=None, raise_errors: b
     """Send a confirmation mail (after the caller's transaction). Failures are logged (and
     raised with ``raise_errors``); True when the transport accepted it."""
     from paperwire.digest.mailer import send_confirmation
-    from paperwire.digest.transport import (PermanentFailure, TemporaryFailure, TransportError,
-                                            mail_target)
+    from paperwire.digest.transport import (
+        PermanentFailure,
+        TemporaryFailure,
+        TransportError,
+        mail_target,
+    )
 
     try:
         send_confirmation(settings, email=mail.email, subscription_id=mail.subscription_id,
