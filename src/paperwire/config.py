@@ -59,8 +59,9 @@ class Settings:
                                 secret=True)
     secret_key: str = setting("", "Key that signs sessions and email links. Empty: generated "
                               "once and kept in DATA_DIR/secret_key.", secret=True)
-    base_url: str = setting("http://127.0.0.1:8000", "Public URL of the site, used in emails "
-                            "and feeds.")
+    base_url: str = setting("", "Public URL of the site, used in emails and feeds. Empty: "
+                            "http://HOST:PORT, where `paperwire serve` listens (127.0.0.1 "
+                            "for a wildcard HOST); set it behind a proxy.")
     site_name: str = setting("Paperwire", "Name shown in pages, feeds and emails.")
     load_demo_data: bool = setting(True, "Load the bundled demo papers into an empty database "
                                    "on first start.")
@@ -100,6 +101,11 @@ class Settings:
                                      "giving up.", group="arxiv")
     http_timeout_seconds: float = setting(30.0, "Timeout of one HTTP request to a remote "
                                           "service.", group="arxiv")
+    arxiv_interactive_timeout_seconds: float = setting(8.0, "Timeout of the arXiv request a "
+                                                       "person waits for (submitting a paper): "
+                                                       "connecting gets at most 3 s of it and "
+                                                       "nothing is retried, so an unreachable "
+                                                       "arXiv is said at once.", group="arxiv")
     harvest_set: str = setting("", "OAI-PMH set the scheduled harvest asks for (e.g. cs); "
                                "empty: all of arXiv.", group="arxiv")
     arxiv_retry_after_max_seconds: float = setting(120.0, "Longest wait honoured from an "
@@ -218,6 +224,11 @@ class Settings:
                                   "elsewhere, e.g. from cron.", group="jobs")
 
     # ---------------------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        if not self.base_url:
+            # Links (Atom, emails) follow where `serve` listens unless a public URL is set.
+            object.__setattr__(self, "base_url", listen_url(self.host, self.port))
+
     @property
     def effective_database_url(self) -> str:
         """The database URL in use, with the SQLite default filled in."""
@@ -255,6 +266,17 @@ class Settings:
                 shown = f"(default) {self.effective_database_url}"
             rows.append((env_name(f.name), shown, f.metadata["group"], f.metadata["help"]))
         return rows
+
+
+def listen_url(host: str, port: int) -> str:
+    """``http://host:port`` for a listening address (wildcards become 127.0.0.1, IPv6
+    literals get brackets)."""
+    host = (host or "").strip()
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _mask(value: str) -> str:

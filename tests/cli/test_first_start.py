@@ -129,6 +129,9 @@ def test_demo_feed_and_keyword_search_work_while_the_model_is_prepared(serve):
     _wait(lambda: _feed_shows_demo(server.url), 30, "the demo feed on the front page")
     page = httpx.get(server.url + "/", timeout=10).text
     assert "Ahmadreza Azizi" in page  # real authors, not "8 authors"
+    # No PAPERWIRE_BASE_URL: the feed's links follow the port serve listens on.
+    atom = httpx.get(server.url + "/feeds/daily.atom", timeout=10).text
+    assert f"http://127.0.0.1:{server.port}/papers/{FIRST_ON_FEED}" in atom
 
     started = time.monotonic()
     search = httpx.get(server.url + "/search", params={"q": "seq"}, timeout=30)

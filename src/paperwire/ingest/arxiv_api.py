@@ -27,13 +27,14 @@ MAX_IDS_PER_REQUEST = 100
 
 
 def lookup(settings, query_ids: Sequence[str], *, pacer: Pacer | None = None,
-           sleep: Callable[[float], None] = time.sleep) -> dict[str, PaperRecord]:
+           sleep: Callable[[float], None] = time.sleep,
+           interactive: bool = False) -> dict[str, PaperRecord]:
     """Ask the arXiv API for these ids (as arXiv spells them, version optional).
 
     Returns {paper id without version: record} for the papers arXiv knows; raises BadInput
     when arXiv says an id is malformed."""
     own = pacer is None
-    pacer = pacer or Pacer(settings, sleep=sleep)
+    pacer = pacer or Pacer(settings, sleep=sleep, interactive=interactive)
     found: dict[str, PaperRecord] = {}
     try:
         for start in range(0, len(query_ids), MAX_IDS_PER_REQUEST):
@@ -65,7 +66,8 @@ def lookup(settings, query_ids: Sequence[str], *, pacer: Pacer | None = None,
 
 
 def fetch_many(settings, db, raw_ids: Sequence[str], *,
-               sleep: Callable[[float], None] = time.sleep) -> list[tuple[str, str]]:
+               sleep: Callable[[float], None] = time.sleep,
+               interactive: bool = False) -> list[tuple[str, str]]:
     """Fetch and store papers; returns [(paper id, new|updated|unchanged)].
 
     Every id is validated before any request; ids arXiv does not know raise NotFound after
@@ -76,7 +78,7 @@ def fetch_many(settings, db, raw_ids: Sequence[str], *,
     for raw in raw_ids:
         pid, version = normalize_arxiv_id(raw)
         wanted[f"{pid}v{version}" if version else pid] = pid
-    found = lookup(settings, list(wanted), sleep=sleep)
+    found = lookup(settings, list(wanted), sleep=sleep, interactive=interactive)
     missing = [q for q, pid in wanted.items() if pid not in found]
     results: list[tuple[str, str]] = []
     if found:
@@ -99,8 +101,10 @@ def fetch_many(settings, db, raw_ids: Sequence[str], *,
 
 
 def fetch_and_store(settings, db, id_or_url: str, *, refresh: bool = False,
-                    sleep: Callable[[float], None] = time.sleep) -> tuple[str, bool]:
-    """Make sure a paper is stored; returns (paper id, created).
+                    sleep: Callable[[float], None] = time.sleep,
+                    interactive: bool = False) -> tuple[str, bool]:
+    """Make sure a paper is stored; returns (paper id, created). ``interactive``: a person
+    waits (short timeout, no retries; see ``http.Pacer``).
 
     Without ``refresh``, a paper already stored is returned as is and arXiv is not asked.
     Raises BadInput for a malformed id or URL and NotFound for an id arXiv does not know."""
@@ -109,5 +113,5 @@ def fetch_and_store(settings, db, id_or_url: str, *, refresh: bool = False,
         with db.session() as session:
             if get_paper(session, pid) is not None:
                 return pid, False
-    results = fetch_many(settings, db, [id_or_url], sleep=sleep)
+    results = fetch_many(settings, db, [id_or_url], sleep=sleep, interactive=interactive)
     return pid, results[0][1] == "new"

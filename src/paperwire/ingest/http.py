@@ -31,19 +31,35 @@ class RemoteError(PaperwireError):
     """arXiv could not be reached or kept failing."""
 
 
+# Connecting to arXiv takes well under a second when it is up; a person waiting for a
+# submission is told after this long at most that it could not be reached.
+INTERACTIVE_CONNECT_SECONDS = 3.0
+
+
 class Pacer:
+    """``interactive``: a person waits for the answer (a submission): a short timeout
+    (``settings.arxiv_interactive_timeout_seconds``, connecting at most
+    ``INTERACTIVE_CONNECT_SECONDS``) and no retries; batch work (fetch, harvest) keeps the
+    long timeout and the retries with backoff."""
+
     def __init__(self, settings, *, client: httpx.Client | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 interactive: bool = False) -> None:
         self.settings = settings
         self.sleep = sleep
         self.clock = clock
+        self.interactive = interactive
         self.waits: list[float] = []   # every pause taken, for progress messages and tests
         self._last: float | None = None
         self._own_client = client is None
+        if interactive:
+            total = settings.arxiv_interactive_timeout_seconds
+            timeout = httpx.Timeout(total, connect=min(total, INTERACTIVE_CONNECT_SECONDS))
+        else:
+            timeout = httpx.Timeout(settings.http_timeout_seconds)
         self.client = client or httpx.Client(
-            timeout=settings.http_timeout_seconds, follow_redirects=True,
-            headers={"User-Agent": USER_AGENT})
+            timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT})
 
     def close(self) -> None:
         if self._own_client:
@@ -68,7 +84,7 @@ class Pacer:
 
     def get(self, url: str, params: dict | list | None = None, *, what: str = "arXiv") \
             -> httpx.Response:
-        retries = self.settings.arxiv_max_retries
+        retries = 0 if self.interactive else self.settings.arxiv_max_retries
         attempt = 0
         while True:
             self._pace()

@@ -116,25 +116,24 @@ def _duplicate(entry: FeedEntry | None, paper_id: str) -> Duplicate:
                      paper_id=paper_id)
 
 
+UNREACHABLE = "arXiv could not be reached; nothing was changed; try again later."
+
+
 def _fetch(settings, db, paper_id: str) -> None:
-    """Fetch one paper from the arXiv API into the store (the ingest area's client)."""
+    """Fetch one paper from the arXiv API into the store (the ingest area's client), as a
+    person waits: a short timeout, no retries. When arXiv cannot be asked the refusal says so
+    in words; the technical detail (error, endpoint) goes to the log only."""
     from paperwire.ingest.arxiv_api import fetch_and_store
 
     try:
-        fetch_and_store(settings, db, paper_id)
+        fetch_and_store(settings, db, paper_id, interactive=True)
     except NotFound as exc:
         raise UnknownPaper(f"arXiv has no paper with id {paper_id}") from exc
     except BadInput as exc:
         raise InvalidId(str(exc)) from exc
-    except PaperwireError as exc:
+    except (PaperwireError, OSError) as exc:  # OSError: network trouble below the client
         log.warning("submit: arXiv fetch of %s failed: %s", paper_id, exc)
-        raise ArxivUnavailable(f"arXiv could not be asked about {paper_id} right now ({exc}); "
-                               f"nothing was changed, please try again later",
-                               headers={"Retry-After": "60"}) from exc
-    except OSError as exc:  # network trouble below the client's own error handling
-        log.warning("submit: arXiv fetch of %s failed: %s", paper_id, exc)
-        raise ArxivUnavailable(f"arXiv could not be reached ({exc}); nothing was changed, "
-                               f"please try again later", headers={"Retry-After": "60"}) from exc
+        raise ArxivUnavailable(UNREACHABLE, headers={"Retry-After": "60"}) from exc
 
 
 def submit_paper(settings, db, user, id_or_url: str, *,
