@@ -1,4 +1,5 @@
-"""`paperwire serve` as a real process: migrates a fresh database, answers, logs its URL."""
+"""`paperwire serve` as a real process: migrates a fresh database, answers, logs its URL and
+where mail goes."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def test_serve_migrates_a_fresh_database_and_serves_pages(tmp_path):
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"papers", "feed_entries", "users"} <= tables
     assert f"http://127.0.0.1:{port}/" in log_path.read_text()
+    # No mail setting: the console says where mail goes and how to configure SMTP.
+    assert f"messages are delivered to the outbox {(data / 'outbox').resolve()}" \
+        in log_path.read_text()
+    assert "PAPERWIRE_SMTP_URL" in log_path.read_text()
 
 
 def test_serve_help_explains_production_settings():
