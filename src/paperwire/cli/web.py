@@ -66,25 +66,20 @@ def start_embedder(settings, db):
 
 def start_model_preparation(settings) -> subprocess.Popen | None:
     """Start the one background process that prepares the embedding model (export + int8
-    quantization, search/prepare.py) when the data dir has no finished export yet, and tell
-    this process and its web workers not to export it themselves. Returns the process.
+    quantization, search/prepare.py; it ends at once when the data dir has a finished export
+    already), and tell this process and its web workers not to export it themselves.
+    Returns the process.
 
     Why a separate process: the export imports torch and transformers (hundreds of MB, kept
     for the life of whoever imports them) and takes minutes; nothing the site shows waits for
-    it. Temporary folders of an export killed earlier are removed first."""
+    it — not even the check whether it is needed (hashing the weights takes a moment).
+    Temporary folders of an export killed earlier are removed first."""
     from paperwire.search import embed
 
     os.environ[embed.PREPARED_ELSEWHERE_ENV] = "1"
     embed.clean_stale_exports(Path(settings.data_dir) / "models")
     backend = getattr(settings, "embedding_backend", "") or embed.DEFAULT_BACKEND
     if backend == "torch":
-        return None
-    try:
-        embed.resolve_model(settings)
-    except Exception as exc:  # noqa: BLE001 - no usable model: search says so, serving goes on
-        log.info("no embedding model to prepare (%s); semantic search stays off", exc)
-        return None
-    if embed.model_ready(settings, backend):
         return None
     return subprocess.Popen([sys.executable, "-m", "paperwire.search.prepare"],
                             env=dict(os.environ), stdin=subprocess.DEVNULL)

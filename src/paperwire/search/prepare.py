@@ -125,7 +125,12 @@ def run(settings, console) -> bool:
     from paperwire.search import embed
 
     backend = settings.embedding_backend or embed.DEFAULT_BACKEND
-    spec = embed.resolve_model(settings)
+    try:
+        spec = embed.resolve_model(settings)
+    except embed.EmbeddingModelError as exc:
+        # No usable model: search says why (the web workers resolve it too); nothing to do.
+        log.info("no embedding model to prepare (%s); semantic search stays off", exc)
+        return False
     models = Path(settings.data_dir) / "models"
     models.mkdir(parents=True, exist_ok=True)
     failed = models / FAILED_FILE
