@@ -204,3 +204,22 @@ def test_sigterm_during_the_export_removes_its_temporary_folder(serve):
     _wait(lambda: not _alive(preparer), 10, "the preparation process ended")
     assert not list(models.glob(".*.tmp-*"))
     assert not list(models.glob("*/manifest.json"))
+
+
+def test_bench_first_start_runs_and_reports_both_times(tmp_path):
+    """bench/first_start.py at one run with the model held back; no timing asserted."""
+    import json
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "first_start.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, str(root / "bench" / "first_start.py"), "--runs", "1",
+                           "--hold-model", "--json", str(out)], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
+    assert "demo feed" in done.stdout and "first search" in done.stdout
+    result = json.loads(out.read_text())
+    (run,) = result["runs"]
+    assert set(result["median"]) == {"listen_s", "feed_s", "search_s", "stop_s"}
+    assert run["search_keyword_only"] is True

@@ -40,6 +40,7 @@ def prepare(settings, *, demo_in_background: bool = True):
                 try:
                     if load_demo_if_empty(settings, db):
                         log.info("demo data loaded")
+                        _build_lexical_index(settings, db)
                 except Exception:  # noqa: BLE001 - the site serves without demo data
                     log.exception("loading the demo data failed")
 
@@ -49,6 +50,19 @@ def prepare(settings, *, demo_in_background: bool = True):
             else:
                 load()
     return db, thread
+
+
+def _build_lexical_index(settings, db) -> None:
+    """Build the lexical index of a fresh install while the web worker starts, so that the
+    first search finds it ready instead of waiting for the build (seconds on a busy
+    machine). A worker that gets there first builds it itself; either way it is correct."""
+    from paperwire.search.lexical import LexicalIndex
+
+    index = LexicalIndex(settings, db)
+    try:
+        index.ensure_open()
+    finally:
+        index.close()
 
 
 def start_embedder(settings, db):
