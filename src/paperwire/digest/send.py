@@ -48,14 +48,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 
 from paperwire.digest import build
 from paperwire.digest.compose import ComposeError, compose_digest, message_id, sender_domain
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
 from paperwire.digest.transport import PermanentFailure, TemporaryFailure, TransportError
-from paperwire.store.models import DigestDelivery
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -124,10 +122,7 @@ def send_edition(settings, db, ed: Edition, transport, *, progress: bool = True,
     SMTP connection, so at most one message is ever between the server's 250 and our
     ``sent`` commit). Off: everything in the calling thread.
     """
-    from sqlalchemy import func, select
-
     from paperwire.store import deliveries, subscriptions
-    from paperwire.store.models import DigestDelivery
 
     worker = worker or worker_id()
     ident = MailIdentity.from_settings(settings)
@@ -138,9 +133,7 @@ def send_edition(settings, db, ed: Edition, transport, *, progress: bool = True,
         data = build.load_edition(settings, s, ed, db=db)
         ids = [sid for sid, _ in subscriptions.active_for_edition(s, ed.edition)]
         summary.planned = deliveries.plan(s, ed.edition, ed.period, ids)
-        todo = s.scalar(select(func.count()).select_from(DigestDelivery).where(
-            DigestDelivery.edition == ed.edition, DigestDelivery.period == ed.period,
-            DigestDelivery.status.in_(("pending", "sending"))))
+        todo = deliveries.open_count(s, ed.edition, ed.period)
     summary.candidates = len(data.papers)
     bar = _bar(todo, progress, f"{ed.edition} {ed.period}")
     delays = [settings.digest_retry_backoff_seconds * 2 ** i
@@ -440,12 +433,7 @@ def dry_run_edition(settings, db, ed: Edition, directory, *, progress: bool = Tr
                 subs = subscriptions.load_many(s, chunk)
                 names = subscriptions.display_names(s, [x.user_id for x in subs.values()])
                 sent = deliveries.already_sent(s, chunk, data.all_ids())
-                done = {(r.subscription_id) for r in s.execute(
-                    select(DigestDelivery.subscription_id).where(
-                        DigestDelivery.edition == ed.edition,
-                        DigestDelivery.period == ed.period,
-                        DigestDelivery.subscription_id.in_(chunk),
-                        DigestDelivery.status.in_(("sent", "skipped", "failed"))))}
+                done = deliveries.finished_subscriptions(s, ed.edition, ed.period, chunk)
                 rows = [(x.id, x.email, x.user_id, x.token_version, list(x.topics or []),
                          x.max_papers) for x in subs.values()]
             for sid, email, user_id, version, topics, max_papers in rows:

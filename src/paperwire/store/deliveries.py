@@ -262,6 +262,23 @@ def already_sent(session: Session, subscription_ids: Sequence[int],
     return found
 
 
+def open_count(session: Session, edition: str, period: str) -> int:
+    """Rows of this edition and period still to be sent (pending or sending)."""
+    return int(session.scalar(select(func.count()).select_from(DigestDelivery).where(
+        DigestDelivery.edition == edition, DigestDelivery.period == period,
+        DigestDelivery.status.in_(("pending", "sending")))) or 0)
+
+
+def finished_subscriptions(session: Session, edition: str, period: str,
+                           subscription_ids: Sequence[int]) -> set[int]:
+    """Those of ``subscription_ids`` whose delivery of this edition and period is over
+    (sent, skipped or failed)."""
+    return set(session.scalars(select(DigestDelivery.subscription_id).where(
+        DigestDelivery.edition == edition, DigestDelivery.period == period,
+        DigestDelivery.subscription_id.in_(list(subscription_ids)),
+        DigestDelivery.status.in_(("sent", "skipped", "failed")))))
+
+
 def counts(session: Session, edition: str, period: str) -> dict[str, int]:
     return {status: n for status, n in session.execute(
         select(DigestDelivery.status, func.count())
