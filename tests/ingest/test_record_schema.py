@@ -6,18 +6,19 @@ PostgreSQL; and, on generated input, no parser ever raises anything but RecordEr
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from paperwire.ingest.atom_parse import parse_atom
 from paperwire.ingest.formats import PARSERS
 from paperwire.ingest.importer import import_file
 from paperwire.ingest.items import RecordError
 from paperwire.ingest.oai_parse import parse_list_records
-from paperwire.ingest.atom_parse import parse_atom
 from paperwire.store.papers import get_paper
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -8,7 +8,9 @@ import dataclasses
 import datetime as dt
 import json
 
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from paperwire.ingest.importer import import_file
 from paperwire.ingest.records import PaperRecord

@@ -84,9 +84,9 @@ def test_digest_mail_never_links_javascript_or_data_urls():
 
 
 def test_non_string_categories_do_not_break_the_lexical_index(settings, db, bad_paper):
+    from paperwire.search.filters import merge
     from paperwire.search.lexical import LexicalIndex
     from paperwire.search.query import parse_query
-    from paperwire.search.filters import merge
 
     index = LexicalIndex(settings, db)
     try:

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Annotated, Optional
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, TypeAdapter, \
-    ValidationError, with_config
+from pydantic import (AfterValidator, ConfigDict, Field, StringConstraints, TypeAdapter,
+                      ValidationError, with_config)
 from typing_extensions import TypedDict
 
 from paperwire.ingest.items import FeedInfo, Item, RecordError
@@ -107,28 +107,28 @@ class RecordFields(TypedDict):
     title: _text(5_000)  # type: ignore[valid-type]
     abstract: _text(100_000)  # type: ignore[valid-type]
     source: _text(16, 1, r"^[a-z][a-z0-9-]{0,15}$")  # type: ignore[valid-type]
-    version: Optional[Annotated[int, Field(ge=1, le=100_000)]]
+    version: Annotated[int, Field(ge=1, le=100_000)] | None
     authors: Annotated[list[Author], Field(max_length=20_000)]
-    author_count: Optional[Count]
-    primary_category: Optional[_text(32, 1, CATEGORY)]  # type: ignore[valid-type]
+    author_count: Count | None
+    primary_category: _text(32, 1, CATEGORY) | None  # type: ignore[valid-type]
     categories: Annotated[list[_text(32, 1, CATEGORY)], Field(max_length=100)]  # type: ignore
-    published_at: Optional[Date]
-    updated_at: Optional[Date]
+    published_at: Date | None
+    updated_at: Date | None
     versions: Annotated[list[Version], Field(max_length=1_000)]
-    comments: Optional[_text(10_000)]  # type: ignore[valid-type]
-    journal_ref: Optional[_text(2_000)]  # type: ignore[valid-type]
-    doi: Optional[_text(255)]  # type: ignore[valid-type]
-    license: Optional[_text(255)]  # type: ignore[valid-type]
-    abs_url: Optional[_text(255, 1, HTTP_URL)]  # type: ignore[valid-type]
-    pdf_url: Optional[_text(255, 1, HTTP_URL)]  # type: ignore[valid-type]
-    imported_upvotes: Optional[Count]
+    comments: _text(10_000) | None  # type: ignore[valid-type]
+    journal_ref: _text(2_000) | None  # type: ignore[valid-type]
+    doi: _text(255) | None  # type: ignore[valid-type]
+    license: _text(255) | None  # type: ignore[valid-type]
+    abs_url: _text(255, 1, HTTP_URL) | None  # type: ignore[valid-type]
+    pdf_url: _text(255, 1, HTTP_URL) | None  # type: ignore[valid-type]
+    imported_upvotes: Count | None
 
 
 class FeedFields(TypedDict):
     __pydantic_config__ = ConfigDict(extra="forbid", strict=True)  # type: ignore[misc]
     day: Annotated[dt.date, AfterValidator(_day)]
-    submitted_by_name: Optional[_text(128, 1)]  # type: ignore[valid-type]
-    submitted_at: Optional[Date]
+    submitted_by_name: _text(128, 1) | None  # type: ignore[valid-type]
+    submitted_at: Date | None
 
 
 _RECORD = TypeAdapter(RecordFields)
@@ -238,5 +238,5 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-__all__ = ["checked", "check_record", "validate_input", "describe", "RecordError",
-           "FeedInfo", "MIN_DATE", "MAX_DATE"]
+__all__ = ["MAX_DATE", "MIN_DATE", "FeedInfo", "RecordError", "check_record", "checked",
+           "describe", "validate_input"]

@@ -24,7 +24,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.ingest.records import METADATA_FIELDS, PaperRecord
-from paperwire.store.merge import may_replace, merge_records
+from paperwire.store.merge import merge_records
 from paperwire.store.models import Paper, utcnow
 
 # Keeps each SELECT ... IN (...) well under SQLite's variable limit.

@@ -502,7 +502,7 @@ def similar_fragment_context(state, paper_id: str, *, user=None) -> dict[str, An
         paper = get_paper(s, paper_id)
         if paper is None or (paper.hidden and not getattr(user, "is_admin", False)):
             raise NotFound(f"no paper with id {paper_id!r}")
-        title = paper.title
+        title = stored.text(paper.title)
     ready = getattr(state, "similar_ready", None)
     if ready is None or ready.is_set():
         items, notices = similar_papers(state, paper_id, limit=SIMILAR_ON_PAGE)
