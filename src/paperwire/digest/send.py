@@ -54,6 +54,7 @@ from paperwire.digest.compose import ComposeError, compose_digest, message_id, s
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
 from paperwire.digest.transport import PermanentFailure, TemporaryFailure, TransportError
+from paperwire.procs import pid_alive
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -73,15 +74,7 @@ def claimer_is_dead(claimer: str) -> bool:
         return False
     if host != _HOST:
         return False   # cannot tell for another machine: wait for the lease
-    if pid_n == os.getpid():
-        return False
-    try:
-        os.kill(pid_n, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return not pid_alive(pid_n)
 
 
 @dataclass

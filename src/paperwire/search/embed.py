@@ -38,6 +38,7 @@ from typing import Sequence
 import numpy as np
 
 from paperwire.errors import PaperwireError
+from paperwire.procs import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -600,7 +601,7 @@ def clean_stale_exports(models_dir: Path) -> int:
         if not (name.startswith(".") and ".tmp-" in name and entry.is_dir()):
             continue
         pid = name.rsplit(".tmp-", 1)[1]
-        if pid.isdigit() and _pid_alive(int(pid)):
+        if pid.isdigit() and pid_alive(int(pid)):
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed += 1
@@ -609,16 +610,6 @@ def clean_stale_exports(models_dir: Path) -> int:
     return removed
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def model_ready(settings, backend: str | None = None) -> bool:
