@@ -35,6 +35,7 @@ HOLD_ENV = "PAPERWIRE_TEST_HOLD_MODEL_PREPARATION"
 FAILED_FILE = "prepare-failed.txt"
 LOG_FILE = "prepare.log"
 WHAT = "Preparing semantic search (first start, done once)"
+TTY_QUIET_SECONDS = 8.0
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,10 @@ class ProgressLine:
         text = self.text(fraction)
         self.last_text = text
         if self.tty:
-            if now - self._last_draw < 1.0 and fraction < 1.0:
+            # Redrawn in place at most once a second; not during the first seconds, when
+            # `serve` prints its own start-up lines (they would land on this line).
+            if fraction < 1.0 and (now - self._last_draw < 1.0
+                                   or now - self.started < TTY_QUIET_SECONDS):
                 return
             self._last_draw = now
             self.stream.write("\r\033[K" + text)
