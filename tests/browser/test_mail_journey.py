@@ -114,5 +114,29 @@ def test_subscribe_confirm_and_daily_digest_land_in_the_outbox(browser, outbox_s
     frame.locator("a[href*='/papers/']").first.wait_for()
     assert ap.locator("iframe.mail-html").get_attribute("sandbox") == ""
     assert errors == [] or all("Blocked script" in e for e in errors), errors
+
+    # --- a hostile message in the outbox is shown, never run --------------------------------
+    key = _put_hostile(site.settings)
+    ap.goto(site.url + f"/admin/outbox/{key}")
+    assert "<script>" in ap.locator("pre.mail-text").first.inner_text()   # shown as text
+    ap.frame_locator("iframe.mail-html").locator("p.greeting").wait_for()
+    frame = ap.frame(url=re.compile(r"/html$"))
+    assert frame.evaluate("typeof window.pwned") == "undefined"
+    assert ap.evaluate("typeof window.pwned") == "undefined"
     reader.close()
     admin.close()
+
+
+def _put_hostile(settings) -> str:
+    from email.message import EmailMessage
+
+    from paperwire.digest.outbox import OutboxTransport, message_key, outbox_dir
+
+    hostile = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "a@paperwire.test", READER, "Hostile " + hostile
+    msg["Message-ID"] = "<hostile.1@paperwire.test>"
+    msg.set_content("Text " + hostile)
+    msg.add_alternative(f"<p class='greeting'>Hello</p>{hostile}", subtype="html")
+    OutboxTransport(outbox_dir(settings)).send(msg)
+    return message_key(msg)
