@@ -37,7 +37,8 @@ class CommentView:
 
 def add_comment(session: Session, paper_id: str, user_id: int, body: str, body_html: str, *,
                 parent_id: int | None = None, now: dt.datetime | None = None) -> Comment:
-    if session.scalar(select(Paper.id).where(Paper.id == paper_id)) is None:
+    hidden = session.scalar(select(Paper.hidden).where(Paper.id == paper_id))
+    if hidden is None or hidden:  # a hidden paper takes no comments (and says so as 404)
         raise NotFound(f"no paper with id {paper_id}")
     if parent_id is not None:
         parent = session.get(Comment, parent_id)

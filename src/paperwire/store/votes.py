@@ -11,6 +11,8 @@ Invariants:
   ``upvotes = upvotes + 1`` that PostgreSQL serializes on the row lock.
 - A function only ever touches the vote of the user it is given: no function here can remove
   another user's vote.
+- A hidden paper gets no new votes: it is gone from every list, so a vote on it could only
+  come from a client that remembered its id.
 """
 
 from __future__ import annotations
@@ -43,14 +45,16 @@ def _count(session: Session, paper_id: str) -> int:
     return session.scalar(select(Paper.upvotes).where(Paper.id == paper_id)) or 0
 
 
-def _require_paper(session: Session, paper_id: str) -> None:
-    if session.scalar(select(Paper.id).where(Paper.id == paper_id)) is None:
+def _require_paper(session: Session, paper_id: str, *, visible: bool = False) -> None:
+    hidden = session.scalar(select(Paper.hidden).where(Paper.id == paper_id))
+    if hidden is None or (visible and hidden):
         raise NotFound(f"no paper with id {paper_id}")
 
 
 def add_vote(session: Session, user_id: int, paper_id: str) -> VoteResult:
-    """Upvote; a second call for the same user and paper changes nothing."""
-    _require_paper(session, paper_id)
+    """Upvote; a second call for the same user and paper changes nothing. A hidden paper
+    takes no new votes (NotFound, as for a missing one); withdrawing one stays possible."""
+    _require_paper(session, paper_id, visible=True)
     stmt = (_insert(session).values(user_id=user_id, paper_id=paper_id, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["user_id", "paper_id"])
             .returning(Upvote.user_id))

@@ -14,6 +14,11 @@ Extension points for other areas (keep them stable):
   that changes what lists show, e.g. a vote or a comment).
 - ``request.state.user`` / ``request.state.csrf_token``: set by the accounts middleware; pages
   read them through ``paperwire.web.pages``; both default to None / "" here.
+- Input: every request passes ``paperwire.web.inputs.InputPolicyMiddleware`` first (no
+  control characters or NUL anywhere, bounded bodies and integers, 404/405 for writes no route
+  takes); declare id parameters as ``inputs.IdPath`` / ``inputs.IdField``.
+- OpenAPI: only routes under ``/api/`` and ``/feeds/`` are in the document (the contract);
+  declare every status an operation can answer (``paperwire.web.errors.error_responses``).
 - Errors: raise ``paperwire.errors.NotFound``/``BadInput`` or ``paperwire.web.errors``
   ``Unauthorized``/``Forbidden``/``Conflict``/``RateLimited``; they leave as
   ``{"error", "detail"}`` JSON or an HTML error page with the right status.
@@ -30,6 +35,7 @@ from fastapi import FastAPI
 
 from paperwire.web.cache import PageCache
 from paperwire.web.errors import install_error_handlers
+from paperwire.web.inputs import InputPolicyMiddleware
 from paperwire.web.jsonresp import JSONResponse
 from paperwire.web.pages import make_templates
 from paperwire.web.static import mount_static
@@ -93,6 +99,9 @@ def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
         router = getattr(module, "router", None)
         if router is not None:
             app.include_router(router)
+    _schema_covers_api_only(app)
+    # Outermost (added last): the input policy runs before anything reads the request.
+    app.add_middleware(InputPolicyMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz():
@@ -105,6 +114,47 @@ def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
         app.state.startup_hooks.append(_warm_pages)
         app.state.startup_hooks.append(_warm_search)
     return app
+
+
+SCHEMA_PREFIXES = ("/api/", "/feeds/")
+
+
+def _schema_covers_api_only(app: FastAPI) -> None:
+    """The OpenAPI document is the contract of the JSON API and the feeds: HTML pages and
+    form posts never appear in it, whichever module declared them (and the schemas only they
+    used go with them)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        doc = generate()
+        paths = doc.get("paths", {})
+        for path in [p for p in paths if not p.startswith(SCHEMA_PREFIXES)]:
+            del paths[path]
+        _drop_unused_schemas(doc)
+        return doc
+
+    app.openapi = openapi
+
+
+def _drop_unused_schemas(doc: dict) -> None:
+    schemas = doc.get("components", {}).get("schemas", {})
+    prefix = "#/components/schemas/"
+    used: set[str] = set()
+    todo: list = [doc.get("paths", {})]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(prefix):
+                name = ref[len(prefix):]
+                if name not in used and name in schemas:
+                    used.add(name)
+                    todo.append(schemas[name])
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    for name in [n for n in schemas if n not in used]:
+        del schemas[name]
 
 
 @contextlib.asynccontextmanager

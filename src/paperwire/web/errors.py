@@ -13,6 +13,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
 
 from paperwire.web.jsonresp import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -50,6 +51,28 @@ class RateLimited(HTTPError):
 
     def __init__(self, detail: str, *, retry_after: int = 60) -> None:
         super().__init__(detail, headers={"Retry-After": str(int(retry_after))})
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer of the API and the feeds."""
+
+    error: str
+    detail: str
+
+
+_DESCRIPTIONS = {400: "Bad input (a parameter, a form field or the body breaks the input "
+                      "policy)", 401: "No valid API token", 403: "Not allowed",
+                 404: "Not found", 409: "Conflict", 413: "Body too large",
+                 422: "A parameter or the body does not match the declared schema",
+                 429: "Rate limited (see Retry-After)"}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses=`` entries declaring errors with their real shape (``ErrorOut``);
+    400, 413 and 422 (input policy, schema validation) are always included."""
+    wanted = sorted({400, 413, 422, *statuses})
+    return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]}
+            for status in wanted}
 
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

@@ -1,14 +1,17 @@
-"""JSON responses serialized by orjson (fast; dates and dataclasses handled natively)."""
+"""JSON responses serialized by orjson (fast; dates and dataclasses handled natively).
+
+A subclass of Starlette's ``JSONResponse`` so FastAPI documents what routes return with it
+as JSON (the declared model), not as an opaque string."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from starlette.responses import Response
+from starlette.responses import JSONResponse as _StarletteJSONResponse
 
 
-class JSONResponse(Response):
+class JSONResponse(_StarletteJSONResponse):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:

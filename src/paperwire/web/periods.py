@@ -1,11 +1,16 @@
 """Parsing and naming the feed's periods: a day, an ISO week, a month.
 
 Invariants: every parser either returns inclusive (start, end) dates or raises ``BadInput``
-naming the parameter, the expected format and the value received.
+naming the parameter, the expected format and the value received. Every period returned lies
+wholly within the dates Python represents (0001-01-01 .. 9999-12-31): a week that would run
+past them (9999-W52) is refused, not half-shown. The navigation helpers (``week_of``,
+``add_days``, ``add_months``) answer None instead of stepping outside that range, so the pages
+at the ends of time simply have no "next" or "previous" link.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from zoneinfo import ZoneInfo
@@ -41,9 +46,14 @@ def parse_week(value: str) -> tuple[dt.date, dt.date]:
     if m:
         try:
             start = dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-            return start, start + dt.timedelta(days=6)
         except ValueError:
-            pass
+            start = None
+        end = add_days(start, 6) if start else None
+        if start and end:
+            return start, end
+        if start:
+            raise BadInput(f"week {value!r} ends after 9999-12-31, the last date this site "
+                           "can show")
     raise BadInput(f"week must be an ISO week as YYYY-Www (e.g. 2026-W48), got {value!r}")
 
 
@@ -56,8 +66,7 @@ def parse_month(value: str) -> tuple[dt.date, dt.date]:
 
 
 def month_end(start: dt.date) -> dt.date:
-    nxt = dt.date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
+    return start.replace(day=calendar.monthrange(start.year, start.month)[1])
 
 
 def week_label(day: dt.date) -> str:
@@ -72,3 +81,30 @@ def month_label(day: dt.date) -> str:
 def shift_month(start: dt.date, months: int) -> dt.date:
     index = start.year * 12 + (start.month - 1) + months
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def add_days(day: dt.date | None, days: int) -> dt.date | None:
+    """``day`` moved by ``days``, or None when that leaves the representable dates."""
+    if day is None:
+        return None
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return None
+
+
+def add_months(start: dt.date, months: int) -> dt.date | None:
+    """The first day of the month ``months`` away, or None outside the representable dates."""
+    try:
+        return shift_month(start, months)
+    except ValueError:
+        return None
+
+
+def week_of(day: dt.date | None) -> str | None:
+    """The label of the ISO week containing ``day`` (``2026-W48``) when the whole week is
+    representable (``parse_week`` would accept it), else None."""
+    monday = add_days(day, -day.weekday()) if day is not None else None
+    if monday is None or add_days(monday, 6) is None:
+        return None
+    return week_label(monday)

@@ -225,28 +225,39 @@ def feed_context(state, *, user=None, date: str | None = None, week: str | None 
     ctx: dict[str, Any] = dict(data)
     ctx.update(kind=kind, sort=sort, page=page, limit=limit, today=today,
                has_more=page * limit < data["total"], upvoted=_upvoted(db, user, data["items"]))
+    # Links to neighbouring periods are None where they would leave the representable dates
+    # (periods.add_days / add_months / week_of): the first and last pages have no such link.
     if kind == "day":
         ctx["label"] = start_d.strftime("%A, %B %-d, %Y")
         ctx["prev_url"] = f"/papers?date={data['prev_day']}" if data["prev_day"] else None
         ctx["next_url"] = f"/papers?date={data['next_day']}" if data["next_day"] else None
         ctx["prev_label"], ctx["next_label"] = "Previous day", "Next day"
-        ctx["week_url"] = f"/papers/week/{periods.week_label(start_d)}"
+        ctx["week_url"] = _week_url(start_d)
         ctx["month_url"] = f"/papers/month/{periods.month_label(start_d)}"
     elif kind == "week":
         ctx["label"] = label
-        ctx["prev_url"] = f"/papers/week/{periods.week_label(start_d - dt.timedelta(days=7))}"
-        ctx["next_url"] = f"/papers/week/{periods.week_label(start_d + dt.timedelta(days=7))}"
+        ctx["prev_url"] = _week_url(periods.add_days(start_d, -7))
+        ctx["next_url"] = _week_url(periods.add_days(start_d, 7))
         ctx["prev_label"], ctx["next_label"] = "Previous week", "Next week"
         ctx["day_url"] = f"/papers?date={start_d}"
         ctx["month_url"] = f"/papers/month/{periods.month_label(start_d)}"
     else:
         ctx["label"] = label
-        ctx["prev_url"] = f"/papers/month/{periods.month_label(periods.shift_month(start_d, -1))}"
-        ctx["next_url"] = f"/papers/month/{periods.month_label(periods.shift_month(start_d, 1))}"
+        ctx["prev_url"] = _month_url(periods.add_months(start_d, -1))
+        ctx["next_url"] = _month_url(periods.add_months(start_d, 1))
         ctx["prev_label"], ctx["next_label"] = "Previous month", "Next month"
-        ctx["week_url"] = f"/papers/week/{periods.week_label(start_d)}"
+        ctx["week_url"] = _week_url(start_d)
         ctx["day_url"] = f"/papers?date={start_d}"
     return ctx
+
+
+def _week_url(day: dt.date | None) -> str | None:
+    label = periods.week_of(day)
+    return f"/papers/week/{label}" if label else None
+
+
+def _month_url(start: dt.date | None) -> str | None:
+    return f"/papers/month/{periods.month_label(start)}" if start else None
 
 
 TRENDING_WINDOWS = {"day": 1, "week": 7, "month": 30, "all": None}
@@ -436,7 +447,9 @@ def build_query(q: str, *, category: str | None = None, date_from: str | None = 
     if date_from and date_from.strip():
         parts.append(f"after:{periods.parse_day(date_from, 'from')}")
     if date_to and date_to.strip():
-        parts.append(f"before:{periods.parse_day(date_to, 'to') + dt.timedelta(days=1)}")
+        after_to = periods.add_days(periods.parse_day(date_to, "to"), 1)
+        if after_to is not None:  # to=9999-12-31 bounds nothing: every date is on or before it
+            parts.append(f"before:{after_to}")
     return " ".join(p for p in parts if p)
 
 

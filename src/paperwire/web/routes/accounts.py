@@ -11,8 +11,6 @@ and a 4xx status; success redirects (303) so a reload does not resubmit.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
@@ -20,6 +18,7 @@ from paperwire.errors import BadInput, NotFound
 from paperwire.store import users as user_store
 from paperwire.store.users import AlreadyExists
 from paperwire.web import auth
+from paperwire.web.inputs import IdPath, local_path
 from paperwire.web.pages import page_response
 from paperwire.web.security import SecurityMiddleware, rate_limit
 
@@ -31,15 +30,10 @@ def install(app) -> None:
 
 
 def safe_next(value: str | None, default: str = "/") -> str:
-    """A local path to go to after signing in; anything pointing off-site becomes ``default``."""
-    if not value:
-        return default
-    value = value.strip()
-    parts = urlsplit(value)
-    if (not value.startswith("/") or value.startswith("//") or "\\" in value
-            or parts.scheme or parts.netloc or value.startswith("/signout")):
-        return default
-    return value
+    """A local path to go to after signing in; anything pointing off-site (``inputs.local_path``)
+    or at sign-out becomes ``default``."""
+    value = local_path(value, default)
+    return default if value.startswith("/signout") else value
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -201,7 +195,7 @@ def create_token(request: Request, name: str = Form("")):
 
 
 @router.post("/profile/tokens/{token_id}/revoke")
-def revoke_token(request: Request, token_id: int):
+def revoke_token(request: Request, token_id: IdPath):
     user = auth.require_signed_in(request)
     with request.app.state.db.session() as session:
         revoked = user_store.revoke_api_token(session, user.id, token_id)

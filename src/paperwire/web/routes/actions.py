@@ -28,15 +28,21 @@ from paperwire.store import moderation, votes
 from paperwire.store.models import Paper
 from paperwire.store.users import count_submissions_since
 from paperwire.web import auth
-from paperwire.web.errors import Forbidden, Unauthorized, wants_json
+from paperwire.web.errors import Forbidden, Unauthorized, error_responses, wants_json
+from paperwire.web.inputs import IdField, IdPath, local_path, parse_id
 from paperwire.web.markdown import MAX_COMMENT_CHARS, render_comment
-from paperwire.web.pages import page_response
+from paperwire.web.pages import current_user, page_response
+from paperwire.web.render import check_paper_id
+from paperwire.web.schemas import CommentOut, DailyPaperOut, HiddenOut, MeOut, VoteOut
 from paperwire.web.security import rate_limit
 from paperwire.web.submission import SubmitRefused, local_day_bounds, submit_paper
 
 router = APIRouter()
 html = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["write"])
+
+# What each kind of API write can answer besides success (all as ``ErrorOut``).
+WRITE_ERRORS = error_responses(401, 403, 404, 429)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -50,13 +56,15 @@ def _paper_url(paper_id: str, anchor: str = "") -> str:
 
 
 def _back(request: Request, default: str) -> str:
-    """The page the form was on (same site only), else ``default``."""
+    """The page the form was on (a path of this site only), else ``default``. The Referer is
+    the client's to write: ``http://HOST//evil.example/x`` names this host but a path that a
+    browser would follow off-site, so the path goes through ``local_path`` too."""
     referer = request.headers.get("referer", "")
     if referer:
         parts = urlsplit(referer)
         host = request.headers.get("host", "")
-        if parts.netloc == host and parts.path.startswith("/"):
-            return parts.path + (f"?{parts.query}" if parts.query else "")
+        if parts.netloc == host:
+            return local_path(parts.path + (f"?{parts.query}" if parts.query else ""), default)
     return default
 
 
@@ -194,13 +202,9 @@ def comment_form(request: Request, paper_id: str, body: str = Form(""),
     user = auth.current_user(request)
     if user is None:
         return _signin_first(request, _paper_url(paper_id, "comments"))
-    parent = None
-    if parent_id.strip():
-        if not parent_id.strip().isdigit():
-            raise BadInput(f"parent_id must be a comment id, got {parent_id!r}")
-        parent = int(parent_id)
     rate_limit(request, "comment", user=user)
     try:
+        parent = parse_id(parent_id, "parent_id")
         view = _make_comment(request, user, paper_id, body, parent)
     except BadInput as exc:
         # Nothing typed is lost: the form comes back with the text and the reason.
@@ -215,7 +219,7 @@ def comment_form(request: Request, paper_id: str, body: str = Form(""),
 
 
 @html.post("/comments/{comment_id}/delete")
-def delete_comment_form(request: Request, comment_id: int):
+def delete_comment_form(request: Request, comment_id: IdPath):
     user = auth.current_user(request)
     if user is None:
         return _signin_first(request, _back(request, "/"))
@@ -224,7 +228,7 @@ def delete_comment_form(request: Request, comment_id: int):
 
 
 @html.post("/papers/{paper_id:path}/comments/{comment_id}/delete")
-def delete_paper_comment_form(request: Request, paper_id: str, comment_id: int):
+def delete_paper_comment_form(request: Request, paper_id: str, comment_id: IdPath):
     """Same as ``/comments/{id}/delete``; the paper page's delete buttons post here."""
     return delete_comment_form(request, comment_id)
 
@@ -299,15 +303,17 @@ class SubmitBody(BaseModel):
 
 class CommentBody(BaseModel):
     body: str = Field(..., description="Markdown text", max_length=MAX_COMMENT_CHARS * 2)
-    parentId: int | None = Field(None, description="id of the comment this one answers")
+    parentId: IdField | None = Field(None, description="id of the comment this one answers")
 
 
-@api.get("/me", summary="The user of the API token")
+@api.get("/me", summary="The user of the API token", response_model=None,
+         responses={200: {"model": MeOut}, **error_responses(401)})
 def api_me(request: Request, user=Depends(auth.require_api_user)):
     return {"name": user.username, "isAdmin": bool(user.is_admin)}
 
 
-@api.post("/papers/submit", status_code=201, summary="Put a paper on today's feed")
+@api.post("/papers/submit", status_code=201, summary="Put a paper on today's feed",
+          response_model=None, responses={201: {"model": DailyPaperOut}, **WRITE_ERRORS})
 def api_submit(request: Request, body: SubmitBody, user=Depends(auth.require_api_user)):
     rate_limit(request, "submit", user=user)
     result = submit_paper(request.app.state.settings, request.app.state.db, user, body.id)
@@ -315,7 +321,8 @@ def api_submit(request: Request, body: SubmitBody, user=Depends(auth.require_api
     return daily_item_json(result.paper, result.entry, user.username)
 
 
-@api.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)")
+@api.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)",
+          response_model=None, responses={200: {"model": VoteOut}, **WRITE_ERRORS})
 def api_upvote(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
     with request.app.state.db.session() as session:
@@ -325,7 +332,8 @@ def api_upvote(request: Request, paper_id: str, user=Depends(auth.require_api_us
     return vote_json(result)
 
 
-@api.delete("/papers/{paper_id:path}/upvote", summary="Withdraw your upvote (idempotent)")
+@api.delete("/papers/{paper_id:path}/upvote", summary="Withdraw your upvote (idempotent)",
+            response_model=None, responses={200: {"model": VoteOut}, **WRITE_ERRORS})
 def api_unvote(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
     with request.app.state.db.session() as session:
@@ -335,34 +343,45 @@ def api_unvote(request: Request, paper_id: str, user=Depends(auth.require_api_us
     return vote_json(result)
 
 
-@api.get("/papers/{paper_id:path}/comments", summary="A paper's comments in thread order")
+@api.get("/papers/{paper_id:path}/comments", summary="A paper's comments in thread order",
+         response_model=None, responses={200: {"model": list[CommentOut]},
+                                         **error_responses(404)})
 def api_comments(request: Request, paper_id: str):
+    paper_id = check_paper_id(paper_id)
+    user = current_user(request)
     with request.app.state.db.session() as session:
-        if session.get(Paper, paper_id) is None:
+        paper = session.get(Paper, paper_id)
+        # A hidden paper is hidden everywhere (as on its page): only administrators see it.
+        if paper is None or (paper.hidden and not getattr(user, "is_admin", False)):
             raise NotFound(f"no paper with id {paper_id}")
         views = comment_store.list_comments(session, paper_id)
     return [comment_json(v) for v in views]
 
 
-@api.post("/papers/{paper_id:path}/comments", status_code=201, summary="Comment on a paper")
+@api.post("/papers/{paper_id:path}/comments", status_code=201, summary="Comment on a paper",
+          response_model=None, responses={201: {"model": CommentOut}, **WRITE_ERRORS})
 def api_comment(request: Request, paper_id: str, body: CommentBody = Body(...), user=Depends(auth.require_api_user)):
     rate_limit(request, "comment", user=user)
     return comment_json(_make_comment(request, user, paper_id, body.body, body.parentId))
 
 
-@api.delete("/comments/{comment_id}", summary="Delete a comment (its author or an admin)")
-def api_delete_comment(request: Request, comment_id: int, user=Depends(auth.require_api_user)):
+@api.delete("/comments/{comment_id}", summary="Delete a comment (its author or an admin)",
+            response_model=None, responses={200: {"model": CommentOut}, **WRITE_ERRORS})
+def api_delete_comment(request: Request, comment_id: IdPath,
+                       user=Depends(auth.require_api_user)):
     view = _delete_comment(request, user, comment_id)
     return comment_json(view)
 
 
-@api.post("/papers/{paper_id:path}/hide", summary="Hide a paper from the feed (admins)")
+@api.post("/papers/{paper_id:path}/hide", summary="Hide a paper from the feed (admins)",
+          response_model=None, responses={200: {"model": HiddenOut}, **WRITE_ERRORS})
 def api_hide(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
     changed = _set_hidden(request, user, paper_id, True)
     return {"paperId": paper_id, "hidden": True, "changed": changed}
 
 
-@api.post("/papers/{paper_id:path}/unhide", summary="Show a hidden paper again (admins)")
+@api.post("/papers/{paper_id:path}/unhide", summary="Show a hidden paper again (admins)",
+          response_model=None, responses={200: {"model": HiddenOut}, **WRITE_ERRORS})
 def api_unhide(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
     changed = _set_hidden(request, user, paper_id, False)
     return {"paperId": paper_id, "hidden": False, "changed": changed}

@@ -4,81 +4,26 @@
 - ``GET /api/papers/search?q=&limit=&mode=&sort=&p=``
 - ``GET /api/papers/{id}``, ``GET /api/papers/{id}/similar``
 
-Responses are built from the same ``render`` contexts as the HTML pages. Errors are
-``{"error", "detail"}`` with 400 / 404 / 422 (see ``web.errors``).
+Responses are built from the same ``render`` contexts as the HTML pages; their shapes are
+declared in ``web.schemas``. Errors are ``{"error", "detail"}`` with 400 / 404 / 413 / 422
+(see ``web.errors``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
 from fastapi import APIRouter, Query, Request
-from paperwire.web.jsonresp import JSONResponse
-from pydantic import BaseModel
 
 from paperwire.errors import BadInput
 from paperwire.web import render
+from paperwire.web.errors import error_responses
+from paperwire.web.jsonresp import JSONResponse
 from paperwire.web.pages import current_user
+from paperwire.web.schemas import DailyPaperOut, PaperDetailOut, SearchResultOut, SimilarOut
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
 
-class Author(BaseModel):
-    name: str
-    affiliations: list[str] = []
-
-
-class PaperOut(BaseModel):
-    id: str
-    title: str
-    summary: str
-    authors: list[Author]
-    authorCount: int
-    publishedAt: Optional[str]
-    updatedAt: Optional[str]
-    upvotes: int
-    numComments: int
-    categories: list[str]
-    primaryCategory: Optional[str]
-    version: Optional[int]
-    doi: Optional[str]
-    absUrl: Optional[str]
-    pdfUrl: Optional[str]
-
-
-class Submitter(BaseModel):
-    name: str
-
-
-class DailyPaperOut(BaseModel):
-    paper: PaperOut
-    title: str
-    publishedAt: Optional[str]
-    submittedOnDailyAt: Optional[str]
-    submittedBy: Optional[Submitter]
-    numComments: int
-    trendingScore: Optional[float] = None
-
-
-class SearchResultOut(BaseModel):
-    paper: PaperOut
-    score: float
-    highlights: list[Any]
-
-
-class SimilarOut(BaseModel):
-    paper: PaperOut
-    score: float
-
-
-class ErrorOut(BaseModel):
-    error: str
-    detail: str
-
-
-ERRORS = {400: {"model": ErrorOut, "description": "Bad input"},
-          404: {"model": ErrorOut, "description": "Not found"},
-          422: {"model": ErrorOut, "description": "Invalid parameter"}}
+ERRORS = error_responses(404)
 
 
 def _json(data, headers=None) -> JSONResponse:
@@ -130,7 +75,7 @@ def similar(request: Request, paper_id: str, limit: int = Query(10, ge=1, le=ren
 
 
 @router.get("/papers/{paper_id:path}", response_model=None,
-            responses={200: {"model": DailyPaperOut}, **ERRORS}, summary="One paper")
+            responses={200: {"model": PaperDetailOut}, **ERRORS}, summary="One paper")
 def get_paper(request: Request, paper_id: str):
     ctx = render.paper_context(request.app.state, paper_id, user=current_user(request),
                                with_similar=False)

@@ -12,10 +12,14 @@ from paperwire.errors import BadInput
 from paperwire.store.models import utcnow
 from paperwire.web import render
 from paperwire.web.atom import build_feed
-
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+from paperwire.web.errors import error_responses
 
 ATOM = "application/atom+xml; charset=utf-8"
+# The contract: 200 is an Atom document; errors are ``{"error", "detail"}`` JSON.
+router = APIRouter(prefix="/feeds", tags=["feeds"], responses={
+    200: {"description": "An Atom 1.0 feed",
+          "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
+    **error_responses(404)})
 
 
 def _atom(request: Request, **kw) -> Response:
