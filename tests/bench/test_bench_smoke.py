@@ -127,3 +127,15 @@ def test_synth_writes_the_same_bytes_for_the_same_seed(tmp_path):
     run_bench("synth.py", "25", str(b))
     assert a.read_bytes() == b.read_bytes()
     assert len(a.read_text().splitlines()) == 25
+
+
+def test_fuzz_runs_schemathesis_against_a_real_server_with_and_without_a_token(
+        tmp_path, model_data_dir):  # noqa: F811
+    out = tmp_path / "fuzz.json"
+    run_bench("fuzz.py", "--requests", "64", "--time-limit", "240", "--workdir",
+              str(tmp_path / "work"), "--models-from", str(model_data_dir), "--out", str(out),
+              timeout=600)
+    result = json.loads(out.read_text())
+    assert result["requests"] >= 64
+    assert result["by_token"]["anonymous"] == result["by_token"]["token"]
+    assert result["server_errors"] == 0 and result["violations"] == {}

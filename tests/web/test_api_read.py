@@ -89,12 +89,19 @@ def test_get_paper_by_id_including_old_style_ids(client, db):
     assert body["bibtex"].startswith("@misc{")
 
 
-@pytest.mark.parametrize("path", ["/api/papers/0000.00000", "/api/papers/%00",
-                                  "/api/papers/0000.00000/similar", "/api/papers/" + "9" * 200])
+@pytest.mark.parametrize("path", ["/api/papers/0000.00000", "/api/papers/0000.00000/similar",
+                                  "/api/papers/" + "9" * 200])
 def test_unknown_paper_is_json_404(client, path):
     resp = client.get(path)
     assert resp.status_code == 404
     assert resp.json()["error"] == "not_found"
+
+
+def test_a_nul_in_a_paper_id_is_refused_at_the_edge(client):
+    resp = client.get("/api/papers/%00")
+    assert resp.status_code == 400
+    assert resp.json() == {"error": "bad_request",
+                           "detail": "the path contains a control character (U+0000)"}
 
 
 def test_hidden_paper_is_404_in_the_api(client, db):

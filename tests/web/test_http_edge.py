@@ -116,6 +116,13 @@ def test_nul_in_a_path_is_400_not_a_database_error(web, papers, alice):
            400, "bad_request")
 
 
+@pytest.mark.parametrize("url", ["/papers/%00", "/search?q=seq%00"])
+def test_nul_in_a_page_request_is_a_400_page_naming_the_part(web, url):
+    response = web.get(url)
+    assert response.status_code == 400 and "text/html" in response.headers["content-type"]
+    assert "control character (U+0000)" in response.text
+
+
 def test_nul_in_a_json_body_is_400_naming_the_field(web, db, papers, alice):
     (paper, _), _ = papers
     detail = _error(web.post(f"/api/papers/{paper.id}/comments", headers=alice[1],

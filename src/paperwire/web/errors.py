@@ -64,7 +64,9 @@ _DESCRIPTIONS = {400: "Bad input (a parameter, a form field or the body breaks t
                       "policy)", 401: "No valid API token", 403: "Not allowed",
                  404: "Not found", 409: "Conflict", 413: "Body too large",
                  422: "A parameter or the body does not match the declared schema",
-                 429: "Rate limited (see Retry-After)"}
+                 429: "Rate limited (see Retry-After)",
+                 503: "A service this operation needs (arXiv) could not be reached; nothing "
+                      "was changed"}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict]:

@@ -313,7 +313,8 @@ def api_me(request: Request, user=Depends(auth.require_api_user)):
 
 
 @api.post("/papers/submit", status_code=201, summary="Put a paper on today's feed",
-          response_model=None, responses={201: {"model": DailyPaperOut}, **WRITE_ERRORS})
+          response_model=None, responses={201: {"model": DailyPaperOut}, **WRITE_ERRORS,
+                                          **error_responses(409, 503)})
 def api_submit(request: Request, body: SubmitBody, user=Depends(auth.require_api_user)):
     rate_limit(request, "submit", user=user)
     result = submit_paper(request.app.state.settings, request.app.state.db, user, body.id)
