@@ -26,7 +26,6 @@ import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,12 +48,6 @@ def log(msg: str) -> None:
     print(f"[fuzz {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def server_env(data: Path, arxiv: dict[str, str]) -> dict[str, str]:
     return {**os.environ, "PAPERWIRE_DATA_DIR": str(data), "PAPERWIRE_LOAD_DEMO_DATA": "true",
             "PAPERWIRE_LOG_LEVEL": "WARNING", "PAPERWIRE_SECRET_KEY": "fuzz-secret",
@@ -68,22 +61,6 @@ def server_env(data: Path, arxiv: dict[str, str]) -> dict[str, str]:
 def paperwire(env: dict, *args: str, stdin: str | None = None) -> str:
     return subprocess.run([sys.executable, "-m", "paperwire", *args], env=env, cwd=ROOT,
                           input=stdin, capture_output=True, text=True, check=True).stdout
-
-
-def wait_up(url: str, proc: subprocess.Popen, timeout: float = 300) -> float:
-    import httpx
-
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("server did not come up")
 
 
 class Tally:
@@ -207,25 +184,16 @@ def serve_and_fuzz(args, workdir: Path, env: dict[str, str]) -> int:
               stdin="fuzzer-password-123\n")
     token = paperwire(env, "user", "token", "fuzzer", "--name", "fuzz").strip().split()[-1]
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port",
-           str(port), "--workers", str(args.workers), "--no-embedder"]
-    log(f"starting: {' '.join(cmd[1:])}")
-    server_log = workdir / "serve.log"
-    with open(server_log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    from tests.support.live_server import serve_process
+
     started = time.monotonic()
-    try:
-        log(f"answering after {wait_up(url, proc):.1f} s")
+    log(f"starting paperwire serve --workers {args.workers} --no-embedder")
+    server_log = workdir / "serve.log"
+    with serve_process(env, workers=args.workers, extra_args=["--no-embedder"], timeout=300,
+                       log_path=str(server_log)) as (url, _proc):
+        log(f"answering after {time.monotonic() - started:.1f} s")
         tally = Tally(deadline=time.monotonic() + args.time_limit, budget=args.requests)
         operations = fuzz(url, token, tally, args.seed)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     result = {
         "requests": tally.requests, "requested": args.requests, "seed": args.seed,
         "seconds": round(time.monotonic() - started, 1), "time_limit": args.time_limit,

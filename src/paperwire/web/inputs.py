@@ -165,7 +165,8 @@ def _content_type(scope) -> str:
     return ""
 
 
-async def _read_body(receive) -> bytes:
+async def read_body(receive, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The whole request body, or None as soon as it grows past ``limit`` bytes."""
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -173,16 +174,17 @@ async def _read_body(receive) -> bytes:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise InputRefused(f"the request body is larger than {MAX_BODY_BYTES // 1024} KB",
-                               status=413)
+        if size > limit:
+            return None
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive):
+def replay_body(body: bytes, receive):
+    """A ``receive`` that hands ``body`` (already read) to the next reader, then waits on the
+    real stream (for the disconnect), as an unread request would."""
     sent = False
 
     async def replay():
@@ -190,7 +192,7 @@ def _replay(body: bytes, receive):
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()  # then wait for the disconnect, as a real stream would
+        return await receive()
 
     return replay
 
@@ -207,7 +209,7 @@ async def _check_body(scope, body: bytes, content_type: str) -> None:
     elif (content_type.startswith("application/x-www-form-urlencoded")
           or content_type.startswith("multipart/form-data")):
         # Starlette's own parser, so the fields checked are the fields handlers get.
-        request = Request(scope, _replay(body, _disconnected))
+        request = Request(scope, replay_body(body, _disconnected))
         try:
             form = await request.form()
         except Exception:  # noqa: BLE001 - an unparsable form is the route's 400/422 to give
@@ -260,10 +262,12 @@ class InputPolicyMiddleware:
                     status, allow = unrouted
                     return await _refuse(scope, send, status, _unrouted_detail(scope, status, allow),
                                          headers={"Allow": allow} if allow else None)
-                content_type = _content_type(scope)
-                body = await _read_body(receive)
-                await _check_body(scope, body, content_type)
-                receive = _replay(body, receive)
+                body = await read_body(receive)
+                if body is None:
+                    raise InputRefused(f"the request body is larger than "
+                                       f"{MAX_BODY_BYTES // 1024} KB", status=413)
+                await _check_body(scope, body, _content_type(scope))
+                receive = replay_body(body, receive)
         except InputRefused as exc:
             return await _refuse(scope, send, exc.status, str(exc))
         await self.app(scope, receive, send)

@@ -39,6 +39,7 @@ from starlette.requests import Request
 from paperwire.store import ratelimit
 from paperwire.web import auth
 from paperwire.web.errors import RateLimited
+from paperwire.web.inputs import read_body, replay_body
 
 CSRF_COOKIE = "pw_csrf"
 CSRF_FIELD = "csrf_token"
@@ -125,8 +126,8 @@ class SecurityMiddleware:
 
         path = scope.get("path", "")
         if scope["method"] in UNSAFE_METHODS and not self._exempt(scope, path):
-            body, too_big = await _read_body(receive)
-            if too_big:
+            body = await read_body(receive, MAX_FORM_BYTES)
+            if body is None:
                 return await self._reject(scope, send, 413, "the form is larger than 1 MB")
             sent = await _submitted_token(scope, body)
             expected = state["csrf_token"]
@@ -135,7 +136,7 @@ class SecurityMiddleware:
                     scope, send, 403,
                     "this form has expired or did not come from this site (missing or wrong "
                     "CSRF token); go back, reload the page and try again")
-            receive = _replay(body, receive)
+            receive = replay_body(body, receive)
 
         signed_in = user is not None
         secure = self.settings.secure_cookies
@@ -190,35 +191,6 @@ class SecurityMiddleware:
         await response(scope, no_body, send)
 
 
-async def _read_body(receive) -> tuple[bytes, bool]:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            return b"", True
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks), False
-
-
-def _replay(body: bytes, receive):
-    done = False
-
-    async def replay():
-        nonlocal done
-        if not done:
-            done = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()  # after the body: wait for the disconnect like a real stream
-
-    return replay
-
-
 async def _submitted_token(scope, body: bytes) -> str:
     for name, value in scope.get("headers", []):
         if name == CSRF_HEADER.encode():
@@ -230,7 +202,7 @@ async def _submitted_token(scope, body: bytes) -> str:
     if not (content_type.startswith("application/x-www-form-urlencoded")
             or content_type.startswith("multipart/form-data")):
         return ""
-    request = Request(scope, _replay(body, _never))
+    request = Request(scope, replay_body(body, _never))
     try:
         form = await request.form()
     except Exception:  # noqa: BLE001 - an unparsable form carries no valid token
