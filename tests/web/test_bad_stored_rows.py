@@ -4,13 +4,17 @@ D2, D4) — SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import feedparser
 import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from sqlalchemy import update
 
 from paperwire.digest.build import _paper as digest_paper
 from paperwire.digest.render import _html_paper
 from paperwire.store.models import Paper, utcnow
+from paperwire.store.papers import upsert_papers
 from paperwire.web.periods import today as site_today
 from tests.factories import make_feed_papers
 from tests.web.readkit import app, client  # noqa: F401
@@ -100,3 +104,41 @@ def test_non_string_categories_do_not_break_the_lexical_index(settings, db, bad_
         assert hits == [bad_paper]
     finally:
         index.close()
+
+
+# --- the schema's promise: whatever passes it renders everywhere ------------------------------
+
+_any_text = st.text(min_size=1, max_size=40)
+
+
+def test_any_record_the_schema_accepts_renders_on_pages_feeds_and_mail(client, settings, db):
+    """Generated titles, abstracts, author names and comments (any Unicode the generator can
+    produce); those the record schema accepts are stored and must give a 200 page, a valid
+    Atom feed, an API object and a digest entry."""
+    from paperwire.ingest.items import RecordError
+    from paperwire.ingest.schema import check_record
+
+    day = site_today(settings)
+    rec = make_feed_papers(db, 1, day=day, upvotes=1)[0]
+
+    @hsettings(max_examples=25, derandomize=True, deadline=None,
+               suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_any_text, _any_text, _any_text, st.one_of(st.none(), _any_text))
+    def check(title, abstract, name, comments):
+        record = dataclasses.replace(rec, title=title, abstract=abstract, comments=comments,
+                                     authors=[{"name": name, "affiliations": [name]}])
+        try:
+            check_record(record)
+        except RecordError:
+            return
+        with db.session() as session:
+            upsert_papers(session, [record])
+        assert client.get(f"/papers/{rec.id}").status_code == 200
+        assert client.get(f"/api/papers/{rec.id}").status_code == 200
+        feed = client.get("/feeds/daily.atom")
+        assert feed.status_code == 200
+        assert not feedparser.parse(feed.content).bozo
+        row = (rec.id, title, abstract, record.authors, 1, record.categories, None,
+               record.abs_url, record.pdf_url, 1, 0)
+        assert rec.id in _html_paper(digest_paper(row, "https://papers.example"))
+    check()
