@@ -8,7 +8,9 @@ import dataclasses
 
 import feedparser
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import update
 
 from paperwire.digest.build import _paper as digest_paper
