@@ -14,3 +14,20 @@ class NotFound(PaperwireError):
 
 class BadInput(PaperwireError):
     """Input that cannot be used as given; the message says what was wrong."""
+
+
+class MissingExtra(PaperwireError):
+    """A feature needs an optional dependency group that is not installed; the message names
+    the ``pip install 'paperwire[extra]'`` that brings it."""
+
+
+def require_extra(module: str, extra: str, purpose: str):
+    """Import and return ``module``, or raise ``MissingExtra`` naming ``extra``."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtra(f"{purpose} needs the optional '{extra}' dependencies ({module} is "
+                           f"not installed): pip install 'paperwire[{extra}]' (make test "
+                           "installs them)") from exc

@@ -1,29 +1,69 @@
 """Export a local sentence-transformers model to ONNX (pooling + normalization in the graph),
 optionally with dynamic int8 quantization of its MatMul weights.
 
-Runs once per model and backend (the result is cached by ``embed.exported_model_path``); needs
-torch and transformers only then. Invariant: the exported graph's output equals
-sentence-transformers' normalized embedding for the same tokens (up to float rounding; int8
-quantization changes it slightly, measured in bench/embed.py).
+Runs once per model and backend (the result is cached by ``embed.exported_model_path``).
+A plain BERT with safetensors weights (the packaged all-MiniLM-L6-v2) is built directly by
+``bert_onnx`` with numpy and onnx, so serving needs neither torch nor transformers; any other
+architecture is traced with torch, which then needs the ``torch`` extra. Invariant: the
+exported graph's output equals sentence-transformers' normalized embedding for the same tokens
+(up to float rounding; int8 quantization changes it slightly, measured in bench/embed.py).
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import warnings
 from pathlib import Path
 
-from paperwire.errors import PaperwireError
+from paperwire.errors import PaperwireError, require_extra
+from paperwire.search import bert_onnx
 
-OPSET = 17
+OPSET = bert_onnx.OPSET
+log = logging.getLogger(__name__)
 
 
 def export_onnx(spec, target: Path, *, quantize: bool) -> None:
     """Write the model at ``spec.path`` to ``target`` (an .onnx file)."""
+    fp32 = target.with_name("fp32.onnx") if quantize else target
+    try:
+        model = bert_onnx.build_from_dir(spec.path, spec.weights, spec.pooling)
+    except bert_onnx.UnsupportedModel as why:
+        log.info("%s is not a plain BERT (%s): tracing it with torch", spec.path, why)
+        _export_with_torch(spec, fp32)
+    else:
+        import onnx
+
+        onnx.save(model, str(fp32))
+    if quantize:
+        _quantize_dynamic(fp32, target)
+        fp32.unlink()
+
+
+def _quantize_dynamic(fp32: Path, target: Path) -> None:
+    require_extra("onnxruntime", "onnx", "the onnx-int8 embedding backend")
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # Per-channel int8 weights on the MatMuls only: keeps cosine to fp32 ~0.995, where
+    # per-tensor quantization of every op drops it to ~0.93 (bench/embed.py, docs).
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)  # the quantizer logs one INFO line per tensor
+    try:
+        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8,
+                         per_channel=True, op_types_to_quantize=["MatMul"])
+    finally:
+        root.setLevel(level)
+
+
+def _export_with_torch(spec, fp32: Path) -> None:
+    """Trace a model bert_onnx cannot build with torch.onnx (needs the torch extra)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    import torch
+    torch = require_extra("torch", "torch", f"exporting {spec.path} (not a plain BERT with "
+                          "safetensors weights)")
+    require_extra("transformers", "torch", f"exporting {spec.path}")
     from transformers import AutoModel
 
     try:
@@ -61,25 +101,8 @@ def export_onnx(spec, target: Path, *, quantize: bool) -> None:
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_types else [])
     axes = {n: {0: "batch", 1: "tokens"} for n in names}
     axes["embedding"] = {0: "batch"}
-    fp32 = target.with_name("fp32.onnx") if quantize else target
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(wrapper, args, str(fp32), input_names=names,
                           output_names=["embedding"], dynamic_axes=axes, opset_version=OPSET,
                           do_constant_folding=True, dynamo=False)
-    if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        # Per-channel int8 weights on the MatMuls only: keeps cosine to fp32 ~0.995, where
-        # per-tensor quantization of every op drops it to ~0.93 (bench/embed.py, docs).
-        import logging
-
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.WARNING)  # the quantizer logs one INFO line per tensor
-        try:
-            quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8,
-                             per_channel=True, op_types_to_quantize=["MatMul"])
-        finally:
-            root.setLevel(level)
-        fp32.unlink()
