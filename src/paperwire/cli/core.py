@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 
 import click
 
+from paperwire.cli.output import json_output
 from paperwire.config import Settings
 
 
@@ -14,12 +14,12 @@ from paperwire.config import Settings
 @click.option("--markdown", is_flag=True,
               help="Print the settings table (defaults, not effective values) as Markdown.")
 @click.pass_obj
+@json_output(indent=2)
 def config_cmd(settings: Settings, as_json: bool, markdown: bool) -> None:
     """Print the effective settings (secrets masked) with their help."""
     rows = settings.describe()
     if as_json:
-        click.echo(json.dumps({name: value for name, value, _, _ in rows}, indent=2))
-        return
+        return {name: value for name, value, _, _ in rows}
     if markdown:
         click.echo(settings_markdown())
         return

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from paperwire.cli.output import json_output
 from paperwire.config import Settings
 
 FORMAT_CHOICES = ["auto", "kaggle", "hf-daily", "jsonl", "beir", "seed"]
@@ -116,20 +117,18 @@ def fetch_cmd(settings: Settings, ids) -> None:
 @click.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @click.pass_obj
+@json_output(indent=2)
 def stats_cmd(settings: Settings, as_json: bool) -> None:
     """Show how many papers, feed entries, users, votes, comments, subscriptions,
     paper embeddings and abstract-sentence vectors the database holds, and when arXiv was
     last harvested."""
-    import json
-
     from paperwire.store.stats import collect_stats
 
     db = _open(settings)
     with db.session() as session:
         stats = collect_stats(session)
     if as_json:
-        click.echo(json.dumps(stats, indent=2, default=str))
-        return
+        return stats
     width = max(len(k) for k in stats)
     for key, value in stats.items():
         click.echo(f"{key.replace('_', ' '):<{width}}  {value if value is not None else '-'}")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 
 import click
 
+from paperwire.cli.output import json_output
 from paperwire.config import Settings
+from paperwire.errors import require_extra
 
 _MARK = re.compile(r"</?mark>")
 
@@ -64,6 +65,7 @@ def _print_hits(hits, offset: int = 0) -> None:
 @click.option("--offset", type=click.IntRange(0, 10_000), default=0)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
+@json_output()
 def search_cmd(settings: Settings, query, mode, sort, limit, offset, as_json) -> None:
     """Search papers. QUERY supports "phrases", -exclusions, author:, cat:, after:, before:."""
     from paperwire.search.service import SearchService
@@ -76,12 +78,9 @@ def search_cmd(settings: Settings, query, mode, sort, limit, offset, as_json) ->
     finally:
         svc.close()
     if as_json:
-        click.echo(json.dumps({
-            "query": resp.query.raw, "mode": resp.mode, "sort": resp.sort,
-            "total": resp.total, "total_is_estimate": resp.total_is_estimate,
-            "notices": resp.notices, "hits": [_hit_json(h) for h in resp.hits]},
-            ensure_ascii=False))
-        return
+        return {"query": resp.query.raw, "mode": resp.mode, "sort": resp.sort,
+                "total": resp.total, "total_is_estimate": resp.total_is_estimate,
+                "notices": resp.notices, "hits": [_hit_json(h) for h in resp.hits]}
     for notice in resp.notices:
         click.echo(f"note: {notice}", err=True)
     about = "about " if resp.total_is_estimate else ""
@@ -94,6 +93,7 @@ def search_cmd(settings: Settings, query, mode, sort, limit, offset, as_json) ->
 @click.option("--limit", type=click.IntRange(1, 200), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
+@json_output()
 def similar_cmd(settings: Settings, paper_id, limit, as_json) -> None:
     """Papers most similar in meaning to PAPER_ID."""
     from paperwire.search.service import SearchService
@@ -106,9 +106,7 @@ def similar_cmd(settings: Settings, paper_id, limit, as_json) -> None:
     finally:
         svc.close()
     if as_json:
-        click.echo(json.dumps({"paper_id": paper_id, "hits": [_hit_json(h) for h in hits]},
-                              ensure_ascii=False))
-        return
+        return {"paper_id": paper_id, "hits": [_hit_json(h) for h in hits]}
     _print_hits(hits)
 
 
@@ -146,6 +144,7 @@ def index_cmd(settings: Settings, rebuild, lexical_only) -> None:
 @click.option("--json", "as_json", is_flag=True,
               help="Print exactly one JSON object on stdout (progress goes to stderr).")
 @click.pass_obj
+@json_output()
 def eval_cmd(settings: Settings, corpus, queries, qrels, mode, as_json) -> None:
     """nDCG@10 and Recall@100 of each search mode on a BEIR collection (built in a temporary
     directory; your database is not touched)."""
@@ -153,12 +152,12 @@ def eval_cmd(settings: Settings, corpus, queries, qrels, mode, as_json) -> None:
 
     from paperwire.search.evaluate import ALL_MODES, evaluate
 
+    require_extra("ranx", "eval", "paperwire eval")
     modes = list(ALL_MODES) if mode == "all" else [mode]
     results = evaluate(Path(corpus), Path(queries), Path(qrels), modes,
                        base_settings=settings, progress=True)
     if as_json:
-        click.echo(json.dumps(results))
-        return
+        return results
     click.echo(f"{'mode':<10} {'nDCG@10':>8} {'Recall@100':>11}")
     for m, values in results.items():
         click.echo(f"{m:<10} {values['ndcg@10']:>8.4f} {values['recall@100']:>11.4f}")

@@ -1,0 +1,64 @@
+"""``--json`` output that a JSON parser can read: exactly one JSON document on stdout.
+
+``@json_output()`` wraps a command with a ``--json`` flag (``as_json``). With the flag, the
+command body runs with stdout sent to stderr — Python's ``sys.stdout`` *and* file descriptor
+1, so progress bars and messages of third-party code (NNCF's rich bars, OpenVINO's C++
+logging) cannot reach stdout — and the object the body returns is written to the real stdout
+as JSON. Without the flag the body runs as usual (printing its table) and returns None.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import sys
+from typing import Any, Callable, Iterator, TextIO
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[TextIO]:
+    """While active, everything written to stdout goes to stderr; yields the real stdout."""
+    real = sys.stdout
+    try:
+        fd = real.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (e.g. click's test runner)
+        fd = None
+    real.flush()
+    saved = os.dup(fd) if fd is not None else None
+    try:
+        if fd is not None:
+            os.dup2(sys.stderr.fileno(), fd)
+        sys.stdout = sys.stderr
+        if saved is None:
+            yield real
+        else:
+            with open(saved, "w", encoding="utf-8", closefd=False) as out:
+                yield out
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout = real
+        if saved is not None:
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def json_output(**dump_options: Any) -> Callable:
+    """Decorator for a click command with ``as_json``: see the module docstring.
+    ``dump_options`` go to ``json.dumps`` (e.g. ``indent=2``)."""
+    dump_options.setdefault("ensure_ascii", False)
+    dump_options.setdefault("default", str)
+
+    def wrap(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def run(*args, **kwargs):
+            if not kwargs.get("as_json"):
+                return command(*args, **kwargs)
+            with stdout_to_stderr() as out:
+                result = command(*args, **kwargs)
+                out.write(json.dumps(result, **dump_options) + "\n")
+                out.flush()
+        return run
+    return wrap
