@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from paperwire.errors import PaperwireError
+from paperwire.errors import PaperwireError, require_extra
 from paperwire.procs import pid_alive
 
 log = logging.getLogger(__name__)
@@ -333,8 +333,7 @@ class OnnxEncoder(_TokenEncoder):
     def __init__(self, spec: ModelSpec, onnx_path: Path, *, backend: str, max_length: int,
                  batch_size: int, threads: int, tail_tokens: int = 0,
                  token_budget: int = TOKEN_BUDGET) -> None:
-        import onnxruntime as ort
-
+        ort = require_extra("onnxruntime", "onnx", f"the {backend} embedding backend")
         super().__init__(spec, backend=backend, max_length=max_length, batch_size=batch_size,
                          tail_tokens=tail_tokens, token_budget=token_budget)
         options = ort.SessionOptions()
@@ -497,7 +496,8 @@ class TorchEncoder(Encoder):
     def __init__(self, spec: ModelSpec, *, max_length: int, batch_size: int,
                  threads: int) -> None:
         _force_offline()
-        import torch
+        torch = require_extra("torch", "torch", "the torch embedding backend")
+        require_extra("sentence_transformers", "torch", "the torch embedding backend")
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(threads)

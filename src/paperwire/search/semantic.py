@@ -41,15 +41,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+from usearch.index import Index
 
-# onnxruntime must be loaded before usearch: usearch's extension module, loaded first, makes
-# onnxruntime's module initialisation crash (segfault in libstdc++) in this environment.
-import onnxruntime  # noqa: F401  isort: skip
-from usearch.index import Index  # noqa: E402  isort: skip
-
-from paperwire.errors import NotFound  # noqa: E402
-from paperwire.store.embeddings import embeddings_since, get_embeddings  # noqa: E402
-from paperwire.store.models import utcnow  # noqa: E402
+from paperwire.errors import NotFound
+from paperwire.store.embeddings import embeddings_since, get_embeddings
+from paperwire.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
