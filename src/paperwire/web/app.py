@@ -50,6 +50,7 @@ ROUTE_MODULES = [
     "paperwire.web.routes.outbox",         # mail: /admin/outbox (the local outbox, admins)
     "paperwire.web.routes.api_read",       # JSON read API (/api/...)
     "paperwire.web.routes.feeds_atom",     # Atom feeds (/feeds/...)
+    "paperwire.web.routes.api_docs",       # install helper: /api/docs, Swagger UI offline
     "paperwire.web.routes.search",         # /search
     "paperwire.web.routes.feed",           # /, /papers?date=, week, month, /trending
     "paperwire.web.routes.papers",         # /papers/{paper_id:path} (catch-all: last)
@@ -77,8 +78,9 @@ def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
     app = FastAPI(title=settings.site_name, version=_version(), lifespan=_lifespan,
                   description="Paperwire: a community's Daily Papers. Read API, search, "
                               "Atom feeds; writes need a personal API token.",
-                  default_response_class=JSONResponse, docs_url="/api/docs",
-                  redoc_url=None)
+                  default_response_class=JSONResponse,
+                  # /api/docs is routes.api_docs (Swagger UI from installed files, no CDN).
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.db = db
     app.state.startup_hooks = []   # callables(app), run when the server starts
