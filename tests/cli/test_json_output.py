@@ -66,3 +66,14 @@ def test_config_json_under_the_click_runner_is_one_object(tmp_path):
                                 env={"PAPERWIRE_DATA_DIR": str(tmp_path)})
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["PAPERWIRE_DATA_DIR"] == str(tmp_path)
+
+
+def test_every_json_flag_goes_through_json_output():
+    commands = [(name, cmd) for name, cmd in main.commands.items()]
+    commands += [(f"{name} {sub}", c) for name, cmd in main.commands.items()
+                 for sub, c in getattr(cmd, "commands", {}).items()]
+    with_json = [(name, cmd) for name, cmd in commands
+                 if any(p.name == "as_json" for p in cmd.params)]
+    assert len(with_json) >= 5
+    for name, cmd in with_json:
+        assert getattr(cmd.callback, "pure_json", False), f"paperwire {name} --json"

@@ -60,5 +60,6 @@ def json_output(**dump_options: Any) -> Callable:
                 result = command(*args, **kwargs)
                 out.write(json.dumps(result, **dump_options) + "\n")
                 out.flush()
+        run.pure_json = True  # checked for every --json command (tests/cli/test_json_output.py)
         return run
     return wrap
