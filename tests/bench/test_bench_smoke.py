@@ -98,7 +98,7 @@ def test_digest_bench_runs_when_feed_papers_have_no_authors(tiny_shared, tmp_pat
     assert result["received_by_sink"] == result["sent"]
 
 
-def test_web_bench_prepares_a_semantic_index_so_hybrid_is_hybrid(tiny_shared, tmp_path,
+def test_web_bench_prepares_a_semantic_index_so_hybrid_is_hybrid_with_sentences(tiny_shared, tmp_path,
                                                                  model_data_dir):  # noqa: F811
     from paperwire.config import load_settings
     from paperwire.search.service import SearchService
@@ -107,6 +107,10 @@ def test_web_bench_prepares_a_semantic_index_so_hybrid_is_hybrid(tiny_shared, tm
     work = tmp_path / "web"
     data = with_models(work / "data", model_data_dir)
     run_bench("web.py", "--db", str(tiny_shared), "--workdir", str(work), "--prepare-only")
+    # bench/sentences_1m.py on the same copy: every embedded paper gets sentence vectors, so
+    # hybrid search below takes the sentence re-scoring path too.
+    proc = run_bench("sentences_1m.py", "--db", str(data / "paperwire.db"))
+    assert "240 papers with sentence vectors" in proc.stdout
     settings = load_settings(env={}, data_dir=data,
                              database_url=f"sqlite:///{data / 'paperwire.db'}",
                              load_demo_data=False)
