@@ -32,7 +32,8 @@ def run_bench(script: str, *args: str, timeout: float = 300) -> subprocess.Compl
         [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")]),
         "MPLBACKEND": "Agg"}
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+                          env=env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
     assert proc.returncode == 0, (f"bench/{script} failed ({proc.returncode}):\n"
                                   f"{proc.stderr[-3000:]}\n{proc.stdout[-2000:]}")
     return proc
@@ -98,8 +99,8 @@ def test_digest_bench_runs_when_feed_papers_have_no_authors(tiny_shared, tmp_pat
     assert result["received_by_sink"] == result["sent"]
 
 
-def test_web_bench_prepares_a_semantic_index_so_hybrid_is_hybrid_with_sentences(tiny_shared, tmp_path,
-                                                                 model_data_dir):  # noqa: F811
+def test_web_bench_prepares_a_semantic_index_so_hybrid_is_hybrid_with_sentences(
+        tiny_shared, tmp_path, model_data_dir):  # noqa: F811
     from paperwire.config import load_settings
     from paperwire.search.service import SearchService
     from paperwire.store.db import Database
