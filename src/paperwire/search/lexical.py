@@ -454,6 +454,8 @@ class LexicalIndex:
         self._state_mtime: int | None = None
         self._current_mtime: int | None = None
         self._delta_cache: dict[str, tuple[dt.datetime, DeltaDoc]] = {}
+        # Guards _delta_cache (searches on many threads read and prune it).
+        self._delta_lock = threading.Lock()
         self._local = threading.local()
         self.schema = build_schema()
 
@@ -506,7 +508,8 @@ class LexicalIndex:
             try:
                 self._open_generation(gen)
                 self._current_mtime = cur_mtime
-                self._delta_cache.clear()
+                with self._delta_lock:
+                    self._delta_cache.clear()
             except Unavailable as exc:
                 log.warning("lexical index unusable (%s); rebuilding it from the database", exc)
                 self.rebuild(progress=False)
@@ -616,7 +619,8 @@ class LexicalIndex:
             self._remove_stale_generations(keep=gen)
             self._open_generation(gen)
             self._current_mtime = (self.root / "CURRENT").stat().st_mtime_ns
-            self._delta_cache.clear()
+            with self._delta_lock:
+                self._delta_cache.clear()
         # Papers changed while we were reading are after the watermark: fold them now.
         self.refresh(block=True)
         return n
@@ -731,6 +735,9 @@ class LexicalIndex:
         return self._read_delta()
 
     def _read_delta(self) -> dict[str, DeltaDoc]:
+        """Analyzed not-yet-indexed papers. The shared cache is read and changed only under
+        ``_delta_lock`` (searches run on many threads); the answer is built from this call's
+        own snapshot, so another thread pruning the cache meanwhile cannot lose an entry."""
         with self.db.session() as session:
             changed = self._changed_since_watermark(session)
             if len(changed) > MAX_DELTA:
@@ -738,20 +745,26 @@ class LexicalIndex:
                 session.close()
                 if self.refresh(block=False) is not None:
                     changed = self._changed_since_watermark(session)
-            need = [pid for pid, mt in changed
-                    if (c := self._delta_cache.get(pid)) is None or c[0] != mt]
-            if need:
-                for row in store.index_rows(session, need):
-                    self._delta_cache[row.id] = (row.modified_at, DeltaDoc.of(row))
-        out: dict[str, DeltaDoc] = {}
+            known: dict[str, DeltaDoc] = {}
+            with self._delta_lock:
+                for pid, mt in changed:
+                    entry = self._delta_cache.get(pid)
+                    if entry is not None and entry[0] == mt:
+                        known[pid] = entry[1]
+            need = [pid for pid, _ in changed if pid not in known]
+            loaded = ({row.id: (row.modified_at, DeltaDoc.of(row))
+                       for row in store.index_rows(session, need)} if need else {})
         live = {pid for pid, _ in changed}
-        for pid in list(self._delta_cache):
-            if pid not in live:
-                del self._delta_cache[pid]
+        with self._delta_lock:
+            self._delta_cache.update(loaded)
+            for pid in [p for p in self._delta_cache if p not in live]:
+                self._delta_cache.pop(pid, None)
+        out: dict[str, DeltaDoc] = {}
         for pid, _ in changed:
-            entry = self._delta_cache.get(pid)
-            if entry is not None:
-                out[pid] = entry[1]
+            if pid in known:
+                out[pid] = known[pid]
+            elif pid in loaded:
+                out[pid] = loaded[pid][1]
             else:
                 # Deleted from the DB after we listed it: shadow the index copy, match nothing.
                 out[pid] = None  # type: ignore[assignment]
