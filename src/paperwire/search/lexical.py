@@ -65,6 +65,9 @@ K1, B = 1.2, 0.75
 # outnumber any page anyone reads, and expanding them costs the BM25 top-k pruning.
 PREFIX_MAX_DF = 1000
 PREFIX_MAX_DF_FRACTION = 0.002
+# Totals of ranked word queries are counted exactly in an index of at most this many papers
+# (counting visits every match, which top-k pruning avoids); above, they are estimates.
+EXACT_COUNT_MAX_DOCS = 200_000
 # Words with only date bounds: the top DATE_PREFILTER_FACTOR x k papers of the words alone
 # (block-max WAND, fast) are filtered by their publication date; the full intersection runs
 # only when fewer than k of them pass.
@@ -792,11 +795,12 @@ class LexicalIndex:
         if order == "newest" or not cq.has_text:
             kwargs = {"order_by_field": "published", "order": tantivy.Order.Desc}
         # Counting every match defeats top-k pruning (a common word matches most papers), so
-        # ranked text queries estimate the total unless the results run out on this page.
-        counting = not cq.has_text
+        # in a large index ranked text queries estimate the total unless the results run out
+        # on this page; up to EXACT_COUNT_MAX_DOCS papers counting is cheap and exact.
+        counting = not cq.has_text or searcher.num_docs <= EXACT_COUNT_MAX_DOCS
         top = None
-        if not kwargs and not cq.phrases and not cons.categories and not cons.authors \
-                and (cons.date_from or cons.date_to):
+        if not counting and not kwargs and not cq.phrases and not cons.categories \
+                and not cons.authors and (cons.date_from or cons.date_to):
             top = self._words_then_dates(searcher, cq, _pair_stems(state), want + len(delta))
         if top is None:
             result = searcher.search(query, limit=want + len(delta), count=counting, **kwargs)
@@ -830,6 +834,12 @@ class LexicalIndex:
             hits.sort(key=lambda h: -h[1])
         exact = True
         if counting:
+            if delta:
+                # Index copies of not-yet-indexed papers that match: replaced by the delta.
+                shadowed = searcher.search(tantivy.Query.boolean_query([
+                    (tantivy.Occur.Must, query),
+                    (tantivy.Occur.Must, tantivy.Query.term_set_query(
+                        self.schema, "id", list(delta)))]), limit=1, count=True).count
             total = max(result.count - shadowed, 0) + added
         elif len(top) < want + len(delta):
             total = len(hits)  # every match is in hand
@@ -865,17 +875,21 @@ class LexicalIndex:
         """How many visible papers pass the filters (exact up to not-yet-indexed papers)."""
         return self.search(ParsedQuery(), cons, limit=1).total
 
-    def filter_ids(self, cons: Constraints, ids: list[str]) -> set[str]:
-        """The given papers that are visible and pass the constraints (filters and the
-        query's exclusions), decided by the index, or by ``row_matches`` for papers not
-        indexed yet. Cheaper than loading rows: only survivors' ids are read."""
+    def filter_ids(self, cons: Constraints, ids: list[str],
+                   phrases: tuple[str, ...] = ()) -> set[str]:
+        """The given papers that are visible and pass the constraints (filters, the query's
+        exclusions and its required ``phrases``), decided by the index, or by the Python
+        scorer for papers not indexed yet. Cheaper than loading rows: only survivors' ids
+        are read."""
         if not ids:
             return set()
         self.ensure_open()
         with self._mutex:
             index = self._index
+            state = self._state
         delta = self._delta()
-        base = tantivy_query(self.schema, compile_query(ParsedQuery(), cons))
+        cq = compile_query(ParsedQuery(phrases=tuple(phrases)), cons)
+        base = tantivy_query(self.schema, cq, _pair_stems(state))
         id_set = tantivy.Query.term_set_query(self.schema, "id", list(ids))
         query = id_set if base is None else tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, base), (tantivy.Occur.Must, id_set)])
@@ -885,11 +899,17 @@ class LexicalIndex:
             pid = searcher.doc(addr)["id"][0]
             if pid not in delta:
                 keep.add(pid)
+        stats = None
         for pid in ids:
             doc = delta.get(pid, False)
-            if doc is False:
+            if doc is False or doc is None:
                 continue
-            if doc is not None and not doc.row.hidden and row_matches(doc.row, cons):
+            if cq.phrases:
+                stats = stats or Stats(searcher, state.get("avg_len") or {
+                    "title": 10, "body": 160, "authors": 8})
+                if score_delta(doc, cq, stats) is not None:
+                    keep.add(pid)
+            elif not doc.row.hidden and row_matches(doc.row, cons):
                 keep.add(pid)
         return keep
 

@@ -61,6 +61,7 @@ from paperwire.search import fusion
 from paperwire.search.filters import Constraints, SearchFilters, merge
 from paperwire.search.lexical import LexicalIndex, compile_query
 from paperwire.search.query import ParsedQuery, parse_query
+from paperwire.search.resultset import ResultSet
 from paperwire.search.snippets import Highlighter, matched_words, snippet_html, title_html
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,8 @@ MODES = ("hybrid", "lexical", "semantic")
 SORTS = ("relevance", "newest", "upvotes")
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000
-POOL = 100            # candidates taken from each side before fusion
-SORT_POOL = 500       # relevant candidates reordered by newest/upvotes
+POOL = 100            # lexical candidates fused with the semantic ones (the fused head)
+SEMANTIC_POOL = 100   # nearest papers considered for entering by meaning (query.py, 2.)
 FILTER_CANDIDATES = 5_000  # filtered semantic search is exact below this many matches
 QUERY_VECTOR_CACHE = 1024  # query embeddings kept per process (LRU)
 PREPARING_NOTICE = ("The search model is still being prepared (first start, a few minutes): "
@@ -116,6 +117,14 @@ class Ranking:
     matched_by: dict[str, set[str]]
     notices: list[str]
     total_is_estimate: bool = False
+    has_more: bool = False
+    similarity: dict[str, float] = field(default_factory=dict)
+
+
+def _similarity(score: float) -> float:
+    """The calibrated similarity of a semantic score (cosine-like, in [-1, 1]): clipped to
+    [0, 1]; the number compared to the floor."""
+    return min(1.0, max(0.0, float(score)))
 
 
 class SearchService:
@@ -208,7 +217,8 @@ class SearchService:
             # Over-fetch, then keep what is visible and passes the filters (the index decides,
             # so hidden papers never reach the page).
             ranked = list(sem.search(vec, k * (5 if filters_only.active else 1) + 10))
-        keep = self.lexical.filter_ids(cons, [p for p, _ in ranked])
+        # Constraints hold for papers found by meaning too: filters, exclusions and phrases.
+        keep = self.lexical.filter_ids(cons, [p for p, _ in ranked], phrases=pq.phrases)
         return [(p, s) for p, s in ranked if p in keep][:k]
 
     def _query_vector(self, text: str):
@@ -230,14 +240,15 @@ class SearchService:
     # ---- ranking ---------------------------------------------------------------------------
     def rank(self, query: str | ParsedQuery, *, mode: str = "hybrid", sort: str = "relevance",
              filters: SearchFilters | None = None, limit: int = 20, offset: int = 0,
-             prefix: bool = True) -> tuple[ParsedQuery, Ranking]:
+             prefix: bool = True, min_similarity: float | None = None
+             ) -> tuple[ParsedQuery, Ranking]:
         """Ranked paper ids (no rows loaded). ``search`` builds pages from this."""
         # One read of the not-yet-indexed papers serves every index call of this ranking.
         with self.lexical.shared_delta():
             return self._rank(query, mode=mode, sort=sort, filters=filters, limit=limit,
-                              offset=offset, prefix=prefix)
+                              offset=offset, prefix=prefix, min_similarity=min_similarity)
 
-    def _rank(self, query, *, mode, sort, filters, limit, offset, prefix):
+    def _rank(self, query, *, mode, sort, filters, limit, offset, prefix, min_similarity=None):
         if mode not in MODES:
             raise BadInput(f"unknown search mode {mode!r} (use one of {', '.join(MODES)})")
         if sort not in SORTS:
@@ -246,75 +257,79 @@ class SearchService:
             raise BadInput(f"limit must be between 1 and {MAX_LIMIT}")
         if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
             raise BadInput(f"offset must be between 0 and {MAX_OFFSET}")
+        floor = self._floor(min_similarity)
         pq = query if isinstance(query, ParsedQuery) else parse_query(query)
         cons = merge(pq, filters)
         notices = list(pq.notices)
-        if not pq.has_text:
-            if not cons.active:
-                notices.append("Type some words to search for (e.g. seq2seq, "
-                               "\"protein folding\", author:hinton, cat:cs.CL).")
-                return pq, Ranking([], 0, {}, notices)
-            # Filters only: list matching papers, newest first.
-            res = self.lexical.search(pq, cons, limit=limit, offset=offset, order="newest")
-            if sort == "upvotes":
-                res = self.lexical.search(pq, cons, limit=SORT_POOL, order="newest")
-                ids = self._sort_pool(res.hits, "upvotes")[offset:offset + limit]
-                return pq, Ranking(ids, res.total, {p: {"lexical"} for p, _ in ids}, notices)
-            return pq, Ranking(res.hits, res.total, {p: {"lexical"} for p, _ in res.hits},
-                               notices)
-        if not compile_query(pq, cons, prefix=prefix).has_text:
+        if not pq.has_text and not cons.active:
+            notices.append("Type some words to search for (e.g. seq2seq, "
+                           "\"protein folding\", author:hinton, cat:cs.CL).")
+            return pq, Ranking([], 0, {}, notices)
+        if pq.has_text and not compile_query(pq, cons, prefix=prefix).has_text:
             notices.append("The query has only very common words; nothing to rank by.")
             return pq, Ranking([], 0, {}, notices)
+        rs = self._result_set(pq, cons, mode, floor, prefix, notices)
+        n = offset + limit + 1  # one more: whether a next page exists
+        ordered = {"relevance": rs.relevance, "newest": rs.newest, "upvotes": rs.upvotes}[sort](n)
+        page = ordered[offset:offset + limit]
+        return pq, Ranking(page, rs.total, {p: rs.matched_by(p) for p, _ in page}, notices,
+                           total_is_estimate=not rs.exact, has_more=len(ordered) > offset + limit,
+                           similarity={p: rs.similarity[p] for p, _ in page
+                                       if p in rs.similarity})
 
-        want = offset + limit
-        if mode == "lexical":
-            if sort == "newest":
-                res = self.lexical.search(pq, cons, limit=limit, offset=offset, order="newest",
-                                          prefix=prefix)
-                return pq, Ranking(res.hits, res.total, {p: {"lexical"} for p, _ in res.hits},
-                                   notices, total_is_estimate=not res.exact)
-            if sort == "upvotes":
-                res = self.lexical.search(pq, cons, limit=SORT_POOL, prefix=prefix)
-                ids = self._sort_pool(res.hits, "upvotes")[offset:want]
-                return pq, Ranking(ids, res.total, {p: {"lexical"} for p, _ in ids}, notices)
-            res = self.lexical.search(pq, cons, limit=limit, offset=offset, prefix=prefix)
-            return pq, Ranking(res.hits, res.total, {p: {"lexical"} for p, _ in res.hits},
-                               notices, total_is_estimate=not res.exact)
-
-        pool = max(POOL, want) if sort == "relevance" else SORT_POOL
-        sem = self._semantic_ranked(pq, cons, pool, notices)
-        # Sentence re-scoring changes scores only; other sorts reorder the whole fused set,
-        # whatever the scores, so they skip it.
-        rescore = sort == "relevance" and self.sentence_weight > 0
-        if mode == "semantic" and sem is not None:
-            if rescore:
-                sem = self._with_sentences(sem, [])
-            ranked, lex_ids = sem, set()
-            by = {p: {"semantic"} for p, _ in sem}
+    def _result_set(self, pq: ParsedQuery, cons: Constraints, mode: str, floor: float,
+                    prefix: bool, notices: list[str]) -> ResultSet:
+        """The query's result set (search/resultset.py): the keyword part from the lexical
+        index, the meaning part from the nearest papers at or above the floor."""
+        rs = ResultSet(self.db, pq, cons, self.lexical, prefix=prefix, floor=floor)
+        sem = (self._semantic_ranked(pq, cons, SEMANTIC_POOL, notices)
+               if mode != "lexical" and pq.has_text else None)
+        if sem is None:  # keywords only (lexical mode, no words, or no semantic side)
+            lex = self.lexical.search(pq, cons, limit=1, prefix=prefix,
+                                      order="relevance" if pq.has_text else "newest")
+            rs.lexical_total, rs.exact = lex.total, lex.exact
+            return rs
+        if mode == "semantic":
+            scored = self._semantic_scores(sem, [])
+            rs.lexical = None
+            rs.similarity = {p: _similarity(s) for p, s in scored}
+            rs.meaning = {p: v for p, v in rs.similarity.items() if v >= floor}
+            return rs
+        lex = self.lexical.search(pq, cons, limit=POOL, prefix=prefix)
+        rs.lexical_total, rs.exact = lex.total, lex.exact
+        lex_ids = {p for p, _ in lex.hits}
+        rs.keyword_known |= lex_ids
+        scored = self._semantic_scores(sem, lex.hits)
+        rs.similarity = {p: _similarity(s) for p, s in scored}
+        sem_ids = {p for p, _ in sem}
+        rs.meaning = {p: rs.similarity[p] for p in sem_ids
+                      if p in rs.similarity and rs.similarity[p] >= floor}
+        keyword_sem = lex_ids | rs.keyword_members([p for p in sem_ids if p not in lex_ids])
+        if self.sentence_weight > 0 and self.fusion_params.method == "weighted":
+            # Every candidate of both pools has a sentence-aware semantic score, min-max
+            # normalized over the union by the fusion.
+            fused = fusion.fuse(lex.hits, scored, self.fusion_params)
         else:
-            lex = self.lexical.search(pq, cons, limit=pool, prefix=prefix)
-            lex_ids = {p for p, _ in lex.hits}
-            if sem is None:
-                ranked = lex.hits
-                by = {p: {"lexical"} for p, _ in ranked}
-            else:
-                sem_ids = {p for p, _ in sem}
-                if rescore and self.fusion_params.method == "weighted":
-                    # Every candidate of both pools gets a sentence-aware semantic score,
-                    # min-max normalized over the union by the fusion.
-                    ranked = fusion.fuse(lex.hits, self._with_sentences(sem, lex.hits),
-                                         self.fusion_params)
-                else:
-                    lex_more, sem_more = self._complete(pq, cons, lex.hits, sem, prefix)
-                    ranked = fusion.fuse(lex.hits, sem, self.fusion_params,
-                                         lexical_more=lex_more, semantic_more=sem_more)
-                by = {p: ({"lexical"} if p in lex_ids else set())
-                      | ({"semantic"} if p in sem_ids else set()) for p, _ in ranked}
-        if sort != "relevance":
-            ranked = self._sort_pool(ranked, sort)
-        page = ranked[offset:want]
-        return pq, Ranking(page, len(ranked), {p: by[p] for p, _ in page}, notices,
-                           total_is_estimate=True)
+            lex_more, sem_more = self._complete(pq, cons, lex.hits, sem, prefix)
+            fused = fusion.fuse(lex.hits, sem, self.fusion_params,
+                                lexical_more=lex_more, semantic_more=sem_more)
+        # Ranked like before, but only members: nearest papers below the floor that match no
+        # keyword are not results.
+        rs.head = [(p, s) for p, s in fused if p in keyword_sem or p in rs.meaning]
+        return rs
+
+    def _semantic_scores(self, sem_hits, lex_hits) -> list[tuple[str, float]]:
+        """Semantic scores of the semantic pool and the lexical candidates: sentence-aware
+        (``_with_sentences``) or, with ``sentence_weight`` 0, the exact paper cosine."""
+        if self.sentence_weight > 0:
+            return self._with_sentences(sem_hits, lex_hits)
+        vec = getattr(_local, "vec", None)
+        cands = list(sem_hits)
+        have = {p for p, _ in sem_hits}
+        need = [p for p, _ in lex_hits if p not in have]
+        if need and vec is not None and self._semantic is not None:
+            cands += self._semantic.search(vec, len(need), candidate_ids=need)
+        return sorted(cands, key=lambda kv: (-kv[1], kv[0]))
 
     def _with_sentences(self, sem_hits, lex_hits) -> list[tuple[str, float]]:
         """The semantic pool plus the lexical-only candidates (their exact paper cosine),
@@ -363,24 +378,6 @@ class SearchService:
         lex_more = self.lexical.score_ids(pq, cons, need_lex, prefix=prefix)
         return lex_more, sem_more
 
-    def _sort_pool(self, ranked, sort: str) -> list[tuple[str, float]]:
-        from paperwire.store.search import sort_keys
-
-        with self.db.session() as session:
-            keys = sort_keys(session, [p for p, _ in ranked])
-        import datetime as dt
-
-        floor = dt.datetime.min
-
-        def key(item):
-            pid, score = item
-            up, pub = keys.get(pid, (0, None))
-            if sort == "upvotes":
-                return (-up, -score, pid)
-            return (-(pub or floor).timestamp() if pub else float("inf"), -score, pid)
-
-        return sorted(ranked, key=key)
-
     # ---- pages -----------------------------------------------------------------------------
     def search(self, query: str | ParsedQuery, *, mode: str = "hybrid",
                sort: str = "relevance", filters: SearchFilters | None = None,
@@ -389,16 +386,23 @@ class SearchService:
         """One page of the result set of ``query`` (see the module docstring)."""
         floor = self._floor(min_similarity)
         pq, ranking = self.rank(query, mode=mode, sort=sort, filters=filters, limit=limit,
-                                offset=offset)
+                                offset=offset, min_similarity=floor)
         hits = self._hits(pq, ranking)
         effective_mode = mode
         if mode != "lexical" and self._semantic is None and pq.has_text:
             effective_mode = "lexical"
-        total = max(ranking.total, offset + len(hits))
-        return SearchResponse(hits=hits, total=total, query=pq,
-                              notices=ranking.notices, mode=effective_mode,
+        notices = list(ranking.notices)
+        suggestions: list[str] = []
+        if not ranking.ids and offset == 0 and pq.has_text:
+            from paperwire.search.suggest import empty_result_help
+
+            extra, suggestions = empty_result_help(self.lexical, pq, effective_mode)
+            notices += extra
+        return SearchResponse(hits=hits, total=ranking.total, query=pq,
+                              notices=notices, mode=effective_mode,
                               total_is_estimate=ranking.total_is_estimate, sort=sort,
-                              has_more=offset + len(hits) < total, similarity_floor=floor)
+                              has_more=ranking.has_more, suggestions=suggestions,
+                              similarity_floor=floor)
 
     def _floor(self, min_similarity: float | None) -> float:
         """The similarity floor of one call: ``min_similarity`` or the setting."""
@@ -437,7 +441,8 @@ class SearchService:
                 snippet_html=snippet_html(abstract, hl, spans=a_spans),
                 title_html=title_html(title, hl, spans=t_spans),
                 highlights=matched_words([title, abstract], hl, [t_spans, a_spans]),
-                matched_by=set(ranking.matched_by.get(pid, set()))))
+                matched_by=set(ranking.matched_by.get(pid, set())),
+                similarity=ranking.similarity.get(pid)))
         return hits
 
     def similar(self, paper_id: str, limit: int = 10) -> list[SearchHit]:
@@ -454,7 +459,8 @@ class SearchService:
             raise BadInput("similar papers need semantic search, which is unavailable: "
                            + (self._semantic_error or PREPARING_NOTICE))
         ranked = [(p, s) for p, s in sem.similar(paper_id, limit + 1) if p != paper_id][:limit]
-        ranking = Ranking(ranked, len(ranked), {p: {"semantic"} for p, _ in ranked}, [])
+        ranking = Ranking(ranked, len(ranked), {p: {"semantic"} for p, _ in ranked}, [],
+                          similarity={p: _similarity(sc) for p, sc in ranked})
         return self._hits(ParsedQuery(), ranking)
 
     def close(self) -> None:

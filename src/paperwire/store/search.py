@@ -127,3 +127,14 @@ def sort_keys(session: Session, ids: Sequence[str]) -> dict[str, tuple[int, dt.d
                                             .where(Paper.id.in_(chunk))):
             out[pid] = (up or 0, pub)
     return out
+
+
+def upvoted(session: Session) -> list[tuple[str, int, dt.datetime | None]]:
+    """(id, upvotes, published_at) of every visible paper with at least one upvote, most
+    upvoted first, then newest first, then by id (the "upvotes" sort of search; papers
+    without upvotes follow in the newest-first order of the result set)."""
+    query = (select(Paper.id, Paper.upvotes, Paper.published_at)
+             .where(Paper.hidden.is_(False), Paper.upvotes > 0)
+             .order_by(Paper.upvotes.desc(), Paper.published_at.desc().nulls_last(),
+                       Paper.id.desc()))
+    return [(pid, up, pub) for pid, up, pub in session.execute(query)]

@@ -464,11 +464,12 @@ def search_context(state, *, q: str, user=None, mode: str | None = None,
     sort = sort or "relevance"
     if sort not in SEARCH_SORTS:
         raise BadInput(f"sort must be one of {', '.join(SEARCH_SORTS)}, got {sort!r}")
-    page, limit = _page_args(page, limit, min(settings.feed_page_size, 20))
+    page, limit = _page_args(page, limit, settings.feed_page_size)
     q = (q or "").strip()
     ctx: dict[str, Any] = {"q": q, "mode": mode, "sort": sort, "page": page, "limit": limit,
                            "category": category or "", "date_from": date_from or "",
                            "date_to": date_to or "", "items": [], "total": 0, "notices": [],
+                           "total_is_estimate": False, "suggestions": [],
                            "has_more": False, "upvoted": set()}
     check_text(q, "the query")
     check_text(category, "category", 100)
@@ -483,8 +484,10 @@ def search_context(state, *, q: str, user=None, mode: str | None = None,
     except ImportError:
         ctx["notices"] = ["Search is not available in this installation yet."]
         return ctx
+    offset = (page - 1) * limit
+    # The one search function: set, order, total and pages all come from it.
     response = service.search(query, mode=mode, sort=sort, filters=None, limit=limit,
-                              offset=(page - 1) * limit)
+                              offset=offset)
     items = []
     for hit in response.hits:
         paper = hit.paper
@@ -494,9 +497,12 @@ def search_context(state, *, q: str, user=None, mode: str | None = None,
                       "highlights": list(getattr(hit, "highlights", []) or []),
                       "snippetHtml": getattr(hit, "snippet_html", None),
                       "titleHtml": getattr(hit, "title_html", None),
-                      "matchedBy": list(getattr(hit, "matched_by", []) or [])})
+                      "matchedBy": sorted(hit.matched_by),
+                      "similarity": (None if hit.similarity is None
+                                     else round(float(hit.similarity), 4))})
     ctx.update(items=items, total=int(response.total), notices=list(response.notices or []),
-               has_more=page * limit < int(response.total))
+               total_is_estimate=bool(response.total_is_estimate),
+               suggestions=list(response.suggestions), has_more=bool(response.has_more))
     ctx["upvoted"] = _upvoted(state.db, user, items)
     return ctx
 

@@ -75,6 +75,8 @@ class SearchResultOut(BaseModel):
     paper: PaperOut
     score: float
     highlights: list[Any]
+    matchedBy: list[str] = []  # "lexical" (keyword match) and/or "semantic" (by meaning)
+    similarity: Optional[float] = None  # semantic similarity in [0, 1] (None: not computed)
 
 
 class SimilarOut(BaseModel):

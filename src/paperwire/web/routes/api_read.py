@@ -1,7 +1,9 @@
 """The read side of the JSON API (shapes follow the public Daily Papers API).
 
 - ``GET /api/daily_papers?date=|week=|month=&sort=upvotes|trending|publishedAt&limit=&p=``
-- ``GET /api/papers/search?q=&limit=&mode=&sort=&p=``
+- ``GET /api/papers/search?q=&limit=&mode=&sort=&p=`` (headers: ``X-Total-Count`` = size of
+  the whole result set, ``X-Total-Is-Estimate``, ``X-Has-More``, ``X-Search-Notices``
+  UTF-8 percent-encoded)
 - ``GET /api/papers/{id}``, ``GET /api/papers/{id}/similar``
 
 Responses are built from the same ``render`` contexts as the HTML pages; their shapes are
@@ -56,14 +58,29 @@ def search_papers(request: Request, q: str = Query(..., max_length=1000),
         raise BadInput("q must not be empty")
     ctx = render.search_context(request.app.state, q=q, user=current_user(request), mode=mode,
                                 sort=sort, page=p, limit=limit)
-    out = [{"paper": i["paper"], "score": i["score"], "highlights": i["highlights"]}
+    out = [{"paper": i["paper"], "score": i["score"], "highlights": i["highlights"],
+            "matchedBy": i["matchedBy"], "similarity": i["similarity"]}
            for i in ctx["items"]]
-    headers = {"X-Total-Count": str(ctx["total"])}
+    # The total is the size of the whole result set (the same for every page and limit).
+    headers = {"X-Total-Count": str(ctx["total"]),
+               "X-Total-Is-Estimate": "true" if ctx["total_is_estimate"] else "false",
+               "X-Has-More": "true" if ctx["has_more"] else "false"}
     if ctx["notices"]:
         # Notices (a malformed part of the query, an index still building) travel in a header
-        # so the body keeps the public API's plain list shape.
-        headers["X-Search-Notices"] = " | ".join(n.replace("\n", " ") for n in ctx["notices"])[:2000]
+        # so the body keeps the public API's plain list shape. They hold the user's text and
+        # typographic characters, and header values must be ASCII: UTF-8, percent-encoded.
+        headers["X-Search-Notices"] = header_text(" | ".join(ctx["notices"]))
     return _json(out, headers=headers)
+
+
+def header_text(text: str, limit: int = 2000) -> str:
+    """Any text as an HTTP header value: UTF-8 percent-encoded (RFC 3986; decode with
+    ``urllib.parse.unquote``), printable ASCII except ``%`` kept as is, cut at a character
+    boundary to ``limit`` characters of the original."""
+    from urllib.parse import quote
+
+    text = " ".join(text[:limit].split())  # no CR/LF/tabs in a header
+    return quote(text, safe=" !\"#$&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
 @router.get("/papers/{paper_id:path}/similar", response_model=None,
