@@ -117,7 +117,8 @@ def test_search_api_returns_papers_scores_and_highlights(client, db):
     assert resp.status_code == 200
     body = resp.json()
     assert [r["paper"]["id"] for r in body] == ["2401.00001"]
-    assert set(body[0]) == {"paper", "score", "highlights"}
+    assert set(body[0]) == {"paper", "score", "highlights", "matchedBy", "similarity"}
+    assert body[0]["matchedBy"] == ["lexical"]
     assert isinstance(body[0]["score"], float) and body[0]["highlights"]
 
 
@@ -152,3 +153,30 @@ def test_openapi_document_lists_the_read_endpoints(client):
 def test_unknown_api_path_is_json_404(client):
     resp = client.get("/api/nothing-here")
     assert resp.status_code == 404 and resp.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize("q", ["foo:bar", "cat:日本", "author:\u201cL\u00f6we\u201d seq",
+                               "seq \u2014 \u00e9t\u00e9 after:nope", "\u00e4:\u00f6"])
+def test_search_api_never_fails_on_notices_with_any_text(client, db, q):
+    from urllib.parse import unquote
+
+    make_papers(db, 1, title="Seq2seq models")
+    resp = client.get("/api/papers/search", params={"q": q, "mode": "lexical"})
+    assert resp.status_code == 200
+    notices = unquote(resp.headers["x-search-notices"])
+    assert notices and "\ufffd" not in notices
+
+
+def test_search_api_total_does_not_depend_on_limit(client, db):
+    make_papers(db, 9, title="Prot engineering")  # matched by the prefix only
+    make_papers(db, 3, title="Galaxies", abstract="Redshifts of galaxies.")
+    totals = set()
+    for limit, pages in ((2, 5), (4, 3), (50, 1)):
+        ids = []
+        for p in range(1, pages + 1):
+            resp = client.get("/api/papers/search",
+                              params={"q": "prot", "mode": "lexical", "limit": limit, "p": p})
+            totals.add(resp.headers["x-total-count"])
+            ids += [r["paper"]["id"] for r in resp.json()]
+        assert resp.headers["x-has-more"] == "false" and len(set(ids)) == 9 == len(ids)
+    assert totals == {"9"}

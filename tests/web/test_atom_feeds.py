@@ -10,6 +10,7 @@ import pytest
 from paperwire.web.periods import today as site_today
 from tests.factories import make_feed_papers, make_papers
 from tests.web.readkit import app, client  # noqa: F401
+from tests.search.embed_fixtures import encoder  # noqa: F401
 
 
 def _parse(resp):
@@ -67,3 +68,25 @@ def test_search_feed_bad_input_is_json_error(client, query, status):
     resp = client.get(f"/feeds/search.atom{query}")
     assert resp.status_code == status
     assert set(resp.json()) == {"error", "detail"}
+
+
+@pytest.mark.slow
+def test_search_feed_is_the_search_result_set_newest_first(client, settings, db, encoder):  # noqa: F811
+    """Hybrid (the default): the feed is exactly the search page's set, newest first; a
+    query nothing matches gives an empty feed (it used to list the whole library)."""
+    from paperwire.search.embedding_jobs import embed_pending
+
+    make_papers(db, 1, id="2301.00001", title="Dyadic martingales",
+                abstract="Dyadic decompositions in harmonic analysis.",
+                published_at=dt.datetime(2023, 1, 2))
+    for i in range(12):
+        make_papers(db, 1, title=f"Galaxy survey number {i}", abstract="Redshifts of galaxies.",
+                    published_at=dt.datetime(2025, 1, 1 + i))
+    embed_pending(settings, db)
+    feed = _parse(client.get("/feeds/search.atom", params={"q": "dyadic"}))
+    page = client.get("/api/papers/search", params={"q": "dyadic", "sort": "newest",
+                                                     "limit": 50}).json()
+    assert [e.link.rsplit("/", 1)[1] for e in feed.entries] == [r["paper"]["id"] for r in page]
+    assert "2301.00001" in [r["paper"]["id"] for r in page]
+    assert not any("Galaxy" in e.title for e in feed.entries)
+    assert _parse(client.get("/feeds/search.atom", params={"q": "zzzqqq"})).entries == []

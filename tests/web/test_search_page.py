@@ -104,11 +104,53 @@ def test_empty_search_page_offers_examples(client):
 
 
 def test_pagination_of_results(client, db):
-    for i in range(25):
+    # PAPERWIRE_FEED_PAGE_SIZE (30 by default) papers per search page, as on the feeds.
+    for i in range(35):
         make_papers(db, 1, id=f"2405.{i:05d}", title=f"Sequencing study {i}",
                     abstract="sequencing")
     first = client.get("/search?q=sequencing&mode=lexical")
     second = client.get("/search?q=sequencing&mode=lexical&p=2")
-    assert len(_ids(first.text)) == 20 and len(_ids(second.text)) == 5
+    assert len(_ids(first.text)) == 30 and len(_ids(second.text)) == 5
     assert not set(_ids(first.text)) & set(_ids(second.text))
     assert 'href="/search?q=sequencing&amp;mode=lexical&amp;p=2"' in first.text
+    # The count is the whole set on every page; no Next link after the last page; in
+    # relevance order the pager does not speak of "newer".
+    assert "35 results" in first.text and "35 results" in second.text
+    assert 'rel="next"' not in second.text
+    assert "Newer" not in second.text and "Previous page" in second.text
+
+
+def test_page_size_setting_is_respected(settings, db):
+    import dataclasses
+
+    from fastapi.testclient import TestClient
+
+    from paperwire.web.app import create_app
+
+    make_papers(db, 12, title="Sequencing study", abstract="sequencing")
+    app = create_app(dataclasses.replace(settings, feed_page_size=5, page_cache_seconds=0.0), db)
+    with TestClient(app) as c:
+        pages = [_ids(c.get(f"/search?q=sequencing&mode=lexical&p={p}").text)
+                 for p in (1, 2, 3)]
+        last = c.get("/search?q=sequencing&mode=lexical&p=3").text
+    assert [len(p) for p in pages] == [5, 5, 2]
+    assert len({i for p in pages for i in p}) == 12
+    assert 'rel="next"' not in last
+    from paperwire.search.service import close_all
+
+    close_all()
+
+
+def test_newest_sort_pager_speaks_of_newer_and_older(client, db):
+    make_papers(db, 35, title="Sequencing study", abstract="sequencing")
+    first = client.get("/search?q=sequencing&mode=lexical&sort=newest").text
+    second = client.get("/search?q=sequencing&mode=lexical&sort=newest&p=2").text
+    assert "Older" in first and "Newer" in second
+
+
+def test_nothing_matched_page_says_so_and_offers_a_near_spelling(client, library):
+    html = client.get("/search?q=galaxys+rotation+zzzqqq&mode=lexical").text
+    assert "No papers match" not in html  # rotation matches
+    html = client.get("/search?q=rotaton&mode=lexical").text
+    assert "No papers match" in html and "Nothing matched" in html
+    assert 'href="/search?q=rotation&amp;mode=lexical"' in html

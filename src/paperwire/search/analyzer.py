@@ -89,10 +89,27 @@ def stem_of_word(word: str) -> str | None:
     return out[0] if out else None
 
 
-def prefix_words(term: str) -> list[str]:
-    """The words of a query term that are long enough to be matched as prefixes."""
+# Common English words of natural-language queries ("how do transformers use attention"):
+# in a query of two or more words they are matched as whole words only, never as prefixes
+# ("how" must not find "However", "use" not "user"). Alone, a word is still a prefix.
+COMMON_WORDS = frozenset("""
+    about above after again against all also am among any are around because been before
+    being below between both can cannot could did do does doing done down during each either
+    few from get gets got had has have having he her here hers him his how however i its
+    just less like made make makes many may me might more most much must my near neither
+    new nor now off once one only other our ours out over own per same shall she should show
+    shows shown since so some than them those though through thus too two under until up
+    upon us use used uses using very via was we well were what when where whether which
+    while who whom whose why would yet you your
+""".split())
+
+
+def prefix_words(term: str, *, multiword: bool = False) -> list[str]:
+    """The words of a query term that are matched as prefixes too: 3+ characters, not a stop
+    word and, in a query of several words (``multiword``), not a ``COMMON_WORDS`` word."""
     stop = _stopwords()
-    return [w for w in words(term) if len(w) >= MIN_PREFIX_CHARS and w not in stop]
+    return [w for w in words(term) if len(w) >= MIN_PREFIX_CHARS and w not in stop
+            and not (multiword and w in COMMON_WORDS)]
 
 
 def stopwords() -> frozenset[str]:
@@ -107,11 +124,17 @@ def _stopwords() -> frozenset[str]:
     return frozenset(w for w in probe if not stems(w))
 
 
-def author_text(authors) -> str:
-    """Authors column (list of {"name": ...} or strings) as one searchable string."""
+def author_names(authors) -> list[str]:
+    """Authors column (list of {"name": ...} or strings) as a list of names."""
     names = []
     for a in authors or []:
         name = a.get("name") if isinstance(a, dict) else a
         if name:
             names.append(str(name))
-    return " ; ".join(names)
+    return names
+
+
+def author_text(authors) -> str:
+    """Authors column as one string (for display-like uses; the index keeps each name as a
+    separate value of the ``authors`` field, so a phrase never spans two authors)."""
+    return " ; ".join(author_names(authors))

@@ -1,7 +1,8 @@
 """Filters on search results, and the one predicate that applies them to a paper in Python.
 
 Invariant: ``row_matches`` accepts exactly the papers the lexical index's filter clauses accept
-(same category patterns, same author phrase rule, same inclusive date bounds), so results from
+(same category patterns, same author phrase rule: within one author's name, same
+inclusive date bounds), so results from
 the index, from not-yet-indexed papers and from the semantic side are filtered alike.
 """
 
@@ -101,12 +102,20 @@ def category_matches(pattern: str, categories: Iterable[str]) -> bool:
     return any(rx.match(c.lower()) for c in categories)
 
 
-def author_phrase_in(name: str, authors_text_words: list[str]) -> bool:
+def author_phrase_in(name: str, author_words: list[list[str]]) -> bool:
+    """Do the words of ``name`` stand next to each other inside ONE author's name?
+    (``author_words``: each author's words; a phrase never spans two authors.)"""
     want = analyzer.words(name)
     if not want:
         return True
     n = len(want)
-    return any(authors_text_words[i:i + n] == want for i in range(len(authors_text_words) - n + 1))
+    return any(words[i:i + n] == want
+               for words in author_words for i in range(len(words) - n + 1))
+
+
+def author_words_of(authors) -> list[list[str]]:
+    """Each author's name as its ``word``-analyzer tokens."""
+    return [analyzer.words(name) for name in analyzer.author_names(authors)]
 
 
 def phrase_in(stem_pos: list[tuple[int, str]], phrase: list[tuple[int, str]]) -> int:
@@ -155,17 +164,18 @@ def row_matches(row: Any, cons: Constraints) -> bool:
             return False
         if cons.date_to and day > cons.date_to:
             return False
-    author_words = None
+    per_author = None
     if cons.authors:
-        author_words = analyzer.words(analyzer.author_text(row.authors))
-        if not all(author_phrase_in(a, author_words) for a in cons.authors):
+        per_author = author_words_of(row.authors)
+        if not all(author_phrase_in(a, per_author) for a in cons.authors):
             return False
     if cons.excluded_terms or cons.excluded_phrases:
         title_pos = analyzer.stem_positions(row.title or "")
         abstract_pos = analyzer.stem_positions(row.abstract or "")
         stems = {s for _, s in title_pos} | {s for _, s in abstract_pos}
-        if author_words is None:
-            author_words = analyzer.words(analyzer.author_text(row.authors))
+        if per_author is None:
+            per_author = author_words_of(row.authors)
+        author_words = [w for words in per_author for w in words]
         for term in cons.excluded_terms:
             term_stems = analyzer.stems(term)
             if any(s in stems for s in term_stems) or any(

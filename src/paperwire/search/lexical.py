@@ -49,7 +49,7 @@ from paperwire.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: one ``authors`` value per author (phrases never span two)
 OVERLAP = dt.timedelta(seconds=120)
 # Field weights of the BM25 sum (tantivy scores each field with k1=1.2, b=0.75).
 TITLE_BOOST = 0.25  # extra weight of title matches on top of the body (tuned, SciFact train)
@@ -186,7 +186,10 @@ def make_document(row: store.IndexRow,
         pairs = doc_pairs(analyzer.stem_positions(body), pair_stems)
         if pairs:
             doc.add_text("pairs", " ".join(pairs))
-    doc.add_text("authors", analyzer.author_text(row.authors))
+    # One value per author: tantivy leaves a position gap between values, so an author
+    # phrase ("Lovelace Alan") never matches across two neighbouring authors.
+    for name in analyzer.author_names(row.authors):
+        doc.add_text("authors", name)
     doc.add_text("words", f"{row.title}\n{row.abstract}")
     for cat in row.categories:
         doc.add_text("cats", cat)
@@ -219,11 +222,14 @@ def compile_query(pq: ParsedQuery, cons: Constraints, *, prefix: bool = True,
     stems: list[str] = []
     author_words: list[str] = []
     prefixes: list[str] = []
+    # Common words of a several-word query are whole words only (analyzer.COMMON_WORDS).
+    multiword = sum(len(analyzer.words(t)) for t in pq.terms + pq.phrases) > 1
     for term in pq.terms:
         stems += analyzer.stems(term)
         author_words += [w for w in analyzer.words(term) if w not in analyzer.stopwords()]
         if prefix:
-            prefixes += [w for w in analyzer.prefix_words(term) if expand is None or expand(w)]
+            prefixes += [w for w in analyzer.prefix_words(term, multiword=multiword)
+                         if expand is None or expand(w)]
     phrases = [p for p in (phrase_positions(ph) for ph in pq.phrases) if p]
     return CompiledQuery(list(dict.fromkeys(stems)), list(dict.fromkeys(author_words)),
                          list(dict.fromkeys(prefixes)), phrases, cons)
