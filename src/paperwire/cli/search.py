@@ -37,6 +37,7 @@ def _hit_json(hit) -> dict:
         "abs_url": p.abs_url,
         "highlights": hit.highlights,
         "matched_by": sorted(hit.matched_by),
+        "similarity": None if hit.similarity is None else round(hit.similarity, 4),
         "snippet": _MARK.sub("", hit.snippet_html),
         "snippet_html": hit.snippet_html,
     }
@@ -80,12 +81,17 @@ def search_cmd(settings: Settings, query, mode, sort, limit, offset, as_json) ->
     if as_json:
         return {"query": resp.query.raw, "mode": resp.mode, "sort": resp.sort,
                 "total": resp.total, "total_is_estimate": resp.total_is_estimate,
-                "notices": resp.notices, "hits": [_hit_json(h) for h in resp.hits]}
+                "has_more": resp.has_more, "notices": resp.notices,
+                "suggestions": resp.suggestions, "hits": [_hit_json(h) for h in resp.hits]}
     for notice in resp.notices:
         click.echo(f"note: {notice}", err=True)
+    for suggestion in resp.suggestions:
+        click.echo(f"did you mean: {suggestion}", err=True)
     about = "about " if resp.total_is_estimate else ""
     click.echo(f"{about}{resp.total} results ({resp.mode})", err=True)
     _print_hits(resp.hits, offset)
+    if resp.has_more:
+        click.echo(f"more: --offset {offset + len(resp.hits)}", err=True)
 
 
 @click.command("similar")

@@ -850,9 +850,12 @@ class LexicalIndex:
         elif len(top) < want + len(delta):
             total = len(hits)  # every match is in hand
         else:
+            # An estimate that does not depend on the page: the most papers one word is in
+            # (papers matched by a prefix only are not counted; the fetched hits bound it
+            # from below only when no exact word occurs at all).
             exact = False
             dfs = [searcher.doc_freq(f, s) for s in cq.stems for f in ("title", "body")]
-            total = max([len(hits), *dfs])
+            total = max(dfs) if dfs and max(dfs) else len(hits)
         return LexicalResult([(pid, s) for pid, s, _ in hits[offset:want]], total, exact)
 
     def _words_then_dates(self, searcher: tantivy.Searcher, cq: CompiledQuery,

@@ -45,9 +45,10 @@ says the same in short):
      the floor and matches no keyword: its result set is empty.
    - Lexical mode uses keyword matches only; semantic mode uses meaning only (falling back
      to keywords when the semantic index is unavailable, with a notice); hybrid uses both.
-3. **Sorting reorders exactly that set.** ``relevance``: fused keyword + meaning score;
-   ``newest``: publication date, newest first (ties: relevance); ``upvotes``: most upvoted
-   first (ties: newest first). The Atom search feed is the set, newest first.
+3. **Sorting reorders exactly that set.** ``relevance``: fused keyword + meaning score (a
+   query of filters only: newest first); ``newest``: publication date, newest first (ties
+   in a fixed order); ``upvotes``: most upvoted first, ties and papers without upvotes
+   newest first. The Atom search feed is the set, newest first.
 4. **Totals and pages.** ``total`` is the size of the set and does not depend on ``limit``
    or ``offset``; when counting exactly would cost a full scan it is an estimate, flagged by
    ``total_is_estimate`` (shown as "about N"). Pages (``offset``/``limit``) partition the

@@ -45,7 +45,7 @@ class ResultSet:
     similarity: dict[str, float] = field(default_factory=dict)   # every similarity computed
     keyword_known: set[str] = field(default_factory=set)         # ids known to be in K
     head: Ranked | None = None        # hybrid: the fused best papers (members only)
-    lexical_total: int = 0
+    lexical_total: int | None = None  # |K|; None: taken from the first keyword search
     exact: bool = True
 
     # ---- membership ------------------------------------------------------------------------
@@ -56,7 +56,9 @@ class ResultSet:
 
     @property
     def total(self) -> int:
-        return self.lexical_total + len(self.meaning_only)
+        if self.lexical_total is None:
+            self._keyword(1, "relevance")
+        return (self.lexical_total or 0) + len(self.meaning_only)
 
     def matched_by(self, pid: str) -> set[str]:
         by = set()
@@ -81,13 +83,17 @@ class ResultSet:
     # ---- orders ----------------------------------------------------------------------------
     def _keyword(self, n: int, order: str) -> Ranked:
         if self.lexical is None or n <= 0:
+            self.lexical_total = self.lexical_total or 0
             return []
         if not self.pq.has_text:
             order = "newest"  # filters only: every paper passing them, newest first
-        hits = self.lexical.search(self.pq, self.cons, limit=n, order=order,
-                                   prefix=self.prefix).hits
-        self.keyword_known |= {p for p, _ in hits}
-        return hits
+        res = self.lexical.search(self.pq, self.cons, limit=n, order=order, prefix=self.prefix)
+        if self.lexical_total is None:
+            # The index's count does not depend on the limit (lexical.py), so any search of
+            # this set gives |K|: one search serves the page and the total.
+            self.lexical_total, self.exact = res.total, res.exact
+        self.keyword_known |= {p for p, _ in res.hits}
+        return res.hits
 
     def relevance(self, n: int) -> Ranked:
         if self.lexical is None:

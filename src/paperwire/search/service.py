@@ -285,13 +285,10 @@ class SearchService:
         sem = (self._semantic_ranked(pq, cons, SEMANTIC_POOL, notices)
                if mode != "lexical" and pq.has_text else None)
         if sem is None:  # keywords only (lexical mode, no words, or no semantic side)
-            lex = self.lexical.search(pq, cons, limit=1, prefix=prefix,
-                                      order="relevance" if pq.has_text else "newest")
-            rs.lexical_total, rs.exact = lex.total, lex.exact
-            return rs
+            return rs  # |K| comes with the first page's search
         if mode == "semantic":
             scored = self._semantic_scores(sem, [])
-            rs.lexical = None
+            rs.lexical, rs.lexical_total = None, 0
             rs.similarity = {p: _similarity(s) for p, s in scored}
             rs.meaning = {p: v for p, v in rs.similarity.items() if v >= floor}
             return rs
