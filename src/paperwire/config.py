@@ -150,7 +150,7 @@ class Settings:
                                           "keyword match in hybrid fusion (0..1): papers "
                                           "containing the query words rank above papers "
                                           "only close in meaning.", group="search")
-    semantic_floor: float = setting(0.35, "Similarity floor (0..1) for a paper to enter hybrid "
+    semantic_floor: float = setting(0.45, "Similarity floor (0..1) for a paper to enter hybrid "
                                     "or semantic results by meaning alone (without a keyword "
                                     "match): its semantic similarity to the query (cosine, "
                                     "raised by its best abstract sentence) must reach it. "

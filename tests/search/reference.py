@@ -97,8 +97,8 @@ def passes_constraints(p: RefPaper, q: ParsedQuery) -> bool:
 def keyword_match(p: RefPaper, q: ParsedQuery) -> bool:
     """Contains a positive word of the query (stem, author word, or prefix where allowed);
     phrase-only and filter-only queries match every paper passing the constraints."""
-    if not q.terms:
-        return True
+    if not q.terms or q.phrases:
+        return True  # a phrase (then present: a constraint) is a keyword match by itself
     stems = set(analyzer.stems(p.title)) | set(analyzer.stems(p.abstract))
     words = analyzer.words(p.title) + analyzer.words(p.abstract)
     author_words = {w for name in p.authors for w in analyzer.words(name)}

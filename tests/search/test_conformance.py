@@ -16,7 +16,7 @@ import datetime as dt
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings as hsettings, strategies as st
 from sqlalchemy import update
 
 from paperwire.search.query import parse_query
@@ -136,7 +136,10 @@ def svc(settings, db):
     service.close()
 
 
+# Seeded, no example database, no shrinking (a failure prints the generated query as is):
+# the run time stays bounded.
 _HYP = dict(derandomize=True, deadline=None, database=None,
+            phases=[Phase.explicit, Phase.generate],
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
