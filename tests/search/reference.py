@@ -97,8 +97,9 @@ def passes_constraints(p: RefPaper, q: ParsedQuery) -> bool:
 def keyword_match(p: RefPaper, q: ParsedQuery) -> bool:
     """Contains a positive word of the query (stem, author word, or prefix where allowed);
     phrase-only and filter-only queries match every paper passing the constraints."""
-    if not q.terms or q.phrases:
-        return True  # a phrase (then present: a constraint) is a keyword match by itself
+    matchable = [w for t in q.terms for w in analyzer.words(t) if w not in analyzer.stopwords()]
+    if not matchable:
+        return True  # phrases and/or filters only (phrases are constraints, checked already)
     stems = set(analyzer.stems(p.title)) | set(analyzer.stems(p.abstract))
     words = analyzer.words(p.title) + analyzer.words(p.abstract)
     author_words = {w for name in p.authors for w in analyzer.words(name)}
@@ -122,4 +123,8 @@ def keyword_set(papers: list[RefPaper], query: str) -> set[str]:
     q = parse_query(query)
     if not q.has_text and not q.has_filters:
         return set()
+    stop_only = q.terms and not q.phrases and all(
+        w in analyzer.stopwords() for t in q.terms for w in analyzer.words(t))
+    if stop_only:
+        return set()  # only stop words: nothing to search for (the engine says so)
     return {p.id for p in papers if passes_constraints(p, q) and keyword_match(p, q)}

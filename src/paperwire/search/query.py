@@ -24,11 +24,13 @@ says the same in short):
    the publication day; the explicit filters of a form or API call (``SearchFilters``) hold
    as well. Hidden papers never appear.
 2. **A paper enters the result set by a keyword match or by meaning.**
-   - *Keyword match* ("lexical"): the paper passes the constraints and contains at least one
-     positive word of the query (its stem in the title or abstract, the word in an author
-     name, or, where prefix expansion applies, a title/abstract word starting with it), or
-     the query has phrases (which it then contains). With no words and no phrases, every
-     paper passing the constraints matches (listed newest first).
+   - *Keyword match* ("lexical"): the paper passes the constraints and, when the query has
+     words that are not stop words, contains at least one of them (its stem in the title or
+     abstract, the word in an author name, or, where prefix expansion applies, a
+     title/abstract word starting with it). A query of phrases and/or filters only matches
+     every paper passing the constraints (filters only: listed newest first). A query whose
+     only words are stop words ("the", "of") and that has no phrase matches nothing, with a
+     notice.
    - *Prefix expansion*: a word of 3+ characters that is not a stop word also matches words
      starting with it (``seq`` finds seq2seq, scRNA-seq, SeqPE). In a query of two or more
      words, common English words (``COMMON_WORDS`` in search/analyzer.py: how, what, does,
