@@ -2,6 +2,11 @@
 
     python bench/relevance.py [--data ../shared/data/scifact] [--work DIR] [--out docs/img]
 
+The final figures are taken with the query semantics of the product in place (the result
+set: keyword matches plus papers above the similarity floor, constraints enforced), and the
+floor is measured beside them (bench/floor.py: a generated nonsense set must return nothing,
+SciFact train queries must keep their relevant papers in their result sets), per floor.
+
 Only the TRAIN split is used (it is the development set): fusion parameters are chosen by
 5-fold cross-validation over the train queries (pick on 4 folds, score the 5th), and the
 final figures come from the same code path as `paperwire eval` (SearchService.rank + ranx).
@@ -27,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))   # bench/floor.py
 
 from paperwire.search import evaluate as ev  # noqa: E402
 from paperwire.search import fusion, lexical  # noqa: E402
@@ -69,22 +75,30 @@ def folds(qids, k=5, seed=13):
     return [qids[i::k] for i in range(k)]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "scifact"))
     ap.add_argument("--work", default="/tmp/pwsearch/scifact-work")
-    ap.add_argument("--out", default=str(ROOT / "docs" / "img"))
+    ap.add_argument("--out", default=str(ROOT / "docs" / "img"), help="plots ('' for none)")
     ap.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "relevance.json"))
     ap.add_argument("--variants", action="store_true",
                     help="run the variant study (PRF, smoothing, normalizations, RM3, ...) "
                     "instead of the tuning run; writes bench/results/relevance_variants.json")
+    ap.add_argument("--queries", default=None, help="default: DATA/queries_train.jsonl")
+    ap.add_argument("--qrels", default=None, help="default: DATA/qrels_train.tsv")
+    ap.add_argument("--floors", default=None,
+                    help="similarity floors to measure (comma-separated; default: "
+                         "bench/floor.py's grid plus the setting's)")
+    ap.add_argument("--nonsense", type=int, default=100,
+                    help="generated nonsense queries of each kind")
     ap.add_argument("--sentences", action="store_true",
                     help="with --variants: also embed every abstract sentence (cached in "
                     "--work) for the doc-side max-sentence variant")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     data = Path(args.data)
-    corpus, queries_p, qrels_p = (data / "corpus.jsonl", data / "queries_train.jsonl",
-                                  data / "qrels_train.tsv")
+    corpus, queries_p, qrels_p = (data / "corpus.jsonl",
+                                  Path(args.queries or data / "queries_train.jsonl"),
+                                  Path(args.qrels or data / "qrels_train.tsv"))
     queries = ev.read_queries(queries_p)
     qrels = ev.read_qrels(qrels_p)
     queries = {k: v for k, v in queries.items() if k in qrels}
@@ -96,13 +110,9 @@ def main() -> None:
     from paperwire.store.db import open_database
 
     t0 = time.perf_counter()
-    if not (work / "prepared").exists():
-        import shutil
+    import floor as floor_bench
 
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        ev.prepare(corpus, work, progress=True)
-        (work / "prepared").write_text("ok")
+    floor_bench.prepare_work(corpus, work)
     settings = load_settings(env={}, data_dir=work, database_url="", load_demo_data=False)
     db = open_database(settings)
     # A work dir prepared before sentence vectors existed gets them here (the product's own
@@ -269,9 +279,23 @@ def main() -> None:
     rrf_default = ev.score(qrels, fused_run(final[0], fusion.FusionParams("rrf", rrf_k=60),
                                             False))
     svc.close()
+
+    # 4. The similarity floor: nonsense must return nothing, relevance must stay (per floor;
+    #    the shipped one is settings.semantic_floor).
+    floors = sorted({*(float(f) for f in (args.floors.split(",") if args.floors
+                                          else floor_bench.DEFAULT_FLOORS)),
+                     float(settings.semantic_floor)})
+    svc = SearchService(settings, db, background=False)
+    floor_result = floor_bench.floor_study(
+        svc, queries, qrels,
+        floor_bench.nonsense_queries(floor_bench.Vocabulary(floor_bench.corpus_texts(corpus)),
+                                     args.nonsense), floors)
+    floor_result["shipped_floor"] = float(settings.semantic_floor)
+    svc.close()
     out = {
         "split": "train", "queries": len(queries), "results": results,
         "rrf_k60_baseline": rrf_default,
+        "floor": floor_result,
         "cv_unconstrained": {"held_out_ndcg@10": [round(x, 4) for x in free_scores],
                              "mean": round(sum(free_scores) / len(free_scores), 4),
                              "picks": [[b, p.method, p.alpha, p.lexical_floor, p.rrf_k, c]
@@ -306,11 +330,13 @@ def main() -> None:
     Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json_out).write_text(json.dumps(out, indent=2))
     print(json.dumps({k: out[k] for k in ("results", "rrf_k60_baseline", "cv_unconstrained",
-                                          "cv", "chosen")}
+                                          "cv", "chosen", "floor")}
                      | {"sentences": {k: v for k, v in out["sentences"].items()
                                       if k != "grid_ndcg@10"}},
                      indent=2))
 
+    if not args.out:
+        return
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

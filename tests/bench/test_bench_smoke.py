@@ -144,3 +144,34 @@ def test_fuzz_runs_schemathesis_against_a_real_server_with_and_without_a_token(
     assert result["requests"] >= 64
     assert result["by_token"]["anonymous"] == result["by_token"]["token"]
     assert result["server_errors"] == 0 and result["violations"] == {}
+
+
+SCIFACT_SMALL = FIXTURES / "scifact_small"
+
+
+def test_relevance_and_floor_study_run_on_a_small_beir_collection(tmp_path,
+                                                                   model_data_dir):  # noqa: F811
+    """bench/relevance.py (tuning, CV, final figures through SearchService.search) and its
+    floor study (generated nonsense, relevant-in-set share) on 432 SciFact abstracts."""
+    work = with_models(tmp_path / "work", model_data_dir)
+    out = tmp_path / "relevance.json"
+    run_bench("relevance.py", "--data", str(SCIFACT_SMALL), "--queries",
+              str(SCIFACT_SMALL / "queries.jsonl"), "--qrels", str(SCIFACT_SMALL / "qrels.tsv"),
+              "--work", str(work), "--out", "", "--json-out", str(out), "--floors", "0.35,0.9",
+              "--nonsense", "5", timeout=900)
+    result = json.loads(out.read_text())
+    assert set(result["results"]) >= {"lexical", "semantic", "hybrid"}
+    assert len(result["cv"]["held_out_ndcg@10"]) == 5
+    floors = result["floor"]["floors"]
+    assert {"0.35", "0.9"} <= set(floors)
+    for row in floors.values():
+        assert 0.0 <= row["nonsense_zero_share"]["all"] <= 1.0
+        assert 0.0 <= row["scifact_relevant_in_set_share"] <= 1.0
+    # A higher floor lets fewer papers in by meaning: never more nonsense results.
+    assert floors["0.9"]["nonsense_zero_share"]["all"] >= floors["0.35"]["nonsense_zero_share"]["all"]
+    # bench/floor.py alone, on the prepared work dir, shares only.
+    run_bench("floor.py", "--data", str(SCIFACT_SMALL), "--queries",
+              str(SCIFACT_SMALL / "queries.jsonl"), "--qrels", str(SCIFACT_SMALL / "qrels.tsv"),
+              "--work", str(work), "--floors", "0.35", "--nonsense", "3", "--no-ndcg",
+              "--json-out", str(tmp_path / "floor.json"))
+    assert json.loads((tmp_path / "floor.json").read_text())["floors"]["0.35"]

@@ -207,3 +207,36 @@ def test_topics_that_would_match_everything_are_refused(value):
         return
     with pytest.raises(BadInput):
         validate_topics([{"kind": "query", "value": value}])
+
+
+@pytest.fixture
+def six_topics(settings, db):
+    """Six papers on clearly different subjects, published in the period and embedded."""
+    from paperwire.search.embedding_jobs import embed_pending
+    from paperwire.store.papers import upsert_papers
+    from tests.search.embed_fixtures import topic_records
+
+    with db.session() as s:
+        upsert_papers(s, topic_records(published_at=IN_PERIOD))
+    embed_pending(settings, db)
+
+
+@pytest.mark.slow
+def test_a_paper_found_by_meaning_alone_says_so(settings, db, six_topics):
+    # No paper contains any of these words; the climate paper is about them.
+    topic = {"kind": "query", "value": "storms monsoon downpours", "threshold": 0.2}
+    with db.session() as s:
+        data = build.load_edition(settings, s, edition_for("daily", SEND_DAY), db=db)
+    _, personal = build.choose(data, topics=[topic], max_papers=50, already=set())
+    reasons = {i.paper.id: i.matched for i in personal}
+    assert reasons.get("topic-climate") == (
+        "your topic “storms monsoon downpours” — by meaning",)
+    assert personal[0].paper.id == "topic-climate"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value", ["zzzqqq", "qxjvbwk", "blorfquand zhoomisk"])
+def test_nonsense_topics_bring_nothing(settings, db, six_topics, value):
+    """Below the similarity floor and without a keyword match: no paper, as on the site."""
+    topic = {"kind": "query", "value": value, "threshold": None}
+    assert digest_ids(settings, db, topic) == set() == search_ids(settings, db, value)
