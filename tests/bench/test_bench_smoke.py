@@ -149,16 +149,39 @@ def test_fuzz_runs_schemathesis_against_a_real_server_with_and_without_a_token(
 SCIFACT_SMALL = FIXTURES / "scifact_small"
 
 
+def tiny_beir(out: Path, n_queries: int = 10, n_other: int = 30) -> Path:
+    """A BEIR collection cut from the SciFact fixture: ``n_queries`` judged claims, their
+    relevant abstracts and ``n_other`` others (embedding is the slow part of the run)."""
+    from paperwire.search.evaluate import read_qrels
+
+    qrels = read_qrels(SCIFACT_SMALL / "qrels.tsv")
+    queries = [json.loads(ln) for ln in (SCIFACT_SMALL / "queries.jsonl").read_text().splitlines()
+               if ln.strip()]
+    queries = [q for q in queries if str(q["_id"]) in qrels][:n_queries]
+    wanted = {d.removeprefix("beir:") for q in queries for d in qrels[str(q["_id"])]}
+    docs = [json.loads(ln) for ln in (SCIFACT_SMALL / "corpus.jsonl").read_text().splitlines()
+            if ln.strip()]
+    keep = [d for d in docs if str(d["_id"]) in wanted]
+    keep += [d for d in docs if str(d["_id"]) not in wanted][:n_other]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in keep))
+    (out / "queries_train.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
+    lines = ["query-id\tcorpus-id\tscore"] + [
+        f"{q['_id']}\t{d.removeprefix('beir:')}\t1" for q in queries for d in qrels[str(q["_id"])]]
+    (out / "qrels_train.tsv").write_text("\n".join(lines) + "\n")
+    return out
+
+
 def test_relevance_and_floor_study_run_on_a_small_beir_collection(tmp_path,
                                                                    model_data_dir):  # noqa: F811
     """bench/relevance.py (tuning, CV, final figures through SearchService.search) and its
-    floor study (generated nonsense, relevant-in-set share) on 432 SciFact abstracts."""
+    floor study (generated nonsense, relevant-in-set share), then bench/floor.py alone, on a
+    few dozen SciFact abstracts."""
+    data = tiny_beir(tmp_path / "beir")
     work = with_models(tmp_path / "work", model_data_dir)
     out = tmp_path / "relevance.json"
-    run_bench("relevance.py", "--data", str(SCIFACT_SMALL), "--queries",
-              str(SCIFACT_SMALL / "queries.jsonl"), "--qrels", str(SCIFACT_SMALL / "qrels.tsv"),
-              "--work", str(work), "--out", "", "--json-out", str(out), "--floors", "0.35,0.9",
-              "--nonsense", "5", timeout=900)
+    run_bench("relevance.py", "--data", str(data), "--work", str(work), "--out", "",
+              "--json-out", str(out), "--floors", "0.35,0.9", "--nonsense", "4", timeout=1200)
     result = json.loads(out.read_text())
     assert set(result["results"]) >= {"lexical", "semantic", "hybrid"}
     assert len(result["cv"]["held_out_ndcg@10"]) == 5
@@ -168,10 +191,8 @@ def test_relevance_and_floor_study_run_on_a_small_beir_collection(tmp_path,
         assert 0.0 <= row["nonsense_zero_share"]["all"] <= 1.0
         assert 0.0 <= row["scifact_relevant_in_set_share"] <= 1.0
     # A higher floor lets fewer papers in by meaning: never more nonsense results.
-    assert floors["0.9"]["nonsense_zero_share"]["all"] >= floors["0.35"]["nonsense_zero_share"]["all"]
-    # bench/floor.py alone, on the prepared work dir, shares only.
-    run_bench("floor.py", "--data", str(SCIFACT_SMALL), "--queries",
-              str(SCIFACT_SMALL / "queries.jsonl"), "--qrels", str(SCIFACT_SMALL / "qrels.tsv"),
-              "--work", str(work), "--floors", "0.35", "--nonsense", "3", "--no-ndcg",
-              "--json-out", str(tmp_path / "floor.json"))
+    assert (floors["0.9"]["nonsense_zero_share"]["all"]
+            >= floors["0.35"]["nonsense_zero_share"]["all"])
+    run_bench("floor.py", "--data", str(data), "--work", str(work), "--floors", "0.35",
+              "--nonsense", "3", "--no-ndcg", "--json-out", str(tmp_path / "floor.json"))
     assert json.loads((tmp_path / "floor.json").read_text())["floors"]["0.35"]
