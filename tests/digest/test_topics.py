@@ -11,7 +11,9 @@ import datetime as dt
 import random
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from paperwire.digest import build
 from paperwire.digest.edition import edition_for
@@ -73,7 +75,7 @@ def test_point5_topics_find_in_a_digest_what_they_find_on_the_search_page(settin
 
 
 def test_point5_examples_have_the_search_page_meaning(settings, db, point5):
-    q = lambda v: digest_ids(settings, db, {"kind": "query", "value": v,  # noqa: E731
+    q = lambda v: digest_ids(settings, db, {"kind": "query", "value": v,
                                             "threshold": None})
     assert {"2611.00001", "2611.00002", "2611.00003"} <= q("protein atlas")
     assert "2611.00004" not in q("atlas -seq") and "2611.00003" in q("atlas -seq")

@@ -12,14 +12,15 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from paperwire import stored
 from paperwire.digest.edition import Edition, local_to_utc
+from paperwire.digest.matching import TopicSearch
 from paperwire.digest.model import Digest, DigestPaper, PersonalItem
 from paperwire.digest.tokens import make_token
-from paperwire.digest.matching import TopicSearch
 from paperwire.digest.topics import topic_reason
 
 TRENDING_POOL = 50   # the most any subscriber can ask for (MAX_PAPERS_RANGE)

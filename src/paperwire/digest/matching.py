@@ -20,8 +20,9 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from paperwire.digest.topics import topic_query
 

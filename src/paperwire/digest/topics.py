@@ -12,7 +12,8 @@ only when its similarity to the topic reaches it (the site-wide default is
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from paperwire.errors import BadInput
 
