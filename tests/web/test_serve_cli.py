@@ -33,6 +33,8 @@ def test_serve_migrates_a_fresh_database_and_serves_pages(tmp_path):
     assert f"messages are delivered to the outbox {(data / 'outbox').resolve()}" \
         in log_path.read_text()
     assert "PAPERWIRE_SMTP_URL" in log_path.read_text()
+    # ... once: the console line is not repeated by the log (which also writes to stderr).
+    assert log_path.read_text().count("messages are delivered to the outbox") == 1
 
 
 def test_serve_help_explains_production_settings():

@@ -112,12 +112,12 @@ def stop_process(proc: subprocess.Popen | None, timeout: float = 3.0) -> None:
 
 
 def _say_where_mail_goes(settings) -> None:
-    """On the console and in the log: where mail goes and how to configure SMTP."""
+    """Where mail goes and how to configure SMTP, said once on stderr (the console, and the
+    log of a service manager): the root logger writes to stderr too, so logging the line as
+    well printed it twice."""
     from paperwire.digest.transport import describe_mail
 
-    line = describe_mail(settings)
-    click.echo(line, err=True)
-    log.info("%s", line)
+    click.echo(describe_mail(settings), err=True)
 
 
 @click.command("serve")
