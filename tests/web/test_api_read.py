@@ -180,3 +180,36 @@ def test_search_api_total_does_not_depend_on_limit(client, db):
             ids += [r["paper"]["id"] for r in resp.json()]
         assert resp.headers["x-has-more"] == "false" and len(set(ids)) == 9 == len(ids)
     assert totals == {"9"}
+
+
+@pytest.fixture
+def model_prepared_elsewhere(monkeypatch):
+    """As on a first `paperwire serve`: another process prepares the embedding model and it
+    is not there yet (no encoder loaded in this process; other tests' encoders put back)."""
+    from paperwire.search import embed
+
+    monkeypatch.setenv(embed.PREPARED_ELSEWHERE_ENV, "1")
+    saved = dict(embed._ENCODERS)
+    embed._ENCODERS.clear()
+    yield
+    embed._ENCODERS.update(saved)
+
+
+def test_similar_while_the_model_is_prepared_is_503_with_retry_after(model_prepared_elsewhere,
+                                                                     client, db):
+    (rec,) = make_papers(db, 1, title="Selective state spaces")
+    resp = client.get(f"/api/papers/{rec.id}/similar")
+    assert resp.status_code == 503
+    assert int(resp.headers["retry-after"]) > 0
+    body = resp.json()
+    assert set(body) == {"error", "detail"} and body["error"] == "unavailable"
+    assert "being prepared" in body["detail"]
+    # Unknown papers are still 404, not 503.
+    assert client.get("/api/papers/0000.00000/similar").status_code == 404
+
+
+def test_openapi_declares_the_503_of_similar_with_its_retry_after(client):
+    doc = client.get("/openapi.json").json()
+    declared = doc["paths"]["/api/papers/{paper_id}/similar"]["get"]["responses"]["503"]
+    assert declared["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+    assert "Retry-After" in declared["headers"]

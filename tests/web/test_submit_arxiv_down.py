@@ -87,6 +87,7 @@ def test_submit_page_when_arxiv_is_down_says_so_and_keeps_the_input(settings, db
             elapsed = time.monotonic() - started
     assert r.status_code == 503
     assert "arXiv could not be reached; nothing was changed; try again later." in r.text
+    assert "later.." not in r.text  # the page adds a full stop only where one is missing
     assert f'value="{PAPER}"' in r.text
     assert "127.0.0.1" not in r.text and "Errno" not in r.text
     assert elapsed < 6

@@ -53,6 +53,16 @@ class RateLimited(HTTPError):
         super().__init__(detail, headers={"Retry-After": str(int(retry_after))})
 
 
+class Unavailable(HTTPError):
+    """Something this operation needs is not ready yet (the search model on a first start)
+    or not working: 503 with a Retry-After saying when to ask again."""
+
+    status_code, code = 503, "unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 30) -> None:
+        super().__init__(detail, headers={"Retry-After": str(int(retry_after))})
+
+
 class ErrorOut(BaseModel):
     """The body of every error answer of the API and the feeds."""
 
@@ -77,9 +87,17 @@ def error_responses(*statuses: int) -> dict[int | str, dict]:
             for status in wanted}
 
 
+def unavailable_response(description: str) -> dict[int | str, dict]:
+    """The OpenAPI ``responses=`` entry of a 503 whose cause is not arXiv (see
+    ``error_responses``), with its Retry-After header declared."""
+    return {503: {"model": ErrorOut, "description": description,
+                  "headers": {"Retry-After": {"description": "Seconds after which to ask again",
+                                              "schema": {"type": "integer"}}}}}
+
+
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
-          429: "rate_limited"}
+          429: "rate_limited", 503: "unavailable"}
 
 
 def wants_json(request: Request) -> bool:
@@ -110,7 +128,7 @@ def error_response(request: Request, status: int, detail: str, *, code: str | No
 
 _TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
            405: "Method not allowed", 409: "Already there", 422: "Invalid input",
-           429: "Slow down", 500: "Something went wrong"}
+           429: "Slow down", 500: "Something went wrong", 503: "Not available yet"}
 
 
 def _describe_validation(exc: RequestValidationError) -> str:

@@ -25,6 +25,7 @@ from paperwire.store import listing
 from paperwire.store.feed import trending as store_trending
 from paperwire.store.models import FeedEntry, Paper, utcnow
 from paperwire.web import periods
+from paperwire.web.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +298,12 @@ def trending_context(state, *, user=None, window: str | None = None, page: int |
 
 # --- paper page ------------------------------------------------------------------------------
 
+SIMILAR_PREPARING = ("Similar papers need semantic search, whose model is still being prepared "
+                     "(first start, a few minutes); ask again shortly.")
+# When to ask again (Retry-After) while the model is prepared, and when semantic search failed.
+SIMILAR_RETRY_PREPARING, SIMILAR_RETRY_FAILED = 30, 300
+
+
 def similar_papers(state, paper_id: str, limit: int = 6) -> tuple[list[dict[str, Any]], list[str]]:
     """Similar papers as (items, notices); search trouble gives a notice, never an error.
 
@@ -312,12 +319,14 @@ def similar_papers(state, paper_id: str, limit: int = 6) -> tuple[list[dict[str,
 
 def _similar_papers(state, paper_id: str, limit: int) -> tuple[list[dict[str, Any]], list[str]]:
     try:
-        from paperwire.search.service import get_search_service
+        from paperwire.search.service import PREPARING_NOTICE, get_search_service
 
         result = get_search_service(state.settings, state.db).similar(paper_id, limit=limit)
     except (ImportError, NotFound):
         return [], []
     except PaperwireError as exc:  # e.g. the semantic index is still being built
+        if PREPARING_NOTICE in str(exc):
+            return [], [SIMILAR_PREPARING]
         return [], [f"Similar papers are not available yet: {exc}"]
     except Exception as exc:  # noqa: BLE001 - the page must render without similar papers
         log.warning("similar papers for %s unavailable: %s", paper_id, exc)
@@ -532,7 +541,10 @@ def similar_fragment_context(state, paper_id: str, *, user=None) -> dict[str, An
 
 
 def similar_context(state, paper_id: str, *, limit: int = 10) -> dict[str, Any]:
-    """Similar papers of an existing, visible paper (NotFound otherwise)."""
+    """Similar papers of an existing, visible paper (NotFound otherwise). Without the
+    semantic side there is no answer (an empty list would mean "nothing is similar"): raises
+    ``Unavailable`` (503 + Retry-After), which says whether the model is still being
+    prepared."""
     from paperwire.store.papers import get_paper
 
     paper_id = check_paper_id(paper_id)
@@ -543,4 +555,8 @@ def similar_context(state, paper_id: str, *, limit: int = 10) -> dict[str, Any]:
         if paper is None or paper.hidden:
             raise NotFound(f"no paper with id {paper_id!r}")
     items, notices = similar_papers(state, paper_id, limit=limit)
+    if notices:
+        preparing = notices[0] == SIMILAR_PREPARING
+        raise Unavailable(notices[0], retry_after=SIMILAR_RETRY_PREPARING if preparing
+                          else SIMILAR_RETRY_FAILED)
     return {"items": items, "notices": notices}

@@ -7,8 +7,8 @@
 - ``GET /api/papers/{id}``, ``GET /api/papers/{id}/similar``
 
 Responses are built from the same ``render`` contexts as the HTML pages; their shapes are
-declared in ``web.schemas``. Errors are ``{"error", "detail"}`` with 400 / 404 / 413 / 422
-(see ``web.errors``).
+declared in ``web.schemas``. Errors are ``{"error", "detail"}`` with 400 / 404 / 413 / 422, and 503 + Retry-After from
+``similar`` while semantic search is not ready (see ``web.errors``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 
 from paperwire.errors import BadInput
 from paperwire.web import render
-from paperwire.web.errors import error_responses
+from paperwire.web.errors import error_responses, unavailable_response
 from paperwire.web.jsonresp import JSONResponse
 from paperwire.web.pages import current_user
 from paperwire.web.schemas import DailyPaperOut, PaperDetailOut, SearchResultOut, SimilarOut
@@ -84,7 +84,10 @@ def header_text(text: str, limit: int = 2000) -> str:
 
 
 @router.get("/papers/{paper_id:path}/similar", response_model=None,
-            responses={200: {"model": list[SimilarOut]}, **ERRORS},
+            responses={200: {"model": list[SimilarOut]}, **ERRORS,
+                       **unavailable_response("Semantic search is not ready (its model is "
+                                              "still being prepared on a first start) or not "
+                                              "working; see Retry-After")},
             summary="Papers similar to this one (nearest neighbours of its embedding)")
 def similar(request: Request, paper_id: str, limit: int = Query(10, ge=1, le=render.MAX_LIMIT)):
     ctx = render.similar_context(request.app.state, paper_id, limit=limit)
