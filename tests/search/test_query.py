@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paperwire.search.query import ParsedQuery, parse_query
 
@@ -57,6 +59,8 @@ def test_parses_valid_queries(raw, expected):
     ("cat:c$$", (), (), "not a category"),
     ("-author:x", (), (), "not supported"),
     ("after:2025 before:2020", (), (), "empty"),
+    ("before:0001-01-01", (), (), "before any date"),
+    ("before:0001", (), (), "before any date"),
 ])
 def test_malformed_queries_answer_with_a_notice(raw, terms, phrases, notice_word):
     parsed = parse_query(raw)
@@ -92,3 +96,19 @@ def test_never_raises(raw):
 
 def test_text_joins_terms_and_phrases():
     assert parse_query('a "b c" -d author:x').text == "a b c"
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.one_of(
+    st.text(max_size=12),
+    st.builds(lambda f, y, m, d: f"{f}:{y:04d}-{m:02d}-{d:02d}",
+              st.sampled_from(["after", "before", "since", "until"]),
+              st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32)),
+    st.builds(lambda f, y: f"{f}:{y:04d}", st.sampled_from(["after", "before"]),
+              st.integers(0, 9999))), max_size=6).map(" ".join))
+def test_any_query_text_parses_without_raising(raw):
+    """Dates at the edges of the calendar included (before:0001-01-01 once raised
+    OverflowError, a 500 on every caller)."""
+    parsed = parse_query(raw)
+    if parsed.date_to is not None:
+        assert parsed.date_to >= dt.date.min

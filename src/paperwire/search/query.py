@@ -174,6 +174,8 @@ def _parse_date(value: str, *, upper: bool) -> dt.date | None:
     except ValueError:
         return None
     if upper:
+        if start == dt.date.min:
+            return None  # nothing can be published before the first representable day
         return start - dt.timedelta(days=1)
     return start
 
@@ -261,7 +263,10 @@ def parse_query(raw: str | None) -> ParsedQuery:
                                    "ignored.")
         else:
             date = _parse_date(value, upper=canonical == "before")
-            if date is None:
+            if date is None and canonical == "before" and _DATE_RE.match(value) \
+                    and _parse_date(value, upper=False) == dt.date.min:
+                notices.append(f"'{name}:{value}' is before any date; ignored.")
+            elif date is None:
                 notices.append(f"'{name}:{value}' is not a date (use YYYY, YYYY-MM or "
                                "YYYY-MM-DD); ignored.")
             elif canonical == "after":
