@@ -261,3 +261,36 @@ def test_similar_papers_appear_once_the_semantic_index_is_ready(settings, db, en
     from paperwire.search.service import close_all
 
     close_all()
+
+
+@pytest.mark.slow
+def test_similar_papers_are_not_cached_empty_before_the_paper_is_embedded(settings, db, encoder):
+    """On a first start the model is ready minutes before the background embedder has done
+    the demo papers: an empty answer then ("no embedding yet") must not be kept for the
+    similar cache's minutes after the papers are embedded (the page cache is on here)."""
+    import dataclasses
+
+    from fastapi.testclient import TestClient
+
+    from paperwire.search.embedding_jobs import embed_pending
+    from paperwire.search.service import close_all
+    from paperwire.web.app import create_app
+
+    cells = _full_record(db)
+    make_papers(db, 1, id="2301.00001", title="Single-cell embedding of gene expression",
+                abstract="Interpretable embeddings of single-cell RNA sequencing data.")
+    app = create_app(dataclasses.replace(settings, page_cache_seconds=5.0), db,
+                     warm_search=True)
+    try:
+        with TestClient(app) as c:
+            assert app.state.similar_ready.wait(120), "semantic side did not load"
+            assert c.get(f"/api/papers/{cells.id}/similar?limit=2").json() == []
+            embed_pending(settings, db)
+            deadline = dt.datetime.now() + dt.timedelta(seconds=60)
+            while True:
+                similar = c.get(f"/api/papers/{cells.id}/similar?limit=2").json()
+                if similar or dt.datetime.now() > deadline:
+                    break
+            assert [s["paper"]["id"] for s in similar] == ["2301.00001"]
+    finally:
+        close_all()

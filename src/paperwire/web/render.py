@@ -308,13 +308,15 @@ def similar_papers(state, paper_id: str, limit: int = 6) -> tuple[list[dict[str,
     """Similar papers as (items, notices); search trouble gives a notice, never an error.
 
     Kept for minutes in ``state.similar_cache`` when there is one: neighbours change only when
-    papers are embedded, and the list shows no votes."""
+    papers are embedded, and the list shows no votes. An empty list is not kept: it mostly
+    means the paper is not embedded yet (a first start embeds the demo papers minutes after
+    the model is ready), and it would hide the neighbours for the cache's minutes."""
     cache = getattr(state, "similar_cache", None)
     if cache is None:
         return _similar_papers(state, paper_id, limit)
     return cache.get_or_compute(("similar", paper_id, limit),
                                 lambda: _similar_papers(state, paper_id, limit),
-                                keep=lambda result: not result[1])
+                                keep=lambda result: bool(result[0]) and not result[1])
 
 
 def _similar_papers(state, paper_id: str, limit: int) -> tuple[list[dict[str, Any]], list[str]]:
