@@ -116,6 +116,26 @@ def test_quoted_phrase_holds_in_every_mode(svc, embedded, mode, sort):
     assert _ids(resp) == []
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_quoted_hyphenated_word_is_a_phrase(svc, settings, db, encoder, mode):  # noqa: F811
+    """``"single-cell"`` asks for the two parts next to each other (README's own example);
+    it used to be split into two optional words, finding "single levels ... cell signaling"."""
+    from paperwire.search.embedding_jobs import embed_pending
+
+    recs = [make_record(id="2402.20001", title="A single-cell atlas of the lung",
+                        abstract="Single-cell RNA sequencing of lung tissue."),
+            make_record(id="2402.20002", title="Cell signaling at single levels",
+                        abstract="Single molecules relay the signal from cell to cell.")]
+    with db.session() as session:
+        upsert_papers(session, recs)
+    embed_pending(settings, db)
+    for query in ('"single-cell"', '"single cell"', '"Single-Cell" lung'):
+        assert _ids(svc.search(query, mode=mode, limit=50)) == ["2402.20001"], query
+    assert set(_ids(svc.search("single cell", mode="lexical", limit=50))) == {
+        "2402.20001", "2402.20002"}
+
+
 # -- point 3: nonsense finds nothing and says so ----------------------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize("query", ["zzzqqq", "qxvbnm wplkj", "jjjjj"])

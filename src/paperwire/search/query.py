@@ -83,6 +83,7 @@ _FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z_-]*):(.*)$", re.S)
 _CATEGORY_RE = re.compile(r"^[a-z0-9.\-*]+$")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 MAX_QUERY_CHARS = 1000
+_WORD_RE = re.compile(r"[^\W_]+")  # the analyzer's token boundaries (letters and digits)
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,9 @@ def parse_query(raw: str | None) -> ParsedQuery:
         words = [w for w in (_clean_word(x) for x in text.split()) if w]
         if not words:
             return
-        if quoted and len(words) > 1:
+        # A quoted word the analyzer splits ("single-cell", "scRNA-seq") is a phrase too:
+        # its parts must stand next to each other, as the quotes ask.
+        if quoted and (len(words) > 1 or len(_WORD_RE.findall(text)) > 1):
             (ex_phrases if negative else phrases).append(" ".join(words))
         else:
             (ex_terms if negative else terms).extend(words)
