@@ -21,6 +21,9 @@ def _parse(resp):
     assert feed.version == "atom10"
     assert feed.feed.id and feed.feed.title and feed.feed.updated
     assert any(link.rel == "self" for link in feed.feed.links)
+    # ...and the HTML page the feed follows (a feed reader's "open website").
+    assert [link.href for link in feed.feed.links
+            if link.rel == "alternate" and link.type == "text/html"], feed.feed.links
     for entry in feed.entries:
         assert entry.id and entry.title and entry.updated and entry.link
         assert entry.link.startswith("http://127.0.0.1:8000/papers/")

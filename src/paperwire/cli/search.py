@@ -51,7 +51,7 @@ def _print_hits(hits, offset: int = 0) -> None:
         by = "+".join(sorted(hit.matched_by)) or "-"
         click.echo(f"{i:3d}. {_plain(hit.title_html, tty)}")
         click.echo(f"     {hit.paper_id}  {date}  score {hit.score:.4f}  ({by})"
-                   f"  {p.upvotes} upvotes")
+                   f"  {p.upvotes} upvote{'' if p.upvotes == 1 else 's'}")
         if hit.snippet_html:
             click.echo(f"     {_plain(hit.snippet_html, tty)}")
 
