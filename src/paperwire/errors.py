@@ -16,6 +16,15 @@ class BadInput(PaperwireError):
     """Input that cannot be used as given; the message says what was wrong."""
 
 
+class SemanticUnavailable(BadInput):
+    """Semantic search cannot answer; ``preparing`` is True while its model is still being
+    prepared (it will answer later), False when it failed (the message says why)."""
+
+    def __init__(self, message: str, *, preparing: bool) -> None:
+        super().__init__(message)
+        self.preparing = preparing
+
+
 class MissingExtra(PaperwireError):
     """A feature needs an optional dependency group that is not installed; the message names
     the ``pip install 'paperwire[extra]'`` that brings it."""

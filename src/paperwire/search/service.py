@@ -56,7 +56,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from paperwire.errors import BadInput, NotFound
+from paperwire.errors import BadInput, NotFound, SemanticUnavailable
 from paperwire.search import fusion
 from paperwire.search.filters import Constraints, SearchFilters, merge
 from paperwire.search.lexical import LexicalIndex, compile_query
@@ -453,8 +453,10 @@ class SearchService:
                 raise NotFound(f"no paper with id {paper_id!r}")
         sem = self.semantic()
         if sem is None:
-            raise BadInput("similar papers need semantic search, which is unavailable: "
-                           + (self._semantic_error or PREPARING_NOTICE))
+            raise SemanticUnavailable("similar papers need semantic search, which is "
+                                      "unavailable: "
+                                      + (self._semantic_error or PREPARING_NOTICE),
+                                      preparing=self._semantic_error is None)
         ranked = [(p, s) for p, s in sem.similar(paper_id, limit + 1) if p != paper_id][:limit]
         ranking = Ranking(ranked, len(ranked), {p: {"semantic"} for p, _ in ranked}, [],
                           similarity={p: _similarity(sc) for p, sc in ranked})

@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from paperwire import stored
-from paperwire.errors import BadInput, NotFound, PaperwireError
+from paperwire.errors import BadInput, NotFound, PaperwireError, SemanticUnavailable
 from paperwire.rank.trending import trending_score
 from paperwire.store import comments as comment_store
 from paperwire.store import listing
@@ -321,14 +321,16 @@ def similar_papers(state, paper_id: str, limit: int = 6) -> tuple[list[dict[str,
 
 def _similar_papers(state, paper_id: str, limit: int) -> tuple[list[dict[str, Any]], list[str]]:
     try:
-        from paperwire.search.service import PREPARING_NOTICE, get_search_service
+        from paperwire.search.service import get_search_service
 
         result = get_search_service(state.settings, state.db).similar(paper_id, limit=limit)
     except (ImportError, NotFound):
         return [], []
-    except PaperwireError as exc:  # e.g. the semantic index is still being built
-        if PREPARING_NOTICE in str(exc):
+    except SemanticUnavailable as exc:
+        if exc.preparing:
             return [], [SIMILAR_PREPARING]
+        return [], [f"Similar papers are not available yet: {exc}"]
+    except PaperwireError as exc:
         return [], [f"Similar papers are not available yet: {exc}"]
     except Exception as exc:  # noqa: BLE001 - the page must render without similar papers
         log.warning("similar papers for %s unavailable: %s", paper_id, exc)
