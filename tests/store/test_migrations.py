@@ -49,7 +49,7 @@ def test_unproven_subscription_links_are_removed_by_0003(tmp_path):
             "INSERT INTO subscriptions (id, email, user_id, status, editions, max_papers, "
             "topics, token_version, failure_count, created_at) VALUES (1, "
             "'reader@example.org', 1, 'active', 'daily', 7, '[]', 0, 0, CURRENT_TIMESTAMP)"))
-    assert upgrade(db) == ["0003"]
+    assert upgrade(db, "0003") == ["0003"]
     with db.engine.connect() as conn:
         row = conn.execute(text("SELECT user_id, status, max_papers FROM subscriptions")).one()
     assert tuple(row) == (None, "active", 7)

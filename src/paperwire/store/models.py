@@ -328,3 +328,7 @@ __all__ = [
     "Subscription", "DigestDelivery", "SentPaper", "Embedding", "SentenceVectors", "Checkpoint",
     "JobRun", "RateEvent", "utcnow",
 ]
+
+# The library tables (issue 13) are declared in their own module; importing it here puts
+# them in ``Base.metadata`` wherever the models are loaded (it needs ``Base``, defined above).
+from paperwire.store import library_models as _library_models  # noqa: E402,F401
