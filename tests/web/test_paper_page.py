@@ -39,7 +39,7 @@ def test_paper_page_shows_everything_about_the_paper(client, db):
     resp = client.get(f"/papers/{rec.id}")
     assert resp.status_code == 200
     html = resp.text
-    assert "<title>scE^2TM: Toward Interpretable Single-Cell Embedding · Paperwire</title>" in html
+    assert "<title>scE²TM: Toward Interpretable Single-Cell Embedding · Paperwire</title>" in html
     assert "<msup>" in html  # title math rendered
     assert "<mi>α</mi>" in html or "&#x003B1;" in html  # abstract math rendered
     assert "&lt;script&gt;x&lt;/script&gt;" in html and "<script>x</script>" not in html

@@ -266,3 +266,13 @@ def count_submissions_since(session: Session, user_id: int, since: dt.datetime) 
     return session.scalar(select(func.count()).select_from(FeedEntry)
                           .where(FeedEntry.submitted_by == user_id,
                                  FeedEntry.submitted_at >= since)) or 0
+
+
+def existing_usernames(session: Session, names: set[str] | list[str]) -> set[str]:
+    """Of ``names`` (any case), the usernames of active accounts, as stored (for @mentions)."""
+    wanted = {n.lower() for n in names if n}
+    if not wanted:
+        return set()
+    rows = session.scalars(select(User.username).where(func.lower(User.username).in_(wanted),
+                                                       User.disabled.is_(False)))
+    return set(rows)

@@ -111,6 +111,19 @@ def plain_text(text: str | None) -> str:
     return _MATH.sub(lambda m: (m.group(1) or m.group(2) or "").strip(), text).replace("\\$", "$")
 
 
+def readable_text(text: str | None) -> str:
+    """The text with its math written as readable Unicode (``scE$^2$TM`` -> ``scE²TM``,
+    ``$\\alpha$`` -> ``α``), for ``<title>`` and meta descriptions, where markup cannot show
+    and raw LaTeX reads badly. Never raises (``digest.mathtext.readable``)."""
+    if not text:
+        return ""
+    if "$" not in text:
+        return text
+    from paperwire.digest.mathtext import readable
+
+    return readable(text)
+
+
 _MARK_SPLIT = re.compile(r"(</?mark>)")
 
 

@@ -63,10 +63,11 @@ def make_templates(settings) -> Jinja2Templates:
     env.filters["marked_math"] = render_marked_math
     env.globals["math"] = render_math
     env.filters["thousands"] = lambda n: f"{int(n or 0):,}"
-    from paperwire.web.mathrender import plain_text
+    from paperwire.web.mathrender import readable_text
     from paperwire.web.render import teaser
 
-    env.globals.update(teaser=teaser, plain=plain_text)
+    # ``plain``: for <title> and meta tags, math as readable text (not raw LaTeX).
+    env.globals.update(teaser=teaser, plain=readable_text)
     return templates
 
 

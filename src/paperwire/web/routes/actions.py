@@ -26,11 +26,11 @@ from paperwire.errors import BadInput, NotFound
 from paperwire.store import comments as comment_store
 from paperwire.store import moderation, votes
 from paperwire.store.models import Paper
-from paperwire.store.users import count_submissions_since
+from paperwire.store.users import count_submissions_since, existing_usernames
 from paperwire.web import auth
 from paperwire.web.errors import Forbidden, Unauthorized, error_responses, wants_json
 from paperwire.web.inputs import IdField, IdPath, local_path, parse_id
-from paperwire.web.markdown import MAX_COMMENT_CHARS, render_comment
+from paperwire.web.markdown import MAX_COMMENT_CHARS, mention_candidates, render_comment
 from paperwire.web.pages import current_user, page_response
 from paperwire.web.render import check_paper_id
 from paperwire.web.schemas import CommentOut, DailyPaperOut, HiddenOut, MeOut, VoteOut
@@ -135,8 +135,9 @@ def _make_comment(request: Request, user, paper_id: str, body: str,
         raise BadInput(f"a comment has at most {MAX_COMMENT_CHARS:,} characters; "
                        f"this one has {len(body):,}")
     with request.app.state.db.session() as session:
+        mentions = existing_usernames(session, mention_candidates(body))
         comment = comment_store.add_comment(session, paper_id, user.id, body,
-                                            render_comment(body), parent_id=parent_id)
+                                            render_comment(body, mentions), parent_id=parent_id)
     _invalidate(request)
     return comment_store.CommentView(comment, user.username)
 
