@@ -323,10 +323,67 @@ class RateEvent(Base):
     __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
 
 
+class PaperAuthor(Base):
+    """One author of a paper, with the matching keys of ``paperwire.authors.names``.
+
+    Derived from ``Paper.authors``: written by ``store.papers`` whenever a paper's metadata
+    is inserted or changed (and backfilled by migration 0004), so it always lists the
+    paper's current authors in order. Authors whose name has no letters or digits are left
+    out (``strict_key`` would be empty).
+    """
+
+    __tablename__ = "paper_authors"
+
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    strict_key: Mapped[str] = mapped_column(String(255))
+    loose_key: Mapped[str] = mapped_column(String(255))
+
+    __table_args__ = (
+        Index("ix_paper_authors_strict_key", "strict_key"),
+        Index("ix_paper_authors_loose_key", "loose_key"),
+    )
+
+
+class AuthorFollow(Base):
+    """A member follows an author, by strict key (``paperwire.authors.names``)."""
+
+    __tablename__ = "author_follows"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    strict_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))     # the display name when followed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuthorClaim(Base):
+    """A member's claim to be the author behind a strict key.
+
+    ``status``: pending | approved | released | revoked. At most one *approved* claim per
+    strict key is enforced by ``services.authors`` (a second approval is refused).
+    ``rule`` says how it was approved: "admin" or "email-domain".
+    """
+
+    __tablename__ = "author_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    strict_key: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    rule: Mapped[str | None] = mapped_column(String(32))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
 __all__ = [
     "Base", "Paper", "User", "Session", "ApiToken", "FeedEntry", "Upvote", "Comment",
     "Subscription", "DigestDelivery", "SentPaper", "Embedding", "SentenceVectors", "Checkpoint",
-    "JobRun", "RateEvent", "utcnow",
+    "JobRun", "RateEvent", "PaperAuthor", "AuthorFollow", "AuthorClaim", "utcnow",
 ]
 
 # The library tables (issue 13) are declared in their own module; importing it here puts

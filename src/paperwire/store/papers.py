@@ -10,6 +10,8 @@ Invariants of ``upsert_papers``:
   ``imported_upvotes`` moves when a source brings a different count, and ``upvotes`` moves by
   the same difference.
 - ``modified_at`` is bumped whenever metadata changes, which is what the search indexes follow.
+- ``paper_authors`` (``store.authors``) is rewritten for every inserted paper and every paper
+  whose merged metadata changed, in the same transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.ingest.records import METADATA_FIELDS, PaperRecord
+from paperwire.store.authors import author_rows, replace_paper_authors
 from paperwire.store.merge import merge_records
 from paperwire.store.models import Paper, utcnow
 
@@ -86,6 +89,8 @@ class PreparedPaper(NamedTuple):
     content_hash: str
     imported_upvotes: int | None
     row: tuple
+    # ``store.authors.author_rows`` of the record (computed with the row, off the writer).
+    authors: tuple = ()
 
 
 def prepare_paper(record: PaperRecord, dialect: str, now: dt.datetime | None = None) \
@@ -99,7 +104,8 @@ def prepare_paper(record: PaperRecord, dialect: str, now: dt.datetime | None = N
         now_value = _copy_time(now)
     row = builder.row(record, chash, record.imported_upvotes or 0, now_value)
     return PreparedPaper(record.id, record.version, record.updated_at, chash,
-                         record.imported_upvotes, row)
+                         record.imported_upvotes, row,
+                         tuple(author_rows(record.id, record.authors)))
 
 
 def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> UpsertResult:
@@ -126,6 +132,8 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
     now = utcnow()
     now_value = _sqlite_datetime(now) if builder.sqlite else now
     inserts, meta_updates, vote_updates = [], [], []
+    author_inserts: list[tuple] = []
+    authors_replaced: list[str] = []
     # A stored paper whose content differs is merged (store.merge) with what is stored; only
     # those rows are read in full, so re-importing an unchanged dump costs no extra reads.
     differing = [pid for pid, paper in by_id.items()
@@ -135,6 +143,7 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
         row = existing.get(pid)
         if row is None:
             inserts.append(paper.row)
+            author_inserts.extend(paper.authors)
             result.new_ids.append(pid)
             continue
         old_hash, _old_version, old_imported, _old_updated = row
@@ -149,6 +158,8 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
             result.unchanged += 1
             continue
         if metadata_changed:
+            authors_replaced.append(pid)
+            author_inserts.extend(author_rows(pid, merged.authors))
             merged_row = builder.row(merged, merged_hash, 0, now_value if builder.sqlite
                                      else _copy_time(now))
             if builder.sqlite:
@@ -169,6 +180,7 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
         _pg_write(conn, builder, inserts, meta_updates, now)
     if vote_updates:
         conn.exec_driver_sql(builder.votes_sql, vote_updates)
+    replace_paper_authors(session, author_inserts, replace_ids=authors_replaced)
     result.new = len(result.new_ids)
     result.updated = len(result.updated_ids)
     return result

@@ -1,0 +1,1 @@
+"""Authors: name normalisation (pure), see names.py."""
