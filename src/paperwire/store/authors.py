@@ -4,7 +4,7 @@ except claims (``store.author_claims``).
 Invariants:
 - ``paper_authors`` lists a paper's current authors in order, with the keys of
   ``paperwire.authors.names``; ``store.papers`` rewrites a paper's rows in the same
-  transaction as its metadata (``replace_paper_authors``), migration 0004 backfilled them.
+  transaction as its metadata (``replace_paper_authors``), migration 0005 backfilled them.
 - An author is identified by a strict key; an author page never shows papers of another
   strict key, only lists them as variants (same loose key).
 - Hidden papers never appear in an author's papers, co-authors, categories or feed list.

@@ -327,7 +327,7 @@ class PaperAuthor(Base):
     """One author of a paper, with the matching keys of ``paperwire.authors.names``.
 
     Derived from ``Paper.authors``: written by ``store.papers`` whenever a paper's metadata
-    is inserted or changed (and backfilled by migration 0004), so it always lists the
+    is inserted or changed (and backfilled by migration 0005), so it always lists the
     paper's current authors in order. Authors whose name has no letters or digits are left
     out (``strict_key`` would be empty).
     """
