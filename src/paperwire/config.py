@@ -78,6 +78,12 @@ class Settings:
                                       group="web")
     submit_max_age_days: int = setting(30, "Oldest paper (days since first version) that may "
                                        "be submitted to today's feed.", group="web")
+    member_links_per_day: int = setting(50, "Links to code and resources one member may add "
+                                        "to papers per day (admins: no limit).", group="web")
+    member_links_review: bool = setting(False, "Hold links that members add as pending until "
+                                        "an admin shows them on /admin/links (default: they "
+                                        "show at once and admins remove what does not "
+                                        "belong).", group="web")
     rate_limit_per_minute: int = setting(30, "Writes (sign-in, sign-up, submit, vote, comment) "
                                          "one client may make per minute.", group="web")
     secure_cookies: bool = setting(False, "Mark cookies Secure (set true behind HTTPS).",

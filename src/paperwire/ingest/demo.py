@@ -11,6 +11,8 @@ Invariants:
 - The seed papers keep their upvotes and are spread over the seven days ending today (in
   ``settings.timezone``), so the front page of a new install is populated. They go first:
   the feed is there before the 200 search-only records are imported.
+- A seed line's ``code_url`` becomes a ``demo`` link of its paper (``demo_links``; the
+  backfill adds them to a demo loaded before links existed).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from paperwire.ingest.importer import import_file
+from paperwire.ingest.links import Link, classify, normalize_url
 from paperwire.ingest.seed import parse_seed
 from paperwire.store.checkpoints import get_checkpoint, save_checkpoint
 from paperwire.store.feed import add_feed_entry
+from paperwire.store.links import put_links
 from paperwire.store.papers import count_papers
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,21 @@ def _import(settings, db, name: str, fmt: str) -> None:
     log.info("demo data %s: %s", name, summary.line())
 
 
+def demo_links() -> dict[str, list[Link]]:
+    """The seed's ``code_url`` of each seed paper, as a link (code, or the kind its address
+    says: a github.io page is a project page)."""
+    out: dict[str, list[Link]] = {}
+    for line in demo_file(SEED_FILE).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        obj = json.loads(line)
+        url = normalize_url(obj.get("code_url") or "") if isinstance(obj.get("code_url"),
+                                                                      str) else None
+        if url:
+            out[parse_seed(obj).record.id] = [Link(url, classify(url) or "project")]
+    return out
+
+
 def _put_seed_on_feed(settings, db) -> None:
     tz = ZoneInfo(settings.timezone)
     today = dt.datetime.now(tz).date()
@@ -103,3 +122,4 @@ def _put_seed_on_feed(settings, db) -> None:
             submitted = min(local.astimezone(dt.timezone.utc).replace(tzinfo=None), now_utc)
             add_feed_entry(session, record.id, day, submitted_by_name=SUBMITTER,
                            submitted_at=submitted)
+        put_links(session, demo_links(), "demo")

@@ -11,7 +11,7 @@ Invariants:
   unknown; ``n_authors`` counts the authors when their names are unknown.
 - A line without one keeps ``seed:<first 12 hex of sha1(collapsed, lower-cased title)>`` as
   id, so the same paper always gets the same id.
-- ``code_url`` has no place in a paper record; it stays in the demo file.
+- ``code_url`` has no place in a paper record: ingest/demo.py makes it a ``demo`` link.
 """
 
 from __future__ import annotations

@@ -380,10 +380,36 @@ class AuthorClaim(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class PaperLink(Base):
+    """A link from a paper to its code or another resource (``ingest/links.py`` kinds).
+
+    ``source``: ``extracted`` (from the abstract or arXiv comment at ingest), ``member`` (added
+    on the paper page by ``added_by``) or ``demo`` (the demo seed's ``code_url``). ``status``:
+    ``visible``, ``pending`` (a member link awaiting review when reviews are on) or ``removed``
+    (hidden by an admin; kept so that re-extraction does not bring it back). A URL is on a
+    paper once (``uq_paper_links_paper_id``)."""
+
+    __tablename__ = "paper_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16), default="extracted")
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                 index=True)
+    status: Mapped[str] = mapped_column(String(16), default="visible")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("paper_id", "url", name="uq_paper_links_paper_id"),
+                      Index("ix_paper_links_status", "status", "created_at"))
+
+
 __all__ = [
     "Base", "Paper", "User", "Session", "ApiToken", "FeedEntry", "Upvote", "Comment",
     "Subscription", "DigestDelivery", "SentPaper", "Embedding", "SentenceVectors", "Checkpoint",
-    "JobRun", "RateEvent", "PaperAuthor", "AuthorFollow", "AuthorClaim", "utcnow",
+    "JobRun", "RateEvent", "PaperAuthor", "AuthorFollow", "AuthorClaim", "PaperLink",
+    "utcnow",
 ]
 
 # The library tables (issue 13) are declared in their own module; importing it here puts

@@ -12,6 +12,8 @@ Invariants of ``upsert_papers``:
 - ``modified_at`` is bumped whenever metadata changes, which is what the search indexes follow.
 - ``paper_authors`` (``store.authors``) is rewritten for every inserted paper and every paper
   whose merged metadata changed, in the same transaction.
+- The links named in a new or changed abstract or arXiv comment are stored with the paper
+  (``store.links.sync_extracted``, same transaction).
 """
 
 from __future__ import annotations
@@ -181,6 +183,11 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
     if vote_updates:
         conn.exec_driver_sql(builder.votes_sql, vote_updates)
     replace_paper_authors(session, author_inserts, replace_ids=authors_replaced)
+    # Links to code and resources named in the (new or changed) abstracts and comments; the
+    # rows above already bumped modified_at, so the indexes see the new has: kinds.
+    from paperwire.store.links import sync_extracted
+
+    sync_extracted(session, result.new_ids + result.updated_ids, bump=False)
     result.new = len(result.new_ids)
     result.updated = len(result.updated_ids)
     return result
