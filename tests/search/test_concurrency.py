@@ -78,3 +78,23 @@ def test_threads_searching_while_another_process_adds_papers_never_fail(settings
                                                                   "hep-th")),
                         limit=1).total == 20 + 12 * 150
     index.close()
+
+
+def test_each_thread_analyzes_with_its_own_analyzers():
+    """tantivy's analyzers are borrowed mutably while they analyze: a shared one failed in CI
+    with ``RuntimeError: Already borrowed`` when two searching threads met inside it."""
+    from paperwire.search import analyzer
+
+    seen: dict[str, object] = {}  # the objects themselves: ids of dead ones get reused
+
+    def grab(name: str) -> None:
+        seen[name] = analyzer.analyzers()[analyzer.STEM]
+        assert analyzer.stems("Proteins folding") == ["protein", "fold"]
+
+    threads = [threading.Thread(target=grab, args=(f"t{i}",)) for i in range(3)]
+    keep = [analyzer.analyzers()]  # this thread's, alive while the others run
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(a) for a in [*seen.values(), keep[0][analyzer.STEM]]}) == 4

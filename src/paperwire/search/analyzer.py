@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 
 import tantivy
 
@@ -24,8 +25,21 @@ MAX_TOKEN_CHARS = 40
 MIN_PREFIX_CHARS = 3
 
 
-@functools.lru_cache(maxsize=None)
+_local = threading.local()
+
+
 def analyzers() -> dict[str, tantivy.TextAnalyzer]:
+    """This thread's analyzers. Per thread because tantivy's ``TextAnalyzer.analyze`` and
+    ``pre_tokenize`` borrow the analyzer mutably: two threads inside one analyzer at once
+    (a switch while it builds its Python result) fail with ``RuntimeError: Already
+    borrowed`` (seen in CI: searching threads scoring the live delta)."""
+    found = getattr(_local, "analyzers", None)
+    if found is None:
+        found = _local.analyzers = _build_analyzers()
+    return found
+
+
+def _build_analyzers() -> dict[str, tantivy.TextAnalyzer]:
     def base():
         return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
                 .filter(tantivy.Filter.remove_long(MAX_TOKEN_CHARS))
