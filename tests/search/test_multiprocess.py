@@ -17,7 +17,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES
 from tests.support.arxiv_replay import arxiv_replay_server
 from tests.support.live_server import serve_process
 
@@ -34,6 +34,8 @@ def fresh_schema_url():
         with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
     except Exception as exc:  # noqa: BLE001
+        if REQUIRE_POSTGRES:  # CI: the multi-process claim must be tested, never skipped
+            raise
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
     sep = "&" if "?" in POSTGRES_URL else "?"
     try:

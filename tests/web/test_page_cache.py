@@ -92,10 +92,19 @@ def test_worker_warm_up_compiles_every_template_before_the_first_request(setting
     assert set(names) <= {key[1] for key in env.cache}
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_an_expired_entry_is_served_while_one_thread_recomputes_it():
-    cache = PageCache(ttl_seconds=0.05)
+    clock = FakeClock()
+    cache = PageCache(ttl_seconds=5, clock=clock)
     assert cache.get_or_compute("k", lambda: "old") == "old"
-    time.sleep(0.1)  # expired
+    clock.now += 6  # expired
     recomputing, release = threading.Event(), threading.Event()
     calls = []
 
@@ -117,9 +126,10 @@ def test_an_expired_entry_is_served_while_one_thread_recomputes_it():
 
 
 def test_nothing_stale_is_served_after_an_invalidation():
-    cache = PageCache(ttl_seconds=0.05)
+    clock = FakeClock()
+    cache = PageCache(ttl_seconds=5, clock=clock)
     cache.get_or_compute("k", lambda: "before the vote")
-    time.sleep(0.1)
+    clock.now += 6
     cache.invalidate()
     recomputing, release = threading.Event(), threading.Event()
 
@@ -134,7 +144,10 @@ def test_nothing_stale_is_served_after_an_invalidation():
     results = []
     waiter = threading.Thread(target=lambda: results.append(cache.get_or_compute("k", slow)))
     waiter.start()
-    time.sleep(0.05)
+    # Stale would be served at once: the waiter must still be waiting for the recompute (a
+    # slow machine can only make this pass without exercising the wait, never fail falsely).
+    waiter.join(0.2)
+    assert waiter.is_alive() and results == []
     release.set()
     owner.join(5)
     waiter.join(5)

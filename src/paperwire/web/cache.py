@@ -19,8 +19,11 @@ class PageCache:
     # it itself (a slow query must not stall every reader of a page indefinitely).
     WAIT_SECONDS = 10.0
 
-    def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 2048) -> None:
+    def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 2048,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = float(ttl_seconds)
+        # Injected so tests move time on instead of sleeping past the TTL.
+        self._clock = clock
         self.max_entries = max_entries
         self._data: dict[Hashable, tuple[float, Any]] = {}
         self._lock = threading.Lock()
@@ -33,7 +36,7 @@ class PageCache:
         false: e.g. a transient failure notice that should be retried next time)."""
         if self.ttl <= 0:
             return compute()
-        now = time.monotonic()
+        now = self._clock()
         hit = self._data.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
@@ -53,7 +56,7 @@ class PageCache:
                 return hit[1]
             done.wait(self.WAIT_SECONDS)
             hit = self._data.get(key)
-            if hit is not None and hit[0] > time.monotonic():
+            if hit is not None and hit[0] > self._clock():
                 return hit[1]
             return compute()  # the owner failed, or its value was not kept
         try:
@@ -65,7 +68,7 @@ class PageCache:
                 if generation == self.generation and (keep is None or keep(value)):
                     if len(self._data) >= self.max_entries:
                         self._data.clear()
-                    self._data[key] = (time.monotonic() + self.ttl, value)
+                    self._data[key] = (self._clock() + self.ttl, value)
             return value
         finally:
             with self._lock:
@@ -77,7 +80,7 @@ class PageCache:
         if self.ttl <= 0:
             return None
         hit = self._data.get(key)
-        if hit is not None and hit[0] > time.monotonic():
+        if hit is not None and hit[0] > self._clock():
             return hit[1]
         return None
 
