@@ -160,3 +160,41 @@ def test_stale_export_folders_of_dead_processes_are_removed(tmp_path):
         (folder / "model.bin").write_bytes(b"x")
     assert embed.clean_stale_exports(models) == 1
     assert not dead.exists() and live.exists() and finished.exists()
+
+
+def test_waiting_for_another_process_export_says_so_then_uses_its_result(fresh_model_dir,
+                                                                         caplog):
+    """``paperwire similar`` during a server's first start used to wait minutes in silence
+    on the export lock; now it says whom it waits for, and takes the other's export."""
+    import fcntl
+    import hashlib
+    import json
+    import threading
+
+    settings = fresh_model_dir
+    spec = embed.resolve_model(settings)
+    folder = embed._cache_dir(settings, spec, "onnx")
+    folder.parent.mkdir(parents=True)
+    result: list = []
+    with open(folder.parent / f".{folder.name}.lock", "w") as held, \
+            caplog.at_level(logging.WARNING, logger="paperwire.search.embed"):
+        fcntl.flock(held, fcntl.LOCK_EX)  # "the server's preparation process"
+        waiter = threading.Thread(
+            target=lambda: result.append(embed.exported_model_path(settings, spec, "onnx")))
+        waiter.start()
+        for _ in range(200):
+            if "waiting for another process" in caplog.text:
+                break
+            time.sleep(0.05)
+        assert "waiting for another process" in caplog.text
+        assert "prepare.log" in caplog.text
+        assert waiter.is_alive() and result == []
+        # The other process publishes its export, then lets go.
+        folder.mkdir()
+        (folder / "model.onnx").write_bytes(b"exported")
+        (folder / "manifest.json").write_text(json.dumps({
+            "entry": "model.onnx",
+            "files": {"model.onnx": hashlib.sha256(b"exported").hexdigest()}}))
+        fcntl.flock(held, fcntl.LOCK_UN)
+        waiter.join(30)
+    assert result == [folder / "model.onnx"]

@@ -643,7 +643,15 @@ def exported_model_path(settings, spec: ModelSpec, backend: str, *, progress=Non
         return found
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f".{folder.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # Say why nothing happens (a CLI command during a server's first start waited
+            # minutes in silence): another process is exporting; its result is ours.
+            log.warning("waiting for another process preparing the %s model for semantic "
+                        "search (done once; its progress: %s)", spec.name,
+                        folder.parent / "prepare.log")
+            fcntl.flock(lock, fcntl.LOCK_EX)
         found = _valid_cache(folder)
         if found is not None:
             return found
