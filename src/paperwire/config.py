@@ -213,6 +213,17 @@ class Settings:
                                                   "that is not known to be dead is left alone "
                                                   "this long before it is sent again.",
                                                   group="mail")
+    followed_authors_digest_days: int = setting(7, "\"New from authors you follow\" in a "
+                                                "member's digest lists their papers published "
+                                                "within this many days (0: no such section).",
+                                                group="mail")
+    author_claim_auto_approve: bool = setting(True, "Approve an authorship claim without an "
+                                              "administrator when an affiliation listed for "
+                                              "the name on one of its papers contains the "
+                                              "domain of the member's proven address (the "
+                                              "address of their confirmed digest "
+                                              "subscription). Off: every claim waits for an "
+                                              "administrator.", group="web")
 
     # --- jobs -------------------------------------------------------------------------------
     queue_url: str = setting("", "Job queue for `paperwire worker`. Empty: SQLite in DATA_DIR "

@@ -103,7 +103,9 @@ def test_card_shows_math_authors_categories_votes_and_comments(client, settings,
     html = client.get("/").text
     assert "<math" in html and "<msup>" in html
     assert "&lt;b&gt;better&lt;/b&gt;" in html and "<b>better</b>" not in html
-    assert "Author 0, Author 1, Author 2, Author 3 and 3 more" in html
+    # Each shown author links to their author page.
+    assert "Author 0, Author 1, Author 2, Author 3 and 3 more" in re.sub(r"<[^>]+>", "", html)
+    assert '<a class="author-link" href="/authors/Author%200">Author 0</a>' in html
     assert ">cs.CL</a>" in html and ">cs.LG</a>" in html
     assert '<span class="upvote-count">42</span>' in html
     assert "3 comments" in html and "submitted by akhaliq" in html

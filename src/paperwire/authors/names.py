@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Letters NFKD leaves whole (they are not "letter + combining mark").
 _FOLD = str.maketrans({
@@ -81,6 +82,7 @@ def name_tokens(name: str) -> list[str]:
     return tokens
 
 
+@lru_cache(maxsize=65536)
 def strict_key(name: str) -> str:
     """The exact-after-normalisation key (see the module docstring); "" for no name."""
     return " ".join(name_tokens(name))

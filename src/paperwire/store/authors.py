@@ -248,3 +248,22 @@ def papers_by_keys_since(session: Session, keys: Sequence[str], since: dt.dateti
             out[paper.id] = (paper, [])
         out[paper.id][1].append(name)
     return list(out.values())
+
+
+def delete_member_authors(session: Session, user_id: int) -> None:
+    """Account deletion: the member's follows and claims go (an approved claim with them, so
+    the author's name stops linking to the account); decisions they made as an admin stay,
+    without their name."""
+    from sqlalchemy import update
+
+    from paperwire.store.models import AuthorClaim
+
+    session.execute(delete(AuthorFollow).where(AuthorFollow.user_id == user_id))
+    session.execute(delete(AuthorClaim).where(AuthorClaim.user_id == user_id))
+    session.execute(update(AuthorClaim).where(AuthorClaim.decided_by == user_id)
+                    .values(decided_by=None).execution_options(synchronize_session=False))
+
+
+def strict_keys_of(authors: Any) -> list[str]:
+    """The strict keys of a stored ``authors`` value, in order (pure: no query)."""
+    return [row[3] for row in author_rows("", authors)]

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperwire.errors import PaperwireError
+from paperwire.store.authors import delete_member_authors
 from paperwire.store.library import delete_member_library
 from paperwire.store.models import (
     ApiToken,
@@ -115,7 +116,8 @@ def delete_account(session: Session, user_id: int) -> None:
     - papers they put on the feed stay on it, without a submitter name;
     - sessions, API tokens and the e-mail digest subscription linked to the account go;
     - the library goes: saves, lists (public ones too, with their followers), follows,
-      "more like this"/"not interested" marks, followed topics (``store.library``).
+      "more like this"/"not interested" marks, followed topics (``store.library``);
+    - followed authors and authorship claims (``store.authors``).
 
     Explicit statements rather than relying on foreign-key actions, so SQLite connections
     without ``PRAGMA foreign_keys`` behave the same."""
@@ -140,6 +142,7 @@ def delete_account(session: Session, user_id: int) -> None:
                     .execution_options(synchronize_session=False))
     session.execute(delete(Subscription).where(Subscription.user_id == user_id))
     delete_member_library(session, user_id)
+    delete_member_authors(session, user_id)
     session.execute(delete(BrowserSession).where(BrowserSession.user_id == user_id))
     session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
     session.execute(delete(User).where(User.id == user_id))

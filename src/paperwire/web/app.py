@@ -52,6 +52,7 @@ ROUTE_MODULES = [
     "paperwire.web.routes.feeds_atom",     # Atom feeds (/feeds/...)
     "paperwire.web.routes.api_docs",       # install helper: /api/docs, Swagger UI offline
     "paperwire.web.routes.search",         # /search
+    "paperwire.web.routes.authors",        # /authors/{name}, follows, claims, /api/authors
     "paperwire.web.routes.feed",           # /, /papers?date=, week, month, /trending
     "paperwire.web.routes.papers",         # /papers/{paper_id:path} (catch-all: last)
 ]

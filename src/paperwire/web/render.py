@@ -18,10 +18,13 @@ import re
 from typing import Any
 
 from paperwire import stored
+from paperwire.authors.names import strict_key
 from paperwire.errors import BadInput, NotFound, PaperwireError, SemanticUnavailable
 from paperwire.rank.trending import trending_score
+from paperwire.store import author_claims
 from paperwire.store import comments as comment_store
 from paperwire.store import listing
+from paperwire.store.authors import strict_keys_of as stored_keys
 from paperwire.store.feed import trending as store_trending
 from paperwire.store.models import FeedEntry, Paper, utcnow
 from paperwire.web import periods
@@ -51,6 +54,13 @@ def paper_json(paper: Paper) -> dict[str, Any]:
     as strings, numbers among the categories, control characters, ``javascript:`` links) still
     gives a well-typed object, so it cannot break a page, the API or a feed."""
     authors = stored.authors(paper.authors)
+    for author in authors:
+        # The public API's author object: ``_id`` (here the strict key of the name, so
+        # ``/api/authors/{_id}`` is this author's page), ``hidden``, and ``user`` (the member
+        # who claimed the name; filled where a context looks claims up, else None).
+        author["_id"] = strict_key(author["name"])
+        author["hidden"] = False
+        author["user"] = None
     categories = stored.strings(paper.categories)
     return {
         "id": paper.id,
@@ -89,10 +99,19 @@ def feed_item_json(paper: Paper, entry: FeedEntry | None, submitter: str | None,
         "day": _iso(entry.day) if entry else None,
         "submittedBy": {"name": submitter} if submitter else None,
         "numComments": paper.num_comments or 0,
+        # True when a claimed author of the paper has commented (``mark_participation``).
+        "isAuthorParticipating": False,
     }
     if score is not None:
         item["trendingScore"] = round(score, 6)
     return item
+
+
+def mark_participation(session, items: list[dict[str, Any]]) -> None:
+    """Set ``isAuthorParticipating`` on feed items (one statement for the whole list)."""
+    found = author_claims.participating(session, [i["paper"]["id"] for i in items])
+    for item in items:
+        item["isAuthorParticipating"] = item["paper"]["id"] in found
 
 
 def teaser(text: str, limit: int = TEASER_CHARS) -> str:
@@ -214,6 +233,7 @@ def feed_context(state, *, user=None, date: str | None = None, week: str | None 
                                          sort="published" if sort == "publishedAt" else "upvotes",
                                          limit=limit, offset=offset)
                 items = [feed_item_json(r.paper, r.entry, r.submitter) for r in rows]
+            mark_participation(s, items)
             prev_day = next_day = None
             if kind == "day":
                 prev_day, next_day = listing.adjacent_feed_days(s, nonlocal_start)
@@ -282,8 +302,9 @@ def trending_context(state, *, user=None, window: str | None = None, page: int |
             rows = store_trending(s, start=start, end=None, now=utcnow(), limit=limit,
                                   offset=(page - 1) * limit)
             names = listing.feed_entries_for(s, [p.id for p, _, _ in rows])
-        items = [feed_item_json(p, e, names.get(p.id, (None, None))[1], score)
-                 for p, e, score in rows]
+            items = [feed_item_json(p, e, names.get(p.id, (None, None))[1], score)
+                     for p, e, score in rows]
+            mark_participation(s, items)
         return {"items": items, "total": total}
 
     data = _cached(state, user, ("trending", window, start, page, limit), compute)
@@ -345,10 +366,13 @@ def _similar_papers(state, paper_id: str, limit: int) -> tuple[list[dict[str, An
     return items, list(getattr(result, "notices", []) or [])
 
 
-def comment_thread(views: list[comment_store.CommentView]) -> list[dict[str, Any]]:
+def comment_thread(views: list[comment_store.CommentView],
+                   author_users: set[int] | frozenset = frozenset()) -> list[dict[str, Any]]:
     """A paper's comments in thread order (``store.comments.list_comments``) as the page shows
     them: each with its nesting ``depth`` (0 = top level) and ``parentId``; a deleted comment
-    appears only when visible replies hang below it, and then without author or body."""
+    appears only when visible replies hang below it, and then without author or body.
+    ``isAuthor``: written by a member who is an approved claimed author of the paper
+    (``author_users``)."""
     depths = comment_store.comment_depths(views)
     out = []
     for view in views:
@@ -358,6 +382,7 @@ def comment_thread(views: list[comment_store.CommentView]) -> list[dict[str, Any
                     "deleted": deleted, "author": None if deleted else view.username,
                     "userId": None if deleted else c.user_id,
                     "bodyHtml": "" if deleted else c.body_html,
+                    "isAuthor": not deleted and c.user_id in author_users,
                     "createdAt": _iso(c.created_at)})
     return out
 
@@ -376,8 +401,14 @@ def paper_context(state, paper_id: str, *, user=None, with_similar: bool = True)
             # num_comments counts visible comments (kept in step by the comment functions):
             # most papers have none, and then the page needs no second statement.
             views = comment_store.list_comments(s, paper_id) if paper.num_comments else []
+            claimants = author_claims.claimants(s, stored_keys(paper.authors))
         item = feed_item_json(paper, entry, submitter)
-        item["comments"] = comment_thread(views)
+        from paperwire.web.author_pages import decorate_authors
+
+        decorate_authors(item["paper"], claimants)
+        author_users = {uid for uid, _ in claimants.values()}
+        item["comments"] = comment_thread(views, author_users)
+        item["isAuthorParticipating"] = any(c["isAuthor"] for c in item["comments"])
         similar, notices = [], []
         if with_similar:
             ready = getattr(state, "similar_ready", None)

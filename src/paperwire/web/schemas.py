@@ -12,12 +12,31 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AuthorUser(BaseModel):
+    """The member who claimed an author name (the public API's ``user`` of an author)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    id_: str = Field(alias="_id")
+    name: str
+    fullname: str
+    type: str = "user"
+    url: str
 
 
 class Author(BaseModel):
+    """An author as the public Daily Papers API shapes it, plus ``affiliations``. ``_id`` is
+    the strict key of the name (``GET /api/authors/{_id}`` is this author); ``user`` is the
+    member with an approved claim on it, filled on paper and author pages (None in lists)."""
+
+    model_config = ConfigDict(populate_by_name=True)
     name: str
     affiliations: list[str] = []
+    id_: Optional[str] = Field(None, alias="_id")
+    hidden: bool = False
+    user: Optional[AuthorUser] = None
 
 
 class PaperOut(BaseModel):
@@ -59,6 +78,7 @@ class DailyPaperOut(BaseModel):
     submittedBy: Optional[Submitter]
     numComments: int
     trendingScore: Optional[float] = None
+    isAuthorParticipating: bool = False
 
 
 class PaperDetailOut(PaperOut):
@@ -69,6 +89,7 @@ class PaperDetailOut(PaperOut):
     submittedBy: Optional[Submitter]
     onFeedDay: Optional[str]
     bibtex: str
+    isAuthorParticipating: bool = False
 
 
 class SearchResultOut(BaseModel):
@@ -115,3 +136,76 @@ class HiddenOut(BaseModel):
     paperId: str
     hidden: bool
     changed: bool
+
+
+class AuthorPaperOut(BaseModel):
+    paper: PaperOut
+    numComments: int
+    isAuthorParticipating: bool = False
+
+
+class AuthorVariantOut(BaseModel):
+    """Another name under the same family name + initial: maybe the same person
+    (``compatible``: the initials agree), maybe not; never merged."""
+
+    name: str
+    strictKey: str
+    papers: int
+    compatible: bool
+    url: str
+
+
+class CoauthorOut(BaseModel):
+    name: str
+    strictKey: str
+    papers: int
+    url: str
+
+
+class CategoryCountOut(BaseModel):
+    category: str
+    papers: int
+
+
+class MyClaimOut(BaseModel):
+    id: int
+    status: str
+    createdAt: Optional[str]
+
+
+class AuthorPageOut(BaseModel):
+    """``GET /api/authors/{name}``: one author (a strict key), their papers newest first
+    (paginated by ``p`` and ``limit``), co-authors, categories and papers on the feed."""
+
+    name: str
+    strictKey: str
+    paperCount: int
+    spellings: list[str]
+    variants: list[AuthorVariantOut]
+    user: Optional[AuthorUser]
+    papers: list[AuthorPaperOut]
+    coauthors: list[CoauthorOut]
+    categories: list[CategoryCountOut]
+    onFeed: list[DailyPaperOut]
+    followers: int
+    page: int
+    limit: int
+    hasMore: bool
+    following: Optional[bool] = None
+    myClaim: Optional[MyClaimOut] = None
+
+
+class FollowOut(BaseModel):
+    name: str
+    strictKey: str
+    following: bool
+    changed: bool
+
+
+class ClaimOut(BaseModel):
+    id: int
+    name: str
+    strictKey: str
+    status: str  # pending | approved | released | revoked
+    rule: Optional[str] = None  # admin | email-domain (how it was approved)
+    user: str

@@ -101,5 +101,6 @@ def get_paper(request: Request, paper_id: str):
                                with_similar=False)
     paper = dict(ctx["paper"])
     paper.update(submittedOnDailyAt=ctx["submittedOnDailyAt"], submittedBy=ctx["submittedBy"],
-                 onFeedDay=ctx["day"], bibtex=ctx["bibtex"])
+                 onFeedDay=ctx["day"], bibtex=ctx["bibtex"],
+                 isAuthorParticipating=ctx["isAuthorParticipating"])
     return _json(paper)
