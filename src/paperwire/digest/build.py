@@ -137,10 +137,11 @@ def from_contents(frozen: Sequence[dict], papers: dict[str, DigestPaper]
 
 def make_digest(settings, data: EditionData, *, email: str, name: str | None,
                 subscription_id: int, token_version: int, topics: Sequence[dict],
-                trending: list[DigestPaper], personal: list[PersonalItem]) -> Digest:
+                trending: list[DigestPaper], personal: list[PersonalItem],
+                followed: Sequence[PersonalItem] = ()) -> Digest:
     unsub, prefs = links(settings, data.base_url, subscription_id, token_version)
     ed = data.edition
     return Digest(edition=ed.edition, period=ed.period, period_label=ed.label,
                   recipient_email=email, recipient_name=name, trending=tuple(trending),
-                  personal=tuple(personal), has_topics=bool(topics),
+                  personal=tuple(personal), has_topics=bool(topics), followed=tuple(followed),
                   unsubscribe_url=unsub, preferences_url=prefs)

@@ -44,14 +44,17 @@ class Digest:
     has_topics: bool = False
     unsubscribe_url: str = ""
     preferences_url: str = ""
+    # "New from authors you follow" (digest/followed_authors.py); ``matched``: the names.
+    followed: tuple[PersonalItem, ...] = ()
 
     @property
     def paper_ids(self) -> list[str]:
-        return [p.id for p in self.trending] + [i.paper.id for i in self.personal]
+        return ([p.id for p in self.trending] + [i.paper.id for i in self.personal]
+                + [i.paper.id for i in self.followed])
 
     @property
     def is_empty(self) -> bool:
-        return not self.trending and not self.personal
+        return not self.trending and not self.personal and not self.followed
 
 
 @dataclass(frozen=True)

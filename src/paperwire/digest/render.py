@@ -11,6 +11,7 @@ import textwrap
 from functools import lru_cache
 from html import escape
 
+from paperwire.digest.followed_authors import reason as followed_reason
 from paperwire.digest.mathtext import readable
 from paperwire.digest.model import Digest, DigestPaper, MailIdentity, PersonalItem
 
@@ -93,6 +94,10 @@ def render_text(d: Digest, ident: MailIdentity) -> str:
             lines += _text_paper(n, item.paper, why(item))
     elif d.has_topics:
         lines += ["No new papers matched your topics this time.", ""]
+    if d.followed:
+        lines += ["NEW FROM AUTHORS YOU FOLLOW", ""]
+        for n, item in enumerate(d.followed, 1):
+            lines += _text_paper(n, item.paper, followed_reason(item))
     lines += ["-- ",
               f"You get this because you subscribed to the {ident.site_name} digest.",
               f"Preferences: {d.preferences_url}",
@@ -150,6 +155,9 @@ def render_html(d: Digest, ident: MailIdentity) -> str:
     elif d.has_topics:
         rows.append('<tr><td style="padding:14px 0;color:#6b7280;font-size:14px">No new papers '
                     'matched your topics this time.</td></tr>')
+    if d.followed:
+        rows.append(_section("New from authors you follow"))
+        rows += [_html_paper(i.paper, followed_reason(i)) for i in d.followed]
     footer = (
         f'<tr><td style="padding:24px 0 0;font-size:12px;color:#6b7280;line-height:1.6">'
         f'You get this because you subscribed to the {escape(ident.site_name)} digest.<br>'

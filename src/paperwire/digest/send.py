@@ -49,7 +49,7 @@ import uuid
 from dataclasses import dataclass, field
 
 
-from paperwire.digest import build
+from paperwire.digest import build, followed_authors
 from paperwire.digest.compose import ComposeError, compose_digest, message_id, sender_domain
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
@@ -305,6 +305,10 @@ def _prepare(settings, db, data, claimed, worker, domain, ident) -> tuple[list[_
         if missing:
             data.papers.update({r[0]: build._paper(r, data.base_url)
                                 for r in deliveries.papers_by_id(s, missing)})
+        follows = followed_authors.candidates(
+            settings, s, {c.subscription_id: subs[c.subscription_id][3] for c in fresh
+                          if c.subscription_id in subs},
+            now=data.edition.send_at_utc, base_url=data.base_url)
     by_sub: dict[int, set[str]] = {}
     for sid, pid in sent:
         by_sub.setdefault(sid, set()).add(pid)
@@ -317,18 +321,23 @@ def _prepare(settings, db, data, claimed, worker, domain, ident) -> tuple[list[_
         if c.paper_ids is None:
             trending, personal = build.choose(data, topics=topics, max_papers=max_papers,
                                               already=by_sub.get(sid, set()))
+            followed = followed_authors.pick(
+                follows.get(sid, ()), max_papers=max_papers,
+                taken={p.id for p in trending} | {i.paper.id for i in personal})
             mid = message_id("digest", f"{c.id}.{c.edition}.{c.period}", domain)
-            fixes.append((c.id, sid, build.contents(trending, personal), mid))
+            fixes.append((c.id, sid, build.contents(trending, personal)
+                          + followed_authors.contents(followed), mid))
         else:
-            trending, personal = build.from_contents(c.paper_ids, data.papers)
+            frozen, followed = followed_authors.split_contents(c.paper_ids, data.papers)
+            trending, personal = build.from_contents(frozen, data.papers)
             mid = c.message_id or message_id("digest", f"{c.id}.{c.edition}.{c.period}",
                                              domain)
-        if not trending and not personal:
+        if not trending and not personal and not followed:
             skips.append((c.id, "nothing new for this subscriber"))
             continue
         digest = build.make_digest(settings, data, email=email, name=names.get(user_id),
                                    subscription_id=sid, token_version=version, topics=topics,
-                                   trending=trending, personal=personal)
+                                   trending=trending, personal=personal, followed=followed)
         try:
             msg = compose_digest(digest, ident, date=now, msg_id=mid)
         except ComposeError as exc:
@@ -429,6 +438,9 @@ def dry_run_edition(settings, db, ed: Edition, directory, *, progress: bool = Tr
                 done = deliveries.finished_subscriptions(s, ed.edition, ed.period, chunk)
                 rows = [(x.id, x.email, x.user_id, x.token_version, list(x.topics or []),
                          x.max_papers) for x in subs.values()]
+                follows = followed_authors.candidates(
+                    settings, s, {x.id: x.user_id for x in subs.values()},
+                    now=ed.send_at_utc, base_url=data.base_url)
             for sid, email, user_id, version, topics, max_papers in rows:
                 bar.update(1)
                 if sid in done:
@@ -437,12 +449,16 @@ def dry_run_edition(settings, db, ed: Edition, directory, *, progress: bool = Tr
                 trending, personal = build.choose(
                     data, topics=topics, max_papers=max_papers,
                     already={pid for s_id, pid in sent if s_id == sid})
-                if not trending and not personal:
+                followed = followed_authors.pick(
+                    follows.get(sid, ()), max_papers=max_papers,
+                    taken={p.id for p in trending} | {i.paper.id for i in personal})
+                if not trending and not personal and not followed:
                     summary.skipped += 1
                     continue
                 digest = build.make_digest(settings, data, email=email, name=names.get(user_id),
                                            subscription_id=sid, token_version=version,
-                                           topics=topics, trending=trending, personal=personal)
+                                           topics=topics, trending=trending, personal=personal,
+                                           followed=followed)
                 try:
                     msg = compose_digest(digest, ident, date=now, msg_id=message_id(
                         "dryrun", f"{sid}.{ed.edition}.{ed.period}", domain))

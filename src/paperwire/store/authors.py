@@ -267,3 +267,39 @@ def delete_member_authors(session: Session, user_id: int) -> None:
 def strict_keys_of(authors: Any) -> list[str]:
     """The strict keys of a stored ``authors`` value, in order (pure: no query)."""
     return [row[3] for row in author_rows("", authors)]
+
+
+def follows_of_users(session: Session, user_ids: Iterable[int]) -> dict[int, list[str]]:
+    """{user id: followed strict keys} for a batch of members (digest runs)."""
+    ids = [u for u in dict.fromkeys(user_ids) if u is not None]
+    out: dict[int, list[str]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for uid, key in session.execute(
+                select(AuthorFollow.user_id, AuthorFollow.strict_key)
+                .where(AuthorFollow.user_id.in_(ids[start:start + _CHUNK]))
+                .order_by(AuthorFollow.user_id, AuthorFollow.created_at)):
+            out.setdefault(uid, []).append(key)
+    return out
+
+
+DIGEST_COLUMNS = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.author_count,
+                  Paper.categories, Paper.published_at, Paper.abs_url, Paper.pdf_url,
+                  Paper.upvotes, Paper.num_comments)
+
+
+def digest_rows_by_keys(session: Session, keys: Iterable[str], since: dt.datetime,
+                        limit: int = 5000) -> list[tuple]:
+    """``(*DIGEST_COLUMNS, strict key, name as listed)`` for visible papers published at or
+    after ``since`` by any of ``keys``, newest first (one row per matching author)."""
+    keys = list(dict.fromkeys(keys))
+    rows: list[tuple] = []
+    for start in range(0, len(keys), _CHUNK):
+        rows += [tuple(r) for r in session.execute(
+            select(*DIGEST_COLUMNS, PaperAuthor.strict_key, PaperAuthor.name)
+            .join(PaperAuthor, PaperAuthor.paper_id == Paper.id)
+            .where(PaperAuthor.strict_key.in_(keys[start:start + _CHUNK]),
+                   Paper.hidden.is_(False), Paper.published_at >= since)
+            .order_by(Paper.published_at.desc(), Paper.id, PaperAuthor.position)
+            .limit(limit))]
+    rows.sort(key=lambda r: (r[6], r[0]), reverse=True)
+    return rows
