@@ -366,15 +366,14 @@ def main(argv: list[str] | None = None) -> None:
     queries = make_queries(db_path, args.per_kind, titles=bool(args.real))
     log(f"{len(queries)} queries: {Counter(q['kind'] for q in queries)}")
 
-    svc = service_mod.SearchService(settings, db, background=False)
+    # The synthetic vector index (when built here) is handed to the service with the real
+    # query encoder; otherwise the service opens the real one itself.
+    svc = service_mod.SearchService(
+        settings, db, background=False,
+        semantic=sem, encoder=get_encoder(settings) if sem is not None else None)
     hybrid = results["semantic_index"] is not None
-    if sem is not None:
-        # SearchService has no public way to be handed another vector index (issue 15 asks
-        # for injection); the synthetic one replaces the lazily opened SemanticIndex here.
-        svc._encoder = get_encoder(settings)
-        svc._semantic = sem
-    elif hybrid and svc.semantic() is None:
-        raise SystemExit(f"semantic side unavailable: {svc._semantic_error}")
+    if sem is None and hybrid and svc.semantic() is None:
+        raise SystemExit("semantic side unavailable (see the log above)")
     modes = ("lexical", "hybrid") if hybrid else ("lexical",)
     sorts = ("relevance", "newest")
 
@@ -395,7 +394,7 @@ def main(argv: list[str] | None = None) -> None:
         for mode in modes:
             for sort in sorts:
                 name = f"{mode} {sort}"
-                svc._query_vectors.clear()
+                svc.forget_query_vectors()
                 t = time.perf_counter()
                 r = svc.search(q["q"], mode=mode, sort=sort, limit=20)
                 timings.setdefault(name, {}).setdefault(kind, []).append(

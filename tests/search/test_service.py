@@ -195,3 +195,10 @@ def test_semantic_results_respect_filters_exclusions_and_hidden(svc, settings, d
                         .values(hidden=True, modified_at=utcnow()))
     for mode in ("semantic", "hybrid"):
         assert "2401.00001" not in ids(svc.search("protein language models", mode=mode))
+
+
+def test_a_semantic_index_handed_in_without_its_encoder_is_refused(settings, db):
+    from paperwire.search.service import SearchService
+
+    with pytest.raises(ValueError, match="together"):
+        SearchService(settings, db, background=False, semantic=object())

@@ -129,7 +129,14 @@ def _similarity(score: float) -> float:
 
 class SearchService:
     def __init__(self, settings, db, *, fusion_params: fusion.FusionParams | None = None,
-                 background: bool = True) -> None:
+                 background: bool = True, lexical: LexicalIndex | None = None,
+                 semantic=None, encoder=None) -> None:
+        """``lexical``, ``semantic`` and ``encoder`` may be handed in (benchmarks serve a
+        synthetic vector index this way); by default the lexical index is opened here and the
+        semantic side lazily, by ``semantic()``, once the model is ready. ``semantic`` and
+        ``encoder`` come together: the index's vectors must be the encoder's."""
+        if (semantic is None) != (encoder is None):
+            raise ValueError("semantic and encoder are handed in together")
         self.settings = settings
         self.db = db
         self.fusion_params = fusion_params or fusion.FusionParams(
@@ -139,10 +146,10 @@ class SearchService:
         # Score completion measured no gain on SciFact train (bench/relevance.py) and costs a
         # query per side; off by default, kept as an option the benchmark evaluates.
         self.complete_scores = False
-        self.lexical = LexicalIndex(settings, db)
-        self._semantic = None
+        self.lexical = lexical if lexical is not None else LexicalIndex(settings, db)
+        self._semantic = semantic
         self._semantic_error: str | None = None
-        self._encoder = None
+        self._encoder = encoder
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -461,6 +468,11 @@ class SearchService:
         ranking = Ranking(ranked, len(ranked), {p: {"semantic"} for p, _ in ranked}, [],
                           similarity={p: _similarity(sc) for p, sc in ranked})
         return self._hits(ParsedQuery(), ranking)
+
+    def forget_query_vectors(self) -> None:
+        """Drop the cached query embeddings (a benchmark's timed query pays its own)."""
+        with self._lock:
+            self._query_vectors.clear()
 
     def close(self) -> None:
         self._stop.set()
