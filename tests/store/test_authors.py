@@ -134,3 +134,25 @@ def test_papers_by_followed_keys_since_a_date(db):
     with db.session() as s:
         found = store.papers_by_keys_since(s, ["ann lee", "bo chen"], dt.datetime(2026, 1, 1))
     assert [(p.id, names) for p, names in found] == [(new.id, ["Bo Chen", "Ann Lee"])]
+
+
+def test_account_deletion_removes_follows_and_claims(db, settings):
+    from sqlalchemy import func
+
+    from paperwire.services import authors as service
+    from paperwire.store.models import AuthorClaim, AuthorFollow
+    from paperwire.store.users import delete_account
+
+    make_papers(db, authors=_people("Ann Lee"))
+    member, admin = make_store_user(db), make_store_user(db, is_admin=True)
+    other = make_store_user(db)
+    service.follow(db, member, "Ann Lee")
+    service.approve(db, admin, service.claim(settings, db, member, "Ann Lee").id)
+    service.follow(db, other, "Ann Lee")
+    with db.session() as s:
+        delete_account(s, member.id)
+        delete_account(s, admin.id)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(AuthorClaim)) == 0
+        assert [f.user_id for f in s.scalars(select(AuthorFollow))] == [other.id]
+        assert store.followed_authors(s, other.id) == ["ann lee"]

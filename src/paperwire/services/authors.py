@@ -41,6 +41,20 @@ class Forbidden(PaperwireError):
     status_code, code = 403, "forbidden"
 
 
+@dataclass(frozen=True)
+class Operator:
+    """Whoever runs the CLI (``paperwire authors approve|revoke``): shell access to the
+    server is an administrator's authority. Decisions record no member (``decided_by``
+    NULL)."""
+
+    id: None = None
+    is_admin: bool = True
+    username: str = "(command line)"
+
+
+OPERATOR = Operator()
+
+
 class Conflict(PaperwireError):
     """Would break a rule about the current state (the web answers 409)."""
 

@@ -303,3 +303,18 @@ def digest_rows_by_keys(session: Session, keys: Iterable[str], since: dt.datetim
             .limit(limit))]
     rows.sort(key=lambda r: (r[6], r[0]), reverse=True)
     return rows
+
+
+def iter_author_rows(db, batch_size: int = 2000):
+    """``(paper ids, author_rows)`` for every paper in id order, in batches (keyset: constant
+    memory), each batch read in its own short session."""
+    last = ""
+    while True:
+        with db.session() as s:
+            batch = s.execute(select(Paper.id, Paper.authors).where(Paper.id > last)
+                              .order_by(Paper.id).limit(batch_size)).all()
+        if not batch:
+            return
+        yield ([pid for pid, _ in batch],
+               [row for pid, authors in batch for row in author_rows(pid, authors)])
+        last = batch[-1][0]
