@@ -225,6 +225,12 @@ class Settings:
                                               "subscription). Off: every claim waits for an "
                                               "administrator.", group="web")
 
+    notify_mail_interval_minutes: int = setting(15, "How often the worker batches members' "
+                                                 "unsent notifications (replies, mentions, "
+                                                 "comments on their papers) into one mail "
+                                                 "each, for members who chose notification "
+                                                 "emails.", group="mail")
+
     # --- jobs -------------------------------------------------------------------------------
     queue_url: str = setting("", "Job queue for `paperwire worker`. Empty: SQLite in DATA_DIR "
                              "(one machine). redis://host:6379/0 lets several workers share "
@@ -236,7 +242,7 @@ class Settings:
                                   group="jobs")
     embed_interval_minutes: int = setting(5, "How often the worker embeds and indexes new "
                                           "papers.", group="jobs")
-    scheduled_jobs: str = setting("harvest,embed,digest,cleanup", "Scheduled jobs `paperwire "
+    scheduled_jobs: str = setting("harvest,embed,digest,notify-mail,cleanup", "Scheduled jobs `paperwire "
                                   "worker` starts (comma-separated); leave one out to run it "
                                   "elsewhere, e.g. from cron.", group="jobs")
 

@@ -38,6 +38,33 @@ def test_embed_runs_every_interval(settings, minute, slot):
     assert ("embed", f"2026-11-26{slot}") in due(now, settings)
 
 
+@pytest.mark.parametrize("minute,slot", [(0, "T10:00"), (14, "T10:00"), (15, "T10:15"),
+                                         (59, "T10:45")])
+def test_notification_mail_is_batched_every_interval(settings, minute, slot):
+    now = dt.datetime(2026, 11, 26, 10, minute, tzinfo=UTC)
+    assert ("notify-mail", f"2026-11-26{slot}") in due(now, settings)
+    off = dataclasses.replace(settings, scheduled_jobs="harvest,embed")
+    assert not [j for j in due(now, off) if j[0] == "notify-mail"]
+
+
+def test_notify_mail_job_sends_once_per_slot(settings, db):
+    from paperwire.digest.outbox import list_messages, outbox_dir
+    from paperwire.services import discussion
+    from paperwire.store import notifications as notes
+    from tests.factories import make_papers, make_store_user
+
+    settings = dataclasses.replace(settings, mail_transport="outbox")
+    paper = make_papers(db, 1)[0]
+    alice = make_store_user(db, "alice", email="alice@example.org")
+    bob = make_store_user(db, "bob")
+    with db.session() as s:
+        notes.confirm_email(s, alice.id, 0, "alice@example.org")
+    discussion.post_comment(db, bob, paper.id, "@alice see this")
+    assert run_job(settings, db, "notify-mail", "2026-11-26T10:15") == "ok"
+    assert run_job(settings, db, "notify-mail", "2026-11-26T10:15") == "skipped"
+    assert len(list_messages(outbox_dir(settings))[0]) == 1
+
+
 def test_harvest_once_a_day_after_its_time(settings):
     assert not [j for j in due(dt.datetime(2026, 11, 26, 1, 59, tzinfo=UTC), settings)
                 if j[0] == "harvest"]

@@ -65,6 +65,28 @@ def send_cmd(settings, edition: str, date_: str | None, dry_run: Path | None,
         sys.exit(3)
 
 
+@digest_group.command("notify")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_obj
+def notify_cmd(settings, no_progress: bool) -> None:
+    """Mail members their unsent notifications, one batched mail each (what the worker's
+    notify-mail job does every NOTIFY_MAIL_INTERVAL_MINUTES). Safe to rerun: nothing is
+    sent twice."""
+    from paperwire.digest.notify import send_notifications
+    from paperwire.digest.transport import describe_mail, open_transport
+    from paperwire.store.db import open_database
+
+    db = open_database(settings)
+    with open_transport(settings) as transport:
+        summary = send_notifications(settings, db, transport, progress=not no_progress)
+    click.echo(describe_mail(settings), err=True)
+    click.echo(summary.line())
+    for err in summary.errors[:5]:
+        click.echo(f"  {err}", err=True)
+    if summary.retry_later:
+        sys.exit(3)
+
+
 def _dry_run(settings, db, ed, directory: Path, progress: bool):
     from paperwire.digest.send import dry_run_edition
 

@@ -73,3 +73,58 @@ def verify_token(secret_key: str, purpose: str, token: str, *, max_age: int,
     except (ValueError, UnicodeError):
         raise TokenError("invalid", "This link is not valid.") from None
     return TokenPayload(subscription_id=sid, token_version=version)
+
+
+# --- members' notification mail ---------------------------------------------------------
+# The same signed, expiring links for a member's notification mail (not a subscription):
+# ``<user>-<version>-<address hash>``, where the version is the member's notification
+# ``token_version`` (bumped on unsubscribe) and the hash ties a confirmation link to the
+# address it was mailed to (an address changed since voids it).
+
+MEMBER_PURPOSES = ("notify-confirm", "notify-unsubscribe")
+
+
+@dataclass(frozen=True)
+class MemberTokenPayload:
+    user_id: int
+    token_version: int
+    address_hash: str
+
+
+def address_hash(address: str) -> str:
+    import hashlib
+
+    return hashlib.sha256((address or "").strip().lower().encode("utf-8")).hexdigest()[:16]
+
+
+def _member_signer(secret_key: str, purpose: str) -> TimestampSigner:
+    if purpose not in MEMBER_PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    return TimestampSigner(secret_key, salt=f"paperwire.member.{purpose}")
+
+
+def make_member_token(secret_key: str, purpose: str, user_id: int, token_version: int,
+                      address: str = "") -> str:
+    value = f"{int(user_id)}-{int(token_version)}-{address_hash(address)}"
+    return _member_signer(secret_key, purpose).sign(value).decode("ascii")
+
+
+def verify_member_token(secret_key: str, purpose: str, token: str, *, max_age: int,
+                        now: float | None = None) -> MemberTokenPayload:
+    """Payload of a valid member token; ``TokenError`` for anything else."""
+    signer = _member_signer(secret_key, purpose)
+    try:
+        value, ts = signer.unsign(token, return_timestamp=True)
+        age = (now if now is not None else time.time()) - ts.timestamp()
+        if age > max_age:
+            raise SignatureExpired("expired")
+    except SignatureExpired as exc:
+        raise TokenError("expired", "This link has expired.") from exc
+    except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
+        raise TokenError("invalid", "This link is not valid (it may have been cut or altered).") \
+            from exc
+    try:
+        uid, version, digest = value.decode("ascii").split("-")
+        return MemberTokenPayload(int(uid), int(version), digest)
+    except (ValueError, UnicodeError):
+        raise TokenError("invalid", "This link is not valid.") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,20 @@ def digest_part(settings, db, key: str) -> str:
     return summary.line()
 
 
+def notify_mail(settings, db, key: str) -> str:
+    """Batch each member's unsent notifications into one mail (``digest/notify.py``: the
+    ledger makes a rerun send nothing twice)."""
+    from paperwire.digest.notify import send_notifications
+    from paperwire.digest.transport import open_transport
+
+    with open_transport(settings) as transport:
+        # A bar when the worker runs in a terminal (tqdm), none in logs.
+        summary = send_notifications(settings, db, transport, progress=sys.stderr.isatty())
+    if summary.retry_later:
+        raise RuntimeError(summary.line())
+    return summary.line()
+
+
 def cleanup(settings, db, key: str) -> str:
     """Expired sessions, old rate-limit events, never-confirmed subscriptions whose link has
     expired, and job runs older than 90 days."""
@@ -80,4 +95,4 @@ def cleanup(settings, db, key: str) -> str:
 
 
 JOBS = {"harvest": harvest, "embed": embed, "digest": digest, "digest-send": digest_part,
-        "cleanup": cleanup}
+        "notify-mail": notify_mail, "cleanup": cleanup}

@@ -9,6 +9,7 @@ it comes back (until the end of that day), and never twice.
 - digest: daily edition on weekdays at ``digest_daily_time``, weekly on Mondays at
   ``digest_weekly_time``; key = ``daily:YYYY-MM-DD`` / ``weekly:YYYY-MM-DD`` (the Monday).
 - embed: every ``embed_interval_minutes``; key = the slot's start.
+- notify-mail: every ``notify_mail_interval_minutes``; key = the slot's start.
 - cleanup: hourly; key = the hour.
 """
 
@@ -38,6 +39,9 @@ def due(now_utc: dt.datetime, settings) -> list[tuple[str, str]]:
     minute_of_day = local.hour * 60 + local.minute
     slot = minute_of_day - minute_of_day % every
     jobs.append(("embed", f"{today.isoformat()}T{slot // 60:02d}:{slot % 60:02d}"))
+    every = max(1, settings.notify_mail_interval_minutes)
+    slot = minute_of_day - minute_of_day % every
+    jobs.append(("notify-mail", f"{today.isoformat()}T{slot // 60:02d}:{slot % 60:02d}"))
     jobs.append(("cleanup", f"{today.isoformat()}T{local.hour:02d}"))
     enabled = {j.strip() for j in settings.scheduled_jobs.split(",") if j.strip()}
     return [(name, key) for name, key in jobs if name in enabled]

@@ -9,6 +9,10 @@ Invariants:
 - ``body_html`` is produced by the caller (``paperwire.web.markdown``) from ``body`` once, at
   write time; this module stores what it is given.
 - Who may delete is decided by the caller; ``delete_comment`` takes no user.
+- Editing keeps history: ``edit_comment`` saves the version it replaces in
+  ``comment_revisions`` (with when that version was written) in the same transaction as the
+  change, and sets ``edited_at``; a deleted comment cannot be edited. Who may edit (the
+  author only) is decided by the caller.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from paperwire.errors import BadInput, NotFound
+from paperwire.store.discussion_models import CommentRevision
 from paperwire.store.models import Comment, Paper, User, utcnow
 
 
@@ -72,6 +77,34 @@ def delete_comment(session: Session, comment_id: int) -> bool:
                         .values(num_comments=Paper.num_comments - 1))
     session.refresh(comment)
     return changed == 1
+
+
+def edit_comment(session: Session, comment_id: int, body: str, body_html: str, *,
+                 now: dt.datetime | None = None) -> tuple[Comment, bool]:
+    """Replace a visible comment's text, keeping the old version; returns (comment, changed).
+    The same text again changes nothing and saves no revision."""
+    comment = session.get(Comment, comment_id, with_for_update=True)
+    if comment is None:
+        raise NotFound(f"no comment with id {comment_id}")
+    if comment.deleted:
+        raise BadInput(f"comment {comment_id} was deleted; it cannot be edited")
+    if comment.body == body:
+        return comment, False
+    now = now or utcnow()
+    session.add(CommentRevision(comment_id=comment.id, body=comment.body,
+                                body_html=comment.body_html,
+                                written_at=comment.edited_at or comment.created_at,
+                                replaced_at=now))
+    comment.body, comment.body_html, comment.edited_at = body, body_html, now
+    session.flush()
+    return comment, True
+
+
+def comment_revisions(session: Session, comment_id: int) -> list[CommentRevision]:
+    """Earlier versions of a comment, oldest first (for moderators)."""
+    return list(session.scalars(select(CommentRevision)
+                                .where(CommentRevision.comment_id == comment_id)
+                                .order_by(CommentRevision.id)))
 
 
 def list_comments(session: Session, paper_id: str) -> list[CommentView]:

@@ -415,3 +415,5 @@ __all__ = [
 # The library tables (issue 13) are declared in their own module; importing it here puts
 # them in ``Base.metadata`` wherever the models are loaded (it needs ``Base``, defined above).
 from paperwire.store import library_models as _library_models  # noqa: E402,F401
+# Discussions and notifications (issue 14 D): comment revisions, notifications, mail ledger.
+from paperwire.store import discussion_models as _discussion_models  # noqa: E402,F401

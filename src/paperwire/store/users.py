@@ -119,8 +119,18 @@ def delete_account(session: Session, user_id: int) -> None:
       "more like this"/"not interested" marks, followed topics (``store.library``);
     - followed authors and authorship claims (``store.authors``).
 
+    - earlier versions of their edited comments go (``comment_revisions``), and so do their
+      notifications, notification preferences and notification mails; their name leaves
+      other members' notifications (``store.notifications.delete_member``).
+
     Explicit statements rather than relying on foreign-key actions, so SQLite connections
     without ``PRAGMA foreign_keys`` behave the same."""
+    from paperwire.store import notifications
+    from paperwire.store.discussion_models import CommentRevision
+
+    session.execute(delete(CommentRevision).where(CommentRevision.comment_id.in_(
+        select(Comment.id).where(Comment.user_id == user_id))))
+    notifications.delete_member(session, user_id)
     voted = select(Upvote.paper_id).where(Upvote.user_id == user_id)
     session.execute(update(Paper).where(Paper.id.in_(voted))
                     .values(upvotes=Paper.upvotes - 1)

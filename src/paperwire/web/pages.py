@@ -6,6 +6,7 @@ Template globals every page can use (documented in ``templates/base.html`` too):
 - ``csrf_field()``: the hidden ``<input name="csrf_token">`` for the current request, built from
   ``request.state.csrf_token`` (set by the accounts middleware); empty markup when unset.
 - ``current_user``: ``request.state.user`` (a store ``User`` or None).
+- ``unread_notifications()``: the signed-in member's unread notification count (header).
 - ``math(text)``: LaTeX in ``$...$`` rendered to MathML, everything else escaped.
 - filter ``marked_math``: search highlights (escaped text with ``<mark>``) with math rendered.
 - ``site_name``, ``base_url``, ``settings``.
@@ -127,8 +128,21 @@ def _render(request: Request, name: str, context: dict[str, Any], token: str) ->
             return Markup("")
         return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
 
+    def unread_notifications() -> int:
+        # Only signed-in pages call this (never cached: they are rendered per user).
+        user = current_user(request)
+        if user is None:
+            return 0
+        try:
+            from paperwire.services.notifications import unread_count
+
+            return unread_count(request.app.state.db, user)
+        except Exception:  # noqa: BLE001 - a header badge must never break a page
+            return 0
+
     ctx = dict(context)
     ctx.setdefault("page_title", None)
+    ctx["unread_notifications"] = unread_notifications
     ctx.update(request=request, current_user=current_user(request), csrf_field=csrf_field,
                csrf_token=token, path=request.url.path)
     return templates.get_template(name).render(ctx)

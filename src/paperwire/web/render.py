@@ -370,7 +370,8 @@ def comment_thread(views: list[comment_store.CommentView],
                    author_users: set[int] | frozenset = frozenset()) -> list[dict[str, Any]]:
     """A paper's comments in thread order (``store.comments.list_comments``) as the page shows
     them: each with its nesting ``depth`` (0 = top level) and ``parentId``; a deleted comment
-    appears only when visible replies hang below it, and then without author or body.
+    appears only when visible replies hang below it, and then without author or body;
+    ``editedAt`` is set once its author edited it.
     ``isAuthor``: written by a member who is an approved claimed author of the paper
     (``author_users``)."""
     depths = comment_store.comment_depths(views)
@@ -383,7 +384,8 @@ def comment_thread(views: list[comment_store.CommentView],
                     "userId": None if deleted else c.user_id,
                     "bodyHtml": "" if deleted else c.body_html,
                     "isAuthor": not deleted and c.user_id in author_users,
-                    "createdAt": _iso(c.created_at)})
+                    "createdAt": _iso(c.created_at),
+                    "editedAt": None if deleted else _iso(c.edited_at)})
     return out
 
 

@@ -130,6 +130,7 @@ class CommentOut(BaseModel):
     bodyHtml: str
     deleted: bool
     createdAt: Optional[str]
+    editedAt: Optional[str] = None
 
 
 class HiddenOut(BaseModel):
@@ -209,3 +210,26 @@ class ClaimOut(BaseModel):
     status: str  # pending | approved | released | revoked
     rule: Optional[str] = None  # admin | email-domain (how it was approved)
     user: str
+
+
+class NotificationOut(BaseModel):
+    id: int
+    kind: str                 # reply | mention | paper
+    reason: Optional[str]     # authored | submitted | saved (kind "paper")
+    paperId: str
+    paperTitle: str
+    commentId: int
+    actor: Optional[str]
+    excerpt: str
+    createdAt: str
+    read: bool
+
+
+class NotificationsOut(BaseModel):
+    unread: int
+    items: list[NotificationOut]
+
+
+class MarkedReadOut(BaseModel):
+    marked: int
+    unread: int

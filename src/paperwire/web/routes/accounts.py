@@ -149,9 +149,20 @@ def _profile_context(request: Request, user, **extra) -> dict:
             "password_changed": False,
             "delete_errors": [],
             "subscription_url": _subscription_url(request, user),
+            "notify": _notify_context(request, user),
         }
     context.update(extra)
     return context
+
+
+def _notify_context(request: Request, user) -> dict:
+    """The notification-mail preference (``routes/notifications.py`` handles the form)."""
+    from paperwire.services import notifications
+
+    state = request.query_params.get("notify", "")
+    on = notifications.overview(request.app.state.db, user, limit=0)["email_on"]
+    return {"email_on": on, "has_email": bool(user.email),
+            "state": state if state in ("on", "off", "check-mail") else ""}
 
 
 def _subscription_url(request: Request, user) -> str:

@@ -6,6 +6,8 @@ the JSON API under ``/api/`` authenticates only by a personal API token
 
 - a vote or a vote withdrawal only ever concerns the caller's own vote;
 - a comment can be deleted by its author or by an administrator, nobody else;
+- a comment can be edited by its author only (``services/discussion.py``); administrators
+  see its earlier versions;
 - hiding a paper is for administrators only;
 - every write is rate-limited per user (``settings.rate_limit_per_minute``).
 
@@ -26,11 +28,12 @@ from paperwire.errors import BadInput, NotFound
 from paperwire.store import comments as comment_store
 from paperwire.store import moderation, votes
 from paperwire.store.models import Paper
-from paperwire.store.users import count_submissions_since, existing_usernames
+from paperwire.services import discussion
+from paperwire.store.users import count_submissions_since
 from paperwire.web import auth
 from paperwire.web.errors import Forbidden, Unauthorized, error_responses, wants_json
 from paperwire.web.inputs import IdField, IdPath, local_path, parse_id
-from paperwire.web.markdown import MAX_COMMENT_CHARS, mention_candidates, render_comment
+from paperwire.web.markdown import MAX_COMMENT_CHARS
 from paperwire.web.pages import current_user, page_response
 from paperwire.web.render import check_paper_id
 from paperwire.web.schemas import CommentOut, DailyPaperOut, HiddenOut, MeOut, VoteOut
@@ -94,6 +97,7 @@ def comment_json(view: comment_store.CommentView) -> dict:
         "bodyHtml": "" if c.deleted else c.body_html,
         "deleted": bool(c.deleted),
         "createdAt": _iso(c.created_at),
+        "editedAt": None if c.deleted else _iso(c.edited_at),
     }
 
 
@@ -110,7 +114,8 @@ def daily_item_json(paper: Paper, entry, submitter: str | None) -> dict:
 
 def comments_for(db, paper_id: str, user=None) -> list[dict]:
     """The discussion of a paper for ``templates/actions/comments.html`` (the paper page
-    calls this): thread order, with each comment's depth and whether ``user`` may delete it."""
+    calls this): thread order, with each comment's depth, its edit time, and whether ``user``
+    may delete it, edit it (its author) or read its earlier versions (administrators)."""
     with db.session() as session:
         views = comment_store.list_comments(session, paper_id)
     depths = comment_store.comment_depths(views)
@@ -122,24 +127,26 @@ def comments_for(db, paper_id: str, user=None) -> list[dict]:
             "created_at": c.created_at, "depth": depths.get(c.id, 0), "deleted": bool(c.deleted),
             "can_delete": (user is not None and not c.deleted
                            and (user.is_admin or c.user_id == user.id)),
+            "edited_at": None if c.deleted else c.edited_at,
+            "can_edit": user is not None and not c.deleted and c.user_id == user.id,
+            "can_see_history": bool(user is not None and user.is_admin and c.edited_at
+                                    and not c.deleted),
         })
     return items
 
 
 def _make_comment(request: Request, user, paper_id: str, body: str,
                   parent_id: int | None) -> comment_store.CommentView:
-    body = (body or "").replace("\r\n", "\n").strip()
-    if not body:
-        raise BadInput("the comment is empty")
-    if len(body) > MAX_COMMENT_CHARS:
-        raise BadInput(f"a comment has at most {MAX_COMMENT_CHARS:,} characters; "
-                       f"this one has {len(body):,}")
-    with request.app.state.db.session() as session:
-        mentions = existing_usernames(session, mention_candidates(body))
-        comment = comment_store.add_comment(session, paper_id, user.id, body,
-                                            render_comment(body, mentions), parent_id=parent_id)
+    posted = discussion.post_comment(request.app.state.db, user, paper_id, body, parent_id)
     _invalidate(request)
-    return comment_store.CommentView(comment, user.username)
+    return posted.view
+
+
+def _edit_comment(request: Request, user, comment_id: int,
+                  body: str) -> comment_store.CommentView:
+    view = discussion.edit_comment(request.app.state.db, user, comment_id, body)
+    _invalidate(request)
+    return view
 
 
 def _delete_comment(request: Request, user, comment_id: int) -> comment_store.CommentView:
@@ -234,6 +241,57 @@ def delete_paper_comment_form(request: Request, paper_id: str, comment_id: IdPat
     return delete_comment_form(request, comment_id)
 
 
+@html.get("/comments/{comment_id}/edit")
+def edit_comment_page(request: Request, comment_id: IdPath):
+    user = auth.current_user(request)
+    if user is None:
+        return _signin_first(request, f"/comments/{comment_id}/edit")
+    with request.app.state.db.session() as session:
+        comment = comment_store.get_comment(session, comment_id)
+        if comment is None or comment.deleted:
+            raise NotFound(f"no comment with id {comment_id}")
+        if comment.user_id != user.id:
+            raise Forbidden("only the author of a comment can edit it")
+        paper = session.get(Paper, comment.paper_id)
+    return page_response(request, "actions/edit_comment.html",
+                         {"page_title": "Edit your comment", "paper": paper,
+                          "comment": comment, "body": comment.body, "error": None})
+
+
+@html.post("/comments/{comment_id}/edit")
+def edit_comment_form(request: Request, comment_id: IdPath, body: str = Form("")):
+    user = auth.current_user(request)
+    if user is None:
+        return _signin_first(request, f"/comments/{comment_id}/edit")
+    rate_limit(request, "comment", user=user)
+    try:
+        view = _edit_comment(request, user, comment_id, body)
+    except BadInput as exc:
+        # Nothing typed is lost: the form comes back with the text and the reason.
+        with request.app.state.db.session() as session:
+            comment = comment_store.get_comment(session, comment_id)
+            paper = session.get(Paper, comment.paper_id) if comment else None
+        if comment is None:
+            raise NotFound(f"no comment with id {comment_id}") from None
+        return page_response(request, "actions/edit_comment.html",
+                             {"page_title": "Edit your comment", "paper": paper,
+                              "comment": comment, "body": body, "error": str(exc)},
+                             status_code=400 if body.strip() else 422)
+    return _redirect(_paper_url(view.comment.paper_id, f"comment-{view.id}"))
+
+
+@html.get("/comments/{comment_id}/history")
+def comment_history_page(request: Request, comment_id: IdPath):
+    """Earlier versions of an edited comment (administrators)."""
+    user = auth.current_user(request)
+    if user is None:
+        return _signin_first(request, f"/comments/{comment_id}/history")
+    history = discussion.comment_history(request.app.state.db, user, comment_id)
+    return page_response(request, "actions/comment_history.html",
+                         {"page_title": f"History of comment {comment_id}",
+                          "history": history})
+
+
 @html.post("/papers/{paper_id:path}/hide")
 def hide_form(request: Request, paper_id: str):
     user = auth.current_user(request)
@@ -307,6 +365,10 @@ class CommentBody(BaseModel):
     parentId: IdField | None = Field(None, description="id of the comment this one answers")
 
 
+class CommentEditBody(BaseModel):
+    body: str = Field(..., description="The new Markdown text", max_length=MAX_COMMENT_CHARS * 2)
+
+
 @api.get("/me", summary="The user of the API token", response_model=None,
          responses={200: {"model": MeOut}, **error_responses(401)})
 def api_me(request: Request, user=Depends(auth.require_api_user)):
@@ -365,6 +427,14 @@ def api_comments(request: Request, paper_id: str):
 def api_comment(request: Request, paper_id: str, body: CommentBody = Body(...), user=Depends(auth.require_api_user)):
     rate_limit(request, "comment", user=user)
     return comment_json(_make_comment(request, user, paper_id, body.body, body.parentId))
+
+
+@api.patch("/comments/{comment_id}", summary="Edit your comment (its author only)",
+           response_model=None, responses={200: {"model": CommentOut}, **WRITE_ERRORS})
+def api_edit_comment(request: Request, comment_id: IdPath, body: CommentEditBody = Body(...),
+                     user=Depends(auth.require_api_user)):
+    rate_limit(request, "comment", user=user)
+    return comment_json(_edit_comment(request, user, comment_id, body.body))
 
 
 @api.delete("/comments/{comment_id}", summary="Delete a comment (its author or an admin)",
