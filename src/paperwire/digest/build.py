@@ -22,13 +22,16 @@ from paperwire.digest.matching import TopicSearch
 from paperwire.digest.model import Digest, DigestPaper, PersonalItem
 from paperwire.digest.tokens import make_token
 from paperwire.digest.topics import topic_reason
+from paperwire.summary.read import resolve as key_sentence_resolve
 
 TRENDING_POOL = 50   # the most any subscriber can ask for (MAX_PAPERS_RANGE)
 
 
 def _paper(row: tuple, base_url: str) -> DigestPaper:
     (pid, title, abstract, authors, author_count, categories, published_at, abs_url, pdf_url,
-     upvotes, num_comments) = row
+     upvotes, num_comments) = row[:11]
+    # The rest (store.deliveries): content_hash and the stored key sentence's columns.
+    key_sentence = key_sentence_resolve(abstract, *row[11:15])
     # Through paperwire.stored: rows stored before the record schema may hold anything, and a
     # mail client has no CSP to stop a javascript: link.
     names = tuple(stored.author_names(authors))
@@ -38,7 +41,8 @@ def _paper(row: tuple, base_url: str) -> DigestPaper:
         abstract=stored.text(abstract), url=f"{base_url}/papers/{pid}",
         abs_url=stored.http_url(abs_url), pdf_url=stored.http_url(pdf_url),
         upvotes=upvotes or 0, num_comments=num_comments or 0,
-        published=published_at.date() if published_at else None)
+        published=published_at.date() if published_at else None,
+        key_sentence=key_sentence.text if key_sentence else "")
 
 
 @dataclass
@@ -75,7 +79,8 @@ def load_edition(settings, session, ed: Edition, *, db) -> EditionData:
             papers[paper.id] = _paper(
                 (paper.id, paper.title, paper.abstract, paper.authors, paper.author_count,
                  paper.categories, paper.published_at, paper.abs_url, paper.pdf_url,
-                 paper.upvotes, paper.num_comments), base_url)
+                 paper.upvotes, paper.num_comments, paper.content_hash, paper.key_sentence,
+                 paper.key_sentence_hash, paper.key_sentence_scorer), base_url)
         trending_papers.append(papers[paper.id])
     topics = TopicSearch(lambda: get_search_service(settings, db), papers)
     return EditionData(ed, trending_papers, papers, topics, base_url,

@@ -20,6 +20,8 @@ class DigestPaper:
     upvotes: int = 0
     num_comments: int = 0
     published: dt.date | None = None
+    # One sentence of the abstract chosen as its summary (summary/read.py); "" without one.
+    key_sentence: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from html import escape
 from paperwire.digest.followed_authors import reason as followed_reason
 from paperwire.digest.mathtext import readable
 from paperwire.digest.model import Digest, DigestPaper, MailIdentity, PersonalItem
+from paperwire.summary.read import LABEL as KEY_SENTENCE_LABEL
 
 _TEASER_CHARS = 280
 _FONT = ("font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,"
@@ -73,6 +74,8 @@ def _text_paper_body(p: DigestPaper, extra: str | None) -> tuple[str, ...]:
     lines.append(f"   {_stats(p)}")
     if extra:
         lines += wrap.wrap(extra)
+    if p.key_sentence:
+        lines += wrap.wrap(f"{KEY_SENTENCE_LABEL}: {' '.join(readable(p.key_sentence).split())}")
     if p.abstract:
         lines += wrap.wrap(_teaser(p.abstract))
     lines.append(f"   {p.url}")
@@ -127,6 +130,11 @@ def _html_paper(p: DigestPaper, extra: str | None = None) -> str:
         parts.append(f'<div style="font-size:13px;color:#065f46;background:#ecfdf5;'
                      f'padding:4px 8px;border-radius:4px;margin-top:6px;display:inline-block">'
                      f'{escape(extra)}</div>')
+    if p.key_sentence:
+        parts.append(f'<p style="font-size:14px;color:#111827;line-height:1.5;margin:8px 0 0;'
+                     f'padding-left:8px;border-left:3px solid #d1d5db">'
+                     f'<span style="font-size:12px;color:#6b7280">{escape(KEY_SENTENCE_LABEL)}:'
+                     f'</span> {escape(readable(p.key_sentence))}</p>')
     if p.abstract:
         parts.append(f'<p style="font-size:14px;color:#374151;line-height:1.5;margin:8px 0 6px">'
                      f'{escape(_teaser(p.abstract))}</p>')

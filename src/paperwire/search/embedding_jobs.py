@@ -4,8 +4,9 @@ Invariants:
 - Each batch is embedded, then written and committed in its own short transaction: a crash or
   ``kill -9`` loses at most the batch in flight, and a rerun picks up exactly the papers that
   still have no (current) embedding — no duplicates, since rows are upserted by paper id.
-- A paper's embedding and its sentence vectors (search/sentences.py) are written in the same
-  transaction, so a paper is never left with one and without the other.
+- A paper's embedding, its sentence vectors (search/sentences.py) and its key sentence
+  (summary/keysentence.py) are written in the same transaction, so a paper is never left with
+  one and without the others.
 - Several processes may run this against one database. A cross-process lock (PostgreSQL
   advisory lock; a file lock in DATA_DIR for SQLite) keeps them from embedding the same papers
   twice; if the lock is lost or bypassed, the upsert still leaves one correct row per paper.
@@ -27,8 +28,12 @@ from sqlalchemy import text
 from paperwire.search.embed import ModelNotReady
 from paperwire.search.sentences import sentence_texts
 from paperwire.store.embeddings import papers_needing_embedding, save_embeddings
+from paperwire.store.keysentences import save_key_sentences
 from paperwire.store.models import utcnow
 from paperwire.store.sentences import save_sentence_vectors
+from paperwire.summary.keysentence import SCORER_VERSION
+from paperwire.summary.refresh import backfill_if_needed
+from paperwire.summary.refresh import for_batch as key_sentences_for_batch
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +109,10 @@ def embed_pending(settings, db, *, progress: bool = False, batch: int = 256,
         if not got:
             log.debug("another process is embedding; skipping this pass")
             return 0
+        # Papers embedded before key sentences existed (or by another scorer version) get
+        # theirs from the stored vectors; one small read once done (summary/refresh.py).
+        # Those embedded below get theirs in the same transaction as their vectors.
+        backfill_if_needed(db, encoder.model_id, progress=progress, stop=stop)
         return _embed_loop(db, encoder, paper_text, batch=batch, limit=limit, ids=None,
                            modified_since=modified_since, progress=progress, stop=stop)
 
@@ -141,6 +150,10 @@ def _embed_loop(db, encoder, paper_text, *, batch, limit, ids, modified_since, p
                 written += save_embeddings(session, encoder.model_id, pending, vectors)
                 save_sentence_vectors(session, encoder.model_id, sentence_rows,
                                       dim=int(vectors.shape[1]))
+                # The key sentence is chosen with these vectors, in the same transaction.
+                save_key_sentences(session, key_sentences_for_batch(pending, vectors,
+                                                                    sentence_rows),
+                                   SCORER_VERSION)
             if bar is not None:
                 bar.update(len(pending))
     finally:

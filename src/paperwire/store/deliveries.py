@@ -309,7 +309,8 @@ def period_papers(session: Session, *, published_from: dt.datetime, published_to
 
     cols = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.author_count,
             Paper.categories, Paper.published_at, Paper.abs_url, Paper.pdf_url, Paper.upvotes,
-            Paper.num_comments)
+            Paper.num_comments, Paper.content_hash, Paper.key_sentence, Paper.key_sentence_hash,
+            Paper.key_sentence_scorer)
     seen: dict[str, tuple] = {}
     published = select(*cols).where(Paper.published_at >= published_from,
                                     Paper.published_at < published_to,
@@ -327,7 +328,8 @@ def papers_by_id(session: Session, ids: Sequence[str]):
 
     cols = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.author_count,
             Paper.categories, Paper.published_at, Paper.abs_url, Paper.pdf_url, Paper.upvotes,
-            Paper.num_comments)
+            Paper.num_comments, Paper.content_hash, Paper.key_sentence, Paper.key_sentence_hash,
+            Paper.key_sentence_scorer)
     out = []
     ids = list(ids)
     for start in range(0, len(ids), 900):

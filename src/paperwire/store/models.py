@@ -87,6 +87,13 @@ class Paper(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     modified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The abstract's key sentence chosen with its sentence vectors (summary/keysentence.py),
+    # derived data: current only while ``key_sentence_hash`` equals ``content_hash`` and
+    # ``key_sentence_scorer`` the scorer's version; otherwise readers choose by the rule.
+    # Writing it never changes ``modified_at`` (no search index depends on it).
+    key_sentence: Mapped[str | None] = mapped_column(Text)
+    key_sentence_hash: Mapped[str | None] = mapped_column(String(40))
+    key_sentence_scorer: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_papers_modified_at", "modified_at"),

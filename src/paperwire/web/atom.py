@@ -2,7 +2,8 @@
 
 Invariants: a feed always has id, title, updated, a self and an alternate link and an author;
 every entry has id (a tag: URI stable per paper), title (math delimiters removed), updated,
-an alternate link to the paper page, a summary and one category per arXiv category.
+an alternate link to the paper page, a summary (the key sentence, labelled as extracted, then
+the abstract) and one category per arXiv category.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import urlparse
 from lxml import etree
 
 from paperwire import stored
+from paperwire.summary.read import LABEL as KEY_SENTENCE_LABEL
 from paperwire.web.mathrender import plain_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -82,5 +84,8 @@ def build_feed(*, base_url: str, site_name: str, feed_key: str, title: str, self
             _sub(entry, "category", term=cat)
         summary = plain_text(paper.get("summary") or "")
         votes = f"{paper.get('upvotes', 0)} upvotes, {item.get('numComments', 0)} comments. "
+        key = plain_text(paper.get("ai_summary") or "")
+        if key:
+            summary = f"{KEY_SENTENCE_LABEL}: {key} Abstract: {summary}"
         _sub(entry, "summary", votes + summary, type="text")
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")

@@ -27,6 +27,8 @@ from paperwire.store import listing
 from paperwire.store.authors import strict_keys_of as stored_keys
 from paperwire.store.feed import trending as store_trending
 from paperwire.store.models import FeedEntry, Paper, utcnow
+from paperwire.summary.read import KIND as KEY_SENTENCE_KIND
+from paperwire.summary.read import text_of_paper as key_sentence_text
 from paperwire.web import periods
 from paperwire.web.errors import Unavailable
 
@@ -62,10 +64,15 @@ def paper_json(paper: Paper) -> dict[str, Any]:
         author["hidden"] = False
         author["user"] = None
     categories = stored.strings(paper.categories)
+    key_sentence = key_sentence_text(paper)
     return {
         "id": paper.id,
         "title": stored.text(paper.title),
         "summary": stored.text(paper.abstract),
+        # The public API's field name; here an abstract sentence chosen without a language
+        # model (summary/read.py), hence summary_kind "extracted".
+        "ai_summary": key_sentence,
+        "summary_kind": KEY_SENTENCE_KIND if key_sentence else None,
         "authors": authors,
         "authorCount": max(paper.author_count or 0, len(authors)),
         "publishedAt": _iso(paper.published_at),

@@ -10,7 +10,7 @@ should find every key documented); a changed type fails the contract test.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,6 +61,10 @@ class PaperOut(BaseModel):
     pdfUrl: Optional[str]
     source: Optional[str] = None
     hidden: bool = False
+    # One sentence of the abstract, chosen without a language model (the public Daily
+    # Papers API's field name); None without an abstract. summary_kind: "extracted".
+    ai_summary: Optional[str] = None
+    summary_kind: Optional[Literal["extracted"]] = None
 
 
 class Submitter(BaseModel):
