@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app(settings)``.
 
 Extension points for other areas (keep them stable):
-- Routers: every module named in ``ROUTE_MODULES`` that exists is imported; its ``router``
+- Routers: every module named in ``ROUTE_MODULES`` is imported (a missing one is an error,
+  not an optional part); its ``router``
   (an ``APIRouter``) is included and, when present, its ``install(app)`` is called first (for
   middleware, template globals, startup hooks). Modules of other areas come first, so their
   specific routes (``POST /papers/{id}/upvote``) are matched before this area's catch-all
@@ -59,17 +60,6 @@ ROUTE_MODULES = [
 ]
 
 
-def _import_optional(name: str):
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        # Only "this module does not exist (yet)" is optional; a broken import inside an
-        # existing module must fail loudly.
-        if exc.name == name:
-            return None
-        raise
-
-
 def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
     """Build the app for ``settings``; ``db`` defaults to the configured database (not migrated
     here: ``paperwire serve`` migrates once before starting workers)."""
@@ -94,7 +84,7 @@ def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
                                         max_entries=20000)
     install_error_handlers(app)
     mount_static(app)
-    modules = [m for m in (_import_optional(n) for n in ROUTE_MODULES) if m is not None]
+    modules = [importlib.import_module(name) for name in ROUTE_MODULES]
     for module in modules:
         install = getattr(module, "install", None)
         if install is not None:

@@ -348,11 +348,11 @@ def similar_papers(state, paper_id: str, limit: int = 6) -> tuple[list[dict[str,
 
 
 def _similar_papers(state, paper_id: str, limit: int) -> tuple[list[dict[str, Any]], list[str]]:
-    try:
-        from paperwire.search.service import get_search_service
+    from paperwire.search.service import get_search_service
 
+    try:
         result = get_search_service(state.settings, state.db).similar(paper_id, limit=limit)
-    except (ImportError, NotFound):
+    except NotFound:
         return [], []
     except SemanticUnavailable as exc:
         if exc.preparing:
@@ -530,13 +530,9 @@ def search_context(state, *, q: str, user=None, mode: str | None = None,
     ctx["query"] = query
     if not query:
         return ctx
-    try:
-        from paperwire.search.service import get_search_service
+    from paperwire.search.service import get_search_service
 
-        service = get_search_service(settings, state.db)
-    except ImportError:
-        ctx["notices"] = ["Search is not available in this installation yet."]
-        return ctx
+    service = get_search_service(settings, state.db)
     offset = (page - 1) * limit
     # The one search function: set, order, total and pages all come from it.
     response = service.search(query, mode=mode, sort=sort, filters=None, limit=limit,
