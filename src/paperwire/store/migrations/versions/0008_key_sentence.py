@@ -4,16 +4,16 @@ Three nullable columns on ``papers``; rows stored before this revision get their
 from the embedder's backfill pass (summary/refresh.py) and, until then, readers choose one by
 the cue + position rule (no vectors), so nothing is missing meanwhile.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-07 04:00:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
