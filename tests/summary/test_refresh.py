@@ -120,3 +120,19 @@ def test_writing_key_sentences_leaves_modified_at_alone(settings, db, encoder): 
     embed_pending(settings, db, encoder=encoder)
     with db.session() as s:
         assert s.scalar(select(Paper.modified_at).where(Paper.id == rec.id)) == before
+
+
+def test_a_backfill_out_of_time_stops_after_a_batch_and_the_next_pass_finishes(
+        settings, db, encoder):  # noqa: F811
+    make_papers(db, 5)
+    embed_pending(settings, db, encoder=encoder)
+    with db.session() as s:
+        s.execute(update(Paper).values(key_sentence=None, key_sentence_hash=None,
+                                       key_sentence_scorer=None))
+        s.execute(delete(Checkpoint).where(Checkpoint.name == CHECKPOINT))
+    assert backfill_if_needed(db, encoder.model_id, batch=2, budget_seconds=0.0) == 2
+    with db.session() as s:
+        assert get_checkpoint(s, CHECKPOINT) is None  # not finished: no checkpoint
+    assert backfill_if_needed(db, encoder.model_id, batch=2) == 3
+    with db.session() as s:
+        assert get_checkpoint(s, CHECKPOINT) is not None

@@ -32,7 +32,7 @@ from paperwire.store.keysentences import save_key_sentences
 from paperwire.store.models import utcnow
 from paperwire.store.sentences import save_sentence_vectors
 from paperwire.summary.keysentence import SCORER_VERSION
-from paperwire.summary.refresh import backfill_if_needed
+from paperwire.summary.refresh import PASS_BUDGET_SECONDS, backfill_if_needed
 from paperwire.summary.refresh import for_batch as key_sentences_for_batch
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,8 @@ def embed_pending(settings, db, *, progress: bool = False, batch: int = 256,
         # Papers embedded before key sentences existed (or by another scorer version) get
         # theirs from the stored vectors; one small read once done (summary/refresh.py).
         # Those embedded below get theirs in the same transaction as their vectors.
-        backfill_if_needed(db, encoder.model_id, progress=progress, stop=stop)
+        backfill_if_needed(db, encoder.model_id, progress=progress, stop=stop,
+                           budget_seconds=None if progress else PASS_BUDGET_SECONDS)
         return _embed_loop(db, encoder, paper_text, batch=batch, limit=limit, ids=None,
                            modified_since=modified_since, progress=progress, stop=stop)
 

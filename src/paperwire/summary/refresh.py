@@ -6,9 +6,10 @@ Invariants:
   this version never shows a rule-chosen sentence once its vectors exist.
 - Papers whose vectors were stored before key sentences existed, or by another scorer
   version, are caught up from the stored vectors (no model needed) by ``backfill``: batches
-  in id order, each committed on its own; a rerun redoes only what is still stale. It runs
-  once per (model, scorer) and records that in the ``key_sentences`` checkpoint, so the
-  embedder's periodic passes cost one small read afterwards.
+  in id order, each committed on its own; a rerun redoes only what is still stale. The
+  embedder's periodic pass gives it a time budget (``PASS_BUDGET_SECONDS``), so new papers
+  are not held up by an upgrade's backlog. When it completes it records the (model, scorer)
+  in the ``key_sentences`` checkpoint, so later passes cost one small read.
 - Nothing here changes ``modified_at``: search indexes do not depend on the key sentence.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from typing import Sequence
 
 import numpy as np
@@ -23,6 +25,9 @@ import numpy as np
 from paperwire.summary.keysentence import SCORER_VERSION, pick
 
 CHECKPOINT = "key_sentences"
+# The embedder's periodic pass spends at most about this long catching up (a 1M-paper upgrade
+# takes ~25 min of one core at ~1.4 ms a paper, bench/keysentence.py); the CLI has no limit.
+PASS_BUDGET_SECONDS = 20.0
 
 
 def for_batch(pending: Sequence, paper_vectors: np.ndarray,
@@ -37,9 +42,13 @@ def for_batch(pending: Sequence, paper_vectors: np.ndarray,
 
 
 def backfill(db, model_id: str, *, batch: int = 500, progress: bool = False,
-             stop: threading.Event | None = None) -> int:
+             stop: threading.Event | None = None, budget_seconds: float | None = None) -> int:
     """Choose and store the key sentence of every paper with current vectors but no current
-    key sentence; returns how many were written. Records the checkpoint when it finishes."""
+    key sentence; returns how many were written. Records the checkpoint when it finishes.
+
+    ``budget_seconds``: stop after the batch that exceeds it (the embedder's periodic pass
+    must not spend an upgrade's hours at once; what is left is still stale and is taken up by
+    the next pass, and shown by the rule meanwhile). None: run to the end."""
     from paperwire.store.checkpoints import save_checkpoint
     from paperwire.store.embeddings import get_embeddings
     from paperwire.store.keysentences import (papers_text, save_key_sentences,
@@ -52,6 +61,7 @@ def backfill(db, model_id: str, *, batch: int = 500, progress: bool = False,
 
         bar = tqdm(desc="key sentences", unit="paper", file=sys.stderr)
     written, cursor = 0, ""
+    started = time.monotonic()
     try:
         while True:
             if stop is not None and stop.is_set():
@@ -75,6 +85,8 @@ def backfill(db, model_id: str, *, batch: int = 500, progress: bool = False,
                 written += save_key_sentences(session, rows, SCORER_VERSION)
             if bar is not None:
                 bar.update(len(ids))
+            if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
+                return written
         with db.session() as session:
             save_checkpoint(session, CHECKPOINT, {"model": model_id, "scorer": SCORER_VERSION})
     finally:
@@ -94,4 +106,4 @@ def backfill_if_needed(db, model_id: str, **kwargs) -> int:
     return backfill(db, model_id, **kwargs)
 
 
-__all__ = ["CHECKPOINT", "for_batch", "backfill", "backfill_if_needed"]
+__all__ = ["CHECKPOINT", "PASS_BUDGET_SECONDS", "for_batch", "backfill", "backfill_if_needed"]
