@@ -156,3 +156,17 @@ def test_account_deletion_removes_follows_and_claims(db, settings):
         assert s.scalar(select(func.count()).select_from(AuthorClaim)) == 0
         assert [f.user_id for f in s.scalars(select(AuthorFollow))] == [other.id]
         assert store.followed_authors(s, other.id) == ["ann lee"]
+
+
+def test_account_export_lists_follows_and_claims_of_that_member_only(db, settings):
+    from paperwire.services import authors as service
+
+    make_papers(db, authors=_people("Ann Lee", "Bo Chen"))
+    member, other = make_store_user(db), make_store_user(db)
+    service.follow(db, member, "Lee, Ann")
+    service.claim(settings, db, member, "Bo Chen")
+    service.follow(db, other, "Bo Chen")
+    with db.session() as s:
+        data = store.export_member_authors(s, member.id)
+    assert [(f["name"], f["strictKey"]) for f in data["followedAuthors"]] == [("Ann Lee", "ann lee")]
+    assert [(c["name"], c["status"]) for c in data["authorClaims"]] == [("Bo Chen", "pending")]

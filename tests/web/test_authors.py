@@ -124,6 +124,9 @@ def test_claim_waits_for_an_admin_then_badges_comments_and_links_the_name(web, d
     page = web.get(f"/papers/{new.id}").text
     assert 'class="badge badge-author" title="An author of this paper">author<' in page
     assert web.get("/api/authors/John Smith").json()["user"]["name"] == "jsmith"
+    # The member's public profile names the author they are.
+    assert 'href="/authors/John%20Smith" class="badge badge-author">John Smith<' in \
+        web.get("/users/jsmith").text
 
 
 def test_only_the_claimant_releases_and_only_admins_revoke(web, db, smiths):

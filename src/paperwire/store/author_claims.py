@@ -125,3 +125,11 @@ def affiliations_of(session: Session, key: str) -> list[str]:
         if position < len(listed) and isinstance(listed[position], dict):
             out += stored.strings(listed[position].get("affiliations"))
     return out
+
+
+def approved_names(session: Session, user_id: int) -> list[str]:
+    """The author names a member holds an approved claim on (their public profile shows
+    them)."""
+    return list(session.scalars(select(AuthorClaim.name).where(
+        AuthorClaim.user_id == user_id, AuthorClaim.status == "approved")
+        .order_by(AuthorClaim.name)))

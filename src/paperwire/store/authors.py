@@ -318,3 +318,21 @@ def iter_author_rows(db, batch_size: int = 2000):
         yield ([pid for pid, _ in batch],
                [row for pid, authors in batch for row in author_rows(pid, authors)])
         last = batch[-1][0]
+
+
+def export_member_authors(session: Session, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """A member's authors data for an account export: the authors they follow and their
+    authorship claims (every state), oldest first."""
+    from paperwire.store.models import AuthorClaim
+
+    follows = [{"name": name, "strictKey": key, "since": created.isoformat() + "Z"}
+               for key, name, created in session.execute(
+                   select(AuthorFollow.strict_key, AuthorFollow.name, AuthorFollow.created_at)
+                   .where(AuthorFollow.user_id == user_id)
+                   .order_by(AuthorFollow.created_at, AuthorFollow.strict_key))]
+    claims = [{"name": c.name, "strictKey": c.strict_key, "status": c.status, "rule": c.rule,
+               "createdAt": c.created_at.isoformat() + "Z",
+               "decidedAt": c.decided_at.isoformat() + "Z" if c.decided_at else None}
+              for c in session.scalars(select(AuthorClaim).where(AuthorClaim.user_id == user_id)
+                                       .order_by(AuthorClaim.created_at, AuthorClaim.id))]
+    return {"followedAuthors": follows, "authorClaims": claims}

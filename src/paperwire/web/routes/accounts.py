@@ -289,6 +289,10 @@ def user_page(request: Request, username: str):
             raise NotFound(f"no user named {username!r}")
         submissions = user_store.user_submissions(session, user.id)
         comments = user_store.user_comments(session, user.id, limit=50)
+        from paperwire.store.author_claims import approved_names
+
+        authored = approved_names(session, user.id)
     return page_response(request, "accounts/user.html",
                          {"page_title": user.display_name or user.username, "user": user,
-                          "submissions": submissions, "comments": comments})
+                          "submissions": submissions, "comments": comments,
+                          "authored": authored})
