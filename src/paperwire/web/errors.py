@@ -109,6 +109,24 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def retry_text(seconds: int, now=None) -> str:
+    """When to try again, in words: "in 45 seconds (at 10:31:12 UTC)", "in about 2 minutes
+    (at 10:33 UTC)". ``now``: an aware UTC datetime (default: the clock)."""
+    import datetime as dt
+
+    seconds = max(1, int(seconds))
+    now = now or dt.datetime.now(dt.timezone.utc)
+    at = now + dt.timedelta(seconds=seconds)
+    if seconds < 90:
+        unit = "second" if seconds == 1 else "seconds"
+        return f"in {seconds} {unit} (at {at:%H:%M:%S} UTC)"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"in about {minutes} minutes (at {at:%H:%M} UTC)"
+    hours = round(seconds / 3600)
+    return f"in about {hours} hour{'s' if hours != 1 else ''} (at {at:%Y-%m-%d %H:%M} UTC)"
+
+
 def error_response(request: Request, status: int, detail: str, *, code: str | None = None,
                    headers: dict[str, str] | None = None):
     code = code or _CODES.get(status, "error")
@@ -120,8 +138,13 @@ def error_response(request: Request, status: int, detail: str, *, code: str | No
         return HTMLResponse(f"<h1>{status}</h1>", status_code=status, headers=headers)
     from paperwire.web.pages import page_response
 
+    retry = None
+    after = (headers or {}).get("Retry-After", "")
+    if after.isdigit():
+        # The page says when, in words and as a time, besides the Retry-After header.
+        retry = retry_text(int(after))
     return page_response(request, "error.html",
-                         {"status": status, "code": code, "detail": detail,
+                         {"status": status, "code": code, "detail": detail, "retry": retry,
                           "page_title": _TITLES.get(status, "Error")},
                          status_code=status, headers=headers)
 

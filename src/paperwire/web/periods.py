@@ -108,3 +108,10 @@ def week_of(day: dt.date | None) -> str | None:
     if monday is None or add_days(monday, 6) is None:
         return None
     return week_label(monday)
+
+def next_start(kind: str, start: dt.date, today: dt.date) -> dt.date | None:
+    """The first day of the week or month after the one starting at ``start``, or None when
+    that period has not begun by ``today`` (the feed's "Next" stops at the current period)
+    or lies outside the representable dates."""
+    following = add_days(start, 7) if kind == "week" else add_months(start, 1)
+    return following if following is not None and following <= today else None

@@ -265,14 +265,15 @@ def feed_context(state, *, user=None, date: str | None = None, week: str | None 
     elif kind == "week":
         ctx["label"] = label
         ctx["prev_url"] = _week_url(periods.add_days(start_d, -7))
-        ctx["next_url"] = _week_url(periods.add_days(start_d, 7))
+        # "Next" stops at the current period: later ones hold nothing yet.
+        ctx["next_url"] = _week_url(periods.next_start("week", start_d, today))
         ctx["prev_label"], ctx["next_label"] = "Previous week", "Next week"
         ctx["day_url"] = f"/papers?date={start_d}"
         ctx["month_url"] = f"/papers/month/{periods.month_label(start_d)}"
     else:
         ctx["label"] = label
         ctx["prev_url"] = _month_url(periods.add_months(start_d, -1))
-        ctx["next_url"] = _month_url(periods.add_months(start_d, 1))
+        ctx["next_url"] = _month_url(periods.next_start("month", start_d, today))
         ctx["prev_label"], ctx["next_label"] = "Previous month", "Next month"
         ctx["week_url"] = _week_url(start_d)
         ctx["day_url"] = f"/papers?date={start_d}"

@@ -5,6 +5,9 @@ Thin handlers: validation and hashing live in ``paperwire.web.auth``, SQL in
 ``paperwire.store.users``. ``install(app)`` adds ``SecurityMiddleware`` (session user, CSRF,
 security headers) to the whole app.
 
+An upvote pressed before signing in is counted by the sign-in or sign-up that follows
+(``web/intents.py``); both pages say so.
+
 Form errors re-render the form with the message and the values typed (never the password)
 and a 4xx status; success redirects (303) so a reload does not resubmit.
 """
@@ -17,7 +20,7 @@ from fastapi.responses import RedirectResponse
 from paperwire.errors import BadInput, NotFound
 from paperwire.store import users as user_store
 from paperwire.store.users import AlreadyExists
-from paperwire.web import auth
+from paperwire.web import auth, intents
 from paperwire.web.inputs import IdPath, local_path
 from paperwire.web.pages import page_response
 from paperwire.web.security import SecurityMiddleware, rate_limit
@@ -55,7 +58,7 @@ def signup_form(request: Request, next: str = ""):
         return _redirect(safe_next(next))
     return page_response(request, "accounts/signup.html",
                          {"page_title": "Sign up", "next": safe_next(next, ""), "errors": [],
-                          "values": {}})
+                          "values": {}, "vote_for": _vote_for(request)})
 
 
 @router.post("/signup")
@@ -81,11 +84,18 @@ def signup(request: Request, username: str = Form(""), password: str = Form(""),
     if user is None:
         return page_response(request, "accounts/signup.html",
                              {"page_title": "Sign up", "next": safe_next(next, ""),
-                              "errors": errors, "values": values}, status_code=status)
+                              "errors": errors, "values": values,
+                              "vote_for": _vote_for(request)}, status_code=status)
     response = _redirect(safe_next(next))
     auth.set_session_cookie(response, request.app.state.settings,
                             auth.new_session(request.app.state.db, user.id))
+    intents.apply_pending_vote(request, response, user.id)
     return response
+
+
+def _vote_for(request: Request) -> str | None:
+    """Title of the paper whose upvote waits for this sign-in (``web/intents.py``)."""
+    return intents.paper_title(request, intents.pending_vote(request))
 
 
 def _sentence(text: str) -> str:
@@ -101,7 +111,7 @@ def signin_form(request: Request, next: str = ""):
         return _redirect(safe_next(next))
     return page_response(request, "accounts/signin.html",
                          {"page_title": "Sign in", "next": safe_next(next, ""), "errors": [],
-                          "values": {}})
+                          "values": {}, "vote_for": _vote_for(request)})
 
 
 @router.post("/signin")
@@ -116,11 +126,13 @@ def signin(request: Request, username: str = Form(""), password: str = Form(""),
         return page_response(request, "accounts/signin.html",
                              {"page_title": "Sign in", "next": safe_next(next, ""),
                               "errors": ["Wrong username or password."],
-                              "values": {"username": username}}, status_code=400)
+                              "values": {"username": username},
+                              "vote_for": _vote_for(request)}, status_code=400)
     # A fresh id on every sign-in: a session id planted before sign-in is worthless after.
     auth.end_session(db, request.state.session_id)
     response = _redirect(safe_next(next))
     auth.set_session_cookie(response, request.app.state.settings, auth.new_session(db, user.id))
+    intents.apply_pending_vote(request, response, user.id)
     return response
 
 

@@ -77,6 +77,24 @@ def _signin_first(request: Request, back_to: str):
     return _redirect(f"/signin?next={quote(back_to, safe='')}")
 
 
+def _vote_needs_account(request: Request, paper_id: str, back: str, vote: str):
+    """An anonymous upvote: remember it (``web/intents.py``), send the visitor to sign in,
+    where the page says that voting needs an account and that this vote will be counted."""
+    from paperwire.web import intents
+
+    remember = vote not in ("0", "false", "off")
+    if wants_json(request):
+        response = JSONResponse({"error": "unauthorized",
+                                 "detail": "upvoting needs an account: sign in or sign up and "
+                                           "your upvote will be counted"}, status_code=401)
+    else:
+        response = _redirect(f"/signin?next={quote(back, safe='')}")
+    if remember:
+        intents.remember_vote(response, request.app.state.settings,
+                              check_paper_id(paper_id))
+    return response
+
+
 def _invalidate(request: Request) -> None:
     cache = getattr(request.app.state, "cache", None)
     if cache is not None:
@@ -188,7 +206,7 @@ def upvote_form(request: Request, paper_id: str, vote: str = Form("")):
     user = auth.current_user(request)
     back = _back(request, _paper_url(paper_id))
     if user is None:
-        return _signin_first(request, back)
+        return _vote_needs_account(request, paper_id, back, vote)
     rate_limit(request, "vote", user=user)
     with request.app.state.db.session() as session:
         if vote in ("1", "true", "on"):
@@ -326,15 +344,20 @@ def _submit_context(request: Request, user, **extra) -> dict:
 
 
 @html.get("/submit")
-def submit_page(request: Request, done: str = ""):
+def submit_page(request: Request, done: str = "", paper: str = ""):
+    """The submit form; ``paper`` fills it in (the "not here yet" page of an unknown arXiv
+    paper links here; nothing is fetched until the form is posted)."""
+    paper = paper.strip()[:300]
     user = auth.current_user(request)
     if user is None:
-        return _redirect("/signin?next=%2Fsubmit")
+        back = "/submit" + (f"?paper={quote(paper, safe='')}" if paper else "")
+        return _redirect(f"/signin?next={quote(back, safe='')}")
     done_paper = None
     if done:
         with request.app.state.db.session() as session:
             done_paper = session.get(Paper, done)
-    return page_response(request, "submit.html", _submit_context(request, user, done=done_paper))
+    return page_response(request, "submit.html",
+                         _submit_context(request, user, done=done_paper, value=paper))
 
 
 @html.post("/submit")

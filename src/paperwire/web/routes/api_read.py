@@ -14,12 +14,14 @@ declared in ``web.schemas``. Errors are ``{"error", "detail"}`` with 400 / 404 /
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse
 
 from paperwire.errors import BadInput
 from paperwire.web import render
 from paperwire.web.errors import error_responses, unavailable_response
 from paperwire.web.jsonresp import JSONResponse
 from paperwire.web.pages import current_user
+from paperwire.web.paper_urls import canonical_id, paper_path
 from paperwire.web.schemas import DailyPaperOut, PaperDetailOut, SearchResultOut, SimilarOut
 
 router = APIRouter(prefix="/api", tags=["papers"])
@@ -95,8 +97,16 @@ def similar(request: Request, paper_id: str, limit: int = Query(10, ge=1, le=ren
 
 
 @router.get("/papers/{paper_id:path}", response_model=None,
-            responses={200: {"model": PaperDetailOut}, **ERRORS}, summary="One paper")
+            responses={200: {"model": PaperDetailOut}, **ERRORS,
+                       308: {"description": "A versioned id (2104.12255v2), an arXiv: id or "
+                                            "an arxiv.org URL: redirects to the paper's "
+                                            "canonical id"}},
+            summary="One paper")
 def get_paper(request: Request, paper_id: str):
+    target = canonical_id(paper_id)
+    if target is not None:
+        # A versioned id or an arXiv URL: the paper's one address (clients follow it).
+        return RedirectResponse("/api" + paper_path(target), status_code=308)
     ctx = render.paper_context(request.app.state, paper_id, user=current_user(request),
                                with_similar=False)
     paper = dict(ctx["paper"])

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
+from paperwire.errors import NotFound
 from paperwire.web import render
-from paperwire.web.pages import cached_page_async, current_user
+from paperwire.web.pages import cached_page_async, current_user, page_response
+from paperwire.web.paper_urls import arxiv_id, canonical_id, paper_path
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -28,8 +30,20 @@ async def similar_papers(request: Request, paper_id: str):
 
 @router.get("/papers/{paper_id:path}")
 async def paper_page(request: Request, paper_id: str):
+    # A versioned id, an arXiv: id or a pasted arxiv.org URL: the paper's one address.
+    target = canonical_id(paper_id)
+    if target is not None:
+        return RedirectResponse(paper_path(target), status_code=301)
     # async: an anonymous cache hit is served on the event loop; misses go to the threadpool.
-    return await cached_page_async(request, "paper.html",
-                                   lambda: render.paper_context(request.app.state, paper_id,
-                                                                user=current_user(request),
-                                                                with_similar=False))
+    try:
+        return await cached_page_async(request, "paper.html",
+                                       lambda: render.paper_context(request.app.state, paper_id,
+                                                                    user=current_user(request),
+                                                                    with_similar=False))
+    except NotFound:
+        if arxiv_id(paper_id) is None:
+            raise
+        # An arXiv paper this site does not have yet: say so and offer to fetch it.
+        return page_response(request, "paper_missing.html",
+                             {"page_title": f"arXiv:{paper_id} is not here yet",
+                              "arxiv_id": paper_id}, status_code=404)

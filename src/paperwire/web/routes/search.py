@@ -5,11 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.errors import BadInput
 from paperwire.web import render
 from paperwire.web.pages import current_user, page_response
+from paperwire.web.paper_urls import search_target
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -19,6 +20,10 @@ def search_page(request: Request, q: str = "", category: str | None = None,
                 date_from: str | None = Query(None, alias="from"),
                 date_to: str | None = Query(None, alias="to"), sort: str | None = None,
                 mode: str | None = None, p: int | None = Query(None, ge=1, le=1000)):
+    # A pasted arXiv URL or id is not a search: go to the paper (or the offer to fetch it).
+    target = search_target(q)
+    if target is not None:
+        return RedirectResponse(target, status_code=303)
     base = {"q": q, "category": category or "", "from": date_from or "",
             "to": date_to or "", "sort": sort or "", "mode": mode or ""}
     search_base_url = "/search?" + urlencode({k: v for k, v in base.items() if v})
