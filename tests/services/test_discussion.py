@@ -207,3 +207,21 @@ def test_account_deletion_removes_revisions_and_notifications(db):
         rows = notes.list_for(s, bob.id)
         assert [(r.kind, r.actor, r.excerpt) for r in rows] == [("mention", None, "")]
     assert other.id
+
+
+def test_account_export_holds_notifications_choice_and_own_revisions_only(db):
+    paper = make_papers(db, 1)[0]
+    alice, bob = make_store_user(db, "alice"), make_store_user(db, "bob")
+    c = discussion.post_comment(db, alice, paper.id, "draft one").view
+    discussion.edit_comment(db, alice, c.id, "final")
+    b = discussion.post_comment(db, bob, paper.id, "bob's draft @alice").view
+    discussion.edit_comment(db, bob, b.id, "bob's final @alice")
+    with db.session() as s:
+        notes.set_email(s, alice.id, True)
+        mine = notes.export_member(s, alice.id)
+        theirs = notes.export_member(s, bob.id)
+    assert mine["notificationEmails"] is True
+    assert [(n["kind"], n["from"]) for n in mine["notifications"]] == [("mention", "bob")]
+    assert [r["body"] for r in mine["commentRevisions"]] == ["draft one"]
+    assert [r["body"] for r in theirs["commentRevisions"]] == ["bob's draft @alice"]
+    assert theirs["notifications"] == []

@@ -164,6 +164,30 @@ def delete_member(session: Session, user_id: int) -> None:
     session.execute(delete(NotificationPrefs).where(NotificationPrefs.user_id == user_id))
 
 
+def export_member(session: Session, user_id: int) -> dict:
+    """A member's discussion data for an account export: their notification-mail choice,
+    their notifications, and the earlier versions of their own edited comments."""
+    from paperwire.store.discussion_models import CommentRevision
+
+    prefs = session.get(NotificationPrefs, user_id)
+    revisions = session.execute(
+        select(CommentRevision).join(Comment, Comment.id == CommentRevision.comment_id)
+        .where(Comment.user_id == user_id).order_by(CommentRevision.id)).scalars().all()
+    return {
+        "notificationEmails": bool(prefs and prefs.email),
+        "notifications": [
+            {"kind": v.kind, "reason": v.reason, "paperId": v.paper_id,
+             "commentId": v.comment_id, "from": v.actor,
+             "createdAt": v.created_at.isoformat(timespec="seconds") + "Z", "read": v.read}
+            for v in list_for(session, user_id, limit=1_000_000)],
+        "commentRevisions": [
+            {"commentId": r.comment_id, "body": r.body,
+             "writtenAt": r.written_at.isoformat(timespec="seconds") + "Z",
+             "replacedAt": r.replaced_at.isoformat(timespec="seconds") + "Z"}
+            for r in revisions],
+    }
+
+
 # --- preferences -----------------------------------------------------------------------------
 
 def get_prefs(session: Session, user_id: int) -> NotificationPrefs:
