@@ -38,9 +38,14 @@ _APOSTROPHES = re.compile(r"['’`´]")
 _SEPARATORS = re.compile(r"[\W_]+")
 
 
-def _fold_once(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+def _strip_marks(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if unicodedata.category(c) != "Mn")
+
+
+def _fold_once(text: str) -> str:
+    # Marks go before case folding too: some fold to letters (U+0345 -> iota).
+    return _strip_marks(_strip_marks(text).casefold().translate(_FOLD))
 
 
 def _fold(text: str) -> str:
@@ -65,16 +70,21 @@ def _reorder(name: str) -> str:
     parts = [p for p in parts if _tokens(p)]
     if len(parts) < 2:
         return " ".join(parts) if parts else ""
-    # A part that is only a suffix is dropped wherever it stands (BibTeX puts it second).
-    kept = [p for p in parts if not (len(_tokens(p)) == 1 and _tokens(p)[0] in SUFFIXES)]
-    if len(kept) == 1:
-        return kept[0]
+    kept = parts
+    if len(parts) >= 3:
+        # "Last, First, Jr." or BibTeX's "Last, Jr., First": a part that is only a suffix is
+        # dropped. With two parts ("Smith, Jr") the second is the given name, as written.
+        kept = [p for p in parts if not (len(_tokens(p)) == 1 and _tokens(p)[0] in SUFFIXES)]
+        if len(kept) < 2:
+            kept = parts[:2]
     last, first = kept[0], " ".join(kept[1:])
     return f"{first} {last}"
 
 
 def name_tokens(name: str) -> list[str]:
     """Normalised tokens of a name in "given names ... family name" order, suffixes dropped."""
+    # Compatibility forms first, so a fullwidth or vertical comma is a comma.
+    name = unicodedata.normalize("NFKD", name)
     tokens = _tokens(_reorder(name) if "," in name else name)
     # Only a third (or later) token can be a suffix: "Smith Jr" alone stays as written.
     while len(tokens) > 2 and tokens[-1] in SUFFIXES:
