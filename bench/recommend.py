@@ -60,7 +60,8 @@ _SAMPLE = Path("data") / "arxiv" / "real" / "arxiv-2025-2026.sample.jsonl.gz"
 # ../shared beside the clone (a worktree one level further down finds it one more level up).
 DEFAULT_DATA = next((p / "shared" / _SAMPLE for p in (ROOT.parent, ROOT.parent.parent)
                      if (p / "shared" / _SAMPLE).exists()), ROOT.parent / "shared" / _SAMPLE)
-METHODS = ("recommender", "cosine to mean", "most recent", "most upvoted")
+METHODS = ("recommender", "recommender, words + vectors only", "cosine to mean", "most recent",
+           "most upvoted")
 MAX_CIRCLE_PAPER_AUTHORS = 15
 
 
@@ -209,6 +210,15 @@ def main(argv=None):
     t = time.perf_counter()
     X = build_features(papers, vectors)
     feat_s = time.perf_counter() - t
+    # Ablation: the same model without the category and author features, since category
+    # members' interest *is* a category (the full model may just read the label).
+    from paperwire.recommend import features as feats
+    saved_weights = dict(feats.GROUP_WEIGHTS)
+    feats.GROUP_WEIGHTS.update(cat=0.0, author=0.0)
+    try:
+        X_plain = build_features(papers, vectors)
+    finally:
+        feats.GROUP_WEIGHTS.update(saved_weights)
     log(f"features of {len(papers)} papers in {feat_s:.1f}s")
     idx = X.index()
     cand_rows = np.array([idx[c] for c in candidates])
@@ -225,6 +235,8 @@ def main(argv=None):
                                                 for p in pos])
                 recs = engine.recommend(X, candidates, sig, neg_pool, limit=10)
                 ranked = {"recommender": [r.paper_id for r in recs]}
+                plain = engine.recommend(X_plain, candidates, sig, neg_pool, limit=10)
+                ranked["recommender, words + vectors only"] = [r.paper_id for r in plain]
                 mean = X.dense[[idx[p] for p in pos]].mean(axis=0)
                 cos = X.dense[cand_rows] @ mean
                 ranked["cosine to mean"] = [candidates[i] for i in np.argsort(-cos)[:10]]
@@ -351,7 +363,7 @@ def measure_cost(X, members, neg_pool, candidates, by_id, args, rng):
         "score_all_members_s": round(score_s, 2),
         "baseline_cosine_all_members_s": round(base_s, 3),
         "nightly_estimate_s": round(n * float(np.median(times)) + score_s, 0),
-        "support_features_of_300_positive_model": int(len(model.support)),
+        "model_numbers": int(len(model.weights)) + 1, "train_iterations": model.iterations,
     }
 
 

@@ -231,6 +231,25 @@ class Settings:
                                                  "each, for members who chose notification "
                                                  "emails.", group="mail")
 
+    # --- recommendations --------------------------------------------------------------------
+    recommend_days: int = setting(7, "Recommendations (For you) choose among the papers put on "
+                                  "the feed or first published in this many days.",
+                                  group="recommend")
+    recommend_limit: int = setting(30, "Recommendations kept per member (For you page, API; "
+                                   "the digest shows its own number of them).",
+                                   group="recommend")
+    recommend_max_candidates: int = setting(5000, "At most this many of the period's newest "
+                                            "papers are scored for each member.",
+                                            group="recommend")
+    recommend_negatives: int = setting(500, "Papers of the 90 days before the period sampled "
+                                       "as negatives for each member's model.",
+                                       group="recommend")
+    recommend_time: str = setting("03:00", "Local time of the nightly job that precomputes "
+                                  "every member's recommendations.", group="recommend")
+    digest_recommendations: int = setting(5, "Papers of the \"Recommended for you\" section "
+                                          "in a member's digest (0: no section).",
+                                          group="recommend")
+
     # --- jobs -------------------------------------------------------------------------------
     queue_url: str = setting("", "Job queue for `paperwire worker`. Empty: SQLite in DATA_DIR "
                              "(one machine). redis://host:6379/0 lets several workers share "
@@ -242,7 +261,8 @@ class Settings:
                                   group="jobs")
     embed_interval_minutes: int = setting(5, "How often the worker embeds and indexes new "
                                           "papers.", group="jobs")
-    scheduled_jobs: str = setting("harvest,embed,digest,notify-mail,cleanup", "Scheduled jobs `paperwire "
+    scheduled_jobs: str = setting("harvest,embed,digest,notify-mail,cleanup,recommend",
+                                  "Scheduled jobs `paperwire "
                                   "worker` starts (comma-separated); leave one out to run it "
                                   "elsewhere, e.g. from cron.", group="jobs")
 

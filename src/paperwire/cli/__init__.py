@@ -51,9 +51,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from paperwire.cli import authors, core, digest, ingest, links, search, web
+    from paperwire.cli import authors, core, digest, ingest, links, recommend, search, web
 
-    for module in (core, ingest, search, web, digest, links, authors):
+    for module in (core, ingest, search, web, digest, links, authors, recommend):
         for command in module.COMMANDS:
             main.add_command(command)
 

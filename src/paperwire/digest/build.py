@@ -132,6 +132,8 @@ def from_contents(frozen: Sequence[dict], papers: dict[str, DigestPaper]
         p = papers.get(item["id"])
         if p is None:
             continue   # deleted since: nothing to show for it
+        if item.get("part") == "recommended":
+            continue   # digest/recommended.py thaws its own part
         if item.get("part") == "personal":
             personal.append(PersonalItem(p, tuple(item.get("matched") or ()),
                                          float(item.get("relevance") or 1.0)))
@@ -143,10 +145,11 @@ def from_contents(frozen: Sequence[dict], papers: dict[str, DigestPaper]
 def make_digest(settings, data: EditionData, *, email: str, name: str | None,
                 subscription_id: int, token_version: int, topics: Sequence[dict],
                 trending: list[DigestPaper], personal: list[PersonalItem],
-                followed: Sequence[PersonalItem] = ()) -> Digest:
+                followed: Sequence[PersonalItem] = (), recommended: Sequence = ()) -> Digest:
     unsub, prefs = links(settings, data.base_url, subscription_id, token_version)
     ed = data.edition
     return Digest(edition=ed.edition, period=ed.period, period_label=ed.label,
                   recipient_email=email, recipient_name=name, trending=tuple(trending),
                   personal=tuple(personal), has_topics=bool(topics), followed=tuple(followed),
-                  unsubscribe_url=unsub, preferences_url=prefs)
+                  unsubscribe_url=unsub, preferences_url=prefs,
+                  recommended=tuple(recommended))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from paperwire.digest import build
+from paperwire.digest import build, recommended
 from paperwire.digest.compose import compose_confirmation, compose_digest, message_id, sender_domain
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
@@ -54,10 +54,13 @@ def preview(settings, db, email: str, ed: Edition):
         trending, personal = build.choose(data, topics=sub.topics or [],
                                           max_papers=sub.max_papers,
                                           already={pid for _, pid in sent})
+        already = {pid for _, pid in sent}
+        recs = recommended.choose(settings, db, data, sub.user_id, exclude=already | {
+            p.id for p in trending} | {i.paper.id for i in personal})
         digest = build.make_digest(settings, data, email=sub.email, name=names.get(sub.user_id),
                                    subscription_id=sub.id, token_version=sub.token_version,
                                    topics=sub.topics or [], trending=trending,
-                                   personal=personal)
+                                   personal=personal, recommended=recs)
         status = sub.status
     ident = MailIdentity.from_settings(settings)
     msg = compose_digest(digest, ident, date=dt.datetime.now(dt.timezone.utc),

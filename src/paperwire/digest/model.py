@@ -48,15 +48,18 @@ class Digest:
     preferences_url: str = ""
     # "New from authors you follow" (digest/followed_authors.py); ``matched``: the names.
     followed: tuple[PersonalItem, ...] = ()
+    # "Recommended for you" (digest/recommended.py RecommendedItem), account-linked members only.
+    recommended: tuple = ()
 
     @property
     def paper_ids(self) -> list[str]:
         return ([p.id for p in self.trending] + [i.paper.id for i in self.personal]
-                + [i.paper.id for i in self.followed])
+                + [i.paper.id for i in self.followed] + [i.paper.id for i in self.recommended])
 
     @property
     def is_empty(self) -> bool:
-        return not self.trending and not self.personal and not self.followed
+        return (not self.trending and not self.personal and not self.followed
+                and not self.recommended)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import textwrap
 from functools import lru_cache
 from html import escape
 
+from paperwire.digest import recommended
 from paperwire.digest.followed_authors import reason as followed_reason
 from paperwire.digest.mathtext import readable
 from paperwire.digest.model import Digest, DigestPaper, MailIdentity, PersonalItem
@@ -101,6 +102,7 @@ def render_text(d: Digest, ident: MailIdentity) -> str:
         lines += ["NEW FROM AUTHORS YOU FOLLOW", ""]
         for n, item in enumerate(d.followed, 1):
             lines += _text_paper(n, item.paper, followed_reason(item))
+    lines += recommended.text_lines(d.recommended, _text_paper)
     lines += ["-- ",
               f"You get this because you subscribed to the {ident.site_name} digest.",
               f"Preferences: {d.preferences_url}",
@@ -166,6 +168,7 @@ def render_html(d: Digest, ident: MailIdentity) -> str:
     if d.followed:
         rows.append(_section("New from authors you follow"))
         rows += [_html_paper(i.paper, followed_reason(i)) for i in d.followed]
+    rows += recommended.html_rows(d.recommended, _html_paper, _section)
     footer = (
         f'<tr><td style="padding:24px 0 0;font-size:12px;color:#6b7280;line-height:1.6">'
         f'You get this because you subscribed to the {escape(ident.site_name)} digest.<br>'

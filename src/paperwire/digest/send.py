@@ -49,7 +49,7 @@ import uuid
 from dataclasses import dataclass, field
 
 
-from paperwire.digest import build, followed_authors
+from paperwire.digest import build, followed_authors, recommended
 from paperwire.digest.compose import ComposeError, compose_digest, message_id, sender_domain
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
@@ -324,20 +324,26 @@ def _prepare(settings, db, data, claimed, worker, domain, ident) -> tuple[list[_
             followed = followed_authors.pick(
                 follows.get(sid, ()), max_papers=max_papers,
                 taken={p.id for p in trending} | {i.paper.id for i in personal})
+            recs = recommended.choose(settings, db, data, user_id, exclude=by_sub.get(
+                sid, set()) | {p.id for p in trending} | {i.paper.id for i in personal}
+                | {i.paper.id for i in followed})
             mid = message_id("digest", f"{c.id}.{c.edition}.{c.period}", domain)
             fixes.append((c.id, sid, build.contents(trending, personal)
-                          + followed_authors.contents(followed), mid))
+                          + followed_authors.contents(followed) + recommended.freeze(recs),
+                          mid))
         else:
             frozen, followed = followed_authors.split_contents(c.paper_ids, data.papers)
             trending, personal = build.from_contents(frozen, data.papers)
+            recs = recommended.thaw(c.paper_ids, data.papers)
             mid = c.message_id or message_id("digest", f"{c.id}.{c.edition}.{c.period}",
                                              domain)
-        if not trending and not personal and not followed:
+        if not trending and not personal and not followed and not recs:
             skips.append((c.id, "nothing new for this subscriber"))
             continue
         digest = build.make_digest(settings, data, email=email, name=names.get(user_id),
                                    subscription_id=sid, token_version=version, topics=topics,
-                                   trending=trending, personal=personal, followed=followed)
+                                   trending=trending, personal=personal, followed=followed,
+                                   recommended=recs)
         try:
             msg = compose_digest(digest, ident, date=now, msg_id=mid)
         except ComposeError as exc:
@@ -452,13 +458,16 @@ def dry_run_edition(settings, db, ed: Edition, directory, *, progress: bool = Tr
                 followed = followed_authors.pick(
                     follows.get(sid, ()), max_papers=max_papers,
                     taken={p.id for p in trending} | {i.paper.id for i in personal})
-                if not trending and not personal and not followed:
+                recs = recommended.choose(settings, db, data, user_id, exclude={
+                    pid for s_id, pid in sent if s_id == sid} | {p.id for p in trending}
+                    | {i.paper.id for i in personal} | {i.paper.id for i in followed})
+                if not trending and not personal and not followed and not recs:
                     summary.skipped += 1
                     continue
                 digest = build.make_digest(settings, data, email=email, name=names.get(user_id),
                                            subscription_id=sid, token_version=version,
                                            topics=topics, trending=trending, personal=personal,
-                                           followed=followed)
+                                           followed=followed, recommended=recs)
                 try:
                     msg = compose_digest(digest, ident, date=now, msg_id=message_id(
                         "dryrun", f"{sid}.{ed.edition}.{ed.period}", domain))

@@ -94,5 +94,13 @@ def cleanup(settings, db, key: str) -> str:
             f"subscriptions, {runs} old job runs")
 
 
+def recommend(settings, db, key: str) -> str:
+    """Precompute every member-with-signals' recommendations (services/recommendations.py)."""
+    from paperwire.services.recommendations import precompute_all
+
+    members, stored = precompute_all(settings, db, progress=True)
+    return f"recommendations for {members} members ({stored} papers)"
+
+
 JOBS = {"harvest": harvest, "embed": embed, "digest": digest, "digest-send": digest_part,
-        "notify-mail": notify_mail, "cleanup": cleanup}
+        "notify-mail": notify_mail, "cleanup": cleanup, "recommend": recommend}

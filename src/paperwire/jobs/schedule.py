@@ -11,6 +11,8 @@ it comes back (until the end of that day), and never twice.
 - embed: every ``embed_interval_minutes``; key = the slot's start.
 - notify-mail: every ``notify_mail_interval_minutes``; key = the slot's start.
 - cleanup: hourly; key = the hour.
+- recommend: daily at ``recommend_time`` (after the harvest and the embedding of its papers);
+  key = local date.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ def due(now_utc: dt.datetime, settings) -> list[tuple[str, str]]:
     if today.weekday() == 0 and hm >= parse_hhmm(settings.digest_weekly_time,
                                                  "DIGEST_WEEKLY_TIME"):
         jobs.append(("digest", f"weekly:{today.isoformat()}"))
+    if hm >= parse_hhmm(settings.recommend_time, "RECOMMEND_TIME"):
+        jobs.append(("recommend", today.isoformat()))
     every = max(1, settings.embed_interval_minutes)
     minute_of_day = local.hour * 60 + local.minute
     slot = minute_of_day - minute_of_day % every

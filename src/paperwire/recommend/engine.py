@@ -12,10 +12,10 @@ Rules, in order:
    as hard negatives) scores the candidates.
 3. Cold start (fewer positives): the candidates that the member's followed authors wrote, that
    their followed topics find (the site's search, run by the caller) and the nearest
-   neighbours of their few positives, taken in turn from each source (round robin), so no
-   single source crowds out the others.
-4. Each recommendation carries the reason that explains it best: the nearest positive (by
-   vector cosine, else by words) as "because you saved …" or "close to your list …"; in cold
+   neighbours of their few positives (vector cosine + lexical cosine), taken in turn from each
+   source (round robin), so no single source crowds out the others.
+4. Each recommendation carries the reason that explains it best: the nearest positive (vector
+   + lexical cosine) as "because you saved …" or "close to your list …"; in cold
    start, the source that found it.
 """
 
@@ -26,8 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
-from paperwire.recommend.features import FeatureMatrix
-from paperwire.recommend.model import LinearModel, train
+from paperwire.recommend.features import LEXICAL_WEIGHT, FeatureMatrix
+from paperwire.recommend.model import train
 from paperwire.recommend.reasons import NEAR_DUPLICATE_COSINE, Reason, near_duplicates
 
 MIN_POSITIVES = 3
@@ -120,32 +120,12 @@ def recommend(X: FeatureMatrix, candidates: Sequence[str], signals: Signals,
 
 
 def _similarity(X: FeatureMatrix, rows: np.ndarray, pos_rows: np.ndarray) -> np.ndarray:
-    """(len(rows), len(pos_rows)) similarities: vector cosine where both have vectors, else the
-    cosine of their lexical features (a small fallback for papers not embedded yet)."""
+    """(len(rows), len(pos_rows)) similarities: vector cosine (where both papers have a
+    vector) plus the cosine of their lexical features (words, categories, authors), so a
+    paper by the same authors or in the same category is nearer than one merely on a
+    neighbouring subject."""
     sims = X.dense[rows] @ X.dense[pos_rows].T
-    both = X.has_vector[rows][:, None] & X.has_vector[pos_rows][None, :]
-    if not both.all():
-        lex = _lexical_cosine(X, rows, pos_rows)
-        sims = np.where(both, sims, lex)
-    return sims
-
-
-def _lexical_cosine(X: FeatureMatrix, rows: np.ndarray, pos_rows: np.ndarray) -> np.ndarray:
-    out = np.zeros((len(rows), len(pos_rows)))
-    cand = X.sparse.take(rows)
-    norms = np.sqrt(np.bincount(cand.row_ids(), weights=cand.data ** 2, minlength=cand.n))
-    for j, r in enumerate(pos_rows):
-        s, e = X.sparse.indptr[r], X.sparse.indptr[r + 1]
-        idx, val = X.sparse.indices[s:e], X.sparse.data[s:e]
-        pn = float(np.sqrt((val ** 2).sum())) or 1.0
-        w = dict(zip(idx.tolist(), val.tolist()))
-        if not w:
-            continue
-        support = np.array(sorted(w))
-        weights = np.array([w[k] for k in support])
-        from paperwire.recommend.model import _sparse_scores
-        out[:, j] = _sparse_scores(cand, support, weights) / (pn * np.maximum(norms, 1e-12))
-    return out
+    return sims + (X.lexical[rows] @ X.lexical[pos_rows].T) / (LEXICAL_WEIGHT ** 2)
 
 
 def _nearest_positive(X: FeatureMatrix, rows: np.ndarray, pos_rows: np.ndarray) -> np.ndarray:

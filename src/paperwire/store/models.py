@@ -424,3 +424,4 @@ __all__ = [
 from paperwire.store import library_models as _library_models  # noqa: E402,F401
 # Discussions and notifications (issue 14 D): comment revisions, notifications, mail ledger.
 from paperwire.store import discussion_models as _discussion_models  # noqa: E402,F401
+from paperwire.store import recommend_models as _recommend_models  # noqa: E402,F401

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from paperwire.errors import PaperwireError
 from paperwire.store.authors import delete_member_authors
 from paperwire.store.library import delete_member_library
+from paperwire.store.recommendations import delete_member_recommendations
 from paperwire.store.models import (
     ApiToken,
     Comment,
@@ -153,6 +154,7 @@ def delete_account(session: Session, user_id: int) -> None:
     session.execute(delete(Subscription).where(Subscription.user_id == user_id))
     delete_member_library(session, user_id)
     delete_member_authors(session, user_id)
+    delete_member_recommendations(session, user_id)
     session.execute(delete(BrowserSession).where(BrowserSession.user_id == user_id))
     session.execute(delete(ApiToken).where(ApiToken.user_id == user_id))
     session.execute(delete(User).where(User.id == user_id))

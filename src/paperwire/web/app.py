@@ -53,6 +53,7 @@ ROUTE_MODULES = [
     "paperwire.web.routes.api_read",       # JSON read API (/api/...)
     "paperwire.web.routes.feeds_atom",     # Atom feeds (/feeds/...)
     "paperwire.web.routes.api_docs",       # install helper: /api/docs, Swagger UI offline
+    "paperwire.web.routes.recommend",      # /for-you, /api/me/recommendations, /r/feedback
     "paperwire.web.routes.search",         # /search
     "paperwire.web.routes.authors",        # /authors/{name}, follows, claims, /api/authors
     "paperwire.web.routes.feed",           # /, /papers?date=, week, month, /trending

@@ -237,3 +237,14 @@ class NotificationsOut(BaseModel):
 class MarkedReadOut(BaseModel):
     marked: int
     unread: int
+
+
+class RecommendationOut(BaseModel):
+    """``GET /api/me/recommendations``: a paper recommended to the token's member and why."""
+
+    paper: PaperOut
+    score: float
+    reason: str                      # "because you saved “Mamba”", "matches your topic “x”"
+    reasonKind: str                  # saved|upvoted|more_like_this|list|topic|author
+    reasonLabel: str                 # the title, list name, topic or author it refers to
+    reasonPaperId: Optional[str] = None

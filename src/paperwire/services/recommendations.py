@@ -1,0 +1,290 @@
+"""Recommendations for members ("For you"): what the web page, the API, the CLI, the digest
+and the nightly job share.
+
+A member's recommendations are the period's candidate papers (on the feed or first published
+in the last ``RECOMMEND_DAYS`` days) ranked by recommend/engine.py from their signals
+(store.library.member_signals: upvotes, saves, list items, "more like this", "not
+interested", followed topics; followed authors from store.authors when present).
+
+Invariants:
+- Private: a member's recommendations are computed from their own signals and read only for
+  them (``user_id`` always comes from the signed-in session, the token, or an operator's
+  command); account deletion removes the stored rows.
+- Stored rows (store/recommendations.py) are reused only while their ``signature`` (a hash of
+  the member's signals and the candidate window's first day) is current: a new save or a "not
+  interested" computes afresh on the next read, so a rejected paper never shows again.
+- The candidate pool (its papers, vectors and lexical features) is built once per window day
+  and database per process and shared by every member of a run (``pool_for``); the nightly
+  job builds it once for all members.
+- No mail, no network; one short transaction per member to replace their rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from paperwire.recommend import engine
+from paperwire.recommend.features import (FeatureMatrix, PaperText, Vocabulary, build_features,
+                                          paper_tokens)
+from paperwire.store import recommendations as store
+from paperwire.store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+NEGATIVE_DAYS = 90
+POOL_TTL_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class Recommended:
+    paper_id: str
+    score: float
+    reason: str
+    reason_kind: str
+    reason_label: str
+    reason_paper_id: str | None
+
+
+@dataclass
+class Pool:
+    since: dt.datetime
+    candidates: list[str]
+    negatives: list[str]
+    features: FeatureMatrix
+    vocabulary: Vocabulary
+    texts: dict[str, PaperText]
+    built_at: float
+
+    def with_papers(self, rows: list[PaperText], vectors: dict[str, np.ndarray]) -> FeatureMatrix:
+        """The pool's features plus rows for papers outside it (a member's older positives),
+        weighted by the pool's vocabulary."""
+        known = set(self.features.ids)
+        extra = [r for r in rows if r.id not in known]
+        if not extra:
+            return self.features
+        more = build_features(extra, vectors, dim=self.features.dense.shape[1],
+                              vocabulary=self.vocabulary)
+        return FeatureMatrix.concat([self.features, more])
+
+
+def _text(row: store.PaperRow) -> PaperText:
+    return PaperText(row.id, row.title, row.abstract, row.categories, row.authors)
+
+
+def _vectors(session, settings, ids) -> dict[str, np.ndarray]:
+    from paperwire.search.embed import model_id_for
+    from paperwire.store.embeddings import get_embeddings
+
+    try:
+        model_id = model_id_for(settings)
+    except Exception as exc:  # noqa: BLE001 - no model: words alone still recommend
+        log.warning("recommendations without paper vectors: %s", exc)
+        return {}
+    return get_embeddings(session, model_id, ids)
+
+
+def window_start(settings, now: dt.datetime | None = None) -> dt.datetime:
+    now = now or utcnow()
+    day = (now - dt.timedelta(days=settings.recommend_days)).date()
+    return dt.datetime.combine(day, dt.time())
+
+
+_pools: dict[tuple, Pool] = {}
+_pools_lock = threading.Lock()
+
+
+def build_pool(session, settings, since: dt.datetime) -> Pool:
+    cand_rows = store.candidate_papers(session, since, settings.recommend_max_candidates)
+    cand_ids = {r.id for r in cand_rows}
+    neg_rows = [r for r in store.negative_pool(session, since, NEGATIVE_DAYS,
+                                               settings.recommend_negatives)
+                if r.id not in cand_ids]
+    texts = {r.id: _text(r) for r in cand_rows + neg_rows}
+    papers = list(texts.values())
+    vectors = _vectors(session, settings, [p.id for p in papers])
+    dim = next((len(v) for v in vectors.values()), 384)
+    vocabulary = Vocabulary.fit([paper_tokens(p) for p in papers])
+    features = build_features(papers, vectors, dim=dim, vocabulary=vocabulary)
+    return Pool(since, [r.id for r in cand_rows], [r.id for r in neg_rows], features,
+                vocabulary, texts, time.monotonic())
+
+
+def pool_for(session, settings, *, now: dt.datetime | None = None, fresh: bool = False) -> Pool:
+    """The period's pool, cached per window day for ``POOL_TTL_SECONDS`` in this process."""
+    since = window_start(settings, now)
+    key = (settings.effective_database_url, since)
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is not None and not fresh and time.monotonic() - pool.built_at < POOL_TTL_SECONDS:
+            return pool
+    pool = build_pool(session, settings, since)
+    with _pools_lock:
+        _pools.clear()   # one window at a time: yesterday's pool is never read again
+        _pools[key] = pool
+    return pool
+
+
+def clear_pools() -> None:
+    with _pools_lock:
+        _pools.clear()
+
+
+def _followed_authors(session, user_id) -> list[tuple[str, str]]:
+    """(strict key, display name) of followed authors; [] where author follows don't exist."""
+    try:
+        from paperwire.store.authors import followed_author_names
+    except ImportError:
+        return []
+    return followed_author_names(session, user_id)
+
+
+def signature(sig, authors, since: dt.datetime) -> str:
+    data = {
+        "since": since.isoformat(),
+        "upvoted": sorted(p for p, _ in sig.upvoted), "saved": sorted(p for p, _ in sig.saved),
+        "more": sorted(p for p, _ in sig.more_like_this),
+        "less": sorted(p for p, _ in sig.not_interested),
+        "lists": sorted((lst.name, sorted(lst.paper_ids)) for lst in sig.lists),
+        "topics": sorted(sig.topics), "authors": sorted(k for k, _ in authors),
+    }
+    return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _positives(sig, titles: dict[str, str]) -> list[engine.Positive]:
+    out = [engine.Positive(p, "more_like_this", titles.get(p, p)) for p, _ in sig.more_like_this]
+    out += [engine.Positive(p, "saved", titles.get(p, p)) for p, _ in sig.saved]
+    out += [engine.Positive(p, "upvoted", titles.get(p, p)) for p, _ in sig.upvoted]
+    for lst in sig.lists:
+        out += [engine.Positive(p, "list", titles.get(p, p), lst.name) for p in lst.paper_ids]
+    return out
+
+
+def _topic_hits(settings, db, topics: list[str], candidates: list[str]) -> dict[str, list[str]]:
+    """Each followed topic's results among the candidates, by the site's search (the digest's
+    topic matcher: the same query language and similarity floor as the search page)."""
+    if not topics or not candidates:
+        return {}
+    from paperwire.digest.matching import TopicSearch
+    from paperwire.search.service import get_search_service
+
+    search = TopicSearch(lambda: get_search_service(settings, db), candidates)
+    out = {}
+    for t in topics:
+        try:
+            out[t] = [h.paper_id for h in search.match({"kind": "query", "value": t,
+                                                        "threshold": None})]
+        except Exception as exc:  # noqa: BLE001 - one bad topic must not hide the others
+            log.warning("topic %r could not be searched: %s", t, exc)
+    return out
+
+
+def _author_hits(authors: list[tuple[str, str]], pool: Pool) -> dict[str, list[str]]:
+    if not authors:
+        return {}
+    from paperwire.authors.names import strict_key
+
+    wanted = {k: name for k, name in authors}
+    hits: dict[str, list[str]] = {}
+    for pid in pool.candidates:
+        for a in pool.texts[pid].authors:
+            name = wanted.get(strict_key(a))
+            if name is not None:
+                hits.setdefault(name, []).append(pid)
+                break
+    return hits
+
+
+def compute(session, settings, db, user_id: int, pool: Pool,
+            limit: int | None = None) -> tuple[str, list[Recommended]]:
+    """(signature, recommendations) of one member from their current signals (no writes)."""
+    from paperwire.store.library import member_signals
+
+    limit = limit or settings.recommend_limit
+    sig = member_signals(session, user_id)
+    authors = _followed_authors(session, user_id)
+    sign = signature(sig, authors, pool.since)
+    pos_ids = ({p for p, _ in sig.upvoted} | {p for p, _ in sig.saved}
+               | {p for p, _ in sig.more_like_this}
+               | {p for lst in sig.lists for p in lst.paper_ids})
+    rejected = [p for p, _ in sig.not_interested]
+    outside = [p for p in list(pos_ids) + rejected if p not in pool.texts]
+    rows = store.papers_by_id(session, outside)
+    extra = [_text(r) for r in rows.values()]
+    X = pool.with_papers(extra, _vectors(session, settings, list(rows)))
+    titles = {p: t.title for p, t in pool.texts.items() if p in pos_ids}
+    titles.update({r.id: r.title for r in rows.values()})
+    signals = engine.Signals(positives=_positives(sig, titles), not_interested=rejected)
+    if len(engine.best_positive([p for p in signals.positives if p.paper_id in set(X.ids)])) \
+            < engine.MIN_POSITIVES:
+        signals.topic_hits = _topic_hits(settings, db, sig.topics, pool.candidates)
+        signals.author_hits = _author_hits(authors, pool)
+    recs = engine.recommend(X, pool.candidates, signals, pool.negatives, limit=limit)
+    return sign, [Recommended(r.paper_id, r.score, r.reason.text, r.reason.kind,
+                              r.reason.label, r.reason.paper_id) for r in recs]
+
+
+def _store(db, user_id: int, sign: str, recs: list[Recommended]) -> None:
+    with db.session() as s:
+        store.replace_recommendations(s, user_id, sign, [
+            store.StoredRecommendation(i, r.paper_id, r.score, r.reason_kind, r.reason_label,
+                                       r.reason_paper_id) for i, r in enumerate(recs, 1)])
+
+
+def _from_stored(rows) -> list[Recommended]:
+    from paperwire.recommend.reasons import reason_text
+
+    return [Recommended(r.paper_id, r.score, reason_text(r.reason_kind, r.reason_label),
+                        r.reason_kind, r.reason_label, r.reason_paper_id) for r in rows]
+
+
+def recommendations_for(settings, db, user_id: int, *, limit: int | None = None,
+                        now: dt.datetime | None = None) -> list[Recommended]:
+    """The member's recommendations: the stored ones while their signature is current (the
+    nightly job's, or a previous read's), else computed now and stored."""
+    from paperwire.store.library import member_signals
+
+    limit = limit or settings.recommend_limit
+    since = window_start(settings, now)
+    with db.session() as s:
+        current = signature(member_signals(s, user_id), _followed_authors(s, user_id), since)
+        stored_sign, _, rows = store.stored_recommendations(s, user_id)
+        if stored_sign == current and rows:
+            return _from_stored(rows)[:limit]
+        pool = pool_for(s, settings, now=now)
+        sign, recs = compute(s, settings, db, user_id, pool, max(limit, settings.recommend_limit))
+    _store(db, user_id, sign, recs)
+    return recs[:limit]
+
+
+def precompute_all(settings, db, *, progress: bool = False,
+                   now: dt.datetime | None = None) -> tuple[int, int]:
+    """Compute and store every member-with-signals' recommendations (the nightly job).
+    Returns (members, recommendations stored)."""
+    from paperwire.store.library import members_with_signals
+
+    with db.session() as s:
+        members = members_with_signals(s)
+        pool = pool_for(s, settings, now=now, fresh=True)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(members), unit="member", desc="recommendations")
+    total = 0
+    for uid in members:
+        with db.session() as s:
+            sign, recs = compute(s, settings, db, uid, pool)
+        _store(db, uid, sign, recs)
+        total += len(recs)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return len(members), total

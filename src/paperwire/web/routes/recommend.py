@@ -1,0 +1,150 @@
+"""Recommendations on the web: the "For you" tab (``/for-you``), its JSON twin
+``GET /api/me/recommendations`` (Bearer token), and the one-click "more like this" / "not
+interested" links of the digest's "Recommended for you" section (``/r/feedback``).
+
+Thin handlers: both the page and the API call ``for_you_context`` (services/recommendations.py
+does the work). Only the signed-in member (session or token) sees their recommendations: the
+page sends others to sign in, the API answers 401 without a token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from paperwire.web import auth, render
+from paperwire.web.errors import error_responses
+from paperwire.web.jsonresp import JSONResponse
+from paperwire.web.pages import current_user, page_response
+from paperwire.web.schemas import RecommendationOut
+
+router = APIRouter()
+html = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+api = APIRouter(prefix="/api", tags=["me"])
+
+MAX_LIMIT = 100
+
+
+def for_you_context(state, user, *, limit: int | None = None) -> dict[str, Any]:
+    """The member's recommendations as API items (``paper`` as everywhere, plus the reason),
+    and whether they have told us anything yet (the onboarding step shows when not)."""
+    from paperwire.services.recommendations import recommendations_for
+    from paperwire.store.library import member_signals
+    from paperwire.store.papers import get_papers
+
+    recs = recommendations_for(state.settings, state.db, user.id, limit=limit)
+    with state.db.session() as s:
+        papers = get_papers(s, [r.paper_id for r in recs])
+        sig = member_signals(s, user.id)
+        items = [{"paper": render.paper_json(papers[r.paper_id]), "score": round(r.score, 6),
+                  "reason": r.reason, "reasonKind": r.reason_kind,
+                  "reasonLabel": r.reason_label, "reasonPaperId": r.reason_paper_id}
+                 for r in recs if r.paper_id in papers and not papers[r.paper_id].hidden]
+    ctx = {"items": items, "has_signals": not sig.is_empty, "topics": sig.topics,
+           "label": "For you", "onboarding": sig.is_empty, "suggested_topics": [],
+           "onboard_message": None, "onboard_error": None}
+    if sig.is_empty:
+        from paperwire.services.onboarding import suggested_topics
+        from paperwire.services.recommendations import pool_for
+
+        with state.db.session() as s:
+            ctx["suggested_topics"] = suggested_topics(pool_for(s, state.settings).texts.values())
+    return ctx
+
+
+@html.get("/for-you")
+async def for_you(request: Request):
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse(f"/signin?next={quote('/for-you', safe='')}", status_code=303)
+    ctx = await run_in_threadpool(for_you_context, request.app.state, user)
+    return page_response(request, "for_you.html", ctx)
+
+
+@html.post("/for-you/start")
+def for_you_start(request: Request, topic: list[str] = Form([]), topics: str = Form(""),
+                  papers: str = Form("")):
+    """The onboarding form: follow the ticked and typed topics, save the pasted papers."""
+    from paperwire.errors import BadInput
+    from paperwire.services.onboarding import onboard
+    from paperwire.web.security import rate_limit
+
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse(f"/signin?next={quote('/for-you', safe='')}", status_code=303)
+    rate_limit(request, "vote", user=user)
+    wanted = list(topic) + [t for t in topics.splitlines() if t.strip()]
+    try:
+        result = onboard(request.app.state.db, user.id, wanted, papers)
+    except BadInput as exc:
+        ctx = for_you_context(request.app.state, user)
+        ctx.update(onboarding=True, onboard_error=str(exc))
+        return page_response(request, "for_you.html", ctx, status_code=400)
+    ctx = for_you_context(request.app.state, user)
+    if not result.topics and not result.saved:
+        ctx.update(onboarding=True)
+    ctx["onboard_message"] = result.message()
+    return page_response(request, "for_you.html", ctx)
+
+
+@api.get("/me/recommendations", response_model=None,
+         responses={200: {"model": list[RecommendationOut]}, **error_responses(401)},
+         summary="Papers recommended to the token's member, each with the reason in words")
+def api_recommendations(request: Request, limit: int = Query(30, ge=1, le=MAX_LIMIT),
+                        user=Depends(auth.require_api_user)):
+    return JSONResponse(for_you_context(request.app.state, user, limit=limit)["items"])
+
+
+# --- the digest's one-click links ---------------------------------------------------------------
+
+@html.get("/r/feedback")
+def feedback_page(request: Request, t: str = Query("", max_length=400)):
+    """Shows what the link will do, with one button (mail scanners that fetch links change
+    nothing: the mark is set by the POST)."""
+    from paperwire.digest.recommended import FeedbackError, verify_feedback_token
+
+    try:
+        payload = verify_feedback_token(request.app.state.settings, t)
+    except FeedbackError as exc:
+        return page_response(request, "recommend_feedback.html",
+                             {"error": str(exc), "token": ""}, status_code=400)
+    with request.app.state.db.session() as s:
+        from paperwire.store.papers import get_paper
+        paper = get_paper(s, payload.paper_id)
+    return page_response(request, "recommend_feedback.html",
+                         {"token": t, "kind": payload.kind,
+                          "title": paper.title if paper else payload.paper_id,
+                          "paper_id": payload.paper_id, "error": None, "done": False})
+
+
+@html.post("/r/feedback")
+def feedback_apply(request: Request, t: str = Form("", max_length=400)):
+    from paperwire.digest.recommended import FeedbackError, verify_feedback_token
+    from paperwire.store.library import set_feedback
+
+    try:
+        payload = verify_feedback_token(request.app.state.settings, t)
+    except FeedbackError as exc:
+        return page_response(request, "recommend_feedback.html",
+                             {"error": str(exc), "token": ""}, status_code=400)
+    from paperwire.store.library import require_visible_paper
+    from paperwire.store.users import get_user
+
+    with request.app.state.db.session() as s:
+        if get_user(s, payload.user_id) is None:
+            return page_response(request, "recommend_feedback.html",
+                                 {"error": "This account no longer exists.", "token": ""},
+                                 status_code=400)
+        require_visible_paper(s, payload.paper_id)
+        set_feedback(s, payload.user_id, payload.paper_id, payload.kind)
+    return page_response(request, "recommend_feedback.html",
+                         {"token": "", "kind": payload.kind, "paper_id": payload.paper_id,
+                          "title": None, "error": None, "done": True})
+
+
+router.include_router(html)
+router.include_router(api)
