@@ -1,0 +1,66 @@
+"""`paperwire recommend USER [--json]` and `--all` (operators), on the real-record fixture."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from paperwire.cli import main
+from paperwire.services import recommendations as service
+from paperwire.store import library
+from paperwire.web import auth
+from tests.recommend.store_kit import ids_of, load_sample
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pools():
+    service.clear_pools()
+    yield
+    service.clear_pools()
+
+
+def _env(settings):
+    return {"PAPERWIRE_DATABASE_URL": settings.database_url,
+            "PAPERWIRE_DATA_DIR": str(settings.data_dir), "PAPERWIRE_SECRET_KEY": "k",
+            "PAPERWIRE_LOAD_DEMO_DATA": "0", "PAPERWIRE_RECOMMEND_NEGATIVES": "100"}
+
+
+@pytest.fixture
+def alice(db):
+    sample = load_sample(db)
+    user = auth.create_user(db, "alice", "correct horse battery")
+    with db.session() as s:
+        for pid in ids_of(sample, "physics.ao-ph", old=True):
+            library.save_paper(s, user.id, pid)
+    return user
+
+
+def test_recommend_prints_papers_with_their_reasons(settings, db, alice):
+    r = CliRunner().invoke(main, ["recommend", "alice", "--limit", "3"], env=_env(settings))
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert len(lines) == 6 and lines[0].startswith(" 1. ")
+    assert all(line.strip().startswith("because you saved “") for line in lines[1::2])
+
+
+def test_recommend_json_is_one_document(settings, db, alice):
+    r = CliRunner().invoke(main, ["recommend", "alice", "--json"],
+                                           env=_env(settings))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["user"] == "alice" and len(doc["recommendations"]) == 10
+    assert set(doc["recommendations"][0]) == {"paper_id", "title", "score", "reason",
+                                              "reason_kind", "reason_label", "reason_paper_id"}
+
+
+def test_unknown_user_is_a_clear_error(settings, db):
+    r = CliRunner().invoke(main, ["recommend", "nobody"], env=_env(settings))
+    assert r.exit_code != 0 and "no user named 'nobody'" in r.output
+
+
+def test_all_precomputes_every_member_with_signals(settings, db, alice):
+    r = CliRunner().invoke(main, ["recommend", "--all"], env=_env(settings))
+    assert r.exit_code == 0, r.output
+    assert "recommendations for 1 members (30 papers)" in r.output
