@@ -373,7 +373,8 @@ def plot(quality, ks, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    # Separate y scales: co-author members sit near 0.1, category members near 1.
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, kind in zip(axes, ("category", "co-author")):
         for meth in METHODS:
             xs = [k for k in ks if meth in quality[kind].get(str(k), {})]
@@ -386,6 +387,7 @@ def plot(quality, ks, path):
         ax.set_title(f"{kind} members")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("nDCG@10")
+    axes[1].set_ylabel("nDCG@10")
     axes[0].legend()
     fig.suptitle("Recommendations on real arXiv records (later period's papers)")
     fig.tight_layout()

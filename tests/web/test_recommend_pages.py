@@ -133,3 +133,9 @@ def test_digest_preview_has_the_section_and_its_feedback_link_works(settings, db
             target.paper.id]
     again, _, _ = preview(settings, db, "alice@example.org", ed)
     assert target.paper.id not in {i.paper.id for i in again.recommended}
+
+
+def test_api_names_an_unknown_query_parameter(web, db):
+    alice = make_user(db, "alice")
+    r = web.get("/api/me/recommendations?limt=5", headers=bearer(token_for(db, alice)))
+    assert r.status_code == 400 and "'limt'" in r.json()["detail"]

@@ -96,6 +96,12 @@ def for_you_start(request: Request, topic: list[str] = Form([]), topics: str = F
          summary="Papers recommended to the token's member, each with the reason in words")
 def api_recommendations(request: Request, limit: int = Query(30, ge=1, le=MAX_LIMIT),
                         user=Depends(auth.require_api_user)):
+    from paperwire.errors import BadInput
+
+    unknown = sorted(set(request.query_params) - {"limit"})
+    if unknown:
+        # The document allows only ``limit``; a typo (``limt=5``) is said, not ignored.
+        raise BadInput(f"unknown query parameter {unknown[0]!r} (only 'limit' is accepted)")
     return JSONResponse(for_you_context(request.app.state, user, limit=limit)["items"])
 
 
