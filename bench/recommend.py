@@ -87,12 +87,12 @@ def read_records(path: Path) -> list[dict]:
     return out
 
 
-def category_members(history, evaluation, n, rng, min_history=30):
+def category_members(history, evaluation, n, rng, min_history=30, shares=(0.003, 0.05)):
     share = Counter(c for r in evaluation for c in set(r["categories"]))
     hist = Counter(c for r in history for c in set(r["categories"]))
     total = max(len(evaluation), 1)
     ok = sorted(c for c, k in share.items()
-                if 0.003 <= k / total <= 0.05 and hist[c] >= min_history and k >= 5)
+                if shares[0] <= k / total <= shares[1] and hist[c] >= min_history and k >= 5)
     rng.shuffle(ok)
     members = []
     for c in ok[:n]:
@@ -168,6 +168,10 @@ def main(argv=None):
     ap.add_argument("--negatives", type=int, default=500)
     ap.add_argument("--cost-members", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--min-history", type=int, default=30,
+                    help="past papers a category member needs (smaller for tiny inputs)")
+    ap.add_argument("--max-share", type=float, default=0.05,
+                    help="largest share of the candidates a member's category may have")
     ap.add_argument("--json-out", default="")
     ap.add_argument("--plot", default="", help="PNG of nDCG@10 per k and method")
     args = ap.parse_args(argv)
@@ -183,7 +187,8 @@ def main(argv=None):
     evaluation = [r for r in records if args.split <= r["day"] < args.until]
     log(f"{len(records)} records: {len(history)} before {args.split}, {len(evaluation)} "
         f"candidates {args.split}..{args.until}")
-    members = (category_members(history, evaluation, args.categories, rng)
+    members = (category_members(history, evaluation, args.categories, rng,
+                                min_history=args.min_history, shares=(0.003, args.max_share))
                + coauthor_members(history, evaluation, args.coauthors, rng))
     log(f"{len(members)} members: "
         f"{Counter(m['kind'] for m in members)}")
