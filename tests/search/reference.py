@@ -26,6 +26,7 @@ class RefPaper:
     published: dt.date | None
     upvotes: int = 0
     hidden: bool = False
+    links: frozenset[str] = frozenset()   # kinds of the paper's visible links
 
 
 def _positions(text: str) -> list[tuple[int, str]]:
@@ -69,7 +70,7 @@ def _author_ok(value: str, authors: list[str]) -> bool:
 
 
 def passes_constraints(p: RefPaper, q: ParsedQuery) -> bool:
-    """Phrases, exclusions, author:, cat:, after:/before:, visibility."""
+    """Phrases, exclusions, author:, cat:, after:/before:, has:, visibility."""
     if p.hidden:
         return False
     for phrase in q.phrases:
@@ -90,6 +91,8 @@ def passes_constraints(p: RefPaper, q: ParsedQuery) -> bool:
     if q.date_from and (p.published is None or p.published < q.date_from):
         return False
     if q.date_to and (p.published is None or p.published > q.date_to):
+        return False
+    if any(kind not in p.links for kind in q.has):
         return False
     return True
 

@@ -1,5 +1,6 @@
 """The engine against the reference (tests/search/reference.py) on generated queries, SQLite
-and PostgreSQL: words, prefixes, common words, phrases, exclusions, author:/cat:/date fields;
+and PostgreSQL: words, prefixes, common words, phrases, exclusions, author:/cat:/date/has:
+fields (link kinds stored through store/links.py, some added after the index was built);
 modes x sorts x page sizes x pages. Seeded and bounded (hypothesis derandomized).
 
 For every generated query:
@@ -16,11 +17,13 @@ import datetime as dt
 import random
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, Phase, example, given, settings as hsettings, strategies as st
 from sqlalchemy import update
 
+from paperwire.ingest.links import Link
 from paperwire.search.query import parse_query
 from paperwire.search.service import SearchService
+from paperwire.store.links import put_links
 from paperwire.store.models import Paper
 from paperwire.store.papers import upsert_papers
 from tests.factories import make_record
@@ -34,6 +37,8 @@ COMMON = ["how", "use", "what", "the", "of"]
 FIRST = ["Ada", "Alan", "Grace", "Emmy", "Kurt"]
 LAST = ["Lovelace", "Turing", "Hopper", "Noether", "Godel"]
 CATS = ["cs.CL", "cs.LG", "q-bio.GN", "astro-ph.GA", "math.CA"]
+KINDS = {"code": "https://github.com/o/r{i}", "dataset": "https://huggingface.co/datasets/o/d{i}",
+         "project": "https://o{i}.github.io/p"}
 N_PAPERS = 60
 
 
@@ -47,7 +52,8 @@ def _corpus() -> list[RefPaper]:
             id=f"2501.{i:05d}", title=words(5).capitalize(), abstract=words(25) + ".",
             authors=authors, categories=rnd.sample(CATS, rnd.randint(1, 2)),
             published=dt.date(2023, 1, 1) + dt.timedelta(days=rnd.randint(0, 800)),
-            upvotes=rnd.choice([0, 0, 0, 1, 2, 5]), hidden=rnd.random() < 0.05))
+            upvotes=rnd.choice([0, 0, 0, 1, 2, 5]), hidden=rnd.random() < 0.05,
+            links=frozenset(k for k in KINDS if rnd.random() < 0.3)))
     return papers
 
 
@@ -66,6 +72,12 @@ def _load(db) -> None:
             if p.upvotes or p.hidden:
                 session.execute(update(Paper).where(Paper.id == p.id)
                                 .values(upvotes=p.upvotes, hidden=p.hidden))
+
+
+def _add_links(db, papers) -> None:
+    with db.session() as session:
+        put_links(session, {p.id: [Link(KINDS[k].format(i=p.id), k) for k in sorted(p.links)]
+                            for p in papers if p.links}, "member")
 
 
 # -- generated queries --------------------------------------------------------------------------
@@ -89,9 +101,11 @@ _date = st.one_of(
     st.integers(2023, 2025).map(lambda y: f"after:{y}"),
     st.tuples(st.integers(2023, 2025), st.integers(1, 12)).map(
         lambda t: f"before:{t[0]}-{t[1]:02d}"))
+_has = st.sampled_from(["has:code", "has:dataset", "has:project", "has:code,dataset",
+                        "has:data"])
 _part = st.one_of(_word, _word, _word, st.sampled_from(COMMON), _phrase,
                   _word.map(lambda w: f"-{w}"), _phrase.map(lambda p: f"-{p}"),
-                  _author, _cat, _date)
+                  _author, _cat, _date, _has)
 QUERIES = st.lists(_part, min_size=1, max_size=4).map(" ".join)
 PAGING = st.tuples(st.sampled_from(["relevance", "newest", "upvotes"]),
                    st.sampled_from([1, 3, 7, 50]))
@@ -130,8 +144,13 @@ def _check(svc, query, mode, sort, limit) -> set[str]:
 
 @pytest.fixture
 def svc(settings, db):
+    """Half the papers' links are in the built index, half arrive after it (the delta read
+    from the database: has: must hold for both)."""
     _load(db)
+    _add_links(db, CORPUS[::2])
     service = SearchService(settings, db, background=False)
+    service.lexical.rebuild()
+    _add_links(db, CORPUS[1::2])
     yield service
     service.close()
 
@@ -145,10 +164,15 @@ _HYP = dict(derandomize=True, deadline=None, database=None,
 
 @hsettings(max_examples=150, **_HYP)
 @given(query=QUERIES, paging=PAGING)
+@example(query="has:code", paging=("newest", 7))
+@example(query="seq has:code,dataset", paging=("relevance", 3))
+@example(query="has:project cat:cs -graph", paging=("upvotes", 1))
 def test_lexical_results_are_exactly_the_reference_keyword_set(svc, query, paging):
     sort, limit = paging
     got = _check(svc, query, "lexical", sort, limit)
     assert got == keyword_set(CORPUS, query), query
+    if query == "has:code":  # the explicit example: a real, non-trivial set
+        assert 5 < len(got) < N_PAPERS / 2
 
 
 @pytest.mark.slow

@@ -43,6 +43,11 @@ D = dt.date
           authors=("song",), categories=("cs.lg",), date_from=D(2021, 1, 1))),
     ("seq seq", dict(terms=("seq",))),
     ("\u201cquoted phrase\u201d", dict(phrases=("quoted phrase",))),
+    ("has:code", dict(has=("code",))),
+    ("HAS:Code,data has:code", dict(has=("code", "dataset"))),
+    ("seq has:space has:page has:weights has:video", dict(terms=("seq",),
+                                                          has=("demo", "project", "model",
+                                                               "video"))),
 ])
 def test_parses_valid_queries(raw, expected):
     parsed = parse_query(raw)
@@ -64,6 +69,9 @@ def test_parses_valid_queries(raw, expected):
     ("after:2025 before:2020", (), (), "empty"),
     ("before:0001-01-01", (), (), "before any date"),
     ("before:0001", (), (), "before any date"),
+    ("has:binaries", (), (), "not a kind of link"),
+    ("has:", (), (), "has:code"),
+    ("-has:code", (), (), "not supported"),
 ])
 def test_malformed_queries_answer_with_a_notice(raw, terms, phrases, notice_word):
     parsed = parse_query(raw)

@@ -199,10 +199,10 @@ def test_a_deleted_member_keeps_no_name_on_their_links(db, settings):
     rec = make_papers(db)[0]
     uid = _user(db)
     service.add_link(settings, db, _member(uid), rec.id, "https://github.com/x/y", None)
-    from paperwire.store.models import User
+    from paperwire.store.users import delete_account
 
     with db.session() as s:
-        s.execute(delete(User).where(User.id == uid))
+        delete_account(s, uid)
     with db.session() as s:
         views, total = store.moderation_list(s)
     assert total == 1 and views[0].username is None and views[0].link.added_by is None

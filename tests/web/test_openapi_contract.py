@@ -40,7 +40,8 @@ expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429"]
 
 @pytest.fixture
 def contract(settings, db, model_data_dir):  # noqa: F811
-    """The app with a few papers, comments and a hidden paper, and a token for ``alice``."""
+    """The app with a few papers (one with links), comments and a hidden paper, and a token
+    for ``alice``."""
     from paperwire.store import comments
     from paperwire.web.app import create_app
 
@@ -53,6 +54,10 @@ def contract(settings, db, model_data_dir):  # noqa: F811
                                            submit_max_age_days=100000,
                                            **replay.settings_overrides())
         papers = make_feed_papers(db, 4, day=dt.date(2026, 11, 20))
+        # Links to code and resources (githubRepo, projectPage, links[] in every paper shape).
+        make_feed_papers(db, 1, day=dt.date(2026, 11, 20),
+                         abstract="Code: https://github.com/o/r. Project page: "
+                                  "https://o.github.io/r and https://huggingface.co/o/m")
         make_feed_papers(db, 1, day=dt.date(2026, 11, 20), hidden=True)
         alice = make_user(db, "alice")
         with db.session() as s:

@@ -2,7 +2,7 @@
 
 Invariant: ``row_matches`` accepts exactly the papers the lexical index's filter clauses accept
 (same category patterns, same author phrase rule: within one author's name, same
-inclusive date bounds), so results from
+inclusive date bounds, same link kinds for ``has:``), so results from
 the index, from not-yet-indexed papers and from the semantic side are filtered alike.
 """
 
@@ -25,19 +25,21 @@ class SearchFilters:
     ``categories``: any of them (``cs.CL``, ``q-bio.*``, ``cs``); ``authors``: all of them
     (each a name or part of one); ``date_from``/``date_to``: inclusive publication dates;
     ``paper_ids``: only these papers (a digest edition's candidates: the query's result set
-    within them, as if the library held nothing else)."""
+    within them, as if the library held nothing else); ``has``: link kinds the papers must
+    all have (``code``...; the API's ``has=``)."""
 
     categories: tuple[str, ...] = ()
     authors: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     paper_ids: frozenset[str] | None = None
+    has: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.paper_ids is not None:
             object.__setattr__(self, "paper_ids", frozenset(self.paper_ids))
         # Accept lists and single strings from callers; store normalized tuples.
-        for name in ("categories", "authors"):
+        for name in ("categories", "authors", "has"):
             value = getattr(self, name)
             if isinstance(value, str):
                 value = (value,)
@@ -56,11 +58,12 @@ class Constraints:
     excluded_terms: tuple[str, ...] = ()
     excluded_phrases: tuple[str, ...] = ()
     paper_ids: frozenset[str] | None = None   # None: every paper
+    has: tuple[str, ...] = ()                 # link kinds the paper must all have
 
     @property
     def active(self) -> bool:
         return bool(self.categories or self.authors or self.date_from or self.date_to
-                    or self.excluded_terms or self.excluded_phrases
+                    or self.excluded_terms or self.excluded_phrases or self.has
                     or self.paper_ids is not None)
 
 
@@ -78,7 +81,8 @@ def merge(query: ParsedQuery, filters: SearchFilters | None) -> Constraints:
     return Constraints(categories=cats, authors=tuple(dict.fromkeys(query.authors + f.authors)),
                        date_from=date_from, date_to=date_to,
                        excluded_terms=query.excluded_terms,
-                       excluded_phrases=query.excluded_phrases, paper_ids=f.paper_ids)
+                       excluded_phrases=query.excluded_phrases, paper_ids=f.paper_ids,
+                       has=tuple(dict.fromkeys(query.has + f.has)))
 
 
 def _pattern_overlaps(a: str, b: str) -> bool:
@@ -145,8 +149,11 @@ def phrase_positions(text: str) -> list[tuple[int, str]]:
 
 def row_matches(row: Any, cons: Constraints) -> bool:
     """Does a paper (anything with id, title, abstract, authors, categories, published_at
-    and, optionally, primary_category) pass the constraints?"""
+    and, optionally, primary_category and ``links``: its visible link kinds) pass the
+    constraints?"""
     if cons.paper_ids is not None and row.id not in cons.paper_ids:
+        return False
+    if cons.has and not set(cons.has) <= set(getattr(row, "links", ()) or ()):
         return False
     if cons.categories:
         cats = list(row.categories or [])

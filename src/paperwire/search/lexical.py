@@ -49,7 +49,7 @@ from paperwire.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4  # 4: one ``authors`` value per author (phrases never span two)
+SCHEMA_VERSION = 5  # 4: one ``authors`` value per author (phrases never span two); 5: ``has``
 OVERLAP = dt.timedelta(seconds=120)
 # Field weights of the BM25 sum (tantivy scores each field with k1=1.2, b=0.75).
 TITLE_BOOST = 0.25  # extra weight of title matches on top of the body (tuned, SciFact train)
@@ -101,6 +101,9 @@ def build_schema() -> tantivy.Schema:
     sb.add_text_field("authors", tokenizer_name=analyzer.WORD)
     sb.add_text_field("words", tokenizer_name=analyzer.WORD, index_option="basic")
     sb.add_text_field("cats", tokenizer_name=analyzer.RAW, index_option="basic")
+    # Kinds of the paper's visible links (has:code); store/links.py bumps modified_at when
+    # they change, so the index follows them like any other change.
+    sb.add_text_field("has", tokenizer_name=analyzer.RAW, index_option="basic")
     sb.add_text_field("pairs", tokenizer_name=PAIRS, index_option="basic")
     sb.add_integer_field("published", indexed=True, fast=True)
     return sb.build()
@@ -193,6 +196,8 @@ def make_document(row: store.IndexRow,
     doc.add_text("words", f"{row.title}\n{row.abstract}")
     for cat in row.categories:
         doc.add_text("cats", cat)
+    for kind in row.links:
+        doc.add_text("has", kind)
     doc.add_integer("published", _ts(row.published_at))
     return doc
 
@@ -281,6 +286,8 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery,
         cat_q = [(O.Should, Q.regex_query(schema, "cats", category_regex(p)))
                  for p in cons.categories]
         clauses.append((O.Must, Q.const_score_query(Q.boolean_query(cat_q), 0.0)))
+    for kind in cons.has:
+        clauses.append((O.Must, Q.const_score_query(Q.term_query(schema, "has", kind), 0.0)))
     for name in cons.authors:
         words = analyzer.words(name)
         if not words:
@@ -806,7 +813,7 @@ class LexicalIndex:
         counting = not cq.has_text or searcher.num_docs <= EXACT_COUNT_MAX_DOCS
         top = None
         if not counting and not kwargs and not cq.phrases and not cons.categories \
-                and not cons.authors and (cons.date_from or cons.date_to):
+                and not cons.authors and not cons.has and (cons.date_from or cons.date_to):
             top = self._words_then_dates(searcher, cq, _pair_stems(state), want + len(delta))
         if top is None:
             result = searcher.search(query, limit=want + len(delta), count=counting, **kwargs)

@@ -10,6 +10,9 @@ Syntax (case-insensitive field names; whitespace separates parts):
   ``*`` is a wildcard, a bare archive (``cs``) matches all its categories
 - ``after:2023``, ``after:2023-05``, ``after:2023-05-10`` published on/after the first day
   of that year/month/day; ``before:...`` published strictly before it
+- ``has:code`` (also ``has:model``, ``has:dataset``, ``has:demo``, ``has:project``,
+  ``has:video``; ``has:code,dataset`` = both) papers with a visible link of that kind
+  (store/links.py: extracted from the abstract or arXiv comment, or added by a member)
 
 Meaning of a query (what every caller gets: the search page, the JSON API, the CLI, the Atom
 search feed and the digest topics all call ``SearchService.search``; README "Query language"
@@ -21,7 +24,8 @@ says the same in short):
    abstract, or, for a word, an author name); every ``author:`` value must appear as a run
    of whole words inside ONE author's name (a phrase never spans two authors); at least one
    ``cat:`` pattern must match one of the paper's categories; ``after:``/``before:`` bound
-   the publication day; the explicit filters of a form or API call (``SearchFilters``) hold
+   the publication day; every ``has:`` kind must be among the kinds of the paper's visible
+   links; the explicit filters of a form or API call (``SearchFilters``) hold
    as well. Hidden papers never appear.
 2. **A paper enters the result set by a keyword match or by meaning.**
    - *Keyword match* ("lexical"): the paper passes the constraints and, when the query has
@@ -63,7 +67,8 @@ Invariants:
 - ``parse_query`` never raises: anything it cannot use is either kept as plain words or
   dropped, and each such decision adds a human-readable entry to ``notices``.
 - The result is immutable and depends only on the input string.
-- Several ``author:`` values must all match; several ``cat:`` values match any of them.
+- Several ``author:`` values must all match; several ``cat:`` values match any of them;
+  several ``has:`` kinds must all hold.
 """
 
 from __future__ import annotations
@@ -77,7 +82,13 @@ FIELD_ALIASES = {
     "cat": "cat", "category": "cat", "categories": "cat",
     "after": "after", "since": "after", "from": "after",
     "before": "before", "until": "before",
+    "has": "has",
 }
+# has: values: the link kinds of ingest/links.py, and a few words people use for them.
+HAS_KINDS = {"code": "code", "github": "code", "repo": "code", "model": "model",
+             "weights": "model", "dataset": "dataset", "data": "dataset", "demo": "demo",
+             "space": "demo", "project": "project", "page": "project", "website": "project",
+             "video": "video"}
 
 _FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z_-]*):(.*)$", re.S)
 _CATEGORY_RE = re.compile(r"^[a-z0-9.\-*]+$")
@@ -101,6 +112,7 @@ class ParsedQuery:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     notices: tuple[str, ...] = field(default=())
+    has: tuple[str, ...] = ()
 
     @property
     def has_text(self) -> bool:
@@ -110,7 +122,7 @@ class ParsedQuery:
     @property
     def has_filters(self) -> bool:
         return bool(self.authors or self.categories or self.date_from or self.date_to
-                    or self.excluded_terms or self.excluded_phrases)
+                    or self.excluded_terms or self.excluded_phrases or self.has)
 
     @property
     def is_empty(self) -> bool:
@@ -202,6 +214,7 @@ def parse_query(raw: str | None) -> ParsedQuery:
     ex_phrases: list[str] = []
     authors: list[str] = []
     categories: list[str] = []
+    has: list[str] = []
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
@@ -241,7 +254,7 @@ def parse_query(raw: str | None) -> ParsedQuery:
         value = value.strip()
         if canonical is None:
             notices.append(f"Unknown field '{name}:' \u2014 searched '{name} {value}'".rstrip()
-                           + " as words. Fields: author:, cat:, after:, before:.")
+                           + " as words. Fields: author:, cat:, after:, before:, has:.")
             add_words(name, False, negative)
             add_words(value, quoted, negative)
             continue
@@ -249,11 +262,22 @@ def parse_query(raw: str | None) -> ParsedQuery:
             notices.append(f"'-{name}:' (excluding by a field) is not supported; ignored.")
             continue
         if not value:
-            example = {"author": "hinton", "cat": "cs.CL"}.get(canonical, "2024-05")
+            example = {"author": "hinton", "cat": "cs.CL", "has": "code"}.get(canonical,
+                                                                               "2024-05")
             notices.append(f"'{name}:' needs a value (e.g. {name}:{example}); ignored.")
             continue
         if canonical == "author":
             authors.append(" ".join(value.split()))
+        elif canonical == "has":
+            for kind in value.lower().split(","):
+                kind = kind.strip()
+                if not kind:
+                    continue
+                if kind in HAS_KINDS:
+                    has.append(HAS_KINDS[kind])
+                else:
+                    notices.append(f"'has:{kind[:40]}' is not a kind of link (use code, model, "
+                                   "dataset, demo, project or video); ignored.")
         elif canonical == "cat":
             for cat in value.lower().split(","):
                 cat = cat.strip()
@@ -284,4 +308,5 @@ def parse_query(raw: str | None) -> ParsedQuery:
         excluded_terms=tuple(dict.fromkeys(ex_terms)),
         excluded_phrases=tuple(dict.fromkeys(ex_phrases)),
         authors=tuple(dict.fromkeys(authors)), categories=tuple(dict.fromkeys(categories)),
-        date_from=date_from, date_to=date_to, notices=tuple(notices))
+        date_from=date_from, date_to=date_to, notices=tuple(notices),
+        has=tuple(dict.fromkeys(has)))

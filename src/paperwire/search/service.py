@@ -212,7 +212,7 @@ class SearchService:
         _local.vec = vec  # per thread: kept for score completion of this query
         filters_only = Constraints(categories=cons.categories, authors=cons.authors,
                                    date_from=cons.date_from, date_to=cons.date_to,
-                                   paper_ids=cons.paper_ids)
+                                   paper_ids=cons.paper_ids, has=cons.has)
         if filters_only.active and self.lexical.count(filters_only) <= FILTER_CANDIDATES:
             # Few papers pass the filters: rank exactly among them.
             ids = [p for p, _ in self.lexical.search(ParsedQuery(), filters_only,

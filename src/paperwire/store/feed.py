@@ -31,12 +31,14 @@ def add_feed_entry(session: Session, paper_id: str, day: dt.date, *,
 
 def trending(session: Session, *, start: dt.date | None, end: dt.date | None,
              now: dt.datetime, limit: int, offset: int = 0,
-             gravity: float | None = None) -> list[tuple[Paper, FeedEntry, float]]:
+             gravity: float | None = None,
+             has: str | None = None) -> list[tuple[Paper, FeedEntry, float]]:
     """Feed papers whose feed day is in [start, end] (either bound may be None), best
     trending score first, as (paper, entry, score) triples.
 
     Age is measured from the entry's ``submitted_at`` to ``now`` (naive UTC). Hidden papers
-    are left out. Ties are broken by paper id so pages never overlap or skip.
+    are left out. Ties are broken by paper id so pages never overlap or skip. ``has``: only
+    papers with a visible link of that kind.
 
     Two statements whatever the number of entries: a narrow scan of the counts needed for
     the score (computed in Python, because SQLite has no portable ``pow``), then the full rows
@@ -55,6 +57,10 @@ def trending(session: Session, *, start: dt.date | None, end: dt.date | None,
         stmt = stmt.where(FeedEntry.day >= start)
     if end is not None:
         stmt = stmt.where(FeedEntry.day <= end)
+    if has:
+        from paperwire.store.links import has_kind
+
+        stmt = stmt.where(has_kind(Paper.id, has))
     scored = []
     for entry_id, submitted_at, upvotes, num_comments, paper_id in session.execute(stmt):
         age_hours = (now - submitted_at).total_seconds() / 3600.0

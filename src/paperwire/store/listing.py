@@ -39,16 +39,26 @@ def _period(stmt, start: dt.date | None, end: dt.date | None):
     return stmt
 
 
+def _has(stmt, has: str | None):
+    if has:
+        from paperwire.store.links import has_kind
+
+        stmt = stmt.where(has_kind(Paper.id, has))
+    return stmt
+
+
 def feed_rows(session: Session, *, start: dt.date | None, end: dt.date | None,
-              sort: str = "upvotes", limit: int = 30, offset: int = 0) -> list[FeedRow]:
+              sort: str = "upvotes", limit: int = 30, offset: int = 0,
+              has: str | None = None) -> list[FeedRow]:
     """Feed entries whose day is in [start, end], best first.
 
-    ``sort``: ``upvotes`` (the feed's order) or ``published`` (newest paper first)."""
+    ``sort``: ``upvotes`` (the feed's order) or ``published`` (newest paper first); ``has``:
+    only papers with a visible link of that kind (``code``: the feed's "with code")."""
     stmt = (select(Paper, FeedEntry, User.username)
             .join(FeedEntry, FeedEntry.paper_id == Paper.id)
             .outerjoin(User, User.id == FeedEntry.submitted_by)
             .where(Paper.hidden.is_(False)))
-    stmt = _period(stmt, start, end)
+    stmt = _has(_period(stmt, start, end), has)
     if sort == "published":
         stmt = stmt.order_by(Paper.published_at.desc().nulls_last(), Paper.id)
     else:
@@ -57,10 +67,11 @@ def feed_rows(session: Session, *, start: dt.date | None, end: dt.date | None,
     return [FeedRow(p, e, _submitter(e, u)) for p, e, u in session.execute(stmt)]
 
 
-def count_feed(session: Session, *, start: dt.date | None, end: dt.date | None) -> int:
+def count_feed(session: Session, *, start: dt.date | None, end: dt.date | None,
+               has: str | None = None) -> int:
     stmt = (select(func.count()).select_from(FeedEntry)
             .join(Paper, Paper.id == FeedEntry.paper_id).where(Paper.hidden.is_(False)))
-    return int(session.scalar(_period(stmt, start, end)) or 0)
+    return int(session.scalar(_has(_period(stmt, start, end), has)) or 0)
 
 
 def latest_feed_day(session: Session, on_or_before: dt.date | None = None) -> dt.date | None:

@@ -8,6 +8,7 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paperwire import stored
+from paperwire.store.links import visible_kinds
 from paperwire.store.models import Paper
 
 _CHUNK = 900
@@ -36,6 +38,14 @@ class IndexRow:
     published_at: dt.datetime | None
     hidden: bool
     modified_at: dt.datetime
+    links: tuple[str, ...] = ()   # kinds of the paper's visible links (``has:``), sorted
+
+
+def _with_links(session: Session, rows: list[IndexRow]) -> list[IndexRow]:
+    # One statement per batch: a paper's link kinds are indexed with it (has:code).
+    kinds = visible_kinds(session, [r.id for r in rows])
+    return [dataclasses.replace(r, links=tuple(sorted(kinds[r.id]))) if r.id in kinds else r
+            for r in rows]
 
 
 def _row(r) -> IndexRow:
@@ -57,7 +67,7 @@ def iter_index_rows(session: Session, batch_size: int = 2000) -> Iterator[list[I
                                .order_by(Paper.id).limit(batch_size)).all()
         if not rows:
             return
-        yield [_row(r) for r in rows]
+        yield _with_links(session, [_row(r) for r in rows])
         last = rows[-1].id
 
 
@@ -88,7 +98,7 @@ def index_rows(session: Session, ids: Sequence[str]) -> list[IndexRow]:
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
         out += [_row(r) for r in session.execute(select(*_COLUMNS).where(Paper.id.in_(chunk)))]
-    return out
+    return _with_links(session, out)
 
 
 def sample_texts(session: Session, n: int) -> list[tuple[str, str]]:

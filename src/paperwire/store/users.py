@@ -114,7 +114,8 @@ def delete_account(session: Session, user_id: int) -> None:
     - comments are soft-deleted and emptied (``body`` and ``body_html`` blanked, author
       detached): they disappear, except where other people's replies hang below them, where
       the thread shows "[deleted]"; ``num_comments`` counts only visible comments, as before;
-    - papers they put on the feed stay on it, without a submitter name;
+    - papers they put on the feed stay on it, without a submitter name; links they added to
+      papers stay, without their name;
     - sessions, API tokens and the e-mail digest subscription linked to the account go;
     - the library goes: saves, lists (public ones too, with their followers), follows,
       "more like this"/"not interested" marks, followed topics (``store.library``);
@@ -151,6 +152,12 @@ def delete_account(session: Session, user_id: int) -> None:
     session.execute(update(FeedEntry).where(FeedEntry.submitted_by == user_id)
                     .values(submitted_by=None, submitted_by_name=None)
                     .execution_options(synchronize_session=False))
+    # Links they added to papers stay (public contributions, like feed submissions) without
+    # their name.
+    from paperwire.store.models import PaperLink
+
+    session.execute(update(PaperLink).where(PaperLink.added_by == user_id)
+                    .values(added_by=None).execution_options(synchronize_session=False))
     session.execute(delete(Subscription).where(Subscription.user_id == user_id))
     delete_member_library(session, user_id)
     delete_member_authors(session, user_id)

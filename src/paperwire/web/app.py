@@ -50,6 +50,7 @@ ROUTE_MODULES = [
     "paperwire.web.routes.subscriptions",  # digest helper: /subscribe, confirm, unsubscribe
     "paperwire.web.routes.outbox",         # mail: /admin/outbox (the local outbox, admins)
     "paperwire.web.routes.notifications",  # /notifications, mail preference, its links, API
+    "paperwire.web.routes.links",          # links helper: add a link, /admin/links
     "paperwire.web.routes.api_read",       # JSON read API (/api/...)
     "paperwire.web.routes.feeds_atom",     # Atom feeds (/feeds/...)
     "paperwire.web.routes.api_docs",       # install helper: /api/docs, Swagger UI offline

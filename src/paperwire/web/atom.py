@@ -3,7 +3,8 @@
 Invariants: a feed always has id, title, updated, a self and an alternate link and an author;
 every entry has id (a tag: URI stable per paper), title (math delimiters removed), updated,
 an alternate link to the paper page, a summary (the key sentence, labelled as extracted, then
-the abstract) and one category per arXiv category.
+the abstract) and one category per arXiv category; the paper's PDF and its visible links to
+code and resources are ``related`` links.
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ def build_feed(*, base_url: str, site_name: str, feed_key: str, title: str, self
         pdf = stored.http_url(paper.get("pdfUrl"))  # feed readers have no CSP to stop javascript:
         if pdf:
             _sub(entry, "link", rel="related", type="application/pdf", href=pdf, title="PDF")
+        for link in paper.get("links") or []:  # code, project page... (web/links.py)
+            href = stored.http_url(link.get("url"))
+            if href:
+                _sub(entry, "link", rel="related", type="text/html", href=href,
+                     title=link.get("label") or link.get("kind"))
         names = stored.author_names(paper.get("authors"))
         for name in names[:20]:
             _sub(_sub(entry, "author"), "name", name)

@@ -29,6 +29,7 @@ from paperwire.store.feed import trending as store_trending
 from paperwire.store.models import FeedEntry, Paper, utcnow
 from paperwire.summary.read import KIND as KEY_SENTENCE_KIND
 from paperwire.summary.read import text_of_paper as key_sentence_text
+from paperwire.web import links as web_links
 from paperwire.web import periods
 from paperwire.web.errors import Unavailable
 
@@ -187,11 +188,24 @@ def check_text(value: str | None, name: str, max_len: int = 1000) -> str:
 FEED_SORTS = {"upvotes", "trending", "publishedAt"}
 
 
+def check_has(has: str | None) -> str | None:
+    """The feed's ``has`` filter ("with code"): a link kind, or None."""
+    from paperwire.ingest.links import KINDS
+
+    if not has:
+        return None
+    if has not in KINDS:
+        raise BadInput(f"has must be one of {', '.join(KINDS)}, got {has[:40]!r}")
+    return has
+
+
 def feed_context(state, *, user=None, date: str | None = None, week: str | None = None,
                  month: str | None = None, sort: str | None = None, page: int | None = None,
-                 limit: int | None = None) -> dict[str, Any]:
+                 limit: int | None = None, has: str | None = None) -> dict[str, Any]:
     """The daily / weekly / monthly feed. Without a period: today, or the latest day with
-    entries when today has none."""
+    entries when today has none. ``has``: only papers with a visible link of that kind
+    (``code``: the "with code" toggle)."""
+    has = check_has(has)
     settings, db = state.settings, state.db
     given = [name for name, v in (("date", date), ("week", week), ("month", month)) if v]
     if len(given) > 1:
@@ -227,20 +241,22 @@ def feed_context(state, *, user=None, date: str | None = None, week: str | None 
                     day = listing.latest_feed_day(s)
                 latest_fallback = day is not None and day != today
                 nonlocal_start = nonlocal_end = day or today
-            total = count = listing.count_feed(s, start=nonlocal_start, end=nonlocal_end)
+            total = count = listing.count_feed(s, start=nonlocal_start, end=nonlocal_end,
+                                               has=has)
             offset = (page - 1) * limit
             if sort == "trending":
                 rows = store_trending(s, start=nonlocal_start, end=nonlocal_end, now=utcnow(),
-                                      limit=limit, offset=offset)
+                                      limit=limit, offset=offset, has=has)
                 names = listing.feed_entries_for(s, [p.id for p, _, _ in rows])
                 items = [feed_item_json(p, e, names.get(p.id, (None, None))[1], score)
                          for p, e, score in rows]
             else:
                 rows = listing.feed_rows(s, start=nonlocal_start, end=nonlocal_end,
                                          sort="published" if sort == "publishedAt" else "upvotes",
-                                         limit=limit, offset=offset)
+                                         limit=limit, offset=offset, has=has)
                 items = [feed_item_json(r.paper, r.entry, r.submitter) for r in rows]
             mark_participation(s, items)
+            web_links.attach(s, [i["paper"] for i in items])
             prev_day = next_day = None
             if kind == "day":
                 prev_day, next_day = listing.adjacent_feed_days(s, nonlocal_start)
@@ -248,10 +264,11 @@ def feed_context(state, *, user=None, date: str | None = None, week: str | None 
                 "count": count, "prev_day": prev_day, "next_day": next_day,
                 "latest_fallback": latest_fallback}
 
-    data = _cached(state, user, ("feed", kind, start, end, sort, page, limit, today), compute)
+    data = _cached(state, user, ("feed", kind, start, end, sort, page, limit, today, has),
+                   compute)
     start_d, end_d = data["start"], data["end"]
     ctx: dict[str, Any] = dict(data)
-    ctx.update(kind=kind, sort=sort, page=page, limit=limit, today=today,
+    ctx.update(kind=kind, sort=sort, page=page, limit=limit, today=today, has=has,
                has_more=page * limit < data["total"], upvoted=_upvoted(db, user, data["items"]))
     # Links to neighbouring periods are None where they would leave the representable dates
     # (periods.add_days / add_months / week_of): the first and last pages have no such link.
@@ -277,7 +294,29 @@ def feed_context(state, *, user=None, date: str | None = None, week: str | None 
         ctx["prev_label"], ctx["next_label"] = "Previous month", "Next month"
         ctx["week_url"] = _week_url(start_d)
         ctx["day_url"] = f"/papers?date={start_d}"
+    here = {"day": f"/papers?date={start_d}", "week": _week_url(start_d) or "/",
+            "month": f"/papers/month/{periods.month_label(start_d)}"}[kind]
+    if sort != "upvotes":
+        here = _with_param(here, "sort", sort)
+    _filter_urls(ctx, here, has, ("prev_url", "next_url", "week_url", "month_url", "day_url"))
     return ctx
+
+
+def _with_param(url: str | None, name: str, value: str | None) -> str | None:
+    if url is None or not value:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{name}={value}"
+
+
+def _filter_urls(ctx: dict[str, Any], here: str, has: str | None, keys: tuple[str, ...]) -> None:
+    """The "All papers" / "With code" toggle, and the ``has`` filter kept by the pager and the
+    links to other periods."""
+    ctx["all_url"] = here
+    ctx["with_code_url"] = _with_param(here, "has", "code")
+    ctx["page_url"] = _with_param(here, "has", has)
+    for key in keys:
+        if ctx.get(key):
+            ctx[key] = _with_param(ctx[key], "has", has)
 
 
 def _week_url(day: dt.date | None) -> str | None:
@@ -293,9 +332,10 @@ TRENDING_WINDOWS = {"day": 1, "week": 7, "month": 30, "all": None}
 
 
 def trending_context(state, *, user=None, window: str | None = None, page: int | None = None,
-                     limit: int | None = None) -> dict[str, Any]:
+                     limit: int | None = None, has: str | None = None) -> dict[str, Any]:
     """Papers of the last day/week/month (or all time) by time-decayed score."""
     settings, db = state.settings, state.db
+    has = check_has(has)
     window = window or "week"
     if window not in TRENDING_WINDOWS:
         raise BadInput(f"window must be one of {', '.join(TRENDING_WINDOWS)}, got {window!r}")
@@ -306,22 +346,24 @@ def trending_context(state, *, user=None, window: str | None = None, page: int |
 
     def compute() -> dict[str, Any]:
         with db.session() as s:
-            total = listing.count_feed(s, start=start, end=None)
+            total = listing.count_feed(s, start=start, end=None, has=has)
             rows = store_trending(s, start=start, end=None, now=utcnow(), limit=limit,
-                                  offset=(page - 1) * limit)
+                                  offset=(page - 1) * limit, has=has)
             names = listing.feed_entries_for(s, [p.id for p, _, _ in rows])
             items = [feed_item_json(p, e, names.get(p.id, (None, None))[1], score)
                      for p, e, score in rows]
             mark_participation(s, items)
+            web_links.attach(s, [i["paper"] for i in items])
         return {"items": items, "total": total}
 
-    data = _cached(state, user, ("trending", window, start, page, limit), compute)
+    data = _cached(state, user, ("trending", window, start, page, limit, has), compute)
     ctx = dict(data)
-    ctx.update(kind="trending", window=window, windows=list(TRENDING_WINDOWS), page=page,
+    ctx.update(kind="trending", window=window, windows=list(TRENDING_WINDOWS), page=page, has=has,
                limit=limit, has_more=page * limit < data["total"], start=start,
                upvoted=_upvoted(db, user, data["items"]),
                label="Trending" + ({"day": " today", "week": " this week",
                                     "month": " this month", "all": ""}[window]))
+    _filter_urls(ctx, f"/trending?window={window}", has, ())
     return ctx
 
 
@@ -371,7 +413,14 @@ def _similar_papers(state, paper_id: str, limit: int) -> tuple[list[dict[str, An
         if paper is None or getattr(paper, "hidden", False):
             continue
         items.append({"paper": paper_json(paper), "score": float(getattr(hit, "score", 0.0))})
+    _attach_links(state, items)
     return items, list(getattr(result, "notices", []) or [])
+
+
+def _attach_links(state, items: list[dict[str, Any]]) -> None:
+    if items:
+        with state.db.session() as s:
+            web_links.attach(s, [i["paper"] for i in items])
 
 
 def comment_thread(views: list[comment_store.CommentView],
@@ -412,7 +461,8 @@ def paper_context(state, paper_id: str, *, user=None, with_similar: bool = True)
             # most papers have none, and then the page needs no second statement.
             views = comment_store.list_comments(s, paper_id) if paper.num_comments else []
             claimants = author_claims.claimants(s, stored_keys(paper.authors))
-        item = feed_item_json(paper, entry, submitter)
+            item = feed_item_json(paper, entry, submitter)
+            web_links.attach(s, [item["paper"]])
         from paperwire.web.author_pages import decorate_authors
 
         decorate_authors(item["paper"], claimants)
@@ -489,7 +539,7 @@ SEARCH_SORTS = ("relevance", "newest", "upvotes")
 
 
 def build_query(q: str, *, category: str | None = None, date_from: str | None = None,
-                date_to: str | None = None) -> str:
+                date_to: str | None = None, has: str | None = None) -> str:
     """The search box text plus the form's filters, written in the query language (so the
     one parser handles both and the URL of a filtered search stays readable)."""
     parts = [(q or "").strip()]
@@ -504,13 +554,15 @@ def build_query(q: str, *, category: str | None = None, date_from: str | None = 
         after_to = periods.add_days(periods.parse_day(date_to, "to"), 1)
         if after_to is not None:  # to=9999-12-31 bounds nothing: every date is on or before it
             parts.append(f"before:{after_to}")
+    if check_has(has):
+        parts.append(f"has:{has}")
     return " ".join(p for p in parts if p)
 
 
 def search_context(state, *, q: str, user=None, mode: str | None = None,
                    sort: str | None = None, page: int | None = None, limit: int | None = None,
                    category: str | None = None, date_from: str | None = None,
-                   date_to: str | None = None) -> dict[str, Any]:
+                   date_to: str | None = None, has: str | None = None) -> dict[str, Any]:
     settings = state.settings
     mode = mode or "hybrid"
     if mode not in SEARCH_MODES:
@@ -527,7 +579,7 @@ def search_context(state, *, q: str, user=None, mode: str | None = None,
                            "has_more": False, "upvoted": set()}
     check_text(q, "the query")
     check_text(category, "category", 100)
-    query = build_query(q, category=category, date_from=date_from, date_to=date_to)
+    query = build_query(q, category=category, date_from=date_from, date_to=date_to, has=has)
     ctx["query"] = query
     if not query:
         return ctx
@@ -550,6 +602,7 @@ def search_context(state, *, q: str, user=None, mode: str | None = None,
                       "matchedBy": sorted(hit.matched_by),
                       "similarity": (None if hit.similarity is None
                                      else round(float(hit.similarity), 4))})
+    _attach_links(state, items)
     ctx.update(items=items, total=int(response.total), notices=list(response.notices or []),
                total_is_estimate=bool(response.total_is_estimate),
                suggestions=list(response.suggestions), has_more=bool(response.has_more))

@@ -39,6 +39,23 @@ class Author(BaseModel):
     user: Optional[AuthorUser] = None
 
 
+class LinkOut(BaseModel):
+    """A visible link of a paper to its code or another resource."""
+
+    id: int
+    kind: str       # code, model, dataset, demo, project, video
+    label: str      # the kind as the page shows it ("Code", "Project page")
+    url: str        # https://..., normalised (ingest/links.py)
+
+
+class LinkAddedOut(BaseModel):
+    id: int
+    paperId: str
+    url: str
+    kind: str
+    status: str     # visible, or pending while PAPERWIRE_MEMBER_LINKS_REVIEW holds it
+
+
 class PaperOut(BaseModel):
     id: str
     title: str
@@ -65,6 +82,10 @@ class PaperOut(BaseModel):
     # Papers API's field name); None without an abstract. summary_kind: "extracted".
     ai_summary: Optional[str] = None
     summary_kind: Optional[Literal["extracted"]] = None
+    # As the public Daily Papers API: the GitHub repository and the project page, when known.
+    githubRepo: Optional[str] = None
+    projectPage: Optional[str] = None
+    links: list[LinkOut] = []
 
 
 class Submitter(BaseModel):

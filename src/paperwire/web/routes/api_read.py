@@ -1,6 +1,6 @@
 """The read side of the JSON API (shapes follow the public Daily Papers API).
 
-- ``GET /api/daily_papers?date=|week=|month=&sort=upvotes|trending|publishedAt&limit=&p=``
+- ``GET /api/daily_papers?date=|week=|month=&sort=upvotes|trending|publishedAt&limit=&p=&has=``
 - ``GET /api/papers/search?q=&limit=&mode=&sort=&p=`` (headers: ``X-Total-Count`` = size of
   the whole result set, ``X-Total-Is-Estimate``, ``X-Has-More``, ``X-Search-Notices``
   UTF-8 percent-encoded)
@@ -12,6 +12,8 @@ declared in ``web.schemas``. Errors are ``{"error", "detail"}`` with 400 / 404 /
 """
 
 from __future__ import annotations
+
+from typing import Literal, Optional
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
@@ -42,24 +44,31 @@ def daily_papers(request: Request, date: str | None = Query(None, description="Y
                  month: str | None = Query(None, description="YYYY-MM"),
                  sort: str | None = Query(None, description="upvotes (default), trending or publishedAt"),
                  limit: int = Query(50, ge=1, le=render.MAX_LIMIT),
-                 p: int = Query(1, ge=1, le=100000, description="Page, from 1")):
+                 p: int = Query(1, ge=1, le=100000, description="Page, from 1"),
+                 has: Optional[Literal["code", "model", "dataset", "demo", "project",
+                                       "video"]] = Query(
+                     None, description="Only papers with a link of this kind (code: with code)")):
     ctx = render.feed_context(request.app.state, user=current_user(request), date=date,
-                              week=week, month=month, sort=sort, page=p, limit=limit)
+                              week=week, month=month, sort=sort, page=p, limit=limit, has=has)
     return _json(ctx["items"], headers={"X-Total-Count": str(ctx["total"])})
 
 
 @router.get("/papers/search", response_model=None,
             responses={200: {"model": list[SearchResultOut]}, **ERRORS},
-            summary="Hybrid search (query language: phrases, -exclusion, author:, cat:, after:, before:)")
+            summary="Hybrid search (query language: phrases, -exclusion, author:, cat:, after:, "
+                    "before:, has:)")
 def search_papers(request: Request, q: str = Query(..., max_length=1000),
                   limit: int = Query(20, ge=1, le=render.MAX_LIMIT),
                   mode: str | None = Query(None, description="hybrid (default), lexical or semantic"),
                   sort: str | None = Query(None, description="relevance (default), newest or upvotes"),
-                  p: int = Query(1, ge=1, le=1000)):
+                  p: int = Query(1, ge=1, le=1000),
+                  has: Optional[Literal["code", "model", "dataset", "demo", "project",
+                                        "video"]] = Query(
+                      None, description="Only papers with a link of this kind (as has:code)")):
     if not q.strip():
         raise BadInput("q must not be empty")
     ctx = render.search_context(request.app.state, q=q, user=current_user(request), mode=mode,
-                                sort=sort, page=p, limit=limit)
+                                sort=sort, page=p, limit=limit, has=has)
     out = [{"paper": i["paper"], "score": i["score"], "highlights": i["highlights"],
             "matchedBy": i["matchedBy"], "similarity": i["similarity"]}
            for i in ctx["items"]]
