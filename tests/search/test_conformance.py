@@ -167,6 +167,8 @@ _HYP = dict(derandomize=True, deadline=None, database=None,
 @example(query="has:code", paging=("newest", 7))
 @example(query="seq has:code,dataset", paging=("relevance", 3))
 @example(query="has:project cat:cs -graph", paging=("upvotes", 1))
+# A word and a phrase: a not-yet-indexed paper with the phrase but not the word is no result.
+@example(query='kerne "user how"', paging=("newest", 3))
 def test_lexical_results_are_exactly_the_reference_keyword_set(svc, query, paging):
     sort, limit = paging
     got = _check(svc, query, "lexical", sort, limit)

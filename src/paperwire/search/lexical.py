@@ -409,8 +409,10 @@ def score_delta(doc: DeltaDoc, cq: CompiledQuery, stats: "Stats") -> float | Non
                 score += boost * _bm25(pf, len(toks), stats.avg_len[name], idf)
         if not hit:
             return None
-        matched = True
-    if not matched and (cq.stems or cq.author_words or cq.prefixes or cq.phrases):
+    # As the index query: with words, one of them must match (phrases are constraints on top);
+    # a query of phrases only matches on its phrases. (A phrase hit alone used to count as a
+    # match here: a not-yet-indexed paper entered "kerne \"user how\"" without "kerne*".)
+    if (cq.stems or cq.author_words or cq.prefixes) and not matched:
         return None
     return score
 
