@@ -28,6 +28,8 @@ def test_member_adds_a_code_link_and_it_shows_on_the_feed_and_in_has_code(page, 
     card_before = page.locator("#links").inner_text()
     assert "t-miner" not in card_before
     page.locator("#link-url").fill("github.com/example/t-miner.git")
+    # Typed without https:// (the field is text, not type=url, so the browser lets it through
+    # and the server normalises it).
     page.get_by_role("button", name="Add link").click()
     page.wait_for_url(re.compile(r"#links$"))
     link = page.locator("#links a.link-code")
