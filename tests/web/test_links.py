@@ -181,3 +181,12 @@ def test_atom_entries_carry_the_links_as_related(web, db):
     body = web.get(f"/feeds/daily.atom?date={_today()}").text
     assert ('<link rel="related" type="text/html" href="https://github.com/owner/repo" '
             'title="Code"/>') in body
+
+
+def test_search_page_with_code_box_is_has_code(web, db):
+    coded = make_papers(db, abstract="kernel " + CODE)[0]
+    plain = make_papers(db, abstract="kernel without links")[0]
+    page = web.get("/search?q=kernel&mode=lexical&has=code")
+    assert coded.id in page.text and plain.id not in page.text
+    assert 'name="has" value="code" checked' in page.text
+    assert web.get("/search?q=kernel&has=binaries").status_code == 400

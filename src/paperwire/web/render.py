@@ -574,7 +574,8 @@ def search_context(state, *, q: str, user=None, mode: str | None = None,
     q = (q or "").strip()
     ctx: dict[str, Any] = {"q": q, "mode": mode, "sort": sort, "page": page, "limit": limit,
                            "category": category or "", "date_from": date_from or "",
-                           "date_to": date_to or "", "items": [], "total": 0, "notices": [],
+                           "date_to": date_to or "", "has": has or "", "items": [],
+                           "total": 0, "notices": [],
                            "total_is_estimate": False, "suggestions": [],
                            "has_more": False, "upvoted": set()}
     check_text(q, "the query")
