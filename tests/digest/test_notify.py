@@ -250,3 +250,23 @@ def test_composing_is_pure_and_header_safe():
         [p.get_content() for p in two.iter_parts()]
     assert one["Bcc"] is None and one["X-Injected"] is None
     assert OutboxTransport  # the outbox is the other transport these tests use
+
+
+def test_cli_sends_with_a_progress_bar_and_reruns_send_nothing(settings, db):
+    from click.testing import CliRunner
+
+    from paperwire.cli import main
+
+    paper = make_papers(db, 1)[0]
+    _alice, bob = _member(db, "alice"), _member(db, "bob")
+    discussion.post_comment(db, bob, paper.id, "@alice look")
+    env = {"PAPERWIRE_DATABASE_URL": settings.database_url,
+           "PAPERWIRE_DATA_DIR": str(settings.data_dir), "PAPERWIRE_SECRET_KEY": "k",
+           "PAPERWIRE_MAIL_FROM": "news@pw.test", "PAPERWIRE_LOAD_DEMO_DATA": "0",
+           "PAPERWIRE_MAIL_TRANSPORT": "outbox"}
+    first = CliRunner().invoke(main, ["digest", "notify"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "1 planned, 1 sent" in first.output and "notification mail:" in first.output
+    again = CliRunner().invoke(main, ["digest", "notify", "--no-progress"], env=env)
+    assert "0 planned, 0 sent" in again.output
+    assert len(_outbox(settings)) == 1
