@@ -315,7 +315,7 @@ def test_racing_submissions_make_one_feed_entry_and_respect_the_quota(settings, 
     import dataclasses
     import threading
 
-    from paperwire.web.submission import Duplicate, QuotaExceeded, submit_paper
+    from paperwire.services.submissions import Duplicate, QuotaExceeded, submit_paper
 
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     ids = [f"2611.{i:05d}" for i in range(20, 26)]
