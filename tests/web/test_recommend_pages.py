@@ -139,3 +139,18 @@ def test_api_names_an_unknown_query_parameter(web, db):
     alice = make_user(db, "alice")
     r = web.get("/api/me/recommendations?limt=5", headers=bearer(token_for(db, alice)))
     assert r.status_code == 400 and "'limt'" in r.json()["detail"]
+
+
+def test_not_interested_on_the_page_removes_the_paper_at_once(web, db, sample):
+    alice = make_user(db, "alice")
+    _save(db, alice.id, ids_of(sample, "cs.CR", old=True))
+    signin(web, "alice")
+    page = web.get("/for-you").text
+    first = re.search(r'name="paper_id" value="([^"]+)"', page).group(1)
+    r = post_form(web, "/for-you/feedback", {"paper_id": first, "kind": "less"},
+                  token_from="/for-you")
+    assert r.status_code == 303 and r.headers["location"] == "/for-you"
+    assert f'value="{first}"' not in web.get("/for-you").text
+    bad = post_form(web, "/for-you/feedback", {"paper_id": first, "kind": "meh"},
+                    token_from="/for-you")
+    assert bad.status_code == 400

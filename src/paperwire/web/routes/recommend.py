@@ -91,6 +91,28 @@ def for_you_start(request: Request, topic: list[str] = Form([]), topics: str = F
     return page_response(request, "for_you.html", ctx)
 
 
+@html.post("/for-you/feedback")
+def for_you_feedback(request: Request, paper_id: str = Form("", max_length=64),
+                     kind: str = Form("", max_length=8)):
+    """The For you page's buttons: "more like this" (``more``) or "not interested" (``less``)
+    on one of the member's recommendations; back to the page, which recomputes (the signals
+    changed), so a rejected paper and its near duplicates are gone at once."""
+    from paperwire.errors import BadInput
+    from paperwire.store.library import require_visible_paper, set_feedback
+    from paperwire.web.security import rate_limit
+
+    user = current_user(request)
+    if user is None:
+        return RedirectResponse(f"/signin?next={quote('/for-you', safe='')}", status_code=303)
+    if kind not in ("more", "less"):
+        raise BadInput("kind must be 'more' (more like this) or 'less' (not interested)")
+    rate_limit(request, "vote", user=user)
+    with request.app.state.db.session() as s:
+        require_visible_paper(s, paper_id)
+        set_feedback(s, user.id, paper_id, kind)
+    return RedirectResponse("/for-you", status_code=303)
+
+
 @api.get("/me/recommendations", response_model=None,
          responses={200: {"model": list[RecommendationOut]}, **error_responses(401)},
          summary="Papers recommended to the token's member, each with the reason in words")
