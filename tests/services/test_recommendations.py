@@ -123,3 +123,32 @@ def test_the_nightly_precomputation_stores_every_member_with_signals(db, rsettin
     with db.session() as s:
         assert stored_recommendations(s, alice.id)[2]
         assert stored_recommendations(s, bob.id)[2]
+
+
+def test_cold_start_brings_the_followed_authors_papers_first(db, rsettings, sample):
+    from paperwire.authors.names import strict_key
+    from paperwire.store import authors
+
+    fresh = [pid for pid, r in sample.items() if not r["old"]]
+    author = sample[fresh[0]]["authors"].split(",")[0].strip()
+    dana = _member(db, "dana")
+    with db.session() as s:
+        authors.follow(s, dana.id, strict_key(author), author)
+    recs = service.recommendations_for(rsettings, db, dana.id)
+    assert recs[0].paper_id in {pid for pid in fresh if author in sample[pid]["authors"]}
+    assert recs[0].reason == f"by {author}, whom you follow"
+
+
+def test_the_account_export_lists_the_stored_recommendations(db, rsettings, sample):
+    from paperwire.store.recommendations import export_member
+
+    alice = _member(db, "alice")
+    _save(db, alice.id, ids_of(sample, "cs.IR", old=True))
+    recs = service.recommendations_for(rsettings, db, alice.id)
+    with db.session() as s:
+        out = export_member(s, alice.id)
+    assert [r["paperId"] for r in out["recommendations"]] == [r.paper_id for r in recs]
+    assert out["recommendations"][0]["reasonKind"] == "saved"
+    with db.session() as s:
+        assert export_member(s, _member(db, "bob").id) == {
+            "recommendationsComputedAt": None, "recommendations": []}

@@ -119,3 +119,16 @@ def stored_recommendations(session: Session, user_id: int) \
 
 def delete_member_recommendations(session: Session, user_id: int) -> None:
     session.execute(delete(MemberRecommendation).where(MemberRecommendation.user_id == user_id))
+
+
+def export_member(session: Session, user_id: int) -> dict:
+    """A member's stored recommendations for an account export (derived from their signals,
+    but about them, so they leave with the rest of their data)."""
+    _sign, at, rows = stored_recommendations(session, user_id)
+    return {
+        "recommendationsComputedAt": at.isoformat(timespec="seconds") + "Z" if at else None,
+        "recommendations": [
+            {"rank": r.rank, "paperId": r.paper_id, "score": round(r.score, 6),
+             "reasonKind": r.reason_kind, "reasonLabel": r.reason_label,
+             "reasonPaperId": r.reason_paper_id} for r in rows],
+    }
