@@ -117,6 +117,28 @@ def test_cleanup_removes_never_confirmed_subscriptions_after_the_link_expired(se
         assert s.get(Subscription, new) is not None and s.get(Subscription, active) is not None
 
 
+def test_cleanup_removes_expired_sessions_and_day_old_rate_events_only(settings, db):
+    from paperwire.store import ratelimit, users
+    from paperwire.store.models import RateEvent, utcnow
+    from paperwire.store.models import Session as BrowserSession
+    from tests.web.accountkit import make_user
+
+    uid = make_user(db, "alice").id
+    now = utcnow()
+    with db.session() as s:
+        users.create_session(s, uid, "expired", now - dt.timedelta(minutes=1))
+        users.create_session(s, uid, "live", now + dt.timedelta(days=1))
+        s.add(RateEvent(key="signin:x", at=now - dt.timedelta(days=2)))
+        s.add(RateEvent(key="signin:x", at=now - dt.timedelta(hours=1)))
+    run_job(settings, db, "cleanup", "x")
+    with db.session() as s:
+        from sqlalchemy import select
+
+        assert set(s.scalars(select(BrowserSession.id_hash))) == {"live"}
+        assert [e.at for e in s.scalars(select(RateEvent))] == [now - dt.timedelta(hours=1)]
+        assert ratelimit.delete_before(s, now) == 1
+
+
 def test_a_failing_job_is_recorded_with_its_error(settings, db, capsys):
     from click.testing import CliRunner
 

@@ -75,20 +75,15 @@ def notify_mail(settings, db, key: str) -> str:
 def cleanup(settings, db, key: str) -> str:
     """Expired sessions, old rate-limit events, never-confirmed subscriptions whose link has
     expired, and job runs older than 90 days."""
-    from sqlalchemy import delete
-
-    from paperwire.store import jobs
-    from paperwire.store.models import RateEvent, Session, Subscription, utcnow
+    from paperwire.store import jobs, ratelimit, subscriptions, users
+    from paperwire.store.models import utcnow
 
     now = utcnow()
     with db.session() as s:
-        sessions = s.execute(delete(Session).where(Session.expires_at < now)).rowcount
-        rates = s.execute(delete(RateEvent).where(
-            RateEvent.at < now - dt.timedelta(days=1))).rowcount
-        pending = s.execute(delete(Subscription).where(
-            Subscription.status == "pending",
-            Subscription.created_at < now - dt.timedelta(days=settings.token_max_age_days)
-        )).rowcount
+        sessions = users.purge_expired_sessions(s, now)
+        rates = ratelimit.delete_before(s, now - dt.timedelta(days=1))
+        pending = subscriptions.purge_unconfirmed(
+            s, now - dt.timedelta(days=settings.token_max_age_days))
         runs = jobs.prune(s, now - dt.timedelta(days=90))
     return (f"removed {sessions} expired sessions, {rates} rate events, {pending} unconfirmed "
             f"subscriptions, {runs} old job runs")

@@ -23,12 +23,11 @@ import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from sqlalchemy import text
-
 from paperwire.search.embed import ModelNotReady
 from paperwire.search.sentences import sentence_texts
 from paperwire.store.embeddings import papers_needing_embedding, save_embeddings
 from paperwire.store.keysentences import save_key_sentences
+from paperwire.store.locks import named_lock
 from paperwire.store.models import utcnow
 from paperwire.store.sentences import save_sentence_vectors
 from paperwire.summary.keysentence import SCORER_VERSION
@@ -37,7 +36,8 @@ from paperwire.summary.refresh import for_batch as key_sentences_for_batch
 
 log = logging.getLogger(__name__)
 
-# Arbitrary constant naming Paperwire's embedder in pg_advisory_lock's key space.
+# Arbitrary constant naming Paperwire's embedder in pg_advisory_lock's key space (kept: a
+# process of an earlier version must still be excluded).
 _PG_LOCK_KEY = 0x70617065_72776972 & 0x7FFFFFFFFFFFFFFF
 # A paper committed by another process may carry a modified_at slightly older than our last
 # pass (clock skew, long transactions); the periodic pass looks this far back.
@@ -49,36 +49,9 @@ FULL_PASS_SECONDS = 600.0
 @contextlib.contextmanager
 def embedder_lock(settings, db, *, wait: bool) -> Iterator[bool]:
     """Hold the cross-process embedder lock; yields False when not acquired (wait=False)."""
-    if db.dialect == "postgresql":
-        with db.engine.connect() as conn:
-            if wait:
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
-                got = True
-            else:
-                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                        {"k": _PG_LOCK_KEY}).scalar())
-            conn.commit()
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_KEY})
-                    conn.commit()
-        return
-    import fcntl
-
-    path = Path(settings.data_dir) / "locks" / "embedder.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with named_lock(db, "embedder", lock_dir=Path(settings.data_dir) / "locks", wait=wait,
+                    pg_key=_PG_LOCK_KEY) as got:
+        yield got
 
 
 def count_needing_embedding(db, model_id: str,

@@ -91,4 +91,9 @@ def purge(db: Database, older_than_seconds: float = 3600.0, *,
     """Delete events older than any window in use (the worker's clean-up job); returns how many."""
     cutoff = (now or utcnow()) - dt.timedelta(seconds=older_than_seconds)
     with db.session() as session:
-        return session.execute(delete(RateEvent).where(RateEvent.at < cutoff)).rowcount or 0
+        return delete_before(session, cutoff)
+
+
+def delete_before(session: Session, cutoff: dt.datetime) -> int:
+    """Delete every event older than ``cutoff`` (naive UTC) in the caller's transaction."""
+    return session.execute(delete(RateEvent).where(RateEvent.at < cutoff)).rowcount or 0

@@ -13,10 +13,11 @@ Invariants:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -210,6 +211,13 @@ def record_permanent_failure(session: Session, subscription_id: int, error: str,
         sub.status = "paused"
     session.flush()
     return sub
+
+
+def purge_unconfirmed(session: Session, created_before: dt.datetime) -> int:
+    """Delete pending (never confirmed) subscriptions created before ``created_before``
+    (naive UTC): their confirmation link has expired, so nothing can activate them."""
+    return session.execute(delete(Subscription).where(
+        Subscription.status == "pending", Subscription.created_at < created_before)).rowcount or 0
 
 
 def counts_by_status(session: Session) -> dict[str, int]:
