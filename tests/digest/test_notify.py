@@ -7,9 +7,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from sqlalchemy import text
 
 from paperwire.digest.notify import MailItem, compose_notification_mail, describe, send_notifications
-from paperwire.digest.outbox import OutboxTransport, list_messages, outbox_dir
+from paperwire.digest.outbox import list_messages, outbox_dir
 from paperwire.digest.transport import open_transport
 from paperwire.services import discussion
 from paperwire.store import notifications as notes
@@ -56,7 +57,7 @@ def test_replies_are_batched_into_one_mail_and_a_rerun_sends_nothing(settings, d
     summary = _send(settings, db)
     assert (summary.planned, summary.sent) == (1, 1)
     [item] = _outbox(settings)
-    assert item.to == "alice <alice@example.org>" or "alice@example.org" in item.to
+    assert "alice@example.org" in item.to
     assert item.subject == "2 new notifications on Paperwire"
     again = _send(settings, db)
     assert (again.planned, again.sent) == (0, 0) and len(_outbox(settings)) == 1
@@ -214,8 +215,7 @@ def test_two_planners_racing_plan_one_mail(settings, db):
     assert sorted(planned) == [0, 1]
     with db.session() as s:
         assert notes.counts(s) == {"pending": 1}
-        [mail_id] = [m for m in s.scalars(__import__("sqlalchemy").text(
-            "SELECT id FROM notification_mails"))]
+        [mail_id] = list(s.scalars(text("SELECT id FROM notification_mails")))
         assert len(notes.mail_contents(s, mail_id)) == 3
 
 
@@ -249,7 +249,6 @@ def test_composing_is_pure_and_header_safe():
     assert [p.get_content() for p in one.iter_parts()] == \
         [p.get_content() for p in two.iter_parts()]
     assert one["Bcc"] is None and one["X-Injected"] is None
-    assert OutboxTransport  # the outbox is the other transport these tests use
 
 
 def test_cli_sends_with_a_progress_bar_and_reruns_send_nothing(settings, db):

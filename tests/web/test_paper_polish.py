@@ -4,7 +4,6 @@ and a rate-limit page that says when to retry — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import pytest
@@ -222,4 +221,3 @@ def test_rate_limited_action_says_when_to_retry(settings, db):
     assert r.status_code == 429
     assert 1 <= int(r.headers["Retry-After"]) <= 60
     assert "You can try again in" in r.text and "UTC)" in r.text
-    assert dataclasses  # (settings are replaced through make_app)
