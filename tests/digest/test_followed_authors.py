@@ -71,6 +71,27 @@ def test_followers_digest_lists_new_papers_of_followed_authors_once(settings, db
         assert "Fresh moduli spaces" not in m.message.get_body(("plain",)).get_content()
 
 
+def test_the_section_shows_the_papers_stored_key_sentence(settings, db, sink):
+    from paperwire.store.keysentences import save_key_sentences
+    from paperwire.store.models import Paper
+    from paperwire.summary.keysentence import SCORER_VERSION
+
+    s = mail_settings(settings, sink)
+    seed_day(db)
+    reader = make_store_user(db, "reader")
+    _follow(db, reader.id, "Ann Lee")
+    fresh = _author_paper(db, "Ann Lee", 1, "Fresh moduli spaces")
+    with db.session() as session:
+        chash = session.get(Paper, fresh.id).content_hash
+        save_key_sentences(session, [(fresh.id, chash, "The stored key sentence of it.")],
+                           SCORER_VERSION)
+    make_subscription(db, "reader@example.org", user_id=reader.id)
+    run(s, db)
+    text = sink.to("reader@example.org")[0].message.get_body(("plain",)).get_content()
+    section = text.split("NEW FROM AUTHORS YOU FOLLOW", 1)[1]
+    assert "The stored key sentence of it." in " ".join(section.split())
+
+
 def test_the_section_can_be_turned_off(settings, db, sink):
     s = dataclasses.replace(mail_settings(settings, sink), followed_authors_digest_days=0)
     seed_day(db)
