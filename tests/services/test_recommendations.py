@@ -152,3 +152,16 @@ def test_the_account_export_lists_the_stored_recommendations(db, rsettings, samp
     with db.session() as s:
         assert export_member(s, _member(db, "bob").id) == {
             "recommendationsComputedAt": None, "recommendations": []}
+
+
+def test_a_stale_pool_is_served_at_once_and_rebuilt_in_the_background(db, rsettings, sample,
+                                                                       monkeypatch):
+    with db.session() as s:
+        first = service.pool_for(s, rsettings, db=db)
+        assert service.pool_for(s, rsettings, db=db) is first          # fresh: reused
+        monkeypatch.setattr(first, "built_at", first.built_at - service.POOL_TTL_SECONDS - 1)
+        assert service.pool_for(s, rsettings, db=db) is first          # stale: still served
+    service.wait_for_refreshes()
+    with db.session() as s:
+        rebuilt = service.pool_for(s, rsettings, db=db)
+    assert rebuilt is not first and rebuilt.candidates == first.candidates

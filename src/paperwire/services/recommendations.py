@@ -117,19 +117,64 @@ def build_pool(session, settings, since: dt.datetime) -> Pool:
                 vocabulary, texts, time.monotonic())
 
 
-def pool_for(session, settings, *, now: dt.datetime | None = None, fresh: bool = False) -> Pool:
-    """The period's pool, cached per window day for ``POOL_TTL_SECONDS`` in this process."""
+def pool_for(session, settings, *, now: dt.datetime | None = None, fresh: bool = False,
+             db=None) -> Pool:
+    """The period's pool, cached per window day in this process. Older than
+    ``POOL_TTL_SECONDS``, it is still returned at once while a background thread rebuilds it
+    (when ``db`` is given: a web request never waits for a rebuild, only for the first build
+    of the day); ``fresh`` always rebuilds here (the nightly job)."""
     since = window_start(settings, now)
     key = (settings.effective_database_url, since)
     with _pools_lock:
         pool = _pools.get(key)
-        if pool is not None and not fresh and time.monotonic() - pool.built_at < POOL_TTL_SECONDS:
+    if pool is not None and not fresh:
+        if time.monotonic() - pool.built_at < POOL_TTL_SECONDS:
+            return pool
+        if db is not None:
+            _refresh_in_background(key, settings, db, since)
             return pool
     pool = build_pool(session, settings, since)
-    with _pools_lock:
-        _pools.clear()   # one window at a time: yesterday's pool is never read again
-        _pools[key] = pool
+    _keep(key, pool)
     return pool
+
+
+def _keep(key, pool: Pool) -> None:
+    with _pools_lock:
+        for k in [k for k in _pools if k[0] == key[0] and k != key]:
+            del _pools[k]   # yesterday's window is never read again
+        _pools[key] = pool
+
+
+_refreshing: set[tuple] = set()
+
+
+def _refresh_in_background(key, settings, db, since: dt.datetime) -> None:
+    with _pools_lock:
+        if key in _refreshing:
+            return
+        _refreshing.add(key)
+
+    def run():
+        try:
+            with db.session() as s:
+                _keep(key, build_pool(s, settings, since))
+        except Exception:  # noqa: BLE001 - the stale pool stays in use; logged
+            log.exception("rebuilding the recommendation pool failed")
+        finally:
+            with _pools_lock:
+                _refreshing.discard(key)
+
+    threading.Thread(target=run, name="recommend-pool", daemon=True).start()
+
+
+def wait_for_refreshes(timeout: float = 60.0) -> None:
+    """Block until background rebuilds are done (tests, shutdown)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _pools_lock:
+            if not _refreshing:
+                return
+        time.sleep(0.05)
 
 
 def clear_pools() -> None:
@@ -258,7 +303,7 @@ def recommendations_for(settings, db, user_id: int, *, limit: int | None = None,
         stored_sign, _, rows = store.stored_recommendations(s, user_id)
         if stored_sign == current and rows:
             return _from_stored(rows)[:limit]
-        pool = pool_for(s, settings, now=now)
+        pool = pool_for(s, settings, now=now, db=db)
         sign, recs = compute(s, settings, db, user_id, pool, max(limit, settings.recommend_limit))
     _store(db, user_id, sign, recs)
     return recs[:limit]

@@ -52,7 +52,8 @@ def for_you_context(state, user, *, limit: int | None = None) -> dict[str, Any]:
         from paperwire.services.recommendations import pool_for
 
         with state.db.session() as s:
-            ctx["suggested_topics"] = suggested_topics(pool_for(s, state.settings).texts.values())
+            ctx["suggested_topics"] = suggested_topics(
+                pool_for(s, state.settings, db=state.db).texts.values())
     return ctx
 
 
