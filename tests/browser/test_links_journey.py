@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from tests.browser.conftest import PHONE, SCREENSHOTS
+
 pytestmark = pytest.mark.browser
 
 PAPER = "2103.04264"  # the first demo seed paper: on today's feed, no code_url in the seed
@@ -45,6 +47,13 @@ def test_member_adds_a_code_link_and_it_shows_on_the_feed_and_in_has_code(page, 
     assert page.locator(f'article.card a[href="/papers/{PAPER}"]').count() >= 1
     assert page.locator("article.card a.badge-code").count() == page.locator(
         "article.card").count()
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "feed-with-code-desktop.png"))
+    page.set_viewport_size(PHONE)
+    page.goto(f"{site.url}/papers/{PAPER}#links")
+    page.locator("#links").screenshot(path=str(SCREENSHOTS / "paper-links-phone.png"))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
     # has:code in the query language finds it.
     page.goto(site.url + "/search?q=has:code&mode=lexical")
