@@ -35,6 +35,7 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from paperwire.store.dialect import upsert
 from paperwire.store.models import DigestDelivery, SentPaper, utcnow
 
 
@@ -52,28 +53,19 @@ class Claimed:
     interrupted: bool = False
 
 
-def _insert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def plan(session: Session, edition: str, period: str, subscription_ids: Sequence[int]) -> int:
     """Record a pending delivery for each subscription (existing rows untouched).
 
     Returns how many rows were new."""
-    insert = _insert(session)
     now = utcnow()
     new = 0
     for start in range(0, len(subscription_ids), 1000):
         chunk = subscription_ids[start:start + 1000]
-        stmt = insert(DigestDelivery).values([
+        stmt = upsert(session, DigestDelivery,
+                      ["subscription_id", "edition", "period"]).values([
             dict(subscription_id=sid, edition=edition, period=period, status="pending",
                  attempts=0, paper_ids=None, created_at=now) for sid in chunk
-        ]).on_conflict_do_nothing(index_elements=["subscription_id", "edition", "period"]
-                                  ).returning(DigestDelivery.id)
+        ]).returning(DigestDelivery.id)
         # RETURNING lists only the rows inserted (rowcount is -1 on some drivers).
         new += len(session.execute(stmt).all())
     return new
@@ -175,10 +167,9 @@ def fix_contents(session: Session, delivery_id: int, subscription_id: int, *,
                     .values(paper_ids=list(paper_ids), message_id=message_id))
     ids = list(dict.fromkeys(item["id"] for item in paper_ids))
     if ids:
-        insert = _insert(session)
         # executemany with one cached statement (a multi-VALUES insert would be compiled
         # anew for every distinct row count).
-        session.execute(insert(SentPaper).on_conflict_do_nothing(), [
+        session.execute(upsert(session, SentPaper), [
             dict(subscription_id=subscription_id, paper_id=pid, delivery_id=delivery_id)
             for pid in ids])
 
@@ -199,7 +190,7 @@ def fix_contents_many(session: Session, items: Sequence[tuple[int, int, list[dic
             for did, sid, contents, _m in items
             for pid in dict.fromkeys(item["id"] for item in contents)]
     if rows:
-        session.execute(_insert(session)(SentPaper).on_conflict_do_nothing(), rows)
+        session.execute(upsert(session, SentPaper), rows)
 
 
 def _finish(session: Session, delivery_id: int, worker: str, **values) -> bool:

@@ -23,6 +23,7 @@ import numpy as np
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from paperwire.store.dialect import upsert
 from paperwire.store.models import Embedding, Paper, SentenceVectors, utcnow
 
 _CHUNK = 500
@@ -137,15 +138,8 @@ def save_embeddings(session: Session, model_id: str, papers: Sequence[PendingPap
             for p, v in zip(papers, vectors) if p.id in existing]
     if not rows:
         return 0
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(Embedding)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Embedding.paper_id],
-        set_={c: getattr(stmt.excluded, c)
-              for c in ("model", "dim", "vector", "content_hash", "created_at")})
+    stmt = upsert(session, Embedding, ["paper_id"],
+                  update=("model", "dim", "vector", "content_hash", "created_at"))
     for start in range(0, len(rows), _CHUNK):
         session.execute(stmt, rows[start:start + _CHUNK])
     return len(rows)

@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from sqlalchemy import delete, func, select, union
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound
+from paperwire.store.dialect import upsert
 from paperwire.store.library_models import (
     FollowedTopic,
     ListFollow,
@@ -117,11 +116,6 @@ def members_with_signals(session: Session) -> list[int]:
 
 # --- helpers -------------------------------------------------------------------------------
 
-def _insert(session: Session, model):
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
-
-
 def require_visible_paper(session: Session, paper_id: str) -> None:
     hidden = session.scalar(select(Paper.hidden).where(Paper.id == paper_id))
     if hidden is None or hidden:
@@ -134,9 +128,8 @@ def save_paper(session: Session, user_id: int, paper_id: str,
                at: dt.datetime | None = None) -> bool:
     """Put a paper in the member's library; True when this call added it."""
     require_visible_paper(session, paper_id)
-    stmt = (_insert(session, SavedPaper)
+    stmt = (upsert(session, SavedPaper, ["user_id", "paper_id"])
             .values(user_id=user_id, paper_id=paper_id, created_at=at or utcnow())
-            .on_conflict_do_nothing(index_elements=["user_id", "paper_id"])
             .returning(SavedPaper.paper_id))
     return session.execute(stmt).first() is not None
 
@@ -196,10 +189,9 @@ def set_feedback(session: Session, user_id: int, paper_id: str, kind: str | None
                                                     PaperFeedback.paper_id == paper_id))
         return None
     require_visible_paper(session, paper_id)
-    stmt = (_insert(session, PaperFeedback)
+    stmt = (upsert(session, PaperFeedback, ["user_id", "paper_id"],
+                   update={"kind": kind, "created_at": utcnow()})
             .values(user_id=user_id, paper_id=paper_id, kind=kind, created_at=utcnow()))
-    stmt = stmt.on_conflict_do_update(index_elements=["user_id", "paper_id"],
-                                      set_={"kind": kind, "created_at": utcnow()})
     session.execute(stmt)
     return kind
 
@@ -227,9 +219,8 @@ def followed_topics(session: Session, user_id: int) -> list[str]:
 
 def follow_topic(session: Session, user_id: int, query: str) -> bool:
     """Follow a (validated, normalised) query; True when it was new."""
-    stmt = (_insert(session, FollowedTopic)
+    stmt = (upsert(session, FollowedTopic, ["user_id", "query"])
             .values(user_id=user_id, query=query, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["user_id", "query"])
             .returning(FollowedTopic.id))
     return session.execute(stmt).first() is not None
 

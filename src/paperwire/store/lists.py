@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound
-from paperwire.store.library import _insert
+from paperwire.store.dialect import upsert
 from paperwire.store.library_models import ListFollow, ListItem, PaperList, PendingImport
 from paperwire.store.models import Paper, User, utcnow
 from paperwire.store.users import AlreadyExists
@@ -116,9 +116,8 @@ def touch(session: Session, list_id: int) -> None:
 
 def add_item(session: Session, list_id: int, paper_id: str, at: dt.datetime | None = None) -> bool:
     """Add a paper to a list (the caller checked ownership); True when it was new."""
-    stmt = (_insert(session, ListItem)
+    stmt = (upsert(session, ListItem, ["list_id", "paper_id"])
             .values(list_id=list_id, paper_id=paper_id, added_at=at or utcnow())
-            .on_conflict_do_nothing(index_elements=["list_id", "paper_id"])
             .returning(ListItem.paper_id))
     added = session.execute(stmt).first() is not None
     if added:
@@ -165,9 +164,8 @@ def follow(session: Session, user_id: int, list_id: int) -> bool:
     row = public_list(session, list_id)
     if row.user_id == user_id:
         return False
-    stmt = (_insert(session, ListFollow).values(user_id=user_id, list_id=list_id,
-                                                 created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["user_id", "list_id"])
+    stmt = (upsert(session, ListFollow, ["user_id", "list_id"])
+            .values(user_id=user_id, list_id=list_id, created_at=utcnow())
             .returning(ListFollow.list_id))
     return session.execute(stmt).first() is not None
 
@@ -204,10 +202,9 @@ def count_followers(session: Session, list_id: int) -> int:
 
 def queue_import(session: Session, list_id: int, arxiv_id: str) -> bool:
     """Remember an arXiv id to add once arXiv answers; True when newly queued."""
-    stmt = (_insert(session, PendingImport)
+    stmt = (upsert(session, PendingImport, ["list_id", "arxiv_id"])
             .values(list_id=list_id, arxiv_id=arxiv_id, status="pending", attempts=0,
                     created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["list_id", "arxiv_id"])
             .returning(PendingImport.id))
     return session.execute(stmt).first() is not None
 

@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from paperwire.store.dialect import upsert
 from paperwire.store.models import Paper, SentenceVectors, utcnow
 
 _CHUNK = 500
@@ -69,15 +70,8 @@ def save_sentence_vectors(session: Session, model_id: str,
                            vectors=pack(vecs), content_hash=chash, created_at=now))
     if not values:
         return 0
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(SentenceVectors)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[SentenceVectors.paper_id],
-        set_={c: getattr(stmt.excluded, c)
-              for c in ("model", "dim", "count", "vectors", "content_hash", "created_at")})
+    stmt = upsert(session, SentenceVectors, ["paper_id"],
+                  update=("model", "dim", "count", "vectors", "content_hash", "created_at"))
     for start in range(0, len(values), _CHUNK):
         session.execute(stmt, values[start:start + _CHUNK])
     return len(values)

@@ -12,20 +12,17 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from paperwire.store.dialect import upsert
 from paperwire.store.models import FeedEntry
 
 
 def insert_submission(session: Session, paper_id: str, day: dt.date, user_id: int,
                       at: dt.datetime) -> FeedEntry | None:
     """The new feed entry, or None when the paper is on the feed already."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = (insert(FeedEntry)
+    stmt = (upsert(session, FeedEntry, ["paper_id"])
             .values(paper_id=paper_id, day=day, submitted_by=user_id, submitted_at=at)
-            .on_conflict_do_nothing(index_elements=["paper_id"])
             .returning(FeedEntry.id))
     new_id = session.execute(stmt).scalar()
     if new_id is None:

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound
+from paperwire.store.dialect import upsert
 from paperwire.store.models import Paper, Upvote, utcnow
 
 
@@ -35,10 +34,6 @@ class VoteResult:
     upvoted: bool        # the user's vote exists after the call
     changed: bool        # the call inserted or deleted a vote
     upvotes: int         # the paper's count after the call
-
-
-def _insert(session: Session):
-    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(Upvote)
 
 
 def _count(session: Session, paper_id: str) -> int:
@@ -55,8 +50,8 @@ def add_vote(session: Session, user_id: int, paper_id: str) -> VoteResult:
     """Upvote; a second call for the same user and paper changes nothing. A hidden paper
     takes no new votes (NotFound, as for a missing one); withdrawing one stays possible."""
     _require_paper(session, paper_id, visible=True)
-    stmt = (_insert(session).values(user_id=user_id, paper_id=paper_id, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["user_id", "paper_id"])
+    stmt = (upsert(session, Upvote, ["user_id", "paper_id"])
+            .values(user_id=user_id, paper_id=paper_id, created_at=utcnow())
             .returning(Upvote.user_id))
     # RETURNING, not rowcount: the driver's rowcount for INSERT ... ON CONFLICT is not
     # reliable across drivers; a returned row is exactly "this call inserted the vote".
