@@ -94,6 +94,13 @@ class Settings:
                                         group="web")
     feed_page_size: int = setting(30, "Papers per page on the feed, trending and search "
                                   "pages.", group="web")
+    library_page_size: int = setting(30, "Papers per page of a member's library and of a "
+                                     "list's page.", group="web")
+    library_import_max_lines: int = setting(500, "Most papers one list import (pasted ids, "
+                                            "BibTeX or JSON) may name.", group="web")
+    library_import_interval_minutes: int = setting(15, "How often the worker asks arXiv again "
+                                                   "for list imports that waited for it "
+                                                   "(job `library-imports`).", group="jobs")
 
     # --- arXiv ------------------------------------------------------------------------------
     arxiv_api_url: str = setting("https://export.arxiv.org/api/query",
@@ -261,10 +268,11 @@ class Settings:
                                   group="jobs")
     embed_interval_minutes: int = setting(5, "How often the worker embeds and indexes new "
                                           "papers.", group="jobs")
-    scheduled_jobs: str = setting("harvest,embed,digest,notify-mail,cleanup,recommend",
-                                  "Scheduled jobs `paperwire "
-                                  "worker` starts (comma-separated); leave one out to run it "
-                                  "elsewhere, e.g. from cron.", group="jobs")
+    scheduled_jobs: str = setting("harvest,embed,digest,notify-mail,cleanup,recommend,"
+                                  "library-imports",
+                                  "Scheduled jobs `paperwire worker` starts (comma-separated); "
+                                  "leave one out to run it elsewhere, e.g. from cron.",
+                                  group="jobs")
 
     # ---------------------------------------------------------------------------------------
     def __post_init__(self) -> None:

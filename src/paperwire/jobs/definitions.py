@@ -89,6 +89,13 @@ def cleanup(settings, db, key: str) -> str:
             f"subscriptions, {runs} old job runs")
 
 
+def library_imports(settings, db, key: str) -> str:
+    """List imports that waited for arXiv: fetch them and add them to their lists."""
+    from paperwire.services.library import complete_pending
+
+    return complete_pending(settings, db)
+
+
 def recommend(settings, db, key: str) -> str:
     """Precompute every member-with-signals' recommendations (services/recommendations.py)."""
     from paperwire.services.recommendations import precompute_all
@@ -98,4 +105,5 @@ def recommend(settings, db, key: str) -> str:
 
 
 JOBS = {"harvest": harvest, "embed": embed, "digest": digest, "digest-send": digest_part,
-        "notify-mail": notify_mail, "cleanup": cleanup, "recommend": recommend}
+        "notify-mail": notify_mail, "cleanup": cleanup, "recommend": recommend,
+        "library-imports": library_imports}

@@ -13,6 +13,7 @@ it comes back (until the end of that day), and never twice.
 - cleanup: hourly; key = the hour.
 - recommend: daily at ``recommend_time`` (after the harvest and the embedding of its papers);
   key = local date.
+- library-imports: every ``library_import_interval_minutes``; key = the slot's start.
 """
 
 from __future__ import annotations
@@ -47,5 +48,8 @@ def due(now_utc: dt.datetime, settings) -> list[tuple[str, str]]:
     slot = minute_of_day - minute_of_day % every
     jobs.append(("notify-mail", f"{today.isoformat()}T{slot // 60:02d}:{slot % 60:02d}"))
     jobs.append(("cleanup", f"{today.isoformat()}T{local.hour:02d}"))
+    every = max(1, settings.library_import_interval_minutes)
+    slot = minute_of_day - minute_of_day % every
+    jobs.append(("library-imports", f"{today.isoformat()}T{slot // 60:02d}:{slot % 60:02d}"))
     enabled = {j.strip() for j in settings.scheduled_jobs.split(",") if j.strip()}
     return [(name, key) for name, key in jobs if name in enabled]

@@ -48,6 +48,8 @@ ROUTE_MODULES = [
     "paperwire.web.routes.accounts",       # accounts helper: sign in/up/out, profile, tokens
     "paperwire.web.routes.actions",        # accounts helper: submit, upvote, comments, admin
     "paperwire.web.routes.subscriptions",  # digest helper: /subscribe, confirm, unsubscribe
+    "paperwire.web.routes.library",        # library helper: save, feedback, /library, /signals
+    "paperwire.web.routes.lists",          # library helper: /lists/..., list feeds and API
     "paperwire.web.routes.outbox",         # mail: /admin/outbox (the local outbox, admins)
     "paperwire.web.routes.notifications",  # /notifications, mail preference, its links, API
     "paperwire.web.routes.links",          # links helper: add a link, /admin/links

@@ -10,6 +10,11 @@ Template globals every page can use (documented in ``templates/base.html`` too):
 - ``math(text)``: LaTeX in ``$...$`` rendered to MathML, everything else escaped.
 - filter ``marked_math``: search highlights (escaped text with ``<mark>``) with math rendered.
 - ``site_name``, ``base_url``, ``settings``.
+- ``card_marks(items)``: the signed-in member's Save / "more like this" / "not interested"
+  marks on the cards of ``items`` (``services.library.card_marks``; two statements, none for
+  anonymous visitors, so cached anonymous pages stay database-free).
+- ``member_lists(paper_id)``: the signed-in member's lists as ``[{id, name, has}]`` (``has``:
+  the paper is in it), for the paper page's "Add to list" menu; ``[]`` for visitors.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from paperwire.web.mathrender import render_marked_math, render_math
@@ -68,8 +74,21 @@ def make_templates(settings) -> Jinja2Templates:
     from paperwire.web.render import teaser
 
     # ``plain``: for <title> and meta tags, math as readable text (not raw LaTeX).
-    env.globals.update(teaser=teaser, plain=readable_text)
+    env.globals.update(teaser=teaser, plain=readable_text, card_marks=_card_marks,
+                       member_lists=_member_lists)
     return templates
+
+
+@pass_context
+def _card_marks(context, items) -> dict:
+    from paperwire.services.library import card_marks
+
+    user = context.get("current_user")
+    if not user:
+        return {"saved": set(), "feedback": {}}
+    request = context["request"]
+    ids = [(i.get("paper") or i)["id"] for i in items or ()]
+    return card_marks(request.app.state.db, user, ids)
 
 
 # Stands in for the CSRF token in cached HTML; swapped for the request's token on the way out.
@@ -146,3 +165,16 @@ def _render(request: Request, name: str, context: dict[str, Any], token: str) ->
     ctx.update(request=request, current_user=current_user(request), csrf_field=csrf_field,
                csrf_token=token, path=request.url.path)
     return templates.get_template(name).render(ctx)
+
+
+@pass_context
+def _member_lists(context, paper_id: str) -> list[dict]:
+    from paperwire.store import lists as list_store
+
+    user = context.get("current_user")
+    if not user:
+        return []
+    with context["request"].app.state.db.session() as s:
+        rows = list_store.lists_of(s, user.id)
+        has = list_store.lists_containing(s, user.id, paper_id)
+    return [{"id": row.id, "name": row.name, "has": row.id in has} for row, _n in rows]

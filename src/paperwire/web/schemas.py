@@ -269,3 +269,115 @@ class RecommendationOut(BaseModel):
     reasonKind: str                  # saved|upvoted|more_like_this|list|topic|author
     reasonLabel: str                 # the title, list name, topic or author it refers to
     reasonPaperId: Optional[str] = None
+
+
+# --- library and lists (issue 13) --------------------------------------------------------------
+
+class SavedPaperOut(BaseModel):
+    id: str
+    savedAt: Optional[str]
+    paper: PaperOut
+
+
+class ListPaperOut(BaseModel):
+    id: str
+    addedAt: Optional[str]
+    paper: PaperOut
+
+
+class ListSummaryOut(BaseModel):
+    id: int
+    name: str
+    public: bool
+    count: int
+    url: str
+
+
+class FollowedListOut(BaseModel):
+    id: int
+    name: str
+    owner: str
+    url: str
+
+
+class LibraryOut(BaseModel):
+    """``GET /api/me/library``: saved papers (newest saved first, paginated), the member's
+    lists and the public lists they follow."""
+
+    papers: list[SavedPaperOut]
+    page: int
+    hasMore: bool
+    total: int
+    lists: list[ListSummaryOut]
+    followedLists: list[FollowedListOut]
+
+
+class PendingImportOut(BaseModel):
+    arxivId: str
+    status: str
+    error: Optional[str]
+
+
+class ListOut(BaseModel):
+    """A list with its papers (most recently added first). ``pending`` (imports waiting for
+    arXiv) is shown to the list's owner only."""
+
+    id: int
+    name: str
+    public: bool
+    owner: str
+    createdAt: Optional[str]
+    updatedAt: Optional[str]
+    papers: list[ListPaperOut]
+    pending: list[PendingImportOut] = []
+
+
+class MarksOut(BaseModel):
+    paperId: str
+    saved: bool
+    feedback: Optional[str]     # "more" (more like this), "less" (not interested) or null
+    lists: list[int]
+
+
+class ImportOut(BaseModel):
+    added: list[str]
+    already: list[str]
+    queued: list[str]           # waiting for arXiv; added by the library-imports job
+    errors: list[str]           # "line N (text): why"
+    summary: str
+
+
+class DatedPaperOut(BaseModel):
+    paperId: str
+    at: Optional[str]
+
+
+class SignalsOut(BaseModel):
+    """``GET /api/me/signals``: everything the recommendations learn from."""
+
+    upvoted: list[DatedPaperOut]
+    saved: list[DatedPaperOut]
+    lists: list[ListSummaryOut]
+    moreLikeThis: list[DatedPaperOut]
+    notInterested: list[DatedPaperOut]
+    topics: list[str]
+    followedAuthors: list[Any]
+
+
+class AccountExportOut(BaseModel):
+    """``GET /api/me/export``: the whole account (README: "Download my data")."""
+
+    format: str
+    exportedAt: Optional[str]
+    profile: dict[str, Any]
+    votes: list[dict[str, Any]]
+    comments: list[dict[str, Any]]
+    submissions: list[dict[str, Any]]
+    library: list[dict[str, Any]]
+    lists: list[dict[str, Any]]
+    followedLists: list[dict[str, Any]]
+    signals: dict[str, Any]
+    followedTopics: list[str]
+    followedAuthors: list[Any]
+    subscriptions: list[dict[str, Any]]
+    apiTokens: list[dict[str, Any]]

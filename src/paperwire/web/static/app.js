@@ -1,6 +1,7 @@
 // Small enhancements only: every page works without this file.
 // - Upvote forms submit with fetch (no reload) when the server answers JSON {upvotes, upvoted};
 //   the CSRF token goes in the X-CSRF-Token header as the accounts middleware expects.
+// - Save / "More like this" / "Not interested" forms likewise (JSON {saved, feedback}).
 // - "Copy BibTeX" copies the citation.
 // - The paper page's similar papers are loaded after the page (GET .../similar with
 //   X-Fragment: 1 answers the bare list); without this file the section links to that page.
@@ -75,7 +76,35 @@
     }).catch(function () { /* the link to the similar-papers page stays */ });
   }
 
+  // Save / "More like this" / "Not interested" (form.mark-form): same pattern; the JSON answer
+  // {saved, feedback} sets every button of the paper's group.
+  function onMark(event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form.mark-form") || !window.fetch) return;
+    event.preventDefault();
+    var group = form.closest(".member-actions");
+    var tokenInput = form.querySelector("input[name=csrf_token]");
+    fetch(form.action, {
+      method: "POST", body: new FormData(form), credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRF-Token": tokenInput ? tokenInput.value : "" }
+    }).then(function (resp) {
+      var type = resp.headers.get("content-type") || "";
+      if (!resp.ok || type.indexOf("json") < 0) throw new Error("fallback");
+      return resp.json();
+    }).then(function (data) {
+      if (typeof data.saved !== "boolean") throw new Error("fallback");
+      var states = { save: data.saved, more: data.feedback === "more", less: data.feedback === "less" };
+      (group || form).querySelectorAll("button[data-mark]").forEach(function (b) {
+        var on = !!states[b.getAttribute("data-mark")];
+        b.classList.toggle("is-on", on);
+        b.setAttribute("aria-pressed", on ? "true" : "false");
+        if (b.getAttribute("data-mark") === "save") b.textContent = on ? "Saved" : "Save";
+      });
+    }).catch(function () { form.submit(); });
+  }
+
   document.addEventListener("submit", onUpvote);
+  document.addEventListener("submit", onMark);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", loadSimilar);
   } else {

@@ -1,0 +1,143 @@
+"""Exports: a list or the whole library as BibTeX or JSON, and a member's whole account as
+JSON ("Download my data").
+
+Invariants:
+- Exports only ever contain the asking member's data (or a public list, which anyone may
+  read); the account export holds everything the site keeps about the member that is theirs
+  (profile, votes, comments, submissions, library, lists, list follows, marks, topics,
+  digest subscription settings, API token names) and no secret (no password hash, no token).
+- BibTeX entries are the paper page's (``render.bibtex``); a non-arXiv paper gets a
+  ``paperwire`` field with its id so an export imports back to the same papers.
+- The JSON export's ``papers[].id`` is what the importer reads: export then import into a
+  fresh list gives the same papers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from paperwire.store import library as store
+from paperwire.store import lists as list_store
+from paperwire.store.models import Paper
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.replace(microsecond=0).isoformat() + "Z" if value is not None else None
+
+
+def bibtex_entry(paper: Paper) -> str:
+    from paperwire.web.render import bibtex
+
+    entry = bibtex(paper)
+    if paper.source != "arxiv":
+        entry = entry[:-2] + f",\n  paperwire = {{{paper.id}}}\n}}"
+    return entry
+
+
+def bibtex_of(papers: list[Paper]) -> str:
+    return "\n\n".join(bibtex_entry(p) for p in papers) + ("\n" if papers else "")
+
+
+def paper_item(paper: Paper, at: dt.datetime | None, key: str = "addedAt") -> dict[str, Any]:
+    from paperwire.web.render import paper_json
+
+    return {"id": paper.id, key: _iso(at), "paper": paper_json(paper)}
+
+
+def list_json(session, row, *, owner: str) -> dict[str, Any]:
+    items = list_store.items(session, row.id)
+    return {"id": row.id, "name": row.name, "public": bool(row.is_public), "owner": owner,
+            "createdAt": _iso(row.created_at), "updatedAt": _iso(row.updated_at),
+            "papers": [paper_item(p, at) for p, at in items]}
+
+
+def list_bibtex(session, row) -> str:
+    return bibtex_of([p for p, _ in list_store.items(session, row.id)])
+
+
+def library_json(session, user_id: int) -> dict[str, Any]:
+    return {"papers": [paper_item(p, at, "savedAt") for p, at in store.all_saved(session, user_id)]}
+
+
+def library_bibtex(session, user_id: int) -> str:
+    return bibtex_of([p for p, _ in store.all_saved(session, user_id)])
+
+
+def account_export(session, user) -> dict[str, Any]:
+    """Everything of the member's account, as one JSON document."""
+    from sqlalchemy import select
+
+    from paperwire.store.models import ApiToken, Comment, FeedEntry, Subscription, Upvote
+
+    uid = user.id
+    sig = store.member_signals(session, uid)
+    votes = session.execute(select(Upvote.paper_id, Upvote.created_at)
+                            .where(Upvote.user_id == uid).order_by(Upvote.created_at)).all()
+    comments = session.scalars(select(Comment).where(Comment.user_id == uid,
+                                                     Comment.deleted.is_(False))
+                               .order_by(Comment.created_at, Comment.id)).all()
+    submissions = session.scalars(select(FeedEntry).where(FeedEntry.submitted_by == uid)
+                                  .order_by(FeedEntry.submitted_at)).all()
+    subs = session.scalars(select(Subscription).where(Subscription.user_id == uid)).all()
+    tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == uid)
+                             .order_by(ApiToken.created_at)).all()
+    own_lists = [list_json(session, row, owner=user.username)
+                 for row, _n in list_store.lists_of(session, uid)]
+    for item in own_lists:
+        item["pending"] = [{"arxivId": p.arxiv_id, "status": p.status, "error": p.error}
+                           for p in list_store.pending_for_list(session, item["id"])]
+    return {
+        "format": "paperwire-account-export/1",
+        "exportedAt": _iso(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)),
+        "profile": {"username": user.username, "email": user.email,
+                    "displayName": user.display_name, "isAdmin": bool(user.is_admin),
+                    "createdAt": _iso(user.created_at)},
+        "votes": [{"paperId": p, "at": _iso(at)} for p, at in votes],
+        "comments": [{"id": c.id, "paperId": c.paper_id, "parentId": c.parent_id,
+                      "body": c.body, "createdAt": _iso(c.created_at),
+                      "editedAt": _iso(c.edited_at)} for c in comments],
+        "submissions": [{"paperId": e.paper_id, "day": e.day.isoformat(),
+                         "at": _iso(e.submitted_at)} for e in submissions],
+        "library": [{"paperId": p, "savedAt": _iso(at)} for p, at in sig.saved],
+        "lists": own_lists,
+        "followedLists": [{"id": row.id, "name": row.name, "owner": owner}
+                          for row, owner in list_store.followed_lists(session, uid)],
+        "signals": {
+            "moreLikeThis": [{"paperId": p, "at": _iso(at)} for p, at in sig.more_like_this],
+            "notInterested": [{"paperId": p, "at": _iso(at)} for p, at in sig.not_interested],
+        },
+        "followedTopics": sig.topics,
+        "followedAuthors": _followed_authors(session, uid),
+        "subscriptions": [{"email": s.email, "status": s.status, "editions": s.editions,
+                           "maxPapers": s.max_papers, "topics": s.topics} for s in subs],
+        "apiTokens": [{"name": t.name, "createdAt": _iso(t.created_at),
+                       "lastUsedAt": _iso(t.last_used_at)} for t in tokens],
+    }
+
+
+def _followed_authors(session, user_id: int) -> list[Any]:
+    """INTEGRATION POINT (issue 13, ``authors`` helper): followed authors come from
+    ``paperwire.store.authors.followed_authors(session, user_id)`` when that module exists."""
+    try:
+        from paperwire.store.authors import followed_authors
+    except ImportError:
+        return []
+    return [_plain(a) for a in followed_authors(session, user_id)]
+
+
+def _plain(value: Any) -> Any:
+    """A followed author as JSON: a string, a dict, or a dataclass/row with a name."""
+    import dataclasses
+
+    if isinstance(value, (str, int, float)) or value is None:
+        return value
+    if dataclasses.is_dataclass(value):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return _iso(value)
+    return str(getattr(value, "name", value))
