@@ -193,3 +193,30 @@ def test_account_export_includes_library_lists_and_signals(app, db):
     assert "password" not in json.dumps(data).lower()
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     assert download.json()["library"] == data["library"]
+
+
+def test_import_page_reports_bad_lines_and_shows_papers_waiting_for_arxiv(settings, db):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_app(settings, db, rate_limit_per_minute=1_000_000, arxiv_max_retries=0,
+                   arxiv_api_url=f"http://127.0.0.1:{port}/api/query")
+    (rec,) = make_feed_papers(db, 1, day=DAY, id="2104.12255")
+    alice = make_user(db, "alice")
+    with db.session() as s:
+        list_id = lists.create_list(s, alice.id, "thesis").id
+    bib = b"@misc{a, eprint = {2104.12255}, archivePrefix = {arXiv}}\n@book{b, title = {x}}\n"
+    with _client(app, "alice") as client:
+        r = client.post(f"/lists/{list_id}/import",
+                        data={"text": "2105.00001\nnonsense", "csrf_token": csrf(client, f"/lists/{list_id}")},
+                        follow_redirects=False)
+        up = client.post(f"/lists/{list_id}/import", files={"file": ("refs.bib", bib)},
+                         data={"csrf_token": csrf(client, f"/lists/{list_id}")})
+        page = client.get(f"/lists/{list_id}").text
+    assert r.status_code == 200
+    assert "line 2 (nonsense): not an arXiv id or arxiv.org URL" in r.text
+    assert "1 waiting for arXiv" in r.text
+    assert "1 added" in up.text and "line 2 (@book{b}): no arXiv id" in up.text
+    assert "Waiting for arXiv" in page and "2105.00001" in page and rec.title in page

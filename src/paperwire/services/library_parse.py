@@ -68,9 +68,15 @@ def parse_pasted(text: str) -> list[Line]:
 
 def _reason(exc: BadInput) -> str:
     message = str(exc)
-    # normalize_arxiv_id's message repeats the input; the Line carries it already.
-    return ("not an arXiv id or arxiv.org URL" if message.startswith("not an arXiv id")
-            else message)
+    # normalize_arxiv_id's message repeats the input (the Line carries it already) and lists
+    # every accepted form; keep only the reason.
+    match = re.match(r"not an arXiv (id|URL)\b[^(;]*(\([^)]*\))?", message)
+    if match:
+        what = match.group(1)
+        if match.group(2):
+            return f"not an arXiv {what} {match.group(2)}"
+        return "not an arXiv id or arxiv.org URL"
+    return message.split("; expected", 1)[0]
 
 
 # --- BibTeX ------------------------------------------------------------------------------------
