@@ -154,8 +154,13 @@ def test_public_list_has_a_page_an_atom_feed_and_json_and_can_be_followed(app, d
 
 
 def test_signals_page_lists_every_signal_and_clear_all_removes_them(app, db):
+    from paperwire.authors.names import strict_key
+    from paperwire.store import authors
+
     a, b, c = make_feed_papers(db, 3, day=DAY)
-    make_user(db, "alice")
+    alice = make_user(db, "alice")
+    with db.session() as s:
+        authors.follow(s, alice.id, strict_key("Ada Lovelace"), "Ada Lovelace")
     with _client(app, "alice") as client:
         post_form(client, f"/papers/{a.id}/upvote", {"vote": "1"})
         post_form(client, f"/papers/{b.id}/save", {"saved": "1"})
@@ -163,13 +168,13 @@ def test_signals_page_lists_every_signal_and_clear_all_removes_them(app, db):
         post_form(client, "/signals/topics", {"topic": "protein folding"}, token_from="/signals")
         bad = post_form(client, "/signals/topics", {"topic": "   "}, token_from="/signals")
         page = client.get("/signals").text
-        for title in (a.title, b.title, c.title, "protein folding"):
+        for title in (a.title, b.title, c.title, "protein folding", "Ada Lovelace"):
             assert title in page
         assert bad.status_code == 400 and "needs some words" in bad.text
         post_form(client, "/signals/clear", {"confirm": "yes"}, token_from="/signals")
         after = client.get("/signals", headers={"Accept": "application/json"}).json()
     assert all(after[k] == [] for k in ("upvoted", "saved", "moreLikeThis", "notInterested",
-                                        "topics"))
+                                        "topics", "followedAuthors"))
 
 
 def test_account_export_includes_library_lists_and_signals(app, db):

@@ -182,8 +182,9 @@ def unfollow_topic(db, user_id: int, topic: str) -> bool:
 
 
 def clear_signals(db, user_id: int) -> None:
-    """"Clear all": upvotes, saves, marks, topics, list contents and follows go; the lists
-    themselves stay (empty), so a public list's address keeps working."""
+    """"Clear all": upvotes, saves, marks, topics, list contents, followed lists and
+    followed authors go; the lists themselves stay (empty), so a public list's address keeps
+    working."""
     from paperwire.store import votes
 
     with db.session() as s:
@@ -201,6 +202,13 @@ def clear_signals(db, user_id: int) -> None:
                 list_store.remove_item(s, lst.id, paper_id)
         for followed, _owner in list_store.followed_lists(s, user_id):
             list_store.unfollow(s, user_id, followed.id)
+        try:
+            from paperwire.store import authors
+        except ImportError:   # (a tree without the authors area)
+            authors = None
+        if authors is not None:
+            for key in authors.followed_authors(s, user_id):
+                authors.unfollow(s, user_id, key)
 
 
 # --- import ----------------------------------------------------------------------------------

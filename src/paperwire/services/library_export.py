@@ -117,13 +117,16 @@ def account_export(session, user) -> dict[str, Any]:
 
 
 def _followed_authors(session, user_id: int) -> list[Any]:
-    """INTEGRATION POINT (issue 13, ``authors`` helper): followed authors come from
-    ``paperwire.store.authors.followed_authors(session, user_id)`` when that module exists."""
+    """Followed authors (the ``authors`` area's ``store.authors``) as ``{key, name}``.
+    Integration point: without that module (an older tree) the list is empty."""
     try:
-        from paperwire.store.authors import followed_authors
+        from paperwire.store import authors
     except ImportError:
         return []
-    return [_plain(a) for a in followed_authors(session, user_id)]
+    names = getattr(authors, "followed_author_names", None)
+    if names is not None:
+        return [{"key": key, "name": name} for key, name in names(session, user_id)]
+    return [_plain(a) for a in authors.followed_authors(session, user_id)]
 
 
 def _plain(value: Any) -> Any:
