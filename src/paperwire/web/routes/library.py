@@ -156,7 +156,7 @@ def unfollow_topic_form(request: Request, topic: str = Form("")):
     if user is None:
         return _signin_first(request, "/signals")
     service.unfollow_topic(request.app.state.db, user.id, topic)
-    return _redirect(_back(request, "/signals") )
+    return _redirect(_back(request, "/signals"))
 
 
 @html.post("/signals/clear")
