@@ -5,7 +5,8 @@ Invariants:
 - Exports only ever contain the asking member's data (or a public list, which anyone may
   read); the account export holds everything the site keeps about the member that is theirs
   (profile, votes, comments, submissions, library, lists, list follows, marks, topics,
-  digest subscription settings, API token names) and no secret (no password hash, no token).
+  followed authors and authorship claims, notifications and comment revisions, digest
+  subscription settings, API token names) and no secret (no password hash, no token).
 - BibTeX entries are the paper page's (``render.bibtex``); a non-arXiv paper gets a
   ``paperwire`` field with its id so an export imports back to the same papers.
 - The JSON export's ``papers[].id`` is what the importer reads: export then import into a
@@ -108,7 +109,9 @@ def account_export(session, user) -> dict[str, Any]:
             "notInterested": [{"paperId": p, "at": _iso(at)} for p, at in sig.not_interested],
         },
         "followedTopics": sig.topics,
-        "followedAuthors": _followed_authors(session, uid),
+        # The authors and discussions areas export their own parts.
+        **_authors_part(session, uid),
+        "discussions": _discussions_part(session, uid),
         "subscriptions": [{"email": s.email, "status": s.status, "editions": s.editions,
                            "maxPapers": s.max_papers, "topics": s.topics} for s in subs],
         "apiTokens": [{"name": t.name, "createdAt": _iso(t.created_at),
@@ -127,6 +130,25 @@ def _followed_authors(session, user_id: int) -> list[Any]:
     if names is not None:
         return [{"key": key, "name": name} for key, name in names(session, user_id)]
     return [_plain(a) for a in authors.followed_authors(session, user_id)]
+
+
+def _authors_part(session, user_id: int) -> dict[str, Any]:
+    """``followedAuthors`` and ``authorClaims`` (``store.authors.export_member_authors``)."""
+    try:
+        from paperwire.store.authors import export_member_authors
+    except ImportError:
+        return {"followedAuthors": _followed_authors(session, user_id), "authorClaims": []}
+    return export_member_authors(session, user_id)
+
+
+def _discussions_part(session, user_id: int) -> dict[str, Any]:
+    """Notification choice, notifications, earlier versions of the member's comments
+    (``store.notifications.export_member``)."""
+    try:
+        from paperwire.store.notifications import export_member
+    except ImportError:
+        return {}
+    return export_member(session, user_id)
 
 
 def _plain(value: Any) -> Any:

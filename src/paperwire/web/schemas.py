@@ -379,5 +379,7 @@ class AccountExportOut(BaseModel):
     signals: dict[str, Any]
     followedTopics: list[str]
     followedAuthors: list[Any]
+    authorClaims: list[dict[str, Any]] = []
+    discussions: dict[str, Any] = {}
     subscriptions: list[dict[str, Any]]
     apiTokens: list[dict[str, Any]]
