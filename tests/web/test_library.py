@@ -195,7 +195,7 @@ def test_account_export_includes_library_lists_and_signals(app, db):
     assert data["lists"][0]["name"] == "thesis" and data["lists"][0]["papers"][0]["id"] == b.id
     assert [x["paperId"] for x in data["signals"]["moreLikeThis"]] == [b.id]
     assert data["followedTopics"] == ["graphs"]
-    assert {"followedAuthors", "authorClaims", "discussions"} <= set(data)
+    assert {"followedAuthors", "authorClaims", "discussions", "recommendations"} <= set(data)
     assert "password" not in json.dumps(data).lower()
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     assert download.json()["library"] == data["library"]

@@ -5,7 +5,8 @@ Invariants:
 - Exports only ever contain the asking member's data (or a public list, which anyone may
   read); the account export holds everything the site keeps about the member that is theirs
   (profile, votes, comments, submissions, library, lists, list follows, marks, topics,
-  followed authors and authorship claims, notifications and comment revisions, digest
+  followed authors and authorship claims, notifications and comment revisions, stored
+  recommendations, digest
   subscription settings, API token names) and no secret (no password hash, no token).
 - BibTeX entries are the paper page's (``render.bibtex``); a non-arXiv paper gets a
   ``paperwire`` field with its id so an export imports back to the same papers.
@@ -112,6 +113,7 @@ def account_export(session, user) -> dict[str, Any]:
         # The authors and discussions areas export their own parts.
         **_authors_part(session, uid),
         "discussions": _discussions_part(session, uid),
+        **_recommendations_part(session, uid),
         "subscriptions": [{"email": s.email, "status": s.status, "editions": s.editions,
                            "maxPapers": s.max_papers, "topics": s.topics} for s in subs],
         "apiTokens": [{"name": t.name, "createdAt": _iso(t.created_at),
@@ -146,6 +148,15 @@ def _discussions_part(session, user_id: int) -> dict[str, Any]:
     (``store.notifications.export_member``)."""
     try:
         from paperwire.store.notifications import export_member
+    except ImportError:
+        return {}
+    return export_member(session, user_id)
+
+
+def _recommendations_part(session, user_id: int) -> dict[str, Any]:
+    """The stored For-you list (``store.recommendations.export_member``)."""
+    try:
+        from paperwire.store.recommendations import export_member
     except ImportError:
         return {}
     return export_member(session, user_id)

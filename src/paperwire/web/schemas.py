@@ -381,5 +381,7 @@ class AccountExportOut(BaseModel):
     followedAuthors: list[Any]
     authorClaims: list[dict[str, Any]] = []
     discussions: dict[str, Any] = {}
+    recommendationsComputedAt: Optional[str] = None
+    recommendations: list[dict[str, Any]] = []
     subscriptions: list[dict[str, Any]]
     apiTokens: list[dict[str, Any]]
