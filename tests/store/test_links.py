@@ -3,6 +3,7 @@ at ingest, demo code links, the backfill, member links and moderation; SQLite an
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 
 import pytest
@@ -206,3 +207,16 @@ def test_a_deleted_member_keeps_no_name_on_their_links(db, settings):
     with db.session() as s:
         views, total = store.moderation_list(s)
     assert total == 1 and views[0].username is None and views[0].link.added_by is None
+
+
+def test_member_links_beyond_the_daily_limit_are_refused_but_admins_are_not_limited(db, settings):
+    rec = make_papers(db, abstract="plain")[0]
+    uid = _user(db)
+    settings = settings.__class__(**{**vars(settings), "member_links_per_day": 2})
+    for n in range(2):
+        service.add_link(settings, db, _member(uid), rec.id, f"https://x.org/{n}", "project")
+    with db.session() as s:
+        assert store.member_links_since(s, uid, dt.datetime(2000, 1, 1)) == 2
+    with pytest.raises(service.DailyLimit, match="limit is 2"):
+        service.add_link(settings, db, _member(uid), rec.id, "https://x.org/3", "project")
+    service.add_link(settings, db, _member(uid, admin=True), rec.id, "https://x.org/4", "project")

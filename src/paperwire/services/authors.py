@@ -32,7 +32,8 @@ from paperwire.authors.names import strict_key
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.store import author_claims as claims_store
 from paperwire.store import authors as store
-from paperwire.store.models import AuthorClaim, Subscription
+from paperwire.store import subscriptions as subscriptions_store
+from paperwire.store.models import AuthorClaim
 
 
 class Forbidden(PaperwireError):
@@ -113,10 +114,7 @@ def _view(claim: AuthorClaim, username: str) -> ClaimView:
 
 def proven_address(session, user_id: int) -> str | None:
     """The member's proven address: their linked, active digest subscription's, or None."""
-    from sqlalchemy import select
-
-    return session.scalar(select(Subscription.email).where(Subscription.user_id == user_id,
-                                                           Subscription.status == "active"))
+    return subscriptions_store.proven_address(session, user_id)
 
 
 def domain_matches(address: str | None, affiliations: list[str]) -> bool:

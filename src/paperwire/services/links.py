@@ -20,12 +20,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import func, select
-
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.ingest.links import member_link
 from paperwire.store import links as store
-from paperwire.store.models import PaperLink, utcnow
+from paperwire.store.models import utcnow
 
 class NotAllowed(PaperwireError):
     """Only administrators moderate links: 403."""
@@ -59,8 +57,7 @@ def add_link(settings, db, user, paper_id: str, url: str, kind: str | None) -> A
         raise BadInput(str(exc)) from None
     with db.session() as session:
         since = utcnow() - dt.timedelta(days=1)
-        today = session.scalar(select(func.count()).select_from(PaperLink).where(
-            PaperLink.added_by == user.id, PaperLink.created_at > since)) or 0
+        today = store.member_links_since(session, user.id, since)
         limit = settings.member_links_per_day
         if today >= limit and not user.is_admin:
             raise DailyLimit(f"you added {today} links in the last 24 hours; the limit is "

@@ -140,6 +140,12 @@ class Added:
     visible: bool
 
 
+def member_links_since(session: Session, user_id: int, since) -> int:
+    """Links ``user_id`` added after ``since`` (naive UTC): the daily limit's count."""
+    return session.scalar(select(func.count()).select_from(PaperLink).where(
+        PaperLink.added_by == user_id, PaperLink.created_at > since)) or 0
+
+
 def add_member_link(session: Session, paper_id: str, link: Link, user_id: int, *,
                     review: bool = False) -> Added:
     """A member's link on a visible paper (``NotFound`` otherwise). ``LinkExists`` (409) when the URL

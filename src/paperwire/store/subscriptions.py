@@ -65,6 +65,13 @@ def get_by_user(session: Session, user_id: int) -> Subscription | None:
     return session.scalar(select(Subscription).where(Subscription.user_id == user_id))
 
 
+def proven_address(session: Session, user_id: int) -> str | None:
+    """The address of the account's linked, active subscription (linking requires following
+    the link mailed to it, so the account proved it reads the address), or None."""
+    return session.scalar(select(Subscription.email).where(Subscription.user_id == user_id,
+                                                           Subscription.status == "active"))
+
+
 def subscribe(session: Session, email: str, *,
               editions: str | None = None, topics: list[dict[str, Any]] | None = None,
               max_papers: int | None = None) -> tuple[Subscription, bool]:
