@@ -16,6 +16,7 @@ import pytest
 from paperwire.search import embed
 from paperwire.search.prepare import FAILED_FILE, ProgressLine
 from tests.factories import make_papers
+from tests.search.embed_fixtures import encoder, model_data_dir  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
@@ -198,3 +199,47 @@ def test_waiting_for_another_process_export_says_so_then_uses_its_result(fresh_m
         fcntl.flock(held, fcntl.LOCK_UN)
         waiter.join(30)
     assert result == [folder / "model.onnx"]
+
+
+def test_searches_do_not_queue_behind_another_threads_model_export(fresh_model_dir, db,
+                                                                   model_data_dir):  # noqa: F811
+    """A web worker's warm-up thread exports the model (a data dir outside ``serve``): the
+    page's searches answer keyword-only meanwhile, instead of waiting minutes on the lock
+    (browser tests timed out on /search that way), and the semantic side joins after."""
+    import fcntl
+    import shutil
+    import threading
+
+    from paperwire.search.service import PREPARING_NOTICE, SearchService
+
+    settings = fresh_model_dir
+    make_papers(db, 3, title="Selective state spaces for sequences")
+    svc = SearchService(settings, db, background=False)
+    spec = embed.resolve_model(settings)
+    folder = embed._cache_dir(settings, spec, embed.DEFAULT_BACKEND)
+    folder.parent.mkdir(parents=True)
+    try:
+        with open(folder.parent / f".{folder.name}.lock", "w") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)  # the export "in progress"
+            warm = threading.Thread(target=svc.semantic)  # the warm-up: waits on the export
+            warm.start()
+            for _ in range(200):
+                if svc._loading:
+                    break
+                time.sleep(0.05)
+            answers: list = []
+            searcher = threading.Thread(
+                target=lambda: answers.append(svc.search("state spaces", mode="hybrid")))
+            searcher.start()
+            searcher.join(60)
+            assert answers, "the search waited for the export"
+            assert answers[0].mode == "lexical" and len(answers[0].hits) == 3
+            assert PREPARING_NOTICE in answers[0].notices
+            # The export lands (the session's real one) and the warm-up finishes loading.
+            shutil.copytree(model_data_dir / "models" / folder.name, folder)
+            fcntl.flock(held, fcntl.LOCK_UN)
+            warm.join(120)
+        assert svc.semantic() is not None
+        assert svc.search("state spaces", mode="hybrid").mode == "hybrid"
+    finally:
+        svc.close()

@@ -150,6 +150,7 @@ class SearchService:
         self._semantic = semantic
         self._semantic_error: str | None = None
         self._encoder = encoder
+        self._loading = False  # one thread loads the semantic side; the others do not wait
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -178,25 +179,39 @@ class SearchService:
 
     # ---- semantic side (built by the semantic part of the search area) --------------------
     def semantic(self):
-        """The SemanticIndex and encoder, or None with a reason in ``_semantic_error``."""
+        """The SemanticIndex (with its encoder ready), or None: not ready yet, or unavailable
+        with a reason in ``_semantic_error``.
+
+        Never makes a caller wait for another thread's loading: loading may export the model
+        (minutes on a fresh data dir), and meanwhile searches answer keyword-only and say so
+        (before, every search thread queued on the lock behind the warm-up's export)."""
         with self._lock:
-            if self._semantic is None and self._semantic_error is None:
-                from paperwire.search.embed import ModelNotReady
+            if self._semantic is not None or self._semantic_error is not None \
+                    or self._loading:
+                return self._semantic
+            self._loading = True
+        from paperwire.search.embed import ModelNotReady, get_encoder
+        from paperwire.search.semantic import SemanticIndex
 
-                try:
-                    from paperwire.search.embed import get_encoder
-                    from paperwire.search.semantic import SemanticIndex
-
-                    self._encoder = get_encoder(self.settings)
-                    self._semantic = SemanticIndex(self.settings, self.db)
-                except ModelNotReady:
-                    # First start: the model is prepared in the background; not an error,
-                    # asked again by the next query.
-                    return None
-                except Exception as exc:  # noqa: BLE001 - degrade to lexical, say why
-                    log.warning("semantic search unavailable: %s", exc)
-                    self._semantic_error = str(exc)
-            return self._semantic
+        encoder = semantic = error = None
+        try:
+            encoder = get_encoder(self.settings)
+            semantic = SemanticIndex(self.settings, self.db)
+        except ModelNotReady:
+            # First start: the model is prepared in the background; not an error, asked
+            # again by the next query.
+            pass
+        except Exception as exc:  # noqa: BLE001 - degrade to lexical, say why
+            log.warning("semantic search unavailable: %s", exc)
+            error = str(exc)
+        finally:
+            with self._lock:
+                self._loading = False
+                if semantic is not None:
+                    self._encoder, self._semantic = encoder, semantic
+                elif error is not None:
+                    self._semantic_error = error
+        return semantic
 
     def _semantic_ranked(self, pq: ParsedQuery, cons: Constraints, k: int,
                          notices: list[str]) -> list[tuple[str, float]] | None:
