@@ -22,10 +22,11 @@ import math
 import zlib
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.store.db import Database
+from paperwire.store.locks import transaction_lock
 from paperwire.store.models import RateEvent, utcnow
 
 
@@ -34,6 +35,10 @@ class RateDecision:
     allowed: bool
     remaining: int          # attempts left in the current window after this one
     retry_after: int        # seconds until the next attempt is allowed (0 when allowed)
+
+
+# Namespace of the rate-limit locks (store/locks.py); see _lock_key.
+_LOCK_NAMESPACE = 0x7277
 
 
 def _lock_key(key: str) -> int:
@@ -57,9 +62,7 @@ def hit(db: Database, key: str, limit: int, window_seconds: float = 60.0, *,
     window = dt.timedelta(seconds=window_seconds)
     since = now - window
     with db.session() as session:
-        if db.dialect == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:cls, :key)"),
-                            {"cls": 0x7277, "key": _lock_key(key)})
+        if transaction_lock(session, _LOCK_NAMESPACE, _lock_key(key)):  # PostgreSQL
             count, oldest = _window(session, key, since)
             if count >= limit:
                 return _refused(oldest, window, now)
