@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.search.embed_fixtures import encoder, model_data_dir  # noqa: F401  (fixtures)
+
 CHROMIUM = os.environ.get("PAPERWIRE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
@@ -69,7 +71,7 @@ class Site:
 
 
 @pytest.fixture(scope="session")
-def site(browser, tmp_path_factory):
+def site(browser, tmp_path_factory, model_data_dir):  # noqa: F811
     from paperwire.config import load_settings
     from paperwire.ingest.demo import load_demo_if_empty
     from paperwire.store.db import open_database
@@ -79,6 +81,10 @@ def site(browser, tmp_path_factory):
     from tests.support.smtp_sink import SmtpSink
 
     data_dir = tmp_path_factory.mktemp("browser-site")
+    # The session's model export: the site's warm-up loads it in seconds. Exporting here
+    # instead kept a thread in native code for minutes, and a process ending meanwhile
+    # aborted ("terminate called without an active exception").
+    shutil.copytree(model_data_dir / "models", data_dir / "models")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with arxiv_replay_server() as replay, SmtpSink() as smtp:
