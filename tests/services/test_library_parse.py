@@ -70,6 +70,12 @@ def test_bibtex_entries_give_ids_and_a_line_per_bad_entry():
     assert broken.line == 19 and "not closed" in broken.message
 
 
+def test_field_like_text_inside_a_value_is_not_a_field():
+    bib = ("@misc{x, title = {On eprint = {9999.99999} and friends}, note = \"a, b = c\",\n"
+           "  eprint = {2104.12255}, archivePrefix = {arXiv}}")
+    assert [ln.paper_id for ln in parse_bibtex(bib)] == ["2104.12255"]
+
+
 def test_text_that_is_not_bibtex_or_json_is_read_as_pasted_ids():
     assert [ln.paper_id for ln in parse_any("2104.12255")] == ["2104.12255"]
     with pytest.raises(BadInput, match="not valid JSON"):

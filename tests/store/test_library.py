@@ -179,3 +179,14 @@ def test_account_deletion_removes_the_whole_library(db):
     # Only bob's own save and list survive.
     assert counts == {"saved_papers": 1, "paper_lists": 1, "list_items": 0, "list_follows": 0,
                       "paper_feedback": 0, "followed_topics": 0, "pending_imports": 0}
+
+
+def test_renaming_to_a_taken_name_is_a_conflict_and_changes_nothing(db):
+    user = make_store_user(db)
+    with db.session() as s:
+        lists.create_list(s, user.id, "Thesis")
+        other = lists.create_list(s, user.id, "Reading")
+    with db.session() as s, pytest.raises(AlreadyExists):
+        lists.rename_owned(s, user.id, other.id, "thesis")
+    with db.session() as s:
+        assert sorted(row.name for row, _ in lists.lists_of(s, user.id)) == ["Reading", "Thesis"]

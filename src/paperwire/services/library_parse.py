@@ -122,28 +122,39 @@ def _entries(text: str):
 
 
 def _fields(body: str) -> tuple[str, dict[str, str]]:
-    """The citation key and the fields (names lower-cased, outer braces/quotes removed)."""
+    """The citation key and the fields (names lower-cased, outer braces/quotes removed).
+
+    Read left to right: a field's value (braced, quoted, or bare up to the next comma) is
+    skipped whole, so ``name = ...`` text inside a value is never taken for a field."""
     key, _, rest = body.partition(",")
     fields: dict[str, str] = {}
-    for match in re.finditer(r"([A-Za-z][\w\-]*)\s*=\s*", rest):
-        name = match.group(1).lower()
-        pos = match.end()
+    pos, n = 0, len(rest)
+    name_re = re.compile(r"\s*,?\s*([A-Za-z][\w\-]*)\s*=\s*")
+    while pos < n:
+        match = name_re.match(rest, pos)
+        if not match:
+            break
+        name, pos = match.group(1).lower(), match.end()
         value, depth = [], 0
-        quoted = pos < len(rest) and rest[pos] == '"'
+        quoted = pos < n and rest[pos] == '"'
         if quoted:
             pos += 1
-        while pos < len(rest):
+        while pos < n:
             ch = rest[pos]
+            if ch == "\\" and pos + 1 < n:
+                value.append(rest[pos:pos + 2])
+                pos += 2
+                continue
             if ch == "{":
                 depth += 1
             elif ch == "}":
-                if depth == 0:
-                    break
                 depth -= 1
             elif depth == 0 and ((quoted and ch == '"') or (not quoted and ch == ",")):
                 break
             value.append(ch)
             pos += 1
+        if quoted and pos < n:
+            pos += 1            # the closing quote
         fields.setdefault(name, "".join(value).strip().strip("{}").strip())
     return key.strip(), fields
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound
@@ -43,8 +44,14 @@ def create_list(session: Session, user_id: int, name: str, *, is_public: bool = 
     now = utcnow()
     row = PaperList(user_id=user_id, name=name, is_public=is_public, created_at=now,
                     updated_at=now)
-    session.add(row)
-    session.flush()
+    # A savepoint: a concurrent creation of the same name hits the unique constraint; report
+    # it as the same 409 and keep the caller's transaction usable.
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as exc:
+        raise AlreadyExists(f"you have a list named {name!r} already") from exc
     return row
 
 
@@ -72,9 +79,13 @@ def rename_owned(session: Session, user_id: int, list_id: int, name: str) -> Pap
     row = get_owned(session, user_id, list_id)
     if _name_taken(session, user_id, name, exclude=list_id):
         raise AlreadyExists(f"you have a list named {name!r} already")
-    row.name = name
-    row.updated_at = utcnow()
-    session.flush()
+    try:
+        with session.begin_nested():
+            row.name = name
+            row.updated_at = utcnow()
+            session.flush()
+    except IntegrityError as exc:
+        raise AlreadyExists(f"you have a list named {name!r} already") from exc
     return row
 
 
