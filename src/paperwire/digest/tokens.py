@@ -54,10 +54,9 @@ def max_age_seconds(purpose: str, token_max_age_days: int) -> int:
     return int(days * 86400)
 
 
-def verify_token(secret_key: str, purpose: str, token: str, *, max_age: int,
-                 now: float | None = None) -> TokenPayload:
-    """Payload of a valid token; ``TokenError`` for anything else (never a partial result)."""
-    signer = _signer(secret_key, purpose)
+def _unsign(signer: TimestampSigner, token: str, *, max_age: int,
+            now: float | None = None) -> bytes:
+    """The signed value of an unexpired ``token``; ``TokenError`` ("expired" / "invalid")."""
     try:
         value, ts = signer.unsign(token, return_timestamp=True)
         age = (now if now is not None else time.time()) - ts.timestamp()
@@ -68,6 +67,13 @@ def verify_token(secret_key: str, purpose: str, token: str, *, max_age: int,
     except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
         raise TokenError("invalid", "This link is not valid (it may have been cut or altered).") \
             from exc
+    return value
+
+
+def verify_token(secret_key: str, purpose: str, token: str, *, max_age: int,
+                 now: float | None = None) -> TokenPayload:
+    """Payload of a valid token; ``TokenError`` for anything else (never a partial result)."""
+    value = _unsign(_signer(secret_key, purpose), token, max_age=max_age, now=now)
     try:
         sid, version = (int(x) for x in value.decode("ascii").split("-"))
     except (ValueError, UnicodeError):
@@ -112,17 +118,7 @@ def make_member_token(secret_key: str, purpose: str, user_id: int, token_version
 def verify_member_token(secret_key: str, purpose: str, token: str, *, max_age: int,
                         now: float | None = None) -> MemberTokenPayload:
     """Payload of a valid member token; ``TokenError`` for anything else."""
-    signer = _member_signer(secret_key, purpose)
-    try:
-        value, ts = signer.unsign(token, return_timestamp=True)
-        age = (now if now is not None else time.time()) - ts.timestamp()
-        if age > max_age:
-            raise SignatureExpired("expired")
-    except SignatureExpired as exc:
-        raise TokenError("expired", "This link has expired.") from exc
-    except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
-        raise TokenError("invalid", "This link is not valid (it may have been cut or altered).") \
-            from exc
+    value = _unsign(_member_signer(secret_key, purpose), token, max_age=max_age, now=now)
     try:
         uid, version, digest = value.decode("ascii").split("-")
         return MemberTokenPayload(int(uid), int(version), digest)
