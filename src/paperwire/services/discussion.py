@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.store import comments as comment_store
 from paperwire.store import notifications as notes
-from paperwire.store.users import existing_usernames, get_user
+from paperwire.store.users import existing_usernames, get_user, user_ids_of
 from paperwire.web.markdown import MAX_COMMENT_CHARS, mention_candidates, render_comment
 
 
@@ -64,11 +64,7 @@ def _render(session, body: str) -> tuple[str, set[int]]:
     html = render_comment(body, names)
     ids: set[int] = set()
     if names:
-        from sqlalchemy import select
-
-        from paperwire.store.models import User
-
-        ids = set(session.scalars(select(User.id).where(User.username.in_(names))))
+        ids = user_ids_of(session, names)
     return html, ids
 
 

@@ -68,22 +68,13 @@ def library_bibtex(session, user_id: int) -> str:
 
 def account_export(session, user) -> dict[str, Any]:
     """Everything of the member's account, as one JSON document."""
-    from sqlalchemy import select
-
-    from paperwire.store.models import ApiToken, Comment, FeedEntry, Subscription, Upvote
+    from paperwire.store.users import account_rows
 
     uid = user.id
     sig = store.member_signals(session, uid)
-    votes = session.execute(select(Upvote.paper_id, Upvote.created_at)
-                            .where(Upvote.user_id == uid).order_by(Upvote.created_at)).all()
-    comments = session.scalars(select(Comment).where(Comment.user_id == uid,
-                                                     Comment.deleted.is_(False))
-                               .order_by(Comment.created_at, Comment.id)).all()
-    submissions = session.scalars(select(FeedEntry).where(FeedEntry.submitted_by == uid)
-                                  .order_by(FeedEntry.submitted_at)).all()
-    subs = session.scalars(select(Subscription).where(Subscription.user_id == uid)).all()
-    tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == uid)
-                             .order_by(ApiToken.created_at)).all()
+    rows = account_rows(session, uid)
+    votes, comments, submissions = rows.votes, rows.comments, rows.submissions
+    subs, tokens = rows.subscriptions, rows.tokens
     own_lists = [list_json(session, row, owner=user.username)
                  for row, _n in list_store.lists_of(session, uid)]
     for item in own_lists:

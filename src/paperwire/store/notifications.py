@@ -25,19 +25,12 @@ from typing import Callable, Iterable
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from paperwire.store.dialect import upsert
 from paperwire.store.discussion_models import Notification, NotificationMail, NotificationPrefs
 from paperwire.store.models import Comment, FeedEntry, Paper, User, utcnow
 
 KINDS = ("reply", "mention", "paper")
 PAPER_REASONS = ("authored", "submitted", "saved")
-
-
-def _insert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 # --- who follows a paper ---------------------------------------------------------------------
@@ -82,13 +75,11 @@ def add(session: Session, comment: Comment, recipients: dict[int, tuple[str, str
     if not recipients:
         return 0
     now = now or utcnow()
-    insert = _insert(session)
-    stmt = insert(Notification).values([
+    stmt = upsert(session, Notification, ["user_id", "comment_id"]).values([
         dict(user_id=uid, kind=kind, reason=reason, comment_id=comment.id,
              paper_id=comment.paper_id, actor_id=comment.user_id, created_at=now)
         for uid, (kind, reason) in sorted(recipients.items())
-    ]).on_conflict_do_nothing(index_elements=["user_id", "comment_id"]).returning(
-        Notification.id)
+    ]).returning(Notification.id)
     return len(session.execute(stmt).all())
 
 

@@ -298,3 +298,38 @@ def existing_usernames(session: Session, names: set[str] | list[str]) -> set[str
     rows = session.scalars(select(User.username).where(func.lower(User.username).in_(wanted),
                                                        User.disabled.is_(False)))
     return set(rows)
+
+
+def user_ids_of(session: Session, usernames: set[str] | list[str]) -> set[int]:
+    """The ids of the accounts with these exact usernames."""
+    if not usernames:
+        return set()
+    return set(session.scalars(select(User.id).where(User.username.in_(list(usernames)))))
+
+
+@dataclass(frozen=True)
+class AccountRows:
+    """A member's own rows for the account export (oldest first)."""
+    votes: list  # (paper id, created_at)
+    comments: list  # Comment rows, deleted ones left out
+    submissions: list  # FeedEntry rows they submitted
+    subscriptions: list  # Subscription rows linked to the account
+    tokens: list  # ApiToken rows
+
+
+def account_rows(session: Session, user_id: int) -> AccountRows:
+    return AccountRows(
+        votes=list(session.execute(select(Upvote.paper_id, Upvote.created_at)
+                                   .where(Upvote.user_id == user_id)
+                                   .order_by(Upvote.created_at)).all()),
+        comments=list(session.scalars(select(Comment)
+                                      .where(Comment.user_id == user_id,
+                                             Comment.deleted.is_(False))
+                                      .order_by(Comment.created_at, Comment.id))),
+        submissions=list(session.scalars(select(FeedEntry)
+                                         .where(FeedEntry.submitted_by == user_id)
+                                         .order_by(FeedEntry.submitted_at))),
+        subscriptions=list(session.scalars(select(Subscription)
+                                           .where(Subscription.user_id == user_id))),
+        tokens=list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)
+                                    .order_by(ApiToken.created_at))))

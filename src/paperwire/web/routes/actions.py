@@ -29,7 +29,6 @@ from paperwire.store import comments as comment_store
 from paperwire.store import moderation, votes
 from paperwire.store.models import Paper
 from paperwire.services import discussion
-from paperwire.store.users import count_submissions_since
 from paperwire.web import auth
 from paperwire.web.errors import Forbidden, Unauthorized, error_responses, wants_json
 from paperwire.web.inputs import IdField, IdPath, local_path, parse_id
@@ -38,7 +37,7 @@ from paperwire.web.pages import current_user, page_response
 from paperwire.web.render import check_paper_id
 from paperwire.web.schemas import CommentOut, DailyPaperOut, HiddenOut, MeOut, VoteOut
 from paperwire.web.security import rate_limit
-from paperwire.web.submission import SubmitRefused, local_day_bounds, submit_paper
+from paperwire.services.submissions import SubmitRefused, submit_paper, used_today
 
 router = APIRouter()
 html = APIRouter(include_in_schema=False)
@@ -334,11 +333,7 @@ def _submit_context(request: Request, user, **extra) -> dict:
                "quota": settings.submit_daily_quota, "max_age": settings.submit_max_age_days,
                "used": 0}
     if user is not None:
-        from paperwire.store.models import utcnow
-
-        _today, start, _end = local_day_bounds(settings, utcnow())
-        with request.app.state.db.session() as session:
-            context["used"] = count_submissions_since(session, user.id, start)
+        context["used"] = used_today(settings, request.app.state.db, user)
     context.update(extra)
     return context
 
