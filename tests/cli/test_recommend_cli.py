@@ -64,3 +64,47 @@ def test_all_precomputes_every_member_with_signals(settings, db, alice):
     r = CliRunner().invoke(main, ["recommend", "--all"], env=_env(settings))
     assert r.exit_code == 0, r.output
     assert "recommendations for 1 members (30 papers)" in r.output
+
+
+def _reading_group(db, user, ids):
+    from paperwire.services import library as library_service
+
+    row = library_service.create_list(db, user.id, "reading group")
+    for pid in ids:
+        library_service.add_to_list(db, user.id, row.id, pid)
+    return row.id
+
+
+def test_recommend_for_a_list_prints_its_papers_with_the_lists_reason(settings, db, alice):
+    sample = load_sample(db)
+    list_id = _reading_group(db, alice, ids_of(sample, "cs.IR", old=True))
+    r = CliRunner().invoke(main, ["recommend", "alice", "--list", str(list_id), "--limit", "3"],
+                           env=_env(settings))
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert len(lines) == 6 and lines[0].startswith(" 1. ")
+    assert all(line.strip().startswith("close to your list “reading group”: similar to “")
+               for line in lines[1::2])
+
+
+def test_recommend_for_a_list_as_json(settings, db, alice):
+    sample = load_sample(db)
+    in_list = ids_of(sample, "cs.IR", old=True)
+    list_id = _reading_group(db, alice, in_list)
+    r = CliRunner().invoke(main, ["recommend", "alice", "--list", str(list_id), "--json"],
+                           env=_env(settings))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["user"] == "alice" and doc["list"] == list_id
+    assert len(doc["recommendations"]) == 10
+    assert {x["reason_paper_id"] for x in doc["recommendations"]} <= set(in_list)
+
+
+def test_recommend_for_another_members_list_is_a_clear_error(settings, db, alice):
+    bob = auth.create_user(db, "bob", "correct horse battery")
+    sample = load_sample(db)
+    list_id = _reading_group(db, alice, ids_of(sample, "cs.IR", old=True)[:3])
+    r = CliRunner().invoke(main, ["recommend", "bob", "--list", str(list_id)],
+                           env=_env(settings))
+    assert r.exit_code != 0 and f"no list with id {list_id}" in r.output
+    assert bob

@@ -53,6 +53,16 @@ def reason_text(kind: str, label: str) -> str:
     raise ValueError(f"unknown reason kind {kind!r}")
 
 
+def list_reason_text(list_name: str, title: str) -> str:
+    """The phrase of a list's own recommendation: the list and its paper nearest to it
+    (close to your list “reading group”: similar to “Mamba”)."""
+    def short(text: str) -> str:
+        text = " ".join(str(text).split()) or "a paper"
+        return text if len(text) <= 90 else text[:87].rstrip() + "…"
+
+    return f"{reason_text('list', list_name)}: similar to “{short(title)}”"
+
+
 def near_duplicates(candidates: np.ndarray, has_vector: np.ndarray, rejected: np.ndarray,
                     threshold: float = NEAR_DUPLICATE_COSINE) -> np.ndarray:
     """Mask of the candidates whose cosine to any rejected vector reaches ``threshold``

@@ -180,6 +180,7 @@ def wait_for_refreshes(timeout: float = 60.0) -> None:
 def clear_pools() -> None:
     with _pools_lock:
         _pools.clear()
+        _list_cache.clear()
 
 
 def _followed_authors(session, user_id) -> list[tuple[str, str]]:
@@ -247,6 +248,20 @@ def _author_hits(authors: list[tuple[str, str]], pool: Pool) -> dict[str, list[s
     return hits
 
 
+def _features_with(session, settings, pool: Pool, pos_ids, rejected
+                   ) -> tuple[FeatureMatrix, dict[str, str]]:
+    """The pool's features plus rows for the positives and rejected papers outside it, and
+    the positives' titles (for the reasons)."""
+    pos_ids = set(pos_ids)
+    outside = [p for p in list(pos_ids) + list(rejected) if p not in pool.texts]
+    rows = store.papers_by_id(session, outside)
+    extra = [_text(r) for r in rows.values()]
+    X = pool.with_papers(extra, _vectors(session, settings, list(rows)))
+    titles = {p: t.title for p, t in pool.texts.items() if p in pos_ids}
+    titles.update({r.id: r.title for r in rows.values()})
+    return X, titles
+
+
 def compute(session, settings, db, user_id: int, pool: Pool,
             limit: int | None = None) -> tuple[str, list[Recommended]]:
     """(signature, recommendations) of one member from their current signals (no writes)."""
@@ -260,12 +275,7 @@ def compute(session, settings, db, user_id: int, pool: Pool,
                | {p for p, _ in sig.more_like_this}
                | {p for lst in sig.lists for p in lst.paper_ids})
     rejected = [p for p, _ in sig.not_interested]
-    outside = [p for p in list(pos_ids) + rejected if p not in pool.texts]
-    rows = store.papers_by_id(session, outside)
-    extra = [_text(r) for r in rows.values()]
-    X = pool.with_papers(extra, _vectors(session, settings, list(rows)))
-    titles = {p: t.title for p, t in pool.texts.items() if p in pos_ids}
-    titles.update({r.id: r.title for r in rows.values()})
+    X, titles = _features_with(session, settings, pool, pos_ids, rejected)
     signals = engine.Signals(positives=_positives(sig, titles), not_interested=rejected)
     if len(engine.best_positive([p for p in signals.positives if p.paper_id in set(X.ids)])) \
             < engine.MIN_POSITIVES:
@@ -333,3 +343,59 @@ def precompute_all(settings, db, *, progress: bool = False,
     if bar is not None:
         bar.close()
     return len(members), total
+
+
+# --- one list's recommendations (arxiv-sanity-lite's per-tag model) ----------------------------
+
+LIST_CACHE_SIZE = 256
+_list_cache: dict[tuple, tuple[float, list[Recommended]]] = {}
+
+
+def for_list(db, settings, user_id: int, list_id: int, *, limit: int | None = None,
+             now: dt.datetime | None = None) -> list[Recommended]:
+    """Recommendations for one of the member's lists: the list's papers are the positives
+    (the member's other signals are not), against the same sampled negatives and features
+    as the member's own, with the member's "not interested" papers (and their near
+    duplicates) excluded like the papers already in the list; scored over the same candidate
+    pool. Reasons read "close to your list “x”: similar to “<its nearest paper>”".
+
+    Invariants: only the owner gets them (another member's list, or none, raises NotFound,
+    which the web layer answers 404); nothing is written to the database. Results are kept in
+    this process while the list's papers, the member's "not interested" papers and the
+    window hold (and at most ``POOL_TTL_SECONDS``), so a page reload does not retrain.
+    """
+    from paperwire.recommend.reasons import list_reason_text
+    from paperwire.store import lists as list_store
+    from paperwire.store.library import member_signals
+
+    limit = limit or settings.recommend_limit
+    since = window_start(settings, now)
+    with db.session() as s:
+        name = list_store.get_owned(s, user_id, list_id).name
+        sig = member_signals(s, user_id)
+        paper_ids = next((lst.paper_ids for lst in sig.lists if lst.id == list_id), [])
+        rejected = [p for p, _ in sig.not_interested]
+        key = (settings.effective_database_url, user_id, list_id, hashlib.sha1(json.dumps(
+            [name, sorted(paper_ids), sorted(rejected), since.isoformat()]).encode()
+        ).hexdigest())
+        with _pools_lock:
+            hit = _list_cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < POOL_TTL_SECONDS \
+                and len(hit[1]) >= min(limit, settings.recommend_limit):
+            return hit[1][:limit]
+        if not paper_ids:
+            return []
+        pool = pool_for(s, settings, now=now, db=db)
+        X, titles = _features_with(s, settings, pool, paper_ids, rejected)
+    positives = [engine.Positive(p, "list", titles.get(p, p), name) for p in paper_ids]
+    signals = engine.Signals(positives=positives, not_interested=rejected)
+    n = max(limit, settings.recommend_limit)
+    recs = [Recommended(r.paper_id, r.score,
+                        list_reason_text(name, titles.get(r.reason.paper_id or "", "")),
+                        "list", name, r.reason.paper_id)
+            for r in engine.recommend(X, pool.candidates, signals, pool.negatives, limit=n)]
+    with _pools_lock:
+        if len(_list_cache) >= LIST_CACHE_SIZE:
+            _list_cache.pop(next(iter(_list_cache)))   # the oldest entry
+        _list_cache[key] = (time.monotonic(), recs)
+    return recs[:limit]

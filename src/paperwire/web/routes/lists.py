@@ -74,7 +74,24 @@ def list_page(request: Request, list_id: IdPath, done: str = ""):
     if wants_json(request):
         return JSONResponse(ctx)
     ctx.update(page_title=ctx["name"], done=done, report=None, error=None)
+    if ctx["isOwner"]:
+        # Private to the owner, even on a public list: never in the JSON twin above.
+        ctx["recommended"] = _recommended(request, viewer, list_id)
     return page_response(request, "library/list.html", ctx)
+
+
+def _recommended(request: Request, viewer, list_id: int) -> list[dict]:
+    """The list's recommendations for its owner; a failure (no model, a broken pool) leaves
+    the section out rather than the list page."""
+    import logging
+
+    from paperwire.web.routes.recommend import list_recommendations
+
+    try:
+        return list_recommendations(request.app.state, viewer, list_id, limit=10)
+    except Exception:  # noqa: BLE001 - the list itself must still show
+        logging.getLogger(__name__).exception("recommendations for list %s failed", list_id)
+        return []
 
 
 @html.post("/lists/{list_id}/rename")

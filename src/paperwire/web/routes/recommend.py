@@ -1,5 +1,6 @@
 """Recommendations on the web: the "For you" tab (``/for-you``), its JSON twin
-``GET /api/me/recommendations`` (Bearer token), and the one-click "more like this" / "not
+``GET /api/me/recommendations`` (Bearer token), one list's recommendations
+(``GET /api/me/lists/{id}/recommendations``; the list page shows them to its owner), and the one-click "more like this" / "not
 interested" links of the digest's "Recommended for you" section (``/r/feedback``).
 
 Thin handlers: both the page and the API call ``for_you_context`` (services/recommendations.py
@@ -18,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.web import auth, render
 from paperwire.web.errors import error_responses
+from paperwire.web.inputs import IdPath
 from paperwire.web.jsonresp import JSONResponse
 from paperwire.web.pages import current_user, page_response
 from paperwire.web.schemas import RecommendationOut
@@ -29,21 +31,38 @@ api = APIRouter(prefix="/api", tags=["me"])
 MAX_LIMIT = 100
 
 
+def recommendation_items(db, recs) -> list[dict[str, Any]]:
+    """Recommendations as API items (``paper`` as everywhere, plus the reason); hidden
+    papers are left out."""
+    from paperwire.store.papers import get_papers
+
+    with db.session() as s:
+        papers = get_papers(s, [r.paper_id for r in recs])
+        return [{"paper": render.paper_json(papers[r.paper_id]), "score": round(r.score, 6),
+                 "reason": r.reason, "reasonKind": r.reason_kind,
+                 "reasonLabel": r.reason_label, "reasonPaperId": r.reason_paper_id}
+                for r in recs if r.paper_id in papers and not papers[r.paper_id].hidden]
+
+
+def list_recommendations(state, user, list_id: int, *, limit: int | None = None) -> list[dict]:
+    """One of the member's lists' recommendations as API items (NotFound, so 404, unless
+    ``user`` owns the list)."""
+    from paperwire.services.recommendations import for_list
+
+    return recommendation_items(state.db, for_list(state.db, state.settings, user.id, list_id,
+                                                   limit=limit))
+
+
 def for_you_context(state, user, *, limit: int | None = None) -> dict[str, Any]:
     """The member's recommendations as API items (``paper`` as everywhere, plus the reason),
     and whether they have told us anything yet (the onboarding step shows when not)."""
     from paperwire.services.recommendations import recommendations_for
     from paperwire.store.library import member_signals
-    from paperwire.store.papers import get_papers
 
     recs = recommendations_for(state.settings, state.db, user.id, limit=limit)
+    items = recommendation_items(state.db, recs)
     with state.db.session() as s:
-        papers = get_papers(s, [r.paper_id for r in recs])
         sig = member_signals(s, user.id)
-        items = [{"paper": render.paper_json(papers[r.paper_id]), "score": round(r.score, 6),
-                  "reason": r.reason, "reasonKind": r.reason_kind,
-                  "reasonLabel": r.reason_label, "reasonPaperId": r.reason_paper_id}
-                 for r in recs if r.paper_id in papers and not papers[r.paper_id].hidden]
     ctx = {"items": items, "has_signals": not sig.is_empty, "topics": sig.topics,
            "label": "For you", "onboarding": sig.is_empty, "suggested_topics": [],
            "onboard_message": None, "onboard_error": None}
@@ -126,6 +145,21 @@ def api_recommendations(request: Request, limit: int = Query(30, ge=1, le=MAX_LI
         # The document allows only ``limit``; a typo (``limt=5``) is said, not ignored.
         raise BadInput(f"unknown query parameter {unknown[0]!r} (only 'limit' is accepted)")
     return JSONResponse(for_you_context(request.app.state, user, limit=limit)["items"])
+
+
+@api.get("/me/lists/{list_id}/recommendations", response_model=None,
+         responses={200: {"model": list[RecommendationOut]}, **error_responses(401, 404)},
+         summary="Papers recommended for one of the token's member's lists (its papers are "
+                 "what the model learns from), each with the reason in words")
+def api_list_recommendations(request: Request, list_id: IdPath,
+                             limit: int = Query(30, ge=1, le=MAX_LIMIT),
+                             user=Depends(auth.require_api_user)):
+    from paperwire.errors import BadInput
+
+    unknown = sorted(set(request.query_params) - {"limit"})
+    if unknown:
+        raise BadInput(f"unknown query parameter {unknown[0]!r} (only 'limit' is accepted)")
+    return JSONResponse(list_recommendations(request.app.state, user, list_id, limit=limit))
 
 
 # --- the digest's one-click links ---------------------------------------------------------------
