@@ -8,17 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from paperwire.cli import main
-from paperwire.services import recommendations as service
 from paperwire.store import library
 from paperwire.web import auth
+from tests.recommend.shared_fixtures import fresh_pools  # noqa: F401  (fixtures)
 from tests.recommend.store_kit import ids_of, load_sample
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    service.clear_pools()
-    yield
-    service.clear_pools()
 
 
 def _env(settings):

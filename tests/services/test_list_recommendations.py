@@ -3,8 +3,6 @@ and PostgreSQL) with real arXiv records: the list's papers are what the model le
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from paperwire.errors import NotFound
@@ -12,24 +10,8 @@ from paperwire.services import library as library_service
 from paperwire.services import recommendations as service
 from paperwire.store import library
 from paperwire.web import auth
-from tests.recommend.store_kit import ids_of, load_sample
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    service.clear_pools()
-    yield
-    service.clear_pools()
-
-
-@pytest.fixture
-def sample(db):
-    return load_sample(db)
-
-
-@pytest.fixture
-def rsettings(settings):
-    return dataclasses.replace(settings, recommend_negatives=120, recommend_limit=10)
+from tests.recommend.shared_fixtures import fresh_pools, sample, rsettings  # noqa: F401  (fixtures)
+from tests.recommend.store_kit import ids_of
 
 
 def _member(db, name):

@@ -11,24 +11,13 @@ import pytest
 
 from paperwire.services import library as library_service
 from paperwire.services import recommendations as service
-from tests.recommend.store_kit import ids_of, load_sample
+from tests.recommend.shared_fixtures import fresh_pools, sample  # noqa: F401  (fixtures)
+from tests.recommend.store_kit import ids_of
 from tests.web.accountkit import (  # noqa: F401
     bearer, fast_hashing, make_app, make_user, new_client, signin, token_for, wapp, web,
 )
 
 SECTION = "Recommended for this list"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    service.clear_pools()
-    yield
-    service.clear_pools()
-
-
-@pytest.fixture
-def sample(db):
-    return load_sample(db)
 
 
 def _list(db, user, ids, *, public=False):

@@ -7,27 +7,14 @@ import datetime as dt
 import re
 from html import unescape
 
-import pytest
 from fastapi.testclient import TestClient
 
-from paperwire.services import recommendations as service
 from paperwire.store import library
-from tests.recommend.store_kit import ids_of, load_sample
+from tests.recommend.shared_fixtures import fresh_pools, sample  # noqa: F401  (fixtures)
+from tests.recommend.store_kit import ids_of
 from tests.web.accountkit import (  # noqa: F401
     bearer, fast_hashing, make_app, make_user, post_form, signin, token_for, wapp, web,
 )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    service.clear_pools()
-    yield
-    service.clear_pools()
-
-
-@pytest.fixture
-def sample(db):
-    return load_sample(db)
 
 
 def _save(db, uid, ids):
