@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make serve   -> a virtual environment, everything installed, Paperwire on http://127.0.0.1:8000
 #   make test    -> the same environment plus test tools, then the whole test suite
+#   make lint    -> the same environment, then ruff, mypy and the import-linter layer contracts
 #
 # Installs happen once: a stamp file in the venv records each install, and make redoes it only
 # when pyproject.toml or the lock it used changed. The locks (requirements/*.txt, made by
@@ -14,7 +15,7 @@ PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
 SERVE_STAMP := $(VENV)/.installed-serve
 TEST_STAMP  := $(VENV)/.installed-test
 
-.PHONY: serve test install install-dev lock
+.PHONY: serve test lint lint-checks install install-dev lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,20 @@ serve: install
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Style, types and layers (CONTRIBUTING.md). `make test` does not run it; CI runs both.
+# lint-checks runs the checks alone, with the tools of an existing environment:
+#   make lint-checks BIN=/path/to/venv/bin
+lint: install-dev
+	@$(MAKE) --no-print-directory lint-checks BIN=$(BIN)
+
+# Every check runs, so one run shows all findings; any finding fails.
+LINT_CHECKS := "ruff check src tests bench" "ruff format --check src tests bench" "mypy" "lint-imports"
+lint-checks:
+	@failed=""; for check in $(LINT_CHECKS); do \
+	  echo "== $$check"; $(BIN)/$$check || failed="$$failed [$$check]"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "lint failed:$$failed"; exit 1; fi
 
 # Re-pin after changing dependencies in pyproject.toml (needs uv; versions already pinned
 # stay unless pyproject.toml rules them out). tests/test_packaging.py checks the locks cover

@@ -56,7 +56,7 @@ def make_topics(db, n_pool: int, rng: random.Random) -> list[dict]:
                                     "WHERE author_count > 0 LIMIT 3000")).all()
     words = Counter()
     cats, authors = Counter(), []
-    for title, categories, _auths in rows:
+    for title, _categories, _auths in rows:
         words.update(w.lower() for w in title.split() if len(w) > 4)
     for categories, auths in [(c, a) for _, c, a in rows] + list(other_rows):
         cats.update(json.loads(categories) if isinstance(categories, str) else categories or [])

@@ -100,7 +100,8 @@ def measure_speed(encoder, texts: list[str], batch: int) -> tuple[float, float]:
 
 
 def evaluate(encoder, batch, doc_ids, texts, queries, qrels, cache: Path) -> dict:
-    from ranx import Qrels, Run, evaluate as rx_evaluate
+    from ranx import Qrels, Run
+    from ranx import evaluate as rx_evaluate
 
     cache.mkdir(parents=True, exist_ok=True)
     budget = getattr(encoder, "token_budget", 0)

@@ -98,7 +98,8 @@ class Tally:
 
 def fuzz(base_url: str, token: str, tally: Tally, seed: int) -> list[str]:
     import schemathesis
-    from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hypothesis_seed
     from schemathesis.config import SchemathesisConfig
     from schemathesis.generation.modes import GenerationMode
 

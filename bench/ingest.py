@@ -36,9 +36,6 @@ PG_SERVER = os.environ.get("PWBENCH_POSTGRES", "postgresql://postgres@127.0.0.1:
 PG_DB = "pwbench"
 BATCH = 5000
 SECTION = "## Ingest"
-# docs/benchmarks.md keeps hand-written notes (known limits) after this line inside the section;
-# the writer replaces only the part before it (the whole section if the line is missing).
-GENERATED_END = "<!-- end of the part bench/ingest.py writes -->"
 
 
 # --- measurement ----------------------------------------------------------------------------
@@ -265,8 +262,9 @@ def main(argv=None) -> None:
         path = synth_file(n, workdir)
         for backend in backends:
             row = {"n": n, "backend": backend, "file_mb": path.stat().st_size / 2**20}
-            for kind, runner in (("baseline", lambda t: run_baseline(t, path)),
-                                 ("importer", lambda t: run_importer(t, path, workdir))):
+            for kind, runner in (("baseline", lambda t, path=path: run_baseline(t, path)),
+                                 ("importer",
+                                  lambda t, path=path: run_importer(t, path, workdir))):
                 target = Target(backend, f"{kind}_{n}", workdir)
                 try:
                     m = runner(target)
@@ -284,7 +282,7 @@ def main(argv=None) -> None:
             row["ratio"] = row["importer"]["rate"] / row["baseline"]["rate"]
             print(f"{backend:10} n={n:>8} importer/baseline = {row['ratio']:.0%}", flush=True)
             results.append(row)
-    meta = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    meta = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "cpus": os.cpu_count(), "load_before": os.getloadavg(), "batch": BATCH,
             "python": sys.version.split()[0]}
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)
@@ -371,11 +369,7 @@ def write_docs(meta: dict, results: list[dict]) -> None:
     if SECTION in text:
         start = text.index(SECTION)
         nxt = text.find("\n## ", start + len(SECTION))
-        end = text.find(GENERATED_END, start)
-        if end >= 0 and (nxt == -1 or end < nxt):
-            text = text[:start] + section + text[end:]
-        else:
-            text = text[:start] + section + (text[nxt + 1:] if nxt != -1 else "")
+        text = text[:start] + section + (text[nxt + 1:] if nxt != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     doc.write_text(text)

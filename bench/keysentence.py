@@ -139,7 +139,7 @@ def encode(items, work: Path):
         pv, sv, counts = np.vstack(pvs), np.vstack(svs), np.array(counts)
         np.savez(cache, paper=pv, sent=sv, counts=counts)
     out, start = [], 0
-    for item, p, n in zip(items, pv, counts):
+    for _item, p, n in zip(items, pv, counts):
         out.append((p, sv[start:start + n]))
         start += n
     return out, enc.model_id
@@ -237,7 +237,7 @@ def main(argv=None) -> None:
             if with_vectors == (w["centrality"] == 0) or (
                     w["centrality"] == 0 and w["reference"] == "mean"):
                 continue
-            hit = evaluate(items, feats, tune, lambda i: choose(feats[i], w))["hit_rate"]
+            hit = evaluate(items, feats, tune, lambda i, w=w: choose(feats[i], w))["hit_rate"]
             if hit > best_hit + 1e-12:
                 best, best_hit = w, hit
         log(f"tuned on {len(tune)} abstracts ({'with' if with_vectors else 'no'} vectors): "

@@ -21,7 +21,6 @@ What is tuned (few parameters, all on train):
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import math
 import random
@@ -216,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     free_scores, free_picks = cross_validate(grid, "free")
     allowed = [g for g in grid if g[1].method == "weighted" and g[1].lexical_floor >= MIN_FLOOR
                and g[1].alpha >= MIN_ALPHA]
-    cv_scores, picks = cross_validate(allowed, "floor>=%.1f" % MIN_FLOOR)
+    cv_scores, picks = cross_validate(allowed, f"floor>={MIN_FLOOR:.1f}")
     final = max(allowed, key=lambda g: ndcg(g, all_q))
     log(f"chosen on all train queries (paper vectors only): {final}")
 
@@ -517,7 +516,7 @@ def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
     # 3. Fusion variants: z-score normalization; lexical scaled by its max only; weighted +
     #    lambda * RRF; score completion over the union (exact cosine of every lexical candidate,
     #    real BM25 of semantic ones, both min-max over the union).
-    def generic(l, s, nl, ns, a, floor):
+    def generic(l, s, nl, ns, a, floor):  # noqa: E741 - l, s: lexical and semantic lists
         def norm(ranked, how):
             v = np.array([x for _, x in ranked], dtype=np.float64)
             if how == "z":

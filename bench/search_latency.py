@@ -111,8 +111,9 @@ def build_vectors(n: int, seed: int = 7) -> np.ndarray:
 
 
 def semantic_side(work: Path, ids: list[str]):
-    from paperwire.search.semantic import HNSW  # before usearch (see search/semantic.py)
     from usearch.index import Index
+
+    from paperwire.search.semantic import HNSW  # before usearch (see search/semantic.py)
 
     path = work / "synthetic.usearch"
     t0 = time.perf_counter()

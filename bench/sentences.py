@@ -45,7 +45,6 @@ def main() -> None:
 
     from paperwire.config import load_settings
     from paperwire.search import evaluate as ev
-    from paperwire.search import service as service_mod
     from paperwire.search.embed import get_encoder, paper_text
     from paperwire.search.embedding_jobs import _encode_batch
     from paperwire.search.filters import merge

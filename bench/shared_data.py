@@ -38,7 +38,7 @@ def daily_papers_file(db, out: Path, n: int, days: int, seed: int = 7) -> None:
                     select(Paper.id, Paper.title, Paper.abstract)
                     .where(Paper.id.in_(chosen[start:start + 900]))):
                 rows[pid] = (title, abstract)
-    today = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, hour=0, minute=0, second=0,
+    today = dt.datetime.now(dt.UTC).replace(tzinfo=None, hour=0, minute=0, second=0,
                                                      microsecond=0)
     items = []
     for pid in chosen:

@@ -29,7 +29,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -313,7 +312,6 @@ def main(argv: list[str] | None = None) -> None:
     cmd = [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port",
            str(args.port), "--workers", str(workers), "--no-embedder"]
     log(f"starting: {' '.join(cmd[1:])}")
-    started = time.monotonic()
     with open(server_log, "wb") as out:
         proc = subprocess.Popen(cmd, env=server_env(data), stdout=out, stderr=subprocess.STDOUT,
                                 cwd=ROOT)
@@ -375,9 +373,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 SECTION_START = "## Web"
-# docs/benchmarks.md keeps hand-written notes (known limits) after this line inside the section;
-# the writer replaces only the part before it (the whole section if the line is missing).
-GENERATED_END = "<!-- end of the part bench/web.py writes -->"
 
 
 def docs_section(meta: dict, results: dict) -> str:
@@ -457,11 +452,7 @@ def write_docs(meta: dict, results: dict) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         nxt = text.find("\n## ", start + len(SECTION_START))
-        end = text.find(GENERATED_END, start)
-        if end >= 0 and (nxt < 0 or end < nxt):
-            text = text[:start] + section + "\n" + text[end:]
-        else:
-            text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
+        text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
     path.write_text(text)
 
 

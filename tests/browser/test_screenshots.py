@@ -32,7 +32,8 @@ def test_screenshots_at_phone_and_desktop_width(browser, site, scheme):
                                       device_scale_factor=1, locale="en-US")
         page = context.new_page()
         errors: list[str] = []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("console", lambda msg, errors=errors: errors.append(msg.text)
+                if msg.type == "error" else None)
         paths = {"feed": PAGES["feed"], "paper": _paper_url(page, site),
                  "search": PAGES["search"]}
         for name, path in paths.items():

@@ -70,7 +70,7 @@ class Serve:
         self.env = env
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Serve":
+    def start(self) -> Serve:
         self.out = open(self.log, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "paperwire", "serve"], env=self.env,
                                      stdout=self.out, stderr=subprocess.STDOUT,

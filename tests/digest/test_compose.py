@@ -16,7 +16,7 @@ IDENT = MailIdentity(site_name="Paperwire", base_url="https://papers.example.org
                      mail_from="Paperwire <news@papers.example.org>",
                      reply_to="Editors <editors@papers.example.org>",
                      unsubscribe_mailto="unsubscribe@papers.example.org")
-DATE = dt.datetime(2026, 11, 26, 7, 0, tzinfo=dt.timezone.utc)
+DATE = dt.datetime(2026, 11, 26, 7, 0, tzinfo=dt.UTC)
 
 
 def paper(pid="2411.00001", title="scE$^2$TM: single-cell embeddings", **kw) -> DigestPaper:

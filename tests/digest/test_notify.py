@@ -9,7 +9,12 @@ import dataclasses
 import pytest
 from sqlalchemy import text
 
-from paperwire.digest.notify import MailItem, compose_notification_mail, describe, send_notifications
+from paperwire.digest.notify import (
+    MailItem,
+    compose_notification_mail,
+    describe,
+    send_notifications,
+)
 from paperwire.digest.outbox import list_messages, outbox_dir
 from paperwire.digest.transport import open_transport
 from paperwire.services import discussion
@@ -70,8 +75,8 @@ def test_who_gets_mail(settings, db):
     settings = _outbox_settings(settings)
     paper = make_papers(db, 1)[0]
     talker = _member(db, "talker", mail=False)
-    wants = _member(db, "wants")
-    quiet = _member(db, "quiet", mail=False)
+    _member(db, "wants")
+    _member(db, "quiet", mail=False)
     moved = _member(db, "moved")
     reader = _member(db, "reader")
     with db.session() as s:
@@ -121,7 +126,7 @@ def test_temporary_smtp_failure_is_retried_by_the_next_run(settings, db):
         settings = dataclasses.replace(settings, smtp_url=sink.smtp_url,
                                        mail_from="Paperwire <news@pw.test>")
         paper = make_papers(db, 1)[0]
-        alice, bob = _member(db, "alice"), _member(db, "bob")
+        _alice, bob = _member(db, "alice"), _member(db, "bob")
         discussion.post_comment(db, bob, paper.id, "@alice hello")
         sink.script.append("451 4.3.0 try later")
         first = _send(settings, db)
@@ -142,7 +147,7 @@ def _crash(_mail_id):
 def test_crash_after_the_outbox_accepted_is_not_resent(settings, db):
     settings = _outbox_settings(settings, digest_sending_lease_seconds=0.0)
     paper = make_papers(db, 1)[0]
-    alice, bob = _member(db, "alice"), _member(db, "bob")
+    _alice, bob = _member(db, "alice"), _member(db, "bob")
     discussion.post_comment(db, bob, paper.id, "@alice look")
     with pytest.raises(Crash):
         _send(settings, db, after_send=_crash, worker="host:1:dead")
@@ -163,7 +168,7 @@ def test_crash_over_smtp_resends_the_same_mail_under_the_same_message_id(setting
                                        mail_from="Paperwire <news@pw.test>",
                                        digest_sending_lease_seconds=0.0)
         paper = make_papers(db, 1)[0]
-        alice, bob = _member(db, "alice"), _member(db, "bob")
+        _alice, bob = _member(db, "alice"), _member(db, "bob")
         discussion.post_comment(db, bob, paper.id, "@alice look")
         with pytest.raises(Crash):
             _send(settings, db, after_send=_crash, worker="host:1:dead")
@@ -242,7 +247,7 @@ def test_composing_is_pure_and_header_safe():
               items=[MailItem("mention", None, "b\r\nX-Injected: 1", "T", "hi", "https://u")],
               notifications_url="https://pw.test/notifications",
               unsubscribe_url="https://pw.test/notifications/unsubscribe/t", ident=ident,
-              date=dt.datetime(2026, 12, 7, tzinfo=dt.timezone.utc), msg_id="<notify.1@pw.test>")
+              date=dt.datetime(2026, 12, 7, tzinfo=dt.UTC), msg_id="<notify.1@pw.test>")
     one, two = compose_notification_mail(**kw), compose_notification_mail(**kw)
     # Same inputs, same message (MIME boundaries aside, which email draws at random).
     assert one.items() == two.items()

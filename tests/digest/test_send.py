@@ -108,8 +108,9 @@ def test_temporary_failure_that_persists_is_left_pending_for_the_next_run(settin
 
 def test_permanent_failures_are_recorded_and_pause_after_repeats(settings, db, sink):
     s = mail_settings(settings, sink, digest_pause_after_failures=3)
-    from paperwire.digest.edition import edition_for
     import datetime as dt
+
+    from paperwire.digest.edition import edition_for
     sid = make_subscription(db, "bounce@example.org")
     days = [dt.date(2026, 11, 24), dt.date(2026, 11, 25), dt.date(2026, 11, 26)]
     for day in days:

@@ -75,8 +75,9 @@ def test_point5_topics_find_in_a_digest_what_they_find_on_the_search_page(settin
 
 
 def test_point5_examples_have_the_search_page_meaning(settings, db, point5):
-    q = lambda v: digest_ids(settings, db, {"kind": "query", "value": v,
-                                            "threshold": None})
+    def q(v):
+        return digest_ids(settings, db, {"kind": "query", "value": v, "threshold": None})
+
     assert {"2611.00001", "2611.00002", "2611.00003"} <= q("protein atlas")
     assert "2611.00004" not in q("atlas -seq") and "2611.00003" in q("atlas -seq")
     assert q('author:"Lovelace Ada"') == set()          # a name is not its words in any order

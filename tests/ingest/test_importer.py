@@ -161,7 +161,7 @@ def test_unusable_files_are_clear_errors(settings, db, tmp_path, content, messag
 
 def test_import_resumes_from_checkpoint_of_unchanged_file_only(settings, db, tmp_path):
     path = tmp_path / "snap.jsonl"
-    ids = write_snapshot(path, 30)
+    write_snapshot(path, 30)
     # Simulate a run that committed the first 10 records and died: import 10, then forge the
     # checkpoint a killed run leaves (the subprocess test does it for real).
     head = tmp_path / "head.jsonl"

@@ -8,7 +8,9 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from paperwire.ingest.links import KINDS, Link, extract_links, member_link, normalize_url
 

@@ -15,8 +15,7 @@ from paperwire.store.checkpoints import get_checkpoint
 from paperwire.store.models import Paper
 from paperwire.store.papers import get_paper
 from paperwire.store.stats import HARVEST_CHECKPOINT
-from tests.support.arxiv_replay import (OAI_PATH, RECORDED_LISTRECORDS, oai_error,
-                                        paged_listrecords)
+from tests.support.arxiv_replay import OAI_PATH, RECORDED_LISTRECORDS, oai_error, paged_listrecords
 
 WINDOW = {"from_": "2015-01-01", "until": "2015-01-03"}
 QUERY = {"metadataPrefix": "arXiv", "from": "2015-01-01", "until": "2015-01-03",

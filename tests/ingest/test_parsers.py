@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from paperwire.errors import BadInput
 from paperwire.ingest.beir import parse_beir
 from paperwire.ingest.daily_papers import parse_daily_item
 from paperwire.ingest.export_format import dump_line, parse_export
@@ -13,7 +14,6 @@ from paperwire.ingest.formats import detect_format
 from paperwire.ingest.items import FeedInfo, RecordError
 from paperwire.ingest.kaggle import parse_kaggle
 from paperwire.ingest.seed import parse_seed, seed_id
-from paperwire.errors import BadInput
 from tests.factories import make_record
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -11,7 +11,7 @@ import pytest
 from paperwire.jobs.runner import run_job
 from paperwire.jobs.schedule import due
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.mark.parametrize("hour,minute,expected", [

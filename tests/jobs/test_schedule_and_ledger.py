@@ -11,7 +11,7 @@ from paperwire.jobs.runner import run_job
 from paperwire.jobs.schedule import due
 from paperwire.store import jobs
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.mark.parametrize("now,tz,expected_digests", [

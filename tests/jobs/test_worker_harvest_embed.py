@@ -22,8 +22,7 @@ from paperwire.store.models import Embedding, JobRun, Paper
 from paperwire.store.stats import HARVEST_CHECKPOINT
 from tests.factories import make_record
 from tests.search.embed_fixtures import encoder, model_data_dir  # noqa: F401  (fixtures)
-from tests.support.arxiv_replay import (
-    OAI_NS, OAI_PATH, RECORDED_LISTRECORDS, arxiv_replay_server)
+from tests.support.arxiv_replay import OAI_NS, OAI_PATH, RECORDED_LISTRECORDS, arxiv_replay_server
 
 ARXIV_NS = "http://arxiv.org/OAI/arXiv/"
 EXTRA = SYNC_EMBED_LIMIT + 6  # more than the harvest embeds by itself: the job must do it

@@ -4,7 +4,6 @@ embedded SQLite queue needs nothing else running."""
 from __future__ import annotations
 
 import collections
-import dataclasses
 import os
 import subprocess
 import sys

@@ -3,8 +3,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paperwire.recommend.features import (LEXICAL_DIM, LEXICAL_WEIGHT, PaperText, Vocabulary,
-                                          build_features, lexical_rows, paper_tokens)
+from paperwire.recommend.features import (
+    LEXICAL_DIM,
+    LEXICAL_WEIGHT,
+    PaperText,
+    Vocabulary,
+    build_features,
+    lexical_rows,
+    paper_tokens,
+)
 
 
 @pytest.mark.parametrize("paper,group,expected", [

@@ -17,7 +17,9 @@ import datetime as dt
 import random
 
 import pytest
-from hypothesis import HealthCheck, Phase, example, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, Phase, example, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import update
 
 from paperwire.ingest.links import Link

@@ -14,8 +14,13 @@ import pytest
 from paperwire.config import load_settings
 from paperwire.errors import PaperwireError
 from paperwire.search import embed
-from paperwire.search.embed import (DEFAULT_MODEL_SHA256, EmbeddingModelError, get_encoder,
-                                    paper_text, resolve_model)
+from paperwire.search.embed import (
+    DEFAULT_MODEL_SHA256,
+    EmbeddingModelError,
+    get_encoder,
+    paper_text,
+    resolve_model,
+)
 from tests.search.embed_fixtures import encoder, model_data_dir  # noqa: F401  (fixtures)
 
 

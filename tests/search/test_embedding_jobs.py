@@ -8,13 +8,11 @@ import logging
 import threading
 import time
 
-import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from paperwire.search.embed import paper_text
-from paperwire.search.embedding_jobs import (embed_pending, embedder_lock,
-                                             start_background_embedder)
+from paperwire.search.embedding_jobs import embed_pending, embedder_lock, start_background_embedder
 from paperwire.search.notify import SYNC_EMBED_LIMIT, papers_changed
 from paperwire.store.db import Database
 from paperwire.store.embeddings import get_embeddings, papers_needing_embedding

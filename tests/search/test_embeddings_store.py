@@ -9,10 +9,16 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, func, select
 
-from paperwire.store.embeddings import (PendingPaper, bytes_to_vectors, count_embeddings,
-                                        embeddings_since, get_embeddings,
-                                        papers_needing_embedding, save_embeddings,
-                                        vector_to_bytes)
+from paperwire.store.embeddings import (
+    PendingPaper,
+    bytes_to_vectors,
+    count_embeddings,
+    embeddings_since,
+    get_embeddings,
+    papers_needing_embedding,
+    save_embeddings,
+    vector_to_bytes,
+)
 from paperwire.store.models import Embedding, Paper
 from paperwire.store.papers import upsert_papers
 from tests.factories import make_papers, make_record

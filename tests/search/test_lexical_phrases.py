@@ -9,10 +9,16 @@ import tantivy
 from paperwire.search import analyzer
 from paperwire.search.filters import Constraints, phrase_in
 from paperwire.search.lexical import (
-    LexicalIndex, body_text, compile_query, doc_pairs, phrase_pairs, tantivy_query)
+    LexicalIndex,
+    body_text,
+    compile_query,
+    doc_pairs,
+    phrase_pairs,
+    tantivy_query,
+)
 from paperwire.search.query import parse_query
-from tests.factories import make_papers, make_record
 from paperwire.store.papers import upsert_papers
+from tests.factories import make_papers, make_record
 
 PHRASES = ['"graph neural"', '"neural graph"', '"protein cell sequence"', '"state of the art"',
            '"quantum lattice"', '"schrodinger equation"', '"galaxy photon entropy"',
@@ -54,9 +60,8 @@ def _brute_force(db, pq) -> set[str]:
     """Papers whose body holds every phrase of the query (the definition of a phrase match)."""
     from sqlalchemy import select
 
-    from paperwire.search.filters import phrase_positions, row_matches
+    from paperwire.search.filters import merge, phrase_positions, row_matches
     from paperwire.store.models import Paper
-    from paperwire.search.filters import merge
 
     cons = merge(pq, None)
     out = set()

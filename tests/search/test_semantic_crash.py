@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from paperwire.search.semantic import SemanticIndex, VectorSpace
-from paperwire.store.embeddings import (PendingPaper, embeddings_since, save_embeddings)
+from paperwire.store.embeddings import PendingPaper, embeddings_since, save_embeddings
 from tests.factories import make_papers
 
 SPACE = VectorSpace(model_id="synthetic-crash/32", dim=32)

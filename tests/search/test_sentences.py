@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from paperwire.search.sentences import (MAX_WORDS, max_sentence_cosine, rescore,
-                                        sentence_texts, split_sentences)
+from paperwire.search.sentences import (
+    MAX_WORDS,
+    max_sentence_cosine,
+    rescore,
+    sentence_texts,
+    split_sentences,
+)
 from paperwire.store.models import Embedding, SentenceVectors
 from paperwire.store.papers import upsert_papers
 from paperwire.store.sentences import get_sentence_vectors, sentence_vector_keys

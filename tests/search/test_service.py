@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import event, update
 
 from paperwire.errors import BadInput, NotFound
-from paperwire.search.service import (
-    SearchFilters, SearchService, get_search_service, search)
+from paperwire.search.service import SearchFilters, SearchService, get_search_service, search
 from paperwire.store.models import Paper
 from paperwire.store.papers import upsert_papers
 from tests.factories import make_papers, make_record

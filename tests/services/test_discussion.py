@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from paperwire.errors import BadInput, NotFound
 from paperwire.services import discussion
 from paperwire.services.discussion import NotAllowed, recipients
 from paperwire.store import notifications as notes
 from tests.factories import make_feed_papers, make_papers, make_store_user
-
 
 # --- the rule ------------------------------------------------------------------------------
 

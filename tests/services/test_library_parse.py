@@ -6,11 +6,17 @@ import datetime as dt
 import json
 
 import pytest
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from paperwire.errors import BadInput
-from paperwire.services.library_parse import parse_any, parse_bibtex, parse_json_export, parse_pasted
+from paperwire.services.library_parse import (
+    parse_any,
+    parse_bibtex,
+    parse_json_export,
+    parse_pasted,
+)
 from paperwire.store.models import Paper
 from paperwire.web.render import bibtex
 

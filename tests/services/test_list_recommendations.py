@@ -10,7 +10,7 @@ from paperwire.services import library as library_service
 from paperwire.services import recommendations as service
 from paperwire.store import library
 from paperwire.web import auth
-from tests.recommend.shared_fixtures import fresh_pools, sample, rsettings  # noqa: F401  (fixtures)
+from tests.recommend.shared_fixtures import fresh_pools, rsettings, sample  # noqa: F401  (fixtures)
 from tests.recommend.store_kit import ids_of
 
 

@@ -4,13 +4,12 @@ cold start from followed topics, privacy and account deletion."""
 
 from __future__ import annotations
 
-
 from paperwire.services import recommendations as service
 from paperwire.store import library
 from paperwire.store.recommendations import stored_recommendations
 from paperwire.web import auth
 from tests.recommend.fixtures import primary
-from tests.recommend.shared_fixtures import fresh_pools, sample, rsettings  # noqa: F401  (fixtures)
+from tests.recommend.shared_fixtures import fresh_pools, rsettings, sample  # noqa: F401  (fixtures)
 from tests.recommend.store_kit import ids_of
 
 

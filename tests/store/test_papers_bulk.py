@@ -7,8 +7,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from paperwire.store.papers import (bulk_load_transaction, copy_line, get_paper,
-                                    paper_to_record, upsert_papers)
+from paperwire.store.papers import (
+    bulk_load_transaction,
+    copy_line,
+    get_paper,
+    paper_to_record,
+    upsert_papers,
+)
 from tests.factories import make_record
 
 AWKWARD = {

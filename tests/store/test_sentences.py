@@ -9,8 +9,14 @@ import pytest
 
 from paperwire.store.embeddings import papers_needing_embedding, save_embeddings
 from paperwire.store.papers import upsert_papers
-from paperwire.store.sentences import (delete_sentence_vectors, get_sentence_vectors, pack,
-                                       save_sentence_vectors, sentence_vector_keys, unpack)
+from paperwire.store.sentences import (
+    delete_sentence_vectors,
+    get_sentence_vectors,
+    pack,
+    save_sentence_vectors,
+    sentence_vector_keys,
+    unpack,
+)
 from tests.factories import make_papers, make_record
 
 MODEL = "test-model/v1"

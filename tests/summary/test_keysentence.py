@@ -7,12 +7,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paperwire.search.sentences import split_sentences
-from paperwire.summary.keysentence import (DEFAULT_WEIGHTS, MIN_WORDS, RULE_WEIGHTS, Weights,
-                                           centrality, cues, pick, score_sentences,
-                                           strip_label)
+from paperwire.summary.keysentence import (
+    DEFAULT_WEIGHTS,
+    MIN_WORDS,
+    RULE_WEIGHTS,
+    Weights,
+    centrality,
+    cues,
+    pick,
+    score_sentences,
+    strip_label,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEED = [json.loads(line) for line in open(FIXTURES / "seed_papers.jsonl")]

@@ -20,10 +20,10 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 from lxml import etree
@@ -139,7 +139,7 @@ class ReplayServer:
     def settings_overrides(self) -> dict:
         return {"arxiv_api_url": self.api_url, "arxiv_oai_url": self.oai_url}
 
-    def start(self) -> "ReplayServer":
+    def start(self) -> ReplayServer:
         self._thread.start()
         return self
 

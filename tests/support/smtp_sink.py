@@ -23,8 +23,8 @@ import email.policy
 import ssl
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -38,7 +38,7 @@ class Received:
 
 
 class _Handler:
-    def __init__(self, sink: "SmtpSink") -> None:
+    def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -130,7 +130,7 @@ class SmtpSink:
             return SMTP(_Handler(self), hostname="sink.test", decode_data=False,
                         data_size_limit=0, **kwargs)
 
-    def start(self) -> "SmtpSink":
+    def start(self) -> SmtpSink:
         ready = threading.Event()
 
         def run() -> None:
@@ -164,7 +164,7 @@ class SmtpSink:
         if self._thread is not None:
             self._thread.join(10)
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -202,7 +202,7 @@ def self_signed_cert(folder, names=("localhost", "127.0.0.1")) -> tuple[ssl.SSLC
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(minutes=5))

@@ -5,10 +5,15 @@ import re
 
 from sqlalchemy import select
 
-from paperwire.store.models import ApiToken, Session as BrowserSession, User
+from paperwire.store.models import ApiToken, User
+from paperwire.store.models import Session as BrowserSession
 from tests.factories import make_feed_papers
 from tests.web.accountkit import (
-    PASSWORD, csrf, fast_hashing, make_user, new_client, post_form, signin, wapp, web,  # noqa: F401
+    PASSWORD,  # noqa: F401
+    make_user,
+    new_client,
+    post_form,
+    signin,
 )
 
 

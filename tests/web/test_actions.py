@@ -10,7 +10,14 @@ from paperwire.store.models import Comment, FeedEntry, Paper, Upvote
 from tests.factories import make_feed_papers, make_papers
 from tests.support.arxiv_replay import arxiv_replay_server
 from tests.web.accountkit import (  # noqa: F401
-    fast_hashing, make_app, make_user, new_client, post_form, signin, wapp, web,
+    fast_hashing,
+    make_app,
+    make_user,
+    new_client,
+    post_form,
+    signin,
+    wapp,
+    web,
 )
 
 
@@ -262,7 +269,7 @@ def test_submit_fetches_unknown_paper_and_puts_it_on_todays_feed(submit_client, 
         entry = s.scalar(select(FeedEntry).where(FeedEntry.paper_id == "1707.08567"))
         paper = s.get(Paper, "1707.08567")
     assert paper.title.startswith("Proceedings of Workshop AEW10")
-    assert entry.submitted_by is not None and entry.day == dt.datetime.now(dt.timezone.utc).date()
+    assert entry.submitted_by is not None and entry.day == dt.datetime.now(dt.UTC).date()
     done = submit_client.get(r.headers["location"]).text
     assert "Submitted." in done and "Proceedings of Workshop AEW10" in done
 
@@ -317,7 +324,7 @@ def test_racing_submissions_make_one_feed_entry_and_respect_the_quota(settings, 
 
     from paperwire.services.submissions import Duplicate, QuotaExceeded, submit_paper
 
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     ids = [f"2611.{i:05d}" for i in range(20, 26)]
     for pid in ids:
         make_papers(db, 1, id=pid, published_at=now - dt.timedelta(days=1))

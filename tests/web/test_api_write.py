@@ -11,7 +11,13 @@ from paperwire.store.models import Comment, FeedEntry, Paper
 from tests.factories import make_feed_papers, make_papers
 from tests.support.arxiv_replay import arxiv_replay_server
 from tests.web.accountkit import (  # noqa: F401
-    bearer, fast_hashing, make_app, make_user, token_for, wapp, web,
+    bearer,
+    fast_hashing,
+    make_app,
+    make_user,
+    token_for,
+    wapp,
+    web,
 )
 
 

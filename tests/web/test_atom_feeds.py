@@ -9,8 +9,8 @@ import pytest
 
 from paperwire.web.periods import today as site_today
 from tests.factories import make_feed_papers, make_papers
-from tests.web.readkit import app, client  # noqa: F401
 from tests.search.embed_fixtures import encoder  # noqa: F401
+from tests.web.readkit import app, client  # noqa: F401
 
 
 def _parse(resp):

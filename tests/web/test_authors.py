@@ -8,7 +8,15 @@ import pytest
 
 from tests.factories import make_feed_papers, make_papers, make_subscription
 from tests.web.accountkit import (  # noqa: F401 - fixtures
-    bearer, fast_hashing, make_app, make_user, post_form, signin, token_for, wapp, web,
+    bearer,
+    fast_hashing,
+    make_app,
+    make_user,
+    post_form,
+    signin,
+    token_for,
+    wapp,
+    web,
 )
 
 

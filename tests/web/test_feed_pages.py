@@ -76,7 +76,7 @@ def test_week_and_month_views_cover_exactly_their_period(client, db):
 
 def test_trending_page_orders_by_decayed_score(client, settings, db):
     today = site_today(settings)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     (old,) = make_feed_papers(db, 1, day=today - dt.timedelta(days=5), upvotes=12,
                               submitted_at=now - dt.timedelta(days=5))
     (fresh,) = make_feed_papers(db, 1, day=today, upvotes=4, submitted_at=now - dt.timedelta(hours=2))

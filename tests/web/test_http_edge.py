@@ -14,7 +14,14 @@ from sqlalchemy import select
 from paperwire.store.models import Comment, Upvote
 from tests.factories import make_feed_papers
 from tests.web.accountkit import (  # noqa: F401
-    bearer, fast_hashing, make_user, post_form, signin, token_for, wapp, web,
+    bearer,
+    fast_hashing,
+    make_user,
+    post_form,
+    signin,
+    token_for,
+    wapp,
+    web,
 )
 
 DAY = dt.date(2026, 11, 20)

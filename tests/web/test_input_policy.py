@@ -12,13 +12,21 @@ import unicodedata
 from urllib.parse import quote_from_bytes, urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from paperwire.errors import BadInput
 from paperwire.web import inputs
 from tests.factories import make_feed_papers
 from tests.web.accountkit import (  # noqa: F401
-    bearer, csrf, fast_hashing, make_user, signin, token_for, wapp, web,
+    bearer,
+    csrf,
+    fast_hashing,
+    make_user,
+    signin,
+    token_for,
+    wapp,
+    web,
 )
 
 PURE = settings(max_examples=300, derandomize=True, database=None)

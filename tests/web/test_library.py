@@ -12,7 +12,14 @@ from lxml import etree
 from paperwire.store import library, lists
 from tests.factories import make_feed_papers
 from tests.web.accountkit import (  # noqa: F401
-    bearer, csrf, fast_hashing, make_app, make_user, post_form, signin, token_for,
+    bearer,
+    csrf,
+    fast_hashing,
+    make_app,
+    make_user,
+    post_form,
+    signin,
+    token_for,
 )
 
 DAY = dt.date(2026, 11, 20)

@@ -10,7 +10,15 @@ import re
 from paperwire.store.models import utcnow
 from tests.factories import make_feed_papers, make_papers
 from tests.web.accountkit import (  # noqa: F401
-    bearer, fast_hashing, make_user, post_form, signin, token_for, wapp, web)
+    bearer,
+    fast_hashing,
+    make_user,
+    post_form,
+    signin,
+    token_for,
+    wapp,
+    web,
+)
 
 CODE = "Code is available at https://github.com/owner/repo."
 PAGE = " Project page: https://owner.github.io/repo/"
@@ -47,7 +55,7 @@ def test_feed_cards_show_badges_and_with_code_keeps_across_pages(web, db):
     plain = make_feed_papers(db, 2, day=today, abstract="nothing linked", upvotes=[9, 8])
     feed = web.get(f"/papers?date={today}")
     assert feed.text.count('class="badge badge-code"') == 3
-    assert 'href="/papers?date=%s&has=code"' % today in feed.text.replace("&amp;", "&")
+    assert f'href="/papers?date={today}&has=code"' in feed.text.replace("&amp;", "&")
     first = web.get(f"/papers?date={today}&has=code&limit=2")
     assert first.status_code == 200
     api = web.get(f"/api/daily_papers?date={today}&has=code&limit=2")
@@ -144,8 +152,9 @@ def test_only_admins_see_and_use_the_moderation_page(web, db):
     post_form(web, f"/papers/{rec.id}/links", {"url": "https://gitlab.com/mia/x"},
               token_from=f"/papers/{rec.id}")
     assert web.get("/admin/links").status_code == 403
-    from paperwire.store.models import PaperLink
     from sqlalchemy import select
+
+    from paperwire.store.models import PaperLink
 
     with db.session() as s:
         link_id = s.scalar(select(PaperLink.id).where(PaperLink.source == "member"))

@@ -10,11 +10,18 @@ from html import unescape
 import pytest
 
 from paperwire.services import library as library_service
-from paperwire.services import recommendations as service
 from tests.recommend.shared_fixtures import fresh_pools, sample  # noqa: F401  (fixtures)
 from tests.recommend.store_kit import ids_of
 from tests.web.accountkit import (  # noqa: F401
-    bearer, fast_hashing, make_app, make_user, new_client, signin, token_for, wapp, web,
+    bearer,
+    fast_hashing,
+    make_app,
+    make_user,
+    new_client,
+    signin,
+    token_for,
+    wapp,
+    web,
 )
 
 SECTION = "Recommended for this list"

@@ -7,7 +7,9 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from paperwire.web.markdown import (
     ALLOWED_ATTRIBUTES,

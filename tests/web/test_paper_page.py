@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from sqlalchemy import update
 
 from paperwire.store.models import Comment, Paper, User

@@ -25,7 +25,6 @@ from tests.web.accountkit import (  # noqa: F401
     web,
 )
 
-
 # --- titles ----------------------------------------------------------------------------------
 
 def test_title_and_description_show_math_as_readable_text(web, db):
@@ -204,7 +203,7 @@ def test_anonymous_vote_from_the_page_script_gets_401_and_is_remembered(wapp, db
     (7200, "in about 2 hours (at 2026-12-07 12:00 UTC)"),
 ])
 def test_retry_text_table(seconds, text):
-    now = dt.datetime(2026, 12, 7, 10, 0, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 12, 7, 10, 0, 0, tzinfo=dt.UTC)
     assert retry_text(seconds, now) == text
 
 

@@ -13,7 +13,15 @@ from paperwire.store import library
 from tests.recommend.shared_fixtures import fresh_pools, sample  # noqa: F401  (fixtures)
 from tests.recommend.store_kit import ids_of
 from tests.web.accountkit import (  # noqa: F401
-    bearer, fast_hashing, make_app, make_user, post_form, signin, token_for, wapp, web,
+    bearer,
+    fast_hashing,
+    make_app,
+    make_user,
+    post_form,
+    signin,
+    token_for,
+    wapp,
+    web,
 )
 
 

@@ -7,10 +7,19 @@ from fastapi.testclient import TestClient
 
 from tests.factories import make_papers
 from tests.web.accountkit import (  # noqa: F401
-    PASSWORD, bearer, csrf, fast_hashing, make_app, make_user, new_client, post_form, signin,
-    token_for, wapp, web,
+    PASSWORD,
+    bearer,
+    csrf,
+    fast_hashing,
+    make_app,
+    make_user,
+    new_client,
+    post_form,
+    signin,
+    token_for,
+    wapp,
+    web,
 )
-
 
 # --- CSRF ----------------------------------------------------------------------------------
 

@@ -13,11 +13,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from paperwire.store.models import FeedEntry, Paper
 from paperwire.services.submissions import UNREACHABLE
+from paperwire.store.models import FeedEntry, Paper
 from tests.support.arxiv_replay import API_PATH, arxiv_replay_server
 from tests.web.accountkit import (  # noqa: F401
-    bearer, fast_hashing, make_app, make_user, post_form, signin, token_for,
+    bearer,
+    fast_hashing,
+    make_app,
+    make_user,
+    post_form,
+    signin,
+    token_for,
 )
 
 PAPER = "2501.00001"

@@ -3,7 +3,6 @@ server; bad links never act."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import time
 
@@ -17,7 +16,7 @@ from paperwire.digest.send import send_edition
 from paperwire.digest.tokens import make_token
 from paperwire.digest.transport import open_transport
 from paperwire.store.models import Subscription
-from tests.digest.kit import FEED_DAY, SEND_DAY, daily, mail_settings, seed_day
+from tests.digest.kit import SEND_DAY, mail_settings, seed_day
 from tests.factories import make_subscription
 from tests.support.smtp_sink import SmtpSink
 from tests.web.accountkit import make_app

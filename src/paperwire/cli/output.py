@@ -14,7 +14,8 @@ import functools
 import json
 import os
 import sys
-from typing import Any, Callable, Iterator, TextIO
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 
 @contextlib.contextmanager

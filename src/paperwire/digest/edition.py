@@ -45,7 +45,7 @@ def parse_hhmm(value: str, what: str = "time") -> dt.time:
 
 def local_to_utc(day: dt.date, at: dt.time, tz: str) -> dt.datetime:
     local = dt.datetime.combine(day, at, tzinfo=ZoneInfo(tz))
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def previous_weekday(day: dt.date) -> dt.date:
@@ -82,7 +82,7 @@ def edition_from_settings(settings, edition: str, day: dt.date) -> Edition:
 
 
 def today_local(timezone: str, now_utc: dt.datetime | None = None) -> dt.date:
-    now = now_utc or dt.datetime.now(dt.timezone.utc)
+    now = now_utc or dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
+        now = now.replace(tzinfo=dt.UTC)
     return now.astimezone(ZoneInfo(timezone)).date()

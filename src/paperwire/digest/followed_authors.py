@@ -15,7 +15,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from paperwire.digest.model import DigestPaper, PersonalItem
 
@@ -25,7 +25,7 @@ PART = "followed"
 def candidates(settings, session, user_by_sub: Mapping[int, int | None], *,
                now: dt.datetime, base_url: str) -> dict[int, list[PersonalItem]]:
     """{subscription id: followed authors' new papers, newest first, not yet mailed}."""
-    from paperwire.digest.build import paper_from_row
+    from paperwire.digest.build import _paper
     from paperwire.store import authors as store
     from paperwire.store.deliveries import already_sent
 
@@ -35,7 +35,7 @@ def candidates(settings, session, user_by_sub: Mapping[int, int | None], *,
     follows = store.follows_of_users(session, [u for u in user_by_sub.values() if u])
     if not follows:
         return {}
-    since = (now.astimezone(dt.timezone.utc).replace(tzinfo=None) if now.tzinfo else now) \
+    since = (now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now) \
         - dt.timedelta(days=days)
     rows = store.digest_rows_by_keys(session, {k for ks in follows.values() for k in ks}, since)
     papers: dict[str, DigestPaper] = {}
@@ -43,7 +43,7 @@ def candidates(settings, session, user_by_sub: Mapping[int, int | None], *,
     for row in rows:
         pid, key, name = row[0], row[-2], row[-1]
         if pid not in papers:
-            papers[pid] = paper_from_row(row[:-2], base_url)
+            papers[pid] = _paper(row[:-2], base_url)
         names.setdefault((pid, key), []).append(name)
     subs = [sid for sid, uid in user_by_sub.items() if uid in follows]
     sent = already_sent(session, subs, list(papers))

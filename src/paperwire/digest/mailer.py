@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from paperwire.digest import assemble, build, followed_authors
+from paperwire.digest import build, recommended
 from paperwire.digest.compose import compose_confirmation, compose_digest, message_id, sender_domain
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
@@ -23,7 +23,7 @@ def confirmation_message(settings, *, email: str, subscription_id: int, token_ve
     mid = message_id("confirm", f"{subscription_id}.{uuid.uuid4().hex[:12]}",
                      sender_domain(ident))
     return compose_confirmation(email, confirm_url(settings, subscription_id, token_version),
-                                ident, date=dt.datetime.now(dt.timezone.utc), msg_id=mid)
+                                ident, date=dt.datetime.now(dt.UTC), msg_id=mid)
 
 
 def send_confirmation(settings, *, email: str, subscription_id: int, token_version: int,
@@ -41,8 +41,7 @@ def send_confirmation(settings, *, email: str, subscription_id: int, token_versi
 
 
 def preview(settings, db, email: str, ed: Edition):
-    """(digest, message, status) this subscriber would get now (``assemble``: the parts a
-    send would choose); records nothing, sends nothing."""
+    """(digest, message) this subscriber would get now; records nothing, sends nothing."""
     from paperwire.store import deliveries, subscriptions
 
     with db.session() as s:
@@ -52,17 +51,19 @@ def preview(settings, db, email: str, ed: Edition):
         data = build.load_edition(settings, s, ed, db=db)
         sent = deliveries.already_sent(s, [sub.id], data.all_ids())
         names = subscriptions.display_names(s, [sub.user_id] if sub.user_id else [])
-        to = assemble.recipient(sub, names)
-        follows = followed_authors.candidates(settings, s, {sub.id: sub.user_id},
-                                              now=ed.send_at_utc, base_url=data.base_url)
-        parts = assemble.choose(settings, db, data, to, already={pid for _, pid in sent},
-                                follows=follows.get(sub.id, ()))
+        trending, personal = build.choose(data, topics=sub.topics or [],
+                                          max_papers=sub.max_papers,
+                                          already={pid for _, pid in sent})
+        already = {pid for _, pid in sent}
+        recs = recommended.choose(settings, db, data, sub.user_id, exclude=already | {
+            p.id for p in trending} | {i.paper.id for i in personal})
+        digest = build.make_digest(settings, data, email=sub.email, name=names.get(sub.user_id),
+                                   subscription_id=sub.id, token_version=sub.token_version,
+                                   topics=sub.topics or [], trending=trending,
+                                   personal=personal, recommended=recs)
         status = sub.status
-    # Nothing new: still the (empty) digest, which a send would skip.
-    digest = assemble.assemble(settings, data, to, parts, keep_empty=True)
-    assert digest is not None
     ident = MailIdentity.from_settings(settings)
-    msg = compose_digest(digest, ident, date=dt.datetime.now(dt.timezone.utc),
+    msg = compose_digest(digest, ident, date=dt.datetime.now(dt.UTC),
                          msg_id=message_id("preview", f"{ed.edition}.{ed.period}",
                                            sender_domain(ident)))
     return digest, msg, status

@@ -74,7 +74,7 @@ class MailIdentity:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings) -> "MailIdentity":
+    def from_settings(cls, settings) -> MailIdentity:
         return cls(site_name=settings.site_name, base_url=settings.base_url.rstrip("/"),
                    mail_from=settings.mail_from, reply_to=settings.mail_reply_to,
                    unsubscribe_mailto=settings.mail_unsubscribe_mailto)

@@ -153,7 +153,7 @@ def send_notifications(settings, db, transport, *, progress: bool = True,
     (tests use it to crash there)."""
     from tqdm import tqdm
 
-    from paperwire.digest.claimers import claimer_is_dead, worker_id
+    from paperwire.digest.send import claimer_is_dead, worker_id
     from paperwire.store import notifications as store
 
     worker = worker or worker_id()
@@ -201,7 +201,7 @@ def _one(settings, db, store, c, transport, worker, ident, domain, base, summary
     msg = compose_notification_mail(
         email=email, name=name, items=items, notifications_url=f"{base}/notifications",
         unsubscribe_url=member_url(settings, "notify-unsubscribe", c.user_id, version),
-        ident=ident, date=dt.datetime.now(dt.timezone.utc),
+        ident=ident, date=dt.datetime.now(dt.UTC),
         msg_id=message_id("notify", str(c.id), domain))
     if c.interrupted:
         contains = getattr(transport, "contains", None)
@@ -243,7 +243,7 @@ def send_confirmation(settings, *, email: str, user_id: int, token_version: int,
     ident = MailIdentity.from_settings(settings)
     msg = compose_notify_confirmation(
         email, member_url(settings, "notify-confirm", user_id, token_version, email), ident,
-        date=dt.datetime.now(dt.timezone.utc),
+        date=dt.datetime.now(dt.UTC),
         msg_id=message_id("notify-confirm", f"{user_id}.{uuid.uuid4().hex[:12]}",
                           sender_domain(ident)))
     if transport is not None:

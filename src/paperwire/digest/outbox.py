@@ -52,7 +52,7 @@ class OutboxTransport:
         for sub in ("tmp", "new", "cur"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
 
-    def __enter__(self) -> "OutboxTransport":
+    def __enter__(self) -> OutboxTransport:
         return self
 
     def __exit__(self, *exc) -> None:

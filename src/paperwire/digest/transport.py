@@ -13,7 +13,6 @@ Failures are classified so the sender can act on them:
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -107,7 +106,7 @@ class SmtpTransport:
         self.config = config
         self._conn: smtplib.SMTP | None = None
 
-    def __enter__(self) -> "SmtpTransport":
+    def __enter__(self) -> SmtpTransport:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -174,7 +173,7 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as exc:
             self._reset()
             raise _classify(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
-        except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             self._drop()
             raise TemporaryFailure(f"connection lost: {exc}") from None
         if refused:
@@ -224,7 +223,7 @@ class DirectoryTransport:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    def __enter__(self) -> "DirectoryTransport":
+    def __enter__(self) -> DirectoryTransport:
         return self
 
     def __exit__(self, *exc) -> None:

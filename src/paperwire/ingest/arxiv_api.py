@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from paperwire.errors import BadInput, NotFound
 from paperwire.ingest.arxiv_ids import normalize_arxiv_id

@@ -6,14 +6,14 @@ may be empty (some BEIR corpora have none); text is kept whole.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any
 
 from paperwire.ingest.items import Item, RecordError
 from paperwire.ingest.records import PaperRecord
 from paperwire.ingest.schema import checked, input_shape, validate_input
 from paperwire.ingest.text import collapse
 
-_INPUT = input_shape("BeirDocument", {"_id": Union[str, int], "title": Optional[str],
+_INPUT = input_shape("BeirDocument", {"_id": str | int, "title": str | None,
                                       "text": str})
 
 

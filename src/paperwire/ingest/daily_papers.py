@@ -15,7 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any
 
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
@@ -24,17 +24,17 @@ from paperwire.ingest.records import PaperRecord
 from paperwire.ingest.schema import checked, input_shape, shape, validate_input
 from paperwire.ingest.text import collapse, parse_iso
 
-_Str = Optional[str]
+_Str = str | None
 # The API's JSON types for the keys read here (unknown keys are ignored).
 _AUTHOR = shape("DailyAuthor", {"name": _Str})
 _PERSON = shape("DailySubmitter", {"name": _Str, "fullname": _Str})
 _PAPER = shape("DailyPaper", {
-    "id": Union[str, int], "title": _Str, "summary": _Str, "publishedAt": _Str,
-    "submittedOnDailyAt": _Str, "upvotes": Optional[int],
-    "authors": Optional[list[Union[str, _AUTHOR]]]})
+    "id": str | int, "title": _Str, "summary": _Str, "publishedAt": _Str,
+    "submittedOnDailyAt": _Str, "upvotes": int | None,
+    "authors": list[str | _AUTHOR] | None})
 _INPUT = input_shape("DailyItem", {
     "paper": _PAPER, "title": _Str, "summary": _Str, "publishedAt": _Str,
-    "submittedOnDailyAt": _Str, "submittedBy": Union[str, _PERSON, None]})
+    "submittedOnDailyAt": _Str, "submittedBy": str | _PERSON | None})
 
 
 def parse_daily_item(obj: Any) -> Item:

@@ -110,7 +110,7 @@ def demo_links() -> dict[str, list[Link]]:
 def _put_seed_on_feed(settings, db) -> None:
     tz = ZoneInfo(settings.timezone)
     today = dt.datetime.now(tz).date()
-    now_utc = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now_utc = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     lines = [line for line in demo_file(SEED_FILE).read_text(encoding="utf-8").splitlines()
              if line.strip()]
     with db.session() as session:
@@ -119,7 +119,7 @@ def _put_seed_on_feed(settings, db) -> None:
             day = today - dt.timedelta(days=i % FEED_DAYS)
             # Spread submissions over the morning of their day, never in the future.
             local = dt.datetime.combine(day, dt.time(7, 0), tz) + dt.timedelta(minutes=7 * i)
-            submitted = min(local.astimezone(dt.timezone.utc).replace(tzinfo=None), now_utc)
+            submitted = min(local.astimezone(dt.UTC).replace(tzinfo=None), now_utc)
             add_feed_entry(session, record.id, day, submitted_by_name=SUBMITTER,
                            submitted_at=submitted)
         put_links(session, demo_links(), "demo")

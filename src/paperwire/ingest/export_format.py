@@ -14,24 +14,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Optional
+from typing import Any
 
 from paperwire.ingest.items import FeedInfo, Item, RecordError, require_str
 from paperwire.ingest.records import METADATA_FIELDS, PaperRecord
 from paperwire.ingest.schema import checked, input_shape, shape, validate_input
 
 _DATETIME_FIELDS = ("published_at", "updated_at")
-_Str = Optional[str]
+_Str = str | None
 # The JSON types of an export line; the values are checked by the record schema.
 _INPUT = input_shape("ExportRecord", {
-    "id": str, "source": _Str, "version": Optional[int], "title": str, "abstract": _Str,
-    "authors": Optional[list[Any]], "author_count": Optional[int],
-    "primary_category": _Str, "categories": Optional[list[Any]], "published_at": _Str,
-    "updated_at": _Str, "versions": Optional[list[Any]], "comments": _Str,
+    "id": str, "source": _Str, "version": int | None, "title": str, "abstract": _Str,
+    "authors": list[Any] | None, "author_count": int | None,
+    "primary_category": _Str, "categories": list[Any] | None, "published_at": _Str,
+    "updated_at": _Str, "versions": list[Any] | None, "comments": _Str,
     "journal_ref": _Str, "doi": _Str, "license": _Str, "abs_url": _Str, "pdf_url": _Str,
-    "imported_upvotes": Optional[int],
-    "feed": Optional[shape("ExportFeed", {"day": str, "submitted_by": _Str,
-                                          "submitted_at": _Str})],
+    "imported_upvotes": int | None,
+    "feed": shape("ExportFeed", {"day": str, "submitted_by": _Str,
+                                          "submitted_at": _Str}) | None,
 })
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gzip
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Iterator
+from typing import IO
 
 from tqdm import tqdm
 

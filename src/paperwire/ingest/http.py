@@ -15,7 +15,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 
@@ -65,7 +65,7 @@ class Pacer:
         if self._own_client:
             self.client.close()
 
-    def __enter__(self) -> "Pacer":
+    def __enter__(self) -> Pacer:
         return self
 
     def __exit__(self, *exc) -> None:

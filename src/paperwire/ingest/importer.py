@@ -27,10 +27,11 @@ import multiprocessing
 import os
 import sys
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, NamedTuple
+from typing import NamedTuple
 
 from tqdm import tqdm
 
@@ -41,8 +42,12 @@ from paperwire.ingest.reader import RecordFile, decode
 from paperwire.store.checkpoints import delete_checkpoint, get_checkpoint, save_checkpoint
 from paperwire.store.feed import add_feed_entry
 from paperwire.store.models import utcnow
-from paperwire.store.papers import (bulk_load_transaction, prepare_paper, tune_for_bulk_load,
-                                    upsert_prepared)
+from paperwire.store.papers import (
+    bulk_load_transaction,
+    prepare_paper,
+    tune_for_bulk_load,
+    upsert_prepared,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +69,7 @@ class ImportSummary:
     resumed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def add(self, other: "ImportSummary") -> None:
+    def add(self, other: ImportSummary) -> None:
         for name in ("files", "records", "new", "updated", "unchanged", "rejected",
                      "feed_added"):
             setattr(self, name, getattr(self, name) + getattr(other, name))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Optional
+from typing import Any
 
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
@@ -23,13 +23,13 @@ from paperwire.ingest.text import collapse, collapse_or_none, parse_rfc2822
 
 _AUTHOR_SPLIT = re.compile(r",\s*|\s+and\s+")
 
-_Str = Optional[str]
+_Str = str | None
 # The snapshot's JSON types (unknown keys are ignored); values are checked by the schema.
 _INPUT = input_shape("KaggleRecord", {
     "id": str, "title": str, "abstract": _Str, "authors": _Str,
-    "authors_parsed": Optional[list[list[_Str]]], "categories": _Str, "comments": _Str,
+    "authors_parsed": list[list[_Str]] | None, "categories": _Str, "comments": _Str,
     "journal-ref": _Str, "doi": _Str, "license": _Str, "update_date": _Str,
-    "versions": Optional[list[Any]],
+    "versions": list[Any] | None,
 })
 
 

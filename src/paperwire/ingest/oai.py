@@ -17,8 +17,8 @@ import datetime as dt
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from tqdm import tqdm
 
@@ -96,7 +96,7 @@ def harvest(settings, db, from_: str | None = None, until: str | None = None,
     else:
         if from_ is None:
             from_ = state.get("last_datestamp") or (
-                dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)).isoformat()
+                dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
             requested["from"] = from_
     summary.from_, summary.until, summary.set_ = (requested["from"], requested["until"],
                                                   requested["set"])

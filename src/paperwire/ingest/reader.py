@@ -14,9 +14,10 @@ import codecs
 import gzip
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -79,7 +80,7 @@ class RecordFile:
         self._stream.close()
         self._raw.close()
 
-    def __enter__(self) -> "RecordFile":
+    def __enter__(self) -> RecordFile:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -30,8 +30,15 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, ConfigDict, Field, StringConstraints, TypeAdapter,
-                      ValidationError, with_config)
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    with_config,
+)
 from typing_extensions import TypedDict
 
 from paperwire.ingest.items import FeedInfo, Item, RecordError

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any, Optional, Union
+from typing import Any
 
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
@@ -27,12 +27,12 @@ from paperwire.ingest.records import PaperRecord
 from paperwire.ingest.schema import checked, input_shape, validate_input
 from paperwire.ingest.text import collapse
 
-_Str = Optional[str]
+_Str = str | None
 # The seed's JSON types for the keys read here (unknown keys, e.g. code_url, are ignored).
 _INPUT = input_shape("SeedLine", {
     "title": str, "abstract": _Str, "published": _Str, "v1_date": _Str, "n_authors": int,
-    "upvotes": int, "arxiv_id": Union[str, None], "authors": Optional[list[str]],
-    "categories": Optional[list[str]], "primary_category": _Str})
+    "upvotes": int, "arxiv_id": str | None, "authors": list[str] | None,
+    "categories": list[str] | None, "primary_category": _Str})
 
 
 def seed_id(title: str) -> str:

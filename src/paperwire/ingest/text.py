@@ -47,7 +47,7 @@ def parse_rfc2822(value: str) -> dt.datetime:
     if parsed is None:
         raise ValueError(f"bad date {value!r}")
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
 
 
@@ -65,5 +65,5 @@ def parse_iso(value: str | None) -> dt.datetime | None:
     except ValueError as exc:
         raise ValueError(f"bad date {value!r}") from exc
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed

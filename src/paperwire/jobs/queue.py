@@ -81,7 +81,7 @@ class Queue:
         from paperwire.jobs.schedule import due
         from paperwire.store import jobs
 
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         queued = []
         with self.db.session() as s:
             for name, key in due(now, self.settings):

@@ -26,7 +26,7 @@ from paperwire.digest.edition import parse_hhmm
 
 def due(now_utc: dt.datetime, settings) -> list[tuple[str, str]]:
     if now_utc.tzinfo is None:
-        now_utc = now_utc.replace(tzinfo=dt.timezone.utc)
+        now_utc = now_utc.replace(tzinfo=dt.UTC)
     local = now_utc.astimezone(ZoneInfo(settings.timezone))
     today = local.date()
     hm = local.time().replace(second=0, microsecond=0)

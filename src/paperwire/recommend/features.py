@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class FeatureMatrix:
     def n_rows(self) -> int:
         return len(self.ids)
 
-    def take(self, rows: Sequence[int] | np.ndarray) -> "FeatureMatrix":
+    def take(self, rows: Sequence[int] | np.ndarray) -> FeatureMatrix:
         rows = np.asarray(rows, dtype=np.int64)
         return FeatureMatrix([self.ids[i] for i in rows], self.dense[rows], self.lexical[rows],
                              self.has_vector[rows])
@@ -76,7 +76,7 @@ class FeatureMatrix:
         return np.hstack([self.dense, self.lexical])
 
     @staticmethod
-    def concat(parts: Sequence["FeatureMatrix"]) -> "FeatureMatrix":
+    def concat(parts: Sequence[FeatureMatrix]) -> FeatureMatrix:
         return FeatureMatrix([i for p in parts for i in p.ids],
                              np.vstack([p.dense for p in parts]),
                              np.vstack([p.lexical for p in parts]),
@@ -111,7 +111,7 @@ class Vocabulary:
     n: int
 
     @classmethod
-    def fit(cls, tokens: Sequence[dict[str, Counter]]) -> "Vocabulary":
+    def fit(cls, tokens: Sequence[dict[str, Counter]]) -> Vocabulary:
         df: Counter = Counter()
         for groups in tokens:
             for counts in groups.values():

@@ -88,7 +88,7 @@ def train(X: FeatureMatrix, labels: np.ndarray, *, hard: np.ndarray | None = Non
     t = 1.0
     first = None
     done = 0
-    for done in range(1, iterations + 1):
+    for done in range(1, iterations + 1):  # noqa: B007 - read after the loop
         z = (A @ vw).astype(np.float64) + vb
         p = 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
         g = s * (p - y)

@@ -20,8 +20,8 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from paperwire.search.embed import ModelNotReady
 from paperwire.search.sentences import sentence_texts
@@ -148,7 +148,7 @@ def _encode_batch(encoder, paper_text, pending):
     batch plan packs the many short sentence texts densely."""
     texts = [paper_text(p.title, p.abstract) for p in pending]
     owners = []
-    for i, p in enumerate(pending):
+    for p in pending:
         sents = sentence_texts(p.title, p.abstract)
         texts += sents
         owners.append(len(sents))
@@ -178,7 +178,7 @@ class BackgroundEmbedder:
         self._thread = threading.Thread(target=self._run, name="paperwire-embedder",
                                         daemon=True)
 
-    def start(self) -> "BackgroundEmbedder":
+    def start(self) -> BackgroundEmbedder:
         self._thread.start()
         return self
 

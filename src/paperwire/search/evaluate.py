@@ -16,8 +16,8 @@ import dataclasses
 import json
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from paperwire.errors import BadInput
 
@@ -36,7 +36,7 @@ def read_queries(path: Path) -> dict[str, str]:
                 obj = json.loads(line)
                 out[str(obj["_id"])] = str(obj["text"])
             except (ValueError, KeyError, TypeError) as exc:
-                raise BadInput(f"{path}:{n}: not a BEIR query ({{\"_id\", \"text\"}}): {exc}")
+                raise BadInput(f"{path}:{n}: not a BEIR query ({{\"_id\", \"text\"}}): {exc}") from exc
     return out
 
 
@@ -97,7 +97,8 @@ def run_mode(svc, queries: dict[str, str], mode: str, *, depth: int = DEPTH,
 
 
 def score(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) -> dict[str, float]:
-    from ranx import Qrels, Run, evaluate as ranx_evaluate
+    from ranx import Qrels, Run
+    from ranx import evaluate as ranx_evaluate
 
     qids = [q for q in qrels if q in run]
     q = Qrels({k: qrels[k] for k in qids})

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from paperwire.search import analyzer
 from paperwire.search.query import ParsedQuery
@@ -200,8 +201,8 @@ def date_bounds_ts(cons: Constraints) -> tuple[int | None, int | None]:
     lo = hi = None
     if cons.date_from:
         lo = int(dt.datetime.combine(cons.date_from, dt.time()).replace(
-            tzinfo=dt.timezone.utc).timestamp())
+            tzinfo=dt.UTC).timestamp())
     if cons.date_to:
         hi = int(dt.datetime.combine(cons.date_to, dt.time(23, 59, 59)).replace(
-            tzinfo=dt.timezone.utc).timestamp())
+            tzinfo=dt.UTC).timestamp())
     return lo, hi

@@ -15,8 +15,8 @@ broken by paper id so results are deterministic.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 Ranked = Sequence[tuple[str, float]]
 

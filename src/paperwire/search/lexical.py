@@ -34,15 +34,21 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import tantivy
 
 from paperwire.search import analyzer
 from paperwire.search.filters import (
-    Constraints, category_regex, date_bounds_ts, phrase_in, phrase_positions, row_matches)
+    Constraints,
+    category_regex,
+    date_bounds_ts,
+    phrase_in,
+    phrase_positions,
+    row_matches,
+)
 from paperwire.search.query import ParsedQuery
 from paperwire.store import search as store
 from paperwire.store.models import utcnow
@@ -159,7 +165,7 @@ def frequent_stems(texts: list[tuple[str, str]]) -> list[str]:
 def _ts(value: dt.datetime | None) -> int:
     if value is None:
         return -(2 ** 62)
-    return int(value.replace(tzinfo=dt.timezone.utc).timestamp())
+    return int(value.replace(tzinfo=dt.UTC).timestamp())
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -244,7 +250,7 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery,
                   pair_stems: frozenset[str] = frozenset()) -> tantivy.Query | None:
     """The tantivy query of a compiled query. ``pair_stems``: the index's frequent stems (the
     phrases' pairs of them are required through the ``pairs`` field: same matches, cheaper)."""
-    O = tantivy.Occur
+    O = tantivy.Occur  # noqa: E741 - short names keep the query trees readable
     Q = tantivy.Query
     should: list[tuple[tantivy.Occur, tantivy.Query]] = []
     for stem in cq.stems:
@@ -348,7 +354,7 @@ class DeltaDoc:
     authors_tf: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, row: store.IndexRow) -> "DeltaDoc":
+    def of(cls, row: store.IndexRow) -> DeltaDoc:
         title = analyzer.stem_positions(row.title)
         body = analyzer.stem_positions(body_text(row.title, row.abstract))
         authors = analyzer.words(analyzer.author_text(row.authors))
@@ -374,7 +380,7 @@ def _bm25(tf: int, length: int, avg: float, idf: float) -> float:
     return idf * (1 + K1) * tf / (tf + norm)
 
 
-def score_delta(doc: DeltaDoc, cq: CompiledQuery, stats: "Stats") -> float | None:
+def score_delta(doc: DeltaDoc, cq: CompiledQuery, stats: Stats) -> float | None:
     """BM25 score of one paper as the index would give it (None: it does not match)."""
     if doc.row.hidden or not row_matches(doc.row, cq.cons):
         return None
@@ -497,7 +503,7 @@ class LexicalIndex:
         try:
             index = tantivy.Index.open(str(path))
             register(index)
-            index.searcher().num_docs  # touch: fails fast on corrupt files
+            _ = index.searcher().num_docs  # touch: fails fast on corrupt files
         except Exception as exc:  # noqa: BLE001 - tantivy raises plain ValueError/OSError
             raise Unavailable(f"cannot open {path}: {exc}") from exc
         self._index, self._gen, self._state = index, gen, state

@@ -30,7 +30,7 @@ def _ts(value: dt.datetime | None) -> float:
     """Sort key of a publication time (unknown dates last, as in the index)."""
     if value is None:
         return -float(2 ** 62)
-    return value.replace(tzinfo=dt.timezone.utc).timestamp()
+    return value.replace(tzinfo=dt.UTC).timestamp()
 
 
 @dataclass

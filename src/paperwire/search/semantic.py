@@ -36,9 +36,9 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 from usearch.index import Index
@@ -178,7 +178,7 @@ class _Table:
         self.keys, self.ids, self.vecs, self.norms = keys, ids, vecs, norms
 
     @classmethod
-    def empty(cls, dim: int) -> "_Table":
+    def empty(cls, dim: int) -> _Table:
         return cls(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype="S1"),
                    np.zeros((0, dim), dtype=np.int8), presorted=True)
 
@@ -197,14 +197,14 @@ class _Table:
         pos = int(self.positions(np.array([key], dtype=np.uint64))[0])
         return self.ids[pos].decode() if pos >= 0 else None
 
-    def without(self, keys: set[int]) -> "_Table":
+    def without(self, keys: set[int]) -> _Table:
         if not keys:
             return self
         keep = ~np.isin(self.keys, np.fromiter(keys, dtype=np.uint64))
         return _Table(self.keys[keep], self.ids[keep], np.asarray(self.vecs[keep]),
                       np.asarray(self.norms[keep]), presorted=True)
 
-    def plus(self, keys: np.ndarray, ids: np.ndarray, vecs: np.ndarray) -> "_Table":
+    def plus(self, keys: np.ndarray, ids: np.ndarray, vecs: np.ndarray) -> _Table:
         if not len(keys):
             return self
         width = max(self.ids.dtype.itemsize, ids.dtype.itemsize)
@@ -224,7 +224,7 @@ class _Table:
         os.replace(tmp, path)
 
     @classmethod
-    def read(cls, path: Path, dim: int) -> "_Table":
+    def read(cls, path: Path, dim: int) -> _Table:
         arrays = _mmap_npz(path)
         table = cls(arrays["keys"], arrays["ids"], arrays["vecs"], arrays["norms"],
                     presorted=True)
@@ -520,7 +520,7 @@ class SemanticIndex:
             "watermark": ([_ts(self._watermark[0]), self._watermark[1]]
                           if self._watermark else None),
             "recent": {pid: _ts(ts) for pid, ts in self._recent.items() if ts >= horizon},
-            "written_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "written_at": dt.datetime.now(dt.UTC).isoformat(),
         }
         _atomic_write_bytes(self.folder / "manifest.json",
                             json.dumps(manifest, indent=1).encode())
@@ -809,7 +809,7 @@ class SemanticIndex:
             self._loaded = False
         _unregister(self)
 
-    def __enter__(self) -> "SemanticIndex":
+    def __enter__(self) -> SemanticIndex:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -818,7 +818,7 @@ class SemanticIndex:
 
 # --- in-process registry: lets papers_changed() mark open indexes dirty -----------------------
 
-_OPEN: "weakref.WeakSet[SemanticIndex]" = weakref.WeakSet()
+_OPEN: weakref.WeakSet[SemanticIndex] = weakref.WeakSet()
 _OPEN_LOCK = threading.Lock()
 
 

@@ -20,7 +20,7 @@ Invariants (pure functions, no I/O):
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 

@@ -47,12 +47,11 @@ index's exact ``candidate_ids`` search), so fusion never has to guess a missing 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -28,7 +28,7 @@ class Highlighter:
     _memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
-    def for_query(cls, stems, prefixes) -> "Highlighter":  # noqa: D102
+    def for_query(cls, stems, prefixes) -> Highlighter:  # noqa: D102
         stems, prefixes = frozenset(stems), tuple(prefixes)
         firsts = frozenset(w[0] for w in (*stems, *prefixes) if w)
         return cls(stems, prefixes, firsts)

@@ -82,7 +82,7 @@ def account_export(session, user) -> dict[str, Any]:
                            for p in list_store.pending_for_list(session, item["id"])]
     return {
         "format": "paperwire-account-export/1",
-        "exportedAt": _iso(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)),
+        "exportedAt": _iso(dt.datetime.now(dt.UTC).replace(tzinfo=None)),
         "profile": {"username": user.username, "email": user.email,
                     "displayName": user.display_name, "isAdmin": bool(user.is_admin),
                     "createdAt": _iso(user.created_at)},

@@ -17,13 +17,14 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.ingest.links import member_link
 from paperwire.store import links as store
 from paperwire.store.models import utcnow
+
 
 class NotAllowed(PaperwireError):
     """Only administrators moderate links: 403."""

@@ -32,8 +32,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from paperwire.recommend import engine
-from paperwire.recommend.features import (FeatureMatrix, PaperText, Vocabulary, build_features,
-                                          paper_tokens)
+from paperwire.recommend.features import (
+    FeatureMatrix,
+    PaperText,
+    Vocabulary,
+    build_features,
+    paper_tokens,
+)
 from paperwire.store import recommendations as store
 from paperwire.store.models import utcnow
 

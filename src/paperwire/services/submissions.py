@@ -98,17 +98,17 @@ def _tz(settings):
     try:
         return ZoneInfo(settings.timezone)
     except Exception:  # noqa: BLE001 - a bad zone name falls back to UTC
-        return dt.timezone.utc
+        return dt.UTC
 
 
 def local_day_bounds(settings, now: dt.datetime) -> tuple[dt.date, dt.datetime, dt.datetime]:
     """(today, start of today, start of tomorrow), the instants as naive UTC; ``now`` naive UTC."""
     tz = _tz(settings)
-    local_now = now.replace(tzinfo=dt.timezone.utc).astimezone(tz)
+    local_now = now.replace(tzinfo=dt.UTC).astimezone(tz)
     today = local_now.date()
     start = dt.datetime.combine(today, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    to_utc = lambda t: t.astimezone(dt.timezone.utc).replace(tzinfo=None)  # noqa: E731
+    to_utc = lambda t: t.astimezone(dt.UTC).replace(tzinfo=None)  # noqa: E731
     return today, to_utc(start), to_utc(end)
 
 

@@ -13,7 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session

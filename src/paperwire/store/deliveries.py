@@ -29,8 +29,8 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session

@@ -16,8 +16,8 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from sqlalchemy import and_, func, or_, select

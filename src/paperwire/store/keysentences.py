@@ -13,7 +13,7 @@ Invariants:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session

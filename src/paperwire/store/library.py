@@ -18,8 +18,8 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from sqlalchemy import delete, func, select, union
 from sqlalchemy.orm import Session

@@ -13,8 +13,8 @@ Invariants:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session

@@ -11,8 +11,8 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session

@@ -27,7 +27,6 @@ from paperwire.store.library_models import ListFollow, ListItem, PaperList, Pend
 from paperwire.store.models import Paper, User, utcnow
 from paperwire.store.users import AlreadyExists
 
-
 # --- lists ---------------------------------------------------------------------------------
 
 def _name_taken(session: Session, user_id: int, name: str, exclude: int | None = None) -> bool:

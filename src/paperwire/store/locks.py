@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session

@@ -19,8 +19,8 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session

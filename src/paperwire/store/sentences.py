@@ -18,7 +18,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sqlalchemy import delete, select

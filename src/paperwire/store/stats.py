@@ -8,8 +8,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paperwire.store.checkpoints import get_checkpoint
-from paperwire.store.models import (Comment, Embedding, FeedEntry, Paper, SentenceVectors,
-                                    Subscription, Upvote, User)
+from paperwire.store.models import (
+    Comment,
+    Embedding,
+    FeedEntry,
+    Paper,
+    SentenceVectors,
+    Subscription,
+    Upvote,
+    User,
+)
 
 HARVEST_CHECKPOINT = "harvest:arxiv"
 

@@ -22,18 +22,20 @@ from sqlalchemy.orm import Session
 from paperwire.errors import PaperwireError
 from paperwire.store.authors import delete_member_authors
 from paperwire.store.library import delete_member_library
-from paperwire.store.recommendations import delete_member_recommendations
 from paperwire.store.models import (
     ApiToken,
     Comment,
     FeedEntry,
     Paper,
-    Session as BrowserSession,
     Subscription,
     Upvote,
     User,
     utcnow,
 )
+from paperwire.store.models import (
+    Session as BrowserSession,
+)
+from paperwire.store.recommendations import delete_member_recommendations
 
 
 class AlreadyExists(PaperwireError):

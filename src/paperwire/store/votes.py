@@ -17,8 +17,8 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session

@@ -33,8 +33,8 @@ Invariants (pure functions, no I/O):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -51,8 +51,7 @@ def backfill(db, model_id: str, *, batch: int = 500, progress: bool = False,
     the next pass, and shown by the rule meanwhile). None: run to the end."""
     from paperwire.store.checkpoints import save_checkpoint
     from paperwire.store.embeddings import get_embeddings
-    from paperwire.store.keysentences import (papers_text, save_key_sentences,
-                                              stale_key_sentence_ids)
+    from paperwire.store.keysentences import papers_text, save_key_sentences, stale_key_sentence_ids
     from paperwire.store.sentences import get_sentence_vectors
 
     bar = None

@@ -10,7 +10,8 @@ code and resources are ``related`` links.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlparse
 
 from lxml import etree
@@ -20,7 +21,7 @@ from paperwire.summary.read import LABEL as KEY_SENTENCE_LABEL
 from paperwire.web.mathrender import plain_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-_E = "{%s}" % ATOM_NS
+_E = f"{{{ATOM_NS}}}"
 
 
 def _rfc3339(value: str | dt.datetime | None, fallback: dt.datetime) -> str:

@@ -14,11 +14,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
-
-from paperwire.web.jsonresp import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paperwire.errors import BadInput, NotFound, PaperwireError
+from paperwire.web.jsonresp import JSONResponse
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +114,7 @@ def retry_text(seconds: int, now=None) -> str:
     import datetime as dt
 
     seconds = max(1, int(seconds))
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     at = now + dt.timedelta(seconds=seconds)
     if seconds < 90:
         unit = "second" if seconds == 1 else "seconds"

@@ -202,7 +202,8 @@ async def _check_body(scope, body: bytes, content_type: str) -> None:
         try:
             document = json.loads(body)  # what Starlette's Request.json() does
         except RecursionError:
-            raise InputRefused(f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep")
+            raise InputRefused(
+                f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep") from None
         except ValueError:
             return  # not JSON: the route's own validation answers 422
         check_json(document)

@@ -9,7 +9,8 @@ that order). One statement for all the papers of a page.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from paperwire.ingest.links import KIND_LABELS, KINDS
 from paperwire.store.links import visible_links

@@ -20,16 +20,17 @@ Template globals every page can use (documented in ``templates/base.html`` too):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
 from jinja2 import pass_context
 from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
 
 from paperwire.web.mathrender import render_marked_math, render_math
 

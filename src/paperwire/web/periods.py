@@ -27,7 +27,7 @@ def today(settings) -> dt.date:
     try:
         tz = ZoneInfo(settings.timezone)
     except Exception:  # noqa: BLE001 - a bad zone name falls back to UTC, not a crash
-        tz = dt.timezone.utc
+        tz = dt.UTC
     return dt.datetime.now(tz).date()
 
 

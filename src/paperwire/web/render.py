@@ -20,10 +20,8 @@ from typing import Any
 from paperwire import stored
 from paperwire.authors.names import strict_key
 from paperwire.errors import BadInput, NotFound, PaperwireError, SemanticUnavailable
-from paperwire.rank.trending import trending_score
-from paperwire.store import author_claims
+from paperwire.store import author_claims, listing
 from paperwire.store import comments as comment_store
-from paperwire.store import listing
 from paperwire.store.authors import strict_keys_of as stored_keys
 from paperwire.store.feed import trending as store_trending
 from paperwire.store.models import FeedEntry, Paper, utcnow
@@ -266,7 +264,7 @@ def feed_context(state, *, user=None, date: str | None = None, week: str | None 
 
     data = _cached(state, user, ("feed", kind, start, end, sort, page, limit, today, has),
                    compute)
-    start_d, end_d = data["start"], data["end"]
+    start_d = data["start"]
     ctx: dict[str, Any] = dict(data)
     ctx.update(kind=kind, sort=sort, page=page, limit=limit, today=today, has=has,
                has_more=page * limit < data["total"], upvoted=_upvoted(db, user, data["items"]))

@@ -10,7 +10,7 @@ should find every key documented); a changed type fails the contract test.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,9 +34,9 @@ class Author(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     name: str
     affiliations: list[str] = []
-    id_: Optional[str] = Field(None, alias="_id")
+    id_: str | None = Field(None, alias="_id")
     hidden: bool = False
-    user: Optional[AuthorUser] = None
+    user: AuthorUser | None = None
 
 
 class LinkOut(BaseModel):
@@ -62,29 +62,29 @@ class PaperOut(BaseModel):
     summary: str
     authors: list[Author]
     authorCount: int
-    publishedAt: Optional[str]
-    updatedAt: Optional[str]
+    publishedAt: str | None
+    updatedAt: str | None
     upvotes: int
     numComments: int
     categories: list[str]
-    primaryCategory: Optional[str]
-    version: Optional[int]
+    primaryCategory: str | None
+    version: int | None
     versions: list[dict[str, Any]] = []
-    doi: Optional[str]
-    journalRef: Optional[str] = None
-    comments: Optional[str] = None
-    license: Optional[str] = None
-    absUrl: Optional[str]
-    pdfUrl: Optional[str]
-    source: Optional[str] = None
+    doi: str | None
+    journalRef: str | None = None
+    comments: str | None = None
+    license: str | None = None
+    absUrl: str | None
+    pdfUrl: str | None
+    source: str | None = None
     hidden: bool = False
     # One sentence of the abstract, chosen without a language model (the public Daily
     # Papers API's field name); None without an abstract. summary_kind: "extracted".
-    ai_summary: Optional[str] = None
-    summary_kind: Optional[Literal["extracted"]] = None
+    ai_summary: str | None = None
+    summary_kind: Literal["extracted"] | None = None
     # As the public Daily Papers API: the GitHub repository and the project page, when known.
-    githubRepo: Optional[str] = None
-    projectPage: Optional[str] = None
+    githubRepo: str | None = None
+    projectPage: str | None = None
     links: list[LinkOut] = []
 
 
@@ -97,12 +97,12 @@ class DailyPaperOut(BaseModel):
 
     paper: PaperOut
     title: str
-    publishedAt: Optional[str]
-    submittedOnDailyAt: Optional[str]
-    day: Optional[str] = None
-    submittedBy: Optional[Submitter]
+    publishedAt: str | None
+    submittedOnDailyAt: str | None
+    day: str | None = None
+    submittedBy: Submitter | None
     numComments: int
-    trendingScore: Optional[float] = None
+    trendingScore: float | None = None
     isAuthorParticipating: bool = False
 
 
@@ -110,9 +110,9 @@ class PaperDetailOut(PaperOut):
     """``GET /api/papers/{id}``: the paper itself (flat, as the public API's paper endpoint)
     plus when and by whom it reached the feed, and a BibTeX entry."""
 
-    submittedOnDailyAt: Optional[str]
-    submittedBy: Optional[Submitter]
-    onFeedDay: Optional[str]
+    submittedOnDailyAt: str | None
+    submittedBy: Submitter | None
+    onFeedDay: str | None
     bibtex: str
     isAuthorParticipating: bool = False
 
@@ -122,7 +122,7 @@ class SearchResultOut(BaseModel):
     score: float
     highlights: list[Any]
     matchedBy: list[str] = []  # "lexical" (keyword match) and/or "semantic" (by meaning)
-    similarity: Optional[float] = None  # semantic similarity in [0, 1] (None: not computed)
+    similarity: float | None = None  # semantic similarity in [0, 1] (None: not computed)
 
 
 class SimilarOut(BaseModel):
@@ -149,13 +149,13 @@ class CommentAuthor(BaseModel):
 class CommentOut(BaseModel):
     id: int
     paperId: str
-    parentId: Optional[int]
-    author: Optional[CommentAuthor]
+    parentId: int | None
+    author: CommentAuthor | None
     body: str
     bodyHtml: str
     deleted: bool
-    createdAt: Optional[str]
-    editedAt: Optional[str] = None
+    createdAt: str | None
+    editedAt: str | None = None
 
 
 class HiddenOut(BaseModel):
@@ -196,7 +196,7 @@ class CategoryCountOut(BaseModel):
 class MyClaimOut(BaseModel):
     id: int
     status: str
-    createdAt: Optional[str]
+    createdAt: str | None
 
 
 class AuthorPageOut(BaseModel):
@@ -208,7 +208,7 @@ class AuthorPageOut(BaseModel):
     paperCount: int
     spellings: list[str]
     variants: list[AuthorVariantOut]
-    user: Optional[AuthorUser]
+    user: AuthorUser | None
     papers: list[AuthorPaperOut]
     coauthors: list[CoauthorOut]
     categories: list[CategoryCountOut]
@@ -217,8 +217,8 @@ class AuthorPageOut(BaseModel):
     page: int
     limit: int
     hasMore: bool
-    following: Optional[bool] = None
-    myClaim: Optional[MyClaimOut] = None
+    following: bool | None = None
+    myClaim: MyClaimOut | None = None
 
 
 class FollowOut(BaseModel):
@@ -233,18 +233,18 @@ class ClaimOut(BaseModel):
     name: str
     strictKey: str
     status: str  # pending | approved | released | revoked
-    rule: Optional[str] = None  # admin | email-domain (how it was approved)
+    rule: str | None = None  # admin | email-domain (how it was approved)
     user: str
 
 
 class NotificationOut(BaseModel):
     id: int
     kind: str                 # reply | mention | paper
-    reason: Optional[str]     # authored | submitted | saved (kind "paper")
+    reason: str | None     # authored | submitted | saved (kind "paper")
     paperId: str
     paperTitle: str
     commentId: int
-    actor: Optional[str]
+    actor: str | None
     excerpt: str
     createdAt: str
     read: bool
@@ -268,20 +268,20 @@ class RecommendationOut(BaseModel):
     reason: str                      # "because you saved “Mamba”", "matches your topic “x”"
     reasonKind: str                  # saved|upvoted|more_like_this|list|topic|author
     reasonLabel: str                 # the title, list name, topic or author it refers to
-    reasonPaperId: Optional[str] = None
+    reasonPaperId: str | None = None
 
 
 # --- library and lists (issue 13) --------------------------------------------------------------
 
 class SavedPaperOut(BaseModel):
     id: str
-    savedAt: Optional[str]
+    savedAt: str | None
     paper: PaperOut
 
 
 class ListPaperOut(BaseModel):
     id: str
-    addedAt: Optional[str]
+    addedAt: str | None
     paper: PaperOut
 
 
@@ -315,7 +315,7 @@ class LibraryOut(BaseModel):
 class PendingImportOut(BaseModel):
     arxivId: str
     status: str
-    error: Optional[str]
+    error: str | None
 
 
 class ListOut(BaseModel):
@@ -326,8 +326,8 @@ class ListOut(BaseModel):
     name: str
     public: bool
     owner: str
-    createdAt: Optional[str]
-    updatedAt: Optional[str]
+    createdAt: str | None
+    updatedAt: str | None
     papers: list[ListPaperOut]
     pending: list[PendingImportOut] = []
 
@@ -335,7 +335,7 @@ class ListOut(BaseModel):
 class MarksOut(BaseModel):
     paperId: str
     saved: bool
-    feedback: Optional[str]     # "more" (more like this), "less" (not interested) or null
+    feedback: str | None     # "more" (more like this), "less" (not interested) or null
     lists: list[int]
 
 
@@ -349,7 +349,7 @@ class ImportOut(BaseModel):
 
 class DatedPaperOut(BaseModel):
     paperId: str
-    at: Optional[str]
+    at: str | None
 
 
 class SignalsOut(BaseModel):
@@ -368,7 +368,7 @@ class AccountExportOut(BaseModel):
     """``GET /api/me/export``: the whole account (README: "Download my data")."""
 
     format: str
-    exportedAt: Optional[str]
+    exportedAt: str | None
     profile: dict[str, Any]
     votes: list[dict[str, Any]]
     comments: list[dict[str, Any]]
@@ -381,7 +381,7 @@ class AccountExportOut(BaseModel):
     followedAuthors: list[Any]
     authorClaims: list[dict[str, Any]] = []
     discussions: dict[str, Any] = {}
-    recommendationsComputedAt: Optional[str] = None
+    recommendationsComputedAt: str | None = None
     recommendations: list[dict[str, Any]] = []
     subscriptions: list[dict[str, Any]]
     apiTokens: list[dict[str, Any]]

@@ -25,10 +25,11 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from paperwire.errors import BadInput, NotFound
+from paperwire.services import discussion
+from paperwire.services.submissions import SubmitRefused, submit_paper, used_today
 from paperwire.store import comments as comment_store
 from paperwire.store import moderation, votes
 from paperwire.store.models import Paper
-from paperwire.services import discussion
 from paperwire.web import auth
 from paperwire.web.errors import Forbidden, Unauthorized, error_responses, wants_json
 from paperwire.web.inputs import IdField, IdPath, local_path, parse_id
@@ -37,7 +38,6 @@ from paperwire.web.pages import current_user, page_response
 from paperwire.web.render import check_paper_id
 from paperwire.web.schemas import CommentOut, DailyPaperOut, HiddenOut, MeOut, VoteOut
 from paperwire.web.security import rate_limit
-from paperwire.services.submissions import SubmitRefused, submit_paper, used_today
 
 router = APIRouter()
 html = APIRouter(include_in_schema=False)

@@ -13,7 +13,7 @@ declared in ``web.schemas``. Errors are ``{"error", "detail"}`` with 400 / 404 /
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
@@ -45,8 +45,7 @@ def daily_papers(request: Request, date: str | None = Query(None, description="Y
                  sort: str | None = Query(None, description="upvotes (default), trending or publishedAt"),
                  limit: int = Query(50, ge=1, le=render.MAX_LIMIT),
                  p: int = Query(1, ge=1, le=100000, description="Page, from 1"),
-                 has: Optional[Literal["code", "model", "dataset", "demo", "project",
-                                       "video"]] = Query(
+                 has: Literal["code", "model", "dataset", "demo", "project", "video"] | None = Query(
                      None, description="Only papers with a link of this kind (code: with code)")):
     ctx = render.feed_context(request.app.state, user=current_user(request), date=date,
                               week=week, month=month, sort=sort, page=p, limit=limit, has=has)
@@ -62,8 +61,7 @@ def search_papers(request: Request, q: str = Query(..., max_length=1000),
                   mode: str | None = Query(None, description="hybrid (default), lexical or semantic"),
                   sort: str | None = Query(None, description="relevance (default), newest or upvotes"),
                   p: int = Query(1, ge=1, le=1000),
-                  has: Optional[Literal["code", "model", "dataset", "demo", "project",
-                                        "video"]] = Query(
+                  has: Literal["code", "model", "dataset", "demo", "project", "video"] | None = Query(
                       None, description="Only papers with a link of this kind (as has:code)")):
     if not q.strip():
         raise BadInput("q must not be empty")

@@ -10,7 +10,7 @@ the page script, else redirects back. The API under ``/api/me`` needs a personal
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from paperwire.errors import BadInput
 from paperwire.services import library as service

@@ -10,7 +10,6 @@ states the rules (member links show at once unless reviews are on; admins only m
 
 from __future__ import annotations
 
-from typing import Optional
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Form, Request
@@ -84,7 +83,7 @@ def add_link_form(request: Request, paper_id: str, url: str = Form(""), kind: st
 class LinkBody(BaseModel):
     url: str = Field(..., description="http(s) address of the code, model, dataset, demo, "
                                       "project page or video", max_length=MAX_URL * 2)
-    kind: Optional[str] = Field(None, description="code, model, dataset, demo, project or "
+    kind: str | None = Field(None, description="code, model, dataset, demo, project or "
                                                   "video (default: from the address)",
                                 max_length=40)
 

@@ -7,7 +7,7 @@ is private too. Owner actions go through ``services.library``, which checks owne
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 

@@ -13,7 +13,6 @@ Create Date: 2026-12-07 02:30:00
 """
 from alembic import op
 
-
 revision = '0003'
 down_revision = '0002'
 branch_labels = None
