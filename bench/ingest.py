@@ -36,6 +36,9 @@ PG_SERVER = os.environ.get("PWBENCH_POSTGRES", "postgresql://postgres@127.0.0.1:
 PG_DB = "pwbench"
 BATCH = 5000
 SECTION = "## Ingest"
+# docs/benchmarks.md keeps hand-written notes (known limits) after this line inside the section;
+# the writer replaces only the part before it (the whole section if the line is missing).
+GENERATED_END = "<!-- end of the part bench/ingest.py writes -->"
 
 
 # --- measurement ----------------------------------------------------------------------------
@@ -369,7 +372,11 @@ def write_docs(meta: dict, results: list[dict]) -> None:
     if SECTION in text:
         start = text.index(SECTION)
         nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[nxt + 1:] if nxt != -1 else "")
+        end = text.find(GENERATED_END, start)
+        if end >= 0 and (nxt == -1 or end < nxt):
+            text = text[:start] + section + text[end:]
+        else:
+            text = text[:start] + section + (text[nxt + 1:] if nxt != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     doc.write_text(text)

@@ -373,6 +373,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 SECTION_START = "## Web"
+# docs/benchmarks.md keeps hand-written notes (known limits) after this line inside the section;
+# the writer replaces only the part before it (the whole section if the line is missing).
+GENERATED_END = "<!-- end of the part bench/web.py writes -->"
 
 
 def docs_section(meta: dict, results: dict) -> str:
@@ -452,7 +455,11 @@ def write_docs(meta: dict, results: dict) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         nxt = text.find("\n## ", start + len(SECTION_START))
-        text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
+        end = text.find(GENERATED_END, start)
+        if end >= 0 and (nxt < 0 or end < nxt):
+            text = text[:start] + section + "\n" + text[end:]
+        else:
+            text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
     path.write_text(text)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperwire.digest.build import _paper
+from paperwire.digest.build import paper_from_row
 from paperwire.digest.model import Digest, DigestPaper, MailIdentity
 from paperwire.digest.render import render_html, render_text
 from paperwire.summary.keysentence import SCORER_VERSION
@@ -30,7 +30,7 @@ def _row(abstract, chash="h1", stored=None, stored_hash=None, scorer=None):
 
 
 def test_text_and_html_parts_show_the_labelled_key_sentence():
-    p = _paper(_row(ABSTRACT), "https://papers.example.org")
+    p = paper_from_row(_row(ABSTRACT), "https://papers.example.org")
     assert p.key_sentence.startswith("We show that a selective scan costs $O(n)$")
     text = render_text(_digest(p), IDENT)
     assert f"{LABEL}: We show that a selective scan costs O(n) time" in " ".join(text.split())
@@ -45,13 +45,13 @@ def test_text_and_html_parts_show_the_labelled_key_sentence():
     ("h1", "ks0", "We show that a selective"),                # another scorer: the rule
 ])
 def test_digest_uses_the_stored_key_sentence_only_while_current(stored_hash, scorer, expected):
-    p = _paper(_row(ABSTRACT, "h1", "The stored sentence.", stored_hash, scorer),
+    p = paper_from_row(_row(ABSTRACT, "h1", "The stored sentence.", stored_hash, scorer),
                "https://papers.example.org")
     assert p.key_sentence.startswith(expected)
 
 
 def test_a_paper_without_abstract_has_no_key_sentence_line():
-    p = _paper(_row(""), "https://papers.example.org")
+    p = paper_from_row(_row(""), "https://papers.example.org")
     assert p.key_sentence == ""
     assert LABEL not in render_text(_digest(p), IDENT)
     assert LABEL not in render_html(_digest(p), IDENT)

@@ -79,10 +79,10 @@ def test_dead_claimer_detection(monkeypatch):
     import subprocess
     import sys
 
-    from paperwire.digest import send
+    from paperwire.digest import claimers
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    assert send.claimer_is_dead(f"{send._HOST}:{proc.pid}:x")
-    assert not send.claimer_is_dead(f"{send._HOST}:{os.getpid()}:x")
-    assert not send.claimer_is_dead(f"other-host:{proc.pid}:x")
-    assert not send.claimer_is_dead("garbage")
+    assert claimers.claimer_is_dead(f"{claimers._HOST}:{proc.pid}:x")
+    assert not claimers.claimer_is_dead(f"{claimers._HOST}:{os.getpid()}:x")
+    assert not claimers.claimer_is_dead(f"other-host:{proc.pid}:x")
+    assert not claimers.claimer_is_dead("garbage")

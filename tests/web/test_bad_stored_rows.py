@@ -13,7 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
-from paperwire.digest.build import _paper as digest_paper
+from paperwire.digest.build import paper_from_row as digest_paper
 from paperwire.digest.render import _html_paper
 from paperwire.store.models import Paper, utcnow
 from paperwire.store.papers import upsert_papers

@@ -27,7 +27,9 @@ from paperwire.summary.read import resolve as key_sentence_resolve
 TRENDING_POOL = 50   # the most any subscriber can ask for (MAX_PAPERS_RANGE)
 
 
-def _paper(row: tuple, base_url: str) -> DigestPaper:
+def paper_from_row(row: tuple[Any, ...], base_url: str) -> DigestPaper:
+    """A ``DigestPaper`` from a row of ``store.deliveries.period_papers`` /
+    ``papers_by_id`` (or ``store.authors.digest_rows_by_keys`` without its last two)."""
     (pid, title, abstract, authors, author_count, categories, published_at, abs_url, pdf_url,
      upvotes, num_comments) = row[:11]
     # The rest (store.deliveries): content_hash and the stored key sentence's columns.
@@ -71,12 +73,12 @@ def load_edition(settings, session, ed: Edition, *, db) -> EditionData:
         published_to=local_to_utc(ed.end + dt.timedelta(days=1), dt.time(0, 0),
                                   settings.timezone),
         feed_from=ed.start, feed_to=ed.end)
-    papers = {r[0]: _paper(r, base_url) for r in rows}
+    papers = {r[0]: paper_from_row(r, base_url) for r in rows}
     top = trending(session, start=ed.start, end=ed.end, now=ed.send_at_utc, limit=TRENDING_POOL)
     trending_papers = []
     for paper, _entry, _score in top:
         if paper.id not in papers:
-            papers[paper.id] = _paper(
+            papers[paper.id] = paper_from_row(
                 (paper.id, paper.title, paper.abstract, paper.authors, paper.author_count,
                  paper.categories, paper.published_at, paper.abs_url, paper.pdf_url,
                  paper.upvotes, paper.num_comments, paper.content_hash, paper.key_sentence,

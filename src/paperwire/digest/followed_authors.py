@@ -25,7 +25,7 @@ PART = "followed"
 def candidates(settings, session, user_by_sub: Mapping[int, int | None], *,
                now: dt.datetime, base_url: str) -> dict[int, list[PersonalItem]]:
     """{subscription id: followed authors' new papers, newest first, not yet mailed}."""
-    from paperwire.digest.build import _paper
+    from paperwire.digest.build import paper_from_row
     from paperwire.store import authors as store
     from paperwire.store.deliveries import already_sent
 
@@ -43,7 +43,7 @@ def candidates(settings, session, user_by_sub: Mapping[int, int | None], *,
     for row in rows:
         pid, key, name = row[0], row[-2], row[-1]
         if pid not in papers:
-            papers[pid] = _paper(row[:-2], base_url)
+            papers[pid] = paper_from_row(row[:-2], base_url)
         names.setdefault((pid, key), []).append(name)
     subs = [sid for sid, uid in user_by_sub.items() if uid in follows]
     sent = already_sent(session, subs, list(papers))

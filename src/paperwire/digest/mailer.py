@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from paperwire.digest import build, recommended
+from paperwire.digest import assemble, build, followed_authors
 from paperwire.digest.compose import compose_confirmation, compose_digest, message_id, sender_domain
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
@@ -41,7 +41,8 @@ def send_confirmation(settings, *, email: str, subscription_id: int, token_versi
 
 
 def preview(settings, db, email: str, ed: Edition):
-    """(digest, message) this subscriber would get now; records nothing, sends nothing."""
+    """(digest, message, status) this subscriber would get now (``assemble``: the parts a
+    send would choose); records nothing, sends nothing."""
     from paperwire.store import deliveries, subscriptions
 
     with db.session() as s:
@@ -51,17 +52,15 @@ def preview(settings, db, email: str, ed: Edition):
         data = build.load_edition(settings, s, ed, db=db)
         sent = deliveries.already_sent(s, [sub.id], data.all_ids())
         names = subscriptions.display_names(s, [sub.user_id] if sub.user_id else [])
-        trending, personal = build.choose(data, topics=sub.topics or [],
-                                          max_papers=sub.max_papers,
-                                          already={pid for _, pid in sent})
-        already = {pid for _, pid in sent}
-        recs = recommended.choose(settings, db, data, sub.user_id, exclude=already | {
-            p.id for p in trending} | {i.paper.id for i in personal})
-        digest = build.make_digest(settings, data, email=sub.email, name=names.get(sub.user_id),
-                                   subscription_id=sub.id, token_version=sub.token_version,
-                                   topics=sub.topics or [], trending=trending,
-                                   personal=personal, recommended=recs)
+        to = assemble.recipient(sub, names)
+        follows = followed_authors.candidates(settings, s, {sub.id: sub.user_id},
+                                              now=ed.send_at_utc, base_url=data.base_url)
+        parts = assemble.choose(settings, db, data, to, already={pid for _, pid in sent},
+                                follows=follows.get(sub.id, ()))
         status = sub.status
+    # Nothing new: still the (empty) digest, which a send would skip.
+    digest = assemble.assemble(settings, data, to, parts, keep_empty=True)
+    assert digest is not None
     ident = MailIdentity.from_settings(settings)
     msg = compose_digest(digest, ident, date=dt.datetime.now(dt.UTC),
                          msg_id=message_id("preview", f"{ed.edition}.{ed.period}",

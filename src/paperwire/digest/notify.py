@@ -153,7 +153,7 @@ def send_notifications(settings, db, transport, *, progress: bool = True,
     (tests use it to crash there)."""
     from tqdm import tqdm
 
-    from paperwire.digest.send import claimer_is_dead, worker_id
+    from paperwire.digest.claimers import claimer_is_dead, worker_id
     from paperwire.store import notifications as store
 
     worker = worker or worker_id()

@@ -96,7 +96,7 @@ def choose(settings, db, data, user_id: int | None, *, exclude: set[str]) -> lis
     n = settings.digest_recommendations
     if not user_id or n <= 0:
         return []
-    from paperwire.digest.build import _paper
+    from paperwire.digest.build import paper_from_row
     from paperwire.services.recommendations import recommendations_for
     from paperwire.store.deliveries import papers_by_id
 
@@ -110,7 +110,7 @@ def choose(settings, db, data, user_id: int | None, *, exclude: set[str]) -> lis
     missing = [r.paper_id for r in recs if r.paper_id not in data.papers]
     if missing:
         with db.session() as s:
-            data.papers.update({row[0]: _paper(row, data.base_url)
+            data.papers.update({row[0]: paper_from_row(row, data.base_url)
                                 for row in papers_by_id(s, missing)})
     out = []
     for r in recs:

@@ -28,32 +28,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-# Named constraints so that SQLite batch migrations and PostgreSQL agree on names.
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC timestamp: every DateTime column in the schema stores UTC without tzinfo."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+from paperwire.store.base import NAMING, Base, utcnow
 
 
 class Paper(Base):
@@ -179,111 +160,6 @@ class Comment(Base):
     edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
-class Subscription(Base):
-    """An email subscription. Nothing is sent until ``status`` is ``active`` (double opt-in)."""
-
-    __tablename__ = "subscriptions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-cased
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
-                                                index=True)
-    # pending | active | unsubscribed | paused
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    # daily | weekly | both
-    editions: Mapped[str] = mapped_column(String(8), default="daily")
-    max_papers: Mapped[int] = mapped_column(Integer, default=10)
-    # List of {"kind": "query"|"category"|"author", "value": str, "threshold": float|None}.
-    topics: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    # Bumped to invalidate every link already mailed (e.g. after unsubscribe + resubscribe).
-    token_version: Mapped[int] = mapped_column(Integer, default=0)
-    failure_count: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-
-
-class DigestDelivery(Base):
-    """One digest for (subscription, edition, period): the exactly-once ledger.
-
-    A row is written (``pending``) before the message is handed to SMTP and marked ``sent``
-    after; the unique constraint makes a second run or a second worker skip it.
-    """
-
-    __tablename__ = "digest_deliveries"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
-    edition: Mapped[str] = mapped_column(String(8))          # daily | weekly
-    period: Mapped[str] = mapped_column(String(16))          # 2026-11-26 | 2026-W48
-    # pending | sending | sent | failed | skipped
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    message_id: Mapped[str | None] = mapped_column(String(255))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    paper_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    error: Mapped[str | None] = mapped_column(Text)
-    claimed_by: Mapped[str | None] = mapped_column(String(128))
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-
-    __table_args__ = (UniqueConstraint("subscription_id", "edition", "period",
-                                       name="uq_digest_deliveries_sub_edition_period"),)
-
-
-class SentPaper(Base):
-    """A paper already mailed to a subscriber: never send it to them again."""
-
-    __tablename__ = "sent_papers"
-
-    subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True)
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          primary_key=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("digest_deliveries.id",
-                                                        ondelete="CASCADE"), index=True)
-
-
-class Embedding(Base):
-    """A paper's embedding, shared by every process through the database.
-
-    ``content_hash`` is the paper's hash when it was embedded: a mismatch means re-embed.
-    """
-
-    __tablename__ = "embeddings"
-
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          primary_key=True)
-    model: Mapped[str] = mapped_column(String(128))
-    dim: Mapped[int] = mapped_column(Integer)
-    vector: Mapped[bytes] = mapped_column(LargeBinary)
-    content_hash: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
-
-
-class SentenceVectors(Base):
-    """The "Title. Sentence" vectors of a paper's abstract sentences, packed in one row.
-
-    ``vectors`` is ``count`` x ``dim`` int8 (unit vectors x 127, like the ANN index), in
-    sentence order. Written in the same transaction as the paper's ``embeddings`` row; a
-    ``model`` or ``content_hash`` mismatch means re-embed. Read only for the ~200 candidates
-    of a query, never loaded whole.
-    """
-
-    __tablename__ = "sentence_vectors"
-
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          primary_key=True)
-    model: Mapped[str] = mapped_column(String(128))
-    dim: Mapped[int] = mapped_column(Integer)
-    count: Mapped[int] = mapped_column(Integer)
-    vectors: Mapped[bytes] = mapped_column(LargeBinary)
-    content_hash: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
 class Checkpoint(Base):
     """Named progress markers (harvest resumption, index watermarks, schedules)."""
 
@@ -330,62 +206,6 @@ class RateEvent(Base):
     __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
 
 
-class PaperAuthor(Base):
-    """One author of a paper, with the matching keys of ``paperwire.authors.names``.
-
-    Derived from ``Paper.authors``: written by ``store.papers`` whenever a paper's metadata
-    is inserted or changed (and backfilled by migration 0005), so it always lists the
-    paper's current authors in order. Authors whose name has no letters or digits are left
-    out (``strict_key`` would be empty).
-    """
-
-    __tablename__ = "paper_authors"
-
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
-    strict_key: Mapped[str] = mapped_column(String(255))
-    loose_key: Mapped[str] = mapped_column(String(255))
-
-    __table_args__ = (
-        Index("ix_paper_authors_strict_key", "strict_key"),
-        Index("ix_paper_authors_loose_key", "loose_key"),
-    )
-
-
-class AuthorFollow(Base):
-    """A member follows an author, by strict key (``paperwire.authors.names``)."""
-
-    __tablename__ = "author_follows"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    strict_key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))     # the display name when followed
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class AuthorClaim(Base):
-    """A member's claim to be the author behind a strict key.
-
-    ``status``: pending | approved | released | revoked. At most one *approved* claim per
-    strict key is enforced by ``services.authors`` (a second approval is refused).
-    ``rule`` says how it was approved: "admin" or "email-domain".
-    """
-
-    __tablename__ = "author_claims"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    strict_key: Mapped[str] = mapped_column(String(255), index=True)
-    name: Mapped[str] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    rule: Mapped[str | None] = mapped_column(String(32))
-    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-
 
 class PaperLink(Base):
     """A link from a paper to its code or another resource (``ingest/links.py`` kinds).
@@ -416,12 +236,16 @@ __all__ = [
     "Base", "Paper", "User", "Session", "ApiToken", "FeedEntry", "Upvote", "Comment",
     "Subscription", "DigestDelivery", "SentPaper", "Embedding", "SentenceVectors", "Checkpoint",
     "JobRun", "RateEvent", "PaperAuthor", "AuthorFollow", "AuthorClaim", "PaperLink",
-    "utcnow",
+    "NAMING", "utcnow",
 ]
 
 # The library tables (issue 13) are declared in their own module; importing it here puts
 # them in ``Base.metadata`` wherever the models are loaded (it needs ``Base``, defined above).
+from paperwire.store import library_models as _library_models  # noqa: E402,F401
+# Mail, vectors and authors likewise; their classes are re-exported here (``__all__``).
+from paperwire.store.author_models import AuthorClaim, AuthorFollow, PaperAuthor  # noqa: E402
+from paperwire.store.mail_models import DigestDelivery, SentPaper, Subscription  # noqa: E402
+from paperwire.store.vector_models import Embedding, SentenceVectors  # noqa: E402
 # Discussions and notifications (issue 14 D): comment revisions, notifications, mail ledger.
 from paperwire.store import discussion_models as _discussion_models  # noqa: E402,F401
-from paperwire.store import library_models as _library_models  # noqa: E402,F401
 from paperwire.store import recommend_models as _recommend_models  # noqa: E402,F401
