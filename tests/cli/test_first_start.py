@@ -206,6 +206,35 @@ def test_sigterm_during_the_export_removes_its_temporary_folder(serve):
     assert not list(models.glob("*/manifest.json"))
 
 
+def test_kill_9_of_serve_and_its_export_is_cleaned_up_by_the_next_start(serve):
+    """kill -9 of the whole process group during the real export (nothing can clean up): the
+    next start removes the export's temporary folder and serves the demo feed, each paper
+    and feed entry once."""
+    first = serve().start()
+    preparer = first.preparer()
+    first.hold.unlink()  # let the real export begin
+    models = first.data / "models"
+    left = _wait(lambda: list(models.glob(".*.tmp-*")), 60, "the export's temporary folder")
+    first.stop(signal.SIGKILL, group=True)
+    _wait(lambda: not _alive(preparer), 10, "the preparation process killed")
+    assert all(p.exists() for p in left)  # kill -9: nobody removed it
+
+    second = serve().start()
+    second.preparer()  # held again: the next export does not start and hide the check
+    _wait(lambda: not any(p.exists() for p in left), 20, "the killed export's folder removed")
+    _wait(lambda: _feed_shows_demo(second.url), 30, "the demo feed")
+    second.stop()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(second.env["PAPERWIRE_DATABASE_URL"])
+    with engine.connect() as conn:
+        papers = conn.execute(text("SELECT count(*) FROM papers")).scalar()
+        entries = conn.execute(text("SELECT count(*), count(DISTINCT paper_id) "
+                                    "FROM feed_entries")).one()
+    engine.dispose()
+    assert papers == 255 and tuple(entries) == (55, 55)
+
+
 def test_bench_first_start_runs_and_reports_both_times(tmp_path):
     """bench/first_start.py at one run with the model held back; no timing asserted."""
     import json
