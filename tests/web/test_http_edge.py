@@ -226,6 +226,16 @@ def test_errors_are_declared_with_their_real_shape(web):
                 assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (method, path)
 
 
+def test_every_atom_feed_is_declared_as_atom_only(web):
+    """A public list's feed was declared as application/json too (its response class): a
+    client generated from the document would parse the Atom XML as JSON."""
+    doc = web.get("/openapi.json").json()
+    feeds = {path: ops["get"] for path, ops in doc["paths"].items() if path.endswith(".atom")}
+    assert "/feeds/lists/{list_id}.atom" in feeds and "/feeds/daily.atom" in feeds
+    for path, operation in feeds.items():
+        assert list(operation["responses"]["200"]["content"]) == ["application/atom+xml"], path
+
+
 def test_one_paper_is_declared_as_the_flat_paper_it_returns(web, papers):
     (paper, _), _ = papers
     doc = web.get("/openapi.json").json()

@@ -8,7 +8,7 @@ is private too. Owner actions go through ``services.library``, which checks owne
 from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, File, Form, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from paperwire.errors import BadInput
@@ -202,14 +202,12 @@ def export_list(request: Request, list_id: IdPath, fmt: str):
 
 # --- Atom feed of a public list --------------------------------------------------------------
 
-@feeds.get("/lists/{list_id}.atom", response_class=JSONResponse,
+@feeds.get("/lists/{list_id}.atom", response_class=Response,
            summary="A public list's papers, most recently added first (Atom)",
            responses={200: {"description": "An Atom 1.0 feed",
                             "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
                       **error_responses(404)})
 def list_feed(request: Request, list_id: IdPath):
-    from fastapi.responses import Response
-
     ctx = list_context(request.app.state.db, list_id, None)   # public only
     settings = request.app.state.settings
     items = [{"paper": item["paper"], "submittedOnDailyAt": item["addedAt"],
