@@ -6,7 +6,7 @@ import datetime as dt
 import random
 import string
 
-from paperwire.ingest.records import PaperRecord
+from paperwire.records import PaperRecord
 from paperwire.store.papers import upsert_papers
 
 _WORDS = ("graph neural transformer protein cell sequence attention diffusion quantum "

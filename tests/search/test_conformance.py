@@ -22,7 +22,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
-from paperwire.ingest.links import Link
+from paperwire.records.links import Link
 from paperwire.search.query import parse_query
 from paperwire.search.service import SearchService
 from paperwire.store.links import put_links

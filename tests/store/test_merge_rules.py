@@ -13,7 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from paperwire.ingest.importer import import_file
-from paperwire.ingest.records import PaperRecord
+from paperwire.records import PaperRecord
 from paperwire.store.merge import authoritative, merge_records
 from paperwire.store.models import FeedEntry
 from paperwire.store.papers import get_paper, paper_to_record, upsert_papers

@@ -23,7 +23,7 @@ def dry_run_edition(settings, db, ed: Edition, directory, *, progress: bool = Tr
     out = DirectoryTransport(directory)
     t0 = time.monotonic()
     summary = RunSummary(ed.edition, ed.period)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with db.session() as s:
         data = build.load_edition(settings, s, ed, db=db)
         ids = [sid for sid, _ in subscriptions.active_for_edition(s, ed.edition)]

@@ -121,7 +121,7 @@ def _prepare(settings, db, data, claimed, worker, domain, ident) -> tuple[list[J
     transaction (composing happens outside it, so the sender's ``sent`` commits never wait
     for it)."""
     jobs: list[Job] = []
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     fixes: list[tuple[int, int, list[dict], str]] = []
     skips: list[tuple[int, str]] = []
     fails: list[tuple[int, str]] = []

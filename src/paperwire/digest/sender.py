@@ -37,7 +37,7 @@ class Sender:
         self.failed: BaseException | None = None
         self.ok: list[int] = []
         self.lock = threading.Lock()
-        self.queue: "queue.Queue[Job | None]" = queue.Queue(maxsize=2 * BATCH)
+        self.queue: queue.Queue[Job | None] = queue.Queue(maxsize=2 * BATCH)
         self.thread = None
         if threaded:
             self.thread = threading.Thread(target=self._loop, name="digest-sender", daemon=True)
@@ -47,7 +47,7 @@ class Sender:
         with self.lock:
             return sorted(self.released)
 
-    def put(self, job: "Job") -> None:
+    def put(self, job: Job) -> None:
         if self.thread is None:
             self._one(job)
         else:
@@ -69,7 +69,7 @@ class Sender:
                 self.failed = exc
                 return
 
-    def _one(self, job: "Job") -> None:
+    def _one(self, job: Job) -> None:
         if self.failed is not None:
             return
         try:

@@ -18,7 +18,7 @@ from paperwire.errors import BadInput, NotFound
 from paperwire.ingest.arxiv_ids import normalize_arxiv_id
 from paperwire.ingest.atom_parse import AtomError, parse_atom
 from paperwire.ingest.http import Pacer, RemoteError
-from paperwire.ingest.records import PaperRecord
+from paperwire.records import PaperRecord
 from paperwire.store.papers import get_paper, upsert_papers
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from lxml import etree
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
 from paperwire.ingest.items import RecordError
-from paperwire.ingest.records import PaperRecord
 from paperwire.ingest.schema import check_record
 from paperwire.ingest.text import collapse, collapse_or_none, parse_iso
+from paperwire.records import PaperRecord
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 AX = "{http://arxiv.org/schemas/atom}"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from paperwire.ingest.items import Item, RecordError
-from paperwire.ingest.records import PaperRecord
 from paperwire.ingest.schema import checked, input_shape, validate_input
 from paperwire.ingest.text import collapse
+from paperwire.records import PaperRecord
 
 _INPUT = input_shape("BeirDocument", {"_id": str | int, "title": str | None,
                                       "text": str})

@@ -20,9 +20,9 @@ from typing import Any
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
 from paperwire.ingest.items import FeedInfo, Item, RecordError
-from paperwire.ingest.records import PaperRecord
 from paperwire.ingest.schema import checked, input_shape, shape, validate_input
 from paperwire.ingest.text import collapse, parse_iso
+from paperwire.records import PaperRecord
 
 _Str = str | None
 # The API's JSON types for the keys read here (unknown keys are ignored).

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from paperwire.ingest.importer import import_file
-from paperwire.ingest.links import Link, classify, normalize_url
 from paperwire.ingest.seed import parse_seed
+from paperwire.records.links import Link, classify, normalize_url
 from paperwire.store.checkpoints import get_checkpoint, save_checkpoint
 from paperwire.store.feed import add_feed_entry
 from paperwire.store.links import put_links

@@ -17,8 +17,8 @@ import json
 from typing import Any
 
 from paperwire.ingest.items import FeedInfo, Item, RecordError, require_str
-from paperwire.ingest.records import METADATA_FIELDS, PaperRecord
 from paperwire.ingest.schema import checked, input_shape, shape, validate_input
+from paperwire.records import METADATA_FIELDS, PaperRecord
 
 _DATETIME_FIELDS = ("published_at", "updated_at")
 _Str = str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from paperwire.ingest.records import PaperRecord
+from paperwire.records import PaperRecord
 
 
 class RecordError(ValueError):

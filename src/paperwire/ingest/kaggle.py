@@ -17,9 +17,9 @@ from typing import Any
 from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
 from paperwire.ingest.items import Item, RecordError, require_str
-from paperwire.ingest.records import PaperRecord
 from paperwire.ingest.schema import checked, input_shape, validate_input
 from paperwire.ingest.text import collapse, collapse_or_none, parse_rfc2822
+from paperwire.records import PaperRecord
 
 _AUTHOR_SPLIT = re.compile(r",\s*|\s+and\s+")
 

@@ -42,7 +42,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from paperwire.ingest.items import FeedInfo, Item, RecordError
-from paperwire.ingest.records import PaperRecord
+from paperwire.records import PaperRecord
 
 MIN_DATE = dt.datetime(1900, 1, 1)
 MAX_DATE = dt.datetime(2100, 1, 1)

@@ -84,7 +84,7 @@ FIELD_ALIASES = {
     "before": "before", "until": "before",
     "has": "has",
 }
-# has: values: the link kinds of ingest/links.py, and a few words people use for them.
+# has: values: the link kinds of records/links.py, and a few words people use for them.
 HAS_KINDS = {"code": "code", "github": "code", "repo": "code", "model": "model",
              "weights": "model", "dataset": "dataset", "data": "dataset", "demo": "demo",
              "space": "demo", "project": "project", "page": "project", "website": "project",

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from paperwire.errors import BadInput, NotFound, PaperwireError
-from paperwire.ingest.links import member_link
+from paperwire.records.links import member_link
 from paperwire.store import links as store
 from paperwire.store.models import utcnow
 

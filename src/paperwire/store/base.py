@@ -24,7 +24,7 @@ NAMING = {
 
 def utcnow() -> dt.datetime:
     """Naive UTC timestamp: every DateTime column in the schema stores UTC without tzinfo."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

@@ -20,7 +20,7 @@ from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound, PaperwireError
-from paperwire.ingest.links import Link, extract_links
+from paperwire.records.links import Link, extract_links
 from paperwire.store.models import Paper, PaperLink, User, utcnow
 
 _CHUNK = 900

@@ -30,7 +30,7 @@ import datetime as dt
 from dataclasses import replace as dc_replace
 from typing import Any
 
-from paperwire.ingest.records import METADATA_FIELDS, PaperRecord
+from paperwire.records import METADATA_FIELDS, PaperRecord
 
 _FIELDS = tuple(name for name in METADATA_FIELDS if name not in ("id", "versions", "version"))
 

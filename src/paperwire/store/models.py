@@ -208,7 +208,7 @@ class RateEvent(Base):
 
 
 class PaperLink(Base):
-    """A link from a paper to its code or another resource (``ingest/links.py`` kinds).
+    """A link from a paper to its code or another resource (``records/links.py`` kinds).
 
     ``source``: ``extracted`` (from the abstract or arXiv comment at ingest), ``member`` (added
     on the paper page by ``added_by``) or ``demo`` (the demo seed's ``code_url``). ``status``:
@@ -241,11 +241,12 @@ __all__ = [
 
 # The library tables (issue 13) are declared in their own module; importing it here puts
 # them in ``Base.metadata`` wherever the models are loaded (it needs ``Base``, defined above).
+# Discussions and notifications (issue 14 D): comment revisions, notifications, mail ledger.
+from paperwire.store import discussion_models as _discussion_models  # noqa: E402,F401
 from paperwire.store import library_models as _library_models  # noqa: E402,F401
+from paperwire.store import recommend_models as _recommend_models  # noqa: E402,F401
+
 # Mail, vectors and authors likewise; their classes are re-exported here (``__all__``).
 from paperwire.store.author_models import AuthorClaim, AuthorFollow, PaperAuthor  # noqa: E402
 from paperwire.store.mail_models import DigestDelivery, SentPaper, Subscription  # noqa: E402
 from paperwire.store.vector_models import Embedding, SentenceVectors  # noqa: E402
-# Discussions and notifications (issue 14 D): comment revisions, notifications, mail ledger.
-from paperwire.store import discussion_models as _discussion_models  # noqa: E402,F401
-from paperwire.store import recommend_models as _recommend_models  # noqa: E402,F401

@@ -14,13 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import JSON, DateTime, Integer, String
 
-from paperwire.ingest.records import METADATA_FIELDS, PaperRecord
+from paperwire.records import METADATA_FIELDS, PaperRecord
 from paperwire.store.models import Paper
+
 
 def incoming_record(builder: RowBuilder, row: tuple[Any, ...] | bytes,
                     imported_upvotes: int | None) -> PaperRecord:
@@ -110,7 +112,7 @@ def copy_time(value: dt.datetime | None) -> str:
         return "\\N"
     if value.tzinfo is not None:
         # Columns are naive UTC; PostgreSQL would ignore an offset in timestamp input.
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value.isoformat(" ")
 
 

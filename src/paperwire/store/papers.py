@@ -19,18 +19,25 @@ Invariants of ``upsert_papers``:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from paperwire.ingest.records import METADATA_FIELDS, PaperRecord
+from paperwire.records import METADATA_FIELDS, PaperRecord
 from paperwire.store.authors import author_rows, replace_paper_authors
 from paperwire.store.merge import merge_records
 from paperwire.store.models import Paper, utcnow
-from paperwire.store.paper_rows import (copy_line, copy_time, incoming_record, pg_write,
-                                        row_builder, sqlite_datetime)
+from paperwire.store.paper_rows import (
+    copy_line,
+    copy_time,
+    incoming_record,
+    pg_write,
+    row_builder,
+    sqlite_datetime,
+)
 
 # ``copy_line`` is part of this module's interface (rows for COPY; see ``PreparedPaper``).
 __all__ = ["PreparedPaper", "UpsertResult", "bulk_load_transaction", "copy_line", "count_papers",
@@ -49,7 +56,7 @@ class UpsertResult:
     new_ids: list[str] = field(default_factory=list)
     updated_ids: list[str] = field(default_factory=list)
 
-    def add(self, other: "UpsertResult") -> None:
+    def add(self, other: UpsertResult) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from paperwire.ingest.links import KIND_LABELS, KINDS
+from paperwire.records.links import KIND_LABELS, KINDS
 from paperwire.store.links import visible_links
 
 # The badges of a feed card (kinds not listed show no badge).

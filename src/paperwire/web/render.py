@@ -188,7 +188,7 @@ FEED_SORTS = {"upvotes", "trending", "publishedAt"}
 
 def check_has(has: str | None) -> str | None:
     """The feed's ``has`` filter ("with code"): a link kind, or None."""
-    from paperwire.ingest.links import KINDS
+    from paperwire.records.links import KINDS
 
     if not has:
         return None

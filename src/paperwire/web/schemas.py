@@ -45,7 +45,7 @@ class LinkOut(BaseModel):
     id: int
     kind: str       # code, model, dataset, demo, project, video
     label: str      # the kind as the page shows it ("Code", "Project page")
-    url: str        # https://..., normalised (ingest/links.py)
+    url: str        # https://..., normalised (records/links.py)
 
 
 class LinkAddedOut(BaseModel):

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from paperwire.errors import BadInput, NotFound, PaperwireError
-from paperwire.ingest.links import KIND_LABELS, KINDS, MAX_URL
+from paperwire.records.links import KIND_LABELS, KINDS, MAX_URL
 from paperwire.services import links as service
 from paperwire.store import links as store
 from paperwire.store.models import Paper

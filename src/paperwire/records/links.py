@@ -7,7 +7,7 @@ GitLab, Bitbucket and anonymous.4open.science repositories (``code``), Hugging F
 website, demo, code or data).
 ``normalize_url(url)`` is the one normalisation, shared with links members add.
 
-Invariants (tests/ingest/test_links.py checks them with a table of real arXiv abstracts and
+Invariants (tests/records/test_links.py checks them with a table of real arXiv abstracts and
 with hypothesis):
 - Every URL returned is ``https://host[/path][?query]``: scheme https, host lower-case and a
   real DNS name (labels of letters, digits and ``-``, a letter TLD; no IP address, user info,

@@ -1,4 +1,4 @@
-"""Links in abstracts and arXiv comments (ingest/links.py): a table of real arXiv texts
+"""Links in abstracts and arXiv comments (records/links.py): a table of real arXiv texts
 (from the 2025-2026 arXiv sample and the demo seed's ``code_url``s), edge cases, and the
 invariants with hypothesis (never a non-https URL; normalising and extracting are idempotent)."""
 
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from paperwire.ingest.links import KINDS, Link, extract_links, member_link, normalize_url
+from paperwire.records.links import KINDS, Link, extract_links, member_link, normalize_url
 
 # (arXiv id, abstract snippet, comment, expected [(kind, url)]) - real texts, cut around the links.
 REAL = [
