@@ -354,32 +354,3 @@ def test_racing_submissions_make_one_feed_entry_and_respect_the_quota(settings, 
     assert race(bob, ids[1:6]) == ["QuotaExceeded"] * 3 + ["ok"] * 2
     with db.session() as s:
         assert len(s.scalars(select(FeedEntry)).all()) == 3
-
-
-def test_discussion_partial_threads_replies_and_offers_delete_to_author_and_admin(wapp, db):
-    """templates/actions/comments.html with comments_for(): the threaded discussion other
-    pages can include."""
-    from markupsafe import Markup
-
-    from paperwire.store import comments as store
-    from paperwire.web.routes.actions import comments_for
-
-    (rec,) = make_papers(db, 1)
-    alice, bob = make_user(db, "alice"), make_user(db, "bob")
-    admin = make_user(db, "boss", admin=True)
-    with db.session() as s:
-        top = store.add_comment(s, rec.id, alice.id, "top", "<p>top</p>")
-        reply = store.add_comment(s, rec.id, bob.id, "re", "<p>re</p>", parent_id=top.id)
-    template = wapp.state.templates.env.get_template("actions/comments.html")
-
-    def render(user):
-        return template.render(paper=rec, comments=comments_for(db, rec.id, user),
-                               current_user=user, csrf_field=lambda: Markup(""))
-
-    as_alice = render(alice)
-    assert f'class="comment depth-0" id="comment-{top.id}"' in as_alice
-    assert f'class="comment depth-1" id="comment-{reply.id}"' in as_alice
-    assert as_alice.count("/delete") == 1 and f"/comments/{top.id}/delete" in as_alice
-    assert render(admin).count("/delete") == 2
-    anonymous = render(None)
-    assert "/delete" not in anonymous and "to comment" in anonymous

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from paperwire.store.models import Paper, User
+from paperwire.web.appcontext import app_context
 from paperwire.web.periods import today as site_today
 from tests.factories import make_feed_papers, make_papers
 from tests.web.readkit import app, as_user, client, count_statements  # noqa: F401
@@ -157,7 +158,7 @@ def test_bad_feed_parameters_get_a_clear_error_page_never_500(client, url, statu
 
 
 def test_pagination_splits_a_day_without_overlap(client, settings, db):
-    settings_page = client.app.state.settings.feed_page_size
+    settings_page = app_context(client.app).settings.feed_page_size
     today = site_today(settings)
     n = settings_page + 5
     recs = make_feed_papers(db, n, day=today, upvotes=list(range(n)))
@@ -205,7 +206,7 @@ def test_page_cache_serves_anonymous_pages_until_invalidated(settings, db):
         with count_statements(db) as cached:
             assert '<span class="upvote-count">1</span>' in c.get("/").text
         assert cached["n"] == 0
-        application.state.cache.invalidate()
+        app_context(application).cache.invalidate()
         assert '<span class="upvote-count">2</span>' in c.get("/").text
 
 

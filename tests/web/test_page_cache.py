@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+from paperwire.web.appcontext import app_context
 from paperwire.web.cache import PageCache
 
 
@@ -84,7 +85,7 @@ def test_worker_warm_up_compiles_every_template_before_the_first_request(setting
     from paperwire.web.app import _warm_pages, create_app
 
     app = create_app(settings, db)
-    env = app.state.templates.env
+    env = app_context(app).templates.env
     names = env.list_templates(extensions=["html"])
     assert "paper.html" in names and "similar_fragment.html" in names
     assert not {key[1] for key in env.cache} & set(names)  # nothing compiled yet

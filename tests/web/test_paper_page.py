@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from paperwire.store.models import Comment, Paper, User
+from paperwire.web.appcontext import app_context
 from tests.factories import make_feed_papers, make_papers
 from tests.search.embed_fixtures import encoder  # noqa: F401 - one model export per session
 from tests.web.readkit import app, as_user, client, count_statements  # noqa: F401
@@ -244,7 +245,7 @@ def test_similar_papers_appear_once_the_semantic_index_is_ready(settings, db, en
     app = create_app(dataclasses.replace(settings, page_cache_seconds=0.0), db,
                      warm_search=True)
     with TestClient(app) as c:
-        assert app.state.similar_ready.wait(120), "semantic side did not load"
+        assert app_context(app).similar_ready.wait(120), "semantic side did not load"
         from paperwire.search.embedding_jobs import embed_pending
 
         embed_pending(settings, db)
@@ -282,7 +283,7 @@ def test_similar_papers_are_not_cached_empty_before_the_paper_is_embedded(settin
                      warm_search=True)
     try:
         with TestClient(app) as c:
-            assert app.state.similar_ready.wait(120), "semantic side did not load"
+            assert app_context(app).similar_ready.wait(120), "semantic side did not load"
             assert c.get(f"/api/papers/{cells.id}/similar?limit=2").json() == []
             embed_pending(settings, db)
             deadline = dt.datetime.now() + dt.timedelta(seconds=60)

@@ -61,7 +61,12 @@ from paperwire.search.filters import Constraints, SearchFilters, merge
 from paperwire.search.lexical import LexicalIndex, compile_query
 from paperwire.search.query import ParsedQuery, parse_query
 from paperwire.search.resultset import ResultSet
-from paperwire.search.snippets import Highlighter, matched_words, snippet_html, title_html
+from paperwire.search.snippets import (
+    Highlighter,
+    matched_words,
+    snippet_html,
+    title_html,
+)
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +182,11 @@ class SearchService:
                     log.exception("semantic index refresh failed")
 
     # ---- semantic side (built by the semantic part of the search area) --------------------
+    @property
+    def semantic_error(self) -> str | None:
+        """Why the semantic side is unavailable for good, or None (ready, or still loading)."""
+        return self._semantic_error
+
     def semantic(self):
         """The SemanticIndex (with its encoder ready), or None: not ready yet, or unavailable
         with a reason in ``_semantic_error``.

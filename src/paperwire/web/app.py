@@ -7,12 +7,12 @@ Extension points for other areas (keep them stable):
   middleware, template globals, startup hooks). Modules of other areas come first, so their
   specific routes (``POST /papers/{id}/upvote``) are matched before this area's catch-all
   ``GET /papers/{paper_id:path}``.
-- ``app.state.startup_hooks`` / ``shutdown_hooks``: lists of ``callable(app)`` run by the
+- Shared state is one typed ``AppContext`` (``paperwire.web.appcontext``), read with
+  ``app_context(request)`` (or ``app_context(app)`` in ``install``): settings, db, templates
+  (``paperwire.web.pages.page_response`` renders), the page cache (``invalidate_pages(request)``
+  after a write that changes what lists show, e.g. a vote or a comment), the similar-papers
+  cache, and ``startup_hooks`` / ``shutdown_hooks``: lists of ``callable(app)`` run by the
   lifespan (Starlette 1.x has no ``on_event``); ``install(app)`` may append to them.
-- ``app.state.settings`` (Settings), ``app.state.db`` (store Database),
-  ``app.state.templates`` (Jinja2Templates; ``paperwire.web.pages.page_response`` renders),
-  ``app.state.cache`` (``paperwire.web.cache.PageCache``: call ``invalidate()`` after a write
-  that changes what lists show, e.g. a vote or a comment).
 - ``request.state.user`` / ``request.state.csrf_token``: set by the accounts middleware; pages
   read them through ``paperwire.web.pages``; both default to None / "" here.
 - Input: every request passes ``paperwire.web.inputs.InputPolicyMiddleware`` first (no
@@ -34,6 +34,9 @@ import threading
 
 from fastapi import FastAPI
 
+from paperwire.config import Settings
+from paperwire.store.db import Database
+from paperwire.web.appcontext import AppContext, app_context
 from paperwire.web.cache import PageCache
 from paperwire.web.errors import install_error_handlers
 from paperwire.web.inputs import InputPolicyMiddleware
@@ -46,7 +49,10 @@ log = logging.getLogger(__name__)
 # Include order matters: specific routes of other areas first, catch-alls (papers) last.
 ROUTE_MODULES = [
     "paperwire.web.routes.accounts",       # accounts helper: sign in/up/out, profile, tokens
-    "paperwire.web.routes.actions",        # accounts helper: submit, upvote, comments, admin
+    "paperwire.web.routes.votes",          # upvote forms and API
+    "paperwire.web.routes.comments",       # comment forms (post, edit, delete, history), API
+    "paperwire.web.routes.submit",         # /submit and POST /api/papers/submit
+    "paperwire.web.routes.moderation",     # hide / unhide papers (admins), /api/me
     "paperwire.web.routes.subscriptions",  # digest helper: /subscribe, confirm, unsubscribe
     "paperwire.web.routes.library",        # library helper: save, feedback, /library, /signals
     "paperwire.web.routes.lists",          # library helper: /lists/..., list feeds and API
@@ -64,7 +70,8 @@ ROUTE_MODULES = [
 ]
 
 
-def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
+def create_app(settings: Settings, db: Database | None = None, *,
+               warm_search: bool = False) -> FastAPI:
     """Build the app for ``settings``; ``db`` defaults to the configured database (not migrated
     here: ``paperwire serve`` migrates once before starting workers)."""
     from paperwire.store.db import open_database
@@ -77,15 +84,13 @@ def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
                   default_response_class=JSONResponse,
                   # /api/docs is routes.api_docs (Swagger UI from installed files, no CDN).
                   docs_url=None, redoc_url=None)
-    app.state.settings = settings
-    app.state.db = db
-    app.state.startup_hooks = []   # callables(app), run when the server starts
-    app.state.shutdown_hooks = []  # callables(app), run when it stops
-    app.state.templates = make_templates(settings)
-    app.state.cache = PageCache(ttl_seconds=settings.page_cache_seconds)
-    # Similar papers change only when papers are embedded: minutes, not seconds.
-    app.state.similar_cache = PageCache(ttl_seconds=60 * settings.page_cache_seconds,
-                                        max_entries=20000)
+    context = AppContext(
+        settings=settings, db=db, templates=make_templates(settings),
+        cache=PageCache(ttl_seconds=settings.page_cache_seconds),
+        # Similar papers change only when papers are embedded: minutes, not seconds.
+        similar_cache=PageCache(ttl_seconds=60 * settings.page_cache_seconds,
+                                max_entries=20000))
+    app.state.context = context
     install_error_handlers(app)
     mount_static(app)
     modules = [importlib.import_module(name) for name in ROUTE_MODULES]
@@ -105,12 +110,9 @@ def create_app(settings, db=None, *, warm_search: bool = False) -> FastAPI:
     def healthz():
         """Liveness for load balancers (no database access); also the benchmark baseline."""
         return {"status": "ok"}
-    # Set once the semantic side is loaded: paper pages show similar papers only then, so a
-    # page view never waits for a model to load (the JSON similar endpoint does wait).
-    app.state.similar_ready = threading.Event()
     if warm_search:
-        app.state.startup_hooks.append(_warm_pages)
-        app.state.startup_hooks.append(_warm_search)
+        context.startup_hooks.append(_warm_pages)
+        context.startup_hooks.append(_warm_search)
     return app
 
 
@@ -131,7 +133,7 @@ def _schema_covers_api_only(app: FastAPI) -> None:
         _drop_unused_schemas(doc)
         return doc
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
 def _drop_unused_schemas(doc: dict) -> None:
@@ -157,12 +159,13 @@ def _drop_unused_schemas(doc: dict) -> None:
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI):
-    for hook in list(app.state.startup_hooks):
+    context = app_context(app)
+    for hook in list(context.startup_hooks):
         hook(app)
     try:
         yield
     finally:
-        for hook in list(app.state.shutdown_hooks):
+        for hook in list(context.shutdown_hooks):
             try:
                 hook(app)
             except Exception:  # noqa: BLE001 - one failing hook must not skip the others
@@ -178,7 +181,7 @@ def _warm_pages(app: FastAPI) -> None:
 
     started = time.monotonic()
     try:
-        env = app.state.templates.env
+        env = app_context(app).templates.env
         for name in env.list_templates(extensions=["html"]):
             env.get_template(name)
         from paperwire.web.mathrender import render_marked_math, render_math
@@ -190,7 +193,7 @@ def _warm_pages(app: FastAPI) -> None:
         render_comment("*warm-up*")
         from paperwire.store import listing
 
-        with app.state.db.session() as session:
+        with app_context(app).db.session() as session:
             listing.paper_with_entry(session, "0000.00000")
     except Exception:  # noqa: BLE001 - a cold first request is better than no server
         log.exception("page warm-up failed; the first requests will be slower")
@@ -203,23 +206,21 @@ MODEL_POLL_SECONDS = 2.0
 def _warm_search(app: FastAPI) -> None:
     """Open (and build or refresh) the search indexes and load the embedding model in the
     background: the server answers at once."""
-    settings, db = app.state.settings, app.state.db
+    context = app_context(app)
 
     def run():
         try:
             import time
 
             from paperwire.search.embed import prepared_elsewhere
-            from paperwire.search.service import get_search_service
-
-            service = get_search_service(settings, db)
+            service = context.search()
             # On a first start `serve` prepares the model in another process; until it is
             # there, searches are keyword-only (and say so). Ask again every few seconds.
             while service.semantic() is None and prepared_elsewhere() \
-                    and service._semantic_error is None:
+                    and service.semantic_error is None:
                 time.sleep(MODEL_POLL_SECONDS)
             if service.semantic() is not None:
-                app.state.similar_ready.set()
+                context.similar_ready.set()
         except Exception:  # noqa: BLE001 - search trouble must not stop the site
             log.exception("search service failed to start; search pages will say so")
 

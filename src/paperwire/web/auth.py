@@ -29,6 +29,7 @@ from fastapi.security import HTTPBearer
 from paperwire.errors import BadInput
 from paperwire.store import users as user_store
 from paperwire.store.models import User, utcnow
+from paperwire.web.appcontext import app_context
 from paperwire.web.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "pw_session"
@@ -232,7 +233,7 @@ def require_signed_in(request: Request) -> User:
 
 def require_api_user(request: Request, _credentials=Depends(_bearer_scheme)) -> User:
     """FastAPI dependency for API writes: a personal API token is required."""
-    user = user_from_bearer(request.app.state.db, request.headers.get("authorization"))
+    user = user_from_bearer(app_context(request).db, request.headers.get("authorization"))
     if user is None:
         raise Unauthorized("this endpoint needs a personal API token: "
                            "`Authorization: Bearer <token>` (create one on your profile page "

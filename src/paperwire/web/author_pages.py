@@ -19,7 +19,10 @@ from paperwire.authors.names import strict_key
 from paperwire.errors import BadInput, NotFound
 from paperwire.store import author_claims as claims_store
 from paperwire.store import authors as store
-from paperwire.web.render import _cached, _iso, _page_args, _upvoted, feed_item_json, paper_json
+from paperwire.store.models import User
+from paperwire.web.appcontext import AppContext
+from paperwire.web.page_common import cached, page_args, upvoted
+from paperwire.web.render import feed_item_json, iso, paper_json
 
 MAX_NAME = 255
 
@@ -41,15 +44,15 @@ def decorate_authors(paper: dict[str, Any], claimants: dict[str, tuple[int, str]
         author["user"] = _user_json(*found) if found else None
 
 
-def author_context(state, name: str, *, user=None, page: int | None = None,
-                   limit: int | None = None) -> dict[str, Any]:
-    db = state.db
+def author_context(ctx: AppContext, name: str, *, user: User | None = None,
+                   page: int | None = None, limit: int | None = None) -> dict[str, Any]:
+    db = ctx.db
     name = " ".join((name or "").split())
     if len(name) > MAX_NAME:
         raise BadInput(f"an author's name has at most {MAX_NAME} characters")
     if not strict_key(name):
         raise NotFound(f"no author named {name[:80]!r}")
-    page, limit = _page_args(page, limit, state.settings.feed_page_size)
+    page, limit = page_args(page, limit, ctx.settings.feed_page_size)
 
     def compute() -> dict[str, Any]:
         with db.session() as s:
@@ -69,7 +72,7 @@ def author_context(state, name: str, *, user=None, page: int | None = None,
             followers = store.followers_count(s, who.strict_key)
         items = []
         for p in papers:
-            item = {"paper": paper_json(p), "numComments": p.num_comments or 0,
+            item: dict[str, Any] = {"paper": paper_json(p), "numComments": p.num_comments or 0,
                     "isAuthorParticipating": p.id in participating}
             decorate_authors(item["paper"], claimants)
             items.append(item)
@@ -96,20 +99,20 @@ def author_context(state, name: str, *, user=None, page: int | None = None,
             "page": page, "limit": limit, "hasMore": page * limit < who.papers,
         }
 
-    data = _cached(state, user, ("author", strict_key(name), page, limit), compute)
-    ctx = dict(data)
-    ctx["following"] = None
-    ctx["myClaim"] = None
+    data = cached(ctx, user, ("author", strict_key(name), page, limit), compute)
+    out = dict(data)
+    out["following"] = None
+    out["myClaim"] = None
     if user is not None:
         with db.session() as s:
-            ctx["following"] = store.is_following(s, user.id, data["strictKey"])
+            out["following"] = store.is_following(s, user.id, data["strictKey"])
             mine = claims_store.active_claim(s, user.id, data["strictKey"])
             if mine is not None:
-                ctx["myClaim"] = {"id": mine.id, "status": mine.status,
-                                  "createdAt": _iso(mine.created_at)}
-    ctx["upvoted"] = _upvoted(db, user, data["papers"])
-    ctx["url"] = author_url(data["name"])
-    return ctx
+                out["myClaim"] = {"id": mine.id, "status": mine.status,
+                                  "createdAt": iso(mine.created_at)}
+    out["upvoted"] = upvoted(ctx, user, data["papers"])
+    out["url"] = author_url(data["name"])
+    return out
 
 
 def api_json(ctx: dict[str, Any]) -> dict[str, Any]:

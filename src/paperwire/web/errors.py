@@ -12,7 +12,6 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -132,9 +131,6 @@ def error_response(request: Request, status: int, detail: str, *, code: str | No
     if wants_json(request):
         return JSONResponse({"error": code, "detail": detail}, status_code=status,
                               headers=headers)
-    templates = getattr(request.app.state, "templates", None)
-    if templates is None:  # pragma: no cover - only before the app finished starting
-        return HTMLResponse(f"<h1>{status}</h1>", status_code=status, headers=headers)
     from paperwire.web.pages import page_response
 
     retry = None

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from paperwire.web.appcontext import app_context, invalidate_pages
+
 COOKIE = "pw_vote_intent"
 MAX_AGE_SECONDS = 30 * 60
 
@@ -37,7 +39,7 @@ def pending_vote(request) -> str | None:
     if not raw or len(raw) > 1000:
         return None
     try:
-        data = _serializer(request.app.state.settings).loads(raw, max_age=MAX_AGE_SECONDS)
+        data = _serializer(app_context(request).settings).loads(raw, max_age=MAX_AGE_SECONDS)
     except (BadSignature, ValueError, TypeError):
         return None
     pid = data.get("upvote") if isinstance(data, dict) else None
@@ -56,14 +58,12 @@ def apply_pending_vote(request, response, user_id: int) -> bool:
     from paperwire.store import votes
 
     try:
-        with request.app.state.db.session() as session:
+        with app_context(request).db.session() as session:
             result = votes.add_vote(session, user_id, pid)
     except NotFound:
         return False   # the paper went away (hidden) meanwhile: nothing to count
     if result.changed:
-        cache = getattr(request.app.state, "cache", None)
-        if cache is not None:
-            cache.invalidate()
+        invalidate_pages(request)
     return True
 
 
@@ -72,6 +72,6 @@ def paper_title(request, paper_id: str | None) -> str | None:
         return None
     from paperwire.store.models import Paper
 
-    with request.app.state.db.session() as session:
+    with app_context(request).db.session() as session:
         paper = session.get(Paper, paper_id)
         return paper.title if paper is not None and not paper.hidden else None

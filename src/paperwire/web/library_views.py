@@ -7,28 +7,13 @@ the functions take the viewer and go through ``store.lists.get_visible`` for lis
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from paperwire.errors import BadInput
 from paperwire.services.library_export import list_json
 from paperwire.store import library as store
 from paperwire.store import lists as list_store
-from paperwire.web.render import MAX_LIMIT, paper_json
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.replace(microsecond=0).isoformat() + "Z" if value is not None else None
-
-
-def page_args(page: int | None, limit: int | None, default: int) -> tuple[int, int]:
-    page = 1 if page is None else page
-    limit = default if limit is None else limit
-    if page < 1:
-        raise BadInput(f"p (page) must be 1 or more, got {page}")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
-    return page, limit
+from paperwire.web.page_common import page_args
+from paperwire.web.render import iso, paper_json
 
 
 def list_summary(row, count: int) -> dict[str, Any]:
@@ -45,7 +30,7 @@ def library_context(db, user, *, page: int | None = None, limit: int | None = No
         own = list_store.lists_of(s, user.id)
         followed = list_store.followed_lists(s, user.id)
     return {
-        "papers": [{"id": p.id, "savedAt": _iso(at), "paper": paper_json(p)}
+        "papers": [{"id": p.id, "savedAt": iso(at), "paper": paper_json(p)}
                    for p, at in rows[:limit]],
         "page": page, "hasMore": len(rows) > limit, "total": total,
         "lists": [list_summary(row, n) for row, n in own],
@@ -56,7 +41,7 @@ def library_context(db, user, *, page: int | None = None, limit: int | None = No
 
 def list_context(db, list_id: int, viewer) -> dict[str, Any]:
     """A list as its owner or (when public) anyone sees it; NotFound otherwise."""
-    viewer_id = getattr(viewer, "id", None)
+    viewer_id = viewer.id if viewer is not None else None
     with db.session() as s:
         row = list_store.get_visible(s, list_id, viewer_id)
         data = list_json(s, row, owner=list_store.owner_name(s, row))
@@ -85,7 +70,7 @@ def signals_context(db, user) -> dict[str, Any]:
         authors = _followed_authors(s, user.id)
 
     def dated(pairs):
-        return [{"paperId": p, "at": _iso(at), "title": titles.get(p, p)} for p, at in pairs]
+        return [{"paperId": p, "at": iso(at), "title": titles.get(p, p)} for p, at in pairs]
 
     return {
         "upvoted": dated(sig.upvoted), "saved": dated(sig.saved),

@@ -32,6 +32,9 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
+from paperwire.web.appcontext import app_context
+from paperwire.store.models import User
+from paperwire.web import auth
 from paperwire.web.mathrender import render_marked_math, render_math
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -51,8 +54,9 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={_static_version(name)}"
 
 
-def current_user(request: Request):
-    return getattr(request.state, "user", None)
+def current_user(request: Request) -> User | None:
+    """The signed-in member (``auth.current_user``), None for visitors."""
+    return auth.current_user(request)
 
 
 def csrf_token(request: Request) -> str:
@@ -89,7 +93,7 @@ def _card_marks(context, items) -> dict:
         return {"saved": set(), "feedback": {}}
     request = context["request"]
     ids = [(i.get("paper") or i)["id"] for i in items or ()]
-    return card_marks(request.app.state.db, user, ids)
+    return card_marks(app_context(request).db, user, ids)
 
 
 # Stands in for the CSRF token in cached HTML; swapped for the request's token on the way out.
@@ -107,7 +111,7 @@ def _with_token(request: Request, html: str) -> HTMLResponse:
 
 def cached_page(request: Request, name: str, build_context: Callable[[], dict[str, Any]], *,
                 key: Any = None) -> HTMLResponse:
-    """An anonymous page from the per-worker page cache (``app.state.cache``), rendered once
+    """An anonymous page from the per-worker page cache (``AppContext.cache``), rendered once
     per TTL with a placeholder CSRF token that is replaced per request; signed-in users get
     a fresh render (their page shows their own votes and name). Errors are never cached."""
     if current_user(request) is not None:
@@ -116,7 +120,7 @@ def cached_page(request: Request, name: str, build_context: Callable[[], dict[st
     def render() -> str:
         return _render(request, name, build_context(), _TOKEN_PLACEHOLDER)
 
-    html = request.app.state.cache.get_or_compute(_cache_key(request, name, key), render)
+    html = app_context(request).cache.get_or_compute(_cache_key(request, name, key), render)
     return _with_token(request, html)
 
 
@@ -127,7 +131,7 @@ async def cached_page_async(request: Request, name: str,
     (no thread hand-off, which costs more than the hit itself); a miss or a signed-in user's
     page (database work) runs in the threadpool as a sync handler would."""
     if current_user(request) is None:
-        html = request.app.state.cache.peek(_cache_key(request, name, key))
+        html = app_context(request).cache.peek(_cache_key(request, name, key))
         if html is not None:
             return _with_token(request, html)
     return await run_in_threadpool(cached_page, request, name, build_context, key=key)
@@ -141,7 +145,7 @@ def page_response(request: Request, name: str, context: dict[str, Any], *,
 
 
 def _render(request: Request, name: str, context: dict[str, Any], token: str) -> str:
-    templates: Jinja2Templates = request.app.state.templates
+    templates: Jinja2Templates = app_context(request).templates
 
     def csrf_field() -> Markup:
         if not token:
@@ -156,7 +160,7 @@ def _render(request: Request, name: str, context: dict[str, Any], token: str) ->
         try:
             from paperwire.services.notifications import unread_count
 
-            return unread_count(request.app.state.db, user)
+            return unread_count(app_context(request).db, user)
         except Exception:  # noqa: BLE001 - a header badge must never break a page
             return 0
 
@@ -175,7 +179,7 @@ def _member_lists(context, paper_id: str) -> list[dict]:
     user = context.get("current_user")
     if not user:
         return []
-    with context["request"].app.state.db.session() as s:
+    with app_context(context["request"]).db.session() as s:
         rows = list_store.lists_of(s, user.id)
         has = list_store.lists_containing(s, user.id, paper_id)
     return [{"id": row.id, "name": row.name, "has": row.id in has} for row, _n in rows]

@@ -2,7 +2,7 @@
 schemathesis run in ``tests/web/test_openapi_contract.py``.
 
 Handlers build plain dicts (``render.paper_json``, ``render.feed_item_json``,
-``actions.comment_json``...) and serialize them with orjson; these models only declare the
+``render.comment_json``...) and serialize them with orjson; these models only declare the
 shape (``responses={200: {"model": ...}}``), so declaring costs nothing per request. A field
 added to a dict must be added here too (extra keys are allowed by the schema, but a client
 should find every key documented); a changed type fails the contract test.
@@ -156,6 +156,9 @@ class CommentOut(BaseModel):
     deleted: bool
     createdAt: str | None
     editedAt: str | None = None
+    # Nesting in thread order (0 = top level) and whether a claimed author of the paper wrote it.
+    depth: int = 0
+    isAuthor: bool = False
 
 
 class HiddenOut(BaseModel):

@@ -38,6 +38,7 @@ from starlette.requests import Request
 
 from paperwire.store import ratelimit
 from paperwire.web import auth
+from paperwire.web.appcontext import app_context
 from paperwire.web.errors import RateLimited
 from paperwire.web.inputs import read_body, replay_body
 
@@ -63,10 +64,7 @@ STATIC_HEADERS = [
 def csrf_exempt(app, prefix: str) -> None:
     """Exempt paths starting with ``prefix`` from the CSRF check (they must carry their own
     proof, e.g. a signed token in the URL)."""
-    exempt = getattr(app.state, "csrf_exempt", None)
-    if exempt is None:
-        exempt = app.state.csrf_exempt = []
-    exempt.append(prefix)
+    app_context(app).csrf_exempt.append(prefix)
 
 
 def csrf_token_for(secret: str, cookie_value: str, session_id: str | None) -> str:
@@ -111,7 +109,7 @@ class SecurityMiddleware:
         sid = cookies.get(auth.SESSION_COOKIE)
         user = None
         if sid:
-            db = scope["app"].state.db
+            db = app_context(scope["app"]).db
             user = await run_in_threadpool(auth.user_from_session, db, sid)
         state["user"] = user
         state["session_id"] = sid if user is not None else None
@@ -174,7 +172,7 @@ class SecurityMiddleware:
     def _exempt(self, scope, path: str) -> bool:
         if path.startswith("/api/"):
             return True
-        prefixes = getattr(scope["app"].state, "csrf_exempt", None) or ()
+        prefixes = app_context(scope["app"]).csrf_exempt
         return any(path.startswith(p) for p in prefixes)
 
     async def _reject(self, scope, send, status: int, detail: str):
@@ -228,11 +226,11 @@ def rate_limit(request: Request, action: str, *, user=None, extra_keys: tuple[st
     ``extra_keys`` adds limits on other keys (sign-in also limits per attempted username, so
     guessing one account's password from many addresses is slowed too). Call from sync
     handlers (they run in the thread pool)."""
-    settings = request.app.state.settings
+    settings = app_context(request).settings
     limit = settings.rate_limit_per_minute
     who = f"u:{user.id}" if user is not None else f"ip:{client_ip(request)}"
     keys = [f"{action}:{who}", *(f"{action}:{k}" for k in extra_keys)]
-    db = request.app.state.db
+    db = app_context(request).db
     for key in keys:
         decision = ratelimit.hit(db, key[:200], limit, 60.0)
         if not decision.allowed:

@@ -21,6 +21,7 @@ from paperwire.errors import BadInput, NotFound
 from paperwire.store import users as user_store
 from paperwire.store.users import AlreadyExists
 from paperwire.web import auth, intents
+from paperwire.web.appcontext import app_context, invalidate_pages
 from paperwire.web.inputs import IdPath, local_path
 from paperwire.web.pages import page_response
 from paperwire.web.security import SecurityMiddleware, rate_limit
@@ -29,7 +30,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def install(app) -> None:
-    app.add_middleware(SecurityMiddleware, settings=app.state.settings)
+    app.add_middleware(SecurityMiddleware, settings=app_context(app).settings)
 
 
 def safe_next(value: str | None, default: str = "/") -> str:
@@ -74,7 +75,7 @@ def signup(request: Request, username: str = Form(""), password: str = Form(""),
     user = None
     if not errors:
         try:
-            user = auth.create_user(request.app.state.db, username, password,
+            user = auth.create_user(app_context(request).db, username, password,
                                     email=email or None)
         except AlreadyExists as exc:
             errors.append(_sentence(str(exc)) + " Please choose another or sign in.")
@@ -87,8 +88,8 @@ def signup(request: Request, username: str = Form(""), password: str = Form(""),
                               "errors": errors, "values": values,
                               "vote_for": _vote_for(request)}, status_code=status)
     response = _redirect(safe_next(next))
-    auth.set_session_cookie(response, request.app.state.settings,
-                            auth.new_session(request.app.state.db, user.id))
+    auth.set_session_cookie(response, app_context(request).settings,
+                            auth.new_session(app_context(request).db, user.id))
     intents.apply_pending_vote(request, response, user.id)
     return response
 
@@ -119,7 +120,7 @@ def signin(request: Request, username: str = Form(""), password: str = Form(""),
            next: str = Form("")):
     username = username.strip()
     rate_limit(request, "signin", extra_keys=(f"name:{username.lower()}",) if username else ())
-    db = request.app.state.db
+    db = app_context(request).db
     with db.session() as session:
         user = auth.authenticate(session, username, password)
     if user is None:
@@ -131,23 +132,23 @@ def signin(request: Request, username: str = Form(""), password: str = Form(""),
     # A fresh id on every sign-in: a session id planted before sign-in is worthless after.
     auth.end_session(db, request.state.session_id)
     response = _redirect(safe_next(next))
-    auth.set_session_cookie(response, request.app.state.settings, auth.new_session(db, user.id))
+    auth.set_session_cookie(response, app_context(request).settings, auth.new_session(db, user.id))
     intents.apply_pending_vote(request, response, user.id)
     return response
 
 
 @router.post("/signout")
 def signout(request: Request):
-    auth.end_session(request.app.state.db, request.state.session_id)
+    auth.end_session(app_context(request).db, request.state.session_id)
     response = _redirect("/")
-    auth.clear_session_cookie(response, request.app.state.settings)
+    auth.clear_session_cookie(response, app_context(request).settings)
     return response
 
 
 # --- profile -------------------------------------------------------------------------------
 
 def _profile_context(request: Request, user, **extra) -> dict:
-    with request.app.state.db.session() as session:
+    with app_context(request).db.session() as session:
         context = {
             "page_title": "Your profile",
             "user": user,
@@ -172,7 +173,7 @@ def _notify_context(request: Request, user) -> dict:
     from paperwire.services import notifications
 
     state = request.query_params.get("notify", "")
-    on = notifications.overview(request.app.state.db, user, limit=0)["email_on"]
+    on = notifications.overview(app_context(request).db, user, limit=0)["email_on"]
     return {"email_on": on, "has_email": bool(user.email),
             "state": state if state in ("on", "off", "check-mail") else ""}
 
@@ -211,7 +212,7 @@ def create_token(request: Request, name: str = Form("")):
         return page_response(request, "profile.html", _profile_context(
             request, user, token_errors=["A token name has at most 128 characters."]),
             status_code=400)
-    token = auth.new_api_token(request.app.state.db, user.id, name)
+    token = auth.new_api_token(app_context(request).db, user.id, name)
     # Shown once, on this response only; it must not be cached anywhere.
     return page_response(request, "profile.html", _profile_context(request, user, new_token=token),
                          status_code=201, headers={"Cache-Control": "no-store"})
@@ -220,7 +221,7 @@ def create_token(request: Request, name: str = Form("")):
 @router.post("/profile/tokens/{token_id}/revoke")
 def revoke_token(request: Request, token_id: IdPath):
     user = auth.require_signed_in(request)
-    with request.app.state.db.session() as session:
+    with app_context(request).db.session() as session:
         revoked = user_store.revoke_api_token(session, user.id, token_id)
     if not revoked:
         # Someone else's token id looks exactly like a missing one: no probing of token ids.
@@ -233,7 +234,7 @@ def change_password(request: Request, current_password: str = Form(""),
                     new_password: str = Form(""), new_password_confirm: str = Form("")):
     user = auth.require_signed_in(request)
     rate_limit(request, "signin", user=user)
-    db = request.app.state.db
+    db = app_context(request).db
     errors: list[str] = []
     with db.session() as session:
         if auth.authenticate(session, user.username, current_password) is None:
@@ -264,7 +265,7 @@ def delete_account(request: Request, password: str = Form(""), confirm: str = Fo
     The last administrator cannot delete themselves (the site would have no moderator)."""
     user = auth.require_signed_in(request)
     rate_limit(request, "signin", user=user)
-    db = request.app.state.db
+    db = app_context(request).db
     errors: list[str] = []
     with db.session() as session:
         if auth.authenticate(session, user.username, password) is None:
@@ -280,14 +281,12 @@ def delete_account(request: Request, password: str = Form(""), confirm: str = Fo
                              status_code=400)
     with db.session() as session:
         user_store.delete_account(session, user.id)
-    cache = getattr(request.app.state, "cache", None)
-    if cache is not None:
-        cache.invalidate()  # their votes and comments left the lists
+    invalidate_pages(request)  # their votes and comments left the lists
     request.state.user = None
     response = page_response(request, "accounts/deleted.html",
                              {"page_title": "Account deleted", "username": user.username},
                              headers={"Cache-Control": "no-store"})
-    auth.clear_session_cookie(response, request.app.state.settings)
+    auth.clear_session_cookie(response, app_context(request).settings)
     return response
 
 
@@ -295,7 +294,7 @@ def delete_account(request: Request, password: str = Form(""), confirm: str = Fo
 
 @router.get("/users/{username}")
 def user_page(request: Request, username: str):
-    with request.app.state.db.session() as session:
+    with app_context(request).db.session() as session:
         user = user_store.get_user_by_username(session, username)
         if user is None or user.disabled:
             raise NotFound(f"no user named {username!r}")

@@ -6,7 +6,7 @@
   UTF-8 percent-encoded)
 - ``GET /api/papers/{id}``, ``GET /api/papers/{id}/similar``
 
-Responses are built from the same ``render`` contexts as the HTML pages; their shapes are
+Responses are built from the same page contexts as the HTML pages; their shapes are
 declared in ``web.schemas``. Errors are ``{"error", "detail"}`` with 400 / 404 / 413 / 422, and 503 + Retry-After from
 ``similar`` while semantic search is not ready (see ``web.errors``).
 """
@@ -19,12 +19,19 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 
 from paperwire.errors import BadInput
-from paperwire.web import render
+from paperwire.web import feed_pages, paper_page, search_page
+from paperwire.web.appcontext import app_context
+from paperwire.web.page_common import MAX_LIMIT
 from paperwire.web.errors import error_responses, unavailable_response
 from paperwire.web.jsonresp import JSONResponse
 from paperwire.web.pages import current_user
 from paperwire.web.paper_urls import canonical_id, paper_path
-from paperwire.web.schemas import DailyPaperOut, PaperDetailOut, SearchResultOut, SimilarOut
+from paperwire.web.schemas import (
+    DailyPaperOut,
+    PaperDetailOut,
+    SearchResultOut,
+    SimilarOut,
+)
 
 router = APIRouter(prefix="/api", tags=["papers"])
 
@@ -43,12 +50,13 @@ def daily_papers(request: Request, date: str | None = Query(None, description="Y
                  week: str | None = Query(None, description="YYYY-Www"),
                  month: str | None = Query(None, description="YYYY-MM"),
                  sort: str | None = Query(None, description="upvotes (default), trending or publishedAt"),
-                 limit: int = Query(50, ge=1, le=render.MAX_LIMIT),
+                 limit: int = Query(50, ge=1, le=MAX_LIMIT),
                  p: int = Query(1, ge=1, le=100000, description="Page, from 1"),
                  has: Literal["code", "model", "dataset", "demo", "project", "video"] | None = Query(
                      None, description="Only papers with a link of this kind (code: with code)")):
-    ctx = render.feed_context(request.app.state, user=current_user(request), date=date,
-                              week=week, month=month, sort=sort, page=p, limit=limit, has=has)
+    ctx = feed_pages.feed_context(app_context(request), user=current_user(request), date=date,
+                                  week=week, month=month, sort=sort, page=p, limit=limit,
+                                  has=has)
     return _json(ctx["items"], headers={"X-Total-Count": str(ctx["total"])})
 
 
@@ -57,7 +65,7 @@ def daily_papers(request: Request, date: str | None = Query(None, description="Y
             summary="Hybrid search (query language: phrases, -exclusion, author:, cat:, after:, "
                     "before:, has:)")
 def search_papers(request: Request, q: str = Query(..., max_length=1000),
-                  limit: int = Query(20, ge=1, le=render.MAX_LIMIT),
+                  limit: int = Query(20, ge=1, le=MAX_LIMIT),
                   mode: str | None = Query(None, description="hybrid (default), lexical or semantic"),
                   sort: str | None = Query(None, description="relevance (default), newest or upvotes"),
                   p: int = Query(1, ge=1, le=1000),
@@ -65,8 +73,8 @@ def search_papers(request: Request, q: str = Query(..., max_length=1000),
                       None, description="Only papers with a link of this kind (as has:code)")):
     if not q.strip():
         raise BadInput("q must not be empty")
-    ctx = render.search_context(request.app.state, q=q, user=current_user(request), mode=mode,
-                                sort=sort, page=p, limit=limit, has=has)
+    ctx = search_page.search_context(app_context(request), q=q, user=current_user(request),
+                                     mode=mode, sort=sort, page=p, limit=limit, has=has)
     out = [{"paper": i["paper"], "score": i["score"], "highlights": i["highlights"],
             "matchedBy": i["matchedBy"], "similarity": i["similarity"]}
            for i in ctx["items"]]
@@ -98,8 +106,8 @@ def header_text(text: str, limit: int = 2000) -> str:
                                               "still being prepared on a first start) or not "
                                               "working; see Retry-After")},
             summary="Papers similar to this one (nearest neighbours of its embedding)")
-def similar(request: Request, paper_id: str, limit: int = Query(10, ge=1, le=render.MAX_LIMIT)):
-    ctx = render.similar_context(request.app.state, paper_id, limit=limit)
+def similar(request: Request, paper_id: str, limit: int = Query(10, ge=1, le=MAX_LIMIT)):
+    ctx = paper_page.similar_context(app_context(request), paper_id, limit=limit)
     return _json(ctx["items"])
 
 
@@ -114,8 +122,8 @@ def get_paper(request: Request, paper_id: str):
     if target is not None:
         # A versioned id or an arXiv URL: the paper's one address (clients follow it).
         return RedirectResponse("/api" + paper_path(target), status_code=308)
-    ctx = render.paper_context(request.app.state, paper_id, user=current_user(request),
-                               with_similar=False)
+    ctx = paper_page.paper_context(app_context(request), paper_id, user=current_user(request),
+                                   with_similar=False)
     paper = dict(ctx["paper"])
     paper.update(submittedOnDailyAt=ctx["submittedOnDailyAt"], submittedBy=ctx["submittedBy"],
                  onFeedDay=ctx["day"], bibtex=ctx["bibtex"],

@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse
 
 from paperwire.services import authors as service
 from paperwire.web import auth
+from paperwire.web.appcontext import app_context, invalidate_pages
 from paperwire.web.author_pages import api_json, author_context, author_url
 from paperwire.web.errors import error_responses, wants_json
 from paperwire.web.inputs import IdPath
@@ -39,11 +40,6 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _invalidate(request: Request) -> None:
-    cache = getattr(request.app.state, "cache", None)
-    if cache is not None:
-        cache.invalidate()
-
 
 def claim_json(view: service.ClaimView) -> dict:
     return {"id": view.id, "name": view.name, "strictKey": view.strict_key,
@@ -55,7 +51,7 @@ def claim_json(view: service.ClaimView) -> dict:
 @html.get("/admin/authors/claims")
 def claims_page(request: Request, status: str | None = Query(None)):
     user = auth.require_admin(auth.require_signed_in(request))
-    items = service.list_claims(request.app.state.db, status or None)
+    items = service.list_claims(app_context(request).db, status or None)
     return page_response(request, "admin/author_claims.html",
                          {"page_title": "Authorship claims", "claims": items,
                           "status": status, "me": user})
@@ -64,24 +60,24 @@ def claims_page(request: Request, status: str | None = Query(None)):
 @html.post("/admin/authors/claims/{claim_id}/approve")
 def approve_form(request: Request, claim_id: IdPath):
     user = auth.require_signed_in(request)
-    service.approve(request.app.state.db, user, claim_id)
-    _invalidate(request)
+    service.approve(app_context(request).db, user, claim_id)
+    invalidate_pages(request)
     return _redirect("/admin/authors/claims")
 
 
 @html.post("/admin/authors/claims/{claim_id}/revoke")
 def revoke_form(request: Request, claim_id: IdPath):
     user = auth.require_signed_in(request)
-    service.revoke(request.app.state.db, user, claim_id)
-    _invalidate(request)
+    service.revoke(app_context(request).db, user, claim_id)
+    invalidate_pages(request)
     return _redirect("/admin/authors/claims")
 
 
 @html.post("/author-claims/{claim_id}/release")
 def release_form(request: Request, claim_id: IdPath):
     user = auth.require_signed_in(request)
-    view = service.release(request.app.state.db, user, claim_id)
-    _invalidate(request)
+    view = service.release(app_context(request).db, user, claim_id)
+    invalidate_pages(request)
     return _redirect(author_url(view.name))
 
 
@@ -95,7 +91,7 @@ def follow_form(request: Request, name: str):
     if user is None:
         return _signin(name)
     rate_limit(request, "follow", user=user)
-    who, _ = service.follow(request.app.state.db, user, name)
+    who, _ = service.follow(app_context(request).db, user, name)
     return _redirect(author_url(who.name))
 
 
@@ -105,7 +101,7 @@ def unfollow_form(request: Request, name: str):
     if user is None:
         return _signin(name)
     rate_limit(request, "follow", user=user)
-    service.unfollow(request.app.state.db, user, name)
+    service.unfollow(app_context(request).db, user, name)
     return _redirect(author_url(name))
 
 
@@ -115,8 +111,8 @@ def claim_form(request: Request, name: str):
     if user is None:
         return _signin(name)
     rate_limit(request, "claim", user=user)
-    view = service.claim(request.app.state.settings, request.app.state.db, user, name)
-    _invalidate(request)
+    view = service.claim(app_context(request).settings, app_context(request).db, user, name)
+    invalidate_pages(request)
     if wants_json(request):
         return JSONResponse(claim_json(view), status_code=201)
     return _redirect(author_url(view.name))
@@ -126,7 +122,8 @@ def claim_form(request: Request, name: str):
 async def author_page(request: Request, name: str, p: int | None = Query(None, ge=1, le=10**6)):
     return await cached_page_async(
         request, "author.html",
-        lambda: {**author_context(request.app.state, name, user=current_user(request), page=p),
+        lambda: {**author_context(app_context(request), name, user=current_user(request),
+                                  page=p),
                  "page_title": " ".join(name.split())})
 
 
@@ -138,31 +135,31 @@ async def author_page(request: Request, name: str, p: int | None = Query(None, g
 def api_claims(request: Request, status: str | None = Query(None, max_length=16),
                user=Depends(auth.require_api_user)):
     user_id = None if user.is_admin else user.id
-    return [claim_json(v) for v in service.list_claims(request.app.state.db, status,
+    return [claim_json(v) for v in service.list_claims(app_context(request).db, status,
                                                        user_id=user_id)]
 
 
 @api.post("/author-claims/{claim_id}/approve", summary="Approve a claim (admins)",
           response_model=None, responses={200: {"model": ClaimOut}, **WRITE_ERRORS})
 def api_approve(request: Request, claim_id: IdPath, user=Depends(auth.require_api_user)):
-    view = service.approve(request.app.state.db, user, claim_id)
-    _invalidate(request)
+    view = service.approve(app_context(request).db, user, claim_id)
+    invalidate_pages(request)
     return claim_json(view)
 
 
 @api.post("/author-claims/{claim_id}/revoke", summary="Revoke or refuse a claim (admins)",
           response_model=None, responses={200: {"model": ClaimOut}, **WRITE_ERRORS})
 def api_revoke(request: Request, claim_id: IdPath, user=Depends(auth.require_api_user)):
-    view = service.revoke(request.app.state.db, user, claim_id)
-    _invalidate(request)
+    view = service.revoke(app_context(request).db, user, claim_id)
+    invalidate_pages(request)
     return claim_json(view)
 
 
 @api.post("/author-claims/{claim_id}/release", summary="Release your own claim",
           response_model=None, responses={200: {"model": ClaimOut}, **WRITE_ERRORS})
 def api_release(request: Request, claim_id: IdPath, user=Depends(auth.require_api_user)):
-    view = service.release(request.app.state.db, user, claim_id)
-    _invalidate(request)
+    view = service.release(app_context(request).db, user, claim_id)
+    invalidate_pages(request)
     return claim_json(view)
 
 
@@ -170,7 +167,7 @@ def api_release(request: Request, claim_id: IdPath, user=Depends(auth.require_ap
           response_model=None, responses={200: {"model": FollowOut}, **WRITE_ERRORS})
 def api_follow(request: Request, name: str, user=Depends(auth.require_api_user)):
     rate_limit(request, "follow", user=user)
-    who, changed = service.follow(request.app.state.db, user, name)
+    who, changed = service.follow(app_context(request).db, user, name)
     return {"name": who.name, "strictKey": who.strict_key, "following": True,
             "changed": changed}
 
@@ -181,7 +178,7 @@ def api_unfollow(request: Request, name: str, user=Depends(auth.require_api_user
     from paperwire.authors.names import strict_key
 
     rate_limit(request, "follow", user=user)
-    changed = service.unfollow(request.app.state.db, user, name)
+    changed = service.unfollow(app_context(request).db, user, name)
     return {"name": " ".join(name.split()), "strictKey": strict_key(name), "following": False,
             "changed": changed}
 
@@ -191,8 +188,8 @@ def api_unfollow(request: Request, name: str, user=Depends(auth.require_api_user
           response_model=None, responses={201: {"model": ClaimOut}, **WRITE_ERRORS})
 def api_claim(request: Request, name: str, user=Depends(auth.require_api_user)):
     rate_limit(request, "claim", user=user)
-    view = service.claim(request.app.state.settings, request.app.state.db, user, name)
-    _invalidate(request)
+    view = service.claim(app_context(request).settings, app_context(request).db, user, name)
+    invalidate_pages(request)
     return claim_json(view)
 
 
@@ -201,7 +198,7 @@ def api_claim(request: Request, name: str, user=Depends(auth.require_api_user)):
          responses={200: {"model": AuthorPageOut}, **error_responses(400, 404)})
 def api_author(request: Request, name: str, p: int | None = Query(None, ge=1, le=10**6),
                limit: int | None = Query(None, ge=1, le=100)):
-    ctx = author_context(request.app.state, name, user=current_user(request), page=p,
+    ctx = author_context(app_context(request), name, user=current_user(request), page=p,
                          limit=limit)
     return JSONResponse(api_json(ctx))
 

@@ -1,5 +1,5 @@
 """Feed pages: ``/``, ``/papers?date=``, ``/papers/week/YYYY-Www``, ``/papers/month/YYYY-MM``,
-``/trending``. Thin handlers: parse, call ``render``, return the page (anonymous pages come
+``/trending``. Thin handlers: parse, call ``feed_pages``, return the page (anonymous pages come
 from the page cache)."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from paperwire.web import render
+from paperwire.web import feed_pages
+from paperwire.web.appcontext import app_context
 from paperwire.web.pages import cached_page_async, current_user
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -17,9 +18,9 @@ Has = Query(None, max_length=20, description="Only papers with a link of this ki
 
 
 async def _feed(request: Request, **kwargs) -> HTMLResponse:
-    state, user = request.app.state, current_user(request)
+    ctx, user = app_context(request), current_user(request)
     return await cached_page_async(request, "feed.html",
-                                   lambda: render.feed_context(state, user=user, **kwargs))
+                                   lambda: feed_pages.feed_context(ctx, user=user, **kwargs))
 
 
 @router.get("/")
@@ -48,8 +49,8 @@ async def month(request: Request, month: str, sort: str | None = None, p: int | 
 @router.get("/trending")
 async def trending(request: Request, window: str | None = None, p: int | None = Page,
                    has: str | None = Has):
-    state, user = request.app.state, current_user(request)
+    ctx, user = app_context(request), current_user(request)
     return await cached_page_async(request, "feed.html",
-                                   lambda: render.trending_context(state, user=user,
+                                   lambda: feed_pages.trending_context(ctx, user=user,
                                                                    window=window, page=p,
                                                                    has=has))

@@ -15,13 +15,13 @@ from fastapi.responses import JSONResponse, Response
 from paperwire.errors import BadInput
 from paperwire.services import library as service
 from paperwire.services import library_export as export
-from paperwire.web import auth
+from paperwire.web import auth, forms
+from paperwire.web.appcontext import app_context, invalidate_pages
 from paperwire.web.errors import error_responses, wants_json
 from paperwire.web.inputs import parse_id
 from paperwire.web.library_views import library_context, signals_context
+from paperwire.web.page_common import check_paper_id
 from paperwire.web.pages import page_response
-from paperwire.web.render import check_paper_id
-from paperwire.web.routes.actions import _back, _redirect, _signin_first
 from paperwire.web.schemas import AccountExportOut, LibraryOut, MarksOut, SignalsOut
 from paperwire.web.security import rate_limit
 
@@ -39,7 +39,7 @@ def marks_json(m: service.PaperMarks) -> dict:
 def _answer(request: Request, m: service.PaperMarks, back: str):
     if wants_json(request):
         return JSONResponse(marks_json(m))
-    return _redirect(back)
+    return forms.redirect(back)
 
 
 # --- buttons -------------------------------------------------------------------------------
@@ -50,12 +50,12 @@ def save_form(request: Request, paper_id: str, saved: str = Form(""), list_id: s
     adds it to that list of the member."""
     paper_id = check_paper_id(paper_id)
     user = auth.current_user(request)
-    back = _back(request, f"/papers/{paper_id}")
+    back = forms.back(request, f"/papers/{paper_id}")
     if user is None:
-        return _signin_first(request, back)
+        return forms.signin_first(request, back)
     rate_limit(request, "vote", user=user)
     target = parse_id(list_id, "list_id")
-    db = request.app.state.db
+    db = app_context(request).db
     if saved in ("1", "true", "on"):
         m = service.save(db, user.id, paper_id, list_ids=[target] if target else None)
     elif saved in ("0", "false", "off"):
@@ -73,11 +73,11 @@ def feedback_form(request: Request, paper_id: str, kind: str = Form("")):
     paper has already, or ``none``, clears it."""
     paper_id = check_paper_id(paper_id)
     user = auth.current_user(request)
-    back = _back(request, f"/papers/{paper_id}")
+    back = forms.back(request, f"/papers/{paper_id}")
     if user is None:
-        return _signin_first(request, back)
+        return forms.signin_first(request, back)
     rate_limit(request, "vote", user=user)
-    db = request.app.state.db
+    db = app_context(request).db
     current = service.marks(db, user.id, paper_id).feedback
     wanted = None if kind in ("", "none") or kind == current else kind
     return _answer(request, service.set_feedback(db, user.id, paper_id, wanted), back)
@@ -89,9 +89,9 @@ def feedback_form(request: Request, paper_id: str, kind: str = Form("")):
 def library_page(request: Request, p: int | None = Query(None)):
     user = auth.current_user(request)
     if user is None:
-        return _redirect("/signin?next=%2Flibrary")
-    settings = request.app.state.settings
-    ctx = library_context(request.app.state.db, user, page=p,
+        return forms.redirect("/signin?next=%2Flibrary")
+    settings = app_context(request).settings
+    ctx = library_context(app_context(request).db, user, page=p,
                           default_limit=settings.library_page_size)
     if wants_json(request):
         return JSONResponse(ctx)
@@ -104,8 +104,8 @@ def library_page(request: Request, p: int | None = Query(None)):
 def library_export(request: Request, fmt: str):
     user = auth.current_user(request)
     if user is None:
-        return _redirect("/signin?next=%2Flibrary")
-    return _export(request.app.state.db, fmt, "library",
+        return forms.redirect("/signin?next=%2Flibrary")
+    return _export(app_context(request).db, fmt, "library",
                    lambda s: export.library_bibtex(s, user.id),
                    lambda s: export.library_json(s, user.id))
 
@@ -125,8 +125,8 @@ def _export(db, fmt: str, name: str, bib, as_json):
 def signals_page(request: Request, done: str = ""):
     user = auth.current_user(request)
     if user is None:
-        return _redirect("/signin?next=%2Fsignals")
-    ctx = signals_context(request.app.state.db, user)
+        return forms.redirect("/signin?next=%2Fsignals")
+    ctx = signals_context(app_context(request).db, user)
     if wants_json(request):
         return JSONResponse(ctx)
     ctx.update(page_title="What your recommendations learn from", done=done, error=None,
@@ -138,47 +138,45 @@ def signals_page(request: Request, done: str = ""):
 def follow_topic_form(request: Request, topic: str = Form("")):
     user = auth.current_user(request)
     if user is None:
-        return _signin_first(request, "/signals")
+        return forms.signin_first(request, "/signals")
     rate_limit(request, "vote", user=user)
     try:
-        service.follow_topic(request.app.state.db, user.id, topic)
+        service.follow_topic(app_context(request).db, user.id, topic)
     except BadInput as exc:
-        ctx = signals_context(request.app.state.db, user)
+        ctx = signals_context(app_context(request).db, user)
         ctx.update(page_title="What your recommendations learn from", done="", error=str(exc),
                    topic_value=topic)
         return page_response(request, "library/signals.html", ctx, status_code=400)
-    return _redirect("/signals?done=topic#topics")
+    return forms.redirect("/signals?done=topic#topics")
 
 
 @html.post("/signals/topics/remove")
 def unfollow_topic_form(request: Request, topic: str = Form("")):
     user = auth.current_user(request)
     if user is None:
-        return _signin_first(request, "/signals")
-    service.unfollow_topic(request.app.state.db, user.id, topic)
-    return _redirect(_back(request, "/signals"))
+        return forms.signin_first(request, "/signals")
+    service.unfollow_topic(app_context(request).db, user.id, topic)
+    return forms.redirect(forms.back(request, "/signals"))
 
 
 @html.post("/signals/clear")
 def clear_form(request: Request, confirm: str = Form("")):
     user = auth.current_user(request)
     if user is None:
-        return _signin_first(request, "/signals")
+        return forms.signin_first(request, "/signals")
     if confirm != "yes":
         raise BadInput("tick the box to confirm that every signal should be cleared")
-    service.clear_signals(request.app.state.db, user.id)
-    cache = getattr(request.app.state, "cache", None)
-    if cache is not None:
-        cache.invalidate()   # upvote counts changed
-    return _redirect("/signals?done=cleared")
+    service.clear_signals(app_context(request).db, user.id)
+    invalidate_pages(request)   # upvote counts changed
+    return forms.redirect("/signals?done=cleared")
 
 
 @html.get("/account/export.json")
 def account_export_download(request: Request):
     user = auth.current_user(request)
     if user is None:
-        return _redirect("/signin?next=%2Fprofile")
-    with request.app.state.db.session() as s:
+        return forms.redirect("/signin?next=%2Fprofile")
+    with app_context(request).db.session() as s:
         data = export.account_export(s, user)
     return JSONResponse(data, headers={
         "Content-Disposition": f'attachment; filename="paperwire-{user.username}.json"'})
@@ -191,8 +189,8 @@ def account_export_download(request: Request):
 def api_library(request: Request, p: int | None = Query(None, ge=1, le=100000),
                 limit: int | None = Query(None, ge=1, le=100),
                 user=Depends(auth.require_api_user)):
-    settings = request.app.state.settings
-    return library_context(request.app.state.db, user, page=p, limit=limit,
+    settings = app_context(request).settings
+    return library_context(app_context(request).db, user, page=p, limit=limit,
                            default_limit=settings.library_page_size)
 
 
@@ -200,14 +198,14 @@ def api_library(request: Request, p: int | None = Query(None, ge=1, le=100000),
           response_model=None, responses={200: {"model": MarksOut}, **ME_ERRORS})
 def api_save(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
-    return marks_json(service.save(request.app.state.db, user.id, check_paper_id(paper_id)))
+    return marks_json(service.save(app_context(request).db, user.id, check_paper_id(paper_id)))
 
 
 @api.delete("/papers/{paper_id:path}/save", summary="Remove a paper from your library",
             response_model=None, responses={200: {"model": MarksOut}, **ME_ERRORS})
 def api_unsave(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
-    return marks_json(service.save(request.app.state.db, user.id, check_paper_id(paper_id),
+    return marks_json(service.save(app_context(request).db, user.id, check_paper_id(paper_id),
                                    saved=False))
 
 
@@ -218,7 +216,7 @@ def api_feedback(request: Request, paper_id: str,
                  kind: str = Query(..., pattern="^(more|less|none)$"),
                  user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
-    return marks_json(service.set_feedback(request.app.state.db, user.id,
+    return marks_json(service.set_feedback(app_context(request).db, user.id,
                                            check_paper_id(paper_id),
                                            None if kind == "none" else kind))
 
@@ -226,7 +224,7 @@ def api_feedback(request: Request, paper_id: str,
 @api.get("/me/signals", summary="Everything your recommendations learn from",
          response_model=None, responses={200: {"model": SignalsOut}, **ME_ERRORS})
 def api_signals(request: Request, user=Depends(auth.require_api_user)):
-    ctx = signals_context(request.app.state.db, user)
+    ctx = signals_context(app_context(request).db, user)
     for key in ("upvoted", "saved", "moreLikeThis", "notInterested"):
         ctx[key] = [{"paperId": i["paperId"], "at": i["at"]} for i in ctx[key]]
     ctx.pop("followedLists", None)
@@ -236,7 +234,7 @@ def api_signals(request: Request, user=Depends(auth.require_api_user)):
 @api.get("/me/export", summary="Download all your data (account export)",
          response_model=None, responses={200: {"model": AccountExportOut}, **ME_ERRORS})
 def api_export(request: Request, user=Depends(auth.require_api_user)):
-    with request.app.state.db.session() as s:
+    with app_context(request).db.session() as s:
         return export.account_export(s, user)
 
 

@@ -21,12 +21,13 @@ from paperwire.records.links import KIND_LABELS, KINDS, MAX_URL
 from paperwire.services import links as service
 from paperwire.store import links as store
 from paperwire.store.models import Paper
-from paperwire.web import auth
+from paperwire.web import auth, forms
 from paperwire.web import links as web_links
+from paperwire.web.appcontext import app_context, invalidate_pages
 from paperwire.web.errors import error_responses
 from paperwire.web.inputs import IdPath
+from paperwire.web.page_common import check_paper_id
 from paperwire.web.pages import page_response
-from paperwire.web.render import check_paper_id
 from paperwire.web.schemas import LinkAddedOut
 from paperwire.web.security import rate_limit
 
@@ -38,23 +39,18 @@ ADMIN_PAGE = 100
 
 
 def install(app) -> None:
-    env = app.state.templates.env
+    env = app_context(app).templates.env
     env.globals.update(link_badges=web_links.badges, link_groups=web_links.grouped,
                        link_kinds=[(k, KIND_LABELS[k]) for k in KINDS])
 
-
-def _invalidate(request: Request) -> None:
-    cache = getattr(request.app.state, "cache", None)
-    if cache is not None:
-        cache.invalidate()
 
 
 def _add(request: Request, user, paper_id: str, url: str, kind: str | None):
     paper_id = check_paper_id(paper_id)
     rate_limit(request, "link", user=user)
-    added = service.add_link(request.app.state.settings, request.app.state.db, user, paper_id,
+    added = service.add_link(app_context(request).settings, app_context(request).db, user, paper_id,
                              url, kind)
-    _invalidate(request)
+    invalidate_pages(request)
     return added
 
 
@@ -68,7 +64,7 @@ def add_link_form(request: Request, paper_id: str, url: str = Form(""), kind: st
         added = _add(request, user, paper_id, url, kind or None)
     except (BadInput, store.LinkExists, service.DailyLimit) as exc:
         # Nothing typed is lost: the form comes back with the address and the reason.
-        with request.app.state.db.session() as session:
+        with app_context(request).db.session() as session:
             paper = session.get(Paper, check_paper_id(paper_id))
         if paper is None:
             raise NotFound(f"no paper with id {paper_id}") from None
@@ -111,7 +107,7 @@ def admin_links(request: Request, status: str = "", source: str = "member", p: i
         raise BadInput("source must be member, extracted, demo or all")
     if not 1 <= p <= 100_000:
         raise BadInput("p (page) must be between 1 and 100000")
-    with request.app.state.db.session() as session:
+    with app_context(request).db.session() as session:
         views, total = store.moderation_list(session, status=status or None,
                                              source=None if source == "all" else source,
                                              limit=ADMIN_PAGE, offset=(p - 1) * ADMIN_PAGE)
@@ -127,13 +123,12 @@ def moderate_form(request: Request, link_id: IdPath, action: str):
     if action not in ("show", "hide", "delete"):
         raise NotFound(f"nothing at {request.url.path}")
     try:
-        service.moderate(request.app.state.db, user, link_id, action)
+        service.moderate(app_context(request).db, user, link_id, action)
     except PaperwireError:
         raise
-    _invalidate(request)
-    from paperwire.web.routes.actions import _back
+    invalidate_pages(request)
 
-    return RedirectResponse(_back(request, "/admin/links"), status_code=303)
+    return RedirectResponse(forms.back(request, "/admin/links"), status_code=303)
 
 
 router.include_router(html)

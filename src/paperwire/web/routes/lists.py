@@ -16,14 +16,14 @@ from paperwire.services import library as service
 from paperwire.services import library_export as export
 from paperwire.store import lists as list_store
 from paperwire.store.models import utcnow
-from paperwire.web import auth
+from paperwire.web import auth, forms
+from paperwire.web.appcontext import app_context
 from paperwire.web.atom import build_feed
 from paperwire.web.errors import error_responses, wants_json
 from paperwire.web.inputs import IdPath
 from paperwire.web.library_views import list_context, list_summary
+from paperwire.web.page_common import check_paper_id
 from paperwire.web.pages import current_user, page_response
-from paperwire.web.render import check_paper_id
-from paperwire.web.routes.actions import _back, _redirect, _signin_first
 from paperwire.web.routes.feeds_atom import ATOM
 from paperwire.web.routes.library import _export
 from paperwire.web.schemas import ImportOut, ListOut, ListSummaryOut
@@ -40,7 +40,7 @@ MAX_UPLOAD = 2_000_000
 def _owner(request: Request, back: str):
     user = auth.current_user(request)
     if user is None:
-        return None, _signin_first(request, back)
+        return None, forms.signin_first(request, back)
     rate_limit(request, "vote", user=user)
     return user, None
 
@@ -58,19 +58,19 @@ def create_form(request: Request, name: str = Form(""), public: str = Form(""),
     user, refusal = _owner(request, "/library")
     if refusal:
         return refusal
-    db = request.app.state.db
+    db = app_context(request).db
     row = service.create_list(db, user.id, name, is_public=_flag(public))
     if paper_id:
         pid = check_paper_id(paper_id)
         service.save(db, user.id, pid, list_ids=[row.id])
-        return _redirect(_back(request, f"/lists/{row.id}"))
-    return _redirect(f"/lists/{row.id}")
+        return forms.redirect(forms.back(request, f"/lists/{row.id}"))
+    return forms.redirect(f"/lists/{row.id}")
 
 
 @html.get("/lists/{list_id}")
 def list_page(request: Request, list_id: IdPath, done: str = ""):
     viewer = current_user(request)
-    ctx = list_context(request.app.state.db, list_id, viewer)
+    ctx = list_context(app_context(request).db, list_id, viewer)
     if wants_json(request):
         return JSONResponse(ctx)
     ctx.update(page_title=ctx["name"], done=done, report=None, error=None)
@@ -88,7 +88,7 @@ def _recommended(request: Request, viewer, list_id: int) -> list[dict]:
     from paperwire.web.routes.recommend import list_recommendations
 
     try:
-        return list_recommendations(request.app.state, viewer, list_id, limit=10)
+        return list_recommendations(app_context(request), viewer, list_id, limit=10)
     except Exception:  # noqa: BLE001 - the list itself must still show
         logging.getLogger(__name__).exception("recommendations for list %s failed", list_id)
         return []
@@ -99,8 +99,8 @@ def rename_form(request: Request, list_id: IdPath, name: str = Form("")):
     user, refusal = _owner(request, f"/lists/{list_id}")
     if refusal:
         return refusal
-    service.rename_list(request.app.state.db, user.id, list_id, name)
-    return _redirect(f"/lists/{list_id}?done=renamed")
+    service.rename_list(app_context(request).db, user.id, list_id, name)
+    return forms.redirect(f"/lists/{list_id}?done=renamed")
 
 
 @html.post("/lists/{list_id}/visibility")
@@ -108,8 +108,8 @@ def visibility_form(request: Request, list_id: IdPath, public: str = Form("")):
     user, refusal = _owner(request, f"/lists/{list_id}")
     if refusal:
         return refusal
-    service.set_public(request.app.state.db, user.id, list_id, _flag(public))
-    return _redirect(f"/lists/{list_id}?done={'public' if _flag(public) else 'private'}")
+    service.set_public(app_context(request).db, user.id, list_id, _flag(public))
+    return forms.redirect(f"/lists/{list_id}?done={'public' if _flag(public) else 'private'}")
 
 
 @html.post("/lists/{list_id}/delete")
@@ -117,8 +117,8 @@ def delete_form(request: Request, list_id: IdPath):
     user, refusal = _owner(request, f"/lists/{list_id}")
     if refusal:
         return refusal
-    service.delete_list(request.app.state.db, user.id, list_id)
-    return _redirect("/library?done=deleted")
+    service.delete_list(app_context(request).db, user.id, list_id)
+    return forms.redirect("/library?done=deleted")
 
 
 @html.post("/lists/{list_id}/papers")
@@ -128,12 +128,12 @@ def item_form(request: Request, list_id: IdPath, paper_id: str = Form(""),
     if refusal:
         return refusal
     pid = check_paper_id(paper_id)
-    db = request.app.state.db
+    db = app_context(request).db
     if action == "remove":
         service.remove_from_list(db, user.id, list_id, pid)
     else:
         service.add_to_list(db, user.id, list_id, pid)
-    return _redirect(_back(request, f"/lists/{list_id}"))
+    return forms.redirect(forms.back(request, f"/lists/{list_id}"))
 
 
 @html.post("/lists/{list_id}/follow")
@@ -141,8 +141,8 @@ def follow_form(request: Request, list_id: IdPath, follow: str = Form("1")):
     user, refusal = _owner(request, f"/lists/{list_id}")
     if refusal:
         return refusal
-    service.follow_list(request.app.state.db, user.id, list_id, _flag(follow))
-    return _redirect(_back(request, f"/lists/{list_id}"))
+    service.follow_list(app_context(request).db, user.id, list_id, _flag(follow))
+    return forms.redirect(forms.back(request, f"/lists/{list_id}"))
 
 
 @html.post("/lists/{list_id}/import")
@@ -162,7 +162,7 @@ async def import_form(request: Request, list_id: IdPath, text: str = Form(""),
             body = raw.decode("latin-1")
     from starlette.concurrency import run_in_threadpool
 
-    state = request.app.state
+    state = app_context(request)
     viewer = current_user(request)
     try:
         report = await run_in_threadpool(service.import_into_list, state.settings, state.db,
@@ -183,16 +183,17 @@ def dismiss_form(request: Request, list_id: IdPath, import_id: IdPath):
     user, refusal = _owner(request, f"/lists/{list_id}")
     if refusal:
         return refusal
-    with request.app.state.db.session() as s:
+    with app_context(request).db.session() as s:
         list_store.get_owned(s, user.id, list_id)
         list_store.dismiss_import(s, list_id, import_id)
-    return _redirect(f"/lists/{list_id}")
+    return forms.redirect(f"/lists/{list_id}")
 
 
 @html.get("/lists/{list_id}/export.{fmt}")
 def export_list(request: Request, list_id: IdPath, fmt: str):
-    viewer_id = getattr(current_user(request), "id", None)
-    db = request.app.state.db
+    viewer = current_user(request)
+    viewer_id = viewer.id if viewer is not None else None
+    db = app_context(request).db
     with db.session() as s:
         row = list_store.get_visible(s, list_id, viewer_id)
         owner = list_store.owner_name(s, row)
@@ -208,8 +209,8 @@ def export_list(request: Request, list_id: IdPath, fmt: str):
                             "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
                       **error_responses(404)})
 def list_feed(request: Request, list_id: IdPath):
-    ctx = list_context(request.app.state.db, list_id, None)   # public only
-    settings = request.app.state.settings
+    ctx = list_context(app_context(request).db, list_id, None)   # public only
+    settings = app_context(request).settings
     items = [{"paper": item["paper"], "submittedOnDailyAt": item["addedAt"],
               "numComments": item["paper"]["numComments"]} for item in ctx["papers"][:100]]
     body = build_feed(base_url=settings.base_url, site_name=settings.site_name, now=utcnow(),
@@ -243,8 +244,8 @@ LIST_ERRORS = error_responses(401, 404, 409, 429)
 @api.get("/lists/{list_id}", summary="A list (public lists: anyone; private: its owner's token)",
          response_model=None, responses={200: {"model": ListOut}, **error_responses(401, 404)})
 def api_list(request: Request, list_id: IdPath):
-    user = auth.user_from_bearer(request.app.state.db, request.headers.get("authorization"))
-    ctx = list_context(request.app.state.db, list_id, user)
+    user = auth.user_from_bearer(app_context(request).db, request.headers.get("authorization"))
+    ctx = list_context(app_context(request).db, list_id, user)
     for key in ("isOwner", "following", "followers"):
         ctx.pop(key, None)
     return ctx
@@ -253,7 +254,7 @@ def api_list(request: Request, list_id: IdPath):
 @api.get("/me/lists", summary="Your lists", response_model=None,
          responses={200: {"model": list[ListSummaryOut]}, **error_responses(401)})
 def api_my_lists(request: Request, user=Depends(auth.require_api_user)):
-    with request.app.state.db.session() as s:
+    with app_context(request).db.session() as s:
         return [list_summary(row, n) for row, n in list_store.lists_of(s, user.id)]
 
 
@@ -261,7 +262,7 @@ def api_my_lists(request: Request, user=Depends(auth.require_api_user)):
           responses={201: {"model": ListSummaryOut}, **LIST_ERRORS})
 def api_create_list(request: Request, body: ListBody, user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
-    row = service.create_list(request.app.state.db, user.id, body.name, is_public=body.public)
+    row = service.create_list(app_context(request).db, user.id, body.name, is_public=body.public)
     return list_summary(row, 0)
 
 
@@ -270,7 +271,7 @@ def api_create_list(request: Request, body: ListBody, user=Depends(auth.require_
 def api_add(request: Request, list_id: IdPath, body: PaperBody = Body(...),
             user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
-    db = request.app.state.db
+    db = app_context(request).db
     service.add_to_list(db, user.id, list_id, check_paper_id(body.id))
     return _summary(db, user.id, list_id)
 
@@ -280,7 +281,7 @@ def api_add(request: Request, list_id: IdPath, body: PaperBody = Body(...),
 def api_remove(request: Request, list_id: IdPath, paper_id: str,
                user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
-    db = request.app.state.db
+    db = app_context(request).db
     service.remove_from_list(db, user.id, list_id, check_paper_id(paper_id))
     return _summary(db, user.id, list_id)
 
@@ -290,7 +291,7 @@ def api_remove(request: Request, list_id: IdPath, paper_id: str,
 def api_import(request: Request, list_id: IdPath, body: ImportBody,
                user=Depends(auth.require_api_user)):
     rate_limit(request, "submit", user=user)
-    state = request.app.state
+    state = app_context(request)
     return service.import_into_list(state.settings, state.db, user.id, list_id,
                                     body.text).as_json()
 

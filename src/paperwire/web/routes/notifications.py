@@ -20,6 +20,7 @@ from starlette.background import BackgroundTask
 from paperwire.services import notifications as service
 from paperwire.services.notifications import TokenError
 from paperwire.web import auth
+from paperwire.web.appcontext import app_context
 from paperwire.web.errors import error_responses
 from paperwire.web.inputs import IdField
 from paperwire.web.pages import page_response
@@ -67,7 +68,7 @@ def notifications_page(request: Request):
     user = auth.current_user(request)
     if user is None:
         return RedirectResponse("/signin?next=%2Fnotifications", status_code=303)
-    ctx = service.overview(request.app.state.db, user)
+    ctx = service.overview(app_context(request).db, user)
     ctx["page_title"] = "Notifications"
     return page_response(request, "notifications.html", ctx,
                          headers={"Cache-Control": "no-store"})
@@ -80,16 +81,16 @@ def mark_read_form(request: Request, id: str = Form("")):
 
     user = auth.require_signed_in(request)
     one = parse_id(id, "id")
-    service.mark_read(request.app.state.db, user, [one] if one is not None else None)
+    service.mark_read(app_context(request).db, user, [one] if one is not None else None)
     return RedirectResponse("/notifications", status_code=303)
 
 
 @html.post("/profile/notifications")
 def email_preference_form(request: Request, email: str = Form("")):
     user = auth.require_signed_in(request)
-    settings = request.app.state.settings
+    settings = app_context(request).settings
     on = email in ("1", "on", "true")
-    choice = service.set_email(settings, request.app.state.db, user, on)
+    choice = service.set_email(settings, app_context(request).db, user, on)
     if choice.confirmation is not None:
         response = RedirectResponse("/profile?notify=check-mail#notifications",
                                     status_code=303)
@@ -102,7 +103,7 @@ def email_preference_form(request: Request, email: str = Form("")):
 @html.get("/notifications/confirm/{token}")
 def confirm_link(request: Request, token: str):
     try:
-        service.confirm(request.app.state.settings, request.app.state.db, token)
+        service.confirm(app_context(request).settings, app_context(request).db, token)
     except TokenError as exc:
         return _message(request, "Link not valid", str(exc), status=400,
                         link=("/profile#notifications", "Your profile"))
@@ -114,7 +115,7 @@ def confirm_link(request: Request, token: str):
 @html.get("/notifications/unsubscribe/{token}")
 def unsubscribe_page(request: Request, token: str):
     try:
-        service.check_unsubscribe(request.app.state.settings, token)
+        service.check_unsubscribe(app_context(request).settings, token)
     except TokenError as exc:
         return _message(request, "Link not valid", str(exc), status=400)
     return page_response(request, "notifications_unsubscribe.html",
@@ -124,7 +125,7 @@ def unsubscribe_page(request: Request, token: str):
 @html.post("/notifications/unsubscribe/{token}")
 def unsubscribe(request: Request, token: str):
     try:
-        service.unsubscribe(request.app.state.settings, request.app.state.db, token)
+        service.unsubscribe(app_context(request).settings, app_context(request).db, token)
     except TokenError as exc:
         return _message(request, "Link not valid", str(exc), status=400)
     return _message(request, "No more notification emails",
@@ -142,15 +143,16 @@ class MarkReadBody(BaseModel):
 @api.get("/notifications", summary="Your notifications, newest first", response_model=None,
          responses={200: {"model": NotificationsOut}, **error_responses(401)})
 def api_notifications(request: Request, user=Depends(auth.require_api_user)):
-    ctx = service.overview(request.app.state.db, user)
+    ctx = service.overview(app_context(request).db, user)
     return {"unread": ctx["unread"], "items": [notification_json(v) for v in ctx["items"]]}
 
 
 @api.post("/notifications/read", summary="Mark notifications read", response_model=None,
           responses={200: {"model": MarkedReadOut}, **error_responses(401)})
-def api_mark_read(request: Request, body: MarkReadBody = Body(default_factory=MarkReadBody),
+def api_mark_read(request: Request,
+                  body: MarkReadBody = Body(default_factory=lambda: MarkReadBody(ids=None)),
                   user=Depends(auth.require_api_user)):
-    db = request.app.state.db
+    db = app_context(request).db
     marked = service.mark_read(db, user, body.ids)
     return {"marked": marked, "unread": service.unread_count(db, user)}
 

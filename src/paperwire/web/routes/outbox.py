@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from paperwire.digest.outbox import list_messages, outbox_dir, read_message
 from paperwire.errors import NotFound
+from paperwire.web.appcontext import app_context
 from paperwire.web.pages import page_response
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +38,7 @@ async def outbox_page(request: Request):
     from paperwire.digest.transport import describe_mail, mail_target
 
     _admin(request)
-    settings = request.app.state.settings
+    settings = app_context(request).settings
     items, total = await run_in_threadpool(list_messages, outbox_dir(settings))
     try:
         target = mail_target(settings)
@@ -49,7 +50,7 @@ async def outbox_page(request: Request):
 
 
 def _message(request: Request, key: str):
-    msg = read_message(outbox_dir(request.app.state.settings), key)
+    msg = read_message(outbox_dir(app_context(request).settings), key)
     if msg is None:
         raise NotFound("no such message in the outbox")
     return msg

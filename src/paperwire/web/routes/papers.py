@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.errors import NotFound
-from paperwire.web import render
+from paperwire.web.appcontext import app_context
 from paperwire.web.pages import cached_page_async, current_user, page_response
+from paperwire.web.paper_page import paper_context, similar_fragment_context
 from paperwire.web.paper_urls import arxiv_id, canonical_id, paper_path
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -22,8 +23,8 @@ async def similar_papers(request: Request, paper_id: str):
     fragment = request.headers.get("x-fragment") == "1"
     response = await cached_page_async(
         request, "similar_fragment.html" if fragment else "similar.html",
-        lambda: render.similar_fragment_context(request.app.state, paper_id,
-                                                user=current_user(request)))
+        lambda: similar_fragment_context(app_context(request), paper_id,
+                                         user=current_user(request)))
     response.headers["Vary"] = "X-Fragment"
     return response
 
@@ -37,9 +38,9 @@ async def paper_page(request: Request, paper_id: str):
     # async: an anonymous cache hit is served on the event loop; misses go to the threadpool.
     try:
         return await cached_page_async(request, "paper.html",
-                                       lambda: render.paper_context(request.app.state, paper_id,
-                                                                    user=current_user(request),
-                                                                    with_similar=False))
+                                       lambda: paper_context(app_context(request), paper_id,
+                                                             user=current_user(request),
+                                                             with_similar=False))
     except NotFound:
         if arxiv_id(paper_id) is None:
             raise

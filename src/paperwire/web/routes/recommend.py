@@ -10,70 +10,77 @@ page sends others to sign in, the API answers 401 without a token.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from paperwire.web import auth, render
+from paperwire.store.db import Database
+from paperwire.store.models import User
+from paperwire.web import auth
+from paperwire.web.appcontext import AppContext, app_context
 from paperwire.web.errors import error_responses
 from paperwire.web.inputs import IdPath
 from paperwire.web.jsonresp import JSONResponse
+from paperwire.web.page_common import MAX_LIMIT
 from paperwire.web.pages import current_user, page_response
+from paperwire.web.render import paper_json
 from paperwire.web.schemas import RecommendationOut
+
+if TYPE_CHECKING:
+    from paperwire.services.recommendations import Recommended
 
 router = APIRouter()
 html = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 api = APIRouter(prefix="/api", tags=["me"])
 
-MAX_LIMIT = 100
 
-
-def recommendation_items(db, recs) -> list[dict[str, Any]]:
+def recommendation_items(db: Database, recs: list[Recommended]) -> list[dict[str, Any]]:
     """Recommendations as API items (``paper`` as everywhere, plus the reason); hidden
     papers are left out."""
     from paperwire.store.papers import get_papers
 
     with db.session() as s:
         papers = get_papers(s, [r.paper_id for r in recs])
-        return [{"paper": render.paper_json(papers[r.paper_id]), "score": round(r.score, 6),
+        return [{"paper": paper_json(papers[r.paper_id]), "score": round(r.score, 6),
                  "reason": r.reason, "reasonKind": r.reason_kind,
                  "reasonLabel": r.reason_label, "reasonPaperId": r.reason_paper_id}
                 for r in recs if r.paper_id in papers and not papers[r.paper_id].hidden]
 
 
-def list_recommendations(state, user, list_id: int, *, limit: int | None = None) -> list[dict]:
+def list_recommendations(ctx: AppContext, user: User, list_id: int, *,
+                         limit: int | None = None) -> list[dict[str, Any]]:
     """One of the member's lists' recommendations as API items (NotFound, so 404, unless
     ``user`` owns the list)."""
     from paperwire.services.recommendations import for_list
 
-    return recommendation_items(state.db, for_list(state.db, state.settings, user.id, list_id,
+    return recommendation_items(ctx.db, for_list(ctx.db, ctx.settings, user.id, list_id,
                                                    limit=limit))
 
 
-def for_you_context(state, user, *, limit: int | None = None) -> dict[str, Any]:
+def for_you_context(ctx: AppContext, user: User, *, limit: int | None = None) -> dict[str, Any]:
     """The member's recommendations as API items (``paper`` as everywhere, plus the reason),
     and whether they have told us anything yet (the onboarding step shows when not)."""
     from paperwire.services.recommendations import recommendations_for
     from paperwire.store.library import member_signals
 
-    recs = recommendations_for(state.settings, state.db, user.id, limit=limit)
-    items = recommendation_items(state.db, recs)
-    with state.db.session() as s:
+    recs = recommendations_for(ctx.settings, ctx.db, user.id, limit=limit)
+    items = recommendation_items(ctx.db, recs)
+    with ctx.db.session() as s:
         sig = member_signals(s, user.id)
-    ctx = {"items": items, "has_signals": not sig.is_empty, "topics": sig.topics,
-           "label": "For you", "onboarding": sig.is_empty, "suggested_topics": [],
-           "onboard_message": None, "onboard_error": None}
+    out: dict[str, Any] = {"items": items, "has_signals": not sig.is_empty, "topics": sig.topics,
+                           "label": "For you", "onboarding": sig.is_empty, "suggested_topics": [],
+                           "onboard_message": None, "onboard_error": None}
     if sig.is_empty:
         from paperwire.services.onboarding import suggested_topics
         from paperwire.services.recommendations import pool_for
 
-        with state.db.session() as s:
-            ctx["suggested_topics"] = suggested_topics(
-                pool_for(s, state.settings, db=state.db).texts.values())
-    return ctx
+        with ctx.db.session() as s:
+            out["suggested_topics"] = suggested_topics(
+                pool_for(s, ctx.settings, db=ctx.db).texts.values())
+    return out
 
 
 @html.get("/for-you")
@@ -81,7 +88,7 @@ async def for_you(request: Request):
     user = current_user(request)
     if user is None:
         return RedirectResponse(f"/signin?next={quote('/for-you', safe='')}", status_code=303)
-    ctx = await run_in_threadpool(for_you_context, request.app.state, user)
+    ctx = await run_in_threadpool(for_you_context, app_context(request), user)
     return page_response(request, "for_you.html", ctx)
 
 
@@ -99,12 +106,12 @@ def for_you_start(request: Request, topic: list[str] = Form([]), topics: str = F
     rate_limit(request, "vote", user=user)
     wanted = list(topic) + [t for t in topics.splitlines() if t.strip()]
     try:
-        result = onboard(request.app.state.db, user.id, wanted, papers)
+        result = onboard(app_context(request).db, user.id, wanted, papers)
     except BadInput as exc:
-        ctx = for_you_context(request.app.state, user)
+        ctx = for_you_context(app_context(request), user)
         ctx.update(onboarding=True, onboard_error=str(exc))
         return page_response(request, "for_you.html", ctx, status_code=400)
-    ctx = for_you_context(request.app.state, user)
+    ctx = for_you_context(app_context(request), user)
     if not result.topics and not result.saved:
         ctx.update(onboarding=True)
     ctx["onboard_message"] = result.message()
@@ -127,7 +134,7 @@ def for_you_feedback(request: Request, paper_id: str = Form("", max_length=64),
     if kind not in ("more", "less"):
         raise BadInput("kind must be 'more' (more like this) or 'less' (not interested)")
     rate_limit(request, "vote", user=user)
-    with request.app.state.db.session() as s:
+    with app_context(request).db.session() as s:
         require_visible_paper(s, paper_id)
         set_feedback(s, user.id, paper_id, kind)
     return RedirectResponse("/for-you", status_code=303)
@@ -144,7 +151,7 @@ def api_recommendations(request: Request, limit: int = Query(30, ge=1, le=MAX_LI
     if unknown:
         # The document allows only ``limit``; a typo (``limt=5``) is said, not ignored.
         raise BadInput(f"unknown query parameter {unknown[0]!r} (only 'limit' is accepted)")
-    return JSONResponse(for_you_context(request.app.state, user, limit=limit)["items"])
+    return JSONResponse(for_you_context(app_context(request), user, limit=limit)["items"])
 
 
 @api.get("/me/lists/{list_id}/recommendations", response_model=None,
@@ -159,7 +166,7 @@ def api_list_recommendations(request: Request, list_id: IdPath,
     unknown = sorted(set(request.query_params) - {"limit"})
     if unknown:
         raise BadInput(f"unknown query parameter {unknown[0]!r} (only 'limit' is accepted)")
-    return JSONResponse(list_recommendations(request.app.state, user, list_id, limit=limit))
+    return JSONResponse(list_recommendations(app_context(request), user, list_id, limit=limit))
 
 
 # --- the digest's one-click links ---------------------------------------------------------------
@@ -171,11 +178,11 @@ def feedback_page(request: Request, t: str = Query("", max_length=400)):
     from paperwire.digest.recommended import FeedbackError, verify_feedback_token
 
     try:
-        payload = verify_feedback_token(request.app.state.settings, t)
+        payload = verify_feedback_token(app_context(request).settings, t)
     except FeedbackError as exc:
         return page_response(request, "recommend_feedback.html",
                              {"error": str(exc), "token": ""}, status_code=400)
-    with request.app.state.db.session() as s:
+    with app_context(request).db.session() as s:
         from paperwire.store.papers import get_paper
         paper = get_paper(s, payload.paper_id)
     return page_response(request, "recommend_feedback.html",
@@ -190,14 +197,14 @@ def feedback_apply(request: Request, t: str = Form("", max_length=400)):
     from paperwire.store.library import set_feedback
 
     try:
-        payload = verify_feedback_token(request.app.state.settings, t)
+        payload = verify_feedback_token(app_context(request).settings, t)
     except FeedbackError as exc:
         return page_response(request, "recommend_feedback.html",
                              {"error": str(exc), "token": ""}, status_code=400)
     from paperwire.store.library import require_visible_paper
     from paperwire.store.users import get_user
 
-    with request.app.state.db.session() as s:
+    with app_context(request).db.session() as s:
         if get_user(s, payload.user_id) is None:
             return page_response(request, "recommend_feedback.html",
                                  {"error": "This account no longer exists.", "token": ""},

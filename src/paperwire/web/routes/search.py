@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.errors import BadInput
-from paperwire.web import render
+from paperwire.web.appcontext import app_context
 from paperwire.web.pages import current_user, page_response
 from paperwire.web.paper_urls import search_target
+from paperwire.web.search_page import SEARCH_MODES, SEARCH_SORTS, search_context
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -30,14 +31,14 @@ def search_page(request: Request, q: str = "", category: str | None = None,
             "to": date_to or "", "sort": sort or "", "mode": mode or "", "has": has or ""}
     search_base_url = "/search?" + urlencode({k: v for k, v in base.items() if v})
     try:
-        ctx = render.search_context(request.app.state, q=q, user=current_user(request),
-                                    mode=mode, sort=sort, page=p, category=category,
-                                    date_from=date_from, date_to=date_to, has=has)
+        ctx = search_context(app_context(request), q=q, user=current_user(request),
+                             mode=mode, sort=sort, page=p, category=category,
+                             date_from=date_from, date_to=date_to, has=has)
         status = 200
     except BadInput as exc:
         # A malformed form still gets the search page, with the reason, not a bare error.
-        ctx = {"q": q, "query": "", "mode": mode if mode in render.SEARCH_MODES else "hybrid",
-               "sort": sort if sort in render.SEARCH_SORTS else "relevance",
+        ctx = {"q": q, "query": "", "mode": mode if mode in SEARCH_MODES else "hybrid",
+               "sort": sort if sort in SEARCH_SORTS else "relevance",
                "category": category or "", "date_from": date_from or "",
                "date_to": date_to or "", "has": has or "", "items": [], "total": 0,
                "notices": [str(exc)],

@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from paperwire.errors import BadInput, NotFound
 from paperwire.services import subscriptions as service
 from paperwire.services.subscriptions import TokenError
+from paperwire.web.appcontext import app_context
 from paperwire.web.pages import page_response
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,11 @@ def install(app) -> None:
 
 
 def _settings(request: Request):
-    return request.app.state.settings
+    return app_context(request).settings
 
 
 def _db(request: Request):
-    return request.app.state.db
+    return app_context(request).db
 
 
 def _user(request: Request):
