@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from paperwire.cli.output import json_output
+from paperwire.cli.output import JsonAnswer, json_output
 from paperwire.config import Settings
 
 
@@ -14,7 +14,7 @@ from paperwire.config import Settings
               help="Print the settings table (defaults, not effective values) as Markdown.")
 @click.pass_obj
 @json_output(indent=2)
-def config_cmd(settings: Settings, as_json: bool, markdown: bool) -> None:
+def config_cmd(settings: Settings, as_json: bool, markdown: bool) -> JsonAnswer:
     """Print the effective settings (secrets masked) with their help."""
     rows = settings.describe()
     if as_json:

@@ -147,9 +147,11 @@ def subscribe_cmd(settings, email: str, confirmed: bool, edition: str, topics) -
     if confirmed:
         with db.session() as s:
             sub = subscriptions.get_by_email(s, result.email)
+            assert sub is not None, "service.request stored the subscription"
             subscriptions.confirm(s, sub.id, sub.token_version)
     with db.session() as s:
         sub = subscriptions.get_by_email(s, result.email)
+        assert sub is not None, "service.request stored the subscription"
         sid, addr, status = sub.id, sub.email, sub.status
     if result.mail is not None and not confirmed:
         from paperwire.digest.transport import describe_mail

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from paperwire.cli.output import json_output
+from paperwire.cli.output import JsonAnswer, json_output
 from paperwire.config import Settings
 
 FORMAT_CHOICES = ["auto", "kaggle", "hf-daily", "jsonl", "beir", "seed"]
@@ -118,7 +118,7 @@ def fetch_cmd(settings: Settings, ids) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 @click.pass_obj
 @json_output(indent=2)
-def stats_cmd(settings: Settings, as_json: bool) -> None:
+def stats_cmd(settings: Settings, as_json: bool) -> JsonAnswer:
     """Show how many papers, feed entries, users, votes, comments, subscriptions,
     paper embeddings and abstract-sentence vectors the database holds, and when arXiv was
     last harvested."""

@@ -41,9 +41,14 @@ def stdout_to_stderr() -> Iterator[TextIO]:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout = real
-        if saved is not None:
+        if saved is not None and fd is not None:
             os.dup2(saved, fd)
             os.close(saved)
+
+
+# What a ``@json_output`` command returns: the value printed as JSON under ``--json`` (any
+# JSON-serializable object), None otherwise.
+JsonAnswer = Any
 
 
 def json_output(**dump_options: Any) -> Callable:
@@ -61,6 +66,7 @@ def json_output(**dump_options: Any) -> Callable:
                 result = command(*args, **kwargs)
                 out.write(json.dumps(result, **dump_options) + "\n")
                 out.flush()
-        run.pure_json = True  # checked for every --json command (tests/cli/test_json_output.py)
+        # Checked for every --json command (tests/cli/test_json_output.py).
+        run.pure_json = True  # type: ignore[attr-defined]
         return run
     return wrap

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from paperwire.cli.output import json_output
+from paperwire.cli.output import JsonAnswer, json_output
 from paperwire.config import Settings
 from paperwire.errors import require_extra
 
@@ -67,7 +67,7 @@ def _print_hits(hits, offset: int = 0) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 @json_output()
-def search_cmd(settings: Settings, query, mode, sort, limit, offset, as_json) -> None:
+def search_cmd(settings: Settings, query, mode, sort, limit, offset, as_json) -> JsonAnswer:
     """Search papers. QUERY supports "phrases", -exclusions, author:, cat:, after:, before:."""
     from paperwire.search.service import SearchService
     from paperwire.store.db import open_database
@@ -100,7 +100,7 @@ def search_cmd(settings: Settings, query, mode, sort, limit, offset, as_json) ->
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 @json_output()
-def similar_cmd(settings: Settings, paper_id, limit, as_json) -> None:
+def similar_cmd(settings: Settings, paper_id, limit, as_json) -> JsonAnswer:
     """Papers most similar in meaning to PAPER_ID."""
     from paperwire.search.service import SearchService
     from paperwire.store.db import open_database
@@ -151,7 +151,7 @@ def index_cmd(settings: Settings, rebuild, lexical_only) -> None:
               help="Print exactly one JSON object on stdout (progress goes to stderr).")
 @click.pass_obj
 @json_output()
-def eval_cmd(settings: Settings, corpus, queries, qrels, mode, as_json) -> None:
+def eval_cmd(settings: Settings, corpus, queries, qrels, mode, as_json) -> JsonAnswer:
     """nDCG@10 and Recall@100 of each search mode on a BEIR collection (built in a temporary
     directory; your database is not touched)."""
     from pathlib import Path

@@ -92,7 +92,7 @@ def start_model_preparation(settings) -> subprocess.Popen | None:
 
     os.environ[embed.PREPARED_ELSEWHERE_ENV] = "1"
     embed.clean_stale_exports(Path(settings.data_dir) / "models")
-    backend = getattr(settings, "embedding_backend", "") or embed.DEFAULT_BACKEND
+    backend = settings.embedding_backend or embed.DEFAULT_BACKEND
     if backend == "torch":
         return None
     return subprocess.Popen([sys.executable, "-m", "paperwire.search.prepare"],

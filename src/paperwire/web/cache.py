@@ -45,10 +45,11 @@ class PageCache:
         # others wait for that result instead of all rendering the same page at once (which,
         # sharing one GIL, made every one of them as slow as all of them together).
         with self._lock:
-            done = self._inflight.get(key)
-            owner = done is None
+            waiting = self._inflight.get(key)
+            owner = waiting is None
+            done = waiting if waiting is not None else threading.Event()
             if owner:
-                done = self._inflight[key] = threading.Event()
+                self._inflight[key] = done
         if not owner:
             if hit is not None:
                 # Expired and being recomputed by another thread: answer with the previous

@@ -96,7 +96,9 @@ def protect_math(text: str) -> tuple[str, str, list[str]]:
     prefix = "PWMATH" + secrets.token_hex(6).upper() + "N"
     while prefix in text:
         prefix = "PWMATH" + secrets.token_hex(6).upper() + "N"
-    out, spans, pos = [], [], 0
+    out: list[str] = []
+    spans: list[str] = []
+    pos = 0
     for start, end in math_spans(text):
         out.append(text[pos:start])
         out.append(f"{prefix}{len(spans)}Z")

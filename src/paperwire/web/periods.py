@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+from paperwire.config import Settings
 from paperwire.errors import BadInput
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$", re.I)
@@ -22,8 +23,9 @@ _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def today(settings) -> dt.date:
+def today(settings: Settings) -> dt.date:
     """Today in the site's time zone (the feed's days are local days)."""
+    tz: dt.tzinfo
     try:
         tz = ZoneInfo(settings.timezone)
     except Exception:  # noqa: BLE001 - a bad zone name falls back to UTC, not a crash
