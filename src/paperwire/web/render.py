@@ -18,8 +18,6 @@ import datetime as dt
 import re
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from paperwire import stored
 from paperwire.authors.names import strict_key
 from paperwire.store import author_claims
@@ -105,7 +103,7 @@ def feed_item_json(paper: Paper, entry: FeedEntry | None, submitter: str | None,
     return item
 
 
-def mark_participation(session: Session, items: list[dict[str, Any]]) -> None:
+def mark_participation(session: Any, items: list[dict[str, Any]]) -> None:
     """Set ``isAuthorParticipating`` on feed items (one statement for the whole list)."""
     found = author_claims.participating(session, [i["paper"]["id"] for i in items])
     for item in items:
