@@ -11,8 +11,8 @@ Invariants:
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
 from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from paperwire.errors import BadInput, NotFound
 from paperwire.store import listing

@@ -32,9 +32,9 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
-from paperwire.web.appcontext import app_context
 from paperwire.store.models import User
 from paperwire.web import auth
+from paperwire.web.appcontext import app_context
 from paperwire.web.mathrender import render_marked_math, render_math
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"

@@ -21,9 +21,9 @@ from fastapi.responses import RedirectResponse
 from paperwire.errors import BadInput
 from paperwire.web import feed_pages, paper_page, search_page
 from paperwire.web.appcontext import app_context
-from paperwire.web.page_common import MAX_LIMIT
 from paperwire.web.errors import error_responses, unavailable_response
 from paperwire.web.jsonresp import JSONResponse
+from paperwire.web.page_common import MAX_LIMIT
 from paperwire.web.pages import current_user
 from paperwire.web.paper_urls import canonical_id, paper_path
 from paperwire.web.schemas import (

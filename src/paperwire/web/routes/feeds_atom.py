@@ -12,9 +12,9 @@ from paperwire.errors import BadInput
 from paperwire.store.models import utcnow
 from paperwire.web import feed_pages, search_page
 from paperwire.web.appcontext import app_context
-from paperwire.web.page_common import MAX_LIMIT
 from paperwire.web.atom import build_feed
 from paperwire.web.errors import error_responses
+from paperwire.web.page_common import MAX_LIMIT
 
 ATOM = "application/atom+xml; charset=utf-8"
 # The contract: 200 is an Atom document; errors are ``{"error", "detail"}`` JSON.
