@@ -78,7 +78,7 @@ def check_text(value: str | None, name: str, max_len: int = 1000) -> str:
 
 def check_has(has: str | None) -> str | None:
     """The ``has`` filter ("with code"): a link kind, or None."""
-    from paperwire.ingest.links import KINDS
+    from paperwire.records.links import KINDS
 
     if not has:
         return None
