@@ -243,3 +243,43 @@ def test_searches_do_not_queue_behind_another_threads_model_export(fresh_model_d
         assert svc.search("state spaces", mode="hybrid").mode == "hybrid"
     finally:
         svc.close()
+
+
+def test_a_preparation_whose_serve_died_before_it_started_ends_too(tmp_path):
+    """kill -9 of ``serve`` in the moment after it started the preparation process, before
+    that process asked the kernel to end with its parent (interpreter start-up, seconds on a
+    loaded machine): the preparation ran its whole export as an orphan. Here its parent
+    (standing in for serve, the way serve starts it) exits at once; the preparation, held by
+    the test hook, must end by itself instead of waiting for the hold, then exporting."""
+    hold = tmp_path / "hold"
+    hold.touch()
+    pid_file = tmp_path / "child.pid"
+    parent = ("import os, sys\n"
+              "from paperwire.cli.web import start_model_preparation\n"
+              "from paperwire.config import load_settings\n"
+              "proc = start_model_preparation(load_settings())\n"
+              f"open({str(pid_file)!r}, 'w').write(str(proc.pid))\n"
+              "os._exit(0)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
+    env.update({"PAPERWIRE_DATA_DIR": str(tmp_path / "data"), "PAPERWIRE_LOAD_DEMO_DATA": "0",
+                "PAPERWIRE_TEST_HOLD_MODEL_PREPARATION": str(hold)})
+    subprocess.run([sys.executable, "-c", parent], env=env, check=True, timeout=120,
+                   stderr=subprocess.DEVNULL)
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            try:
+                state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                break
+            if state == "Z":
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the orphaned preparation process is still running")
+    finally:
+        try:
+            os.kill(pid, 15)  # a survivor would export the model for minutes
+        except ProcessLookupError:
+            pass

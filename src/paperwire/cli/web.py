@@ -95,8 +95,11 @@ def start_model_preparation(settings) -> subprocess.Popen | None:
     backend = settings.embedding_backend or embed.DEFAULT_BACKEND
     if backend == "torch":
         return None
+    from paperwire.search.prepare import PARENT_ENV
+
     return subprocess.Popen([sys.executable, "-m", "paperwire.search.prepare"],
-                            env=dict(os.environ), stdin=subprocess.DEVNULL)
+                            env={**os.environ, PARENT_ENV: str(os.getpid())},
+                            stdin=subprocess.DEVNULL)
 
 
 def stop_process(proc: subprocess.Popen | None, timeout: float = 3.0) -> None:

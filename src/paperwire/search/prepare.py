@@ -17,7 +17,8 @@ Invariants:
   start after a kill -9 (``embed.clean_stale_exports``).
 - A failure is written to ``FAILED_FILE`` (read by ``embed.get_encoder``, so search says
   why semantic search is off instead of "being prepared"); the next preparation removes it.
-- It ends when its parent (``serve``) is gone, even after a kill -9 of the parent.
+- It ends when its parent (``serve``) is gone, even after a kill -9 of the parent, also
+  one that came before this process got going (``PARENT_ENV``).
 - Test hook: while the file named by ``HOLD_ENV`` exists, the preparation waits before
   starting (tests of the first start that must not spend minutes exporting).
 """
@@ -32,6 +33,7 @@ import time
 from pathlib import Path
 
 HOLD_ENV = "PAPERWIRE_TEST_HOLD_MODEL_PREPARATION"
+PARENT_ENV = "PAPERWIRE_PREPARE_PARENT"  # the pid of the serve that started this process
 FAILED_FILE = "prepare-failed.txt"
 LOG_FILE = "prepare.log"
 WHAT = "Preparing semantic search (first start, done once)"
@@ -110,7 +112,8 @@ def _hold_for_tests() -> None:
 
 
 def _end_with_parent() -> None:
-    """Linux: receive SIGTERM when the parent dies (even by kill -9)."""
+    """Linux: receive SIGTERM when the parent dies (even by kill -9). A parent that died
+    before this call (while this interpreter started) sends nothing: then end now."""
     try:
         import ctypes
 
@@ -118,6 +121,9 @@ def _end_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # pragma: no cover - not Linux
         pass
+    parent = os.environ.get(PARENT_ENV, "")
+    if parent.isdigit() and os.getppid() != int(parent):
+        raise SystemExit(0)
 
 
 def _on_sigterm(_signum, _frame) -> None:
