@@ -36,6 +36,28 @@ def test_submitting_a_demo_paper_finds_it_on_the_feed(settings, db):
                               .where(FeedEntry.paper_id == "2312.00752")) == 1
 
 
+
+def test_demo_arxiv_record_is_refused_as_too_old_and_accepted_offline_with_a_larger_max_age(
+        settings, db):
+    """README: every demo paper is older than the maximum age; with a larger one a demo arXiv
+    record (already in the library) is submitted to today's feed without asking arXiv."""
+    load_demo_if_empty(settings, db)
+    down = f"http://127.0.0.1:{_closed_port()}/api/query"
+    headers = bearer(token_for(db, make_user(db, "alice")))
+    with TestClient(make_app(settings, db, arxiv_api_url=down)) as client:
+        r = client.post("/api/papers/submit", json={"id": "0704.0001"}, headers=headers)
+        assert r.status_code == 422, r.text
+        assert "first published on 2007-04-02" in r.json()["detail"]
+    with TestClient(make_app(settings, db, arxiv_api_url=down,
+                             submit_max_age_days=100_000)) as client:
+        r = client.post("/api/papers/submit", json={"id": "0704.0001"}, headers=headers)
+        assert r.status_code in (200, 201), r.text
+        today = {item["paper"]["id"] for item in client.get("/api/daily_papers").json()}
+        assert "0704.0001" in today
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(FeedEntry)
+                              .where(FeedEntry.paper_id == "0704.0001")) == 1
+
 def test_category_search_finds_the_demo_papers(settings, db):
     load_demo_if_empty(settings, db)
     with db.session() as session:
