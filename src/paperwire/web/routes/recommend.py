@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from paperwire.services import feedback_links
 from paperwire.store.db import Database
 from paperwire.store.models import User
 from paperwire.web import auth
@@ -175,45 +176,32 @@ def api_list_recommendations(request: Request, list_id: IdPath,
 def feedback_page(request: Request, t: str = Query("", max_length=400)):
     """Shows what the link will do, with one button (mail scanners that fetch links change
     nothing: the mark is set by the POST)."""
-    from paperwire.digest.recommended import FeedbackError, verify_feedback_token
-
+    ctx = app_context(request)
     try:
-        payload = verify_feedback_token(app_context(request).settings, t)
-    except FeedbackError as exc:
-        return page_response(request, "recommend_feedback.html",
-                             {"error": str(exc), "token": ""}, status_code=400)
-    with app_context(request).db.session() as s:
-        from paperwire.store.papers import get_paper
-        paper = get_paper(s, payload.paper_id)
+        link = feedback_links.read_link(ctx.settings, ctx.db, t)
+    except feedback_links.FeedbackError as exc:
+        return _feedback_refused(request, exc)
     return page_response(request, "recommend_feedback.html",
-                         {"token": t, "kind": payload.kind,
-                          "title": paper.title if paper else payload.paper_id,
-                          "paper_id": payload.paper_id, "error": None, "done": False})
+                         {"token": t, "kind": link.payload.kind,
+                          "title": link.title or link.payload.paper_id,
+                          "paper_id": link.payload.paper_id, "error": None, "done": False})
 
 
 @html.post("/r/feedback")
 def feedback_apply(request: Request, t: str = Form("", max_length=400)):
-    from paperwire.digest.recommended import FeedbackError, verify_feedback_token
-    from paperwire.store.library import set_feedback
-
+    ctx = app_context(request)
     try:
-        payload = verify_feedback_token(app_context(request).settings, t)
-    except FeedbackError as exc:
-        return page_response(request, "recommend_feedback.html",
-                             {"error": str(exc), "token": ""}, status_code=400)
-    from paperwire.store.library import require_visible_paper
-    from paperwire.store.users import get_user
-
-    with app_context(request).db.session() as s:
-        if get_user(s, payload.user_id) is None:
-            return page_response(request, "recommend_feedback.html",
-                                 {"error": "This account no longer exists.", "token": ""},
-                                 status_code=400)
-        require_visible_paper(s, payload.paper_id)
-        set_feedback(s, payload.user_id, payload.paper_id, payload.kind)
+        payload = feedback_links.apply_link(ctx.settings, ctx.db, t)
+    except feedback_links.FeedbackError as exc:
+        return _feedback_refused(request, exc)
     return page_response(request, "recommend_feedback.html",
                          {"token": "", "kind": payload.kind, "paper_id": payload.paper_id,
                           "title": None, "error": None, "done": True})
+
+
+def _feedback_refused(request: Request, exc: Exception) -> HTMLResponse:
+    return page_response(request, "recommend_feedback.html",
+                         {"error": str(exc), "token": ""}, status_code=400)
 
 
 router.include_router(html)
