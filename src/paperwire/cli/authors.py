@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from paperwire.cli.output import json_output
+from paperwire.cli.output import batch_size_option, json_output, progress_option, show_progress
 from paperwire.config import Settings
 
 
@@ -80,10 +80,8 @@ def revoke_cmd(settings: Settings, claim_id: int) -> None:
 
 
 @authors_group.command("reindex")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True,
-              help="Papers per transaction.")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar on stderr (default: when stderr is a terminal).")
+@batch_size_option
+@progress_option
 @click.pass_obj
 def reindex_cmd(settings: Settings, batch_size: int, progress: bool | None) -> None:
     """Rebuild the author-name index (paper_authors) from every paper's authors: after a
@@ -94,7 +92,7 @@ def reindex_cmd(settings: Settings, batch_size: int, progress: bool | None) -> N
     from paperwire.store.db import open_database
 
     db = open_database(settings)
-    show = sys.stderr.isatty() if progress is None else progress
+    show = show_progress(progress)
     try:
         with db.session() as s:
             from paperwire.store.papers import count_papers

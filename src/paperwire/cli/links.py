@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from paperwire.cli.output import batch_size_option, progress_option, show_progress
 from paperwire.config import Settings
 
 
@@ -15,10 +16,8 @@ def links_group() -> None:
 
 
 @links_group.command("backfill")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True,
-              help="Papers per transaction.")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar on stderr (default: when stderr is a terminal).")
+@batch_size_option
+@progress_option
 @click.pass_obj
 def backfill_cmd(settings: Settings, batch_size: int, progress: bool | None) -> None:
     """Extract the links named in every stored paper's abstract and arXiv comment (and the
@@ -30,10 +29,13 @@ def backfill_cmd(settings: Settings, batch_size: int, progress: bool | None) -> 
     from paperwire.store.db import open_database
 
     db = open_database(settings)
-    show = sys.stderr.isatty() if progress is None else progress
+    show = show_progress(progress)
     with tqdm(total=paper_count(db), unit="papers", disable=not show, file=sys.stderr,
               desc="links") as bar:
-        result = backfill(db, batch_size=batch_size, progress=bar.update)
+        def advance(n: int) -> None:
+            bar.update(n)
+
+        result = backfill(db, batch_size=batch_size, progress=advance)
     click.echo(f"links backfill: {result.papers} papers read, {result.changed} with new or "
                "changed links")
 

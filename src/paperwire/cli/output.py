@@ -17,6 +17,8 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
+import click
+
 
 @contextlib.contextmanager
 def stdout_to_stderr() -> Iterator[TextIO]:
@@ -70,3 +72,17 @@ def json_output(**dump_options: Any) -> Callable:
         run.pure_json = True  # type: ignore[attr-defined]
         return run
     return wrap
+
+
+# The options of a batch job over every stored paper (``authors reindex``, ``links backfill``).
+batch_size_option = click.option(
+    "--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True,
+    help="Papers per transaction.")
+progress_option = click.option(
+    "--progress/--no-progress", default=None,
+    help="Show a progress bar on stderr (default: when stderr is a terminal).")
+
+
+def show_progress(progress: bool | None) -> bool:
+    """``--progress/--no-progress`` as given, else whether stderr is a terminal."""
+    return sys.stderr.isatty() if progress is None else progress

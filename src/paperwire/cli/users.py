@@ -6,9 +6,16 @@ site are never administrators.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+from paperwire.config import Settings
 from paperwire.errors import NotFound
+
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
+    from paperwire.store.models import User
 
 
 def _read_password(password_file) -> str:
@@ -19,7 +26,7 @@ def _read_password(password_file) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _find(db, username: str):
+def _find(db: Database, username: str) -> User:
     from paperwire.store.users import get_user_by_username
 
     with db.session() as session:
@@ -42,7 +49,7 @@ def user_group() -> None:
 @click.option("--password-file", type=click.File("r"), default=None,
               help="Read the password from this file ('-' for stdin); without it, prompt.")
 @click.pass_obj
-def create_cmd(settings, username, email, admin, password_file) -> None:
+def create_cmd(settings: Settings, username, email, admin, password_file) -> None:
     """Create an account; the first one is usually `--admin`."""
     from paperwire.store.db import open_database
     from paperwire.web import auth
@@ -62,7 +69,7 @@ def create_cmd(settings, username, email, admin, password_file) -> None:
 @click.argument("username")
 @click.option("--name", default="cli", show_default=True, help="A label for the token.")
 @click.pass_obj
-def token_cmd(settings, username, name) -> None:
+def token_cmd(settings: Settings, username, name) -> None:
     """Create a personal API token and print it (only this once) on stdout."""
     from paperwire.store.db import open_database
     from paperwire.web import auth
@@ -80,7 +87,7 @@ def token_cmd(settings, username, name) -> None:
 
 @user_group.command("list")
 @click.pass_obj
-def list_cmd(settings) -> None:
+def list_cmd(settings: Settings) -> None:
     """List accounts."""
     from paperwire.store.db import open_database
     from paperwire.store.users import list_users
@@ -98,22 +105,29 @@ def list_cmd(settings) -> None:
     click.echo(f"{len(users)} user{'s' if len(users) != 1 else ''}", err=True)
 
 
-@user_group.command("admin")
-@click.argument("username")
-@click.option("--revoke", is_flag=True, help="Take the administrator role away instead.")
-@click.pass_obj
-def admin_cmd(settings, username, revoke) -> None:
-    """Make a user an administrator (or, with --revoke, not)."""
+def _set_flag(settings: Settings, username: str, setter_name: str, value: bool) -> User:
+    """Set one of a user's flags (``store.users.set_admin`` / ``set_disabled``)."""
+    from paperwire.store import users as user_store
     from paperwire.store.db import open_database
-    from paperwire.store.users import set_admin
 
+    setter = {"admin": user_store.set_admin, "disabled": user_store.set_disabled}[setter_name]
     db = open_database(settings)
     try:
         user = _find(db, username)
         with db.session() as session:
-            set_admin(session, user.id, not revoke)
+            setter(session, user.id, value)
     finally:
         db.dispose()
+    return user
+
+
+@user_group.command("admin")
+@click.argument("username")
+@click.option("--revoke", is_flag=True, help="Take the administrator role away instead.")
+@click.pass_obj
+def admin_cmd(settings: Settings, username: str, revoke: bool) -> None:
+    """Make a user an administrator (or, with --revoke, not)."""
+    user = _set_flag(settings, username, "admin", not revoke)
     click.echo(f"{user.username} is {'no longer ' if revoke else ''}an administrator")
 
 
@@ -121,18 +135,9 @@ def admin_cmd(settings, username, revoke) -> None:
 @click.argument("username")
 @click.option("--enable", is_flag=True, help="Re-enable the account instead.")
 @click.pass_obj
-def disable_cmd(settings, username, enable) -> None:
+def disable_cmd(settings: Settings, username: str, enable: bool) -> None:
     """Disable an account (signs it out everywhere; its API tokens stop working)."""
-    from paperwire.store.db import open_database
-    from paperwire.store.users import set_disabled
-
-    db = open_database(settings)
-    try:
-        user = _find(db, username)
-        with db.session() as session:
-            set_disabled(session, user.id, not enable)
-    finally:
-        db.dispose()
+    user = _set_flag(settings, username, "disabled", not enable)
     click.echo(f"{user.username} is {'enabled' if enable else 'disabled'}")
 
 
