@@ -5,13 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from paperwire.config import Settings
 from paperwire.errors import BadInput
 
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
 
-def _day(value: str | None, settings) -> dt.date:
+
+def _day(value: str | None, settings: Settings) -> dt.date:
     from paperwire.digest.edition import today_local
 
     if not value:
@@ -36,7 +41,7 @@ def digest_group() -> None:
               help="Write .eml files to DIR instead of mailing (nothing is recorded).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_obj
-def send_cmd(settings, edition: str, date_: str | None, dry_run: Path | None,
+def send_cmd(settings: Settings, edition: str, date_: str | None, dry_run: Path | None,
              no_progress: bool) -> None:
     """Send one edition to every confirmed subscriber that has not had it.
 
@@ -68,7 +73,7 @@ def send_cmd(settings, edition: str, date_: str | None, dry_run: Path | None,
 @digest_group.command("notify")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_obj
-def notify_cmd(settings, no_progress: bool) -> None:
+def notify_cmd(settings: Settings, no_progress: bool) -> None:
     """Mail members their unsent notifications, one batched mail each (what the worker's
     notify-mail job does every NOTIFY_MAIL_INTERVAL_MINUTES). Safe to rerun: nothing is
     sent twice."""
@@ -87,7 +92,7 @@ def notify_cmd(settings, no_progress: bool) -> None:
         sys.exit(3)
 
 
-def _dry_run(settings, db, ed, directory: Path, progress: bool):
+def _dry_run(settings: Settings, db: Database, ed, directory: Path, progress: bool):
     from paperwire.digest.send import dry_run_edition
 
     return dry_run_edition(settings, db, ed, directory, progress=progress)
@@ -101,7 +106,7 @@ def _dry_run(settings, db, ed, directory: Path, progress: bool):
 @click.option("--html", is_flag=True, help="Print the HTML part instead of the text part.")
 @click.option("--eml", is_flag=True, help="Print the whole message as sent (headers too).")
 @click.pass_obj
-def preview_cmd(settings, email: str, edition: str, date_: str | None, html: bool,
+def preview_cmd(settings: Settings, email: str, edition: str, date_: str | None, html: bool,
                 eml: bool) -> None:
     """Print the digest EMAIL would get now (nothing is sent or recorded)."""
     from paperwire.digest.edition import edition_from_settings
@@ -132,7 +137,7 @@ def preview_cmd(settings, email: str, edition: str, date_: str | None, html: boo
 @click.option("--topic", "topics", multiple=True, metavar="QUERY",
               help="A saved search, e.g. '\"single-cell\" cat:q-bio.*' (repeatable).")
 @click.pass_obj
-def subscribe_cmd(settings, email: str, confirmed: bool, edition: str, topics) -> None:
+def subscribe_cmd(settings: Settings, email: str, confirmed: bool, edition: str, topics) -> None:
     """Subscribe EMAIL to the digest (for operators)."""
     from paperwire.digest.topics import validate_topics
     from paperwire.services import subscriptions as service
@@ -167,7 +172,7 @@ def subscribe_cmd(settings, email: str, confirmed: bool, edition: str, topics) -
 @click.option("--once", is_flag=True, help="Enqueue what is due now, run the queue until it "
               "is empty, and exit (for cron).")
 @click.pass_obj
-def worker_cmd(settings, once: bool) -> None:
+def worker_cmd(settings: Settings, once: bool) -> None:
     """Run the scheduled jobs: harvest, embed/index, digests, cleanup.
 
     Embedded default: the queue and schedule live in DATA_DIR/queue.db (nothing else to run).
@@ -233,7 +238,7 @@ def jobs_group(ctx, limit: int, failed: bool) -> None:
 @click.argument("name")
 @click.argument("key")
 @click.pass_obj
-def jobs_enqueue(settings, name: str, key: str) -> None:
+def jobs_enqueue(settings: Settings, name: str, key: str) -> None:
     """Put job NAME with KEY (e.g. digest daily:2026-11-26) on the queue for the workers."""
     from paperwire.jobs.definitions import JOBS
     from paperwire.jobs.queue import Queue
@@ -248,7 +253,7 @@ def jobs_enqueue(settings, name: str, key: str) -> None:
 @click.argument("name")
 @click.argument("key")
 @click.pass_obj
-def jobs_run(settings, name: str, key: str) -> None:
+def jobs_run(settings: Settings, name: str, key: str) -> None:
     """Run job NAME with KEY here and now (under the same once-only ledger)."""
     from paperwire.jobs.runner import run_job
     from paperwire.store.db import open_database

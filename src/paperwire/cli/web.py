@@ -11,13 +11,19 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+from paperwire.config import Settings
+
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
 
 log = logging.getLogger("paperwire.serve")
 
 
-def prepare(settings, *, demo_in_background: bool = True):
+def prepare(settings: Settings, *, demo_in_background: bool = True):
     """Everything ``serve`` does before listening: migrate, then load the demo data into an
     empty database. Returns (Database, demo thread or None).
 
@@ -52,7 +58,7 @@ def prepare(settings, *, demo_in_background: bool = True):
     return db, thread
 
 
-def _build_lexical_index(settings, db) -> None:
+def _build_lexical_index(settings: Settings, db: Database) -> None:
     """Build the lexical index of a fresh install while the web worker starts, so that the
     first search finds it ready instead of waiting for the build (seconds on a busy
     machine). A worker that gets there first builds it itself; either way it is correct."""
@@ -65,7 +71,7 @@ def _build_lexical_index(settings, db) -> None:
         index.close()
 
 
-def start_embedder(settings, db):
+def start_embedder(settings: Settings, db: Database):
     """Background embedding of papers without embeddings (one per `serve`, not per worker)."""
     try:
         from paperwire.search.embedding_jobs import start_background_embedder
@@ -78,7 +84,7 @@ def start_embedder(settings, db):
         return None
 
 
-def start_model_preparation(settings) -> subprocess.Popen | None:
+def start_model_preparation(settings: Settings) -> subprocess.Popen | None:
     """Start the one background process that prepares the embedding model (export + int8
     quantization, search/prepare.py; it ends at once when the data dir has a finished export
     already), and tell this process and its web workers not to export it themselves.
@@ -114,7 +120,7 @@ def stop_process(proc: subprocess.Popen | None, timeout: float = 3.0) -> None:
         proc.wait()
 
 
-def _say_where_mail_goes(settings) -> None:
+def _say_where_mail_goes(settings: Settings) -> None:
     """Where mail goes and how to configure SMTP, said once on stderr (the console, and the
     log of a service manager): the root logger writes to stderr too, so logging the line as
     well printed it twice."""
@@ -132,7 +138,7 @@ def _say_where_mail_goes(settings) -> None:
 @click.option("--no-embedder", is_flag=True, help="Do not embed new papers in this process "
               "(when `paperwire worker` does it).")
 @click.pass_obj
-def serve_cmd(settings, host, port, workers, no_embedder):
+def serve_cmd(settings: Settings, host, port, workers, no_embedder):
     """Serve the web app, the JSON API and the Atom feeds.
 
     Migrates the database, loads the demo papers into an empty one (PAPERWIRE_LOAD_DEMO_DATA),

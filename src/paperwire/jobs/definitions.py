@@ -6,25 +6,33 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from paperwire.config import Settings
+
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
 
 log = logging.getLogger(__name__)
 
 
-def harvest(settings, db, key: str) -> str:
+def harvest(settings: Settings, db: Database, key: str) -> str:
     from paperwire.ingest.oai import harvest as oai_harvest
 
     summary = oai_harvest(settings, db, set_=settings.harvest_set or None, progress=False)
     return str(summary)
 
 
-def embed(settings, db, key: str) -> str:
+def embed(settings: Settings, db: Database, key: str) -> str:
     from paperwire.search.embedding_jobs import embed_pending
 
     n = embed_pending(settings, db, progress=False, wait=False)
     return f"{n} papers embedded"
 
 
-def digest(settings, db, key: str, *, enqueue_parts=None, parts: int = 1) -> str:
+def digest(settings: Settings, db: Database, key: str, *,
+           enqueue_parts: Callable[[str], object] | None = None, parts: int = 1) -> str:
     """Plan the edition's ledger, then send (here, or in ``parts`` queued helpers that any
     worker may pick up: the ledger's claims keep each digest to one sender)."""
     from paperwire.digest.edition import edition_from_settings
@@ -43,7 +51,7 @@ def digest(settings, db, key: str, *, enqueue_parts=None, parts: int = 1) -> str
     return digest_part(settings, db, key)
 
 
-def digest_part(settings, db, key: str) -> str:
+def digest_part(settings: Settings, db: Database, key: str) -> str:
     from paperwire.digest.edition import edition_from_settings
     from paperwire.digest.send import send_edition
     from paperwire.digest.transport import open_transport
@@ -58,7 +66,7 @@ def digest_part(settings, db, key: str) -> str:
     return summary.line()
 
 
-def notify_mail(settings, db, key: str) -> str:
+def notify_mail(settings: Settings, db: Database, key: str) -> str:
     """Batch each member's unsent notifications into one mail (``digest/notify.py``: the
     ledger makes a rerun send nothing twice)."""
     from paperwire.digest.notify import send_notifications
@@ -72,7 +80,7 @@ def notify_mail(settings, db, key: str) -> str:
     return summary.line()
 
 
-def cleanup(settings, db, key: str) -> str:
+def cleanup(settings: Settings, db: Database, key: str) -> str:
     """Expired sessions, old rate-limit events, never-confirmed subscriptions whose link has
     expired, and job runs older than 90 days."""
     from paperwire.store import jobs, ratelimit, subscriptions, users
@@ -89,14 +97,14 @@ def cleanup(settings, db, key: str) -> str:
             f"subscriptions, {runs} old job runs")
 
 
-def library_imports(settings, db, key: str) -> str:
+def library_imports(settings: Settings, db: Database, key: str) -> str:
     """List imports that waited for arXiv: fetch them and add them to their lists."""
     from paperwire.services.library import complete_pending
 
     return complete_pending(settings, db)
 
 
-def recommend(settings, db, key: str) -> str:
+def recommend(settings: Settings, db: Database, key: str) -> str:
     """Precompute every member-with-signals' recommendations (services/recommendations.py)."""
     from paperwire.services.recommendations import precompute_all
 

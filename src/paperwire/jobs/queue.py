@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
+
+from paperwire.config import Settings
+
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
 
 log = logging.getLogger("paperwire.jobs")
 
 
-def make_huey(settings):
+def make_huey(settings: Settings):
     from huey import RedisHuey, SqliteHuey
 
     if settings.queue_url:
@@ -36,7 +42,7 @@ def make_huey(settings):
 class Queue:
     """A huey instance with Paperwire's tasks bound to one settings object and database."""
 
-    def __init__(self, settings, db=None) -> None:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
         from huey import crontab
 
         from paperwire.store.db import open_database

@@ -5,14 +5,20 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from typing import TYPE_CHECKING, Any
 
+from paperwire.config import Settings
 from paperwire.digest.send import worker_id
 from paperwire.errors import BadInput
+
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
 
 log = logging.getLogger("paperwire.jobs")
 
 
-def run_job(settings, db, name: str, key: str, *, worker: str | None = None, **kwargs) -> str:
+def run_job(settings: Settings, db: Database, name: str, key: str, *, worker: str | None = None,
+            **kwargs: Any) -> str:
     """'skipped' when done or taken by another worker, else 'ok' or 'failed'."""
     from paperwire.jobs.definitions import JOBS
     from paperwire.store import jobs

@@ -21,10 +21,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from paperwire.config import Settings
 from paperwire.digest.edition import parse_hhmm
 
 
-def due(now_utc: dt.datetime, settings) -> list[tuple[str, str]]:
+def due(now_utc: dt.datetime, settings: Settings) -> list[tuple[str, str]]:
     if now_utc.tzinfo is None:
         now_utc = now_utc.replace(tzinfo=dt.UTC)
     local = now_utc.astimezone(ZoneInfo(settings.timezone))

@@ -20,17 +20,22 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
+from paperwire.config import Settings
 from paperwire.errors import BadInput
 from paperwire.store import users as user_store
 from paperwire.store.models import User, utcnow
 from paperwire.web.appcontext import app_context
 from paperwire.web.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
 
 SESSION_COOKIE = "pw_session"
 SESSION_DAYS = 30
@@ -123,7 +128,7 @@ def authenticate(session, username: str, password: str) -> User | None:
     return user
 
 
-def create_user(db, username: str, password: str, *, email: str | None = None,
+def create_user(db: Database, username: str, password: str, *, email: str | None = None,
                 is_admin: bool = False, allow_reserved: bool = False) -> User:
     """Validate and create an account (CLI and sign-up share this)."""
     problems = check_new_credentials(username, password, email, allow_reserved=allow_reserved)
@@ -142,7 +147,7 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def new_session(db, user_id: int, *, days: int = SESSION_DAYS) -> str:
+def new_session(db: Database, user_id: int, *, days: int = SESSION_DAYS) -> str:
     """Start a session for the user; returns the cookie value (never stored as such)."""
     sid = secrets.token_urlsafe(32)
     with db.session() as session:
@@ -151,25 +156,25 @@ def new_session(db, user_id: int, *, days: int = SESSION_DAYS) -> str:
     return sid
 
 
-def end_session(db, sid: str | None) -> None:
+def end_session(db: Database, sid: str | None) -> None:
     if sid:
         with db.session() as session:
             user_store.delete_session(session, digest(sid))
 
 
-def user_from_session(db, sid: str | None) -> User | None:
+def user_from_session(db: Database, sid: str | None) -> User | None:
     if not sid or len(sid) > 128:
         return None
     with db.session() as session:
         return user_store.user_for_session(session, digest(sid))
 
 
-def set_session_cookie(response, settings, sid: str, *, days: int = SESSION_DAYS) -> None:
+def set_session_cookie(response, settings: Settings, sid: str, *, days: int = SESSION_DAYS) -> None:
     response.set_cookie(SESSION_COOKIE, sid, max_age=days * 86400, httponly=True,
                         samesite="lax", secure=settings.secure_cookies, path="/")
 
 
-def clear_session_cookie(response, settings) -> None:
+def clear_session_cookie(response, settings: Settings) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax",
                            secure=settings.secure_cookies, path="/")
 
@@ -181,7 +186,7 @@ class NewToken:
     token: str  # the only time the clear value exists
 
 
-def new_api_token(db, user_id: int, name: str = "") -> NewToken:
+def new_api_token(db: Database, user_id: int, name: str = "") -> NewToken:
     name = (name or "").strip()[:128] or "API token"
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.session() as session:
@@ -189,7 +194,7 @@ def new_api_token(db, user_id: int, name: str = "") -> NewToken:
         return NewToken(row.id, row.name, token)
 
 
-def user_from_bearer(db, authorization: str | None) -> User | None:
+def user_from_bearer(db: Database, authorization: str | None) -> User | None:
     """The user of an ``Authorization: Bearer pw_...`` header, None without one.
 
     A header that is present but wrong raises ``Unauthorized`` (a client with a revoked token

@@ -17,17 +17,18 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from paperwire.config import Settings
 from paperwire.web.appcontext import app_context, invalidate_pages
 
 COOKIE = "pw_vote_intent"
 MAX_AGE_SECONDS = 30 * 60
 
 
-def _serializer(settings) -> URLSafeTimedSerializer:
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.effective_secret_key(), salt="paperwire.vote-intent")
 
 
-def remember_vote(response, settings, paper_id: str) -> None:
+def remember_vote(response, settings: Settings, paper_id: str) -> None:
     response.set_cookie(COOKIE, _serializer(settings).dumps({"upvote": paper_id}),
                         max_age=MAX_AGE_SECONDS, httponly=True, samesite="lax",
                         secure=settings.secure_cookies, path="/")

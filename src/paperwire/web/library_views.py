@@ -7,7 +7,7 @@ the functions take the viewer and go through ``store.lists.get_visible`` for lis
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperwire.services.library_export import list_json
 from paperwire.store import library as store
@@ -15,13 +15,16 @@ from paperwire.store import lists as list_store
 from paperwire.web.page_common import page_args
 from paperwire.web.render import iso, paper_json
 
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
+
 
 def list_summary(row, count: int) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "public": bool(row.is_public), "count": count,
             "url": f"/lists/{row.id}"}
 
 
-def library_context(db, user, *, page: int | None = None, limit: int | None = None,
+def library_context(db: Database, user, *, page: int | None = None, limit: int | None = None,
                     default_limit: int = 30) -> dict[str, Any]:
     page, limit = page_args(page, limit, default_limit)
     with db.session() as s:
@@ -39,7 +42,7 @@ def library_context(db, user, *, page: int | None = None, limit: int | None = No
     }
 
 
-def list_context(db, list_id: int, viewer) -> dict[str, Any]:
+def list_context(db: Database, list_id: int, viewer) -> dict[str, Any]:
     """A list as its owner or (when public) anyone sees it; NotFound otherwise."""
     viewer_id = viewer.id if viewer is not None else None
     with db.session() as s:
@@ -55,7 +58,7 @@ def list_context(db, list_id: int, viewer) -> dict[str, Any]:
     return data
 
 
-def signals_context(db, user) -> dict[str, Any]:
+def signals_context(db: Database, user) -> dict[str, Any]:
     """Every signal of the member, with the paper titles the page shows."""
     from paperwire.services.library_export import _followed_authors
     from paperwire.store.models import Paper

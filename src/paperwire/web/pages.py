@@ -32,6 +32,7 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
+from paperwire.config import Settings
 from paperwire.store.models import User
 from paperwire.web import auth
 from paperwire.web.appcontext import app_context
@@ -63,7 +64,7 @@ def csrf_token(request: Request) -> str:
     return getattr(request.state, "csrf_token", "") or ""
 
 
-def make_templates(settings) -> Jinja2Templates:
+def make_templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
     # Templates ship inside the package and change only on deploy (which restarts workers):

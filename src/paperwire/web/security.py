@@ -36,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 
+from paperwire.config import Settings
 from paperwire.store import ratelimit
 from paperwire.web import auth
 from paperwire.web.appcontext import app_context
@@ -96,7 +97,7 @@ def _cookie_header(name: str, value: str, *, max_age: int, secure: bool) -> byte
 
 
 class SecurityMiddleware:
-    def __init__(self, app, settings) -> None:
+    def __init__(self, app, settings: Settings) -> None:
         self.app = app
         self.settings = settings
         self.secret = settings.effective_secret_key()

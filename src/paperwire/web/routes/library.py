@@ -9,6 +9,8 @@ the page script, else redirects back. The API under ``/api/me`` needs a personal
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -24,6 +26,9 @@ from paperwire.web.page_common import check_paper_id
 from paperwire.web.pages import page_response
 from paperwire.web.schemas import AccountExportOut, LibraryOut, MarksOut, SignalsOut
 from paperwire.web.security import rate_limit
+
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
 
 router = APIRouter()
 html = APIRouter(include_in_schema=False)
@@ -110,7 +115,7 @@ def library_export(request: Request, fmt: str):
                    lambda s: export.library_json(s, user.id))
 
 
-def _export(db, fmt: str, name: str, bib, as_json):
+def _export(db: Database, fmt: str, name: str, bib, as_json):
     if fmt not in ("bib", "json"):
         raise BadInput(f"export as .bib or .json, not .{fmt[:20]}")
     with db.session() as s:

@@ -7,6 +7,8 @@ is private too. Owner actions go through ``services.library``, which checks owne
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Body, Depends, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -28,6 +30,9 @@ from paperwire.web.routes.feeds_atom import ATOM
 from paperwire.web.routes.library import _export
 from paperwire.web.schemas import ImportOut, ListOut, ListSummaryOut
 from paperwire.web.security import rate_limit
+
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
 
 router = APIRouter()
 html = APIRouter(include_in_schema=False)
@@ -296,7 +301,7 @@ def api_import(request: Request, list_id: IdPath, body: ImportBody,
                                     body.text).as_json()
 
 
-def _summary(db, user_id: int, list_id: int) -> dict:
+def _summary(db: Database, user_id: int, list_id: int) -> dict:
     with db.session() as s:
         row = list_store.get_owned(s, user_id, list_id)
         return list_summary(row, list_store.count_items(s, list_id))

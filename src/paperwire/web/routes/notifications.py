@@ -17,8 +17,9 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
+from paperwire.config import Settings
 from paperwire.services import notifications as service
-from paperwire.services.notifications import TokenError
+from paperwire.digest.tokens import TokenError
 from paperwire.web import auth
 from paperwire.web.appcontext import app_context
 from paperwire.web.errors import error_responses
@@ -54,7 +55,7 @@ def _message(request: Request, title: str, text: str, *, status: int = 200, link
                          status_code=status)
 
 
-def _deliver_later(settings, mail) -> None:
+def _deliver_later(settings: Settings, mail) -> None:
     try:
         service.deliver(settings, mail)
     except Exception:  # noqa: BLE001 - the page has answered; the log says why

@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from paperwire.errors import BadInput, NotFound
 from paperwire.services import subscriptions as service
-from paperwire.services.subscriptions import TokenError
+from paperwire.digest.tokens import TokenError
 from paperwire.web.appcontext import app_context
 from paperwire.web.pages import page_response
 
