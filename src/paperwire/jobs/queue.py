@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from paperwire.config import Settings
 
@@ -73,7 +73,7 @@ class Queue:
     def _run(self, name: str, key: str) -> str:
         from paperwire.jobs.runner import run_job
 
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if name == "digest":
             parts = max(2, self.settings.worker_threads * 2)
             kwargs = dict(parts=parts,
