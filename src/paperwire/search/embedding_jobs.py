@@ -25,9 +25,9 @@ from pathlib import Path
 
 from paperwire.search.embed import ModelNotReady
 from paperwire.search.sentences import sentence_texts
+from paperwire.search.storage import ChangeCursor, NamedLock
 from paperwire.store.embeddings import papers_needing_embedding, save_embeddings
 from paperwire.store.keysentences import save_key_sentences
-from paperwire.store.locks import named_lock
 from paperwire.store.models import utcnow
 from paperwire.store.sentences import save_sentence_vectors
 from paperwire.summary.keysentence import SCORER_VERSION
@@ -39,9 +39,6 @@ log = logging.getLogger(__name__)
 # Arbitrary constant naming Paperwire's embedder in pg_advisory_lock's key space (kept: a
 # process of an earlier version must still be excluded).
 _PG_LOCK_KEY = 0x70617065_72776972 & 0x7FFFFFFFFFFFFFFF
-# A paper committed by another process may carry a modified_at slightly older than our last
-# pass (clock skew, long transactions); the periodic pass looks this far back.
-RECENT_OVERLAP = dt.timedelta(seconds=120)
 # A full pass (not only recently modified papers) runs this often, catching anything missed.
 FULL_PASS_SECONDS = 600.0
 
@@ -49,8 +46,9 @@ FULL_PASS_SECONDS = 600.0
 @contextlib.contextmanager
 def embedder_lock(settings, db, *, wait: bool) -> Iterator[bool]:
     """Hold the cross-process embedder lock; yields False when not acquired (wait=False)."""
-    with named_lock(db, "embedder", lock_dir=Path(settings.data_dir) / "locks", wait=wait,
-                    pg_key=_PG_LOCK_KEY) as got:
+    lock = NamedLock.shared(db, "embedder", lock_dir=Path(settings.data_dir) / "locks",
+                            pg_key=_PG_LOCK_KEY)
+    with lock.hold(wait=wait) as got:
         yield got
 
 
@@ -198,19 +196,23 @@ class BackgroundEmbedder:
 
     def _run(self) -> None:
         last_full: float | None = None
-        since: dt.datetime | None = None
+        # Between full passes only papers modified after the cursor's watermark are looked
+        # at; it trails the last pass's start by the shared overlap (a paper committed by
+        # another process may carry an older modified_at: long transactions, clock skew).
+        cursor = ChangeCursor()
         while not self._stop.is_set():
             pass_started = utcnow()
             full = last_full is None or time.monotonic() - last_full >= FULL_PASS_SECONDS
             try:
                 n = embed_pending(self.settings, self.db, encoder=self._encoder, wait=False,
-                                  modified_since=None if full else since, stop=self._stop)
+                                  modified_since=None if full else cursor.watermark,
+                                  stop=self._stop)
                 self.embedded += n
                 if n:
                     log.info("background embedder: embedded %d papers", n)
                 if full:
                     last_full = time.monotonic()
-                since = pass_started - RECENT_OVERLAP
+                cursor.advance(pass_started)
                 self.last_error = None
             except ModelNotReady as exc:
                 # First start: the model is being prepared by another process; wait for it.

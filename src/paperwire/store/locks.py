@@ -13,6 +13,8 @@ Two kinds:
   exclusive ``flock`` on ``<lock_dir>/<name>.lock`` (SQLite databases are local files, so the
   processes sharing one share the file system). Yields False when ``wait=False`` and another
   process holds the lock.
+- ``file_lock(path, wait=...)``: the ``flock`` alone, for files of one data dir (index files,
+  model exports) that processes on other hosts do not share.
 
 Invariants: the integer keys are part of the on-disk/on-server protocol between processes of
 different versions; callers that had a key before these helpers existed pass it explicitly
@@ -67,9 +69,19 @@ def named_lock(db, name: str, *, lock_dir: str | Path, wait: bool,
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     conn.commit()
         return
+    with file_lock(Path(lock_dir) / f"{name}.lock", wait=wait) as got:
+        yield got
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path, *, wait: bool) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing); yields whether it was
+    acquired (always True with ``wait=True``). For data one host's processes share (files in
+    a data dir); the OS releases it if the process dies. Each call opens the file anew, so two
+    holders in one process exclude each other too."""
     import fcntl
 
-    path = Path(lock_dir) / f"{name}.lock"
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
         try:
