@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -242,15 +243,68 @@ def test_papers_changed_makes_papers_findable_in_open_indexes_at_once(settings, 
     assert index.search_text("how do bees navigate", 1)[0][0] == "fresh-1"
 
 
-def test_paper_keys_are_stable_distinct_and_vectorised():
-    ids = [f"{2000 + i // 100000}.{i % 100000:05d}" for i in range(20000)] + [
-        "hep-th/9901001", "seed:été", "beir:42"]
-    keys = semantic._keys(ids)
-    assert len(set(keys.tolist())) == len(ids)
-    assert all(int(k) < 2**63 for k in keys)
-    assert [semantic.paper_key(i) for i in ids[:50]] == keys[:50].tolist()
-    # Independent of the array width the ids are packed in.
-    assert semantic.paper_key("beir:42") == int(semantic._keys(["beir:42", "x" * 40])[0])
+def test_surrogate_keys_are_unique_and_kept_across_refresh_and_compaction(settings, db,
+                                                                          encoder, index):
+    """Each paper has its own integer key (no hashing, so no collision); re-embedding a
+    paper keeps its key, new papers get new ones, and compaction keeps them all."""
+    assert len(index) == 6
+
+    def keys():
+        table, delta = index.table, index.delta
+        live = {i.decode(): int(k) for i, k in zip(table.ids, table.keys)
+                if int(k) not in delta.tombstones}
+        return {**live, **delta.keys}
+
+    before = keys()
+    assert sorted(before.values()) == list(range(6))
+    recs = make_papers(db, 2)
+    embed_pending(settings, db, encoder=encoder)
+    with db.session() as s:  # re-embedded: a new vector under the same key
+        save_embeddings(s, index.model_id, [PendingPaper("topic-mt", "t", "a", "h")],
+                        index.vector("topic-fold")[None, :])
+    assert index.refresh() == 3
+    after = keys()
+    assert after["topic-mt"] == before["topic-mt"]
+    assert sorted(after[r.id] for r in recs) == [6, 7]
+    assert index.compact() and keys() == after
+    assert index.search(index.vector("topic-fold"), 2, candidate_ids=["topic-mt"])[0][0] \
+        == "topic-mt"
+
+
+def test_an_index_of_the_previous_format_is_rebuilt_and_its_files_removed(settings, db,
+                                                                         encoder, topics,
+                                                                         caplog):
+    """Upgrading: a data dir written by format 3 (FNV-keyed ``table-<gen>.npz``) is rebuilt
+    from the database on first open, transparently, and the old files are cleaned up."""
+    from usearch.index import Index
+
+    folder = Path(settings.data_dir) / "index" / "semantic"
+    folder.mkdir(parents=True)
+    graph = Index(ndim=encoder.dim, metric="cos", dtype="i8")
+    vecs = np.eye(2, encoder.dim, dtype=np.float32)
+    graph.add(np.array([11, 22], dtype=np.uint64), vecs)
+    graph.save(str(folder / "main-4.usearch"))
+    with open(folder / "table-4.npz", "wb") as fh:
+        np.savez(fh, keys=np.array([11, 22], dtype=np.uint64), ids=np.array([b"x", b"y"]),
+                 vecs=(vecs * 127).astype(np.int8), norms=np.ones(2, dtype=np.float32))
+    (folder / "manifest.json").write_text(json.dumps({
+        "format": 3, "model_id": encoder.model_id, "dim": encoder.dim, "count": 2,
+        "generation": 4, "index_file": "main-4.usearch", "table_file": "table-4.npz",
+        "index_bytes": (folder / "main-4.usearch").stat().st_size,
+        "table_bytes": (folder / "table-4.npz").stat().st_size,
+        "watermark": None, "recent": {}}))
+    with caplog.at_level(logging.WARNING, logger="paperwire.search.semantic"):
+        ix = SemanticIndex(settings, db, encoder)
+        try:
+            assert ix.search_text("how proteins fold", 1)[0][0] == "topic-fold"
+            assert len(ix) == 6 and ix.generation == 5
+        finally:
+            ix.close()
+    assert "index format changed" in caplog.text
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [".writer.lock", "main-5.usearch", "manifest.json", "table-5"]
+    assert sorted(p.name for p in (folder / "table-5").iterdir()) == [
+        "ids.npy", "keys.npy", "norms.npy", "vecs.npy"]
 
 
 def test_refresh_finds_rows_committed_late_with_an_older_timestamp(settings, db, index):
@@ -291,8 +345,8 @@ def test_every_vector_inserted_into_a_graph_is_found_by_searching_for_it():
     rng = np.random.default_rng(3)
     vecs = _unit(rng, 10_000, 32)
     keys = np.arange(len(vecs), dtype=np.uint64)
-    graph = semantic._new_graph(32)
-    semantic._insert(graph, keys, vecs)
+    graph = semantic.new_graph(32)
+    semantic.insert(graph, keys, vecs)
     graph.expansion_search = semantic.EXPANSION_SEARCH
     found = graph.search(vecs, 10).keys
     lost = np.flatnonzero((found != keys[:, None]).all(axis=1))
