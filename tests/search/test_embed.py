@@ -111,7 +111,7 @@ def test_tampered_default_weights_are_refused(tmp_path, monkeypatch):
     for name in ("config.json", "tokenizer.json", "sentence_bert_config.json", "modules.json"):
         shutil.copy(real / name, fake / name)
     (fake / "model.safetensors").write_bytes(b"not the official weights")
-    monkeypatch.setattr(embed, "default_model_dir", lambda: fake)
+    monkeypatch.setattr(embed.model, "default_model_dir", lambda: fake)
     with pytest.raises(EmbeddingModelError, match=DEFAULT_MODEL_SHA256):
         resolve_model(load_settings(env={}))
 
@@ -145,11 +145,11 @@ def test_export_cache_with_a_bad_checksum_is_not_trusted(tmp_path):
     folder.mkdir()
     (folder / "model.onnx").write_bytes(b"onnx bytes")
     _manifest(folder, "model.onnx", **{"model.onnx": "0" * 64})
-    assert embed._valid_cache(folder) is None
-    _manifest(folder, "model.onnx", **{"model.onnx": embed._sha256(folder / "model.onnx")})
-    assert embed._valid_cache(folder) == folder / "model.onnx"
+    assert embed.valid_export(folder) is None
+    _manifest(folder, "model.onnx", **{"model.onnx": embed.sha256_file(folder / "model.onnx")})
+    assert embed.valid_export(folder) == folder / "model.onnx"
     (folder / "model.onnx").write_bytes(b"onnx bytes, truncated")
-    assert embed._valid_cache(folder) is None
+    assert embed.valid_export(folder) is None
 
 
 @pytest.mark.parametrize("damage", ["delete weights", "change weights", "entry not listed",
@@ -160,9 +160,9 @@ def test_export_cache_is_trusted_only_when_every_listed_file_is_intact(tmp_path,
     folder.mkdir()
     (folder / "model.xml").write_bytes(b"<net/>")
     (folder / "model.bin").write_bytes(b"weights")
-    digests = {n: embed._sha256(folder / n) for n in ("model.xml", "model.bin")}
+    digests = {n: embed.sha256_file(folder / n) for n in ("model.xml", "model.bin")}
     _manifest(folder, "model.xml", **digests)
-    assert embed._valid_cache(folder) == folder / "model.xml"
+    assert embed.valid_export(folder) == folder / "model.xml"
     if damage == "delete weights":
         (folder / "model.bin").unlink()
     elif damage == "change weights":
@@ -173,7 +173,7 @@ def test_export_cache_is_trusted_only_when_every_listed_file_is_intact(tmp_path,
         (folder / "manifest.json").write_text(json.dumps({"sha256": digests["model.xml"]}))
     else:
         (folder / "manifest.json").write_text("{not json")
-    assert embed._valid_cache(folder) is None
+    assert embed.valid_export(folder) is None
 
 
 @pytest.mark.slow
@@ -181,14 +181,14 @@ def test_corrupt_onnx_cache_is_rebuilt_with_a_logged_message(tmp_path, caplog, e
     settings = load_settings(env={}, data_dir=tmp_path, embedding_backend="onnx")
     spec = resolve_model(settings)
     path = embed.exported_model_path(settings, spec, "onnx")
-    good = embed._sha256(path)
+    good = embed.sha256_file(path)
     with open(path, "r+b") as fh:  # flip bytes in the middle of the file
         fh.seek(path.stat().st_size // 2)
         fh.write(b"\x00" * 64)
     with caplog.at_level(logging.WARNING, logger="paperwire.search.embed"):
         again = embed.exported_model_path(settings, spec, "onnx")
     assert "corrupt" in caplog.text
-    assert embed._sha256(again) == good
+    assert embed.sha256_file(again) == good
 
 
 def test_default_encoder_reads_176_tokens_head_and_tail(encoder):

@@ -23,10 +23,8 @@ from tests.search.embed_fixtures import encoder, model_data_dir  # noqa: F401  (
 def fresh_model_dir(settings, monkeypatch):
     """No export in the data dir and no encoder loaded in this process (as on a first
     start); the loaded encoders of other tests are put back afterwards."""
-    saved = dict(embed._ENCODERS)
-    embed._ENCODERS.clear()
-    yield settings
-    embed._ENCODERS.update(saved)
+    with embed.ENCODERS.isolated():
+        yield settings
 
 
 def test_get_encoder_that_may_not_export_says_not_ready_at_once(fresh_model_dir):
@@ -174,7 +172,7 @@ def test_waiting_for_another_process_export_says_so_then_uses_its_result(fresh_m
 
     settings = fresh_model_dir
     spec = embed.resolve_model(settings)
-    folder = embed._cache_dir(settings, spec, "onnx")
+    folder = embed.export_dir(settings, spec, "onnx")
     folder.parent.mkdir(parents=True)
     result: list = []
     with open(folder.parent / f".{folder.name}.lock", "w") as held, \
@@ -216,7 +214,7 @@ def test_searches_do_not_queue_behind_another_threads_model_export(fresh_model_d
     make_papers(db, 3, title="Selective state spaces for sequences")
     svc = SearchService(settings, db, background=False)
     spec = embed.resolve_model(settings)
-    folder = embed._cache_dir(settings, spec, embed.DEFAULT_BACKEND)
+    folder = embed.export_dir(settings, spec, embed.DEFAULT_BACKEND)
     folder.parent.mkdir(parents=True)
     try:
         with open(folder.parent / f".{folder.name}.lock", "w") as held:

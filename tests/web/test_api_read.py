@@ -189,10 +189,8 @@ def model_prepared_elsewhere(monkeypatch):
     from paperwire.search import embed
 
     monkeypatch.setenv(embed.PREPARED_ELSEWHERE_ENV, "1")
-    saved = dict(embed._ENCODERS)
-    embed._ENCODERS.clear()
-    yield
-    embed._ENCODERS.update(saved)
+    with embed.ENCODERS.isolated():
+        yield
 
 
 def test_similar_while_the_model_is_prepared_is_503_with_retry_after(model_prepared_elsewhere,
