@@ -18,17 +18,50 @@ cache of loaded encoders). Backends are imported when first used, so a process t
 embeds loads no inference runtime.
 """
 
-from paperwire.search.embed.base import TOKEN_BUDGET, Encoder, TokenEncoder, plan_batches, run_inputs
+from paperwire.search.embed.base import (
+    TOKEN_BUDGET,
+    Encoder,
+    TokenEncoder,
+    plan_batches,
+    run_inputs,
+)
 from paperwire.search.embed.encoders import (
-    ENCODERS, EncoderCache, clear_encoder_cache, encoder_key, get_encoder, model_ready)
+    ENCODERS,
+    EncoderCache,
+    clear_encoder_cache,
+    encoder_key,
+    get_encoder,
+    model_ready,
+)
 from paperwire.search.embed.export_cache import (
-    EXPORT_SHARE, clean_stale_exports, export_dir, export_finished, export_lock,
-    exported_model_path, valid_export)
+    EXPORT_SHARE,
+    clean_stale_exports,
+    export_dir,
+    export_finished,
+    export_lock,
+    exported_model_path,
+    valid_export,
+)
 from paperwire.search.embed.model import (
-    BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL_NAME, DEFAULT_MODEL_SHA256, EXPORT_RECIPE,
-    PREPARED_ELSEWHERE_ENV, EmbeddingModelError, ModelNotReady, ModelSpec, default_model_dir,
-    effective_max_length, effective_tail_tokens, make_model_id, model_id_for, paper_text,
-    prepared_elsewhere, resolve_model, sha256_file)
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_MODEL_NAME,
+    DEFAULT_MODEL_SHA256,
+    EXPORT_RECIPE,
+    PREPARED_ELSEWHERE_ENV,
+    EmbeddingModelError,
+    ModelNotReady,
+    ModelSpec,
+    default_model_dir,
+    effective_max_length,
+    effective_tail_tokens,
+    make_model_id,
+    model_id_for,
+    paper_text,
+    prepared_elsewhere,
+    resolve_model,
+    sha256_file,
+)
 
 __all__ = [
     "BACKENDS", "DEFAULT_BACKEND", "DEFAULT_MODEL_NAME", "DEFAULT_MODEL_SHA256", "ENCODERS",

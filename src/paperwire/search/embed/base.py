@@ -7,7 +7,8 @@ product); ``encode_query(text) -> (dim,)``; ``model_id`` as in model.py. Thread-
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -87,14 +88,18 @@ class TokenEncoder(Encoder):
         batch_size = max(1, batch_size or self.batch_size)
         encodings = [self._token_ids(e.ids) for e in self._tokenizer.encode_batch(texts)]
         runs = plan_batches([len(e) for e in encodings], batch_size, self.token_budget)
-        bar = None
+        bar: Any = None
+        done: Done = None
         if progress:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), desc="embedding", unit="paper", leave=False)
+
+            def done(n: int) -> None:
+                bar.update(n)
+
         try:
-            self._infer(((idx, self._feed(encodings, idx)) for idx in runs), out,
-                        bar.update if bar is not None else None)
+            self._infer(((idx, self._feed(encodings, idx)) for idx in runs), out, done)
         finally:
             if bar is not None:
                 bar.close()

@@ -13,16 +13,25 @@ import contextlib
 import logging
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from paperwire.search.embed.base import Encoder
-from paperwire.search.embed.export_cache import (
-    export_dir, export_finished, exported_model_path)
+from paperwire.search.embed.export_cache import export_dir, export_finished, exported_model_path
 from paperwire.search.embed.model import (
-    BACKENDS, DEFAULT_BACKEND, EmbeddingModelError, ModelNotReady, ModelSpec, cores,
-    effective_max_length, effective_tail_tokens, force_offline, prepared_elsewhere,
-    resolve_model)
+    BACKENDS,
+    DEFAULT_BACKEND,
+    EmbeddingModelError,
+    ModelNotReady,
+    ModelSpec,
+    cores,
+    effective_max_length,
+    effective_tail_tokens,
+    force_offline,
+    prepared_elsewhere,
+    resolve_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +65,7 @@ class EncoderCache:
             self._encoders.clear()
 
     @contextlib.contextmanager
-    def isolated(self) -> Iterator["EncoderCache"]:
+    def isolated(self) -> Iterator[EncoderCache]:
         """Empty for the block (as in a fresh process), then as before."""
         with self.lock:
             saved = dict(self._encoders)

@@ -20,14 +20,14 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from paperwire.search.embed.model import (
-    EXPORT_RECIPE, EmbeddingModelError, ModelSpec, sha256_file)
+from paperwire.procs import pid_alive
+from paperwire.search.embed.model import EXPORT_RECIPE, EmbeddingModelError, ModelSpec, sha256_file
 from paperwire.search.storage import NamedLock, temp_path
 from paperwire.search.storage.files import fsync_dir, fsync_file, temp_owner
-from paperwire.procs import pid_alive
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from paperwire.errors import require_extra
 from paperwire.search.embed.base import Encoder
 from paperwire.search.embed.model import (
-    EmbeddingModelError, ModelSpec, force_offline, make_model_id)
+    EmbeddingModelError,
+    ModelSpec,
+    force_offline,
+    make_model_id,
+)
 
 
 class TorchEncoder(Encoder):

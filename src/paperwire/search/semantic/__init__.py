@@ -13,7 +13,14 @@ shared primitives of ``search/storage``.
 
 from paperwire.search.semantic.files import FORMAT
 from paperwire.search.semantic.graph import (
-    EXPANSION_SEARCH, HNSW, SEMANTIC_SCORE, VectorSpace, insert, new_graph, quantize)
+    EXPANSION_SEARCH,
+    HNSW,
+    SEMANTIC_SCORE,
+    VectorSpace,
+    insert,
+    new_graph,
+    quantize,
+)
 from paperwire.search.semantic.index import COMPACT_MIN, EXACT_LIMIT, SemanticIndex
 from paperwire.search.semantic.registry import mark_open_indexes_dirty
 from paperwire.search.storage import OVERLAP

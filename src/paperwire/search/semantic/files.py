@@ -107,7 +107,7 @@ def save_generation(gen: Generation, number: int, graph: Index, table: VectorTab
         "index_bytes": (folder / index_file).stat().st_size if count else 0,
         "next_key": next_key, "dtype": "i8", "metric": "cos", "hnsw": HNSW,
         "cursor": cursor.to_json(),
-        "written_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "written_at": dt.datetime.now(dt.UTC).isoformat(),
     }
     # Older generations are no longer referenced (open views keep their inodes alive).
     gen.publish(json.dumps(manifest, indent=1), keep={index_file, table_dir})

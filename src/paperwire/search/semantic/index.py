@@ -21,8 +21,9 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from usearch.index import Index
@@ -413,7 +414,7 @@ class SemanticIndex:
             self._loaded = False
         OPEN_INDEXES.discard(self)
 
-    def __enter__(self) -> "SemanticIndex":
+    def __enter__(self) -> SemanticIndex:
         return self
 
     def __exit__(self, *exc: object) -> None:

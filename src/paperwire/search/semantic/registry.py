@@ -21,7 +21,7 @@ class OpenIndexes:
     """A thread-safe weak set of open indexes."""
 
     def __init__(self) -> None:
-        self._items: "weakref.WeakSet[Dirtiable]" = weakref.WeakSet()
+        self._items: weakref.WeakSet[Dirtiable] = weakref.WeakSet()
         self._lock = threading.Lock()
 
     def add(self, index: Dirtiable) -> None:

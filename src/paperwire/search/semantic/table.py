@@ -19,8 +19,8 @@ through the page cache; about 20 + dim bytes per entry.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class VectorTable:
         self.row_of_key[keys] = np.arange(len(keys), dtype=np.int64)
 
     @classmethod
-    def empty(cls, dim: int) -> "VectorTable":
+    def empty(cls, dim: int) -> VectorTable:
         return cls(np.zeros(0, dtype="S1"), np.zeros(0, dtype=np.uint64),
                    np.zeros((0, dim), dtype=np.int8), presorted=True)
 
@@ -89,14 +89,14 @@ class VectorTable:
         out[inside] = self.row_of_key[keys[inside]]
         return out
 
-    def without(self, keys: set[int]) -> "VectorTable":
+    def without(self, keys: set[int]) -> VectorTable:
         if not keys:
             return self
         keep = ~np.isin(self.keys, np.fromiter(keys, dtype=np.uint64))
         return VectorTable(self.ids[keep], self.keys[keep], np.asarray(self.vecs[keep]),
                            np.asarray(self.norms[keep]), presorted=True)
 
-    def plus(self, ids: np.ndarray, keys: np.ndarray, vecs: np.ndarray) -> "VectorTable":
+    def plus(self, ids: np.ndarray, keys: np.ndarray, vecs: np.ndarray) -> VectorTable:
         """This table and the entries given (ids absent from it), re-sorted by id."""
         if not len(ids):
             return self
@@ -117,7 +117,7 @@ class VectorTable:
         fsync_dir(folder)
 
     @classmethod
-    def read(cls, folder: Path, dim: int) -> "VectorTable":
+    def read(cls, folder: Path, dim: int) -> VectorTable:
         """Memory-map a table folder; ValueError when it is inconsistent."""
         arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
                   for name in ARRAYS}

@@ -21,8 +21,9 @@ after it are applied iff ``applied[id] == stamp``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 OVERLAP = dt.timedelta(seconds=120)
 
@@ -77,7 +78,7 @@ class ChangeCursor:
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None,
-                  overlap: dt.timedelta = OVERLAP) -> "ChangeCursor":
+                  overlap: dt.timedelta = OVERLAP) -> ChangeCursor:
         """The cursor saved by ``to_json`` (``None`` or no watermark: from the beginning)."""
         data = data or {}
         wm = data.get("watermark")

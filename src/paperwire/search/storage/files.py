@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Collection
 from pathlib import Path
-from typing import Collection
 
 from paperwire.procs import pid_alive
 

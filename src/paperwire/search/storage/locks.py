@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Iterator
+from typing import Any
 
 from paperwire.store.locks import file_lock, named_lock
 
@@ -26,7 +28,7 @@ from paperwire.store.locks import file_lock, named_lock
 class NamedLock:
     """A cross-process lock (see the module docstring). Thread-safe."""
 
-    def __init__(self, describe: str, enter: Callable[[bool], ContextManager[bool]]) -> None:
+    def __init__(self, describe: str, enter: Callable[[bool], AbstractContextManager[bool]]) -> None:
         self.describe = describe
         self._enter = enter
         self._stack: contextlib.ExitStack | None = None
@@ -34,13 +36,13 @@ class NamedLock:
 
     @classmethod
     def shared(cls, db: Any, name: str, *, lock_dir: str | Path,
-               pg_key: int | None = None) -> "NamedLock":
+               pg_key: int | None = None) -> NamedLock:
         """A lock every process using ``db`` respects (``pg_key``: a legacy advisory key)."""
         return cls(name, lambda wait: named_lock(db, name, lock_dir=lock_dir, wait=wait,
                                                  pg_key=pg_key))
 
     @classmethod
-    def local(cls, path: str | Path) -> "NamedLock":
+    def local(cls, path: str | Path) -> NamedLock:
         """A lock the processes of this host respect (a ``flock`` on ``path``)."""
         return cls(str(path), lambda wait: file_lock(path, wait=wait))
 
