@@ -274,8 +274,12 @@ def main() -> None:
     index.close()
     db.dispose()
     folder = args.data_dir / "index" / "semantic"
-    result["index_files_mb"] = {p.name: round(p.stat().st_size / 2**20, 1)
-                                for p in folder.iterdir() if p.is_file() and p.stat().st_size}
+    # Entries are files (the graph, the manifest) and folders (the table's .npy arrays).
+    sizes = {p.name: (p.stat().st_size if p.is_file() else
+                      sum(f.stat().st_size for f in p.rglob("*") if f.is_file()))
+             for p in folder.iterdir() if not p.name.startswith(".")}
+    result["index_files_mb"] = {name: round(size / 2**20, 1)
+                                for name, size in sizes.items() if size}
     result["indexed"] = n
     print(f"built {n} in {result['build_s']} s: {result['index_files_mb']}", file=sys.stderr)
 

@@ -20,13 +20,16 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-from paperwire.search.embed import ModelNotReady
+import numpy as np
+
+from paperwire.search.embed import Encoder, ModelNotReady
 from paperwire.search.sentences import sentence_texts
 from paperwire.search.storage import ChangeCursor, NamedLock
-from paperwire.store.embeddings import papers_needing_embedding, save_embeddings
+from paperwire.store.embeddings import PendingPaper, papers_needing_embedding, save_embeddings
 from paperwire.store.keysentences import save_key_sentences
 from paperwire.store.models import utcnow
 from paperwire.store.sentences import save_sentence_vectors
@@ -44,7 +47,7 @@ FULL_PASS_SECONDS = 600.0
 
 
 @contextlib.contextmanager
-def embedder_lock(settings, db, *, wait: bool) -> Iterator[bool]:
+def embedder_lock(settings: Any, db: Any, *, wait: bool) -> Iterator[bool]:
     """Hold the cross-process embedder lock; yields False when not acquired (wait=False)."""
     lock = NamedLock.shared(db, "embedder", lock_dir=Path(settings.data_dir) / "locks",
                             pg_key=_PG_LOCK_KEY)
@@ -52,7 +55,7 @@ def embedder_lock(settings, db, *, wait: bool) -> Iterator[bool]:
         yield got
 
 
-def count_needing_embedding(db, model_id: str,
+def count_needing_embedding(db: Any, model_id: str,
                             modified_since: dt.datetime | None = None) -> int:
     from paperwire.store.embeddings import count_needing_embedding as count
 
@@ -60,9 +63,9 @@ def count_needing_embedding(db, model_id: str,
         return count(session, model_id, modified_since, sentences=True)
 
 
-def embed_pending(settings, db, *, progress: bool = False, batch: int = 256,
+def embed_pending(settings: Any, db: Any, *, progress: bool = False, batch: int = 256,
                   limit: int | None = None, modified_since: dt.datetime | None = None,
-                  ids: Sequence[str] | None = None, encoder=None, wait: bool = True,
+                  ids: Sequence[str] | None = None, encoder: Encoder | None = None, wait: bool = True,
                   stop: threading.Event | None = None) -> int:
     """Embed papers lacking a current embedding; returns how many were written.
 
@@ -89,9 +92,11 @@ def embed_pending(settings, db, *, progress: bool = False, batch: int = 256,
                            modified_since=modified_since, progress=progress, stop=stop)
 
 
-def _embed_loop(db, encoder, paper_text, *, batch, limit, ids, modified_since, progress,
-                stop) -> int:
-    bar = None
+def _embed_loop(db: Any, encoder: Encoder, paper_text: Callable[[str, str], str], *,
+                batch: int, limit: int | None, ids: list[str] | None,
+                modified_since: dt.datetime | None, progress: bool,
+                stop: threading.Event | None) -> int:
+    bar: Any = None
     if progress:
         from tqdm import tqdm
 
@@ -139,7 +144,9 @@ def _embed_loop(db, encoder, paper_text, *, batch, limit, ids, modified_since, p
     return written
 
 
-def _encode_batch(encoder, paper_text, pending):
+def _encode_batch(encoder: Encoder, paper_text: Callable[[str, str], str],
+                  pending: Sequence[PendingPaper]
+                  ) -> tuple[np.ndarray, list[tuple[str, str, np.ndarray]]]:
     """Paper vectors (n, dim) and (paper id, content hash, "Title. Sentence" vectors) rows.
 
     One ``encode`` call for papers and sentences together, so the encoder's length-sorted
@@ -152,7 +159,8 @@ def _encode_batch(encoder, paper_text, pending):
         owners.append(len(sents))
     vecs = encoder.encode(texts)
     n = len(pending)
-    rows, start = [], n
+    rows: list[tuple[str, str, np.ndarray]] = []
+    start = n
     for p, count in zip(pending, owners):
         rows.append((p.id, p.content_hash, vecs[start:start + count]))
         start += count
@@ -162,7 +170,8 @@ def _encode_batch(encoder, paper_text, pending):
 class BackgroundEmbedder:
     """A daemon thread that embeds new and changed papers every ``interval`` seconds."""
 
-    def __init__(self, settings, db, *, interval: float | None = None, encoder=None) -> None:
+    def __init__(self, settings: Any, db: Any, *, interval: float | None = None,
+                 encoder: Encoder | None = None) -> None:
         self.settings = settings
         self.db = db
         self.interval = float(interval if interval is not None
@@ -228,7 +237,7 @@ class BackgroundEmbedder:
             self._wake.clear()
 
 
-def start_background_embedder(settings, db, *, interval: float | None = None,
-                              encoder=None) -> BackgroundEmbedder:
+def start_background_embedder(settings: Any, db: Any, *, interval: float | None = None,
+                              encoder: Encoder | None = None) -> BackgroundEmbedder:
     """Start the background embedder thread; call ``.stop()`` on shutdown."""
     return BackgroundEmbedder(settings, db, interval=interval, encoder=encoder).start()

@@ -48,32 +48,36 @@ def encoder_key(settings: Any, backend: str) -> EncoderKey:
 
 
 class EncoderCache:
-    """Loaded encoders by ``encoder_key``. Thread-safe; one load at a time."""
+    """Loaded encoders by ``encoder_key``. Thread-safe; ``lock`` is held by ``get_encoder``
+    while it loads one, so a model is loaded once (the cache's own operations never wait for
+    a load: a load may wait minutes for another process's export)."""
 
     def __init__(self) -> None:
         self._encoders: dict[EncoderKey, Encoder] = {}
-        self.lock = threading.Lock()  # held while loading, so a model is loaded once
+        self._mutex = threading.Lock()
+        self.lock = threading.Lock()
 
     def get(self, key: EncoderKey) -> Encoder | None:
-        return self._encoders.get(key)
+        with self._mutex:
+            return self._encoders.get(key)
 
     def put(self, key: EncoderKey, encoder: Encoder) -> None:
-        self._encoders[key] = encoder
+        with self._mutex:
+            self._encoders[key] = encoder
 
     def clear(self) -> None:
-        with self.lock:
+        with self._mutex:
             self._encoders.clear()
 
     @contextlib.contextmanager
     def isolated(self) -> Iterator[EncoderCache]:
         """Empty for the block (as in a fresh process), then as before."""
-        with self.lock:
-            saved = dict(self._encoders)
-            self._encoders.clear()
+        with self._mutex:
+            saved, self._encoders = self._encoders, {}
         try:
             yield self
         finally:
-            with self.lock:
+            with self._mutex:
                 self._encoders = saved
 
 
