@@ -64,11 +64,11 @@ def test_reads_are_cached_until_the_list_changes(db, rsettings, sample):
     list_id = _list(db, alice.id, "ir", ids[:5])
     first = service.for_list(db, rsettings, alice.id, list_id)
     assert service.for_list(db, rsettings, alice.id, list_id) == first
-    assert len(service._list_cache) == 1
+    assert len(service.CACHE.lists) == 1
     assert service.for_list(db, rsettings, alice.id, list_id, limit=3) == first[:3]
     library_service.add_to_list(db, alice.id, list_id, ids[5])
     service.for_list(db, rsettings, alice.id, list_id)
-    assert len(service._list_cache) == 2
+    assert len(service.CACHE.lists) == 2
 
 
 def test_an_empty_list_has_no_recommendations(db, rsettings, sample):

@@ -25,27 +25,22 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from paperwire.recommend import engine
-from paperwire.recommend.features import (
-    FeatureMatrix,
-    PaperText,
-    Vocabulary,
-    build_features,
-    paper_tokens,
-)
+from paperwire.recommend.features import FeatureMatrix
+from paperwire.services.recommend_pool import (CACHE, POOL_TTL_SECONDS, Pool, clear_pools,
+                                               paper_text, pool_for, vectors_for,
+                                               wait_for_refreshes, window_start)
 from paperwire.store import recommendations as store
-from paperwire.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
-NEGATIVE_DAYS = 90
-POOL_TTL_SECONDS = 600.0
+# The pool's interface stays importable from here (web, CLI, jobs and tests use it).
+__all__ = ["CACHE", "POOL_TTL_SECONDS", "Pool", "Recommended", "clear_pools", "compute",
+           "for_list", "pool_for", "precompute_all", "recommendations_for", "signature",
+           "wait_for_refreshes", "window_start"]
 
 
 @dataclass(frozen=True)
@@ -58,142 +53,10 @@ class Recommended:
     reason_paper_id: str | None
 
 
-@dataclass
-class Pool:
-    since: dt.datetime
-    candidates: list[str]
-    negatives: list[str]
-    features: FeatureMatrix
-    vocabulary: Vocabulary
-    texts: dict[str, PaperText]
-    built_at: float
-
-    def with_papers(self, rows: list[PaperText], vectors: dict[str, np.ndarray]) -> FeatureMatrix:
-        """The pool's features plus rows for papers outside it (a member's older positives),
-        weighted by the pool's vocabulary."""
-        known = set(self.features.ids)
-        extra = [r for r in rows if r.id not in known]
-        if not extra:
-            return self.features
-        more = build_features(extra, vectors, dim=self.features.dense.shape[1],
-                              vocabulary=self.vocabulary)
-        return FeatureMatrix.concat([self.features, more])
-
-
-def _text(row: store.PaperRow) -> PaperText:
-    return PaperText(row.id, row.title, row.abstract, row.categories, row.authors)
-
-
-def _vectors(session, settings, ids) -> dict[str, np.ndarray]:
-    from paperwire.search.embed import model_id_for
-    from paperwire.store.embeddings import get_embeddings
-
-    try:
-        model_id = model_id_for(settings)
-    except Exception as exc:  # noqa: BLE001 - no model: words alone still recommend
-        log.warning("recommendations without paper vectors: %s", exc)
-        return {}
-    return get_embeddings(session, model_id, ids)
-
-
-def window_start(settings, now: dt.datetime | None = None) -> dt.datetime:
-    now = now or utcnow()
-    day = (now - dt.timedelta(days=settings.recommend_days)).date()
-    return dt.datetime.combine(day, dt.time())
-
-
-_pools: dict[tuple, Pool] = {}
-_pools_lock = threading.Lock()
-
-
-def build_pool(session, settings, since: dt.datetime) -> Pool:
-    cand_rows = store.candidate_papers(session, since, settings.recommend_max_candidates)
-    cand_ids = {r.id for r in cand_rows}
-    neg_rows = [r for r in store.negative_pool(session, since, NEGATIVE_DAYS,
-                                               settings.recommend_negatives)
-                if r.id not in cand_ids]
-    texts = {r.id: _text(r) for r in cand_rows + neg_rows}
-    papers = list(texts.values())
-    vectors = _vectors(session, settings, [p.id for p in papers])
-    dim = next((len(v) for v in vectors.values()), 384)
-    vocabulary = Vocabulary.fit([paper_tokens(p) for p in papers])
-    features = build_features(papers, vectors, dim=dim, vocabulary=vocabulary)
-    return Pool(since, [r.id for r in cand_rows], [r.id for r in neg_rows], features,
-                vocabulary, texts, time.monotonic())
-
-
-def pool_for(session, settings, *, now: dt.datetime | None = None, fresh: bool = False,
-             db=None) -> Pool:
-    """The period's pool, cached per window day in this process. Older than
-    ``POOL_TTL_SECONDS``, it is still returned at once while a background thread rebuilds it
-    (when ``db`` is given: a web request never waits for a rebuild, only for the first build
-    of the day); ``fresh`` always rebuilds here (the nightly job)."""
-    since = window_start(settings, now)
-    key = (settings.effective_database_url, since)
-    with _pools_lock:
-        pool = _pools.get(key)
-    if pool is not None and not fresh:
-        if time.monotonic() - pool.built_at < POOL_TTL_SECONDS:
-            return pool
-        if db is not None:
-            _refresh_in_background(key, settings, db, since)
-            return pool
-    pool = build_pool(session, settings, since)
-    _keep(key, pool)
-    return pool
-
-
-def _keep(key, pool: Pool) -> None:
-    with _pools_lock:
-        for k in [k for k in _pools if k[0] == key[0] and k != key]:
-            del _pools[k]   # yesterday's window is never read again
-        _pools[key] = pool
-
-
-_refreshing: set[tuple] = set()
-
-
-def _refresh_in_background(key, settings, db, since: dt.datetime) -> None:
-    with _pools_lock:
-        if key in _refreshing:
-            return
-        _refreshing.add(key)
-
-    def run():
-        try:
-            with db.session() as s:
-                _keep(key, build_pool(s, settings, since))
-        except Exception:  # noqa: BLE001 - the stale pool stays in use; logged
-            log.exception("rebuilding the recommendation pool failed")
-        finally:
-            with _pools_lock:
-                _refreshing.discard(key)
-
-    threading.Thread(target=run, name="recommend-pool", daemon=True).start()
-
-
-def wait_for_refreshes(timeout: float = 60.0) -> None:
-    """Block until background rebuilds are done (tests, shutdown)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with _pools_lock:
-            if not _refreshing:
-                return
-        time.sleep(0.05)
-
-
-def clear_pools() -> None:
-    with _pools_lock:
-        _pools.clear()
-        _list_cache.clear()
-
-
 def _followed_authors(session, user_id) -> list[tuple[str, str]]:
-    """(strict key, display name) of followed authors; [] where author follows don't exist."""
-    try:
-        from paperwire.store.authors import followed_author_names
-    except ImportError:
-        return []
+    """(strict key, display name) of the member's followed authors."""
+    from paperwire.store.authors import followed_author_names
+
     return followed_author_names(session, user_id)
 
 
@@ -260,8 +123,8 @@ def _features_with(session, settings, pool: Pool, pos_ids, rejected
     pos_ids = set(pos_ids)
     outside = [p for p in list(pos_ids) + list(rejected) if p not in pool.texts]
     rows = store.papers_by_id(session, outside)
-    extra = [_text(r) for r in rows.values()]
-    X = pool.with_papers(extra, _vectors(session, settings, list(rows)))
+    extra = [paper_text(r) for r in rows.values()]
+    X = pool.with_papers(extra, vectors_for(session, settings, list(rows)))
     titles = {p: t.title for p, t in pool.texts.items() if p in pos_ids}
     titles.update({r.id: r.title for r in rows.values()})
     return X, titles
@@ -352,9 +215,6 @@ def precompute_all(settings, db, *, progress: bool = False,
 
 # --- one list's recommendations (arxiv-sanity-lite's per-tag model) ----------------------------
 
-LIST_CACHE_SIZE = 256
-_list_cache: dict[tuple, tuple[float, list[Recommended]]] = {}
-
 
 def for_list(db, settings, user_id: int, list_id: int, *, limit: int | None = None,
              now: dt.datetime | None = None) -> list[Recommended]:
@@ -383,8 +243,7 @@ def for_list(db, settings, user_id: int, list_id: int, *, limit: int | None = No
         key = (settings.effective_database_url, user_id, list_id, hashlib.sha1(json.dumps(
             [name, sorted(paper_ids), sorted(rejected), since.isoformat()]).encode()
         ).hexdigest())
-        with _pools_lock:
-            hit = _list_cache.get(key)
+        hit = CACHE.get_list(key)
         if hit is not None and time.monotonic() - hit[0] < POOL_TTL_SECONDS \
                 and len(hit[1]) >= min(limit, settings.recommend_limit):
             return hit[1][:limit]
@@ -399,8 +258,5 @@ def for_list(db, settings, user_id: int, list_id: int, *, limit: int | None = No
                         list_reason_text(name, titles.get(r.reason.paper_id or "", "")),
                         "list", name, r.reason.paper_id)
             for r in engine.recommend(X, pool.candidates, signals, pool.negatives, limit=n)]
-    with _pools_lock:
-        if len(_list_cache) >= LIST_CACHE_SIZE:
-            _list_cache.pop(next(iter(_list_cache)))   # the oldest entry
-        _list_cache[key] = (time.monotonic(), recs)
+    CACHE.keep_list(key, recs)
     return recs[:limit]
