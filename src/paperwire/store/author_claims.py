@@ -70,7 +70,7 @@ def listing(session: Session, status: str | None = None, *, user_id: int | None 
         stmt = stmt.where(AuthorClaim.user_id == user_id)
     stmt = stmt.order_by((AuthorClaim.status != "pending"), AuthorClaim.created_at.desc(),
                          AuthorClaim.id.desc()).limit(limit)
-    return [tuple(r) for r in session.execute(stmt)]
+    return [(claim, username) for claim, username in session.execute(stmt)]
 
 
 def claimants(session: Session, keys: Iterable[str]) -> dict[str, tuple[int, str]]:

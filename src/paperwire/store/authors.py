@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from paperwire import stored
 from paperwire.authors.names import compatible, loose_key, strict_key
+from paperwire.store.db import Database, rowcount
 from paperwire.store.models import AuthorFollow, FeedEntry, Paper, PaperAuthor, utcnow
 
 _CHUNK = 900
 _MAX = 255
+
+# A SELECT of any columns, kept as its own type through ``_visible``.
+_Q = TypeVar("_Q", bound="Select[*tuple[Any, ...]]")
 
 
 def author_rows(paper_id: str, authors: Any) -> list[tuple[str, int, str, str, str]]:
@@ -49,7 +53,7 @@ def author_rows(paper_id: str, authors: Any) -> list[tuple[str, int, str, str, s
     return rows
 
 
-def replace_paper_authors(session: Session, rows: Sequence[tuple], *,
+def replace_paper_authors(session: Session, rows: Sequence[tuple[Any, ...]], *,
                           replace_ids: Iterable[str] = ()) -> None:
     """Delete the rows of ``replace_ids`` and insert ``rows``, in the caller's transaction
     (driver-level executemany: this runs inside snapshot imports)."""
@@ -64,7 +68,7 @@ def replace_paper_authors(session: Session, rows: Sequence[tuple], *,
         conn.exec_driver_sql("INSERT INTO paper_authors (paper_id, position, name, strict_key, "
                              "loose_key) VALUES (?, ?, ?, ?, ?)", list(rows))
         return
-    raw = conn.connection.dbapi_connection
+    raw: Any = conn.connection.dbapi_connection     # psycopg 3 (COPY)
     with raw.cursor() as cur:
         with cur.copy("COPY paper_authors (paper_id, position, name, strict_key, loose_key) "
                       "FROM STDIN") as copy:
@@ -91,7 +95,7 @@ class AuthorIdentity:
     variants: list[Variant] = field(default_factory=list)
 
 
-def _visible(stmt):
+def _visible(stmt: _Q) -> _Q:
     return stmt.join(Paper, Paper.id == PaperAuthor.paper_id).where(Paper.hidden.is_(False))
 
 
@@ -100,9 +104,9 @@ def resolve(session: Session, name: str) -> AuthorIdentity | None:
     key = strict_key(name)
     if not key:
         return None
-    spellings = session.execute(
+    spellings = list(session.execute(
         _visible(select(PaperAuthor.name, func.count()).where(PaperAuthor.strict_key == key))
-        .group_by(PaperAuthor.name)).all()
+        .group_by(PaperAuthor.name)))
     if not spellings:
         return None
     spellings.sort(key=lambda r: (-r[1], r[0]))
@@ -114,7 +118,7 @@ def resolve(session: Session, name: str) -> AuthorIdentity | None:
                         func.count(func.distinct(PaperAuthor.paper_id)))
                  .where(PaperAuthor.loose_key == loose_key(name), PaperAuthor.strict_key != key))
         .group_by(PaperAuthor.strict_key, PaperAuthor.name)).all()
-    by_key: dict[str, list] = {}
+    by_key: dict[str, list[Any]] = {}
     for other_key, spelling, count in others:
         entry = by_key.setdefault(other_key, [spelling, 0, 0])
         entry[1] += count
@@ -144,11 +148,11 @@ def author_papers(session: Session, key: str, *, page: int = 1, limit: int = 20)
 def coauthors(session: Session, key: str, limit: int = 30) -> list[tuple[str, str, int]]:
     """``(display name, strict key, papers together)``, most frequent first."""
     mine = select(PaperAuthor.paper_id).where(PaperAuthor.strict_key == key).scalar_subquery()
-    rows = session.execute(
+    rows = list(session.execute(
         _visible(select(PaperAuthor.strict_key, func.min(PaperAuthor.name),
                         func.count(func.distinct(PaperAuthor.paper_id)))
                  .where(PaperAuthor.paper_id.in_(mine), PaperAuthor.strict_key != key))
-        .group_by(PaperAuthor.strict_key)).all()
+        .group_by(PaperAuthor.strict_key)))
     rows.sort(key=lambda r: (-r[2], r[1]))
     return [(name, k, count) for k, name, count in rows[:limit]]
 
@@ -156,7 +160,7 @@ def coauthors(session: Session, key: str, limit: int = 30) -> list[tuple[str, st
 def categories(session: Session, key: str) -> list[tuple[str, int]]:
     """The categories of the author's visible papers with counts, most frequent first."""
     mine = select(PaperAuthor.paper_id).where(PaperAuthor.strict_key == key).scalar_subquery()
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
     for cats, in session.execute(select(Paper.categories)
                                  .where(Paper.id.in_(mine), Paper.hidden.is_(False))):
         counts.update(dict.fromkeys(stored.strings(cats), 1))
@@ -166,7 +170,7 @@ def categories(session: Session, key: str) -> list[tuple[str, int]]:
 def on_feed(session: Session, key: str, limit: int = 50) -> list[tuple[Paper, FeedEntry]]:
     """The author's papers currently on the daily feed, latest day first."""
     mine = select(PaperAuthor.paper_id).where(PaperAuthor.strict_key == key).scalar_subquery()
-    return [tuple(r) for r in session.execute(
+    return [(paper, entry) for paper, entry in session.execute(
         select(Paper, FeedEntry).join(FeedEntry, FeedEntry.paper_id == Paper.id)
         .where(Paper.id.in_(mine), Paper.hidden.is_(False))
         .order_by(FeedEntry.day.desc(), Paper.id).limit(limit))]
@@ -199,7 +203,7 @@ def followed_authors(session: Session, user_id: int) -> list[str]:
 
 def followed_author_names(session: Session, user_id: int) -> list[tuple[str, str]]:
     """``(strict key, display name)`` of the authors a member follows, oldest first."""
-    return [tuple(r) for r in session.execute(
+    return [(key, name) for key, name in session.execute(
         select(AuthorFollow.strict_key, AuthorFollow.name)
         .where(AuthorFollow.user_id == user_id)
         .order_by(AuthorFollow.created_at, AuthorFollow.strict_key))]
@@ -220,9 +224,8 @@ def follow(session: Session, user_id: int, key: str, name: str) -> bool:
 
 
 def unfollow(session: Session, user_id: int, key: str) -> bool:
-    return session.execute(delete(AuthorFollow).where(AuthorFollow.user_id == user_id,
-                                                      AuthorFollow.strict_key == key)
-                           ).rowcount > 0
+    return rowcount(session.execute(delete(AuthorFollow).where(
+        AuthorFollow.user_id == user_id, AuthorFollow.strict_key == key))) > 0
 
 
 def followers_count(session: Session, key: str) -> int:
@@ -286,6 +289,8 @@ def follows_of_users(session: Session, user_ids: Iterable[int]) -> dict[int, lis
 # digest/build.py's _paper reads rows in this order: the paper's columns, then content_hash and
 # the stored key sentence's (without them the section showed the rule's sentence, never the
 # stored one).
+# The columns of a digest paper row, in ``digest.build.paper_from_row``'s order (also
+# ``store.deliveries``).
 DIGEST_COLUMNS = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.author_count,
                   Paper.categories, Paper.published_at, Paper.abs_url, Paper.pdf_url,
                   Paper.upvotes, Paper.num_comments, Paper.content_hash, Paper.key_sentence,
@@ -293,11 +298,11 @@ DIGEST_COLUMNS = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.au
 
 
 def digest_rows_by_keys(session: Session, keys: Iterable[str], since: dt.datetime,
-                        limit: int = 5000) -> list[tuple]:
+                        limit: int = 5000) -> list[tuple[Any, ...]]:
     """``(*DIGEST_COLUMNS, strict key, name as listed)`` for visible papers published at or
     after ``since`` by any of ``keys``, newest first (one row per matching author)."""
     keys = list(dict.fromkeys(keys))
-    rows: list[tuple] = []
+    rows: list[tuple[Any, ...]] = []
     for start in range(0, len(keys), _CHUNK):
         rows += [tuple(r) for r in session.execute(
             select(*DIGEST_COLUMNS, PaperAuthor.strict_key, PaperAuthor.name)
@@ -310,7 +315,8 @@ def digest_rows_by_keys(session: Session, keys: Iterable[str], since: dt.datetim
     return rows
 
 
-def iter_author_rows(db, batch_size: int = 2000):
+def iter_author_rows(db: Database, batch_size: int = 2000
+                     ) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
     """``(paper ids, author_rows)`` for every paper in id order, in batches (keyset: constant
     memory), each batch read in its own short session."""
     last = ""

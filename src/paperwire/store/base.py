@@ -7,9 +7,9 @@ Its own module so that the table modules (``models``, ``mail_models``, ``vector_
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, MetaData
+from sqlalchemy import JSON, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so that SQLite batch migrations and PostgreSQL agree on names.
@@ -30,3 +30,9 @@ def utcnow() -> dt.datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core ``Table`` of a model (for executemany UPDATEs; the ORM types it as a
+    ``FromClause``)."""
+    return cast(Table, model.__table__)

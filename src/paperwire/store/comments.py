@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from paperwire.errors import BadInput, NotFound
+from paperwire.store.db import rowcount
 from paperwire.store.discussion_models import CommentRevision
 from paperwire.store.models import Comment, Paper, User, utcnow
 
@@ -68,10 +69,11 @@ def delete_comment(session: Session, comment_id: int) -> bool:
     comment = session.get(Comment, comment_id)
     if comment is None:
         raise NotFound(f"no comment with id {comment_id}")
-    changed = session.execute(update(Comment)
-                              .where(Comment.id == comment_id, Comment.deleted.is_(False))
-                              .values(deleted=True, body_html="", edited_at=utcnow())
-                              .execution_options(synchronize_session=False)).rowcount or 0
+    changed = rowcount(session.execute(
+        update(Comment)
+        .where(Comment.id == comment_id, Comment.deleted.is_(False))
+        .values(deleted=True, body_html="", edited_at=utcnow())
+        .execution_options(synchronize_session=False))) or 0
     if changed:
         session.execute(update(Paper).where(Paper.id == comment.paper_id)
                         .values(num_comments=Paper.num_comments - 1))

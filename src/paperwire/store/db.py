@@ -12,10 +12,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from paperwire.config import Settings
+
 
 
 def normalize_url(url: str) -> str:
@@ -27,7 +32,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -38,7 +43,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -56,7 +61,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 class Database:
     """An engine plus a session factory; one per process and database URL."""
 
-    def __init__(self, url: str, **engine_kwargs) -> None:
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
@@ -82,7 +87,13 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(settings, *, migrate: bool = True) -> Database:
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE executed through a ``Session`` matched (``Session.execute``
+    is typed as returning a plain ``Result``; for DML it is a ``CursorResult``)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def open_database(settings: Settings, *, migrate: bool = True) -> Database:
     """Open the configured database, applying pending migrations first when asked."""
     db = Database(settings.effective_database_url)
     if migrate:

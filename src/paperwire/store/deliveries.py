@@ -31,10 +31,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from paperwire.store.authors import DIGEST_COLUMNS
+from paperwire.store.base import table_of
+from paperwire.store.db import rowcount
 from paperwire.store.dialect import upsert
 from paperwire.store.models import DigestDelivery, SentPaper, utcnow
 
@@ -149,17 +154,17 @@ def _reclaim(session: Session, *, edition: str, period: str, worker: str, limit:
                    DigestDelivery.claimed_by == claimer,
                    DigestDelivery.claimed_at == claimed_at)
             .values(claimed_by=worker, claimed_at=now, attempts=DigestDelivery.attempts + 1))
-        if res.rowcount == 1:
+        if rowcount(res) == 1:
             taken.append(rid)
             if claimer not in seen_claimers:
-                seen_claimers.add(claimer)
+                seen_claimers.add(claimer or "")
                 if mid is not None:
                     maybe_delivered.add(rid)
     return taken, maybe_delivered
 
 
 def fix_contents(session: Session, delivery_id: int, subscription_id: int, *,
-                 paper_ids: Sequence[dict], message_id: str) -> None:
+                 paper_ids: Sequence[dict[str, Any]], message_id: str) -> None:
     """Freeze what this delivery contains before it is first sent (caller commits).
 
     ``paper_ids`` items are ``{"id": paper id, "part": ..., ...}`` (see ``digest.build``)."""
@@ -174,7 +179,7 @@ def fix_contents(session: Session, delivery_id: int, subscription_id: int, *,
             for pid in ids])
 
 
-def fix_contents_many(session: Session, items: Sequence[tuple[int, int, list[dict], str]]) -> None:
+def fix_contents_many(session: Session, items: Sequence[tuple[int, int, list[dict[str, Any]], str]]) -> None:
     """``fix_contents`` for a batch of (delivery_id, subscription_id, contents, message_id)
     in two executemany statements."""
     from sqlalchemy import bindparam
@@ -182,8 +187,8 @@ def fix_contents_many(session: Session, items: Sequence[tuple[int, int, list[dic
     if not items:
         return
     session.connection().execute(
-        update(DigestDelivery.__table__)
-        .where(DigestDelivery.__table__.c.id == bindparam("b_id"))
+        update(table_of(DigestDelivery))
+        .where(table_of(DigestDelivery).c.id == bindparam("b_id"))
         .values(paper_ids=bindparam("b_papers"), message_id=bindparam("b_mid")),
         [dict(b_id=d, b_papers=list(c), b_mid=m) for d, _s, c, m in items])
     rows = [dict(subscription_id=sid, paper_id=pid, delivery_id=did)
@@ -193,28 +198,28 @@ def fix_contents_many(session: Session, items: Sequence[tuple[int, int, list[dic
         session.execute(upsert(session, SentPaper), rows)
 
 
-def _finish(session: Session, delivery_id: int, worker: str, **values) -> bool:
+def _finish(session: Session, delivery_id: int, worker: str, **values: Any) -> bool:
     res = session.execute(update(DigestDelivery)
                           .where(DigestDelivery.id == delivery_id,
                                  DigestDelivery.status == "sending",
                                  DigestDelivery.claimed_by == worker)
                           .values(**values))
-    return res.rowcount == 1
+    return rowcount(res) == 1
 
 
 def mark_sent(session: Session, delivery_id: int, worker: str) -> bool:
     return _finish(session, delivery_id, worker, status="sent", sent_at=utcnow(), error=None)
 
 
-def mark_sent_now(engine, delivery_id: int, worker: str) -> bool:
+def mark_sent_now(engine: Engine, delivery_id: int, worker: str) -> bool:
     """``mark_sent`` in its own transaction on a bare connection: the shortest path from the
     server's 250 to a durable ``sent`` (no ORM session set-up in the window)."""
-    t = DigestDelivery.__table__
+    t = table_of(DigestDelivery)
     with engine.begin() as conn:
         res = conn.execute(update(t).where(t.c.id == delivery_id, t.c.status == "sending",
                                            t.c.claimed_by == worker)
                            .values(status="sent", sent_at=utcnow(), error=None))
-    return res.rowcount == 1
+    return bool(res.rowcount == 1)
 
 
 def mark_skipped(session: Session, delivery_id: int, worker: str, reason: str) -> bool:
@@ -277,13 +282,14 @@ def counts(session: Session, edition: str, period: str) -> dict[str, int]:
         .group_by(DigestDelivery.status))}
 
 
-def for_subscription(session: Session, subscription_id: int, limit: int = 20):
+def for_subscription(session: Session, subscription_id: int,
+                     limit: int = 20) -> list[DigestDelivery]:
     return list(session.scalars(select(DigestDelivery)
                                 .where(DigestDelivery.subscription_id == subscription_id)
                                 .order_by(DigestDelivery.id.desc()).limit(limit)))
 
 
-def recent_failures(session: Session, limit: int = 20):
+def recent_failures(session: Session, limit: int = 20) -> list[DigestDelivery]:
     return list(session.scalars(select(DigestDelivery)
                                 .where(or_(DigestDelivery.status == "failed",
                                            and_(DigestDelivery.status == "pending",
@@ -293,16 +299,13 @@ def recent_failures(session: Session, limit: int = 20):
 
 # --- what an edition is made of ------------------------------------------------------------
 def period_papers(session: Session, *, published_from: dt.datetime, published_to: dt.datetime,
-                  feed_from: dt.date, feed_to: dt.date):
+                  feed_from: dt.date, feed_to: dt.date) -> list[tuple[Any, ...]]:
     """Visible papers published in [published_from, published_to) or put on the feed on a day
     in [feed_from, feed_to]: the candidates a digest's personal part is chosen from."""
     from paperwire.store.models import FeedEntry, Paper
 
-    cols = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.author_count,
-            Paper.categories, Paper.published_at, Paper.abs_url, Paper.pdf_url, Paper.upvotes,
-            Paper.num_comments, Paper.content_hash, Paper.key_sentence, Paper.key_sentence_hash,
-            Paper.key_sentence_scorer)
-    seen: dict[str, tuple] = {}
+    cols = DIGEST_COLUMNS
+    seen: dict[str, tuple[Any, ...]] = {}
     published = select(*cols).where(Paper.published_at >= published_from,
                                     Paper.published_at < published_to,
                                     Paper.hidden.is_(False))
@@ -314,13 +317,10 @@ def period_papers(session: Session, *, published_from: dt.datetime, published_to
     return list(seen.values())
 
 
-def papers_by_id(session: Session, ids: Sequence[str]):
+def papers_by_id(session: Session, ids: Sequence[str]) -> list[tuple[Any, ...]]:
     from paperwire.store.models import Paper
 
-    cols = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.author_count,
-            Paper.categories, Paper.published_at, Paper.abs_url, Paper.pdf_url, Paper.upvotes,
-            Paper.num_comments, Paper.content_hash, Paper.key_sentence, Paper.key_sentence_hash,
-            Paper.key_sentence_scorer)
+    cols = DIGEST_COLUMNS
     out = []
     ids = list(ids)
     for start in range(0, len(ids), 900):

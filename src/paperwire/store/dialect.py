@@ -17,20 +17,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+# Both dialects' INSERT constructs have the same ON CONFLICT methods and ``excluded``.
+Insert = postgresql.Insert | sqlite.Insert
 
-def insert(session: Session, table: Any):
+
+def insert(session: Session, table: Any) -> Insert:
     """The dialect's INSERT construct for ``table`` (a model class or Table)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table)
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def upsert(session: Session, table: Any, index_elements: Sequence[Any] | None = None, *,
-           update: Sequence[str] | Mapping[str, Any] | None = None):
+           update: Sequence[str] | Mapping[str, Any] | None = None) -> Insert:
     """``INSERT INTO table ... ON CONFLICT (index_elements)`` DO NOTHING (``update=None``) or
     DO UPDATE (column names: take the proposed row's values; a mapping: those values).
     DO UPDATE needs ``index_elements``; DO NOTHING without them covers any unique conflict."""

@@ -18,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from paperwire.store.dialect import upsert
@@ -28,6 +29,9 @@ from paperwire.store.models import Embedding, Paper, SentenceVectors, utcnow
 
 _CHUNK = 500
 VECTOR_DTYPE = np.dtype("<f4")
+
+# A SELECT of any columns, kept as its own type through the filters.
+_Q = TypeVar("_Q", bound="Select[*tuple[Any, ...]]")
 
 
 def vector_to_bytes(vec: np.ndarray) -> bytes:
@@ -69,7 +73,8 @@ class EmbeddingBatch:
         return (self.created_at[-1], self.ids[-1]) if self.ids else None
 
 
-def needing_embedding(query, model_id: str, *, sentences: bool = False):
+def needing_embedding(query: _Q, model_id: str, *,
+                      sentences: bool = False) -> _Q:
     """``query`` (over ``Paper``) restricted to papers whose embedding is missing, of another
     model or older than the paper's content; with ``sentences``, also those whose sentence
     vectors (store/sentences.py) are (the embedder writes both together)."""

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperwire.store.db import rowcount
 from paperwire.store.models import JobRun, utcnow
 
 
@@ -45,7 +46,7 @@ def start(session: Session, name: str, key: str, worker: str, *, max_attempts: i
                                                JobRun.attempts == attempts)
                           .values(status="running", worker=worker, started_at=now,
                                   finished_at=None, attempts=attempts + 1, error=None))
-    return rid if res.rowcount == 1 else None
+    return rid if rowcount(res) == 1 else None
 
 
 def finish(session: Session, run_id: int, *, ok: bool, detail: str | None = None,
@@ -72,7 +73,7 @@ def recent(session: Session, *, limit: int = 30, failed_only: bool = False,
 def prune(session: Session, older_than: dt.datetime) -> int:
     res = session.execute(delete(JobRun).where(JobRun.started_at < older_than,
                                                JobRun.status != "running"))
-    return res.rowcount or 0
+    return rowcount(res) or 0
 
 
 def retryable(session: Session, now: dt.datetime, *, max_attempts: int = 5) -> list[tuple[str, str]]:

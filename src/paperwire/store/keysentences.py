@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
+from paperwire.store.base import table_of
+from paperwire.store.db import rowcount
 from paperwire.store.models import Embedding, Paper, SentenceVectors
 
 _CHUNK = 500
@@ -30,14 +32,14 @@ def save_key_sentences(session: Session, rows: Sequence[tuple[str, str, str | No
     and the next embedding pass writes a current one."""
     if not rows:
         return 0
-    table = Paper.__table__  # Core executemany (the ORM's bulk form wants column-named keys)
+    table = table_of(Paper)  # Core executemany (the ORM's bulk form wants column-named keys)
     stmt = (update(table).where(table.c.id == bindparam("pid"))
             .values(key_sentence=bindparam("text"), key_sentence_hash=bindparam("chash"),
                     key_sentence_scorer=scorer))
     params = [{"pid": pid, "text": text, "chash": chash} for pid, chash, text in rows]
     n = 0
     for start in range(0, len(params), _CHUNK):
-        n += session.execute(stmt, params[start:start + _CHUNK]).rowcount or 0
+        n += rowcount(session.execute(stmt, params[start:start + _CHUNK])) or 0
     return n
 
 

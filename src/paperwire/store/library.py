@@ -20,11 +20,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, func, select, union
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound
+from paperwire.store.db import rowcount
 from paperwire.store.dialect import upsert
 from paperwire.store.library_models import (
     FollowedTopic,
@@ -138,7 +140,7 @@ def unsave_paper(session: Session, user_id: int, paper_id: str) -> bool:
     """Take a paper out of the library (its lists keep it); True when it was there."""
     result = session.execute(delete(SavedPaper).where(SavedPaper.user_id == user_id,
                                                       SavedPaper.paper_id == paper_id))
-    return (result.rowcount or 0) == 1
+    return (rowcount(result) or 0) == 1
 
 
 def saved_paper_ids(session: Session, user_id: int | None, paper_ids: Iterable[str]) -> set[str]:
@@ -228,7 +230,7 @@ def follow_topic(session: Session, user_id: int, query: str) -> bool:
 def unfollow_topic(session: Session, user_id: int, query: str) -> bool:
     result = session.execute(delete(FollowedTopic).where(FollowedTopic.user_id == user_id,
                                                          FollowedTopic.query == query))
-    return (result.rowcount or 0) > 0
+    return (rowcount(result) or 0) > 0
 
 
 def count_followed_topics(session: Session, user_id: int) -> int:
@@ -244,9 +246,11 @@ def delete_member_library(session: Session, user_id: int) -> None:
     and their follows of others' lists. Explicit statements, like ``delete_account``, so the
     result does not depend on foreign-key actions."""
     own = select(PaperList.id).where(PaperList.user_id == user_id)
-    for model in (ListItem, ListFollow, PendingImport):
+    in_list: tuple[Any, ...] = (ListItem, ListFollow, PendingImport)
+    for model in in_list:
         session.execute(delete(model).where(model.list_id.in_(own))
                         .execution_options(synchronize_session=False))
-    for model in (ListFollow, SavedPaper, PaperFeedback, FollowedTopic, PaperList):
-        session.execute(delete(model).where(model.user_id == user_id)
+    owned: tuple[Any, ...] = (ListFollow, SavedPaper, PaperFeedback, FollowedTopic, PaperList)
+    for owner in owned:
+        session.execute(delete(owner).where(owner.user_id == user_id)
                         .execution_options(synchronize_session=False))

@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound, PaperwireError
@@ -71,7 +73,7 @@ def visible_kinds(session: Session, ids: Sequence[str]) -> dict[str, set[str]]:
     return dict(out)
 
 
-def has_kind(paper_id_column, kind: str):
+def has_kind(paper_id_column: Any, kind: str) -> ColumnElement[bool]:
     """SQL condition: the paper has a visible link of this kind (feed filters)."""
     return exists().where(and_(PaperLink.paper_id == paper_id_column, PaperLink.kind == kind,
                                PaperLink.status == "visible"))
@@ -91,7 +93,7 @@ def put_links(session: Session, paper_links: dict[str, list[Link]], source: str,
     if not ids:
         return []
     before = _kinds_of(session, ids)
-    existing: dict[str, dict[str, PaperLink]] = defaultdict(dict)
+    existing: dict[str, dict[str, PaperLink | None]] = defaultdict(dict)
     for chunk in _chunks(ids):
         for link in session.scalars(select(PaperLink).where(PaperLink.paper_id.in_(chunk))):
             existing[link.paper_id][link.url] = link
@@ -99,11 +101,11 @@ def put_links(session: Session, paper_links: dict[str, list[Link]], source: str,
     for pid, links in paper_links.items():
         have = existing.get(pid, {})
         wanted = {link.url for link in links}
-        for link in links:
-            if link.url not in have:
-                session.add(PaperLink(paper_id=pid, url=link.url, kind=link.kind, source=source,
-                                      status="visible", created_at=now))
-                have[link.url] = None  # type: ignore[assignment]  # a batch may repeat a url
+        for found in links:
+            if found.url not in have:
+                session.add(PaperLink(paper_id=pid, url=found.url, kind=found.kind,
+                                      source=source, status="visible", created_at=now))
+                have[found.url] = None  # a batch may repeat a url
         if replace:
             for url, row in list(have.items()):
                 if row is not None and row.source == source and row.status == "visible" \
@@ -140,7 +142,7 @@ class Added:
     visible: bool
 
 
-def member_links_since(session: Session, user_id: int, since) -> int:
+def member_links_since(session: Session, user_id: int, since: datetime) -> int:
     """Links ``user_id`` added after ``since`` (naive UTC): the daily limit's count."""
     return session.scalar(select(func.count()).select_from(PaperLink).where(
         PaperLink.added_by == user_id, PaperLink.created_at > since)) or 0

@@ -13,11 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from paperwire.store.models import Comment, FeedEntry, Paper, Upvote, User
+
+# A SELECT of any columns, kept as its own type through the filters.
+_Q = TypeVar("_Q", bound="Select[*tuple[Any, ...]]")
 
 
 @dataclass
@@ -31,7 +35,7 @@ def _submitter(entry: FeedEntry, username: str | None) -> str | None:
     return username or entry.submitted_by_name
 
 
-def _period(stmt, start: dt.date | None, end: dt.date | None):
+def _period(stmt: _Q, start: dt.date | None, end: dt.date | None) -> _Q:
     if start is not None:
         stmt = stmt.where(FeedEntry.day >= start)
     if end is not None:
@@ -39,7 +43,7 @@ def _period(stmt, start: dt.date | None, end: dt.date | None):
     return stmt
 
 
-def _has(stmt, has: str | None):
+def _has(stmt: _Q, has: str | None) -> _Q:
     if has:
         from paperwire.store.links import has_kind
 

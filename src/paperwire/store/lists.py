@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound
+from paperwire.store.db import rowcount
 from paperwire.store.dialect import upsert
 from paperwire.store.library_models import ListFollow, ListItem, PaperList, PendingImport
 from paperwire.store.models import Paper, User, utcnow
@@ -138,7 +139,7 @@ def add_item(session: Session, list_id: int, paper_id: str, at: dt.datetime | No
 def remove_item(session: Session, list_id: int, paper_id: str) -> bool:
     result = session.execute(delete(ListItem).where(ListItem.list_id == list_id,
                                                     ListItem.paper_id == paper_id))
-    return (result.rowcount or 0) == 1
+    return (rowcount(result) or 0) == 1
 
 
 def items(session: Session, list_id: int, *, offset: int = 0, limit: int | None = None,
@@ -183,7 +184,7 @@ def follow(session: Session, user_id: int, list_id: int) -> bool:
 def unfollow(session: Session, user_id: int, list_id: int) -> bool:
     result = session.execute(delete(ListFollow).where(ListFollow.user_id == user_id,
                                                       ListFollow.list_id == list_id))
-    return (result.rowcount or 0) == 1
+    return (rowcount(result) or 0) == 1
 
 
 def is_following(session: Session, user_id: int | None, list_id: int) -> bool:

@@ -31,6 +31,8 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from paperwire.store.db import Database
+
 
 def transaction_lock(session: Session, namespace: int, key: int) -> bool:
     """Take a transaction-scoped lock on (namespace, key), two signed 32-bit integers; True on
@@ -48,7 +50,7 @@ def name_key(name: str) -> int:
 
 
 @contextlib.contextmanager
-def named_lock(db, name: str, *, lock_dir: str | Path, wait: bool,
+def named_lock(db: Database, name: str, *, lock_dir: str | Path, wait: bool,
                pg_key: int | None = None) -> Iterator[bool]:
     """Hold the cross-process lock ``name``; yields whether it was acquired (always True with
     ``wait=True``). ``db`` is a ``store.db.Database``."""

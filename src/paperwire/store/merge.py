@@ -80,7 +80,7 @@ def merge_records(stored: PaperRecord, incoming: PaperRecord) -> PaperRecord:
     return dc_replace(stored, **values, imported_upvotes=incoming.imported_upvotes)
 
 
-def _versions(old: list, new: list, *, incoming_wins: bool) -> list:
+def _versions(old: list[Any], new: list[Any], *, incoming_wins: bool) -> list[Any]:
     if not new or new == old:
         return old
     if not old:

@@ -9,26 +9,30 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from paperwire.store.db import Database
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def alembic_config(db) -> Config:
+def alembic_config(db: Database) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = db.engine
     return cfg
 
 
-def current_revision(db) -> str | None:
+def current_revision(db: Database) -> str | None:
     with db.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def head_revision(db) -> str:
-    return ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+def head_revision(db: Database) -> str:
+    head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+    assert head is not None, "the migrations have a head"
+    return head
 
 
-def upgrade(db, revision: str = "head") -> list[str]:
+def upgrade(db: Database, revision: str = "head") -> list[str]:
     """Apply pending migrations; returns the revisions applied (empty when up to date)."""
     before = current_revision(db)
     if before == head_revision(db) and revision == "head":

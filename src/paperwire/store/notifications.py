@@ -21,10 +21,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from paperwire.store.base import table_of
+from paperwire.store.db import rowcount
 from paperwire.store.dialect import upsert
 from paperwire.store.discussion_models import Notification, NotificationMail, NotificationPrefs
 from paperwire.store.models import Comment, FeedEntry, Paper, User, utcnow
@@ -41,9 +45,10 @@ def paper_people(session: Session, paper_id: str) -> dict[int, str]:
     people: dict[int, str] = {}
     for uid in _savers(session, paper_id):
         people[uid] = "saved"
-    for uid in session.scalars(select(FeedEntry.submitted_by).where(
+    for submitter in session.scalars(select(FeedEntry.submitted_by).where(
             FeedEntry.paper_id == paper_id, FeedEntry.submitted_by.is_not(None))):
-        people[uid] = "submitted"
+        if submitter is not None:
+            people[submitter] = "submitted"
     for uid in _claimed_authors(session, paper_id):
         people[uid] = "authored"
     return people
@@ -102,7 +107,7 @@ def _excerpt(body: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def _views(session: Session, query) -> list[NotificationView]:
+def _views(session: Session, query: Select[*tuple[Any, ...]]) -> list[NotificationView]:
     rows = session.execute(query).all()
     return [NotificationView(n.id, n.kind, n.reason, n.comment_id, n.paper_id, title, actor,
                              "" if deleted else _excerpt(body), n.created_at,
@@ -110,7 +115,7 @@ def _views(session: Session, query) -> list[NotificationView]:
             for n, title, actor, body, deleted in rows]
 
 
-def _select():
+def _select() -> Select[*tuple[Any, ...]]:
     return (select(Notification, Paper.title, User.username, Comment.body, Comment.deleted)
             .join(Paper, Paper.id == Notification.paper_id)
             .join(Comment, Comment.id == Notification.comment_id)
@@ -141,8 +146,8 @@ def mark_read(session: Session, user_id: int, ids: Iterable[int] | None = None, 
         if not ids:
             return 0
         q = q.where(Notification.id.in_(ids))
-    return session.execute(q.values(read_at=now or utcnow())
-                           .execution_options(synchronize_session=False)).rowcount or 0
+    return rowcount(session.execute(q.values(read_at=now or utcnow())
+                                    .execution_options(synchronize_session=False))) or 0
 
 
 def delete_member(session: Session, user_id: int) -> None:
@@ -155,7 +160,7 @@ def delete_member(session: Session, user_id: int) -> None:
     session.execute(delete(NotificationPrefs).where(NotificationPrefs.user_id == user_id))
 
 
-def export_member(session: Session, user_id: int) -> dict:
+def export_member(session: Session, user_id: int) -> dict[str, Any]:
     """A member's discussion data for an account export: their notification-mail choice,
     their notifications, and the earlier versions of their own edited comments."""
     from paperwire.store.discussion_models import CommentRevision
@@ -255,11 +260,11 @@ def plan_mails(session: Session, *, now: dt.datetime | None = None) -> int:
         mail = NotificationMail(user_id=uid, status="pending", attempts=0, created_at=now)
         session.add(mail)
         session.flush()
-        taken = session.execute(
+        taken = rowcount(session.execute(
             update(Notification)
             .where(Notification.user_id == uid, Notification.mail_id.is_(None),
                    Notification.read_at.is_(None), Notification.created_at <= now)
-            .values(mail_id=mail.id).execution_options(synchronize_session=False)).rowcount
+            .values(mail_id=mail.id).execution_options(synchronize_session=False)))
         if not taken:
             session.delete(mail)   # another planner took them first
             session.flush()
@@ -310,14 +315,14 @@ def claim(session: Session, *, worker: str, limit: int, lease_seconds: float,
                 break
             if not (is_dead(claimer or "") or at is None or at + lease <= now):
                 continue
-            res = session.execute(
+            taken = session.execute(
                 update(NotificationMail)
                 .where(NotificationMail.id == mid, NotificationMail.status == "sending",
                        NotificationMail.claimed_by == claimer)
                 .values(claimed_by=worker, claimed_at=now,
                         attempts=NotificationMail.attempts + 1)
                 .returning(NotificationMail.id, NotificationMail.user_id)).all()
-            out += [ClaimedMail(i, u, True) for i, u in res]
+            out += [ClaimedMail(i, u, True) for i, u in taken]
     return out
 
 
@@ -334,20 +339,21 @@ def recipient(session: Session, user_id: int) -> tuple[str | None, str | None, b
     prefs = session.get(NotificationPrefs, user_id)
     if row is None:
         return None, None, False, 0
-    wants = (bool(prefs and prefs.email) and not row.disabled and row.email is not None
+    if prefs is None:
+        return row.email, row.display_name or row.username, False, 0
+    wants = (bool(prefs.email) and not row.disabled and row.email is not None
              and prefs.confirmed_email == row.email.lower())
-    return row.email, row.display_name or row.username, wants, prefs.token_version if prefs \
-        else 0
+    return row.email, row.display_name or row.username, wants, prefs.token_version
 
 
-def mark_sent_now(engine, mail_id: int, worker: str) -> bool:
+def mark_sent_now(engine: Engine, mail_id: int, worker: str) -> bool:
     """``sent`` in its own one-row transaction, right after the server's 250."""
-    t = NotificationMail.__table__
+    t = table_of(NotificationMail)
     with engine.begin() as conn:
         res = conn.execute(update(t).where(t.c.id == mail_id, t.c.status == "sending",
                                            t.c.claimed_by == worker)
                            .values(status="sent", sent_at=utcnow(), error=None))
-    return res.rowcount == 1
+    return bool(res.rowcount == 1)
 
 
 def finish(session: Session, mail_id: int, worker: str, status: str, error: str | None) -> bool:
@@ -361,7 +367,7 @@ def finish(session: Session, mail_id: int, worker: str, status: str, error: str 
                                  NotificationMail.status == "sending",
                                  NotificationMail.claimed_by == worker)
                           .values(**values).execution_options(synchronize_session=False))
-    return res.rowcount == 1
+    return rowcount(res) == 1
 
 
 def counts(session: Session) -> dict[str, int]:

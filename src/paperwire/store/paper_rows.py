@@ -18,9 +18,11 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import JSON, DateTime, Integer, String
+from sqlalchemy import JSON, Column, DateTime, Integer, String
+from sqlalchemy.engine import Connection
 
 from paperwire.records import METADATA_FIELDS, PaperRecord
+from paperwire.store.base import table_of
 from paperwire.store.models import Paper
 
 
@@ -64,15 +66,15 @@ def copy_fields(line: bytes) -> list[str | None]:
 _STAGE = "pw_papers_stage"
 
 
-def pg_write(conn, builder: RowBuilder, inserts: list[bytes], updates: list[bytes],
-              now: dt.datetime) -> None:
+def pg_write(conn: Connection, builder: RowBuilder, inserts: list[bytes], updates: list[bytes],
+             now: dt.datetime) -> None:
     """PostgreSQL: new rows by COPY, changed metadata by COPY into a staging table and one
     UPDATE ... FROM, all in the caller's transaction (so a batch and its resume point still
     commit together). COPY costs the server and this process far less per row than
     executemany's one INSERT per row; the rows arrive already encoded (``copy_line``)."""
     if not inserts and not updates:
         return
-    raw = conn.connection.dbapi_connection
+    raw: Any = conn.connection.dbapi_connection     # psycopg 3 (COPY)
     with raw.cursor() as cur:
         if inserts:
             with cur.copy(builder.copy_sql) as copy:
@@ -89,7 +91,7 @@ def pg_write(conn, builder: RowBuilder, inserts: list[bytes], updates: list[byte
 
 
 
-def _copy_value(value) -> str:
+def _copy_value(value: Any) -> str:
     if value is None:
         return "\\N"
     if value is True:
@@ -103,7 +105,7 @@ def _copy_value(value) -> str:
     return str(value)
 
 
-def _copy_int(value) -> str:
+def _copy_int(value: int | None) -> str:
     return "\\N" if value is None else str(value)
 
 
@@ -131,7 +133,7 @@ def _copy_text(value: str | None) -> str:
     return value
 
 
-def _copy_expr(column, expr: str, env: dict) -> str:
+def _copy_expr(column: Column[Any], expr: str, env: dict[str, Any]) -> str:
     """``expr`` (a row value in the SQLite/tuple builder) as COPY text for ``column``."""
     name = column.name
     if expr in ("h", "now"):
@@ -140,7 +142,7 @@ def _copy_expr(column, expr: str, env: dict) -> str:
         return "str(up)"
     constants = {"0": 0, "False": False}
     if expr.startswith("default_") or expr in constants:
-        value = column.default.arg if expr.startswith("default_") else constants[expr]
+        value = _scalar_default(column) if expr.startswith("default_") else constants[expr]
         env[f"copy_{name}"] = _copy_value(value)
         return f"copy_{name}"
     if name in _JSON_COLUMNS:
@@ -155,7 +157,13 @@ def _copy_expr(column, expr: str, env: dict) -> str:
     return f"E({expr})"
 
 
-def copy_line(row: tuple) -> bytes:
+def _scalar_default(column: Column[Any]) -> Any:
+    """The scalar ``default=`` of a column (callers checked ``default.is_scalar``)."""
+    default: Any = column.default
+    return default.arg
+
+
+def copy_line(row: tuple[Any, ...]) -> bytes:
     """One row in PostgreSQL COPY text format: tab-separated, ``\\N`` for NULL, backslash,
     newline, carriage return and tab escaped; JSON columns arrive as JSON text already."""
     return ("\t".join(map(_copy_value, row)) + "\n").encode("utf-8")
@@ -174,18 +182,18 @@ def sqlite_datetime(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat(" ", "microseconds")
 
 
-def _json_text(value) -> str:
+def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
 class RowBuilder(NamedTuple):
     sqlite: bool
-    names: tuple                       # the row's columns, in order
-    row: Callable                      # (record, hash, upvotes, now) -> INSERT parameters
+    names: tuple[str, ...]             # the row's columns, in order
+    row: Callable[..., Any]            # (record, hash, upvotes, now) -> INSERT parameters
     insert_sql: str
     update_sql: str                    # metadata + content_hash + modified_at, by id
     votes_sql: str                     # imported_upvotes, upvotes delta, by id
-    metadata_positions: tuple          # where the updatable metadata sits in a row
+    metadata_positions: tuple[int, ...]  # where the updatable metadata sits in a row
     copy_sql: str                      # PostgreSQL: COPY of full rows into papers
     stage_copy_sql: str                # ... into the staging table
     stage_update_sql: str              # staged metadata + content_hash, modified_at = %s
@@ -203,14 +211,14 @@ def row_builder(dialect: str) -> RowBuilder:
     another area adds later gets its scalar default (or NULL). Cached per dialect: the table's
     columns are fixed for the life of the process."""
     sqlite = dialect == "sqlite"
-    env: dict = {"J": _json_text, "D": sqlite_datetime if sqlite else (lambda v: v)}
+    env: dict[str, Any] = {"J": _json_text, "D": sqlite_datetime if sqlite else (lambda v: v)}
     fixed = {"content_hash": "h", "imported_upvotes": "up", "upvotes": "up",
              "num_comments": "0", "hidden": "0" if sqlite else "False",
              "created_at": "now", "modified_at": "now"}
     names, exprs, copy_exprs = [], [], []
-    copy_env: dict = {"TAB": "\t", "NL": "\n", "E": _copy_text, "T": copy_time, "N": _copy_int,
-                      "V": _copy_value}
-    for column in Paper.__table__.columns:
+    copy_env: dict[str, Any] = {"TAB": "\t", "NL": "\n", "E": _copy_text, "T": copy_time,
+                                "N": _copy_int, "V": _copy_value}
+    for column in table_of(Paper).columns:
         name = column.name
         if name in fixed:
             expr = fixed[name]
@@ -221,7 +229,7 @@ def row_builder(dialect: str) -> RowBuilder:
             elif name in _DATETIME_COLUMNS:
                 expr = f"D({expr})"
         elif column.default is not None and column.default.is_scalar:
-            env[f"default_{name}"] = column.default.arg
+            env[f"default_{name}"] = _scalar_default(column)
             expr = f"default_{name}"
         else:
             continue

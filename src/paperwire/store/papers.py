@@ -21,13 +21,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paperwire.records import METADATA_FIELDS, PaperRecord
 from paperwire.store.authors import author_rows, replace_paper_authors
+from paperwire.store.db import Database
 from paperwire.store.merge import merge_records
 from paperwire.store.models import Paper, utcnow
 from paperwire.store.paper_rows import (
@@ -64,9 +65,9 @@ class UpsertResult:
         self.updated_ids += other.updated_ids
 
 
-def _existing(session: Session, ids: Sequence[str]) -> dict[str, tuple]:
+def _existing(session: Session, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     """{id: (content_hash, version, imported_upvotes, updated_at)} of the stored ones."""
-    found: dict[str, tuple] = {}
+    found: dict[str, tuple[Any, ...]] = {}
     conn = session.connection()
     sqlite = conn.dialect.name == "sqlite"
     # PostgreSQL takes the whole batch as one array parameter; SQLite needs chunks.
@@ -78,7 +79,7 @@ def _existing(session: Session, ids: Sequence[str]) -> dict[str, tuple]:
         if sqlite:
             sql = ('SELECT id, content_hash, version, imported_upvotes, updated_at FROM papers '
                    f'WHERE id IN ({", ".join("?" * len(chunk))})')
-            params: tuple = tuple(chunk)
+            params: tuple[Any, ...] = tuple(chunk)
         else:
             sql = ('SELECT id, content_hash, version, imported_upvotes, updated_at FROM papers '
                    'WHERE id = ANY(%s)')
@@ -102,9 +103,9 @@ class PreparedPaper(NamedTuple):
     updated_at: dt.datetime | None
     content_hash: str
     imported_upvotes: int | None
-    row: tuple
+    row: tuple[Any, ...] | bytes
     # ``store.authors.author_rows`` of the record (computed with the row, off the writer).
-    authors: tuple = ()
+    authors: tuple[Any, ...] = ()
 
 
 def prepare_paper(record: PaperRecord, dialect: str, now: dt.datetime | None = None) \
@@ -145,8 +146,11 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
     existing = _existing(session, list(by_id))
     now = utcnow()
     now_value = sqlite_datetime(now) if builder.sqlite else now
-    inserts, meta_updates, vote_updates = [], [], []
-    author_inserts: list[tuple] = []
+    # SQLite: tuples of parameters; PostgreSQL: COPY lines (``PreparedPaper.row``).
+    inserts: list[Any] = []
+    meta_updates: list[Any] = []
+    vote_updates: list[tuple[int | None, int, str]] = []
+    author_inserts: list[tuple[Any, ...]] = []
     authors_replaced: list[str] = []
     # A stored paper whose content differs is merged (store.merge) with what is stored; only
     # those rows are read in full, so re-importing an unchanged dump costs no extra reads.
@@ -163,7 +167,8 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
         old_hash, _old_version, old_imported, _old_updated = row
         metadata_changed = False
         if pid in stored:
-            merged = merge_records(stored[pid], incoming_record(builder, paper.row, paper.imported_upvotes))
+            merged = merge_records(stored[pid], incoming_record(builder, paper.row,
+                                                                paper.imported_upvotes))
             merged_hash = merged.content_hash()
             metadata_changed = merged_hash != old_hash
         votes_changed = (paper.imported_upvotes is not None
@@ -232,14 +237,14 @@ def bulk_load_transaction(session: Session) -> None:
         session.connection().exec_driver_sql("SET LOCAL synchronous_commit = off")
 
 
-def _bulk_pragmas(dbapi_conn, _record) -> None:
+def _bulk_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA cache_size=-262144")       # 256 MiB
     cur.execute("PRAGMA wal_autocheckpoint=16384")  # 64 MiB of WAL between checkpoints
     cur.close()
 
 
-def tune_for_bulk_load(db) -> None:
+def tune_for_bulk_load(db: Database) -> None:
     """Settings for this process's SQLite connections while it loads millions of rows.
 
     A page cache that holds the indexes (the default 2 MB does not once the table passes a
@@ -297,7 +302,7 @@ def paper_to_record(paper: Paper) -> PaperRecord:
     return PaperRecord(imported_upvotes=paper.imported_upvotes, **values)
 
 
-def iter_export_rows(session: Session, batch_size: int = 2000) -> Iterator[list[tuple]]:
+def iter_export_rows(session: Session, batch_size: int = 2000) -> Iterator[list[tuple[Any, ...]]]:
     """(Paper, feed day, submitter name, submitted at) for all papers in id order, in batches.
 
     The submitter name is the imported name or, for local submitters, their username, so an
@@ -312,7 +317,7 @@ def iter_export_rows(session: Session, batch_size: int = 2000) -> Iterator[list[
                  .outerjoin(FeedEntry, FeedEntry.paper_id == Paper.id)
                  .outerjoin(User, User.id == FeedEntry.submitted_by)
                  .where(Paper.id > last_id).order_by(Paper.id).limit(batch_size))
-        batch = [tuple(row) for row in session.execute(query)]
+        batch: list[tuple[Any, ...]] = [tuple(row) for row in session.execute(query)]
         if not batch:
             return
         yield batch

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from paperwire.store.db import Database
+from paperwire.store.db import Database, rowcount
 from paperwire.store.locks import transaction_lock
 from paperwire.store.models import RateEvent, utcnow
 
@@ -99,4 +99,4 @@ def purge(db: Database, older_than_seconds: float = 3600.0, *,
 
 def delete_before(session: Session, cutoff: dt.datetime) -> int:
     """Delete every event older than ``cutoff`` (naive UTC) in the caller's transaction."""
-    return session.execute(delete(RateEvent).where(RateEvent.at < cutoff)).rowcount or 0
+    return rowcount(session.execute(delete(RateEvent).where(RateEvent.at < cutoff))) or 0

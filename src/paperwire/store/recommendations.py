@@ -11,6 +11,7 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ class PaperRow:
     published_at: dt.datetime | None
 
 
-def _row(r) -> PaperRow:
+def _row(r: Any) -> PaperRow:
     names = tuple(a.get("name", "") if isinstance(a, dict) else str(a) for a in (r.authors or []))
     return PaperRow(r.id, r.title or "", r.abstract or "",
                     tuple(str(c) for c in (r.categories or [])), names, r.published_at)
@@ -121,7 +122,7 @@ def delete_member_recommendations(session: Session, user_id: int) -> None:
     session.execute(delete(MemberRecommendation).where(MemberRecommendation.user_id == user_id))
 
 
-def export_member(session: Session, user_id: int) -> dict:
+def export_member(session: Session, user_id: int) -> dict[str, Any]:
     """A member's stored recommendations for an account export (derived from their signals,
     but about them, so they leave with the rest of their data)."""
     _sign, at, rows = stored_recommendations(session, user_id)

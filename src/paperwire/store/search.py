@@ -49,7 +49,7 @@ def _with_links(session: Session, rows: list[IndexRow]) -> list[IndexRow]:
             for r in rows]
 
 
-def _row(r) -> IndexRow:
+def _row(r: Any) -> IndexRow:
     # stored.strings: a row stored before the record schema may have non-strings there.
     cats = stored.strings(r.categories)
     if isinstance(r.primary_category, str) and r.primary_category \

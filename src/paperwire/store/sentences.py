@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from paperwire.store.db import rowcount
 from paperwire.store.dialect import upsert
 from paperwire.store.models import Paper, SentenceVectors, utcnow
 
@@ -33,7 +34,8 @@ _CHUNK = 500
 def pack(vectors: np.ndarray) -> bytes:
     """Unit float vectors (n, dim) -> int8 bytes (x127, rounded, clipped)."""
     vecs = np.asarray(vectors, dtype=np.float32)
-    return np.clip(np.rint(vecs * 127.0), -127, 127).astype(np.int8).tobytes()
+    packed: bytes = np.clip(np.rint(vecs * 127.0), -127, 127).astype(np.int8).tobytes()
+    return packed
 
 
 def unpack(blob: bytes, count: int, dim: int) -> np.ndarray:
@@ -44,7 +46,8 @@ def unpack(blob: bytes, count: int, dim: int) -> np.ndarray:
         raise ValueError(f"stored sentence vectors are not {count} x {dim} int8 values")
     vecs = np.frombuffer(bytes(blob), dtype=np.int8).reshape(count, dim).astype(np.float32)
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-    return vecs / np.maximum(norms, 1e-12)
+    unit: np.ndarray = vecs / np.maximum(norms, 1e-12)
+    return unit
 
 
 def save_sentence_vectors(session: Session, model_id: str,
@@ -114,8 +117,8 @@ def delete_sentence_vectors(session: Session, ids: Sequence[str]) -> int:
     n = 0
     ids = list(ids)
     for start in range(0, len(ids), _CHUNK):
-        n += session.execute(delete(SentenceVectors).where(
-            SentenceVectors.paper_id.in_(ids[start:start + _CHUNK]))).rowcount or 0
+        n += rowcount(session.execute(delete(SentenceVectors).where(
+            SentenceVectors.paper_id.in_(ids[start:start + _CHUNK])))) or 0
     return n
 
 

@@ -22,7 +22,7 @@ from paperwire.store.models import (
 HARVEST_CHECKPOINT = "harvest:arxiv"
 
 
-def _count(session: Session, model, *where) -> int:
+def _count(session: Session, model: Any, *where: Any) -> int:
     query = select(func.count()).select_from(model)
     for clause in where:
         query = query.where(clause)

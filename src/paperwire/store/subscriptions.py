@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperwire.errors import BadInput, NotFound
+from paperwire.store.db import rowcount
 from paperwire.store.models import Subscription, utcnow
 
 EDITIONS = ("daily", "weekly", "both")
@@ -97,8 +98,9 @@ def subscribe(session: Session, email: str, *,
         except IntegrityError:
             # Two requests for the same address raced; the other one created it.
             nested.rollback()
-            sub = session.scalar(select(Subscription).where(Subscription.email == email))
-            return sub, sub.status != "active"
+            raced = session.scalar(select(Subscription).where(Subscription.email == email))
+            assert raced is not None, "the unique email that refused our insert"
+            return raced, raced.status != "active"
         return sub, True
     if sub.status == "active":
         return sub, False
@@ -224,8 +226,8 @@ def record_permanent_failure(session: Session, subscription_id: int, error: str,
 def purge_unconfirmed(session: Session, created_before: dt.datetime) -> int:
     """Delete pending (never confirmed) subscriptions created before ``created_before``
     (naive UTC): their confirmation link has expired, so nothing can activate them."""
-    return session.execute(delete(Subscription).where(
-        Subscription.status == "pending", Subscription.created_at < created_before)).rowcount or 0
+    return rowcount(session.execute(delete(Subscription).where(
+        Subscription.status == "pending", Subscription.created_at < created_before))) or 0
 
 
 def counts_by_status(session: Session) -> dict[str, int]:
@@ -235,7 +237,7 @@ def counts_by_status(session: Session) -> dict[str, int]:
         select(Subscription.status, func.count()).group_by(Subscription.status))}
 
 
-def display_names(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
+def display_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
     from paperwire.store.models import User
 
     ids = [u for u in set(user_ids) if u is not None]

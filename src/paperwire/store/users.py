@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from paperwire.errors import PaperwireError
 from paperwire.store.authors import delete_member_authors
+from paperwire.store.db import rowcount
 from paperwire.store.library import delete_member_library
 from paperwire.store.models import (
     ApiToken,
@@ -202,14 +203,14 @@ def delete_user_sessions(session: Session, user_id: int, *, keep: str | None = N
     stmt = delete(BrowserSession).where(BrowserSession.user_id == user_id)
     if keep:
         stmt = stmt.where(BrowserSession.id_hash != keep)
-    return session.execute(stmt).rowcount or 0
+    return rowcount(session.execute(stmt)) or 0
 
 
 def purge_expired_sessions(session: Session, now: dt.datetime | None = None) -> int:
     """Delete expired sessions (the worker's clean-up job calls this); returns how many."""
     now = now or utcnow()
-    return session.execute(delete(BrowserSession)
-                           .where(BrowserSession.expires_at <= now)).rowcount or 0
+    return rowcount(session.execute(delete(BrowserSession)
+                                    .where(BrowserSession.expires_at <= now))) or 0
 
 
 # --- API tokens ----------------------------------------------------------------------------
@@ -230,7 +231,7 @@ def revoke_api_token(session: Session, user_id: int, token_id: int) -> bool:
     """Delete one of the user's own tokens; another user's token id revokes nothing."""
     result = session.execute(delete(ApiToken).where(ApiToken.id == token_id,
                                                     ApiToken.user_id == user_id))
-    return (result.rowcount or 0) == 1
+    return (rowcount(result) or 0) == 1
 
 
 def user_for_token(session: Session, token_hash: str, now: dt.datetime | None = None) -> User | None:
@@ -312,11 +313,11 @@ def user_ids_of(session: Session, usernames: set[str] | list[str]) -> set[int]:
 @dataclass(frozen=True)
 class AccountRows:
     """A member's own rows for the account export (oldest first)."""
-    votes: list  # (paper id, created_at)
-    comments: list  # Comment rows, deleted ones left out
-    submissions: list  # FeedEntry rows they submitted
-    subscriptions: list  # Subscription rows linked to the account
-    tokens: list  # ApiToken rows
+    votes: list[tuple[str, dt.datetime]]  # (paper id, created_at)
+    comments: list[Comment]  # deleted ones left out
+    submissions: list[FeedEntry]  # the feed entries they submitted
+    subscriptions: list[Subscription]  # linked to the account
+    tokens: list[ApiToken]
 
 
 def account_rows(session: Session, user_id: int) -> AccountRows:

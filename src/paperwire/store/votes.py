@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound
+from paperwire.store.db import rowcount
 from paperwire.store.dialect import upsert
 from paperwire.store.models import Paper, Upvote, utcnow
 
@@ -65,9 +66,8 @@ def add_vote(session: Session, user_id: int, paper_id: str) -> VoteResult:
 def remove_vote(session: Session, user_id: int, paper_id: str) -> VoteResult:
     """Withdraw the user's own vote; without one, nothing changes."""
     _require_paper(session, paper_id)
-    deleted = (session.execute(delete(Upvote).where(Upvote.user_id == user_id,
-                                                    Upvote.paper_id == paper_id))
-               .rowcount or 0) == 1
+    deleted = rowcount(session.execute(delete(Upvote).where(Upvote.user_id == user_id,
+                                                            Upvote.paper_id == paper_id))) == 1
     if deleted:
         session.execute(update(Paper).where(Paper.id == paper_id)
                         .values(upvotes=Paper.upvotes - 1))

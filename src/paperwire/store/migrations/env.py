@@ -1,6 +1,7 @@
 """Alembic environment: uses the engine/connection handed over by ``store.migrate``."""
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from paperwire.store.models import Base
 
@@ -18,7 +19,7 @@ def run() -> None:
         _run_with(conn)
 
 
-def _run_with(connection) -> None:
+def _run_with(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
