@@ -16,12 +16,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from paperwire import stored
+from paperwire.config import Settings
 from paperwire.digest.edition import Edition, local_to_utc
 from paperwire.digest.matching import TopicSearch
 from paperwire.digest.model import Digest, DigestPaper, PersonalItem
 from paperwire.digest.tokens import make_token
 from paperwire.digest.topics import topic_reason
+from paperwire.store.db import Database
 from paperwire.summary.read import resolve as key_sentence_resolve
 
 TRENDING_POOL = 50   # the most any subscriber can ask for (MAX_PAPERS_RANGE)
@@ -60,7 +64,8 @@ class EditionData:
         return list(self.papers)
 
 
-def load_edition(settings, session, ed: Edition, *, db) -> EditionData:
+def load_edition(settings: Settings, session: Session, ed: Edition, *,
+                 db: Database) -> EditionData:
     """The edition's papers; ``db``: the database whose search service matches topics."""
     from paperwire.search.service import get_search_service
     from paperwire.store.deliveries import period_papers
@@ -89,14 +94,15 @@ def load_edition(settings, session, ed: Edition, *, db) -> EditionData:
                        stats={"candidates": len(papers), "trending": len(trending_papers)})
 
 
-def links(settings, base_url: str, subscription_id: int, token_version: int) -> tuple[str, str]:
+def links(settings: Settings, base_url: str, subscription_id: int,
+          token_version: int) -> tuple[str, str]:
     key = settings.effective_secret_key()
     unsub = make_token(key, "unsubscribe", subscription_id, token_version)
     prefs = make_token(key, "preferences", subscription_id, token_version)
     return f"{base_url}/unsubscribe/{unsub}", f"{base_url}/subscription/{prefs}"
 
 
-def choose(data: EditionData, *, topics: Sequence[dict], max_papers: int,
+def choose(data: EditionData, *, topics: Sequence[dict[str, Any]], max_papers: int,
            already: set[str]) -> tuple[list[DigestPaper], list[PersonalItem]]:
     """The trending part and the personal part for one subscriber.
 
@@ -119,15 +125,15 @@ def choose(data: EditionData, *, topics: Sequence[dict], max_papers: int,
     return trending, personal
 
 
-def contents(trending: Iterable[DigestPaper], personal: Iterable[PersonalItem]) -> list[dict]:
+def contents(trending: Iterable[DigestPaper], personal: Iterable[PersonalItem]) -> list[dict[str, Any]]:
     """What is frozen in ``digest_deliveries.paper_ids`` (enough to rebuild the digest)."""
-    out: list[dict] = [{"id": p.id, "part": "trending"} for p in trending]
+    out: list[dict[str, Any]] = [{"id": p.id, "part": "trending"} for p in trending]
     out += [{"id": i.paper.id, "part": "personal", "matched": list(i.matched),
              "relevance": i.relevance} for i in personal]
     return out
 
 
-def from_contents(frozen: Sequence[dict], papers: dict[str, DigestPaper]
+def from_contents(frozen: Sequence[dict[str, Any]], papers: dict[str, DigestPaper]
                   ) -> tuple[list[DigestPaper], list[PersonalItem]]:
     trending, personal = [], []
     for item in frozen:
@@ -144,10 +150,10 @@ def from_contents(frozen: Sequence[dict], papers: dict[str, DigestPaper]
     return trending, personal
 
 
-def make_digest(settings, data: EditionData, *, email: str, name: str | None,
-                subscription_id: int, token_version: int, topics: Sequence[dict],
+def make_digest(settings: Settings, data: EditionData, *, email: str, name: str | None,
+                subscription_id: int, token_version: int, topics: Sequence[dict[str, Any]],
                 trending: list[DigestPaper], personal: list[PersonalItem],
-                followed: Sequence[PersonalItem] = (), recommended: Sequence = ()) -> Digest:
+                followed: Sequence[PersonalItem] = (), recommended: Sequence[Any] = ()) -> Digest:
     unsub, prefs = links(settings, data.base_url, subscription_id, token_version)
     ed = data.edition
     return Digest(edition=ed.edition, period=ed.period, period_label=ed.label,

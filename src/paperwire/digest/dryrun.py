@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
+from paperwire.config import Settings
 from paperwire.digest import assemble, build, followed_authors
 from paperwire.digest.compose import ComposeError, compose_digest, message_id, sender_domain
 from paperwire.digest.edition import Edition
@@ -13,9 +15,11 @@ from paperwire.digest.progress import RunSummary, progress_bar
 from paperwire.digest.sender import BATCH
 from paperwire.digest.transport import DirectoryTransport
 from paperwire.store import deliveries, subscriptions
+from paperwire.store.db import Database
 
 
-def dry_run_edition(settings, db, ed: Edition, directory, *, progress: bool = True) -> RunSummary:
+def dry_run_edition(settings: Settings, db: Database, ed: Edition, directory: Path, *,
+                    progress: bool = True) -> RunSummary:
     """Write what ``send_edition`` would send now as .eml files; records nothing (no ledger
     rows, no sent papers). Message-IDs say ``dryrun`` since no delivery row exists."""
     ident = MailIdentity.from_settings(settings)

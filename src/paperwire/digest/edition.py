@@ -15,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from paperwire.config import Settings
 from paperwire.errors import BadInput
 
 EDITIONS = ("daily", "weekly")
@@ -75,7 +76,7 @@ def edition_for(edition: str, day: dt.date, *, timezone: str = "UTC",
     raise BadInput(f"edition must be daily or weekly, not {edition!r}")
 
 
-def edition_from_settings(settings, edition: str, day: dt.date) -> Edition:
+def edition_from_settings(settings: Settings, edition: str, day: dt.date) -> Edition:
     return edition_for(edition, day, timezone=settings.timezone,
                        daily_time=settings.digest_daily_time,
                        weekly_time=settings.digest_weekly_time)

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+from sqlalchemy.orm import Session
+
+from paperwire.config import Settings
 from paperwire.digest.model import DigestPaper, PersonalItem
 
 PART = "followed"
 
 
-def candidates(settings, session, user_by_sub: Mapping[int, int | None], *,
+def candidates(settings: Settings, session: Session, user_by_sub: Mapping[int, int | None], *,
                now: dt.datetime, base_url: str) -> dict[int, list[PersonalItem]]:
     """{subscription id: followed authors' new papers, newest first, not yet mailed}."""
     from paperwire.digest.build import paper_from_row
@@ -45,11 +49,13 @@ def candidates(settings, session, user_by_sub: Mapping[int, int | None], *,
         if pid not in papers:
             papers[pid] = paper_from_row(row[:-2], base_url)
         names.setdefault((pid, key), []).append(name)
-    subs = [sid for sid, uid in user_by_sub.items() if uid in follows]
+    subs = [sid for sid, uid in user_by_sub.items() if uid is not None and uid in follows]
     sent = already_sent(session, subs, list(papers))
     out: dict[int, list[PersonalItem]] = {}
     for sid in subs:
-        keys = follows[user_by_sub[sid]]
+        uid = user_by_sub[sid]
+        assert uid is not None   # subs holds only linked subscriptions
+        keys = follows[uid]
         items = []
         for pid, paper in papers.items():
             if (sid, pid) in sent:
@@ -68,17 +74,17 @@ def pick(items: Sequence[PersonalItem], *, taken: set[str], max_papers: int
     return [i for i in items if i.paper.id not in taken][:max_papers]
 
 
-def contents(items: Sequence[PersonalItem]) -> list[dict]:
+def contents(items: Sequence[PersonalItem]) -> list[dict[str, Any]]:
     return [{"id": i.paper.id, "part": PART, "matched": list(i.matched)} for i in items]
 
 
-def split_contents(frozen: Sequence[dict], papers: Mapping[str, DigestPaper]
-                   ) -> tuple[list[dict], list[PersonalItem]]:
+def split_contents(frozen: Sequence[dict[str, Any]], papers: Mapping[str, DigestPaper]
+                   ) -> tuple[list[dict[str, Any]], list[PersonalItem]]:
     """(the other parts' frozen items, this section's items) of a delivery's contents."""
     rest, mine = [], []
     for item in frozen:
         if isinstance(item, dict) and item.get("part") == PART:
-            paper = papers.get(item.get("id"))
+            paper = papers.get(str(item.get("id")))
             if paper is not None:
                 mine.append(PersonalItem(paper, tuple(item.get("matched") or ())))
         else:

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from email.message import EmailMessage
 
+from paperwire.config import Settings
 from paperwire.digest import assemble, build, followed_authors
 from paperwire.digest.compose import compose_confirmation, compose_digest, message_id, sender_domain
 from paperwire.digest.edition import Edition
-from paperwire.digest.model import MailIdentity
+from paperwire.digest.model import Digest, MailIdentity
 from paperwire.digest.tokens import make_token
+from paperwire.digest.transport import Transport
 from paperwire.errors import NotFound
+from paperwire.store.db import Database
 
 
-def confirm_url(settings, subscription_id: int, token_version: int) -> str:
+def confirm_url(settings: Settings, subscription_id: int, token_version: int) -> str:
     token = make_token(settings.effective_secret_key(), "confirm", subscription_id, token_version)
     return f"{settings.base_url.rstrip('/')}/subscribe/confirm/{token}"
 
 
-def confirmation_message(settings, *, email: str, subscription_id: int, token_version: int):
+def confirmation_message(settings: Settings, *, email: str, subscription_id: int,
+                         token_version: int) -> EmailMessage:
     ident = MailIdentity.from_settings(settings)
     mid = message_id("confirm", f"{subscription_id}.{uuid.uuid4().hex[:12]}",
                      sender_domain(ident))
@@ -26,8 +31,8 @@ def confirmation_message(settings, *, email: str, subscription_id: int, token_ve
                                 ident, date=dt.datetime.now(dt.UTC), msg_id=mid)
 
 
-def send_confirmation(settings, *, email: str, subscription_id: int, token_version: int,
-                      transport=None) -> None:
+def send_confirmation(settings: Settings, *, email: str, subscription_id: int, token_version: int,
+                      transport: Transport | None = None) -> None:
     """Mail the double opt-in link (raises the transport's failures)."""
     from paperwire.digest.transport import open_transport
 
@@ -40,7 +45,8 @@ def send_confirmation(settings, *, email: str, subscription_id: int, token_versi
         t.send(msg)
 
 
-def preview(settings, db, email: str, ed: Edition):
+def preview(settings: Settings, db: Database, email: str,
+            ed: Edition) -> tuple[Digest, EmailMessage, str]:
     """(digest, message, status) this subscriber would get now (``assemble``: the parts a
     send would choose); records nothing, sends nothing."""
     from paperwire.store import deliveries, subscriptions

@@ -49,7 +49,7 @@ class TopicSearch:
         self.filters = SearchFilters(paper_ids=frozenset(candidate_ids))
         self._cache: dict[tuple[str, float | None], list[TopicHit]] = {}
 
-    def match(self, topic: dict) -> list[TopicHit]:
+    def match(self, topic: dict[str, Any]) -> list[TopicHit]:
         threshold = topic.get("threshold")
         key = (topic_query(topic["kind"], topic["value"]), threshold)
         hits = self._cache.get(key)
@@ -61,7 +61,7 @@ class TopicSearch:
         if not self.filters.paper_ids:
             return []
         svc = self._service()
-        found = []
+        found: list[Any] = []
         while len(found) < MAX_TOPIC_HITS:
             resp = svc.search(query, mode=MODE, sort="relevance", filters=self.filters,
                               limit=min(_PAGE, MAX_TOPIC_HITS - len(found)),

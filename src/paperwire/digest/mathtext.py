@@ -37,6 +37,10 @@ _STYLE = ("mathrm", "mathbf", "mathit", "mathsf", "mathtt", "mathcal", "mathbb",
           "textrm", "textbf", "textit", "operatorname", "boldsymbol", "bm", "emph", "mbox")
 
 
+# A TeX command: a backslash and a name, or a backslash and one other character.
+_COMMAND = re.compile(r"\\([A-Za-z]+|.)", re.S)
+
+
 def _group(s: str, i: int) -> tuple[str, int]:
     """The argument at s[i]: a {...} group or one character/command; returns (text, end)."""
     while i < len(s) and s[i] == " ":
@@ -55,7 +59,8 @@ def _group(s: str, i: int) -> tuple[str, int]:
             j += 1
         return s[i + 1:], len(s)
     if s[i] == "\\":
-        m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+        m = _COMMAND.match(s, i)
+        assert m is not None   # a backslash and any one character match
         return m.group(0), i + len(m.group(0))
     return s[i], i + 1
 
@@ -73,7 +78,8 @@ def _convert(s: str) -> str:
     while i < len(s):
         ch = s[i]
         if ch == "\\":
-            m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+            m = _COMMAND.match(s, i)
+            assert m is not None   # a backslash and any one character match
             name = m.group(1)
             i += len(m.group(0))
             if name in _STYLE:

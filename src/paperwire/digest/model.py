@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
+
+from paperwire.config import Settings
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Digest:
     # "New from authors you follow" (digest/followed_authors.py); ``matched``: the names.
     followed: tuple[PersonalItem, ...] = ()
     # "Recommended for you" (digest/recommended.py RecommendedItem), account-linked members only.
-    recommended: tuple = ()
+    recommended: tuple[Any, ...] = ()
 
     @property
     def paper_ids(self) -> list[str]:
@@ -71,10 +74,10 @@ class MailIdentity:
     mail_from: str
     reply_to: str = ""
     unsubscribe_mailto: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings) -> MailIdentity:
+    def from_settings(cls, settings: Settings) -> MailIdentity:
         return cls(site_name=settings.site_name, base_url=settings.base_url.rstrip("/"),
                    mail_from=settings.mail_from, reply_to=settings.mail_reply_to,
                    unsubscribe_mailto=settings.mail_unsubscribe_mailto)

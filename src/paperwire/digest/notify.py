@@ -21,14 +21,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from html import escape
+from types import ModuleType
 
+from paperwire.config import Settings
 from paperwire.digest.compose import _address, _base, header_text, message_id, sender_domain
 from paperwire.digest.mathtext import readable
 from paperwire.digest.model import MailIdentity
-from paperwire.digest.transport import PermanentFailure, TemporaryFailure
+from paperwire.digest.transport import PermanentFailure, TemporaryFailure, Transport
+from paperwire.store.db import Database
+from paperwire.store.notifications import ClaimedMail
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -117,7 +122,7 @@ def compose_notify_confirmation(email: str, confirm_url: str, ident: MailIdentit
 
 # --- links -----------------------------------------------------------------------------------
 
-def member_url(settings, purpose: str, user_id: int, token_version: int,
+def member_url(settings: Settings, purpose: str, user_id: int, token_version: int,
                address: str = "") -> str:
     from paperwire.digest.tokens import make_member_token
 
@@ -145,9 +150,10 @@ class NotifySummary:
                 f"{self.failed} failed, {self.retry_later} to retry")
 
 
-def send_notifications(settings, db, transport, *, progress: bool = True,
-                       now: dt.datetime | None = None, worker: str | None = None,
-                       after_send=None) -> NotifySummary:
+def send_notifications(settings: Settings, db: Database, transport: Transport, *,
+                       progress: bool = True, now: dt.datetime | None = None,
+                       worker: str | None = None,
+                       after_send: Callable[[int], object] | None = None) -> NotifySummary:
     """Plan the mails now due and send every claimable one (see the module guarantee).
     ``after_send(mail_id)`` is called between the server's acceptance and the ``sent`` commit
     (tests use it to crash there)."""
@@ -185,8 +191,9 @@ def send_notifications(settings, db, transport, *, progress: bool = True,
     return summary
 
 
-def _one(settings, db, store, c, transport, worker, ident, domain, base, summary,
-         after_send) -> None:
+def _one(settings: Settings, db: Database, store: ModuleType, c: ClaimedMail,
+         transport: Transport, worker: str, ident: MailIdentity, domain: str, base: str,
+         summary: NotifySummary, after_send: Callable[[int], object] | None) -> None:
     with db.session() as s:
         email, name, wants, version = store.recipient(s, c.user_id)
         views = store.mail_contents(s, c.id)
@@ -232,8 +239,8 @@ def _one(settings, db, store, c, transport, worker, ident, domain, base, summary
     summary.sent += 1
 
 
-def send_confirmation(settings, *, email: str, user_id: int, token_version: int,
-                      transport=None) -> None:
+def send_confirmation(settings: Settings, *, email: str, user_id: int, token_version: int,
+                      transport: Transport | None = None) -> None:
     """Mail the link that proves the member reads ``email`` (raises the transport's
     failures). Call after the caller's transaction."""
     import uuid

@@ -16,6 +16,7 @@ Invariants:
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import hashlib
@@ -28,10 +29,12 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from paperwire.config import Settings
+
 _KEY = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
 
 
-def outbox_dir(settings) -> Path:
+def outbox_dir(settings: Settings) -> Path:
     return Path(settings.data_dir) / "outbox"
 
 
@@ -55,7 +58,7 @@ class OutboxTransport:
     def __enter__(self) -> OutboxTransport:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         return None
 
     def close(self) -> None:
@@ -151,7 +154,7 @@ def _header(msg: EmailMessage, name: str) -> str:
         return ""
 
 
-def _date(msg: EmailMessage):
+def _date(msg: EmailMessage) -> dt.datetime | None:
     try:
         return parsedate_to_datetime(str(msg["Date"]))
     except (TypeError, ValueError):

@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
+from paperwire.config import Settings
 from paperwire.digest.model import DigestPaper
+from paperwire.store.db import Database
+
+if TYPE_CHECKING:
+    from paperwire.digest.build import EditionData
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +69,8 @@ def make_feedback_token(secret_key: str, user_id: int, paper_id: str, kind: str)
     return _signer(secret_key).sign(f"{int(user_id)}|{kind}|{paper_id}").decode("ascii")
 
 
-def verify_feedback_token(settings, token: str, *, now: float | None = None) -> FeedbackPayload:
+def verify_feedback_token(settings: Settings, token: str, *,
+                          now: float | None = None) -> FeedbackPayload:
     signer = _signer(settings.effective_secret_key())
     try:
         value, ts = signer.unsign(token or "", return_timestamp=True)
@@ -82,15 +89,18 @@ def verify_feedback_token(settings, token: str, *, now: float | None = None) -> 
             from None
 
 
-def feedback_urls(settings, base_url: str, user_id: int, paper_id: str) -> tuple[str, str]:
+def feedback_urls(settings: Settings, base_url: str, user_id: int,
+                  paper_id: str) -> tuple[str, str]:
     from urllib.parse import quote
 
     key = settings.effective_secret_key()
-    return tuple(f"{base_url}/r/feedback?t={quote(make_feedback_token(key, user_id, paper_id, k))}"
-                 for k in ("more", "less"))
+    more, less = (f"{base_url}/r/feedback?t={quote(make_feedback_token(key, user_id, paper_id, k))}"
+                  for k in ("more", "less"))
+    return more, less
 
 
-def choose(settings, db, data, user_id: int | None, *, exclude: set[str]) -> list[RecommendedItem]:
+def choose(settings: Settings, db: Database, data: EditionData, user_id: int | None, *,
+           exclude: set[str]) -> list[RecommendedItem]:
     """The member's top recommendations not already in the digest (nothing without an
     account, or with ``DIGEST_RECOMMENDATIONS=0``)."""
     n = settings.digest_recommendations
@@ -125,12 +135,12 @@ def _sentence(reason: str) -> str:
     return reason[:1].upper() + reason[1:]
 
 
-def freeze(items: Sequence[RecommendedItem]) -> list[dict]:
+def freeze(items: Sequence[RecommendedItem]) -> list[dict[str, Any]]:
     return [{"id": i.paper.id, "part": PART, "reason": i.reason, "more": i.more_url,
              "less": i.less_url} for i in items]
 
 
-def thaw(frozen: Sequence[dict], papers: dict[str, DigestPaper]) -> list[RecommendedItem]:
+def thaw(frozen: Sequence[dict[str, Any]], papers: dict[str, DigestPaper]) -> list[RecommendedItem]:
     return [RecommendedItem(papers[i["id"]], i.get("reason") or "", i.get("more") or "",
                             i.get("less") or "")
             for i in frozen or () if isinstance(i, dict) and i.get("part") == PART
@@ -139,7 +149,8 @@ def thaw(frozen: Sequence[dict], papers: dict[str, DigestPaper]) -> list[Recomme
 
 # --- rendering (called by digest/render.py) ---------------------------------------------------
 
-def text_lines(items: Sequence[RecommendedItem], paper_lines) -> list[str]:
+def text_lines(items: Sequence[RecommendedItem],
+               paper_lines: Callable[[int, DigestPaper, str], list[str]]) -> list[str]:
     if not items:
         return []
     lines = ["RECOMMENDED FOR YOU", ""]
@@ -150,7 +161,8 @@ def text_lines(items: Sequence[RecommendedItem], paper_lines) -> list[str]:
     return lines
 
 
-def html_rows(items: Sequence[RecommendedItem], paper_html, section) -> list[str]:
+def html_rows(items: Sequence[RecommendedItem], paper_html: Callable[..., str],
+              section: Callable[..., str]) -> list[str]:
     if not items:
         return []
     rows = [section("Recommended for you")]

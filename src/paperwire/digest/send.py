@@ -41,7 +41,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
+from typing import Any
 
+from paperwire.config import Settings
 from paperwire.digest import assemble, build, followed_authors
 from paperwire.digest.claimers import claimer_is_dead, worker_id
 from paperwire.digest.compose import ComposeError, compose_digest, message_id, sender_domain
@@ -50,15 +53,18 @@ from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
 from paperwire.digest.progress import RunSummary, progress_bar
 from paperwire.digest.sender import BATCH, Job, Sender
+from paperwire.digest.transport import Transport
 from paperwire.store import deliveries, subscriptions
+from paperwire.store.db import Database
 
 # The sending interface lives here; its parts in claimers, sender, progress and dryrun.
 __all__ = ["BATCH", "RunSummary", "claimer_is_dead", "dry_run_edition", "send_edition",
            "worker_id"]
 
 
-def send_edition(settings, db, ed: Edition, transport, *, progress: bool = True,
-                 worker: str | None = None, sleep=time.sleep,
+def send_edition(settings: Settings, db: Database, ed: Edition, transport: Transport, *,
+                 progress: bool = True, worker: str | None = None,
+                 sleep: Callable[[float], object] = time.sleep,
                  pipeline: bool = True) -> RunSummary:
     """Deliver one edition to every active subscriber that has not had it yet.
 
@@ -116,13 +122,15 @@ def send_edition(settings, db, ed: Edition, transport, *, progress: bool = True,
     return summary
 
 
-def _prepare(settings, db, data, claimed, worker, domain, ident) -> tuple[list[Job], int, int]:
+def _prepare(settings: Settings, db: Database, data: build.EditionData,
+             claimed: list[deliveries.Claimed], worker: str, domain: str,
+             ident: MailIdentity) -> tuple[list[Job], int, int]:
     """Choose and compose the batch's messages, then freeze their contents in one short write
     transaction (composing happens outside it, so the sender's ``sent`` commits never wait
     for it)."""
     jobs: list[Job] = []
     now = dt.datetime.now(dt.UTC)
-    fixes: list[tuple[int, int, list[dict], str]] = []
+    fixes: list[tuple[int, int, list[dict[str, Any]], str]] = []
     skips: list[tuple[int, str]] = []
     fails: list[tuple[int, str]] = []
     with db.session() as s:

@@ -8,10 +8,16 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
 
-from paperwire.digest.transport import PermanentFailure, TemporaryFailure, TransportError
+from paperwire.config import Settings
+from paperwire.digest.progress import RunSummary
+from paperwire.digest.transport import PermanentFailure, TemporaryFailure, Transport, TransportError
 from paperwire.store import deliveries, subscriptions
+from paperwire.store.db import Database
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -21,15 +27,16 @@ BATCH = 50
 class Job:
     delivery_id: int
     subscription_id: int
-    message: object
+    message: EmailMessage
     interrupted: bool = False    # an earlier sender died with it: maybe delivered already
 
 
 class Sender:
     """Hands composed messages to the transport, in a thread or inline."""
 
-    def __init__(self, settings, db, transport, worker, delays, sleep, summary, bar, *,
-                 threaded: bool) -> None:
+    def __init__(self, settings: Settings, db: Database, transport: Transport, worker: str,
+                 delays: list[float], sleep: Callable[[float], object], summary: RunSummary,
+                 bar: Any, *, threaded: bool) -> None:
         self.settings, self.db, self.transport, self.worker = settings, db, transport, worker
         self.delays, self.sleep, self.summary, self.bar = delays, sleep, summary, bar
         self.released: set[int] = set()
@@ -124,8 +131,9 @@ class Sender:
                     deliveries.release(s, rid, self.worker, why)
 
 
-def deliver(settings, db, job: Job, transport, worker, delays, sleep, summary,
-             released: set[int], lock) -> bool:
+def deliver(settings: Settings, db: Database, job: Job, transport: Transport, worker: str,
+            delays: list[float], sleep: Callable[[float], object], summary: RunSummary,
+            released: set[int], lock: threading.Lock) -> bool:
     """Send one message; True when the server accepted it."""
     if job.interrupted:
         contains = getattr(transport, "contains", None)

@@ -17,11 +17,22 @@ import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
+from paperwire.config import Settings
 from paperwire.errors import PaperwireError
 
+if TYPE_CHECKING:
+    from paperwire.digest.outbox import OutboxTransport
+
 SECURITY = ("none", "starttls", "tls")
+
+
+class Transport(Protocol):
+    """What the senders need of a transport (``contains`` is optional: the outbox has it)."""
+
+    def send(self, msg: EmailMessage) -> object: ...
 
 
 class TransportError(PaperwireError):
@@ -58,7 +69,7 @@ class SmtpConfig:
         return f"{self.security} {auth}{self.host}:{self.port}"
 
 
-def smtp_config(settings) -> SmtpConfig:
+def smtp_config(settings: Settings) -> SmtpConfig:
     """From PAPERWIRE_SMTP_URL when set, else the SMTP_HOST/PORT/USER/PASSWORD/SECURITY rows.
 
     URL forms: ``smtp://user:pass@host:587`` (STARTTLS), ``smtps://...:465`` (implicit TLS),
@@ -109,7 +120,7 @@ class SmtpTransport:
     def __enter__(self) -> SmtpTransport:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _connect(self) -> smtplib.SMTP:
@@ -121,6 +132,7 @@ class SmtpTransport:
         except (OSError, ssl.SSLError) as exc:
             raise TransportError(f"PAPERWIRE_SMTP_CA_FILE {c.ca_file!r}: {exc}") from None
         try:
+            conn: smtplib.SMTP
             if c.security == "tls":
                 conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=ctx)
             else:
@@ -204,7 +216,7 @@ class SmtpTransport:
             self._drop()
 
 
-def _text(raw) -> str:
+def _text(raw: object) -> str:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
     return " ".join(str(raw).split())
@@ -226,7 +238,7 @@ class DirectoryTransport:
     def __enter__(self) -> DirectoryTransport:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         return None
 
     def send(self, msg: EmailMessage) -> None:
@@ -244,7 +256,7 @@ class DirectoryTransport:
 TRANSPORTS = ("auto", "smtp", "outbox")
 
 
-def mail_target(settings) -> str:
+def mail_target(settings: Settings) -> str:
     """'smtp' or 'outbox': where mail goes with these settings (PAPERWIRE_MAIL_TRANSPORT;
     ``auto`` means SMTP when an SMTP server is configured, else the local outbox)."""
     choice = (settings.mail_transport or "auto").strip().lower()
@@ -259,7 +271,7 @@ def mail_target(settings) -> str:
     return choice
 
 
-def describe_mail(settings) -> str:
+def describe_mail(settings: Settings) -> str:
     """One line for the console, the log and the admin page: where mail goes, and how to
     change it."""
     from paperwire.digest.outbox import outbox_dir
@@ -278,7 +290,8 @@ def describe_mail(settings) -> str:
             "To send real mail set PAPERWIRE_SMTP_URL=smtp://user:pass@host:587.")
 
 
-def open_transport(settings, dry_run: Path | None = None):
+def open_transport(settings: Settings, dry_run: Path | None = None
+                   ) -> DirectoryTransport | OutboxTransport | SmtpTransport:
     """The transport mail goes through: ``--dry-run`` folder, SMTP, or the local outbox."""
     if dry_run is not None:
         return DirectoryTransport(dry_run)

@@ -28,12 +28,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from paperwire.authors.names import strict_key
+from paperwire.config import Settings
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.store import author_claims as claims_store
 from paperwire.store import authors as store
 from paperwire.store import subscriptions as subscriptions_store
-from paperwire.store.models import AuthorClaim
+from paperwire.store.db import Database
+from paperwire.store.models import AuthorClaim, User
 
 
 class Forbidden(PaperwireError):
@@ -62,7 +66,7 @@ class Conflict(PaperwireError):
     status_code, code = 409, "conflict"
 
 
-def _known(session, name: str) -> store.AuthorIdentity:
+def _known(session: Session, name: str) -> store.AuthorIdentity:
     name = " ".join((name or "").split())
     if not name:
         raise BadInput("the author's name is empty")
@@ -76,14 +80,14 @@ def _known(session, name: str) -> store.AuthorIdentity:
 
 # --- follows ---------------------------------------------------------------------------------
 
-def follow(db, user, name: str) -> tuple[store.AuthorIdentity, bool]:
+def follow(db: Database, user: User, name: str) -> tuple[store.AuthorIdentity, bool]:
     """Follow (idempotent); returns the author and whether it changed anything."""
     with db.session() as s:
         who = _known(s, name)
         return who, store.follow(s, user.id, who.strict_key, who.name)
 
 
-def unfollow(db, user, name: str) -> bool:
+def unfollow(db: Database, user: User, name: str) -> bool:
     """Stop following (idempotent). Works for a name no paper lists any more."""
     key = strict_key(name or "")
     if not key:
@@ -112,7 +116,7 @@ def _view(claim: AuthorClaim, username: str) -> ClaimView:
                      claim.status, claim.rule, claim.created_at, claim.decided_at)
 
 
-def proven_address(session, user_id: int) -> str | None:
+def proven_address(session: Session, user_id: int) -> str | None:
     """The member's proven address: their linked, active digest subscription's, or None."""
     return subscriptions_store.proven_address(session, user_id)
 
@@ -129,7 +133,7 @@ def domain_matches(address: str | None, affiliations: list[str]) -> bool:
     return any(pattern.search(a.lower()) for a in affiliations)
 
 
-def claim(settings, db, user, name: str) -> ClaimView:
+def claim(settings: Settings, db: Database, user: User, name: str) -> ClaimView:
     """Claim authorship of ``name`` for ``user``: pending, or approved at once by the e-mail
     domain rule. Claiming again while a claim is pending or approved is a ``Conflict``, as is
     claiming an author another member holds."""
@@ -148,14 +152,14 @@ def claim(settings, db, user, name: str) -> ClaimView:
         return _view(row, user.username)
 
 
-def _claim_or_404(s, claim_id: int) -> AuthorClaim:
+def _claim_or_404(s: Session, claim_id: int) -> AuthorClaim:
     row = claims_store.get(s, claim_id)
     if row is None:
         raise NotFound(f"no authorship claim with id {claim_id}")
     return row
 
 
-def approve(db, admin, claim_id: int) -> ClaimView:
+def approve(db: Database, admin: User, claim_id: int) -> ClaimView:
     """Approve a pending claim (administrators only; idempotent for an approved one)."""
     if not getattr(admin, "is_admin", False):
         raise Forbidden("only administrators approve authorship claims")
@@ -174,7 +178,7 @@ def approve(db, admin, claim_id: int) -> ClaimView:
         return _view(row, _username(s, row.user_id))
 
 
-def revoke(db, admin, claim_id: int) -> ClaimView:
+def revoke(db: Database, admin: User, claim_id: int) -> ClaimView:
     """Revoke (or refuse, when pending) a claim: administrators only; idempotent."""
     if not getattr(admin, "is_admin", False):
         raise Forbidden("only administrators revoke authorship claims")
@@ -185,7 +189,7 @@ def revoke(db, admin, claim_id: int) -> ClaimView:
         return _view(row, _username(s, row.user_id))
 
 
-def release(db, user, claim_id: int) -> ClaimView:
+def release(db: Database, user: User, claim_id: int) -> ClaimView:
     """The claimant gives up their claim (pending or approved); nobody else may."""
     with db.session() as s:
         row = _claim_or_404(s, claim_id)
@@ -196,14 +200,15 @@ def release(db, user, claim_id: int) -> ClaimView:
         return _view(row, user.username)
 
 
-def list_claims(db, status: str | None = None, *, user_id: int | None = None) -> list[ClaimView]:
+def list_claims(db: Database, status: str | None = None, *,
+                user_id: int | None = None) -> list[ClaimView]:
     if status is not None and status not in ("pending", "approved", "released", "revoked"):
         raise BadInput(f"status must be pending, approved, released or revoked, got {status!r}")
     with db.session() as s:
         return [_view(c, u) for c, u in claims_store.listing(s, status, user_id=user_id)]
 
 
-def _username(s, user_id: int) -> str:
+def _username(s: Session, user_id: int) -> str:
     from paperwire.store.models import User
 
     user = s.get(User, user_id)

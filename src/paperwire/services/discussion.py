@@ -18,10 +18,15 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.store import comments as comment_store
 from paperwire.store import notifications as notes
+from paperwire.store.db import Database
+from paperwire.store.models import User
 from paperwire.store.users import existing_usernames, get_user, user_ids_of
 from paperwire.web.markdown import MAX_COMMENT_CHARS, mention_candidates, render_comment
 
@@ -44,7 +49,8 @@ def recipients(actor_id: int | None, *, parent_author_id: int | None = None,
         out[uid] = ("mention", None)
     if parent_author_id is not None:
         out[parent_author_id] = ("reply", None)
-    out.pop(actor_id, None)
+    if actor_id is not None:
+        out.pop(actor_id, None)
     return out
 
 
@@ -58,7 +64,7 @@ def clean_body(body: str | None) -> str:
     return body
 
 
-def _render(session, body: str) -> tuple[str, set[int]]:
+def _render(session: Session, body: str) -> tuple[str, set[int]]:
     """The body's HTML and the ids of the members it mentions."""
     names = existing_usernames(session, mention_candidates(body))
     html = render_comment(body, names)
@@ -74,7 +80,8 @@ class Posted:
     notified: int
 
 
-def post_comment(db, user, paper_id: str, body: str, parent_id: int | None = None) -> Posted:
+def post_comment(db: Database, user: User, paper_id: str, body: str,
+                 parent_id: int | None = None) -> Posted:
     body = clean_body(body)
     with db.session() as session:
         html, mentioned = _render(session, body)
@@ -90,7 +97,7 @@ def post_comment(db, user, paper_id: str, body: str, parent_id: int | None = Non
     return Posted(comment_store.CommentView(comment, user.username), n)
 
 
-def edit_comment(db, user, comment_id: int, body: str) -> comment_store.CommentView:
+def edit_comment(db: Database, user: User, comment_id: int, body: str) -> comment_store.CommentView:
     body = clean_body(body)
     with db.session() as session:
         comment = comment_store.get_comment(session, comment_id)
@@ -109,10 +116,10 @@ def edit_comment(db, user, comment_id: int, body: str) -> comment_store.CommentV
 class History:
     comment: object
     author: str | None
-    revisions: list
+    revisions: list[Any]
 
 
-def comment_history(db, user, comment_id: int) -> History:
+def comment_history(db: Database, user: User, comment_id: int) -> History:
     """A comment's earlier versions, for administrators only."""
     if user is None or not user.is_admin:
         raise NotAllowed("only administrators see the earlier versions of a comment")

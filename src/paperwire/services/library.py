@@ -18,14 +18,20 @@ Invariants:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from paperwire.config import Settings
 from paperwire.digest.topics import MAX_TOPIC_CHARS, clean_text
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.services.library_parse import Line, parse_any
+from paperwire.store import authors as authors_store
 from paperwire.store import library as store
 from paperwire.store import lists as list_store
-from paperwire.store.models import Paper
+from paperwire.store.db import Database
+from paperwire.store.library_models import PaperList
+from paperwire.store.models import Paper, User
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +65,7 @@ def clean_topic(raw: str | None) -> str:
         (topic,) = validate_topics([{"kind": "query", "value": value}])
     except BadInput as exc:
         raise BadInput(str(exc).replace("topic 1 ", "the topic ", 1)) from None
-    return topic["value"]
+    return str(topic["value"])
 
 
 # --- saves and marks -------------------------------------------------------------------------
@@ -72,14 +78,14 @@ class PaperMarks:
     lists: list[int]              # ids of the member's lists holding the paper
 
 
-def marks(db, user_id: int, paper_id: str) -> PaperMarks:
+def marks(db: Database, user_id: int, paper_id: str) -> PaperMarks:
     with db.session() as s:
         return PaperMarks(paper_id, paper_id in store.saved_paper_ids(s, user_id, [paper_id]),
                           store.feedback_for(s, user_id, [paper_id]).get(paper_id),
                           sorted(list_store.lists_containing(s, user_id, paper_id)))
 
 
-def save(db, user_id: int, paper_id: str, *, saved: bool = True,
+def save(db: Database, user_id: int, paper_id: str, *, saved: bool = True,
          list_ids: list[int] | None = None) -> PaperMarks:
     """Save (or unsave) a paper; ``list_ids`` also puts it in those lists of the member."""
     with db.session() as s:
@@ -93,14 +99,14 @@ def save(db, user_id: int, paper_id: str, *, saved: bool = True,
     return marks(db, user_id, paper_id)
 
 
-def toggle_save(db, user_id: int, paper_id: str) -> PaperMarks:
+def toggle_save(db: Database, user_id: int, paper_id: str) -> PaperMarks:
     with db.session() as s:
         if not store.unsave_paper(s, user_id, paper_id):
             store.save_paper(s, user_id, paper_id)
     return marks(db, user_id, paper_id)
 
 
-def set_feedback(db, user_id: int, paper_id: str, kind: str | None) -> PaperMarks:
+def set_feedback(db: Database, user_id: int, paper_id: str, kind: str | None) -> PaperMarks:
     if kind not in (None, *store.FEEDBACK_KINDS):
         raise BadInput(f"feedback must be one of more, less or none; not {kind!r}")
     with db.session() as s:
@@ -108,7 +114,7 @@ def set_feedback(db, user_id: int, paper_id: str, kind: str | None) -> PaperMark
     return marks(db, user_id, paper_id)
 
 
-def card_marks(db, user, paper_ids) -> dict:
+def card_marks(db: Database, user: User | None, paper_ids: Iterable[str]) -> dict[str, Any]:
     """What the cards of a page show for ``user``: ``{"saved": set, "feedback": dict}``
     (empty for anonymous visitors; two statements otherwise)."""
     if user is None:
@@ -121,7 +127,8 @@ def card_marks(db, user, paper_ids) -> dict:
 
 # --- lists -----------------------------------------------------------------------------------
 
-def create_list(db, user_id: int, name: str, *, is_public: bool = False):
+def create_list(db: Database, user_id: int, name: str, *,
+                is_public: bool = False) -> PaperList:
     name = clean_list_name(name)
     with db.session() as s:
         if len(list_store.lists_of(s, user_id)) >= MAX_LISTS:
@@ -129,36 +136,36 @@ def create_list(db, user_id: int, name: str, *, is_public: bool = False):
         return list_store.create_list(s, user_id, name, is_public=is_public)
 
 
-def rename_list(db, user_id: int, list_id: int, name: str):
+def rename_list(db: Database, user_id: int, list_id: int, name: str) -> PaperList:
     name = clean_list_name(name)
     with db.session() as s:
         return list_store.rename_owned(s, user_id, list_id, name)
 
 
-def set_public(db, user_id: int, list_id: int, is_public: bool):
+def set_public(db: Database, user_id: int, list_id: int, is_public: bool) -> PaperList:
     with db.session() as s:
         return list_store.set_public_owned(s, user_id, list_id, is_public)
 
 
-def delete_list(db, user_id: int, list_id: int) -> None:
+def delete_list(db: Database, user_id: int, list_id: int) -> None:
     with db.session() as s:
         list_store.delete_owned(s, user_id, list_id)
 
 
-def add_to_list(db, user_id: int, list_id: int, paper_id: str) -> bool:
+def add_to_list(db: Database, user_id: int, list_id: int, paper_id: str) -> bool:
     with db.session() as s:
         list_store.get_owned(s, user_id, list_id)
         store.require_visible_paper(s, paper_id)
         return list_store.add_item(s, list_id, paper_id)
 
 
-def remove_from_list(db, user_id: int, list_id: int, paper_id: str) -> bool:
+def remove_from_list(db: Database, user_id: int, list_id: int, paper_id: str) -> bool:
     with db.session() as s:
         list_store.get_owned(s, user_id, list_id)
         return list_store.remove_item(s, list_id, paper_id)
 
 
-def follow_list(db, user_id: int, list_id: int, follow: bool = True) -> bool:
+def follow_list(db: Database, user_id: int, list_id: int, follow: bool = True) -> bool:
     with db.session() as s:
         if follow:
             return list_store.follow(s, user_id, list_id)
@@ -167,7 +174,7 @@ def follow_list(db, user_id: int, list_id: int, follow: bool = True) -> bool:
 
 # --- followed topics -------------------------------------------------------------------------
 
-def follow_topic(db, user_id: int, raw: str) -> str:
+def follow_topic(db: Database, user_id: int, raw: str) -> str:
     topic = clean_topic(raw)
     with db.session() as s:
         if store.count_followed_topics(s, user_id) >= MAX_TOPICS:
@@ -176,12 +183,12 @@ def follow_topic(db, user_id: int, raw: str) -> str:
     return topic
 
 
-def unfollow_topic(db, user_id: int, topic: str) -> bool:
+def unfollow_topic(db: Database, user_id: int, topic: str) -> bool:
     with db.session() as s:
         return store.unfollow_topic(s, user_id, topic)
 
 
-def clear_signals(db, user_id: int) -> None:
+def clear_signals(db: Database, user_id: int) -> None:
     """"Clear all": upvotes, saves, marks, topics, list contents, followed lists and
     followed authors go; the lists themselves stay (empty), so a public list's address keeps
     working."""
@@ -202,13 +209,8 @@ def clear_signals(db, user_id: int) -> None:
                 list_store.remove_item(s, lst.id, paper_id)
         for followed, _owner in list_store.followed_lists(s, user_id):
             list_store.unfollow(s, user_id, followed.id)
-        try:
-            from paperwire.store import authors
-        except ImportError:   # (a tree without the authors area)
-            authors = None
-        if authors is not None:
-            for key in authors.followed_authors(s, user_id):
-                authors.unfollow(s, user_id, key)
+        for key in authors_store.followed_authors(s, user_id):
+            authors_store.unfollow(s, user_id, key)
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -231,12 +233,13 @@ class ImportReport:
                          "not understood")
         return ", ".join(parts)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"added": self.added, "already": self.already, "queued": self.queued,
                 "errors": self.errors, "summary": self.summary()}
 
 
-def import_into_list(settings, db, user_id: int, list_id: int, text: str) -> ImportReport:
+def import_into_list(settings: Settings, db: Database, user_id: int, list_id: int,
+                     text: str) -> ImportReport:
     """Add the papers named in ``text`` (pasted ids/URLs, BibTeX or a JSON export)."""
     limit = settings.library_import_max_lines
     with db.session() as s:
@@ -286,7 +289,7 @@ def import_into_list(settings, db, user_id: int, list_id: int, text: str) -> Imp
     return report
 
 
-def _fetch(settings, db, ids: list[str]) -> tuple[bool, list[str]]:
+def _fetch(settings: Settings, db: Database, ids: list[str]) -> tuple[bool, list[str]]:
     """Ask arXiv for ``ids``: (unreachable, ids arXiv said it does not have)."""
     from paperwire.ingest.arxiv_api import fetch_many
 
@@ -302,7 +305,8 @@ def _fetch(settings, db, ids: list[str]) -> tuple[bool, list[str]]:
     return False, []
 
 
-def complete_pending(settings, db, *, progress: bool = False, batch: int = 100) -> str:
+def complete_pending(settings: Settings, db: Database, *, progress: bool = False,
+                     batch: int = 100) -> str:
     """The ``library-imports`` job: ask arXiv again for every queued id, add the papers it
     returns to their lists, mark the ones it does not know as failed (shown on the list
     page). Idempotent; arXiv down again leaves the queue as it was."""

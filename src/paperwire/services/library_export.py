@@ -19,9 +19,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from paperwire.store import library as store
 from paperwire.store import lists as list_store
-from paperwire.store.models import Paper
+from paperwire.store.library_models import PaperList
+from paperwire.store.models import Paper, User
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -47,26 +50,26 @@ def paper_item(paper: Paper, at: dt.datetime | None, key: str = "addedAt") -> di
     return {"id": paper.id, key: _iso(at), "paper": paper_json(paper)}
 
 
-def list_json(session, row, *, owner: str) -> dict[str, Any]:
+def list_json(session: Session, row: PaperList, *, owner: str) -> dict[str, Any]:
     items = list_store.items(session, row.id)
     return {"id": row.id, "name": row.name, "public": bool(row.is_public), "owner": owner,
             "createdAt": _iso(row.created_at), "updatedAt": _iso(row.updated_at),
             "papers": [paper_item(p, at) for p, at in items]}
 
 
-def list_bibtex(session, row) -> str:
+def list_bibtex(session: Session, row: PaperList) -> str:
     return bibtex_of([p for p, _ in list_store.items(session, row.id)])
 
 
-def library_json(session, user_id: int) -> dict[str, Any]:
+def library_json(session: Session, user_id: int) -> dict[str, Any]:
     return {"papers": [paper_item(p, at, "savedAt") for p, at in store.all_saved(session, user_id)]}
 
 
-def library_bibtex(session, user_id: int) -> str:
+def library_bibtex(session: Session, user_id: int) -> str:
     return bibtex_of([p for p, _ in store.all_saved(session, user_id)])
 
 
-def account_export(session, user) -> dict[str, Any]:
+def account_export(session: Session, user: User) -> dict[str, Any]:
     """Everything of the member's account, as one JSON document."""
     from paperwire.store.users import account_rows
 
@@ -112,7 +115,7 @@ def account_export(session, user) -> dict[str, Any]:
     }
 
 
-def _followed_authors(session, user_id: int) -> list[Any]:
+def _followed_authors(session: Session, user_id: int) -> list[Any]:
     """Followed authors (the ``authors`` area's ``store.authors``) as ``{key, name}``.
     Integration point: without that module (an older tree) the list is empty."""
     try:
@@ -125,7 +128,7 @@ def _followed_authors(session, user_id: int) -> list[Any]:
     return [_plain(a) for a in authors.followed_authors(session, user_id)]
 
 
-def _authors_part(session, user_id: int) -> dict[str, Any]:
+def _authors_part(session: Session, user_id: int) -> dict[str, Any]:
     """``followedAuthors`` and ``authorClaims`` (``store.authors.export_member_authors``)."""
     try:
         from paperwire.store.authors import export_member_authors
@@ -134,7 +137,7 @@ def _authors_part(session, user_id: int) -> dict[str, Any]:
     return export_member_authors(session, user_id)
 
 
-def _discussions_part(session, user_id: int) -> dict[str, Any]:
+def _discussions_part(session: Session, user_id: int) -> dict[str, Any]:
     """Notification choice, notifications, earlier versions of the member's comments
     (``store.notifications.export_member``)."""
     try:
@@ -144,7 +147,7 @@ def _discussions_part(session, user_id: int) -> dict[str, Any]:
     return export_member(session, user_id)
 
 
-def _recommendations_part(session, user_id: int) -> dict[str, Any]:
+def _recommendations_part(session: Session, user_id: int) -> dict[str, Any]:
     """The stored For-you list (``store.recommendations.export_member``)."""
     try:
         from paperwire.store.recommendations import export_member
@@ -159,7 +162,7 @@ def _plain(value: Any) -> Any:
 
     if isinstance(value, (str, int, float)) or value is None:
         return value
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

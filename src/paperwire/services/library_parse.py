@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from paperwire.errors import BadInput
@@ -81,7 +82,7 @@ def _reason(exc: BadInput) -> str:
 
 # --- BibTeX ------------------------------------------------------------------------------------
 
-def _entries(text: str):
+def _entries(text: str) -> Iterator[tuple[int, str, str | None]]:
     """(start line, entry type, body) for each ``@type{...}`` / ``@type(...)`` entry, with
     braces matched; an unterminated entry yields body None."""
     i, n = 0, len(text)

@@ -20,10 +20,12 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from paperwire.config import Settings
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.records.links import member_link
 from paperwire.store import links as store
-from paperwire.store.models import utcnow
+from paperwire.store.db import Database
+from paperwire.store.models import User, utcnow
 
 
 class NotAllowed(PaperwireError):
@@ -47,7 +49,8 @@ class AddedLink:
     status: str
 
 
-def add_link(settings, db, user, paper_id: str, url: str, kind: str | None) -> AddedLink:
+def add_link(settings: Settings, db: Database, user: User, paper_id: str, url: str,
+             kind: str | None) -> AddedLink:
     """A member's link (see the module invariants). ``BadInput`` names what is wrong with the
     address or kind; ``NotFound`` for a missing or hidden paper; ``LinkExists`` (409)."""
     if user is None:
@@ -69,7 +72,7 @@ def add_link(settings, db, user, paper_id: str, url: str, kind: str | None) -> A
         return AddedLink(row.id, row.paper_id, row.url, row.kind, row.status)
 
 
-def moderate(db, user, link_id: int, action: str) -> str:
+def moderate(db: Database, user: User, link_id: int, action: str) -> str:
     """``show``, ``hide`` or ``delete`` a link (admins only). Returns the link's paper id."""
     if user is None or not user.is_admin:
         raise NotAllowed("only administrators moderate links")
@@ -88,7 +91,7 @@ class BackfillResult:
     changed: int = 0
 
 
-def backfill(db, *, batch_size: int = 2000,
+def backfill(db: Database, *, batch_size: int = 2000,
              progress: Callable[[int], None] | None = None) -> BackfillResult:
     """Extract the links of every stored paper (and the demo seed's ``code_url``s for the
     demo papers present), one transaction per batch; ``progress(n)`` after each batch."""
@@ -113,7 +116,7 @@ def backfill(db, *, batch_size: int = 2000,
             progress(len(ids))
 
 
-def paper_count(db) -> int:
+def paper_count(db: Database) -> int:
     from paperwire.store.papers import count_papers
 
     with db.session() as session:

@@ -17,8 +17,11 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from paperwire.config import Settings
 from paperwire.digest.tokens import (  # noqa: F401 - TokenError re-exported for callers
+    MemberTokenPayload,
     TokenError,
     address_hash,
     max_age_seconds,
@@ -27,6 +30,8 @@ from paperwire.digest.tokens import (  # noqa: F401 - TokenError re-exported for
 from paperwire.errors import BadInput
 from paperwire.store import notifications as store
 from paperwire.store import ratelimit
+from paperwire.store.db import Database
+from paperwire.store.models import User
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class EmailChoice:
     confirmation: ConfirmMail | None = None
 
 
-def set_email(settings, db, user, on: bool) -> EmailChoice:
+def set_email(settings: Settings, db: Database, user: User, on: bool) -> EmailChoice:
     """Switch notification mail on or off for ``user`` (module invariants)."""
     with db.session() as s:
         if not on:
@@ -66,7 +71,7 @@ def set_email(settings, db, user, on: bool) -> EmailChoice:
     return EmailChoice(False, True, ConfirmMail(user.email, user.id, version))
 
 
-def deliver(settings, mail: ConfirmMail | None) -> None:
+def deliver(settings: Settings, mail: ConfirmMail | None) -> None:
     """Send a confirmation returned by ``set_email`` (after the caller's transaction)."""
     if mail is None:
         return
@@ -76,7 +81,7 @@ def deliver(settings, mail: ConfirmMail | None) -> None:
                       token_version=mail.token_version)
 
 
-def confirm(settings, db, token: str) -> bool:
+def confirm(settings: Settings, db: Database, token: str) -> bool:
     """Follow a confirmation link: mail goes to the proven address from now on. Raises
     ``TokenError`` for a bad, expired or void link."""
     payload = verify_member_token(settings.effective_secret_key(), "notify-confirm", token,
@@ -95,13 +100,13 @@ def confirm(settings, db, token: str) -> bool:
     return True
 
 
-def check_unsubscribe(settings, token: str):
+def check_unsubscribe(settings: Settings, token: str) -> MemberTokenPayload:
     return verify_member_token(settings.effective_secret_key(), "notify-unsubscribe", token,
                                max_age=max_age_seconds("unsubscribe",
                                                        settings.token_max_age_days))
 
 
-def unsubscribe(settings, db, token: str) -> bool:
+def unsubscribe(settings: Settings, db: Database, token: str) -> bool:
     """One-click unsubscribe: True when mail was on. ``TokenError`` for a void link."""
     payload = check_unsubscribe(settings, token)
     with db.session() as s:
@@ -112,7 +117,7 @@ def unsubscribe(settings, db, token: str) -> bool:
     return result
 
 
-def overview(db, user, *, limit: int = 50, offset: int = 0) -> dict:
+def overview(db: Database, user: User, *, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     with db.session() as s:
         items = store.list_for(s, user.id, limit=limit, offset=offset)
         unread = store.unread_count(s, user.id)
@@ -122,11 +127,11 @@ def overview(db, user, *, limit: int = 50, offset: int = 0) -> dict:
     return {"items": items, "unread": unread, "email_on": email_on}
 
 
-def unread_count(db, user) -> int:
+def unread_count(db: Database, user: User) -> int:
     with db.session() as s:
         return store.unread_count(s, user.id)
 
 
-def mark_read(db, user, ids: list[int] | None = None) -> int:
+def mark_read(db: Database, user: User, ids: list[int] | None = None) -> int:
     with db.session() as s:
         return store.mark_read(s, user.id, ids)

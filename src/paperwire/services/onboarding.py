@@ -9,9 +9,12 @@ Paperwire (visible); nothing else is changed, and running it twice changes nothi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from paperwire.errors import BadInput
+from paperwire.recommend.features import PaperText
+from paperwire.store.db import Database
 
 MAX_PASTED = 100
 _SPLIT = re.compile(r"[\s,;]+")
@@ -61,7 +64,7 @@ def clean_topics(raw: list[str]) -> list[str]:
     return [t["value"] for t in topics]
 
 
-def onboard(db, user_id: int, topics: list[str], papers_text: str) -> OnboardResult:
+def onboard(db: Database, user_id: int, topics: list[str], papers_text: str) -> OnboardResult:
     """Follow ``topics`` and save the pasted papers; ``BadInput`` names a bad topic or too
     many papers before anything is changed."""
     from paperwire.store import library
@@ -87,7 +90,7 @@ def onboard(db, user_id: int, topics: list[str], papers_text: str) -> OnboardRes
     return result
 
 
-def suggested_topics(pool_texts, n: int = 8) -> list[str]:
+def suggested_topics(pool_texts: Iterable[PaperText], n: int = 8) -> list[str]:
     """The period's most common categories as followable topics (``cat:cs.CL``)."""
     from collections import Counter
 

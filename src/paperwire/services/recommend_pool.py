@@ -22,8 +22,13 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from paperwire.config import Settings
-from paperwire.recommend.features import (FeatureMatrix, PaperText, Vocabulary, build_features,
-                                          paper_tokens)
+from paperwire.recommend.features import (
+    FeatureMatrix,
+    PaperText,
+    Vocabulary,
+    build_features,
+    paper_tokens,
+)
 from paperwire.store import recommendations as store
 from paperwire.store.db import Database
 from paperwire.store.models import utcnow

@@ -26,14 +26,28 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
+from paperwire.config import Settings
 from paperwire.recommend import engine
 from paperwire.recommend.features import FeatureMatrix
-from paperwire.services.recommend_pool import (CACHE, POOL_TTL_SECONDS, Pool, clear_pools,
-                                               paper_text, pool_for, vectors_for,
-                                               wait_for_refreshes, window_start)
+from paperwire.services.recommend_pool import (
+    CACHE,
+    POOL_TTL_SECONDS,
+    Pool,
+    clear_pools,
+    paper_text,
+    pool_for,
+    vectors_for,
+    wait_for_refreshes,
+    window_start,
+)
 from paperwire.store import recommendations as store
+from paperwire.store.db import Database
+from paperwire.store.library import MemberSignals
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +67,14 @@ class Recommended:
     reason_paper_id: str | None
 
 
-def _followed_authors(session, user_id) -> list[tuple[str, str]]:
+def _followed_authors(session: Session, user_id: int) -> list[tuple[str, str]]:
     """(strict key, display name) of the member's followed authors."""
     from paperwire.store.authors import followed_author_names
 
     return followed_author_names(session, user_id)
 
 
-def signature(sig, authors, since: dt.datetime) -> str:
+def signature(sig: MemberSignals, authors: list[tuple[str, str]], since: dt.datetime) -> str:
     data = {
         "since": since.isoformat(),
         "upvoted": sorted(p for p, _ in sig.upvoted), "saved": sorted(p for p, _ in sig.saved),
@@ -72,7 +86,7 @@ def signature(sig, authors, since: dt.datetime) -> str:
     return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _positives(sig, titles: dict[str, str]) -> list[engine.Positive]:
+def _positives(sig: MemberSignals, titles: dict[str, str]) -> list[engine.Positive]:
     out = [engine.Positive(p, "more_like_this", titles.get(p, p)) for p, _ in sig.more_like_this]
     out += [engine.Positive(p, "saved", titles.get(p, p)) for p, _ in sig.saved]
     out += [engine.Positive(p, "upvoted", titles.get(p, p)) for p, _ in sig.upvoted]
@@ -81,7 +95,8 @@ def _positives(sig, titles: dict[str, str]) -> list[engine.Positive]:
     return out
 
 
-def _topic_hits(settings, db, topics: list[str], candidates: list[str]) -> dict[str, list[str]]:
+def _topic_hits(settings: Settings, db: Database, topics: list[str],
+                candidates: list[str]) -> dict[str, list[str]]:
     """Each followed topic's results among the candidates, by the site's search (the digest's
     topic matcher: the same query language and similarity floor as the search page)."""
     if not topics or not candidates:
@@ -116,8 +131,8 @@ def _author_hits(authors: list[tuple[str, str]], pool: Pool) -> dict[str, list[s
     return hits
 
 
-def _features_with(session, settings, pool: Pool, pos_ids, rejected
-                   ) -> tuple[FeatureMatrix, dict[str, str]]:
+def _features_with(session: Session, settings: Settings, pool: Pool, pos_ids: Iterable[str],
+                   rejected: list[str]) -> tuple[FeatureMatrix, dict[str, str]]:
     """The pool's features plus rows for the positives and rejected papers outside it, and
     the positives' titles (for the reasons)."""
     pos_ids = set(pos_ids)
@@ -130,7 +145,7 @@ def _features_with(session, settings, pool: Pool, pos_ids, rejected
     return X, titles
 
 
-def compute(session, settings, db, user_id: int, pool: Pool,
+def compute(session: Session, settings: Settings, db: Database, user_id: int, pool: Pool,
             limit: int | None = None) -> tuple[str, list[Recommended]]:
     """(signature, recommendations) of one member from their current signals (no writes)."""
     from paperwire.store.library import member_signals
@@ -154,21 +169,21 @@ def compute(session, settings, db, user_id: int, pool: Pool,
                               r.reason.label, r.reason.paper_id) for r in recs]
 
 
-def _store(db, user_id: int, sign: str, recs: list[Recommended]) -> None:
+def _store(db: Database, user_id: int, sign: str, recs: list[Recommended]) -> None:
     with db.session() as s:
         store.replace_recommendations(s, user_id, sign, [
             store.StoredRecommendation(i, r.paper_id, r.score, r.reason_kind, r.reason_label,
                                        r.reason_paper_id) for i, r in enumerate(recs, 1)])
 
 
-def _from_stored(rows) -> list[Recommended]:
+def _from_stored(rows: Sequence[store.StoredRecommendation]) -> list[Recommended]:
     from paperwire.recommend.reasons import reason_text
 
     return [Recommended(r.paper_id, r.score, reason_text(r.reason_kind, r.reason_label),
                         r.reason_kind, r.reason_label, r.reason_paper_id) for r in rows]
 
 
-def recommendations_for(settings, db, user_id: int, *, limit: int | None = None,
+def recommendations_for(settings: Settings, db: Database, user_id: int, *, limit: int | None = None,
                         now: dt.datetime | None = None) -> list[Recommended]:
     """The member's recommendations: the stored ones while their signature is current (the
     nightly job's, or a previous read's), else computed now and stored."""
@@ -187,7 +202,7 @@ def recommendations_for(settings, db, user_id: int, *, limit: int | None = None,
     return recs[:limit]
 
 
-def precompute_all(settings, db, *, progress: bool = False,
+def precompute_all(settings: Settings, db: Database, *, progress: bool = False,
                    now: dt.datetime | None = None) -> tuple[int, int]:
     """Compute and store every member-with-signals' recommendations (the nightly job).
     Returns (members, recommendations stored)."""
@@ -216,7 +231,8 @@ def precompute_all(settings, db, *, progress: bool = False,
 # --- one list's recommendations (arxiv-sanity-lite's per-tag model) ----------------------------
 
 
-def for_list(db, settings, user_id: int, list_id: int, *, limit: int | None = None,
+def for_list(db: Database, settings: Settings, user_id: int, list_id: int, *,
+             limit: int | None = None,
              now: dt.datetime | None = None) -> list[Recommended]:
     """Recommendations for one of the member's lists: the list's papers are the positives
     (the member's other signals are not), against the same sampled negatives and features

@@ -33,10 +33,14 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
+from paperwire.config import Settings
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.ingest.arxiv_ids import normalize_arxiv_id
+from paperwire.store.db import Database
 from paperwire.store.locks import transaction_lock
-from paperwire.store.models import FeedEntry, Paper, utcnow
+from paperwire.store.models import FeedEntry, Paper, User, utcnow
 from paperwire.store.submissions import feed_entry_of, insert_submission
 from paperwire.store.users import count_submissions_since
 
@@ -94,22 +98,26 @@ class Submitted:
     fetched: bool   # the paper was fetched from arXiv for this submission
 
 
-def _tz(settings):
+def _tz(settings: Settings) -> dt.tzinfo:
     try:
         return ZoneInfo(settings.timezone)
     except Exception:  # noqa: BLE001 - a bad zone name falls back to UTC
         return dt.UTC
 
 
-def local_day_bounds(settings, now: dt.datetime) -> tuple[dt.date, dt.datetime, dt.datetime]:
+def _naive_utc(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def local_day_bounds(settings: Settings, now: dt.datetime) -> tuple[dt.date, dt.datetime,
+                                                                    dt.datetime]:
     """(today, start of today, start of tomorrow), the instants as naive UTC; ``now`` naive UTC."""
     tz = _tz(settings)
     local_now = now.replace(tzinfo=dt.UTC).astimezone(tz)
     today = local_now.date()
     start = dt.datetime.combine(today, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
-    to_utc = lambda t: t.astimezone(dt.UTC).replace(tzinfo=None)  # noqa: E731
-    return today, to_utc(start), to_utc(end)
+    return today, _naive_utc(start), _naive_utc(end)
 
 
 def _first_version_date(paper: Paper) -> dt.datetime | None:
@@ -125,7 +133,7 @@ def _duplicate(entry: FeedEntry | None, paper_id: str) -> Duplicate:
 UNREACHABLE = "arXiv could not be reached; nothing was changed; try again later."
 
 
-def _fetch(settings, db, paper_id: str) -> None:
+def _fetch(settings: Settings, db: Database, paper_id: str) -> None:
     """Fetch one paper from the arXiv API into the store (the ingest area's client), as a
     person waits: a short timeout, no retries. When arXiv cannot be asked the refusal says so
     in words; the technical detail (error, endpoint) goes to the log only."""
@@ -142,7 +150,7 @@ def _fetch(settings, db, paper_id: str) -> None:
         raise ArxivUnavailable(UNREACHABLE, headers={"Retry-After": "60"}) from exc
 
 
-def submit_paper(settings, db, user, id_or_url: str, *,
+def submit_paper(settings: Settings, db: Database, user: User, id_or_url: str, *,
                  now: dt.datetime | None = None) -> Submitted:
     now = now or utcnow()
     try:
@@ -189,7 +197,8 @@ def submit_paper(settings, db, user, id_or_url: str, *,
         return Submitted(paper, entry, fetched)
 
 
-def _check_quota(settings, session, user, day_start, day_end, now, *,
+def _check_quota(settings: Settings, session: Session, user: User, day_start: dt.datetime,
+                 day_end: dt.datetime, now: dt.datetime, *,
                  after_insert: bool = False) -> None:
     used = count_submissions_since(session, user.id, day_start) - (1 if after_insert else 0)
     quota = settings.submit_daily_quota
@@ -200,7 +209,7 @@ def _check_quota(settings, session, user, day_start, day_end, now, *,
                             f"tomorrow.", headers={"Retry-After": str(wait)})
 
 
-def _check_known(session, paper: Paper) -> None:
+def _check_known(session: Session, paper: Paper) -> None:
     if paper.hidden:
         raise HiddenPaper(f"paper {paper.id} was removed from the feed by the moderators "
                           f"and cannot be submitted again")
@@ -209,7 +218,8 @@ def _check_known(session, paper: Paper) -> None:
         raise _duplicate(entry, paper.id)
 
 
-def used_today(settings, db, user, *, now: dt.datetime | None = None) -> int:
+def used_today(settings: Settings, db: Database, user: User, *,
+               now: dt.datetime | None = None) -> int:
     """How many papers ``user`` submitted today (local day in ``settings.timezone``)."""
     _today, start, _end = local_day_bounds(settings, now or utcnow())
     with db.session() as session:

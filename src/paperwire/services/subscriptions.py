@@ -24,10 +24,19 @@ from dataclasses import dataclass
 from typing import Any
 
 # TokenError is re-exported: callers catch it without importing digest internals.
-from paperwire.digest.tokens import TokenError, make_token, max_age_seconds, verify_token  # noqa: F401
+from paperwire.config import Settings
+from paperwire.digest.tokens import (  # noqa: F401 - TokenError re-exported for callers
+    TokenError,
+    TokenPayload,
+    make_token,
+    max_age_seconds,
+    verify_token,
+)
 from paperwire.errors import BadInput, NotFound
 from paperwire.store import ratelimit
 from paperwire.store import subscriptions as store
+from paperwire.store.db import Database
+from paperwire.store.models import Subscription, User
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +58,19 @@ class SubscribeResult:
 
 
 # --- tokens ---------------------------------------------------------------------------------
-def token(settings, purpose: str, subscription_id: int, token_version: int) -> str:
+def token(settings: Settings, purpose: str, subscription_id: int, token_version: int) -> str:
     return make_token(settings.effective_secret_key(), purpose, subscription_id, token_version)
 
 
-def verify(settings, purpose: str, value: str):
+def verify(settings: Settings, purpose: str, value: str) -> TokenPayload:
     """The token's payload, or ``TokenError`` (tampered, expired, wrong purpose)."""
     return verify_token(settings.effective_secret_key(), purpose, value,
                         max_age=max_age_seconds(purpose, settings.token_max_age_days))
 
 
 # --- subscribe ------------------------------------------------------------------------------
-def request(settings, db, email: str, *, user=None, editions: str = "daily",
+def request(settings: Settings, db: Database, email: str, *, user: User | None = None,
+            editions: str = "daily",
             topics: list[dict[str, Any]] | None = None, limited: bool = True) -> SubscribeResult:
     """Someone asks for the digest at ``email`` (``user``: the signed-in account, if any).
 
@@ -90,7 +100,7 @@ def _address_key(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
-def _mail_allowed(settings, db, email: str, user) -> bool:
+def _mail_allowed(settings: Settings, db: Database, email: str, user: User | None) -> bool:
     """Count one mail against the address and the account; False when a limit is reached."""
     checks = []
     interval = settings.confirm_mail_interval_minutes
@@ -104,7 +114,8 @@ def _mail_allowed(settings, db, email: str, user) -> bool:
     return all(ratelimit.hit(db, key, limit, window).allowed for key, limit, window in checks)
 
 
-def deliver(settings, mail: ConfirmationMail, *, transport=None, raise_errors: bool = False) -> bool:
+def deliver(settings: Settings, mail: ConfirmationMail, *, transport: Any = None,
+            raise_errors: bool = False) -> bool:
     """Send a confirmation mail (after the caller's transaction). Failures are logged (and
     raised with ``raise_errors``); True when the transport accepted it."""
     from paperwire.digest.mailer import send_confirmation
@@ -139,7 +150,7 @@ class Confirmed:
     linked: bool
 
 
-def confirm(settings, db, value: str, *, user=None) -> Confirmed:
+def confirm(settings: Settings, db: Database, value: str, *, user: User | None = None) -> Confirmed:
     """Follow a confirmation link: activate the subscription and, when a signed-in ``user``
     follows it, link the subscription to that account (the link was mailed to the address:
     following it proves the address). ``TokenError``/``NotFound`` for a link that cannot be
@@ -156,14 +167,14 @@ def confirm(settings, db, value: str, *, user=None) -> Confirmed:
 
 
 # --- preferences ----------------------------------------------------------------------------
-def for_user(db, user):
+def for_user(db: Database, user: User) -> Subscription | None:
     """The subscription linked to ``user`` (proven by a confirmation link), or None. Never
     looked up by the account's (unverified) e-mail address."""
     with db.session() as s:
         return store.get_by_user(s, user.id)
 
 
-def load(settings, db, value: str):
+def load(settings: Settings, db: Database, value: str) -> Subscription:
     """The subscription a preferences link names (``TokenError``/``NotFound`` otherwise)."""
     payload = verify(settings, "preferences", value)
     with db.session() as s:
@@ -173,13 +184,13 @@ def load(settings, db, value: str):
         return sub
 
 
-def get(db, subscription_id: int):
+def get(db: Database, subscription_id: int) -> Subscription:
     with db.session() as s:
         return store.get(s, subscription_id)
 
 
-def save_preferences(db, subscription_id: int, token_version: int, *, editions: str,
-                     max_papers: str | int | None, topics: list[dict]):
+def save_preferences(db: Database, subscription_id: int, token_version: int, *, editions: str,
+                     max_papers: str | int | None, topics: list[dict[str, Any]]) -> Subscription:
     """Validate and store preferences; ``BadInput`` names what is wrong (nothing stored)."""
     from paperwire.digest.topics import validate_topics
 
@@ -194,7 +205,7 @@ def save_preferences(db, subscription_id: int, token_version: int, *, editions: 
                                         topics=clean)
 
 
-def unsubscribe(settings, db, value: str) -> str:
+def unsubscribe(settings: Settings, db: Database, value: str) -> str:
     """Follow an unsubscribe link (idempotent); returns the address."""
     payload = verify(settings, "unsubscribe", value)
     with db.session() as s:

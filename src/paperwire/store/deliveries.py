@@ -51,7 +51,7 @@ class Claimed:
     edition: str
     period: str
     attempts: int
-    paper_ids: list[str] | None      # already fixed by an earlier, interrupted attempt
+    paper_ids: list[Any] | None      # already fixed by an earlier, interrupted attempt
     message_id: str | None
     # Taken over from a claimer that died (or outlived its lease) and the one row of it
     # that may have reached the server already (see ``_reclaim``).

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from paperwire.store.db import Database
 from paperwire.summary.keysentence import SCORER_VERSION, pick
 
 CHECKPOINT = "key_sentences"
@@ -31,7 +32,8 @@ PASS_BUDGET_SECONDS = 20.0
 
 
 def for_batch(pending: Sequence, paper_vectors: np.ndarray,
-              sentence_rows: Sequence[tuple[str, str, np.ndarray]]) -> list[tuple[str, str, str | None]]:
+              sentence_rows: Sequence[tuple[str, str, np.ndarray]]) -> list[tuple[str, str,
+                                                                                  str | None]]:
     """(paper id, content hash, key sentence or None) for a batch the embedder just encoded
     (``pending`` and ``sentence_rows`` in the same order, ``paper_vectors`` row per paper)."""
     out = []
@@ -41,7 +43,7 @@ def for_batch(pending: Sequence, paper_vectors: np.ndarray,
     return out
 
 
-def backfill(db, model_id: str, *, batch: int = 500, progress: bool = False,
+def backfill(db: Database, model_id: str, *, batch: int = 500, progress: bool = False,
              stop: threading.Event | None = None, budget_seconds: float | None = None) -> int:
     """Choose and store the key sentence of every paper with current vectors but no current
     key sentence; returns how many were written. Records the checkpoint when it finishes.
@@ -94,7 +96,7 @@ def backfill(db, model_id: str, *, batch: int = 500, progress: bool = False,
     return written
 
 
-def backfill_if_needed(db, model_id: str, **kwargs) -> int:
+def backfill_if_needed(db: Database, model_id: str, **kwargs) -> int:
     """``backfill`` unless it already completed for this model and scorer version."""
     from paperwire.store.checkpoints import get_checkpoint
 
