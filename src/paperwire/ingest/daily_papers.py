@@ -31,7 +31,7 @@ _PERSON = shape("DailySubmitter", {"name": _Str, "fullname": _Str})
 _PAPER = shape("DailyPaper", {
     "id": str | int, "title": _Str, "summary": _Str, "publishedAt": _Str,
     "submittedOnDailyAt": _Str, "upvotes": int | None,
-    "authors": list[str | _AUTHOR] | None})
+    "authors": list[str | _AUTHOR] | None})  # type: ignore[valid-type]  # a run-time shape
 _INPUT = input_shape("DailyItem", {
     "paper": _PAPER, "title": _Str, "summary": _Str, "publishedAt": _Str,
     "submittedOnDailyAt": _Str, "submittedBy": str | _PERSON | None})
@@ -47,6 +47,7 @@ def parse_daily_item(obj: Any) -> Item:
     raw_id = str(paper.get("id") or "").strip()
     if not raw_id:
         raise RecordError("paper.id: missing or empty")
+    links: tuple[str | None, str | None]
     try:
         pid, _ = normalize_arxiv_id(raw_id)
         source, links = "arxiv", (abs_url(pid), pdf_url(pid))

@@ -88,7 +88,9 @@ def parse_export(obj: Any) -> Item:
 
 
 def _datetime(raw: str | None, name: str) -> dt.datetime | None:
+    if not raw:
+        return None
     try:
-        return dt.datetime.fromisoformat(raw) if raw else None
+        return dt.datetime.fromisoformat(raw)
     except ValueError:
         raise RecordError(f"{name}: not an ISO date-time: {raw[:40]!r}") from None

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import (
@@ -169,7 +170,7 @@ def shape(name: str, fields: dict[str, Any]) -> Any:
     unknown keys are ignored). Strict: a number where a string belongs is an error, not
     converted. Shapes nest (a field's type may be another shape)."""
     _SHAPE_NAMES.add(name)
-    typed = TypedDict(name, fields, total=False)  # type: ignore[operator]
+    typed = TypedDict(name, fields, total=False)  # type: ignore[misc]  # built at run time
     return with_config(ConfigDict(extra="allow", strict=True))(typed)
 
 
@@ -217,7 +218,7 @@ def _is_union_tag(part: str) -> bool:
             or part in ("str", "int", "bool", "float", "dict", "list", "none", "typed-dict"))
 
 
-def _reason(error: dict) -> str:
+def _reason(error: Mapping[str, Any]) -> str:
     kind, value = error["type"], error.get("input")
     if isinstance(value, str) and kind in ("string_pattern_mismatch", "string_unicode"):
         bad = _BAD_CHAR.search(value)
@@ -230,7 +231,7 @@ def _reason(error: dict) -> str:
         if pattern in _PATTERN_REASONS:
             return f"{_PATTERN_REASONS[pattern]}: {_short(value)}"
     if kind == "string_too_long":
-        return f"too long ({len(value)} characters, at most {error['ctx']['max_length']})"
+        return f"too long ({len(value or '')} characters, at most {error['ctx']['max_length']})"
     if kind in ("value_error", "assertion_error"):
         return str(error.get("ctx", {}).get("error") or error["msg"])
     message = error["msg"]

@@ -183,8 +183,8 @@ def score_sentences(sentences: Sequence[str], vectors: np.ndarray | None = None,
     usable = vectors is not None and len(vectors) == n and n > 0
     if not usable:
         weights = rule_weights
-    z = (centrality(vectors, paper_vector, weights.reference) if usable
-         else np.zeros(n, dtype=np.float32))
+    z = (centrality(vectors, paper_vector, weights.reference)
+         if usable and vectors is not None else np.zeros(n, dtype=np.float32))
     scores = []
     for i, sentence in enumerate(sentences):
         c, f, b = cues(sentence)
@@ -219,6 +219,7 @@ def pick(abstract: str | None, vectors: np.ndarray | None = None,
         return None
     scores, method = score_sentences(sentences, vectors, paper_vector, weights, rule_weights)
     index = pick_index(sentences, scores)
+    assert index is not None  # sentences is not empty
     text, _label = strip_label(sentences[index])
     return KeySentence(index, text, method)
 
