@@ -209,6 +209,7 @@ def prepare_work(corpus: Path, work: Path) -> None:
     except its model export ``models/``, which is expensive and checked on use)."""
     import shutil
 
+    from paperwire.ingest.importer import import_file
     from paperwire.search import evaluate as ev
 
     if (work / "prepared").exists():
@@ -217,7 +218,8 @@ def prepare_work(corpus: Path, work: Path) -> None:
     for child in work.iterdir():
         if child.name != "models":
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    ev.prepare(corpus, work, progress=True)
+    ev.prepare(corpus, work, progress=True,
+               load=lambda s, db, c: import_file(s, db, c, "beir", progress=True).new)
     (work / "prepared").write_text("ok")
 
 

@@ -111,8 +111,8 @@ def test_demo_interrupted_anywhere_is_finished_once_by_the_next_load(settings, d
     if stop_before == "_put_seed_on_feed":
         monkeypatch.setattr(demo, "_put_seed_on_feed", interrupt)
     else:
-        monkeypatch.setattr(demo, "_import", lambda s, d, name, fmt: (
-            interrupt() if name == demo.ARXIV_FILE else real_import(s, d, name, fmt)))
+        monkeypatch.setattr(demo, "_import", lambda s, d, name, fmt, **kw: (
+            interrupt() if name == demo.ARXIV_FILE else real_import(s, d, name, fmt, **kw)))
     with pytest.raises(KeyboardInterrupt):
         load_demo_if_empty(settings, db)
     monkeypatch.setattr(demo, "_import", real_import)

@@ -11,6 +11,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from paperwire.errors import BadInput
+from paperwire.services.library_export import bibtex
 from paperwire.services.library_parse import (
     parse_any,
     parse_bibtex,
@@ -18,7 +19,6 @@ from paperwire.services.library_parse import (
     parse_pasted,
 )
 from paperwire.store.models import Paper
-from paperwire.web.render import bibtex
 
 
 @pytest.mark.parametrize("text, ids", [

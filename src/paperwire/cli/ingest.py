@@ -42,11 +42,12 @@ def import_cmd(settings: Settings, paths, fmt, batch_size, progress) -> None:
     Prints new / updated / unchanged / rejected at the end.
     """
     from paperwire.ingest.importer import import_paths
+    from paperwire.search.notify import announcer
 
     db = _open(settings)
     summary = import_paths(settings, db, paths, fmt,
                            progress=_progress_default() if progress is None else progress,
-                           batch_size=batch_size)
+                           batch_size=batch_size, on_change=announcer(settings, db))
     for where in summary.resumed:
         click.echo(f"resumed {where}", err=True)
     click.echo(f"imported {summary.files} file(s): {summary.line()}")
@@ -90,10 +91,12 @@ def harvest_cmd(settings: Settings, from_, until, set_, progress) -> None:
     same page when run again.
     """
     from paperwire.ingest.oai import harvest
+    from paperwire.search.notify import announcer
 
     db = _open(settings)
     summary = harvest(settings, db, from_=from_, until=until, set_=set_,
-                      progress=_progress_default() if progress is None else progress)
+                      progress=_progress_default() if progress is None else progress,
+                      on_change=announcer(settings, db))
     click.echo(f"harvested {summary.pages} page(s): {summary.line()}")
 
 
@@ -107,9 +110,10 @@ def fetch_cmd(settings: Settings, ids) -> None:
     arxiv.org/abs/... or /pdf/... URLs. An invalid or unknown id is an error.
     """
     from paperwire.ingest.arxiv_api import fetch_many
+    from paperwire.search.notify import announcer
 
     db = _open(settings)
-    results = fetch_many(settings, db, list(ids))
+    results = fetch_many(settings, db, list(ids), on_change=announcer(settings, db))
     for paper_id, status in results:
         click.echo(f"{paper_id}\t{status}")
 

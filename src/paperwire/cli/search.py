@@ -156,11 +156,15 @@ def eval_cmd(settings: Settings, corpus, queries, qrels, mode, as_json) -> JsonA
     directory; your database is not touched)."""
     from pathlib import Path
 
+    from paperwire.ingest.importer import import_file
     from paperwire.search.evaluate import ALL_MODES, evaluate
+
+    def load(settings, db, corpus: Path) -> int:
+        return import_file(settings, db, corpus, "beir", progress=True).new
 
     require_extra("ranx", "eval", "paperwire eval")
     modes = list(ALL_MODES) if mode == "all" else [mode]
-    results = evaluate(Path(corpus), Path(queries), Path(qrels), modes,
+    results = evaluate(Path(corpus), Path(queries), Path(qrels), modes, load=load,
                        base_settings=settings, progress=True)
     if as_json:
         return results

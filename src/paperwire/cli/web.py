@@ -44,7 +44,9 @@ def prepare(settings: Settings, *, demo_in_background: bool = True):
         else:
             def load():
                 try:
-                    if load_demo_if_empty(settings, db):
+                    from paperwire.search.notify import announcer
+
+                    if load_demo_if_empty(settings, db, on_change=announcer(settings, db)):
                         log.info("demo data loaded")
                         _build_lexical_index(settings, db)
                 except Exception:  # noqa: BLE001 - the site serves without demo data

@@ -18,6 +18,7 @@ from paperwire.errors import BadInput, NotFound
 from paperwire.ingest.arxiv_ids import normalize_arxiv_id
 from paperwire.ingest.atom_parse import AtomError, parse_atom
 from paperwire.ingest.http import Pacer, RemoteError
+from paperwire.ingest.items import PapersChanged, announce
 from paperwire.records import PaperRecord
 from paperwire.store.papers import get_paper, upsert_papers
 
@@ -67,13 +68,13 @@ def lookup(settings, query_ids: Sequence[str], *, pacer: Pacer | None = None,
 
 def fetch_many(settings, db, raw_ids: Sequence[str], *,
                sleep: Callable[[float], None] = time.sleep,
-               interactive: bool = False) -> list[tuple[str, str]]:
-    """Fetch and store papers; returns [(paper id, new|updated|unchanged)].
+               interactive: bool = False,
+               on_change: PapersChanged | None = None) -> list[tuple[str, str]]:
+    """Fetch and store papers; returns [(paper id, new|updated|unchanged)]. ``on_change`` is
+    told the new and updated ones after they committed.
 
     Every id is validated before any request; ids arXiv does not know raise NotFound after
     the known ones were stored."""
-    from paperwire.search.notify import papers_changed
-
     wanted: dict[str, str] = {}   # query id (as asked, with version) -> paper id
     for raw in raw_ids:
         pid, version = normalize_arxiv_id(raw)
@@ -89,11 +90,7 @@ def fetch_many(settings, db, raw_ids: Sequence[str], *,
             if pid in found:
                 results.append((pid, "new" if pid in new else
                                 "updated" if pid in updated else "unchanged"))
-        if new or updated:
-            try:
-                papers_changed(settings, db, list(new | updated))
-            except Exception:  # noqa: BLE001 - search catches up from modified_at
-                log.exception("search notification failed; indexes will catch up later")
+        announce(on_change, sorted(new | updated))
     if missing:
         stored = f" (stored: {', '.join(p for p, _ in results)})" if results else ""
         raise NotFound(f"arXiv has no paper {', '.join(missing)}{stored}")
@@ -102,7 +99,8 @@ def fetch_many(settings, db, raw_ids: Sequence[str], *,
 
 def fetch_and_store(settings, db, id_or_url: str, *, refresh: bool = False,
                     sleep: Callable[[float], None] = time.sleep,
-                    interactive: bool = False) -> tuple[str, bool]:
+                    interactive: bool = False,
+                    on_change: PapersChanged | None = None) -> tuple[str, bool]:
     """Make sure a paper is stored; returns (paper id, created). ``interactive``: a person
     waits (short timeout, no retries; see ``http.Pacer``).
 
@@ -113,5 +111,6 @@ def fetch_and_store(settings, db, id_or_url: str, *, refresh: bool = False,
         with db.session() as session:
             if get_paper(session, pid) is not None:
                 return pid, False
-    results = fetch_many(settings, db, [id_or_url], sleep=sleep, interactive=interactive)
+    results = fetch_many(settings, db, [id_or_url], sleep=sleep, interactive=interactive,
+                         on_change=on_change)
     return pid, results[0][1] == "new"

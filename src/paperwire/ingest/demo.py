@@ -23,12 +23,12 @@ import logging
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError, OperationalError
-
 from paperwire.ingest.importer import import_file
+from paperwire.ingest.items import PapersChanged
 from paperwire.ingest.seed import parse_seed
 from paperwire.records.links import Link, classify, normalize_url
 from paperwire.store.checkpoints import get_checkpoint, save_checkpoint
+from paperwire.store.errors import IntegrityError, OperationalError
 from paperwire.store.feed import add_feed_entry
 from paperwire.store.links import put_links
 from paperwire.store.papers import count_papers
@@ -47,14 +47,15 @@ def demo_file(name: str):
     return resources.files("paperwire") / "demo" / name
 
 
-def load_demo_if_empty(settings, db) -> bool:
-    """Load (or finish loading) the demo data; True when this call did work."""
+def load_demo_if_empty(settings, db, on_change: PapersChanged | None = None) -> bool:
+    """Load (or finish loading) the demo data; True when this call did work. ``on_change``:
+    as for ``import_file``."""
     if not _claim(db):
         return False
     try:
-        _import(settings, db, SEED_FILE, "seed")
+        _import(settings, db, SEED_FILE, "seed", on_change=on_change)
         _put_seed_on_feed(settings, db)
-        _import(settings, db, ARXIV_FILE, "kaggle")
+        _import(settings, db, ARXIV_FILE, "kaggle", on_change=on_change)
         with db.session() as session:
             save_checkpoint(session, CHECKPOINT, {"done": True})
     except IntegrityError:
@@ -85,10 +86,11 @@ def _claim(db) -> bool:
     return True
 
 
-def _import(settings, db, name: str, fmt: str) -> None:
+def _import(settings, db, name: str, fmt: str, *,
+            on_change: PapersChanged | None = None) -> None:
     with resources.as_file(demo_file(name)) as path:
         summary = import_file(settings, db, path, fmt, progress=False, on_error=log.warning,
-                              resume=False)
+                              resume=False, on_change=on_change)
     log.info("demo data %s: %s", name, summary.line())
 
 

@@ -16,7 +16,8 @@ Invariants:
   imports. Every parser ends with the record schema (``ingest.schema``), so what is stored
   has the types, characters, URLs, dates and sizes pages, feeds, mails and indexes expect;
   an unexpected exception in a parser is reported the same way rather than ending the run.
-- After each committed batch, search is told which papers changed (``papers_changed``).
+- After each committed batch, the ``on_change`` hook the caller gave (if any) is told which
+  papers changed (``items.PapersChanged``; the CLI passes search's announcer).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from tqdm import tqdm
 
 from paperwire.errors import BadInput
 from paperwire.ingest.formats import PARSERS, detect_format
-from paperwire.ingest.items import RecordError
+from paperwire.ingest.items import PapersChanged, RecordError, announce
 from paperwire.ingest.reader import RecordFile, decode
 from paperwire.store.checkpoints import delete_checkpoint, get_checkpoint, save_checkpoint
 from paperwire.store.feed import add_feed_entry
@@ -98,12 +99,13 @@ def _stderr_sink(message: str) -> None:
 
 def import_paths(settings, db, paths: Iterable[str | Path], fmt: str = "auto", *,
                  progress: bool = True, on_error: ErrorSink = _stderr_sink,
-                 batch_size: int | None = None) -> ImportSummary:
+                 batch_size: int | None = None,
+                 on_change: PapersChanged | None = None) -> ImportSummary:
     """Import several files one after another; returns the combined summary."""
     total = ImportSummary()
     for path in paths:
         total.add(import_file(settings, db, path, fmt, progress=progress, on_error=on_error,
-                              batch_size=batch_size))
+                              batch_size=batch_size, on_change=on_change))
     return total
 
 
@@ -189,7 +191,7 @@ def worker_count(settings, size: int) -> int:
 
 def import_file(settings, db, path: str | Path, fmt: str = "auto", *, progress: bool = True,
                 on_error: ErrorSink = _stderr_sink, batch_size: int | None = None,
-                resume: bool = True) -> ImportSummary:
+                resume: bool = True, on_change: PapersChanged | None = None) -> ImportSummary:
     if fmt != "auto" and fmt not in PARSERS:
         raise BadInput(f"unknown format {fmt!r}; choose one of auto, {', '.join(PARSERS)}")
     batch_size = batch_size or settings.import_batch_size
@@ -235,7 +237,7 @@ def import_file(settings, db, path: str | Path, fmt: str = "auto", *, progress: 
             if chunk.offset is not None:
                 checkpoint = (ckpt_name, {"identity": identity, "format": fmt,
                                           "offset": chunk.offset, "line": chunk.line})
-            _commit(settings, db, prepared, summary, checkpoint)
+            _commit(db, prepared, summary, checkpoint, on_change)
             bar.update(chunk.position - shown)
             shown = chunk.position
 
@@ -278,11 +280,10 @@ def _reject(summary: ImportSummary, on_error: ErrorSink, message: str) -> None:
     on_error(message)
 
 
-def _commit(settings, db, prepared: _Prepared, summary: ImportSummary,
-            checkpoint: tuple[str, dict] | None) -> None:
-    """One transaction: the papers, their feed entries and the resume point."""
-    from paperwire.search.notify import papers_changed
-
+def _commit(db, prepared: _Prepared, summary: ImportSummary,
+            checkpoint: tuple[str, dict] | None, on_change: PapersChanged | None) -> None:
+    """One transaction: the papers, their feed entries and the resume point; then the
+    changed papers are announced."""
     if not prepared.papers and checkpoint is None:
         return
     with db.session() as session:
@@ -306,12 +307,7 @@ def _commit(settings, db, prepared: _Prepared, summary: ImportSummary,
             name, value = checkpoint
             value["counts"] = summary.counts()
             save_checkpoint(session, name, value)
-    changed = result.new_ids + result.updated_ids
-    if changed:
-        try:
-            papers_changed(settings, db, changed)
-        except Exception:  # noqa: BLE001 - search catches up from modified_at anyway
-            log.exception("search notification failed; indexes will catch up later")
+    announce(on_change, result.new_ids + result.updated_ids)
 
 
 def _checkpoint_identity(rf: RecordFile) -> tuple[str, dict]:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from paperwire.errors import BadInput
 from paperwire.ingest.http import Pacer, RemoteError
+from paperwire.ingest.items import PapersChanged, announce
 from paperwire.ingest.oai_parse import OaiError, OaiPage, parse_list_records
 from paperwire.store.checkpoints import get_checkpoint, save_checkpoint
 from paperwire.store.models import utcnow
@@ -70,10 +71,10 @@ def _check_date(value: str | None, option: str) -> str | None:
 
 def harvest(settings, db, from_: str | None = None, until: str | None = None,
             set_: str | None = None, progress: bool = True, *,
-            sleep: Callable[[float], None] = time.sleep, client=None) -> HarvestSummary:
-    """Harvest ListRecords pages into the store; see the module invariants."""
-    from paperwire.search.notify import papers_changed
-
+            sleep: Callable[[float], None] = time.sleep, client=None,
+            on_change: PapersChanged | None = None) -> HarvestSummary:
+    """Harvest ListRecords pages into the store; see the module invariants. ``on_change`` is
+    told each page's new and changed papers after the page committed."""
     from_ = _check_date(from_, "--from")
     until = _check_date(until, "--until")
     if from_ and until and from_ > until:
@@ -145,12 +146,7 @@ def harvest(settings, db, from_: str | None = None, until: str | None = None,
             for reason in page.rejected:
                 tqdm.write(f"harvest page {summary.pages}: rejected {reason}", file=sys.stderr)
             bar.update(len(page.records) + len(page.rejected) + len(page.deleted))
-            changed = result.new_ids + result.updated_ids
-            if changed:
-                try:
-                    papers_changed(settings, db, changed)
-                except Exception:  # noqa: BLE001 - search catches up from modified_at
-                    log.exception("search notification failed; indexes will catch up later")
+            announce(on_change, result.new_ids + result.updated_ids)
             token = page.token
             if not token:
                 break

@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 
 def harvest(settings: Settings, db: Database, key: str) -> str:
     from paperwire.ingest.oai import harvest as oai_harvest
+    from paperwire.search.notify import announcer
 
-    summary = oai_harvest(settings, db, set_=settings.harvest_set or None, progress=False)
+    summary = oai_harvest(settings, db, set_=settings.harvest_set or None, progress=False,
+                          on_change=announcer(settings, db))
     return str(summary)
 
 

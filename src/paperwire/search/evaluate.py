@@ -16,14 +16,19 @@ import dataclasses
 import json
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from paperwire.errors import BadInput
 
 ALL_MODES = ("lexical", "semantic", "hybrid")
 METRICS = ("ndcg@10", "recall@100")
 DEPTH = 100
+
+# Stores a BEIR corpus file in the given database and returns how many documents were new.
+# The caller passes ingest's importer (cli/search.py): search does not import ingest.
+CorpusLoader = Callable[[Any, Any, Path], int]
 
 
 def read_queries(path: Path) -> dict[str, str]:
@@ -58,11 +63,11 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return out
 
 
-def prepare(corpus: Path, work_dir: Path, base_settings=None, *, progress: bool = True,
-            semantic: bool = True):
-    """Import the corpus and build all indexes in ``work_dir``; returns (settings, db)."""
+def prepare(corpus: Path, work_dir: Path, base_settings=None, *, load: CorpusLoader,
+            progress: bool = True, semantic: bool = True):
+    """Import the corpus with ``load`` and build all indexes in ``work_dir``; returns
+    (settings, db)."""
     from paperwire.config import load_settings
-    from paperwire.ingest.importer import import_file
     from paperwire.search.indexing import run_index
     from paperwire.store.db import open_database
 
@@ -70,8 +75,7 @@ def prepare(corpus: Path, work_dir: Path, base_settings=None, *, progress: bool 
     settings = (dataclasses.replace(base_settings, **overrides) if base_settings is not None
                 else load_settings(env={}, **overrides))
     db = open_database(settings)
-    summary = import_file(settings, db, corpus, "beir", progress=progress)
-    if summary.new == 0:
+    if load(settings, db, corpus) == 0:
         raise BadInput(f"{corpus}: no documents imported")
     run_index(settings, db, rebuild=True, progress=progress, semantic=semantic)
     return settings, db
@@ -108,7 +112,8 @@ def score(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) ->
 
 
 def evaluate(corpus: Path, queries_path: Path, qrels_path: Path, modes: Iterable[str], *,
-             base_settings=None, progress: bool = True) -> dict[str, dict[str, float]]:
+             load: CorpusLoader, base_settings=None,
+             progress: bool = True) -> dict[str, dict[str, float]]:
     from paperwire.search.service import SearchService
 
     modes = list(modes)
@@ -125,8 +130,8 @@ def evaluate(corpus: Path, queries_path: Path, qrels_path: Path, modes: Iterable
         raise BadInput("no query has relevance judgements in the qrels file")
     needs_semantic = any(m != "lexical" for m in modes)
     with tempfile.TemporaryDirectory(prefix="paperwire-eval-") as tmp:
-        settings, db = prepare(Path(corpus), Path(tmp), base_settings, progress=progress,
-                               semantic=needs_semantic)
+        settings, db = prepare(Path(corpus), Path(tmp), base_settings, load=load,
+                               progress=progress, semantic=needs_semantic)
         svc = SearchService(settings, db, background=False)
         try:
             if needs_semantic and svc.semantic() is None:

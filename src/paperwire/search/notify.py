@@ -1,4 +1,8 @@
-"""The one call ingestion makes after committing papers, so search can pick them up.
+"""What search is told after papers were committed, so it can pick them up at once.
+
+Ingest does not import search (the layer contract in pyproject.toml): the entry points that
+run an import, a harvest or a fetch pass ``announcer(settings, db)`` as ingest's
+``on_change`` hook, and ingest calls it with the ids it added or changed.
 
 Invariant: callable from any process (CLI, web, worker) right after the transaction that
 added or changed ``paper_ids`` committed; it must never lose those papers even if it fails —
@@ -9,14 +13,20 @@ retries later.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
 
 # Up to this many papers are embedded synchronously (about a second with the int8 model);
 # larger imports are left to the background embedder so the caller is not held up.
 SYNC_EMBED_LIMIT = 64
+
+
+def announcer(settings, db) -> Callable[[Sequence[str]], None]:
+    """Ingest's ``on_change`` hook: ``papers_changed`` for these settings and database."""
+    return functools.partial(papers_changed, settings, db)
 
 
 def papers_changed(settings, db, paper_ids: Sequence[str]) -> None:

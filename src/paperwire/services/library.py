@@ -292,9 +292,10 @@ def import_into_list(settings: Settings, db: Database, user_id: int, list_id: in
 def _fetch(settings: Settings, db: Database, ids: list[str]) -> tuple[bool, list[str]]:
     """Ask arXiv for ``ids``: (unreachable, ids arXiv said it does not have)."""
     from paperwire.ingest.arxiv_api import fetch_many
+    from paperwire.search.notify import announcer
 
     try:
-        fetch_many(settings, db, ids, interactive=True)
+        fetch_many(settings, db, ids, interactive=True, on_change=announcer(settings, db))
     except NotFound:
         with db.session() as s:
             have = {p.id for p in s.query(Paper.id).filter(Paper.id.in_(ids))}
@@ -313,6 +314,7 @@ def complete_pending(settings: Settings, db: Database, *, progress: bool = False
     from tqdm import tqdm
 
     from paperwire.ingest.arxiv_api import fetch_many
+    from paperwire.search.notify import announcer
 
     with db.session() as s:
         ids = list_store.pending_ids(s, limit=10000)
@@ -321,7 +323,7 @@ def complete_pending(settings: Settings, db: Database, *, progress: bool = False
                       desc="pending imports"):
         chunk = ids[start:start + batch]
         try:
-            fetch_many(settings, db, chunk)
+            fetch_many(settings, db, chunk, on_change=announcer(settings, db))
         except NotFound:
             pass
         except (PaperwireError, OSError) as exc:

@@ -8,7 +8,8 @@ Invariants:
   followed authors and authorship claims, notifications and comment revisions, stored
   recommendations, digest
   subscription settings, API token names) and no secret (no password hash, no token).
-- BibTeX entries are the paper page's (``render.bibtex``); a non-arXiv paper gets a
+- BibTeX entries are the paper page's (``bibtex``, which the page shows too); a non-arXiv
+  paper gets a
   ``paperwire`` field with its id so an export imports back to the same papers.
 - The JSON export's ``papers[].id`` is what the importer reads: export then import into a
   fresh list gives the same papers.
@@ -17,10 +18,12 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from paperwire import stored
 from paperwire.store import library as store
 from paperwire.store import lists as list_store
 from paperwire.store.library_models import PaperList
@@ -31,9 +34,52 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.replace(microsecond=0).isoformat() + "Z" if value is not None else None
 
 
-def bibtex_entry(paper: Paper) -> str:
-    from paperwire.web.render import bibtex
+_BIB_SPECIAL = re.compile(r"([&%#_{}$\\])")
 
+
+def _bib_escape(text: str) -> str:
+    # Titles keep their $math$ (BibTeX understands it); other specials are escaped.
+    out = []
+    for i, part in enumerate(re.split(r"(\$[^$]*\$)", text or "")):
+        out.append(part if i % 2 else _BIB_SPECIAL.sub(r"\\\1", part))
+    return " ".join("".join(out).split())
+
+
+_BIB_STOP = {"toward", "towards", "with", "from", "using", "into", "over", "when", "what",
+             "which", "their", "this", "that", "does", "beyond", "about"}
+
+
+def bibtex(paper: Paper) -> str:
+    """A ``@misc`` entry in arXiv's own style (eprint, archivePrefix, primaryClass)."""
+    authors = stored.author_names(paper.authors)
+    title = stored.text(paper.title)
+    categories = stored.strings(paper.categories)
+    primary = stored.optional_text(paper.primary_category)
+    year = paper.published_at.year if paper.published_at else None
+    last = (authors[0].split()[-1] if authors and authors[0].split() else "anon")
+    title_words = re.findall(r"[A-Za-z]+", re.sub(r"\$[^$]*\$", " ", title))
+    first_word = next((w for w in title_words if len(w) > 3 and w.lower() not in _BIB_STOP),
+                      "paper")
+    key = re.sub(r"[^A-Za-z0-9]", "", f"{last}{year or ''}{first_word}").lower() or "paper"
+    fields: list[tuple[str, str]] = [("title", "{" + _bib_escape(title) + "}")]
+    if authors:
+        fields.append(("author", " and ".join(_bib_escape(a) for a in authors)))
+    if year:
+        fields.append(("year", str(year)))
+    if paper.source == "arxiv":
+        fields += [("eprint", paper.id), ("archivePrefix", "arXiv")]
+        if primary or categories:
+            fields.append(("primaryClass", primary or categories[0]))
+    if stored.text(paper.doi):
+        fields.append(("doi", stored.text(paper.doi)))
+    url = stored.http_url(paper.abs_url)
+    if url:
+        fields.append(("url", url))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+    return f"@misc{{{key},\n{body}\n}}"
+
+
+def bibtex_entry(paper: Paper) -> str:
     entry = bibtex(paper)
     if paper.source != "arxiv":
         entry = entry[:-2] + f",\n  paperwire = {{{paper.id}}}\n}}"

@@ -138,9 +138,11 @@ def _fetch(settings: Settings, db: Database, paper_id: str) -> None:
     person waits: a short timeout, no retries. When arXiv cannot be asked the refusal says so
     in words; the technical detail (error, endpoint) goes to the log only."""
     from paperwire.ingest.arxiv_api import fetch_and_store
+    from paperwire.search.notify import announcer
 
     try:
-        fetch_and_store(settings, db, paper_id, interactive=True)
+        fetch_and_store(settings, db, paper_id, interactive=True,
+                        on_change=announcer(settings, db))
     except NotFound as exc:
         raise UnknownPaper(f"arXiv has no paper with id {paper_id}") from exc
     except BadInput as exc:

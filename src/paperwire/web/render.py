@@ -15,7 +15,6 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from paperwire import stored
@@ -152,49 +151,3 @@ def comment_thread(views: list[comment_store.CommentView],
     depths = comment_store.comment_depths(views)
     return [comment_json(v, depth=depths.get(v.comment.id, 0), author_users=author_users)
             for v in views]
-
-
-_BIB_SPECIAL = re.compile(r"([&%#_{}$\\])")
-
-
-def _bib_escape(text: str) -> str:
-    # Titles keep their $math$ (BibTeX understands it); other specials are escaped.
-    out = []
-    for i, part in enumerate(re.split(r"(\$[^$]*\$)", text or "")):
-        out.append(part if i % 2 else _BIB_SPECIAL.sub(r"\\\1", part))
-    return " ".join("".join(out).split())
-
-
-_BIB_STOP = {"toward", "towards", "with", "from", "using", "into", "over", "when", "what",
-             "which", "their", "this", "that", "does", "beyond", "about"}
-
-
-def bibtex(paper: Paper) -> str:
-    """A ``@misc`` entry in arXiv's own style (eprint, archivePrefix, primaryClass)."""
-    authors = stored.author_names(paper.authors)
-    title = stored.text(paper.title)
-    categories = stored.strings(paper.categories)
-    primary = stored.optional_text(paper.primary_category)
-    year = paper.published_at.year if paper.published_at else None
-    last = (authors[0].split()[-1] if authors and authors[0].split() else "anon")
-    title_words = re.findall(r"[A-Za-z]+", re.sub(r"\$[^$]*\$", " ", title))
-    first_word = next((w for w in title_words if len(w) > 3 and w.lower() not in _BIB_STOP),
-                      "paper")
-    key = re.sub(r"[^A-Za-z0-9]", "", f"{last}{year or ''}{first_word}").lower() or "paper"
-    fields: list[tuple[str, str]] = [("title", "{" + _bib_escape(title) + "}")]
-    if authors:
-        fields.append(("author", " and ".join(_bib_escape(a) for a in authors)))
-    if year:
-        fields.append(("year", str(year)))
-    if paper.source == "arxiv":
-        fields += [("eprint", paper.id), ("archivePrefix", "arXiv")]
-        if primary or categories:
-            fields.append(("primaryClass", primary or categories[0]))
-    if stored.text(paper.doi):
-        fields.append(("doi", stored.text(paper.doi)))
-    url = stored.http_url(paper.abs_url)
-    if url:
-        fields.append(("url", url))
-    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
-    return f"@misc{{{key},\n{body}\n}}"
-

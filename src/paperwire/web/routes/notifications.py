@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from paperwire.config import Settings
-from paperwire.services import notifications as service
 from paperwire.digest.tokens import TokenError
+from paperwire.services import notifications as service
 from paperwire.web import auth
 from paperwire.web.appcontext import app_context
 from paperwire.web.errors import error_responses

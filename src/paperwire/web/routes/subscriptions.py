@@ -26,9 +26,9 @@ from fastapi.responses import RedirectResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from paperwire.digest.tokens import TokenError
 from paperwire.errors import BadInput, NotFound
 from paperwire.services import subscriptions as service
-from paperwire.digest.tokens import TokenError
 from paperwire.web.appcontext import app_context
 from paperwire.web.pages import page_response
 
