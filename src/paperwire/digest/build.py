@@ -16,8 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from paperwire import stored
 from paperwire.config import Settings
 from paperwire.digest.edition import Edition, local_to_utc
@@ -25,6 +23,7 @@ from paperwire.digest.matching import TopicSearch
 from paperwire.digest.model import Digest, DigestPaper, PersonalItem
 from paperwire.digest.tokens import make_token
 from paperwire.digest.topics import topic_reason
+from paperwire.store import Session
 from paperwire.store.db import Database
 from paperwire.summary.read import resolve as key_sentence_resolve
 

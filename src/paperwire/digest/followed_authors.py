@@ -18,10 +18,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from paperwire.config import Settings
 from paperwire.digest.model import DigestPaper, PersonalItem
+from paperwire.store import Session
 
 PART = "followed"
 

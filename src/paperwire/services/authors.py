@@ -28,11 +28,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from paperwire.authors.names import strict_key
 from paperwire.config import Settings
 from paperwire.errors import BadInput, NotFound, PaperwireError
+from paperwire.store import Session
 from paperwire.store import author_claims as claims_store
 from paperwire.store import authors as store
 from paperwire.store import subscriptions as subscriptions_store

@@ -20,9 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from paperwire.errors import BadInput, NotFound, PaperwireError
+from paperwire.store import Session
 from paperwire.store import comments as comment_store
 from paperwire.store import notifications as notes
 from paperwire.store.db import Database

@@ -21,9 +21,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from paperwire import stored
+from paperwire.store import Session
 from paperwire.store import library as store
 from paperwire.store import lists as list_store
 from paperwire.store.library_models import PaperList

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy.orm import Session
 
 from paperwire.config import Settings
 from paperwire.recommend.features import (
@@ -29,6 +28,7 @@ from paperwire.recommend.features import (
     build_features,
     paper_tokens,
 )
+from paperwire.store import Session
 from paperwire.store import recommendations as store
 from paperwire.store.db import Database
 from paperwire.store.models import utcnow

@@ -29,8 +29,6 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from paperwire.config import Settings
 from paperwire.recommend import engine
 from paperwire.recommend.features import FeatureMatrix
@@ -45,6 +43,7 @@ from paperwire.services.recommend_pool import (
     wait_for_refreshes,
     window_start,
 )
+from paperwire.store import Session
 from paperwire.store import recommendations as store
 from paperwire.store.db import Database
 from paperwire.store.library import MemberSignals

@@ -33,11 +33,10 @@ import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from paperwire.config import Settings
 from paperwire.errors import BadInput, NotFound, PaperwireError
 from paperwire.ingest.arxiv_ids import normalize_arxiv_id
+from paperwire.store import Session
 from paperwire.store.db import Database
 from paperwire.store.locks import transaction_lock
 from paperwire.store.models import FeedEntry, Paper, User, utcnow
