@@ -286,11 +286,9 @@ def follows_of_users(session: Session, user_ids: Iterable[int]) -> dict[int, lis
     return out
 
 
-# digest/build.py's _paper reads rows in this order: the paper's columns, then content_hash and
-# the stored key sentence's (without them the section showed the rule's sentence, never the
-# stored one).
-# The columns of a digest paper row, in ``digest.build.paper_from_row``'s order (also
-# ``store.deliveries``).
+# A digest paper row (here and in ``store.deliveries``), in the order
+# ``digest.build.paper_from_row`` reads: the paper's columns, then content_hash and the stored
+# key sentence's (without them the section showed the rule's sentence, never the stored one).
 DIGEST_COLUMNS = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.author_count,
                   Paper.categories, Paper.published_at, Paper.abs_url, Paper.pdf_url,
                   Paper.upvotes, Paper.num_comments, Paper.content_hash, Paper.key_sentence,

@@ -37,6 +37,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from paperwire.store import ledger
 from paperwire.store.authors import DIGEST_COLUMNS
 from paperwire.store.base import table_of
 from paperwire.store.db import rowcount
@@ -86,25 +87,9 @@ def claim(session: Session, *, edition: str, period: str, worker: str, limit: in
     next run rather than hammered again now). ``seen_claimers``: one set per run, so that
     ``Claimed.interrupted`` marks exactly the rows a dead claimer may have delivered."""
     now = now or utcnow()
-    pg = session.get_bind().dialect.name == "postgresql"
-    q = (select(DigestDelivery.id).where(DigestDelivery.edition == edition,
-                                         DigestDelivery.period == period,
-                                         DigestDelivery.status == "pending")
-         .order_by(DigestDelivery.id).limit(limit))
-    if exclude:
-        q = q.where(DigestDelivery.id.not_in(list(exclude)))
-    if pg:
-        q = q.with_for_update(skip_locked=True)
-    ids = list(session.scalars(q))
-    claimed: list[int] = []
-    if ids:
-        res = session.execute(
-            update(DigestDelivery)
-            .where(DigestDelivery.id.in_(ids), DigestDelivery.status == "pending")
-            .values(status="sending", claimed_by=worker, claimed_at=now,
-                    attempts=DigestDelivery.attempts + 1)
-            .returning(DigestDelivery.id))
-        claimed = [r[0] for r in res]
+    claimed: list[int] = [r[0] for r in ledger.take_pending(
+        session, DigestDelivery, worker=worker, limit=limit, now=now, exclude=exclude,
+        where=(DigestDelivery.edition == edition, DigestDelivery.period == period))]
     maybe_delivered: set[int] = set()
     if len(claimed) < limit:
         taken_over, maybe_delivered = _reclaim(
@@ -214,12 +199,7 @@ def mark_sent(session: Session, delivery_id: int, worker: str) -> bool:
 def mark_sent_now(engine: Engine, delivery_id: int, worker: str) -> bool:
     """``mark_sent`` in its own transaction on a bare connection: the shortest path from the
     server's 250 to a durable ``sent`` (no ORM session set-up in the window)."""
-    t = table_of(DigestDelivery)
-    with engine.begin() as conn:
-        res = conn.execute(update(t).where(t.c.id == delivery_id, t.c.status == "sending",
-                                           t.c.claimed_by == worker)
-                           .values(status="sent", sent_at=utcnow(), error=None))
-    return bool(res.rowcount == 1)
+    return ledger.mark_sent_now(engine, DigestDelivery, delivery_id, worker)
 
 
 def mark_skipped(session: Session, delivery_id: int, worker: str, reason: str) -> bool:

@@ -27,7 +27,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from paperwire.store.base import table_of
+from paperwire.store import ledger
 from paperwire.store.db import rowcount
 from paperwire.store.dialect import upsert
 from paperwire.store.discussion_models import Notification, NotificationMail, NotificationPrefs
@@ -287,23 +287,9 @@ def claim(session: Session, *, worker: str, limit: int, lease_seconds: float,
     left ``sending`` by a dead claimer or with an expired lease."""
     now = now or utcnow()
     exclude = list(exclude)
-    pg = session.get_bind().dialect.name == "postgresql"
-    q = (select(NotificationMail.id).where(NotificationMail.status == "pending")
-         .order_by(NotificationMail.id).limit(limit))
-    if exclude:
-        q = q.where(NotificationMail.id.not_in(exclude))
-    if pg:
-        q = q.with_for_update(skip_locked=True)
-    ids = list(session.scalars(q))
-    out: list[ClaimedMail] = []
-    if ids:
-        res = session.execute(
-            update(NotificationMail)
-            .where(NotificationMail.id.in_(ids), NotificationMail.status == "pending")
-            .values(status="sending", claimed_by=worker, claimed_at=now,
-                    attempts=NotificationMail.attempts + 1)
-            .returning(NotificationMail.id, NotificationMail.user_id))
-        out = [ClaimedMail(i, u, False) for i, u in res]
+    out = [ClaimedMail(i, u, False) for i, u in ledger.take_pending(
+        session, NotificationMail, worker=worker, limit=limit, now=now, exclude=exclude,
+        returning=(NotificationMail.user_id,))]
     if len(out) < limit:
         stale = session.execute(
             select(NotificationMail.id, NotificationMail.claimed_by, NotificationMail.claimed_at)
@@ -348,12 +334,7 @@ def recipient(session: Session, user_id: int) -> tuple[str | None, str | None, b
 
 def mark_sent_now(engine: Engine, mail_id: int, worker: str) -> bool:
     """``sent`` in its own one-row transaction, right after the server's 250."""
-    t = table_of(NotificationMail)
-    with engine.begin() as conn:
-        res = conn.execute(update(t).where(t.c.id == mail_id, t.c.status == "sending",
-                                           t.c.claimed_by == worker)
-                           .values(status="sent", sent_at=utcnow(), error=None))
-    return bool(res.rowcount == 1)
+    return ledger.mark_sent_now(engine, NotificationMail, mail_id, worker)
 
 
 def finish(session: Session, mail_id: int, worker: str, status: str, error: str | None) -> bool:
