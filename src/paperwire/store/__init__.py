@@ -4,7 +4,9 @@ Query modules take a SQLAlchemy ``Session`` (or the ``Database``) and return pla
 model objects; the rest of Paperwire never builds SQL itself.
 """
 
-from paperwire.store.db import Database, Session, open_database
+from sqlalchemy.orm import Session
+
+from paperwire.store.db import Database, open_database
 
 # Session is re-exported for annotations: outside store/, code names it from here, never
 # from sqlalchemy (the "all SQL lives in store/" contract in pyproject.toml).

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import CursorResult, Engine, Result, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -91,6 +92,19 @@ def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE executed through a ``Session`` matched (``Session.execute``
     is typed as returning a plain ``Result``; for DML it is a ``CursorResult``)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def flush_unique(session: Session, *rows: object) -> bool:
+    """Add ``rows`` (if any) and flush the session's pending changes in a savepoint. False when
+    the database refused them (a unique constraint: a concurrent writer of the same key won);
+    the savepoint is rolled back and the caller's transaction stays usable."""
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def open_database(settings: Settings, *, migrate: bool = True) -> Database:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paperwire.store.db import rowcount
+from paperwire.store.db import flush_unique, rowcount
 from paperwire.store.models import JobRun, utcnow
 
 
@@ -23,16 +22,10 @@ def start(session: Session, name: str, key: str, worker: str, *, max_attempts: i
           stale_after: dt.timedelta = dt.timedelta(hours=3)) -> int | None:
     """Claim (name, key); returns the run id, or None when it is done or owned elsewhere."""
     now = utcnow()
-    nested = session.begin_nested()
-    try:
-        run = JobRun(name=name, key=key, status="running", worker=worker, attempts=1,
-                     started_at=now)
-        session.add(run)
-        session.flush()
-        nested.commit()
+    run = JobRun(name=name, key=key, status="running", worker=worker, attempts=1,
+                 started_at=now)
+    if flush_unique(session, run):
         return run.id
-    except IntegrityError:
-        nested.rollback()
     row = session.execute(select(JobRun.id, JobRun.status, JobRun.attempts, JobRun.started_at)
                           .where(JobRun.name == name, JobRun.key == key)).one_or_none()
     if row is None:

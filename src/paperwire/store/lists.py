@@ -18,11 +18,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound
-from paperwire.store.db import rowcount
+from paperwire.store.db import flush_unique, rowcount
 from paperwire.store.dialect import upsert
 from paperwire.store.library_models import ListFollow, ListItem, PaperList, PendingImport
 from paperwire.store.models import Paper, User, utcnow
@@ -44,14 +43,9 @@ def create_list(session: Session, user_id: int, name: str, *, is_public: bool = 
     now = utcnow()
     row = PaperList(user_id=user_id, name=name, is_public=is_public, created_at=now,
                     updated_at=now)
-    # A savepoint: a concurrent creation of the same name hits the unique constraint; report
-    # it as the same 409 and keep the caller's transaction usable.
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError as exc:
-        raise AlreadyExists(f"you have a list named {name!r} already") from exc
+    # A concurrent creation of the same name hits the unique constraint: the same 409.
+    if not flush_unique(session, row):
+        raise AlreadyExists(f"you have a list named {name!r} already")
     return row
 
 
@@ -79,13 +73,10 @@ def rename_owned(session: Session, user_id: int, list_id: int, name: str) -> Pap
     row = get_owned(session, user_id, list_id)
     if _name_taken(session, user_id, name, exclude=list_id):
         raise AlreadyExists(f"you have a list named {name!r} already")
-    try:
-        with session.begin_nested():
-            row.name = name
-            row.updated_at = utcnow()
-            session.flush()
-    except IntegrityError as exc:
-        raise AlreadyExists(f"you have a list named {name!r} already") from exc
+    row.name = name
+    row.updated_at = utcnow()
+    if not flush_unique(session):
+        raise AlreadyExists(f"you have a list named {name!r} already")
     return row
 
 

@@ -19,11 +19,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperwire.errors import BadInput, NotFound
-from paperwire.store.db import rowcount
+from paperwire.store.db import flush_unique, rowcount
 from paperwire.store.models import Subscription, utcnow
 
 EDITIONS = ("daily", "weekly", "both")
@@ -90,14 +89,8 @@ def subscribe(session: Session, email: str, *,
         sub = Subscription(email=email, user_id=None, status="pending",
                            editions=editions or "daily", topics=topics or [],
                            max_papers=max_papers or 10, token_version=0, failure_count=0)
-        nested = session.begin_nested()
-        try:
-            session.add(sub)
-            session.flush()
-            nested.commit()
-        except IntegrityError:
+        if not flush_unique(session, sub):
             # Two requests for the same address raced; the other one created it.
-            nested.rollback()
             raced = session.scalar(select(Subscription).where(Subscription.email == email))
             assert raced is not None, "the unique email that refused our insert"
             return raced, raced.status != "active"

@@ -16,12 +16,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paperwire.errors import PaperwireError
 from paperwire.store.authors import delete_member_authors
-from paperwire.store.db import rowcount
+from paperwire.store.db import flush_unique, rowcount
 from paperwire.store.library import delete_member_library
 from paperwire.store.models import (
     ApiToken,
@@ -77,14 +76,10 @@ def create_user(session: Session, username: str, password_hash: str, *,
         raise AlreadyExists(f"an account with the e-mail address {email} exists already")
     user = User(username=username, email=email, password_hash=password_hash,
                 is_admin=is_admin, display_name=display_name, created_at=utcnow())
-    # A savepoint: a concurrent sign-up with the same name hits the unique index; report it
-    # as the same Conflict instead of a 500 and keep the caller's transaction usable.
-    try:
-        with session.begin_nested():
-            session.add(user)
-            session.flush()
-    except IntegrityError as exc:
-        raise AlreadyExists(f"the username {username!r} or that e-mail address is taken") from exc
+    # A concurrent sign-up with the same name hits the unique index: the same Conflict, not a
+    # 500, and the caller's transaction stays usable.
+    if not flush_unique(session, user):
+        raise AlreadyExists(f"the username {username!r} or that e-mail address is taken")
     return user
 
 
