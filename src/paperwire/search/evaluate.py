@@ -18,9 +18,14 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from paperwire.errors import BadInput
+
+if TYPE_CHECKING:
+    from paperwire.config import Settings
+    from paperwire.search.service import SearchService
+    from paperwire.store.db import Database
 
 ALL_MODES = ("lexical", "semantic", "hybrid")
 METRICS = ("ndcg@10", "recall@100")
@@ -28,7 +33,7 @@ DEPTH = 100
 
 # Stores a BEIR corpus file in the given database and returns how many documents were new.
 # The caller passes ingest's importer (cli/search.py): search does not import ingest.
-CorpusLoader = Callable[[Any, Any, Path], int]
+CorpusLoader = Callable[["Settings", "Database", Path], int]
 
 
 def read_queries(path: Path) -> dict[str, str]:
@@ -63,17 +68,20 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return out
 
 
-def prepare(corpus: Path, work_dir: Path, base_settings=None, *, load: CorpusLoader,
-            progress: bool = True, semantic: bool = True):
+def prepare(corpus: Path, work_dir: Path, base_settings: Settings | None = None, *,
+            load: CorpusLoader, progress: bool = True,
+            semantic: bool = True) -> tuple[Settings, Database]:
     """Import the corpus with ``load`` and build all indexes in ``work_dir``; returns
     (settings, db)."""
     from paperwire.config import load_settings
     from paperwire.search.indexing import run_index
     from paperwire.store.db import open_database
 
-    overrides = dict(data_dir=work_dir, database_url="", load_demo_data=False)
-    settings = (dataclasses.replace(base_settings, **overrides) if base_settings is not None
-                else load_settings(env={}, **overrides))
+    settings = (dataclasses.replace(base_settings, data_dir=work_dir, database_url="",
+                                    load_demo_data=False)
+                if base_settings is not None
+                else load_settings(env={}, data_dir=work_dir, database_url="",
+                                   load_demo_data=False))
     db = open_database(settings)
     if load(settings, db, corpus) == 0:
         raise BadInput(f"{corpus}: no documents imported")
@@ -81,7 +89,7 @@ def prepare(corpus: Path, work_dir: Path, base_settings=None, *, load: CorpusLoa
     return settings, db
 
 
-def run_mode(svc, queries: dict[str, str], mode: str, *, depth: int = DEPTH,
+def run_mode(svc: SearchService, queries: dict[str, str], mode: str, *, depth: int = DEPTH,
              progress: bool = True, min_similarity: float | None = None
              ) -> dict[str, dict[str, float]]:
     """The first ``depth`` results of each query (``min_similarity``: the similarity floor of
@@ -112,7 +120,7 @@ def score(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) ->
 
 
 def evaluate(corpus: Path, queries_path: Path, qrels_path: Path, modes: Iterable[str], *,
-             load: CorpusLoader, base_settings=None,
+             load: CorpusLoader, base_settings: Settings | None = None,
              progress: bool = True) -> dict[str, dict[str, float]]:
     from paperwire.search.service import SearchService
 
@@ -135,7 +143,7 @@ def evaluate(corpus: Path, queries_path: Path, qrels_path: Path, modes: Iterable
         svc = SearchService(settings, db, background=False)
         try:
             if needs_semantic and svc.semantic() is None:
-                raise BadInput(f"semantic search unavailable: {svc._semantic_error}")
+                raise BadInput(f"semantic search unavailable: {svc.semantic_error}")
             return {mode: score(qrels, run_mode(svc, queries, mode, progress=progress))
                     for mode in modes}
         finally:

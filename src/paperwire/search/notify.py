@@ -16,6 +16,11 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from paperwire.config import Settings
+    from paperwire.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +29,12 @@ log = logging.getLogger(__name__)
 SYNC_EMBED_LIMIT = 64
 
 
-def announcer(settings, db) -> Callable[[Sequence[str]], None]:
+def announcer(settings: Settings, db: Database) -> Callable[[Sequence[str]], None]:
     """Ingest's ``on_change`` hook: ``papers_changed`` for these settings and database."""
     return functools.partial(papers_changed, settings, db)
 
 
-def papers_changed(settings, db, paper_ids: Sequence[str]) -> None:
+def papers_changed(settings: Settings, db: Database, paper_ids: Sequence[str]) -> None:
     """Tell search that these papers were added or changed."""
     ids = list(dict.fromkeys(paper_ids))
     if not ids or len(ids) > SYNC_EMBED_LIMIT:
