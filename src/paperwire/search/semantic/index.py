@@ -17,7 +17,6 @@ Invariants:
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 import time
@@ -29,9 +28,9 @@ import numpy as np
 from usearch.index import Index
 
 from paperwire.errors import NotFound
-from paperwire.search.semantic import files
+from paperwire.search.semantic import build, files
 from paperwire.search.semantic.delta import Delta
-from paperwire.search.semantic.graph import insert, new_graph, quantize, restore
+from paperwire.search.semantic.graph import restore
 from paperwire.search.semantic.registry import OPEN_INDEXES
 from paperwire.search.semantic.scoring import ann, exact
 from paperwire.search.semantic.table import VectorTable, id_bytes
@@ -188,45 +187,13 @@ class SemanticIndex:
 
     def _rebuild_locked(self, *, progress: bool) -> None:
         started = time.monotonic()
-        read_started = utcnow()
-        graph = new_graph(self.dim)
-        id_parts: list[np.ndarray] = []
-        vec_parts: list[np.ndarray] = []
-        stamps: list[tuple[str, dt.datetime]] = []
-        bar = _progress_bar(self, progress)
-        after_ts, after_id = None, ""
-        n = 0
-        try:
-            while True:
-                with self.db.session() as session:
-                    batch = embeddings_since(session, self.model_id, after_ts, after_id,
-                                             READ_BATCH * 4, dim=self.dim)
-                if not len(batch) or batch.vectors is None:
-                    break
-                insert(graph, np.arange(n, n + len(batch), dtype=np.uint64), batch.vectors)
-                id_parts.append(id_bytes(batch.ids))
-                vec_parts.append(quantize(batch.vectors))
-                stamps.extend(zip(batch.ids, batch.created_at))
-                n += len(batch)
-                after_ts, after_id = batch.last_key  # type: ignore[misc]
-                if bar is not None:
-                    bar.update(len(batch))
-        finally:
-            if bar is not None:
-                bar.close()
-        if id_parts:
-            width = max(p.dtype.itemsize for p in id_parts)
-            table = VectorTable(np.concatenate([p.astype(f"S{width}") for p in id_parts]),
-                                np.arange(n, dtype=np.uint64), np.concatenate(vec_parts))
-        else:
-            table = VectorTable.empty(self.dim)
-        self._main = graph if len(table) else None
-        self._table, self._next_key, self._delta = table, n, None
-        self._cursor = ChangeCursor()
-        self._cursor.advance(read_started, stamps)
+        built = build.from_database(self.db, self.model_id, self.dim, progress=progress)
+        self._main = built.graph if len(built.table) else None
+        self._table, self._next_key, self._delta = built.table, built.next_key, None
+        self._cursor = built.cursor
         if self.is_writer:
-            self._publish(graph)
-        log.info("semantic index rebuilt: %d papers in %.1f s", len(table),
+            self._publish(built.graph)
+        log.info("semantic index rebuilt: %d papers in %.1f s", len(built.table),
                  time.monotonic() - started)
 
     def compact(self) -> bool:
@@ -236,22 +203,10 @@ class SemanticIndex:
             if not self._try_writer_lock() or not self.delta.changes:
                 return False
             started = time.monotonic()
-            delta = self.delta
             main_file = self.folder / f"main-{self._generation}.usearch"
-            merged = None
-            if self._main is not None and len(self._main) and main_file.exists():
-                merged = restore(str(main_file), view=False)
-            merged = merged if merged is not None else new_graph(self.dim)
-            gone = np.fromiter(delta.tombstones, dtype=np.uint64)
-            if len(gone):
-                merged.remove(gone)
-            table = self.table.without(delta.tombstones)
-            keys = np.fromiter(delta.ids.keys(), dtype=np.uint64)
-            if len(keys):
-                vecs = np.stack([delta.vecs[int(k)] for k in keys])
-                insert(merged, keys, vecs)
-                table = table.plus(id_bytes([delta.ids[int(k)] for k in keys]), keys,
-                                   quantize(vecs))
+            has_main = self._main is not None and len(self._main) and main_file.exists()
+            merged, table = build.fold(main_file if has_main else None, self.table,
+                                       self.delta, self.dim)
             self._table, self._delta = table, None
             self._main = merged if len(table) else None
             self._publish(merged)
@@ -420,16 +375,3 @@ class SemanticIndex:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _progress_bar(index: SemanticIndex, progress: bool) -> Any:
-    if not progress:
-        return None
-    import sys
-
-    from tqdm import tqdm
-
-    from paperwire.store.embeddings import count_embeddings
-
-    with index.db.session() as session:
-        total = count_embeddings(session, index.model_id)
-    return tqdm(total=total, desc="semantic index", unit="paper", file=sys.stderr)
