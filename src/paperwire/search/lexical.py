@@ -511,7 +511,20 @@ class LexicalIndex:
 
     def ensure_open(self) -> None:
         """Open the live generation, (re)loading when another process changed it; rebuild
-        when missing or corrupt."""
+        when missing or corrupt.
+
+        Inside ``shared_delta`` the files are checked once per block: the searches of one
+        request use one generation (as they use one delta), and the block does not pay the
+        stat/read calls once per index call."""
+        local = self._local
+        if getattr(local, "pinned", False) and getattr(local, "opened", False) \
+                and self._index is not None:
+            return
+        self._ensure_open()
+        if getattr(local, "pinned", False):
+            local.opened = True
+
+    def _ensure_open(self) -> None:
         with self._mutex:
             try:
                 cur_mtime = (self.root / "CURRENT").stat().st_mtime_ns
@@ -743,11 +756,11 @@ class LexicalIndex:
         if getattr(self._local, "pinned", False):
             yield  # nested: the outer block owns the snapshot
             return
-        self._local.pinned, self._local.delta = True, None
+        self._local.pinned, self._local.delta, self._local.opened = True, None, False
         try:
             yield
         finally:
-            self._local.pinned, self._local.delta = False, None
+            self._local.pinned, self._local.delta, self._local.opened = False, None, False
 
     def _delta(self) -> dict[str, DeltaDoc]:
         """Papers modified after the watermark, analyzed (cached by modified_at)."""
@@ -762,11 +775,14 @@ class LexicalIndex:
         """Analyzed not-yet-indexed papers. The shared cache is read and changed only under
         ``_delta_lock`` (searches run on many threads); the answer is built from this call's
         own snapshot, so another thread pruning the cache meanwhile cannot lose an entry."""
-        with self.db.session() as session:
+        # A Core connection, not an ORM session: these are plain column reads, and this runs
+        # on every search (the session's set-up and ORM execution path cost more than the
+        # queries). One transaction: the list and the rows are one snapshot.
+        with self.db.engine.connect() as session:
             changed = self._changed_since_watermark(session)
             if len(changed) > MAX_DELTA:
                 # Too many to score per search: fold them first (or let the writer do it).
-                session.close()
+                session.rollback()
                 if self.refresh(block=False) is not None:
                     changed = self._changed_since_watermark(session)
             known: dict[str, DeltaDoc] = {}
@@ -936,6 +952,67 @@ class LexicalIndex:
             elif not doc.row.hidden and row_matches(doc.row, cons):
                 keep.add(pid)
         return keep
+
+    def members(self, pq: ParsedQuery, cons: Constraints, ids: list[str], *,
+                prefix: bool = True) -> tuple[set[str], set[str]]:
+        """``(passing, matching)`` of the given papers in one index pass: ``passing`` =
+        ``filter_ids(cons, ids, phrases=pq.phrases)`` (visible, constraints and phrases hold),
+        ``matching`` = the keys of ``score_ids(pq, cons, ids)`` (in the query's keyword set;
+        a subset of ``passing``).
+
+        One search of "constraints and phrases" (score-free) with the query's words as
+        optional clauses, restricted to ``ids``: every word clause scores > 0 where it
+        matches (BM25 with positive idf, boosts and prefix score > 0), so a passing paper
+        matches the words exactly when its score is > 0 (the hybrid pool needed both answers
+        and paid two searches for them)."""
+        if not ids:
+            return set(), set()
+        self.ensure_open()
+        with self._mutex:
+            index = self._index
+            state = self._state
+        searcher = index.searcher()
+        cq = compile_query(pq, cons, prefix=prefix, expand=self._expander(searcher))
+        pair_stems = _pair_stems(state)
+        delta = self._delta()
+        words = dataclasses.replace(cq, phrases=[], cons=Constraints())
+        words_q = tantivy_query(self.schema, words) if (cq.stems or cq.author_words
+                                                         or cq.prefixes) else None
+        filt = dataclasses.replace(cq, stems=[], author_words=[], prefixes=[])
+        base = tantivy_query(self.schema, filt, pair_stems)
+        O, Q = tantivy.Occur, tantivy.Query
+        # Score-free (a bare term set scores every match): only the word clauses score.
+        clauses = [(O.Must, Q.const_score_query(Q.term_set_query(self.schema, "id", list(ids)),
+                                                0.0))]
+        if base is not None:
+            clauses.append((O.Must, Q.const_score_query(base, 0.0)))
+        if words_q is not None:
+            clauses.append((O.Should, words_q))
+        passing: set[str] = set()
+        matching: set[str] = set()
+        for score, addr in searcher.search(Q.boolean_query(clauses), limit=len(ids),
+                                           count=False).hits:
+            pid = searcher.doc(addr)["id"][0]
+            if pid in delta:
+                continue
+            passing.add(pid)
+            if words_q is None or score > 0:
+                matching.add(pid)
+        stats = None
+        for pid in ids:
+            doc = delta.get(pid)
+            if doc is None:
+                continue
+            stats = stats or Stats(searcher, state.get("avg_len") or {
+                "title": 10, "body": 160, "authors": 8})
+            if cq.phrases:
+                if score_delta(doc, filt, stats) is not None:
+                    passing.add(pid)
+            elif not doc.row.hidden and row_matches(doc.row, cons):
+                passing.add(pid)
+            if score_delta(doc, cq, stats) is not None:
+                matching.add(pid)
+        return passing, matching
 
     def score_ids(self, pq: ParsedQuery, cons: Constraints, ids: list[str], *,
                   prefix: bool = True) -> dict[str, float]:

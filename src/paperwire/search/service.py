@@ -223,7 +223,8 @@ class SearchService:
         return semantic
 
     def _semantic_ranked(self, pq: ParsedQuery, cons: Constraints, k: int,
-                         notices: list[str]) -> list[tuple[str, float]] | None:
+                         notices: list[str], prefix: bool = True
+                         ) -> list[tuple[str, float]] | None:
         sem = self.semantic()
         if sem is None and self._semantic_error is None:
             notices.append(PREPARING_NOTICE)
@@ -249,8 +250,11 @@ class SearchService:
             # so hidden papers never reach the page).
             ranked = list(sem.search(vec, k * (5 if filters_only.active else 1) + 10))
         # Constraints hold for papers found by meaning too: filters, exclusions and phrases.
-        keep = self.lexical.filter_ids(cons, [p for p, _ in ranked], phrases=pq.phrases)
-        return [(p, s) for p, s in ranked if p in keep][:k]
+        # The same index pass tells which of them match the query's words (keyword members).
+        keep, matching = self.lexical.members(pq, cons, [p for p, _ in ranked], prefix=prefix)
+        out = [(p, s) for p, s in ranked if p in keep][:k]
+        _local.keyword = {p for p, _ in out if p in matching}
+        return out
 
     def _query_vector(self, text: str):
         """The query's embedding, from a small per-process LRU (the same query is embedded
@@ -313,7 +317,7 @@ class SearchService:
         """The query's result set (search/resultset.py): the keyword part from the lexical
         index, the meaning part from the nearest papers at or above the floor."""
         rs = ResultSet(self.db, pq, cons, self.lexical, prefix=prefix, floor=floor)
-        sem = (self._semantic_ranked(pq, cons, SEMANTIC_POOL, notices)
+        sem = (self._semantic_ranked(pq, cons, SEMANTIC_POOL, notices, prefix)
                if mode != "lexical" and pq.has_text else None)
         if sem is None:  # keywords only (lexical mode, no words, or no semantic side)
             return rs  # |K| comes with the first page's search
@@ -332,7 +336,9 @@ class SearchService:
         sem_ids = {p for p, _ in sem}
         rs.meaning = {p: rs.similarity[p] for p in sem_ids
                       if p in rs.similarity and rs.similarity[p] >= floor}
-        keyword_sem = lex_ids | rs.keyword_members([p for p in sem_ids if p not in lex_ids])
+        found = {p for p in sem_ids if p not in lex_ids and p in _local.keyword}
+        rs.keyword_known |= found
+        keyword_sem = lex_ids | found
         if self.sentence_weight > 0 and self.fusion_params.method == "weighted":
             # Every candidate of both pools has a sentence-aware semantic score, min-max
             # normalized over the union by the fusion.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from paperwire.errors import NotFound, PaperwireError
@@ -62,7 +62,7 @@ def visible_links(session: Session, ids: Sequence[str]) -> dict[str, list[PaperL
     return dict(out)
 
 
-def visible_kinds(session: Session, ids: Sequence[str]) -> dict[str, set[str]]:
+def visible_kinds(session: Session | Connection, ids: Sequence[str]) -> dict[str, set[str]]:
     """The kinds of each paper's visible links (what ``has:`` matches)."""
     out: dict[str, set[str]] = defaultdict(set)
     for chunk in _chunks(ids):

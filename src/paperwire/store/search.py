@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from paperwire import stored
@@ -22,6 +22,10 @@ from paperwire.store.links import visible_kinds
 from paperwire.store.models import Paper
 
 _CHUNK = 900
+
+# The change-feed reads take an ORM session or a plain Core connection (the lexical index
+# reads its delta on every search through a connection: no ORM work needed).
+Reader = Session | Connection
 
 _COLUMNS = (Paper.id, Paper.title, Paper.abstract, Paper.authors, Paper.categories,
             Paper.primary_category, Paper.published_at, Paper.hidden, Paper.modified_at)
@@ -42,7 +46,7 @@ class IndexRow:
     links: tuple[str, ...] = ()   # kinds of the paper's visible links (``has:``), sorted
 
 
-def _with_links(session: Session, rows: list[IndexRow]) -> list[IndexRow]:
+def _with_links(session: Reader, rows: list[IndexRow]) -> list[IndexRow]:
     # One statement per batch: a paper's link kinds are indexed with it (has:code).
     kinds = visible_kinds(session, [r.id for r in rows])
     return [dataclasses.replace(r, links=tuple(sorted(kinds[r.id]))) if r.id in kinds else r
@@ -72,7 +76,7 @@ def iter_index_rows(session: Session, batch_size: int = 2000) -> Iterator[list[I
         last = rows[-1].id
 
 
-def modified_since(session: Session, since: dt.datetime | None,
+def modified_since(session: Reader, since: dt.datetime | None,
                    limit: int | None = None) -> list[tuple[str, dt.datetime]]:
     """(id, modified_at) of papers modified after ``since`` (hidden ones included: the index
     must drop them), oldest change first."""
@@ -84,7 +88,7 @@ def modified_since(session: Session, since: dt.datetime | None,
     return [(r[0], r[1]) for r in session.execute(query)]
 
 
-def count_modified_between(session: Session, after: dt.datetime | None,
+def count_modified_between(session: Reader, after: dt.datetime | None,
                            upto: dt.datetime) -> int:
     """Papers with ``after < modified_at <= upto`` (an index range count)."""
     query = select(func.count()).select_from(Paper).where(Paper.modified_at <= upto)
@@ -93,7 +97,7 @@ def count_modified_between(session: Session, after: dt.datetime | None,
     return session.scalar(query) or 0
 
 
-def index_rows(session: Session, ids: Sequence[str]) -> list[IndexRow]:
+def index_rows(session: Reader, ids: Sequence[str]) -> list[IndexRow]:
     out: list[IndexRow] = []
     ids = list(dict.fromkeys(ids))
     for start in range(0, len(ids), _CHUNK):
