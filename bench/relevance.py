@@ -124,20 +124,20 @@ def main(argv: list[str] | None = None) -> None:
     prep_s = time.perf_counter() - t0
 
     # 1. Per query: both candidate pools and the completed scores, per title boost.
-    from paperwire.search import service as service_mod
     from paperwire.search.filters import merge
     from paperwire.search.query import plain_query
 
     svc = SearchService(settings, db, background=False)
-    # _complete returns nothing unless completion is on: without this the "completed" grid
-    # points silently equalled the plain ones.
+    # completed_scores returns nothing unless completion is on: without this the "completed"
+    # grid points silently equalled the plain ones.
     svc.complete_scores = True
     pqs = {qid: plain_query(text) for qid, text in queries.items()}
-    sem_pool, vecs = {}, {}
+    sem_pool, vecs, sem_objs = {}, {}, {}
     t = time.perf_counter()
     for qid, pq in pqs.items():
-        sem_pool[qid] = svc._semantic_ranked(pq, merge(pq, None), 100, [])
-        vecs[qid] = service_mod._local.vec
+        sem_objs[qid] = svc.semantic_pool(pq, merge(pq, None), 100)
+        sem_pool[qid] = sem_objs[qid].hits
+        vecs[qid] = sem_objs[qid].vector
     log(f"semantic pools: {time.perf_counter() - t:.0f}s; "
         f"{ev.score(qrels, as_run(sem_pool))}")
     pools = {}
@@ -147,15 +147,14 @@ def main(argv: list[str] | None = None) -> None:
         for qid, pq in pqs.items():
             cons = merge(pq, None)
             lex_pool[qid] = svc.lexical.search(pq, cons, limit=100).hits
-            service_mod._local.vec = vecs[qid]
-            more[qid] = svc._complete(pq, cons, lex_pool[qid], sem_pool[qid], True)
+            more[qid] = svc.completed_scores(pq, cons, lex_pool[qid], sem_objs[qid], True)
         pools[boost] = (lex_pool, more)
         log(f"title boost {boost}: lexical {ev.score(qrels, as_run(lex_pool))}")
     if args.variants:
         variants_main(args, svc, settings, corpus, queries, qrels, pqs, pools, sem_pool, vecs)
         svc.close()
         return
-    # Sentence re-scoring through the product code (SearchService._with_sentences: stored
+    # Sentence re-scoring through the product code (SearchService.sentence_scores: stored
     # int8 sentence vectors, exact cosine of lexical-only candidates), per sentence weight.
     lexical.TITLE_BOOST = 0.25  # shipped
     sent_lists = {}
@@ -163,8 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     for lam in SENTENCE_WEIGHTS:
         svc.sentence_weight = lam
         for qid in pqs:
-            service_mod._local.vec = vecs[qid]
-            sent_lists[(lam, qid)] = svc._with_sentences(sem_pool[qid], pools[0.25][0][qid])
+            sent_lists[(lam, qid)] = svc.sentence_scores(sem_objs[qid], pools[0.25][0][qid])
     log(f"sentence re-scoring: {(time.perf_counter() - t) / len(pqs) / len(SENTENCE_WEIGHTS) * 1000:.1f}"
         " ms per query")
     svc.close()

@@ -112,16 +112,16 @@ def main() -> None:
     load_ms, score_ms, cands = [], [], []
     for _, text in qs:
         pq = plain_query(text)
-        sem = svc._semantic_ranked(pq, merge(pq, None), 100, [])
+        pool = svc.semantic_pool(pq, merge(pq, None), 100)
         lex = svc.lexical.search(pq, merge(pq, None), limit=100).hits
-        ids = list(dict.fromkeys([p for p, _ in sem] + [p for p, _ in lex]))
+        ids = list(dict.fromkeys([p for p, _ in pool.hits] + [p for p, _ in lex]))
         cands.append(len(ids))
         t0 = time.perf_counter()
         with db.session() as s:
             get_sentence_vectors(s, enc.model_id, ids)
         load_ms.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
-        svc._with_sentences(sem, lex)
+        svc.sentence_scores(pool, lex)
         score_ms.append((time.perf_counter() - t0) * 1000)
     svc.close()
     off.close()

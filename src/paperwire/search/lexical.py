@@ -821,12 +821,14 @@ class LexicalIndex:
         with self._mutex:
             index = self._index
             state = self._state
-        cq = compile_query(pq, cons, prefix=prefix, expand=self._expander(index.searcher()))
+        # The delta first: reading it may fold a large delta into the index (a refresh), and
+        # the searcher must then be the refreshed one.
+        delta = self._delta()
+        searcher = index.searcher()
+        cq = compile_query(pq, cons, prefix=prefix, expand=self._expander(searcher))
         query = tantivy_query(self.schema, cq, _pair_stems(state))
         if query is None:
             return LexicalResult([], 0)
-        delta = self._delta()
-        searcher = index.searcher()
         want = offset + limit
         kwargs = {}
         if order == "newest" or not cq.has_text:
@@ -971,10 +973,10 @@ class LexicalIndex:
         with self._mutex:
             index = self._index
             state = self._state
+        delta = self._delta()  # before the searcher (see ``search``)
         searcher = index.searcher()
         cq = compile_query(pq, cons, prefix=prefix, expand=self._expander(searcher))
         pair_stems = _pair_stems(state)
-        delta = self._delta()
         words = dataclasses.replace(cq, phrases=[], cons=Constraints())
         words_q = tantivy_query(self.schema, words) if (cq.stems or cq.author_words
                                                          or cq.prefixes) else None

@@ -50,8 +50,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -59,14 +57,16 @@ from paperwire.errors import BadInput, NotFound, SemanticUnavailable
 from paperwire.search import fusion
 from paperwire.search.filters import Constraints, SearchFilters, merge
 from paperwire.search.lexical import LexicalIndex, compile_query
-from paperwire.search.query import ParsedQuery, parse_query
-from paperwire.search.resultset import ResultSet
-from paperwire.search.snippets import (
-    Highlighter,
-    matched_words,
-    snippet_html,
-    title_html,
+from paperwire.search.meaning import (
+    PREPARING_NOTICE,
+    SEMANTIC_POOL,
+    MeaningSide,
+    SemanticPool,
 )
+from paperwire.search.query import ParsedQuery, parse_query
+from paperwire.search.results import Ranking, SearchHit, SearchResponse, build_hits
+from paperwire.search.results import similarity as _similarity
+from paperwire.search.resultset import ResultSet
 
 log = logging.getLogger(__name__)
 
@@ -75,63 +75,21 @@ SORTS = ("relevance", "newest", "upvotes")
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000
 POOL = 100            # lexical candidates fused with the semantic ones (the fused head)
-SEMANTIC_POOL = 100   # nearest papers considered for entering by meaning (query.py, 2.)
-FILTER_CANDIDATES = 5_000  # filtered semantic search is exact below this many matches
-QUERY_VECTOR_CACHE = 1024  # query embeddings kept per process (LRU)
-PREPARING_NOTICE = ("The search model is still being prepared (first start, a few minutes): "
-                    "results are keyword-only for now.")
 
-__all__ = ["SearchFilters", "SearchHit", "SearchResponse", "SearchService",
-           "get_search_service", "search", "ParsedQuery"]
-
-
-@dataclass
-class SearchHit:
-    paper_id: str
-    paper: Any
-    score: float
-    snippet_html: str = ""
-    title_html: str = ""
-    highlights: list[str] = field(default_factory=list)
-    matched_by: set[str] = field(default_factory=set)
-    # The calibrated semantic similarity in [0, 1] compared to the floor (None: not computed).
-    similarity: float | None = None
+__all__ = [
+    "ParsedQuery",
+    "Ranking",
+    "SearchFilters",
+    "SearchHit",
+    "SearchResponse",
+    "SearchService",
+    "SemanticPool",
+    "get_search_service",
+    "search",
+]
 
 
-@dataclass
-class SearchResponse:
-    hits: list[SearchHit]
-    total: int
-    query: ParsedQuery
-    notices: list[str]
-    mode: str
-    total_is_estimate: bool = False
-    sort: str = "relevance"
-    has_more: bool = False
-    suggestions: list[str] = field(default_factory=list)
-    similarity_floor: float | None = None
-
-
-@dataclass
-class Ranking:
-    """Ranked ids before papers are loaded (what evaluation and the page builder share)."""
-
-    ids: list[tuple[str, float]]
-    total: int
-    matched_by: dict[str, set[str]]
-    notices: list[str]
-    total_is_estimate: bool = False
-    has_more: bool = False
-    similarity: dict[str, float] = field(default_factory=dict)
-
-
-def _similarity(score: float) -> float:
-    """The calibrated similarity of a semantic score (cosine-like, in [-1, 1]): clipped to
-    [0, 1]; the number compared to the floor."""
-    return min(1.0, max(0.0, float(score)))
-
-
-class SearchService:
+class SearchService(MeaningSide):
     def __init__(self, settings, db, *, fusion_params: fusion.FusionParams | None = None,
                  background: bool = True, lexical: LexicalIndex | None = None,
                  semantic=None, encoder=None) -> None:
@@ -172,105 +130,14 @@ class SearchService:
         while not self._stop.wait(interval):
             try:
                 self.lexical.refresh(block=False)
-            except Exception:  # noqa: BLE001 - keep the thread alive; next tick retries
+            except Exception:
                 log.exception("lexical index refresh failed")
             sem = self._semantic
             if sem is not None:
                 try:
                     sem.refresh()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("semantic index refresh failed")
-
-    # ---- semantic side (built by the semantic part of the search area) --------------------
-    @property
-    def semantic_error(self) -> str | None:
-        """Why the semantic side is unavailable for good, or None (ready, or still loading)."""
-        return self._semantic_error
-
-    def semantic(self):
-        """The SemanticIndex (with its encoder ready), or None: not ready yet, or unavailable
-        with a reason in ``_semantic_error``.
-
-        Never makes a caller wait for another thread's loading: loading may export the model
-        (minutes on a fresh data dir), and meanwhile searches answer keyword-only and say so
-        (before, every search thread queued on the lock behind the warm-up's export)."""
-        with self._lock:
-            if self._semantic is not None or self._semantic_error is not None \
-                    or self._loading:
-                return self._semantic
-            self._loading = True
-        from paperwire.search.embed import ModelNotReady, get_encoder
-        from paperwire.search.semantic import SemanticIndex
-
-        encoder = semantic = error = None
-        try:
-            encoder = get_encoder(self.settings)
-            semantic = SemanticIndex(self.settings, self.db)
-        except ModelNotReady:
-            # First start: the model is prepared in the background; not an error, asked
-            # again by the next query.
-            pass
-        except Exception as exc:  # noqa: BLE001 - degrade to lexical, say why
-            log.warning("semantic search unavailable: %s", exc)
-            error = str(exc)
-        finally:
-            with self._lock:
-                self._loading = False
-                if semantic is not None:
-                    self._encoder, self._semantic = encoder, semantic
-                elif error is not None:
-                    self._semantic_error = error
-        return semantic
-
-    def _semantic_ranked(self, pq: ParsedQuery, cons: Constraints, k: int,
-                         notices: list[str], prefix: bool = True
-                         ) -> list[tuple[str, float]] | None:
-        sem = self.semantic()
-        if sem is None and self._semantic_error is None:
-            notices.append(PREPARING_NOTICE)
-            return None
-        if sem is None:
-            notices.append("Semantic search is unavailable (" + (self._semantic_error or "?")
-                           + "); showing keyword results.")
-            return None
-        vec = self._query_vector(pq.text)
-        _local.vec = vec  # per thread: kept for score completion of this query
-        filters_only = Constraints(categories=cons.categories, authors=cons.authors,
-                                   date_from=cons.date_from, date_to=cons.date_to,
-                                   paper_ids=cons.paper_ids, has=cons.has)
-        if filters_only.active and self.lexical.count(filters_only) <= FILTER_CANDIDATES:
-            # Few papers pass the filters: rank exactly among them.
-            ids = [p for p, _ in self.lexical.search(ParsedQuery(), filters_only,
-                                                     limit=FILTER_CANDIDATES).hits]
-            if not ids:
-                return []
-            ranked = list(sem.search(vec, k, candidate_ids=ids))
-        else:
-            # Over-fetch, then keep what is visible and passes the filters (the index decides,
-            # so hidden papers never reach the page).
-            ranked = list(sem.search(vec, k * (5 if filters_only.active else 1) + 10))
-        # Constraints hold for papers found by meaning too: filters, exclusions and phrases.
-        # The same index pass tells which of them match the query's words (keyword members).
-        keep, matching = self.lexical.members(pq, cons, [p for p, _ in ranked], prefix=prefix)
-        out = [(p, s) for p, s in ranked if p in keep][:k]
-        _local.keyword = {p for p, _ in out if p in matching}
-        return out
-
-    def _query_vector(self, text: str):
-        """The query's embedding, from a small per-process LRU (the same query is embedded
-        again for every page, mode switch and refresh; vectors are read-only)."""
-        with self._lock:
-            vec = self._query_vectors.get(text)
-            if vec is not None:
-                self._query_vectors.move_to_end(text)
-                return vec
-        vec = np.asarray(self._encoder.encode_query(text), dtype=np.float32)
-        vec.setflags(write=False)
-        with self._lock:
-            self._query_vectors[text] = vec
-            while len(self._query_vectors) > QUERY_VECTOR_CACHE:
-                self._query_vectors.popitem(last=False)
-        return vec
 
     # ---- ranking ---------------------------------------------------------------------------
     def rank(self, query: str | ParsedQuery, *, mode: str = "hybrid", sort: str = "relevance",
@@ -317,12 +184,12 @@ class SearchService:
         """The query's result set (search/resultset.py): the keyword part from the lexical
         index, the meaning part from the nearest papers at or above the floor."""
         rs = ResultSet(self.db, pq, cons, self.lexical, prefix=prefix, floor=floor)
-        sem = (self._semantic_ranked(pq, cons, SEMANTIC_POOL, notices, prefix)
-               if mode != "lexical" and pq.has_text else None)
-        if sem is None:  # keywords only (lexical mode, no words, or no semantic side)
+        pool = (self.semantic_pool(pq, cons, SEMANTIC_POOL, notices, prefix=prefix)
+                if mode != "lexical" and pq.has_text else None)
+        if pool is None:  # keywords only (lexical mode, no words, or no semantic side)
             return rs  # |K| comes with the first page's search
         if mode == "semantic":
-            scored = self._semantic_scores(sem, [])
+            scored = self.semantic_scores(pool, [])
             rs.lexical, rs.lexical_total = None, 0
             rs.similarity = {p: _similarity(s) for p, s in scored}
             rs.meaning = {p: v for p, v in rs.similarity.items() if v >= floor}
@@ -331,12 +198,13 @@ class SearchService:
         rs.lexical_total, rs.exact = lex.total, lex.exact
         lex_ids = {p for p, _ in lex.hits}
         rs.keyword_known |= lex_ids
-        scored = self._semantic_scores(sem, lex.hits)
+        scored = self.semantic_scores(pool, lex.hits)
         rs.similarity = {p: _similarity(s) for p, s in scored}
-        sem_ids = {p for p, _ in sem}
+        sem_ids = {p for p, _ in pool.hits}
         rs.meaning = {p: rs.similarity[p] for p in sem_ids
                       if p in rs.similarity and rs.similarity[p] >= floor}
-        found = {p for p in sem_ids if p not in lex_ids and p in _local.keyword}
+        # Semantic candidates in the keyword set (decided with the pool, by the index).
+        found = {p for p in sem_ids if p not in lex_ids and p in pool.keyword}
         rs.keyword_known |= found
         keyword_sem = lex_ids | found
         if self.sentence_weight > 0 and self.fusion_params.method == "weighted":
@@ -344,73 +212,13 @@ class SearchService:
             # normalized over the union by the fusion.
             fused = fusion.fuse(lex.hits, scored, self.fusion_params)
         else:
-            lex_more, sem_more = self._complete(pq, cons, lex.hits, sem, prefix)
-            fused = fusion.fuse(lex.hits, sem, self.fusion_params,
+            lex_more, sem_more = self.completed_scores(pq, cons, lex.hits, pool, prefix)
+            fused = fusion.fuse(lex.hits, pool.hits, self.fusion_params,
                                 lexical_more=lex_more, semantic_more=sem_more)
         # Ranked like before, but only members: nearest papers below the floor that match no
         # keyword are not results.
         rs.head = [(p, s) for p, s in fused if p in keyword_sem or p in rs.meaning]
         return rs
-
-    def _semantic_scores(self, sem_hits, lex_hits) -> list[tuple[str, float]]:
-        """Semantic scores of the semantic pool and the lexical candidates: sentence-aware
-        (``_with_sentences``) or, with ``sentence_weight`` 0, the exact paper cosine."""
-        if self.sentence_weight > 0:
-            return self._with_sentences(sem_hits, lex_hits)
-        vec = getattr(_local, "vec", None)
-        cands = list(sem_hits)
-        have = {p for p, _ in sem_hits}
-        need = [p for p, _ in lex_hits if p not in have]
-        if need and vec is not None and self._semantic is not None:
-            cands += self._semantic.search(vec, len(need), candidate_ids=need)
-        return sorted(cands, key=lambda kv: (-kv[1], kv[0]))
-
-    def _with_sentences(self, sem_hits, lex_hits) -> list[tuple[str, float]]:
-        """The semantic pool plus the lexical-only candidates (their exact paper cosine),
-        re-scored with the papers' stored sentence vectors (search/sentences.py).
-
-        Reads the sentence rows of these ~200 papers only (one query per 500 ids).
-        Candidates not in the semantic index are left out (semantic score 0 in fusion);
-        those without sentence rows keep their paper cosine.
-        """
-        from paperwire.search.sentences import max_sentence_cosine, rescore
-        from paperwire.store.sentences import get_sentence_vectors
-
-        vec = getattr(_local, "vec", None)
-        if vec is None or self._semantic is None:
-            return list(sem_hits)
-        cands = list(sem_hits)
-        have = {p for p, _ in sem_hits}
-        need = [p for p, _ in lex_hits if p not in have]
-        if need:
-            cands += self._semantic.search(vec, len(need), candidate_ids=need)
-        query = np.asarray(vec, dtype=np.float32)
-        query = query / max(float(np.linalg.norm(query)), 1e-12)
-        with self.db.session() as session:
-            stored = get_sentence_vectors(session, self._encoder.model_id,
-                                          [p for p, _ in cands])
-        best = {}
-        for pid, vecs in stored.items():
-            b = max_sentence_cosine(query, vecs)
-            if b is not None:
-                best[pid] = b
-        return rescore(cands, best, self.sentence_weight)
-
-    def _complete(self, pq, cons, lex_hits, sem_hits, prefix):
-        """Real scores of each side's candidates on the other side (score completion):
-        BM25 of semantic candidates, cosine of lexical candidates."""
-        if self.fusion_params.method != "weighted" or not self.complete_scores:
-            return None, None
-        lex_ids = {p for p, _ in lex_hits}
-        sem_ids = {p for p, _ in sem_hits}
-        need_sem = [p for p, _ in lex_hits if p not in sem_ids]
-        need_lex = [p for p, _ in sem_hits if p not in lex_ids]
-        sem_more: dict[str, float] = {}
-        if need_sem and getattr(_local, "vec", None) is not None:
-            sem_more = dict(self._semantic.search(_local.vec, len(need_sem),
-                                                  candidate_ids=need_sem))
-        lex_more = self.lexical.score_ids(pq, cons, need_lex, prefix=prefix)
-        return lex_more, sem_more
 
     # ---- pages -----------------------------------------------------------------------------
     def search(self, query: str | ParsedQuery, *, mode: str = "hybrid",
@@ -421,7 +229,7 @@ class SearchService:
         floor = self._floor(min_similarity)
         pq, ranking = self.rank(query, mode=mode, sort=sort, filters=filters, limit=limit,
                                 offset=offset, min_similarity=floor)
-        hits = self._hits(pq, ranking)
+        hits = build_hits(self.db, pq, ranking)
         effective_mode = mode
         if mode != "lexical" and self._semantic is None and pq.has_text:
             effective_mode = "lexical"
@@ -449,36 +257,6 @@ class SearchService:
             raise BadInput(f"min_similarity must be within [0, 1], got {floor}")
         return floor
 
-    def _hits(self, pq: ParsedQuery, ranking: Ranking) -> list[SearchHit]:
-        from paperwire.store.papers import get_papers
-
-        if not ranking.ids:
-            return []
-        with self.db.session() as session:
-            papers = get_papers(session, [pid for pid, _ in ranking.ids])
-        cq = compile_query(pq, Constraints())
-        stems = set(cq.stems)
-        for phrase in cq.phrases:
-            stems.update(s for _, s in phrase)
-        hl = Highlighter.for_query(stems, cq.prefixes)
-        hits = []
-        for pid, score in ranking.ids:
-            paper = papers.get(pid)
-            if paper is None or paper.hidden:
-                continue  # deleted or hidden between ranking and loading
-            # Each text is analyzed once; the spans serve the title, snippet and highlights.
-            title = paper.title or ""
-            abstract = " ".join((paper.abstract or "").split())
-            t_spans, a_spans = hl.spans(title), hl.spans(abstract)
-            hits.append(SearchHit(
-                paper_id=pid, paper=paper, score=float(score),
-                snippet_html=snippet_html(abstract, hl, spans=a_spans),
-                title_html=title_html(title, hl, spans=t_spans),
-                highlights=matched_words([title, abstract], hl, [t_spans, a_spans]),
-                matched_by=set(ranking.matched_by.get(pid, set())),
-                similarity=ranking.similarity.get(pid)))
-        return hits
-
     def similar(self, paper_id: str, limit: int = 10) -> list[SearchHit]:
         """Nearest neighbours of a paper's embedding (itself excluded)."""
         from paperwire.store.papers import get_paper
@@ -497,12 +275,7 @@ class SearchService:
         ranked = [(p, s) for p, s in sem.similar(paper_id, limit + 1) if p != paper_id][:limit]
         ranking = Ranking(ranked, len(ranked), {p: {"semantic"} for p, _ in ranked}, [],
                           similarity={p: _similarity(sc) for p, sc in ranked})
-        return self._hits(ParsedQuery(), ranking)
-
-    def forget_query_vectors(self) -> None:
-        """Drop the cached query embeddings (a benchmark's timed query pays its own)."""
-        with self._lock:
-            self._query_vectors.clear()
+        return build_hits(self.db, ParsedQuery(), ranking)
 
     def close(self) -> None:
         self._stop.set()
@@ -512,7 +285,7 @@ class SearchService:
             if self._semantic is not None:
                 try:
                     self._semantic.close()
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("closing the semantic index failed")
             self._semantic = None
         self.lexical.close()
@@ -522,7 +295,6 @@ class SearchService:
                     del _services[key]
 
 
-_local = threading.local()
 _services: dict[tuple, SearchService] = {}
 _services_lock = threading.Lock()
 

@@ -26,12 +26,18 @@ class Highlighter:
     firsts: frozenset[str] = field(default=frozenset(), compare=False)
     # Word -> matched, for this query: a page's texts share most of their words.
     _memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # The ASCII words that start with one of ``firsts`` (whole [a-z0-9] runs): the regex
+    # engine skips the other words, instead of a Python loop over every distinct word.
+    _ascii_candidates: re.Pattern | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def for_query(cls, stems, prefixes) -> Highlighter:  # noqa: D102
         stems, prefixes = frozenset(stems), tuple(prefixes)
         firsts = frozenset(w[0] for w in (*stems, *prefixes) if w)
-        return cls(stems, prefixes, firsts)
+        ascii_firsts = "".join(sorted(c for c in firsts if c in _ASCII_ALNUM))
+        candidates = (re.compile(r"(?<![a-z0-9])[" + ascii_firsts + r"][a-z0-9]*")
+                      if ascii_firsts else None)
+        return cls(stems, prefixes, firsts, _ascii_candidates=candidates)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Sorted, non-overlapping character spans of matched words."""
@@ -57,12 +63,12 @@ class Highlighter:
         # Same tokens as the analyzers (see analyzer.word_spans), but decided per distinct word
         # and located with str.find: most of a text's words are repeats or non-matches, and
         # this avoids Python work per token (the snippet step runs for every hit of a page).
+        if self._ascii_candidates is None:
+            return []  # no query word starts with an ASCII letter or digit
         low = text.lower()  # ASCII: same length, so offsets carry over
-        firsts, memo = self.firsts, self._memo
+        memo = self._memo
         matched = []
-        for w in set(_ASCII_WORD.findall(low)):
-            if w[0] not in firsts:
-                continue
+        for w in set(self._ascii_candidates.findall(low)):
             hit = memo.get(w)
             if hit is None:
                 hit = memo[w] = self._matches(w)
@@ -85,7 +91,7 @@ class Highlighter:
         return out
 
 
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
@@ -109,17 +115,24 @@ def title_html(text: str, hl: Highlighter, spans=None) -> str:
 
 
 def snippet_html(text: str, hl: Highlighter, max_chars: int = SNIPPET_CHARS,
-                 spans=None) -> str:
+                 spans=None, collapsed: bool = False) -> str:
     """The window of ``text`` (about ``max_chars``) with the most distinct matched words.
-    ``spans``: precomputed ``hl.spans(text)`` of the whitespace-collapsed text."""
-    text = " ".join((text or "").split())
+    ``spans``: precomputed ``hl.spans(text)`` of the whitespace-collapsed text;
+    ``collapsed``: ``text`` is already whitespace-collapsed (not done again)."""
+    text = (text or "") if collapsed else " ".join((text or "").split())
     spans = hl.spans(text) if spans is None else spans
     if len(text) <= max_chars:
         return mark(text, spans)
     best_start, best_score = 0, -1
     for i, (s, _e) in enumerate(spans):
         window_end = s + max_chars
-        words = {text[a:b].lower() for a, b in spans[i:] if b <= window_end}
+        words = set()
+        # Spans are sorted and disjoint, so their ends increase: stop at the first one past
+        # the window.
+        for a, b in spans[i:]:
+            if b > window_end:
+                break
+            words.add(text[a:b].lower())
         if len(words) > best_score:
             best_score, best_start = len(words), s
     # Start a little before the first match, on a word boundary.

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from paperwire import stored
@@ -80,12 +80,20 @@ def modified_since(session: Reader, since: dt.datetime | None,
                    limit: int | None = None) -> list[tuple[str, dt.datetime]]:
     """(id, modified_at) of papers modified after ``since`` (hidden ones included: the index
     must drop them), oldest change first."""
+    if since is not None and limit is None:
+        # The per-search call (lexical delta): a statement built once.
+        return [(r[0], r[1]) for r in session.execute(_MODIFIED_SINCE, {"since": since})]
     query = select(Paper.id, Paper.modified_at).order_by(Paper.modified_at, Paper.id)
     if since is not None:
         query = query.where(Paper.modified_at > since)
     if limit is not None:
         query = query.limit(limit)
     return [(r[0], r[1]) for r in session.execute(query)]
+
+
+_MODIFIED_SINCE = (select(Paper.id, Paper.modified_at)
+                   .where(Paper.modified_at > bindparam("since"))
+                   .order_by(Paper.modified_at, Paper.id))
 
 
 def count_modified_between(session: Reader, after: dt.datetime | None,
@@ -153,3 +161,21 @@ def upvoted(session: Session) -> list[tuple[str, int, dt.datetime | None]]:
              .order_by(Paper.upvotes.desc(), Paper.published_at.desc().nulls_last(),
                        Paper.id.desc()))
     return [(pid, up, pub) for pid, up, pub in session.execute(query)]
+
+
+def page_rows(session: Reader, ids: Sequence[str]) -> dict[str, Any]:
+    """Every column of the given papers by id, one query per chunk, as plain rows (attribute
+    access by column name, like ``Paper``; no ORM objects are built: a result page needs
+    only to read them). Missing ids are absent."""
+    out: dict[str, Any] = {}
+    ids = list(dict.fromkeys(ids))
+    for start in range(0, len(ids), _CHUNK):
+        for row in session.execute(_PAGE_ROWS, {"ids": ids[start:start + _CHUNK]}):
+            out[row.id] = row
+    return out
+
+
+# Built once: a result page runs this on every search (building the statement per call cost
+# about as much as running it).
+_PAGE_ROWS = select(Paper.__table__).where(
+    Paper.__table__.c.id.in_(bindparam("ids", expanding=True)))

@@ -21,7 +21,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from paperwire.store.db import rowcount
@@ -80,21 +80,26 @@ def save_sentence_vectors(session: Session, model_id: str,
     return len(values)
 
 
-def get_sentence_vectors(session: Session, model_id: str,
+def get_sentence_vectors(session: Session | Connection, model_id: str,
                          ids: Sequence[str]) -> dict[str, np.ndarray]:
     """Decoded sentence vectors of these papers for ``model_id`` (papers without a row for
     that model are left out; a paper with no sentences maps to an empty array)."""
     found: dict[str, np.ndarray] = {}
     ids = list(dict.fromkeys(ids))
     for start in range(0, len(ids), _CHUNK):
-        rows = session.execute(
-            select(SentenceVectors.paper_id, SentenceVectors.count, SentenceVectors.dim,
-                   SentenceVectors.vectors)
-            .where(SentenceVectors.model == model_id)
-            .where(SentenceVectors.paper_id.in_(ids[start:start + _CHUNK])))
+        rows = session.execute(_SENTENCE_VECTORS, {"model": model_id,
+                                                   "ids": ids[start:start + _CHUNK]})
         for pid, count, dim, blob in rows:
             found[pid] = unpack(blob, count, dim)
     return found
+
+
+# Built once: hybrid search reads the vectors of ~200 candidates on every query.
+_SENTENCE_VECTORS = (
+    select(SentenceVectors.paper_id, SentenceVectors.count, SentenceVectors.dim,
+           SentenceVectors.vectors)
+    .where(SentenceVectors.model == bindparam("model"))
+    .where(SentenceVectors.paper_id.in_(bindparam("ids", expanding=True))))
 
 
 def sentence_vector_keys(session: Session, model_id: str,
