@@ -974,6 +974,7 @@ class LexicalIndex:
             index = self._index
             state = self._state
         delta = self._delta()  # before the searcher (see ``search``)
+        assert index is not None  # ensure_open opened it
         searcher = index.searcher()
         cq = compile_query(pq, cons, prefix=prefix, expand=self._expander(searcher))
         pair_stems = _pair_stems(state)
@@ -982,7 +983,7 @@ class LexicalIndex:
                                                          or cq.prefixes) else None
         filt = dataclasses.replace(cq, stems=[], author_words=[], prefixes=[])
         base = tantivy_query(self.schema, filt, pair_stems)
-        O, Q = tantivy.Occur, tantivy.Query
+        O, Q = tantivy.Occur, tantivy.Query  # noqa: E741 - as in tantivy_query
         # Score-free (a bare term set scores every match): only the word clauses score.
         clauses = [(O.Must, Q.const_score_query(Q.term_set_query(self.schema, "id", list(ids)),
                                                 0.0))]

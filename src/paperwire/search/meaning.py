@@ -69,7 +69,7 @@ class MeaningSide:
         """Why the semantic side is unavailable for good, or None (ready, or still loading)."""
         return self._semantic_error
 
-    def semantic(self):
+    def semantic(self) -> Any:
         """The SemanticIndex (with its encoder ready), or None: not ready yet, or unavailable
         with a reason in ``_semantic_error``.
 
@@ -139,7 +139,7 @@ class MeaningSide:
         hits = [(p, s) for p, s in ranked if p in keep][:k]
         return SemanticPool(hits, vec, frozenset(p for p, _ in hits if p in matching))
 
-    def _query_vector(self, text: str):
+    def _query_vector(self, text: str) -> np.ndarray:
         """The query's embedding, from a small per-process LRU (the same query is embedded
         again for every page, mode switch and refresh; vectors are read-only)."""
         with self._lock:

@@ -50,6 +50,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
@@ -90,9 +91,10 @@ __all__ = [
 
 
 class SearchService(MeaningSide):
-    def __init__(self, settings, db, *, fusion_params: fusion.FusionParams | None = None,
-                 background: bool = True, lexical: LexicalIndex | None = None,
-                 semantic=None, encoder=None) -> None:
+    def __init__(self, settings: Any, db: Any, *,
+                 fusion_params: fusion.FusionParams | None = None, background: bool = True,
+                 lexical: LexicalIndex | None = None, semantic: Any = None,
+                 encoder: Any = None) -> None:
         """``lexical``, ``semantic`` and ``encoder`` may be handed in (benchmarks serve a
         synthetic vector index this way); by default the lexical index is opened here and the
         semantic side lazily, by ``semantic()``, once the model is ready. ``semantic`` and
@@ -150,7 +152,9 @@ class SearchService(MeaningSide):
             return self._rank(query, mode=mode, sort=sort, filters=filters, limit=limit,
                               offset=offset, prefix=prefix, min_similarity=min_similarity)
 
-    def _rank(self, query, *, mode, sort, filters, limit, offset, prefix, min_similarity=None):
+    def _rank(self, query: str | ParsedQuery, *, mode: str, sort: str,
+              filters: SearchFilters | None, limit: int, offset: int, prefix: bool,
+              min_similarity: float | None = None) -> tuple[ParsedQuery, Ranking]:
         if mode not in MODES:
             raise BadInput(f"unknown search mode {mode!r} (use one of {', '.join(MODES)})")
         if sort not in SORTS:
@@ -295,11 +299,11 @@ class SearchService(MeaningSide):
                     del _services[key]
 
 
-_services: dict[tuple, SearchService] = {}
+_services: dict[tuple[Any, int], SearchService] = {}
 _services_lock = threading.Lock()
 
 
-def get_search_service(settings, db) -> SearchService:
+def get_search_service(settings: Any, db: Any) -> SearchService:
     """The process-wide service for this settings + database (created on first use)."""
     key = (settings, id(db))
     with _services_lock:
@@ -310,7 +314,7 @@ def get_search_service(settings, db) -> SearchService:
         return svc
 
 
-def search(settings, db, query: str, **kwargs) -> SearchResponse:
+def search(settings: Any, db: Any, query: str, **kwargs: Any) -> SearchResponse:
     """Convenience: ``get_search_service(settings, db).search(query, **kwargs)``."""
     return get_search_service(settings, db).search(query, **kwargs)
 

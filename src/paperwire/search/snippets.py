@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from paperwire.search import analyzer
 
 SNIPPET_CHARS = 280
+Spans = list[tuple[int, int]]  # sorted, disjoint character spans of matched words
 
 
 @dataclass(frozen=True)
@@ -25,19 +27,19 @@ class Highlighter:
     # letter). Most words of a text are rejected by this one set lookup.
     firsts: frozenset[str] = field(default=frozenset(), compare=False)
     # Word -> matched, for this query: a page's texts share most of their words.
-    _memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _memo: dict[str, bool] = field(default_factory=dict, compare=False, hash=False, repr=False)
     # The ASCII words that start with one of ``firsts`` (whole [a-z0-9] runs): the regex
     # engine skips the other words, instead of a Python loop over every distinct word.
-    _ascii_candidates: re.Pattern | None = field(default=None, compare=False, repr=False)
+    _ascii_candidates: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def for_query(cls, stems, prefixes) -> Highlighter:  # noqa: D102
-        stems, prefixes = frozenset(stems), tuple(prefixes)
-        firsts = frozenset(w[0] for w in (*stems, *prefixes) if w)
+    def for_query(cls, stems: Iterable[str], prefixes: Iterable[str]) -> Highlighter:
+        stem_set, prefix_tuple = frozenset(stems), tuple(prefixes)
+        firsts = frozenset(w[0] for w in (*stem_set, *prefix_tuple) if w)
         ascii_firsts = "".join(sorted(c for c in firsts if c in _ASCII_ALNUM))
         candidates = (re.compile(r"(?<![a-z0-9])[" + ascii_firsts + r"][a-z0-9]*")
                       if ascii_firsts else None)
-        return cls(stems, prefixes, firsts, _ascii_candidates=candidates)
+        return cls(stem_set, prefix_tuple, firsts, _ascii_candidates=candidates)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Sorted, non-overlapping character spans of matched words."""
@@ -109,13 +111,13 @@ def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | Non
     return "".join(parts)
 
 
-def title_html(text: str, hl: Highlighter, spans=None) -> str:
+def title_html(text: str, hl: Highlighter, spans: Spans | None = None) -> str:
     text = text or ""
     return mark(text, hl.spans(text) if spans is None else spans)
 
 
 def snippet_html(text: str, hl: Highlighter, max_chars: int = SNIPPET_CHARS,
-                 spans=None, collapsed: bool = False) -> str:
+                 spans: Spans | None = None, collapsed: bool = False) -> str:
     """The window of ``text`` (about ``max_chars``) with the most distinct matched words.
     ``spans``: precomputed ``hl.spans(text)`` of the whitespace-collapsed text;
     ``collapsed``: ``text`` is already whitespace-collapsed (not done again)."""
@@ -148,7 +150,8 @@ def snippet_html(text: str, hl: Highlighter, max_chars: int = SNIPPET_CHARS,
     return ("\u2026" if start > 0 else "") + body + ("\u2026" if end < len(text) else "")
 
 
-def matched_words(texts: list[str], hl: Highlighter, spans_list=None) -> list[str]:
+def matched_words(texts: list[str], hl: Highlighter,
+                  spans_list: list[Spans] | None = None) -> list[str]:
     """Distinct matched words (lowercased), in order of first appearance."""
     seen: dict[str, None] = {}
     for i, text in enumerate(texts):
