@@ -9,8 +9,8 @@ import email.policy
 import pytest
 
 from paperwire.digest.compose import ComposeError, compose_digest, header_text, message_id
-from paperwire.digest.mathtext import readable
 from paperwire.digest.model import Digest, DigestPaper, MailIdentity, PersonalItem
+from paperwire.markup.mathtext import readable
 
 IDENT = MailIdentity(site_name="Paperwire", base_url="https://papers.example.org",
                      mail_from="Paperwire <news@papers.example.org>",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 
 from paperwire.search.embedding_jobs import embed_pending
+from paperwire.services.api_objects import paper_json
 from paperwire.store.checkpoints import get_checkpoint, save_checkpoint
 from paperwire.store.embeddings import get_embeddings
 from paperwire.store.models import Checkpoint, Paper
@@ -14,7 +15,6 @@ from paperwire.store.sentences import get_sentence_vectors
 from paperwire.summary import read
 from paperwire.summary.keysentence import SCORER_VERSION, pick
 from paperwire.summary.refresh import CHECKPOINT, backfill, backfill_if_needed
-from paperwire.web.render import paper_json
 from tests.factories import make_papers, make_record
 from tests.search.embed_fixtures import encoder  # noqa: F401 - one model export per session
 

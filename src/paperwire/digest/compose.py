@@ -17,10 +17,10 @@ from email.message import EmailMessage
 from email.policy import default as _default_policy
 from email.utils import format_datetime, getaddresses
 
-from paperwire.digest.mathtext import readable
 from paperwire.digest.model import Digest, MailIdentity
 from paperwire.digest.render import heading, render_html, render_text
 from paperwire.digest.topics import clean_text
+from paperwire.markup.mathtext import readable
 
 _SUBJECT_MAX = 150
 # Long unbreakable values (the List-Unsubscribe URL) stay on one line instead of being

@@ -29,9 +29,9 @@ from types import ModuleType
 
 from paperwire.config import Settings
 from paperwire.digest.compose import _address, _base, header_text, message_id, sender_domain
-from paperwire.digest.mathtext import readable
 from paperwire.digest.model import MailIdentity
 from paperwire.digest.transport import PermanentFailure, TemporaryFailure, Transport
+from paperwire.markup.mathtext import readable
 from paperwire.store.db import Database
 from paperwire.store.notifications import ClaimedMail
 

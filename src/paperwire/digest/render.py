@@ -13,8 +13,8 @@ from html import escape
 
 from paperwire.digest import recommended
 from paperwire.digest.followed_authors import reason as followed_reason
-from paperwire.digest.mathtext import readable
 from paperwire.digest.model import Digest, DigestPaper, MailIdentity, PersonalItem
+from paperwire.markup.mathtext import readable
 from paperwire.summary.read import LABEL as KEY_SENTENCE_LABEL
 
 _TEASER_CHARS = 280

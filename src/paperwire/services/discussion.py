@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from paperwire.errors import BadInput, NotFound, PaperwireError
+from paperwire.markup.markdown import MAX_COMMENT_CHARS, mention_candidates, render_comment
 from paperwire.store import Session
 from paperwire.store import comments as comment_store
 from paperwire.store import notifications as notes
 from paperwire.store.db import Database
 from paperwire.store.models import User
 from paperwire.store.users import existing_usernames, get_user, user_ids_of
-from paperwire.web.markdown import MAX_COMMENT_CHARS, mention_candidates, render_comment
 
 
 class NotAllowed(PaperwireError):

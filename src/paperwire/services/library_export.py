@@ -90,7 +90,7 @@ def bibtex_of(papers: list[Paper]) -> str:
 
 
 def paper_item(paper: Paper, at: dt.datetime | None, key: str = "addedAt") -> dict[str, Any]:
-    from paperwire.web.render import paper_json
+    from paperwire.services.api_objects import paper_json
 
     return {"id": paper.id, key: _iso(at), "paper": paper_json(paper)}
 

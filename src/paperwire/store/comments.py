@@ -6,7 +6,7 @@ Invariants:
   comment twice decrements once (the update is conditional on ``deleted = false``).
 - Deletion is soft: the row stays (replies keep their parent, moderators keep a record) but
   its body is never shown again; ``body_html`` is blanked.
-- ``body_html`` is produced by the caller (``paperwire.web.markdown``) from ``body`` once, at
+- ``body_html`` is produced by the caller (``paperwire.markup.markdown``) from ``body`` once, at
   write time; this module stores what it is given.
 - Who may delete is decided by the caller; ``delete_comment`` takes no user.
 - Editing keeps history: ``edit_comment`` saves the version it replaces in

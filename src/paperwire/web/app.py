@@ -184,11 +184,11 @@ def _warm_pages(app: FastAPI) -> None:
         env = app_context(app).templates.env
         for name in env.list_templates(extensions=["html"]):
             env.get_template(name)
-        from paperwire.web.mathrender import render_marked_math, render_math
+        from paperwire.markup.mathrender import render_marked_math, render_math
 
         render_math("warm-up $x^2 + \\alpha$")
         render_marked_math("<mark>warm</mark>-up $x_1$")
-        from paperwire.web.markdown import render_comment
+        from paperwire.markup.markdown import render_comment
 
         render_comment("*warm-up*")
         from paperwire.store import listing

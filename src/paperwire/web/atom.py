@@ -17,8 +17,8 @@ from urllib.parse import urlparse
 from lxml import etree
 
 from paperwire import stored
+from paperwire.markup.mathrender import plain_text
 from paperwire.summary.read import LABEL as KEY_SENTENCE_LABEL
-from paperwire.web.mathrender import plain_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _E = f"{{{ATOM_NS}}}"

@@ -17,12 +17,12 @@ from urllib.parse import quote
 
 from paperwire.authors.names import strict_key
 from paperwire.errors import BadInput, NotFound
+from paperwire.services.api_objects import feed_item_json, iso, paper_json
 from paperwire.store import author_claims as claims_store
 from paperwire.store import authors as store
 from paperwire.store.models import User
 from paperwire.web.appcontext import AppContext
 from paperwire.web.page_common import cached, page_args, upvoted
-from paperwire.web.render import feed_item_json, iso, paper_json
 
 MAX_NAME = 255
 

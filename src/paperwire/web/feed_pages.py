@@ -15,17 +15,24 @@ import datetime as dt
 from typing import Any
 
 from paperwire.errors import BadInput
-from paperwire.store import listing
+from paperwire.services.api_objects import feed_item_json
+from paperwire.store import Session, author_claims, listing
 from paperwire.store.feed import trending as store_trending
 from paperwire.store.models import User, utcnow
 from paperwire.web import links as web_links
 from paperwire.web import periods
 from paperwire.web.appcontext import AppContext
 from paperwire.web.page_common import cached, check_has, page_args, upvoted
-from paperwire.web.render import feed_item_json, mark_participation
 
 FEED_SORTS = {"upvotes", "trending", "publishedAt"}
 PERIOD_KINDS = ("day", "week", "month")
+
+
+def mark_participation(session: Session, items: list[dict[str, Any]]) -> None:
+    """Set ``isAuthorParticipating`` on feed items (one statement for the whole list)."""
+    found = author_claims.participating(session, [i["paper"]["id"] for i in items])
+    for item in items:
+        item["isAuthorParticipating"] = item["paper"]["id"] in found
 
 
 # --- period navigation -----------------------------------------------------------------------

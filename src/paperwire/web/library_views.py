@@ -1,5 +1,5 @@
 """Page contexts of the library area: one function per page, returning the dict that both
-the HTML template and the JSON answer are made from (like ``web.render``).
+the HTML template and the JSON answer are made from (like the feed and paper pages).
 
 Invariants: a context only ever holds the viewing member's own things, or a public list;
 the functions take the viewer and go through ``store.lists.get_visible`` for lists.
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from paperwire.services.api_objects import iso, paper_json
 from paperwire.services.library_export import list_json
 from paperwire.store import library as store
 from paperwire.store import lists as list_store
 from paperwire.web.page_common import page_args
-from paperwire.web.render import iso, paper_json
 
 if TYPE_CHECKING:
     from paperwire.store.db import Database

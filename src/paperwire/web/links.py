@@ -1,6 +1,6 @@
 """Links to code and resources in the paper objects of pages, the API and feeds.
 
-``attach(session, papers)`` adds to each paper dict (``render.paper_json``) the public Daily
+``attach(session, papers)`` adds to each paper dict (``services.api_objects.paper_json``) the public Daily
 Papers API's ``githubRepo`` (the first visible code link on github.com) and ``projectPage``
 (the first visible project page), and ``links``: every visible link as ``{id, kind, label,
 url}``, code first, then model, dataset, demo, project page, video (the page groups them in

@@ -33,10 +33,10 @@ from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from paperwire.config import Settings
+from paperwire.markup.mathrender import render_marked_math, render_math
 from paperwire.store.models import User
 from paperwire.web import auth
 from paperwire.web.appcontext import app_context
-from paperwire.web.mathrender import render_marked_math, render_math
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -64,6 +64,22 @@ def csrf_token(request: Request) -> str:
     return getattr(request.state, "csrf_token", "") or ""
 
 
+TEASER_CHARS = 320
+
+
+def teaser(text: str, limit: int = TEASER_CHARS) -> str:
+    """The abstract cut at a word boundary; never cuts inside ``$...$`` math."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    cut = cut if cut > limit // 2 else limit
+    head = text[:cut]
+    if head.count("$") % 2:  # inside math: back off to before it opened
+        head = head[:head.rfind("$")].rstrip()
+    return head + " …"
+
+
 def make_templates(settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
@@ -76,8 +92,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["marked_math"] = render_marked_math
     env.globals["math"] = render_math
     env.filters["thousands"] = lambda n: f"{int(n or 0):,}"
-    from paperwire.web.mathrender import readable_text
-    from paperwire.web.render import teaser
+    from paperwire.markup.mathrender import readable_text
 
     # ``plain``: for <title> and meta tags, math as readable text (not raw LaTeX).
     env.globals.update(teaser=teaser, plain=readable_text, card_marks=_card_marks,

@@ -15,6 +15,7 @@ from typing import Any
 
 from paperwire import stored
 from paperwire.errors import BadInput, NotFound, PaperwireError, SemanticUnavailable
+from paperwire.services.api_objects import comment_thread, feed_item_json, paper_json
 from paperwire.services.library_export import bibtex
 from paperwire.store import author_claims, listing
 from paperwire.store import comments as comment_store
@@ -25,7 +26,6 @@ from paperwire.web import links as web_links
 from paperwire.web.appcontext import AppContext
 from paperwire.web.errors import Unavailable
 from paperwire.web.page_common import MAX_LIMIT, cached, check_paper_id, upvoted
-from paperwire.web.render import comment_thread, feed_item_json, paper_json
 
 log = logging.getLogger(__name__)
 

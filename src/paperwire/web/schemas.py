@@ -1,8 +1,8 @@
 """Response models of the JSON API: what ``/openapi.json`` promises, checked by the
 schemathesis run in ``tests/web/test_openapi_contract.py``.
 
-Handlers build plain dicts (``render.paper_json``, ``render.feed_item_json``,
-``render.comment_json``...) and serialize them with orjson; these models only declare the
+Handlers build plain dicts (``api_objects.paper_json``, ``api_objects.feed_item_json``,
+``api_objects.comment_json``...) and serialize them with orjson; these models only declare the
 shape (``responses={200: {"model": ...}}``), so declaring costs nothing per request. A field
 added to a dict must be added here too (extra keys are allowed by the schema, but a client
 should find every key documented); a changed type fails the contract test.

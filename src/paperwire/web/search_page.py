@@ -12,12 +12,12 @@ import re
 from typing import Any
 
 from paperwire.errors import BadInput
+from paperwire.services.api_objects import paper_json
 from paperwire.store.models import User
 from paperwire.web import periods
 from paperwire.web.appcontext import AppContext
 from paperwire.web.page_common import check_has, check_text, page_args, upvoted
 from paperwire.web.paper_page import attach_links
-from paperwire.web.render import paper_json
 
 SEARCH_MODES = ("hybrid", "lexical", "semantic")
 SEARCH_SORTS = ("relevance", "newest", "upvotes")

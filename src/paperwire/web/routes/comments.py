@@ -19,7 +19,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from paperwire.errors import BadInput
+from paperwire.markup.markdown import MAX_COMMENT_CHARS
 from paperwire.services import comments, discussion
+from paperwire.services.api_objects import comment_json
 from paperwire.store.comments import CommentView
 from paperwire.store.models import User
 from paperwire.web import auth
@@ -27,10 +29,8 @@ from paperwire.web.appcontext import app_context, invalidate_pages
 from paperwire.web.errors import error_responses, wants_json
 from paperwire.web.forms import back, paper_url, redirect, signin_first
 from paperwire.web.inputs import IdField, IdPath, parse_id
-from paperwire.web.markdown import MAX_COMMENT_CHARS
 from paperwire.web.page_common import check_paper_id
 from paperwire.web.pages import current_user, page_response
-from paperwire.web.render import comment_json
 from paperwire.web.schemas import CommentOut
 from paperwire.web.security import rate_limit
 

@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.services import feedback_links
+from paperwire.services.api_objects import paper_json
 from paperwire.store.db import Database
 from paperwire.store.models import User
 from paperwire.web import auth
@@ -27,7 +28,6 @@ from paperwire.web.inputs import IdPath
 from paperwire.web.jsonresp import JSONResponse
 from paperwire.web.page_common import MAX_LIMIT
 from paperwire.web.pages import current_user, page_response
-from paperwire.web.render import paper_json
 from paperwire.web.schemas import RecommendationOut
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from pydantic import BaseModel, Field
 
+from paperwire.services.api_objects import feed_item_json
 from paperwire.services.submissions import SubmitRefused, submit_paper, used_today
 from paperwire.store.models import User
 from paperwire.store.papers import get_paper
@@ -19,7 +20,6 @@ from paperwire.web.appcontext import app_context, invalidate_pages
 from paperwire.web.errors import error_responses
 from paperwire.web.forms import redirect
 from paperwire.web.pages import page_response
-from paperwire.web.render import feed_item_json
 from paperwire.web.schemas import DailyPaperOut
 from paperwire.web.security import rate_limit
 

@@ -12,7 +12,7 @@ as ``x,dx``: ``\\,`` is a Markdown escape and ``_`` starts emphasis):
    ``rel="nofollow ugc"``; images are not allowed (they would let a commenter make every
    reader's browser fetch a third-party URL);
 4. restore: each placeholder in text becomes the span rendered by
-   ``paperwire.web.mathrender.render_math`` (allow-listed MathML, or the escaped source when
+   ``paperwire.markup.mathrender.render_math`` (allow-listed MathML, or the escaped source when
    it cannot convert); a placeholder that ended up inside a tag (a link's URL) or in code
    becomes the escaped source text.
 
@@ -35,7 +35,7 @@ import secrets
 import nh3
 from markdown_it import MarkdownIt
 
-from paperwire.web.mathrender import render_math
+from paperwire.markup.mathrender import render_math
 
 MAX_COMMENT_CHARS = 10_000
 

@@ -114,12 +114,12 @@ def plain_text(text: str | None) -> str:
 def readable_text(text: str | None) -> str:
     """The text with its math written as readable Unicode (``scE$^2$TM`` -> ``scE²TM``,
     ``$\\alpha$`` -> ``α``), for ``<title>`` and meta descriptions, where markup cannot show
-    and raw LaTeX reads badly. Never raises (``digest.mathtext.readable``)."""
+    and raw LaTeX reads badly. Never raises (``mathtext.readable``)."""
     if not text:
         return ""
     if "$" not in text:
         return text
-    from paperwire.digest.mathtext import readable
+    from paperwire.markup.mathtext import readable
 
     return readable(text)
 

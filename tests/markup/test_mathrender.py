@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperwire.web.mathrender import plain_text, render_marked_math, render_math
+from paperwire.markup.mathrender import plain_text, render_marked_math, render_math
 
 
 @pytest.mark.parametrize("text,expected_parts", [

@@ -1,4 +1,4 @@
-"""LaTeX in titles made readable as plain Unicode text, for emails.
+"""LaTeX made readable as plain Unicode text: for emails, and for page titles and meta tags.
 
 Why not MathML, as the web pages do: Gmail and Outlook strip MathML, so ``scE$^2$TM`` would
 show as ``scE2TM``. ``scE²TM`` reads right in every client, plain text parts included.
@@ -60,7 +60,8 @@ def _group(s: str, i: int) -> tuple[str, int]:
         return s[i + 1:], len(s)
     if s[i] == "\\":
         m = _COMMAND.match(s, i)
-        assert m is not None   # a backslash and any one character match
+        if m is None:  # a lone backslash at the very end
+            return s[i], i + 1
         return m.group(0), i + len(m.group(0))
     return s[i], i + 1
 
@@ -79,7 +80,10 @@ def _convert(s: str) -> str:
         ch = s[i]
         if ch == "\\":
             m = _COMMAND.match(s, i)
-            assert m is not None   # a backslash and any one character match
+            if m is None:  # a lone backslash at the very end stays as it is
+                out.append(ch)
+                i += 1
+                continue
             name = m.group(1)
             i += len(m.group(0))
             if name in _STYLE:

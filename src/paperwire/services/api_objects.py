@@ -1,15 +1,17 @@
-"""The public API's objects, built from stored rows: a paper, a daily-paper (feed) item, a
-comment, a BibTeX entry, a card's teaser. Page contexts (``feed_pages``, ``paper_page``,
-``search_page``, ``author_pages``, ``library_views``) are made of these, and so are the JSON
-answers, the Atom feeds and the library export.
+"""The public API's objects, built from stored rows: a paper, a daily-paper (feed) item and
+a comment (the BibTeX entry is ``library_export.bibtex``). The web pages and JSON answers
+(``web/``), the Atom feeds and the library export (``services/library_export.py``) are made
+of these, so every output of a paper agrees.
 
 Invariants:
 - Paper dicts follow the public Daily Papers API (camelCase: ``id, title, summary,
   authors[{name}], publishedAt, upvotes, ...``); templates read the same keys, so HTML and
   JSON can never disagree.
+- Stored values go through ``paperwire.stored``: a row stored before the record schema
+  existed still gives a well-typed object.
 - There is one comment shape (``comment_json``): the API's comment object, which the paper
   page's thread reads too.
-- Every function here is pure (no SQL) except ``mark_participation``, which takes a session.
+- Pure functions: no SQL, no request.
 """
 
 from __future__ import annotations
@@ -19,13 +21,10 @@ from typing import Any
 
 from paperwire import stored
 from paperwire.authors.names import strict_key
-from paperwire.store import author_claims
 from paperwire.store import comments as comment_store
 from paperwire.store.models import FeedEntry, Paper
 from paperwire.summary.read import KIND as KEY_SENTENCE_KIND
 from paperwire.summary.read import text_of_paper as key_sentence_text
-
-TEASER_CHARS = 320
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -100,26 +99,6 @@ def feed_item_json(paper: Paper, entry: FeedEntry | None, submitter: str | None,
     if score is not None:
         item["trendingScore"] = round(score, 6)
     return item
-
-
-def mark_participation(session: Any, items: list[dict[str, Any]]) -> None:
-    """Set ``isAuthorParticipating`` on feed items (one statement for the whole list)."""
-    found = author_claims.participating(session, [i["paper"]["id"] for i in items])
-    for item in items:
-        item["isAuthorParticipating"] = item["paper"]["id"] in found
-
-
-def teaser(text: str, limit: int = TEASER_CHARS) -> str:
-    """The abstract cut at a word boundary; never cuts inside ``$...$`` math."""
-    text = " ".join((text or "").split())
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit)
-    cut = cut if cut > limit // 2 else limit
-    head = text[:cut]
-    if head.count("$") % 2:  # inside math: back off to before it opened
-        head = head[:head.rfind("$")].rstrip()
-    return head + " …"
 
 
 def comment_json(view: comment_store.CommentView, *, depth: int = 0,

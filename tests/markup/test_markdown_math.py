@@ -1,4 +1,4 @@
-"""Comment Markdown with math and mentions (web/markdown.py): math is protected from Markdown,
+"""Comment Markdown with math and mentions (markup/markdown.py): math is protected from Markdown,
 rendered like the abstracts' math, and the result stays inside the sanitiser's allow-lists."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from paperwire.web.markdown import (
+from paperwire.markup.markdown import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     math_spans,
@@ -19,9 +19,9 @@ from paperwire.web.markdown import (
     protect_math,
     render_comment,
 )
-from paperwire.web.mathrender import _ATTRIBUTES as MATH_ATTRIBUTES
-from paperwire.web.mathrender import _ELEMENTS as MATH_ELEMENTS
-from paperwire.web.mathrender import render_math
+from paperwire.markup.mathrender import _ATTRIBUTES as MATH_ATTRIBUTES
+from paperwire.markup.mathrender import _ELEMENTS as MATH_ELEMENTS
+from paperwire.markup.mathrender import render_math
 
 
 class _Collect(HTMLParser):
