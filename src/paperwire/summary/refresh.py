@@ -22,7 +22,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from paperwire.store.checkpoints import get_checkpoint, save_checkpoint
 from paperwire.store.db import Database
+from paperwire.store.embeddings import get_embeddings
+from paperwire.store.keysentences import papers_text, save_key_sentences, stale_key_sentence_ids
+from paperwire.store.sentences import get_sentence_vectors
 from paperwire.summary.keysentence import SCORER_VERSION, pick
 
 CHECKPOINT = "key_sentences"
@@ -51,11 +55,6 @@ def backfill(db: Database, model_id: str, *, batch: int = 500, progress: bool = 
     ``budget_seconds``: stop after the batch that exceeds it (the embedder's periodic pass
     must not spend an upgrade's hours at once; what is left is still stale and is taken up by
     the next pass, and shown by the rule meanwhile). None: run to the end."""
-    from paperwire.store.checkpoints import save_checkpoint
-    from paperwire.store.embeddings import get_embeddings
-    from paperwire.store.keysentences import papers_text, save_key_sentences, stale_key_sentence_ids
-    from paperwire.store.sentences import get_sentence_vectors
-
     bar = None
     if progress:
         from tqdm import tqdm
@@ -98,8 +97,6 @@ def backfill(db: Database, model_id: str, *, batch: int = 500, progress: bool = 
 
 def backfill_if_needed(db: Database, model_id: str, **kwargs) -> int:
     """``backfill`` unless it already completed for this model and scorer version."""
-    from paperwire.store.checkpoints import get_checkpoint
-
     with db.session() as session:
         done = get_checkpoint(session, CHECKPOINT)
     if done == {"model": model_id, "scorer": SCORER_VERSION}:
