@@ -50,12 +50,19 @@ def touch(session: Session, ids: Iterable[str]) -> None:
                         .execution_options(synchronize_session=False))
 
 
+# "Visible" for lookups by paper id (the page's links, has: kinds, the feed's has filter),
+# written so that no index on ``status`` can serve it:
+# SQLite (no statistics) otherwise picks ix_paper_links_status and walks every visible link
+# of the library (5 ms at 15k links, growing with the library) instead of the few rows of
+# the page's papers through the (paper_id, url) index (0.05 ms). Same rows either way.
+_VISIBLE = func.coalesce(PaperLink.status, "") == "visible"
+
+
 def visible_links(session: Session, ids: Sequence[str]) -> dict[str, list[PaperLink]]:
     """Visible links per paper id, oldest first (one statement per 900 ids)."""
     out: dict[str, list[PaperLink]] = defaultdict(list)
     for chunk in _chunks(ids):
-        rows = session.scalars(select(PaperLink).where(PaperLink.paper_id.in_(chunk),
-                                                       PaperLink.status == "visible")
+        rows = session.scalars(select(PaperLink).where(PaperLink.paper_id.in_(chunk), _VISIBLE)
                                .order_by(PaperLink.id))
         for link in rows:
             out[link.paper_id].append(link)
@@ -68,15 +75,18 @@ def visible_kinds(session: Session | Connection, ids: Sequence[str]) -> dict[str
     for chunk in _chunks(ids):
         for pid, kind in session.execute(
                 select(PaperLink.paper_id, PaperLink.kind).distinct()
-                .where(PaperLink.paper_id.in_(chunk), PaperLink.status == "visible")):
+                .where(PaperLink.paper_id.in_(chunk), _VISIBLE)):
             out[pid].add(kind)
     return dict(out)
 
 
 def has_kind(paper_id_column: Any, kind: str) -> ColumnElement[bool]:
     """SQL condition: the paper has a visible link of this kind (feed filters)."""
+    # _VISIBLE: a correlated lookup by paper id (on SQLite the status index made the feed's
+    # "with code" filter walk every visible link for every paper: 1.4 s for a page at 83k
+    # papers and 15k links, 0.4 ms through the paper_id index).
     return exists().where(and_(PaperLink.paper_id == paper_id_column, PaperLink.kind == kind,
-                               PaperLink.status == "visible"))
+                               _VISIBLE))
 
 
 def _kinds_of(session: Session, ids: Sequence[str]) -> dict[str, frozenset[str]]:
