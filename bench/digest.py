@@ -29,8 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 
 def start_sink():
-    proc = subprocess.Popen([sys.executable, "-m", "tests.support.smtp_sink"], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.smtp_sink"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     port = int(proc.stdout.readline())
     return proc, port
 
@@ -47,13 +51,18 @@ def make_topics(db, n_pool: int, rng: random.Random) -> list[dict]:
     from sqlalchemy import text
 
     with db.engine.connect() as c:
-        rows = c.execute(text("SELECT p.title, p.categories, p.authors FROM papers p "
-                              "JOIN feed_entries f ON f.paper_id = p.id LIMIT 3000")).all()
+        rows = c.execute(
+            text(
+                "SELECT p.title, p.categories, p.authors FROM papers p "
+                "JOIN feed_entries f ON f.paper_id = p.id LIMIT 3000"
+            )
+        ).all()
         # Feed papers may have no authors or categories (the Daily Papers file of
         # bench/shared_data.py lists none, and its import replaces them): those topics are
         # drawn from any papers that have some.
-        other_rows = c.execute(text("SELECT categories, authors FROM papers "
-                                    "WHERE author_count > 0 LIMIT 3000")).all()
+        other_rows = c.execute(
+            text("SELECT categories, authors FROM papers WHERE author_count > 0 LIMIT 3000")
+        ).all()
     words = Counter()
     cats, authors = Counter(), []
     for title, _categories, _auths in rows:
@@ -67,21 +76,32 @@ def make_topics(db, n_pool: int, rng: random.Random) -> list[dict]:
     common = [w for w, _ in words.most_common(3000)]
     cat_list = [c for c, _ in cats.most_common(60)]
     if not common or not cat_list:
-        raise SystemExit("no feed papers (or no categories) in the database: nothing to draw "
-                         "topics from")
+        raise SystemExit(
+            "no feed papers (or no categories) in the database: nothing to draw topics from"
+        )
     pool = []
     for _ in range(n_pool):
         r = rng.random()
         if r >= 0.95 and not authors:
-            r = rng.random() * 0.95   # no author names anywhere: another kind of topic
+            r = rng.random() * 0.95  # no author names anywhere: another kind of topic
         if r < 0.55:
             pool.append({"kind": "query", "value": rng.choice(common), "threshold": None})
         elif r < 0.75:
-            pool.append({"kind": "query", "value": f"{rng.choice(common)} {rng.choice(common)}",
-                         "threshold": None})
+            pool.append(
+                {
+                    "kind": "query",
+                    "value": f"{rng.choice(common)} {rng.choice(common)}",
+                    "threshold": None,
+                }
+            )
         elif r < 0.85:
-            pool.append({"kind": "query", "value": f"{rng.choice(common)} "
-                         f"cat:{rng.choice(cat_list).split('.')[0]}.*", "threshold": 0.3})
+            pool.append(
+                {
+                    "kind": "query",
+                    "value": f"{rng.choice(common)} cat:{rng.choice(cat_list).split('.')[0]}.*",
+                    "threshold": 0.3,
+                }
+            )
         elif r < 0.95:
             pool.append({"kind": "category", "value": rng.choice(cat_list), "threshold": None})
         else:
@@ -94,21 +114,31 @@ def add_subscribers(db, n: int, pool: list[dict], rng: random.Random) -> None:
 
     from paperwire.store.models import DigestDelivery, SentPaper, Subscription, utcnow
 
-    weights = [1 / (i + 1) for i in range(len(pool))]   # popular topics are shared (Zipf)
+    weights = [1 / (i + 1) for i in range(len(pool))]  # popular topics are shared (Zipf)
     now = utcnow()
     rows = []
     for i in range(n):
         k = rng.randint(1, 3)
         topics = list({t["value"]: t for t in rng.choices(pool, weights, k=k)}.values())
-        rows.append(dict(email=f"reader{i:05d}@example.org", status="active", editions="daily",
-                         max_papers=10, topics=topics, token_version=0, failure_count=0,
-                         created_at=now, confirmed_at=now))
+        rows.append(
+            dict(
+                email=f"reader{i:05d}@example.org",
+                status="active",
+                editions="daily",
+                max_papers=10,
+                topics=topics,
+                token_version=0,
+                failure_count=0,
+                created_at=now,
+                confirmed_at=now,
+            )
+        )
     with db.session() as s:
         s.execute(delete(SentPaper))
         s.execute(delete(DigestDelivery))
         s.execute(delete(Subscription))
         for start in range(0, n, 2000):
-            s.execute(insert(Subscription), rows[start:start + 2000])
+            s.execute(insert(Subscription), rows[start : start + 2000])
 
 
 def baseline(port: int, n: int) -> float:
@@ -130,8 +160,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--subscribers", type=int, default=10_000)
     ap.add_argument("--topic-pool", type=int, default=3000)
     ap.add_argument("--date", default="2026-11-26")
-    ap.add_argument("--plot", default=str(ROOT / "docs/img/bench_digest.png"),
-                    help="where to draw the figure ('' for none)")
+    ap.add_argument(
+        "--plot",
+        default=str(ROOT / "docs/img/bench_digest.png"),
+        help="where to draw the figure ('' for none)",
+    )
     args = ap.parse_args(argv)
 
     from paperwire.config import load_settings
@@ -155,14 +188,20 @@ def main(argv: list[str] | None = None) -> None:
     add_subscribers(db, args.subscribers, pool, rng)
     with db.engine.connect() as c:
         from sqlalchemy import text
+
         papers = c.execute(text("SELECT count(*) FROM papers")).scalar()
         distinct = c.execute(text("SELECT count(DISTINCT topics) FROM subscriptions")).scalar()
 
     sink, port = start_sink()
-    settings = load_settings(env={}, data_dir=work / "data", database_url=f"sqlite:///{copy}",
-                             secret_key="bench", smtp_url=f"smtp+plain://127.0.0.1:{port}",
-                             mail_from="Paperwire <news@paperwire.test>",
-                             base_url="https://paperwire.test")
+    settings = load_settings(
+        env={},
+        data_dir=work / "data",
+        database_url=f"sqlite:///{copy}",
+        secret_key="bench",
+        smtp_url=f"smtp+plain://127.0.0.1:{port}",
+        mail_from="Paperwire <news@paperwire.test>",
+        base_url="https://paperwire.test",
+    )
     ed = edition_for("daily", dt.date.fromisoformat(args.date))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
@@ -176,12 +215,19 @@ def main(argv: list[str] | None = None) -> None:
     base = baseline(port, args.subscribers)
     base_received = stop_sink(sink)
     result = {
-        "papers": papers, "subscribers": args.subscribers,
-        "distinct_topic_sets": distinct, "topic_pool": len(pool),
-        "edition": f"{ed.edition} {ed.period}", "candidates": summary.candidates,
-        "sent": summary.sent, "skipped": summary.skipped, "received_by_sink": received,
-        "total_seconds": round(total, 1), "messages_per_second": round(summary.sent / total, 1),
-        "peak_rss_mb": round(peak_mb), "rss_before_run_mb": round(rss0 / 1024),
+        "papers": papers,
+        "subscribers": args.subscribers,
+        "distinct_topic_sets": distinct,
+        "topic_pool": len(pool),
+        "edition": f"{ed.edition} {ed.period}",
+        "candidates": summary.candidates,
+        "sent": summary.sent,
+        "skipped": summary.skipped,
+        "received_by_sink": received,
+        "total_seconds": round(total, 1),
+        "messages_per_second": round(summary.sent / total, 1),
+        "peak_rss_mb": round(peak_mb),
+        "rss_before_run_mb": round(rss0 / 1024),
         "baseline_seconds": round(base, 1),
         "baseline_messages_per_second": round(base_received / base, 1),
     }
@@ -191,13 +237,16 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(6, 3))
-        ax.barh(["raw smtplib\n(fixed message)", "Paperwire digest\n(compose + ledger + SMTP)"],
-                [result["baseline_messages_per_second"], result["messages_per_second"]],
-                color=["#9ca3af", "#2563eb"])
+        ax.barh(
+            ["raw smtplib\n(fixed message)", "Paperwire digest\n(compose + ledger + SMTP)"],
+            [result["baseline_messages_per_second"], result["messages_per_second"]],
+            color=["#9ca3af", "#2563eb"],
+        )
         ax.set_xlabel("messages per second (higher is better)")
         ax.set_title(f"{args.subscribers:,} subscribers, {papers:,} papers")
         fig.tight_layout()

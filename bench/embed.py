@@ -80,9 +80,14 @@ def load_queries(path: Path, qrels_path: Path) -> tuple[dict[str, str], dict[str
 
 def encoder_for(spec: str, data_dir: Path):
     backend, tokens, tail, batch, budget = parse_variant(spec)
-    settings = load_settings(env={}, data_dir=data_dir, embedding_backend=backend,
-                             embed_max_tokens=tokens, embed_tail_tokens=tail,
-                             embed_batch_size=batch)
+    settings = load_settings(
+        env={},
+        data_dir=data_dir,
+        embedding_backend=backend,
+        embed_max_tokens=tokens,
+        embed_tail_tokens=tail,
+        embed_batch_size=batch,
+    )
     clear_encoder_cache()  # variants differing only in the budget must not share an encoder
     encoder = get_encoder(settings)
     if budget:
@@ -105,8 +110,9 @@ def evaluate(encoder, batch, doc_ids, texts, queries, qrels, cache: Path) -> dic
 
     cache.mkdir(parents=True, exist_ok=True)
     budget = getattr(encoder, "token_budget", 0)
-    file = cache / (encoder.model_id.replace("/", "_").replace("@", "_")
-                    + f"_b{batch}_tb{budget}.npy")
+    file = cache / (
+        encoder.model_id.replace("/", "_").replace("@", "_") + f"_b{batch}_tb{budget}.npy"
+    )
     if file.exists():
         docs = np.load(file)
     else:
@@ -133,17 +139,27 @@ def main() -> None:
     ap.add_argument("--speed-docs", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--baseline", default="torch@256/32")
-    ap.add_argument("--variants", default="onnx-int8@256/32,onnx-int8@208t64/32,"
-                    "openvino-int8@256/32,openvino-int8@208t64/32,openvino-int8@192t64/32,"
-                    "openvino-int8@176t64/32")
-    ap.add_argument("--quality", default="torch@256/32,onnx-int8@256/32,onnx-int8@208t64/32,"
-                    "openvino-int8@256/32,openvino-int8@208t64/32,openvino-int8@192t64/32,"
-                    "openvino-int8@176t64/32",
-                    help="variants whose nDCG@10 is measured over the whole corpus")
-    ap.add_argument("--phase", choices=("speed", "quality", "both"), default="both",
-                    help="speed: timing only (run it under /work/tools/quiet, keep it short); "
-                    "quality: nDCG only (long, not timing-sensitive: run it under busy); "
-                    "a single phase updates the existing --out file")
+    ap.add_argument(
+        "--variants",
+        default="onnx-int8@256/32,onnx-int8@208t64/32,"
+        "openvino-int8@256/32,openvino-int8@208t64/32,openvino-int8@192t64/32,"
+        "openvino-int8@176t64/32",
+    )
+    ap.add_argument(
+        "--quality",
+        default="torch@256/32,onnx-int8@256/32,onnx-int8@208t64/32,"
+        "openvino-int8@256/32,openvino-int8@208t64/32,openvino-int8@192t64/32,"
+        "openvino-int8@176t64/32",
+        help="variants whose nDCG@10 is measured over the whole corpus",
+    )
+    ap.add_argument(
+        "--phase",
+        choices=("speed", "quality", "both"),
+        default="both",
+        help="speed: timing only (run it under /work/tools/quiet, keep it short); "
+        "quality: nDCG only (long, not timing-sensitive: run it under busy); "
+        "a single phase updates the existing --out file",
+    )
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "pw-embed-bench")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "embed.json")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "embed_throughput.png")
@@ -153,11 +169,14 @@ def main() -> None:
     queries, qrels = load_queries(args.queries, args.qrels)
     # A fixed, length-representative sample: every k-th abstract.
     step = max(1, len(texts) // args.speed_docs)
-    sample = texts[::step][:args.speed_docs]
+    sample = texts[::step][: args.speed_docs]
     data_dir = args.cache / "data"
     cores = len(os.sched_getaffinity(0))
-    print(f"{len(texts)} abstracts, {len(queries)} queries, speed sample {len(sample)}, "
-          f"{cores} cores", file=sys.stderr)
+    print(
+        f"{len(texts)} abstracts, {len(queries)} queries, speed sample {len(sample)}, "
+        f"{cores} cores",
+        file=sys.stderr,
+    )
 
     results = {"variants": {}}
     if args.phase != "both" and args.out.exists():
@@ -184,38 +203,55 @@ def speed(results: dict, args, sample: list[str], data_dir: Path, cores: int) ->
     """Interleaved rounds of every variant; replaces the speed figures in ``results``."""
     with open("/proc/loadavg") as fh:
         results["loadavg_before_speed"] = fh.read().split()[:3]
-    results.update({"cores": cores, "speed_docs": len(sample), "rounds": args.rounds,
-                    "baseline": args.baseline,
-                    "speed_measured_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())})
+    results.update(
+        {
+            "cores": cores,
+            "speed_docs": len(sample),
+            "rounds": args.rounds,
+            "baseline": args.baseline,
+            "speed_measured_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        }
+    )
     for r in results["variants"].values():  # speed figures of variants not re-measured go
-        for key in ("abstracts_per_s", "abstracts_per_s_rounds", "abstracts_per_cpu_s",
-                    "speedup", "speedup_cpu"):
+        for key in (
+            "abstracts_per_s",
+            "abstracts_per_s_rounds",
+            "abstracts_per_cpu_s",
+            "speedup",
+            "speedup_cpu",
+        ):
             r.pop(key, None)
     specs = [args.baseline] + [v for v in args.variants.split(",") if v and v != args.baseline]
     encoders = {spec: encoder_for(spec, data_dir) for spec in specs}
     rates: dict[str, list[float]] = {spec: [] for spec in specs}
     cpu_rates: dict[str, list[float]] = {spec: [] for spec in specs}
     for rnd in range(args.rounds):
-        order = specs[rnd % len(specs):] + specs[:rnd % len(specs)]
+        order = specs[rnd % len(specs) :] + specs[: rnd % len(specs)]
         for spec in order:
             enc, batch = encoders[spec]
             wall, cpu = measure_speed(enc, sample, batch)
             rates[spec].append(wall)
             cpu_rates[spec].append(cpu)
-            print(f"round {rnd + 1}: {spec:22s} {wall:7.1f} abstracts/s "
-                  f"({cpu:.1f} per CPU-s)", file=sys.stderr)
+            print(
+                f"round {rnd + 1}: {spec:22s} {wall:7.1f} abstracts/s ({cpu:.1f} per CPU-s)",
+                file=sys.stderr,
+            )
     for spec in specs:
         ratios = [r / b for r, b in zip(rates[spec], rates[args.baseline])]
-        results["variants"].setdefault(spec, {}).update({
-            "model_id": encoders[spec][0].model_id,
-            "token_budget": getattr(encoders[spec][0], "token_budget", None),
-            "abstracts_per_s": round(float(np.median(rates[spec])), 1),
-            "abstracts_per_s_rounds": [round(r, 1) for r in rates[spec]],
-            "abstracts_per_cpu_s": round(float(np.median(cpu_rates[spec])), 1),
-            "speedup": round(float(np.median(ratios)), 2),
-            "speedup_cpu": round(float(np.median(cpu_rates[spec]))
-                                 / float(np.median(cpu_rates[args.baseline])), 2),
-        })
+        results["variants"].setdefault(spec, {}).update(
+            {
+                "model_id": encoders[spec][0].model_id,
+                "token_budget": getattr(encoders[spec][0], "token_budget", None),
+                "abstracts_per_s": round(float(np.median(rates[spec])), 1),
+                "abstracts_per_s_rounds": [round(r, 1) for r in rates[spec]],
+                "abstracts_per_cpu_s": round(float(np.median(cpu_rates[spec])), 1),
+                "speedup": round(float(np.median(ratios)), 2),
+                "speedup_cpu": round(
+                    float(np.median(cpu_rates[spec])) / float(np.median(cpu_rates[args.baseline])),
+                    2,
+                ),
+            }
+        )
     results["baseline_abstracts_per_s"] = results["variants"][args.baseline]["abstracts_per_s"]
     with open("/proc/loadavg") as fh:
         results["loadavg_after_speed"] = fh.read().split()[:3]
@@ -233,16 +269,20 @@ def plot(results: dict, baseline: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.5))
     names = [spec + (" (baseline)" if spec == baseline else "") for spec, _ in rows]
     speeds = [r["abstracts_per_s"] for _, r in rows]
-    bars = ax.barh(names, speeds, color=["#999" if s == baseline else "#3b7dd8"
-                                         for s, _ in rows])
+    bars = ax.barh(names, speeds, color=["#999" if s == baseline else "#3b7dd8" for s, _ in rows])
     for bar, (_, r) in zip(bars, rows):
         label = f"{r['abstracts_per_s']:.0f}/s  x{r['speedup']:.1f}"
         if "abstracts_per_cpu_s" in r:
             label += f" ({r['abstracts_per_cpu_s']:.0f}/CPU-s)"
         if "ndcg@10" in r:
             label += f"  nDCG@10 {r['ndcg@10']:.3f}"
-        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + label,
-                va="center", fontsize=8)
+        ax.text(
+            bar.get_width(),
+            bar.get_y() + bar.get_height() / 2,
+            " " + label,
+            va="center",
+            fontsize=8,
+        )
     ax.invert_yaxis()
     ax.set_xlabel(f"abstracts embedded per second ({results['cores']} cores)")
     ax.set_title("all-MiniLM-L6-v2 on SciFact abstracts: backend@max_tokens/batch")

@@ -62,8 +62,9 @@ def one_run(workdir: Path, *, hold: bool, timeout: float = 120.0) -> dict:
         env[HOLD_ENV] = str(hold_file)
     log = open(workdir / "serve.log", "wb")
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "paperwire", "serve"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperwire", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         first = None
         while time.monotonic() - started < timeout:
@@ -94,36 +95,53 @@ def one_run(workdir: Path, *, hold: bool, timeout: float = 120.0) -> dict:
             proc.kill()
             proc.wait()
         log.close()
-    return {"listen_s": round(first - started, 3), "feed_s": round(feed_at - first, 3),
-            "search_s": round(search_s, 3), "stop_s": round(stop_s, 3),
-            "search_keyword_only": keyword_only}
+    return {
+        "listen_s": round(first - started, 3),
+        "feed_s": round(feed_at - first, 3),
+        "search_s": round(search_s, 3),
+        "stop_s": round(stop_s, 3),
+        "search_keyword_only": keyword_only,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--hold-model", action="store_true",
-                        help="hold the model preparation back (no competition for the cores)")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" /
-                        "first_start.json")
+    parser.add_argument(
+        "--hold-model",
+        action="store_true",
+        help="hold the model preparation back (no competition for the cores)",
+    )
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "bench" / "results" / "first_start.json"
+    )
     args = parser.parse_args(argv)
     runs = []
     for i in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="pw-first-start-") as tmp:
             result = one_run(Path(tmp), hold=args.hold_model)
         runs.append(result)
-        print(f"run {i + 1}: first page {result['listen_s']:.2f} s after start, demo feed "
-              f"{result['feed_s']:.2f} s after it, first search {result['search_s']:.2f} s "
-              f"({'keyword-only' if result['search_keyword_only'] else 'hybrid'}), SIGTERM "
-              f"stop {result['stop_s']:.2f} s", flush=True)
-    summary = {key: statistics.median(r[key] for r in runs)
-               for key in ("listen_s", "feed_s", "search_s", "stop_s")}
-    print(f"median of {len(runs)}: first page {summary['listen_s']:.2f} s, demo feed "
-          f"{summary['feed_s']:.2f} s after it (target <= 5), first search "
-          f"{summary['search_s']:.2f} s (target <= 2), stop {summary['stop_s']:.2f} s")
+        print(
+            f"run {i + 1}: first page {result['listen_s']:.2f} s after start, demo feed "
+            f"{result['feed_s']:.2f} s after it, first search {result['search_s']:.2f} s "
+            f"({'keyword-only' if result['search_keyword_only'] else 'hybrid'}), SIGTERM "
+            f"stop {result['stop_s']:.2f} s",
+            flush=True,
+        )
+    summary = {
+        key: statistics.median(r[key] for r in runs)
+        for key in ("listen_s", "feed_s", "search_s", "stop_s")
+    }
+    print(
+        f"median of {len(runs)}: first page {summary['listen_s']:.2f} s, demo feed "
+        f"{summary['feed_s']:.2f} s after it (target <= 5), first search "
+        f"{summary['search_s']:.2f} s (target <= 2), stop {summary['stop_s']:.2f} s"
+    )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"runs": runs, "median": summary,
-                                     "hold_model": args.hold_model}, indent=2) + "\n")
+    args.json.write_text(
+        json.dumps({"runs": runs, "median": summary, "hold_model": args.hold_model}, indent=2)
+        + "\n"
+    )
     return 0
 
 

@@ -37,8 +37,34 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 DEFAULT_FLOORS = (0.0, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
-_ONSETS = ["b", "bl", "br", "d", "dr", "f", "fl", "g", "gl", "gr", "k", "kl", "m", "n", "p",
-           "pl", "pr", "s", "sk", "sl", "t", "tr", "v", "z", "zh", "qu"]
+_ONSETS = [
+    "b",
+    "bl",
+    "br",
+    "d",
+    "dr",
+    "f",
+    "fl",
+    "g",
+    "gl",
+    "gr",
+    "k",
+    "kl",
+    "m",
+    "n",
+    "p",
+    "pl",
+    "pr",
+    "s",
+    "sk",
+    "sl",
+    "t",
+    "tr",
+    "v",
+    "z",
+    "zh",
+    "qu",
+]
 _VOWELS = ["a", "e", "i", "o", "u", "oo", "ai", "ou"]
 _CODAS = ["", "", "n", "m", "rk", "sk", "lf", "rp", "x", "nd"]
 
@@ -84,21 +110,29 @@ class Vocabulary:
 
 
 def _pseudo_word(rng: random.Random) -> str:
-    return "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
-                   for _ in range(rng.randint(2, 3)))
+    return "".join(
+        rng.choice(_ONSETS) + rng.choice(_VOWELS) + rng.choice(_CODAS)
+        for _ in range(rng.randint(2, 3))
+    )
 
 
 def nonsense_queries(vocab: Vocabulary, n_each: int = 100, seed: int = 17) -> dict[str, list[str]]:
     """Four kinds of nonsense, ``n_each`` of each (seeded), none with a keyword match."""
     rng = random.Random(seed)
-    kinds: dict[str, list[str]] = {"letters": [], "repeated": ["zzzqqq"], "word_pairs": [],
-                                   "english_pairs": []}
+    kinds: dict[str, list[str]] = {
+        "letters": [],
+        "repeated": ["zzzqqq"],
+        "word_pairs": [],
+        "english_pairs": [],
+    }
     everyday = [w for w in EVERYDAY if vocab.clear_of(w)]
     makers = {
-        "letters": lambda: "".join(rng.choice(string.ascii_lowercase)
-                                   for _ in range(rng.randint(5, 12))),
-        "repeated": lambda: "".join(c * 3 for c in rng.sample(string.ascii_lowercase,
-                                                             rng.randint(2, 3))),
+        "letters": lambda: "".join(
+            rng.choice(string.ascii_lowercase) for _ in range(rng.randint(5, 12))
+        ),
+        "repeated": lambda: "".join(
+            c * 3 for c in rng.sample(string.ascii_lowercase, rng.randint(2, 3))
+        ),
         "word_pairs": lambda: f"{_pseudo_word(rng)} {_pseudo_word(rng)}",
         "english_pairs": lambda: " ".join(rng.sample(everyday, 2)) if len(everyday) > 1 else "",
     }
@@ -120,41 +154,63 @@ def relevant_in_set(svc, text: str, relevant: set[str], floor: float) -> bool:
     from paperwire.search.query import plain_query
 
     pq = plain_query(text)
-    if svc.search(pq, mode="lexical", limit=1,
-                  filters=SearchFilters(paper_ids=frozenset(relevant))).total > 0:
+    if (
+        svc.search(
+            pq, mode="lexical", limit=1, filters=SearchFilters(paper_ids=frozenset(relevant))
+        ).total
+        > 0
+    ):
         return True
     # The ids and their reasons only (``rank`` is what ``search`` builds its pages from).
     _, ranking = svc.rank(pq, mode="hybrid", limit=200, min_similarity=floor)
-    return any(pid in relevant and "semantic" in ranking.matched_by.get(pid, ())
-               for pid, _ in ranking.ids)
+    return any(
+        pid in relevant and "semantic" in ranking.matched_by.get(pid, ()) for pid, _ in ranking.ids
+    )
 
 
-def floor_study(svc, queries: dict[str, str], qrels: dict[str, dict[str, int]],
-                nonsense: dict[str, list[str]], floors=DEFAULT_FLOORS, *,
-                ndcg: bool = True) -> dict:
+def floor_study(
+    svc,
+    queries: dict[str, str],
+    qrels: dict[str, dict[str, int]],
+    nonsense: dict[str, list[str]],
+    floors=DEFAULT_FLOORS,
+    *,
+    ndcg: bool = True,
+) -> dict:
     """Per floor: nonsense zero-result shares, SciFact relevant-in-set share, nDCG@10."""
     from paperwire.search import evaluate as ev
 
-    out = {"nonsense_queries": {k: len(v) for k, v in nonsense.items()},
-           "nonsense_examples": {k: v[:5] for k, v in nonsense.items()},
-           "scifact_queries": len(queries), "floors": {}}
+    out = {
+        "nonsense_queries": {k: len(v) for k, v in nonsense.items()},
+        "nonsense_examples": {k: v[:5] for k, v in nonsense.items()},
+        "scifact_queries": len(queries),
+        "floors": {},
+    }
     for floor in floors:
         t = time.perf_counter()
         row: dict = {}
-        zero = {kind: sum(svc.search(q, mode="hybrid", limit=1, min_similarity=floor).total == 0
-                          for q in qs) / max(1, len(qs))
-                for kind, qs in nonsense.items()}
+        zero = {
+            kind: sum(
+                svc.search(q, mode="hybrid", limit=1, min_similarity=floor).total == 0 for q in qs
+            )
+            / max(1, len(qs))
+            for kind, qs in nonsense.items()
+        }
         n_all = sum(len(v) for v in nonsense.values())
         row["nonsense_zero_share"] = {k: round(v, 4) for k, v in zero.items()}
         row["nonsense_zero_share"]["all"] = round(
-            sum(zero[k] * len(nonsense[k]) for k in nonsense) / max(1, n_all), 4)
+            sum(zero[k] * len(nonsense[k]) for k in nonsense) / max(1, n_all), 4
+        )
         row["scifact_relevant_in_set_share"] = round(
             sum(relevant_in_set(svc, queries[q], set(qrels[q]), floor) for q in queries)
-            / len(queries), 4)
+            / len(queries),
+            4,
+        )
         if ndcg:
             for mode in ("semantic", "hybrid"):
-                row[mode] = ev.score(qrels, ev.run_mode(svc, queries, mode, progress=False,
-                                                        min_similarity=floor))
+                row[mode] = ev.score(
+                    qrels, ev.run_mode(svc, queries, mode, progress=False, min_similarity=floor)
+                )
         row["seconds"] = round(time.perf_counter() - t, 1)
         out["floors"][str(floor)] = row
         log(f"floor {floor}: {json.dumps(row)}")
@@ -177,8 +233,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--corpus", default=None, help="default: DATA/corpus.jsonl")
     ap.add_argument("--queries", default=None, help="default: DATA/queries_train.jsonl")
     ap.add_argument("--qrels", default=None, help="default: DATA/qrels_train.tsv")
-    ap.add_argument("--work", default="/tmp/pwsearch/scifact-work",
-                    help="a work dir bench/relevance.py prepared (prepared here if missing)")
+    ap.add_argument(
+        "--work",
+        default="/tmp/pwsearch/scifact-work",
+        help="a work dir bench/relevance.py prepared (prepared here if missing)",
+    )
     ap.add_argument("--floors", default=",".join(map(str, DEFAULT_FLOORS)))
     ap.add_argument("--nonsense", type=int, default=100, help="queries of each nonsense kind")
     ap.add_argument("--no-ndcg", action="store_true", help="shares only (faster)")
@@ -192,8 +251,14 @@ def main(argv: list[str] | None = None) -> None:
     svc, db = open_prepared(corpus, Path(args.work))
     try:
         nonsense = nonsense_queries(Vocabulary(corpus_texts(corpus)), args.nonsense)
-        result = floor_study(svc, queries, qrels, nonsense,
-                             [float(f) for f in args.floors.split(",")], ndcg=not args.no_ndcg)
+        result = floor_study(
+            svc,
+            queries,
+            qrels,
+            nonsense,
+            [float(f) for f in args.floors.split(",")],
+            ndcg=not args.no_ndcg,
+        )
     finally:
         svc.close()
         db.dispose()
@@ -218,8 +283,12 @@ def prepare_work(corpus: Path, work: Path) -> None:
     for child in work.iterdir():
         if child.name != "models":
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-    ev.prepare(corpus, work, progress=True,
-               load=lambda s, db, c: import_file(s, db, c, "beir", progress=True).new)
+    ev.prepare(
+        corpus,
+        work,
+        progress=True,
+        load=lambda s, db, c: import_file(s, db, c, "beir", progress=True).new,
+    )
     (work / "prepared").write_text("ok")
 
 

@@ -49,18 +49,31 @@ def log(msg: str) -> None:
 
 
 def server_env(data: Path, arxiv: dict[str, str]) -> dict[str, str]:
-    return {**os.environ, "PAPERWIRE_DATA_DIR": str(data), "PAPERWIRE_LOAD_DEMO_DATA": "true",
-            "PAPERWIRE_LOG_LEVEL": "WARNING", "PAPERWIRE_SECRET_KEY": "fuzz-secret",
-            "PAPERWIRE_DATABASE_URL": os.environ.get("PAPERWIRE_FUZZ_DATABASE_URL", ""),
-            "PAPERWIRE_RATE_LIMIT_PER_MINUTE": "1000000",
-            "PAPERWIRE_ARXIV_API_URL": arxiv["arxiv_api_url"],
-            "PAPERWIRE_ARXIV_OAI_URL": arxiv["arxiv_oai_url"],
-            "PAPERWIRE_ARXIV_MAX_RETRIES": "0", "PAPERWIRE_ARXIV_DELAY_SECONDS": "0"}
+    return {
+        **os.environ,
+        "PAPERWIRE_DATA_DIR": str(data),
+        "PAPERWIRE_LOAD_DEMO_DATA": "true",
+        "PAPERWIRE_LOG_LEVEL": "WARNING",
+        "PAPERWIRE_SECRET_KEY": "fuzz-secret",
+        "PAPERWIRE_DATABASE_URL": os.environ.get("PAPERWIRE_FUZZ_DATABASE_URL", ""),
+        "PAPERWIRE_RATE_LIMIT_PER_MINUTE": "1000000",
+        "PAPERWIRE_ARXIV_API_URL": arxiv["arxiv_api_url"],
+        "PAPERWIRE_ARXIV_OAI_URL": arxiv["arxiv_oai_url"],
+        "PAPERWIRE_ARXIV_MAX_RETRIES": "0",
+        "PAPERWIRE_ARXIV_DELAY_SECONDS": "0",
+    }
 
 
 def paperwire(env: dict, *args: str, stdin: str | None = None) -> str:
-    return subprocess.run([sys.executable, "-m", "paperwire", *args], env=env, cwd=ROOT,
-                          input=stdin, capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "paperwire", *args],
+        env=env,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 class Tally:
@@ -90,10 +103,15 @@ class Tally:
                 title = getattr(failure, "title", None) or type(failure).__name__
                 self.violations[title] += 1
                 if len(self.examples) < 20:
-                    self.examples.append({"operation": operation, "check": title,
-                                          "status": response.status_code,
-                                          "token": with_token,
-                                          "detail": str(failure)[:500]})
+                    self.examples.append(
+                        {
+                            "operation": operation,
+                            "check": title,
+                            "status": response.status_code,
+                            "token": with_token,
+                            "detail": str(failure)[:500],
+                        }
+                    )
 
 
 def fuzz(base_url: str, token: str, tally: Tally, seed: int) -> list[str]:
@@ -103,8 +121,9 @@ def fuzz(base_url: str, token: str, tally: Tally, seed: int) -> list[str]:
     from schemathesis.config import SchemathesisConfig
     from schemathesis.generation.modes import GenerationMode
 
-    schema = schemathesis.openapi.from_url(base_url + "/openapi.json",
-                                           config=SchemathesisConfig.from_str(CONFIG))
+    schema = schemathesis.openapi.from_url(
+        base_url + "/openapi.json", config=SchemathesisConfig.from_str(CONFIG)
+    )
     operations = [result.ok() for result in schema.get_all_operations()]
     # Each case is sent twice (anonymous, then with the token).
     per_operation = math.ceil(tally.budget / (2 * len(operations)))
@@ -112,20 +131,26 @@ def fuzz(base_url: str, token: str, tally: Tally, seed: int) -> list[str]:
 
     def runner(operation, seed):
         label = f"{operation.method.upper()} {operation.path}"
-        cases = (operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
-                 | operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+        cases = operation.as_strategy(
+            generation_mode=GenerationMode.POSITIVE
+        ) | operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
 
         @hypothesis_seed(seed)
-        @settings(max_examples=per_operation, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=per_operation,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=cases)
         def run(case):
             if tally.exhausted():
                 tally.skipped += 1
                 return
             for with_token in (False, True):
-                response = case.call(base_url=base_url, headers=auth if with_token else None,
-                                     timeout=60)
+                response = case.call(
+                    base_url=base_url, headers=auth if with_token else None, timeout=60
+                )
                 tally.record(label, case, response, with_token)
 
         return label, run
@@ -145,13 +170,15 @@ def fuzz(base_url: str, token: str, tally: Tally, seed: int) -> list[str]:
 
 def markdown(result: dict) -> str:
     mix = ", ".join(f"{status}: {n:,}" for status, n in sorted(result["statuses"].items()))
-    return "\n".join([
-        "| requests | anonymous / token | status mix | 5xx | contract violations |",
-        "|---:|---|---|---:|---:|",
-        f"| {result['requests']:,} | {result['by_token'].get('anonymous', 0):,} / "
-        f"{result['by_token'].get('token', 0):,} | {mix} | {result['server_errors']} | "
-        f"{sum(result['violations'].values())} |",
-    ])
+    return "\n".join(
+        [
+            "| requests | anonymous / token | status mix | 5xx | contract violations |",
+            "|---:|---|---|---:|---:|",
+            f"| {result['requests']:,} | {result['by_token'].get('anonymous', 0):,} / "
+            f"{result['by_token'].get('token', 0):,} | {mix} | {result['server_errors']} | "
+            f"{sum(result['violations'].values())} |",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,8 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=1800.0, help="seconds at most")
     ap.add_argument("--seed", type=int, default=20261207)
     ap.add_argument("--workdir", type=Path, default=None, help="kept if given, else a temp dir")
-    ap.add_argument("--models-from", type=Path, default=None,
-                    help="a data dir whose models/ export to link (no second export)")
+    ap.add_argument(
+        "--models-from",
+        type=Path,
+        default=None,
+        help="a data dir whose models/ export to link (no second export)",
+    )
     ap.add_argument("--workers", type=int, default=1, help="server workers")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fuzz.json")
     args = ap.parse_args(argv)
@@ -181,8 +212,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_and_fuzz(args, workdir: Path, env: dict[str, str]) -> int:
     paperwire(env, "migrate")
-    paperwire(env, "user", "create", "fuzzer", "--password-file", "-",
-              stdin="fuzzer-password-123\n")
+    paperwire(
+        env, "user", "create", "fuzzer", "--password-file", "-", stdin="fuzzer-password-123\n"
+    )
     token = paperwire(env, "user", "token", "fuzzer", "--name", "fuzz").strip().split()[-1]
 
     from tests.support.live_server import serve_process
@@ -190,19 +222,29 @@ def serve_and_fuzz(args, workdir: Path, env: dict[str, str]) -> int:
     started = time.monotonic()
     log(f"starting paperwire serve --workers {args.workers} --no-embedder")
     server_log = workdir / "serve.log"
-    with serve_process(env, workers=args.workers, extra_args=["--no-embedder"], timeout=300,
-                       log_path=str(server_log)) as (url, _proc):
+    with serve_process(
+        env,
+        workers=args.workers,
+        extra_args=["--no-embedder"],
+        timeout=300,
+        log_path=str(server_log),
+    ) as (url, _proc):
         log(f"answering after {time.monotonic() - started:.1f} s")
         tally = Tally(deadline=time.monotonic() + args.time_limit, budget=args.requests)
         operations = fuzz(url, token, tally, args.seed)
     result = {
-        "requests": tally.requests, "requested": args.requests, "seed": args.seed,
-        "seconds": round(time.monotonic() - started, 1), "time_limit": args.time_limit,
-        "skipped_cases": tally.skipped, "operations": operations,
+        "requests": tally.requests,
+        "requested": args.requests,
+        "seed": args.seed,
+        "seconds": round(time.monotonic() - started, 1),
+        "time_limit": args.time_limit,
+        "skipped_cases": tally.skipped,
+        "operations": operations,
         "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
         "by_token": dict(tally.by_token),
         "server_errors": sum(v for k, v in tally.statuses.items() if k >= 500),
-        "violations": dict(tally.violations), "examples": tally.examples,
+        "violations": dict(tally.violations),
+        "examples": tally.examples,
         "server_log_tail": server_log.read_text(errors="replace")[-4000:],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

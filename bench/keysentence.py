@@ -41,11 +41,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-STOP = frozenset("""a an the of in on at to for by with from and or not no is are was were be
+STOP = frozenset(
+    """a an the of in on at to for by with from and or not no is are was were be
 been being that this these those it its as than then there their which who whom whose what
 when where while into onto over under between among about after before during via per can
 could may might will would shall should do does did has have had more most less least such
-both each other only also very all any some""".split())
+both each other only also very all any some""".split()
+)
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -102,9 +104,17 @@ def load(data: Path, min_overlap: float):
             silver |= {i for i, c in enumerate(covs) if c == best}
             cover.append(covs)
         if silver:
-            items.append({"id": did, "title": corpus[did].get("title", ""),
-                          "abstract": corpus[did].get("text", ""), "sentences": sents,
-                          "silver": sorted(silver), "coverage": cover, "half": half(did)})
+            items.append(
+                {
+                    "id": did,
+                    "title": corpus[did].get("title", ""),
+                    "abstract": corpus[did].get("text", ""),
+                    "sentences": sents,
+                    "silver": sorted(silver),
+                    "coverage": cover,
+                    "half": half(did),
+                }
+            )
     return items, dropped, len(cited)
 
 
@@ -129,9 +139,8 @@ def encode(items, work: Path):
         pvs, svs, counts = [], [], []
         from tqdm import tqdm
 
-        for start in tqdm(range(0, len(pending), 64), desc="embedding abstracts",
-                          file=sys.stderr):
-            vecs, rows = _encode_batch(enc, paper_text, pending[start:start + 64])
+        for start in tqdm(range(0, len(pending), 64), desc="embedding abstracts", file=sys.stderr):
+            vecs, rows = _encode_batch(enc, paper_text, pending[start : start + 64])
             pvs.append(vecs)
             for _pid, _h, s in rows:
                 svs.append(s)
@@ -140,7 +149,7 @@ def encode(items, work: Path):
         np.savez(cache, paper=pv, sent=sv, counts=counts)
     out, start = [], 0
     for _item, p, n in zip(items, pv, counts):
-        out.append((p, sv[start:start + n]))
+        out.append((p, sv[start : start + n]))
         start += n
     return out, enc.model_id
 
@@ -158,8 +167,9 @@ def features(items, vectors):
         elig = np.array([len(x.split()) >= MIN_WORDS for x in item["sentences"]])
         if not elig.any():
             elig[:] = True
-        feats.append((centrality(s, p, "paper"), centrality(s, p, "mean"), c[:, 0], c[:, 1],
-                      c[:, 2], elig))
+        feats.append(
+            (centrality(s, p, "paper"), centrality(s, p, "mean"), c[:, 0], c[:, 1], c[:, 2], elig)
+        )
     return feats
 
 
@@ -168,8 +178,12 @@ def choose(f, w) -> int:
 
     zp, zm, c, fi, b, elig = f
     n = len(c)
-    score = w["centrality"] * (zp if w["reference"] == "paper" else zm) \
-        + w["contribution"] * c + w["finding"] * fi + w["background"] * b
+    score = (
+        w["centrality"] * (zp if w["reference"] == "paper" else zm)
+        + w["contribution"] * c
+        + w["finding"] * fi
+        + w["background"] * b
+    )
     score = score.astype(np.float64).copy()
     score[0] += w["first"]
     if n > 1:
@@ -187,8 +201,12 @@ def evaluate(items, feats, idx, pick):
         hits += k in items[i]["silver"]
         cov += sum(c[k] for c in items[i]["coverage"]) / len(items[i]["coverage"])
     lo, hi = wilson(hits, len(idx))
-    return {"hit_rate": round(hits / len(idx), 4), "hit_rate_95ci": [round(lo, 4), round(hi, 4)],
-            "claim_coverage": round(cov / len(idx), 4), "n": len(idx)}
+    return {
+        "hit_rate": round(hits / len(idx), 4),
+        "hit_rate_95ci": [round(lo, 4), round(hi, 4)],
+        "claim_coverage": round(cov / len(idx), 4),
+        "n": len(idx),
+    }
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -217,16 +235,24 @@ def main(argv=None) -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     items, dropped, n_cited = load(Path(args.data), args.min_overlap)
-    log(f"{n_cited} cited abstracts; {len(items)} with >= 2 sentences and a silver rationale "
-        f"({dropped} claim-abstract pairs under {args.min_overlap:.0%} claim-word coverage)")
+    log(
+        f"{n_cited} cited abstracts; {len(items)} with >= 2 sentences and a silver rationale "
+        f"({dropped} claim-abstract pairs under {args.min_overlap:.0%} claim-word coverage)"
+    )
     vectors, model_id = encode(items, work)
     feats = features(items, vectors)
     tune = [i for i, it in enumerate(items) if it["half"] == "tune"]
     test = [i for i, it in enumerate(items) if it["half"] == "test"]
 
-    grid = {"centrality": [0.0, 0.5, 1.0, 2.0], "contribution": [0.0, 0.5, 1.0, 2.0],
-            "finding": [0.0, 0.5, 1.0, 2.0], "first": [0.0, -0.5, -1.0, -2.0],
-            "last": [0.0, 0.5, 1.0], "background": [0.0, -1.0], "reference": ["paper", "mean"]}
+    grid = {
+        "centrality": [0.0, 0.5, 1.0, 2.0],
+        "contribution": [0.0, 0.5, 1.0, 2.0],
+        "finding": [0.0, 0.5, 1.0, 2.0],
+        "first": [0.0, -0.5, -1.0, -2.0],
+        "last": [0.0, 0.5, 1.0],
+        "background": [0.0, -1.0],
+        "reference": ["paper", "mean"],
+    }
 
     def search(with_vectors: bool):
         """The grid point with the best tuning-half hit rate (ties: the first in grid order,
@@ -235,13 +261,16 @@ def main(argv=None) -> None:
         for values in itertools.product(*grid.values()):
             w = dict(zip(grid, values))
             if with_vectors == (w["centrality"] == 0) or (
-                    w["centrality"] == 0 and w["reference"] == "mean"):
+                w["centrality"] == 0 and w["reference"] == "mean"
+            ):
                 continue
             hit = evaluate(items, feats, tune, lambda i, w=w: choose(feats[i], w))["hit_rate"]
             if hit > best_hit + 1e-12:
                 best, best_hit = w, hit
-        log(f"tuned on {len(tune)} abstracts ({'with' if with_vectors else 'no'} vectors): "
-            f"{best} (hit {best_hit:.3f})")
+        log(
+            f"tuned on {len(tune)} abstracts ({'with' if with_vectors else 'no'} vectors): "
+            f"{best} (hit {best_hit:.3f})"
+        )
         return best
 
     best, best_rule = search(True), search(False)
@@ -251,12 +280,32 @@ def main(argv=None) -> None:
     methods = {
         "first sentence": lambda i: 0,
         "last sentence": lambda i: len(items[i]["sentences"]) - 1,
-        "centrality only (paper vector)": lambda i: choose(feats[i], dict(
-            shipped, centrality=1.0, contribution=0.0, finding=0.0, first=0.0, last=0.0,
-            background=0.0, reference="paper")),
-        "centrality only (mean of sentences)": lambda i: choose(feats[i], dict(
-            shipped, centrality=1.0, contribution=0.0, finding=0.0, first=0.0, last=0.0,
-            background=0.0, reference="mean")),
+        "centrality only (paper vector)": lambda i: choose(
+            feats[i],
+            dict(
+                shipped,
+                centrality=1.0,
+                contribution=0.0,
+                finding=0.0,
+                first=0.0,
+                last=0.0,
+                background=0.0,
+                reference="paper",
+            ),
+        ),
+        "centrality only (mean of sentences)": lambda i: choose(
+            feats[i],
+            dict(
+                shipped,
+                centrality=1.0,
+                contribution=0.0,
+                finding=0.0,
+                first=0.0,
+                last=0.0,
+                background=0.0,
+                reference="mean",
+            ),
+        ),
         "shipped rule: cues + position, no vectors (fallback)": lambda i: choose(feats[i], rule),
         "shipped: centrality + cues + position": lambda i: choose(feats[i], shipped),
         "grid best on the tuning half (no vectors)": lambda i: choose(feats[i], best_rule),
@@ -264,19 +313,26 @@ def main(argv=None) -> None:
     }
     results = {}
     for name, fn in methods.items():
-        results[name] = {"tune": evaluate(items, feats, tune, fn),
-                         "test": evaluate(items, feats, test, fn)}
+        results[name] = {
+            "tune": evaluate(items, feats, tune, fn),
+            "test": evaluate(items, feats, test, fn),
+        }
     for part, idx in (("tune", tune), ("test", test)):
         if not idx:
             continue
         exp = sum(len(items[i]["silver"]) / len(items[i]["sentences"]) for i in idx) / len(idx)
         cov = sum(np.mean([np.mean(c) for c in items[i]["coverage"]]) for i in idx) / len(idx)
         results.setdefault("random sentence (expected)", {})[part] = {
-            "hit_rate": round(exp, 4), "claim_coverage": round(float(cov), 4), "n": len(idx)}
+            "hit_rate": round(exp, 4),
+            "claim_coverage": round(float(cov), 4),
+            "n": len(idx),
+        }
 
     # The product's own code path agrees with the bench's vectorised choice.
-    agree = sum(pick(items[i]["abstract"], vectors[i][1], vectors[i][0]).index
-                == choose(feats[i], shipped) for i in test)
+    agree = sum(
+        pick(items[i]["abstract"], vectors[i][1], vectors[i][0]).index == choose(feats[i], shipped)
+        for i in test
+    )
     agree += sum(pick(items[i]["abstract"]).index == choose(feats[i], rule) for i in test)
 
     # Cost per abstract (loaded machine, same run): the product's pick with and without vectors.
@@ -300,17 +356,27 @@ def main(argv=None) -> None:
     split_ms = (time.perf_counter() - t) * 1000 / len(sample)
 
     report = {
-        "model": model_id, "min_overlap": args.min_overlap, "cited_abstracts": n_cited,
-        "abstracts": len(items), "dropped_pairs": dropped,
+        "model": model_id,
+        "min_overlap": args.min_overlap,
+        "cited_abstracts": n_cited,
+        "abstracts": len(items),
+        "dropped_pairs": dropped,
         "mean_sentences": round(sum(len(it["sentences"]) for it in items) / len(items), 2),
         "mean_silver": round(sum(len(it["silver"]) for it in items) / len(items), 2),
-        "tuning_abstracts": len(tune), "test_abstracts": len(test), "grid_best": best,
-        "grid_best_rule": best_rule, "shipped_weights": shipped, "shipped_rule_weights": rule,
+        "tuning_abstracts": len(tune),
+        "test_abstracts": len(test),
+        "grid_best": best,
+        "grid_best_rule": best_rule,
+        "shipped_weights": shipped,
+        "shipped_rule_weights": rule,
         "results": results,
         "product_pick_agrees_with_bench": f"{agree}/{2 * len(test)}",
-        "cost_ms_per_abstract": {"with_vectors": round(vec_ms, 3), "rule": round(rule_ms, 3),
-                                 "baseline_split_sentences": round(split_ms, 3),
-                                 "loadavg_1min": round(os.getloadavg()[0], 2)},
+        "cost_ms_per_abstract": {
+            "with_vectors": round(vec_ms, 3),
+            "rule": round(rule_ms, 3),
+            "baseline_split_sentences": round(split_ms, 3),
+            "loadavg_1min": round(os.getloadavg()[0], 2),
+        },
     }
     print(json.dumps(report, indent=2))
     if args.json_out:
@@ -330,16 +396,27 @@ def plot(results, path: Path, n_test: int) -> None:
     vals = [results[n]["test"]["hit_rate"] * 100 for n in names]
     order = sorted(range(len(names)), key=lambda i: vals[i])
     fig, ax = plt.subplots(figsize=(9.5, 3.8))
-    lo = [vals[i] - 100 * results[names[i]]["test"].get("hit_rate_95ci", [vals[i] / 100] * 2)[0]
-          for i in order]
-    hi = [100 * results[names[i]]["test"].get("hit_rate_95ci", [vals[i] / 100] * 2)[1] - vals[i]
-          for i in order]
-    ax.barh([names[i] for i in order], [vals[i] for i in order], color="#4c72b0",
-            xerr=[lo, hi], error_kw={"ecolor": "#888", "capsize": 2, "lw": 0.8})
+    lo = [
+        vals[i] - 100 * results[names[i]]["test"].get("hit_rate_95ci", [vals[i] / 100] * 2)[0]
+        for i in order
+    ]
+    hi = [
+        100 * results[names[i]]["test"].get("hit_rate_95ci", [vals[i] / 100] * 2)[1] - vals[i]
+        for i in order
+    ]
+    ax.barh(
+        [names[i] for i in order],
+        [vals[i] for i in order],
+        color="#4c72b0",
+        xerr=[lo, hi],
+        error_kw={"ecolor": "#888", "capsize": 2, "lw": 0.8},
+    )
     for y, i in enumerate(order):
         ax.text(1, y, f"{vals[i]:.1f}%", va="center", fontsize=8, color="white")
-    ax.set_xlabel(f"chosen sentence is a silver rationale: % of {n_test} held-out abstracts "
-                  "(bars: 95 % CI)", fontsize=9)
+    ax.set_xlabel(
+        f"chosen sentence is a silver rationale: % of {n_test} held-out abstracts (bars: 95 % CI)",
+        fontsize=9,
+    )
     ax.set_title("Key sentence on SciFact (held-out half)", fontsize=10)
     ax.set_xlim(0, 45)
     fig.tight_layout()

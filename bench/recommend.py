@@ -58,10 +58,21 @@ from paperwire.recommend.model import train  # noqa: E402
 
 _SAMPLE = Path("data") / "arxiv" / "real" / "arxiv-2025-2026.sample.jsonl.gz"
 # ../shared beside the clone (a worktree one level further down finds it one more level up).
-DEFAULT_DATA = next((p / "shared" / _SAMPLE for p in (ROOT.parent, ROOT.parent.parent)
-                     if (p / "shared" / _SAMPLE).exists()), ROOT.parent / "shared" / _SAMPLE)
-METHODS = ("recommender", "recommender, words + vectors only", "cosine to mean", "most recent",
-           "most upvoted")
+DEFAULT_DATA = next(
+    (
+        p / "shared" / _SAMPLE
+        for p in (ROOT.parent, ROOT.parent.parent)
+        if (p / "shared" / _SAMPLE).exists()
+    ),
+    ROOT.parent / "shared" / _SAMPLE,
+)
+METHODS = (
+    "recommender",
+    "recommender, words + vectors only",
+    "cosine to mean",
+    "most recent",
+    "most upvoted",
+)
 MAX_CIRCLE_PAPER_AUTHORS = 15
 
 
@@ -77,13 +88,18 @@ def read_records(path: Path) -> list[dict]:
             if not line.strip():
                 continue
             r = json.loads(line)
-            out.append({
-                "id": r["id"], "title": r.get("title") or "", "abstract": r.get("abstract") or "",
-                "day": (r.get("update_date") or "")[:10],
-                "categories": tuple((r.get("categories") or "").split()),
-                "authors": tuple(a.strip() for a in (r.get("authors") or "").split(",")
-                                 if a.strip()),
-            })
+            out.append(
+                {
+                    "id": r["id"],
+                    "title": r.get("title") or "",
+                    "abstract": r.get("abstract") or "",
+                    "day": (r.get("update_date") or "")[:10],
+                    "categories": tuple((r.get("categories") or "").split()),
+                    "authors": tuple(
+                        a.strip() for a in (r.get("authors") or "").split(",") if a.strip()
+                    ),
+                }
+            )
     return out
 
 
@@ -91,14 +107,22 @@ def category_members(history, evaluation, n, rng, min_history=30, shares=(0.003,
     share = Counter(c for r in evaluation for c in set(r["categories"]))
     hist = Counter(c for r in history for c in set(r["categories"]))
     total = max(len(evaluation), 1)
-    ok = sorted(c for c, k in share.items()
-                if shares[0] <= k / total <= shares[1] and hist[c] >= min_history and k >= 5)
+    ok = sorted(
+        c
+        for c, k in share.items()
+        if shares[0] <= k / total <= shares[1] and hist[c] >= min_history and k >= 5
+    )
     rng.shuffle(ok)
     members = []
     for c in ok[:n]:
-        members.append({"kind": "category", "name": c,
-                        "history": [r["id"] for r in history if c in r["categories"]],
-                        "relevant": {r["id"] for r in evaluation if c in r["categories"]}})
+        members.append(
+            {
+                "kind": "category",
+                "name": c,
+                "history": [r["id"] for r in history if c in r["categories"]],
+                "relevant": {r["id"] for r in evaluation if c in r["categories"]},
+            }
+        )
     return members
 
 
@@ -145,8 +169,9 @@ def embed_needed(records_by_id, ids, work: Path, encoder_factory):
         enc = encoder_factory()
         log(f"embedding {len(missing)} papers ({len(have)} cached)")
         t = time.perf_counter()
-        texts = [paper_text(records_by_id[i]["title"], records_by_id[i]["abstract"])
-                 for i in missing]
+        texts = [
+            paper_text(records_by_id[i]["title"], records_by_id[i]["abstract"]) for i in missing
+        ]
         vecs = enc.encode(texts, progress=True)
         log(f"  {len(missing) / (time.perf_counter() - t):.1f} papers/s")
         have.update(zip(missing, vecs))
@@ -168,10 +193,18 @@ def main(argv=None):
     ap.add_argument("--negatives", type=int, default=500)
     ap.add_argument("--cost-members", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--min-history", type=int, default=30,
-                    help="past papers a category member needs (smaller for tiny inputs)")
-    ap.add_argument("--max-share", type=float, default=0.05,
-                    help="largest share of the candidates a member's category may have")
+    ap.add_argument(
+        "--min-history",
+        type=int,
+        default=30,
+        help="past papers a category member needs (smaller for tiny inputs)",
+    )
+    ap.add_argument(
+        "--max-share",
+        type=float,
+        default=0.05,
+        help="largest share of the candidates a member's category may have",
+    )
     ap.add_argument("--json-out", default="")
     ap.add_argument("--plot", default="", help="PNG of nDCG@10 per k and method")
     args = ap.parse_args(argv)
@@ -185,39 +218,54 @@ def main(argv=None):
     by_id = {r["id"]: r for r in records}
     history = [r for r in records if r["day"] < args.split]
     evaluation = [r for r in records if args.split <= r["day"] < args.until]
-    log(f"{len(records)} records: {len(history)} before {args.split}, {len(evaluation)} "
-        f"candidates {args.split}..{args.until}")
-    members = (category_members(history, evaluation, args.categories, rng,
-                                min_history=args.min_history, shares=(0.003, args.max_share))
-               + coauthor_members(history, evaluation, args.coauthors, rng))
-    log(f"{len(members)} members: "
-        f"{Counter(m['kind'] for m in members)}")
+    log(
+        f"{len(records)} records: {len(history)} before {args.split}, {len(evaluation)} "
+        f"candidates {args.split}..{args.until}"
+    )
+    members = category_members(
+        history,
+        evaluation,
+        args.categories,
+        rng,
+        min_history=args.min_history,
+        shares=(0.003, args.max_share),
+    ) + coauthor_members(history, evaluation, args.coauthors, rng)
+    log(f"{len(members)} members: {Counter(m['kind'] for m in members)}")
     kmax = max(ks)
     for m in members:
-        m["draws"] = [rng.sample(m["history"], min(kmax, len(m["history"])))
-                      for _ in range(args.draws)]
+        m["draws"] = [
+            rng.sample(m["history"], min(kmax, len(m["history"]))) for _ in range(args.draws)
+        ]
     neg_pool = rng.sample([r["id"] for r in history], min(args.negatives, len(history)))
     candidates = [r["id"] for r in evaluation]
-    needed = list(dict.fromkeys(candidates + neg_pool
-                                + [p for m in members for d in m["draws"] for p in d]))
+    needed = list(
+        dict.fromkeys(candidates + neg_pool + [p for m in members for d in m["draws"] for p in d])
+    )
 
     def encoder_factory():
         from paperwire.config import load_settings
         from paperwire.search.embed import get_encoder
-        return get_encoder(load_settings(env={}, data_dir=work, database_url="",
-                                         load_demo_data=False))
+
+        return get_encoder(
+            load_settings(env={}, data_dir=work, database_url="", load_demo_data=False)
+        )
 
     t = time.perf_counter()
     vectors = embed_needed(by_id, needed, work, encoder_factory)
     embed_s = time.perf_counter() - t
-    papers = [PaperText(i, by_id[i]["title"], by_id[i]["abstract"], by_id[i]["categories"],
-                        by_id[i]["authors"]) for i in needed]
+    papers = [
+        PaperText(
+            i, by_id[i]["title"], by_id[i]["abstract"], by_id[i]["categories"], by_id[i]["authors"]
+        )
+        for i in needed
+    ]
     t = time.perf_counter()
     X = build_features(papers, vectors)
     feat_s = time.perf_counter() - t
     # Ablation: the same model without the category and author features, since category
     # members' interest *is* a category (the full model may just read the label).
     from paperwire.recommend import features as feats
+
     saved_weights = dict(feats.GROUP_WEIGHTS)
     feats.GROUP_WEIGHTS.update(cat=0.0, author=0.0)
     try:
@@ -229,15 +277,16 @@ def main(argv=None):
     cand_rows = np.array([idx[c] for c in candidates])
     recent = sorted(candidates, key=lambda i: (by_id[i]["day"], i), reverse=True)
 
-    per = defaultdict(list)   # (kind, k, method) -> [(p, ndcg)]
+    per = defaultdict(list)  # (kind, k, method) -> [(p, ndcg)]
     for m in members:
         for d_i, draw in enumerate(m["draws"]):
             for k in ks:
                 if k > len(draw):
                     continue
                 pos = draw[:k]
-                sig = engine.Signals(positives=[engine.Positive(p, "saved", by_id[p]["title"])
-                                                for p in pos])
+                sig = engine.Signals(
+                    positives=[engine.Positive(p, "saved", by_id[p]["title"]) for p in pos]
+                )
                 recs = engine.recommend(X, candidates, sig, neg_pool, limit=10)
                 ranked = {"recommender": [r.paper_id for r in recs]}
                 plain = engine.recommend(X_plain, candidates, sig, neg_pool, limit=10)
@@ -251,36 +300,54 @@ def main(argv=None):
                 ranked["most upvoted"] = shuffled[:10]
                 for meth, lst in ranked.items():
                     per[(m["kind"], k, meth)].append(
-                        (precision_at(lst, m["relevant"]), ndcg_at(lst, m["relevant"])))
+                        (precision_at(lst, m["relevant"]), ndcg_at(lst, m["relevant"]))
+                    )
     quality = {}
     for kind in ("category", "co-author", "all"):
         quality[kind] = {}
         for k in ks:
             quality[kind][str(k)] = {}
             for meth in METHODS:
-                vals = ([v for kk in ("category", "co-author") for v in per[(kk, k, meth)]]
-                        if kind == "all" else per[(kind, k, meth)])
+                vals = (
+                    [v for kk in ("category", "co-author") for v in per[(kk, k, meth)]]
+                    if kind == "all"
+                    else per[(kind, k, meth)]
+                )
                 if vals:
                     quality[kind][str(k)][meth] = {
                         "precision@10": round(float(np.mean([v[0] for v in vals])), 4),
                         "ndcg@10": round(float(np.mean([v[1] for v in vals])), 4),
-                        "n": len(vals)}
+                        "n": len(vals),
+                    }
     for kind, rows in quality.items():
         for k, meths in rows.items():
-            line = "  ".join(f"{m}: P@10 {v['precision@10']:.3f} nDCG {v['ndcg@10']:.3f}"
-                             for m, v in meths.items())
-            log(f"{kind:9s} k={k:>2s} (n={next(iter(meths.values()))['n'] if meths else 0})"
-                f"  {line}")
+            line = "  ".join(
+                f"{m}: P@10 {v['precision@10']:.3f} nDCG {v['ndcg@10']:.3f}"
+                for m, v in meths.items()
+            )
+            log(
+                f"{kind:9s} k={k:>2s} (n={next(iter(meths.values()))['n'] if meths else 0})  {line}"
+            )
 
     dup = near_duplicate_check(X, by_id, rng)
     cost = measure_cost(X, members, neg_pool, candidates, by_id, args, rng)
     result = {
-        "records": len(records), "history": len(history), "candidates": len(candidates),
-        "split": args.split, "until": args.until, "members": Counter(m["kind"] for m in members),
-        "draws": args.draws, "negatives": len(neg_pool), "embedded": len(needed),
-        "embed_seconds": round(embed_s, 1), "feature_seconds": round(feat_s, 2),
-        "quality": quality, "near_duplicates": dup, "cost": cost,
-        "loadavg": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
+        "records": len(records),
+        "history": len(history),
+        "candidates": len(candidates),
+        "split": args.split,
+        "until": args.until,
+        "members": Counter(m["kind"] for m in members),
+        "draws": args.draws,
+        "negatives": len(neg_pool),
+        "embedded": len(needed),
+        "embed_seconds": round(embed_s, 1),
+        "feature_seconds": round(feat_s, 2),
+        "quality": quality,
+        "near_duplicates": dup,
+        "cost": cost,
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
         "seconds": round(time.perf_counter() - t0, 1),
     }
     text = json.dumps(result, indent=2, default=dict)
@@ -308,10 +375,13 @@ def near_duplicate_check(X, by_id, rng, pairs=20_000):
         a, b = rng.sample(g, 2)
         sims.append(float(X.dense[a] @ X.dense[b]))
     sims = np.array(sims)
-    return {"threshold": NEAR_DUPLICATE_COSINE, "same_category_pairs": len(sims),
-            "share_at_or_above": round(float((sims >= NEAR_DUPLICATE_COSINE).mean()), 5),
-            "p99_cosine": round(float(np.quantile(sims, 0.99)), 3),
-            "max_cosine": round(float(sims.max()), 3)}
+    return {
+        "threshold": NEAR_DUPLICATE_COSINE,
+        "same_category_pairs": len(sims),
+        "share_at_or_above": round(float((sims >= NEAR_DUPLICATE_COSINE).mean()), 5),
+        "p99_cosine": round(float(np.quantile(sims, 0.99)), 3),
+        "max_cosine": round(float(sims.max()), 3),
+    }
 
 
 def measure_cost(X, members, neg_pool, candidates, by_id, args, rng):
@@ -322,8 +392,9 @@ def measure_cost(X, members, neg_pool, candidates, by_id, args, rng):
     big = max(members, key=lambda m: len(m["history"]))
     pos = [p for p in big["history"] if p in idx][:300]
     if len(pos) < 300:
-        pos = list(dict.fromkeys(pos + [p for m in members for d in m["draws"] for p in d
-                                        if p in idx]))[:300]
+        pos = list(
+            dict.fromkeys(pos + [p for m in members for d in m["draws"] for p in d if p in idx])
+        )[:300]
     neg = [n for n in neg_pool if n not in set(pos)][:500]
     rows = np.array([idx[p] for p in pos] + [idx[n] for n in neg])
     labels = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
@@ -352,8 +423,9 @@ def measure_cost(X, members, neg_pool, candidates, by_id, args, rng):
         s = models[i % len(models)].score(Xd)
         np.argpartition(-s, min(10, len(s) - 1))[:10]
     score_s = time.perf_counter() - t
-    means = np.stack([X.dense[[idx[x] for x in m["draws"][0] if x in idx]].mean(axis=0)
-                      for m in members[:20]])
+    means = np.stack(
+        [X.dense[[idx[x] for x in m["draws"][0] if x in idx]].mean(axis=0) for m in members[:20]]
+    )
     t = time.perf_counter()
     for start in range(0, n, 1000):
         W = means[np.arange(start, min(n, start + 1000)) % len(means)]
@@ -361,14 +433,18 @@ def measure_cost(X, members, neg_pool, candidates, by_id, args, rng):
         np.argpartition(-s, min(10, s.shape[1] - 1), axis=1)[:, :10]
     base_s = time.perf_counter() - t
     return {
-        "train_positives": len(pos), "train_negatives": len(neg),
+        "train_positives": len(pos),
+        "train_negatives": len(neg),
         "train_one_member_ms_median": round(1000 * float(np.median(times)), 1),
         "baseline_mean_vector_ms_median": round(1000 * float(np.median(base)), 3),
-        "day": day, "day_candidates": int(len(day_rows)), "members_scored": n,
+        "day": day,
+        "day_candidates": int(len(day_rows)),
+        "members_scored": n,
         "score_all_members_s": round(score_s, 2),
         "baseline_cosine_all_members_s": round(base_s, 3),
         "nightly_estimate_s": round(n * float(np.median(times)) + score_s, 0),
-        "model_numbers": int(len(model.weights)) + 1, "train_iterations": model.iterations,
+        "model_numbers": int(len(model.weights)) + 1,
+        "train_iterations": model.iterations,
     }
 
 
@@ -383,8 +459,9 @@ def plot(quality, ks, path):
     for ax, kind in zip(axes, ("category", "co-author")):
         for meth in METHODS:
             xs = [k for k in ks if meth in quality[kind].get(str(k), {})]
-            ax.plot(xs, [quality[kind][str(k)][meth]["ndcg@10"] for k in xs], marker="o",
-                    label=meth)
+            ax.plot(
+                xs, [quality[kind][str(k)][meth]["ndcg@10"] for k in xs], marker="o", label=meth
+            )
         ax.set_xscale("log")
         ax.set_xticks(ks)
         ax.set_xticklabels([str(k) for k in ks])

@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-sys.path.insert(0, str(ROOT / "bench"))   # bench/floor.py
+sys.path.insert(0, str(ROOT / "bench"))  # bench/floor.py
 
 from paperwire.search import evaluate as ev  # noqa: E402
 from paperwire.search import fusion, lexical  # noqa: E402
@@ -60,8 +60,10 @@ def runs_for(svc, queries, mode, depth=100):
 
 
 def as_run(ranked_lists, depth=100):
-    return {q: {pid: float(depth - i) for i, (pid, _) in enumerate(lst[:depth])}
-            for q, lst in ranked_lists.items()}
+    return {
+        q: {pid: float(depth - i) for i, (pid, _) in enumerate(lst[:depth])}
+        for q, lst in ranked_lists.items()
+    }
 
 
 def fuse_all(lex, sem, params):
@@ -80,24 +82,36 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--work", default="/tmp/pwsearch/scifact-work")
     ap.add_argument("--out", default=str(ROOT / "docs" / "img"), help="plots ('' for none)")
     ap.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "relevance.json"))
-    ap.add_argument("--variants", action="store_true",
-                    help="run the variant study (PRF, smoothing, normalizations, RM3, ...) "
-                    "instead of the tuning run; writes bench/results/relevance_variants.json")
+    ap.add_argument(
+        "--variants",
+        action="store_true",
+        help="run the variant study (PRF, smoothing, normalizations, RM3, ...) "
+        "instead of the tuning run; writes bench/results/relevance_variants.json",
+    )
     ap.add_argument("--queries", default=None, help="default: DATA/queries_train.jsonl")
     ap.add_argument("--qrels", default=None, help="default: DATA/qrels_train.tsv")
-    ap.add_argument("--floors", default=None,
-                    help="similarity floors to measure (comma-separated; default: "
-                         "bench/floor.py's grid plus the setting's)")
-    ap.add_argument("--nonsense", type=int, default=100,
-                    help="generated nonsense queries of each kind")
-    ap.add_argument("--sentences", action="store_true",
-                    help="with --variants: also embed every abstract sentence (cached in "
-                    "--work) for the doc-side max-sentence variant")
+    ap.add_argument(
+        "--floors",
+        default=None,
+        help="similarity floors to measure (comma-separated; default: "
+        "bench/floor.py's grid plus the setting's)",
+    )
+    ap.add_argument(
+        "--nonsense", type=int, default=100, help="generated nonsense queries of each kind"
+    )
+    ap.add_argument(
+        "--sentences",
+        action="store_true",
+        help="with --variants: also embed every abstract sentence (cached in "
+        "--work) for the doc-side max-sentence variant",
+    )
     args = ap.parse_args(argv)
     data = Path(args.data)
-    corpus, queries_p, qrels_p = (data / "corpus.jsonl",
-                                  Path(args.queries or data / "queries_train.jsonl"),
-                                  Path(args.qrels or data / "qrels_train.tsv"))
+    corpus, queries_p, qrels_p = (
+        data / "corpus.jsonl",
+        Path(args.queries or data / "queries_train.jsonl"),
+        Path(args.qrels or data / "qrels_train.tsv"),
+    )
     queries = ev.read_queries(queries_p)
     qrels = ev.read_qrels(qrels_p)
     queries = {k: v for k, v in queries.items() if k in qrels}
@@ -138,8 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         sem_objs[qid] = svc.semantic_pool(pq, merge(pq, None), 100)
         sem_pool[qid] = sem_objs[qid].hits
         vecs[qid] = sem_objs[qid].vector
-    log(f"semantic pools: {time.perf_counter() - t:.0f}s; "
-        f"{ev.score(qrels, as_run(sem_pool))}")
+    log(f"semantic pools: {time.perf_counter() - t:.0f}s; {ev.score(qrels, as_run(sem_pool))}")
     pools = {}
     for boost in TITLE_BOOSTS:
         lexical.TITLE_BOOST = boost
@@ -163,8 +176,10 @@ def main(argv: list[str] | None = None) -> None:
         svc.sentence_weight = lam
         for qid in pqs:
             sent_lists[(lam, qid)] = svc.sentence_scores(sem_objs[qid], pools[0.25][0][qid])
-    log(f"sentence re-scoring: {(time.perf_counter() - t) / len(pqs) / len(SENTENCE_WEIGHTS) * 1000:.1f}"
-        " ms per query")
+    log(
+        f"sentence re-scoring: {(time.perf_counter() - t) / len(pqs) / len(SENTENCE_WEIGHTS) * 1000:.1f}"
+        " ms per query"
+    )
     svc.close()
 
     # 2. Fusion candidates.
@@ -172,8 +187,9 @@ def main(argv: list[str] | None = None) -> None:
     for alpha in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
         for floor in (0.0, 0.2, 0.4, 0.6):
             for complete in (False, True):
-                cands.append((fusion.FusionParams("weighted", alpha=alpha, lexical_floor=floor),
-                              complete))
+                cands.append(
+                    (fusion.FusionParams("weighted", alpha=alpha, lexical_floor=floor), complete)
+                )
     for k in (10, 30, 60):
         cands.append((fusion.FusionParams("rrf", rrf_k=k), False))
     grid = [(b, p, c) for b in TITLE_BOOSTS for p, c in cands]
@@ -183,11 +199,18 @@ def main(argv: list[str] | None = None) -> None:
         key = (boost, params, complete)
         if key not in fused_cache:
             lex_pool, more = pools[boost]
-            fused_cache[key] = as_run({
-                q: fusion.fuse(lex_pool[q], sem_pool[q], params,
-                               lexical_more=more[q][0] if complete else None,
-                               semantic_more=more[q][1] if complete else None)[:100]
-                for q in lex_pool})
+            fused_cache[key] = as_run(
+                {
+                    q: fusion.fuse(
+                        lex_pool[q],
+                        sem_pool[q],
+                        params,
+                        lexical_more=more[q][0] if complete else None,
+                        semantic_more=more[q][1] if complete else None,
+                    )[:100]
+                    for q in lex_pool
+                }
+            )
         return fused_cache[key]
 
     def ndcg(g, qids):
@@ -211,8 +234,11 @@ def main(argv: list[str] | None = None) -> None:
     # containing the query words above papers only close in meaning (the product rule the
     # "seq" test checks; floor >= MIN_FLOOR). The constrained choice is what ships.
     free_scores, free_picks = cross_validate(grid, "free")
-    allowed = [g for g in grid if g[1].method == "weighted" and g[1].lexical_floor >= MIN_FLOOR
-               and g[1].alpha >= MIN_ALPHA]
+    allowed = [
+        g
+        for g in grid
+        if g[1].method == "weighted" and g[1].lexical_floor >= MIN_FLOOR and g[1].alpha >= MIN_ALPHA
+    ]
     cv_scores, picks = cross_validate(allowed, f"floor>={MIN_FLOOR:.1f}")
     final = max(allowed, key=lambda g: ndcg(g, all_q))
     log(f"chosen on all train queries (paper vectors only): {final}")
@@ -225,12 +251,18 @@ def main(argv: list[str] | None = None) -> None:
     def s_ndcg(g, qids):
         if g not in s_memo:
             lam, a, f = g
-            s_memo[g] = {q: ndcg10(fusion.weighted(lex25[q], sent_lists[(lam, q)], a, f),
-                                   qrels[q]) for q in all_q}
+            s_memo[g] = {
+                q: ndcg10(fusion.weighted(lex25[q], sent_lists[(lam, q)], a, f), qrels[q])
+                for q in all_q
+            }
         return sum(s_memo[g][q] for q in qids) / len(qids)
 
-    s_grid = [(lam, a, f) for lam in SENTENCE_WEIGHTS for a in (0.4, 0.5, 0.6, 0.7, 0.8)
-              for f in (0.2, 0.4, 0.6)]
+    s_grid = [
+        (lam, a, f)
+        for lam in SENTENCE_WEIGHTS
+        for a in (0.4, 0.5, 0.6, 0.7, 0.8)
+        for f in (0.2, 0.4, 0.6)
+    ]
     s_allowed = [g for g in s_grid if g[1] >= MIN_ALPHA and g[2] >= MIN_FLOOR]
 
     def s_cv(grid_subset, label):
@@ -247,11 +279,16 @@ def main(argv: list[str] | None = None) -> None:
     s_scores, s_picks = s_cv(s_allowed, "seq region")
     s_final = max(s_allowed, key=lambda g: s_ndcg(g, all_q))
     shipped = (settings.sentence_weight, settings.hybrid_alpha, settings.hybrid_lexical_floor)
-    log(f"sentences: chosen on all train {s_final}; shipped {shipped} "
-        f"train {s_ndcg(shipped, all_q):.4f}")
-    table = {f"{b}|{p.method}|{p.alpha}|{p.lexical_floor}|{p.rrf_k}|{c}": round(ndcg((b, p, c),
-                                                                                  all_q), 4)
-             for b, p, c in grid}
+    log(
+        f"sentences: chosen on all train {s_final}; shipped {shipped} "
+        f"train {s_ndcg(shipped, all_q):.4f}"
+    )
+    table = {
+        f"{b}|{p.method}|{p.alpha}|{p.lexical_floor}|{p.rrf_k}|{c}": round(
+            ndcg((b, p, c), all_q), 4
+        )
+        for b, p, c in grid
+    }
 
     # 3. Final figures through the service with the SHIPPED settings (the same code path as
     #    `paperwire eval`), and the previous default (paper vectors only, alpha 0.7, floor 0.4)
@@ -266,58 +303,93 @@ def main(argv: list[str] | None = None) -> None:
     svc.close()
     import dataclasses
 
-    svc = SearchService(dataclasses.replace(settings, sentence_weight=0.0, hybrid_alpha=0.7,
-                                            hybrid_lexical_floor=0.4), db, background=False)
+    svc = SearchService(
+        dataclasses.replace(
+            settings, sentence_weight=0.0, hybrid_alpha=0.7, hybrid_lexical_floor=0.4
+        ),
+        db,
+        background=False,
+    )
     for mode in ("semantic", "hybrid"):
         t = time.perf_counter()
         results[mode + " (paper vectors only)"] = ev.score(
-            qrels, ev.run_mode(svc, queries, mode, progress=False))
+            qrels, ev.run_mode(svc, queries, mode, progress=False)
+        )
         results[mode + " (paper vectors only)"]["seconds"] = round(time.perf_counter() - t, 1)
-    rrf_default = ev.score(qrels, fused_run(final[0], fusion.FusionParams("rrf", rrf_k=60),
-                                            False))
+    rrf_default = ev.score(qrels, fused_run(final[0], fusion.FusionParams("rrf", rrf_k=60), False))
     svc.close()
 
     # 4. The similarity floor: nonsense must return nothing, relevance must stay (per floor;
     #    the shipped one is settings.semantic_floor).
-    floors = sorted({*(float(f) for f in (args.floors.split(",") if args.floors
-                                          else floor_bench.DEFAULT_FLOORS)),
-                     float(settings.semantic_floor)})
+    floors = sorted(
+        {
+            *(
+                float(f)
+                for f in (args.floors.split(",") if args.floors else floor_bench.DEFAULT_FLOORS)
+            ),
+            float(settings.semantic_floor),
+        }
+    )
     svc = SearchService(settings, db, background=False)
     floor_result = floor_bench.floor_study(
-        svc, queries, qrels,
-        floor_bench.nonsense_queries(floor_bench.Vocabulary(floor_bench.corpus_texts(corpus)),
-                                     args.nonsense), floors)
+        svc,
+        queries,
+        qrels,
+        floor_bench.nonsense_queries(
+            floor_bench.Vocabulary(floor_bench.corpus_texts(corpus)), args.nonsense
+        ),
+        floors,
+    )
     floor_result["shipped_floor"] = float(settings.semantic_floor)
     svc.close()
     out = {
-        "split": "train", "queries": len(queries), "results": results,
+        "split": "train",
+        "queries": len(queries),
+        "results": results,
         "rrf_k60_baseline": rrf_default,
         "floor": floor_result,
-        "cv_unconstrained": {"held_out_ndcg@10": [round(x, 4) for x in free_scores],
-                             "mean": round(sum(free_scores) / len(free_scores), 4),
-                             "picks": [[b, p.method, p.alpha, p.lexical_floor, p.rrf_k, c]
-                                       for b, p, c in free_picks]},
-        "cv": {"folds": 5, "min_floor": MIN_FLOOR, "min_alpha": MIN_ALPHA,
-               "held_out_ndcg@10": [round(x, 4) for x in cv_scores],
-               "mean": round(sum(cv_scores) / len(cv_scores), 4),
-               "picks": [[b, p.method, p.alpha, p.lexical_floor, p.rrf_k, c]
-                         for b, p, c in picks]},
-        "chosen": {"title_boost": final[0], "method": final[1].method,
-                   "alpha": final[1].alpha, "lexical_floor": final[1].lexical_floor,
-                   "rrf_k": final[1].rrf_k, "score_completion": final[2]},
+        "cv_unconstrained": {
+            "held_out_ndcg@10": [round(x, 4) for x in free_scores],
+            "mean": round(sum(free_scores) / len(free_scores), 4),
+            "picks": [
+                [b, p.method, p.alpha, p.lexical_floor, p.rrf_k, c] for b, p, c in free_picks
+            ],
+        },
+        "cv": {
+            "folds": 5,
+            "min_floor": MIN_FLOOR,
+            "min_alpha": MIN_ALPHA,
+            "held_out_ndcg@10": [round(x, 4) for x in cv_scores],
+            "mean": round(sum(cv_scores) / len(cv_scores), 4),
+            "picks": [[b, p.method, p.alpha, p.lexical_floor, p.rrf_k, c] for b, p, c in picks],
+        },
+        "chosen": {
+            "title_boost": final[0],
+            "method": final[1].method,
+            "alpha": final[1].alpha,
+            "lexical_floor": final[1].lexical_floor,
+            "rrf_k": final[1].rrf_k,
+            "score_completion": final[2],
+        },
         "sentences": {
-            "shipped": {"sentence_weight": shipped[0], "alpha": shipped[1],
-                        "lexical_floor": shipped[2],
-                        "train_ndcg@10": round(s_ndcg(shipped, all_q), 4)},
-            "cv_seq_region": {"held_out_ndcg@10": [round(x, 4) for x in s_scores],
-                              "mean": round(sum(s_scores) / len(s_scores), 4),
-                              "picks": [list(p) for p in s_picks]},
-            "cv_unconstrained": {"held_out_ndcg@10": [round(x, 4) for x in s_free],
-                                 "mean": round(sum(s_free) / len(s_free), 4),
-                                 "picks": [list(p) for p in s_free_picks]},
+            "shipped": {
+                "sentence_weight": shipped[0],
+                "alpha": shipped[1],
+                "lexical_floor": shipped[2],
+                "train_ndcg@10": round(s_ndcg(shipped, all_q), 4),
+            },
+            "cv_seq_region": {
+                "held_out_ndcg@10": [round(x, 4) for x in s_scores],
+                "mean": round(sum(s_scores) / len(s_scores), 4),
+                "picks": [list(p) for p in s_picks],
+            },
+            "cv_unconstrained": {
+                "held_out_ndcg@10": [round(x, 4) for x in s_free],
+                "mean": round(sum(s_free) / len(s_free), 4),
+                "picks": [list(p) for p in s_free_picks],
+            },
             "chosen_on_train_seq_region": list(s_final),
-            "grid_ndcg@10": {"|".join(map(str, g)): round(s_ndcg(g, all_q), 4)
-                             for g in s_grid},
+            "grid_ndcg@10": {"|".join(map(str, g)): round(s_ndcg(g, all_q), 4) for g in s_grid},
         },
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "loadavg": [round(x, 2) for x in __import__("os").getloadavg()],
@@ -326,15 +398,28 @@ def main(argv: list[str] | None = None) -> None:
     }
     Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json_out).write_text(json.dumps(out, indent=2))
-    print(json.dumps({k: out[k] for k in ("results", "rrf_k60_baseline", "cv_unconstrained",
-                                          "cv", "chosen", "floor")}
-                     | {"sentences": {k: v for k, v in out["sentences"].items()
-                                      if k != "grid_ndcg@10"}},
-                     indent=2))
+    print(
+        json.dumps(
+            {
+                k: out[k]
+                for k in (
+                    "results",
+                    "rrf_k60_baseline",
+                    "cv_unconstrained",
+                    "cv",
+                    "chosen",
+                    "floor",
+                )
+            }
+            | {"sentences": {k: v for k, v in out["sentences"].items() if k != "grid_ndcg@10"}},
+            indent=2,
+        )
+    )
 
     if not args.out:
         return
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -342,10 +427,10 @@ def main(argv: list[str] | None = None) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     modes = ["lexical", "semantic", "hybrid"]
     x = range(len(modes))
-    axes[0].bar([i - 0.2 for i in x], [results[m]["ndcg@10"] for m in modes], 0.4,
-                label="nDCG@10")
-    axes[0].bar([i + 0.2 for i in x], [results[m]["recall@100"] for m in modes], 0.4,
-                label="Recall@100")
+    axes[0].bar([i - 0.2 for i in x], [results[m]["ndcg@10"] for m in modes], 0.4, label="nDCG@10")
+    axes[0].bar(
+        [i + 0.2 for i in x], [results[m]["recall@100"] for m in modes], 0.4, label="Recall@100"
+    )
     axes[0].set_xticks(list(x), modes)
     axes[0].set_ylim(0.5, 1.0)
     axes[0].set_title("SciFact train (809 queries)")
@@ -353,10 +438,23 @@ def main(argv: list[str] | None = None) -> None:
     alphas = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
     for floor in (0.0, 0.2, 0.4, 0.6):
         for complete in (False, True):
-            axes[1].plot(alphas, [ndcg((final[0], fusion.FusionParams(
-                "weighted", alpha=a, lexical_floor=floor), complete), all_q) for a in alphas],
-                marker="o" if complete else "x", ls="-" if complete else ":",
-                label=f"floor {floor}{' +completion' if complete else ''}")
+            axes[1].plot(
+                alphas,
+                [
+                    ndcg(
+                        (
+                            final[0],
+                            fusion.FusionParams("weighted", alpha=a, lexical_floor=floor),
+                            complete,
+                        ),
+                        all_q,
+                    )
+                    for a in alphas
+                ],
+                marker="o" if complete else "x",
+                ls="-" if complete else ":",
+                label=f"floor {floor}{' +completion' if complete else ''}",
+            )
     axes[1].axhline(rrf_default["ndcg@10"], color="gray", ls="--", label="RRF k=60")
     axes[1].set_xlabel("alpha (lexical weight)")
     axes[1].set_ylabel("nDCG@10")
@@ -380,7 +478,7 @@ _LOG2 = [1.0 / math.log2(i + 2) for i in range(10)]
 def ndcg10(ranked, rel):
     """Binary-gain nDCG@10 (SciFact judgements are all 1; equal to ranx's on this split)."""
     gain = sum(_LOG2[i] for i, (p, _) in enumerate(ranked[:10]) if p in rel)
-    return gain / sum(_LOG2[:min(len(rel), 10)])
+    return gain / sum(_LOG2[: min(len(rel), 10)])
 
 
 def recall100(ranked, rel):
@@ -422,8 +520,10 @@ class Study:
         def per_q(g):
             if g not in cache:
                 runs = make(g)
-                cache[g] = ({q: ndcg10(runs[q], self.qrels[q]) for q in self.qids},
-                            {q: recall100(runs[q], self.qrels[q]) for q in self.qids})
+                cache[g] = (
+                    {q: ndcg10(runs[q], self.qrels[q]) for q in self.qids},
+                    {q: recall100(runs[q], self.qrels[q]) for q in self.qids},
+                )
             return cache[g][0]
 
         scores, picks = [], []
@@ -433,22 +533,31 @@ class Study:
             picks.append(best)
             scores.append(self.mean(per_q(best), held))
         best = max(grid, key=lambda g: self.mean(per_q(g), self.qids))
-        row = {"variant": name, "note": note, "params": repr(best),
-               "cv_hybrid_ndcg@10": round(sum(scores) / len(scores), 4),
-               "cv_folds": [round(s, 4) for s in scores], "cv_picks": [repr(p) for p in picks],
-               "train_hybrid_ndcg@10": round(self.mean(per_q(best), self.qids), 4),
-               "train_hybrid_recall@100": round(self.mean(cache[best][1], self.qids), 4),
-               "grid_size": len(grid)}
+        row = {
+            "variant": name,
+            "note": note,
+            "params": repr(best),
+            "cv_hybrid_ndcg@10": round(sum(scores) / len(scores), 4),
+            "cv_folds": [round(s, 4) for s in scores],
+            "cv_picks": [repr(p) for p in picks],
+            "train_hybrid_ndcg@10": round(self.mean(per_q(best), self.qids), 4),
+            "train_hybrid_recall@100": round(self.mean(cache[best][1], self.qids), 4),
+            "grid_size": len(grid),
+        }
         if semantic is not None:
             sl = semantic(best)
-            row["train_semantic_ndcg@10"] = round(self.mean(
-                {q: ndcg10(sl[q], self.qrels[q]) for q in self.qids}, self.qids), 4)
-            row["train_semantic_recall@100"] = round(self.mean(
-                {q: recall100(sl[q], self.qrels[q]) for q in self.qids}, self.qids), 4)
+            row["train_semantic_ndcg@10"] = round(
+                self.mean({q: ndcg10(sl[q], self.qrels[q]) for q in self.qids}, self.qids), 4
+            )
+            row["train_semantic_recall@100"] = round(
+                self.mean({q: recall100(sl[q], self.qrels[q]) for q in self.qids}, self.qids), 4
+            )
         self.rows.append(row)
-        log(f"[variant] {name}: CV {row['cv_hybrid_ndcg@10']} train {row['train_hybrid_ndcg@10']}"
+        log(
+            f"[variant] {name}: CV {row['cv_hybrid_ndcg@10']} train {row['train_hybrid_ndcg@10']}"
             f" R@100 {row['train_hybrid_recall@100']} params {best}"
-            + (f" semantic {row['train_semantic_ndcg@10']}" if semantic else ""))
+            + (f" semantic {row['train_semantic_ndcg@10']}" if semantic else "")
+        )
         return row
 
 
@@ -457,8 +566,9 @@ def _minmax_arr(np, x, ref):
     return (x - lo) / (hi - lo) if hi > lo else np.ones_like(x)
 
 
-def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
-                 title_sentence_vecs=None):
+def run_variants(
+    st: Study, *, lex_more=None, texts=None, sentence_vecs=None, title_sentence_vecs=None
+):
     """Families of ideas for issue 3 target 1 (see docs/benchmarks.md for the outcome)."""
     np = st.np
     W = fusion.weighted
@@ -468,12 +578,18 @@ def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
         return lambda g: {q: W(lex[q], sem_lists(g)[q], g[-2], g[-1])[:100] for q in qids}
 
     # 0. Shipped: weighted min-max fusion of the ANN pools.
-    st.family("baseline (shipped: weighted, ANN semantic pool)", FUSION_GRID,
-              lambda g: {q: W(lex[q], sem[q], *g)[:100] for q in qids})
+    st.family(
+        "baseline (shipped: weighted, ANN semantic pool)",
+        FUSION_GRID,
+        lambda g: {q: W(lex[q], sem[q], *g)[:100] for q in qids},
+    )
     exact0 = {q: st.exact(st.Q[q]) for q in qids}
-    st.family("baseline, exact semantic pool", FUSION_GRID,
-              lambda g: {q: W(lex[q], exact0[q], *g)[:100] for q in qids},
-              semantic=lambda g: exact0)
+    st.family(
+        "baseline, exact semantic pool",
+        FUSION_GRID,
+        lambda g: {q: W(lex[q], exact0[q], *g)[:100] for q in qids},
+        semantic=lambda g: exact0,
+    )
     base_fused = {q: W(lex[q], sem[q], 0.7, 0.4) for q in qids}
 
     # 1. Semantic pseudo-relevance feedback (Rocchio): q + beta * mean(top-k stored vectors),
@@ -486,13 +602,24 @@ def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
             top_of = base_fused if src == "fused" else lex
             cache[(src, k, beta)] = {
                 q: st.exact(st.Q[q] + beta * st.D[[st.pos[p] for p, _ in top_of[q][:k]]].mean(0))
-                for q in qids}
+                for q in qids
+            }
         return cache[(src, k, beta)]
 
-    grid = [(s, k, b, a, f) for s in ("fused", "lexical") for k in (1, 3, 5)
-            for b in (0.25, 0.5, 1.0) for a, f in FUSION_GRID]
-    st.family("semantic PRF (Rocchio)", grid, fused_with(rocchio), semantic=rocchio,
-              note="source x k x beta x alpha x floor")
+    grid = [
+        (s, k, b, a, f)
+        for s in ("fused", "lexical")
+        for k in (1, 3, 5)
+        for b in (0.25, 0.5, 1.0)
+        for a, f in FUSION_GRID
+    ]
+    st.family(
+        "semantic PRF (Rocchio)",
+        grid,
+        fused_with(rocchio),
+        semantic=rocchio,
+        note="source x k x beta x alpha x floor",
+    )
 
     # 2. Centroid smoothing inside the candidate pool: fused + gamma * minmax(cos(paper,
     #    centroid of the top-k fused papers)); no new search.
@@ -504,12 +631,18 @@ def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
             c = st.D[[st.pos[p] for p, _ in base[:k]]].mean(0)
             sims = st.D[[st.pos[p] for p, _ in base]] @ c
             sims = _minmax_arr(np, sims, sims)
-            out[q] = sorted(((p, s + gamma * float(x)) for (p, s), x in zip(base, sims)),
-                            key=lambda kv: (-kv[1], kv[0]))[:100]
+            out[q] = sorted(
+                ((p, s + gamma * float(x)) for (p, s), x in zip(base, sims)),
+                key=lambda kv: (-kv[1], kv[0]),
+            )[:100]
         return out
 
-    st.family("pool centroid smoothing", [(k, gm) for k in (1, 3, 10) for gm in (0.05, 0.1, 0.2)],
-              smooth, note="k x gamma on top of shipped fusion")
+    st.family(
+        "pool centroid smoothing",
+        [(k, gm) for k in (1, 3, 10) for gm in (0.05, 0.1, 0.2)],
+        smooth,
+        note="k x gamma on top of shipped fusion",
+    )
 
     # 3. Fusion variants: z-score normalization; lexical scaled by its max only; weighted +
     #    lambda * RRF; score completion over the union (exact cosine of every lexical candidate,
@@ -525,30 +658,42 @@ def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
             else:
                 v = _minmax_arr(np, v, v)
             return {p: float(x) for (p, _), x in zip(ranked, v)}
+
         L, S = norm(l, nl), norm(s, ns)
         if floor:
             L = {p: floor + (1 - floor) * v for p, v in L.items()}
         out = {p: a * L.get(p, 0.0) + (1 - a) * S.get(p, 0.0) for p in set(L) | set(S)}
         return sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))[:100]
 
-    st.family("z-score normalization", [(a, 0.0) for a in (0.4, 0.5, 0.6, 0.7, 0.8)],
-              lambda g: {q: generic(lex[q], sem[q], "z", "z", *g) for q in qids})
-    st.family("lexical / max, semantic min-max", FUSION_GRID,
-              lambda g: {q: generic(lex[q], sem[q], "max", "minmax", *g) for q in qids})
+    st.family(
+        "z-score normalization",
+        [(a, 0.0) for a in (0.4, 0.5, 0.6, 0.7, 0.8)],
+        lambda g: {q: generic(lex[q], sem[q], "z", "z", *g) for q in qids},
+    )
+    st.family(
+        "lexical / max, semantic min-max",
+        FUSION_GRID,
+        lambda g: {q: generic(lex[q], sem[q], "max", "minmax", *g) for q in qids},
+    )
 
     def with_rrf(g):
         lam, a, f = g
         out = {}
         for q in qids:
             w, r = dict(W(lex[q], sem[q], a, f)), dict(fusion.rrf(lex[q], sem[q], 10))
-            out[q] = sorted(((p, w[p] + lam * r[p] * 11 / 2) for p in w),
-                            key=lambda kv: (-kv[1], kv[0]))[:100]
+            out[q] = sorted(
+                ((p, w[p] + lam * r[p] * 11 / 2) for p in w), key=lambda kv: (-kv[1], kv[0])
+            )[:100]
         return out
 
-    st.family("weighted + lambda * RRF(k=10)",
-              [(lam, a, f) for lam in (0.0, 0.05, 0.1, 0.2) for a, f in FUSION_GRID], with_rrf)
+    st.family(
+        "weighted + lambda * RRF(k=10)",
+        [(lam, a, f) for lam in (0.0, 0.05, 0.1, 0.2) for a, f in FUSION_GRID],
+        with_rrf,
+    )
 
     if lex_more is not None:
+
         def union(g):
             a, floor = g
             out = {}
@@ -566,8 +711,11 @@ def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
                 out[q] = [(cand[i], float(sc[i])) for i in order][:100]
             return out
 
-        st.family("score completion over the union (min-max over the union)",
-                  [(a, f) for a in (0.4, 0.5, 0.6, 0.7, 0.8) for f in (0.0, 0.2, 0.4)], union)
+        st.family(
+            "score completion over the union (min-max over the union)",
+            [(a, f) for a in (0.4, 0.5, 0.6, 0.7, 0.8) for f in (0.0, 0.2, 0.4)],
+            union,
+        )
 
     # 4. Query centering: search with q - gamma * (mean paper vector); ranking-equivalent to
     #    cosine of mean-centred vectors, but needs no index change.
@@ -579,18 +727,24 @@ def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
             cen[g[0]] = {q: st.exact(st.Q[q] - g[0] * mu) for q in qids}
         return cen[g[0]]
 
-    st.family("query centering", [(gm, a, f) for gm in (0.25, 0.5, 1.0) for a, f in FUSION_GRID],
-              fused_with(centred), semantic=centred)
+    st.family(
+        "query centering",
+        [(gm, a, f) for gm in (0.25, 0.5, 1.0) for a, f in FUSION_GRID],
+        fused_with(centred),
+        semantic=centred,
+    )
 
     # 5. Lexical RM3 (expansion terms from the top-k BM25 papers), on a Python BM25 with the
     #    project's analyzer (body + 0.25 x title, no prefix/author fields), fused with the
     #    shipped semantic pool.
     if texts is not None:
         rm3_runs = _rm3_runs(st, texts)
-        st.family("lexical RM3 (python BM25)", [(k, m, w, a, f) for k, m, w in rm3_runs
-                                                for a, f in FUSION_GRID],
-                  lambda g: {q: W(rm3_runs[g[:3]][q], sem[q], g[3], g[4])[:100] for q in qids},
-                  note="k x terms x weight (w=0: plain python BM25)")
+        st.family(
+            "lexical RM3 (python BM25)",
+            [(k, m, w, a, f) for k, m, w in rm3_runs for a, f in FUSION_GRID],
+            lambda g: {q: W(rm3_runs[g[:3]][q], sem[q], g[3], g[4])[:100] for q in qids},
+            note="k x terms x weight (w=0: plain python BM25)",
+        )
 
     # 6. Doc side (needs an index format change, so only measured here): each abstract
     #    sentence embedded too; a paper's semantic score = (cos(full) + lam * max cos(sentence))
@@ -614,9 +768,12 @@ def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
                 sent_cache[lam] = out
             return sent_cache[lam]
 
-        st.family("doc side: + max sentence cosine (index change; proposal)",
-                  [(lam, a, f) for lam in (0.25, 0.5, 1.0) for a, f in FUSION_GRID],
-                  fused_with(sentences), semantic=sentences)
+        st.family(
+            "doc side: + max sentence cosine (index change; proposal)",
+            [(lam, a, f) for lam in (0.25, 0.5, 1.0) for a, f in FUSION_GRID],
+            fused_with(sentences),
+            semantic=sentences,
+        )
 
         # The same score, but only re-scoring the papers already in the ANN pool (no second
         # search: what a sentence-vector side table read at query time would cost).
@@ -631,34 +788,49 @@ def run_variants(st: Study, *, lex_more=None, texts=None, sentence_vecs=None,
                     rescored = []
                     for p, cos in sem[q]:
                         i = st.pos[p]
-                        sv = S_vecs[starts[i]:starts[i + 1]] @ st.Q[q]
+                        sv = S_vecs[starts[i] : starts[i + 1]] @ st.Q[q]
                         best = float(sv.max()) if len(sv) else cos
                         rescored.append((p, (cos + lam * best) / (1 + lam)))
                     out[q] = sorted(rescored, key=lambda kv: (-kv[1], kv[0]))
                 pool_cache[lam] = out
             return pool_cache[lam]
 
-        st.family("doc side: max sentence cosine, re-scoring the ANN pool only (proposal)",
-                  [(lam, a, f) for lam in (0.25, 0.5, 1.0) for a, f in FUSION_GRID],
-                  fused_with(pool_sentences), semantic=pool_sentences)
+        st.family(
+            "doc side: max sentence cosine, re-scoring the ANN pool only (proposal)",
+            [(lam, a, f) for lam in (0.25, 0.5, 1.0) for a, f in FUSION_GRID],
+            fused_with(pool_sentences),
+            semantic=pool_sentences,
+        )
 
         # Both pools re-scored (score completion): every candidate of either side gets
         # (cos + lam * max sentence cos) / (1 + lam), min-max over the union; lexical as
         # shipped (min-max over its pool, floor). lam = 0 is plain cosine completion.
         ugrid = [(a, f) for a in (0.4, 0.5, 0.6, 0.7) for f in (0.2, 0.4)]
         union = _union_rescorer(st, lex, sem, S_vecs, starts)
-        st.family("doc side: both pools re-scored, lam = 1 (proposal)",
-                  [(1.0, a, f) for a, f in ugrid], union)
-        st.family("doc side: both pools re-scored, lam tuned (proposal)",
-                  [(lam, a, f) for lam in (0.0, 0.5, 1.0, 2.0) for a, f in ugrid], union)
+        st.family(
+            "doc side: both pools re-scored, lam = 1 (proposal)",
+            [(1.0, a, f) for a, f in ugrid],
+            union,
+        )
+        st.family(
+            "doc side: both pools re-scored, lam tuned (proposal)",
+            [(lam, a, f) for lam in (0.0, 0.5, 1.0, 2.0) for a, f in ugrid],
+            union,
+        )
         if title_sentence_vecs is not None:
             # Each sentence embedded with its paper's title in front ("Title. Sentence").
             union_t = _union_rescorer(st, lex, sem, title_sentence_vecs, starts)
-            st.family("doc side: title + sentence vectors, both pools re-scored (proposal)",
-                      [(lam, a, f) for lam in (0.5, 1.0, 2.0, 4.0) for a, f in ugrid], union_t)
-            st.family("doc side: title + sentence, within the seq-rule region (alpha >= 0.6, "
-                      "floor >= 0.4)", [(lam, a, f) for lam in (1.0, 2.0, 4.0)
-                                        for a in (0.6, 0.7) for f in (0.4, 0.6)], union_t)
+            st.family(
+                "doc side: title + sentence vectors, both pools re-scored (proposal)",
+                [(lam, a, f) for lam in (0.5, 1.0, 2.0, 4.0) for a, f in ugrid],
+                union_t,
+            )
+            st.family(
+                "doc side: title + sentence, within the seq-rule region (alpha >= 0.6, "
+                "floor >= 0.4)",
+                [(lam, a, f) for lam in (1.0, 2.0, 4.0) for a in (0.6, 0.7) for f in (0.4, 0.6)],
+                union_t,
+            )
     return st.rows
 
 
@@ -672,10 +844,21 @@ def _union_rescorer(st: Study, lex, sem, S_vecs, starts):
         cand = list(dict.fromkeys([p for p, _ in lex[q]] + [p for p, _ in sem[q]]))
         rows_i = [st.pos[p] for p in cand]
         cos = st.D[rows_i] @ st.Q[q]
-        best = np.array([float((S_vecs[starts[i]:starts[i + 1]] @ st.Q[q]).max())
-                         if starts[i + 1] > starts[i] else cos[j] for j, i in enumerate(rows_i)])
-        pre[q] = (cand, cos, best, np.array([p in lpool for p in cand]),
-                  np.array([lpool.get(p, 0.0) for p in cand]))
+        best = np.array(
+            [
+                float((S_vecs[starts[i] : starts[i + 1]] @ st.Q[q]).max())
+                if starts[i + 1] > starts[i]
+                else cos[j]
+                for j, i in enumerate(rows_i)
+            ]
+        )
+        pre[q] = (
+            cand,
+            cos,
+            best,
+            np.array([p in lpool for p in cand]),
+            np.array([lpool.get(p, 0.0) for p in cand]),
+        )
     memo = {}
 
     def run(g):
@@ -685,8 +868,9 @@ def _union_rescorer(st: Study, lex, sem, S_vecs, starts):
             for q in st.qids:
                 cand, cos, best, inlex, bm = pre[q]
                 s = (cos + lam * best) / (1 + lam)
-                sc = (a * np.where(inlex, floor + (1 - floor) * _minmax_arr(np, bm, bm[inlex]),
-                                   0.0) + (1 - a) * _minmax_arr(np, s, s))
+                sc = a * np.where(
+                    inlex, floor + (1 - floor) * _minmax_arr(np, bm, bm[inlex]), 0.0
+                ) + (1 - a) * _minmax_arr(np, s, s)
                 order = np.lexsort((np.array(cand), -sc))
                 out[q] = [(cand[i], float(sc[i])) for i in order][:100]
             memo[g] = out
@@ -710,8 +894,10 @@ def _rm3_runs(st: Study, texts):
         for i, c in enumerate(cnts):
             for t, tf in c.items():
                 post.setdefault(t, []).append((i, tf))
-        post = {t: (np.array([i for i, _ in p]), np.array([f for _, f in p], dtype=np.float64))
-                for t, p in post.items()}
+        post = {
+            t: (np.array([i for i, _ in p]), np.array([f for _, f in p], dtype=np.float64))
+            for t, p in post.items()
+        }
         lens = np.array([sum(c.values()) for c in cnts], dtype=np.float64)
         return post, lens, lens.mean()
 
@@ -787,9 +973,14 @@ def variants_main(args, svc, settings, corpus, queries, qrels, pqs, pools, sem_p
     lexical.TITLE_BOOST = 0.25  # shipped boost (lexical.py)
     lex_pool = pools[0.25][0]
     t = time.perf_counter()
-    lex_more = {q: svc.lexical.score_ids(
-        pqs[q], merge(pqs[q], None),
-        [p for p, _ in sem_pool[q] if p not in {x for x, _ in lex_pool[q]}]) for q in pqs}
+    lex_more = {
+        q: svc.lexical.score_ids(
+            pqs[q],
+            merge(pqs[q], None),
+            [p for p, _ in sem_pool[q] if p not in {x for x, _ in lex_pool[q]}],
+        )
+        for q in pqs
+    }
     completion_ms = (time.perf_counter() - t) / len(pqs) * 1000
     st = Study(qrels, lex_pool, sem_pool, vecs, ids, D, folds(list(queries)))
     st.texts = queries
@@ -814,26 +1005,39 @@ def variants_main(args, svc, settings, corpus, queries, qrels, pqs, pools, sem_p
         else:
             from paperwire.search.embed import get_encoder, paper_text
 
-            texts_ts = [paper_text(docs[o].get("title", ""), s)
-                        for o, s in zip(sentence_vecs[1].tolist(), _sentences(docs)[0])]
+            texts_ts = [
+                paper_text(docs[o].get("title", ""), s)
+                for o, s in zip(sentence_vecs[1].tolist(), _sentences(docs)[0])
+            ]
             t = time.perf_counter()
             title_sentence_vecs = get_encoder(settings).encode(texts_ts, progress=True)
-            log(f"{len(texts_ts)} title + sentence texts embedded in "
-                f"{time.perf_counter() - t:.0f}s")
+            log(
+                f"{len(texts_ts)} title + sentence texts embedded in {time.perf_counter() - t:.0f}s"
+            )
             np.save(tcache, title_sentence_vecs)
-    ranx_check = ev.score(qrels, as_run({q: fusion.weighted(lex_pool[q], sem_pool[q], 0.7,
-                                                           0.4)[:100] for q in lex_pool}))
-    rows = run_variants(st, lex_more=lex_more,
-                        texts=[(d.get("title", ""), d.get("text", "")) for d in docs],
-                        sentence_vecs=sentence_vecs,
-                        title_sentence_vecs=title_sentence_vecs)
+    ranx_check = ev.score(
+        qrels,
+        as_run({q: fusion.weighted(lex_pool[q], sem_pool[q], 0.7, 0.4)[:100] for q in lex_pool}),
+    )
+    rows = run_variants(
+        st,
+        lex_more=lex_more,
+        texts=[(d.get("title", ""), d.get("text", "")) for d in docs],
+        sentence_vecs=sentence_vecs,
+        title_sentence_vecs=title_sentence_vecs,
+    )
     # The study's own nDCG@10 must agree with ranx (the metric library of `paperwire eval`).
     assert abs(rows[0]["train_hybrid_ndcg@10"] - ranx_check["ndcg@10"]) < 1e-3, ranx_check
-    out = {"split": "train", "queries": len(queries), "folds": 5,
-           "fusion_grid": FUSION_GRID, "score_completion_ms_per_query": round(completion_ms, 2),
-           "variants": rows,
-           "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "loadavg": [round(x, 2) for x in __import__("os").getloadavg()]}
+    out = {
+        "split": "train",
+        "queries": len(queries),
+        "folds": 5,
+        "fusion_grid": FUSION_GRID,
+        "score_completion_ms_per_query": round(completion_ms, 2),
+        "variants": rows,
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "loadavg": [round(x, 2) for x in __import__("os").getloadavg()],
+    }
     path = Path(args.json_out).with_name("relevance_variants.json")
     path.write_text(json.dumps(out, indent=2))
     print(json.dumps(rows, indent=1))

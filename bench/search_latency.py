@@ -81,8 +81,9 @@ class SyntheticSemantic:
             if not cands:
                 return []
             # usearch's get() of several keys returns one vector per key (a tuple).
-            vecs = np.vstack(self.index.get(np.array(cands, dtype=np.uint64),
-                                            dtype=np.float32)).astype(np.float32)
+            vecs = np.vstack(
+                self.index.get(np.array(cands, dtype=np.uint64), dtype=np.float32)
+            ).astype(np.float32)
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-9
             sims = vecs @ q
             order = np.argsort(-sims)[:k]
@@ -141,11 +142,14 @@ def build_fts(db_path: Path, fts_path: Path) -> tuple[float | None, int]:
     con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
     con.execute(f"ATTACH DATABASE 'file:{db_path}?mode=ro' AS src")
-    con.execute("CREATE VIRTUAL TABLE fts USING fts5(title, abstract, authors, "
-                "tokenize='porter unicode61')")
+    con.execute(
+        "CREATE VIRTUAL TABLE fts USING fts5(title, abstract, authors, tokenize='porter unicode61')"
+    )
     log("building FTS5 baseline ...")
-    con.execute("INSERT INTO fts(rowid, title, abstract, authors) "
-                "SELECT rowid, title, abstract, authors FROM src.papers WHERE hidden = 0")
+    con.execute(
+        "INSERT INTO fts(rowid, title, abstract, authors) "
+        "SELECT rowid, title, abstract, authors FROM src.papers WHERE hidden = 0"
+    )
     con.commit()
     con.execute("INSERT INTO fts(fts) VALUES('optimize')")
     con.commit()
@@ -154,21 +158,24 @@ def build_fts(db_path: Path, fts_path: Path) -> tuple[float | None, int]:
 
 
 # ------------------------------------------------------------------------------------------
-def make_queries(db_path: Path, n_each: int, seed: int = 3, *, titles: bool = False
-                 ) -> list[dict]:
+def make_queries(db_path: Path, n_each: int, seed: int = 3, *, titles: bool = False) -> list[dict]:
     """Deterministic query mix drawn from the corpus itself (``titles``: plus a "title" kind,
     3-5 consecutive words of a real title, as a reader would paste them)."""
     rng = random.Random(seed)
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     n_papers = con.execute("SELECT count(*) FROM papers").fetchone()[0]
-    step = max(1, min(97, n_papers // 200))   # ~10,000 sampled papers at 1M, all when tiny
-    sample = con.execute("SELECT title, abstract, categories, authors FROM papers "
-                         f"WHERE rowid % {step} = 0 LIMIT 10000").fetchall()
+    step = max(1, min(97, n_papers // 200))  # ~10,000 sampled papers at 1M, all when tiny
+    sample = con.execute(
+        "SELECT title, abstract, categories, authors FROM papers "
+        f"WHERE rowid % {step} = 0 LIMIT 10000"
+    ).fetchall()
     con.close()
     counts = Counter()
     bigrams = Counter()
-    stop = set("the of and in to a we for is that with on by this are an as from be which "
-               "our it at can these also".split())
+    stop = set(
+        "the of and in to a we for is that with on by this are an as from be which "
+        "our it at can these also".split()
+    )
     for title, abstract, *_ in sample:
         words = re.findall(r"[a-z][a-z0-9]+", f"{title} {abstract}".lower())
         counts.update(set(words))
@@ -178,11 +185,18 @@ def make_queries(db_path: Path, n_each: int, seed: int = 3, *, titles: bool = Fa
     by_count = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))
     common = [w for w, _ in by_count[:120] if w not in stop and len(w) > 3][:60]
     rare = sorted(w for w, c in counts.items() if 2 <= c <= 3 and len(w) > 5)
-    phrases = [f'"{a} {b}"' for (a, b), c in bigrams.most_common(20000)
-               if a not in stop and b not in stop][:80]
+    phrases = [
+        f'"{a} {b}"' for (a, b), c in bigrams.most_common(20000) if a not in stop and b not in stop
+    ][:80]
     cats = sorted({c for _, _, cj, _ in sample for c in json.loads(cj)})
-    names = sorted({a["name"].split()[-1] for *_, aj in sample for a in json.loads(aj or "[]")
-                    if a.get("name")})
+    names = sorted(
+        {
+            a["name"].split()[-1]
+            for *_, aj in sample
+            for a in json.loads(aj or "[]")
+            if a.get("name")
+        }
+    )
     prefixes = sorted({w[:4] for w in common if len(w) > 6} | {"seq", "spec", "quant"})
     qs: list[dict] = []
     for w in rng.sample(common, min(n_each, len(common))):
@@ -201,27 +215,45 @@ def make_queries(db_path: Path, n_each: int, seed: int = 3, *, titles: bool = Fa
         choice = rng.random()
         if choice < 0.4 or not names:
             c = rng.choice(cats)
-            qs.append({"kind": "filter", "q": f"{w} cat:{c}", "fts": w,
-                       "sql": ("categories LIKE ?", f'%"{c}"%')})
+            qs.append(
+                {
+                    "kind": "filter",
+                    "q": f"{w} cat:{c}",
+                    "fts": w,
+                    "sql": ("categories LIKE ?", f'%"{c}"%'),
+                }
+            )
         elif choice < 0.7:
             y = rng.randint(2012, 2024)
-            qs.append({"kind": "filter", "q": f"{w} after:{y}", "fts": w,
-                       "sql": ("published_at >= ?", f"{y}-01-01")})
+            qs.append(
+                {
+                    "kind": "filter",
+                    "q": f"{w} after:{y}",
+                    "fts": w,
+                    "sql": ("published_at >= ?", f"{y}-01-01"),
+                }
+            )
         else:
             a = rng.choice(names)
             fts_a = re.sub(r"[^\w]", "", a) or w
-            qs.append({"kind": "filter", "q": f"{w} author:{a}",
-                       "fts": f'{w} AND authors:"{fts_a}"'})
+            qs.append(
+                {"kind": "filter", "q": f"{w} author:{a}", "fts": f'{w} AND authors:"{fts_a}"'}
+            )
     if titles:
         for title, *_ in rng.sample(sample, min(n_each, len(sample))):
             words = re.findall(r"[A-Za-z][A-Za-z0-9]+", title)
             if len(words) < 3:
                 continue
             start = rng.randrange(max(1, len(words) - 4))
-            chosen = words[start:start + rng.randint(3, 5)]
+            chosen = words[start : start + rng.randint(3, 5)]
             # Plain words: the search page ranks papers matching any of them; FTS5 likewise.
-            qs.append({"kind": "title", "q": " ".join(chosen),
-                       "fts": " OR ".join(f'"{w}"' for w in chosen)})
+            qs.append(
+                {
+                    "kind": "title",
+                    "q": " ".join(chosen),
+                    "fts": " OR ".join(f'"{w}"' for w in chosen),
+                }
+            )
     return qs
 
 
@@ -233,10 +265,14 @@ def fts_query(con, q: dict, order: str = "relevance") -> tuple[list, int]:
         where += f" AND p.{cond}"
         params.append(val)
     by = "bm25(fts, 2.0, 1.0, 1.0)" if order == "relevance" else "p.published_at DESC"
-    rows = con.execute("SELECT fts.rowid FROM fts JOIN src.papers p ON p.rowid = fts.rowid "
-                       f"WHERE {where} ORDER BY {by} LIMIT 20", params).fetchall()
-    total = con.execute("SELECT count(*) FROM fts JOIN src.papers p ON p.rowid = fts.rowid "
-                        f"WHERE {where}", params).fetchone()[0]
+    rows = con.execute(
+        "SELECT fts.rowid FROM fts JOIN src.papers p ON p.rowid = fts.rowid "
+        f"WHERE {where} ORDER BY {by} LIMIT 20",
+        params,
+    ).fetchall()
+    total = con.execute(
+        f"SELECT count(*) FROM fts JOIN src.papers p ON p.rowid = fts.rowid WHERE {where}", params
+    ).fetchone()[0]
     return rows, total
 
 
@@ -265,8 +301,9 @@ def prepare_real(source: Path, work: Path, limit: int | None) -> Path:
                 if n >= limit:
                     break
                 out.write(line)
-    settings = load_settings(env={}, data_dir=work / "import", database_url=f"sqlite:///{db_path}",
-                             load_demo_data=False)
+    settings = load_settings(
+        env={}, data_dir=work / "import", database_url=f"sqlite:///{db_path}", load_demo_data=False
+    )
     db = open_database(settings)
     t0 = time.perf_counter()
     summary = import_file(settings, db, src, "kaggle", progress=True)
@@ -283,32 +320,53 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", default="/tmp/pwbench/papers_1m.db")
     ap.add_argument("--work", default="/tmp/pwsearch/bench1m")
-    ap.add_argument("--out", default=str(ROOT / "docs" / "img"),
-                    help="directory of the plot ('' for no plot)")
-    ap.add_argument("--json-out", default=None,
-                    help="default: bench/results/search_latency.json "
-                         "(search_latency_real.json with --real)")
+    ap.add_argument(
+        "--out", default=str(ROOT / "docs" / "img"), help="directory of the plot ('' for no plot)"
+    )
+    ap.add_argument(
+        "--json-out",
+        default=None,
+        help="default: bench/results/search_latency.json (search_latency_real.json with --real)",
+    )
     ap.add_argument("--per-kind", type=int, default=40)
     ap.add_argument("--rebuild", action="store_true")
-    ap.add_argument("--real", default=None, metavar="FILE",
-                    help="real arXiv records (snapshot format, .jsonl or .jsonl.gz) instead of "
-                         "--db: imported into WORK/real.db with the real importer")
-    ap.add_argument("--real-limit", type=int, default=None,
-                    help="with --real: import only the first N records")
-    ap.add_argument("--synthetic", action="store_true",
-                    help="without the real 1M semantic index, build a usearch one here")
-    ap.add_argument("--prepare-only", action="store_true",
-                    help="build the indexes (lexical, FTS5) and stop; measure in a later run")
-    ap.add_argument("--semantic-dir", default="/tmp/pwbench/semantic_data/index/semantic",
-                    help="the 1M semantic index bench/semantic_memory.py builds (synthetic "
-                         "vectors stored in the DB's embeddings table); used when present")
+    ap.add_argument(
+        "--real",
+        default=None,
+        metavar="FILE",
+        help="real arXiv records (snapshot format, .jsonl or .jsonl.gz) instead of "
+        "--db: imported into WORK/real.db with the real importer",
+    )
+    ap.add_argument(
+        "--real-limit", type=int, default=None, help="with --real: import only the first N records"
+    )
+    ap.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="without the real 1M semantic index, build a usearch one here",
+    )
+    ap.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="build the indexes (lexical, FTS5) and stop; measure in a later run",
+    )
+    ap.add_argument(
+        "--semantic-dir",
+        default="/tmp/pwbench/semantic_data/index/semantic",
+        help="the 1M semantic index bench/semantic_memory.py builds (synthetic "
+        "vectors stored in the DB's embeddings table); used when present",
+    )
     args = ap.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    db_path = (prepare_real(Path(args.real), work, args.real_limit) if args.real
-               else Path(args.db))
-    json_out = Path(args.json_out or ROOT / "bench" / "results" / (
-        "search_latency_real.json" if args.real else "search_latency.json"))
+    db_path = prepare_real(Path(args.real), work, args.real_limit) if args.real else Path(args.db)
+    json_out = Path(
+        args.json_out
+        or ROOT
+        / "bench"
+        / "results"
+        / ("search_latency_real.json" if args.real else "search_latency.json")
+    )
 
     from paperwire.config import load_settings
     from paperwire.search import service as service_mod
@@ -316,11 +374,18 @@ def main(argv: list[str] | None = None) -> None:
     from paperwire.search.lexical import LexicalIndex
     from paperwire.store.db import Database
 
-    settings = load_settings(env={}, data_dir=work, database_url=f"sqlite:///{db_path}",
-                             load_demo_data=False)
+    settings = load_settings(
+        env={}, data_dir=work, database_url=f"sqlite:///{db_path}", load_demo_data=False
+    )
     db = Database(settings.database_url)
-    results: dict = {"papers": None, "corpus": (f"real arXiv records from {args.real}"
-                                               if args.real else f"synthetic papers in {db_path}")}
+    results: dict = {
+        "papers": None,
+        "corpus": (
+            f"real arXiv records from {args.real}"
+            if args.real
+            else f"synthetic papers in {db_path}"
+        ),
+    }
 
     lex = LexicalIndex(settings, db)
     if args.rebuild or not (lex.root / "CURRENT").exists():
@@ -356,8 +421,7 @@ def main(argv: list[str] | None = None) -> None:
         log(f"no semantic index at {real_sem}: hybrid not measured (pass --synthetic)")
     else:
         con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-        ids = [r[0] for r in con.execute("SELECT id FROM papers WHERE hidden = 0 "
-                                         "ORDER BY rowid")]
+        ids = [r[0] for r in con.execute("SELECT id FROM papers WHERE hidden = 0 ORDER BY rowid")]
         con.close()
         sem, sem_build, sem_bytes = semantic_side(work, ids)
         results["semantic_index"] = "usearch over synthetic vectors built here"
@@ -370,8 +434,12 @@ def main(argv: list[str] | None = None) -> None:
     # The synthetic vector index (when built here) is handed to the service with the real
     # query encoder; otherwise the service opens the real one itself.
     svc = service_mod.SearchService(
-        settings, db, background=False,
-        semantic=sem, encoder=get_encoder(settings) if sem is not None else None)
+        settings,
+        db,
+        background=False,
+        semantic=sem,
+        encoder=get_encoder(settings) if sem is not None else None,
+    )
     hybrid = results["semantic_index"] is not None
     if sem is None and hybrid and svc.semantic() is None:
         raise SystemExit("semantic side unavailable (see the log above)")
@@ -399,25 +467,37 @@ def main(argv: list[str] | None = None) -> None:
                 t = time.perf_counter()
                 r = svc.search(q["q"], mode=mode, sort=sort, limit=20)
                 timings.setdefault(name, {}).setdefault(kind, []).append(
-                    (time.perf_counter() - t) * 1000)
+                    (time.perf_counter() - t) * 1000
+                )
                 totals.setdefault(name, []).append((r.total, bool(r.total_is_estimate)))
         for sort in sorts:
             name = f"fts5 {sort}"
             t = time.perf_counter()
             _rows, total = fts_query(fts, q, sort)
             timings.setdefault(name, {}).setdefault(kind, []).append(
-                (time.perf_counter() - t) * 1000)
+                (time.perf_counter() - t) * 1000
+            )
             totals.setdefault(name, []).append((total, False))
     svc.close()
 
     summary = {}
     for mode, by_kind in timings.items():
         every = [x for v in by_kind.values() for x in v]
-        summary[mode] = {"all": {"p50": pct(every, 50), "p95": pct(every, 95),
-                                 "p99": pct(every, 99), "n": len(every)}}
+        summary[mode] = {
+            "all": {
+                "p50": pct(every, 50),
+                "p95": pct(every, 95),
+                "p99": pct(every, 99),
+                "n": len(every),
+            }
+        }
         for kind, vals in by_kind.items():
-            summary[mode][kind] = {"p50": pct(vals, 50), "p95": pct(vals, 95),
-                                   "p99": pct(vals, 99), "n": len(vals)}
+            summary[mode][kind] = {
+                "p50": pct(vals, 50),
+                "p95": pct(vals, 95),
+                "p99": pct(vals, 99),
+                "n": len(vals),
+            }
     for mode in summary:
         for kind in summary[mode]:
             for k in ("p50", "p95", "p99"):
@@ -425,11 +505,17 @@ def main(argv: list[str] | None = None) -> None:
     results["latency_ms"] = summary
     results["fts5_over_lexical_p95_common"] = round(
         summary["fts5 relevance"]["common"]["p95"]
-        / max(summary["lexical relevance"]["common"]["p95"], 1e-9), 1)
+        / max(summary["lexical relevance"]["common"]["p95"], 1e-9),
+        1,
+    )
     # Totals: every figure above includes a total; how many were exact, and their mean.
-    results["totals"] = {name: {"exact_share": round(sum(not est for _, est in v) / len(v), 3),
-                                "mean_total": round(statistics.mean(t for t, _ in v), 1)}
-                         for name, v in totals.items()}
+    results["totals"] = {
+        name: {
+            "exact_share": round(sum(not est for _, est in v) / len(v), 3),
+            "mean_total": round(statistics.mean(t for t, _ in v), 1),
+        }
+        for name, v in totals.items()
+    }
     results["queries"] = [q["q"] for q in queries]
     results["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results["loadavg"] = [round(x, 2) for x in os.getloadavg()]
@@ -437,23 +523,35 @@ def main(argv: list[str] | None = None) -> None:
     json_out.write_text(json.dumps(results, indent=2))
     print(json.dumps({k: v for k, v in results.items() if k != "queries"}, indent=2))
     if args.out:
-        plot(summary, list(timings), results["papers"], Path(args.out) / (
-            "search_latency_real.png" if args.real else "search_latency.png"))
+        plot(
+            summary,
+            list(timings),
+            results["papers"],
+            Path(args.out) / ("search_latency_real.png" if args.real else "search_latency.png"),
+        )
 
 
 def plot(summary: dict, modes: list[str], papers: int, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    kinds = [k for k in ["common", "rare", "phrase", "prefix", "filter", "title", "all"]
-             if k in summary[modes[0]]]
+    kinds = [
+        k
+        for k in ["common", "rare", "phrase", "prefix", "filter", "title", "all"]
+        if k in summary[modes[0]]
+    ]
     fig, ax = plt.subplots(figsize=(10, 4))
     width = 0.8 / len(modes)
     for i, mode in enumerate(modes):
         vals = [summary[mode][k]["p95"] for k in kinds]
-        ax.bar([x + (i - (len(modes) - 1) / 2) * width for x in range(len(kinds))], vals, width,
-               label=mode)
+        ax.bar(
+            [x + (i - (len(modes) - 1) / 2) * width for x in range(len(kinds))],
+            vals,
+            width,
+            label=mode,
+        )
     ax.set_yscale("log")
     ax.set_xticks(range(len(kinds)), kinds)
     ax.set_ylabel("p95 latency (ms, log scale)")

@@ -73,8 +73,10 @@ def cosine_stats(vecs: np.ndarray, rng, sample: int = 500) -> dict:
     s = vecs[idx] @ vecs.T
     s[np.arange(len(idx)), idx] = -2  # not itself
     pairs = vecs[idx] @ vecs[rng.choice(len(vecs), size=len(idx))].T
-    return {"random_pair_cos_mean": round(float(np.mean(pairs)), 3),
-            "nn1_cos_mean": round(float(np.mean(s.max(axis=1))), 3)}
+    return {
+        "random_pair_cos_mean": round(float(np.mean(pairs)), 3),
+        "nn1_cos_mean": round(float(np.mean(s.max(axis=1))), 3),
+    }
 
 
 def write_embeddings(db_path: Path, model_id: str, ids, hashes, vecs) -> float:
@@ -86,10 +88,15 @@ def write_embeddings(db_path: Path, model_id: str, ids, hashes, vecs) -> float:
     now = time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime())
     step = 20_000
     for start in range(0, len(ids), step):
-        rows = [(ids[i], model_id, DIM, vecs[i].astype("<f4").tobytes(), hashes[i], now)
-                for i in range(start, min(len(ids), start + step))]
-        conn.executemany("INSERT INTO embeddings (paper_id, model, dim, vector, content_hash, "
-                         "created_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        rows = [
+            (ids[i], model_id, DIM, vecs[i].astype("<f4").tobytes(), hashes[i], now)
+            for i in range(start, min(len(ids), start + step))
+        ]
+        conn.executemany(
+            "INSERT INTO embeddings (paper_id, model, dim, vector, content_hash, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
         conn.commit()
     conn.close()
     return time.perf_counter() - started
@@ -167,9 +174,11 @@ res["mem_after_queries"] = mem()
 print(json.dumps(res))
 """
 
-WORDS = ("neural network protein galaxy quantum sequence graph learning transformer "
-         "diffusion lattice spectral bayesian inference magnetic cosmological gene "
-         "optimization sparse kernel embedding robust causal dark matter").split()
+WORDS = (
+    "neural network protein galaxy quantum sequence graph learning transformer "
+    "diffusion lattice spectral bayesian inference magnetic cosmological gene "
+    "optimization sparse kernel embedding robust causal dark matter"
+).split()
 
 
 def serve_stage(args, db_url: str, result: dict) -> None:
@@ -180,16 +189,22 @@ def serve_stage(args, db_url: str, result: dict) -> None:
         return
     serve = args.data_dir.parent / "serve_data"
     (serve / "index").mkdir(parents=True, exist_ok=True)
-    for name, target in (("lexical", lexical), ("semantic", args.data_dir / "index" /
-                                                 "semantic")):
+    for name, target in (("lexical", lexical), ("semantic", args.data_dir / "index" / "semantic")):
         link = serve / "index" / name
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(target.resolve())
-    child_args = {"data_dir": str(serve), "db_url": db_url, "words": WORDS,
-                  "queries": args.serve_queries}
-    out = subprocess.run([sys.executable, "-c", SERVE, str(ROOT / "src"),
-                          json.dumps(child_args)], capture_output=True, text=True)
+    child_args = {
+        "data_dir": str(serve),
+        "db_url": db_url,
+        "words": WORDS,
+        "queries": args.serve_queries,
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", SERVE, str(ROOT / "src"), json.dumps(child_args)],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0:
         print(out.stderr[-3000:], file=sys.stderr)
         return
@@ -210,16 +225,26 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=Path("/tmp/pwbench/semantic_data"))
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--recall-queries", type=int, default=300)
-    ap.add_argument("--real-vectors", type=Path, default=None,
-                    help="a .npy of real embeddings (bench/embed.py cache) to compare cosines")
+    ap.add_argument(
+        "--real-vectors",
+        type=Path,
+        default=None,
+        help="a .npy of real embeddings (bench/embed.py cache) to compare cosines",
+    )
     ap.add_argument("--skip-write", action="store_true", help="embeddings already written")
     ap.add_argument("--limit", type=int, default=0, help="only the first N papers (smoke run)")
-    ap.add_argument("--lexical-index", type=Path,
-                    default=Path("/tmp/pwsearch/bench1m/index/lexical"),
-                    help="a 1M lexical index (bench/search_latency.py) for the serve stage")
+    ap.add_argument(
+        "--lexical-index",
+        type=Path,
+        default=Path("/tmp/pwsearch/bench1m/index/lexical"),
+        help="a 1M lexical index (bench/search_latency.py) for the serve stage",
+    )
     ap.add_argument("--serve-queries", type=int, default=300)
-    ap.add_argument("--serve-only", action="store_true",
-                    help="only the serve stage, adding its figures to --out")
+    ap.add_argument(
+        "--serve-only",
+        action="store_true",
+        help="only the serve stage, adding its figures to --out",
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "semantic_1m.json")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "semantic_1m_latency.png")
     args = ap.parse_args()
@@ -237,9 +262,10 @@ def main() -> None:
 
     model_id = model_id_for(load_settings(env={}))
     conn = sqlite3.connect(args.db)
-    rows = conn.execute("SELECT id, coalesce(primary_category, ''), content_hash FROM papers "
-                        "ORDER BY id" + (f" LIMIT {int(args.limit)}" if args.limit else "")
-                        ).fetchall()
+    rows = conn.execute(
+        "SELECT id, coalesce(primary_category, ''), content_hash FROM papers "
+        "ORDER BY id" + (f" LIMIT {int(args.limit)}" if args.limit else "")
+    ).fetchall()
     conn.close()
     ids = [r[0] for r in rows]
     cats = [r[1] for r in rows]
@@ -248,16 +274,23 @@ def main() -> None:
     print(f"{len(ids)} papers, model_id {model_id}", file=sys.stderr)
     t = time.perf_counter()
     vecs = synth_vectors(cats)
-    result = {"papers": len(ids), "model_id": model_id, "dim": DIM, "dtype": "i8",
-              "synthetic_vectors": True, "generate_s": round(time.perf_counter() - t, 1)}
+    result = {
+        "papers": len(ids),
+        "model_id": model_id,
+        "dim": DIM,
+        "dtype": "i8",
+        "synthetic_vectors": True,
+        "generate_s": round(time.perf_counter() - t, 1),
+    }
     rng = np.random.default_rng(1)
     result["synthetic_cosines"] = cosine_stats(vecs, rng)
     if args.real_vectors and args.real_vectors.exists():
         result["real_scifact_cosines"] = cosine_stats(np.load(args.real_vectors), rng)
     print(json.dumps(result), file=sys.stderr)
     if not args.skip_write:
-        result["write_embeddings_s"] = round(write_embeddings(args.db, model_id, ids, hashes,
-                                                              vecs), 1)
+        result["write_embeddings_s"] = round(
+            write_embeddings(args.db, model_id, ids, hashes, vecs), 1
+        )
         print(f"wrote embeddings in {result['write_embeddings_s']} s", file=sys.stderr)
 
     # Build through the real code path: SemanticIndex.rebuild() reads the embeddings table.
@@ -275,11 +308,18 @@ def main() -> None:
     db.dispose()
     folder = args.data_dir / "index" / "semantic"
     # Entries are files (the graph, the manifest) and folders (the table's .npy arrays).
-    sizes = {p.name: (p.stat().st_size if p.is_file() else
-                      sum(f.stat().st_size for f in p.rglob("*") if f.is_file()))
-             for p in folder.iterdir() if not p.name.startswith(".")}
-    result["index_files_mb"] = {name: round(size / 2**20, 1)
-                                for name, size in sizes.items() if size}
+    sizes = {
+        p.name: (
+            p.stat().st_size
+            if p.is_file()
+            else sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+        )
+        for p in folder.iterdir()
+        if not p.name.startswith(".")
+    }
+    result["index_files_mb"] = {
+        name: round(size / 2**20, 1) for name, size in sizes.items() if size
+    }
     result["indexed"] = n
     print(f"built {n} in {result['build_s']} s: {result['index_files_mb']}", file=sys.stderr)
 
@@ -295,11 +335,21 @@ def main() -> None:
     cfile = args.data_dir / "cands.json"
     cfile.write_text(json.dumps(cands))
 
-    child_args = {"data_dir": str(args.data_dir), "db_url": db_url, "model_id": model_id,
-                  "dim": DIM, "queries": str(qfile), "cands": str(cfile),
-                  "recall_queries": args.recall_queries}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / "src"),
-                          json.dumps(child_args)], capture_output=True, text=True, check=True)
+    child_args = {
+        "data_dir": str(args.data_dir),
+        "db_url": db_url,
+        "model_id": model_id,
+        "dim": DIM,
+        "queries": str(qfile),
+        "cands": str(cfile),
+        "recall_queries": args.recall_queries,
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ROOT / "src"), json.dumps(child_args)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     child = json.loads(out.stdout.strip().splitlines()[-1])
 
     # Exact float32 ground truth for recall@10.
@@ -310,8 +360,11 @@ def main() -> None:
         hits += len(truth & set(child["ann_top10"][i]))
     result["recall@10_vs_exact"] = round(hits / (10 * args.recall_queries), 4)
     for key in ("lat_k10", "lat_k100", "lat_filtered_20k"):
-        result[key + "_ms"] = {"p50": pct(child[key], 50), "p95": pct(child[key], 95),
-                               "p99": pct(child[key], 99)}
+        result[key + "_ms"] = {
+            "p50": pct(child[key], 50),
+            "p95": pct(child[key], 95),
+            "p99": pct(child[key], 99),
+        }
     for key in ("count", "load_s", "mem_start", "mem_after_load", "mem_after_queries"):
         result["serving_" + key] = child[key]
     serve_stage(args, db_url, result)
@@ -328,16 +381,22 @@ def plot(child: dict, result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    labels = {"lat_k10": "ANN top-10", "lat_k100": "ANN top-100",
-              "lat_filtered_20k": "exact among 20k candidates"}
+    labels = {
+        "lat_k10": "ANN top-10",
+        "lat_k100": "ANN top-100",
+        "lat_filtered_20k": "exact among 20k candidates",
+    }
     for key, label in labels.items():
         vals = np.sort(child[key])
         ax.plot(vals, np.linspace(0, 1, len(vals)), label=label)
     ax.set_xscale("log")
     ax.set_xlabel("query latency (ms, log scale)")
     ax.set_ylabel("fraction of queries")
-    ax.set_title(f"Semantic index, {result['indexed']:,} papers (synthetic vectors), "
-                 f"recall@10 {result['recall@10_vs_exact']:.3f}", fontsize=9)
+    ax.set_title(
+        f"Semantic index, {result['indexed']:,} papers (synthetic vectors), "
+        f"recall@10 {result['recall@10_vs_exact']:.3f}",
+        fontsize=9,
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

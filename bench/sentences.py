@@ -55,47 +55,59 @@ def main() -> None:
     from paperwire.store.models import SentenceVectors
     from paperwire.store.sentences import get_sentence_vectors
 
-    settings = load_settings(env={}, data_dir=Path(args.work), database_url="",
-                             load_demo_data=False)
+    settings = load_settings(
+        env={}, data_dir=Path(args.work), database_url="", load_demo_data=False
+    )
     enc = get_encoder(settings)
-    docs = [json.loads(line) for line in open(Path(args.data) / "corpus.jsonl")][:args.papers]
-    pending = [PendingPaper(str(d["_id"]), d.get("title", ""), d.get("text", ""), "x")
-               for d in docs]
+    docs = [json.loads(line) for line in open(Path(args.data) / "corpus.jsonl")][: args.papers]
+    pending = [
+        PendingPaper(str(d["_id"]), d.get("title", ""), d.get("text", ""), "x") for d in docs
+    ]
     enc.encode([paper_text(p.title, p.abstract) for p in pending[:64]])  # warm up
     t = time.perf_counter()
     for i in range(0, len(pending), 256):
-        enc.encode([paper_text(p.title, p.abstract) for p in pending[i:i + 256]])
+        enc.encode([paper_text(p.title, p.abstract) for p in pending[i : i + 256]])
     paper_s = time.perf_counter() - t
     t = time.perf_counter()
     n_sent = 0
     for i in range(0, len(pending), 256):
-        _, rows = _encode_batch(enc, paper_text, pending[i:i + 256])
+        _, rows = _encode_batch(enc, paper_text, pending[i : i + 256])
         n_sent += sum(len(r[2]) for r in rows)
     both_s = time.perf_counter() - t
-    embedding = {"papers": len(pending), "sentence_texts": n_sent,
-                 "sentence_texts_per_paper": round(n_sent / len(pending), 2),
-                 "paper_only_s": round(paper_s, 1), "papers_per_s": round(len(pending) / paper_s, 1),
-                 "with_sentences_s": round(both_s, 1),
-                 "papers_per_s_with_sentences": round(len(pending) / both_s, 1),
-                 "time_ratio": round(both_s / paper_s, 2)}
+    embedding = {
+        "papers": len(pending),
+        "sentence_texts": n_sent,
+        "sentence_texts_per_paper": round(n_sent / len(pending), 2),
+        "paper_only_s": round(paper_s, 1),
+        "papers_per_s": round(len(pending) / paper_s, 1),
+        "with_sentences_s": round(both_s, 1),
+        "papers_per_s_with_sentences": round(len(pending) / both_s, 1),
+        "time_ratio": round(both_s / paper_s, 2),
+    }
     log("embedding", embedding)
 
     db = open_database(settings)
     with db.session() as s:
-        rows, total_count, total_bytes = s.execute(select(
-            func.count(), func.sum(SentenceVectors.count),
-            func.sum(func.length(SentenceVectors.vectors)))).one()
-    storage = {"papers": rows, "sentences": int(total_count),
-               "sentences_per_paper": round(total_count / rows, 2),
-               "vector_bytes_per_paper": round(total_bytes / rows),
-               "projected_1M_papers_GB": round(total_bytes / rows * 1e6 / 1e9, 2)}
+        rows, total_count, total_bytes = s.execute(
+            select(
+                func.count(),
+                func.sum(SentenceVectors.count),
+                func.sum(func.length(SentenceVectors.vectors)),
+            )
+        ).one()
+    storage = {
+        "papers": rows,
+        "sentences": int(total_count),
+        "sentences_per_paper": round(total_count / rows, 2),
+        "vector_bytes_per_paper": round(total_bytes / rows),
+        "projected_1M_papers_GB": round(total_bytes / rows * 1e6 / 1e9, 2),
+    }
     log("storage", storage)
 
     queries = ev.read_queries(Path(args.data) / "queries_train.jsonl")
-    qs = list(queries.items())[:args.queries]
+    qs = list(queries.items())[: args.queries]
     svc = SearchService(settings, db, background=False)
-    off = SearchService(dataclasses.replace(settings, sentence_weight=0.0), db,
-                        background=False)
+    off = SearchService(dataclasses.replace(settings, sentence_weight=0.0), db, background=False)
     for s_ in (svc, off):  # warm up: indexes open, query vectors cached
         for _, text in qs:
             s_.rank(plain_query(text), mode="hybrid", limit=10)
@@ -129,16 +141,26 @@ def main() -> None:
     def pct(xs, p):
         return round(float(np.percentile(xs, p)), 2)
 
-    query = {"queries": len(qs), "candidates_mean": round(statistics.mean(cands), 1),
-             "hybrid_ms_p50": pct(on_ms, 50), "hybrid_ms_p95": pct(on_ms, 95),
-             "hybrid_without_sentences_ms_p50": pct(off_ms, 50),
-             "hybrid_without_sentences_ms_p95": pct(off_ms, 95),
-             "read_rows_ms_p50": pct(load_ms, 50), "read_rows_ms_p95": pct(load_ms, 95),
-             "rescore_total_ms_p50": pct(score_ms, 50), "rescore_total_ms_p95": pct(score_ms, 95)}
+    query = {
+        "queries": len(qs),
+        "candidates_mean": round(statistics.mean(cands), 1),
+        "hybrid_ms_p50": pct(on_ms, 50),
+        "hybrid_ms_p95": pct(on_ms, 95),
+        "hybrid_without_sentences_ms_p50": pct(off_ms, 50),
+        "hybrid_without_sentences_ms_p95": pct(off_ms, 95),
+        "read_rows_ms_p50": pct(load_ms, 50),
+        "read_rows_ms_p95": pct(load_ms, 95),
+        "rescore_total_ms_p50": pct(score_ms, 50),
+        "rescore_total_ms_p95": pct(score_ms, 95),
+    }
     log("query", query)
-    out = {"embedding": embedding, "storage": storage, "query": query,
-           "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-           "loadavg": [round(x, 2) for x in os.getloadavg()]}
+    out = {
+        "embedding": embedding,
+        "storage": storage,
+        "query": query,
+        "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
     Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json_out).write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))

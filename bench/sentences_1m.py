@@ -43,9 +43,11 @@ def main(argv=None) -> None:
     start, last, written = time.perf_counter(), "", 0
     bar = tqdm(total=total, unit="paper", desc="sentence vectors", file=sys.stderr)
     while True:
-        rows = conn.execute("SELECT paper_id, model, dim, vector, content_hash FROM embeddings "
-                            "WHERE paper_id > ? ORDER BY paper_id LIMIT ?",
-                            (last, args.batch)).fetchall()
+        rows = conn.execute(
+            "SELECT paper_id, model, dim, vector, content_hash FROM embeddings "
+            "WHERE paper_id > ? ORDER BY paper_id LIMIT ?",
+            (last, args.batch),
+        ).fetchall()
         if not rows:
             break
         out = []
@@ -55,16 +57,21 @@ def main(argv=None) -> None:
             sent = vec[None, :] + rng.normal(0, 0.05, size=(n, dim)).astype(np.float32)
             sent /= np.linalg.norm(sent, axis=1, keepdims=True)
             out.append((pid, model, dim, n, pack(sent), chash, now))
-        conn.executemany("INSERT OR REPLACE INTO sentence_vectors (paper_id, model, dim, count, "
-                         "vectors, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", out)
+        conn.executemany(
+            "INSERT OR REPLACE INTO sentence_vectors (paper_id, model, dim, count, "
+            "vectors, content_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            out,
+        )
         conn.commit()
         written += len(out)
         last = rows[-1][0]
         bar.update(len(rows))
     bar.close()
     size = Path(args.db).stat().st_size
-    print(f"{written} papers with sentence vectors in {time.perf_counter() - start:.0f} s; "
-          f"database now {size / 1e9:.1f} GB")
+    print(
+        f"{written} papers with sentence vectors in {time.perf_counter() - start:.0f} s; "
+        f"database now {size / 1e9:.1f} GB"
+    )
 
 
 if __name__ == "__main__":

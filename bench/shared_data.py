@@ -35,25 +35,36 @@ def daily_papers_file(db, out: Path, n: int, days: int, seed: int = 7) -> None:
         rows = {}
         for start in range(0, len(chosen), 900):
             for pid, title, abstract in session.execute(
-                    select(Paper.id, Paper.title, Paper.abstract)
-                    .where(Paper.id.in_(chosen[start:start + 900]))):
+                select(Paper.id, Paper.title, Paper.abstract).where(
+                    Paper.id.in_(chosen[start : start + 900])
+                )
+            ):
                 rows[pid] = (title, abstract)
-    today = dt.datetime.now(dt.UTC).replace(tzinfo=None, hour=0, minute=0, second=0,
-                                                     microsecond=0)
+    today = dt.datetime.now(dt.UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
     items = []
     for pid in chosen:
         title, abstract = rows[pid]
         day = today - dt.timedelta(days=rng.randrange(days))
         at = day + dt.timedelta(seconds=rng.randrange(86400))
         upvotes = min(500, int(rng.paretovariate(1.2)) - 1)
-        items.append({
-            "paper": {"id": pid, "title": title, "summary": abstract,
-                      "authors": [], "publishedAt": at.isoformat() + "Z", "upvotes": upvotes},
-            "submittedOnDailyAt": at.isoformat() + "Z",
-            "submittedBy": {"name": f"user{rng.randrange(500)}",
-                            "fullname": f"Bench User {rng.randrange(500)}"},
-            "numComments": 0,
-        })
+        items.append(
+            {
+                "paper": {
+                    "id": pid,
+                    "title": title,
+                    "summary": abstract,
+                    "authors": [],
+                    "publishedAt": at.isoformat() + "Z",
+                    "upvotes": upvotes,
+                },
+                "submittedOnDailyAt": at.isoformat() + "Z",
+                "submittedBy": {
+                    "name": f"user{rng.randrange(500)}",
+                    "fullname": f"Bench User {rng.randrange(500)}",
+                },
+                "numComments": 0,
+            }
+        )
     out.write_text(json.dumps(items))
 
 
@@ -68,8 +79,9 @@ def main(argv=None) -> None:
     base.mkdir(parents=True, exist_ok=True)
     synth = base / "synth_1m.jsonl"
     if not synth.exists():
-        subprocess.run([sys.executable, str(HERE / "synth.py"), str(args.n), str(synth)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, str(HERE / "synth.py"), str(args.n), str(synth)], check=True
+        )
     db_path = base / "papers_1m.db"
     partial = base / "papers_1m.db.partial"
     for p in (partial, Path(str(partial) + "-wal"), Path(str(partial) + "-shm")):
@@ -79,8 +91,9 @@ def main(argv=None) -> None:
     from paperwire.ingest.importer import import_file
     from paperwire.store.db import open_database
 
-    settings = load_settings(env={}, data_dir=base / "data", database_url=env_url,
-                             load_demo_data=False)
+    settings = load_settings(
+        env={}, data_dir=base / "data", database_url=env_url, load_demo_data=False
+    )
     db = open_database(settings)
     t0 = time.time()
     summary = import_file(settings, db, synth, progress=True)
@@ -100,7 +113,8 @@ def main(argv=None) -> None:
         f"{db_path}: SQLite, migrated Paperwire schema, those {args.n} papers imported with "
         f"the real importer + {args.feed} feed entries over the last {args.days} days "
         f"(ending {dt.date.today()}) with random upvotes (Pareto, 0..500), imported from "
-        f"{feed_file} (Daily Papers API format)\n")
+        f"{feed_file} (Daily Papers API format)\n"
+    )
     print((base / "READY").read_text())
 
 

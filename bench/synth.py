@@ -51,31 +51,55 @@ speech audio music signal signals noise channel channels wireless communication
 privacy security adversarial attack attacks defense federated distributed parallel
 """.split()
 
-SYLLABLES = ("ka ri to mu ne sa lo vi de pa ze qu ti ro fa mi lu xe bo ga ny sh or an el "
-             "ix um ap th ch st pr tr gl").split()
+SYLLABLES = (
+    "ka ri to mu ne sa lo vi de pa ze qu ti ro fa mi lu xe bo ga ny sh or an el "
+    "ix um ap th ch st pr tr gl"
+).split()
 
-FIRST = ("Alice Bob Carlos Dana Elena Feng Gustavo Hana Ivan Julia Kenji Laura Mohamed Nina "
-         "Omar Priya Qing Rafael Sara Tomas Uma Victor Wei Xin Yusuf Zoe Anna Ben Chen David "
-         "Emma Fatima Giulia Hiro Ines Jonas Kai Lena Marco Noor").split()
-LAST = ("Smith Garcia Wang Li Zhang Müller Rossi Kim Nguyen Patel Silva Cohen Novak Ivanov "
-        "Tanaka Suzuki Martin Bernard Dubois Jensen Larsen Kowalski Horvath Papadopoulos "
-        "Yilmaz Haddad Okafor Mensah Schmidt Fischer Weber Costa Santos Lopez Chen Liu Yang "
-        "Huang Zhao Wu").split()
-AFFILIATIONS = ("MIT", "Stanford University", "University of Oxford", "ETH Zurich",
-                "Tsinghua University", "Max Planck Institute for Physics", "CERN",
-                "University of Tokyo", "EPFL", "Sorbonne Université", "Caltech",
-                "University of Toronto", "Seoul National University", "IISc Bangalore",
-                "Universidade de São Paulo", "Weizmann Institute of Science")
+FIRST = (
+    "Alice Bob Carlos Dana Elena Feng Gustavo Hana Ivan Julia Kenji Laura Mohamed Nina "
+    "Omar Priya Qing Rafael Sara Tomas Uma Victor Wei Xin Yusuf Zoe Anna Ben Chen David "
+    "Emma Fatima Giulia Hiro Ines Jonas Kai Lena Marco Noor"
+).split()
+LAST = (
+    "Smith Garcia Wang Li Zhang Müller Rossi Kim Nguyen Patel Silva Cohen Novak Ivanov "
+    "Tanaka Suzuki Martin Bernard Dubois Jensen Larsen Kowalski Horvath Papadopoulos "
+    "Yilmaz Haddad Okafor Mensah Schmidt Fischer Weber Costa Santos Lopez Chen Liu Yang "
+    "Huang Zhao Wu"
+).split()
+AFFILIATIONS = (
+    "MIT",
+    "Stanford University",
+    "University of Oxford",
+    "ETH Zurich",
+    "Tsinghua University",
+    "Max Planck Institute for Physics",
+    "CERN",
+    "University of Tokyo",
+    "EPFL",
+    "Sorbonne Université",
+    "Caltech",
+    "University of Toronto",
+    "Seoul National University",
+    "IISc Bangalore",
+    "Universidade de São Paulo",
+    "Weizmann Institute of Science",
+)
 
-CATEGORIES = ("cs.AI cs.CL cs.CV cs.LG cs.IR cs.RO cs.CR cs.DS cs.NE cs.SE cs.DC cs.HC "
-              "stat.ML stat.ME stat.TH math.CO math.PR math.AG math.NT math.OC math.AP "
-              "math.DG math-ph physics.optics physics.flu-dyn physics.comp-ph "
-              "quant-ph hep-th hep-ph hep-ex hep-lat gr-qc nucl-th astro-ph.GA astro-ph.CO "
-              "astro-ph.SR astro-ph.HE cond-mat.mtrl-sci cond-mat.str-el cond-mat.stat-mech "
-              "cond-mat.soft cond-mat.supr-con q-bio.GN q-bio.BM q-bio.NC q-fin.ST "
-              "eess.SP eess.AS eess.IV econ.EM").split()
-LICENSES = ("http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
-            "http://creativecommons.org/licenses/by/4.0/", None)
+CATEGORIES = (
+    "cs.AI cs.CL cs.CV cs.LG cs.IR cs.RO cs.CR cs.DS cs.NE cs.SE cs.DC cs.HC "
+    "stat.ML stat.ME stat.TH math.CO math.PR math.AG math.NT math.OC math.AP "
+    "math.DG math-ph physics.optics physics.flu-dyn physics.comp-ph "
+    "quant-ph hep-th hep-ph hep-ex hep-lat gr-qc nucl-th astro-ph.GA astro-ph.CO "
+    "astro-ph.SR astro-ph.HE cond-mat.mtrl-sci cond-mat.str-el cond-mat.stat-mech "
+    "cond-mat.soft cond-mat.supr-con q-bio.GN q-bio.BM q-bio.NC q-fin.ST "
+    "eess.SP eess.AS eess.IV econ.EM"
+).split()
+LICENSES = (
+    "http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
+    "http://creativecommons.org/licenses/by/4.0/",
+    None,
+)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -98,8 +122,10 @@ def vocabulary(rng: random.Random) -> list[str]:
 
 
 def rfc2822(when: dt.datetime) -> str:
-    return (f"{DAYS[when.weekday()]}, {when.day} {MONTHS[when.month - 1]} {when.year} "
-            f"{when:%H:%M:%S} GMT")
+    return (
+        f"{DAYS[when.weekday()]}, {when.day} {MONTHS[when.month - 1]} {when.year} "
+        f"{when:%H:%M:%S} GMT"
+    )
 
 
 def generate(n: int, out, seed: int = 42) -> None:
@@ -107,7 +133,7 @@ def generate(n: int, out, seed: int = 42) -> None:
     nprng = np.random.default_rng(seed)
     vocab = np.array(vocabulary(rng), dtype=object)
     ranks = np.arange(1, len(vocab) + 1, dtype=np.float64)
-    cdf = np.cumsum(1.0 / ranks ** ZIPF_S)
+    cdf = np.cumsum(1.0 / ranks**ZIPF_S)
     cdf /= cdf[-1]
     start = dt.datetime(2008, 1, 1)
     span = (dt.datetime(2025, 12, 31) - start).total_seconds()
@@ -130,27 +156,29 @@ def generate(n: int, out, seed: int = 42) -> None:
             width = 4 if created.year < 2015 else 5  # arXiv went to 5 digits in 2015
             pid = f"{yymm}.{counters[yymm]:0{width}d}"
             tl = int(title_lengths[i])
-            title_words = list(words[pos:pos + tl])
+            title_words = list(words[pos : pos + tl])
             pos += tl
             title = " ".join(title_words).capitalize()
             if rng.random() < 0.05:
                 title += r" with $\mathcal{O}(n \log n)$ cost"
             al = int(lengths[i])
-            abstract_words = list(words[pos:pos + al])
+            abstract_words = list(words[pos : pos + al])
             pos += al
             abstract = _sentences(abstract_words, rng)
             n_auth = min(20, max(1, int(rng.paretovariate(1.3))))
             with_aff = rng.random() < 0.3
             parsed = []
             for _ in range(n_auth):
-                entry = [rng.choice(LAST), rng.choice(FIRST)[0] + "." if rng.random() < 0.4
-                         else rng.choice(FIRST), ""]
+                entry = [
+                    rng.choice(LAST),
+                    rng.choice(FIRST)[0] + "." if rng.random() < 0.4 else rng.choice(FIRST),
+                    "",
+                ]
                 if with_aff:
                     entry.append(rng.choice(AFFILIATIONS))
                 parsed.append(entry)
             names = [f"{first} {last}" for last, first, *_ in parsed]
-            authors = (", ".join(names[:-1]) + " and " + names[-1]) if len(names) > 1 \
-                else names[0]
+            authors = (", ".join(names[:-1]) + " and " + names[-1]) if len(names) > 1 else names[0]
             k = 1 + (rng.random() < 0.35) + (rng.random() < 0.1)
             categories = " ".join(dict.fromkeys(rng.choice(CATEGORIES) for _ in range(k)))
             n_versions = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
@@ -164,10 +192,10 @@ def generate(n: int, out, seed: int = 42) -> None:
                 "authors": authors,
                 "title": title,
                 "comments": f"{rng.randint(4, 40)} pages, {rng.randint(0, 12)} figures"
-                if rng.random() < 0.6 else None,
-                "journal-ref": None,
-                "doi": f"10.{rng.randint(1000, 9999)}/synth.{pid}" if rng.random() < 0.2
+                if rng.random() < 0.6
                 else None,
+                "journal-ref": None,
+                "doi": f"10.{rng.randint(1000, 9999)}/synth.{pid}" if rng.random() < 0.2 else None,
                 "report-no": None,
                 "categories": categories,
                 "license": rng.choice(LICENSES),
@@ -185,7 +213,7 @@ def _sentences(words: list[str], rng: random.Random) -> str:
     out, i = [], 0
     while i < len(words):
         n = rng.randint(12, 25)
-        sentence = words[i:i + n]
+        sentence = words[i : i + n]
         i += n
         sentence[0] = sentence[0].capitalize()
         out.append(" ".join(sentence) + ".")

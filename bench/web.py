@@ -85,8 +85,12 @@ def prepare(source: Path, workdir: Path) -> Path:
     env = server_env(data)
     log("building/catching up the lexical index (paperwire index --lexical-only)")
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "paperwire", "index", "--lexical-only"], env=env,
-                   check=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "paperwire", "index", "--lexical-only"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+    )
     log(f"index ready in {time.monotonic() - started:.0f} s")
     warm_page_cache(target)
     return data
@@ -108,8 +112,9 @@ def prepare_semantic(db_path: Path, data: Path) -> None:
     from paperwire.store.db import Database
 
     stamp = data / "index" / "semantic-synthetic.json"
-    settings = load_settings(env={}, data_dir=data, database_url=f"sqlite:///{db_path}",
-                             load_demo_data=False)
+    settings = load_settings(
+        env={}, data_dir=data, database_url=f"sqlite:///{db_path}", load_demo_data=False
+    )
     model_id = model_id_for(settings)
     con = sqlite3.connect(db_path)
     n = con.execute("SELECT count(*) FROM papers").fetchone()[0]
@@ -119,8 +124,9 @@ def prepare_semantic(db_path: Path, data: Path) -> None:
         return
     started = time.monotonic()
     con = sqlite3.connect(db_path)
-    rows = con.execute("SELECT id, coalesce(primary_category, ''), content_hash FROM papers "
-                       "ORDER BY id").fetchall()
+    rows = con.execute(
+        "SELECT id, coalesce(primary_category, ''), content_hash FROM papers ORDER BY id"
+    ).fetchall()
     con.close()
     vecs = synth_vectors([r[1] for r in rows])
     write_embeddings(db_path, model_id, [r[0] for r in rows], [r[2] for r in rows], vecs)
@@ -148,14 +154,21 @@ def warm_page_cache(path: Path) -> None:
     with open(path, "rb") as f:
         while f.read(8 << 20):
             pass
-    log(f"read {path.stat().st_size / 1e9:.1f} GB into the page cache in "
-        f"{time.monotonic() - started:.0f} s")
+    log(
+        f"read {path.stat().st_size / 1e9:.1f} GB into the page cache in "
+        f"{time.monotonic() - started:.0f} s"
+    )
 
 
 def server_env(data: Path) -> dict[str, str]:
-    return {**os.environ, "PAPERWIRE_DATA_DIR": str(data), "PAPERWIRE_LOAD_DEMO_DATA": "false",
-            "PAPERWIRE_LOG_LEVEL": "WARNING", "PAPERWIRE_SECRET_KEY": "bench-secret",
-            "PAPERWIRE_DATABASE_URL": ""}
+    return {
+        **os.environ,
+        "PAPERWIRE_DATA_DIR": str(data),
+        "PAPERWIRE_LOAD_DEMO_DATA": "false",
+        "PAPERWIRE_LOG_LEVEL": "WARNING",
+        "PAPERWIRE_SECRET_KEY": "bench-secret",
+        "PAPERWIRE_DATABASE_URL": "",
+    }
 
 
 def sample_paths(db_path: Path, rng: random.Random, n_papers: int) -> tuple[list[str], list[str]]:
@@ -168,13 +181,20 @@ def sample_paths(db_path: Path, rng: random.Random, n_papers: int) -> tuple[list
     while len(random_ids) < n_papers // 2:
         rowids = [rng.randint(1, max_rowid) for _ in range(200)]
         marks = ",".join("?" * len(rowids))
-        random_ids += [r[0] for r in con.execute(
-            f"SELECT id FROM papers WHERE rowid IN ({marks}) AND hidden = 0", rowids)]
+        random_ids += [
+            r[0]
+            for r in con.execute(
+                f"SELECT id FROM papers WHERE rowid IN ({marks}) AND hidden = 0", rowids
+            )
+        ]
     ids = rng.sample(feed_ids, min(len(feed_ids), n_papers // 2)) + random_ids[: n_papers // 2]
     rng.shuffle(ids)
     titles = [r[0] for r in con.execute("SELECT title FROM papers WHERE rowid % 997 = 0 LIMIT 800")]
-    cats = Counter(c for (cs,) in con.execute(
-        "SELECT categories FROM papers WHERE rowid % 991 = 0 LIMIT 800") for c in json.loads(cs))
+    cats = Counter(
+        c
+        for (cs,) in con.execute("SELECT categories FROM papers WHERE rowid % 991 = 0 LIMIT 800")
+        for c in json.loads(cs)
+    )
     con.close()
     words = Counter(w.lower() for t in titles for w in re.findall(r"[A-Za-z]{4,}", t))
     ranked = [w for w, _ in words.most_common()]
@@ -200,21 +220,42 @@ def sample_paths(db_path: Path, rng: random.Random, n_papers: int) -> tuple[list
     return [f"/papers/{pid}" for pid in ids], queries
 
 
-def run_wrk(url: str, *, duration: int, connections: int, threads: int,
-            paths_file: Path | None, workdir: Path) -> dict:
+def run_wrk(
+    url: str,
+    *,
+    duration: int,
+    connections: int,
+    threads: int,
+    paths_file: Path | None,
+    workdir: Path,
+) -> dict:
     script = workdir / f"wrk_{abs(hash((url, str(paths_file))))}.lua"
     body = LUA_DONE if paths_file is None else (LUA_PATHS % paths_file) + LUA_DONE
     script.write_text(body)
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-           "-s", str(script), url]
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("WRKJSON "))
-    stats = json.loads(line[len("WRKJSON "):])
+    stats = json.loads(line[len("WRKJSON ") :])
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     stats["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
     stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
-    stats["errors"] = (stats["non_2xx"] + stats["err_connect"] + stats["err_read"]
-                       + stats["err_write"] + stats["err_timeout"])
+    stats["errors"] = (
+        stats["non_2xx"]
+        + stats["err_connect"]
+        + stats["err_read"]
+        + stats["err_write"]
+        + stats["err_timeout"]
+    )
     return stats
 
 
@@ -274,14 +315,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=0, help="server workers (0: cores)")
     ap.add_argument("--port", type=int, default=8911)
     ap.add_argument("--papers", type=int, default=4000, help="distinct paper pages requested")
-    ap.add_argument("--write-docs", action="store_true",
-                    help="replace the Web section of docs/benchmarks.md with the results")
+    ap.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="replace the Web section of docs/benchmarks.md with the results",
+    )
     ap.add_argument("--note", default="", help="a remark printed with the results")
-    ap.add_argument("--prepare-only", action="store_true",
-                    help="copy the database and build the index, then exit (run this under "
-                         "/work/tools/busy, then the timed part under /work/tools/quiet)")
-    ap.add_argument("--docs-only", action="store_true",
-                    help="rewrite the docs section from bench/results/web.json and exit")
+    ap.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="copy the database and build the index, then exit (run this under "
+        "/work/tools/busy, then the timed part under /work/tools/quiet)",
+    )
+    ap.add_argument(
+        "--docs-only",
+        action="store_true",
+        help="rewrite the docs section from bench/results/web.json and exit",
+    )
     args = ap.parse_args(argv)
 
     if args.docs_only:
@@ -299,22 +349,39 @@ def main(argv: list[str] | None = None) -> None:
     from urllib.parse import urlencode
 
     search_file = args.workdir / "search_paths.txt"
-    search_file.write_text("\n".join("/api/papers/search?" + urlencode({"q": q, "limit": 20})
-                                     for q in queries) + "\n")
+    search_file.write_text(
+        "\n".join("/api/papers/search?" + urlencode({"q": q, "limit": 20}) for q in queries) + "\n"
+    )
     search_lex_file = args.workdir / "search_lexical_paths.txt"
-    search_lex_file.write_text("\n".join(
-        "/api/papers/search?" + urlencode({"q": q, "limit": 20, "mode": "lexical"})
-        for q in queries) + "\n")
+    search_lex_file.write_text(
+        "\n".join(
+            "/api/papers/search?" + urlencode({"q": q, "limit": 20, "mode": "lexical"})
+            for q in queries
+        )
+        + "\n"
+    )
 
     workers = args.workers or os.cpu_count() or 1
     url = f"http://127.0.0.1:{args.port}"
     server_log = args.workdir / "serve.log"
-    cmd = [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port",
-           str(args.port), "--workers", str(workers), "--no-embedder"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paperwire",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+        "--workers",
+        str(workers),
+        "--no-embedder",
+    ]
     log(f"starting: {' '.join(cmd[1:])}")
     with open(server_log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=server_env(data), stdout=out, stderr=subprocess.STDOUT,
-                                cwd=ROOT)
+        proc = subprocess.Popen(
+            cmd, env=server_env(data), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        )
     try:
         startup_s = wait_up(url, proc)
         # Other jobs on the 2 cores skew every figure: record how busy the machine was.
@@ -324,8 +391,9 @@ def main(argv: list[str] | None = None) -> None:
 
         with httpx.Client(base_url=url, timeout=120) as client:
             # Each worker opens its indexes on first use; warm both with a few requests.
-            for path in ["/", "/api/daily_papers", paper_paths[0]] * 4 + \
-                    ["/api/papers/search?q=" + q for q in queries[:10]] * 2:
+            for path in ["/", "/api/daily_papers", paper_paths[0]] * 4 + [
+                "/api/papers/search?q=" + q for q in queries[:10]
+            ] * 2:
                 r = client.get(path)
                 assert r.status_code == 200, (path, r.status_code, r.text[:200])
         scenarios = [
@@ -339,12 +407,19 @@ def main(argv: list[str] | None = None) -> None:
         results = {}
         for name, target, paths in scenarios:
             log(f"wrk {name}: {args.duration}s, {args.connections} connections")
-            results[name] = run_wrk(target, duration=args.duration,
-                                    connections=args.connections, threads=args.threads,
-                                    paths_file=paths, workdir=args.workdir)
+            results[name] = run_wrk(
+                target,
+                duration=args.duration,
+                connections=args.connections,
+                threads=args.threads,
+                paths_file=paths,
+                workdir=args.workdir,
+            )
             r = results[name]
-            log(f"  {r['rps']:.0f} req/s, p50 {r['p50_us'] / 1000:.1f} ms, "
-                f"p99 {r['p99_us'] / 1000:.1f} ms, errors {r['errors']}")
+            log(
+                f"  {r['rps']:.0f} req/s, p50 {r['p50_us'] / 1000:.1f} ms, "
+                f"p99 {r['p99_us'] / 1000:.1f} ms, errors {r['errors']}"
+            )
     finally:
         proc.terminate()
         try:
@@ -352,12 +427,22 @@ def main(argv: list[str] | None = None) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
 
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "workers": workers,
-            "cores": os.cpu_count(), "connections": args.connections, "threads": args.threads,
-            "duration_s": args.duration, "distinct_papers": len(paper_paths),
-            "distinct_queries": len(set(queries)), "startup_s": round(startup_s, 2),
-            "page_cache_s": 5.0, "db": str(args.db), "note": args.note,
-            "load_start": round(load_start, 1), "load_end": round(os.getloadavg()[0], 1)}
+    meta = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "workers": workers,
+        "cores": os.cpu_count(),
+        "connections": args.connections,
+        "threads": args.threads,
+        "duration_s": args.duration,
+        "distinct_papers": len(paper_paths),
+        "distinct_queries": len(set(queries)),
+        "startup_s": round(startup_s, 2),
+        "page_cache_s": 5.0,
+        "db": str(args.db),
+        "note": args.note,
+        "load_start": round(load_start, 1),
+        "load_end": round(os.getloadavg()[0], 1),
+    }
     out_json = ROOT / "bench" / "results" / "web.json"
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
@@ -368,8 +453,10 @@ def main(argv: list[str] | None = None) -> None:
     print("| Scenario | req/s | p50 ms | p90 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in results.items():
-        print(f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} "
-              f"| {r['p99_us'] / 1000:.1f} | {r['errors']} |")
+        print(
+            f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} "
+            f"| {r['p99_us'] / 1000:.1f} | {r['errors']} |"
+        )
 
 
 SECTION_START = "## Web"
@@ -381,39 +468,55 @@ GENERATED_END = "<!-- end of the part bench/web.py writes -->"
 def docs_section(meta: dict, results: dict) -> str:
     rows = "\n".join(
         f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} "
-        f"| {r['p99_us'] / 1000:.1f} | {r['errors']} |" for name, r in results.items())
+        f"| {r['p99_us'] / 1000:.1f} | {r['errors']} |"
+        for name, r in results.items()
+    )
     base = results.get("baseline /healthz", {}).get("rps")
-    rel = "\n".join(f"- {name}: {r['rps'] / base:.0%} of the baseline's requests/s"
-                     for name, r in results.items() if base and not name.startswith("baseline"))
+    rel = "\n".join(
+        f"- {name}: {r['rps'] / base:.0%} of the baseline's requests/s"
+        for name, r in results.items()
+        if base and not name.startswith("baseline")
+    )
+
     def verdict(name: str, rps_goal: int) -> str:
         r = results.get(name)
         if not r:
             return f"- {name}: not measured"
         ok = r["rps"] >= rps_goal and r["p99_us"] <= 100_000 and r["errors"] == 0
-        return (f"- {name}: {r['rps']:,.0f} req/s, p99 {r['p99_us'] / 1000:.0f} ms, "
-                f"{r['errors']} errors — target ≥ {rps_goal} req/s at p99 ≤ 100 ms: "
-                + ("met" if ok else "NOT met"))
+        return (
+            f"- {name}: {r['rps']:,.0f} req/s, p99 {r['p99_us'] / 1000:.0f} ms, "
+            f"{r['errors']} errors — target ≥ {rps_goal} req/s at p99 ≤ 100 ms: "
+            + ("met" if ok else "NOT met")
+        )
 
-    targets = "\nAgainst the targets:\n\n" + "\n".join([
-        verdict("feed /", 500), verdict("paper /papers/{id}", 500),
-        verdict("search /api/papers/search", 200)]) + "\n"
+    targets = (
+        "\nAgainst the targets:\n\n"
+        + "\n".join(
+            [
+                verdict("feed /", 500),
+                verdict("paper /papers/{id}", 500),
+                verdict("search /api/papers/search", 200),
+            ]
+        )
+        + "\n"
+    )
     note = f"\n{meta['note']}\n" if meta.get("note") else ""
     return f"""{SECTION_START}
 
 `bench/web.py` (run: `bench/web.py --prepare-only` to copy the database and build the index,
 then the timed part alone on the machine: `python bench/web.py --write-docs`) starts
-`paperwire serve --workers {meta['workers']}` (one worker per core, the recommended production
+`paperwire serve --workers {meta["workers"]}` (one worker per core, the recommended production
 setting) on a copy of the 1M-paper database with 10,000 feed entries, and loads it with `wrk`
-({meta['threads']} thread, {meta['connections']} connections, {meta['duration_s']} s per scenario) on
-loopback; server and load generator share the machine's {meta['cores']} cores. Paper pages are
-requested for {meta['distinct_papers']:,} distinct papers (half from the feed, half random papers of the 1M),
-so nearly every paper request misses the page cache; search uses {meta['distinct_queries']} distinct
+({meta["threads"]} thread, {meta["connections"]} connections, {meta["duration_s"]} s per scenario) on
+loopback; server and load generator share the machine's {meta["cores"]} cores. Paper pages are
+requested for {meta["distinct_papers"]:,} distinct papers (half from the feed, half random papers of the 1M),
+so nearly every paper request misses the page cache; search uses {meta["distinct_queries"]} distinct
 queries (common and rare words, two-word queries, 3-letter prefixes, phrases, category
 filters) built from the corpus. The baseline is `/healthz` on the same server (routing and
 middleware, no database, no template). The database file is read once before the server
 starts, so the OS page cache holds it as it would for a server that has been up a while.
-Measured {meta['date']}, load average {meta.get('load_start', '?')} when the scenarios started
-and {meta.get('load_end', '?')} at the end; the server answered {meta['startup_s']} s after start.
+Measured {meta["date"]}, load average {meta.get("load_start", "?")} when the scenarios started
+and {meta.get("load_end", "?")} at the end; the server answered {meta["startup_s"]} s after start.
 
 | Scenario | req/s | p50 ms | p90 ms | p99 ms | errors |
 |---|---:|---:|---:|---:|---:|
@@ -459,7 +562,7 @@ def write_docs(meta: dict, results: dict) -> None:
         if end >= 0 and (nxt < 0 or end < nxt):
             text = text[:start] + section + "\n" + text[end:]
         else:
-            text = text[:start] + section + ("\n" + text[nxt + 1:] if nxt >= 0 else "")
+            text = text[:start] + section + ("\n" + text[nxt + 1 :] if nxt >= 0 else "")
     path.write_text(text)
 
 

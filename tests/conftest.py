@@ -22,11 +22,14 @@ from paperwire.store.db import Database
 from paperwire.store.migrate import upgrade
 from paperwire.store.models import Base
 
-POSTGRES_URL = os.environ.get("PAPERWIRE_TEST_POSTGRES_URL",
-                              "postgresql://postgres@127.0.0.1:5432/test")
-POSTGRES_HINT = ("PostgreSQL not reachable at {url} ({err}); start a server with trust auth "
-                 "and a database `test`, or point PAPERWIRE_TEST_POSTGRES_URL at one, to run "
-                 "the PostgreSQL half")
+POSTGRES_URL = os.environ.get(
+    "PAPERWIRE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+POSTGRES_HINT = (
+    "PostgreSQL not reachable at {url} ({err}); start a server with trust auth "
+    "and a database `test`, or point PAPERWIRE_TEST_POSTGRES_URL at one, to run "
+    "the PostgreSQL half"
+)
 REQUIRE_POSTGRES = os.environ.get("PAPERWIRE_TEST_REQUIRE_POSTGRES") == "1"
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -101,6 +104,11 @@ def db(db_url) -> Database:
 @pytest.fixture
 def settings(tmp_path, db_url):
     """Settings pointing at the test database and a temporary data dir (no demo data)."""
-    return load_settings(env={}, data_dir=tmp_path / "data", database_url=db_url,
-                         load_demo_data=False, secret_key="test-secret-key",
-                         arxiv_delay_seconds=0.0)
+    return load_settings(
+        env={},
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        load_demo_data=False,
+        secret_key="test-secret-key",
+        arxiv_delay_seconds=0.0,
+    )

@@ -11,23 +11,29 @@ from paperwire.config import Settings, SettingsError, load_settings
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-@pytest.mark.parametrize("env, field, expected", [
-    ({"PAPERWIRE_PORT": "9000"}, "port", 9000),
-    ({"PAPERWIRE_LOAD_DEMO_DATA": "false"}, "load_demo_data", False),
-    ({"PAPERWIRE_LOAD_DEMO_DATA": "YES"}, "load_demo_data", True),
-    ({"PAPERWIRE_ARXIV_DELAY_SECONDS": "0.5"}, "arxiv_delay_seconds", 0.5),
-    ({"PAPERWIRE_DATA_DIR": "/srv/pw"}, "data_dir", Path("/srv/pw")),
-    ({}, "port", 8000),
-])
+@pytest.mark.parametrize(
+    "env, field, expected",
+    [
+        ({"PAPERWIRE_PORT": "9000"}, "port", 9000),
+        ({"PAPERWIRE_LOAD_DEMO_DATA": "false"}, "load_demo_data", False),
+        ({"PAPERWIRE_LOAD_DEMO_DATA": "YES"}, "load_demo_data", True),
+        ({"PAPERWIRE_ARXIV_DELAY_SECONDS": "0.5"}, "arxiv_delay_seconds", 0.5),
+        ({"PAPERWIRE_DATA_DIR": "/srv/pw"}, "data_dir", Path("/srv/pw")),
+        ({}, "port", 8000),
+    ],
+)
 def test_env_values_are_parsed_to_the_setting_type(env, field, expected):
     assert getattr(load_settings(env), field) == expected
 
 
-@pytest.mark.parametrize("env, names", [
-    ({"PAPERWIRE_PORT": "eighty"}, "PAPERWIRE_PORT"),
-    ({"PAPERWIRE_SECURE_COOKIES": "maybe"}, "PAPERWIRE_SECURE_COOKIES"),
-    ({"PAPERWIRE_SMTP_PASSWORD_FILE": "/nonexistent/pw"}, "PAPERWIRE_SMTP_PASSWORD_FILE"),
-])
+@pytest.mark.parametrize(
+    "env, names",
+    [
+        ({"PAPERWIRE_PORT": "eighty"}, "PAPERWIRE_PORT"),
+        ({"PAPERWIRE_SECURE_COOKIES": "maybe"}, "PAPERWIRE_SECURE_COOKIES"),
+        ({"PAPERWIRE_SMTP_PASSWORD_FILE": "/nonexistent/pw"}, "PAPERWIRE_SMTP_PASSWORD_FILE"),
+    ],
+)
 def test_bad_value_error_names_the_variable(env, names):
     with pytest.raises(SettingsError, match=names):
         load_settings(env)
@@ -52,8 +58,9 @@ def test_default_database_is_sqlite_in_data_dir(tmp_path):
 
 
 def test_describe_masks_secrets():
-    settings = load_settings({"PAPERWIRE_SMTP_PASSWORD": "hunter2",
-                              "PAPERWIRE_DATABASE_URL": "postgresql://u:pw@db/pw"})
+    settings = load_settings(
+        {"PAPERWIRE_SMTP_PASSWORD": "hunter2", "PAPERWIRE_DATABASE_URL": "postgresql://u:pw@db/pw"}
+    )
     shown = {name: value for name, value, _, _ in settings.describe()}
     assert shown["PAPERWIRE_SMTP_PASSWORD"] == "****"
     assert shown["PAPERWIRE_DATABASE_URL"] == "postgresql://****"
@@ -80,8 +87,11 @@ def test_config_command_reports_bad_setting_in_one_line():
 
 def test_readme_documents_every_setting():
     readme = README.read_text()
-    missing = [f"PAPERWIRE_{name.upper()}" for name in Settings.__dataclass_fields__
-               if f"PAPERWIRE_{name.upper()}" not in readme]
+    missing = [
+        f"PAPERWIRE_{name.upper()}"
+        for name in Settings.__dataclass_fields__
+        if f"PAPERWIRE_{name.upper()}" not in readme
+    ]
     assert missing == []
 
 

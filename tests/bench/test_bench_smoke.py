@@ -28,14 +28,25 @@ pytestmark = pytest.mark.slow
 
 
 def run_bench(script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
-    assert proc.returncode == 0, (f"bench/{script} failed ({proc.returncode}):\n"
-                                  f"{proc.stderr[-3000:]}\n{proc.stdout[-2000:]}")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")]
+        ),
+        "MPLBACKEND": "Agg",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, (
+        f"bench/{script} failed ({proc.returncode}):\n{proc.stderr[-3000:]}\n{proc.stdout[-2000:]}"
+    )
     return proc
 
 
@@ -58,49 +69,86 @@ def tiny_shared(tmp_path_factory, model_data_dir) -> Path:  # noqa: F811
     return base / "papers_1m.db"
 
 
-def test_search_latency_runs_with_a_synthetic_semantic_side(tiny_shared, tmp_path,
-                                                             model_data_dir):  # noqa: F811
+def test_search_latency_runs_with_a_synthetic_semantic_side(tiny_shared, tmp_path, model_data_dir):  # noqa: F811
     out = tmp_path / "latency.json"
-    run_bench("search_latency.py", "--db", str(tiny_shared),
-              "--work", str(with_models(tmp_path / "work", model_data_dir)), "--synthetic",
-              "--per-kind", "2", "--out", "", "--json-out", str(out))
+    run_bench(
+        "search_latency.py",
+        "--db",
+        str(tiny_shared),
+        "--work",
+        str(with_models(tmp_path / "work", model_data_dir)),
+        "--synthetic",
+        "--per-kind",
+        "2",
+        "--out",
+        "",
+        "--json-out",
+        str(out),
+    )
     result = json.loads(out.read_text())
     assert result["papers"] == 240
-    for name in ("lexical relevance", "lexical newest", "hybrid relevance", "hybrid newest",
-                 "fts5 relevance", "fts5 newest"):
+    for name in (
+        "lexical relevance",
+        "lexical newest",
+        "hybrid relevance",
+        "hybrid newest",
+        "fts5 relevance",
+        "fts5 newest",
+    ):
         assert result["latency_ms"][name]["all"]["n"] > 0, name
         assert 0.0 <= result["totals"][name]["exact_share"] <= 1.0, name
 
 
-def test_search_latency_runs_on_real_arxiv_records_with_title_queries(tmp_path,
-                                                                      model_data_dir):  # noqa: F811
+def test_search_latency_runs_on_real_arxiv_records_with_title_queries(tmp_path, model_data_dir):  # noqa: F811
     out = tmp_path / "real.json"
-    run_bench("search_latency.py", "--real", str(REAL_RECORDS),
-              "--work", str(with_models(tmp_path / "work", model_data_dir)),
-              "--per-kind", "2", "--out", "", "--json-out", str(out))
+    run_bench(
+        "search_latency.py",
+        "--real",
+        str(REAL_RECORDS),
+        "--work",
+        str(with_models(tmp_path / "work", model_data_dir)),
+        "--per-kind",
+        "2",
+        "--out",
+        "",
+        "--json-out",
+        str(out),
+    )
     result = json.loads(out.read_text())
     assert result["papers"] == 200
     assert result["latency_ms"]["lexical relevance"]["title"]["n"] > 0
     assert "fts5 newest" in result["totals"]
 
 
-def test_digest_bench_runs_when_feed_papers_have_no_authors(tiny_shared, tmp_path,
-                                                           model_data_dir):  # noqa: F811
+def test_digest_bench_runs_when_feed_papers_have_no_authors(tiny_shared, tmp_path, model_data_dir):  # noqa: F811
     """bench/shared_data.py's feed papers have no authors: the digest benchmark once died
     there with IndexError. (Its topics run through the search service: index and model.)"""
     work = tmp_path / "work"
     with_models(work / "data", model_data_dir)
-    proc = run_bench("digest.py", "--db", str(tiny_shared), "--work", str(work),
-                     "--subscribers", "20", "--topic-pool", "12",
-                     "--date", dt.date.today().isoformat(), "--plot", "")
-    result = json.loads(proc.stdout[proc.stdout.index("{"):])
+    proc = run_bench(
+        "digest.py",
+        "--db",
+        str(tiny_shared),
+        "--work",
+        str(work),
+        "--subscribers",
+        "20",
+        "--topic-pool",
+        "12",
+        "--date",
+        dt.date.today().isoformat(),
+        "--plot",
+        "",
+    )
+    result = json.loads(proc.stdout[proc.stdout.index("{") :])
     assert result["subscribers"] == 20
     assert result["sent"] + result["skipped"] == 20
     assert result["received_by_sink"] == result["sent"]
 
 
 def test_web_bench_prepares_a_semantic_index_so_hybrid_is_hybrid_with_sentences(
-        tiny_shared, tmp_path, model_data_dir):  # noqa: F811
+    tiny_shared, tmp_path, model_data_dir
+):  # noqa: F811
     from paperwire.config import load_settings
     from paperwire.search.service import SearchService
     from paperwire.store.db import Database
@@ -112,9 +160,12 @@ def test_web_bench_prepares_a_semantic_index_so_hybrid_is_hybrid_with_sentences(
     # hybrid search below takes the sentence re-scoring path too.
     proc = run_bench("sentences_1m.py", "--db", str(data / "paperwire.db"))
     assert "240 papers with sentence vectors" in proc.stdout
-    settings = load_settings(env={}, data_dir=data,
-                             database_url=f"sqlite:///{data / 'paperwire.db'}",
-                             load_demo_data=False)
+    settings = load_settings(
+        env={},
+        data_dir=data,
+        database_url=f"sqlite:///{data / 'paperwire.db'}",
+        load_demo_data=False,
+    )
     db = Database(settings.database_url)
     svc = SearchService(settings, db, background=False)
     try:
@@ -140,11 +191,23 @@ def test_synth_writes_the_same_bytes_for_the_same_seed(tmp_path):
 
 
 def test_fuzz_runs_schemathesis_against_a_real_server_with_and_without_a_token(
-        tmp_path, model_data_dir):  # noqa: F811
+    tmp_path, model_data_dir
+):  # noqa: F811
     out = tmp_path / "fuzz.json"
-    run_bench("fuzz.py", "--requests", "64", "--time-limit", "240", "--workdir",
-              str(tmp_path / "work"), "--models-from", str(model_data_dir), "--out", str(out),
-              timeout=600)
+    run_bench(
+        "fuzz.py",
+        "--requests",
+        "64",
+        "--time-limit",
+        "240",
+        "--workdir",
+        str(tmp_path / "work"),
+        "--models-from",
+        str(model_data_dir),
+        "--out",
+        str(out),
+        timeout=600,
+    )
     result = json.loads(out.read_text())
     assert result["requests"] >= 64
     assert result["by_token"]["anonymous"] == result["by_token"]["token"]
@@ -160,33 +223,53 @@ def tiny_beir(out: Path, n_queries: int = 10, n_other: int = 30) -> Path:
     from paperwire.search.evaluate import read_qrels
 
     qrels = read_qrels(SCIFACT_SMALL / "qrels.tsv")
-    queries = [json.loads(ln) for ln in (SCIFACT_SMALL / "queries.jsonl").read_text().splitlines()
-               if ln.strip()]
+    queries = [
+        json.loads(ln)
+        for ln in (SCIFACT_SMALL / "queries.jsonl").read_text().splitlines()
+        if ln.strip()
+    ]
     queries = [q for q in queries if str(q["_id"]) in qrels][:n_queries]
     wanted = {d.removeprefix("beir:") for q in queries for d in qrels[str(q["_id"])]}
-    docs = [json.loads(ln) for ln in (SCIFACT_SMALL / "corpus.jsonl").read_text().splitlines()
-            if ln.strip()]
+    docs = [
+        json.loads(ln)
+        for ln in (SCIFACT_SMALL / "corpus.jsonl").read_text().splitlines()
+        if ln.strip()
+    ]
     keep = [d for d in docs if str(d["_id"]) in wanted]
     keep += [d for d in docs if str(d["_id"]) not in wanted][:n_other]
     out.mkdir(parents=True, exist_ok=True)
     (out / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in keep))
     (out / "queries_train.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
     lines = ["query-id\tcorpus-id\tscore"] + [
-        f"{q['_id']}\t{d.removeprefix('beir:')}\t1" for q in queries for d in qrels[str(q["_id"])]]
+        f"{q['_id']}\t{d.removeprefix('beir:')}\t1" for q in queries for d in qrels[str(q["_id"])]
+    ]
     (out / "qrels_train.tsv").write_text("\n".join(lines) + "\n")
     return out
 
 
-def test_relevance_and_floor_study_run_on_a_small_beir_collection(tmp_path,
-                                                                   model_data_dir):  # noqa: F811
+def test_relevance_and_floor_study_run_on_a_small_beir_collection(tmp_path, model_data_dir):  # noqa: F811
     """bench/relevance.py (tuning, CV, final figures through SearchService.search) and its
     floor study (generated nonsense, relevant-in-set share), then bench/floor.py alone, on a
     few dozen SciFact abstracts."""
     data = tiny_beir(tmp_path / "beir")
     work = with_models(tmp_path / "work", model_data_dir)
     out = tmp_path / "relevance.json"
-    run_bench("relevance.py", "--data", str(data), "--work", str(work), "--out", "",
-              "--json-out", str(out), "--floors", "0.35,0.9", "--nonsense", "4", timeout=1200)
+    run_bench(
+        "relevance.py",
+        "--data",
+        str(data),
+        "--work",
+        str(work),
+        "--out",
+        "",
+        "--json-out",
+        str(out),
+        "--floors",
+        "0.35,0.9",
+        "--nonsense",
+        "4",
+        timeout=1200,
+    )
     result = json.loads(out.read_text())
     assert set(result["results"]) >= {"lexical", "semantic", "hybrid"}
     assert len(result["cv"]["held_out_ndcg@10"]) == 5
@@ -196,8 +279,21 @@ def test_relevance_and_floor_study_run_on_a_small_beir_collection(tmp_path,
         assert 0.0 <= row["nonsense_zero_share"]["all"] <= 1.0
         assert 0.0 <= row["scifact_relevant_in_set_share"] <= 1.0
     # A higher floor lets fewer papers in by meaning: never more nonsense results.
-    assert (floors["0.9"]["nonsense_zero_share"]["all"]
-            >= floors["0.35"]["nonsense_zero_share"]["all"])
-    run_bench("floor.py", "--data", str(data), "--work", str(work), "--floors", "0.35",
-              "--nonsense", "3", "--no-ndcg", "--json-out", str(tmp_path / "floor.json"))
+    assert (
+        floors["0.9"]["nonsense_zero_share"]["all"] >= floors["0.35"]["nonsense_zero_share"]["all"]
+    )
+    run_bench(
+        "floor.py",
+        "--data",
+        str(data),
+        "--work",
+        str(work),
+        "--floors",
+        "0.35",
+        "--nonsense",
+        "3",
+        "--no-ndcg",
+        "--json-out",
+        str(tmp_path / "floor.json"),
+    )
     assert json.loads((tmp_path / "floor.json").read_text())["floors"]["0.35"]

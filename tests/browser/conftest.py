@@ -25,8 +25,15 @@ import pytest
 from tests.search.embed_fixtures import encoder, model_data_dir  # noqa: F401  (fixtures)
 
 CHROMIUM = os.environ.get("PAPERWIRE_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 REQUIRE = os.environ.get("PAPERWIRE_TEST_REQUIRE_BROWSER") == "1"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
@@ -35,9 +42,11 @@ DESKTOP = {"width": 1366, "height": 900}
 
 def _why_no_browser() -> str | None:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        return (f"chromium not found at {CHROMIUM}: install it with `apt-get update && "
-                f"apt-get install -y chromium` (or set PAPERWIRE_TEST_CHROMIUM) to run the "
-                f"browser tests")
+        return (
+            f"chromium not found at {CHROMIUM}: install it with `apt-get update && "
+            f"apt-get install -y chromium` (or set PAPERWIRE_TEST_CHROMIUM) to run the "
+            f"browser tests"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -89,10 +98,17 @@ def site(browser, tmp_path_factory, model_data_dir):  # noqa: F811
     url = f"http://127.0.0.1:{port}"
     with arxiv_replay_server() as replay, SmtpSink() as smtp:
         settings = load_settings(
-            env={}, data_dir=data_dir, load_demo_data=False, secret_key="browser-test-key",
-            base_url=url, arxiv_delay_seconds=0.0, smtp_url=smtp.smtp_url,
+            env={},
+            data_dir=data_dir,
+            load_demo_data=False,
+            secret_key="browser-test-key",
+            base_url=url,
+            arxiv_delay_seconds=0.0,
+            smtp_url=smtp.smtp_url,
             # The replayed papers are from 2016/2017: let them be submitted today.
-            submit_max_age_days=100000, **replay.settings_overrides())
+            submit_max_age_days=100000,
+            **replay.settings_overrides(),
+        )
         db = open_database(settings)
         assert load_demo_if_empty(settings, db), "demo data did not load"
         app = create_app(settings, db, warm_search=True)

@@ -16,8 +16,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def docs_site(tmp_path_factory):
-    settings = load_settings(env={}, data_dir=tmp_path_factory.mktemp("api-docs"),
-                             load_demo_data=False, secret_key="api-docs-test")
+    settings = load_settings(
+        env={},
+        data_dir=tmp_path_factory.mktemp("api-docs"),
+        load_demo_data=False,
+        secret_key="api-docs-test",
+    )
     db = open_database(settings)
     with running_app(create_app(settings, db)) as url:
         yield url
@@ -30,8 +34,14 @@ def test_api_docs_render_the_operations_offline_under_the_csp(browser, docs_site
     foreign: list[str] = []
     problems: list[str] = []
     # Anything not served by the site itself is refused: a CDN would fail here as offline.
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(docs_site)
-               else (foreign.append(route.request.url), route.abort()))
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(docs_site)
+            else (foreign.append(route.request.url), route.abort())
+        ),
+    )
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     try:
@@ -45,8 +55,7 @@ def test_api_docs_render_the_operations_offline_under_the_csp(browser, docs_site
         # An operation opens and shows its parameters (the UI works, not just renders).
         page.locator(".opblock-summary", has_text="/api/papers/search").first.click()
         page.wait_for_selector(".opblock .parameters", timeout=10000)
-        assert page.locator(".info .title").inner_text().startswith(
-            load_settings(env={}).site_name)
+        assert page.locator(".info .title").inner_text().startswith(load_settings(env={}).site_name)
     finally:
         context.close()
     assert foreign == [], foreign
@@ -60,7 +69,7 @@ def test_swagger_assets_are_cached_and_versioned(docs_site):
     assert "cdn" not in html.lower()
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
         start = html.index(f"/static/swagger-ui/{asset}?v=")
-        url = html[start:html.index('"', start)]
+        url = html[start : html.index('"', start)]
         response = httpx.get(docs_site + url)
         assert response.status_code == 200, url
         assert "immutable" in response.headers["cache-control"]

@@ -24,14 +24,19 @@ def discuss_site(browser, tmp_path_factory):
 
     data_dir = tmp_path_factory.mktemp("discuss-site")
     port = free_port()
-    settings = load_settings(env={}, data_dir=data_dir, load_demo_data=False,
-                             secret_key="browser-test-key", mail_transport="outbox",
-                             base_url=f"http://127.0.0.1:{port}")
+    settings = load_settings(
+        env={},
+        data_dir=data_dir,
+        load_demo_data=False,
+        secret_key="browser-test-key",
+        mail_transport="outbox",
+        base_url=f"http://127.0.0.1:{port}",
+    )
     db = open_database(settings)
     assert load_demo_if_empty(settings, db), "demo data did not load"
     alice = auth.create_user(db, ALICE, PASSWORD, email="alice@example.org")
     auth.create_user(db, BOB, PASSWORD)
-    with db.session() as s:   # alice proved her address earlier (the profile's mailed link)
+    with db.session() as s:  # alice proved her address earlier (the profile's mailed link)
         notifications.confirm_email(s, alice.id, 0, "alice@example.org")
     app = create_app(settings, db, warm_search=False)
     with running_app(app, port=port) as url:
@@ -74,7 +79,7 @@ def test_math_comment_and_reply_notification_end_to_end(browser, discuss_site):
         alice.get_by_role("button", name="Post comment").click()
         alice.wait_for_load_state()
         body = alice.locator(".comment-body").first
-        assert body.locator("math").count() == 2           # MathML, display and inline
+        assert body.locator("math").count() == 2  # MathML, display and inline
         assert body.locator("math[display=block] msubsup").count() == 1
         text = body.inner_text()
         assert "x,dx" not in text and "$$" not in text and "\\int" not in text

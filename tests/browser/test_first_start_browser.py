@@ -58,9 +58,24 @@ def test_demo_feed_and_search_in_the_browser_while_the_model_is_prepared(browser
         send_day = dt.date.today() + dt.timedelta(days=1)
         while send_day.weekday() >= 5:
             send_day += dt.timedelta(days=1)
-        done = subprocess.run([sys.executable, "-m", "paperwire", "digest", "send", "--edition",
-                               "daily", "--date", send_day.isoformat(), "--no-progress"],
-                              env=server.env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "paperwire",
+                "digest",
+                "send",
+                "--edition",
+                "daily",
+                "--date",
+                send_day.isoformat(),
+                "--no-progress",
+            ],
+            env=server.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         digest = [m for m in _outbox(outbox) if "/subscribe/confirm/" not in m]
         assert len(digest) == 1 and READER in digest[0] and "List-Unsubscribe" in digest[0]
@@ -69,8 +84,10 @@ def test_demo_feed_and_search_in_the_browser_while_the_model_is_prepared(browser
         page.goto(server.url + "/")
         page.locator("footer").get_by_role("link", name="API").click()
         page.wait_for_selector(".opblock", timeout=30000)
-        assert any(p.startswith("/api/papers") for p in
-                   page.locator(".opblock-summary-path").all_inner_texts())
+        assert any(
+            p.startswith("/api/papers")
+            for p in page.locator(".opblock-summary-path").all_inner_texts()
+        )
         context.close()
         assert _alive(preparer)  # still held: all of this happened before the model existed
     finally:
@@ -87,6 +104,8 @@ def _outbox(folder) -> list[str]:
     for f in sorted(new.iterdir()) if new.is_dir() else []:
         msg = email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
         text = msg.get_body(preferencelist=("plain",))
-        out.append("".join(f"{k}: {v}\n" for k, v in msg.items())
-                   + (text.get_content() if text is not None else ""))
+        out.append(
+            "".join(f"{k}: {v}\n" for k, v in msg.items())
+            + (text.get_content() if text is not None else "")
+        )
     return out

@@ -23,7 +23,8 @@ def test_content_and_anchors_clear_the_sticky_header(browser, site):
         url = site.url + _paper_url(page, site)
         page.goto(url)
         first_top = page.evaluate(
-            "document.querySelector('#main').firstElementChild.getBoundingClientRect().top")
+            "document.querySelector('#main').firstElementChild.getBoundingClientRect().top"
+        )
         assert first_top >= _header_bottom(page) + 8, "content touches the sticky header"
 
         # A short viewport so the anchor has room to scroll; its target must not be hidden.
@@ -31,8 +32,7 @@ def test_content_and_anchors_clear_the_sticky_header(browser, site):
         page.goto(url + "#comments")
         page.wait_for_timeout(200)
         assert page.evaluate("window.scrollY") > 0, "the anchor did not scroll the page"
-        top = page.evaluate(
-            "document.getElementById('comments').getBoundingClientRect().top")
+        top = page.evaluate("document.getElementById('comments').getBoundingClientRect().top")
         assert top >= _header_bottom(page), "the anchor target is under the sticky header"
 
         signup = page.locator(".site-header a", has_text="Sign up").get_attribute("href")

@@ -33,8 +33,9 @@ def test_member_saves_lists_and_publishes_a_list_anyone_can_read(page, browser, 
     save = card.locator("button.save-btn")
     assert save.inner_text() == "Save"
     save.click()
-    page.wait_for_function("(b) => b.getAttribute('aria-pressed') === 'true'",
-                           arg=save.element_handle())
+    page.wait_for_function(
+        "(b) => b.getAttribute('aria-pressed') === 'true'", arg=save.element_handle()
+    )
     assert save.inner_text() == "Saved"
     page.goto(site.url + "/library")
     assert title in page.locator("main").inner_text()

@@ -45,8 +45,7 @@ def test_member_adds_a_code_link_and_it_shows_on_the_feed_and_in_has_code(page, 
     page.locator("#with-code").click()
     page.wait_for_url(re.compile(r"has=code"))
     assert page.locator(f'article.card a[href="/papers/{PAPER}"]').count() >= 1
-    assert page.locator("article.card a.badge-code").count() == page.locator(
-        "article.card").count()
+    assert page.locator("article.card a.badge-code").count() == page.locator("article.card").count()
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "feed-with-code-desktop.png"))

@@ -32,8 +32,13 @@ def outbox_site(browser, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("outbox-site")
     port = free_port()
     # No SMTP_URL, no SMTP_HOST, no MAIL_TRANSPORT: what a newcomer runs.
-    settings = load_settings(env={}, data_dir=data_dir, load_demo_data=False,
-                             secret_key="browser-test-key", base_url=f"http://127.0.0.1:{port}")
+    settings = load_settings(
+        env={},
+        data_dir=data_dir,
+        load_demo_data=False,
+        secret_key="browser-test-key",
+        base_url=f"http://127.0.0.1:{port}",
+    )
     db = open_database(settings)
     assert load_demo_if_empty(settings, db), "demo data did not load"
     auth.create_user(db, ADMIN, PASSWORD, is_admin=True)
@@ -98,8 +103,7 @@ def test_subscribe_confirm_and_daily_digest_land_in_the_outbox(browser, outbox_s
     rp.get_by_role("button", name=re.compile("Confirm", re.I)).click()
     rp.get_by_text("Subscription confirmed").first.wait_for()
     with site.db.session() as s:
-        assert s.scalar(select(Subscription.status).where(Subscription.email == READER)) \
-            == "active"
+        assert s.scalar(select(Subscription.status).where(Subscription.email == READER)) == "active"
 
     # --- the daily digest job runs; the digest lands in the outbox -------------------------
     outcome = digest_part(site.settings, site.db, f"daily:{_send_day(site.db).isoformat()}")
@@ -118,7 +122,7 @@ def test_subscribe_confirm_and_daily_digest_land_in_the_outbox(browser, outbox_s
     # --- a hostile message in the outbox is shown, never run --------------------------------
     key = _put_hostile(site.settings)
     ap.goto(site.url + f"/admin/outbox/{key}")
-    assert "<script>" in ap.locator("pre.mail-text").first.inner_text()   # shown as text
+    assert "<script>" in ap.locator("pre.mail-text").first.inner_text()  # shown as text
     ap.frame_locator("iframe.mail-html").locator("p.greeting").wait_for()
     frame = ap.frame(url=re.compile(r"/html$"))
     assert frame.evaluate("typeof window.pwned") == "undefined"

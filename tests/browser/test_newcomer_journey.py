@@ -43,7 +43,7 @@ def test_newcomer_reads_signs_up_votes_comments_submits_and_subscribes(page, sit
     results.first.locator("h2 a").click()
     page.wait_for_url(re.compile(r"/papers/"))
     paper_path = urlsplit(page.url).path
-    paper_id = paper_path[len("/papers/"):]
+    paper_id = paper_path[len("/papers/") :]
     assert page.locator("h1#paper-title").inner_text().strip() == first_title.strip()
 
     # --- sign up (from the paper page, coming back to it) ---------------------------------
@@ -64,7 +64,8 @@ def test_newcomer_reads_signs_up_votes_comments_submits_and_subscribes(page, sit
     button.click()
     page.wait_for_function(
         "([sel, n]) => document.querySelector(sel).textContent.trim() === String(n)",
-        arg=[".paper-head .upvote-count", before + 1])
+        arg=[".paper-head .upvote-count", before + 1],
+    )
     assert button.get_attribute("aria-pressed") == "true"
     page.reload()
     assert _count(page.locator(".paper-head .upvote-count")) == before + 1
@@ -74,13 +75,17 @@ def test_newcomer_reads_signs_up_votes_comments_submits_and_subscribes(page, sit
     page.locator("#similar[data-loaded=true]").wait_for()
     page.locator("#comment-body").fill(
         "**Nice** result, see [the code](https://example.org/code).\n\n"
-        "<script>window.pwned = 1</script>")
+        "<script>window.pwned = 1</script>"
+    )
     page.locator("form.comment-form:has(#comment-body) button[type=submit]").click()
     page.wait_for_url(re.compile(r"#comment-\d+$"))
     comment_id = page.url.rsplit("#comment-", 1)[1]
     comment = page.locator(f"#comment-{comment_id}")
     assert comment.locator(".comment-body strong").inner_text() == "Nice"
-    assert comment.locator(".comment-body a[href='https://example.org/code']").get_attribute("rel") == "nofollow ugc"
+    assert (
+        comment.locator(".comment-body a[href='https://example.org/code']").get_attribute("rel")
+        == "nofollow ugc"
+    )
     assert "<script>window.pwned = 1</script>" in comment.inner_text()
     assert page.evaluate("window.pwned === undefined")
 
@@ -128,10 +133,13 @@ def test_newcomer_reads_signs_up_votes_comments_submits_and_subscribes(page, sit
     with site.db.session() as s:
         user = s.scalar(select(User).where(User.username == USERNAME))
         assert user is not None and user.password_hash.startswith("$argon2id$")
-        assert s.scalar(select(Upvote).where(Upvote.user_id == user.id,
-                                             Upvote.paper_id == paper_id)) is not None
-        stored, reply = s.scalars(select(Comment).where(Comment.user_id == user.id)
-                                  .order_by(Comment.id)).all()
+        assert (
+            s.scalar(select(Upvote).where(Upvote.user_id == user.id, Upvote.paper_id == paper_id))
+            is not None
+        )
+        stored, reply = s.scalars(
+            select(Comment).where(Comment.user_id == user.id).order_by(Comment.id)
+        ).all()
         assert stored.paper_id == paper_id and "<script" not in stored.body_html
         assert reply.parent_id == stored.id and reply.deleted
         entry = s.scalar(select(FeedEntry).where(FeedEntry.paper_id == SUBMIT_ID))

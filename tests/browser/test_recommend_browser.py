@@ -30,19 +30,29 @@ def _embed_candidates(site, encoder):  # noqa: F811
     from tests.factories import make_record
 
     with site.db.session() as s:
-        rows = s.execute(select(Paper.id, Paper.title, Paper.abstract, Paper.content_hash)
-                         .join(FeedEntry, FeedEntry.paper_id == Paper.id)
-                         .order_by(Paper.id)).all()
+        rows = s.execute(
+            select(Paper.id, Paper.title, Paper.abstract, Paper.content_hash)
+            .join(FeedEntry, FeedEntry.paper_id == Paper.id)
+            .order_by(Paper.id)
+        ).all()
     original = rows[0]
     when = utcnow() - dt.timedelta(days=1)
     with site.db.session() as s:
-        upsert_papers(s, [make_record(id=DUP_ID, title="Revisited: " + original.title,
-                                      abstract=original.abstract, published_at=when,
-                                      updated_at=when)])
+        upsert_papers(
+            s,
+            [
+                make_record(
+                    id=DUP_ID,
+                    title="Revisited: " + original.title,
+                    abstract=original.abstract,
+                    published_at=when,
+                    updated_at=when,
+                )
+            ],
+        )
         dup_hash = s.scalar(select(Paper.content_hash).where(Paper.id == DUP_ID))
     papers = [PendingPaper(r.id, r.title, r.abstract, r.content_hash) for r in rows]
-    papers.append(PendingPaper(DUP_ID, "Revisited: " + original.title, original.abstract,
-                               dup_hash))
+    papers.append(PendingPaper(DUP_ID, "Revisited: " + original.title, original.abstract, dup_hash))
     vectors = encoder.encode([paper_text(p.title, p.abstract) for p in papers])
     assert float(vectors[0] @ vectors[-1]) >= 0.9
     with site.db.session() as s:
@@ -79,7 +89,8 @@ def test_onboard_see_reasons_not_interested_and_the_digest(browser, site, encode
         # Three papers like the first feed paper (the same subject: its nearest neighbours
         # by vector are found the way a member would paste what they read).
         page.get_by_label("Paste arXiv ids or links").fill(
-            f"{feed_ids[1]}\nhttps://arxiv.org/abs/{feed_ids[2]}\n{feed_ids[3]}")
+            f"{feed_ids[1]}\nhttps://arxiv.org/abs/{feed_ids[2]}\n{feed_ids[3]}"
+        )
         page.get_by_role("button", name="Start my recommendations").click()
         page.wait_for_load_state()
         assert "following 2 topics and saved 3 papers" in page.locator(".notice").inner_text()
@@ -89,16 +100,19 @@ def test_onboard_see_reasons_not_interested_and_the_digest(browser, site, encode
         assert cards.count() >= 5
         reasons = page.locator(".recommendation .reason").all_inner_texts()
         assert all(r.startswith("Because you saved “") for r in reasons), reasons
-        shown = [page.locator(".recommendation input[name=paper_id]").nth(2 * i)
-                 .get_attribute("value") for i in range(cards.count())]
+        shown = [
+            page.locator(".recommendation input[name=paper_id]").nth(2 * i).get_attribute("value")
+            for i in range(cards.count())
+        ]
         assert feed_ids[0] in shown and DUP_ID in shown
         assert not {feed_ids[1], feed_ids[2], feed_ids[3]} & set(shown)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "for-you.png"))
 
         # --- "not interested": the paper and its re-submission go ------------------------
-        card = page.locator(".recommendation", has=page.locator(
-            f"input[name=paper_id][value='{feed_ids[0]}']"))
+        card = page.locator(
+            ".recommendation", has=page.locator(f"input[name=paper_id][value='{feed_ids[0]}']")
+        )
         card.get_by_role("button", name="Not interested").click()
         page.wait_for_url(re.compile(r"/for-you$"))
         after = page.locator(".recommendation input[name=paper_id][value]")
@@ -118,11 +132,15 @@ def test_onboard_see_reasons_not_interested_and_the_digest(browser, site, encode
     with site.db.session() as s:
         uid = get_user_by_username(s, USERNAME).id
     make_subscription(site.db, EMAIL, user_id=uid)
-    digest, msg, _ = preview(site.settings, site.db, EMAIL,
-                             edition_from_settings(site.settings, "daily", dt.date.today()))
+    digest, msg, _ = preview(
+        site.settings,
+        site.db,
+        EMAIL,
+        edition_from_settings(site.settings, "daily", dt.date.today()),
+    )
     assert digest.recommended
     assert "RECOMMENDED FOR YOU" in msg.get_body(("plain",)).get_content()
-    with site.db.session() as s:   # leave the shared site as the other tests expect it
+    with site.db.session() as s:  # leave the shared site as the other tests expect it
         for model in (Embedding, SentenceVectors, MemberRecommendation, Paper):
             column = model.paper_id if hasattr(model, "paper_id") else model.id
             s.execute(delete(model).where(column == DUP_ID))

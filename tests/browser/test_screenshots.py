@@ -28,19 +28,22 @@ def test_screenshots_at_phone_and_desktop_width(browser, site, scheme):
     for size_name, viewport in SIZES.items():
         if scheme == "dark" and size_name == "phone":
             continue
-        context = browser.new_context(viewport=viewport, color_scheme=scheme,
-                                      device_scale_factor=1, locale="en-US")
+        context = browser.new_context(
+            viewport=viewport, color_scheme=scheme, device_scale_factor=1, locale="en-US"
+        )
         page = context.new_page()
         errors: list[str] = []
-        page.on("console", lambda msg, errors=errors: errors.append(msg.text)
-                if msg.type == "error" else None)
-        paths = {"feed": PAGES["feed"], "paper": _paper_url(page, site),
-                 "search": PAGES["search"]}
+        page.on(
+            "console",
+            lambda msg, errors=errors: errors.append(msg.text) if msg.type == "error" else None,
+        )
+        paths = {"feed": PAGES["feed"], "paper": _paper_url(page, site), "search": PAGES["search"]}
         for name, path in paths.items():
             page.goto(site.url + path)
             page.wait_for_load_state("networkidle")
             overflow = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
             assert overflow <= 1, f"{name} at {size_name} scrolls sideways by {overflow}px"
             suffix = "" if scheme == "light" else "-dark"
             target = SCREENSHOTS / f"{name}-{size_name}{suffix}.png"
@@ -57,17 +60,25 @@ def test_account_pages_screenshots(browser, site, size_name):
     """Sign-up, profile (with a new API token), a refused submission and a discussion, as a
     signed-in member sees them."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport=SIZES[size_name], color_scheme="light",
-                                  device_scale_factor=1, locale="en-US")
+    context = browser.new_context(
+        viewport=SIZES[size_name], color_scheme="light", device_scale_factor=1, locale="en-US"
+    )
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text)
-            if msg.type == "error" and "status of 4" not in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "status of 4" not in msg.text
+            else None
+        ),
+    )
 
     def shot(name, full_page=True):
         page.wait_for_load_state("networkidle")
         overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         assert overflow <= 1, f"{name} at {size_name} scrolls sideways by {overflow}px"
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{size_name}.png"), full_page=full_page)
 
@@ -97,8 +108,7 @@ def test_account_pages_screenshots(browser, site, size_name):
 
     page.goto(site.url + _paper_url(page, site))
     # The new-comment form (each existing comment also has a reply form, folded away).
-    page.locator("#comment-body").fill(
-        "Interesting.\n\n> quoted\n\n- a list\n- with `code`")
+    page.locator("#comment-body").fill("Interesting.\n\n> quoted\n\n- a list\n- with `code`")
     page.locator("form.comment-form:has(#comment-body) button[type=submit]").click()
     page.wait_for_url("**#comment-*")
     # The viewport as the member sees it after posting (a full-page shot would paint the

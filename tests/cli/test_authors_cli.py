@@ -12,8 +12,11 @@ from tests.factories import make_papers, make_store_user
 
 
 def _run(settings, *args):
-    env = {"PAPERWIRE_DATABASE_URL": settings.database_url,
-           "PAPERWIRE_DATA_DIR": str(settings.data_dir), "PAPERWIRE_LOAD_DEMO_DATA": "0"}
+    env = {
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_LOAD_DEMO_DATA": "0",
+    }
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
@@ -37,8 +40,11 @@ def test_list_approve_and_revoke_a_claim(settings, db):
 
 
 def test_reindex_rebuilds_the_author_index(settings, db):
-    make_papers(db, 3, authors=[{"name": "Ann Lee", "affiliations": []},
-                                {"name": "Bo Chen", "affiliations": []}])
+    make_papers(
+        db,
+        3,
+        authors=[{"name": "Ann Lee", "affiliations": []}, {"name": "Bo Chen", "affiliations": []}],
+    )
     with db.session() as s:
         s.execute(delete(PaperAuthor))
     r = _run(settings, "authors", "reindex", "--no-progress", "--batch-size", "2")

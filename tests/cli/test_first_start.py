@@ -64,23 +64,36 @@ class Serve:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / "serve.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
-        env.update({"PAPERWIRE_DATA_DIR": str(self.data), "PAPERWIRE_DATABASE_URL": db_url,
-                    "PAPERWIRE_PORT": str(self.port), "PAPERWIRE_LOG_LEVEL": "INFO",
-                    HOLD_ENV: str(self.hold)})
+        env.update(
+            {
+                "PAPERWIRE_DATA_DIR": str(self.data),
+                "PAPERWIRE_DATABASE_URL": db_url,
+                "PAPERWIRE_PORT": str(self.port),
+                "PAPERWIRE_LOG_LEVEL": "INFO",
+                HOLD_ENV: str(self.hold),
+            }
+        )
         self.env = env
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Serve:
         self.out = open(self.log, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "paperwire", "serve"], env=self.env,
-                                     stdout=self.out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "paperwire", "serve"],
+            env=self.env,
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_until_up(self.url, timeout=90, proc=self.proc)
         return self
 
     def preparer(self) -> int:
-        return _wait(lambda: next(iter(_children(self.proc.pid)), None), 30,
-                     "the model preparation process started")
+        return _wait(
+            lambda: next(iter(_children(self.proc.pid)), None),
+            30,
+            "the model preparation process started",
+        )
 
     def stop(self, sig=signal.SIGTERM, *, group: bool = False) -> float:
         """Send ``sig``; returns the seconds until the server process ended."""
@@ -139,8 +152,11 @@ def test_demo_feed_and_keyword_search_work_while_the_model_is_prepared(serve):
     assert search.status_code == 200
     assert "keyword-only for now" in search.text
     assert "T-Miner" in search.text
-    api = httpx.get(server.url + "/api/papers/search",
-                    params={"q": "selective state spaces", "mode": "hybrid"}, timeout=30)
+    api = httpx.get(
+        server.url + "/api/papers/search",
+        params={"q": "selective state spaces", "mode": "hybrid"},
+        timeout=30,
+    )
     assert api.status_code == 200
     assert "2312.00752" in [item["paper"]["id"] for item in api.json()]
     assert "keyword-only for now" in api.headers["x-search-notices"]
@@ -187,8 +203,9 @@ def test_ctrl_c_and_kill_9_during_the_first_start_are_finished_by_the_next(serve
     engine = create_engine(second.env["PAPERWIRE_DATABASE_URL"])
     with engine.connect() as conn:
         papers = conn.execute(text("SELECT count(*) FROM papers")).scalar()
-        entries = conn.execute(text("SELECT count(*), count(DISTINCT paper_id) "
-                                    "FROM feed_entries")).one()
+        entries = conn.execute(
+            text("SELECT count(*), count(DISTINCT paper_id) FROM feed_entries")
+        ).one()
     engine.dispose()
     assert data.status_code == 200
     assert papers == 255 and tuple(entries) == (55, 55)
@@ -229,8 +246,9 @@ def test_kill_9_of_serve_and_its_export_is_cleaned_up_by_the_next_start(serve):
     engine = create_engine(second.env["PAPERWIRE_DATABASE_URL"])
     with engine.connect() as conn:
         papers = conn.execute(text("SELECT count(*) FROM papers")).scalar()
-        entries = conn.execute(text("SELECT count(*), count(DISTINCT paper_id) "
-                                    "FROM feed_entries")).one()
+        entries = conn.execute(
+            text("SELECT count(*), count(DISTINCT paper_id) FROM feed_entries")
+        ).one()
     engine.dispose()
     assert papers == 255 and tuple(entries) == (55, 55)
 
@@ -241,11 +259,26 @@ def test_bench_first_start_runs_and_reports_both_times(tmp_path):
 
     root = Path(__file__).resolve().parents[2]
     out = tmp_path / "first_start.json"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"),
-                                                        os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, str(root / "bench" / "first_start.py"), "--runs", "1",
-                           "--hold-model", "--json", str(out)], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(root / "bench" / "first_start.py"),
+            "--runs",
+            "1",
+            "--hold-model",
+            "--json",
+            str(out),
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:] + done.stdout[-2000:]
     assert "demo feed" in done.stdout and "first search" in done.stdout
     result = json.loads(out.read_text())

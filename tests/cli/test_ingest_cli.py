@@ -15,14 +15,21 @@ KAGGLE = FIXTURES / "arxiv" / "kaggle" / "arxiv-metadata-oai-snapshot.sample.jso
 
 @pytest.fixture
 def cli(db_url, tmp_path):
-    env = {"PAPERWIRE_DATABASE_URL": db_url, "PAPERWIRE_DATA_DIR": str(tmp_path / "data"),
-           "PAPERWIRE_LOAD_DEMO_DATA": "false", "PAPERWIRE_ARXIV_DELAY_SECONDS": "0",
-           "PAPERWIRE_ARXIV_RETRY_AFTER_MAX_SECONDS": "0.05", "PAPERWIRE_LOG_LEVEL": "WARNING"}
+    env = {
+        "PAPERWIRE_DATABASE_URL": db_url,
+        "PAPERWIRE_DATA_DIR": str(tmp_path / "data"),
+        "PAPERWIRE_LOAD_DEMO_DATA": "false",
+        "PAPERWIRE_ARXIV_DELAY_SECONDS": "0",
+        "PAPERWIRE_ARXIV_RETRY_AFTER_MAX_SECONDS": "0.05",
+        "PAPERWIRE_LOG_LEVEL": "WARNING",
+    }
     runner = CliRunner()
 
     def invoke(*args, extra_env=None):
-        return runner.invoke(main, list(args), env={**env, **(extra_env or {})},
-                             catch_exceptions=False)
+        return runner.invoke(
+            main, list(args), env={**env, **(extra_env or {})}, catch_exceptions=False
+        )
+
     return invoke
 
 
@@ -80,10 +87,19 @@ def test_stats_counts(cli):
 
 def test_harvest_and_fetch_against_replayed_arxiv(cli):
     with arxiv_replay_server() as replay:
-        urls = {"PAPERWIRE_ARXIV_OAI_URL": replay.oai_url,
-                "PAPERWIRE_ARXIV_API_URL": replay.api_url}
-        result = cli("harvest", "--from", "2015-01-01", "--until", "2015-01-03",
-                     "--no-progress", extra_env=urls)
+        urls = {
+            "PAPERWIRE_ARXIV_OAI_URL": replay.oai_url,
+            "PAPERWIRE_ARXIV_API_URL": replay.api_url,
+        }
+        result = cli(
+            "harvest",
+            "--from",
+            "2015-01-01",
+            "--until",
+            "2015-01-03",
+            "--no-progress",
+            extra_env=urls,
+        )
         assert result.exit_code == 0, result.output
         assert "harvested 1 page(s): new 2" in result.stdout
         assert "last datestamp 2015-01-03" in result.stdout
@@ -94,8 +110,9 @@ def test_harvest_and_fetch_against_replayed_arxiv(cli):
         # after the known one was stored.
         result = cli("fetch", "0808.05394", "1707.08567", extra_env=urls)
         assert result.exit_code != 0
-        assert result.stderr.strip() == ("error: arXiv has no paper 0808.05394 "
-                                         "(stored: 1707.08567)")
+        assert result.stderr.strip() == (
+            "error: arXiv has no paper 0808.05394 (stored: 1707.08567)"
+        )
         result = cli("fetch", "abc", extra_env=urls)
         assert result.exit_code != 0
         assert result.stderr.startswith("error: not an arXiv id: 'abc'")

@@ -43,8 +43,9 @@ NOISY = textwrap.dedent("""
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    return subprocess.run([sys.executable, "-c", NOISY, *args], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", NOISY, *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_json_flag_keeps_every_kind_of_output_off_stdout():
@@ -62,18 +63,23 @@ def test_without_json_the_command_prints_as_usual():
 
 
 def test_config_json_under_the_click_runner_is_one_object(tmp_path):
-    result = CliRunner().invoke(main, ["config", "--json"],
-                                env={"PAPERWIRE_DATA_DIR": str(tmp_path)})
+    result = CliRunner().invoke(
+        main, ["config", "--json"], env={"PAPERWIRE_DATA_DIR": str(tmp_path)}
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["PAPERWIRE_DATA_DIR"] == str(tmp_path)
 
 
 def test_every_json_flag_goes_through_json_output():
     commands = [(name, cmd) for name, cmd in main.commands.items()]
-    commands += [(f"{name} {sub}", c) for name, cmd in main.commands.items()
-                 for sub, c in getattr(cmd, "commands", {}).items()]
-    with_json = [(name, cmd) for name, cmd in commands
-                 if any(p.name == "as_json" for p in cmd.params)]
+    commands += [
+        (f"{name} {sub}", c)
+        for name, cmd in main.commands.items()
+        for sub, c in getattr(cmd, "commands", {}).items()
+    ]
+    with_json = [
+        (name, cmd) for name, cmd in commands if any(p.name == "as_json" for p in cmd.params)
+    ]
     assert len(with_json) >= 5
     for name, cmd in with_json:
         assert getattr(cmd.callback, "pure_json", False), f"paperwire {name} --json"

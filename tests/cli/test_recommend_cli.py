@@ -15,9 +15,13 @@ from tests.recommend.store_kit import ids_of, load_sample
 
 
 def _env(settings):
-    return {"PAPERWIRE_DATABASE_URL": settings.database_url,
-            "PAPERWIRE_DATA_DIR": str(settings.data_dir), "PAPERWIRE_SECRET_KEY": "k",
-            "PAPERWIRE_LOAD_DEMO_DATA": "0", "PAPERWIRE_RECOMMEND_NEGATIVES": "100"}
+    return {
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_SECRET_KEY": "k",
+        "PAPERWIRE_LOAD_DEMO_DATA": "0",
+        "PAPERWIRE_RECOMMEND_NEGATIVES": "100",
+    }
 
 
 @pytest.fixture
@@ -39,13 +43,19 @@ def test_recommend_prints_papers_with_their_reasons(settings, db, alice):
 
 
 def test_recommend_json_is_one_document(settings, db, alice):
-    r = CliRunner().invoke(main, ["recommend", "alice", "--json"],
-                                           env=_env(settings))
+    r = CliRunner().invoke(main, ["recommend", "alice", "--json"], env=_env(settings))
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["user"] == "alice" and len(doc["recommendations"]) == 10
-    assert set(doc["recommendations"][0]) == {"paper_id", "title", "score", "reason",
-                                              "reason_kind", "reason_label", "reason_paper_id"}
+    assert set(doc["recommendations"][0]) == {
+        "paper_id",
+        "title",
+        "score",
+        "reason",
+        "reason_kind",
+        "reason_label",
+        "reason_paper_id",
+    }
 
 
 def test_unknown_user_is_a_clear_error(settings, db):
@@ -71,21 +81,25 @@ def _reading_group(db, user, ids):
 def test_recommend_for_a_list_prints_its_papers_with_the_lists_reason(settings, db, alice):
     sample = load_sample(db)
     list_id = _reading_group(db, alice, ids_of(sample, "cs.IR", old=True))
-    r = CliRunner().invoke(main, ["recommend", "alice", "--list", str(list_id), "--limit", "3"],
-                           env=_env(settings))
+    r = CliRunner().invoke(
+        main, ["recommend", "alice", "--list", str(list_id), "--limit", "3"], env=_env(settings)
+    )
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
     assert len(lines) == 6 and lines[0].startswith(" 1. ")
-    assert all(line.strip().startswith("close to your list “reading group”: similar to “")
-               for line in lines[1::2])
+    assert all(
+        line.strip().startswith("close to your list “reading group”: similar to “")
+        for line in lines[1::2]
+    )
 
 
 def test_recommend_for_a_list_as_json(settings, db, alice):
     sample = load_sample(db)
     in_list = ids_of(sample, "cs.IR", old=True)
     list_id = _reading_group(db, alice, in_list)
-    r = CliRunner().invoke(main, ["recommend", "alice", "--list", str(list_id), "--json"],
-                           env=_env(settings))
+    r = CliRunner().invoke(
+        main, ["recommend", "alice", "--list", str(list_id), "--json"], env=_env(settings)
+    )
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert doc["user"] == "alice" and doc["list"] == list_id
@@ -97,7 +111,6 @@ def test_recommend_for_another_members_list_is_a_clear_error(settings, db, alice
     bob = auth.create_user(db, "bob", "correct horse battery")
     sample = load_sample(db)
     list_id = _reading_group(db, alice, ids_of(sample, "cs.IR", old=True)[:3])
-    r = CliRunner().invoke(main, ["recommend", "bob", "--list", str(list_id)],
-                           env=_env(settings))
+    r = CliRunner().invoke(main, ["recommend", "bob", "--list", str(list_id)], env=_env(settings))
     assert r.exit_code != 0 and f"no list with id {list_id}" in r.output
     assert bob

@@ -21,33 +21,42 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _env(settings) -> dict[str, str]:
-    return {"PAPERWIRE_DATA_DIR": str(settings.data_dir),
-            "PAPERWIRE_DATABASE_URL": settings.database_url,
-            "PAPERWIRE_LOAD_DEMO_DATA": "false", "PAPERWIRE_LOG_LEVEL": "WARNING"}
+    return {
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_LOAD_DEMO_DATA": "false",
+        "PAPERWIRE_LOG_LEVEL": "WARNING",
+    }
 
 
 @pytest.fixture
 def populated(settings, db):
     with db.session() as session:
-        upsert_papers(session, [
-            make_record(id="2401.00001", title="Seq2seq models for translation",
-                        abstract="Encoder decoder."),
-            make_record(id="2401.00002", title="Galaxy clusters", abstract="Dark matter."),
-        ])
+        upsert_papers(
+            session,
+            [
+                make_record(
+                    id="2401.00001",
+                    title="Seq2seq models for translation",
+                    abstract="Encoder decoder.",
+                ),
+                make_record(id="2401.00002", title="Galaxy clusters", abstract="Dark matter."),
+            ],
+        )
     return settings
 
 
 def test_search_prints_ranked_results(populated):
-    result = CliRunner().invoke(main, ["search", "seq", "--mode", "lexical"],
-                                env=_env(populated))
+    result = CliRunner().invoke(main, ["search", "seq", "--mode", "lexical"], env=_env(populated))
     assert result.exit_code == 0, result.output
     assert "Seq2seq models for translation" in result.stdout
     assert "2401.00001" in result.stdout and "2401.00002" not in result.stdout
 
 
 def test_search_json_is_one_object(populated):
-    result = CliRunner().invoke(main, ["search", "galaxy", "cluster", "--mode", "lexical",
-                                       "--json"], env=_env(populated))
+    result = CliRunner().invoke(
+        main, ["search", "galaxy", "cluster", "--mode", "lexical", "--json"], env=_env(populated)
+    )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["total"] == 1
@@ -57,8 +66,9 @@ def test_search_json_is_one_object(populated):
 
 
 def test_search_reports_notices_and_bad_options(populated):
-    result = CliRunner().invoke(main, ["search", "foo:galaxy", "--mode", "lexical"],
-                                env=_env(populated))
+    result = CliRunner().invoke(
+        main, ["search", "foo:galaxy", "--mode", "lexical"], env=_env(populated)
+    )
     assert result.exit_code == 0
     assert "Unknown field" in result.stderr
     bad = CliRunner().invoke(main, ["search", "x", "--limit", "0"], env=_env(populated))
@@ -72,8 +82,7 @@ def test_similar_of_unknown_paper_fails_clearly(populated):
 
 
 def test_index_rebuild_lexical_only(populated):
-    result = CliRunner().invoke(main, ["index", "--rebuild", "--lexical-only"],
-                                env=_env(populated))
+    result = CliRunner().invoke(main, ["index", "--rebuild", "--lexical-only"], env=_env(populated))
     assert result.exit_code == 0, result.output
     assert "lexical: 2 papers" in result.stdout
 
@@ -94,12 +103,24 @@ def _shuffled_baseline(qrels_path: Path, corpus_path: Path, queries_path: Path) 
 
 
 def _eval(tmp_path, mode: str):
-    args = ["eval", "--corpus", str(FIXTURES / "corpus.jsonl"),
-            "--queries", str(FIXTURES / "queries.jsonl"),
-            "--qrels", str(FIXTURES / "qrels.tsv"), "--mode", mode, "--json"]
+    args = [
+        "eval",
+        "--corpus",
+        str(FIXTURES / "corpus.jsonl"),
+        "--queries",
+        str(FIXTURES / "queries.jsonl"),
+        "--qrels",
+        str(FIXTURES / "qrels.tsv"),
+        "--mode",
+        mode,
+        "--json",
+    ]
     # Evaluation builds its own temporary database; no DB fixture (and no PG run) needed.
-    env = {"PAPERWIRE_DATA_DIR": str(tmp_path / "user-data"), "PAPERWIRE_DATABASE_URL": "",
-           "PAPERWIRE_LOG_LEVEL": "WARNING"}
+    env = {
+        "PAPERWIRE_DATA_DIR": str(tmp_path / "user-data"),
+        "PAPERWIRE_DATABASE_URL": "",
+        "PAPERWIRE_LOG_LEVEL": "WARNING",
+    }
     return CliRunner().invoke(main, args, env=env)
 
 
@@ -110,8 +131,9 @@ def test_eval_lexical_json_beats_a_shuffled_ranking(tmp_path):
     assert set(data) == {"lexical"}
     assert set(data["lexical"]) == {"ndcg@10", "recall@100"}
     assert all(0.0 <= v <= 1.0 for v in data["lexical"].values())
-    baseline = _shuffled_baseline(FIXTURES / "qrels.tsv", FIXTURES / "corpus.jsonl",
-                                  FIXTURES / "queries.jsonl")
+    baseline = _shuffled_baseline(
+        FIXTURES / "qrels.tsv", FIXTURES / "corpus.jsonl", FIXTURES / "queries.jsonl"
+    )
     assert data["lexical"]["ndcg@10"] > baseline + 0.2
     # The user's data directory (and so the default database) was not touched.
     assert not (tmp_path / "user-data").exists()
@@ -120,15 +142,29 @@ def test_eval_lexical_json_beats_a_shuffled_ranking(tmp_path):
 def _eval_process(tmp_path, mode: str, prelude: str = "") -> subprocess.CompletedProcess:
     """``paperwire eval --json`` in a fresh interpreter: stdout as a pipe would see it (the
     model export's C++ and rich output included, which CliRunner cannot capture)."""
-    args = ["eval", "--corpus", str(FIXTURES / "corpus.jsonl"),
-            "--queries", str(FIXTURES / "queries.jsonl"),
-            "--qrels", str(FIXTURES / "qrels.tsv"), "--mode", mode, "--json"]
-    env = {**os.environ, "PAPERWIRE_DATA_DIR": str(tmp_path / "user-data"),
-           "PAPERWIRE_DATABASE_URL": "", "PAPERWIRE_LOG_LEVEL": "INFO",
-           "PYTHONPATH": str(REPO / "src")}
+    args = [
+        "eval",
+        "--corpus",
+        str(FIXTURES / "corpus.jsonl"),
+        "--queries",
+        str(FIXTURES / "queries.jsonl"),
+        "--qrels",
+        str(FIXTURES / "qrels.tsv"),
+        "--mode",
+        mode,
+        "--json",
+    ]
+    env = {
+        **os.environ,
+        "PAPERWIRE_DATA_DIR": str(tmp_path / "user-data"),
+        "PAPERWIRE_DATABASE_URL": "",
+        "PAPERWIRE_LOG_LEVEL": "INFO",
+        "PYTHONPATH": str(REPO / "src"),
+    }
     code = prelude + f"from paperwire.cli import main; main({args!r})"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          text=True, timeout=1500)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=1500
+    )
 
 
 @pytest.mark.slow
@@ -141,8 +177,9 @@ def test_eval_all_modes_prints_only_json_on_stdout_on_a_first_run(tmp_path):
     data = json.loads(done.stdout)  # the whole of stdout is one JSON document
     assert done.stdout == json.dumps(data, ensure_ascii=False) + "\n"
     assert set(data) == {"lexical", "semantic", "hybrid"}
-    baseline = _shuffled_baseline(FIXTURES / "qrels.tsv", FIXTURES / "corpus.jsonl",
-                                  FIXTURES / "queries.jsonl")
+    baseline = _shuffled_baseline(
+        FIXTURES / "qrels.tsv", FIXTURES / "corpus.jsonl", FIXTURES / "queries.jsonl"
+    )
     for mode in data:
         assert data[mode]["ndcg@10"] > baseline + 0.2
 
@@ -156,8 +193,15 @@ def test_eval_without_the_eval_extra_names_it(tmp_path):
 
 
 def test_eval_names_a_missing_file(tmp_path):
-    args = ["eval", "--corpus", "/nonexistent/corpus.jsonl",
-            "--queries", str(FIXTURES / "queries.jsonl"), "--qrels", str(FIXTURES / "qrels.tsv")]
+    args = [
+        "eval",
+        "--corpus",
+        "/nonexistent/corpus.jsonl",
+        "--queries",
+        str(FIXTURES / "queries.jsonl"),
+        "--qrels",
+        str(FIXTURES / "qrels.tsv"),
+    ]
     result = CliRunner().invoke(main, args, env={"PAPERWIRE_DATA_DIR": str(tmp_path)})
     assert result.exit_code != 0
     assert "/nonexistent/corpus.jsonl" in result.stderr

@@ -21,8 +21,16 @@ from tests.support.smtp_sink import SmtpSink
 N = 30
 
 
-SEND_CMD = [sys.executable, "-m", "paperwire", "digest", "send", "--date", SEND_DAY.isoformat(),
-            "--no-progress"]
+SEND_CMD = [
+    sys.executable,
+    "-m",
+    "paperwire",
+    "digest",
+    "send",
+    "--date",
+    SEND_DAY.isoformat(),
+    "--no-progress",
+]
 
 
 def seed_subscribers(db, n: int) -> None:
@@ -34,11 +42,15 @@ def seed_subscribers(db, n: int) -> None:
 
 def _env(settings, sink) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
-    env.update(PAPERWIRE_DATA_DIR=str(settings.data_dir),
-               PAPERWIRE_DATABASE_URL=settings.database_url,
-               PAPERWIRE_SECRET_KEY="k", PAPERWIRE_SMTP_URL=sink.smtp_url,
-               PAPERWIRE_MAIL_FROM="news@paperwire.test", PAPERWIRE_LOAD_DEMO_DATA="0",
-               PAPERWIRE_LOG_LEVEL="WARNING")
+    env.update(
+        PAPERWIRE_DATA_DIR=str(settings.data_dir),
+        PAPERWIRE_DATABASE_URL=settings.database_url,
+        PAPERWIRE_SECRET_KEY="k",
+        PAPERWIRE_SMTP_URL=sink.smtp_url,
+        PAPERWIRE_MAIL_FROM="news@paperwire.test",
+        PAPERWIRE_LOAD_DEMO_DATA="0",
+        PAPERWIRE_LOG_LEVEL="WARNING",
+    )
     return env
 
 
@@ -59,9 +71,8 @@ def test_kill_9_mid_run_then_rerun_delivers_exactly_one_each(settings, db, kill_
 
     with SmtpSink(on_rcpt=on_rcpt) as sink:
         env = _env(settings, sink)
-        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE))
-        procs[0].wait(60)      # reaped, so its pid is gone for the rerun's liveness check
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        procs[0].wait(60)  # reaped, so its pid is gone for the rerun's liveness check
         assert killed.is_set() and procs[0].returncode == -signal.SIGKILL
         before = sink.count
         assert before == kill_at_rcpt - 1

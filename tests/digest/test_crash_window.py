@@ -51,8 +51,7 @@ def test_sender_killed_after_the_servers_250_resends_that_one_message_on_rerun(s
 
     with SmtpSink(on_data=on_data) as sink:
         env = _env(settings, sink)
-        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE))
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
         procs[0].wait(60)
         assert killed.is_set() and procs[0].returncode == -signal.SIGKILL
         assert sink.count == 1
@@ -74,8 +73,14 @@ def test_sender_killed_after_the_servers_250_resends_that_one_message_on_rerun(s
     # boundaries and the signing time in its links are made anew).
     assert first.message["Message-ID"] == second.message["Message-ID"]
     assert first.message["Subject"] == second.message["Subject"]
-    body = [re.sub(r"/(unsubscribe|subscription)/\S+", "/TOKEN",
-                   m.message.get_body(("plain",)).get_content()) for m in (first, second)]
+    body = [
+        re.sub(
+            r"/(unsubscribe|subscription)/\S+",
+            "/TOKEN",
+            m.message.get_body(("plain",)).get_content(),
+        )
+        for m in (first, second)
+    ]
     assert body[0] == body[1]
     with db.session() as s:
         assert set(s.scalars(select(DigestDelivery.status))) == {"sent"}
@@ -93,8 +98,11 @@ def test_outbox_rerun_after_a_crash_in_the_window_adds_no_copy(settings, db):
     dead = worker_id().rsplit(":", 2)[0] + ":999999999:dead"
     with db.session() as s:
         rid = s.scalar(select(DigestDelivery.id).order_by(DigestDelivery.id).limit(1))
-        s.execute(update(DigestDelivery).where(DigestDelivery.id == rid)
-                  .values(status="sending", claimed_by=dead, sent_at=None))
+        s.execute(
+            update(DigestDelivery)
+            .where(DigestDelivery.id == rid)
+            .values(status="sending", claimed_by=dead, sent_at=None)
+        )
     with open_transport(settings) as transport:
         summary = send_edition(settings, db, daily(), transport, progress=False)
     assert (summary.sent, summary.resent) == (1, 0)

@@ -10,18 +10,22 @@ from paperwire.digest.edition import edition_for
 from paperwire.errors import BadInput
 
 
-@pytest.mark.parametrize("day,start,end", [
-    (dt.date(2026, 11, 26), dt.date(2026, 11, 25), dt.date(2026, 11, 25)),   # Thursday
-    (dt.date(2026, 11, 23), dt.date(2026, 11, 20), dt.date(2026, 11, 22)),   # Monday: Fri-Sun
-    (dt.date(2026, 11, 24), dt.date(2026, 11, 23), dt.date(2026, 11, 23)),   # Tuesday
-])
+@pytest.mark.parametrize(
+    "day,start,end",
+    [
+        (dt.date(2026, 11, 26), dt.date(2026, 11, 25), dt.date(2026, 11, 25)),  # Thursday
+        (dt.date(2026, 11, 23), dt.date(2026, 11, 20), dt.date(2026, 11, 22)),  # Monday: Fri-Sun
+        (dt.date(2026, 11, 24), dt.date(2026, 11, 23), dt.date(2026, 11, 23)),  # Tuesday
+    ],
+)
 def test_daily_covers_days_since_the_previous_weekday_edition(day, start, end):
     ed = edition_for("daily", day)
     assert (ed.start, ed.end, ed.period) == (start, end, day.isoformat())
 
 
-@pytest.mark.parametrize("day", [dt.date(2026, 11, 23), dt.date(2026, 11, 26),
-                                 dt.date(2026, 11, 29)])
+@pytest.mark.parametrize(
+    "day", [dt.date(2026, 11, 23), dt.date(2026, 11, 26), dt.date(2026, 11, 29)]
+)
 def test_weekly_is_the_monday_of_the_week_and_covers_the_week_before(day):
     ed = edition_for("weekly", day)
     assert ed.send_day == dt.date(2026, 11, 23) and ed.period == "2026-W48"

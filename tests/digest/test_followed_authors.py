@@ -24,8 +24,7 @@ def sink():
 
 def run(settings, db, ed=None):
     with open_transport(settings) as t:
-        return send_edition(settings, db, ed or daily(), t, progress=False,
-                            sleep=lambda _s: None)
+        return send_edition(settings, db, ed or daily(), t, progress=False, sleep=lambda _s: None)
 
 
 def _follow(db, user_id, name):
@@ -37,8 +36,13 @@ def _follow(db, user_id, name):
 
 def _author_paper(db, name, days_before_send, title):
     at = dt.datetime.combine(SEND_DAY, dt.time(3)) - dt.timedelta(days=days_before_send)
-    rec, = make_papers(db, authors=[{"name": name, "affiliations": []}], published_at=at,
-                       title=title, categories=["math.AG"])
+    (rec,) = make_papers(
+        db,
+        authors=[{"name": name, "affiliations": []}],
+        published_at=at,
+        title=title,
+        categories=["math.AG"],
+    )
     return rec
 
 
@@ -48,10 +52,10 @@ def test_followers_digest_lists_new_papers_of_followed_authors_once(settings, db
     reader = make_store_user(db, "reader")
     _follow(db, reader.id, "Ann Lee")
     fresh = _author_paper(db, "Lee, Ann", 3, "Fresh moduli spaces")
-    _author_paper(db, "Ann Lee", 30, "Old moduli spaces")         # older than 7 days
-    _author_paper(db, "Jane Lee", 2, "Someone else entirely")      # not followed
+    _author_paper(db, "Ann Lee", 30, "Old moduli spaces")  # older than 7 days
+    _author_paper(db, "Jane Lee", 2, "Someone else entirely")  # not followed
     make_subscription(db, "reader@example.org", user_id=reader.id)
-    make_subscription(db, "stranger@example.org")                  # follows nobody
+    make_subscription(db, "stranger@example.org")  # follows nobody
     assert run(s, db).sent == 2
     text = sink.to("reader@example.org")[0].message.get_body(("plain",)).get_content()
     section = text.split("NEW FROM AUTHORS YOU FOLLOW", 1)[1]
@@ -83,8 +87,9 @@ def test_the_section_shows_the_papers_stored_key_sentence(settings, db, sink):
     fresh = _author_paper(db, "Ann Lee", 1, "Fresh moduli spaces")
     with db.session() as session:
         chash = session.get(Paper, fresh.id).content_hash
-        save_key_sentences(session, [(fresh.id, chash, "The stored key sentence of it.")],
-                           SCORER_VERSION)
+        save_key_sentences(
+            session, [(fresh.id, chash, "The stored key sentence of it.")], SCORER_VERSION
+        )
     make_subscription(db, "reader@example.org", user_id=reader.id)
     run(s, db)
     text = sink.to("reader@example.org")[0].message.get_body(("plain",)).get_content()

@@ -34,8 +34,9 @@ def test_concurrent_claims_never_overlap(db):
     def worker(name):
         while True:
             with db.session() as s:
-                rows = deliveries.claim(s, edition="daily", period="2026-11-26", worker=name,
-                                        limit=7, lease_seconds=900)
+                rows = deliveries.claim(
+                    s, edition="daily", period="2026-11-26", worker=name, limit=7, lease_seconds=900
+                )
             if not rows:
                 return
             got[name] += [r.id for r in rows]
@@ -53,19 +54,38 @@ def test_a_live_claim_is_left_alone_a_dead_or_stale_one_is_taken_over(db):
     [sid] = _subs(db, 1)
     with db.session() as s:
         deliveries.plan(s, "daily", "p", [sid])
-        [row] = deliveries.claim(s, edition="daily", period="p", worker="host:1:a", limit=5,
-                                 lease_seconds=900)
+        [row] = deliveries.claim(
+            s, edition="daily", period="p", worker="host:1:a", limit=5, lease_seconds=900
+        )
     with db.session() as s:
-        assert deliveries.claim(s, edition="daily", period="p", worker="w2", limit=5,
-                                lease_seconds=900, is_dead=lambda w: False) == []
+        assert (
+            deliveries.claim(
+                s,
+                edition="daily",
+                period="p",
+                worker="w2",
+                limit=5,
+                lease_seconds=900,
+                is_dead=lambda w: False,
+            )
+            == []
+        )
     with db.session() as s:
-        [again] = deliveries.claim(s, edition="daily", period="p", worker="w2", limit=5,
-                                   lease_seconds=900, is_dead=lambda w: w == "host:1:a")
+        [again] = deliveries.claim(
+            s,
+            edition="daily",
+            period="p",
+            worker="w2",
+            limit=5,
+            lease_seconds=900,
+            is_dead=lambda w: w == "host:1:a",
+        )
         assert again.id == row.id and again.attempts == 2
     later = utcnow() + dt.timedelta(seconds=901)
     with db.session() as s:
-        [third] = deliveries.claim(s, edition="daily", period="p", worker="w3", limit=5,
-                                   lease_seconds=900, now=later)
+        [third] = deliveries.claim(
+            s, edition="daily", period="p", worker="w3", limit=5, lease_seconds=900, now=later
+        )
         assert third.attempts == 3
     with db.session() as s:
         # The old claimer can no longer finish it: its mark is refused.
@@ -80,6 +100,7 @@ def test_dead_claimer_detection(monkeypatch):
     import sys
 
     from paperwire.digest import claimers
+
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     assert claimers.claimer_is_dead(f"{claimers._HOST}:{proc.pid}:x")

@@ -39,8 +39,13 @@ def _member(db, name, *, mail=True):
 
 
 def _outbox_settings(settings, **kw):
-    return dataclasses.replace(settings, mail_transport="outbox", base_url="https://pw.test",
-                               mail_from="Paperwire <news@pw.test>", **kw)
+    return dataclasses.replace(
+        settings,
+        mail_transport="outbox",
+        base_url="https://pw.test",
+        mail_from="Paperwire <news@pw.test>",
+        **kw,
+    )
 
 
 def _send(settings, db, **kw):
@@ -82,10 +87,10 @@ def test_who_gets_mail(settings, db):
     with db.session() as s:
         from paperwire.store.models import User
 
-        s.get(User, moved.id).email = "elsewhere@example.org"   # unproven new address
+        s.get(User, moved.id).email = "elsewhere@example.org"  # unproven new address
     discussion.post_comment(db, talker, paper.id, "@wants @quiet @moved @reader look")
     with db.session() as s:
-        notes.mark_read(s, reader.id)                         # seen on the site already
+        notes.mark_read(s, reader.id)  # seen on the site already
     assert _send(settings, db).sent == 1
     [item] = _outbox(settings)
     assert "wants@example.org" in item.to
@@ -93,9 +98,12 @@ def test_who_gets_mail(settings, db):
 
 def test_mail_over_smtp_has_one_click_unsubscribe(settings, db):
     with SmtpSink() as sink:
-        settings = dataclasses.replace(settings, smtp_url=sink.smtp_url,
-                                       base_url="https://pw.test",
-                                       mail_from="Paperwire <news@pw.test>")
+        settings = dataclasses.replace(
+            settings,
+            smtp_url=sink.smtp_url,
+            base_url="https://pw.test",
+            mail_from="Paperwire <news@pw.test>",
+        )
         paper = make_papers(db, 1, title="On $\\alpha$-stable laws")[0]
         alice, bob = _member(db, "alice"), _member(db, "bob")
         root = discussion.post_comment(db, alice, paper.id, "question").view
@@ -123,8 +131,9 @@ def test_mail_over_smtp_has_one_click_unsubscribe(settings, db):
 
 def test_temporary_smtp_failure_is_retried_by_the_next_run(settings, db):
     with SmtpSink() as sink:
-        settings = dataclasses.replace(settings, smtp_url=sink.smtp_url,
-                                       mail_from="Paperwire <news@pw.test>")
+        settings = dataclasses.replace(
+            settings, smtp_url=sink.smtp_url, mail_from="Paperwire <news@pw.test>"
+        )
         paper = make_papers(db, 1)[0]
         _alice, bob = _member(db, "alice"), _member(db, "bob")
         discussion.post_comment(db, bob, paper.id, "@alice hello")
@@ -155,7 +164,7 @@ def test_crash_after_the_outbox_accepted_is_not_resent(settings, db):
     with db.session() as s:
         assert notes.counts(s) == {"sending": 1}
     rerun = _send(settings, db)
-    assert (rerun.sent, rerun.resent) == (1, 0)       # the outbox knew the Message-ID
+    assert (rerun.sent, rerun.resent) == (1, 0)  # the outbox knew the Message-ID
     assert len(_outbox(settings)) == 1
     with db.session() as s:
         assert notes.counts(s) == {"sent": 1}
@@ -164,9 +173,12 @@ def test_crash_after_the_outbox_accepted_is_not_resent(settings, db):
 
 def test_crash_over_smtp_resends_the_same_mail_under_the_same_message_id(settings, db):
     with SmtpSink() as sink:
-        settings = dataclasses.replace(settings, smtp_url=sink.smtp_url,
-                                       mail_from="Paperwire <news@pw.test>",
-                                       digest_sending_lease_seconds=0.0)
+        settings = dataclasses.replace(
+            settings,
+            smtp_url=sink.smtp_url,
+            mail_from="Paperwire <news@pw.test>",
+            digest_sending_lease_seconds=0.0,
+        )
         paper = make_papers(db, 1)[0]
         _alice, bob = _member(db, "alice"), _member(db, "bob")
         discussion.post_comment(db, bob, paper.id, "@alice look")
@@ -178,10 +190,14 @@ def test_crash_over_smtp_resends_the_same_mail_under_the_same_message_id(setting
         assert sink.wait_for(2)
     first, second = (m.message for m in sink.messages)
     assert first["Message-ID"] == second["Message-ID"]
+
     # The same mail; only the signing time inside the unsubscribe link is new (as digests').
     def text(m):
-        return [line for line in m.get_body(("plain",)).get_content().splitlines()
-                if not line.startswith("Stop these emails:")]
+        return [
+            line
+            for line in m.get_body(("plain",)).get_content().splitlines()
+            if not line.startswith("Stop these emails:")
+        ]
 
     assert text(first) == text(second)
 
@@ -193,7 +209,7 @@ def test_a_live_claim_is_left_alone_within_its_lease(settings, db):
     discussion.post_comment(db, bob, paper.id, "@alice look")
     with pytest.raises(Crash):
         _send(settings, db, after_send=_crash, worker="otherhost:1:x")
-    assert _send(settings, db).sent == 0     # another machine's claim: wait for the lease
+    assert _send(settings, db).sent == 0  # another machine's claim: wait for the lease
     with db.session() as s:
         assert notes.counts(s) == {"sending": 1}
 
@@ -224,15 +240,22 @@ def test_two_planners_racing_plan_one_mail(settings, db):
         assert len(notes.mail_contents(s, mail_id)) == 3
 
 
-@pytest.mark.parametrize("item, line", [
-    (MailItem("reply", None, "bob", "Title $x^2$", "", "u"),
-     "bob replied to your comment on “Title x²”"),
-    (MailItem("mention", None, None, "T", "", "u"), "A former member mentioned you on “T”"),
-    (MailItem("paper", "authored", "c", "T", "", "u"), "c commented on your paper, “T”"),
-    (MailItem("paper", "submitted", "c", "T", "", "u"),
-     "c commented on a paper you submitted, “T”"),
-    (MailItem("paper", "saved", "c", "T", "", "u"), "c commented on a paper you saved, “T”"),
-])
+@pytest.mark.parametrize(
+    "item, line",
+    [
+        (
+            MailItem("reply", None, "bob", "Title $x^2$", "", "u"),
+            "bob replied to your comment on “Title x²”",
+        ),
+        (MailItem("mention", None, None, "T", "", "u"), "A former member mentioned you on “T”"),
+        (MailItem("paper", "authored", "c", "T", "", "u"), "c commented on your paper, “T”"),
+        (
+            MailItem("paper", "submitted", "c", "T", "", "u"),
+            "c commented on a paper you submitted, “T”",
+        ),
+        (MailItem("paper", "saved", "c", "T", "", "u"), "c commented on a paper you saved, “T”"),
+    ],
+)
 def test_each_notification_is_described_in_words(item, line):
     assert describe(item) == line
 
@@ -243,16 +266,22 @@ def test_composing_is_pure_and_header_safe():
     from paperwire.digest.model import MailIdentity
 
     ident = MailIdentity("Paperwire", "https://pw.test", "Paperwire <news@pw.test>")
-    kw = dict(email="a@example.org", name="Evil\r\nBcc: x@evil.test",
-              items=[MailItem("mention", None, "b\r\nX-Injected: 1", "T", "hi", "https://u")],
-              notifications_url="https://pw.test/notifications",
-              unsubscribe_url="https://pw.test/notifications/unsubscribe/t", ident=ident,
-              date=dt.datetime(2026, 12, 7, tzinfo=dt.UTC), msg_id="<notify.1@pw.test>")
+    kw = dict(
+        email="a@example.org",
+        name="Evil\r\nBcc: x@evil.test",
+        items=[MailItem("mention", None, "b\r\nX-Injected: 1", "T", "hi", "https://u")],
+        notifications_url="https://pw.test/notifications",
+        unsubscribe_url="https://pw.test/notifications/unsubscribe/t",
+        ident=ident,
+        date=dt.datetime(2026, 12, 7, tzinfo=dt.UTC),
+        msg_id="<notify.1@pw.test>",
+    )
     one, two = compose_notification_mail(**kw), compose_notification_mail(**kw)
     # Same inputs, same message (MIME boundaries aside, which email draws at random).
     assert one.items() == two.items()
-    assert [p.get_content() for p in one.iter_parts()] == \
-        [p.get_content() for p in two.iter_parts()]
+    assert [p.get_content() for p in one.iter_parts()] == [
+        p.get_content() for p in two.iter_parts()
+    ]
     assert one["Bcc"] is None and one["X-Injected"] is None
 
 
@@ -264,10 +293,14 @@ def test_cli_sends_with_a_progress_bar_and_reruns_send_nothing(settings, db):
     paper = make_papers(db, 1)[0]
     _alice, bob = _member(db, "alice"), _member(db, "bob")
     discussion.post_comment(db, bob, paper.id, "@alice look")
-    env = {"PAPERWIRE_DATABASE_URL": settings.database_url,
-           "PAPERWIRE_DATA_DIR": str(settings.data_dir), "PAPERWIRE_SECRET_KEY": "k",
-           "PAPERWIRE_MAIL_FROM": "news@pw.test", "PAPERWIRE_LOAD_DEMO_DATA": "0",
-           "PAPERWIRE_MAIL_TRANSPORT": "outbox"}
+    env = {
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_SECRET_KEY": "k",
+        "PAPERWIRE_MAIL_FROM": "news@pw.test",
+        "PAPERWIRE_LOAD_DEMO_DATA": "0",
+        "PAPERWIRE_MAIL_TRANSPORT": "outbox",
+    }
     first = CliRunner().invoke(main, ["digest", "notify"], env=env)
     assert first.exit_code == 0, first.output
     assert "1 planned, 1 sent" in first.output and "notification mail:" in first.output

@@ -29,8 +29,9 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture
 def osettings(settings):
     # The test defaults: no SMTP_URL, no SMTP_HOST -> the outbox.
-    return dataclasses.replace(settings, base_url="https://paperwire.test",
-                               mail_from="Paperwire <news@paperwire.test>")
+    return dataclasses.replace(
+        settings, base_url="https://paperwire.test", mail_from="Paperwire <news@paperwire.test>"
+    )
 
 
 def _box(settings) -> list:
@@ -50,8 +51,9 @@ def test_without_smtp_subscribe_confirm_and_digest_land_in_the_outbox(osettings,
         body = confirm.get_payload(0).get_payload(decode=True).decode()
         link = re.search(r"https://paperwire\.test(/subscribe/confirm/\S+)", body).group(1)
         page = client.get(link)
-        r = client.post(link, data={"csrf_token": _CSRF.search(page.text).group(1)},
-                        follow_redirects=False)
+        r = client.post(
+            link, data={"csrf_token": _CSRF.search(page.text).group(1)}, follow_redirects=False
+        )
         assert r.status_code == 303
     with open_transport(osettings) as transport:
         assert isinstance(transport, OutboxTransport)
@@ -98,8 +100,9 @@ def test_where_mail_goes_is_said_with_how_to_configure_smtp(osettings):
     assert isinstance(open_transport(forced), OutboxTransport)
 
 
-@pytest.mark.parametrize("value,why", [("smtp", "no SMTP server is configured"),
-                                       ("carrier-pigeon", "must be one of")])
+@pytest.mark.parametrize(
+    "value,why", [("smtp", "no SMTP server is configured"), ("carrier-pigeon", "must be one of")]
+)
 def test_a_mail_transport_that_cannot_work_is_refused_with_the_reason(osettings, value, why):
     with pytest.raises(TransportError, match=why):
         open_transport(dataclasses.replace(osettings, mail_transport=value))
@@ -108,9 +111,12 @@ def test_a_mail_transport_that_cannot_work_is_refused_with_the_reason(osettings,
 def test_cli_subscribe_says_the_link_went_to_the_outbox(osettings, db):
     from paperwire.cli import main
 
-    env = {"PAPERWIRE_DATA_DIR": str(osettings.data_dir),
-           "PAPERWIRE_DATABASE_URL": osettings.database_url, "PAPERWIRE_SECRET_KEY": "k",
-           "PAPERWIRE_LOAD_DEMO_DATA": "0"}
+    env = {
+        "PAPERWIRE_DATA_DIR": str(osettings.data_dir),
+        "PAPERWIRE_DATABASE_URL": osettings.database_url,
+        "PAPERWIRE_SECRET_KEY": "k",
+        "PAPERWIRE_LOAD_DEMO_DATA": "0",
+    }
     result = CliRunner().invoke(main, ["subscribe", "cli@example.org"], env=env)
     assert result.exit_code == 0, result.output
     assert "confirmation link mailed" in result.output and "outbox" in result.output

@@ -40,8 +40,10 @@ def test_each_active_subscriber_gets_one_digest_and_a_rerun_sends_nothing(settin
     make_subscription(db, "gone@example.org", status="unsubscribed")
     first = run(s, db)
     assert first.sent == 2 and sink.count == 2
-    assert sorted(r for m in sink.messages for r in m.rcpt_tos) == ["a@example.org",
-                                                                    "b@example.org"]
+    assert sorted(r for m in sink.messages for r in m.rcpt_tos) == [
+        "a@example.org",
+        "b@example.org",
+    ]
     second = run(s, db)
     assert second.sent == 0 and sink.count == 2
 
@@ -65,11 +67,14 @@ def test_a_paper_is_never_sent_twice_to_the_same_subscriber(settings, db, sink):
     run(s, db)
     # The weekly edition covers the same day: nothing left that was not sent already.
     from paperwire.digest.edition import edition_for
+
     weekly = run(s, db, edition_for("weekly", daily().send_day))
     assert weekly.sent == 0 and weekly.skipped == 1
     with db.session() as session:
-        ids = [r.paper_id for r in session.scalars(
-            select(SentPaper).where(SentPaper.subscription_id == sid))]
+        ids = [
+            r.paper_id
+            for r in session.scalars(select(SentPaper).where(SentPaper.subscription_id == sid))
+        ]
     assert len(ids) == len(set(ids)) == 9
 
 
@@ -78,6 +83,7 @@ def test_unsubscribed_between_planning_and_sending_gets_nothing(settings, db, si
     seed_day(db)
     sid = make_subscription(db, "a@example.org")
     from paperwire.store import deliveries
+
     with db.session() as session:
         deliveries.plan(session, "daily", daily().period, [sid])
         session.get(Subscription, sid).status = "unsubscribed"
@@ -111,6 +117,7 @@ def test_permanent_failures_are_recorded_and_pause_after_repeats(settings, db, s
     import datetime as dt
 
     from paperwire.digest.edition import edition_for
+
     sid = make_subscription(db, "bounce@example.org")
     days = [dt.date(2026, 11, 24), dt.date(2026, 11, 25), dt.date(2026, 11, 26)]
     for day in days:
@@ -159,11 +166,18 @@ def test_starttls_with_auth(settings, db, tmp_path):
     server_ctx, client_ctx = self_signed_context(tmp_path)
     seed_day(db)
     make_subscription(db, "a@example.org")
-    with SmtpSink(host="127.0.0.1", tls="starttls", ssl_context=server_ctx, user="mailer",
-                  password="s3cret") as tls_sink:
+    with SmtpSink(
+        host="127.0.0.1", tls="starttls", ssl_context=server_ctx, user="mailer", password="s3cret"
+    ) as tls_sink:
         s = mail_settings(settings, tls_sink)
-        cfg = SmtpConfig(host="localhost", port=tls_sink.port, security="starttls",
-                         user="mailer", password="s3cret", ssl_context=client_ctx)
+        cfg = SmtpConfig(
+            host="localhost",
+            port=tls_sink.port,
+            security="starttls",
+            user="mailer",
+            password="s3cret",
+            ssl_context=client_ctx,
+        )
         with SmtpTransport(cfg) as t:
             assert run(s, db, transport=t).sent == 1
         assert tls_sink.count == 1
@@ -171,14 +185,22 @@ def test_starttls_with_auth(settings, db, tmp_path):
 
 def test_wrong_password_stops_the_run_and_loses_nothing(settings, db, tmp_path):
     from paperwire.digest.transport import TransportError
+
     server_ctx, client_ctx = self_signed_context(tmp_path)
     seed_day(db)
     make_subscription(db, "a@example.org")
-    with SmtpSink(tls="starttls", ssl_context=server_ctx, user="mailer",
-                  password="s3cret") as tls_sink:
+    with SmtpSink(
+        tls="starttls", ssl_context=server_ctx, user="mailer", password="s3cret"
+    ) as tls_sink:
         s = mail_settings(settings, tls_sink)
-        cfg = SmtpConfig(host="localhost", port=tls_sink.port, security="starttls",
-                         user="mailer", password="wrong", ssl_context=client_ctx)
+        cfg = SmtpConfig(
+            host="localhost",
+            port=tls_sink.port,
+            security="starttls",
+            user="mailer",
+            password="wrong",
+            ssl_context=client_ctx,
+        )
         with pytest.raises(TransportError, match="authentication"):
             with SmtpTransport(cfg) as t:
                 run(s, db, transport=t)
@@ -189,18 +211,26 @@ def test_wrong_password_stops_the_run_and_loses_nothing(settings, db, tmp_path):
             assert run(s, db, transport=t).sent == 1
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("smtp://u:p%40ss@mail.example.org:2525", ("mail.example.org", 2525, "starttls", "u", "p@ss")),
-    ("smtps://u:p@mail.example.org", ("mail.example.org", 465, "tls", "u", "p")),
-    ("smtp+plain://relay", ("relay", 25, "none", "", "")),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        (
+            "smtp://u:p%40ss@mail.example.org:2525",
+            ("mail.example.org", 2525, "starttls", "u", "p@ss"),
+        ),
+        ("smtps://u:p@mail.example.org", ("mail.example.org", 465, "tls", "u", "p")),
+        ("smtp+plain://relay", ("relay", 25, "none", "", "")),
+    ],
+)
 def test_smtp_url_forms(settings, url, expected):
     from paperwire.digest.transport import smtp_config
+
     c = smtp_config(dataclasses.replace(settings, smtp_url=url))
     assert (c.host, c.port, c.security, c.user, c.password) == expected
 
 
 def test_bad_smtp_url_is_a_clear_error(settings):
     from paperwire.digest.transport import TransportError, smtp_config
+
     with pytest.raises(TransportError, match="unknown scheme"):
         smtp_config(dataclasses.replace(settings, smtp_url="http://x"))

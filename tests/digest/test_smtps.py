@@ -25,8 +25,7 @@ def make_cert(folder, host: str) -> tuple[ssl.SSLContext, str]:
 
 def run(settings, db):
     with open_transport(settings) as transport:
-        return send_edition(settings, db, daily(), transport, progress=False,
-                            sleep=lambda _s: None)
+        return send_edition(settings, db, daily(), transport, progress=False, sleep=lambda _s: None)
 
 
 def pending(db) -> list[str]:
@@ -43,8 +42,9 @@ def smtps(tmp_path):
 
 
 def smtps_settings(settings, sink, **kw):
-    return mail_settings(settings, sink,
-                         smtp_url=f"smtps://mailer:s3cret@127.0.0.1:{sink.port}", **kw)
+    return mail_settings(
+        settings, sink, smtp_url=f"smtps://mailer:s3cret@127.0.0.1:{sink.port}", **kw
+    )
 
 
 def test_implicit_tls_with_auth_delivers_when_the_certificate_is_trusted(settings, db, smtps):
@@ -56,8 +56,10 @@ def test_implicit_tls_with_auth_delivers_when_the_certificate_is_trusted(setting
     assert smtp_config(s).security == "tls"
     summary = run(s, db)
     assert summary.sent == 2 and sink.count == 2
-    assert sorted(r for m in sink.messages for r in m.rcpt_tos) == ["a@example.org",
-                                                                    "b@example.org"]
+    assert sorted(r for m in sink.messages for r in m.rcpt_tos) == [
+        "a@example.org",
+        "b@example.org",
+    ]
     assert sink.messages[0].message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert pending(db) == ["sent", "sent"]
 
@@ -79,8 +81,9 @@ def test_a_trusted_certificate_for_another_host_is_refused(settings, db, tmp_pat
     seed_day(db)
     make_subscription(db, "a@example.org")
     with SmtpSink(tls="tls", ssl_context=server_ctx) as sink:
-        s = mail_settings(settings, sink, smtp_url=f"smtps://127.0.0.1:{sink.port}",
-                          smtp_ca_file=cert)
+        s = mail_settings(
+            settings, sink, smtp_url=f"smtps://127.0.0.1:{sink.port}", smtp_ca_file=cert
+        )
         with pytest.raises(TransportError, match="TLS .*(IP address mismatch|hostname)"):
             run(s, db)
         assert sink.count == 0 and pending(db) == ["pending"]
@@ -90,8 +93,7 @@ def test_the_ca_file_setting_also_covers_starttls(settings, db, tmp_path):
     server_ctx, cert = make_cert(tmp_path / "certs", "127.0.0.1")
     seed_day(db)
     make_subscription(db, "a@example.org")
-    with SmtpSink(tls="starttls", ssl_context=server_ctx, user="mailer",
-                  password="s3cret") as sink:
+    with SmtpSink(tls="starttls", ssl_context=server_ctx, user="mailer", password="s3cret") as sink:
         url = f"smtp://mailer:s3cret@127.0.0.1:{sink.port}"
         with pytest.raises(TransportError, match="certificate verify failed"):
             run(mail_settings(settings, sink, smtp_url=url), db)
@@ -110,8 +112,18 @@ def test_a_missing_ca_file_is_a_configuration_error(settings, db, smtps, tmp_pat
 
 
 def test_host_and_port_settings_select_implicit_tls(settings, tmp_path):
-    s = dataclasses.replace(settings, smtp_url="", smtp_host="mail.example.org", smtp_port=465,
-                            smtp_security="TLS", smtp_ca_file=f" {tmp_path}/ca.pem ")
+    s = dataclasses.replace(
+        settings,
+        smtp_url="",
+        smtp_host="mail.example.org",
+        smtp_port=465,
+        smtp_security="TLS",
+        smtp_ca_file=f" {tmp_path}/ca.pem ",
+    )
     c = smtp_config(s)
-    assert (c.host, c.port, c.security, c.ca_file) == ("mail.example.org", 465, "tls",
-                                                      f"{tmp_path}/ca.pem")
+    assert (c.host, c.port, c.security, c.ca_file) == (
+        "mail.example.org",
+        465,
+        "tls",
+        f"{tmp_path}/ca.pem",
+    )

@@ -17,16 +17,22 @@ def test_roundtrip():
     assert (p.subscription_id, p.token_version) == (42, 3)
 
 
-@pytest.mark.parametrize("mutate", [
-    # Flip the signature's first character: its last one carries padding bits that base64
-    # decoding drops, so changing it can leave the signature bytes (and validity) unchanged.
-    lambda t: t[:t.rindex(".") + 1] + ("A" if t[t.rindex(".") + 1] != "A" else "B")
-    + t[t.rindex(".") + 2:],
-    lambda t: t.replace("42-3", "43-3", 1),   # another subscription, same signature
-    lambda t: t[:10],
-    lambda t: "",
-    lambda t: "not.a.token",
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        # Flip the signature's first character: its last one carries padding bits that base64
+        # decoding drops, so changing it can leave the signature bytes (and validity) unchanged.
+        lambda t: (
+            t[: t.rindex(".") + 1]
+            + ("A" if t[t.rindex(".") + 1] != "A" else "B")
+            + t[t.rindex(".") + 2 :]
+        ),
+        lambda t: t.replace("42-3", "43-3", 1),  # another subscription, same signature
+        lambda t: t[:10],
+        lambda t: "",
+        lambda t: "not.a.token",
+    ],
+)
 def test_tampered_tokens_are_invalid(mutate):
     token = make_token(KEY, "unsubscribe", 42, 3)
     with pytest.raises(TokenError) as err:
@@ -39,8 +45,10 @@ def test_other_key_is_invalid():
         verify_token("other", "confirm", make_token(KEY, "confirm", 1, 0), max_age=60)
 
 
-@pytest.mark.parametrize("made,used", [("confirm", "unsubscribe"), ("unsubscribe", "confirm"),
-                                       ("preferences", "confirm")])
+@pytest.mark.parametrize(
+    "made,used",
+    [("confirm", "unsubscribe"), ("unsubscribe", "confirm"), ("preferences", "confirm")],
+)
 def test_purposes_do_not_mix(made, used):
     with pytest.raises(TokenError):
         verify_token(KEY, used, make_token(KEY, made, 1, 0), max_age=60)

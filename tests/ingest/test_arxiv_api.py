@@ -45,13 +45,16 @@ def test_parse_atom_rejects_broken_xml():
         parse_atom(b"<feed><entry>")
 
 
-@pytest.mark.parametrize("raw, pid, version", [
-    ("2104.12255v1", "2104.12255", 1),
-    ("https://arxiv.org/abs/2104.12255v1", "2104.12255", 1),
-    ("astro-ph/0601001", "astro-ph/0601001", None),
-    ("arXiv:quant-ph/0201082v1", "quant-ph/0201082", 1),
-    ("https://arxiv.org/pdf/1605.08386.pdf", "1605.08386", None),
-])
+@pytest.mark.parametrize(
+    "raw, pid, version",
+    [
+        ("2104.12255v1", "2104.12255", 1),
+        ("https://arxiv.org/abs/2104.12255v1", "2104.12255", 1),
+        ("astro-ph/0601001", "astro-ph/0601001", None),
+        ("arXiv:quant-ph/0201082v1", "quant-ph/0201082", 1),
+        ("https://arxiv.org/pdf/1605.08386.pdf", "1605.08386", None),
+    ],
+)
 def test_fetch_and_store_by_id_or_url(arxiv_settings, db, arxiv_replay, raw, pid, version):
     assert fetch_and_store(arxiv_settings, db, raw) == (pid, True)
     with db.session() as session:
@@ -80,11 +83,14 @@ def test_unknown_id_is_not_found(arxiv_settings, db):
         fetch_and_store(arxiv_settings, db, "0808.05394")
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("abc", "not an arXiv id: 'abc'"),
-    ("0000.0000", "month 00 does not exist"),
-    ("https://example.com/abs/2104.12255", "not an arXiv URL"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("abc", "not an arXiv id: 'abc'"),
+        ("0000.0000", "month 00 does not exist"),
+        ("https://example.com/abs/2104.12255", "not an arXiv URL"),
+    ],
+)
 def test_invalid_ids_fail_before_any_request(arxiv_settings, db, arxiv_replay, raw, message):
     with pytest.raises(BadInput, match=message):
         fetch_and_store(arxiv_settings, db, raw)
@@ -102,8 +108,14 @@ def test_arxiv_says_nothing_for_impossible_id(arxiv_settings, arxiv_replay):
 
 
 def test_api_outage_is_a_remote_error(arxiv_settings, db, arxiv_replay, sleeps):
-    query = {"search_query": "", "id_list": "1605.08386", "sortBy": "relevance",
-             "sortOrder": "descending", "start": "0", "max_results": "100"}
+    query = {
+        "search_query": "",
+        "id_list": "1605.08386",
+        "sortBy": "relevance",
+        "sortOrder": "descending",
+        "start": "0",
+        "max_results": "100",
+    }
     arxiv_replay.add(API_PATH, query, 503, b"down", [("Retry-After", "5")], replace=True)
     with pytest.raises(RemoteError, match="arXiv API unavailable"):
         fetch_and_store(arxiv_settings, db, "1605.08386", sleep=sleeps)

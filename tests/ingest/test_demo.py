@@ -18,22 +18,26 @@ SHARED = "/work/shared/data/seed_papers_arxiv.jsonl"  # where the demo's arXiv d
 
 
 def _seed_lines() -> list[dict]:
-    return [json.loads(line) for line in demo_file(SEED_FILE).read_text().splitlines()
-            if line.strip()]
+    return [
+        json.loads(line) for line in demo_file(SEED_FILE).read_text().splitlines() if line.strip()
+    ]
 
 
 def _counts(db) -> tuple[int, int]:
     with db.session() as session:
-        return (session.scalar(select(func.count()).select_from(Paper)),
-                session.scalar(select(func.count()).select_from(FeedEntry)))
+        return (
+            session.scalar(select(func.count()).select_from(Paper)),
+            session.scalar(select(func.count()).select_from(FeedEntry)),
+        )
 
 
 def test_demo_loads_seed_on_last_seven_days_and_arxiv_sample(settings, db):
     assert load_demo_if_empty(settings, db) is True
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Paper)) == 255
-        days = dict(session.execute(select(FeedEntry.day, func.count())
-                                    .group_by(FeedEntry.day)).all())
+        days = dict(
+            session.execute(select(FeedEntry.day, func.count()).group_by(FeedEntry.day)).all()
+        )
         mamba = session.get(Paper, "2312.00752")
     today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
     assert sorted(days) == [today - dt.timedelta(days=d) for d in range(6, -1, -1)]
@@ -49,8 +53,12 @@ def test_demo_seed_papers_are_real_arxiv_papers(settings, db):
     lines = _seed_lines()
     assert len(lines) == 55 and all(line["arxiv_id"] for line in lines)
     with db.session() as session:
-        papers = {p.id: p for p in session.scalars(
-            select(Paper).where(Paper.id.in_([line["arxiv_id"] for line in lines])))}
+        papers = {
+            p.id: p
+            for p in session.scalars(
+                select(Paper).where(Paper.id.in_([line["arxiv_id"] for line in lines]))
+            )
+        }
         on_feed = set(session.scalars(select(FeedEntry.paper_id)))
     assert set(papers) == on_feed  # exactly the seed papers are on the feed
     for line in lines:
@@ -59,8 +67,9 @@ def test_demo_seed_papers_are_real_arxiv_papers(settings, db):
         assert [a["name"] for a in paper.authors] == (line["authors"] or [])
         assert paper.author_count == len(line["authors"] or []) or line["n_authors"]
         assert paper.categories == line["categories"]
-        assert paper.primary_category == (line["primary_category"]
-                                          or (line["categories"] or [None])[0])
+        assert paper.primary_category == (
+            line["primary_category"] or (line["categories"] or [None])[0]
+        )
         first = line["v1_date"] or line["published"]
         assert paper.published_at == dt.datetime.fromisoformat(first)
         assert paper.abs_url == f"https://arxiv.org/abs/{paper.id}"
@@ -77,8 +86,7 @@ def test_demo_seed_matches_the_shared_resolution_line_for_line():
     for mine, theirs in zip(ours, shared):
         assert mine["seq_search_rank"] == theirs["seq_search_rank"]
         assert mine["title"] == theirs["title"]
-        for key in ("arxiv_id", "authors", "primary_category", "categories", "v1_date",
-                    "code_url"):
+        for key in ("arxiv_id", "authors", "primary_category", "categories", "v1_date", "code_url"):
             assert mine[key] == theirs[key], (theirs["arxiv_id"], key)
 
 
@@ -97,8 +105,9 @@ def test_demo_not_loaded_into_a_database_with_papers(settings, db):
 
 
 @pytest.mark.parametrize("stop_before", ["_put_seed_on_feed", "arxiv"])
-def test_demo_interrupted_anywhere_is_finished_once_by_the_next_load(settings, db, monkeypatch,
-                                                                       stop_before):
+def test_demo_interrupted_anywhere_is_finished_once_by_the_next_load(
+    settings, db, monkeypatch, stop_before
+):
     """A Ctrl+C between the demo's steps (papers imported, feed not yet filled) used to leave
     the papers without feed entries forever: the loader looked only for an empty table."""
     import paperwire.ingest.demo as demo
@@ -111,8 +120,13 @@ def test_demo_interrupted_anywhere_is_finished_once_by_the_next_load(settings, d
     if stop_before == "_put_seed_on_feed":
         monkeypatch.setattr(demo, "_put_seed_on_feed", interrupt)
     else:
-        monkeypatch.setattr(demo, "_import", lambda s, d, name, fmt, **kw: (
-            interrupt() if name == demo.ARXIV_FILE else real_import(s, d, name, fmt, **kw)))
+        monkeypatch.setattr(
+            demo,
+            "_import",
+            lambda s, d, name, fmt, **kw: (
+                interrupt() if name == demo.ARXIV_FILE else real_import(s, d, name, fmt, **kw)
+            ),
+        )
     with pytest.raises(KeyboardInterrupt):
         load_demo_if_empty(settings, db)
     monkeypatch.setattr(demo, "_import", real_import)
@@ -135,10 +149,14 @@ def test_demo_killed_after_its_papers_is_finished_by_the_next_process(settings, 
         settings = load_settings()
         demo.load_demo_if_empty(settings, open_database(settings, migrate=False))
     """)
-    env = {**os.environ, "PAPERWIRE_DATA_DIR": str(settings.data_dir),
-           "PAPERWIRE_DATABASE_URL": settings.effective_database_url}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_DATABASE_URL": settings.effective_database_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == -9, done.stderr
     assert _counts(db) == (55, 0)
     assert load_demo_if_empty(settings, db) is True

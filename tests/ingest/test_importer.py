@@ -48,8 +48,21 @@ def test_real_snapshot_sample_imports_and_reimport_changes_nothing(settings, db)
 def test_malformed_lines_are_reported_with_file_and_line_and_skipped(settings, db, tmp_path):
     lines = KAGGLE.read_text().splitlines()[:5]
     bad = tmp_path / "bad.jsonl"
-    bad.write_text("\n".join([lines[0], "{not json", lines[1], "", json.dumps({"id": "abc",
-                   "title": "x"}), lines[2], json.dumps({"id": "0704.0009"}), lines[3]]) + "\n")
+    bad.write_text(
+        "\n".join(
+            [
+                lines[0],
+                "{not json",
+                lines[1],
+                "",
+                json.dumps({"id": "abc", "title": "x"}),
+                lines[2],
+                json.dumps({"id": "0704.0009"}),
+                lines[3],
+            ]
+        )
+        + "\n"
+    )
     summary, errors = run(settings, db, bad, "kaggle")
     assert summary.new == 4 and summary.rejected == 3
     assert errors[0].startswith(f"{bad}:2: invalid JSON")
@@ -83,8 +96,12 @@ def test_daily_papers_json_creates_feed_entries_and_votes_idempotently(settings,
 
 def test_daily_papers_vote_change_moves_upvotes_but_not_metadata(settings, db, tmp_path):
     run(settings, db, KAGGLE)
-    items = [{"paper": {"id": "0704.0001", "title": "Different title", "summary": "s",
-                        "upvotes": 9}, "submittedOnDailyAt": "2024-01-02T03:04:05Z"}]
+    items = [
+        {
+            "paper": {"id": "0704.0001", "title": "Different title", "summary": "s", "upvotes": 9},
+            "submittedOnDailyAt": "2024-01-02T03:04:05Z",
+        }
+    ]
     dump = tmp_path / "daily.json"
     dump.write_text(json.dumps(items))
     summary, _ = run(settings, db, dump)
@@ -103,8 +120,11 @@ def test_daily_papers_vote_change_moves_upvotes_but_not_metadata(settings, db, t
 
 def test_newer_snapshot_version_updates_older_one_does_not(settings, db, tmp_path):
     line = json.loads(KAGGLE.read_text().splitlines()[0])  # 0704.0001, v2
-    newer = dict(line, title="Corrected title", versions=line["versions"] + [
-        {"version": "v3", "created": "Mon, 1 Dec 2008 10:00:00 GMT"}])
+    newer = dict(
+        line,
+        title="Corrected title",
+        versions=line["versions"] + [{"version": "v3", "created": "Mon, 1 Dec 2008 10:00:00 GMT"}],
+    )
     path = tmp_path / "v.jsonl"
     path.write_text(json.dumps(line) + "\n")
     run(settings, db, path)
@@ -146,11 +166,14 @@ def test_json_array_of_any_format_and_broken_array(settings, db, tmp_path):
         run(settings, db, path)
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such file"),
-    ('{"x": 1}\n', "cannot detect the format"),
-    ("{oops\nnot json either\n", "no line is valid JSON"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        ('{"x": 1}\n', "cannot detect the format"),
+        ("{oops\nnot json either\n", "no line is valid JSON"),
+    ],
+)
 def test_unusable_files_are_clear_errors(settings, db, tmp_path, content, message):
     path = tmp_path / "input.jsonl"
     if content is not None:
@@ -175,9 +198,17 @@ def test_import_resumes_from_checkpoint_of_unchanged_file_only(settings, db, tmp
         name, identity = _checkpoint_identity(rf)
     offset = len(head.read_bytes())
     with db.session() as session:
-        save_checkpoint(session, name, {"identity": identity, "format": "kaggle",
-                                        "offset": offset, "line": 10,
-                                        "counts": {"new": 10, "records": 10}})
+        save_checkpoint(
+            session,
+            name,
+            {
+                "identity": identity,
+                "format": "kaggle",
+                "offset": offset,
+                "line": 10,
+                "counts": {"new": 10, "records": 10},
+            },
+        )
     summary, _ = run(settings, db, path, batch_size=7)
     assert summary.resumed == [f"{path}:10"]
     assert (summary.new, summary.unchanged) == (30, 0)  # 10 before + 20 now, none re-read
@@ -186,8 +217,17 @@ def test_import_resumes_from_checkpoint_of_unchanged_file_only(settings, db, tmp
         assert session.scalar(select(func.count()).select_from(Paper)) == 30
     # A checkpoint for a file that changed since is ignored: the whole file is read.
     with db.session() as session:
-        save_checkpoint(session, name, {"identity": dict(identity, size=1), "format": "kaggle",
-                                        "offset": offset, "line": 10, "counts": {}})
+        save_checkpoint(
+            session,
+            name,
+            {
+                "identity": dict(identity, size=1),
+                "format": "kaggle",
+                "offset": offset,
+                "line": 10,
+                "counts": {},
+            },
+        )
     summary, _ = run(settings, db, path)
     assert summary.resumed == [] and summary.unchanged == 30
 
@@ -208,8 +248,7 @@ def test_parallel_parsing_gives_the_same_database(settings, db, tmp_path):
     path.write_text("".join(lines))
     parallel = dataclasses.replace(settings, import_workers=2)
     errors = []
-    summary = import_file(parallel, db, path, progress=False, on_error=errors.append,
-                          batch_size=64)
+    summary = import_file(parallel, db, path, progress=False, on_error=errors.append, batch_size=64)
     assert (summary.new, summary.rejected) == (700, 1)
     assert len(errors) == 1 and errors[0].startswith(f"{path}:301: invalid JSON")
     other = Database(f"sqlite:///{tmp_path / 'serial.db'}")
@@ -229,10 +268,18 @@ def test_export_names_local_submitters_so_reimport_keeps_the_feed(settings, db, 
     [record] = make_papers(db, 1)
     user = make_store_user(db, "alice")
     with db.session() as session:
-        add_feed_entry(session, record.id, dt.date(2024, 5, 1), submitted_by=user.id,
-                       submitted_at=dt.datetime(2024, 5, 1, 9, 0))
+        add_feed_entry(
+            session,
+            record.id,
+            dt.date(2024, 5, 1),
+            submitted_by=user.id,
+            submitted_at=dt.datetime(2024, 5, 1, 9, 0),
+        )
     out = tmp_path / "export.jsonl"
     export_papers(db, str(out))
     line = json.loads(out.read_text())
-    assert line["feed"] == {"day": "2024-05-01", "submitted_by": "alice",
-                            "submitted_at": "2024-05-01T09:00:00"}
+    assert line["feed"] == {
+        "day": "2024-05-01",
+        "submitted_by": "alice",
+        "submitted_at": "2024-05-01T09:00:00",
+    }

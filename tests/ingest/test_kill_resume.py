@@ -23,24 +23,30 @@ BATCH = 100
 
 
 def import_cmd(db_url: str, data_dir, path, workers: str = "0") -> tuple[list[str], dict]:
-    env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(data_dir),
-               PAPERWIRE_LOAD_DEMO_DATA="false", PAPERWIRE_IMPORT_BATCH_SIZE=str(BATCH),
-               PAPERWIRE_LOG_LEVEL="WARNING", PAPERWIRE_IMPORT_WORKERS=workers)
+    env = dict(
+        os.environ,
+        PAPERWIRE_DATABASE_URL=db_url,
+        PAPERWIRE_DATA_DIR=str(data_dir),
+        PAPERWIRE_LOAD_DEMO_DATA="false",
+        PAPERWIRE_IMPORT_BATCH_SIZE=str(BATCH),
+        PAPERWIRE_LOG_LEVEL="WARNING",
+        PAPERWIRE_IMPORT_WORKERS=workers,
+    )
     return [sys.executable, "-m", "paperwire", "import", "--no-progress", str(path)], env
 
 
 def committed_line(db) -> int:
     with db.session() as session:
-        value = session.scalar(select(Checkpoint.value)
-                               .where(Checkpoint.name.startswith("import:")))
+        value = session.scalar(
+            select(Checkpoint.value).where(Checkpoint.name.startswith("import:"))
+        )
     return (value or {}).get("line", 0)
 
 
 @pytest.mark.slow
 # "2": the parallel parsing path big files take; the rerun parses in-process.
 @pytest.mark.parametrize("workers", ["0", "2"])
-def test_kill_9_mid_import_then_rerun_equals_uninterrupted_import(db, db_url, tmp_path,
-                                                                  workers):
+def test_kill_9_mid_import_then_rerun_equals_uninterrupted_import(db, db_url, tmp_path, workers):
     snapshot = tmp_path / "snapshot.jsonl"
     write_snapshot(snapshot, N_RECORDS)
 
@@ -57,8 +63,10 @@ def test_kill_9_mid_import_then_rerun_equals_uninterrupted_import(db, db_url, tm
         time.sleep(0.02)
     proc.wait(timeout=30)
     if proc.returncode != -signal.SIGKILL:
-        pytest.fail(f"the import ended before it could be killed (exit {proc.returncode}): "
-                    f"{proc.stderr.read().decode()[-500:]}")
+        pytest.fail(
+            f"the import ended before it could be killed (exit {proc.returncode}): "
+            f"{proc.stderr.read().decode()[-500:]}"
+        )
     stopped_at = committed_line(db)
     assert BATCH <= stopped_at < N_RECORDS, "the kill must land mid-file"
     partial = dump_tables(db)
@@ -69,8 +77,13 @@ def test_kill_9_mid_import_then_rerun_equals_uninterrupted_import(db, db_url, tm
         assert children, "the importer had no parser processes"
         _, alive = psutil.wait_procs(children, timeout=30)
         assert alive == [], "parser processes outlived the importer"
-    rerun = subprocess.run(cmd, env={**env, "PAPERWIRE_IMPORT_WORKERS": "0"},
-                           capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(
+        cmd,
+        env={**env, "PAPERWIRE_IMPORT_WORKERS": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert f"resumed {snapshot}:{stopped_at}" in rerun.stderr
     assert f"new {N_RECORDS}, updated 0, unchanged 0, rejected 0" in rerun.stdout
@@ -86,4 +99,3 @@ def test_kill_9_mid_import_then_rerun_equals_uninterrupted_import(db, db_url, tm
     fresh.dispose()
     assert len(resumed["papers"]) == N_RECORDS
     assert resumed == uninterrupted
-

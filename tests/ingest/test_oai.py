@@ -18,19 +18,26 @@ from paperwire.store.stats import HARVEST_CHECKPOINT
 from tests.support.arxiv_replay import OAI_PATH, RECORDED_LISTRECORDS, oai_error, paged_listrecords
 
 WINDOW = {"from_": "2015-01-01", "until": "2015-01-03"}
-QUERY = {"metadataPrefix": "arXiv", "from": "2015-01-01", "until": "2015-01-03",
-         "verb": "ListRecords"}
+QUERY = {
+    "metadataPrefix": "arXiv",
+    "from": "2015-01-01",
+    "until": "2015-01-03",
+    "verb": "ListRecords",
+}
 
 
 # --- parser ------------------------------------------------------------------------------
+
 
 def test_parse_real_listrecords_page():
     page = parse_list_records(RECORDED_LISTRECORDS.read_bytes())
     assert [r.id for r in page.records] == ["1412.8544", "hep-th/9504118"]
     first = page.records[0]
     assert first.title == "A Kochen-Specker system has at least 22 vectors (extended abstract)"
-    assert first.authors == [{"name": "Sander Uijlen", "affiliations": ["Radboud Universiteit"]},
-                             {"name": "Bas Westerbaan", "affiliations": ["Radboud Universiteit"]}]
+    assert first.authors == [
+        {"name": "Sander Uijlen", "affiliations": ["Radboud Universiteit"]},
+        {"name": "Bas Westerbaan", "affiliations": ["Radboud Universiteit"]},
+    ]
     assert first.categories == ["cs.DM"] and first.doi == "10.4204/EPTCS.172.11"
     assert first.journal_ref == "EPTCS 172, 2014, pp. 154-164"
     assert first.published_at == dt.datetime(2014, 12, 29) and first.version is None
@@ -47,12 +54,15 @@ def test_parse_page_with_resumption_token():
     assert page.complete_list_size == 2 and page.cursor == 0
 
 
-@pytest.mark.parametrize("body, code", [
-    (oai_error("badArgument", "Illegal argument"), "badArgument"),
-    (oai_error("badResumptionToken", "expired"), "badResumptionToken"),
-    (b"<html><body>Retry after 10 seconds</body></html>", "badXml"),
-    (b"<OAI-PMH><ListRecords><record>", "badXml"),
-])
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        (oai_error("badArgument", "Illegal argument"), "badArgument"),
+        (oai_error("badResumptionToken", "expired"), "badResumptionToken"),
+        (b"<html><body>Retry after 10 seconds</body></html>", "badXml"),
+        (b"<OAI-PMH><ListRecords><record>", "badXml"),
+    ],
+)
 def test_parse_reports_oai_errors_and_broken_xml(body, code):
     with pytest.raises(OaiError) as info:
         parse_list_records(body)
@@ -66,8 +76,10 @@ def test_no_records_match_is_an_empty_page():
 
 # --- harvester against the replay server -------------------------------------------------
 
-def test_harvest_waits_out_the_recorded_503_then_stores_the_page(arxiv_settings, db,
-                                                                 arxiv_replay, sleeps):
+
+def test_harvest_waits_out_the_recorded_503_then_stores_the_page(
+    arxiv_settings, db, arxiv_replay, sleeps
+):
     summary = harvest(arxiv_settings, db, progress=False, sleep=sleeps, **WINDOW)
     # arXiv's recorded first reply is 503 with Retry-After: 10.
     assert 10.0 in sleeps.calls
@@ -116,17 +128,16 @@ def test_harvest_follows_resumption_tokens(arxiv_settings, db, arxiv_replay, sle
     _add_paged(arxiv_replay)
     summary = harvest(arxiv_settings, db, progress=False, sleep=sleeps, **WINDOW)
     assert summary.pages == 2 and summary.new == 2
-    assert arxiv_replay.requests[-1][1] == {"verb": "ListRecords",
-                                            "resumptionToken": "6961231|1"}
+    assert arxiv_replay.requests[-1][1] == {"verb": "ListRecords", "resumptionToken": "6961231|1"}
 
 
-def test_interrupted_harvest_resumes_at_the_same_token(arxiv_settings, db, arxiv_replay,
-                                                       sleeps):
+def test_interrupted_harvest_resumes_at_the_same_token(arxiv_settings, db, arxiv_replay, sleeps):
     _add_paged(arxiv_replay)
     # The second page fails for good: the harvest stops after committing page 1.
     token_query = {"verb": "ListRecords", "resumptionToken": "6961231|1"}
-    good_page = arxiv_replay.replies[next(k for k in arxiv_replay.replies
-                                          if dict(k[1]) == token_query)][0]
+    good_page = arxiv_replay.replies[
+        next(k for k in arxiv_replay.replies if dict(k[1]) == token_query)
+    ][0]
     arxiv_replay.add("/oai2", token_query, 500, b"oops", replace=True)
     with pytest.raises(RemoteError):
         harvest(arxiv_settings, db, progress=False, sleep=sleeps, **WINDOW)
@@ -165,20 +176,23 @@ def test_second_harvest_of_same_window_changes_nothing(arxiv_settings, db, sleep
 def test_expired_token_restarts_the_window(arxiv_settings, db, arxiv_replay, sleeps):
     pages = _add_paged(arxiv_replay)
     token_query = {"verb": "ListRecords", "resumptionToken": "6961231|1"}
-    arxiv_replay.add(OAI_PATH, token_query, 200, oai_error("badResumptionToken", "expired"),
-                     replace=True)
+    arxiv_replay.add(
+        OAI_PATH, token_query, 200, oai_error("badResumptionToken", "expired"), replace=True
+    )
     arxiv_replay.add(OAI_PATH, token_query, 200, pages[1][1])
     summary = harvest(arxiv_settings, db, progress=False, sleep=sleeps, **WINDOW)
     assert summary.new == 2
-    assert [q.get("resumptionToken") for _, q in arxiv_replay.requests][-2:] == [None,
-                                                                                 "6961231|1"]
+    assert [q.get("resumptionToken") for _, q in arxiv_replay.requests][-2:] == [None, "6961231|1"]
 
 
-@pytest.mark.parametrize("code, error, message", [
-    ("badArgument", BadInput, "rejected the request: badArgument"),
-    ("cannotDisseminateFormat", BadInput, "cannotDisseminateFormat"),
-    ("someOtherError", RemoteError, "error someOtherError"),
-])
+@pytest.mark.parametrize(
+    "code, error, message",
+    [
+        ("badArgument", BadInput, "rejected the request: badArgument"),
+        ("cannotDisseminateFormat", BadInput, "cannotDisseminateFormat"),
+        ("someOtherError", RemoteError, "error someOtherError"),
+    ],
+)
 def test_oai_errors_are_clear(arxiv_settings, db, arxiv_replay, sleeps, code, error, message):
     arxiv_replay.add(OAI_PATH, QUERY, 200, oai_error(code, "details here"), replace=True)
     with pytest.raises(error, match=message):
@@ -191,12 +205,16 @@ def test_broken_xml_is_a_clear_error(arxiv_settings, db, arxiv_replay, sleeps):
         harvest(arxiv_settings, db, progress=False, sleep=sleeps, **WINDOW)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"from_": "2015-13-01"}, "--from '2015-13-01' is not a date"),
-    ({"from_": "2015-01-05", "until": "2015-01-01"}, "is after --until"),
-])
-def test_bad_dates_are_rejected_before_any_request(arxiv_settings, db, arxiv_replay, kwargs,
-                                                   message):
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"from_": "2015-13-01"}, "--from '2015-13-01' is not a date"),
+        ({"from_": "2015-01-05", "until": "2015-01-01"}, "is after --until"),
+    ],
+)
+def test_bad_dates_are_rejected_before_any_request(
+    arxiv_settings, db, arxiv_replay, kwargs, message
+):
     with pytest.raises(BadInput, match=message):
         harvest(arxiv_settings, db, progress=False, **kwargs)
     assert arxiv_replay.requests == []

@@ -30,6 +30,7 @@ def kaggle_line(pid: str) -> dict:
 
 # --- arXiv snapshot ----------------------------------------------------------------------
 
+
 def test_kaggle_versions_give_published_updated_and_latest_version():
     rec = parse_kaggle(kaggle_line("0704.0044")).record
     assert rec.version == 4
@@ -41,20 +42,25 @@ def test_kaggle_versions_give_published_updated_and_latest_version():
 
 def test_kaggle_authors_keep_order_and_affiliations():
     rec = parse_kaggle(kaggle_line("0704.0044")).record
-    assert [a["name"] for a in rec.authors[:3]] == ["A. A. Schekochihin", "S. C. Cowley",
-                                                    "W. Dorland"]
+    assert [a["name"] for a in rec.authors[:3]] == [
+        "A. A. Schekochihin",
+        "S. C. Cowley",
+        "W. Dorland",
+    ]
     assert rec.authors[0]["affiliations"] == ["Oxford"]
     assert rec.author_count == 7
     # Wrapped affiliations are collapsed to one line.
     rec = parse_kaggle(kaggle_line("0704.0163")).record
     assert rec.authors[0]["affiliations"] == [
-        "Institut für Theoretische und Angewandte Physik, Universität Stuttgart"]
+        "Institut für Theoretische und Angewandte Physik, Universität Stuttgart"
+    ]
 
 
 def test_kaggle_collapses_whitespace_but_keeps_latex():
     rec = parse_kaggle(kaggle_line("0704.0001")).record
-    assert rec.title == ("Calculation of prompt diphoton production cross sections at "
-                         "Tevatron and LHC energies")
+    assert rec.title == (
+        "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
+    )
     assert "\n" not in rec.abstract and "  " not in rec.abstract
     assert not rec.abstract.startswith(" ")
     rec = parse_kaggle(kaggle_line("0704.0174")).record
@@ -75,9 +81,14 @@ def test_kaggle_fields_categories_and_links():
 
 
 def test_kaggle_old_style_id_and_author_string_fallback():
-    obj = {"id": "hep-th/9901001", "title": "T", "abstract": "A", "categories": "hep-th",
-           "authors": "A. One, B. Two and C. Three",
-           "versions": [{"version": "v1", "created": "Fri, 1 Jan 1999 00:00:01 GMT"}]}
+    obj = {
+        "id": "hep-th/9901001",
+        "title": "T",
+        "abstract": "A",
+        "categories": "hep-th",
+        "authors": "A. One, B. Two and C. Three",
+        "versions": [{"version": "v1", "created": "Fri, 1 Jan 1999 00:00:01 GMT"}],
+    }
     rec = parse_kaggle(obj).record
     assert rec.id == "hep-th/9901001"
     assert [a["name"] for a in rec.authors] == ["A. One", "B. Two", "C. Three"]
@@ -91,18 +102,35 @@ def test_all_200_real_snapshot_records_parse():
     assert sum(1 for r in records if any(a["affiliations"] for a in r.authors)) > 10
 
 
-@pytest.mark.parametrize("obj, reason", [
-    ([1, 2], "expected a JSON object"),
-    ({"title": "T"}, "id: missing or empty"),
-    ({"id": "abc", "title": "T"}, "id: not an arXiv id"),
-    ({"id": "0704.0001", "title": "  "}, "title: missing or empty"),
-    ({"id": "0704.0001", "title": "T", "versions": "v1"}, "versions: input should be a valid list"),
-    ({"id": "0704.0001", "title": "T", "versions": [{"version": "v1", "created": "yesterday"}]},
-     "versions[0]: not a {version, created} entry"),
-    ({"id": "0704.0001", "title": "T", "authors_parsed": [5]},
-     "authors_parsed[0]: input should be a valid list, got 5"),
-    ({"id": "0704.0001", "title": "T", "authors_parsed": [[]]}, "authors_parsed[0]: empty entry"),
-])
+@pytest.mark.parametrize(
+    "obj, reason",
+    [
+        ([1, 2], "expected a JSON object"),
+        ({"title": "T"}, "id: missing or empty"),
+        ({"id": "abc", "title": "T"}, "id: not an arXiv id"),
+        ({"id": "0704.0001", "title": "  "}, "title: missing or empty"),
+        (
+            {"id": "0704.0001", "title": "T", "versions": "v1"},
+            "versions: input should be a valid list",
+        ),
+        (
+            {
+                "id": "0704.0001",
+                "title": "T",
+                "versions": [{"version": "v1", "created": "yesterday"}],
+            },
+            "versions[0]: not a {version, created} entry",
+        ),
+        (
+            {"id": "0704.0001", "title": "T", "authors_parsed": [5]},
+            "authors_parsed[0]: input should be a valid list, got 5",
+        ),
+        (
+            {"id": "0704.0001", "title": "T", "authors_parsed": [[]]},
+            "authors_parsed[0]: empty entry",
+        ),
+    ],
+)
 def test_kaggle_rejects_malformed_records(obj, reason):
     with pytest.raises(RecordError) as info:
         parse_kaggle(obj)
@@ -110,6 +138,7 @@ def test_kaggle_rejects_malformed_records(obj, reason):
 
 
 # --- Daily Papers ------------------------------------------------------------------------
+
 
 def daily_items():
     return json.loads((FIXTURES / "daily_papers" / "sample.json").read_text())
@@ -123,8 +152,11 @@ def test_daily_item_gives_paper_feed_entry_and_votes():
     assert [a["name"] for a in rec.authors] == ["Albert Gu", "Tri Dao"]
     assert rec.published_at == dt.datetime(2023, 12, 1, 18, 1, 34)
     assert "\n" not in rec.abstract
-    assert item.feed == FeedInfo(day=dt.date(2023, 12, 4), submitted_by_name="AK",
-                                 submitted_at=dt.datetime(2023, 12, 4, 1, 12, 2, 123000))
+    assert item.feed == FeedInfo(
+        day=dt.date(2023, 12, 4),
+        submitted_by_name="AK",
+        submitted_at=dt.datetime(2023, 12, 4, 1, 12, 2, 123000),
+    )
 
 
 def test_daily_item_submitter_as_string_and_versioned_id():
@@ -137,13 +169,16 @@ def test_daily_item_submitter_as_string_and_versioned_id():
     assert item.feed.submitted_by_name is None
 
 
-@pytest.mark.parametrize("obj, reason", [
-    ({}, "paper: missing or not an object"),
-    ({"paper": {"title": "x"}}, "paper.id: missing or empty"),
-    ({"paper": {"id": "2312.00752"}}, "paper.title: missing or empty"),
-    ({"paper": {"id": "2312.00752", "title": "t", "upvotes": -1}}, "paper.upvotes: must be 0"),
-    ({"paper": {"id": "2312.00752", "title": "t", "publishedAt": "soon"}}, "bad date"),
-])
+@pytest.mark.parametrize(
+    "obj, reason",
+    [
+        ({}, "paper: missing or not an object"),
+        ({"paper": {"title": "x"}}, "paper.id: missing or empty"),
+        ({"paper": {"id": "2312.00752"}}, "paper.title: missing or empty"),
+        ({"paper": {"id": "2312.00752", "title": "t", "upvotes": -1}}, "paper.upvotes: must be 0"),
+        ({"paper": {"id": "2312.00752", "title": "t", "publishedAt": "soon"}}, "bad date"),
+    ],
+)
 def test_daily_item_rejects_malformed(obj, reason):
     with pytest.raises(RecordError) as info:
         parse_daily_item(obj)
@@ -157,14 +192,22 @@ def test_daily_item_with_non_arxiv_id_gets_prefixed_id():
 
 # --- export format -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("feed", [
-    None,
-    FeedInfo(dt.date(2024, 5, 1), "alice", dt.datetime(2024, 5, 1, 8, 30, 0, 1234)),
-    FeedInfo(dt.date(2024, 5, 1), None, None),
-])
+
+@pytest.mark.parametrize(
+    "feed",
+    [
+        None,
+        FeedInfo(dt.date(2024, 5, 1), "alice", dt.datetime(2024, 5, 1, 8, 30, 0, 1234)),
+        FeedInfo(dt.date(2024, 5, 1), None, None),
+    ],
+)
 def test_export_line_round_trips_exactly(feed):
-    record = make_record(title="Ünïcode $\\alpha$ title", comments="12 pages",
-                         imported_upvotes=5, published_at=dt.datetime(2024, 1, 2, 3, 4, 5, 6))
+    record = make_record(
+        title="Ünïcode $\\alpha$ title",
+        comments="12 pages",
+        imported_upvotes=5,
+        published_at=dt.datetime(2024, 1, 2, 3, 4, 5, 6),
+    )
     line = dump_line(record, feed)
     item = parse_export(json.loads(line))
     assert item.record == record
@@ -173,14 +216,17 @@ def test_export_line_round_trips_exactly(feed):
     assert "Ünïcode" in line and line.endswith("\n") and line.count("\n") == 1
 
 
-@pytest.mark.parametrize("obj, reason", [
-    ({"id": "x", "source": "arxiv"}, "title: missing"),
-    ({"id": "x", "title": "t", "authors": "A"}, "authors: input should be a valid list"),
-    ({"id": "x", "title": "t", "version": "2"}, "version: input should be a valid integer"),
-    ({"id": "x", "title": "t", "published_at": "nope"}, "published_at: not an ISO date-time"),
-    ({"id": "x", "title": "t", "feed": {"day": "x"}}, "feed.day: not a date"),
-    ({"id": "x", "title": "t", "imported_upvotes": -3}, "imported_upvotes: input should be"),
-])
+@pytest.mark.parametrize(
+    "obj, reason",
+    [
+        ({"id": "x", "source": "arxiv"}, "title: missing"),
+        ({"id": "x", "title": "t", "authors": "A"}, "authors: input should be a valid list"),
+        ({"id": "x", "title": "t", "version": "2"}, "version: input should be a valid integer"),
+        ({"id": "x", "title": "t", "published_at": "nope"}, "published_at: not an ISO date-time"),
+        ({"id": "x", "title": "t", "feed": {"day": "x"}}, "feed.day: not a date"),
+        ({"id": "x", "title": "t", "imported_upvotes": -3}, "imported_upvotes: input should be"),
+    ],
+)
 def test_export_parser_rejects_malformed(obj, reason):
     with pytest.raises(RecordError) as info:
         parse_export(obj)
@@ -189,25 +235,44 @@ def test_export_parser_rejects_malformed(obj, reason):
 
 # --- BEIR and seed -----------------------------------------------------------------------
 
+
 def test_beir_document_gets_prefixed_id():
-    rec = parse_beir({"_id": "4983", "title": "Microstructural development",
-                      "text": "Alterations of the\narchitecture", "metadata": {}}).record
-    assert (rec.id, rec.source, rec.abstract) == ("beir:4983", "beir",
-                                                  "Alterations of the architecture")
+    rec = parse_beir(
+        {
+            "_id": "4983",
+            "title": "Microstructural development",
+            "text": "Alterations of the\narchitecture",
+            "metadata": {},
+        }
+    ).record
+    assert (rec.id, rec.source, rec.abstract) == (
+        "beir:4983",
+        "beir",
+        "Alterations of the architecture",
+    )
 
 
-@pytest.mark.parametrize("obj, reason", [
-    ({"title": "t", "text": "x"}, "_id: missing"),
-    ({"_id": "1", "title": "t"}, "text: missing"),
-])
+@pytest.mark.parametrize(
+    "obj, reason",
+    [
+        ({"title": "t", "text": "x"}, "_id: missing"),
+        ({"_id": "1", "title": "t"}, "text: missing"),
+    ],
+)
 def test_beir_rejects_malformed(obj, reason):
     with pytest.raises(RecordError, match=reason):
         parse_beir(obj)
 
 
 def test_seed_line_gets_stable_id_count_and_votes():
-    obj = {"title": "Attention as an RNN", "abstract": "The advent", "n_authors": 6,
-           "published": "2024-05-22", "upvotes": 1, "seq_search_rank": 55}
+    obj = {
+        "title": "Attention as an RNN",
+        "abstract": "The advent",
+        "n_authors": 6,
+        "published": "2024-05-22",
+        "upvotes": 1,
+        "seq_search_rank": 55,
+    }
     rec = parse_seed(obj).record
     assert rec.id == seed_id("Attention  as an RNN") == parse_seed(dict(obj)).record.id
     assert rec.id.startswith("seed:") and len(rec.id) == len("seed:") + 12
@@ -215,11 +280,14 @@ def test_seed_line_gets_stable_id_count_and_votes():
     assert rec.published_at == dt.datetime(2024, 5, 22)
 
 
-@pytest.mark.parametrize("obj, reason", [
-    ({"abstract": "x"}, "title: missing or empty"),
-    ({"title": "t", "n_authors": -1}, "n_authors: must be 0 or more"),
-    ({"title": "t", "published": "May"}, "published: not an ISO date"),
-])
+@pytest.mark.parametrize(
+    "obj, reason",
+    [
+        ({"abstract": "x"}, "title: missing or empty"),
+        ({"title": "t", "n_authors": -1}, "n_authors: must be 0 or more"),
+        ({"title": "t", "published": "May"}, "published: not an ISO date"),
+    ],
+)
 def test_seed_rejects_malformed(obj, reason):
     with pytest.raises(RecordError, match=reason):
         parse_seed(obj)
@@ -227,13 +295,17 @@ def test_seed_rejects_malformed(obj, reason):
 
 # --- format detection --------------------------------------------------------------------
 
-@pytest.mark.parametrize("first, fmt", [
-    (json.loads(KAGGLE.read_text().splitlines()[0]), "kaggle"),
-    ({"paper": {"id": "1"}, "numComments": 0}, "hf-daily"),
-    ({"_id": "1", "title": "t", "text": "x"}, "beir"),
-    ({"title": "t", "abstract": "a", "n_authors": 2}, "seed"),
-    (json.loads(dump_line(make_record(), None)), "jsonl"),
-])
+
+@pytest.mark.parametrize(
+    "first, fmt",
+    [
+        (json.loads(KAGGLE.read_text().splitlines()[0]), "kaggle"),
+        ({"paper": {"id": "1"}, "numComments": 0}, "hf-daily"),
+        ({"_id": "1", "title": "t", "text": "x"}, "beir"),
+        ({"title": "t", "abstract": "a", "n_authors": 2}, "seed"),
+        (json.loads(dump_line(make_record(), None)), "jsonl"),
+    ],
+)
 def test_detect_format_from_first_record(first, fmt):
     assert detect_format(first, "f.jsonl") == fmt
 

@@ -14,9 +14,14 @@ from paperwire.jobs.schedule import due
 UTC = dt.UTC
 
 
-@pytest.mark.parametrize("hour,minute,expected", [
-    (2, 59, []), (3, 0, ["2026-11-26"]), (23, 0, ["2026-11-26"]),
-])
+@pytest.mark.parametrize(
+    "hour,minute,expected",
+    [
+        (2, 59, []),
+        (3, 0, ["2026-11-26"]),
+        (23, 0, ["2026-11-26"]),
+    ],
+)
 def test_recommend_is_due_daily_after_its_time(settings, hour, minute, expected):
     now = dt.datetime(2026, 11, 26, hour, minute, tzinfo=UTC)
     assert [k for n, k in due(now, settings) if n == "recommend"] == expected
@@ -24,8 +29,9 @@ def test_recommend_is_due_daily_after_its_time(settings, hour, minute, expected)
 
 def test_recommend_can_be_left_out_of_the_schedule(settings):
     s = dataclasses.replace(settings, scheduled_jobs="harvest,embed")
-    assert not [j for j in due(dt.datetime(2026, 11, 26, 4, 0, tzinfo=UTC), s)
-                if j[0] == "recommend"]
+    assert not [
+        j for j in due(dt.datetime(2026, 11, 26, 4, 0, tzinfo=UTC), s) if j[0] == "recommend"
+    ]
 
 
 def test_the_job_stores_recommendations_once_per_key(settings, db):

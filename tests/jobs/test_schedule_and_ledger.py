@@ -14,32 +14,40 @@ from paperwire.store import jobs
 UTC = dt.UTC
 
 
-@pytest.mark.parametrize("now,tz,expected_digests", [
-    (dt.datetime(2026, 11, 26, 6, 59, tzinfo=UTC), "UTC", []),
-    (dt.datetime(2026, 11, 26, 7, 0, tzinfo=UTC), "UTC", ["daily:2026-11-26"]),
-    (dt.datetime(2026, 11, 26, 23, 0, tzinfo=UTC), "UTC", ["daily:2026-11-26"]),  # catch-up
-    (dt.datetime(2026, 11, 28, 9, 0, tzinfo=UTC), "UTC", []),                     # Saturday
-    (dt.datetime(2026, 11, 30, 7, 15, tzinfo=UTC), "UTC", ["daily:2026-11-30"]),  # Monday
-    (dt.datetime(2026, 11, 30, 7, 30, tzinfo=UTC), "UTC",
-     ["daily:2026-11-30", "weekly:2026-11-30"]),
-    # 06:00 UTC is 07:00 in Berlin (CET): the local time counts.
-    (dt.datetime(2026, 11, 26, 6, 0, tzinfo=UTC), "Europe/Berlin", ["daily:2026-11-26"]),
-    (dt.datetime(2026, 11, 26, 5, 59, tzinfo=UTC), "Europe/Berlin", []),
-])
+@pytest.mark.parametrize(
+    "now,tz,expected_digests",
+    [
+        (dt.datetime(2026, 11, 26, 6, 59, tzinfo=UTC), "UTC", []),
+        (dt.datetime(2026, 11, 26, 7, 0, tzinfo=UTC), "UTC", ["daily:2026-11-26"]),
+        (dt.datetime(2026, 11, 26, 23, 0, tzinfo=UTC), "UTC", ["daily:2026-11-26"]),  # catch-up
+        (dt.datetime(2026, 11, 28, 9, 0, tzinfo=UTC), "UTC", []),  # Saturday
+        (dt.datetime(2026, 11, 30, 7, 15, tzinfo=UTC), "UTC", ["daily:2026-11-30"]),  # Monday
+        (
+            dt.datetime(2026, 11, 30, 7, 30, tzinfo=UTC),
+            "UTC",
+            ["daily:2026-11-30", "weekly:2026-11-30"],
+        ),
+        # 06:00 UTC is 07:00 in Berlin (CET): the local time counts.
+        (dt.datetime(2026, 11, 26, 6, 0, tzinfo=UTC), "Europe/Berlin", ["daily:2026-11-26"]),
+        (dt.datetime(2026, 11, 26, 5, 59, tzinfo=UTC), "Europe/Berlin", []),
+    ],
+)
 def test_digests_are_due_at_local_times_on_the_right_days(settings, now, tz, expected_digests):
     s = dataclasses.replace(settings, timezone=tz)
     assert [k for n, k in due(now, s) if n == "digest"] == expected_digests
 
 
-@pytest.mark.parametrize("minute,slot", [(0, "T10:00"), (4, "T10:00"), (5, "T10:05"),
-                                         (59, "T10:55")])
+@pytest.mark.parametrize(
+    "minute,slot", [(0, "T10:00"), (4, "T10:00"), (5, "T10:05"), (59, "T10:55")]
+)
 def test_embed_runs_every_interval(settings, minute, slot):
     now = dt.datetime(2026, 11, 26, 10, minute, tzinfo=UTC)
     assert ("embed", f"2026-11-26{slot}") in due(now, settings)
 
 
-@pytest.mark.parametrize("minute,slot", [(0, "T10:00"), (14, "T10:00"), (15, "T10:15"),
-                                         (59, "T10:45")])
+@pytest.mark.parametrize(
+    "minute,slot", [(0, "T10:00"), (14, "T10:00"), (15, "T10:15"), (59, "T10:45")]
+)
 def test_notification_mail_is_batched_every_interval(settings, minute, slot):
     now = dt.datetime(2026, 11, 26, 10, minute, tzinfo=UTC)
     assert ("notify-mail", f"2026-11-26{slot}") in due(now, settings)
@@ -66,10 +74,10 @@ def test_notify_mail_job_sends_once_per_slot(settings, db):
 
 
 def test_harvest_once_a_day_after_its_time(settings):
-    assert not [j for j in due(dt.datetime(2026, 11, 26, 1, 59, tzinfo=UTC), settings)
-                if j[0] == "harvest"]
-    assert ("harvest", "2026-11-26") in due(dt.datetime(2026, 11, 26, 2, 0, tzinfo=UTC),
-                                            settings)
+    assert not [
+        j for j in due(dt.datetime(2026, 11, 26, 1, 59, tzinfo=UTC), settings) if j[0] == "harvest"
+    ]
+    assert ("harvest", "2026-11-26") in due(dt.datetime(2026, 11, 26, 2, 0, tzinfo=UTC), settings)
 
 
 def test_only_one_start_wins(db):
@@ -143,9 +151,12 @@ def test_a_failing_job_is_recorded_with_its_error(settings, db, capsys):
     from click.testing import CliRunner
 
     from paperwire.cli import main
+
     # A digest for a date that is not a date fails inside the job, and is shown by `jobs`.
     assert run_job(settings, db, "digest", "daily:not-a-date") == "failed"
-    env = {"PAPERWIRE_DATABASE_URL": settings.database_url,
-           "PAPERWIRE_DATA_DIR": str(settings.data_dir)}
+    env = {
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+    }
     out = CliRunner().invoke(main, ["jobs", "--failed"], env=env).output
     assert "digest" in out and "daily:not-a-date" in out and "error:" in out

@@ -31,17 +31,25 @@ def _redis_or_skip():
     except Exception as exc:  # noqa: BLE001
         if REQUIRE_REDIS:
             raise
-        pytest.skip(f"Redis not reachable at {REDIS_URL} ({exc}); start one or set "
-                    "PAPERWIRE_TEST_REDIS_URL to run the multi-worker test")
+        pytest.skip(
+            f"Redis not reachable at {REDIS_URL} ({exc}); start one or set "
+            "PAPERWIRE_TEST_REDIS_URL to run the multi-worker test"
+        )
 
 
 def _env(settings, sink, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
-    env.update(PAPERWIRE_DATA_DIR=str(settings.data_dir),
-               PAPERWIRE_DATABASE_URL=settings.database_url, PAPERWIRE_SECRET_KEY="k",
-               PAPERWIRE_SMTP_URL=sink.smtp_url, PAPERWIRE_MAIL_FROM="news@paperwire.test",
-               PAPERWIRE_LOAD_DEMO_DATA="0", PAPERWIRE_SCHEDULED_JOBS="",
-               PAPERWIRE_WORKER_THREADS="2", PAPERWIRE_LOG_LEVEL="INFO")
+    env.update(
+        PAPERWIRE_DATA_DIR=str(settings.data_dir),
+        PAPERWIRE_DATABASE_URL=settings.database_url,
+        PAPERWIRE_SECRET_KEY="k",
+        PAPERWIRE_SMTP_URL=sink.smtp_url,
+        PAPERWIRE_MAIL_FROM="news@paperwire.test",
+        PAPERWIRE_LOAD_DEMO_DATA="0",
+        PAPERWIRE_SCHEDULED_JOBS="",
+        PAPERWIRE_WORKER_THREADS="2",
+        PAPERWIRE_LOG_LEVEL="INFO",
+    )
     env.update(extra)
     return env
 
@@ -68,14 +76,31 @@ def test_two_workers_on_redis_send_each_digest_once(settings, db):
     queue_name = f"pwtest-{uuid.uuid4().hex[:10]}"
     # Slow the server a little so both workers are busy at the same time.
     with SmtpSink(on_rcpt=lambda n: time.sleep(0.01)) as sink:
-        env = _env(settings, sink, PAPERWIRE_QUEUE_URL=REDIS_URL,
-                   PAPERWIRE_QUEUE_NAME=queue_name)
-        workers = [subprocess.Popen([sys.executable, "-m", "paperwire", "worker"], env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                   for _ in range(2)]
+        env = _env(settings, sink, PAPERWIRE_QUEUE_URL=REDIS_URL, PAPERWIRE_QUEUE_NAME=queue_name)
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "paperwire", "worker"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(2)
+        ]
         try:
-            subprocess.run([sys.executable, "-m", "paperwire", "jobs", "enqueue", "digest",
-                            f"daily:{SEND_DAY.isoformat()}"], env=env, check=True, timeout=60)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "paperwire",
+                    "jobs",
+                    "enqueue",
+                    "digest",
+                    f"daily:{SEND_DAY.isoformat()}",
+                ],
+                env=env,
+                check=True,
+                timeout=60,
+            )
             _wait_all_sent(db, N)
             time.sleep(0.5)
             received = collections.Counter(r for m in sink.messages for r in m.rcpt_tos)
@@ -101,13 +126,35 @@ def test_embedded_worker_once_runs_the_due_digest_from_sqlite_queue(settings, db
     make_subscription(db, "a@example.org")
     with SmtpSink() as sink:
         env = _env(settings, sink, PAPERWIRE_SCHEDULED_JOBS="digest,cleanup")
-        subprocess.run([sys.executable, "-m", "paperwire", "jobs", "enqueue", "digest",
-                        f"daily:{SEND_DAY.isoformat()}"], env=env, check=True, timeout=60)
-        out = subprocess.run([sys.executable, "-m", "paperwire", "worker", "--once"], env=env,
-                             capture_output=True, text=True, timeout=120)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "paperwire",
+                "jobs",
+                "enqueue",
+                "digest",
+                f"daily:{SEND_DAY.isoformat()}",
+            ],
+            env=env,
+            check=True,
+            timeout=60,
+        )
+        out = subprocess.run(
+            [sys.executable, "-m", "paperwire", "worker", "--once"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         assert (settings.data_dir / "queue.db").exists()
         assert sink.wait_for(1) and sink.count == 1
-        jobs_out = subprocess.run([sys.executable, "-m", "paperwire", "jobs"], env=env,
-                                  capture_output=True, text=True, timeout=60).stdout
+        jobs_out = subprocess.run(
+            [sys.executable, "-m", "paperwire", "jobs"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
     assert "digest-send" in jobs_out and "ok" in jobs_out

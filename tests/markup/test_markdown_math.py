@@ -76,10 +76,9 @@ CASES = [
     ("```\n$$a_b$$\n```", "<pre><code>$$a_b$$", "<math"),
     (r"escaped \$5 is a dollar", "escaped $5 is a dollar", "<math"),
     (r"unknown command $\frobnicate{x}$ shows source", r"$\frobnicate{x}$", "<math"),
-    (r"[a link](https://example.org/$x$) stays a link", 'href="https://example.org/$x$"',
-     "<math"),
+    (r"[a link](https://example.org/$x$) stays a link", 'href="https://example.org/$x$"', "<math"),
     ("<script>alert(1)</script> $x$", "&lt;script&gt;", "<script"),
-    (r"$\href{javascript:alert(1)}{x}$", r"\href", "javascript:alert(1)\""),
+    (r"$\href{javascript:alert(1)}{x}$", r"\href", 'javascript:alert(1)"'),
     ("# Title with $x^2$", "<h3>Title with <math", "<h1>"),
     ("- item $a_i$\n- item $b_i$", "<li>item <math", "$a_i$"),
     ("> quoted $\\beta$", "<blockquote>", "\\beta"),
@@ -99,15 +98,18 @@ def test_display_integral_is_not_damaged_by_markdown_escapes():
     assert html == "<p>" + str(render_math(r"$$\int_0^1 x\,dx$$")) + "</p>"
 
 
-@pytest.mark.parametrize("text, spans", [
-    (r"a $x$ b $$y$$ c", ["$x$", "$$y$$"]),
-    ("price $5 and $6", []),
-    ("`$x$` and $y$", ["$y$"]),
-    ("$ x$ and $x $", []),
-    ("$a\n\nb$", []),
-    ("$a\nb$", ["$a\nb$"]),
-    (r"\$x$ and $z$", ["$z$"]),
-])
+@pytest.mark.parametrize(
+    "text, spans",
+    [
+        (r"a $x$ b $$y$$ c", ["$x$", "$$y$$"]),
+        ("price $5 and $6", []),
+        ("`$x$` and $y$", ["$y$"]),
+        ("$ x$ and $x $", []),
+        ("$a\n\nb$", []),
+        ("$a\nb$", ["$a\nb$"]),
+        (r"\$x$ and $z$", ["$z$"]),
+    ],
+)
 def test_math_spans_table(text, spans):
     assert [text[s:e] for s, e in math_spans(text)] == spans
 
@@ -120,13 +122,17 @@ def reference_spans(pieces: list[tuple[str, str]]) -> list[str]:
 # dollar is rightly a dollar (the table above covers code).
 _words = st.text(alphabet="abcdefgh*_#>-[]()\n,.:!", min_size=0, max_size=12)
 _latex = st.text(alphabet="abxyz0123456789+-=^_{}()\\,. ", min_size=1, max_size=15).filter(
-    lambda s: s.strip() == s and "\n" not in s and not s.endswith("\\"))
+    lambda s: s.strip() == s and "\n" not in s and not s.endswith("\\")
+)
 _math = st.one_of(_latex.map(lambda s: f"${s}$"), _latex.map(lambda s: f"$${s}$$"))
 
 
 @hsettings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.tuples(st.just("text"), _words),
-                          st.tuples(st.just("math"), _math)), max_size=8))
+@given(
+    st.lists(
+        st.one_of(st.tuples(st.just("text"), _words), st.tuples(st.just("math"), _math)), max_size=8
+    )
+)
 def test_math_spans_reach_the_math_renderer_byte_exact(pieces):
     # Separate neighbours so that two math spans do not touch (``$a$$b$`` is one token).
     text = " ".join(value for _kind, value in pieces if value)
@@ -139,25 +145,61 @@ def test_math_spans_reach_the_math_renderer_byte_exact(pieces):
 
 
 @hsettings(max_examples=400, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
-       | st.lists(st.sampled_from(["$", "$$", "`", "<", ">", "\"", "'", "[x](", ")",
-                                   "javascript:", "<a href=", "<math>", "\\", "_", "*",
-                                   "@bob", "\n", "\n\n", "    ", "x", "^", "{", "}",
-                                   "<script>", "&", "#", "```", "onerror="]),
-                  max_size=40).map("".join))
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
+    | st.lists(
+        st.sampled_from(
+            [
+                "$",
+                "$$",
+                "`",
+                "<",
+                ">",
+                '"',
+                "'",
+                "[x](",
+                ")",
+                "javascript:",
+                "<a href=",
+                "<math>",
+                "\\",
+                "_",
+                "*",
+                "@bob",
+                "\n",
+                "\n\n",
+                "    ",
+                "x",
+                "^",
+                "{",
+                "}",
+                "<script>",
+                "&",
+                "#",
+                "```",
+                "onerror=",
+            ]
+        ),
+        max_size=40,
+    ).map("".join)
+)
 def test_no_input_yields_unsanitised_html(text):
     assert_safe(render_comment(text, {"bob"}))
 
 
 # --- mentions ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, names", [
-    ("thanks @alice and @bob.", {"alice", "bob"}),
-    ("mail me at carol@example.org", set()),
-    ("`@code` is not a mention but @dave is", {"dave"}),
-    ("@e", set()),
-    ("(@frank)", {"frank"}),
-])
+
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("thanks @alice and @bob.", {"alice", "bob"}),
+        ("mail me at carol@example.org", set()),
+        ("`@code` is not a mention but @dave is", {"dave"}),
+        ("@e", set()),
+        ("(@frank)", {"frank"}),
+    ],
+)
 def test_mention_candidates_table(text, names):
     assert mention_candidates(text) == names
 
@@ -179,6 +221,7 @@ def test_mention_inside_code_or_a_link_is_not_linked():
 
 # --- through the comment form -------------------------------------------------------------
 
+
 def test_comment_with_math_and_a_mention_renders_on_the_paper_page(settings, db):
     from fastapi.testclient import TestClient
 
@@ -190,9 +233,12 @@ def test_comment_with_math_and_a_mention_renders_on_the_paper_page(settings, db)
     make_user(db, "bob")
     with TestClient(make_app(settings, db)) as web:
         signin(web, "alice")
-        r = post_form(web, "/papers/2401.00001/comments",
-                      {"body": "Check $$\\int_0^1 x\\,dx$$ with @bob and @nobody"},
-                      token_from="/papers/2401.00001")
+        r = post_form(
+            web,
+            "/papers/2401.00001/comments",
+            {"body": "Check $$\\int_0^1 x\\,dx$$ with @bob and @nobody"},
+            token_from="/papers/2401.00001",
+        )
         assert r.status_code == 303
         page = web.get("/papers/2401.00001").text
     assert "<msubsup><mo>∫</mo>" in page and "x,dx" not in page

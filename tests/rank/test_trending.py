@@ -40,8 +40,10 @@ def test_old_paper_with_many_votes_beats_fresh_unvoted_one_of_same_day():
     assert trending_score(100, 0, 20.0) > trending_score(0, 0, 1.0)
 
 
-@pytest.mark.parametrize("votes,comments,age", [(-5, 0, 1.0), (0, -3, 1.0), (0, 0, -10.0),
-                                                (0, 0, math.nan), (0, 0, math.inf)])
+@pytest.mark.parametrize(
+    "votes,comments,age",
+    [(-5, 0, 1.0), (0, -3, 1.0), (0, 0, -10.0), (0, 0, math.nan), (0, 0, math.inf)],
+)
 def test_bad_inputs_are_clamped_to_a_finite_positive_score(votes, comments, age):
     score = trending_score(votes, comments, age)
     assert math.isfinite(score) and score > 0
@@ -56,4 +58,4 @@ def test_bad_gravity_is_rejected(gravity):
 
 def test_known_value():
     # (1 + 10 + 0.5*4) / (22 + 2) ** 1.8
-    assert trending_score(10, 4, 22.0) == pytest.approx(13.0 / 24.0 ** 1.8)
+    assert trending_score(10, 4, 22.0) == pytest.approx(13.0 / 24.0**1.8)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from paperwire.recommend.features import PaperText
 
-SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv" / "real" / "recommend-sample.jsonl"
+SAMPLE = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "arxiv" / "real" / "recommend-sample.jsonl"
+)
 INTERESTS = ("physics.ao-ph", "cs.CR", "cs.IR")
 
 
@@ -18,8 +20,13 @@ def sample_records() -> list[dict]:
 
 
 def paper_text(r: dict) -> PaperText:
-    return PaperText(r["id"], r["title"], r["abstract"], tuple(r["categories"].split()),
-                     tuple(a.strip() for a in r["authors"].split(",") if a.strip()))
+    return PaperText(
+        r["id"],
+        r["title"],
+        r["abstract"],
+        tuple(r["categories"].split()),
+        tuple(a.strip() for a in r["authors"].split(",") if a.strip()),
+    )
 
 
 def primary(r: dict) -> str:

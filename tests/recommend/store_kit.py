@@ -26,13 +26,22 @@ def load_sample(db, now: dt.datetime | None = None) -> dict[str, dict]:
         k = seen[cat] = seen.get(cat, 0) + 1
         old = k <= OLD_PER_INTEREST if cat in ("physics.ao-ph", "cs.CR", "cs.IR") else i % 2 == 0
         when = now - dt.timedelta(days=40 if old else 2)
-        rows.append(make_record(
-            id=r["id"], title=r["title"], abstract=r["abstract"],
-            categories=r["categories"].split(),
-            authors=[{"name": a.strip(), "affiliations": []} for a in r["authors"].split(",")
-                     if a.strip()],
-            published_at=when, updated_at=when,
-            versions=[{"version": 1, "created": when.isoformat()}]))
+        rows.append(
+            make_record(
+                id=r["id"],
+                title=r["title"],
+                abstract=r["abstract"],
+                categories=r["categories"].split(),
+                authors=[
+                    {"name": a.strip(), "affiliations": []}
+                    for a in r["authors"].split(",")
+                    if a.strip()
+                ],
+                published_at=when,
+                updated_at=when,
+                versions=[{"version": 1, "created": when.isoformat()}],
+            )
+        )
         out[r["id"]] = dict(r, old=old)
     with db.session() as s:
         upsert_papers(s, rows)
@@ -40,5 +49,4 @@ def load_sample(db, now: dt.datetime | None = None) -> dict[str, dict]:
 
 
 def ids_of(sample: dict, interest: str, *, old: bool) -> list[str]:
-    return sorted(pid for pid, r in sample.items()
-                  if primary(r) == interest and r["old"] == old)
+    return sorted(pid for pid, r in sample.items() if primary(r) == interest and r["old"] == old)

@@ -53,8 +53,7 @@ def _precision(recs, relevant, k=10):
 @pytest.mark.parametrize("use_vectors", [True, False], ids=["vectors+words", "words only"])
 def test_held_out_papers_of_the_members_interest_rank_first(interest, use_vectors, vectors):
     saved, held_out, negatives, candidates = _split(interest, k=10)
-    X = build_features([paper_text(r) for r in RECORDS], vectors if use_vectors else {},
-                       dim=384)
+    X = build_features([paper_text(r) for r in RECORDS], vectors if use_vectors else {}, dim=384)
     signals = Signals(positives=[Positive(p, "saved", BY_ID[p]["title"]) for p in saved])
     recs = recommend(X, candidates, signals, negatives, limit=10)
     # 30 of the 110 candidates are relevant (27 %): the top ten must be mostly relevant.
@@ -78,8 +77,9 @@ def test_reason_names_the_nearest_saved_paper(vectors):
 def test_list_items_give_the_list_as_reason(vectors):
     saved, _, negatives, candidates = _split("physics.ao-ph", k=5)
     X = build_features([paper_text(r) for r in RECORDS], vectors)
-    signals = Signals(positives=[Positive(p, "list", BY_ID[p]["title"], "climate club")
-                                 for p in saved])
+    signals = Signals(
+        positives=[Positive(p, "list", BY_ID[p]["title"], "climate club") for p in saved]
+    )
     recs = recommend(X, candidates, signals, negatives, limit=3)
     assert [r.reason.text for r in recs] == ["close to your list “climate club”"] * 3
 
@@ -100,8 +100,11 @@ def test_cold_start_takes_topics_authors_and_neighbours_in_turn(vectors):
     X = build_features([paper_text(r) for r in RECORDS], vectors)
     topic_ids = [c for c in candidates if primary(BY_ID[c]) == "physics.ao-ph"][:3]
     author_ids = [c for c in candidates if primary(BY_ID[c]) == "cs.CR"][:2]
-    signals = Signals(positives=[Positive(saved[0], "saved", "my paper")],
-                      topic_hits={"climate": topic_ids}, author_hits={"Ada": author_ids})
+    signals = Signals(
+        positives=[Positive(saved[0], "saved", "my paper")],
+        topic_hits={"climate": topic_ids},
+        author_hits={"Ada": author_ids},
+    )
     recs = recommend(X, candidates, signals, negatives, limit=6)
     kinds = [r.reason.kind for r in recs]
     assert kinds[:3] == ["author", "topic", "saved"]
@@ -129,18 +132,26 @@ def test_not_interested_removes_the_paper_and_its_near_duplicates(vectors, encod
     papers.append(PaperText(dup, dup_title, BY_ID[target]["abstract"]))
     X = build_features(papers, vecs)
     positives = [Positive(p, "saved", "t") for p in saved]
-    before = recommend(X, candidates + [dup], Signals(positives=positives), negatives,
-                       limit=200)
+    before = recommend(X, candidates + [dup], Signals(positives=positives), negatives, limit=200)
     assert {target, dup} <= {r.paper_id for r in before}
-    after = recommend(X, candidates + [dup],
-                      Signals(positives=positives, not_interested=[target]), negatives,
-                      limit=200)
+    after = recommend(
+        X,
+        candidates + [dup],
+        Signals(positives=positives, not_interested=[target]),
+        negatives,
+        limit=200,
+    )
     kept = {r.paper_id for r in after}
     assert target not in kept and dup not in kept
     assert len(kept) == len(before) - 2
 
 
 def test_a_paper_both_saved_and_upvoted_reads_saved():
-    best = best_positive([Positive("1", "upvoted", "t"), Positive("1", "saved", "t"),
-                          Positive("2", "list", "u", "L")])
+    best = best_positive(
+        [
+            Positive("1", "upvoted", "t"),
+            Positive("1", "saved", "t"),
+            Positive("2", "list", "u", "L"),
+        ]
+    )
     assert best["1"].kind == "saved" and best["2"].kind == "list"

@@ -40,8 +40,10 @@ def test_training_reaches_the_optimum_of_the_regularised_loss():
 
     def loss(m):
         z = m.score(X)
-        return float((s * np.logaddexp(0, -np.where(y == 1, 1, -1) * z)).sum()
-                     + 0.5e-3 * (m.weights @ m.weights))
+        return float(
+            (s * np.logaddexp(0, -np.where(y == 1, 1, -1) * z)).sum()
+            + 0.5e-3 * (m.weights @ m.weights)
+        )
 
     assert loss(train(X, y)) <= loss(train(X, y, iterations=2000, tolerance=0)) + 2e-3
 

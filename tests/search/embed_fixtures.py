@@ -14,24 +14,36 @@ from paperwire.search.embed import DEFAULT_BACKEND, exported_model_path, get_enc
 from tests.factories import make_record
 
 TOPICS = {
-    "topic-mt": ("Neural machine translation with attention",
-                 "We translate sentences from English to German with an encoder-decoder "
-                 "network that learns to align source and target words."),
-    "topic-fold": ("Predicting protein structure from amino acid sequences",
-                   "A deep model predicts the three-dimensional folding of proteins from "
-                   "their residue sequence, reaching near-experimental accuracy."),
-    "topic-galaxy": ("Galaxy formation in cosmological simulations",
-                     "Hydrodynamic simulations of dark matter halos show how the first "
-                     "galaxies assembled their stars in the early universe."),
-    "topic-quantum": ("Error correction for superconducting qubits",
-                      "Surface codes protect logical qubits in a quantum computer from "
-                      "decoherence and gate errors."),
-    "topic-climate": ("Regional climate projections of rainfall extremes",
-                      "Downscaled climate models project heavier precipitation and more "
-                      "frequent floods under warming scenarios."),
-    "topic-cells": ("Single-cell RNA sequencing atlas of the human lung",
-                    "scRNA-seq of a hundred thousand cells maps the cell types of healthy "
-                    "and diseased lung tissue."),
+    "topic-mt": (
+        "Neural machine translation with attention",
+        "We translate sentences from English to German with an encoder-decoder "
+        "network that learns to align source and target words.",
+    ),
+    "topic-fold": (
+        "Predicting protein structure from amino acid sequences",
+        "A deep model predicts the three-dimensional folding of proteins from "
+        "their residue sequence, reaching near-experimental accuracy.",
+    ),
+    "topic-galaxy": (
+        "Galaxy formation in cosmological simulations",
+        "Hydrodynamic simulations of dark matter halos show how the first "
+        "galaxies assembled their stars in the early universe.",
+    ),
+    "topic-quantum": (
+        "Error correction for superconducting qubits",
+        "Surface codes protect logical qubits in a quantum computer from "
+        "decoherence and gate errors.",
+    ),
+    "topic-climate": (
+        "Regional climate projections of rainfall extremes",
+        "Downscaled climate models project heavier precipitation and more "
+        "frequent floods under warming scenarios.",
+    ),
+    "topic-cells": (
+        "Single-cell RNA sequencing atlas of the human lung",
+        "scRNA-seq of a hundred thousand cells maps the cell types of healthy "
+        "and diseased lung tissue.",
+    ),
 }
 
 
@@ -62,5 +74,7 @@ def model_data_dir(encoder):
 
 
 def topic_records(**overrides):
-    return [make_record(id=pid, title=title, abstract=abstract, **overrides)
-            for pid, (title, abstract) in TOPICS.items()]
+    return [
+        make_record(id=pid, title=title, abstract=abstract, **overrides)
+        for pid, (title, abstract) in TOPICS.items()
+    ]

@@ -26,7 +26,7 @@ class RefPaper:
     published: dt.date | None
     upvotes: int = 0
     hidden: bool = False
-    links: frozenset[str] = frozenset()   # kinds of the paper's visible links
+    links: frozenset[str] = frozenset()  # kinds of the paper's visible links
 
 
 def _positions(text: str) -> list[tuple[int, str]]:
@@ -64,7 +64,7 @@ def _author_ok(value: str, authors: list[str]) -> bool:
     for name in authors:
         words = analyzer.words(name)
         for i in range(len(words) - len(want) + 1):
-            if words[i:i + len(want)] == want:
+            if words[i : i + len(want)] == want:
                 return True
     return False
 
@@ -115,8 +115,11 @@ def keyword_match(p: RefPaper, q: ParsedQuery) -> bool:
                 continue
             if w in author_words:
                 return True
-            if len(w) >= 3 and not (n_words > 1 and w in analyzer.COMMON_WORDS) \
-                    and any(x.startswith(w) for x in words):
+            if (
+                len(w) >= 3
+                and not (n_words > 1 and w in analyzer.COMMON_WORDS)
+                and any(x.startswith(w) for x in words)
+            ):
                 return True
     return False
 
@@ -126,8 +129,11 @@ def keyword_set(papers: list[RefPaper], query: str) -> set[str]:
     q = parse_query(query)
     if not q.has_text and not q.has_filters:
         return set()
-    stop_only = q.terms and not q.phrases and all(
-        w in analyzer.stopwords() for t in q.terms for w in analyzer.words(t))
+    stop_only = (
+        q.terms
+        and not q.phrases
+        and all(w in analyzer.stopwords() for t in q.terms for w in analyzer.words(t))
+    )
     if stop_only:
         return set()  # only stop words: nothing to search for (the engine says so)
     return {p.id for p in papers if passes_constraints(p, q) and keyword_match(p, q)}

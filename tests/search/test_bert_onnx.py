@@ -40,8 +40,10 @@ def _torch_or_skip():
         import torch  # noqa: F401
     except ImportError:
         if os.environ.get("PAPERWIRE_TEST_REQUIRE_TORCH") == "1":
-            pytest.fail("PAPERWIRE_TEST_REQUIRE_TORCH=1 but torch / sentence-transformers are "
-                        "not installed (pip install -e '.[dev]')")
+            pytest.fail(
+                "PAPERWIRE_TEST_REQUIRE_TORCH=1 but torch / sentence-transformers are "
+                "not installed (pip install -e '.[dev]')"
+            )
         pytest.skip("torch is not installed (the dev extra has it): nothing to compare with")
 
 
@@ -51,8 +53,13 @@ def _model_copy(tmp_path: Path, pooling: str) -> Path:
     target = tmp_path / f"minilm-{pooling}"
     shutil.copytree(spec.path, target)
     modes = {f"pooling_mode_{m}": False for m in ("cls_token", "mean_tokens", "max_tokens")}
-    modes[{"mean": "pooling_mode_mean_tokens", "cls": "pooling_mode_cls_token",
-           "max": "pooling_mode_max_tokens"}[pooling]] = True
+    modes[
+        {
+            "mean": "pooling_mode_mean_tokens",
+            "cls": "pooling_mode_cls_token",
+            "max": "pooling_mode_max_tokens",
+        }[pooling]
+    ] = True
     config = json.loads((target / "1_Pooling" / "config.json").read_text())
     (target / "1_Pooling" / "config.json").write_text(json.dumps({**config, **modes}))
     return target
@@ -69,8 +76,9 @@ def _run_graph(onnx_path: Path, spec, texts) -> np.ndarray:
     ids = np.array([e.ids for e in encodings], dtype=np.int64)
     mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
     model = ov.Core().compile_model(str(onnx_path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    return model({"input_ids": ids, "attention_mask": mask,
-                  "token_type_ids": np.zeros_like(ids)})[0]
+    return model({"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[
+        0
+    ]
 
 
 @pytest.mark.slow
@@ -98,17 +106,26 @@ def test_built_graph_gives_sentence_transformers_embeddings(pooling, tmp_path):
 def _without_torch(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter where torch, transformers and
     sentence_transformers cannot be imported (as in a default install)."""
-    prelude = ("import sys\n"
-               "for name in ('torch', 'transformers', 'sentence_transformers'):\n"
-               "    sys.modules[name] = None\n")
+    prelude = (
+        "import sys\n"
+        "for name in ('torch', 'transformers', 'sentence_transformers'):\n"
+        "    sys.modules[name] = None\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + str(REPO)}
-    return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
 def test_default_model_exports_to_onnx_without_torch(tmp_path):
-    done = _without_torch(f"""
+    done = _without_torch(
+        f"""
         from pathlib import Path
         import openvino as ov
         from paperwire.config import load_settings
@@ -119,7 +136,9 @@ def test_default_model_exports_to_onnx_without_torch(tmp_path):
         export_onnx(resolve_model(load_settings(env={{}})), target, quantize=False)
         outputs = ov.Core().read_model(str(target)).outputs
         print(outputs[0].get_any_name(), outputs[0].get_partial_shape()[1])
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["embedding", "384"]
 
@@ -130,7 +149,8 @@ def test_other_architectures_ask_for_the_torch_extra(tmp_path):
     shutil.copytree(spec.path, model)
     config = json.loads((model / "config.json").read_text())
     (model / "config.json").write_text(json.dumps({**config, "model_type": "roberta"}))
-    done = _without_torch(f"""
+    done = _without_torch(
+        f"""
         from pathlib import Path
         from paperwire.config import load_settings
         from paperwire.errors import PaperwireError
@@ -142,14 +162,17 @@ def test_other_architectures_ask_for_the_torch_extra(tmp_path):
             export_onnx(spec, Path("model.onnx"), quantize=False)
         except PaperwireError as exc:
             print(exc)
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "pip install 'paperwire[torch]'" in done.stdout
 
 
 def test_unsupported_configs_are_named():
     with pytest.raises(bert_onnx.UnsupportedModel, match="hidden_act='relu'"):
-        bert_onnx.check_supported({"model_type": "bert", "hidden_act": "relu"},
-                                  Path("model.safetensors"))
+        bert_onnx.check_supported(
+            {"model_type": "bert", "hidden_act": "relu"}, Path("model.safetensors")
+        )
     with pytest.raises(bert_onnx.UnsupportedModel, match="pytorch_model.bin"):
         bert_onnx.check_supported({"model_type": "bert"}, Path("pytorch_model.bin"))

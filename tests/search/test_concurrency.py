@@ -61,11 +61,20 @@ def test_threads_searching_while_another_process_adds_papers_never_fail(settings
     try:
         for t in threads:
             t.start()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")]
+            ),
+        }
         writer = subprocess.run(
             [sys.executable, "-c", WRITER, str(settings.data_dir), settings.database_url, "12"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         done.set()
         for t in threads:
@@ -74,9 +83,12 @@ def test_threads_searching_while_another_process_adds_papers_never_fail(settings
     assert writer.returncode == 0, writer.stderr
     assert errors == [], repr(errors[:3])
     # And the searchers' view converged: every paper is found.
-    assert index.search(parse_query(""), Constraints(categories=("cs", "q-bio", "astro-ph",
-                                                                  "hep-th")),
-                        limit=1).total == 20 + 12 * 150
+    assert (
+        index.search(
+            parse_query(""), Constraints(categories=("cs", "q-bio", "astro-ph", "hep-th")), limit=1
+        ).total
+        == 20 + 12 * 150
+    )
     index.close()
 
 

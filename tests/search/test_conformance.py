@@ -32,15 +32,20 @@ from tests.factories import make_record
 from tests.search.embed_fixtures import encoder  # noqa: F401
 from tests.search.reference import RefPaper, keyword_set, passes_constraints
 
-VOCAB = ("seq seq2seq sequence sequencing scrna protein folding state space model models "
-         "however how use user users attention kernel galaxy quantum graph network "
-         "single cell atlas dyadic learning").split()
+VOCAB = (
+    "seq seq2seq sequence sequencing scrna protein folding state space model models "
+    "however how use user users attention kernel galaxy quantum graph network "
+    "single cell atlas dyadic learning"
+).split()
 COMMON = ["how", "use", "what", "the", "of"]
 FIRST = ["Ada", "Alan", "Grace", "Emmy", "Kurt"]
 LAST = ["Lovelace", "Turing", "Hopper", "Noether", "Godel"]
 CATS = ["cs.CL", "cs.LG", "q-bio.GN", "astro-ph.GA", "math.CA"]
-KINDS = {"code": "https://github.com/o/r{i}", "dataset": "https://huggingface.co/datasets/o/d{i}",
-         "project": "https://o{i}.github.io/p"}
+KINDS = {
+    "code": "https://github.com/o/r{i}",
+    "dataset": "https://huggingface.co/datasets/o/d{i}",
+    "project": "https://o{i}.github.io/p",
+}
 N_PAPERS = 60
 
 
@@ -50,12 +55,19 @@ def _corpus() -> list[RefPaper]:
     for i in range(N_PAPERS):
         words = lambda n: " ".join(rnd.choice(VOCAB + COMMON) for _ in range(n))  # noqa: E731
         authors = [f"{rnd.choice(FIRST)} {rnd.choice(LAST)}" for _ in range(rnd.randint(1, 3))]
-        papers.append(RefPaper(
-            id=f"2501.{i:05d}", title=words(5).capitalize(), abstract=words(25) + ".",
-            authors=authors, categories=rnd.sample(CATS, rnd.randint(1, 2)),
-            published=dt.date(2023, 1, 1) + dt.timedelta(days=rnd.randint(0, 800)),
-            upvotes=rnd.choice([0, 0, 0, 1, 2, 5]), hidden=rnd.random() < 0.05,
-            links=frozenset(k for k in KINDS if rnd.random() < 0.3)))
+        papers.append(
+            RefPaper(
+                id=f"2501.{i:05d}",
+                title=words(5).capitalize(),
+                abstract=words(25) + ".",
+                authors=authors,
+                categories=rnd.sample(CATS, rnd.randint(1, 2)),
+                published=dt.date(2023, 1, 1) + dt.timedelta(days=rnd.randint(0, 800)),
+                upvotes=rnd.choice([0, 0, 0, 1, 2, 5]),
+                hidden=rnd.random() < 0.05,
+                links=frozenset(k for k in KINDS if rnd.random() < 0.3),
+            )
+        )
     return papers
 
 
@@ -63,23 +75,37 @@ CORPUS = _corpus()
 
 
 def _load(db) -> None:
-    recs = [make_record(id=p.id, title=p.title, abstract=p.abstract,
-                        authors=[{"name": a, "affiliations": []} for a in p.authors],
-                        categories=p.categories,
-                        published_at=dt.datetime.combine(p.published, dt.time(12)))
-            for p in CORPUS]
+    recs = [
+        make_record(
+            id=p.id,
+            title=p.title,
+            abstract=p.abstract,
+            authors=[{"name": a, "affiliations": []} for a in p.authors],
+            categories=p.categories,
+            published_at=dt.datetime.combine(p.published, dt.time(12)),
+        )
+        for p in CORPUS
+    ]
     with db.session() as session:
         upsert_papers(session, recs)
         for p in CORPUS:
             if p.upvotes or p.hidden:
-                session.execute(update(Paper).where(Paper.id == p.id)
-                                .values(upvotes=p.upvotes, hidden=p.hidden))
+                session.execute(
+                    update(Paper).where(Paper.id == p.id).values(upvotes=p.upvotes, hidden=p.hidden)
+                )
 
 
 def _add_links(db, papers) -> None:
     with db.session() as session:
-        put_links(session, {p.id: [Link(KINDS[k].format(i=p.id), k) for k in sorted(p.links)]
-                            for p in papers if p.links}, "member")
+        put_links(
+            session,
+            {
+                p.id: [Link(KINDS[k].format(i=p.id), k) for k in sorted(p.links)]
+                for p in papers
+                if p.links
+            },
+            "member",
+        )
 
 
 # -- generated queries --------------------------------------------------------------------------
@@ -89,28 +115,45 @@ def _prefix(word: str) -> st.SearchStrategy[str]:
 
 _word = st.sampled_from(VOCAB).flatmap(_prefix)
 _phrase = st.tuples(st.sampled_from(VOCAB), st.sampled_from(VOCAB)).map(
-    lambda t: f'"{t[0]} {t[1]}"')
+    lambda t: f'"{t[0]} {t[1]}"'
+)
 _author = st.one_of(
     st.sampled_from(LAST).map(lambda n: f"author:{n.lower()}"),
     st.tuples(st.sampled_from(FIRST), st.sampled_from(LAST)).map(
-        lambda t: f'author:"{t[0]} {t[1]}"'),
+        lambda t: f'author:"{t[0]} {t[1]}"'
+    ),
     # A last name then a first name: only ever inside one author if someone is named so.
     st.tuples(st.sampled_from(LAST), st.sampled_from(FIRST)).map(
-        lambda t: f'author:"{t[0]} {t[1]}"'))
+        lambda t: f'author:"{t[0]} {t[1]}"'
+    ),
+)
 _cat = st.sampled_from(["cs.CL", "cs", "q-bio.*", "cs.*", "math", "astro-ph.GA"]).map(
-    lambda c: f"cat:{c}")
+    lambda c: f"cat:{c}"
+)
 _date = st.one_of(
     st.integers(2023, 2025).map(lambda y: f"after:{y}"),
     st.tuples(st.integers(2023, 2025), st.integers(1, 12)).map(
-        lambda t: f"before:{t[0]}-{t[1]:02d}"))
-_has = st.sampled_from(["has:code", "has:dataset", "has:project", "has:code,dataset",
-                        "has:data"])
-_part = st.one_of(_word, _word, _word, st.sampled_from(COMMON), _phrase,
-                  _word.map(lambda w: f"-{w}"), _phrase.map(lambda p: f"-{p}"),
-                  _author, _cat, _date, _has)
+        lambda t: f"before:{t[0]}-{t[1]:02d}"
+    ),
+)
+_has = st.sampled_from(["has:code", "has:dataset", "has:project", "has:code,dataset", "has:data"])
+_part = st.one_of(
+    _word,
+    _word,
+    _word,
+    st.sampled_from(COMMON),
+    _phrase,
+    _word.map(lambda w: f"-{w}"),
+    _phrase.map(lambda p: f"-{p}"),
+    _author,
+    _cat,
+    _date,
+    _has,
+)
 QUERIES = st.lists(_part, min_size=1, max_size=4).map(" ".join)
-PAGING = st.tuples(st.sampled_from(["relevance", "newest", "upvotes"]),
-                   st.sampled_from([1, 3, 7, 50]))
+PAGING = st.tuples(
+    st.sampled_from(["relevance", "newest", "upvotes"]), st.sampled_from([1, 3, 7, 50])
+)
 
 
 def _walk(svc, query, mode, sort, limit):
@@ -159,9 +202,13 @@ def svc(settings, db):
 
 # Seeded, no example database, no shrinking (a failure prints the generated query as is):
 # the run time stays bounded.
-_HYP = dict(derandomize=True, deadline=None, database=None,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+_HYP = dict(
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @hsettings(max_examples=150, **_HYP)
@@ -182,8 +229,7 @@ def test_lexical_results_are_exactly_the_reference_keyword_set(svc, query, pagin
 @pytest.mark.slow
 @hsettings(max_examples=40, **_HYP)
 @given(query=QUERIES, paging=PAGING)
-def test_hybrid_and_semantic_results_obey_the_constraints_and_the_floor(embedded, query,
-                                                                         paging):
+def test_hybrid_and_semantic_results_obey_the_constraints_and_the_floor(embedded, query, paging):
     svc = embedded
     sort, limit = paging
     keyword = keyword_set(CORPUS, query)

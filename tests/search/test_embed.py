@@ -24,15 +24,21 @@ from paperwire.search.embed import (
 from tests.search.embed_fixtures import encoder, model_data_dir  # noqa: F401  (fixtures)
 
 
-@pytest.mark.parametrize("title, abstract, expected", [
-    ("Attention is all you need", "We propose the Transformer.",
-     "Attention is all you need. We propose the Transformer."),
-    ("Why?", "Because.", "Why? Because."),
-    ("  Spaced\n  title ", " abstract\twith\n tabs ", "Spaced title. abstract with tabs"),
-    ("Only title", "", "Only title"),
-    ("", "Only abstract", "Only abstract"),
-    (None, None, ""),
-])
+@pytest.mark.parametrize(
+    "title, abstract, expected",
+    [
+        (
+            "Attention is all you need",
+            "We propose the Transformer.",
+            "Attention is all you need. We propose the Transformer.",
+        ),
+        ("Why?", "Because.", "Why? Because."),
+        ("  Spaced\n  title ", " abstract\twith\n tabs ", "Spaced title. abstract with tabs"),
+        ("Only title", "", "Only title"),
+        ("", "Only abstract", "Only abstract"),
+        (None, None, ""),
+    ],
+)
 def test_paper_text_joins_title_and_abstract(title, abstract, expected):
     assert paper_text(title, abstract) == expected
 
@@ -72,9 +78,13 @@ def test_fast_encoder_agrees_with_sentence_transformers_fp32(encoder):
     settings = load_settings(env={})
     baseline = get_encoder(settings, backend="torch")
     assert baseline.model_id != encoder.model_id
-    texts = [paper_text("Graph neural networks for molecules",
-                        "We learn molecular properties with message passing networks."),
-             paper_text("Dark energy constraints", "Supernova distances constrain w.")]
+    texts = [
+        paper_text(
+            "Graph neural networks for molecules",
+            "We learn molecular properties with message passing networks.",
+        ),
+        paper_text("Dark energy constraints", "Supernova distances constrain w."),
+    ]
     cos = np.sum(baseline.encode(texts) * encoder.encode(texts), axis=1)
     assert np.all(cos > 0.97), cos
 
@@ -88,8 +98,7 @@ def test_nothing_is_downloaded_offline_flags_are_set(encoder):
 
 def test_bogus_model_path_gives_a_clear_error(tmp_path):
     bogus = tmp_path / "no-such-model"
-    settings = load_settings(env={"PAPERWIRE_EMBEDDING_MODEL": str(bogus)},
-                             data_dir=tmp_path)
+    settings = load_settings(env={"PAPERWIRE_EMBEDDING_MODEL": str(bogus)}, data_dir=tmp_path)
     with pytest.raises(EmbeddingModelError) as err:
         get_encoder(settings)
     assert "PAPERWIRE_EMBEDDING_MODEL" in str(err.value) and str(bogus) in str(err.value)
@@ -152,8 +161,10 @@ def test_export_cache_with_a_bad_checksum_is_not_trusted(tmp_path):
     assert embed.valid_export(folder) is None
 
 
-@pytest.mark.parametrize("damage", ["delete weights", "change weights", "entry not listed",
-                                    "old manifest", "manifest not json"])
+@pytest.mark.parametrize(
+    "damage",
+    ["delete weights", "change weights", "entry not listed", "old manifest", "manifest not json"],
+)
 def test_export_cache_is_trusted_only_when_every_listed_file_is_intact(tmp_path, damage):
     # An OpenVINO export is two files (graph .xml, weights .bin): both must match.
     folder = tmp_path / "cache"
@@ -197,8 +208,9 @@ def test_default_encoder_reads_176_tokens_head_and_tail(encoder):
 
 
 def test_full_length_setting_reads_the_models_256_tokens(model_data_dir):
-    enc = get_encoder(load_settings(env={}, data_dir=model_data_dir, embed_max_tokens=0,
-                                    embed_tail_tokens=0))
+    enc = get_encoder(
+        load_settings(env={}, data_dir=model_data_dir, embed_max_tokens=0, embed_tail_tokens=0)
+    )
     assert enc.max_length == 256 and enc.tail_tokens == 0
     assert enc.model_id.endswith("/openvino-int8/L256")
 
@@ -206,8 +218,9 @@ def test_full_length_setting_reads_the_models_256_tokens(model_data_dir):
 def test_long_text_keeps_its_beginning_and_end_and_drops_the_middle(model_data_dir):
     # Head + tail truncation: the first tokens and the last embed_tail_tokens survive, the
     # middle of an over-long abstract does not reach the model.
-    encoder = get_encoder(load_settings(env={}, data_dir=model_data_dir, embed_max_tokens=192,
-                                        embed_tail_tokens=64))
+    encoder = get_encoder(
+        load_settings(env={}, data_dir=model_data_dir, embed_max_tokens=192, embed_tail_tokens=64)
+    )
     assert encoder.max_length == 192 and encoder.tail_tokens == 64
     assert "/L192t64" in encoder.model_id
     head = "Protein folding is predicted from sequence by a deep network. " * 16  # > 127
@@ -216,8 +229,11 @@ def test_long_text_keeps_its_beginning_and_end_and_drops_the_middle(model_data_d
     middle_a = "The training data come from the protein data bank. " * 10
     middle_b = "Galaxies formed early in cosmological simulations of dark matter. " * 10
     other_tail = " Stock markets were volatile during the elections studied here."
-    a, b, c = encoder.encode([head + middle_a + tail]), encoder.encode(
-        [head + middle_b + tail]), encoder.encode([head + middle_a + other_tail])
+    a, b, c = (
+        encoder.encode([head + middle_a + tail]),
+        encoder.encode([head + middle_b + tail]),
+        encoder.encode([head + middle_a + other_tail]),
+    )
     assert np.allclose(a, b, atol=1e-6)
     assert float(a[0] @ c[0]) < 0.999
     ids = list(range(1000, 1300))
@@ -227,23 +243,27 @@ def test_long_text_keeps_its_beginning_and_end_and_drops_the_middle(model_data_d
     assert encoder._token_ids(short) == short
 
 
-@pytest.mark.parametrize("lengths, max_texts, budget, expected", [
-    ([], 32, 1024, []),
-    ([5], 32, 1024, [[0]]),
-    # Runs come in ascending length order, whatever the input order.
-    ([30, 10, 20], 32, 1024, [[1, 2, 0]]),
-    # At most max_texts texts per run.
-    ([10, 10, 10, 10, 10], 2, 1024, [[0, 1], [2, 3], [4]]),
-    # Padded tokens (texts x longest) stay within the budget: 4 x 256 = 1024 fits, 5 does not.
-    ([256] * 5, 32, 1024, [[0, 1, 2, 3], [4]]),
-    # Short texts share a run; the long ones start new runs once the padding would exceed it.
-    ([8, 8, 8, 300, 8], 32, 1024, [[0, 1, 2, 4], [3]]),
-    ([100, 200, 300, 400], 32, 600, [[0, 1], [2], [3]]),
-    # A text longer than the budget still runs (alone).
-    ([2000, 3], 32, 1024, [[1], [0]]),
-])
-def test_batches_are_length_sorted_runs_within_text_and_token_limits(lengths, max_texts,
-                                                                      budget, expected):
+@pytest.mark.parametrize(
+    "lengths, max_texts, budget, expected",
+    [
+        ([], 32, 1024, []),
+        ([5], 32, 1024, [[0]]),
+        # Runs come in ascending length order, whatever the input order.
+        ([30, 10, 20], 32, 1024, [[1, 2, 0]]),
+        # At most max_texts texts per run.
+        ([10, 10, 10, 10, 10], 2, 1024, [[0, 1], [2, 3], [4]]),
+        # Padded tokens (texts x longest) stay within the budget: 4 x 256 = 1024 fits, 5 does not.
+        ([256] * 5, 32, 1024, [[0, 1, 2, 3], [4]]),
+        # Short texts share a run; the long ones start new runs once the padding would exceed it.
+        ([8, 8, 8, 300, 8], 32, 1024, [[0, 1, 2, 4], [3]]),
+        ([100, 200, 300, 400], 32, 600, [[0, 1], [2], [3]]),
+        # A text longer than the budget still runs (alone).
+        ([2000, 3], 32, 1024, [[1], [0]]),
+    ],
+)
+def test_batches_are_length_sorted_runs_within_text_and_token_limits(
+    lengths, max_texts, budget, expected
+):
     runs = embed.plan_batches(lengths, max_texts, budget)
     assert runs == expected
     assert sorted(i for run in runs for i in run) == list(range(len(lengths)))
@@ -262,7 +282,7 @@ def test_token_budget_changes_speed_not_meaning(model_data_dir):
     try:
         enc.token_budget = 16  # below every text: one text per run
         small = enc.encode(texts)
-        enc.token_budget = 10 ** 6
+        enc.token_budget = 10**6
         big = enc.encode(texts)
     finally:
         enc.token_budget = budget
@@ -281,8 +301,9 @@ def test_int8_embeddings_stay_close_to_fp32_on_topic_texts(backend, model_data_d
     texts = [paper_text(t, a) for t, a in TOPICS.values()]
     settings = load_settings(env={}, data_dir=model_data_dir)
     baseline = get_encoder(settings, backend="torch")
-    cos = np.sum(baseline.encode(texts) * get_encoder(settings, backend=backend).encode(texts),
-                 axis=1)
+    cos = np.sum(
+        baseline.encode(texts) * get_encoder(settings, backend=backend).encode(texts), axis=1
+    )
     assert np.all(cos >= 0.98), cos
 
 

@@ -94,8 +94,10 @@ def test_changed_paper_is_embedded_again(settings, db, encoder):
     embed_pending(settings, db, encoder=encoder)
     with db.session() as s:
         before = get_embeddings(s, encoder.model_id, [rec.id])[rec.id]
-        upsert_papers(s, [dataclasses.replace(rec, title="Protein folding",
-                                              abstract="Amino acid chains fold.")])
+        upsert_papers(
+            s,
+            [dataclasses.replace(rec, title="Protein folding", abstract="Amino acid chains fold.")],
+        )
     assert embed_pending(settings, db, encoder=encoder) == 1
     with db.session() as s:
         after = get_embeddings(s, encoder.model_id, [rec.id])[rec.id]

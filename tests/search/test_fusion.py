@@ -10,8 +10,14 @@ LEX = [("a", 10.0), ("b", 5.0), ("c", 1.0)]
 SEM = [("c", 0.9), ("d", 0.8), ("a", 0.1)]
 
 
-@pytest.mark.parametrize("params", [FusionParams("weighted", 0.5), FusionParams("rrf"),
-                                    FusionParams("weighted", 0.3, lexical_floor=0.4)])
+@pytest.mark.parametrize(
+    "params",
+    [
+        FusionParams("weighted", 0.5),
+        FusionParams("rrf"),
+        FusionParams("weighted", 0.3, lexical_floor=0.4),
+    ],
+)
 def test_every_paper_appears_once(params):
     out = fuse(LEX, SEM, params)
     assert sorted(p for p, _ in out) == ["a", "b", "c", "d"]
@@ -45,8 +51,7 @@ def test_ties_are_broken_by_id():
     assert [p for p, _ in weighted([("b", 1.0), ("a", 1.0)], [], 1.0)] == ["a", "b"]
 
 
-@pytest.mark.parametrize("kwargs", [dict(method="nope"), dict(alpha=1.5),
-                                    dict(lexical_floor=-1)])
+@pytest.mark.parametrize("kwargs", [dict(method="nope"), dict(alpha=1.5), dict(lexical_floor=-1)])
 def test_bad_params_are_refused(kwargs):
     with pytest.raises(ValueError):
         FusionParams(**kwargs)

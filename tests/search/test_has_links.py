@@ -32,11 +32,16 @@ def test_has_code_follows_member_links_and_moderation(svc, settings, db):
     assert _ids(svc, "kernel has:code") == {with_code.id}
     with db.session() as s:
         uid = create_user(s, "mia", "x").id
-    added = links_service.add_link(settings, db, SimpleNamespace(id=uid, is_admin=False),
-                                   plain.id, "https://gitlab.com/c/d", "code")
+    added = links_service.add_link(
+        settings,
+        db,
+        SimpleNamespace(id=uid, is_admin=False),
+        plain.id,
+        "https://gitlab.com/c/d",
+        "code",
+    )
     assert _ids(svc, "kernel has:code") == {with_code.id, plain.id}
-    assert _ids(svc, "has:code", filters=SearchFilters(has=("code",))) == {with_code.id,
-                                                                           plain.id}
+    assert _ids(svc, "has:code", filters=SearchFilters(has=("code",))) == {with_code.id, plain.id}
     admin = SimpleNamespace(id=uid, is_admin=True)
     links_service.moderate(db, admin, added.id, "hide")
     assert _ids(svc, "kernel has:code") == {with_code.id}
@@ -44,8 +49,7 @@ def test_has_code_follows_member_links_and_moderation(svc, settings, db):
     assert _ids(svc, "kernel has:code") == {with_code.id}
     links_service.moderate(db, admin, added.id, "show")
     svc.lexical.rebuild()
-    assert _ids(svc, "kernel", filters=SearchFilters(has=("code",))) == {with_code.id,
-                                                                         plain.id}
+    assert _ids(svc, "kernel", filters=SearchFilters(has=("code",))) == {with_code.id, plain.id}
     links_service.moderate(db, admin, added.id, "delete")
     assert _ids(svc, "kernel has:code") == {with_code.id}
     assert _ids(svc, "kernel has:dataset") == set()

@@ -34,18 +34,28 @@ def _ids(index, q, filters=None, **kw):
 
 @pytest.fixture
 def corpus(db):
-    recs = _add(db,
+    recs = _add(
+        db,
         make_record(id="p-title", title="Sequence models for proteins", abstract="We study x."),
         make_record(id="p-abs", title="Another paper", abstract="A sequence model of proteins."),
         make_record(id="p-prefix", title="Seq2seq for translation", abstract="Encoders."),
         make_record(id="p-none", title="Galaxy rotation curves", abstract="Dark matter halos."),
-        make_record(id="p-phrase", title="Graph neural networks",
-                    abstract="Neural networks on graphs.", categories=["cs.LG"],
-                    authors=[{"name": "Ada Lovelace"}],
-                    published_at=dt.datetime(2021, 6, 1)),
-        make_record(id="p-bio", title="Protein folding networks", abstract="Folding.",
-                    categories=["q-bio.BM"], authors=[{"name": "Grace Hopper"}],
-                    published_at=dt.datetime(2023, 2, 1)),
+        make_record(
+            id="p-phrase",
+            title="Graph neural networks",
+            abstract="Neural networks on graphs.",
+            categories=["cs.LG"],
+            authors=[{"name": "Ada Lovelace"}],
+            published_at=dt.datetime(2021, 6, 1),
+        ),
+        make_record(
+            id="p-bio",
+            title="Protein folding networks",
+            abstract="Folding.",
+            categories=["q-bio.BM"],
+            authors=[{"name": "Grace Hopper"}],
+            published_at=dt.datetime(2023, 2, 1),
+        ),
     )
     return recs
 
@@ -65,8 +75,14 @@ def test_title_matches_rank_above_abstract_matches(index):
 
 def test_exact_matches_rank_above_prefix_only_matches(index, db):
     # A long abstract dilutes the exact match's BM25 score; it must still come first.
-    _add(db, make_record(id="p-exact", title="Single-cell atlas",
-                         abstract="Cells. " * 200 + "We use RNA-seq once."))
+    _add(
+        db,
+        make_record(
+            id="p-exact",
+            title="Single-cell atlas",
+            abstract="Cells. " * 200 + "We use RNA-seq once.",
+        ),
+    )
     index.refresh(block=True)
     ids = _ids(index, "seq")
     assert ids[0] == "p-exact"
@@ -124,8 +140,9 @@ def test_updated_paper_is_searched_by_its_new_text(index, db):
 
 def test_hidden_papers_never_appear(index, db):
     with db.session() as session:
-        session.execute(update(Paper).where(Paper.id == "p-bio")
-                        .values(hidden=True, modified_at=utcnow()))
+        session.execute(
+            update(Paper).where(Paper.id == "p-bio").values(hidden=True, modified_at=utcnow())
+        )
     assert "p-bio" not in _ids(index, "folding")
     index.refresh(block=True)
     assert "p-bio" not in _ids(index, "folding")
@@ -137,8 +154,11 @@ def test_delta_scores_agree_with_index_scores(index, db):
     """The Python scorer of not-yet-indexed papers scores like tantivy does."""
     make_papers(db, 300)  # realistic document frequencies (factory text has both words)
     index.rebuild()
-    _add(db, make_record(id="d-1", title="Sequence alignment", abstract="Proteins, sequence."),
-         make_record(id="d-2", title="Alignment", abstract="A protein sequence."))
+    _add(
+        db,
+        make_record(id="d-1", title="Sequence alignment", abstract="Proteins, sequence."),
+        make_record(id="d-2", title="Alignment", abstract="A protein sequence."),
+    )
     pq = parse_query("protein sequence")
     before = dict(index.search(pq, Constraints(), limit=200).hits)
     index.refresh(block=True)
@@ -180,7 +200,8 @@ def test_kill_during_rebuild_converges(settings, db, tmp_path):
     recs = [make_record() for _ in range(3000)]
     _add(db, *recs)
     script = tmp_path / "rebuild.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import sys
         from pathlib import Path
         from paperwire.config import load_settings
@@ -201,7 +222,8 @@ def test_kill_during_rebuild_converges(settings, db, tmp_path):
             return orig(row, *args)
         lexical.make_document = slow
         idx.rebuild()
-    """))
+    """)
+    )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, env=env)
     assert proc.stdout.readline().strip() == b"started"
@@ -210,10 +232,12 @@ def test_kill_during_rebuild_converges(settings, db, tmp_path):
     # Leftovers of the killed build exist; the next process must converge anyway.
     idx = LexicalIndex(settings, db)
     pq = parse_query(recs[0].title)
-    total = idx.search(parse_query("after:1900"), Constraints(date_from=dt.date(1900, 1, 1)),
-                       limit=10).total
+    total = idx.search(
+        parse_query("after:1900"), Constraints(date_from=dt.date(1900, 1, 1)), limit=10
+    ).total
     assert total == 3000
-    assert recs[7].id in [p for p, _ in idx.search(parse_query(recs[7].title),
-                                                   Constraints(), limit=100).hits]
+    assert recs[7].id in [
+        p for p, _ in idx.search(parse_query(recs[7].title), Constraints(), limit=100).hits
+    ]
     del pq
     idx.close()

@@ -20,9 +20,18 @@ from paperwire.search.query import parse_query
 from paperwire.store.papers import upsert_papers
 from tests.factories import make_papers, make_record
 
-PHRASES = ['"graph neural"', '"neural graph"', '"protein cell sequence"', '"state of the art"',
-           '"quantum lattice"', '"schrodinger equation"', '"galaxy photon entropy"',
-           '"sparse kernel" cat:cs.LG', '"lattice sparse" -photon', '"graph of the neural"']
+PHRASES = [
+    '"graph neural"',
+    '"neural graph"',
+    '"protein cell sequence"',
+    '"state of the art"',
+    '"quantum lattice"',
+    '"schrodinger equation"',
+    '"galaxy photon entropy"',
+    '"sparse kernel" cat:cs.LG',
+    '"lattice sparse" -photon',
+    '"graph of the neural"',
+]
 
 
 def _add(db, *records):
@@ -33,23 +42,37 @@ def _add(db, *records):
 @pytest.fixture
 def index(settings, db):
     make_papers(db, 300)
-    _add(db,
-         # The phrase only across the end of the title and the start of the abstract.
-         make_record(id="e-gap", title="About graph", abstract="Neural nets."),
-         make_record(id="e-state", title="State of the art lattice",
-                     abstract="Beyond the state of the art in quantum lattice models."),
-         make_record(id="e-art", title="State art", abstract="The state art quantum."),
-         make_record(id="e-accent", title="Schrödinger equation on a quantum lattice",
-                     abstract="Équation de Schrödinger."),
-         make_record(id="e-long", title="Graph " + "x" * 45 + " neural",
-                     abstract="Graph neural."),
-         # Every phrase above has at least one match, whatever the random papers hold
-         # ("e-all" has photon and graph in it, so the excluding queries need a paper of their own).
-         make_record(id="e-lattice", title="Lattice sparse solvers",
-                     abstract="A lattice sparse method for neural kernels."),
-         make_record(id="e-all", categories=["cs.LG"], title="Graph of the neural galaxy",
-                     abstract="Neural graph neural. Protein cell sequence; quantum lattice "
-                              "sparse kernel, galaxy photon entropy."))
+    _add(
+        db,
+        # The phrase only across the end of the title and the start of the abstract.
+        make_record(id="e-gap", title="About graph", abstract="Neural nets."),
+        make_record(
+            id="e-state",
+            title="State of the art lattice",
+            abstract="Beyond the state of the art in quantum lattice models.",
+        ),
+        make_record(id="e-art", title="State art", abstract="The state art quantum."),
+        make_record(
+            id="e-accent",
+            title="Schrödinger equation on a quantum lattice",
+            abstract="Équation de Schrödinger.",
+        ),
+        make_record(id="e-long", title="Graph " + "x" * 45 + " neural", abstract="Graph neural."),
+        # Every phrase above has at least one match, whatever the random papers hold
+        # ("e-all" has photon and graph in it, so the excluding queries need a paper of their own).
+        make_record(
+            id="e-lattice",
+            title="Lattice sparse solvers",
+            abstract="A lattice sparse method for neural kernels.",
+        ),
+        make_record(
+            id="e-all",
+            categories=["cs.LG"],
+            title="Graph of the neural galaxy",
+            abstract="Neural graph neural. Protein cell sequence; quantum lattice "
+            "sparse kernel, galaxy photon entropy.",
+        ),
+    )
     idx = LexicalIndex(settings, db)
     idx.rebuild()
     yield idx
@@ -68,8 +91,9 @@ def _brute_force(db, pq) -> set[str]:
     with db.session() as session:
         for paper in session.scalars(select(Paper)):
             toks = analyzer.stem_positions(body_text(paper.title, paper.abstract))
-            if all(phrase_in(toks, phrase_positions(ph)) for ph in pq.phrases) and \
-                    row_matches(paper, cons):
+            if all(phrase_in(toks, phrase_positions(ph)) for ph in pq.phrases) and row_matches(
+                paper, cons
+            ):
                 out.add(paper.id)
     return out
 
@@ -100,7 +124,8 @@ def test_fast_paths_give_the_same_hits_and_scores_as_plain_queries(index, q):
     schema = index.schema
     fast = tantivy_query(schema, cq, index.pair_stems)
     plain = tantivy.Query.boolean_query(
-        [(tantivy.Occur.Must, tantivy_query(schema, cq, frozenset()))])
+        [(tantivy.Occur.Must, tantivy_query(schema, cq, frozenset()))]
+    )
 
     def scored(query):
         res = searcher.search(query, limit=2000, count=False)
@@ -128,13 +153,16 @@ def test_refreshed_papers_are_found_by_phrase_through_the_index(index, db):
     assert "n-1" in {pid for pid, _ in index.search(pq, Constraints(), limit=1000).hits}
 
 
-@pytest.mark.parametrize("q,limit", [
-    ("graph after:2025-01-01", 5),        # many pass: answered from the words' top hits
-    ("graph neural before:2024-09-30", 20),
-    ("quantum after:2026-06-10", 20),      # few pass: falls back to the full query
-    ("sparse -graph after:2025-03-01", 150),
-    ("seq after:2024-06-01", 10),
-])
+@pytest.mark.parametrize(
+    "q,limit",
+    [
+        ("graph after:2025-01-01", 5),  # many pass: answered from the words' top hits
+        ("graph neural before:2024-09-30", 20),
+        ("quantum after:2026-06-10", 20),  # few pass: falls back to the full query
+        ("sparse -graph after:2025-03-01", 150),
+        ("seq after:2024-06-01", 10),
+    ],
+)
 def test_date_bounded_words_give_the_top_hits_of_the_full_query(index, q, limit):
     from paperwire.search.filters import merge
 
@@ -144,8 +172,11 @@ def test_date_bounded_words_give_the_top_hits_of_the_full_query(index, q, limit)
     cq = compile_query(pq, cons)
     searcher = index._index.searcher()
     full = tantivy.Query.boolean_query(
-        [(tantivy.Occur.Must, tantivy_query(index.schema, cq, index.pair_stems))])
-    want = [(searcher.doc(addr)["id"][0], score)
-            for score, addr in searcher.search(full, limit=limit, count=False).hits]
+        [(tantivy.Occur.Must, tantivy_query(index.schema, cq, index.pair_stems))]
+    )
+    want = [
+        (searcher.doc(addr)["id"][0], score)
+        for score, addr in searcher.search(full, limit=limit, count=False).hits
+    ]
     assert [pid for pid, _ in got] == [pid for pid, _ in want]
     assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-5)

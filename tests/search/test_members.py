@@ -14,23 +14,46 @@ from paperwire.search.query import parse_query
 from paperwire.store.papers import upsert_papers
 from tests.factories import make_record
 
-QUERIES = ["protein", "protein -folding", '"neural networks"', "graph cat:cs.LG",
-           'protein "protein folding"', "seq", "author:lovelace networks", "zzzqqq",
-           "networks after:2022", "-galaxy", "cat:q-bio.*"]
+QUERIES = [
+    "protein",
+    "protein -folding",
+    '"neural networks"',
+    "graph cat:cs.LG",
+    'protein "protein folding"',
+    "seq",
+    "author:lovelace networks",
+    "zzzqqq",
+    "networks after:2022",
+    "-galaxy",
+    "cat:q-bio.*",
+]
 
 
 def _records(suffix: str) -> list:
     return [
-        make_record(id=f"a{suffix}", title="Sequence models for proteins",
-                    abstract="Protein folding with neural networks."),
+        make_record(
+            id=f"a{suffix}",
+            title="Sequence models for proteins",
+            abstract="Protein folding with neural networks.",
+        ),
         make_record(id=f"b{suffix}", title="Seq2seq for translation", abstract="Encoders."),
         make_record(id=f"c{suffix}", title="Galaxy rotation curves", abstract="Dark matter."),
-        make_record(id=f"d{suffix}", title="Graph neural networks",
-                    abstract="Neural networks on graphs.", categories=["cs.LG"],
-                    authors=[{"name": "Ada Lovelace"}], published_at=dt.datetime(2021, 6, 1)),
-        make_record(id=f"e{suffix}", title="Protein folding networks", abstract="Folding.",
-                    categories=["q-bio.BM"], authors=[{"name": "Grace Hopper"}],
-                    published_at=dt.datetime(2023, 2, 1)),
+        make_record(
+            id=f"d{suffix}",
+            title="Graph neural networks",
+            abstract="Neural networks on graphs.",
+            categories=["cs.LG"],
+            authors=[{"name": "Ada Lovelace"}],
+            published_at=dt.datetime(2021, 6, 1),
+        ),
+        make_record(
+            id=f"e{suffix}",
+            title="Protein folding networks",
+            abstract="Folding.",
+            categories=["q-bio.BM"],
+            authors=[{"name": "Grace Hopper"}],
+            published_at=dt.datetime(2023, 2, 1),
+        ),
     ]
 
 

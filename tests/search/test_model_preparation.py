@@ -47,7 +47,8 @@ def test_a_failed_preparation_is_said_instead_of_not_ready(fresh_model_dir):
 
 
 def test_search_is_keyword_only_and_says_so_while_the_model_is_prepared_elsewhere(
-        fresh_model_dir, db, monkeypatch):
+    fresh_model_dir, db, monkeypatch
+):
     from paperwire.search.service import PREPARING_NOTICE, SearchService
 
     settings = fresh_model_dir
@@ -66,8 +67,9 @@ def test_search_is_keyword_only_and_says_so_while_the_model_is_prepared_elsewher
         svc.close()
 
 
-def test_changed_papers_are_not_embedded_inline_before_the_model_exists(fresh_model_dir, db,
-                                                                       caplog):
+def test_changed_papers_are_not_embedded_inline_before_the_model_exists(
+    fresh_model_dir, db, caplog
+):
     from paperwire.search.notify import papers_changed
 
     settings = fresh_model_dir
@@ -101,10 +103,10 @@ def test_progress_line_says_what_how_far_and_how_long():
     line = ProgressLine(out, tty=False, clock=lambda: now[0])
     line.update(0.0)
     now[0] = 10.0
-    line.update(0.05)   # calibration starts: the pace is measured from here
+    line.update(0.05)  # calibration starts: the pace is measured from here
     now[0] = 55.0
-    line.update(0.5)    # 0.45 in 45 s: 0.5 left is about 50 s
-    line.update(0.52)   # same tenth: no new line when not on a terminal
+    line.update(0.5)  # 0.45 in 45 s: 0.5 left is about 50 s
+    line.update(0.52)  # same tenth: no new line when not on a terminal
     line.finish("Semantic search is ready.")
     lines = out.getvalue().splitlines()
     assert lines == [
@@ -139,9 +141,15 @@ def test_third_party_progress_bars_are_silenced(capfd):
         "    for _ in tqdm(range(50), desc='Loading weights'): pass\n"
         "    for _ in track(range(50), description='Statistics collection'): pass\n"
         "    print('stray print')\n"
-        "for _ in track(range(3), description='After'): pass\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "TERM": "xterm", "FORCE_COLOR": "1"}, timeout=300)
+        "for _ in track(range(3), description='After'): pass\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TERM": "xterm", "FORCE_COLOR": "1"},
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "Loading weights" not in done.stdout + done.stderr
     assert "Statistics collection" not in done.stdout + done.stderr
@@ -161,8 +169,7 @@ def test_stale_export_folders_of_dead_processes_are_removed(tmp_path):
     assert not dead.exists() and live.exists() and finished.exists()
 
 
-def test_waiting_for_another_process_export_says_so_then_uses_its_result(fresh_model_dir,
-                                                                         caplog):
+def test_waiting_for_another_process_export_says_so_then_uses_its_result(fresh_model_dir, caplog):
     """``paperwire similar`` during a server's first start used to wait minutes in silence
     on the export lock; now it says whom it waits for, and takes the other's export."""
     import fcntl
@@ -175,11 +182,14 @@ def test_waiting_for_another_process_export_says_so_then_uses_its_result(fresh_m
     folder = embed.export_dir(settings, spec, "onnx")
     folder.parent.mkdir(parents=True)
     result: list = []
-    with open(folder.parent / f".{folder.name}.lock", "w") as held, \
-            caplog.at_level(logging.WARNING, logger="paperwire.search.embed"):
+    with (
+        open(folder.parent / f".{folder.name}.lock", "w") as held,
+        caplog.at_level(logging.WARNING, logger="paperwire.search.embed"),
+    ):
         fcntl.flock(held, fcntl.LOCK_EX)  # "the server's preparation process"
         waiter = threading.Thread(
-            target=lambda: result.append(embed.exported_model_path(settings, spec, "onnx")))
+            target=lambda: result.append(embed.exported_model_path(settings, spec, "onnx"))
+        )
         waiter.start()
         for _ in range(200):
             if "waiting for another process" in caplog.text:
@@ -191,16 +201,22 @@ def test_waiting_for_another_process_export_says_so_then_uses_its_result(fresh_m
         # The other process publishes its export, then lets go.
         folder.mkdir()
         (folder / "model.onnx").write_bytes(b"exported")
-        (folder / "manifest.json").write_text(json.dumps({
-            "entry": "model.onnx",
-            "files": {"model.onnx": hashlib.sha256(b"exported").hexdigest()}}))
+        (folder / "manifest.json").write_text(
+            json.dumps(
+                {
+                    "entry": "model.onnx",
+                    "files": {"model.onnx": hashlib.sha256(b"exported").hexdigest()},
+                }
+            )
+        )
         fcntl.flock(held, fcntl.LOCK_UN)
         waiter.join(30)
     assert result == [folder / "model.onnx"]
 
 
-def test_searches_do_not_queue_behind_another_threads_model_export(fresh_model_dir, db,
-                                                                   model_data_dir):  # noqa: F811
+def test_searches_do_not_queue_behind_another_threads_model_export(
+    fresh_model_dir, db, model_data_dir
+):  # noqa: F811
     """A web worker's warm-up thread exports the model (a data dir outside ``serve``): the
     page's searches answer keyword-only meanwhile, instead of waiting minutes on the lock
     (browser tests timed out on /search that way), and the semantic side joins after."""
@@ -227,7 +243,8 @@ def test_searches_do_not_queue_behind_another_threads_model_export(fresh_model_d
                 time.sleep(0.05)
             answers: list = []
             searcher = threading.Thread(
-                target=lambda: answers.append(svc.search("state spaces", mode="hybrid")))
+                target=lambda: answers.append(svc.search("state spaces", mode="hybrid"))
+            )
             searcher.start()
             searcher.join(60)
             assert answers, "the search waited for the export"
@@ -252,17 +269,25 @@ def test_a_preparation_whose_serve_died_before_it_started_ends_too(tmp_path):
     hold = tmp_path / "hold"
     hold.touch()
     pid_file = tmp_path / "child.pid"
-    parent = ("import os, sys\n"
-              "from paperwire.cli.web import start_model_preparation\n"
-              "from paperwire.config import load_settings\n"
-              "proc = start_model_preparation(load_settings())\n"
-              f"open({str(pid_file)!r}, 'w').write(str(proc.pid))\n"
-              "os._exit(0)\n")
+    parent = (
+        "import os, sys\n"
+        "from paperwire.cli.web import start_model_preparation\n"
+        "from paperwire.config import load_settings\n"
+        "proc = start_model_preparation(load_settings())\n"
+        f"open({str(pid_file)!r}, 'w').write(str(proc.pid))\n"
+        "os._exit(0)\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
-    env.update({"PAPERWIRE_DATA_DIR": str(tmp_path / "data"), "PAPERWIRE_LOAD_DEMO_DATA": "0",
-                "PAPERWIRE_TEST_HOLD_MODEL_PREPARATION": str(hold)})
-    subprocess.run([sys.executable, "-c", parent], env=env, check=True, timeout=120,
-                   stderr=subprocess.DEVNULL)
+    env.update(
+        {
+            "PAPERWIRE_DATA_DIR": str(tmp_path / "data"),
+            "PAPERWIRE_LOAD_DEMO_DATA": "0",
+            "PAPERWIRE_TEST_HOLD_MODEL_PREPARATION": str(hold),
+        }
+    )
+    subprocess.run(
+        [sys.executable, "-c", parent], env=env, check=True, timeout=120, stderr=subprocess.DEVNULL
+    )
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 60
     try:

@@ -46,8 +46,9 @@ def fresh_schema_url():
 
 
 def _ids(url: str, q: str, mode: str) -> list[str]:
-    resp = httpx.get(f"{url}/api/papers/search", params={"q": q, "mode": mode, "limit": 10},
-                     timeout=60)
+    resp = httpx.get(
+        f"{url}/api/papers/search", params={"q": q, "mode": mode, "limit": 10}, timeout=60
+    )
     resp.raise_for_status()
     if mode != "lexical":
         # The semantic side really answered (no fallback to keywords).
@@ -57,28 +58,37 @@ def _ids(url: str, q: str, mode: str) -> list[str]:
 
 def test_two_servers_find_a_paper_inserted_through_one(tmp_path, fresh_schema_url):
     with arxiv_replay_server() as replay, contextlib.ExitStack() as stack:
-        def env(name):
-            return {"PAPERWIRE_DATABASE_URL": fresh_schema_url,
-                    "PAPERWIRE_DATA_DIR": str(tmp_path / name),
-                    "PAPERWIRE_LOAD_DEMO_DATA": "false",
-                    "PAPERWIRE_ARXIV_API_URL": replay.api_url,
-                    "PAPERWIRE_ARXIV_DELAY_SECONDS": "0",
-                    "PAPERWIRE_INDEX_REFRESH_SECONDS": "1",
-                    "PAPERWIRE_LOG_LEVEL": "WARNING"}
 
-        url_a, _ = stack.enter_context(serve_process(env("a"), timeout=120,
-                                                     log_path=str(tmp_path / "a.log")))
-        url_b, _ = stack.enter_context(serve_process(env("b"), timeout=120,
-                                                     log_path=str(tmp_path / "b.log")))
+        def env(name):
+            return {
+                "PAPERWIRE_DATABASE_URL": fresh_schema_url,
+                "PAPERWIRE_DATA_DIR": str(tmp_path / name),
+                "PAPERWIRE_LOAD_DEMO_DATA": "false",
+                "PAPERWIRE_ARXIV_API_URL": replay.api_url,
+                "PAPERWIRE_ARXIV_DELAY_SECONDS": "0",
+                "PAPERWIRE_INDEX_REFRESH_SECONDS": "1",
+                "PAPERWIRE_LOG_LEVEL": "WARNING",
+            }
+
+        url_a, _ = stack.enter_context(
+            serve_process(env("a"), timeout=120, log_path=str(tmp_path / "a.log"))
+        )
+        url_b, _ = stack.enter_context(
+            serve_process(env("b"), timeout=120, log_path=str(tmp_path / "b.log"))
+        )
         for url in (url_a, url_b):
             # Warm up: builds the (empty) indexes and loads the semantic side.
             assert _ids(url, "markov", "lexical") == []
             _ids(url, "markov", "hybrid")
 
         # Insert through server A's configuration (its data dir and database).
-        fetched = subprocess.run([sys.executable, "-m", "paperwire", "fetch", PAPER_ID],
-                                 env={**os.environ, **env("a")},
-                                 capture_output=True, text=True, timeout=120)
+        fetched = subprocess.run(
+            [sys.executable, "-m", "paperwire", "fetch", PAPER_ID],
+            env={**os.environ, **env("a")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert fetched.returncode == 0, fetched.stderr
         assert PAPER_ID in fetched.stdout
 

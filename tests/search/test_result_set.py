@@ -16,40 +16,71 @@ from tests.factories import make_papers, make_record
 from tests.search.embed_fixtures import encoder  # noqa: F401
 
 OTHER = [
-    ("Neural machine translation with attention",
-     "We translate sentences from English to German with an encoder-decoder network."),
-    ("Galaxy formation in cosmological simulations",
-     "Hydrodynamic simulations of dark matter halos show how galaxies assembled."),
-    ("Error correction for superconducting qubits",
-     "Surface codes protect logical qubits in a quantum computer from decoherence."),
-    ("Regional climate projections of rainfall extremes",
-     "Downscaled climate models project heavier precipitation under warming."),
-    ("Graph neural networks for molecules",
-     "Message passing over atoms and bonds predicts molecular properties."),
-    ("However, the kernel trick still works",
-     "Kernel methods revisited: the representer theorem in large scale learning."),
-    ("Reinforcement learning for robot control",
-     "A policy gradient method learns to walk from camera images."),
-    ("Sparse attention for long documents",
-     "Attention restricted to local windows scales linearly with length."),
+    (
+        "Neural machine translation with attention",
+        "We translate sentences from English to German with an encoder-decoder network.",
+    ),
+    (
+        "Galaxy formation in cosmological simulations",
+        "Hydrodynamic simulations of dark matter halos show how galaxies assembled.",
+    ),
+    (
+        "Error correction for superconducting qubits",
+        "Surface codes protect logical qubits in a quantum computer from decoherence.",
+    ),
+    (
+        "Regional climate projections of rainfall extremes",
+        "Downscaled climate models project heavier precipitation under warming.",
+    ),
+    (
+        "Graph neural networks for molecules",
+        "Message passing over atoms and bonds predicts molecular properties.",
+    ),
+    (
+        "However, the kernel trick still works",
+        "Kernel methods revisited: the representer theorem in large scale learning.",
+    ),
+    (
+        "Reinforcement learning for robot control",
+        "A policy gradient method learns to walk from camera images.",
+    ),
+    (
+        "Sparse attention for long documents",
+        "Attention restricted to local windows scales linearly with length.",
+    ),
 ]
 
 
 def _library(db) -> list[str]:
-    recs = [make_record(title=t, abstract=a, published_at=dt.datetime(2024, 1, 1 + i),
-                        authors=[{"name": "Grace Hopper"}])
-            for i, (t, a) in enumerate(OTHER)]
+    recs = [
+        make_record(
+            title=t,
+            abstract=a,
+            published_at=dt.datetime(2024, 1, 1 + i),
+            authors=[{"name": "Grace Hopper"}],
+        )
+        for i, (t, a) in enumerate(OTHER)
+    ]
     recs += [
-        make_record(id="2401.10001", title="Dyadic decompositions of Lipschitz spaces",
-                    abstract="We study dyadic martingales and harmonic analysis.",
-                    published_at=dt.datetime(2023, 5, 1),
-                    authors=[{"name": "Ada Lovelace"}, {"name": "Alan Turing"}]),
-        make_record(id="2401.10002", title="Structured state space models",
-                    abstract="A state space layer for long sequences.",
-                    published_at=dt.datetime(2024, 6, 1)),
-        make_record(id="2401.10003", title="The space of states of a quantum system",
-                    abstract="Mixed states form a convex space.",
-                    published_at=dt.datetime(2024, 7, 1)),
+        make_record(
+            id="2401.10001",
+            title="Dyadic decompositions of Lipschitz spaces",
+            abstract="We study dyadic martingales and harmonic analysis.",
+            published_at=dt.datetime(2023, 5, 1),
+            authors=[{"name": "Ada Lovelace"}, {"name": "Alan Turing"}],
+        ),
+        make_record(
+            id="2401.10002",
+            title="Structured state space models",
+            abstract="A state space layer for long sequences.",
+            published_at=dt.datetime(2024, 6, 1),
+        ),
+        make_record(
+            id="2401.10003",
+            title="The space of states of a quantum system",
+            abstract="Mixed states form a convex space.",
+            published_at=dt.datetime(2024, 7, 1),
+        ),
     ]
     with db.session() as session:
         upsert_papers(session, recs)
@@ -123,17 +154,27 @@ def test_quoted_hyphenated_word_is_a_phrase(svc, settings, db, encoder, mode):  
     it used to be split into two optional words, finding "single levels ... cell signaling"."""
     from paperwire.search.embedding_jobs import embed_pending
 
-    recs = [make_record(id="2402.20001", title="A single-cell atlas of the lung",
-                        abstract="Single-cell RNA sequencing of lung tissue."),
-            make_record(id="2402.20002", title="Cell signaling at single levels",
-                        abstract="Single molecules relay the signal from cell to cell.")]
+    recs = [
+        make_record(
+            id="2402.20001",
+            title="A single-cell atlas of the lung",
+            abstract="Single-cell RNA sequencing of lung tissue.",
+        ),
+        make_record(
+            id="2402.20002",
+            title="Cell signaling at single levels",
+            abstract="Single molecules relay the signal from cell to cell.",
+        ),
+    ]
     with db.session() as session:
         upsert_papers(session, recs)
     embed_pending(settings, db)
     for query in ('"single-cell"', '"single cell"', '"Single-Cell" lung'):
         assert _ids(svc.search(query, mode=mode, limit=50)) == ["2402.20001"], query
     assert set(_ids(svc.search("single cell", mode="lexical", limit=50))) == {
-        "2402.20001", "2402.20002"}
+        "2402.20001",
+        "2402.20002",
+    }
 
 
 # -- point 3: nonsense finds nothing and says so ----------------------------------------------
@@ -157,14 +198,16 @@ def test_empty_result_suggests_a_near_spelling(svc, db):
 def test_floor_per_call_admits_or_refuses_papers_by_meaning(svc, embedded):
     with pytest.raises(Exception, match="min_similarity"):
         svc.search("dyadic", min_similarity=1.5)
-    loose = svc.search("translating English text into German", mode="semantic",
-                       min_similarity=0.0, limit=50)
+    loose = svc.search(
+        "translating English text into German", mode="semantic", min_similarity=0.0, limit=50
+    )
     assert loose.similarity_floor == 0.0 and loose.total == len(embedded)
     sims = [h.similarity for h in loose.hits]
     assert sims == sorted(sims, reverse=True) and all(0 <= s <= 1 for s in sims)
     floor = (sims[0] + sims[1]) / 2  # between the best paper and the rest
-    strict = svc.search("translating English text into German", mode="semantic",
-                        min_similarity=floor)
+    strict = svc.search(
+        "translating English text into German", mode="semantic", min_similarity=floor
+    )
     assert [h.paper_id for h in strict.hits] == [loose.hits[0].paper_id]
     assert strict.hits[0].matched_by == {"semantic"}
 
@@ -209,12 +252,15 @@ def test_author_phrase_never_spans_two_authors(svc, db, indexed):
 def test_common_words_of_a_sentence_are_not_prefixes(svc, db):
     _library(db)
     resp = svc.search("how kernel", mode="lexical")
-    hit = next(h for h in resp.hits if h.title_html.startswith("However") or
-               "However" in h.paper.title)
+    hit = next(
+        h for h in resp.hits if h.title_html.startswith("However") or "However" in h.paper.title
+    )
     assert "<mark>However</mark>" not in hit.title_html
     assert "however" not in hit.highlights
     # Only the kernel paper: "how" alone matched "However" (the galaxy paper has "how" itself).
     assert set(_ids(svc.search("how kernel", mode="lexical"))) == {
-        hit.paper_id, *[h.paper_id for h in svc.search('"show how"', mode="lexical").hits]}
+        hit.paper_id,
+        *[h.paper_id for h in svc.search('"show how"', mode="lexical").hits],
+    }
     # Alone, a word is still a prefix (the seq rule).
     assert hit.paper_id in _ids(svc.search("how", mode="lexical"))

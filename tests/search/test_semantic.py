@@ -45,14 +45,17 @@ def _ids(hits):
     return [pid for pid, _ in hits]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("translating text between languages with neural networks", "topic-mt"),
-    ("how proteins fold", "topic-fold"),
-    ("early universe star formation", "topic-galaxy"),
-    ("fault-tolerant quantum computing", "topic-quantum"),
-    ("flooding and heavy rain under global warming", "topic-climate"),
-    ("cell types in lung tissue", "topic-cells"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("translating text between languages with neural networks", "topic-mt"),
+        ("how proteins fold", "topic-fold"),
+        ("early universe star formation", "topic-galaxy"),
+        ("fault-tolerant quantum computing", "topic-quantum"),
+        ("flooding and heavy rain under global warming", "topic-climate"),
+        ("cell types in lung tissue", "topic-cells"),
+    ],
+)
 def test_search_text_finds_the_paper_that_means_the_query(index, query, expected):
     hits = index.search_text(query, 3)
     assert hits[0][0] == expected
@@ -67,8 +70,11 @@ def test_scores_are_cosines_best_first(index):
 
 
 def test_similar_excludes_the_paper_itself(settings, db, encoder, index):
-    twin = make_record(id="topic-fold-2", title="AlphaFold-style protein structure prediction",
-                       abstract="We predict how a protein folds in 3D from its sequence.")
+    twin = make_record(
+        id="topic-fold-2",
+        title="AlphaFold-style protein structure prediction",
+        abstract="We predict how a protein folds in 3D from its sequence.",
+    )
     with db.session() as s:
         upsert_papers(s, [twin])
     embed_pending(settings, db, encoder=encoder)
@@ -98,8 +104,9 @@ def test_candidate_ids_restrict_results(index, monkeypatch):
     assert index.search_text("protein folding", 2, candidate_ids=[]) == []
 
 
-def test_refresh_adds_new_embeddings_and_is_a_no_op_when_nothing_is_new(settings, db, encoder,
-                                                                        index):
+def test_refresh_adds_new_embeddings_and_is_a_no_op_when_nothing_is_new(
+    settings, db, encoder, index
+):
     assert len(index) == 6
     assert index.refresh() == 0
     recs = make_papers(db, 3)
@@ -111,8 +118,11 @@ def test_refresh_adds_new_embeddings_and_is_a_no_op_when_nothing_is_new(settings
 
 def test_reembedded_paper_replaces_its_vector(settings, db, encoder, index, topics):
     old = topics["topic-galaxy"]
-    new = dataclasses.replace(old, title="Coral reef bleaching",
-                              abstract="Warm oceans bleach coral reefs and kill the algae.")
+    new = dataclasses.replace(
+        old,
+        title="Coral reef bleaching",
+        abstract="Warm oceans bleach coral reefs and kill the algae.",
+    )
     with db.session() as s:
         upsert_papers(s, [new])
     embed_pending(settings, db, encoder=encoder)
@@ -135,8 +145,9 @@ def test_index_is_saved_and_reloaded_without_rebuilding(settings, db, encoder, i
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage-manifest", "delete-file"])
-def test_missing_or_corrupt_index_is_rebuilt_with_a_logged_message(settings, db, encoder,
-                                                                   index, caplog, damage):
+def test_missing_or_corrupt_index_is_rebuilt_with_a_logged_message(
+    settings, db, encoder, index, caplog, damage
+):
     assert len(index) == 6  # loads (and first builds) the index files
     index.close()
     folder = index.folder
@@ -184,8 +195,9 @@ def test_only_the_lock_holder_writes_the_files(settings, db, encoder, index):
         reader.close()
 
 
-def test_compaction_writes_a_new_generation_that_other_processes_pick_up(settings, db,
-                                                                        encoder, index):
+def test_compaction_writes_a_new_generation_that_other_processes_pick_up(
+    settings, db, encoder, index
+):
     assert index.is_writer or len(index) == 6  # loads first: takes the writer lock
     reader = SemanticIndex(settings, db, encoder)
     try:
@@ -218,9 +230,12 @@ def test_synthetic_vectors_without_an_encoder(settings, db):
     vecs = rng.normal(size=(40, 16)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     with db.session() as s:
-        save_embeddings(s, space.model_id,
-                        [PendingPaper(r.id, r.title, r.abstract, r.content_hash())
-                         for r in recs], vecs)
+        save_embeddings(
+            s,
+            space.model_id,
+            [PendingPaper(r.id, r.title, r.abstract, r.content_hash()) for r in recs],
+            vecs,
+        )
     ix = SemanticIndex(settings, db, space)
     try:
         hits = ix.search(vecs[5], 1)
@@ -234,8 +249,11 @@ def test_papers_changed_makes_papers_findable_in_open_indexes_at_once(settings, 
     from paperwire.search.notify import papers_changed
 
     assert len(index) == 6 and index.refresh() == 0
-    rec = make_record(id="fresh-1", title="Honeybee navigation by polarized light",
-                      abstract="Bees find their way home using the sky's polarization.")
+    rec = make_record(
+        id="fresh-1",
+        title="Honeybee navigation by polarized light",
+        abstract="Bees find their way home using the sky's polarization.",
+    )
     with db.session() as s:
         upsert_papers(s, [rec])
     papers_changed(settings, db, [rec.id])
@@ -243,16 +261,20 @@ def test_papers_changed_makes_papers_findable_in_open_indexes_at_once(settings, 
     assert index.search_text("how do bees navigate", 1)[0][0] == "fresh-1"
 
 
-def test_surrogate_keys_are_unique_and_kept_across_refresh_and_compaction(settings, db,
-                                                                          encoder, index):
+def test_surrogate_keys_are_unique_and_kept_across_refresh_and_compaction(
+    settings, db, encoder, index
+):
     """Each paper has its own integer key (no hashing, so no collision); re-embedding a
     paper keeps its key, new papers get new ones, and compaction keeps them all."""
     assert len(index) == 6
 
     def keys():
         table, delta = index.table, index.delta
-        live = {i.decode(): int(k) for i, k in zip(table.ids, table.keys)
-                if int(k) not in delta.tombstones}
+        live = {
+            i.decode(): int(k)
+            for i, k in zip(table.ids, table.keys)
+            if int(k) not in delta.tombstones
+        }
         return {**live, **delta.keys}
 
     before = keys()
@@ -260,20 +282,25 @@ def test_surrogate_keys_are_unique_and_kept_across_refresh_and_compaction(settin
     recs = make_papers(db, 2)
     embed_pending(settings, db, encoder=encoder)
     with db.session() as s:  # re-embedded: a new vector under the same key
-        save_embeddings(s, index.model_id, [PendingPaper("topic-mt", "t", "a", "h")],
-                        index.vector("topic-fold")[None, :])
+        save_embeddings(
+            s,
+            index.model_id,
+            [PendingPaper("topic-mt", "t", "a", "h")],
+            index.vector("topic-fold")[None, :],
+        )
     assert index.refresh() == 3
     after = keys()
     assert after["topic-mt"] == before["topic-mt"]
     assert sorted(after[r.id] for r in recs) == [6, 7]
     assert index.compact() and keys() == after
-    assert index.search(index.vector("topic-fold"), 2, candidate_ids=["topic-mt"])[0][0] \
-        == "topic-mt"
+    assert (
+        index.search(index.vector("topic-fold"), 2, candidate_ids=["topic-mt"])[0][0] == "topic-mt"
+    )
 
 
-def test_an_index_of_the_previous_format_is_rebuilt_and_its_files_removed(settings, db,
-                                                                         encoder, topics,
-                                                                         caplog):
+def test_an_index_of_the_previous_format_is_rebuilt_and_its_files_removed(
+    settings, db, encoder, topics, caplog
+):
     """Upgrading: a data dir written by format 3 (FNV-keyed ``table-<gen>.npz``) is rebuilt
     from the database on first open, transparently, and the old files are cleaned up."""
     from usearch.index import Index
@@ -285,14 +312,30 @@ def test_an_index_of_the_previous_format_is_rebuilt_and_its_files_removed(settin
     graph.add(np.array([11, 22], dtype=np.uint64), vecs)
     graph.save(str(folder / "main-4.usearch"))
     with open(folder / "table-4.npz", "wb") as fh:
-        np.savez(fh, keys=np.array([11, 22], dtype=np.uint64), ids=np.array([b"x", b"y"]),
-                 vecs=(vecs * 127).astype(np.int8), norms=np.ones(2, dtype=np.float32))
-    (folder / "manifest.json").write_text(json.dumps({
-        "format": 3, "model_id": encoder.model_id, "dim": encoder.dim, "count": 2,
-        "generation": 4, "index_file": "main-4.usearch", "table_file": "table-4.npz",
-        "index_bytes": (folder / "main-4.usearch").stat().st_size,
-        "table_bytes": (folder / "table-4.npz").stat().st_size,
-        "watermark": None, "recent": {}}))
+        np.savez(
+            fh,
+            keys=np.array([11, 22], dtype=np.uint64),
+            ids=np.array([b"x", b"y"]),
+            vecs=(vecs * 127).astype(np.int8),
+            norms=np.ones(2, dtype=np.float32),
+        )
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "format": 3,
+                "model_id": encoder.model_id,
+                "dim": encoder.dim,
+                "count": 2,
+                "generation": 4,
+                "index_file": "main-4.usearch",
+                "table_file": "table-4.npz",
+                "index_bytes": (folder / "main-4.usearch").stat().st_size,
+                "table_bytes": (folder / "table-4.npz").stat().st_size,
+                "watermark": None,
+                "recent": {},
+            }
+        )
+    )
     with caplog.at_level(logging.WARNING, logger="paperwire.search.semantic"):
         ix = SemanticIndex(settings, db, encoder)
         try:
@@ -304,7 +347,11 @@ def test_an_index_of_the_previous_format_is_rebuilt_and_its_files_removed(settin
     names = sorted(p.name for p in folder.iterdir())
     assert names == [".writer.lock", "main-5.usearch", "manifest.json", "table-5"]
     assert sorted(p.name for p in (folder / "table-5").iterdir()) == [
-        "ids.npy", "keys.npy", "norms.npy", "vecs.npy"]
+        "ids.npy",
+        "keys.npy",
+        "norms.npy",
+        "vecs.npy",
+    ]
 
 
 def test_refresh_finds_rows_committed_late_with_an_older_timestamp(settings, db, index):
@@ -334,9 +381,12 @@ def _unit(rng, n, dim):
 
 def _save(db, space, recs, vecs):
     with db.session() as s:
-        save_embeddings(s, space.model_id,
-                        [PendingPaper(r.id, r.title, r.abstract, r.content_hash())
-                         for r in recs], vecs)
+        save_embeddings(
+            s,
+            space.model_id,
+            [PendingPaper(r.id, r.title, r.abstract, r.content_hash()) for r in recs],
+            vecs,
+        )
 
 
 def test_every_vector_inserted_into_a_graph_is_found_by_searching_for_it():

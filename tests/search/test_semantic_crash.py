@@ -70,9 +70,12 @@ def _seed(db, n, rng):
     v = rng.normal(size=(n, SPACE.dim)).astype(np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     with db.session() as s:
-        save_embeddings(s, SPACE.model_id,
-                        [PendingPaper(r.id, r.title, r.abstract, r.content_hash())
-                         for r in recs], v)
+        save_embeddings(
+            s,
+            SPACE.model_id,
+            [PendingPaper(r.id, r.title, r.abstract, r.content_hash()) for r in recs],
+            v,
+        )
 
 
 @pytest.mark.slow
@@ -82,9 +85,13 @@ def test_kill_9_during_indexing_then_restart_agrees_with_database(settings, db, 
     env = dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}")
     for round_, delay in enumerate((0.2, 0.7, 1.3)):
         make_papers(db, 60)  # new papers for the child to embed and index
-        child = subprocess.Popen([sys.executable, "-c", CHILD, db_url, str(settings.data_dir)],
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, db_url, str(settings.data_dir)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert child.stdout.readline().strip() == "ready", child.stderr.read()
             time.sleep(delay)
@@ -109,8 +116,11 @@ def test_kill_9_during_indexing_then_restart_agrees_with_database(settings, db, 
             # ...and so does the ANN graph, for every paper: the child's generations were
             # built by parallel usearch inserts, which stranded nodes (never visited by any
             # search) until every insert became sequential.
-            missed = [pid for pid, vec in stored.items()
-                      if pid not in [hit for hit, _ in index.search(vec, 10)]]
+            missed = [
+                pid
+                for pid, vec in stored.items()
+                if pid not in [hit for hit, _ in index.search(vec, 10)]
+            ]
             assert missed == [], f"round {round_}: ANN search misses {missed[:5]}"
         finally:
             index.close()

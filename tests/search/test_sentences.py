@@ -23,26 +23,33 @@ from tests.factories import make_papers, make_record
 from tests.search.embed_fixtures import encoder  # noqa: F401  (fixture)
 
 
-@pytest.mark.parametrize("abstract, expected", [
-    ("", []),
-    (None, []),
-    ("One sentence without a stop", ["One sentence without a stop"]),
-    ("First one. Second one.", ["First one.", "Second one."]),
-    ("Is it? Yes! It is.", ["Is it?", "Yes!", "It is."]),
-    ("Tools, e.g. BLAST, help. Next.", ["Tools, e.g. BLAST, help.", "Next."]),
-    ("As in i.e. Some cases. Done.", ["As in i.e. Some cases.", "Done."]),
-    ("Smith et al. Showed this. Then more.", ["Smith et al. Showed this.", "Then more."]),
-    ("See Fig. 2 for details. Also Eq. 3 holds.", ["See Fig. 2 for details.",
-                                                  "Also Eq. 3 holds."]),
-    ("Gain was 3.5 fold. Loss was 0.2.", ["Gain was 3.5 fold.", "Loss was 0.2."]),
-    ("We set $x = 1. Y$ and go. Next.", ["We set $x = 1. Y$ and go.", "Next."]),
-    ("Authors J. Smith and K. Lee agree. Fine.", ["Authors J. Smith and K. Lee agree.",
-                                                  "Fine."]),
-    ("It ends (in brackets.) Then a new one.", ["It ends (in brackets.)", "Then a new one."]),
-    ("lower case. after a stop stays", ["lower case. after a stop stays"]),
-    ("  Spread \n over\tlines.   Second\n one. ", ["Spread over lines.", "Second one."]),
-    ("We used 12 mice. 40 of them lived.", ["We used 12 mice.", "40 of them lived."]),
-])
+@pytest.mark.parametrize(
+    "abstract, expected",
+    [
+        ("", []),
+        (None, []),
+        ("One sentence without a stop", ["One sentence without a stop"]),
+        ("First one. Second one.", ["First one.", "Second one."]),
+        ("Is it? Yes! It is.", ["Is it?", "Yes!", "It is."]),
+        ("Tools, e.g. BLAST, help. Next.", ["Tools, e.g. BLAST, help.", "Next."]),
+        ("As in i.e. Some cases. Done.", ["As in i.e. Some cases.", "Done."]),
+        ("Smith et al. Showed this. Then more.", ["Smith et al. Showed this.", "Then more."]),
+        (
+            "See Fig. 2 for details. Also Eq. 3 holds.",
+            ["See Fig. 2 for details.", "Also Eq. 3 holds."],
+        ),
+        ("Gain was 3.5 fold. Loss was 0.2.", ["Gain was 3.5 fold.", "Loss was 0.2."]),
+        ("We set $x = 1. Y$ and go. Next.", ["We set $x = 1. Y$ and go.", "Next."]),
+        (
+            "Authors J. Smith and K. Lee agree. Fine.",
+            ["Authors J. Smith and K. Lee agree.", "Fine."],
+        ),
+        ("It ends (in brackets.) Then a new one.", ["It ends (in brackets.)", "Then a new one."]),
+        ("lower case. after a stop stays", ["lower case. after a stop stays"]),
+        ("  Spread \n over\tlines.   Second\n one. ", ["Spread over lines.", "Second one."]),
+        ("We used 12 mice. 40 of them lived.", ["We used 12 mice.", "40 of them lived."]),
+    ],
+)
 def test_split_sentences(abstract, expected):
     assert split_sentences(abstract) == expected
 
@@ -81,6 +88,7 @@ def test_max_sentence_cosine():
 
 # ---- the embedder -------------------------------------------------------------------------
 
+
 def test_embedder_writes_sentence_vectors_with_the_paper_embedding(settings, db, encoder):
     from paperwire.search.embedding_jobs import embed_pending
 
@@ -93,7 +101,9 @@ def test_embedder_writes_sentence_vectors_with_the_paper_embedding(settings, db,
         stored = get_sentence_vectors(s, encoder.model_id, [rec.id, empty.id])
     assert stored[rec.id].shape == (2, encoder.dim)
     assert stored[empty.id].shape == (0, encoder.dim)
-    fresh = encoder.encode(["Protein folding. Proteins fold fast.", "Protein folding. Water helps."])
+    fresh = encoder.encode(
+        ["Protein folding. Proteins fold fast.", "Protein folding. Water helps."]
+    )
     assert np.all(np.sum(stored[rec.id] * fresh, axis=1) > 0.98)  # int8 round trip
     assert embed_pending(settings, db, encoder=encoder) == 0
 
@@ -110,7 +120,7 @@ def test_changed_abstract_replaces_sentence_vectors(settings, db, encoder):
         upsert_papers(s, [changed])
     assert embed_pending(settings, db, encoder=encoder) == 1
     with db.session() as s:
-        (chash, count), = sentence_vector_keys(s, encoder.model_id, [rec.id]).values()
+        ((chash, count),) = sentence_vector_keys(s, encoder.model_id, [rec.id]).values()
         emb_hash = s.scalar(select(Embedding.content_hash).where(Embedding.paper_id == rec.id))
     assert count == 1 and chash == emb_hash
 
@@ -146,18 +156,22 @@ def test_crash_mid_batch_leaves_no_embedding_without_sentence_vectors(settings, 
 # A paper about something else with ONE sentence answering the query, and a paper about the
 # query's general area that answers nothing; no query word occurs in either, so the
 # semantic side decides even in hybrid mode.
-NEEDLE = ("Costs and revenues of urban transport",
-          "We review fares, subsidies and operating costs of bus and tram networks in forty "
-          "cities. Ridership grew where fares were integrated across operators. Parking "
-          "revenue and congestion charges funded new lines. Car accidents were deadliest for "
-          "adolescent drivers after dark. Overall, integrated ticketing improved cost "
-          "recovery.")
+NEEDLE = (
+    "Costs and revenues of urban transport",
+    "We review fares, subsidies and operating costs of bus and tram networks in forty "
+    "cities. Ridership grew where fares were integrated across operators. Parking "
+    "revenue and congestion charges funded new lines. Car accidents were deadliest for "
+    "adolescent drivers after dark. Overall, integrated ticketing improved cost "
+    "recovery.",
+)
 # Clearly closer to the query than NEEDLE as a whole (paper cosine ~0.46 vs ~0.24 with every
 # backend), but no sentence of it says what the query asks (best sentence ~0.46 vs ~0.64).
-VAGUE = ("Road safety of young drivers",
-         "We review traffic injury statistics and licensing rules for young motorists across "
-         "countries. Enforcement, vehicle design and driver education all matter for safer "
-         "roads. We discuss open questions for policy.")
+VAGUE = (
+    "Road safety of young drivers",
+    "We review traffic injury statistics and licensing rules for young motorists across "
+    "countries. Enforcement, vehicle design and driver education all matter for safer "
+    "roads. We discuss open questions for policy.",
+)
 QUERY = "automobile crashes lethal for teenagers at night"
 
 
@@ -167,21 +181,24 @@ def ranked(settings, db, encoder):
     from paperwire.search.service import SearchService
     from tests.search.embed_fixtures import topic_records
 
-    recs = [make_record(id="needle", title=NEEDLE[0], abstract=NEEDLE[1]),
-            make_record(id="vague", title=VAGUE[0], abstract=VAGUE[1]), *topic_records()]
+    recs = [
+        make_record(id="needle", title=NEEDLE[0], abstract=NEEDLE[1]),
+        make_record(id="vague", title=VAGUE[0], abstract=VAGUE[1]),
+        *topic_records(),
+    ]
     with db.session() as s:
         upsert_papers(s, recs)
     embed_pending(settings, db)
     services = []
 
     def rank(mode, weight):
-        svc = SearchService(dataclasses.replace(settings, sentence_weight=weight), db,
-                            background=False)
+        svc = SearchService(
+            dataclasses.replace(settings, sentence_weight=weight), db, background=False
+        )
         services.append(svc)
         # A ranking test: every paper takes part (no similarity floor; the needle's paper
         # cosine alone, ~0.24, is under the default floor that keeps nonsense out).
-        ids = [h.paper_id for h in svc.search(QUERY, mode=mode, limit=20,
-                                              min_similarity=0.0).hits]
+        ids = [h.paper_id for h in svc.search(QUERY, mode=mode, limit=20, min_similarity=0.0).hits]
         return ids.index("needle"), ids.index("vague")
 
     yield rank

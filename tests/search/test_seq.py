@@ -43,8 +43,7 @@ def service(settings, demo_db):
 def test_lexical_seq_returns_exactly_the_papers_with_a_seq_word(service, demo_db):
     with demo_db.session() as session:
         rows = session.execute(select(Paper.id, Paper.title, Paper.abstract)).all()
-    expected = {pid for pid, title, abstract in rows
-                if SEQ_WORD.search(f"{title}\n{abstract}")}
+    expected = {pid for pid, title, abstract in rows if SEQ_WORD.search(f"{title}\n{abstract}")}
     assert len(rows) == 255
     assert len(expected) == 64
     resp = service.search("seq", mode="lexical", limit=200)
@@ -60,8 +59,11 @@ def test_hybrid_seq_has_every_seed_paper_in_the_first_70(service, settings, demo
 
     embed_pending(settings, demo_db)
     # The seed papers are arXiv papers (demo/seed_papers.jsonl names their ids).
-    seeds = {json.loads(line)["arxiv_id"] for line in
-             (DEMO / "seed_papers.jsonl").read_text().splitlines() if line.strip()}
+    seeds = {
+        json.loads(line)["arxiv_id"]
+        for line in (DEMO / "seed_papers.jsonl").read_text().splitlines()
+        if line.strip()
+    }
     assert len(seeds) == 55
     resp = service.search("seq", mode="hybrid", limit=70)
     assert resp.mode == "hybrid"

@@ -18,14 +18,27 @@ from tests.factories import make_papers, make_record
 @pytest.fixture
 def papers(db):
     recs = [
-        make_record(id="2401.00001", title="Protein language models",
-                    abstract="We train <script>alert(1)</script> protein models & more.",
-                    categories=["q-bio.BM"], published_at=dt.datetime(2024, 1, 5)),
-        make_record(id="2402.00002", title="Protein structure prediction",
-                    abstract="Structures of proteins.", categories=["q-bio.BM", "cs.LG"],
-                    published_at=dt.datetime(2024, 2, 5)),
-        make_record(id="2403.00003", title="Galaxy surveys", abstract="Photometric redshift.",
-                    categories=["astro-ph.GA"], published_at=dt.datetime(2024, 3, 5)),
+        make_record(
+            id="2401.00001",
+            title="Protein language models",
+            abstract="We train <script>alert(1)</script> protein models & more.",
+            categories=["q-bio.BM"],
+            published_at=dt.datetime(2024, 1, 5),
+        ),
+        make_record(
+            id="2402.00002",
+            title="Protein structure prediction",
+            abstract="Structures of proteins.",
+            categories=["q-bio.BM", "cs.LG"],
+            published_at=dt.datetime(2024, 2, 5),
+        ),
+        make_record(
+            id="2403.00003",
+            title="Galaxy surveys",
+            abstract="Photometric redshift.",
+            categories=["astro-ph.GA"],
+            published_at=dt.datetime(2024, 3, 5),
+        ),
     ]
     with db.session() as session:
         upsert_papers(session, recs)
@@ -74,10 +87,13 @@ def test_page_of_results_is_loaded_in_a_constant_number_of_queries(svc, db):
     assert many == few
 
 
-@pytest.mark.parametrize("sort, expected", [
-    ("newest", ["2402.00002", "2401.00001"]),
-    ("upvotes", ["2401.00001", "2402.00002"]),
-])
+@pytest.mark.parametrize(
+    "sort, expected",
+    [
+        ("newest", ["2402.00002", "2401.00001"]),
+        ("upvotes", ["2401.00001", "2402.00002"]),
+    ],
+)
 def test_sorting(svc, sort, expected):
     resp = svc.search("protein", mode="lexical", sort=sort)
     assert [h.paper_id for h in resp.hits] == expected
@@ -85,12 +101,26 @@ def test_sorting(svc, sort, expected):
 
 def test_filters_merge_with_query_filters(svc):
     ids = lambda r: [h.paper_id for h in r.hits]  # noqa: E731
-    assert ids(svc.search("protein", mode="lexical",
-                          filters=SearchFilters(categories=["cs.LG"]))) == ["2402.00002"]
-    assert ids(svc.search("protein cat:q-bio.*", mode="lexical",
-                          filters=SearchFilters(date_to=dt.date(2024, 1, 31)))) == ["2401.00001"]
-    assert ids(svc.search("protein cat:cs.LG", mode="lexical",
-                          filters=SearchFilters(categories=["astro-ph.*"]))) == []
+    assert ids(
+        svc.search("protein", mode="lexical", filters=SearchFilters(categories=["cs.LG"]))
+    ) == ["2402.00002"]
+    assert ids(
+        svc.search(
+            "protein cat:q-bio.*",
+            mode="lexical",
+            filters=SearchFilters(date_to=dt.date(2024, 1, 31)),
+        )
+    ) == ["2401.00001"]
+    assert (
+        ids(
+            svc.search(
+                "protein cat:cs.LG",
+                mode="lexical",
+                filters=SearchFilters(categories=["astro-ph.*"]),
+            )
+        )
+        == []
+    )
 
 
 def test_filters_without_words_list_newest_first(svc):
@@ -101,8 +131,11 @@ def test_filters_without_words_list_newest_first(svc):
 def test_offset_pages_through_results(svc, db):
     make_papers(db, 30, title="Protein design")
     full = [h.paper_id for h in svc.search("protein", mode="lexical", limit=30).hits]
-    pages = [h.paper_id for off in (0, 10, 20)
-             for h in svc.search("protein", mode="lexical", limit=10, offset=off).hits]
+    pages = [
+        h.paper_id
+        for off in (0, 10, 20)
+        for h in svc.search("protein", mode="lexical", limit=10, offset=off).hits
+    ]
     assert pages == full
 
 
@@ -113,16 +146,24 @@ def test_hidden_papers_are_not_shown(svc, db):
     assert "2402.00002" not in [h.paper_id for h in svc.search("protein", mode="lexical").hits]
 
 
-@pytest.mark.parametrize("kwargs", [dict(mode="fuzzy"), dict(sort="best"), dict(limit=0),
-                                    dict(limit=10_000), dict(offset=-1)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(mode="fuzzy"), dict(sort="best"), dict(limit=0), dict(limit=10_000), dict(offset=-1)],
+)
 def test_bad_arguments_are_refused_with_a_message(svc, kwargs):
     with pytest.raises(BadInput):
         svc.search("protein", **kwargs)
 
 
-@pytest.mark.parametrize("query, notice", [("", "Type some words"), ("the of", "common words"),
-                                           ('"protein', "Unbalanced"), ("foo:protein",
-                                                                         "Unknown field")])
+@pytest.mark.parametrize(
+    "query, notice",
+    [
+        ("", "Type some words"),
+        ("the of", "common words"),
+        ('"protein', "Unbalanced"),
+        ("foo:protein", "Unknown field"),
+    ],
+)
 def test_odd_queries_answer_with_notices(svc, query, notice):
     resp = svc.search(query, mode="lexical")
     assert any(notice in n for n in resp.notices)
@@ -186,12 +227,16 @@ def test_semantic_results_respect_filters_exclusions_and_hidden(svc, settings, d
 
     embed_pending(settings, db)
     ids = lambda r: [h.paper_id for h in r.hits]  # noqa: E731
-    assert ids(svc.search("protein structure", mode="semantic",
-                          filters=SearchFilters(categories=["cs.LG"]))) == ["2402.00002"]
+    assert ids(
+        svc.search(
+            "protein structure", mode="semantic", filters=SearchFilters(categories=["cs.LG"])
+        )
+    ) == ["2402.00002"]
     assert "2402.00002" not in ids(svc.search("protein -structures", mode="semantic"))
     with db.session() as session:
-        session.execute(update(Paper).where(Paper.id == "2401.00001")
-                        .values(hidden=True, modified_at=utcnow()))
+        session.execute(
+            update(Paper).where(Paper.id == "2401.00001").values(hidden=True, modified_at=utcnow())
+        )
     for mode in ("semantic", "hybrid"):
         assert "2401.00001" not in ids(svc.search("protein language models", mode=mode))
 

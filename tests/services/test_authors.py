@@ -7,19 +7,22 @@ from paperwire.services import authors as service
 from tests.factories import make_papers, make_store_user
 
 
-@pytest.mark.parametrize("address,affiliations,match", [
-    ("dana@uni.example.edu", ["CS Dept, uni.example.edu"], True),
-    ("dana@uni.example.edu", ["dana@uni.example.edu"], True),
-    ("dana@UNI.Example.edu", ["Uni.Example.EDU, Lyon"], True),
-    ("dana@example.edu", ["cs.example.edu"], False),          # a subdomain is not the domain
-    ("dana@uni.example.edu", ["example.edu"], False),         # nor the parent
-    ("dana@example.edu", ["example.edu.au"], False),          # nor a longer one
-    ("dana@example.edu", ["myexample.edu"], False),
-    ("dana@example.edu", ["Example University"], False),      # names are not domains
-    ("dana@example.edu", [], False),
-    (None, ["example.edu"], False),                           # no proven address
-    ("dana@localhost", ["localhost"], False),                 # not a dotted domain
-])
+@pytest.mark.parametrize(
+    "address,affiliations,match",
+    [
+        ("dana@uni.example.edu", ["CS Dept, uni.example.edu"], True),
+        ("dana@uni.example.edu", ["dana@uni.example.edu"], True),
+        ("dana@UNI.Example.edu", ["Uni.Example.EDU, Lyon"], True),
+        ("dana@example.edu", ["cs.example.edu"], False),  # a subdomain is not the domain
+        ("dana@uni.example.edu", ["example.edu"], False),  # nor the parent
+        ("dana@example.edu", ["example.edu.au"], False),  # nor a longer one
+        ("dana@example.edu", ["myexample.edu"], False),
+        ("dana@example.edu", ["Example University"], False),  # names are not domains
+        ("dana@example.edu", [], False),
+        (None, ["example.edu"], False),  # no proven address
+        ("dana@localhost", ["localhost"], False),  # not a dotted domain
+    ],
+)
 def test_domain_rule(address, affiliations, match):
     assert service.domain_matches(address, affiliations) is match
 
@@ -45,7 +48,7 @@ def test_only_admins_approve_and_revoke_only_claimant_releases(settings, db):
     with pytest.raises(service.Forbidden):
         service.release(db, admin, view.id)
     assert service.approve(db, admin, view.id).status == "approved"
-    assert service.approve(db, admin, view.id).status == "approved"     # idempotent
+    assert service.approve(db, admin, view.id).status == "approved"  # idempotent
     assert service.release(db, member, view.id).status == "released"
     with pytest.raises(service.Conflict):
         service.approve(db, admin, view.id)

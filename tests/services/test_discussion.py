@@ -17,23 +17,39 @@ from tests.factories import make_feed_papers, make_papers, make_store_user
 
 # --- the rule ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("actor, parent, mentioned, people, expected", [
-    # a reply notifies the parent's author
-    (1, 2, set(), {}, {2: ("reply", None)}),
-    # replying to yourself notifies nobody
-    (1, 1, set(), {}, {}),
-    # a mention notifies the mentioned member; mentioning yourself does not
-    (1, None, {3, 1}, {}, {3: ("mention", None)}),
-    # the paper's people, each with their reason; the actor is left out
-    (1, None, set(), {1: "submitted", 4: "saved", 5: "authored"},
-     {4: ("paper", "saved"), 5: ("paper", "authored")}),
-    # one notification each, for the strongest reason: reply > mention > paper
-    (1, 2, {2, 3}, {2: "submitted", 3: "saved", 6: "submitted"},
-     {2: ("reply", None), 3: ("mention", None), 6: ("paper", "submitted")}),
-])
+
+@pytest.mark.parametrize(
+    "actor, parent, mentioned, people, expected",
+    [
+        # a reply notifies the parent's author
+        (1, 2, set(), {}, {2: ("reply", None)}),
+        # replying to yourself notifies nobody
+        (1, 1, set(), {}, {}),
+        # a mention notifies the mentioned member; mentioning yourself does not
+        (1, None, {3, 1}, {}, {3: ("mention", None)}),
+        # the paper's people, each with their reason; the actor is left out
+        (
+            1,
+            None,
+            set(),
+            {1: "submitted", 4: "saved", 5: "authored"},
+            {4: ("paper", "saved"), 5: ("paper", "authored")},
+        ),
+        # one notification each, for the strongest reason: reply > mention > paper
+        (
+            1,
+            2,
+            {2, 3},
+            {2: "submitted", 3: "saved", 6: "submitted"},
+            {2: ("reply", None), 3: ("mention", None), 6: ("paper", "submitted")},
+        ),
+    ],
+)
 def test_who_is_notified_table(actor, parent, mentioned, people, expected):
-    assert recipients(actor, parent_author_id=parent, mentioned_ids=mentioned,
-                      paper_people=people) == expected
+    assert (
+        recipients(actor, parent_author_id=parent, mentioned_ids=mentioned, paper_people=people)
+        == expected
+    )
 
 
 def _reference(actor, parent, mentioned, people):
@@ -53,14 +69,20 @@ def _reference(actor, parent, mentioned, people):
 ids = st.integers(1, 8)
 
 
-@given(ids, st.none() | ids, st.sets(ids), st.dictionaries(
-    ids, st.sampled_from(["authored", "submitted", "saved"])))
+@given(
+    ids,
+    st.none() | ids,
+    st.sets(ids),
+    st.dictionaries(ids, st.sampled_from(["authored", "submitted", "saved"])),
+)
 def test_who_is_notified_matches_the_reference(actor, parent, mentioned, people):
-    assert recipients(actor, parent_author_id=parent, mentioned_ids=mentioned,
-                      paper_people=people) == _reference(actor, parent, mentioned, people)
+    assert recipients(
+        actor, parent_author_id=parent, mentioned_ids=mentioned, paper_people=people
+    ) == _reference(actor, parent, mentioned, people)
 
 
 # --- posting ---------------------------------------------------------------------------------
+
 
 def _kinds(db, user_id):
     with db.session() as s:
@@ -74,7 +96,7 @@ def test_reply_notifies_the_parent_author_once_and_not_the_replier(db):
     assert first.notified == 0
     reply = discussion.post_comment(db, bob, paper.id, "An answer, @alice", first.view.id)
     assert reply.notified == 1
-    assert _kinds(db, alice.id) == [("reply", None, "bob")]   # a reply, not also a mention
+    assert _kinds(db, alice.id) == [("reply", None, "bob")]  # a reply, not also a mention
     assert _kinds(db, bob.id) == []
 
 
@@ -96,8 +118,11 @@ def test_comment_on_a_submitted_or_saved_paper_notifies_submitter_and_saver(db):
     from paperwire.store.models import FeedEntry
 
     with db.session() as s:
-        s.execute(update(FeedEntry).where(FeedEntry.paper_id == paper.id)
-                  .values(submitted_by=submitter.id))
+        s.execute(
+            update(FeedEntry)
+            .where(FeedEntry.paper_id == paper.id)
+            .values(submitted_by=submitter.id)
+        )
         library.save_paper(s, saver.id, paper.id)
     discussion.post_comment(db, commenter, paper.id, "Interesting")
     assert _kinds(db, submitter.id) == [("paper", "submitted", "talker")]
@@ -115,7 +140,7 @@ def test_comment_on_a_paper_notifies_its_approved_claimed_author(db):
     with db.session() as s:
         claim = author_claims.add(s, ada.id, key, "Ada Lovelace")
         author_claims.decide(s, claim, "approved", by=None)
-        author_claims.add(s, pending.id, key, "Ada Lovelace")   # not approved: not an author
+        author_claims.add(s, pending.id, key, "Ada Lovelace")  # not approved: not an author
     discussion.post_comment(db, talker, paper.id, "Lovely engine")
     assert _kinds(db, ada.id) == [("paper", "authored", "talker")]
     assert _kinds(db, pending.id) == []
@@ -133,6 +158,7 @@ def test_a_failed_comment_notifies_nobody(db):
 
 # --- editing ---------------------------------------------------------------------------------
 
+
 def test_only_the_author_edits_and_history_keeps_every_version(db):
     paper = make_papers(db, 1)[0]
     alice = make_store_user(db, "alice")
@@ -141,7 +167,7 @@ def test_only_the_author_edits_and_history_keeps_every_version(db):
     c = discussion.post_comment(db, alice, paper.id, "first $a_1$").view
     with pytest.raises(NotAllowed):
         discussion.edit_comment(db, bob, c.id, "vandalised")
-    with pytest.raises(NotAllowed):   # administrators moderate by deleting, not rewriting
+    with pytest.raises(NotAllowed):  # administrators moderate by deleting, not rewriting
         discussion.edit_comment(db, admin, c.id, "rewritten")
     discussion.edit_comment(db, alice, c.id, "second $a_2$")
     edited = discussion.edit_comment(db, alice, c.id, "third $a_3$").comment
@@ -201,8 +227,14 @@ def test_account_deletion_removes_revisions_and_notifications(db):
         delete_account(s, alice.id)
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(CommentRevision)) == 0
-        assert s.scalar(select(func.count()).select_from(Notification)
-                        .where(Notification.user_id == alice.id)) == 0
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.user_id == alice.id)
+            )
+            == 0
+        )
         # bob's mention notification stays, without alice's name
         rows = notes.list_for(s, bob.id)
         assert [(r.kind, r.actor, r.excerpt) for r in rows] == [("mention", None, "")]

@@ -15,13 +15,19 @@ from paperwire.store import lists
 from tests.factories import make_papers, make_store_user
 from tests.support.arxiv_replay import API_PATH, FIXTURES, arxiv_replay_server
 
-KNOWN_TO_ARXIV = "1605.08386"      # recorded in tests/fixtures/arxiv/api
-UNKNOWN_TO_ARXIV = "2101.99999"    # replayed with arXiv's empty answer
+KNOWN_TO_ARXIV = "1605.08386"  # recorded in tests/fixtures/arxiv/api
+UNKNOWN_TO_ARXIV = "2101.99999"  # replayed with arXiv's empty answer
 
 
 def _query(pid):
-    return {"search_query": "", "id_list": pid, "sortBy": "relevance",
-            "sortOrder": "descending", "start": "0", "max_results": "100"}
+    return {
+        "search_query": "",
+        "id_list": pid,
+        "sortBy": "relevance",
+        "sortOrder": "descending",
+        "start": "0",
+        "max_results": "100",
+    }
 
 
 def _closed_port_url():
@@ -42,8 +48,10 @@ def _arxiv_papers(db, n):
     import random
 
     ids = random.sample(range(100000), n)
-    return [make_papers(db, 1, id=f"{random.randint(15, 26)}{random.randint(1, 12):02d}.{i:05d}")[0]
-            for i in ids]
+    return [
+        make_papers(db, 1, id=f"{random.randint(15, 26)}{random.randint(1, 12):02d}.{i:05d}")[0]
+        for i in ids
+    ]
 
 
 def _new_list(db, user, name):
@@ -59,8 +67,11 @@ def test_export_then_import_into_a_fresh_list_gives_the_same_papers(settings, db
         service.add_to_list(db, user.id, source, rec.id)
     with db.session() as s:
         row = lists.get_owned(s, user.id, source)
-        text = export.list_bibtex(s, row) if fmt == "bib" else json.dumps(
-            export.list_json(s, row, owner=user.username))
+        text = (
+            export.list_bibtex(s, row)
+            if fmt == "bib"
+            else json.dumps(export.list_json(s, row, owner=user.username))
+        )
     target = _new_list(db, user, "copy")
     report = service.import_into_list(settings, db, user.id, target, text)
     assert report.errors == [] and report.queued == []
@@ -116,12 +127,14 @@ def test_unknown_papers_are_fetched_from_arxiv(settings, db):
         replay.add(API_PATH, _query(UNKNOWN_TO_ARXIV), 200, empty, replace=True)
         # One request for both ids: arXiv answers with the entry it has.
         known = (FIXTURES / "api" / f"id_{KNOWN_TO_ARXIV}_s0_m100.xml").read_bytes()
-        replay.add(API_PATH, _query(f"{KNOWN_TO_ARXIV},{UNKNOWN_TO_ARXIV}"), 200, known,
-                   replace=True)
+        replay.add(
+            API_PATH, _query(f"{KNOWN_TO_ARXIV},{UNKNOWN_TO_ARXIV}"), 200, known, replace=True
+        )
         app_settings = dataclasses.replace(settings, **replay.settings_overrides())
         target = _new_list(db, user, "t")
-        report = service.import_into_list(app_settings, db, user.id, target,
-                                          f"{KNOWN_TO_ARXIV}\n{UNKNOWN_TO_ARXIV}")
+        report = service.import_into_list(
+            app_settings, db, user.id, target, f"{KNOWN_TO_ARXIV}\n{UNKNOWN_TO_ARXIV}"
+        )
     assert report.added == [KNOWN_TO_ARXIV] and report.queued == []
     assert report.errors == [f"line 2 ({UNKNOWN_TO_ARXIV}): arXiv has no paper {UNKNOWN_TO_ARXIV}"]
 
@@ -129,15 +142,19 @@ def test_unknown_papers_are_fetched_from_arxiv(settings, db):
 def test_when_arxiv_is_down_ids_wait_and_the_job_adds_them_later(settings, db):
     user = make_store_user(db)
     target = _new_list(db, user, "t")
-    down = dataclasses.replace(settings, arxiv_api_url=_closed_port_url(),
-                               arxiv_interactive_timeout_seconds=2.0, arxiv_max_retries=0)
+    down = dataclasses.replace(
+        settings,
+        arxiv_api_url=_closed_port_url(),
+        arxiv_interactive_timeout_seconds=2.0,
+        arxiv_max_retries=0,
+    )
     text = f"{KNOWN_TO_ARXIV}\n{UNKNOWN_TO_ARXIV}"
     first = service.import_into_list(down, db, user.id, target, text)
     again = service.import_into_list(down, db, user.id, target, text)
     assert sorted(first.queued) == sorted([KNOWN_TO_ARXIV, UNKNOWN_TO_ARXIV])
     assert sorted(again.queued) == sorted(first.queued)
     with db.session() as s:
-        assert len(lists.pending_for_list(s, target)) == 2          # queued once
+        assert len(lists.pending_for_list(s, target)) == 2  # queued once
     # Still down: the job leaves the queue as it was.
     assert "stay queued" in service.complete_pending(down, db)
     with arxiv_replay_server() as replay:

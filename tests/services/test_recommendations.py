@@ -23,15 +23,14 @@ def _save(db, uid, ids):
             library.save_paper(s, uid, pid)
 
 
-def test_a_member_who_saved_papers_of_a_field_gets_this_weeks_papers_of_it(db, rsettings,
-                                                                           sample):
+def test_a_member_who_saved_papers_of_a_field_gets_this_weeks_papers_of_it(db, rsettings, sample):
     alice = _member(db, "alice")
     _save(db, alice.id, ids_of(sample, "cs.CR", old=True))
     recs = service.recommendations_for(rsettings, db, alice.id)
     assert len(recs) == 10
     fresh = set(ids_of(sample, "cs.CR", old=False))
     assert sum(r.paper_id in fresh for r in recs) >= 7
-    assert all(not sample[r.paper_id]["old"] for r in recs)      # only this week's papers
+    assert all(not sample[r.paper_id]["old"] for r in recs)  # only this week's papers
     assert all(r.reason.startswith("because you saved “") for r in recs)
 
 
@@ -44,7 +43,7 @@ def test_stored_recommendations_are_reused_until_a_signal_changes(db, rsettings,
     assert [r.paper_id for r in rows] == [r.paper_id for r in first]
     again = service.recommendations_for(rsettings, db, alice.id)
     with db.session() as s:
-        assert stored_recommendations(s, alice.id)[1] == at      # not recomputed
+        assert stored_recommendations(s, alice.id)[1] == at  # not recomputed
     assert again == first
     with db.session() as s:
         library.set_feedback(s, alice.id, first[0].paper_id, "less")
@@ -60,8 +59,11 @@ def test_cold_start_follows_the_members_topics(db, rsettings, sample):
         library.follow_topic(s, bob.id, "cat:physics.ao-ph")
     recs = service.recommendations_for(rsettings, db, bob.id)
     assert recs
-    assert all(primary(sample[r.paper_id]) == "physics.ao-ph" or
-               "physics.ao-ph" in sample[r.paper_id]["categories"] for r in recs)
+    assert all(
+        primary(sample[r.paper_id]) == "physics.ao-ph"
+        or "physics.ao-ph" in sample[r.paper_id]["categories"]
+        for r in recs
+    )
     assert {r.reason for r in recs} == {"matches your topic “cat:physics.ao-ph”"}
 
 
@@ -131,16 +133,19 @@ def test_the_account_export_lists_the_stored_recommendations(db, rsettings, samp
     assert out["recommendations"][0]["reasonKind"] == "saved"
     with db.session() as s:
         assert export_member(s, _member(db, "bob").id) == {
-            "recommendationsComputedAt": None, "recommendations": []}
+            "recommendationsComputedAt": None,
+            "recommendations": [],
+        }
 
 
-def test_a_stale_pool_is_served_at_once_and_rebuilt_in_the_background(db, rsettings, sample,
-                                                                       monkeypatch):
+def test_a_stale_pool_is_served_at_once_and_rebuilt_in_the_background(
+    db, rsettings, sample, monkeypatch
+):
     with db.session() as s:
         first = service.pool_for(s, rsettings, db=db)
-        assert service.pool_for(s, rsettings, db=db) is first          # fresh: reused
+        assert service.pool_for(s, rsettings, db=db) is first  # fresh: reused
         monkeypatch.setattr(first, "built_at", first.built_at - service.POOL_TTL_SECONDS - 1)
-        assert service.pool_for(s, rsettings, db=db) is first          # stale: still served
+        assert service.pool_for(s, rsettings, db=db) is first  # stale: still served
     service.wait_for_refreshes()
     with db.session() as s:
         rebuilt = service.pool_for(s, rsettings, db=db)

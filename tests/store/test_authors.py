@@ -18,9 +18,14 @@ from tests.factories import make_papers, make_record, make_store_user
 
 def _rows(db, pid):
     with db.session() as s:
-        return [tuple(r) for r in s.execute(
-            select(PaperAuthor.position, PaperAuthor.name, PaperAuthor.strict_key)
-            .where(PaperAuthor.paper_id == pid).order_by(PaperAuthor.position))]
+        return [
+            tuple(r)
+            for r in s.execute(
+                select(PaperAuthor.position, PaperAuthor.name, PaperAuthor.strict_key)
+                .where(PaperAuthor.paper_id == pid)
+                .order_by(PaperAuthor.position)
+            )
+        ]
 
 
 def _people(*names):
@@ -28,21 +33,28 @@ def _people(*names):
 
 
 def test_import_indexes_each_author_with_keys(db):
-    rec, = make_papers(db, authors=_people("C. Balázs", ",", "Łukasz Kaiser"))
-    assert _rows(db, rec.id) == [(0, "C. Balázs", "c balazs"), (2, "Łukasz Kaiser", "lukasz kaiser")]
+    (rec,) = make_papers(db, authors=_people("C. Balázs", ",", "Łukasz Kaiser"))
+    assert _rows(db, rec.id) == [
+        (0, "C. Balázs", "c balazs"),
+        (2, "Łukasz Kaiser", "lukasz kaiser"),
+    ]
 
 
 def test_new_version_with_other_authors_replaces_the_rows(db):
-    rec, = make_papers(db, authors=_people("Ann Lee", "Bo Chen"))
-    newer = make_record(id=rec.id, version=2, authors=_people("Bo Chen", "Cy Dai"),
-                        versions=[{"version": 2, "created": "2025-01-01T00:00:00"}])
+    (rec,) = make_papers(db, authors=_people("Ann Lee", "Bo Chen"))
+    newer = make_record(
+        id=rec.id,
+        version=2,
+        authors=_people("Bo Chen", "Cy Dai"),
+        versions=[{"version": 2, "created": "2025-01-01T00:00:00"}],
+    )
     with db.session() as s:
         upsert_papers(s, [newer])
     assert [r[1] for r in _rows(db, rec.id)] == ["Bo Chen", "Cy Dai"]
 
 
 def test_reimport_unchanged_leaves_the_rows(db):
-    rec, = make_papers(db, authors=_people("Ann Lee"))
+    (rec,) = make_papers(db, authors=_people("Ann Lee"))
     with db.session() as s:
         upsert_papers(s, [rec])
     assert _rows(db, rec.id) == [(0, "Ann Lee", "ann lee")]
@@ -54,16 +66,20 @@ def test_migration_backfills_papers_stored_before_it(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     upgrade(db, "0003")
     with db.engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO papers (id, source, title, abstract, authors, author_count, categories,"
-            " versions, content_hash, imported_upvotes, upvotes, num_comments, hidden, "
-            "created_at, modified_at) VALUES ('2101.00001', 'arxiv', 't', '', "
-            "'[{\"name\": \"Balázs, C.\"}, \"Tri Dao\"]', 2, '[]', '[]', 'h', 0, 0, 0, false, "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        conn.execute(
+            text(
+                "INSERT INTO papers (id, source, title, abstract, authors, author_count, categories,"
+                " versions, content_hash, imported_upvotes, upvotes, num_comments, hidden, "
+                "created_at, modified_at) VALUES ('2101.00001', 'arxiv', 't', '', "
+                "'[{\"name\": \"Balázs, C.\"}, \"Tri Dao\"]', 2, '[]', '[]', 'h', 0, 0, 0, false, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
     upgrade(db)
     with db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT position, strict_key, loose_key FROM paper_authors "
-                                 "ORDER BY position")).all()
+        rows = conn.execute(
+            text("SELECT position, strict_key, loose_key FROM paper_authors ORDER BY position")
+        ).all()
     assert [tuple(r) for r in rows] == [(0, "c balazs", "balazs c"), (1, "tri dao", "dao t")]
     db.dispose()
 
@@ -77,7 +93,9 @@ def test_author_page_keeps_namesakes_apart_and_lists_them_as_variants(db):
         who = store.resolve(s, "john smith")
         assert (who.strict_key, who.name, who.papers) == ("john smith", "John Smith", 3)
         assert [(v.name, v.papers, v.compatible) for v in who.variants] == [
-            ("J. Smith", 1, True), ("Jane Smith", 1, False)]
+            ("J. Smith", 1, True),
+            ("Jane Smith", 1, False),
+        ]
         assert store.coauthors(s, "john smith") == [("Ann Lee", "ann lee", 2)]
         assert store.resolve(s, "Nobody Here") is None
 
@@ -91,8 +109,9 @@ def test_hidden_papers_are_not_on_author_pages(db):
         assert store.resolve(s, "Ann Lee").papers == 1
 
 
-@hsettings(max_examples=5, deadline=None,
-           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(n=st.integers(0, 12), limit=st.integers(1, 5))
 def test_author_papers_pages_are_newest_first_and_complete(db, n, limit):
     # A fresh author per example: the database is shared between examples.
@@ -128,9 +147,10 @@ def test_follow_twice_is_one_follow_and_followed_authors_lists_keys(db):
 
 
 def test_papers_by_followed_keys_since_a_date(db):
-    old, = make_papers(db, authors=_people("Ann Lee"), published_at=dt.datetime(2020, 1, 1))
-    new, = make_papers(db, authors=_people("Bo Chen", "Ann Lee"),
-                       published_at=dt.datetime(2026, 1, 2))
+    (old,) = make_papers(db, authors=_people("Ann Lee"), published_at=dt.datetime(2020, 1, 1))
+    (new,) = make_papers(
+        db, authors=_people("Bo Chen", "Ann Lee"), published_at=dt.datetime(2026, 1, 2)
+    )
     make_papers(db, authors=_people("Cy Dai"), published_at=dt.datetime(2026, 1, 3))
     with db.session() as s:
         found = store.papers_by_keys_since(s, ["ann lee", "bo chen"], dt.datetime(2026, 1, 1))
@@ -169,5 +189,7 @@ def test_account_export_lists_follows_and_claims_of_that_member_only(db, setting
     service.follow(db, other, "Bo Chen")
     with db.session() as s:
         data = store.export_member_authors(s, member.id)
-    assert [(f["name"], f["strictKey"]) for f in data["followedAuthors"]] == [("Ann Lee", "ann lee")]
+    assert [(f["name"], f["strictKey"]) for f in data["followedAuthors"]] == [
+        ("Ann Lee", "ann lee")
+    ]
     assert [(c["name"], c["status"]) for c in data["authorClaims"]] == [("Bo Chen", "pending")]

@@ -24,8 +24,11 @@ def ids(db):
 
 def _insert(db, uid, pid, at, **kw):
     with db.session() as s:
-        stmt = (upsert(s, Upvote, ["user_id", "paper_id"], **kw)
-                .values(user_id=uid, paper_id=pid, created_at=at).returning(Upvote.user_id))
+        stmt = (
+            upsert(s, Upvote, ["user_id", "paper_id"], **kw)
+            .values(user_id=uid, paper_id=pid, created_at=at)
+            .returning(Upvote.user_id)
+        )
         return s.execute(stmt).first() is not None
 
 
@@ -61,8 +64,13 @@ def test_executemany_with_a_list_of_rows_skips_the_existing_ones(db, ids):
     other = make_papers(db, 1)[0].id
     _insert(db, uid, pid, T0)
     with db.session() as s:
-        s.execute(upsert(s, Upvote), [dict(user_id=uid, paper_id=pid, created_at=T1),
-                                      dict(user_id=uid, paper_id=other, created_at=T1)])
+        s.execute(
+            upsert(s, Upvote),
+            [
+                dict(user_id=uid, paper_id=pid, created_at=T1),
+                dict(user_id=uid, paper_id=other, created_at=T1),
+            ],
+        )
     assert sorted(_stored(db)) == sorted([(uid, pid, T0), (uid, other, T1)])
 
 

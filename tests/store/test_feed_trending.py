@@ -15,8 +15,11 @@ def _put(db, day, submitted_at, upvotes=0, comments=0, hidden=False):
     (rec,) = make_papers(db, 1)
     with db.session() as s:
         add_feed_entry(s, rec.id, day, submitted_at=submitted_at)
-        s.execute(update(Paper).where(Paper.id == rec.id)
-                  .values(upvotes=upvotes, num_comments=comments, hidden=hidden))
+        s.execute(
+            update(Paper)
+            .where(Paper.id == rec.id)
+            .values(upvotes=upvotes, num_comments=comments, hidden=hidden)
+        )
     return rec.id
 
 
@@ -34,8 +37,9 @@ def test_trending_orders_by_decayed_score_and_filters_days(db):
         assert all(e.paper_id == p.id for p, e, _ in rows)
         only_today = trending(s, start=today, end=today, now=NOW, limit=10)
         assert [p.id for p, _, _ in only_today] == [fresh, fresh_none]
-        assert [p.id for p, _, _ in trending(s, start=None, end=yesterday, now=NOW,
-                                             limit=10)] == [old_popular]
+        assert [p.id for p, _, _ in trending(s, start=None, end=yesterday, now=NOW, limit=10)] == [
+            old_popular
+        ]
 
 
 def test_trending_pages_do_not_overlap(db):
@@ -44,8 +48,9 @@ def test_trending_pages_do_not_overlap(db):
     with db.session() as s:
         seen = []
         for offset in range(0, 8, 3):
-            seen += [p.id for p, _, _ in trending(s, start=day, end=day, now=NOW, limit=3,
-                                                  offset=offset)]
+            seen += [
+                p.id for p, _, _ in trending(s, start=day, end=day, now=NOW, limit=3, offset=offset)
+            ]
         assert sorted(seen) == sorted(ids)
         assert trending(s, start=day, end=day, now=NOW, limit=0) == []
         assert trending(s, start=day, end=day, now=NOW, limit=5, offset=50) == []

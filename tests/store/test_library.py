@@ -29,6 +29,7 @@ def test_saving_an_unknown_or_hidden_paper_is_not_found(db):
     from sqlalchemy import update
 
     from paperwire.store.models import Paper
+
     with db.session() as s:
         s.execute(update(Paper).where(Paper.id == rec.id).values(hidden=True))
     with db.session() as s, pytest.raises(NotFound):
@@ -173,12 +174,28 @@ def test_account_deletion_removes_the_whole_library(db):
     with db.session() as s:
         delete_account(s, alice.id)
     with db.session() as s:
-        counts = {m.__tablename__: s.scalar(select(func.count()).select_from(m))
-                  for m in (lm.SavedPaper, lm.PaperList, lm.ListItem, lm.ListFollow,
-                            lm.PaperFeedback, lm.FollowedTopic, lm.PendingImport)}
+        counts = {
+            m.__tablename__: s.scalar(select(func.count()).select_from(m))
+            for m in (
+                lm.SavedPaper,
+                lm.PaperList,
+                lm.ListItem,
+                lm.ListFollow,
+                lm.PaperFeedback,
+                lm.FollowedTopic,
+                lm.PendingImport,
+            )
+        }
     # Only bob's own save and list survive.
-    assert counts == {"saved_papers": 1, "paper_lists": 1, "list_items": 0, "list_follows": 0,
-                      "paper_feedback": 0, "followed_topics": 0, "pending_imports": 0}
+    assert counts == {
+        "saved_papers": 1,
+        "paper_lists": 1,
+        "list_items": 0,
+        "list_follows": 0,
+        "paper_feedback": 0,
+        "followed_topics": 0,
+        "pending_imports": 0,
+    }
 
 
 def test_renaming_to_a_taken_name_is_a_conflict_and_changes_nothing(db):

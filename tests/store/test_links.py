@@ -23,8 +23,10 @@ CODE = "Our code is available at https://github.com/owner/repo."
 
 def _links(db, pid):
     with db.session() as s:
-        return sorted((link.kind, link.url, link.source, link.status)
-                      for link in s.scalars(select(PaperLink).where(PaperLink.paper_id == pid)))
+        return sorted(
+            (link.kind, link.url, link.source, link.status)
+            for link in s.scalars(select(PaperLink).where(PaperLink.paper_id == pid))
+        )
 
 
 def _modified(db, pid):
@@ -33,11 +35,15 @@ def _modified(db, pid):
 
 
 def test_import_stores_the_links_of_the_abstract_and_comment(db):
-    rec = make_papers(db, abstract="We study graphs. " + CODE,
-                      comments="Project page: https://owner.github.io/repo/")[0]
+    rec = make_papers(
+        db,
+        abstract="We study graphs. " + CODE,
+        comments="Project page: https://owner.github.io/repo/",
+    )[0]
     assert _links(db, rec.id) == [
         ("code", "https://github.com/owner/repo", "extracted", "visible"),
-        ("project", "https://owner.github.io/repo", "extracted", "visible")]
+        ("project", "https://owner.github.io/repo", "extracted", "visible"),
+    ]
 
 
 def test_reimporting_the_same_paper_adds_no_link_twice(db):
@@ -50,8 +56,9 @@ def test_reimporting_the_same_paper_adds_no_link_twice(db):
 
 def test_a_changed_abstract_replaces_its_extracted_links(db):
     rec = make_papers(db, abstract=CODE)[0]
-    newer = make_record(id=rec.id, version=2, abstract="Code: https://gitlab.com/a/b",
-                        published_at=rec.published_at)
+    newer = make_record(
+        id=rec.id, version=2, abstract="Code: https://gitlab.com/a/b", published_at=rec.published_at
+    )
     with db.session() as s:
         upsert_papers(s, [newer])
     assert _links(db, rec.id) == [("code", "https://gitlab.com/a/b", "extracted", "visible")]
@@ -64,8 +71,7 @@ def test_a_removed_link_is_not_brought_back_by_the_backfill(db):
     admin = SimpleNamespace(id=1, is_admin=True)
     service.moderate(db, admin, link_id, "hide")
     service.backfill(db)
-    assert _links(db, rec.id) == [("code", "https://github.com/owner/repo", "extracted",
-                                   "removed")]
+    assert _links(db, rec.id) == [("code", "https://github.com/owner/repo", "extracted", "removed")]
     with db.session() as s:
         assert store.visible_kinds(s, [rec.id]) == {}
 
@@ -86,18 +92,24 @@ def test_backfill_extracts_links_of_papers_stored_before_links_and_is_idempotent
 def test_backfill_adds_the_demo_seed_code_url_to_a_demo_paper(db):
     make_papers(db, id="2506.13277", abstract="no links here")
     service.backfill(db)
-    assert _links(db, "2506.13277") == [("code", "https://github.com/ghrua/seqpe", "demo",
-                                         "visible")]
+    assert _links(db, "2506.13277") == [
+        ("code", "https://github.com/ghrua/seqpe", "demo", "visible")
+    ]
 
 
 def test_backfill_command_shows_a_summary(db_url, tmp_path, db):
     make_papers(db, 2, abstract=CODE)
     with db.session() as s:
         s.execute(delete(PaperLink))
-    env = {"PAPERWIRE_DATABASE_URL": db_url, "PAPERWIRE_DATA_DIR": str(tmp_path / "data"),
-           "PAPERWIRE_LOAD_DEMO_DATA": "false", "PAPERWIRE_LOG_LEVEL": "WARNING"}
-    result = CliRunner().invoke(main, ["links", "backfill", "--progress"], env=env,
-                                catch_exceptions=False)
+    env = {
+        "PAPERWIRE_DATABASE_URL": db_url,
+        "PAPERWIRE_DATA_DIR": str(tmp_path / "data"),
+        "PAPERWIRE_LOAD_DEMO_DATA": "false",
+        "PAPERWIRE_LOG_LEVEL": "WARNING",
+    }
+    result = CliRunner().invoke(
+        main, ["links", "backfill", "--progress"], env=env, catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "links backfill: 2 papers read, 2 with new or changed links" in result.stdout
     assert "papers" in result.stderr  # the progress bar
@@ -138,11 +150,14 @@ def test_member_link_waits_for_review_when_reviews_are_on(db, settings):
         assert store.visible_kinds(s, [rec.id]) == {rec.id: {"dataset"}}
 
 
-@pytest.mark.parametrize("url, kind, error", [
-    ("javascript:alert(1)", "code", "not a web address"),
-    ("https://github.com/x/y", "binary", "kind must be one of"),
-    ("", None, "give the link"),
-])
+@pytest.mark.parametrize(
+    "url, kind, error",
+    [
+        ("javascript:alert(1)", "code", "not a web address"),
+        ("https://github.com/x/y", "binary", "kind must be one of"),
+        ("", None, "give the link"),
+    ],
+)
 def test_member_link_refusals_name_the_problem(db, settings, url, kind, error):
     rec = make_papers(db)[0]
     with pytest.raises(BadInput, match=error):
@@ -153,14 +168,12 @@ def test_member_link_twice_or_after_removal_is_a_conflict(db, settings):
     rec = make_papers(db, abstract=CODE)[0]
     uid = _user(db)
     with pytest.raises(store.LinkExists, match="already on this paper"):
-        service.add_link(settings, db, _member(uid), rec.id, "https://github.com/owner/repo",
-                         None)
+        service.add_link(settings, db, _member(uid), rec.id, "https://github.com/owner/repo", None)
     with db.session() as s:
         link_id = s.scalar(select(PaperLink.id).where(PaperLink.paper_id == rec.id))
     service.moderate(db, _member(1, admin=True), link_id, "hide")
     with pytest.raises(store.LinkExists, match="removed"):
-        service.add_link(settings, db, _member(uid), rec.id, "https://github.com/owner/repo",
-                         None)
+        service.add_link(settings, db, _member(uid), rec.id, "https://github.com/owner/repo", None)
 
 
 def test_member_link_on_a_hidden_or_missing_paper_is_not_found(db, settings):
@@ -169,8 +182,14 @@ def test_member_link_on_a_hidden_or_missing_paper_is_not_found(db, settings):
         s.execute(update(Paper).where(Paper.id == rec.id).values(hidden=True))
     for pid in (rec.id, "2999.99999"):
         with pytest.raises(NotFound):
-            service.add_link(settings, db, _member(_user(db, f"u{pid[-3:]}")), pid,
-                             "https://github.com/x/y", None)
+            service.add_link(
+                settings,
+                db,
+                _member(_user(db, f"u{pid[-3:]}")),
+                pid,
+                "https://github.com/x/y",
+                None,
+            )
 
 
 def test_members_daily_link_limit_says_why(db, settings):

@@ -30,6 +30,7 @@ def test_named_lock_with_wait_blocks_until_the_holder_releases(db, db_url, tmp_p
     order = []
     try:
         with named_lock(db, "test-job", lock_dir=tmp_path, wait=True):
+
             def waiter():
                 with named_lock(other, "test-job", lock_dir=tmp_path, wait=True) as got:
                     order.append(("waiter", got))
@@ -57,11 +58,13 @@ def test_transaction_lock_is_taken_on_postgresql_only_and_ends_with_the_transact
         with db.session() as session:
             transaction_lock(session, 0x7465, 42)
             with other.session() as s2:
-                held = not s2.scalar(text("SELECT pg_try_advisory_xact_lock(:c, :k)"),
-                                     {"c": 0x7465, "k": 42})
+                held = not s2.scalar(
+                    text("SELECT pg_try_advisory_xact_lock(:c, :k)"), {"c": 0x7465, "k": 42}
+                )
             assert held
         with other.session() as s2:
-            assert s2.scalar(text("SELECT pg_try_advisory_xact_lock(:c, :k)"),
-                             {"c": 0x7465, "k": 42})
+            assert s2.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:c, :k)"), {"c": 0x7465, "k": 42}
+            )
     finally:
         other.dispose()

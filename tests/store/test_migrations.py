@@ -41,14 +41,20 @@ def test_unproven_subscription_links_are_removed_by_0003(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'old.db'}")
     upgrade(db, "0002")
     with db.engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO users (id, username, email, password_hash, is_admin, disabled, "
-            "created_at) VALUES (1, 'mallory', 'reader@example.org', 'x', false, false, "
-            "CURRENT_TIMESTAMP)"))
-        conn.execute(text(
-            "INSERT INTO subscriptions (id, email, user_id, status, editions, max_papers, "
-            "topics, token_version, failure_count, created_at) VALUES (1, "
-            "'reader@example.org', 1, 'active', 'daily', 7, '[]', 0, 0, CURRENT_TIMESTAMP)"))
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, email, password_hash, is_admin, disabled, "
+                "created_at) VALUES (1, 'mallory', 'reader@example.org', 'x', false, false, "
+                "CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO subscriptions (id, email, user_id, status, editions, max_papers, "
+                "topics, token_version, failure_count, created_at) VALUES (1, "
+                "'reader@example.org', 1, 'active', 'daily', 7, '[]', 0, 0, CURRENT_TIMESTAMP)"
+            )
+        )
     assert upgrade(db, "0003") == ["0003"]
     with db.engine.connect() as conn:
         row = conn.execute(text("SELECT user_id, status, max_papers FROM subscriptions")).one()

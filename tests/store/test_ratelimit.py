@@ -12,8 +12,9 @@ T0 = dt.datetime(2026, 11, 26, 12, 0, 0)
 
 
 def test_allows_limit_attempts_then_refuses_with_retry_after(db):
-    decisions = [ratelimit.hit(db, "vote:u:1", 3, 60, now=T0 + dt.timedelta(seconds=i))
-                 for i in range(4)]
+    decisions = [
+        ratelimit.hit(db, "vote:u:1", 3, 60, now=T0 + dt.timedelta(seconds=i)) for i in range(4)
+    ]
     assert [d.allowed for d in decisions] == [True, True, True, False]
     assert [d.remaining for d in decisions[:3]] == [2, 1, 0]
     # The oldest attempt (t=0) leaves the window at t=60; asked at t=3: 57 s.

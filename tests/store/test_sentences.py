@@ -44,8 +44,12 @@ def test_pack_is_int8_and_unpack_restores_unit_directions():
 def test_round_trip_upsert_and_missing_papers(db):
     a, b = make_papers(db, 2)
     with db.session() as s:
-        n = save_sentence_vectors(s, MODEL, [(a.id, "h1", _vecs(3)), (b.id, "h2", _vecs(0)),
-                                             ("no-such-paper", "h3", _vecs(1))], dim=DIM)
+        n = save_sentence_vectors(
+            s,
+            MODEL,
+            [(a.id, "h1", _vecs(3)), (b.id, "h2", _vecs(0)), ("no-such-paper", "h3", _vecs(1))],
+            dim=DIM,
+        )
     assert n == 2
     with db.session() as s:
         got = get_sentence_vectors(s, MODEL, [a.id, b.id, "no-such-paper"])
@@ -66,21 +70,22 @@ def test_loading_many_papers_reads_them_all(db):
     with db.session() as s:
         upsert_papers(s, recs)
     with db.session() as s:
-        save_sentence_vectors(s, MODEL, [(r.id, "h", _vecs(1, seed=i))
-                                         for i, r in enumerate(recs)], dim=DIM)
+        save_sentence_vectors(
+            s, MODEL, [(r.id, "h", _vecs(1, seed=i)) for i, r in enumerate(recs)], dim=DIM
+        )
     with db.session() as s:
         assert len(get_sentence_vectors(s, MODEL, [r.id for r in recs])) == 620
 
 
 def test_papers_need_work_until_both_rows_are_current(db):
-    rec, = make_papers(db, 1)
+    (rec,) = make_papers(db, 1)
 
     def pending():
         with db.session() as s:
             return [p.id for p in papers_needing_embedding(s, MODEL, 10, sentences=True)]
 
     with db.session() as s:
-        p, = papers_needing_embedding(s, MODEL, 10)
+        (p,) = papers_needing_embedding(s, MODEL, 10)
         save_embeddings(s, MODEL, [p], _vecs(1))
     assert pending() == [rec.id]  # embedding alone is not enough
     with db.session() as s:
@@ -90,7 +95,7 @@ def test_papers_need_work_until_both_rows_are_current(db):
         upsert_papers(s, [dataclasses.replace(rec, abstract="A changed abstract.")])
     assert pending() == [rec.id]
     with db.session() as s:
-        q, = papers_needing_embedding(s, MODEL, 10, sentences=True)
+        (q,) = papers_needing_embedding(s, MODEL, 10, sentences=True)
         save_embeddings(s, MODEL, [q], _vecs(1))
     assert pending() == [rec.id]  # stale sentence vectors still count
     with db.session() as s:

@@ -86,8 +86,13 @@ def test_submissions_and_quota_count(db):
     base = dt.datetime(2026, 11, 26, 8, 0)
     with db.session() as s:
         for i, rec in enumerate(recs):
-            add_feed_entry(s, rec.id, base.date(), submitted_by=user.id,
-                           submitted_at=base + dt.timedelta(hours=i))
+            add_feed_entry(
+                s,
+                rec.id,
+                base.date(),
+                submitted_by=user.id,
+                submitted_at=base + dt.timedelta(hours=i),
+            )
     with db.session() as s:
         subs = users.user_submissions(s, user.id)
         assert [p.id for p, _ in subs] == [r.id for r in reversed(recs)]

@@ -32,13 +32,16 @@ def _seed(title_start: str) -> str:
 
 
 # Real abstracts (the demo's seed papers) and the sentence the rule (no vectors) picks.
-@pytest.mark.parametrize("title, expected_start", [
-    ("T-Miner", "We show that T-Miner detects Trojan and clean models"),
-    ("scE$^2$TM", "Our comprehensive evaluation across 20 scRNA-seq datasets demonstrates"),
-    ("seq-JEPA", "In this work, we proposes seq-JEPA, a world modeling framework"),
-    ("White-Box Diffusion", "To overcome these limitations, we propose a hybrid model"),
-    ("Seq vs Seq", "Like previous work, we find that encoder-only models excel"),
-])
+@pytest.mark.parametrize(
+    "title, expected_start",
+    [
+        ("T-Miner", "We show that T-Miner detects Trojan and clean models"),
+        ("scE$^2$TM", "Our comprehensive evaluation across 20 scRNA-seq datasets demonstrates"),
+        ("seq-JEPA", "In this work, we proposes seq-JEPA, a world modeling framework"),
+        ("White-Box Diffusion", "To overcome these limitations, we propose a hybrid model"),
+        ("Seq vs Seq", "Like previous work, we find that encoder-only models excel"),
+    ],
+)
 def test_rule_picks_the_contribution_or_finding_of_real_abstracts(title, expected_start):
     chosen = pick(_seed(title))
     assert chosen is not None and chosen.method == "rule"
@@ -46,34 +49,49 @@ def test_rule_picks_the_contribution_or_finding_of_real_abstracts(title, expecte
     assert chosen.text == split_sentences(_seed(title))[chosen.index]
 
 
-@pytest.mark.parametrize("sentence, body, label", [
-    ("CONCLUSIONS Our findings provide clinical evidence.",
-     "Our findings provide clinical evidence.", "CONCLUSIONS"),
-    ("METHODOLOGY/PRINCIPAL FINDINGS: We used mice.", "We used mice.",
-     "METHODOLOGY/PRINCIPAL FINDINGS"),
-    ("MAIN OUTCOME MEASURES Survival at 5 years.", "Survival at 5 years.",
-     "MAIN OUTCOME MEASURES"),
-    ("Conclusions: the drug works.", "the drug works.", "Conclusions"),
-    ("HIV infection is common in the region.", "HIV infection is common in the region.", None),
-    ("DNA repair fails in these cells.", "DNA repair fails in these cells.", None),
-    ("RESULTS", "RESULTS", None),  # only a label: kept as it is
-    ("Results show that it works.", "Results show that it works.", None),
-])
+@pytest.mark.parametrize(
+    "sentence, body, label",
+    [
+        (
+            "CONCLUSIONS Our findings provide clinical evidence.",
+            "Our findings provide clinical evidence.",
+            "CONCLUSIONS",
+        ),
+        (
+            "METHODOLOGY/PRINCIPAL FINDINGS: We used mice.",
+            "We used mice.",
+            "METHODOLOGY/PRINCIPAL FINDINGS",
+        ),
+        (
+            "MAIN OUTCOME MEASURES Survival at 5 years.",
+            "Survival at 5 years.",
+            "MAIN OUTCOME MEASURES",
+        ),
+        ("Conclusions: the drug works.", "the drug works.", "Conclusions"),
+        ("HIV infection is common in the region.", "HIV infection is common in the region.", None),
+        ("DNA repair fails in these cells.", "DNA repair fails in these cells.", None),
+        ("RESULTS", "RESULTS", None),  # only a label: kept as it is
+        ("Results show that it works.", "Results show that it works.", None),
+    ],
+)
 def test_structured_abstract_labels_are_stripped_but_acronyms_are_not(sentence, body, label):
     assert strip_label(sentence) == (body, label)
 
 
-@pytest.mark.parametrize("sentence, expected", [
-    ("We propose Mamba, a selective state space model.", (1.0, 0.0, 0.0)),
-    ("In this paper, we study long contexts.", (1.0, 0.0, 0.0)),
-    ("Here we report a new enzyme.", (1.0, 0.0, 0.0)),
-    ("We show that the bound is tight.", (0.0, 1.0, 0.0)),
-    ("These results suggest a role for IL-6.", (0.0, 1.0, 0.0)),
-    ("Our method outperforms prior work.", (1.0, 1.0, 0.0)),
-    ("CONCLUSIONS Aspirin lowers the risk.", (0.0, 1.0, 0.0)),
-    ("BACKGROUND Aspirin is widely used.", (0.0, 0.0, 1.0)),
-    ("Transformers dominate language modelling.", (0.0, 0.0, 0.0)),
-])
+@pytest.mark.parametrize(
+    "sentence, expected",
+    [
+        ("We propose Mamba, a selective state space model.", (1.0, 0.0, 0.0)),
+        ("In this paper, we study long contexts.", (1.0, 0.0, 0.0)),
+        ("Here we report a new enzyme.", (1.0, 0.0, 0.0)),
+        ("We show that the bound is tight.", (0.0, 1.0, 0.0)),
+        ("These results suggest a role for IL-6.", (0.0, 1.0, 0.0)),
+        ("Our method outperforms prior work.", (1.0, 1.0, 0.0)),
+        ("CONCLUSIONS Aspirin lowers the risk.", (0.0, 1.0, 0.0)),
+        ("BACKGROUND Aspirin is widely used.", (0.0, 0.0, 1.0)),
+        ("Transformers dominate language modelling.", (0.0, 0.0, 0.0)),
+    ],
+)
 def test_cues_table(sentence, expected):
     assert cues(sentence) == expected
 
@@ -83,18 +101,21 @@ def _unit(v):
     return v / np.linalg.norm(v)
 
 
-ABSTRACT = ("Large language models are widely used in many applications today. "
-            "They are expensive to run on long inputs of many tokens. "
-            "A cheaper kind of attention layer makes long inputs affordable on small machines. "
-            "Experiments were run on three public benchmarks of varied size.")
+ABSTRACT = (
+    "Large language models are widely used in many applications today. "
+    "They are expensive to run on long inputs of many tokens. "
+    "A cheaper kind of attention layer makes long inputs affordable on small machines. "
+    "Experiments were run on three public benchmarks of varied size."
+)
 
 
 def test_with_vectors_the_sentence_closest_to_the_paper_wins_without_cues():
     sents = split_sentences(ABSTRACT)
     assert len(sents) == 4
     paper = _unit([1, 0, 0, 0])
-    vecs = np.stack([_unit([0.2, 1, 0, 0]), _unit([0.3, 0, 1, 0]), _unit([1, 0.1, 0, 0]),
-                     _unit([0.1, 0, 0, 1])])
+    vecs = np.stack(
+        [_unit([0.2, 1, 0, 0]), _unit([0.3, 0, 1, 0]), _unit([1, 0.1, 0, 0]), _unit([0.1, 0, 0, 1])]
+    )
     chosen = pick(ABSTRACT, vecs, paper)
     assert (chosen.index, chosen.method) == (2, "vectors")
     assert pick(ABSTRACT).method == "rule"
@@ -121,15 +142,21 @@ def test_short_fragments_are_not_chosen_while_a_real_sentence_exists():
 
 
 def test_ties_go_to_the_earlier_sentence():
-    abstract = ("Plain sentence number one is here today. Plain sentence number two is here "
-                "today. Plain sentence number three is here today.")
+    abstract = (
+        "Plain sentence number one is here today. Plain sentence number two is here "
+        "today. Plain sentence number three is here today."
+    )
     assert pick(abstract, weights=Weights(first=0.0), rule_weights=Weights(first=0.0)).index == 0
 
 
 def test_math_stays_whole_in_the_chosen_sentence():
-    abstract = ("Background on $x.y$ spaces is given first of all here. We prove that "
-                "$\\|f\\|_2 \\le 1$ for all bounded $f$ in the class.")
-    assert pick(abstract).text == "We prove that $\\|f\\|_2 \\le 1$ for all bounded $f$ in the class."
+    abstract = (
+        "Background on $x.y$ spaces is given first of all here. We prove that "
+        "$\\|f\\|_2 \\le 1$ for all bounded $f$ in the class."
+    )
+    assert (
+        pick(abstract).text == "We prove that $\\|f\\|_2 \\le 1$ for all bounded $f$ in the class."
+    )
 
 
 def test_centrality_is_a_z_score_and_flat_when_there_is_no_spread():
@@ -148,9 +175,12 @@ def test_rule_weights_have_no_centrality_and_vectors_weights_do():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60),
-                max_size=12).map(". ".join),
-       st.booleans())
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60), max_size=12
+    ).map(". ".join),
+    st.booleans(),
+)
 def test_any_text_gives_a_sentence_of_it_or_nothing(text, with_vectors):
     sents = split_sentences(text)
     vecs = paper = None

@@ -18,12 +18,14 @@ from paperwire.summary.refresh import CHECKPOINT, backfill, backfill_if_needed
 from tests.factories import make_papers, make_record
 from tests.search.embed_fixtures import encoder  # noqa: F401 - one model export per session
 
-MAMBA = ("Foundation models are almost universally based on the Transformer architecture. "
-         "Many subquadratic-time architectures have been developed to address its "
-         "computational inefficiency on long sequences. We propose Mamba, a simplified "
-         "end-to-end neural network architecture without attention or even MLP blocks. "
-         "Mamba enjoys fast inference and linear scaling in sequence length, and its "
-         "performance improves on real data up to million-length sequences.")
+MAMBA = (
+    "Foundation models are almost universally based on the Transformer architecture. "
+    "Many subquadratic-time architectures have been developed to address its "
+    "computational inefficiency on long sequences. We propose Mamba, a simplified "
+    "end-to-end neural network architecture without attention or even MLP blocks. "
+    "Mamba enjoys fast inference and linear scaling in sequence length, and its "
+    "performance improves on real data up to million-length sequences."
+)
 
 
 def _paper(db, pid):
@@ -49,7 +51,10 @@ def test_embedding_stores_the_key_sentence_chosen_with_the_vectors(settings, db,
     expected = _expected(db, encoder, rec.id)
     assert expected.method == "vectors"
     assert (p.key_sentence, p.key_sentence_hash, p.key_sentence_scorer) == (
-        expected.text, p.content_hash, SCORER_VERSION)
+        expected.text,
+        p.content_hash,
+        SCORER_VERSION,
+    )
     shown = read.of_paper(p)
     assert (shown.text, shown.method) == (expected.text, "vectors")
     assert paper_json(p)["ai_summary"] == expected.text
@@ -70,8 +75,11 @@ def test_backfill_catches_up_papers_embedded_before_key_sentences(settings, db, 
     recs = make_papers(db, 3)
     embed_pending(settings, db, encoder=encoder)
     with db.session() as s:  # as an older version left them: vectors, no key sentence
-        s.execute(update(Paper).values(key_sentence=None, key_sentence_hash=None,
-                                       key_sentence_scorer=None))
+        s.execute(
+            update(Paper).values(
+                key_sentence=None, key_sentence_hash=None, key_sentence_scorer=None
+            )
+        )
         s.execute(delete(Checkpoint).where(Checkpoint.name == CHECKPOINT))
     assert all(read.of_paper(_paper(db, r.id)).method == "rule" for r in recs)
     assert backfill_if_needed(db, encoder.model_id) == 3
@@ -82,8 +90,10 @@ def test_backfill_catches_up_papers_embedded_before_key_sentences(settings, db, 
     assert backfill(db, encoder.model_id) == 0  # idempotent: nothing stale is left
     assert backfill_if_needed(db, encoder.model_id) == 0
     with db.session() as s:
-        assert get_checkpoint(s, CHECKPOINT) == {"model": encoder.model_id,
-                                                 "scorer": SCORER_VERSION}
+        assert get_checkpoint(s, CHECKPOINT) == {
+            "model": encoder.model_id,
+            "scorer": SCORER_VERSION,
+        }
 
 
 def test_another_scorer_version_is_recomputed(settings, db, encoder):  # noqa: F811
@@ -101,11 +111,23 @@ def test_another_scorer_version_is_recomputed(settings, db, encoder):  # noqa: F
 def test_changed_abstract_shows_the_rule_until_its_vectors_arrive(settings, db, encoder):  # noqa: F811
     rec = make_papers(db, 1, abstract=MAMBA)[0]
     embed_pending(settings, db, encoder=encoder)
-    new_abstract = ("Sequence models are costly on long inputs. We introduce a selective "
-                    "scan that runs in linear time on modern accelerators.")
+    new_abstract = (
+        "Sequence models are costly on long inputs. We introduce a selective "
+        "scan that runs in linear time on modern accelerators."
+    )
     with db.session() as s:
-        upsert_papers(s, [make_record(id=rec.id, version=2, title=rec.title,
-                                      abstract=new_abstract, published_at=rec.published_at)])
+        upsert_papers(
+            s,
+            [
+                make_record(
+                    id=rec.id,
+                    version=2,
+                    title=rec.title,
+                    abstract=new_abstract,
+                    published_at=rec.published_at,
+                )
+            ],
+        )
     shown = read.of_paper(_paper(db, rec.id))
     assert shown.method == "rule" and shown.text in new_abstract  # not the old sentence
     embed_pending(settings, db, encoder=encoder)
@@ -123,12 +145,16 @@ def test_writing_key_sentences_leaves_modified_at_alone(settings, db, encoder): 
 
 
 def test_a_backfill_out_of_time_stops_after_a_batch_and_the_next_pass_finishes(
-        settings, db, encoder):  # noqa: F811
+    settings, db, encoder
+):  # noqa: F811
     make_papers(db, 5)
     embed_pending(settings, db, encoder=encoder)
     with db.session() as s:
-        s.execute(update(Paper).values(key_sentence=None, key_sentence_hash=None,
-                                       key_sentence_scorer=None))
+        s.execute(
+            update(Paper).values(
+                key_sentence=None, key_sentence_hash=None, key_sentence_scorer=None
+            )
+        )
         s.execute(delete(Checkpoint).where(Checkpoint.name == CHECKPOINT))
     assert backfill_if_needed(db, encoder.model_id, batch=2, budget_seconds=0.0) == 2
     with db.session() as s:

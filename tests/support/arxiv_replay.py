@@ -62,22 +62,40 @@ class ReplayServer:
             meta = json.loads(meta_path.read_text())
             body = meta_path.with_name(meta_path.name.replace(".meta.json", ".xml")).read_bytes()
             parts = urlsplit(meta["url"])
-            self.add(parts.path, parts.query, meta["status_code"], body,
-                     [("Content-Type", "application/atom+xml; charset=utf-8")])
+            self.add(
+                parts.path,
+                parts.query,
+                meta["status_code"],
+                body,
+                [("Content-Type", "application/atom+xml; charset=utf-8")],
+            )
         # NAME.0, NAME.1 ... are consecutive replies to the same request: sort by index.
-        metas = sorted((fixtures / "oai").glob("*.meta.json"),
-                       key=lambda p: (p.name.rsplit(".", 3)[0], int(p.name.rsplit(".", 3)[1])))
+        metas = sorted(
+            (fixtures / "oai").glob("*.meta.json"),
+            key=lambda p: (p.name.rsplit(".", 3)[0], int(p.name.rsplit(".", 3)[1])),
+        )
         for meta_path in metas:
             meta = json.loads(meta_path.read_text())
             body = meta_path.with_name(meta_path.name.replace(".meta.json", ".xml")).read_bytes()
             raw = meta["headers"]
-            headers = [(raw[i], raw[i + 1]) for i in range(0, len(raw), 2)
-                       if raw[i].lower() in ("retry-after", "content-type")]
+            headers = [
+                (raw[i], raw[i + 1])
+                for i in range(0, len(raw), 2)
+                if raw[i].lower() in ("retry-after", "content-type")
+            ]
             parts = urlsplit(meta["path"])
             self.add(parts.path, parts.query, meta["status"], body, headers)
 
-    def add(self, path: str, query: str | dict, status: int, body: bytes,
-            headers: list[tuple[str, str]] | None = None, *, replace: bool = False) -> None:
+    def add(
+        self,
+        path: str,
+        query: str | dict,
+        status: int,
+        body: bytes,
+        headers: list[tuple[str, str]] | None = None,
+        *,
+        replace: bool = False,
+    ) -> None:
         """Register a reply for a request (appended after earlier ones for the same request)."""
         if isinstance(query, dict):
             query = "&".join(f"{k}={v}" for k, v in query.items())
@@ -185,13 +203,16 @@ def paged_listrecords(per_page: int = 1, token_id: str = "6961231") -> list[tupl
         nxt = start + per_page
         token.text = f"{token_id}|{nxt}" if nxt < len(records) else None
         asked_with = "" if start == 0 else f"{token_id}|{start}"
-        pages.append((asked_with, etree.tostring(page_root, xml_declaration=True,
-                                                 encoding="UTF-8")))
+        pages.append(
+            (asked_with, etree.tostring(page_root, xml_declaration=True, encoding="UTF-8"))
+        )
     return pages
 
 
 def oai_error(code: str, message: str) -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<OAI-PMH xmlns="{OAI_NS}">'
-            f"<responseDate>2018-06-21T14:31:04Z</responseDate>"
-            f'<request verb="ListRecords">http://export.arxiv.org/oai2</request>'
-            f'<error code="{code}">{message}</error></OAI-PMH>').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<OAI-PMH xmlns="{OAI_NS}">'
+        f"<responseDate>2018-06-21T14:31:04Z</responseDate>"
+        f'<request verb="ListRecords">http://export.arxiv.org/oai2</request>'
+        f'<error code="{code}">{message}</error></OAI-PMH>'
+    ).encode()

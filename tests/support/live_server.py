@@ -54,8 +54,9 @@ def running_app(app: Any, *, port: int | None = None) -> Iterator[str]:
     import uvicorn
 
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"live-server-{port}", daemon=True)
     thread.start()
@@ -73,14 +74,31 @@ def running_app(app: Any, *, port: int | None = None) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def serve_process(env: dict[str, str], *, port: int | None = None, workers: int = 1,
-                  extra_args: list[str] | None = None, timeout: float = 60.0,
-                  log_path: str | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+def serve_process(
+    env: dict[str, str],
+    *,
+    port: int | None = None,
+    workers: int = 1,
+    extra_args: list[str] | None = None,
+    timeout: float = 60.0,
+    log_path: str | None = None,
+) -> Iterator[tuple[str, subprocess.Popen]]:
     """``paperwire serve`` in a subprocess; env is merged over os.environ."""
     port = port or free_port()
     full_env = {**os.environ, **env}
-    args = [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port",
-            str(port), "--workers", str(workers), *(extra_args or [])]
+    args = [
+        sys.executable,
+        "-m",
+        "paperwire",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        *(extra_args or []),
+    ]
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(args, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

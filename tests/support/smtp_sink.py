@@ -68,8 +68,9 @@ class _Handler:
         with sink.lock:
             sink.count += 1
             if sink.keep:
-                sink.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
-                                              envelope.content, msg))
+                sink.messages.append(
+                    Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, msg)
+                )
             sink.cond.notify_all()
             n = sink.count
         if sink.on_data is not None:
@@ -84,8 +85,11 @@ class _Auth:
         self.user, self.password = user.encode(), password.encode()
 
     def __call__(self, server, session, envelope, mechanism, auth_data):
-        if isinstance(auth_data, LoginPassword) and auth_data.login == self.user \
-                and auth_data.password == self.password:
+        if (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == self.user
+            and auth_data.password == self.password
+        ):
             return AuthResult(success=True)
         return AuthResult(success=False, handled=False)
 
@@ -94,15 +98,15 @@ class _Auth:
 class SmtpSink:
     host: str = "127.0.0.1"
     port: int = 0
-    tls: str = "none"                         # none | starttls | tls
+    tls: str = "none"  # none | starttls | tls
     ssl_context: ssl.SSLContext | None = None  # server side, for starttls / tls
     user: str | None = None
     password: str | None = None
     parse: bool = True
     keep: bool = True
     on_rcpt: Callable[[int], None] | None = None
-    on_data: Callable[[int], None] | None = None     # after message n is stored, before 250
-    script: list[str | None] = field(default_factory=list)       # replies to next DATAs
+    on_data: Callable[[int], None] | None = None  # after message n is stored, before 250
+    script: list[str | None] = field(default_factory=list)  # replies to next DATAs
     rcpt_script: list[str | None] = field(default_factory=list)  # replies to next RCPTs
     messages: list[Received] = field(default_factory=list)
     count: int = 0
@@ -122,13 +126,16 @@ class SmtpSink:
         if self.user is not None:
             # aiosmtpd's auth_require_tls only knows STARTTLS; with implicit TLS the server
             # socket itself is TLS, so every session (and its AUTH) is encrypted already.
-            kwargs.update(authenticator=_Auth(self.user, self.password or ""),
-                          auth_required=True,
-                          auth_require_tls=self.tls == "starttls")
+            kwargs.update(
+                authenticator=_Auth(self.user, self.password or ""),
+                auth_required=True,
+                auth_require_tls=self.tls == "starttls",
+            )
         with warnings.catch_warnings():  # its warning about AUTH without STARTTLS (above)
             warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
-            return SMTP(_Handler(self), hostname="sink.test", decode_data=False,
-                        data_size_limit=0, **kwargs)
+            return SMTP(
+                _Handler(self), hostname="sink.test", decode_data=False, data_size_limit=0, **kwargs
+            )
 
     def start(self) -> SmtpSink:
         ready = threading.Event()
@@ -139,7 +146,8 @@ class SmtpSink:
             asyncio.set_event_loop(loop)
             server_ssl = self.ssl_context if self.tls == "tls" else None
             self._server = loop.run_until_complete(
-                loop.create_server(self._factory, self.host, self.port, ssl=server_ssl))
+                loop.create_server(self._factory, self.host, self.port, ssl=server_ssl)
+            )
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
             loop.run_forever()
@@ -203,21 +211,29 @@ def self_signed_cert(folder, names=("localhost", "127.0.0.1")) -> tuple[ssl.SSLC
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([alt(n) for n in names]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([alt(n) for n in names]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = folder / f"{names[0]}.pem", folder / f"{names[0]}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert_path, key_path)
     return server, str(cert_path)

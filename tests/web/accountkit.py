@@ -68,8 +68,9 @@ def csrf(client: TestClient, path: str = "/signin") -> str:
     return match.group(1)
 
 
-def post_form(client: TestClient, url: str, data: dict | None = None, *, token_from: str = "/",
-              **kwargs):
+def post_form(
+    client: TestClient, url: str, data: dict | None = None, *, token_from: str = "/", **kwargs
+):
     data = dict(data or {})
     data.setdefault("csrf_token", csrf(client, token_from))
     kwargs.setdefault("follow_redirects", False)
@@ -77,8 +78,9 @@ def post_form(client: TestClient, url: str, data: dict | None = None, *, token_f
 
 
 def signin(client: TestClient, username: str, password: str = PASSWORD):
-    response = post_form(client, "/signin", {"username": username, "password": password},
-                         token_from="/signin")
+    response = post_form(
+        client, "/signin", {"username": username, "password": password}, token_from="/signin"
+    )
     assert response.status_code == 303, response.text[:500]
     return response
 

@@ -18,8 +18,12 @@ from tests.web.accountkit import (
 
 
 def _signup(client, username="alice", password=PASSWORD, confirm=None, email="", next=""):
-    data = {"username": username, "password": password,
-            "password_confirm": password if confirm is None else confirm, "email": email}
+    data = {
+        "username": username,
+        "password": password,
+        "password_confirm": password if confirm is None else confirm,
+        "email": email,
+    }
     if next:
         data["next"] = next
     return post_form(client, "/signup", data, token_from="/signup")
@@ -101,23 +105,36 @@ def test_taken_username_is_a_conflict(web, db):
 
 def test_signin_wrong_password_and_unknown_user_look_the_same(web, db):
     make_user(db, "dave")
-    wrong = post_form(web, "/signin", {"username": "dave", "password": "nope nope"},
-                      token_from="/signin")
-    unknown = post_form(web, "/signin", {"username": "nobody", "password": "nope nope"},
-                        token_from="/signin")
+    wrong = post_form(
+        web, "/signin", {"username": "dave", "password": "nope nope"}, token_from="/signin"
+    )
+    unknown = post_form(
+        web, "/signin", {"username": "nobody", "password": "nope nope"}, token_from="/signin"
+    )
     assert wrong.status_code == unknown.status_code == 400
-    assert "Wrong username or password." in wrong.text and "Wrong username or password." in unknown.text
+    assert (
+        "Wrong username or password." in wrong.text
+        and "Wrong username or password." in unknown.text
+    )
     assert "pw_session" not in wrong.headers.get("set-cookie", "")
 
 
 def test_signin_sets_a_fresh_session_and_next_is_kept_local(web, db):
     make_user(db, "erin")
-    ok = post_form(web, "/signin", {"username": "ERIN", "password": PASSWORD, "next": "/submit"},
-                   token_from="/signin")
+    ok = post_form(
+        web,
+        "/signin",
+        {"username": "ERIN", "password": PASSWORD, "next": "/submit"},
+        token_from="/signin",
+    )
     assert ok.status_code == 303 and ok.headers["location"] == "/submit"
     for evil in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
-        r = post_form(web, "/signin", {"username": "erin", "password": PASSWORD, "next": evil},
-                      token_from="/signin")
+        r = post_form(
+            web,
+            "/signin",
+            {"username": "erin", "password": PASSWORD, "next": evil},
+            token_from="/signin",
+        )
         assert r.headers["location"] == "/", evil
     with db.session() as s:
         # Each sign-in ended the previous session of this browser: one row remains.
@@ -163,7 +180,8 @@ def test_profile_lists_submissions_upvotes_and_comments(web, db):
     recs = make_feed_papers(db, 2, day=dt.date(2026, 11, 20), title="Sequence models for cells")
     with db.session() as s:
         s.query(FeedEntry).filter(FeedEntry.paper_id == recs[0].id).update(
-            {"submitted_by": user.id})
+            {"submitted_by": user.id}
+        )
         votes.add_vote(s, user.id, recs[1].id)
         comments.add_comment(s, recs[1].id, user.id, "Nice *work*", "<p>Nice <em>work</em></p>")
     signin(web, "hana")
@@ -184,12 +202,16 @@ def test_api_tokens_are_shown_once_stored_hashed_and_revocable(web, db):
     signin(web, "ivan")
     r = post_form(web, "/profile/tokens", {"name": "my bot"}, token_from="/profile")
     assert r.status_code == 201 and "no-store" in r.headers["cache-control"]
-    token = re.search(r'id="new-token" class="token-value" readonly value="(pw_[^"]+)"', r.text).group(1)
+    token = re.search(
+        r'id="new-token" class="token-value" readonly value="(pw_[^"]+)"', r.text
+    ).group(1)
     with db.session() as s:
         row = s.scalar(select(ApiToken).where(ApiToken.user_id == user.id))
         assert row.name == "my bot" and row.token_hash != token and len(row.token_hash) == 64
     assert web.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json() == {
-        "name": "ivan", "isAdmin": False}
+        "name": "ivan",
+        "isAdmin": False,
+    }
     assert token not in web.get("/profile").text  # never shown again
     r = post_form(web, f"/profile/tokens/{row.id}/revoke", token_from="/profile")
     assert r.status_code == 303
@@ -213,22 +235,35 @@ def test_password_change_signs_out_other_browsers(web, db):
     signin(web, "kim")
     other = new_client(web.app)
     signin(other, "kim")
-    r = post_form(web, "/profile/password", {"current_password": PASSWORD,
-                                             "new_password": "a new passphrase",
-                                             "new_password_confirm": "a new passphrase"},
-                  token_from="/profile")
+    r = post_form(
+        web,
+        "/profile/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "a new passphrase",
+            "new_password_confirm": "a new passphrase",
+        },
+        token_from="/profile",
+    )
     assert r.status_code == 200 and "Your password was changed" in r.text
     assert web.get("/profile").status_code == 200
     assert other.get("/profile", follow_redirects=False).status_code == 303
-    bad = post_form(web, "/profile/password", {"current_password": "wrong one!",
-                                               "new_password": "another passphrase",
-                                               "new_password_confirm": "another passphrase"},
-                    token_from="/profile")
+    bad = post_form(
+        web,
+        "/profile/password",
+        {
+            "current_password": "wrong one!",
+            "new_password": "another passphrase",
+            "new_password_confirm": "another passphrase",
+        },
+        token_from="/profile",
+    )
     assert bad.status_code == 400 and "current password is wrong" in bad.text
     signin(new_client(web.app), "kim", "a new passphrase")
 
 
 # --- deleting one's own account ------------------------------------------------------------
+
 
 def test_deleting_an_account_removes_votes_empties_comments_and_keeps_submissions(web, db):
     import datetime as dt
@@ -242,8 +277,9 @@ def test_deleting_an_account_removes_votes_empties_comments_and_keeps_submission
     alice, bob = make_user(db, "alice"), make_user(db, "bob")
     token = token_for(db, alice)
     with db.session() as s:
-        add_feed_entry(s, p2.id, dt.date(2025, 5, 1), submitted_by=alice.id,
-                       submitted_by_name="alice")
+        add_feed_entry(
+            s, p2.id, dt.date(2025, 5, 1), submitted_by=alice.id, submitted_by_name="alice"
+        )
     signin(web, "alice")
     post_form(web, f"/papers/{p1.id}/upvote")
     post_form(web, f"/papers/{p1.id}/comments", {"body": "replied to"})
@@ -253,26 +289,39 @@ def test_deleting_an_account_removes_votes_empties_comments_and_keeps_submission
     other = new_client(web.app)
     signin(other, "bob")
     post_form(other, f"/papers/{p1.id}/upvote")
-    post_form(other, f"/papers/{p1.id}/comments", {"body": "an answer from bob",
-                                                   "parent_id": str(replied)})
+    post_form(
+        other,
+        f"/papers/{p1.id}/comments",
+        {"body": "an answer from bob", "parent_id": str(replied)},
+    )
     with db.session() as s:
         assert s.get(Paper, p1.id).upvotes == 2 and s.get(Paper, p1.id).num_comments == 3
 
-    wrong = post_form(web, "/profile/delete", {"password": "not it at all", "confirm": "alice"},
-                      token_from="/profile")
+    wrong = post_form(
+        web,
+        "/profile/delete",
+        {"password": "not it at all", "confirm": "alice"},
+        token_from="/profile",
+    )
     assert wrong.status_code == 400 and "password is wrong" in wrong.text
-    unconfirmed = post_form(web, "/profile/delete", {"password": PASSWORD, "confirm": "alic"},
-                            token_from="/profile")
+    unconfirmed = post_form(
+        web, "/profile/delete", {"password": PASSWORD, "confirm": "alic"}, token_from="/profile"
+    )
     assert unconfirmed.status_code == 400 and "Type your username" in unconfirmed.text
 
-    done = post_form(web, "/profile/delete", {"password": PASSWORD, "confirm": "Alice"},
-                     token_from="/profile")
+    done = post_form(
+        web, "/profile/delete", {"password": PASSWORD, "confirm": "Alice"}, token_from="/profile"
+    )
     assert done.status_code == 200 and "Account deleted" in done.text
     assert "pw_session=" in done.headers["set-cookie"]  # the cookie is cleared
     assert web.get("/profile", follow_redirects=False).status_code == 303
     assert web.get("/api/me", headers=bearer(token)).status_code == 401
-    bad = post_form(new_client(web.app), "/signin", {"username": "alice", "password": PASSWORD},
-                    token_from="/signin")
+    bad = post_form(
+        new_client(web.app),
+        "/signin",
+        {"username": "alice", "password": PASSWORD},
+        token_from="/signin",
+    )
     assert bad.status_code == 400
     with db.session() as s:
         assert s.scalar(select(User).where(User.username == "alice")) is None
@@ -296,23 +345,27 @@ def test_deleting_an_account_removes_votes_empties_comments_and_keeps_submission
 def test_the_only_admin_cannot_delete_their_account(web, db):
     make_user(db, "chief", admin=True)
     signin(web, "chief")
-    r = post_form(web, "/profile/delete", {"password": PASSWORD, "confirm": "chief"},
-                  token_from="/profile")
+    r = post_form(
+        web, "/profile/delete", {"password": PASSWORD, "confirm": "chief"}, token_from="/profile"
+    )
     assert r.status_code == 400 and "only administrator" in r.text
     make_user(db, "deputy", admin=True)
-    r = post_form(web, "/profile/delete", {"password": PASSWORD, "confirm": "chief"},
-                  token_from="/profile")
+    r = post_form(
+        web, "/profile/delete", {"password": PASSWORD, "confirm": "chief"}, token_from="/profile"
+    )
     assert r.status_code == 200
 
 
 def test_account_deletion_needs_the_csrf_token_and_a_session(web, db):
     make_user(db, "pat")
-    anonymous = post_form(new_client(web.app), "/profile/delete",
-                          {"password": PASSWORD, "confirm": "pat"})
+    anonymous = post_form(
+        new_client(web.app), "/profile/delete", {"password": PASSWORD, "confirm": "pat"}
+    )
     assert anonymous.status_code == 401
     signin(web, "pat")
-    forged = web.post("/profile/delete", data={"password": PASSWORD, "confirm": "pat"},
-                      follow_redirects=False)
+    forged = web.post(
+        "/profile/delete", data={"password": PASSWORD, "confirm": "pat"}, follow_redirects=False
+    )
     assert forged.status_code == 403
     with db.session() as s:
         assert s.scalar(select(User).where(User.username == "pat")) is not None
@@ -323,4 +376,4 @@ def test_profile_offers_account_deletion(web, db):
     signin(web, "quinn")
     html = web.get("/profile").text
     assert 'action="/profile/delete"' in html and 'name="confirm"' in html
-    assert 'name="csrf_token"' in html[html.index('action="/profile/delete"'):]
+    assert 'name="csrf_token"' in html[html.index('action="/profile/delete"') :]

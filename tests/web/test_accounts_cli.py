@@ -12,16 +12,28 @@ from tests.web.accountkit import fast_hashing  # noqa: F401
 
 
 def _run(settings, *args, input=None):
-    env = {"PAPERWIRE_DATABASE_URL": settings.database_url,
-           "PAPERWIRE_DATA_DIR": str(settings.data_dir), "PAPERWIRE_LOAD_DEMO_DATA": "0"}
+    env = {
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_LOAD_DEMO_DATA": "0",
+    }
     return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
 
 
 def test_create_admin_then_token_that_authenticates(settings, db, tmp_path):
     pw = tmp_path / "pw"
     pw.write_text("a long passphrase\n")
-    r = _run(settings, "user", "create", "--admin", "admin", "--email", "Ops@Example.org",
-             "--password-file", str(pw))
+    r = _run(
+        settings,
+        "user",
+        "create",
+        "--admin",
+        "admin",
+        "--email",
+        "Ops@Example.org",
+        "--password-file",
+        str(pw),
+    )
     assert r.exit_code == 0, r.output
     assert "created administrator admin" in r.output
     with db.session() as s:

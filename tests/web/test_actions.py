@@ -28,12 +28,17 @@ def _paper(db, pid):
 
 # --- upvotes -------------------------------------------------------------------------------
 
+
 def test_upvote_form_toggles_and_redirects_back(web, db):
     (rec,) = make_feed_papers(db, 1, day=dt.date(2026, 11, 25), upvotes=4)
     make_user(db, "alice")
     signin(web, "alice")
-    r = post_form(web, f"/papers/{rec.id}/upvote", token_from=f"/papers/{rec.id}",
-                  headers={"referer": "http://testserver/trending"})
+    r = post_form(
+        web,
+        f"/papers/{rec.id}/upvote",
+        token_from=f"/papers/{rec.id}",
+        headers={"referer": "http://testserver/trending"},
+    )
     assert r.status_code == 303 and r.headers["location"] == "/trending"
     assert _paper(db, rec.id).upvotes == 5
     page = web.get(f"/papers/{rec.id}").text
@@ -47,8 +52,12 @@ def test_upvote_json_for_the_page_script(web, db):
     make_user(db, "alice")
     signin(web, "alice")
     for expected in ((True, 1), (False, 0)):
-        r = post_form(web, f"/papers/{rec.id}/upvote", token_from=f"/papers/{rec.id}",
-                      headers={"accept": "application/json"})
+        r = post_form(
+            web,
+            f"/papers/{rec.id}/upvote",
+            token_from=f"/papers/{rec.id}",
+            headers={"accept": "application/json"},
+        )
         assert r.status_code == 200
         assert (r.json()["upvoted"], r.json()["upvotes"]) == expected
 
@@ -81,8 +90,12 @@ def test_signed_out_upvote_goes_to_sign_in(web, db):
     (rec,) = make_papers(db, 1)
     r = post_form(web, f"/papers/{rec.id}/upvote", token_from="/signin")
     assert r.status_code == 303 and r.headers["location"].startswith("/signin?next=")
-    j = post_form(web, f"/papers/{rec.id}/upvote", token_from="/signin",
-                  headers={"accept": "application/json"})
+    j = post_form(
+        web,
+        f"/papers/{rec.id}/upvote",
+        token_from="/signin",
+        headers={"accept": "application/json"},
+    )
     assert j.status_code == 401 and j.json()["error"] == "unauthorized"
     assert _paper(db, rec.id).upvotes == 0
 
@@ -90,8 +103,9 @@ def test_signed_out_upvote_goes_to_sign_in(web, db):
 def test_upvote_unknown_paper_is_404(web, db):
     make_user(db, "alice")
     signin(web, "alice")
-    r = post_form(web, "/papers/2501.99999/upvote", token_from="/",
-                  headers={"accept": "application/json"})
+    r = post_form(
+        web, "/papers/2501.99999/upvote", token_from="/", headers={"accept": "application/json"}
+    )
     assert r.status_code == 404 and "2501.99999" in r.json()["detail"]
 
 
@@ -107,13 +121,16 @@ def test_old_style_ids_work_in_write_urls(web, db):
 
 # --- comments ------------------------------------------------------------------------------
 
+
 def test_comment_is_markdown_sanitized_and_counted(web, db):
     (rec,) = make_papers(db, 1)
     make_user(db, "alice")
     signin(web, "alice")
-    body = ("**Great** paper, see [code](https://example.org/x).\n\n"
-            "<script>alert('x')</script> <img src=x onerror=alert(1)> "
-            "[bad](javascript:alert(1)) <a href=\"https://evil.example\">raw</a>")
+    body = (
+        "**Great** paper, see [code](https://example.org/x).\n\n"
+        "<script>alert('x')</script> <img src=x onerror=alert(1)> "
+        '[bad](javascript:alert(1)) <a href="https://evil.example">raw</a>'
+    )
     r = post_form(web, f"/papers/{rec.id}/comments", {"body": body}, token_from=f"/papers/{rec.id}")
     assert r.status_code == 303 and r.headers["location"].startswith(f"/papers/{rec.id}#comment-")
     with db.session() as s:
@@ -121,7 +138,11 @@ def test_comment_is_markdown_sanitized_and_counted(web, db):
     html = comment.body_html
     assert "<strong>Great</strong>" in html
     assert '<a href="https://example.org/x" rel="nofollow ugc">code</a>' in html
-    assert "<script" not in html and "<img" not in html and "onerror=" not in html.replace("onerror=alert(1)&gt;", "")
+    assert (
+        "<script" not in html
+        and "<img" not in html
+        and "onerror=" not in html.replace("onerror=alert(1)&gt;", "")
+    )
     assert "javascript:" not in html.split("[bad]")[0] and 'href="javascript' not in html
     assert '<a href="https://evil.example"' not in html  # raw HTML stays text
     assert comment.body == body  # the Markdown as written is kept
@@ -150,14 +171,19 @@ def test_replies_are_threaded(web, db):
     post_form(web, f"/papers/{rec.id}/comments", {"body": "first"}, token_from="/")
     with db.session() as s:
         parent = s.scalar(select(Comment.id))
-    r = post_form(web, f"/papers/{rec.id}/comments", {"body": "answer", "parent_id": str(parent)},
-                  token_from="/")
+    r = post_form(
+        web,
+        f"/papers/{rec.id}/comments",
+        {"body": "answer", "parent_id": str(parent)},
+        token_from="/",
+    )
     assert r.status_code == 303
     with db.session() as s:
         child = s.scalar(select(Comment).where(Comment.body == "answer"))
     assert child.parent_id == parent
-    bad = post_form(web, f"/papers/{rec.id}/comments", {"body": "x", "parent_id": "999999"},
-                    token_from="/")
+    bad = post_form(
+        web, f"/papers/{rec.id}/comments", {"body": "x", "parent_id": "999999"}, token_from="/"
+    )
     assert bad.status_code == 400 and "does not exist" in bad.text
 
 
@@ -201,8 +227,9 @@ def test_reply_and_delete_with_the_paper_pages_own_forms(web, db):
     html = bob.get(page).text
     assert f'<input type="hidden" name="parent_id" value="{top}">' in html
     assert f"/comments/{top}/delete" not in html  # not bob's comment
-    r = post_form(bob, f"{page}/comments", {"body": "an *answer*", "parent_id": str(top)},
-                  token_from=page)
+    r = post_form(
+        bob, f"{page}/comments", {"body": "an *answer*", "parent_id": str(top)}, token_from=page
+    )
     assert r.status_code == 303
     with db.session() as s:
         reply = s.scalar(select(Comment).where(Comment.parent_id == top))
@@ -217,6 +244,7 @@ def test_reply_and_delete_with_the_paper_pages_own_forms(web, db):
 
 
 # --- moderation ----------------------------------------------------------------------------
+
 
 def test_only_admins_hide_and_unhide(web, db):
     (rec,) = make_feed_papers(db, 1, day=dt.date(2026, 11, 25))
@@ -239,6 +267,7 @@ def test_only_admins_hide_and_unhide(web, db):
 
 # --- submit --------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def replay():
     with arxiv_replay_server() as server:
@@ -249,8 +278,13 @@ def replay():
 def submit_client(settings, db, replay):
     from fastapi.testclient import TestClient
 
-    app = make_app(settings, db, submit_max_age_days=100000, submit_daily_quota=2,
-                   **replay.settings_overrides())
+    app = make_app(
+        settings,
+        db,
+        submit_max_age_days=100000,
+        submit_daily_quota=2,
+        **replay.settings_overrides(),
+    )
     with TestClient(app) as client:
         make_user(db, "alice")
         signin(client, "alice")

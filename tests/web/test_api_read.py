@@ -14,31 +14,42 @@ DAY = dt.date(2025, 3, 5)  # Wednesday of 2025-W10
 
 
 def test_daily_papers_has_the_public_api_shape(client, db):
-    recs = make_feed_papers(db, 2, day=DAY, upvotes=[4, 9], submitted_by_name="akhaliq",
-                            num_comments=2)
+    recs = make_feed_papers(
+        db, 2, day=DAY, upvotes=[4, 9], submitted_by_name="akhaliq", num_comments=2
+    )
     resp = client.get(f"/api/daily_papers?date={DAY}")
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("application/json")
     body = resp.json()
     assert [item["paper"]["id"] for item in body] == [recs[1].id, recs[0].id]
     item = body[0]
-    assert set(item) >= {"paper", "submittedOnDailyAt", "submittedBy", "numComments", "title",
-                         "publishedAt"}
+    assert set(item) >= {
+        "paper",
+        "submittedOnDailyAt",
+        "submittedBy",
+        "numComments",
+        "title",
+        "publishedAt",
+    }
     paper = item["paper"]
     assert set(paper) >= {"id", "title", "summary", "authors", "publishedAt", "upvotes"}
     assert paper["upvotes"] == 9 and item["numComments"] == 2
     assert all(set(a) >= {"name"} for a in paper["authors"])
     assert item["submittedBy"] == {"name": "akhaliq"}
-    assert item["submittedOnDailyAt"].startswith(str(DAY)) and item["submittedOnDailyAt"].endswith("Z")
+    assert item["submittedOnDailyAt"].startswith(str(DAY)) and item["submittedOnDailyAt"].endswith(
+        "Z"
+    )
     assert resp.headers["x-total-count"] == "2"
 
 
 def test_daily_papers_by_week_and_month_and_sorts(client, db):
     a = make_feed_papers(db, 1, day=DAY, upvotes=1, published_at=dt.datetime(2025, 3, 1))[0]
-    b = make_feed_papers(db, 1, day=DAY + dt.timedelta(days=2), upvotes=5,
-                         published_at=dt.datetime(2025, 2, 1))[0]
-    c = make_feed_papers(db, 1, day=dt.date(2025, 3, 20), upvotes=3,
-                         published_at=dt.datetime(2025, 3, 18))[0]
+    b = make_feed_papers(
+        db, 1, day=DAY + dt.timedelta(days=2), upvotes=5, published_at=dt.datetime(2025, 2, 1)
+    )[0]
+    c = make_feed_papers(
+        db, 1, day=dt.date(2025, 3, 20), upvotes=3, published_at=dt.datetime(2025, 3, 18)
+    )[0]
     week = client.get("/api/daily_papers?week=2025-W10").json()
     assert [i["paper"]["id"] for i in week] == [b.id, a.id]
     month = client.get("/api/daily_papers?month=2025-03&sort=publishedAt").json()
@@ -58,17 +69,20 @@ def test_daily_papers_limit_and_pages(client, db):
     assert client.get(f"/api/daily_papers?date={DAY}&limit=2&p=9").json() == []
 
 
-@pytest.mark.parametrize("query,status,needle", [
-    ("date=2025-02-30", 400, "YYYY-MM-DD"),
-    ("week=2025-53", 400, "ISO week"),
-    ("month=March", 400, "YYYY-MM"),
-    ("date=2025-03-05&week=2025-W10", 400, "only one of"),
-    ("sort=best", 400, "sort must be one of"),
-    ("limit=0", 422, "limit"),
-    ("limit=1000", 422, "limit"),
-    ("limit=ten", 422, "limit"),
-    ("p=0", 422, "p"),
-])
+@pytest.mark.parametrize(
+    "query,status,needle",
+    [
+        ("date=2025-02-30", 400, "YYYY-MM-DD"),
+        ("week=2025-53", 400, "ISO week"),
+        ("month=March", 400, "YYYY-MM"),
+        ("date=2025-03-05&week=2025-W10", 400, "only one of"),
+        ("sort=best", 400, "sort must be one of"),
+        ("limit=0", 422, "limit"),
+        ("limit=1000", 422, "limit"),
+        ("limit=ten", 422, "limit"),
+        ("p=0", 422, "p"),
+    ],
+)
 def test_daily_papers_bad_input_is_a_json_error(client, query, status, needle):
     resp = client.get(f"/api/daily_papers?{query}")
     assert resp.status_code == status
@@ -89,8 +103,9 @@ def test_get_paper_by_id_including_old_style_ids(client, db):
     assert body["bibtex"].startswith("@misc{")
 
 
-@pytest.mark.parametrize("path", ["/api/papers/0000.00000", "/api/papers/0000.00000/similar",
-                                  "/api/papers/" + "9" * 200])
+@pytest.mark.parametrize(
+    "path", ["/api/papers/0000.00000", "/api/papers/0000.00000/similar", "/api/papers/" + "9" * 200]
+)
 def test_unknown_paper_is_json_404(client, path):
     resp = client.get(path)
     assert resp.status_code == 404
@@ -100,8 +115,10 @@ def test_unknown_paper_is_json_404(client, path):
 def test_a_nul_in_a_paper_id_is_refused_at_the_edge(client):
     resp = client.get("/api/papers/%00")
     assert resp.status_code == 400
-    assert resp.json() == {"error": "bad_request",
-                           "detail": "the path contains a control character (U+0000)"}
+    assert resp.json() == {
+        "error": "bad_request",
+        "detail": "the path contains a control character (U+0000)",
+    }
 
 
 def test_hidden_paper_is_404_in_the_api(client, db):
@@ -122,10 +139,19 @@ def test_search_api_returns_papers_scores_and_highlights(client, db):
     assert isinstance(body[0]["score"], float) and body[0]["highlights"]
 
 
-@pytest.mark.parametrize("query,status", [("", 422), ("q=", 400), ("q=%20", 400),
-                                          ("q=seq&mode=magic", 400), ("q=seq&limit=0", 422),
-                                          ("q=seq&limit=101", 422), ("q=seq%00", 400),
-                                          ("q=" + "a" * 1001, 422)])
+@pytest.mark.parametrize(
+    "query,status",
+    [
+        ("", 422),
+        ("q=", 400),
+        ("q=%20", 400),
+        ("q=seq&mode=magic", 400),
+        ("q=seq&limit=0", 422),
+        ("q=seq&limit=101", 422),
+        ("q=seq%00", 400),
+        ("q=" + "a" * 1001, 422),
+    ],
+)
 def test_search_api_bad_input(client, query, status):
     resp = client.get(f"/api/papers/search?{query}")
     assert resp.status_code == status
@@ -134,7 +160,7 @@ def test_search_api_bad_input(client, query, status):
 
 def test_malformed_query_is_answered_with_a_notice_header(client, db):
     make_papers(db, 1, title="Seq2seq models")
-    resp = client.get('/api/papers/search', params={"q": 'seq "unbalanced', "mode": "lexical"})
+    resp = client.get("/api/papers/search", params={"q": 'seq "unbalanced', "mode": "lexical"})
     assert resp.status_code == 200
     assert resp.headers.get("x-search-notices")
 
@@ -142,11 +168,23 @@ def test_malformed_query_is_answered_with_a_notice_header(client, db):
 def test_openapi_document_lists_the_read_endpoints(client):
     doc = client.get("/openapi.json").json()
     paths = doc["paths"]
-    for path in ("/api/daily_papers", "/api/papers/search", "/api/papers/{paper_id}",
-                 "/api/papers/{paper_id}/similar", "/feeds/daily.atom"):
+    for path in (
+        "/api/daily_papers",
+        "/api/papers/search",
+        "/api/papers/{paper_id}",
+        "/api/papers/{paper_id}/similar",
+        "/feeds/daily.atom",
+    ):
         assert path in paths, path
     daily = paths["/api/daily_papers"]["get"]
-    assert {p["name"] for p in daily["parameters"]} >= {"date", "week", "month", "sort", "limit", "p"}
+    assert {p["name"] for p in daily["parameters"]} >= {
+        "date",
+        "week",
+        "month",
+        "sort",
+        "limit",
+        "p",
+    }
     assert "404" in paths["/api/papers/{paper_id}"]["get"]["responses"]
 
 
@@ -155,8 +193,16 @@ def test_unknown_api_path_is_json_404(client):
     assert resp.status_code == 404 and resp.json()["error"] == "not_found"
 
 
-@pytest.mark.parametrize("q", ["foo:bar", "cat:日本", "author:\u201cL\u00f6we\u201d seq",
-                               "seq \u2014 \u00e9t\u00e9 after:nope", "\u00e4:\u00f6"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "foo:bar",
+        "cat:日本",
+        "author:\u201cL\u00f6we\u201d seq",
+        "seq \u2014 \u00e9t\u00e9 after:nope",
+        "\u00e4:\u00f6",
+    ],
+)
 def test_search_api_never_fails_on_notices_with_any_text(client, db, q):
     from urllib.parse import unquote
 
@@ -174,8 +220,10 @@ def test_search_api_total_does_not_depend_on_limit(client, db):
     for limit, pages in ((2, 5), (4, 3), (50, 1)):
         ids = []
         for p in range(1, pages + 1):
-            resp = client.get("/api/papers/search",
-                              params={"q": "prot", "mode": "lexical", "limit": limit, "p": p})
+            resp = client.get(
+                "/api/papers/search",
+                params={"q": "prot", "mode": "lexical", "limit": limit, "p": p},
+            )
             totals.add(resp.headers["x-total-count"])
             ids += [r["paper"]["id"] for r in resp.json()]
         assert resp.headers["x-has-more"] == "false" and len(set(ids)) == 9 == len(ids)
@@ -193,8 +241,9 @@ def model_prepared_elsewhere(monkeypatch):
         yield
 
 
-def test_similar_while_the_model_is_prepared_is_503_with_retry_after(model_prepared_elsewhere,
-                                                                     client, db):
+def test_similar_while_the_model_is_prepared_is_503_with_retry_after(
+    model_prepared_elsewhere, client, db
+):
     (rec,) = make_papers(db, 1, title="Selective state spaces")
     resp = client.get(f"/api/papers/{rec.id}/similar")
     assert resp.status_code == 503
@@ -209,5 +258,7 @@ def test_similar_while_the_model_is_prepared_is_503_with_retry_after(model_prepa
 def test_openapi_declares_the_503_of_similar_with_its_retry_after(client):
     doc = client.get("/openapi.json").json()
     declared = doc["paths"]["/api/papers/{paper_id}/similar"]["get"]["responses"]["503"]
-    assert declared["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+    assert declared["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorOut"
+    }
     assert "Retry-After" in declared["headers"]

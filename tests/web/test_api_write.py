@@ -77,14 +77,20 @@ def test_withdrawing_never_removes_another_users_vote(web, db, alice):
 def test_comment_roundtrip_sanitized(web, db, alice):
     (rec,) = make_papers(db, 1)
     _, headers = alice
-    r = web.post(f"/api/papers/{rec.id}/comments", headers=headers,
-                 json={"body": "See [this](https://example.org) <script>x()</script>"})
+    r = web.post(
+        f"/api/papers/{rec.id}/comments",
+        headers=headers,
+        json={"body": "See [this](https://example.org) <script>x()</script>"},
+    )
     assert r.status_code == 201
     body = r.json()
     assert body["author"] == {"name": "alice"} and body["paperId"] == rec.id
     assert 'rel="nofollow ugc"' in body["bodyHtml"] and "<script>" not in body["bodyHtml"]
-    reply = web.post(f"/api/papers/{rec.id}/comments", headers=headers,
-                     json={"body": "me too", "parentId": body["id"]}).json()
+    reply = web.post(
+        f"/api/papers/{rec.id}/comments",
+        headers=headers,
+        json={"body": "me too", "parentId": body["id"]},
+    ).json()
     listed = web.get(f"/api/papers/{rec.id}/comments").json()
     assert [c["id"] for c in listed] == [body["id"], reply["id"]]
     assert listed[1]["parentId"] == body["id"]
@@ -93,14 +99,30 @@ def test_comment_roundtrip_sanitized(web, db, alice):
 def test_comment_bad_input(web, db, alice):
     (rec,) = make_papers(db, 1)
     _, headers = alice
-    assert "empty" in _error(web.post(f"/api/papers/{rec.id}/comments", headers=headers,
-                                      json={"body": "  "}), 400, "bad_request")
-    assert "required" in _error(web.post(f"/api/papers/{rec.id}/comments", headers=headers,
-                                         json={"parentId": 1}), 422, "invalid")
-    _error(web.post(f"/api/papers/{rec.id}/comments", headers=headers,
-                    content=b"{not json", ), 422, "invalid")
-    _error(web.post("/api/papers/2501.99999/comments", headers=headers, json={"body": "x"}),
-           404, "not_found")
+    assert "empty" in _error(
+        web.post(f"/api/papers/{rec.id}/comments", headers=headers, json={"body": "  "}),
+        400,
+        "bad_request",
+    )
+    assert "required" in _error(
+        web.post(f"/api/papers/{rec.id}/comments", headers=headers, json={"parentId": 1}),
+        422,
+        "invalid",
+    )
+    _error(
+        web.post(
+            f"/api/papers/{rec.id}/comments",
+            headers=headers,
+            content=b"{not json",
+        ),
+        422,
+        "invalid",
+    )
+    _error(
+        web.post("/api/papers/2501.99999/comments", headers=headers, json={"body": "x"}),
+        404,
+        "not_found",
+    )
 
 
 def test_only_author_or_admin_deletes_comments_and_only_admins_hide(web, db, alice):
@@ -108,13 +130,16 @@ def test_only_author_or_admin_deletes_comments_and_only_admins_hide(web, db, ali
     _, alice_headers = alice
     mallory = bearer(token_for(db, make_user(db, "mallory")))
     boss = bearer(token_for(db, make_user(db, "boss", admin=True)))
-    cid = web.post(f"/api/papers/{rec.id}/comments", headers=alice_headers,
-                   json={"body": "hello"}).json()["id"]
+    cid = web.post(
+        f"/api/papers/{rec.id}/comments", headers=alice_headers, json={"body": "hello"}
+    ).json()["id"]
     assert "author" in _error(web.delete(f"/api/comments/{cid}", headers=mallory), 403, "forbidden")
-    assert "administrators" in _error(web.post(f"/api/papers/{rec.id}/hide", headers=mallory),
-                                      403, "forbidden")
-    assert "administrators" in _error(web.post(f"/api/papers/{rec.id}/hide", headers=alice_headers),
-                                      403, "forbidden")
+    assert "administrators" in _error(
+        web.post(f"/api/papers/{rec.id}/hide", headers=mallory), 403, "forbidden"
+    )
+    assert "administrators" in _error(
+        web.post(f"/api/papers/{rec.id}/hide", headers=alice_headers), 403, "forbidden"
+    )
     r = web.delete(f"/api/comments/{cid}", headers=boss)
     assert r.status_code == 200 and r.json()["deleted"] is True
     assert web.post(f"/api/papers/{rec.id}/hide", headers=boss).json()["changed"] is True
@@ -129,8 +154,13 @@ def test_only_author_or_admin_deletes_comments_and_only_admins_hide(web, db, ali
 @pytest.fixture
 def api_submit(settings, db):
     with arxiv_replay_server() as replay:
-        app = make_app(settings, db, submit_max_age_days=100000, submit_daily_quota=3,
-                       **replay.settings_overrides())
+        app = make_app(
+            settings,
+            db,
+            submit_max_age_days=100000,
+            submit_daily_quota=3,
+            **replay.settings_overrides(),
+        )
         with TestClient(app) as client:
             user = make_user(db, "alice")
             yield client, bearer(token_for(db, user))
@@ -146,20 +176,28 @@ def test_api_submit_and_its_refusals(api_submit, db):
     assert item["submittedOnDailyAt"]
     assert "already on the feed" in _error(
         client.post("/api/papers/submit", headers=headers, json={"id": "1707.08567"}),
-        409, "conflict")
+        409,
+        "conflict",
+    )
     assert "not an arXiv id" in _error(
-        client.post("/api/papers/submit", headers=headers, json={"id": "hello"}),
-        400, "bad_request")
+        client.post("/api/papers/submit", headers=headers, json={"id": "hello"}), 400, "bad_request"
+    )
     assert "arXiv has no paper" in _error(
         client.post("/api/papers/submit", headers=headers, json={"id": "0808.05394"}),
-        404, "not_found")
+        404,
+        "not_found",
+    )
     _error(client.post("/api/papers/submit", headers=headers, json={}), 422, "invalid")
     make_papers(db, 2, published_at=dt.datetime.now(), id="2611.00011")
     make_papers(db, 1, published_at=dt.datetime.now(), id="2611.00012")
-    assert client.post("/api/papers/submit", headers=headers,
-                       json={"id": "2611.00011"}).status_code == 201
-    assert client.post("/api/papers/submit", headers=headers,
-                       json={"id": "2611.00012"}).status_code == 201
+    assert (
+        client.post("/api/papers/submit", headers=headers, json={"id": "2611.00011"}).status_code
+        == 201
+    )
+    assert (
+        client.post("/api/papers/submit", headers=headers, json={"id": "2611.00012"}).status_code
+        == 201
+    )
     r = client.post("/api/papers/submit", headers=headers, json={"id": "1605.08386"})
     assert "daily limit is 3" in _error(r, 429, "rate_limited")
     assert int(r.headers["retry-after"]) > 0
@@ -170,15 +208,31 @@ def test_api_submit_and_its_refusals(api_submit, db):
 def test_arxiv_down_is_503_and_changes_nothing(settings, db):
     with arxiv_replay_server() as replay:
         # Every request to the API path fails, as when arXiv is overloaded.
-        replay.add("/api/query", {"search_query": "", "id_list": "2611.00999",
-                                  "sortBy": "relevance", "sortOrder": "descending",
-                                  "start": "0", "max_results": "100"}, 500, b"oops")
-        app = make_app(settings, db, submit_max_age_days=100000, arxiv_max_retries=0,
-                       **replay.settings_overrides())
+        replay.add(
+            "/api/query",
+            {
+                "search_query": "",
+                "id_list": "2611.00999",
+                "sortBy": "relevance",
+                "sortOrder": "descending",
+                "start": "0",
+                "max_results": "100",
+            },
+            500,
+            b"oops",
+        )
+        app = make_app(
+            settings,
+            db,
+            submit_max_age_days=100000,
+            arxiv_max_retries=0,
+            **replay.settings_overrides(),
+        )
         with TestClient(app) as client:
             user = make_user(db, "alice")
-            r = client.post("/api/papers/submit", headers=bearer(token_for(db, user)),
-                            json={"id": "2611.00999"})
+            r = client.post(
+                "/api/papers/submit", headers=bearer(token_for(db, user)), json={"id": "2611.00999"}
+            )
     assert "try again later" in _error(r, 503, "unavailable")
     with db.session() as s:
         assert s.scalar(select(FeedEntry)) is None

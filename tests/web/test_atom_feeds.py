@@ -22,8 +22,11 @@ def _parse(resp):
     assert feed.feed.id and feed.feed.title and feed.feed.updated
     assert any(link.rel == "self" for link in feed.feed.links)
     # ...and the HTML page the feed follows (a feed reader's "open website").
-    assert [link.href for link in feed.feed.links
-            if link.rel == "alternate" and link.type == "text/html"], feed.feed.links
+    assert [
+        link.href
+        for link in feed.feed.links
+        if link.rel == "alternate" and link.type == "text/html"
+    ], feed.feed.links
     for entry in feed.entries:
         assert entry.id and entry.title and entry.updated and entry.link
         assert entry.link.startswith("http://127.0.0.1:8000/papers/")
@@ -32,8 +35,9 @@ def _parse(resp):
 
 def test_daily_feed_lists_the_days_papers(client, settings, db):
     today = site_today(settings)
-    recs = make_feed_papers(db, 3, day=today, upvotes=[1, 5, 3],
-                            title="Math $x^2$ & <tags> in a “title”")
+    recs = make_feed_papers(
+        db, 3, day=today, upvotes=[1, 5, 3], title="Math $x^2$ & <tags> in a “title”"
+    )
     feed = _parse(client.get("/feeds/daily.atom"))
     assert [e.link.rsplit("/", 1)[1] for e in feed.entries] == [recs[1].id, recs[2].id, recs[0].id]
     assert feed.entries[0].title == "Math x^2 & <tags> in a “title”"
@@ -58,8 +62,14 @@ def test_empty_feeds_are_still_valid(client):
 
 
 def test_search_feed(client, db):
-    make_papers(db, 1, id="2401.00001", title="Seq2seq models", abstract="sequence learning",
-                published_at=dt.datetime(2024, 1, 2))
+    make_papers(
+        db,
+        1,
+        id="2401.00001",
+        title="Seq2seq models",
+        abstract="sequence learning",
+        published_at=dt.datetime(2024, 1, 2),
+    )
     make_papers(db, 1, id="2401.00002", title="Other topic", abstract="galaxies")
     feed = _parse(client.get("/feeds/search.atom", params={"q": "seq", "mode": "lexical"}))
     assert [e.link.rsplit("/", 1)[1] for e in feed.entries] == ["2401.00001"]
@@ -79,16 +89,27 @@ def test_search_feed_is_the_search_result_set_newest_first(client, settings, db,
     query nothing matches gives an empty feed (it used to list the whole library)."""
     from paperwire.search.embedding_jobs import embed_pending
 
-    make_papers(db, 1, id="2301.00001", title="Dyadic martingales",
-                abstract="Dyadic decompositions in harmonic analysis.",
-                published_at=dt.datetime(2023, 1, 2))
+    make_papers(
+        db,
+        1,
+        id="2301.00001",
+        title="Dyadic martingales",
+        abstract="Dyadic decompositions in harmonic analysis.",
+        published_at=dt.datetime(2023, 1, 2),
+    )
     for i in range(12):
-        make_papers(db, 1, title=f"Galaxy survey number {i}", abstract="Redshifts of galaxies.",
-                    published_at=dt.datetime(2025, 1, 1 + i))
+        make_papers(
+            db,
+            1,
+            title=f"Galaxy survey number {i}",
+            abstract="Redshifts of galaxies.",
+            published_at=dt.datetime(2025, 1, 1 + i),
+        )
     embed_pending(settings, db)
     feed = _parse(client.get("/feeds/search.atom", params={"q": "dyadic"}))
-    page = client.get("/api/papers/search", params={"q": "dyadic", "sort": "newest",
-                                                     "limit": 50}).json()
+    page = client.get(
+        "/api/papers/search", params={"q": "dyadic", "sort": "newest", "limit": 50}
+    ).json()
     assert [e.link.rsplit("/", 1)[1] for e in feed.entries] == [r["paper"]["id"] for r in page]
     assert "2301.00001" in [r["paper"]["id"] for r in page]
     assert not any("Galaxy" in e.title for e in feed.entries)

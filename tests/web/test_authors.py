@@ -26,10 +26,20 @@ def _people(*names, affiliations=()):
 
 @pytest.fixture
 def smiths(db):
-    old, = make_papers(db, authors=_people("John Smith", "Ann Lee"),
-                       published_at=dt.datetime(2023, 1, 1), categories=["cs.CL"])
-    new, = make_feed_papers(db, 1, day=dt.date(2025, 3, 3), authors=_people("Smith, John", "Ann Lee"),
-                            published_at=dt.datetime(2025, 3, 1), categories=["cs.LG", "cs.CL"])
+    (old,) = make_papers(
+        db,
+        authors=_people("John Smith", "Ann Lee"),
+        published_at=dt.datetime(2023, 1, 1),
+        categories=["cs.CL"],
+    )
+    (new,) = make_feed_papers(
+        db,
+        1,
+        day=dt.date(2025, 3, 3),
+        authors=_people("Smith, John", "Ann Lee"),
+        published_at=dt.datetime(2025, 3, 1),
+        categories=["cs.LG", "cs.CL"],
+    )
     make_papers(db, authors=_people("J. Smith"))
     make_papers(db, authors=_people("Jane Smith"))
     return old, new
@@ -42,12 +52,15 @@ def test_author_api_lists_papers_newest_first_with_coauthors_and_variants(web, s
     data = r.json()
     assert data["name"] == "John Smith" and data["strictKey"] == "john smith"
     assert [i["paper"]["id"] for i in data["papers"]] == [new.id, old.id]
-    assert data["coauthors"] == [{"name": "Ann Lee", "strictKey": "ann lee", "papers": 2,
-                                  "url": "/authors/Ann%20Lee"}]
+    assert data["coauthors"] == [
+        {"name": "Ann Lee", "strictKey": "ann lee", "papers": 2, "url": "/authors/Ann%20Lee"}
+    ]
     assert {c["category"]: c["papers"] for c in data["categories"]} == {"cs.CL": 2, "cs.LG": 1}
     assert [i["paper"]["id"] for i in data["onFeed"]] == [new.id]
     assert [(v["name"], v["compatible"]) for v in data["variants"]] == [
-        ("J. Smith", True), ("Jane Smith", False)]
+        ("J. Smith", True),
+        ("Jane Smith", False),
+    ]
     author = data["papers"][0]["paper"]["authors"][0]
     assert set(author) >= {"_id", "name", "hidden", "user"} and author["_id"] == "john smith"
     # The "Last, First" spelling finds the same author.
@@ -100,8 +113,12 @@ def test_follow_needs_signin_and_a_known_author(web, db, smiths):
     r = web.post("/api/authors/Nobody Here/follow", headers=bearer(token_for(db, user)))
     assert r.status_code == 404
     r = web.post("/api/authors/John Smith/follow", headers=bearer(token_for(db, user)))
-    assert r.json() == {"name": "John Smith", "strictKey": "john smith", "following": True,
-                        "changed": True}
+    assert r.json() == {
+        "name": "John Smith",
+        "strictKey": "john smith",
+        "following": True,
+        "changed": True,
+    }
 
 
 def test_claim_waits_for_an_admin_then_badges_comments_and_links_the_name(web, db, smiths):
@@ -133,8 +150,10 @@ def test_claim_waits_for_an_admin_then_badges_comments_and_links_the_name(web, d
     assert 'class="badge badge-author" title="An author of this paper">author<' in page
     assert web.get("/api/authors/John Smith").json()["user"]["name"] == "jsmith"
     # The member's public profile names the author they are.
-    assert 'href="/authors/John%20Smith" class="badge badge-author">John Smith<' in \
-        web.get("/users/jsmith").text
+    assert (
+        'href="/authors/John%20Smith" class="badge badge-author">John Smith<'
+        in web.get("/users/jsmith").text
+    )
 
 
 def test_only_the_claimant_releases_and_only_admins_revoke(web, db, smiths):
@@ -173,8 +192,9 @@ def test_claim_is_approved_by_a_proven_address_matching_an_affiliation(web, db):
 def test_admin_queue_page_approves_and_is_admins_only(web, db, smiths):
     member = make_user(db, "jsmith")
     make_user(db, "boss", admin=True)
-    cid = web.post("/api/authors/John Smith/claim",
-                   headers=bearer(token_for(db, member))).json()["id"]
+    cid = web.post("/api/authors/John Smith/claim", headers=bearer(token_for(db, member))).json()[
+        "id"
+    ]
     signin(web, "jsmith")
     assert web.get("/admin/authors/claims").status_code == 403
     r = post_form(web, f"/admin/authors/claims/{cid}/approve", token_from="/authors/John Smith")

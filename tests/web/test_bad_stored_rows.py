@@ -32,18 +32,34 @@ def _control_title(db) -> str:
     return "Bad\x01 title\x0b here" + ("\x00" if db.dialect == "sqlite" else "")
 
 
-PAGES = ("/", "/trending", "/search?q=graph&mode=lexical", "/api/daily_papers",
-         "/feeds/daily.atom", "/feeds/trending.atom")
+PAGES = (
+    "/",
+    "/trending",
+    "/search?q=graph&mode=lexical",
+    "/api/daily_papers",
+    "/feeds/daily.atom",
+    "/feeds/trending.atom",
+)
 
 
 @pytest.fixture
 def bad_paper(settings, db):
-    rec = make_feed_papers(db, 1, day=site_today(settings), upvotes=3,
-                           title="Graph paper", abstract="graph graph graph")[0]
-    _store(db, rec.id, authors=["Bob", 5, {"name": 7}, {"nom": "x"}, {"name": "Eve",
-                                                                       "affiliations": "Uni"}],
-           categories=[1, "cs.CL", None], versions=[{"version": "x"}, 5, {"version": 2}],
-           primary_category=None)
+    rec = make_feed_papers(
+        db,
+        1,
+        day=site_today(settings),
+        upvotes=3,
+        title="Graph paper",
+        abstract="graph graph graph",
+    )[0]
+    _store(
+        db,
+        rec.id,
+        authors=["Bob", 5, {"name": 7}, {"nom": "x"}, {"name": "Eve", "affiliations": "Uni"}],
+        categories=[1, "cs.CL", None],
+        versions=[{"version": "x"}, 5, {"version": 2}],
+        primary_category=None,
+    )
     return rec.id
 
 
@@ -68,8 +84,12 @@ def test_control_characters_in_a_stored_title_keep_feeds_valid(client, db, bad_p
 
 
 def test_javascript_and_data_links_are_never_rendered(client, db, bad_paper):
-    _store(db, bad_paper, abs_url="javascript:alert(1)",
-           pdf_url="data:text/html,<script>alert(1)</script>")
+    _store(
+        db,
+        bad_paper,
+        abs_url="javascript:alert(1)",
+        pdf_url="data:text/html,<script>alert(1)</script>",
+    )
     page = client.get(f"/papers/{bad_paper}").text
     assert "javascript:" not in page and "data:text" not in page
     api = client.get(f"/api/papers/{bad_paper}").json()
@@ -80,8 +100,19 @@ def test_javascript_and_data_links_are_never_rendered(client, db, bad_paper):
 
 
 def test_digest_mail_never_links_javascript_or_data_urls():
-    row = ("2401.00001", "T\x01itle", "abs", ["Bob", {"name": "Ann"}, 3], 2, [1, "cs.CL"],
-           None, "javascript:alert(1)", "data:text/html,x", 0, 0)
+    row = (
+        "2401.00001",
+        "T\x01itle",
+        "abs",
+        ["Bob", {"name": "Ann"}, 3],
+        2,
+        [1, "cs.CL"],
+        None,
+        "javascript:alert(1)",
+        "data:text/html,x",
+        0,
+        0,
+    )
     paper = digest_paper(row, "https://papers.example")
     assert (paper.abs_url, paper.pdf_url) == (None, None)
     assert paper.authors == ("Bob", "Ann") and paper.categories == ("cs.CL",)
@@ -98,8 +129,13 @@ def test_non_string_categories_do_not_break_the_lexical_index(settings, db, bad_
     try:
         index.rebuild()
         # A later change: the refresh must take it too.
-        _store(db, bad_paper, categories=[2, {"x": 1}, "cs.LG"], title="Graph again",
-               modified_at=utcnow())
+        _store(
+            db,
+            bad_paper,
+            categories=[2, {"x": 1}, "cs.LG"],
+            title="Graph again",
+            modified_at=utcnow(),
+        )
         index.refresh(block=True)
         pq = parse_query("graph")
         hits = [pid for pid, _ in index.search(pq, merge(pq, None), limit=10).hits]
@@ -123,12 +159,21 @@ def test_any_record_the_schema_accepts_renders_on_pages_feeds_and_mail(client, s
     day = site_today(settings)
     rec = make_feed_papers(db, 1, day=day, upvotes=1)[0]
 
-    @hsettings(max_examples=25, derandomize=True, deadline=None,
-               suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @hsettings(
+        max_examples=25,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
     @given(_any_text, _any_text, _any_text, st.one_of(st.none(), _any_text))
     def check(title, abstract, name, comments):
-        record = dataclasses.replace(rec, title=title, abstract=abstract, comments=comments,
-                                     authors=[{"name": name, "affiliations": [name]}])
+        record = dataclasses.replace(
+            rec,
+            title=title,
+            abstract=abstract,
+            comments=comments,
+            authors=[{"name": name, "affiliations": [name]}],
+        )
         try:
             check_record(record)
         except RecordError:
@@ -140,7 +185,19 @@ def test_any_record_the_schema_accepts_renders_on_pages_feeds_and_mail(client, s
         feed = client.get("/feeds/daily.atom")
         assert feed.status_code == 200
         assert not feedparser.parse(feed.content).bozo
-        row = (rec.id, title, abstract, record.authors, 1, record.categories, None,
-               record.abs_url, record.pdf_url, 1, 0)
+        row = (
+            rec.id,
+            title,
+            abstract,
+            record.authors,
+            1,
+            record.categories,
+            None,
+            record.abs_url,
+            record.pdf_url,
+            1,
+            0,
+        )
         assert rec.id in _html_paper(digest_paper(row, "https://papers.example"))
+
     check()

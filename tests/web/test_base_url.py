@@ -12,19 +12,27 @@ from paperwire.web.app import create_app
 from tests.factories import make_feed_papers
 
 
-@pytest.mark.parametrize("host, port, expected", [
-    ("127.0.0.1", 8101, "http://127.0.0.1:8101"),
-    ("0.0.0.0", 8000, "http://127.0.0.1:8000"),
-    ("papers.lan", 80, "http://papers.lan:80"),
-    ("::1", 9000, "http://[::1]:9000"),
-])
+@pytest.mark.parametrize(
+    "host, port, expected",
+    [
+        ("127.0.0.1", 8101, "http://127.0.0.1:8101"),
+        ("0.0.0.0", 8000, "http://127.0.0.1:8000"),
+        ("papers.lan", 80, "http://papers.lan:80"),
+        ("::1", 9000, "http://[::1]:9000"),
+    ],
+)
 def test_listen_url(host, port, expected):
     assert listen_url(host, port) == expected
 
 
 def test_links_follow_the_port_when_no_base_url_is_set(tmp_path, db_url, db):
-    settings = load_settings(env={"PAPERWIRE_PORT": "8101"}, data_dir=tmp_path / "data",
-                             database_url=db_url, load_demo_data=False, secret_key="k")
+    settings = load_settings(
+        env={"PAPERWIRE_PORT": "8101"},
+        data_dir=tmp_path / "data",
+        database_url=db_url,
+        load_demo_data=False,
+        secret_key="k",
+    )
     assert settings.base_url == "http://127.0.0.1:8101"
     (rec,) = make_feed_papers(db, 1, day=dt.date.today())
     with TestClient(create_app(settings, db)) as client:
@@ -35,7 +43,8 @@ def test_links_follow_the_port_when_no_base_url_is_set(tmp_path, db_url, db):
 
 
 def test_a_configured_base_url_wins(tmp_path):
-    settings = load_settings(env={"PAPERWIRE_PORT": "8101",
-                                  "PAPERWIRE_BASE_URL": "https://papers.example.org"},
-                             data_dir=tmp_path)
+    settings = load_settings(
+        env={"PAPERWIRE_PORT": "8101", "PAPERWIRE_BASE_URL": "https://papers.example.org"},
+        data_dir=tmp_path,
+    )
     assert settings.base_url == "https://papers.example.org"

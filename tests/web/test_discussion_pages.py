@@ -23,8 +23,12 @@ from tests.web.accountkit import (  # noqa: F401
 
 
 def _comment(client, paper_id, body, parent=""):
-    r = post_form(client, f"/papers/{paper_id}/comments", {"body": body, "parent_id": parent},
-                  token_from=f"/papers/{paper_id}")
+    r = post_form(
+        client,
+        f"/papers/{paper_id}/comments",
+        {"body": body, "parent_id": parent},
+        token_from=f"/papers/{paper_id}",
+    )
     assert r.status_code == 303, r.text[:300]
     return int(r.headers["location"].rsplit("comment-", 1)[1])
 
@@ -38,8 +42,12 @@ def test_author_edits_a_comment_and_it_says_edited(wapp, db):
         page = alice.get("/papers/2401.00002").text
         assert f'href="/comments/{cid}/edit"' in page and "comment-edited" not in page
         assert alice.get(f"/comments/{cid}/edit").status_code == 200
-        r = post_form(alice, f"/comments/{cid}/edit", {"body": "the fix, $x^2$"},
-                      token_from=f"/comments/{cid}/edit")
+        r = post_form(
+            alice,
+            f"/comments/{cid}/edit",
+            {"body": "the fix, $x^2$"},
+            token_from=f"/comments/{cid}/edit",
+        )
         assert r.status_code == 303 and r.headers["location"].endswith(f"#comment-{cid}")
         page = alice.get("/papers/2401.00002").text
     assert "the fix" in page and "teh typo" not in page and "<msup>" in page
@@ -51,19 +59,25 @@ def test_only_the_author_may_edit_others_get_403(wapp, db):
     make_user(db, "alice")
     make_user(db, "bob")
     make_user(db, "boss", admin=True)
-    with TestClient(wapp) as alice, TestClient(wapp) as bob, TestClient(wapp) as boss, \
-            TestClient(wapp) as anon:
+    with (
+        TestClient(wapp) as alice,
+        TestClient(wapp) as bob,
+        TestClient(wapp) as boss,
+        TestClient(wapp) as anon,
+    ):
         signin(alice, "alice")
         signin(bob, "bob")
         signin(boss, "boss")
         cid = _comment(alice, paper.id, "mine")
         assert f"/comments/{cid}/edit" not in bob.get(f"/papers/{paper.id}").text
         assert bob.get(f"/comments/{cid}/edit").status_code == 403
-        r = post_form(bob, f"/comments/{cid}/edit", {"body": "not mine"},
-                      token_from=f"/papers/{paper.id}")
+        r = post_form(
+            bob, f"/comments/{cid}/edit", {"body": "not mine"}, token_from=f"/papers/{paper.id}"
+        )
         assert r.status_code == 403
-        r = post_form(boss, f"/comments/{cid}/edit", {"body": "moderated"},
-                      token_from=f"/papers/{paper.id}")
+        r = post_form(
+            boss, f"/comments/{cid}/edit", {"body": "moderated"}, token_from=f"/papers/{paper.id}"
+        )
         assert r.status_code == 403
         r = anon.get(f"/comments/{cid}/edit", follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"].startswith("/signin?next=")
@@ -79,8 +93,9 @@ def test_an_empty_edit_comes_back_with_the_reason_and_changes_nothing(wapp, db):
     with TestClient(wapp) as alice:
         signin(alice, "alice")
         cid = _comment(alice, paper.id, "kept")
-        r = post_form(alice, f"/comments/{cid}/edit", {"body": "  "},
-                      token_from=f"/comments/{cid}/edit")
+        r = post_form(
+            alice, f"/comments/{cid}/edit", {"body": "  "}, token_from=f"/comments/{cid}/edit"
+        )
         assert r.status_code == 422 and "the comment is empty" in r.text
         assert "kept" in alice.get(f"/papers/{paper.id}").text
 
@@ -93,8 +108,9 @@ def test_administrators_see_the_earlier_versions_others_do_not(wapp, db):
         signin(alice, "alice")
         signin(boss, "boss")
         cid = _comment(alice, paper.id, "rude first version")
-        post_form(alice, f"/comments/{cid}/edit", {"body": "polite"},
-                  token_from=f"/comments/{cid}/edit")
+        post_form(
+            alice, f"/comments/{cid}/edit", {"body": "polite"}, token_from=f"/comments/{cid}/edit"
+        )
         assert f"/comments/{cid}/history" in boss.get(f"/papers/{paper.id}").text
         assert f"/comments/{cid}/history" not in alice.get(f"/papers/{paper.id}").text
         history = boss.get(f"/comments/{cid}/history")
@@ -107,8 +123,9 @@ def test_api_edit_comment_author_only(wapp, db):
     alice, bob = make_user(db, "alice"), make_user(db, "bob")
     ta, tb = token_for(db, alice), token_for(db, bob)
     with TestClient(wapp) as c:
-        made = c.post(f"/api/papers/{paper.id}/comments", json={"body": "v1"},
-                      headers=bearer(ta)).json()
+        made = c.post(
+            f"/api/papers/{paper.id}/comments", json={"body": "v1"}, headers=bearer(ta)
+        ).json()
         assert made["editedAt"] is None
         r = c.patch(f"/api/comments/{made['id']}", json={"body": "v2 $y$"}, headers=bearer(tb))
         assert r.status_code == 403 and r.json()["error"] == "forbidden"
@@ -116,13 +133,16 @@ def test_api_edit_comment_author_only(wapp, db):
         assert r.status_code == 200
         body = r.json()
         assert body["body"] == "v2 $y$" and "<math" in body["bodyHtml"] and body["editedAt"]
-        assert c.patch("/api/comments/99999", json={"body": "x"},
-                       headers=bearer(ta)).status_code == 404
+        assert (
+            c.patch("/api/comments/99999", json={"body": "x"}, headers=bearer(ta)).status_code
+            == 404
+        )
         listed = c.get(f"/api/papers/{paper.id}/comments").json()
         assert listed[0]["editedAt"] == body["editedAt"]
 
 
 # --- notifications ---------------------------------------------------------------------------
+
 
 def test_reply_shows_on_the_parents_authors_notifications_page(wapp, db):
     paper = make_papers(db, 1, title="On $\\alpha$-stable laws")[0]
@@ -170,16 +190,19 @@ def test_notifications_api(wapp, db):
     alice, bob = make_user(db, "alice"), make_user(db, "bob")
     ta, tb = token_for(db, alice), token_for(db, bob)
     with TestClient(wapp) as c:
-        c.post(f"/api/papers/{paper.id}/comments", json={"body": "ping @bob"},
-               headers=bearer(ta))
+        c.post(f"/api/papers/{paper.id}/comments", json={"body": "ping @bob"}, headers=bearer(ta))
         got = c.get("/api/notifications", headers=bearer(tb)).json()
         assert got["unread"] == 1
         [item] = got["items"]
-        assert (item["kind"], item["actor"], item["paperId"], item["read"]) == \
-            ("mention", "alice", paper.id, False)
+        assert (item["kind"], item["actor"], item["paperId"], item["read"]) == (
+            "mention",
+            "alice",
+            paper.id,
+            False,
+        )
         assert c.get("/api/notifications").status_code == 401
         r = c.post("/api/notifications/read", json={"ids": [item["id"]]}, headers=bearer(ta))
-        assert r.json() == {"marked": 0, "unread": 0}   # not alice's
+        assert r.json() == {"marked": 0, "unread": 0}  # not alice's
         r = c.post("/api/notifications/read", json={}, headers=bearer(tb))
         assert r.json() == {"marked": 1, "unread": 0}
 
@@ -195,8 +218,7 @@ def test_email_preference_needs_a_proven_address(settings, db):
     from paperwire.digest.outbox import list_messages, outbox_dir
     from paperwire.store import notifications as notes
 
-    settings = dataclasses.replace(settings, mail_transport="outbox",
-                                   base_url="http://testserver")
+    settings = dataclasses.replace(settings, mail_transport="outbox", base_url="http://testserver")
     user = make_user(db, "alice", email="alice@example.org")
     with TestClient(make_app(settings, db)) as alice:
         signin(alice, "alice")
@@ -224,10 +246,10 @@ def test_email_preference_needs_a_proven_address(settings, db):
         url = member_url(settings, "notify-unsubscribe", user.id, version)
         path = url.replace("http://testserver", "")
         assert stranger.get(path).status_code == 200
-        r = stranger.post(path)            # one-click: no session, no CSRF token
+        r = stranger.post(path)  # one-click: no session, no CSRF token
         assert r.status_code == 200 and "No more notification emails" in r.text
-        assert stranger.post(path).status_code == 400   # void once used
-        assert stranger.get(link).status_code == 400    # the old confirmation too
+        assert stranger.post(path).status_code == 400  # void once used
+        assert stranger.get(link).status_code == 400  # the old confirmation too
         assert stranger.get("/notifications/unsubscribe/garbage").status_code == 400
     with db.session() as s:
         assert not notes.recipient(s, user.id)[2]

@@ -67,7 +67,9 @@ def test_week_and_month_views_cover_exactly_their_period(client, db):
     week = client.get("/papers/week/2025-W10")
     assert week.status_code == 200
     assert _titles_in_order(week.text) == [inside[1].id, inside[0].id]
-    assert 'href="/papers/week/2025-W09"' in week.text and 'href="/papers/week/2025-W11"' in week.text
+    assert (
+        'href="/papers/week/2025-W09"' in week.text and 'href="/papers/week/2025-W11"' in week.text
+    )
     month = client.get("/papers/month/2025-03")
     assert set(_titles_in_order(month.text)) == {r.id for r in inside + before}
     feb = client.get("/papers/month/2025-02")
@@ -78,9 +80,12 @@ def test_week_and_month_views_cover_exactly_their_period(client, db):
 def test_trending_page_orders_by_decayed_score(client, settings, db):
     today = site_today(settings)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    (old,) = make_feed_papers(db, 1, day=today - dt.timedelta(days=5), upvotes=12,
-                              submitted_at=now - dt.timedelta(days=5))
-    (fresh,) = make_feed_papers(db, 1, day=today, upvotes=4, submitted_at=now - dt.timedelta(hours=2))
+    (old,) = make_feed_papers(
+        db, 1, day=today - dt.timedelta(days=5), upvotes=12, submitted_at=now - dt.timedelta(days=5)
+    )
+    (fresh,) = make_feed_papers(
+        db, 1, day=today, upvotes=4, submitted_at=now - dt.timedelta(hours=2)
+    )
     html = client.get("/trending").text
     assert _titles_in_order(html) == [fresh.id, old.id]
     day_only = client.get("/trending?window=day").text
@@ -98,9 +103,17 @@ def test_hidden_papers_are_not_on_the_feed(client, settings, db):
 def test_card_shows_math_authors_categories_votes_and_comments(client, settings, db):
     today = site_today(settings)
     authors = [{"name": f"Author {i}", "affiliations": []} for i in range(7)]
-    make_feed_papers(db, 1, day=today, upvotes=42, num_comments=3,
-                     title="scE$^2$TM: toward <b>better</b> topics", authors=authors,
-                     categories=["cs.CL", "cs.LG"], submitted_by_name="akhaliq")
+    make_feed_papers(
+        db,
+        1,
+        day=today,
+        upvotes=42,
+        num_comments=3,
+        title="scE$^2$TM: toward <b>better</b> topics",
+        authors=authors,
+        categories=["cs.CL", "cs.LG"],
+        submitted_by_name="akhaliq",
+    )
     html = client.get("/").text
     assert "<math" in html and "<msup>" in html
     assert "&lt;b&gt;better&lt;/b&gt;" in html and "<b>better</b>" not in html
@@ -139,17 +152,20 @@ def test_signed_in_user_sees_own_upvotes_and_csrf_fields(app, client, settings, 
     assert "Sign in" in anon and 'aria-pressed="true"' not in anon
 
 
-@pytest.mark.parametrize("url,status,needle", [
-    ("/papers?date=2025-13-01", 400, "YYYY-MM-DD"),
-    ("/papers?date=yesterday", 400, "YYYY-MM-DD"),
-    ("/papers/week/2025-W60", 400, "ISO week"),
-    ("/papers/week/banana", 400, "ISO week"),
-    ("/papers/month/2025-00", 400, "YYYY-MM"),
-    ("/papers?sort=random", 400, "sort must be one of"),
-    ("/papers?p=0", 422, "p:"),
-    ("/papers?p=abc", 422, "p:"),
-    ("/trending?window=decade", 400, "window must be one of"),
-])
+@pytest.mark.parametrize(
+    "url,status,needle",
+    [
+        ("/papers?date=2025-13-01", 400, "YYYY-MM-DD"),
+        ("/papers?date=yesterday", 400, "YYYY-MM-DD"),
+        ("/papers/week/2025-W60", 400, "ISO week"),
+        ("/papers/week/banana", 400, "ISO week"),
+        ("/papers/month/2025-00", 400, "YYYY-MM"),
+        ("/papers?sort=random", 400, "sort must be one of"),
+        ("/papers?p=0", 422, "p:"),
+        ("/papers?p=abc", 422, "p:"),
+        ("/trending?window=decade", 400, "window must be one of"),
+    ],
+)
 def test_bad_feed_parameters_get_a_clear_error_page_never_500(client, url, status, needle):
     resp = client.get(url)
     assert resp.status_code == status

@@ -30,8 +30,13 @@ from tests.web.accountkit import (  # noqa: F401
 )
 
 PURE = settings(max_examples=300, derandomize=True, database=None)
-HTTP = settings(max_examples=40, derandomize=True, database=None, deadline=None,
-                suppress_health_check=list(HealthCheck))
+HTTP = settings(
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def _reference_bad(ch: str, *, strict: bool) -> bool:
@@ -43,6 +48,7 @@ def _reference_bad(ch: str, *, strict: bool) -> bool:
 
 
 # --- the pure rules ------------------------------------------------------------------------
+
 
 @PURE
 @given(st.text(alphabet=st.characters(codec=None)), st.booleans())
@@ -64,7 +70,7 @@ def test_a_redirect_target_is_a_local_path_or_the_default(value):
 
 
 @PURE
-@given(st.one_of(st.text(), st.integers(-2**70, 2**70).map(str)))
+@given(st.one_of(st.text(), st.integers(-(2**70), 2**70).map(str)))
 def test_a_form_id_is_blank_in_range_or_refused(value):
     try:
         parsed = inputs.parse_id(value, "parent_id")
@@ -75,11 +81,16 @@ def test_a_form_id_is_blank_in_range_or_refused(value):
 
 
 _json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
     | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=20)
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
 
 
 @PURE
@@ -91,7 +102,7 @@ def test_json_passes_iff_every_string_is_clean_and_every_integer_fits(value):
         if isinstance(v, bool) or v is None or isinstance(v, float):
             return True
         if isinstance(v, int):
-            return -2**63 <= v < 2**63
+            return -(2**63) <= v < 2**63
         if isinstance(v, list):
             return all(ok(c) for c in v)
         return all(ok(k) and ok(c) for k, c in v.items())
@@ -105,6 +116,7 @@ def test_json_passes_iff_every_string_is_clean_and_every_integer_fits(value):
 
 # --- the running app -----------------------------------------------------------------------
 
+
 @pytest.fixture
 def target(web, db):
     """A paper on the feed and a signed-in browser plus a token, for the write routes."""
@@ -117,7 +129,8 @@ def target(web, db):
 def _no_500(response) -> None:
     assert response.status_code < 500, response.text[:300]
     if response.status_code == 400 and response.headers.get("content-type", "").startswith(
-            "application/json"):
+        "application/json"
+    ):
         assert set(response.json()) == {"error", "detail"}
 
 
@@ -128,8 +141,19 @@ def test_any_bytes_in_a_path_segment_never_give_a_500(web, target):
     paper_id, token = target
 
     @HTTP
-    @given(_bytes, st.sampled_from(["/users/{}", "/api/papers/{}/comments", "/papers/{}",
-                                    "/api/papers/{}", "/papers/week/{}", "/api/papers/{}/similar"]))
+    @given(
+        _bytes,
+        st.sampled_from(
+            [
+                "/users/{}",
+                "/api/papers/{}/comments",
+                "/papers/{}",
+                "/api/papers/{}",
+                "/papers/week/{}",
+                "/api/papers/{}/similar",
+            ]
+        ),
+    )
     def check(raw, template):
         _no_500(web.get(template.format(quote_from_bytes(raw, safe=""))))
 
@@ -138,11 +162,22 @@ def test_any_bytes_in_a_path_segment_never_give_a_500(web, target):
 
 def test_any_bytes_in_a_query_value_never_give_a_500(web, target):
     @HTTP
-    @given(_bytes, st.sampled_from(["/api/daily_papers?date=", "/api/daily_papers?week=",
-                                    "/api/daily_papers?month=", "/papers?sort=",
-                                    "/search?mode=lexical&q=", "/search?q=x&to=",
-                                    "/api/papers/search?mode=lexical&q=", "/trending?window=",
-                                    "/signin?next="]))
+    @given(
+        _bytes,
+        st.sampled_from(
+            [
+                "/api/daily_papers?date=",
+                "/api/daily_papers?week=",
+                "/api/daily_papers?month=",
+                "/papers?sort=",
+                "/search?mode=lexical&q=",
+                "/search?q=x&to=",
+                "/api/papers/search?mode=lexical&q=",
+                "/trending?window=",
+                "/signin?next=",
+            ]
+        ),
+    )
     def check(raw, prefix):
         _no_500(web.get(prefix + quote_from_bytes(raw, safe="")))
 
@@ -154,16 +189,26 @@ def test_any_bytes_in_a_form_field_never_give_a_500(web, target):
     token = csrf(web, "/")
 
     @HTTP
-    @given(_bytes, st.sampled_from([("/papers/{}/comments", "body"),
-                                    ("/papers/{}/comments", "parent_id"),
-                                    ("/profile/tokens", "name"),
-                                    ("/papers/{}/upvote", "vote")]))
+    @given(
+        _bytes,
+        st.sampled_from(
+            [
+                ("/papers/{}/comments", "body"),
+                ("/papers/{}/comments", "parent_id"),
+                ("/profile/tokens", "name"),
+                ("/papers/{}/upvote", "vote"),
+            ]
+        ),
+    )
     def check(raw, route):
         url, field = route
         body = f"{field}={quote_from_bytes(raw, safe='')}&body=x&csrf_token={token}"
-        response = web.post(url.format(paper_id), content=body,
-                            headers={"content-type": "application/x-www-form-urlencoded"},
-                            follow_redirects=False)
+        response = web.post(
+            url.format(paper_id),
+            content=body,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+            follow_redirects=False,
+        )
         _no_500(response)
 
     check()
@@ -173,15 +218,24 @@ def test_any_json_body_never_gives_a_500(web, target):
     paper_id, token = target
 
     @HTTP
-    @given(st.one_of(_json_values, st.fixed_dictionaries(
-        {"body": st.text(min_size=1)}, optional={"parentId": st.integers(-2**70, 2**70)})))
+    @given(
+        st.one_of(
+            _json_values,
+            st.fixed_dictionaries(
+                {"body": st.text(min_size=1)}, optional={"parentId": st.integers(-(2**70), 2**70)}
+            ),
+        )
+    )
     def check(document):
         try:
             raw = json.dumps(document)
         except ValueError:
             return
-        response = web.post(f"/api/papers/{paper_id}/comments", content=raw,
-                            headers={**token, "content-type": "application/json"})
+        response = web.post(
+            f"/api/papers/{paper_id}/comments",
+            content=raw,
+            headers={**token, "content-type": "application/json"},
+        )
         _no_500(response)
 
     check()
@@ -189,12 +243,17 @@ def test_any_json_body_never_gives_a_500(web, target):
 
 def test_any_header_value_never_gives_a_500(web, target):
     paper_id, token = target
-    latin1 = st.text(alphabet=st.characters(max_codepoint=255, exclude_characters="\r\n"),
-                     max_size=40)
+    latin1 = st.text(
+        alphabet=st.characters(max_codepoint=255, exclude_characters="\r\n"), max_size=40
+    )
 
     @HTTP
-    @given(latin1, st.sampled_from(["authorization", "referer", "accept", "cookie",
-                                    "x-csrf-token", "x-fragment"]))
+    @given(
+        latin1,
+        st.sampled_from(
+            ["authorization", "referer", "accept", "cookie", "x-csrf-token", "x-fragment"]
+        ),
+    )
     def check(value, name):
         try:
             response = web.post(f"/api/papers/{paper_id}/upvote", headers={name: value})
@@ -211,8 +270,9 @@ def test_a_refusal_names_the_part_and_the_character(web, target):
     paper_id, token = target
     response = web.get("/api/daily_papers?week=2026%01W01")
     assert response.status_code == 400
-    assert response.json()["detail"] == ("query parameter 'week' contains a control "
-                                         "character (U+0001)")
+    assert response.json()["detail"] == (
+        "query parameter 'week' contains a control character (U+0001)"
+    )
     response = web.get("/papers/a%C2%85b", headers={"accept": "text/html"})
     assert response.status_code == 400 and "U+0085" in response.text
     assert "content-security-policy" in response.headers
@@ -220,8 +280,11 @@ def test_a_refusal_names_the_part_and_the_character(web, target):
 
 def test_an_oversized_body_is_413(web, target):
     paper_id, token = target
-    response = web.post(f"/api/papers/{paper_id}/comments", headers=token,
-                        json={"body": "x" * (inputs.MAX_BODY_BYTES + 1)})
+    response = web.post(
+        f"/api/papers/{paper_id}/comments",
+        headers=token,
+        json={"body": "x" * (inputs.MAX_BODY_BYTES + 1)},
+    )
     assert response.status_code == 413 and response.json()["error"] == "too_large"
 
 

@@ -15,9 +15,11 @@ from tests.factories import make_feed_papers
 from tests.web.readkit import app, client  # noqa: F401
 
 LABEL = "Key sentence (extracted from the abstract)"
-ABSTRACT = ("Sequence models are costly on long inputs of many tokens. "
-            "We propose a selective scan whose cost grows as $O(n \\log n)$ in the length. "
-            "It is evaluated on language and audio tasks of various sizes.")
+ABSTRACT = (
+    "Sequence models are costly on long inputs of many tokens. "
+    "We propose a selective scan whose cost grows as $O(n \\log n)$ in the length. "
+    "It is evaluated on language and audio tasks of various sizes."
+)
 KEY = "We propose a selective scan whose cost grows as $O(n \\log n)$ in the length."
 DAY = dt.date(2025, 3, 4)
 

@@ -85,8 +85,9 @@ def test_anonymous_save_goes_to_sign_in(app, db):
     assert r.status_code == 303 and r.headers["location"].startswith("/signin")
 
 
-@pytest.mark.parametrize("path", ["/api/me/library", "/api/me/signals", "/api/me/export",
-                                  "/api/me/lists"])
+@pytest.mark.parametrize(
+    "path", ["/api/me/library", "/api/me/signals", "/api/me/export", "/api/me/lists"]
+)
 def test_api_me_without_a_token_is_401(app, path):
     with _client(app) as client:
         r = client.get(path)
@@ -116,8 +117,16 @@ def _private_list(db, owner, papers):
         return row.id
 
 
-@pytest.mark.parametrize("path", ["/lists/{id}", "/feeds/lists/{id}.atom", "/api/lists/{id}",
-                                  "/lists/{id}/export.bib", "/lists/{id}/export.json"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/lists/{id}",
+        "/feeds/lists/{id}.atom",
+        "/api/lists/{id}",
+        "/lists/{id}/export.bib",
+        "/lists/{id}/export.json",
+    ],
+)
 def test_private_list_is_404_for_other_members_and_anonymous(app, db, path):
     (rec,) = make_feed_papers(db, 1, day=DAY)
     alice, bob = make_user(db, "alice"), make_user(db, "bob")
@@ -139,7 +148,9 @@ def test_public_list_has_a_page_an_atom_feed_and_json_and_can_be_followed(app, d
     recs = make_feed_papers(db, 2, day=DAY)
     make_user(db, "alice"), make_user(db, "bob")
     with _client(app, "alice") as owner:
-        r = post_form(owner, "/lists", {"name": "Reading group", "public": "1"}, token_from="/library")
+        r = post_form(
+            owner, "/lists", {"name": "Reading group", "public": "1"}, token_from="/library"
+        )
         list_url = r.headers["location"]
         for rec in recs:
             post_form(owner, f"{list_url}/papers", {"paper_id": rec.id}, token_from=list_url)
@@ -151,7 +162,9 @@ def test_public_list_has_a_page_an_atom_feed_and_json_and_can_be_followed(app, d
     assert page.status_code == 200 and "Reading group" in page.text and recs[0].title in page.text
     root = etree.fromstring(feed.content)
     ns = {"a": "http://www.w3.org/2005/Atom"}
-    assert {e.text.rsplit("/", 1)[-1] for e in root.findall("a:entry/a:id", ns)} == {r.id for r in recs}
+    assert {e.text.rsplit("/", 1)[-1] for e in root.findall("a:entry/a:id", ns)} == {
+        r.id for r in recs
+    }
     assert {p["id"] for p in data["papers"]} == {r.id for r in recs} and data["owner"] == "alice"
     assert "pending" in data and data["pending"] == []
     with _client(app, "bob") as bob:
@@ -180,8 +193,10 @@ def test_signals_page_lists_every_signal_and_clear_all_removes_them(app, db):
         assert bad.status_code == 400 and "needs some words" in bad.text
         post_form(client, "/signals/clear", {"confirm": "yes"}, token_from="/signals")
         after = client.get("/signals", headers={"Accept": "application/json"}).json()
-    assert all(after[k] == [] for k in ("upvoted", "saved", "moreLikeThis", "notInterested",
-                                        "topics", "followedAuthors"))
+    assert all(
+        after[k] == []
+        for k in ("upvoted", "saved", "moreLikeThis", "notInterested", "topics", "followedAuthors")
+    )
 
 
 def test_account_export_includes_library_lists_and_signals(app, db):
@@ -214,19 +229,29 @@ def test_import_page_reports_bad_lines_and_shows_papers_waiting_for_arxiv(settin
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = make_app(settings, db, rate_limit_per_minute=1_000_000, arxiv_max_retries=0,
-                   arxiv_api_url=f"http://127.0.0.1:{port}/api/query")
+    app = make_app(
+        settings,
+        db,
+        rate_limit_per_minute=1_000_000,
+        arxiv_max_retries=0,
+        arxiv_api_url=f"http://127.0.0.1:{port}/api/query",
+    )
     (rec,) = make_feed_papers(db, 1, day=DAY, id="2104.12255")
     alice = make_user(db, "alice")
     with db.session() as s:
         list_id = lists.create_list(s, alice.id, "thesis").id
     bib = b"@misc{a, eprint = {2104.12255}, archivePrefix = {arXiv}}\n@book{b, title = {x}}\n"
     with _client(app, "alice") as client:
-        r = client.post(f"/lists/{list_id}/import",
-                        data={"text": "2105.00001\nnonsense", "csrf_token": csrf(client, f"/lists/{list_id}")},
-                        follow_redirects=False)
-        up = client.post(f"/lists/{list_id}/import", files={"file": ("refs.bib", bib)},
-                         data={"csrf_token": csrf(client, f"/lists/{list_id}")})
+        r = client.post(
+            f"/lists/{list_id}/import",
+            data={"text": "2105.00001\nnonsense", "csrf_token": csrf(client, f"/lists/{list_id}")},
+            follow_redirects=False,
+        )
+        up = client.post(
+            f"/lists/{list_id}/import",
+            files={"file": ("refs.bib", bib)},
+            data={"csrf_token": csrf(client, f"/lists/{list_id}")},
+        )
         page = client.get(f"/lists/{list_id}").text
     assert r.status_code == 200
     assert "line 2 (nonsense): not an arXiv id or arxiv.org URL" in r.text

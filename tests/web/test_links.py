@@ -32,7 +32,7 @@ def test_paper_page_groups_its_links_and_the_api_has_the_public_fields(web, db):
     rec = make_papers(db, abstract="We study kernels. " + CODE + PAGE)[0]
     page = web.get(f"/papers/{rec.id}")
     assert page.status_code == 200
-    section = page.text[page.text.index('id="links"'):page.text.index('id="cite-h"')]
+    section = page.text[page.text.index('id="links"') : page.text.index('id="cite-h"')]
     assert "Code" in section and "Project page" in section
     assert 'href="https://github.com/owner/repo"' in section
     assert "Sign in</a> to add a link" in section
@@ -40,7 +40,9 @@ def test_paper_page_groups_its_links_and_the_api_has_the_public_fields(web, db):
     assert data["githubRepo"] == "https://github.com/owner/repo"
     assert data["projectPage"] == "https://owner.github.io/repo"
     assert [(x["kind"], x["url"]) for x in data["links"]] == [
-        ("code", "https://github.com/owner/repo"), ("project", "https://owner.github.io/repo")]
+        ("code", "https://github.com/owner/repo"),
+        ("project", "https://owner.github.io/repo"),
+    ]
 
 
 def test_a_paper_without_links_has_null_fields(web, db):
@@ -82,8 +84,9 @@ def test_with_code_toggle_survives_pagination_on_the_page(db, settings):
         ids = set(re.findall(r'href="/papers/(\d{4}\.\d{5})"', page1 + page2))
         assert ids == {r.id for r in coded}
         assert 'aria-current="page">With code' in page1.replace('id="with-code" ', "")
-        week = client.get(f"/papers/week/{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}"
-                          "?has=code").text
+        week = client.get(
+            f"/papers/week/{today.isocalendar()[0]}-W{today.isocalendar()[1]:02d}?has=code"
+        ).text
         assert '<p class="count">3 papers</p>' in week
 
 
@@ -97,8 +100,12 @@ def test_member_adds_a_link_on_the_paper_page(web, db):
     rec = make_papers(db, abstract="plain")[0]
     make_user(db, "mia")
     signin(web, "mia")
-    r = post_form(web, f"/papers/{rec.id}/links", {"url": "github.com/mia/code.git",
-                                                    "kind": ""}, token_from=f"/papers/{rec.id}")
+    r = post_form(
+        web,
+        f"/papers/{rec.id}/links",
+        {"url": "github.com/mia/code.git", "kind": ""},
+        token_from=f"/papers/{rec.id}",
+    )
     assert r.status_code == 303 and r.headers["location"].endswith("#links")
     data = web.get(f"/api/papers/{rec.id}").json()
     assert data["githubRepo"] == "https://github.com/mia/code"
@@ -108,49 +115,73 @@ def test_a_refused_link_comes_back_with_the_reason_and_the_text(web, db):
     rec = make_papers(db, abstract=CODE)[0]
     make_user(db, "mia")
     signin(web, "mia")
-    bad = post_form(web, f"/papers/{rec.id}/links", {"url": "javascript:alert(1)", "kind": "code"},
-                    token_from=f"/papers/{rec.id}")
+    bad = post_form(
+        web,
+        f"/papers/{rec.id}/links",
+        {"url": "javascript:alert(1)", "kind": "code"},
+        token_from=f"/papers/{rec.id}",
+    )
     assert bad.status_code == 400
     assert "not a web address" in bad.text and 'value="javascript:alert(1)"' in bad.text
-    dup = post_form(web, f"/papers/{rec.id}/links",
-                    {"url": "https://github.com/owner/repo", "kind": ""},
-                    token_from=f"/papers/{rec.id}")
+    dup = post_form(
+        web,
+        f"/papers/{rec.id}/links",
+        {"url": "https://github.com/owner/repo", "kind": ""},
+        token_from=f"/papers/{rec.id}",
+    )
     assert dup.status_code == 409 and "already on this paper" in dup.text
 
 
 def test_signed_out_link_form_goes_to_sign_in(web, db):
     rec = make_papers(db)[0]
-    r = post_form(web, f"/papers/{rec.id}/links", {"url": "https://github.com/a/b"},
-                  token_from=f"/papers/{rec.id}")
+    r = post_form(
+        web,
+        f"/papers/{rec.id}/links",
+        {"url": "https://github.com/a/b"},
+        token_from=f"/papers/{rec.id}",
+    )
     assert r.status_code == 303 and r.headers["location"].startswith("/signin?next=")
 
 
 def test_write_api_adds_a_link_and_says_why_not(web, db):
     rec = make_papers(db)[0]
     auth = bearer(token_for(db, make_user(db, "bot")))
-    r = web.post(f"/api/papers/{rec.id}/links", json={"url": "https://huggingface.co/o/m"},
-                 headers=auth)
+    r = web.post(
+        f"/api/papers/{rec.id}/links", json={"url": "https://huggingface.co/o/m"}, headers=auth
+    )
     assert r.status_code == 201
     assert {k: r.json()[k] for k in ("kind", "status", "url")} == {
-        "kind": "model", "status": "visible", "url": "https://huggingface.co/o/m"}
-    again = web.post(f"/api/papers/{rec.id}/links", json={"url": "https://huggingface.co/o/m"},
-                     headers=auth)
+        "kind": "model",
+        "status": "visible",
+        "url": "https://huggingface.co/o/m",
+    }
+    again = web.post(
+        f"/api/papers/{rec.id}/links", json={"url": "https://huggingface.co/o/m"}, headers=auth
+    )
     assert again.status_code == 409 and again.json()["error"] == "conflict"
-    bad = web.post(f"/api/papers/{rec.id}/links", json={"url": "data:x", "kind": "code"},
-                   headers=auth)
+    bad = web.post(
+        f"/api/papers/{rec.id}/links", json={"url": "data:x", "kind": "code"}, headers=auth
+    )
     assert bad.status_code == 400 and "not a web address" in bad.json()["detail"]
-    assert web.post(f"/api/papers/{rec.id}/links", json={"url": "https://a.org"}).status_code \
-        == 401
-    assert web.post("/api/papers/2999.99999/links", json={"url": "https://github.com/a/b"},
-                    headers=auth).status_code == 404
+    assert web.post(f"/api/papers/{rec.id}/links", json={"url": "https://a.org"}).status_code == 401
+    assert (
+        web.post(
+            "/api/papers/2999.99999/links", json={"url": "https://github.com/a/b"}, headers=auth
+        ).status_code
+        == 404
+    )
 
 
 def test_only_admins_see_and_use_the_moderation_page(web, db):
     rec = make_papers(db, abstract=CODE)[0]
     make_user(db, "mia")
     signin(web, "mia")
-    post_form(web, f"/papers/{rec.id}/links", {"url": "https://gitlab.com/mia/x"},
-              token_from=f"/papers/{rec.id}")
+    post_form(
+        web,
+        f"/papers/{rec.id}/links",
+        {"url": "https://gitlab.com/mia/x"},
+        token_from=f"/papers/{rec.id}",
+    )
     assert web.get("/admin/links").status_code == 403
     from sqlalchemy import select
 
@@ -169,8 +200,10 @@ def test_only_admins_see_and_use_the_moderation_page(web, db):
     data = web.get(f"/api/papers/{rec.id}").json()
     assert [x["url"] for x in data["links"]] == ["https://github.com/owner/repo"]
     assert "gitlab.com/mia/x" in web.get("/admin/links?status=removed").text
-    assert post_form(web, f"/admin/links/{link_id}/delete", token_from="/admin/links") \
-        .status_code == 303
+    assert (
+        post_form(web, f"/admin/links/{link_id}/delete", token_from="/admin/links").status_code
+        == 303
+    )
     assert "gitlab.com/mia/x" not in web.get("/admin/links").text
 
 
@@ -188,8 +221,9 @@ def test_search_api_has_param_is_has_code(web, db):
 def test_atom_entries_carry_the_links_as_related(web, db):
     make_feed_papers(db, 1, day=_today(), abstract=CODE)
     body = web.get(f"/feeds/daily.atom?date={_today()}").text
-    assert ('<link rel="related" type="text/html" href="https://github.com/owner/repo" '
-            'title="Code"/>') in body
+    assert (
+        '<link rel="related" type="text/html" href="https://github.com/owner/repo" title="Code"/>'
+    ) in body
 
 
 def test_search_page_with_code_box_is_has_code(web, db):

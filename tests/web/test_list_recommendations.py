@@ -63,33 +63,37 @@ def test_the_api_gives_the_owner_the_lists_recommendations(web, db, sample):
     alice = make_user(db, "alice")
     in_list = ids_of(sample, "cs.IR", old=True)
     list_id = _list(db, alice, in_list)
-    r = web.get(f"/api/me/lists/{list_id}/recommendations?limit=5",
-                headers=bearer(token_for(db, alice)))
+    r = web.get(
+        f"/api/me/lists/{list_id}/recommendations?limit=5", headers=bearer(token_for(db, alice))
+    )
     assert r.status_code == 200, r.text
     items = r.json()
     assert len(items) == 5
     held_out = set(ids_of(sample, "cs.IR", old=False))
     assert sum(i["paper"]["id"] in held_out for i in items) >= 4
     assert {i["reasonKind"] for i in items} == {"list"}
-    assert all(i["reasonPaperId"] in in_list and i["reasonLabel"] == "reading group"
-               for i in items)
+    assert all(i["reasonPaperId"] in in_list and i["reasonLabel"] == "reading group" for i in items)
 
 
 @pytest.mark.parametrize("public", [False, True])
-def test_the_api_is_401_without_a_token_and_404_for_another_members_list(web, db, sample,
-                                                                         public):
+def test_the_api_is_401_without_a_token_and_404_for_another_members_list(web, db, sample, public):
     alice, bob = make_user(db, "alice"), make_user(db, "bob")
     list_id = _list(db, alice, ids_of(sample, "cs.IR", old=True)[:3], public=public)
     path = f"/api/me/lists/{list_id}/recommendations"
     assert web.get(path).status_code == 401
     assert web.get(path, headers=bearer(token_for(db, bob))).status_code == 404
-    assert web.get(f"/api/me/lists/{list_id + 1000}/recommendations",
-                   headers=bearer(token_for(db, alice))).status_code == 404
+    assert (
+        web.get(
+            f"/api/me/lists/{list_id + 1000}/recommendations", headers=bearer(token_for(db, alice))
+        ).status_code
+        == 404
+    )
 
 
 def test_the_api_refuses_unknown_query_parameters(web, db, sample):
     alice = make_user(db, "alice")
     list_id = _list(db, alice, ids_of(sample, "cs.IR", old=True)[:3])
-    r = web.get(f"/api/me/lists/{list_id}/recommendations?limt=5",
-                headers=bearer(token_for(db, alice)))
+    r = web.get(
+        f"/api/me/lists/{list_id}/recommendations?limt=5", headers=bearer(token_for(db, alice))
+    )
     assert r.status_code == 400 and "limt" in r.text

@@ -50,15 +50,22 @@ def contract(settings, db, model_data_dir):  # noqa: F811
         data_dir = settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "models").symlink_to(model_data_dir / "models", target_is_directory=True)
-        app_settings = dataclasses.replace(settings, page_cache_seconds=0.0,
-                                           rate_limit_per_minute=1_000_000,
-                                           submit_max_age_days=100000,
-                                           **replay.settings_overrides())
+        app_settings = dataclasses.replace(
+            settings,
+            page_cache_seconds=0.0,
+            rate_limit_per_minute=1_000_000,
+            submit_max_age_days=100000,
+            **replay.settings_overrides(),
+        )
         papers = make_feed_papers(db, 4, day=dt.date(2026, 11, 20))
         # Links to code and resources (githubRepo, projectPage, links[] in every paper shape).
-        make_feed_papers(db, 1, day=dt.date(2026, 11, 20),
-                         abstract="Code: https://github.com/o/r. Project page: "
-                                  "https://o.github.io/r and https://huggingface.co/o/m")
+        make_feed_papers(
+            db,
+            1,
+            day=dt.date(2026, 11, 20),
+            abstract="Code: https://github.com/o/r. Project page: "
+            "https://o.github.io/r and https://huggingface.co/o/m",
+        )
         make_feed_papers(db, 1, day=dt.date(2026, 11, 20), hidden=True)
         alice = make_user(db, "alice")
         with db.session() as s:
@@ -84,8 +91,13 @@ def _operations() -> list[str]:
     from paperwire.web.app import create_app
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(env={}, data_dir=Path(tmp), load_demo_data=False,
-                                 database_url=f"sqlite:///{tmp}/unused.db", secret_key="x")
+        settings = load_settings(
+            env={},
+            data_dir=Path(tmp),
+            load_demo_data=False,
+            database_url=f"sqlite:///{tmp}/unused.db",
+            secret_key="x",
+        )
         doc = create_app(settings).openapi()
     return [f"{method.upper()} {path}" for path, ops in doc["paths"].items() for method in ops]
 
@@ -97,14 +109,21 @@ def test_operation_keeps_the_documented_contract(contract, operation):
     app, token_headers = contract
     method, path = operation.split(" ", 1)
     config = SchemathesisConfig.from_str(CONFIG)
-    api_operation = schemathesis.openapi.from_asgi("/openapi.json", app,
-                                                   config=config)[path][method]
-    cases = (api_operation.as_strategy(generation_mode=GenerationMode.POSITIVE)
-             | api_operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+    api_operation = schemathesis.openapi.from_asgi("/openapi.json", app, config=config)[path][
+        method
+    ]
+    cases = api_operation.as_strategy(
+        generation_mode=GenerationMode.POSITIVE
+    ) | api_operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)
 
     @given(case=cases)
-    @hypothesis_settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                         suppress_health_check=list(HealthCheck))
+    @hypothesis_settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case):
         case.call_and_validate()
         case.call_and_validate(headers=token_headers)

@@ -21,8 +21,9 @@ def _hostile(settings) -> str:
     msg["Message-ID"] = "<digest.7.daily.2026-11-25@paperwire.test>"
     msg["Date"] = "Thu, 26 Nov 2026 07:00:00 +0000"
     msg.set_content("Text part " + HOSTILE)
-    msg.add_alternative(f"<html><body><p style='color:red'>Hi</p>{HOSTILE}</body></html>",
-                        subtype="html")
+    msg.add_alternative(
+        f"<html><body><p style='color:red'>Hi</p>{HOSTILE}</body></html>", subtype="html"
+    )
     OutboxTransport(outbox_dir(settings)).send(msg)
     (item,), _ = list_messages(outbox_dir(settings))
     return item.key
@@ -33,15 +34,16 @@ def app(settings, db):
     return make_app(settings, db)
 
 
-def test_admin_lists_the_outbox_and_reads_a_message_with_its_content_escaped(app, settings,
-                                                                              db):
+def test_admin_lists_the_outbox_and_reads_a_message_with_its_content_escaped(app, settings, db):
     key = _hostile(settings)
     make_user(db, "ada", admin=True)
     with TestClient(app) as client:
         signin(client, "ada")
         page = client.get("/admin/outbox")
         assert page.status_code == 200
-        assert str(outbox_dir(settings).resolve()) in page.text and "PAPERWIRE_SMTP_URL" in page.text
+        assert (
+            str(outbox_dir(settings).resolve()) in page.text and "PAPERWIRE_SMTP_URL" in page.text
+        )
         assert f'href="/admin/outbox/{key}"' in page.text
         assert "<script>window.pwned" not in page.text and "&lt;script&gt;" in page.text
         msg = client.get(f"/admin/outbox/{key}")
@@ -51,7 +53,7 @@ def test_admin_lists_the_outbox_and_reads_a_message_with_its_content_escaped(app
         part = client.get(f"/admin/outbox/{key}/html")
         csp = part.headers["content-security-policy"]
         assert csp.startswith("sandbox;") and "default-src 'none'" in csp
-        assert "script-src" not in csp   # falls back to default-src 'none': no script at all
+        assert "script-src" not in csp  # falls back to default-src 'none': no script at all
         assert client.get("/admin/outbox/pw-nosuchmessage").status_code == 404
         assert client.get("/admin/outbox/..%2f..%2fsecret_key").status_code == 404
 

@@ -22,8 +22,10 @@ def test_concurrent_misses_compute_once_and_all_get_the_value():
         return "page"
 
     results = []
-    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", compute)))
-               for _ in range(6)]
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get_or_compute("k", compute)))
+        for _ in range(6)
+    ]
     threads[0].start()
     started.wait(5)
     for t in threads[1:]:

@@ -16,22 +16,39 @@ from tests.web.readkit import app, as_user, client, count_statements  # noqa: F4
 
 def _full_record(db, **overrides):
     values = dict(
-        id="2104.12255", version=3,
+        id="2104.12255",
+        version=3,
         title="scE$^2$TM: Toward Interpretable Single-Cell Embedding",
         abstract="We embed cells with $\\alpha$-divergences. Results: <script>x</script>.",
-        authors=[{"name": "Hegang Chen", "affiliations": ["Sun Yat-sen University"]},
-                 {"name": "Yuyin Lu", "affiliations": []}],
-        categories=["q-bio.GN", "cs.LG"], primary_category="q-bio.GN", doi="10.1000/xyz",
-        journal_ref="Bioinformatics 41 (2025)", comments="12 pages, 3 figures",
-        published_at=dt.datetime(2021, 4, 25, 10, 0), updated_at=dt.datetime(2021, 6, 1, 8, 0),
-        versions=[{"version": 1, "created": "2021-04-25T10:00:00"},
-                  {"version": 2, "created": "2021-05-10T10:00:00"},
-                  {"version": 3, "created": "2021-06-01T08:00:00"}],
-        abs_url="https://arxiv.org/abs/2104.12255", pdf_url="https://arxiv.org/pdf/2104.12255v3",
+        authors=[
+            {"name": "Hegang Chen", "affiliations": ["Sun Yat-sen University"]},
+            {"name": "Yuyin Lu", "affiliations": []},
+        ],
+        categories=["q-bio.GN", "cs.LG"],
+        primary_category="q-bio.GN",
+        doi="10.1000/xyz",
+        journal_ref="Bioinformatics 41 (2025)",
+        comments="12 pages, 3 figures",
+        published_at=dt.datetime(2021, 4, 25, 10, 0),
+        updated_at=dt.datetime(2021, 6, 1, 8, 0),
+        versions=[
+            {"version": 1, "created": "2021-04-25T10:00:00"},
+            {"version": 2, "created": "2021-05-10T10:00:00"},
+            {"version": 3, "created": "2021-06-01T08:00:00"},
+        ],
+        abs_url="https://arxiv.org/abs/2104.12255",
+        pdf_url="https://arxiv.org/pdf/2104.12255v3",
     )
     values.update(overrides)
-    return make_feed_papers(db, 1, day=dt.date(2025, 5, 1), upvotes=17, num_comments=0,
-                            submitted_by_name="akhaliq", **values)[0]
+    return make_feed_papers(
+        db,
+        1,
+        day=dt.date(2025, 5, 1),
+        upvotes=17,
+        num_comments=0,
+        submitted_by_name="akhaliq",
+        **values,
+    )[0]
 
 
 def test_paper_page_shows_everything_about_the_paper(client, db):
@@ -74,14 +91,32 @@ def test_comments_are_listed_oldest_first_and_deleted_ones_left_out(client, db):
         user = User(username="grace", password_hash="x")
         s.add(user)
         s.flush()
-        s.add_all([
-            Comment(paper_id=rec.id, user_id=user.id, body="first", body_html="<p>first <em>one</em></p>",
-                    created_at=dt.datetime(2025, 5, 1, 10)),
-            Comment(paper_id=rec.id, user_id=user.id, body="gone", body_html="<p>gone</p>",
-                    deleted=True, created_at=dt.datetime(2025, 5, 1, 11)),
-            Comment(paper_id=rec.id, user_id=None, body="second", body_html="<p>second</p>",
-                    created_at=dt.datetime(2025, 5, 1, 12)),
-        ])
+        s.add_all(
+            [
+                Comment(
+                    paper_id=rec.id,
+                    user_id=user.id,
+                    body="first",
+                    body_html="<p>first <em>one</em></p>",
+                    created_at=dt.datetime(2025, 5, 1, 10),
+                ),
+                Comment(
+                    paper_id=rec.id,
+                    user_id=user.id,
+                    body="gone",
+                    body_html="<p>gone</p>",
+                    deleted=True,
+                    created_at=dt.datetime(2025, 5, 1, 11),
+                ),
+                Comment(
+                    paper_id=rec.id,
+                    user_id=None,
+                    body="second",
+                    body_html="<p>second</p>",
+                    created_at=dt.datetime(2025, 5, 1, 12),
+                ),
+            ]
+        )
         # As the comment functions keep it: visible comments only.
         s.execute(update(Paper).where(Paper.id == rec.id).values(num_comments=2))
     html = client.get(f"/papers/{rec.id}").text
@@ -117,8 +152,10 @@ def test_hidden_paper_is_not_found_except_for_admins(app, client, db):
     assert resp.status_code == 200 and "hidden from the feed" in resp.text
 
 
-@pytest.mark.parametrize("path", ["/papers/0000.00000", "/papers/no%20such", "/papers/" + "x" * 300,
-                                  "/papers/hep-th/0000000"])
+@pytest.mark.parametrize(
+    "path",
+    ["/papers/0000.00000", "/papers/no%20such", "/papers/" + "x" * 300, "/papers/hep-th/0000000"],
+)
 def test_unknown_paper_is_a_404_page(client, path):
     resp = client.get(path)
     assert resp.status_code == 404
@@ -165,18 +202,40 @@ def _thread(db, rec):
     from paperwire.store import comments as store
 
     with db.session() as s:
-        users = {n: User(username=n, password_hash="x", is_admin=(n == "boss"))
-                 for n in ("alice", "bob", "carol", "boss")}
+        users = {
+            n: User(username=n, password_hash="x", is_admin=(n == "boss"))
+            for n in ("alice", "bob", "carol", "boss")
+        }
         s.add_all(users.values())
         s.flush()
         t0 = dt.datetime(2025, 5, 1, 10)
         top = store.add_comment(s, rec.id, users["alice"].id, "top", "<p>top</p>", now=t0)
-        second = store.add_comment(s, rec.id, users["carol"].id, "second", "<p>second</p>",
-                                   now=t0 + dt.timedelta(minutes=1))
-        reply = store.add_comment(s, rec.id, users["bob"].id, "reply", "<p>reply</p>",
-                                  parent_id=top.id, now=t0 + dt.timedelta(minutes=2))
-        answer = store.add_comment(s, rec.id, users["alice"].id, "answer", "<p>answer</p>",
-                                   parent_id=reply.id, now=t0 + dt.timedelta(minutes=3))
+        second = store.add_comment(
+            s,
+            rec.id,
+            users["carol"].id,
+            "second",
+            "<p>second</p>",
+            now=t0 + dt.timedelta(minutes=1),
+        )
+        reply = store.add_comment(
+            s,
+            rec.id,
+            users["bob"].id,
+            "reply",
+            "<p>reply</p>",
+            parent_id=top.id,
+            now=t0 + dt.timedelta(minutes=2),
+        )
+        answer = store.add_comment(
+            s,
+            rec.id,
+            users["alice"].id,
+            "answer",
+            "<p>answer</p>",
+            parent_id=reply.id,
+            now=t0 + dt.timedelta(minutes=3),
+        )
         s.expunge_all()
     return users, {"top": top.id, "second": second.id, "reply": reply.id, "answer": answer.id}
 
@@ -220,7 +279,7 @@ def test_deleted_comment_with_replies_stays_as_a_placeholder(client, db):
     rec = _full_record(db)
     _users, ids = _thread(db, rec)
     with db.session() as s:
-        store.delete_comment(s, ids["top"])   # replies hang below: kept as "[deleted]"
+        store.delete_comment(s, ids["top"])  # replies hang below: kept as "[deleted]"
         store.delete_comment(s, ids["second"])  # no replies: gone
     html = client.get(f"/papers/{rec.id}").text
     assert f'id="comment-{ids["top"]}"' in html and "<p>top</p>" not in html
@@ -238,12 +297,21 @@ def test_similar_papers_appear_once_the_semantic_index_is_ready(settings, db, en
     from paperwire.web.app import create_app
 
     cells = _full_record(db)
-    make_papers(db, 1, id="2301.00001", title="Single-cell embedding of gene expression",
-                abstract="Interpretable embeddings of single-cell RNA sequencing data.")
-    make_papers(db, 1, id="2301.00002", title="Galaxy rotation curves",
-                abstract="We measure rotation curves of spiral galaxies with radio telescopes.")
-    app = create_app(dataclasses.replace(settings, page_cache_seconds=0.0), db,
-                     warm_search=True)
+    make_papers(
+        db,
+        1,
+        id="2301.00001",
+        title="Single-cell embedding of gene expression",
+        abstract="Interpretable embeddings of single-cell RNA sequencing data.",
+    )
+    make_papers(
+        db,
+        1,
+        id="2301.00002",
+        title="Galaxy rotation curves",
+        abstract="We measure rotation curves of spiral galaxies with radio telescopes.",
+    )
+    app = create_app(dataclasses.replace(settings, page_cache_seconds=0.0), db, warm_search=True)
     with TestClient(app) as c:
         assert app_context(app).similar_ready.wait(120), "semantic side did not load"
         from paperwire.search.embedding_jobs import embed_pending
@@ -277,10 +345,14 @@ def test_similar_papers_are_not_cached_empty_before_the_paper_is_embedded(settin
     from paperwire.web.app import create_app
 
     cells = _full_record(db)
-    make_papers(db, 1, id="2301.00001", title="Single-cell embedding of gene expression",
-                abstract="Interpretable embeddings of single-cell RNA sequencing data.")
-    app = create_app(dataclasses.replace(settings, page_cache_seconds=5.0), db,
-                     warm_search=True)
+    make_papers(
+        db,
+        1,
+        id="2301.00001",
+        title="Single-cell embedding of gene expression",
+        abstract="Interpretable embeddings of single-cell RNA sequencing data.",
+    )
+    app = create_app(dataclasses.replace(settings, page_cache_seconds=5.0), db, warm_search=True)
     try:
         with TestClient(app) as c:
             assert app_context(app).similar_ready.wait(120), "semantic side did not load"

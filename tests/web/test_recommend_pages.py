@@ -49,10 +49,16 @@ def test_onboarding_follows_topics_and_saves_pasted_papers(web, db, sample):
     page = web.get("/for-you").text
     assert "Tell us what you read" in page and 'value="cat:' in page
     saved = ids_of(sample, "cs.IR", old=True)[:3]
-    r = post_form(web, "/for-you/start",
-                  {"topic": ["cat:cs.IR", "retrieval"],
-                   "papers": f"{saved[0]}\nhttps://arxiv.org/abs/{saved[1]}v2, {saved[2]} "
-                             "9999.99999 nonsense"}, token_from="/for-you")
+    r = post_form(
+        web,
+        "/for-you/start",
+        {
+            "topic": ["cat:cs.IR", "retrieval"],
+            "papers": f"{saved[0]}\nhttps://arxiv.org/abs/{saved[1]}v2, {saved[2]} "
+            "9999.99999 nonsense",
+        },
+        token_from="/for-you",
+    )
     assert r.status_code == 200, r.text[:500]
     text = unescape(r.text)
     assert "following 2 topics and saved 3 papers" in text
@@ -61,7 +67,9 @@ def test_onboarding_follows_topics_and_saves_pasted_papers(web, db, sample):
     with db.session() as s:
         sig = library.member_signals(s, alice.id)
     assert sorted(p for p, _ in sig.saved) == sorted(saved) and sig.topics == [
-        "cat:cs.IR", "retrieval"]
+        "cat:cs.IR",
+        "retrieval",
+    ]
     reasons = re.findall(r'<p class="reason">([^<]+)</p>', text)
     assert reasons and all(r.startswith("Because you saved “") for r in reasons)
 
@@ -69,8 +77,7 @@ def test_onboarding_follows_topics_and_saves_pasted_papers(web, db, sample):
 def test_a_bad_topic_is_refused_with_the_reason_and_nothing_changes(web, db, sample):
     alice = make_user(db, "alice")
     signin(web, "alice")
-    r = post_form(web, "/for-you/start", {"topics": "-only", "papers": ""},
-                  token_from="/for-you")
+    r = post_form(web, "/for-you/start", {"topics": "-only", "papers": ""}, token_from="/for-you")
     assert r.status_code == 400 and "topic 1" in unescape(r.text)
     with db.session() as s:
         assert library.member_signals(s, alice.id).is_empty
@@ -85,7 +92,8 @@ def test_api_needs_a_token_and_answers_only_for_its_member(web, db, sample):
     items = r.json()
     assert len(items) == 5
     assert {"paper", "score", "reason", "reasonKind", "reasonLabel", "reasonPaperId"} <= set(
-        items[0])
+        items[0]
+    )
     assert items[0]["reasonKind"] == "saved" and items[0]["paper"]["id"]
     r = web.get("/api/me/recommendations", headers=bearer(token_for(db, bob)))
     assert r.status_code == 200 and r.json() == []
@@ -116,7 +124,7 @@ def test_digest_preview_has_the_section_and_its_feedback_link_works(settings, db
     with TestClient(app) as client:
         page = client.get(path)
         assert page.status_code == 200 and "Yes, not interested" in page.text
-        with db.session() as s:       # looking at the link changes nothing
+        with db.session() as s:  # looking at the link changes nothing
             assert not library.member_signals(s, alice.id).not_interested
         token = re.search(r'name="t" value="([^"]+)"', page.text).group(1)
         done = post_form(client, "/r/feedback", {"t": unescape(token)}, token_from=path)
@@ -125,7 +133,8 @@ def test_digest_preview_has_the_section_and_its_feedback_link_works(settings, db
         assert bad.status_code == 400 and "not valid" in bad.text
     with db.session() as s:
         assert [p for p, _ in library.member_signals(s, alice.id).not_interested] == [
-            target.paper.id]
+            target.paper.id
+        ]
     again, _, _ = preview(settings, db, "alice@example.org", ed)
     assert target.paper.id not in {i.paper.id for i in again.recommended}
 
@@ -142,10 +151,12 @@ def test_not_interested_on_the_page_removes_the_paper_at_once(web, db, sample):
     signin(web, "alice")
     page = web.get("/for-you").text
     first = re.search(r'name="paper_id" value="([^"]+)"', page).group(1)
-    r = post_form(web, "/for-you/feedback", {"paper_id": first, "kind": "less"},
-                  token_from="/for-you")
+    r = post_form(
+        web, "/for-you/feedback", {"paper_id": first, "kind": "less"}, token_from="/for-you"
+    )
     assert r.status_code == 303 and r.headers["location"] == "/for-you"
     assert f'value="{first}"' not in web.get("/for-you").text
-    bad = post_form(web, "/for-you/feedback", {"paper_id": first, "kind": "meh"},
-                    token_from="/for-you")
+    bad = post_form(
+        web, "/for-you/feedback", {"paper_id": first, "kind": "meh"}, token_from="/for-you"
+    )
     assert bad.status_code == 400

@@ -18,15 +18,33 @@ def _ids(html: str) -> list[str]:
 
 @pytest.fixture
 def library(db):
-    make_papers(db, 1, id="2401.00001", title="Seq2seq models for translation",
-                abstract="Sequence to sequence learning with attention.", categories=["cs.CL"],
-                published_at=dt.datetime(2024, 1, 5))
-    make_papers(db, 1, id="2402.00002", title="scRNA-seq clustering",
-                abstract="Clustering single-cell sequencing data.", categories=["q-bio.GN"],
-                published_at=dt.datetime(2024, 2, 5))
-    make_papers(db, 1, id="2403.00003", title="Galaxy rotation curves",
-                abstract="Rotation curves of spiral galaxies.", categories=["astro-ph.GA"],
-                published_at=dt.datetime(2024, 3, 5))
+    make_papers(
+        db,
+        1,
+        id="2401.00001",
+        title="Seq2seq models for translation",
+        abstract="Sequence to sequence learning with attention.",
+        categories=["cs.CL"],
+        published_at=dt.datetime(2024, 1, 5),
+    )
+    make_papers(
+        db,
+        1,
+        id="2402.00002",
+        title="scRNA-seq clustering",
+        abstract="Clustering single-cell sequencing data.",
+        categories=["q-bio.GN"],
+        published_at=dt.datetime(2024, 2, 5),
+    )
+    make_papers(
+        db,
+        1,
+        id="2403.00003",
+        title="Galaxy rotation curves",
+        abstract="Rotation curves of spiral galaxies.",
+        categories=["astro-ph.GA"],
+        published_at=dt.datetime(2024, 3, 5),
+    )
 
 
 def test_search_finds_prefix_matches_with_highlighted_snippets(client, library):
@@ -39,11 +57,16 @@ def test_search_finds_prefix_matches_with_highlighted_snippets(client, library):
 
 
 def test_result_titles_and_snippets_render_math_and_keep_highlights(client, db):
-    make_papers(db, 1, id="2104.12255", title="scE$^2$TM: interpretable embedding of cells",
-                abstract="We embed cells with $\\alpha$-divergences and an embedding model.")
+    make_papers(
+        db,
+        1,
+        id="2104.12255",
+        title="scE$^2$TM: interpretable embedding of cells",
+        abstract="We embed cells with $\\alpha$-divergences and an embedding model.",
+    )
     html = client.get("/search", params={"q": "embedding", "mode": "lexical"}).text
-    card = html[html.index('class="card-title"'):]
-    card = card[:card.index("</article>")]
+    card = html[html.index('class="card-title"') :]
+    card = card[: card.index("</article>")]
     assert "<msup>" in card and "$^2$" not in card  # title math rendered
     assert "<mi>α</mi>" in card and "$\\alpha$" not in card  # snippet math rendered
     assert "<mark>embedding</mark>" in card.lower()  # the highlight survived
@@ -70,8 +93,18 @@ def test_no_results_page_helps(client, library):
     assert "Remove the filters" in resp.text
 
 
-@pytest.mark.parametrize("q", ['"unbalanced quote seq', "seq unknownfield:x", "seq after:notadate",
-                               "-", "cat:", "((((", "a" * 999])
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"unbalanced quote seq',
+        "seq unknownfield:x",
+        "seq after:notadate",
+        "-",
+        "cat:",
+        "((((",
+        "a" * 999,
+    ],
+)
 def test_malformed_queries_are_answered_never_500(client, library, q):
     resp = client.get("/search", params={"q": q, "mode": "lexical"})
     assert resp.status_code == 200
@@ -83,13 +116,16 @@ def test_malformed_query_shows_the_parsers_notice(client, library):
     assert 'class="notice"' in resp.text
 
 
-@pytest.mark.parametrize("params,needle", [
-    ({"q": "seq", "mode": "psychic"}, "mode must be one of"),
-    ({"q": "seq", "sort": "random"}, "sort must be one of"),
-    ({"q": "seq", "from": "last week"}, "from must be a date"),
-    ({"q": "seq", "category": "cs CL; drop"}, "category must look like"),
-    ({"q": "x" * 1001}, "too long"),
-])
+@pytest.mark.parametrize(
+    "params,needle",
+    [
+        ({"q": "seq", "mode": "psychic"}, "mode must be one of"),
+        ({"q": "seq", "sort": "random"}, "sort must be one of"),
+        ({"q": "seq", "from": "last week"}, "from must be a date"),
+        ({"q": "seq", "category": "cs CL; drop"}, "category must look like"),
+        ({"q": "x" * 1001}, "too long"),
+    ],
+)
 def test_bad_form_values_get_the_search_page_with_the_reason(client, params, needle):
     resp = client.get("/search", params=params)
     assert resp.status_code == 400
@@ -106,8 +142,7 @@ def test_empty_search_page_offers_examples(client):
 def test_pagination_of_results(client, db):
     # PAPERWIRE_FEED_PAGE_SIZE (30 by default) papers per search page, as on the feeds.
     for i in range(35):
-        make_papers(db, 1, id=f"2405.{i:05d}", title=f"Sequencing study {i}",
-                    abstract="sequencing")
+        make_papers(db, 1, id=f"2405.{i:05d}", title=f"Sequencing study {i}", abstract="sequencing")
     first = client.get("/search?q=sequencing&mode=lexical")
     second = client.get("/search?q=sequencing&mode=lexical&p=2")
     assert len(_ids(first.text)) == 30 and len(_ids(second.text)) == 5
@@ -130,8 +165,7 @@ def test_page_size_setting_is_respected(settings, db):
     make_papers(db, 12, title="Sequencing study", abstract="sequencing")
     app = create_app(dataclasses.replace(settings, feed_page_size=5, page_cache_seconds=0.0), db)
     with TestClient(app) as c:
-        pages = [_ids(c.get(f"/search?q=sequencing&mode=lexical&p={p}").text)
-                 for p in (1, 2, 3)]
+        pages = [_ids(c.get(f"/search?q=sequencing&mode=lexical&p={p}").text) for p in (1, 2, 3)]
         last = c.get("/search?q=sequencing&mode=lexical&p=3").text
     assert [len(p) for p in pages] == [5, 5, 2]
     assert len({i for p in pages for i in p}) == 12

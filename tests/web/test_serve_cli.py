@@ -16,22 +16,35 @@ def test_serve_migrates_a_fresh_database_and_serves_pages(tmp_path):
     data = tmp_path / "data"
     port = free_port()
     log_path = tmp_path / "serve.log"
-    env = {"PAPERWIRE_DATA_DIR": str(data), "PAPERWIRE_LOAD_DEMO_DATA": "false",
-           "PAPERWIRE_DATABASE_URL": "", "PAPERWIRE_LOG_LEVEL": "INFO"}
-    with serve_process(env, port=port, log_path=str(log_path), extra_args=["--no-embedder"]) as (url, _):
+    env = {
+        "PAPERWIRE_DATA_DIR": str(data),
+        "PAPERWIRE_LOAD_DEMO_DATA": "false",
+        "PAPERWIRE_DATABASE_URL": "",
+        "PAPERWIRE_LOG_LEVEL": "INFO",
+    }
+    with serve_process(env, port=port, log_path=str(log_path), extra_args=["--no-embedder"]) as (
+        url,
+        _,
+    ):
         assert httpx.get(url + "/healthz").json() == {"status": "ok"}
         home = httpx.get(url + "/")
         assert home.status_code == 200 and "No papers here yet" in home.text
         css = httpx.get(url + "/static/app.css")
         assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert httpx.get(url + "/api/daily_papers").json() == []
-    tables = {r[0] for r in sqlite3.connect(data / "paperwire.db").execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = {
+        r[0]
+        for r in sqlite3.connect(data / "paperwire.db").execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        )
+    }
     assert {"papers", "feed_entries", "users"} <= tables
     assert f"http://127.0.0.1:{port}/" in log_path.read_text()
     # No mail setting: the console says where mail goes and how to configure SMTP.
-    assert f"messages are delivered to the outbox {(data / 'outbox').resolve()}" \
+    assert (
+        f"messages are delivered to the outbox {(data / 'outbox').resolve()}"
         in log_path.read_text()
+    )
     assert "PAPERWIRE_SMTP_URL" in log_path.read_text()
     # ... once: the console line is not repeated by the log (which also writes to stderr).
     assert log_path.read_text().count("messages are delivered to the outbox") == 1

@@ -49,8 +49,14 @@ def silent_server():
 @contextlib.contextmanager
 def replay_503():
     with arxiv_replay_server() as replay:
-        query = {"search_query": "", "id_list": PAPER, "sortBy": "relevance",
-                 "sortOrder": "descending", "start": "0", "max_results": "100"}
+        query = {
+            "search_query": "",
+            "id_list": PAPER,
+            "sortBy": "relevance",
+            "sortOrder": "descending",
+            "start": "0",
+            "max_results": "100",
+        }
         replay.add(API_PATH, query, 503, b"busy", [("Retry-After", "10")], replace=True)
         yield replay.api_url
 
@@ -67,8 +73,13 @@ def _nothing_changed(db):
 @pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
 def test_api_submit_when_arxiv_is_down_fails_fast_in_words(settings, db, caplog, endpoint):
     with ENDPOINTS[endpoint]() as url:
-        app = make_app(settings, db, arxiv_api_url=url, arxiv_interactive_timeout_seconds=2.0,
-                       submit_max_age_days=100000)
+        app = make_app(
+            settings,
+            db,
+            arxiv_api_url=url,
+            arxiv_interactive_timeout_seconds=2.0,
+            submit_max_age_days=100000,
+        )
         headers = bearer(token_for(db, make_user(db, "alice")))
         with TestClient(app) as client, caplog.at_level(logging.WARNING):
             started = time.monotonic()

@@ -37,12 +37,12 @@ def _unlimited(settings, db, sink) -> TestClient:
 
 
 def _subscribe(client, email=READER, editions="daily"):
-    return client.post("/subscribe", data={"email": email, "editions": editions,
-                                           "csrf_token": csrf(client)})
+    return client.post(
+        "/subscribe", data={"email": email, "editions": editions, "csrf_token": csrf(client)}
+    )
 
 
-def test_account_with_a_readers_address_cannot_reach_the_readers_subscription(settings, db,
-                                                                               sink):
+def test_account_with_a_readers_address_cannot_reach_the_readers_subscription(settings, db, sink):
     # The reader subscribes without an account and confirms from the mail.
     with _client(settings, db, sink) as reader:
         assert _subscribe(reader).status_code == 200 and sink.wait_for(1)
@@ -57,8 +57,14 @@ def test_account_with_a_readers_address_cannot_reach_the_readers_subscription(se
         signin(mallory, "mallory")
         page = mallory.get("/subscribe")
         assert "Digest preferences" not in page.text and "/unsubscribe/" not in page.text
-        r = mallory.post("/subscription", data={"csrf_token": _CSRF.search(page.text).group(1),
-                                               "editions": "weekly", "max_papers": "50"})
+        r = mallory.post(
+            "/subscription",
+            data={
+                "csrf_token": _CSRF.search(page.text).group(1),
+                "editions": "weekly",
+                "max_papers": "50",
+            },
+        )
         assert r.status_code == 404
         # Asking for the address while signed in mails the reader a link, and links nothing.
         r = _subscribe(mallory, editions="both")
@@ -72,8 +78,7 @@ def test_account_with_a_readers_address_cannot_reach_the_readers_subscription(se
         assert (sub.editions, sub.max_papers, list(sub.topics)) == before
 
 
-def test_reader_who_signs_up_later_links_the_subscription_by_following_its_link(settings, db,
-                                                                                sink):
+def test_reader_who_signs_up_later_links_the_subscription_by_following_its_link(settings, db, sink):
     with _client(settings, db, sink) as anonymous:
         _subscribe(anonymous)
         assert sink.wait_for(1)
@@ -90,36 +95,39 @@ def test_reader_who_signs_up_later_links_the_subscription_by_following_its_link(
         assert s.scalar(select(Subscription.user_id)) is not None
 
 
-def test_pending_address_gets_one_confirmation_mail_however_often_it_is_asked(settings, db,
-                                                                             sink):
+def test_pending_address_gets_one_confirmation_mail_however_often_it_is_asked(settings, db, sink):
     with _client(settings, db, sink) as client:
         answers = {_subscribe(client).text.split("<main", 1)[-1] for _ in range(6)}
         sink.wait_for(2, timeout=1.0)
     assert sink.count == 1
-    assert len(answers) == 1   # the same page whether or not a mail went out
+    assert len(answers) == 1  # the same page whether or not a mail went out
 
 
 def test_daily_cap_per_address_and_per_account(settings, db, sink):
     make_user(db, "bomber", email="bomber@example.org")
-    with _client(settings, db, sink, confirm_mail_interval_minutes=0,
-                 confirm_mails_per_day=3) as client:
+    with _client(
+        settings, db, sink, confirm_mail_interval_minutes=0, confirm_mails_per_day=3
+    ) as client:
         for _ in range(5):
             _subscribe(client)
         assert sink.count == 3 and {r for m in sink.messages for r in m.rcpt_tos} == {READER}
         signin(client, "bomber")
         for i in range(5):
             _subscribe(client, f"victim{i}@example.org")
-    assert sink.count == 6   # three more: the account's cap, whatever the addresses
+    assert sink.count == 6  # three more: the account's cap, whatever the addresses
 
 
 def test_confirmation_mail_goes_out_after_the_response_and_its_failure_is_logged(
-        settings, db, sink, caplog):
+    settings, db, sink, caplog
+):
     """A refusing mail server neither fails the page nor loses the subscription."""
     sink.rcpt_script.append("550 5.1.1 no such user")
     with _client(settings, db, sink) as client:
         r = _subscribe(client)
     assert r.status_code == 200 and "Check your inbox" in r.text
-    assert any("confirmation mail for subscription" in rec.message and "550" in rec.message
-               for rec in caplog.records)
+    assert any(
+        "confirmation mail for subscription" in rec.message and "550" in rec.message
+        for rec in caplog.records
+    )
     with db.session() as s:
         assert s.scalar(select(Subscription.status)) == "pending"

@@ -28,10 +28,26 @@ import unicodedata
 from functools import lru_cache
 
 # Letters NFKD leaves whole (they are not "letter + combining mark").
-_FOLD = str.maketrans({
-    "ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d",
-    "ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "þ": "th", "Þ": "th", "ı": "i",
-})
+_FOLD = str.maketrans(
+    {
+        "ø": "o",
+        "Ø": "o",
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "Ð": "d",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "þ": "th",
+        "Þ": "th",
+        "ı": "i",
+    }
+)
 SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 # Apostrophes join (O'Brien -> obrien); every other non-word character separates.
 _APOSTROPHES = re.compile(r"['’`´]")
@@ -65,7 +81,7 @@ def _tokens(text: str) -> list[str]:
 
 
 def _reorder(name: str) -> str:
-    """"Last, First" (and "Last, First, Jr." / "Last, Jr., First") as "First Last"."""
+    """ "Last, First" (and "Last, First, Jr." / "Last, Jr., First") as "First Last"."""
     parts = [p.strip() for p in name.split(",")]
     parts = [p for p in parts if _tokens(p)]
     if len(parts) < 2:

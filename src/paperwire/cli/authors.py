@@ -18,14 +18,24 @@ def authors_group() -> None:
 
 
 def _row(view) -> dict:
-    return {"id": view.id, "user": view.username, "name": view.name,
-            "strictKey": view.strict_key, "status": view.status, "rule": view.rule,
-            "createdAt": view.created_at.isoformat(timespec="seconds") + "Z"}
+    return {
+        "id": view.id,
+        "user": view.username,
+        "name": view.name,
+        "strictKey": view.strict_key,
+        "status": view.status,
+        "rule": view.rule,
+        "createdAt": view.created_at.isoformat(timespec="seconds") + "Z",
+    }
 
 
 @authors_group.command("claims")
-@click.option("--status", type=click.Choice(["pending", "approved", "released", "revoked"]),
-              default=None, help="Only claims in this state (default: all, pending first).")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "approved", "released", "revoked"]),
+    default=None,
+    help="Only claims in this state (default: all, pending first).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of claims).")
 @click.pass_obj
 @json_output(indent=2)
@@ -46,8 +56,10 @@ def claims_cmd(settings: Settings, status: str | None, as_json: bool):
         return None
     for r in rows:
         rule = f" ({r['rule']})" if r["rule"] else ""
-        click.echo(f"{r['id']:>6}  {r['status']:<9}{rule:<16} @{r['user']} claims "
-                   f"{r['name']!r}  since {r['createdAt'][:10]}")
+        click.echo(
+            f"{r['id']:>6}  {r['status']:<9}{rule:<16} @{r['user']} claims "
+            f"{r['name']!r}  since {r['createdAt'][:10]}"
+        )
     return None
 
 
@@ -99,8 +111,9 @@ def reindex_cmd(settings: Settings, batch_size: int, progress: bool | None) -> N
 
             total = count_papers(s)
         done = 0
-        with tqdm(total=total, unit="papers", disable=not show, file=sys.stderr,
-                  desc="authors") as bar:
+        with tqdm(
+            total=total, unit="papers", disable=not show, file=sys.stderr, desc="authors"
+        ) as bar:
             for ids, rows in store.iter_author_rows(db, batch_size):
                 with db.session() as s:
                     store.replace_paper_authors(s, rows, replace_ids=ids)

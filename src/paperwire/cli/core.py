@@ -10,8 +10,11 @@ from paperwire.config import Settings
 
 @click.command("config")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of a table.")
-@click.option("--markdown", is_flag=True,
-              help="Print the settings table (defaults, not effective values) as Markdown.")
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="Print the settings table (defaults, not effective values) as Markdown.",
+)
 @click.pass_obj
 @json_output(indent=2)
 def config_cmd(settings: Settings, as_json: bool, markdown: bool) -> JsonAnswer:
@@ -54,8 +57,11 @@ def settings_markdown() -> str:
         default = f.default
         shown = "(empty)" if default == "" else str(default)
         help_text = f.metadata["help"].replace("|", "\\|")
-        secret = " Secret: also read from `PAPERWIRE_" + f.name.upper() + "_FILE`." \
-            if f.metadata["secret"] else ""
+        secret = (
+            " Secret: also read from `PAPERWIRE_" + f.name.upper() + "_FILE`."
+            if f.metadata["secret"]
+            else ""
+        )
         lines.append(f"| `PAPERWIRE_{f.name.upper()}` | `{shown}` | {help_text}{secret} |")
     return "\n".join(lines)
 

@@ -33,16 +33,26 @@ def digest_group() -> None:
 
 
 @digest_group.command("send")
-@click.option("--edition", type=click.Choice(["daily", "weekly"]), default="daily",
-              show_default=True)
-@click.option("--date", "date_", metavar="YYYY-MM-DD",
-              help="Send day of the edition (default: today in TIMEZONE).")
-@click.option("--dry-run", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="Write .eml files to DIR instead of mailing (nothing is recorded).")
+@click.option(
+    "--edition", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True
+)
+@click.option(
+    "--date",
+    "date_",
+    metavar="YYYY-MM-DD",
+    help="Send day of the edition (default: today in TIMEZONE).",
+)
+@click.option(
+    "--dry-run",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write .eml files to DIR instead of mailing (nothing is recorded).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_obj
-def send_cmd(settings: Settings, edition: str, date_: str | None, dry_run: Path | None,
-             no_progress: bool) -> None:
+def send_cmd(
+    settings: Settings, edition: str, date_: str | None, dry_run: Path | None, no_progress: bool
+) -> None:
     """Send one edition to every confirmed subscriber that has not had it.
 
     Safe to rerun at any time (also after a crash): each subscriber gets each edition once.
@@ -100,14 +110,16 @@ def _dry_run(settings: Settings, db: Database, ed, directory: Path, progress: bo
 
 @digest_group.command("preview")
 @click.argument("email")
-@click.option("--edition", type=click.Choice(["daily", "weekly"]), default="daily",
-              show_default=True)
+@click.option(
+    "--edition", type=click.Choice(["daily", "weekly"]), default="daily", show_default=True
+)
 @click.option("--date", "date_", metavar="YYYY-MM-DD")
 @click.option("--html", is_flag=True, help="Print the HTML part instead of the text part.")
 @click.option("--eml", is_flag=True, help="Print the whole message as sent (headers too).")
 @click.pass_obj
-def preview_cmd(settings: Settings, email: str, edition: str, date_: str | None, html: bool,
-                eml: bool) -> None:
+def preview_cmd(
+    settings: Settings, email: str, edition: str, date_: str | None, html: bool, eml: bool
+) -> None:
     """Print the digest EMAIL would get now (nothing is sent or recorded)."""
     from paperwire.digest.edition import edition_from_settings
     from paperwire.digest.mailer import preview
@@ -129,13 +141,22 @@ def preview_cmd(settings: Settings, email: str, edition: str, date_: str | None,
 
 @click.command("subscribe")
 @click.argument("email")
-@click.option("--confirmed", is_flag=True,
-              help="Activate at once (the operator vouches for the address) instead of "
-                   "mailing a confirmation link.")
-@click.option("--edition", type=click.Choice(["daily", "weekly", "both"]), default="daily",
-              show_default=True)
-@click.option("--topic", "topics", multiple=True, metavar="QUERY",
-              help="A saved search, e.g. '\"single-cell\" cat:q-bio.*' (repeatable).")
+@click.option(
+    "--confirmed",
+    is_flag=True,
+    help="Activate at once (the operator vouches for the address) instead of "
+    "mailing a confirmation link.",
+)
+@click.option(
+    "--edition", type=click.Choice(["daily", "weekly", "both"]), default="daily", show_default=True
+)
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    metavar="QUERY",
+    help="A saved search, e.g. '\"single-cell\" cat:q-bio.*' (repeatable).",
+)
 @click.pass_obj
 def subscribe_cmd(settings: Settings, email: str, confirmed: bool, edition: str, topics) -> None:
     """Subscribe EMAIL to the digest (for operators)."""
@@ -147,8 +168,9 @@ def subscribe_cmd(settings: Settings, email: str, confirmed: bool, edition: str,
     clean = validate_topics([{"kind": "query", "value": t} for t in topics])
     db = open_database(settings)
     # The operator asks: no per-address limit, and the mail goes out at once (after commit).
-    result = service.request(settings, db, email, editions=edition, topics=clean or None,
-                             limited=False)
+    result = service.request(
+        settings, db, email, editions=edition, topics=clean or None, limited=False
+    )
     if confirmed:
         with db.session() as s:
             sub = subscriptions.get_by_email(s, result.email)
@@ -169,8 +191,11 @@ def subscribe_cmd(settings: Settings, email: str, confirmed: bool, edition: str,
 
 
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Enqueue what is due now, run the queue until it "
-              "is empty, and exit (for cron).")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Enqueue what is due now, run the queue until it is empty, and exit (for cron).",
+)
 @click.pass_obj
 def worker_cmd(settings: Settings, once: bool) -> None:
     """Run the scheduled jobs: harvest, embed/index, digests, cleanup.
@@ -182,12 +207,17 @@ def worker_cmd(settings: Settings, once: bool) -> None:
     from paperwire.store.db import open_database
 
     queue = Queue(settings, open_database(settings))
-    target = settings.queue_url.split("@")[-1] if settings.queue_url else \
-        str(settings.data_dir / "queue.db")
-    click.echo(f"worker: queue {settings.queue_name!r} on {target}, timezone "
-               f"{settings.timezone}, digests {settings.digest_daily_time} (weekdays) / "
-               f"{settings.digest_weekly_time} (Mondays), harvest {settings.harvest_time}",
-               err=True)
+    target = (
+        settings.queue_url.split("@")[-1]
+        if settings.queue_url
+        else str(settings.data_dir / "queue.db")
+    )
+    click.echo(
+        f"worker: queue {settings.queue_name!r} on {target}, timezone "
+        f"{settings.timezone}, digests {settings.digest_daily_time} (weekdays) / "
+        f"{settings.digest_weekly_time} (Mondays), harvest {settings.harvest_time}",
+        err=True,
+    )
     from paperwire.digest.transport import describe_mail
 
     click.echo(describe_mail(settings), err=True)
@@ -227,8 +257,10 @@ def jobs_group(ctx, limit: int, failed: bool) -> None:
             took = ""
             if r.finished_at:
                 took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s"
-            line = (f"{r.started_at:%Y-%m-%d %H:%M:%S}  {r.status:<7} {r.name:<12} "
-                    f"{r.key:<28} {took:>7}  x{r.attempts}  {r.detail or ''}")
+            line = (
+                f"{r.started_at:%Y-%m-%d %H:%M:%S}  {r.status:<7} {r.name:<12} "
+                f"{r.key:<28} {took:>7}  x{r.attempts}  {r.detail or ''}"
+            )
             click.echo(line.rstrip())
             if r.error:
                 click.echo(f"    error: {r.error.splitlines()[0]}")

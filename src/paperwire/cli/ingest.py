@@ -24,15 +24,27 @@ def _progress_default() -> bool:
 
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="auto",
-              show_default=True,
-              help="Input format. auto recognises it from the first record: kaggle = the arXiv "
-                   "metadata snapshot, hf-daily = the Daily Papers API JSON, jsonl = "
-                   "`paperwire export` output, beir = a BEIR corpus, seed = the demo seed.")
-@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=None,
-              help="Records per transaction (default: PAPERWIRE_IMPORT_BATCH_SIZE).")
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar on stderr (default: when stderr is a terminal).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMAT_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Input format. auto recognises it from the first record: kaggle = the arXiv "
+    "metadata snapshot, hf-daily = the Daily Papers API JSON, jsonl = "
+    "`paperwire export` output, beir = a BEIR corpus, seed = the demo seed.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 1_000_000),
+    default=None,
+    help="Records per transaction (default: PAPERWIRE_IMPORT_BATCH_SIZE).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar on stderr (default: when stderr is a terminal).",
+)
 @click.pass_obj
 def import_cmd(settings: Settings, paths, fmt, batch_size, progress) -> None:
     """Import papers from dump files (plain or .gz), streaming and in batches.
@@ -45,19 +57,29 @@ def import_cmd(settings: Settings, paths, fmt, batch_size, progress) -> None:
     from paperwire.search.notify import announcer
 
     db = _open(settings)
-    summary = import_paths(settings, db, paths, fmt,
-                           progress=_progress_default() if progress is None else progress,
-                           batch_size=batch_size, on_change=announcer(settings, db))
+    summary = import_paths(
+        settings,
+        db,
+        paths,
+        fmt,
+        progress=_progress_default() if progress is None else progress,
+        batch_size=batch_size,
+        on_change=announcer(settings, db),
+    )
     for where in summary.resumed:
         click.echo(f"resumed {where}", err=True)
     click.echo(f"imported {summary.files} file(s): {summary.line()}")
 
 
 @click.command("export")
-@click.argument("path", required=False, default="-", type=click.Path(dir_okay=False,
-                                                                      allow_dash=True))
-@click.option("--progress/--no-progress", default=None,
-              help="Show a progress bar on stderr (default: when stderr is a terminal).")
+@click.argument(
+    "path", required=False, default="-", type=click.Path(dir_okay=False, allow_dash=True)
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar on stderr (default: when stderr is a terminal).",
+)
 @click.pass_obj
 def export_cmd(settings: Settings, path, progress) -> None:
     """Write every paper as JSON Lines to PATH (default: - for stdout).
@@ -68,20 +90,30 @@ def export_cmd(settings: Settings, path, progress) -> None:
     from paperwire.ingest.exporter import export_papers
 
     db = _open(settings)
-    count = export_papers(db, path,
-                          progress=_progress_default() if progress is None else progress)
+    count = export_papers(db, path, progress=_progress_default() if progress is None else progress)
     click.echo(f"exported {count} papers to {'stdout' if path == '-' else path}", err=True)
 
 
 @click.command("harvest")
-@click.option("--from", "from_", metavar="DATE",
-              help="First datestamp (YYYY-MM-DD). Default: the last harvested datestamp, so "
-                   "a daily call picks up where the previous one ended.")
+@click.option(
+    "--from",
+    "from_",
+    metavar="DATE",
+    help="First datestamp (YYYY-MM-DD). Default: the last harvested datestamp, so "
+    "a daily call picks up where the previous one ended.",
+)
 @click.option("--until", metavar="DATE", help="Last datestamp (YYYY-MM-DD). Default: today.")
-@click.option("--set", "set_", metavar="SET",
-              help="OAI-PMH set such as cs or physics:hep-th (default: PAPERWIRE_HARVEST_SET).")
-@click.option("--progress/--no-progress", default=None,
-              help="Show progress on stderr (default: when stderr is a terminal).")
+@click.option(
+    "--set",
+    "set_",
+    metavar="SET",
+    help="OAI-PMH set such as cs or physics:hep-th (default: PAPERWIRE_HARVEST_SET).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show progress on stderr (default: when stderr is a terminal).",
+)
 @click.pass_obj
 def harvest_cmd(settings: Settings, from_, until, set_, progress) -> None:
     """Harvest new and changed papers from arXiv's OAI-PMH interface.
@@ -94,9 +126,15 @@ def harvest_cmd(settings: Settings, from_, until, set_, progress) -> None:
     from paperwire.search.notify import announcer
 
     db = _open(settings)
-    summary = harvest(settings, db, from_=from_, until=until, set_=set_,
-                      progress=_progress_default() if progress is None else progress,
-                      on_change=announcer(settings, db))
+    summary = harvest(
+        settings,
+        db,
+        from_=from_,
+        until=until,
+        set_=set_,
+        progress=_progress_default() if progress is None else progress,
+        on_change=announcer(settings, db),
+    )
     click.echo(f"harvested {summary.pages} page(s): {summary.line()}")
 
 

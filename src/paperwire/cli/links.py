@@ -30,14 +30,17 @@ def backfill_cmd(settings: Settings, batch_size: int, progress: bool | None) -> 
 
     db = open_database(settings)
     show = show_progress(progress)
-    with tqdm(total=paper_count(db), unit="papers", disable=not show, file=sys.stderr,
-              desc="links") as bar:
+    with tqdm(
+        total=paper_count(db), unit="papers", disable=not show, file=sys.stderr, desc="links"
+    ) as bar:
+
         def advance(n: int) -> None:
             bar.update(n)
 
         result = backfill(db, batch_size=batch_size, progress=advance)
-    click.echo(f"links backfill: {result.papers} papers read, {result.changed} with new or "
-               "changed links")
+    click.echo(
+        f"links backfill: {result.papers} papers read, {result.changed} with new or changed links"
+    )
 
 
 COMMANDS = [links_group]

@@ -68,19 +68,27 @@ def json_output(**dump_options: Any) -> Callable:
                 result = command(*args, **kwargs)
                 out.write(json.dumps(result, **dump_options) + "\n")
                 out.flush()
+
         # Checked for every --json command (tests/cli/test_json_output.py).
         run.pure_json = True  # type: ignore[attr-defined]
         return run
+
     return wrap
 
 
 # The options of a batch job over every stored paper (``authors reindex``, ``links backfill``).
 batch_size_option = click.option(
-    "--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True,
-    help="Papers per transaction.")
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=2000,
+    show_default=True,
+    help="Papers per transaction.",
+)
 progress_option = click.option(
-    "--progress/--no-progress", default=None,
-    help="Show a progress bar on stderr (default: when stderr is a terminal).")
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar on stderr (default: when stderr is a terminal).",
+)
 
 
 def show_progress(progress: bool | None) -> bool:

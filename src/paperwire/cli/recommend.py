@@ -12,18 +12,27 @@ from paperwire.errors import NotFound
 
 @click.command("recommend")
 @click.argument("username", required=False)
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True,
-              help="Number of papers.")
+@click.option(
+    "--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Number of papers."
+)
 @click.option("--refresh", is_flag=True, help="Compute afresh instead of reading the stored ones.")
-@click.option("--all", "all_members", is_flag=True,
-              help="Precompute every member with signals (the nightly job), with a progress bar.")
-@click.option("--list", "list_id", type=click.IntRange(1, 2**31 - 1), default=None,
-              help="Recommend for this list of USERNAME's (its papers are the positives).")
+@click.option(
+    "--all",
+    "all_members",
+    is_flag=True,
+    help="Precompute every member with signals (the nightly job), with a progress bar.",
+)
+@click.option(
+    "--list",
+    "list_id",
+    type=click.IntRange(1, 2**31 - 1),
+    default=None,
+    help="Recommend for this list of USERNAME's (its papers are the positives).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
 @json_output()
-def recommend_cmd(settings: Settings, username, limit, refresh, all_members, list_id,
-                  as_json):
+def recommend_cmd(settings: Settings, username, limit, refresh, all_members, list_id, as_json):
     """Papers recommended to USERNAME (or, with --list, for one of their lists), each with
     the reason in words."""
     from paperwire.services import recommendations as service
@@ -63,19 +72,33 @@ def recommend_cmd(settings: Settings, username, limit, refresh, all_members, lis
         doc = {"user": username}
         if list_id is not None:
             doc["list"] = list_id
-        return {**doc, "recommendations": [
-            {"paper_id": r.paper_id, "title": titles.get(r.paper_id, ""),
-             "score": round(r.score, 6), "reason": r.reason, "reason_kind": r.reason_kind,
-             "reason_label": r.reason_label, "reason_paper_id": r.reason_paper_id}
-            for r in recs]}
+        return {
+            **doc,
+            "recommendations": [
+                {
+                    "paper_id": r.paper_id,
+                    "title": titles.get(r.paper_id, ""),
+                    "score": round(r.score, 6),
+                    "reason": r.reason,
+                    "reason_kind": r.reason_kind,
+                    "reason_label": r.reason_label,
+                    "reason_paper_id": r.reason_paper_id,
+                }
+                for r in recs
+            ],
+        }
     if not recs:
         if list_id is not None:
-            click.echo(f"no recommendations for list {list_id} of {username} (it is empty, "
-                       f"or nothing is close among the last {settings.recommend_days} days' "
-                       f"papers)")
+            click.echo(
+                f"no recommendations for list {list_id} of {username} (it is empty, "
+                f"or nothing is close among the last {settings.recommend_days} days' "
+                f"papers)"
+            )
             return None
-        click.echo(f"no recommendations for {username} yet (no signals, or nothing close "
-                   f"among the last {settings.recommend_days} days' papers)")
+        click.echo(
+            f"no recommendations for {username} yet (no signals, or nothing close "
+            f"among the last {settings.recommend_days} days' papers)"
+        )
         return None
     for n, r in enumerate(recs, 1):
         click.echo(f"{n:2d}. {r.paper_id}  {' '.join(titles.get(r.paper_id, '').split())}")

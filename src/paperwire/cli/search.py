@@ -50,18 +50,28 @@ def _print_hits(hits, offset: int = 0) -> None:
         date = p.published_at.date().isoformat() if p.published_at else "????-??-??"
         by = "+".join(sorted(hit.matched_by)) or "-"
         click.echo(f"{i:3d}. {_plain(hit.title_html, tty)}")
-        click.echo(f"     {hit.paper_id}  {date}  score {hit.score:.4f}  ({by})"
-                   f"  {p.upvotes} upvote{'' if p.upvotes == 1 else 's'}")
+        click.echo(
+            f"     {hit.paper_id}  {date}  score {hit.score:.4f}  ({by})"
+            f"  {p.upvotes} upvote{'' if p.upvotes == 1 else 's'}"
+        )
         if hit.snippet_html:
             click.echo(f"     {_plain(hit.snippet_html, tty)}")
 
 
 @click.command("search")
 @click.argument("query", nargs=-1, required=True)
-@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid",
-              show_default=True)
-@click.option("--sort", type=click.Choice(["relevance", "newest", "upvotes"]),
-              default="relevance", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "lexical", "semantic"]),
+    default="hybrid",
+    show_default=True,
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "newest", "upvotes"]),
+    default="relevance",
+    show_default=True,
+)
 @click.option("--limit", type=click.IntRange(1, 200), default=10, show_default=True)
 @click.option("--offset", type=click.IntRange(0, 10_000), default=0)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -79,10 +89,17 @@ def search_cmd(settings: Settings, query, mode, sort, limit, offset, as_json) ->
     finally:
         svc.close()
     if as_json:
-        return {"query": resp.query.raw, "mode": resp.mode, "sort": resp.sort,
-                "total": resp.total, "total_is_estimate": resp.total_is_estimate,
-                "has_more": resp.has_more, "notices": resp.notices,
-                "suggestions": resp.suggestions, "hits": [_hit_json(h) for h in resp.hits]}
+        return {
+            "query": resp.query.raw,
+            "mode": resp.mode,
+            "sort": resp.sort,
+            "total": resp.total,
+            "total_is_estimate": resp.total_is_estimate,
+            "has_more": resp.has_more,
+            "notices": resp.notices,
+            "suggestions": resp.suggestions,
+            "hits": [_hit_json(h) for h in resp.hits],
+        }
     for notice in resp.notices:
         click.echo(f"note: {notice}", err=True)
     for suggestion in resp.suggestions:
@@ -126,8 +143,7 @@ def index_cmd(settings: Settings, rebuild, lexical_only) -> None:
     from paperwire.store.db import open_database
 
     db = open_database(settings)
-    summary = run_index(settings, db, rebuild=rebuild, progress=True,
-                        semantic=not lexical_only)
+    summary = run_index(settings, db, rebuild=rebuild, progress=True, semantic=not lexical_only)
     parts = [f"lexical: {summary.lexical_docs} papers"]
     if summary.lexical_changed:
         parts.append(f"{summary.lexical_changed} changed papers folded in")
@@ -139,16 +155,36 @@ def index_cmd(settings: Settings, rebuild, lexical_only) -> None:
 
 
 @click.command("eval")
-@click.option("--corpus", type=click.Path(dir_okay=False), required=True,
-              help="BEIR corpus.jsonl ({_id, title, text} per line).")
-@click.option("--queries", type=click.Path(dir_okay=False), required=True,
-              help="BEIR queries.jsonl ({_id, text} per line).")
-@click.option("--qrels", type=click.Path(dir_okay=False), required=True,
-              help="BEIR qrels TSV (query-id, corpus-id, score).")
-@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic", "all"]),
-              default="all", show_default=True)
-@click.option("--json", "as_json", is_flag=True,
-              help="Print exactly one JSON object on stdout (progress goes to stderr).")
+@click.option(
+    "--corpus",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="BEIR corpus.jsonl ({_id, title, text} per line).",
+)
+@click.option(
+    "--queries",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="BEIR queries.jsonl ({_id, text} per line).",
+)
+@click.option(
+    "--qrels",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="BEIR qrels TSV (query-id, corpus-id, score).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "lexical", "semantic", "all"]),
+    default="all",
+    show_default=True,
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print exactly one JSON object on stdout (progress goes to stderr).",
+)
 @click.pass_obj
 @json_output()
 def eval_cmd(settings: Settings, corpus, queries, qrels, mode, as_json) -> JsonAnswer:
@@ -164,8 +200,15 @@ def eval_cmd(settings: Settings, corpus, queries, qrels, mode, as_json) -> JsonA
 
     require_extra("ranx", "eval", "paperwire eval")
     modes = list(ALL_MODES) if mode == "all" else [mode]
-    results = evaluate(Path(corpus), Path(queries), Path(qrels), modes, load=load,
-                       base_settings=settings, progress=True)
+    results = evaluate(
+        Path(corpus),
+        Path(queries),
+        Path(qrels),
+        modes,
+        load=load,
+        base_settings=settings,
+        progress=True,
+    )
     if as_json:
         return results
     click.echo(f"{'mode':<10} {'nDCG@10':>8} {'Recall@100':>11}")

@@ -44,10 +44,15 @@ def user_group() -> None:
 @user_group.command("create")
 @click.argument("username")
 @click.option("--email", default=None, help="E-mail address (optional).")
-@click.option("--admin", is_flag=True, help="Make the user an administrator (moderates "
-              "papers and comments).")
-@click.option("--password-file", type=click.File("r"), default=None,
-              help="Read the password from this file ('-' for stdin); without it, prompt.")
+@click.option(
+    "--admin", is_flag=True, help="Make the user an administrator (moderates papers and comments)."
+)
+@click.option(
+    "--password-file",
+    type=click.File("r"),
+    default=None,
+    help="Read the password from this file ('-' for stdin); without it, prompt.",
+)
 @click.pass_obj
 def create_cmd(settings: Settings, username, email, admin, password_file) -> None:
     """Create an account; the first one is usually `--admin`."""
@@ -57,8 +62,9 @@ def create_cmd(settings: Settings, username, email, admin, password_file) -> Non
     password = _read_password(password_file)
     db = open_database(settings)
     try:
-        user = auth.create_user(db, username, password, email=email, is_admin=admin,
-                                allow_reserved=True)
+        user = auth.create_user(
+            db, username, password, email=email, is_admin=admin, allow_reserved=True
+        )
     finally:
         db.dispose()
     role = "administrator" if user.is_admin else "user"
@@ -80,8 +86,10 @@ def token_cmd(settings: Settings, username, name) -> None:
         token = auth.new_api_token(db, user.id, name)
     finally:
         db.dispose()
-    click.echo(f"API token {token.name!r} for {user.username} (id {token.id}); it is shown "
-               f"only once:", err=True)
+    click.echo(
+        f"API token {token.name!r} for {user.username} (id {token.id}); it is shown only once:",
+        err=True,
+    )
     click.echo(token.token)
 
 
@@ -100,8 +108,9 @@ def list_cmd(settings: Settings) -> None:
         db.dispose()
     for user in users:
         flags = [f for f, on in (("admin", user.is_admin), ("disabled", user.disabled)) if on]
-        click.echo(f"{user.id:>6}  {user.username:<32}  {user.email or '-':<32}  "
-                   f"{','.join(flags) or '-'}")
+        click.echo(
+            f"{user.id:>6}  {user.username:<32}  {user.email or '-':<32}  {','.join(flags) or '-'}"
+        )
     click.echo(f"{len(users)} user{'s' if len(users) != 1 else ''}", err=True)
 
 

@@ -42,6 +42,7 @@ def prepare(settings: Settings, *, demo_in_background: bool = True):
         except ImportError:
             log.warning("demo data loader not available; starting with the database as it is")
         else:
+
             def load():
                 try:
                     from paperwire.search.notify import announcer
@@ -105,9 +106,11 @@ def start_model_preparation(settings: Settings) -> subprocess.Popen | None:
         return None
     from paperwire.search.prepare import PARENT_ENV
 
-    return subprocess.Popen([sys.executable, "-m", "paperwire.search.prepare"],
-                            env={**os.environ, PARENT_ENV: str(os.getpid())},
-                            stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "paperwire.search.prepare"],
+        env={**os.environ, PARENT_ENV: str(os.getpid())},
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def stop_process(proc: subprocess.Popen | None, timeout: float = 3.0) -> None:
@@ -134,11 +137,18 @@ def _say_where_mail_goes(settings: Settings) -> None:
 @click.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default: PAPERWIRE_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default: PAPERWIRE_PORT).")
-@click.option("--workers", type=int, default=None,
-              help="Worker processes (default: PAPERWIRE_WORKERS; production: the number of "
-                   "cores, 0 = number of cores).")
-@click.option("--no-embedder", is_flag=True, help="Do not embed new papers in this process "
-              "(when `paperwire worker` does it).")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes (default: PAPERWIRE_WORKERS; production: the number of "
+    "cores, 0 = number of cores).",
+)
+@click.option(
+    "--no-embedder",
+    is_flag=True,
+    help="Do not embed new papers in this process (when `paperwire worker` does it).",
+)
 @click.pass_obj
 def serve_cmd(settings: Settings, host, port, workers, no_embedder):
     """Serve the web app, the JSON API and the Atom feeds.
@@ -159,18 +169,29 @@ def serve_cmd(settings: Settings, host, port, workers, no_embedder):
     preparer = start_model_preparation(settings)
     db, _demo = prepare(settings)
     embedder = None if no_embedder else start_embedder(settings, db)
-    click.echo(f"Paperwire serving on http://{host}:{port}/ ({workers} worker"
-               f"{'s' if workers != 1 else ''}, database {db.dialect})", err=True)
+    click.echo(
+        f"Paperwire serving on http://{host}:{port}/ ({workers} worker"
+        f"{'s' if workers != 1 else ''}, database {db.dialect})",
+        err=True,
+    )
     _say_where_mail_goes(settings)
     # Workers are separate processes that rebuild settings from the environment; pass the
     # resolved values on so that --host/--port style overrides agree everywhere.
     os.environ[env_name("host")] = host
     os.environ[env_name("port")] = str(port)
     try:
-        uvicorn.run("paperwire.web.app:app_from_env", factory=True, host=host, port=port,
-                    workers=workers if workers > 1 else None,
-                    log_level=settings.log_level.lower(), access_log=False,
-                    proxy_headers=True, server_header=False, timeout_keep_alive=30)
+        uvicorn.run(
+            "paperwire.web.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers if workers > 1 else None,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            proxy_headers=True,
+            server_header=False,
+            timeout_keep_alive=30,
+        )
     finally:
         stop_process(preparer)
         if embedder is not None:

@@ -37,9 +37,15 @@ class Recipient:
 
 def recipient(sub: Subscription, names: Mapping[int, str]) -> Recipient:
     """``sub`` as a ``Recipient``; ``names``: ``store.subscriptions.display_names``."""
-    return Recipient(sub.id, sub.email, sub.user_id,
-                     names.get(sub.user_id) if sub.user_id is not None else None,
-                     sub.token_version, list(sub.topics or []), sub.max_papers)
+    return Recipient(
+        sub.id,
+        sub.email,
+        sub.user_id,
+        names.get(sub.user_id) if sub.user_id is not None else None,
+        sub.token_version,
+        list(sub.topics or []),
+        sub.max_papers,
+    )
 
 
 @dataclass
@@ -54,19 +60,31 @@ class Parts:
 
     def contents(self) -> list[dict[str, Any]]:
         """What ``digest_deliveries.paper_ids`` freezes (``thaw`` rebuilds the same parts)."""
-        return (build.contents(self.trending, self.personal)
-                + followed_authors.contents(self.followed) + recommended.freeze(self.recommended))
+        return (
+            build.contents(self.trending, self.personal)
+            + followed_authors.contents(self.followed)
+            + recommended.freeze(self.recommended)
+        )
 
 
-def choose(settings: Settings, db: Database, data: build.EditionData, to: Recipient, *,
-           already: set[str], follows: Sequence[PersonalItem] = ()) -> Parts:
+def choose(
+    settings: Settings,
+    db: Database,
+    data: build.EditionData,
+    to: Recipient,
+    *,
+    already: set[str],
+    follows: Sequence[PersonalItem] = (),
+) -> Parts:
     """Every part for ``to`` now; ``follows``: their ``followed_authors.candidates``."""
-    trending, personal = build.choose(data, topics=to.topics, max_papers=to.max_papers,
-                                      already=already)
+    trending, personal = build.choose(
+        data, topics=to.topics, max_papers=to.max_papers, already=already
+    )
     taken = {p.id for p in trending} | {i.paper.id for i in personal}
     followed = followed_authors.pick(follows, max_papers=to.max_papers, taken=taken)
-    recs = recommended.choose(settings, db, data, to.user_id,
-                              exclude=already | taken | {i.paper.id for i in followed})
+    recs = recommended.choose(
+        settings, db, data, to.user_id, exclude=already | taken | {i.paper.id for i in followed}
+    )
     return Parts(trending, personal, followed, recs)
 
 
@@ -77,14 +95,28 @@ def thaw(data: build.EditionData, frozen: Sequence[dict[str, Any]]) -> Parts:
     return Parts(trending, personal, followed, recommended.thaw(frozen, data.papers))
 
 
-def assemble(settings: Settings, data: build.EditionData, to: Recipient, parts: Parts, *,
-             keep_empty: bool = False) -> Digest | None:
+def assemble(
+    settings: Settings,
+    data: build.EditionData,
+    to: Recipient,
+    parts: Parts,
+    *,
+    keep_empty: bool = False,
+) -> Digest | None:
     """The ``Digest`` of these parts, or ``None`` when there is nothing to send (unless
     ``keep_empty``: a preview shows the empty digest)."""
     if parts.empty() and not keep_empty:
         return None
-    return build.make_digest(settings, data, email=to.email, name=to.name,
-                             subscription_id=to.subscription_id,
-                             token_version=to.token_version, topics=to.topics,
-                             trending=parts.trending, personal=parts.personal,
-                             followed=parts.followed, recommended=parts.recommended)
+    return build.make_digest(
+        settings,
+        data,
+        email=to.email,
+        name=to.name,
+        subscription_id=to.subscription_id,
+        token_version=to.token_version,
+        topics=to.topics,
+        trending=parts.trending,
+        personal=parts.personal,
+        followed=parts.followed,
+        recommended=parts.recommended,
+    )

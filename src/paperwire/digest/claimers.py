@@ -26,5 +26,5 @@ def claimer_is_dead(claimer: str) -> bool:
     except ValueError:
         return False
     if host != _HOST:
-        return False   # cannot tell for another machine: wait for the lease
+        return False  # cannot tell for another machine: wait for the lease
     return not pid_alive(pid_n)

@@ -34,11 +34,11 @@ class ComposeError(ValueError):
 
 def header_text(value: str | None, limit: int = 200) -> str:
     text = clean_text(value or "")
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _address(email: str, name: str | None = None) -> Address:
-    if any(ch in email for ch in "\r\n\t <>,;\"\x00") or email.count("@") != 1:
+    if any(ch in email for ch in '\r\n\t <>,;"\x00') or email.count("@") != 1:
         raise ComposeError(f"not a plain email address: {email!r}")
     local, domain = email.split("@")
     try:
@@ -50,8 +50,9 @@ def _address(email: str, name: str | None = None) -> Address:
 def _configured_address(raw: str, what: str) -> Address:
     pairs = getaddresses([raw])
     if len(pairs) != 1 or not pairs[0][1]:
-        raise ComposeError(f"{what} must be one address such as 'Paperwire <news@example.org>', "
-                           f"not {raw!r}")
+        raise ComposeError(
+            f"{what} must be one address such as 'Paperwire <news@example.org>', not {raw!r}"
+        )
     name, addr = pairs[0]
     return _address(addr, name)
 
@@ -68,8 +69,9 @@ def sender_domain(ident: MailIdentity) -> str:
     return _configured_address(ident.mail_from, "MAIL_FROM").domain
 
 
-def _base(ident: MailIdentity, to: Address, subject: str, date: dt.datetime,
-          msg_id: str) -> EmailMessage:
+def _base(
+    ident: MailIdentity, to: Address, subject: str, date: dt.datetime, msg_id: str
+) -> EmailMessage:
     if date.tzinfo is None:
         raise ComposeError("the Date must be timezone-aware")
     msg = EmailMessage(policy=POLICY)
@@ -84,8 +86,9 @@ def _base(ident: MailIdentity, to: Address, subject: str, date: dt.datetime,
     return msg
 
 
-def compose_digest(d: Digest, ident: MailIdentity, *, date: dt.datetime,
-                   msg_id: str) -> EmailMessage:
+def compose_digest(
+    d: Digest, ident: MailIdentity, *, date: dt.datetime, msg_id: str
+) -> EmailMessage:
     """The digest as a multipart/alternative message with RFC 8058 one-click unsubscribe."""
     to = _address(d.recipient_email, d.recipient_name)
     subject = heading(d, ident.site_name)
@@ -100,8 +103,9 @@ def compose_digest(d: Digest, ident: MailIdentity, *, date: dt.datetime,
     msg["List-Unsubscribe"] = ", ".join(unsub)
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     list_domain = sender_domain(ident)
-    msg["List-Id"] = f"{header_text(ident.site_name, 60)} {d.edition} digest " \
-                     f"<{d.edition}.digest.{list_domain}>"
+    msg["List-Id"] = (
+        f"{header_text(ident.site_name, 60)} {d.edition} digest <{d.edition}.digest.{list_domain}>"
+    )
     msg["Precedence"] = "bulk"
     msg["X-Paperwire-Edition"] = f"{d.edition} {header_text(d.period, 20)}"
     # base64 rather than quoted-printable: encoded in C, which matters at 10,000 messages a
@@ -111,24 +115,30 @@ def compose_digest(d: Digest, ident: MailIdentity, *, date: dt.datetime,
     return msg
 
 
-def compose_confirmation(email: str, confirm_url: str, ident: MailIdentity, *,
-                         date: dt.datetime, msg_id: str) -> EmailMessage:
+def compose_confirmation(
+    email: str, confirm_url: str, ident: MailIdentity, *, date: dt.datetime, msg_id: str
+) -> EmailMessage:
     """The double opt-in request: one link, nothing else is ever sent before it is used."""
     from html import escape
 
-    msg = _base(ident, _address(email), f"Confirm your {ident.site_name} digest subscription",
-                date, msg_id)
-    text = (f"Someone (hopefully you) asked to receive the {ident.site_name} paper digest at "
-            f"{email}.\n\nConfirm here:\n{confirm_url}\n\nIf it was not you, ignore this "
-            "message: nothing will be sent unless the link is used.\n")
-    html = (f'<!DOCTYPE html><html><body style="font-family:Arial,sans-serif;font-size:15px;'
-            f'color:#111827"><p>Someone (hopefully you) asked to receive the '
-            f'{escape(ident.site_name)} paper digest at {escape(email)}.</p>'
-            f'<p><a href="{escape(confirm_url)}" style="background:#2563eb;color:#ffffff;'
-            f'padding:10px 16px;border-radius:6px;text-decoration:none;display:inline-block">'
-            f'Confirm subscription</a></p><p style="color:#6b7280;font-size:13px">If it was not '
-            f'you, ignore this message: nothing will be sent unless the link is used.</p>'
-            f'</body></html>')
+    msg = _base(
+        ident, _address(email), f"Confirm your {ident.site_name} digest subscription", date, msg_id
+    )
+    text = (
+        f"Someone (hopefully you) asked to receive the {ident.site_name} paper digest at "
+        f"{email}.\n\nConfirm here:\n{confirm_url}\n\nIf it was not you, ignore this "
+        "message: nothing will be sent unless the link is used.\n"
+    )
+    html = (
+        f'<!DOCTYPE html><html><body style="font-family:Arial,sans-serif;font-size:15px;'
+        f'color:#111827"><p>Someone (hopefully you) asked to receive the '
+        f"{escape(ident.site_name)} paper digest at {escape(email)}.</p>"
+        f'<p><a href="{escape(confirm_url)}" style="background:#2563eb;color:#ffffff;'
+        f'padding:10px 16px;border-radius:6px;text-decoration:none;display:inline-block">'
+        f'Confirm subscription</a></p><p style="color:#6b7280;font-size:13px">If it was not '
+        f"you, ignore this message: nothing will be sent unless the link is used.</p>"
+        f"</body></html>"
+    )
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg

@@ -18,8 +18,9 @@ from paperwire.store import deliveries, subscriptions
 from paperwire.store.db import Database
 
 
-def dry_run_edition(settings: Settings, db: Database, ed: Edition, directory: Path, *,
-                    progress: bool = True) -> RunSummary:
+def dry_run_edition(
+    settings: Settings, db: Database, ed: Edition, directory: Path, *, progress: bool = True
+) -> RunSummary:
     """Write what ``send_edition`` would send now as .eml files; records nothing (no ledger
     rows, no sent papers). Message-IDs say ``dryrun`` since no delivery row exists."""
     ident = MailIdentity.from_settings(settings)
@@ -35,7 +36,7 @@ def dry_run_edition(settings: Settings, db: Database, ed: Edition, directory: Pa
     bar = progress_bar(len(ids), progress, f"{ed.edition} {ed.period} (dry run)")
     try:
         for start in range(0, len(ids), BATCH):
-            chunk = ids[start:start + BATCH]
+            chunk = ids[start : start + BATCH]
             with db.session() as s:
                 subs = subscriptions.load_many(s, chunk)
                 names = subscriptions.display_names(s, [x.user_id for x in subs.values()])
@@ -43,24 +44,37 @@ def dry_run_edition(settings: Settings, db: Database, ed: Edition, directory: Pa
                 done = deliveries.finished_subscriptions(s, ed.edition, ed.period, chunk)
                 recipients = [assemble.recipient(x, names) for x in subs.values()]
                 follows = followed_authors.candidates(
-                    settings, s, {x.id: x.user_id for x in subs.values()},
-                    now=ed.send_at_utc, base_url=data.base_url)
+                    settings,
+                    s,
+                    {x.id: x.user_id for x in subs.values()},
+                    now=ed.send_at_utc,
+                    base_url=data.base_url,
+                )
             for to in recipients:
                 bar.update(1)
                 sid = to.subscription_id
                 if sid in done:
                     summary.skipped += 1
                     continue
-                parts = assemble.choose(settings, db, data, to,
-                                        already={pid for s_id, pid in sent if s_id == sid},
-                                        follows=follows.get(sid, ()))
+                parts = assemble.choose(
+                    settings,
+                    db,
+                    data,
+                    to,
+                    already={pid for s_id, pid in sent if s_id == sid},
+                    follows=follows.get(sid, ()),
+                )
                 digest = assemble.assemble(settings, data, to, parts)
                 if digest is None:
                     summary.skipped += 1
                     continue
                 try:
-                    msg = compose_digest(digest, ident, date=now, msg_id=message_id(
-                        "dryrun", f"{sid}.{ed.edition}.{ed.period}", domain))
+                    msg = compose_digest(
+                        digest,
+                        ident,
+                        date=now,
+                        msg_id=message_id("dryrun", f"{sid}.{ed.edition}.{ed.period}", domain),
+                    )
                 except ComposeError as exc:
                     summary.failed += 1
                     summary.errors.append(str(exc))

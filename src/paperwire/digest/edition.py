@@ -26,8 +26,8 @@ class Edition:
     edition: str
     period: str
     send_day: dt.date
-    start: dt.date            # first feed day covered (inclusive)
-    end: dt.date              # last feed day covered (inclusive)
+    start: dt.date  # first feed day covered (inclusive)
+    end: dt.date  # last feed day covered (inclusive)
     label: str
     send_at_utc: dt.datetime  # naive UTC
 
@@ -56,8 +56,14 @@ def previous_weekday(day: dt.date) -> dt.date:
     return d
 
 
-def edition_for(edition: str, day: dt.date, *, timezone: str = "UTC",
-                daily_time: str = "07:00", weekly_time: str = "07:30") -> Edition:
+def edition_for(
+    edition: str,
+    day: dt.date,
+    *,
+    timezone: str = "UTC",
+    daily_time: str = "07:00",
+    weekly_time: str = "07:30",
+) -> Edition:
     if edition == "daily":
         start = previous_weekday(day)
         end = day - dt.timedelta(days=1)
@@ -68,18 +74,23 @@ def edition_for(edition: str, day: dt.date, *, timezone: str = "UTC",
         monday = day - dt.timedelta(days=day.weekday())
         iso = monday.isocalendar()
         start, end = monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)
-        label = (f"week {(monday - dt.timedelta(days=7)).isocalendar().week}, "
-                 f"{start.day} {start:%b} – {end.day} {end:%b %Y}")
+        label = (
+            f"week {(monday - dt.timedelta(days=7)).isocalendar().week}, "
+            f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+        )
         send_at = local_to_utc(monday, parse_hhmm(weekly_time, "DIGEST_WEEKLY_TIME"), timezone)
-        return Edition("weekly", f"{iso.year}-W{iso.week:02d}", monday, start, end, label,
-                       send_at)
+        return Edition("weekly", f"{iso.year}-W{iso.week:02d}", monday, start, end, label, send_at)
     raise BadInput(f"edition must be daily or weekly, not {edition!r}")
 
 
 def edition_from_settings(settings: Settings, edition: str, day: dt.date) -> Edition:
-    return edition_for(edition, day, timezone=settings.timezone,
-                       daily_time=settings.digest_daily_time,
-                       weekly_time=settings.digest_weekly_time)
+    return edition_for(
+        edition,
+        day,
+        timezone=settings.timezone,
+        daily_time=settings.digest_daily_time,
+        weekly_time=settings.digest_weekly_time,
+    )
 
 
 def today_local(timezone: str, now_utc: dt.datetime | None = None) -> dt.date:

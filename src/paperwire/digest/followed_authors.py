@@ -25,8 +25,14 @@ from paperwire.store import Session
 PART = "followed"
 
 
-def candidates(settings: Settings, session: Session, user_by_sub: Mapping[int, int | None], *,
-               now: dt.datetime, base_url: str) -> dict[int, list[PersonalItem]]:
+def candidates(
+    settings: Settings,
+    session: Session,
+    user_by_sub: Mapping[int, int | None],
+    *,
+    now: dt.datetime,
+    base_url: str,
+) -> dict[int, list[PersonalItem]]:
     """{subscription id: followed authors' new papers, newest first, not yet mailed}."""
     from paperwire.digest.build import paper_from_row
     from paperwire.store import authors as store
@@ -38,8 +44,9 @@ def candidates(settings: Settings, session: Session, user_by_sub: Mapping[int, i
     follows = store.follows_of_users(session, [u for u in user_by_sub.values() if u])
     if not follows:
         return {}
-    since = (now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now) \
-        - dt.timedelta(days=days)
+    since = (now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now) - dt.timedelta(
+        days=days
+    )
     rows = store.digest_rows_by_keys(session, {k for ks in follows.values() for k in ks}, since)
     papers: dict[str, DigestPaper] = {}
     names: dict[tuple[str, str], list[str]] = {}
@@ -53,7 +60,7 @@ def candidates(settings: Settings, session: Session, user_by_sub: Mapping[int, i
     out: dict[int, list[PersonalItem]] = {}
     for sid in subs:
         uid = user_by_sub[sid]
-        assert uid is not None   # subs holds only linked subscriptions
+        assert uid is not None  # subs holds only linked subscriptions
         keys = follows[uid]
         items = []
         for pid, paper in papers.items():
@@ -67,8 +74,7 @@ def candidates(settings: Settings, session: Session, user_by_sub: Mapping[int, i
     return out
 
 
-def pick(items: Sequence[PersonalItem], *, taken: set[str], max_papers: int
-         ) -> list[PersonalItem]:
+def pick(items: Sequence[PersonalItem], *, taken: set[str], max_papers: int) -> list[PersonalItem]:
     """The section's papers: those not in another part, at most ``max_papers``."""
     return [i for i in items if i.paper.id not in taken][:max_papers]
 
@@ -77,8 +83,9 @@ def contents(items: Sequence[PersonalItem]) -> list[dict[str, Any]]:
     return [{"id": i.paper.id, "part": PART, "matched": list(i.matched)} for i in items]
 
 
-def split_contents(frozen: Sequence[dict[str, Any]], papers: Mapping[str, DigestPaper]
-                   ) -> tuple[list[dict[str, Any]], list[PersonalItem]]:
+def split_contents(
+    frozen: Sequence[dict[str, Any]], papers: Mapping[str, DigestPaper]
+) -> tuple[list[dict[str, Any]], list[PersonalItem]]:
     """(the other parts' frozen items, this section's items) of a delivery's contents."""
     rest, mine = [], []
     for item in frozen:

@@ -27,15 +27,15 @@ from typing import Any
 from paperwire.digest.topics import topic_query
 
 MAX_TOPIC_HITS = 600
-_PAGE = 200          # SearchService.MAX_LIMIT
-MODE = "hybrid"      # keyword and meaning both (lexical alone when no semantic index)
+_PAGE = 200  # SearchService.MAX_LIMIT
+MODE = "hybrid"  # keyword and meaning both (lexical alone when no semantic index)
 
 
 @dataclass(frozen=True)
 class TopicHit:
     paper_id: str
-    relevance: float               # the hit's score / the topic's best score (0..1]
-    matched_by: frozenset[str]     # {"lexical", "semantic"}: why the paper is a result
+    relevance: float  # the hit's score / the topic's best score (0..1]
+    matched_by: frozenset[str]  # {"lexical", "semantic"}: why the paper is a result
 
 
 class TopicSearch:
@@ -63,12 +63,22 @@ class TopicSearch:
         svc = self._service()
         found: list[Any] = []
         while len(found) < MAX_TOPIC_HITS:
-            resp = svc.search(query, mode=MODE, sort="relevance", filters=self.filters,
-                              limit=min(_PAGE, MAX_TOPIC_HITS - len(found)),
-                              offset=len(found), min_similarity=threshold)
+            resp = svc.search(
+                query,
+                mode=MODE,
+                sort="relevance",
+                filters=self.filters,
+                limit=min(_PAGE, MAX_TOPIC_HITS - len(found)),
+                offset=len(found),
+                min_similarity=threshold,
+            )
             found += resp.hits
             if not resp.hits or not resp.has_more:
                 break
         best = max((h.score for h in found), default=0.0)
-        return [TopicHit(h.paper_id, round(h.score / best, 4) if best > 0 else 1.0,
-                         frozenset(h.matched_by)) for h in found]
+        return [
+            TopicHit(
+                h.paper_id, round(h.score / best, 4) if best > 0 else 1.0, frozenset(h.matched_by)
+            )
+            for h in found
+        ]

@@ -17,7 +17,7 @@ class DigestPaper:
     author_count: int = 0
     categories: tuple[str, ...] = ()
     abstract: str = ""
-    url: str = ""              # the paper's page on this site
+    url: str = ""  # the paper's page on this site
     abs_url: str | None = None  # arXiv (or source) abstract page
     pdf_url: str | None = None
     upvotes: int = 0
@@ -39,9 +39,9 @@ class PersonalItem:
 class Digest:
     """One subscriber's digest for one edition and period."""
 
-    edition: str                      # daily | weekly
-    period: str                       # 2026-11-26 | 2026-W48
-    period_label: str                 # "Thursday 26 November 2026" | "week 48, 2026"
+    edition: str  # daily | weekly
+    period: str  # 2026-11-26 | 2026-W48
+    period_label: str  # "Thursday 26 November 2026" | "week 48, 2026"
     recipient_email: str
     trending: tuple[DigestPaper, ...] = ()
     personal: tuple[PersonalItem, ...] = ()
@@ -56,13 +56,18 @@ class Digest:
 
     @property
     def paper_ids(self) -> list[str]:
-        return ([p.id for p in self.trending] + [i.paper.id for i in self.personal]
-                + [i.paper.id for i in self.followed] + [i.paper.id for i in self.recommended])
+        return (
+            [p.id for p in self.trending]
+            + [i.paper.id for i in self.personal]
+            + [i.paper.id for i in self.followed]
+            + [i.paper.id for i in self.recommended]
+        )
 
     @property
     def is_empty(self) -> bool:
-        return (not self.trending and not self.personal and not self.followed
-                and not self.recommended)
+        return (
+            not self.trending and not self.personal and not self.followed and not self.recommended
+        )
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,10 @@ class MailIdentity:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailIdentity:
-        return cls(site_name=settings.site_name, base_url=settings.base_url.rstrip("/"),
-                   mail_from=settings.mail_from, reply_to=settings.mail_reply_to,
-                   unsubscribe_mailto=settings.mail_unsubscribe_mailto)
+        return cls(
+            site_name=settings.site_name,
+            base_url=settings.base_url.rstrip("/"),
+            mail_from=settings.mail_from,
+            reply_to=settings.mail_reply_to,
+            unsubscribe_mailto=settings.mail_unsubscribe_mailto,
+        )

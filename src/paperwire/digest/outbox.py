@@ -96,7 +96,7 @@ class OutboxTransport:
 @dataclass(frozen=True)
 class OutboxItem:
     key: str
-    date: object          # datetime or None
+    date: object  # datetime or None
     to: str
     subject: str
     message_id: str
@@ -132,8 +132,15 @@ def list_messages(directory: Path, limit: int = 200) -> tuple[list[OutboxItem], 
             msg = _parse(box.get_bytes(key))
         except (KeyError, OSError):
             continue
-        items.append(OutboxItem(key, _date(msg), _header(msg, "To"), _header(msg, "Subject"),
-                                _header(msg, "Message-ID")))
+        items.append(
+            OutboxItem(
+                key,
+                _date(msg),
+                _header(msg, "To"),
+                _header(msg, "Subject"),
+                _header(msg, "Message-ID"),
+            )
+        )
     return items, len(files)
 
 

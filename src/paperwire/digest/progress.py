@@ -20,7 +20,7 @@ class RunSummary:
     failed: int = 0
     retry_later: int = 0
     paused: int = 0
-    resent: int = 0          # taken over from a dead sender: each may be a duplicate
+    resent: int = 0  # taken over from a dead sender: each may be a duplicate
     candidates: int = 0
     elapsed: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -31,14 +31,17 @@ class RunSummary:
 
     def line(self) -> str:
         rate = self.sent / self.elapsed if self.elapsed > 0 else 0.0
-        return (f"{self.edition} {self.period}: {self.sent} sent, {self.skipped} skipped "
-                f"(nothing new or unsubscribed), {self.failed} failed permanently, "
-                f"{self.retry_later} left for retry, {self.paused} subscriptions paused, "
-                f"{self.resent} resent after an interrupted run (possible duplicates); "
-                f"{self.candidates} papers in the period; {self.elapsed:.1f}s "
-                f"({rate:.0f} messages/s)")
+        return (
+            f"{self.edition} {self.period}: {self.sent} sent, {self.skipped} skipped "
+            f"(nothing new or unsubscribed), {self.failed} failed permanently, "
+            f"{self.retry_later} left for retry, {self.paused} subscriptions paused, "
+            f"{self.resent} resent after an interrupted run (possible duplicates); "
+            f"{self.candidates} papers in the period; {self.elapsed:.1f}s "
+            f"({rate:.0f} messages/s)"
+        )
 
 
 def progress_bar(total: int, enabled: bool, desc: str) -> Any:
-    return tqdm(total=total, disable=not enabled, unit="msg", desc=desc, file=sys.stderr,
-                dynamic_ncols=True)
+    return tqdm(
+        total=total, disable=not enabled, unit="msg", desc=desc, file=sys.stderr, dynamic_ncols=True
+    )

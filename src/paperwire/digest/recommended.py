@@ -69,8 +69,9 @@ def make_feedback_token(secret_key: str, user_id: int, paper_id: str, kind: str)
     return _signer(secret_key).sign(f"{int(user_id)}|{kind}|{paper_id}").decode("ascii")
 
 
-def verify_feedback_token(settings: Settings, token: str, *,
-                          now: float | None = None) -> FeedbackPayload:
+def verify_feedback_token(
+    settings: Settings, token: str, *, now: float | None = None
+) -> FeedbackPayload:
     signer = _signer(settings.effective_secret_key())
     try:
         value, ts = signer.unsign(token or "", return_timestamp=True)
@@ -82,25 +83,29 @@ def verify_feedback_token(settings: Settings, token: str, *,
             raise ValueError(kind)
         return FeedbackPayload(int(uid), paper_id, kind)
     except SignatureExpired:
-        raise FeedbackError("This link has expired; use the buttons on the For you page "
-                            "instead.") from None
+        raise FeedbackError(
+            "This link has expired; use the buttons on the For you page instead."
+        ) from None
     except (BadSignature, UnicodeError, ValueError, TypeError):
-        raise FeedbackError("This link is not valid (it may have been cut or altered).") \
-            from None
+        raise FeedbackError("This link is not valid (it may have been cut or altered).") from None
 
 
-def feedback_urls(settings: Settings, base_url: str, user_id: int,
-                  paper_id: str) -> tuple[str, str]:
+def feedback_urls(
+    settings: Settings, base_url: str, user_id: int, paper_id: str
+) -> tuple[str, str]:
     from urllib.parse import quote
 
     key = settings.effective_secret_key()
-    more, less = (f"{base_url}/r/feedback?t={quote(make_feedback_token(key, user_id, paper_id, k))}"
-                  for k in ("more", "less"))
+    more, less = (
+        f"{base_url}/r/feedback?t={quote(make_feedback_token(key, user_id, paper_id, k))}"
+        for k in ("more", "less")
+    )
     return more, less
 
 
-def choose(settings: Settings, db: Database, data: EditionData, user_id: int | None, *,
-           exclude: set[str]) -> list[RecommendedItem]:
+def choose(
+    settings: Settings, db: Database, data: EditionData, user_id: int | None, *, exclude: set[str]
+) -> list[RecommendedItem]:
     """The member's top recommendations not already in the digest (nothing without an
     account, or with ``DIGEST_RECOMMENDATIONS=0``)."""
     n = settings.digest_recommendations
@@ -111,8 +116,7 @@ def choose(settings: Settings, db: Database, data: EditionData, user_id: int | N
     from paperwire.store.deliveries import papers_by_id
 
     try:
-        recs = [r for r in recommendations_for(settings, db, user_id)
-                if r.paper_id not in exclude]
+        recs = [r for r in recommendations_for(settings, db, user_id) if r.paper_id not in exclude]
     except Exception:  # noqa: BLE001 - a digest goes out without the section rather than not
         log.exception("recommendations for member %s failed; digest sent without them", user_id)
         return []
@@ -120,8 +124,9 @@ def choose(settings: Settings, db: Database, data: EditionData, user_id: int | N
     missing = [r.paper_id for r in recs if r.paper_id not in data.papers]
     if missing:
         with db.session() as s:
-            data.papers.update({row[0]: paper_from_row(row, data.base_url)
-                                for row in papers_by_id(s, missing)})
+            data.papers.update(
+                {row[0]: paper_from_row(row, data.base_url) for row in papers_by_id(s, missing)}
+            )
     out = []
     for r in recs:
         paper = data.papers.get(r.paper_id)
@@ -136,41 +141,54 @@ def _sentence(reason: str) -> str:
 
 
 def freeze(items: Sequence[RecommendedItem]) -> list[dict[str, Any]]:
-    return [{"id": i.paper.id, "part": PART, "reason": i.reason, "more": i.more_url,
-             "less": i.less_url} for i in items]
+    return [
+        {"id": i.paper.id, "part": PART, "reason": i.reason, "more": i.more_url, "less": i.less_url}
+        for i in items
+    ]
 
 
 def thaw(frozen: Sequence[dict[str, Any]], papers: dict[str, DigestPaper]) -> list[RecommendedItem]:
-    return [RecommendedItem(papers[i["id"]], i.get("reason") or "", i.get("more") or "",
-                            i.get("less") or "")
-            for i in frozen or () if isinstance(i, dict) and i.get("part") == PART
-            and i.get("id") in papers]
+    return [
+        RecommendedItem(
+            papers[i["id"]], i.get("reason") or "", i.get("more") or "", i.get("less") or ""
+        )
+        for i in frozen or ()
+        if isinstance(i, dict) and i.get("part") == PART and i.get("id") in papers
+    ]
 
 
 # --- rendering (called by digest/render.py) ---------------------------------------------------
 
-def text_lines(items: Sequence[RecommendedItem],
-               paper_lines: Callable[[int, DigestPaper, str], list[str]]) -> list[str]:
+
+def text_lines(
+    items: Sequence[RecommendedItem], paper_lines: Callable[[int, DigestPaper, str], list[str]]
+) -> list[str]:
     if not items:
         return []
     lines = ["RECOMMENDED FOR YOU", ""]
     for n, item in enumerate(items, 1):
         body = paper_lines(n, item.paper, item.reason)
-        lines += body[:-1] + [f"   More like this: {item.more_url}",
-                              f"   Not interested: {item.less_url}", ""]
+        lines += body[:-1] + [
+            f"   More like this: {item.more_url}",
+            f"   Not interested: {item.less_url}",
+            "",
+        ]
     return lines
 
 
-def html_rows(items: Sequence[RecommendedItem], paper_html: Callable[..., str],
-              section: Callable[..., str]) -> list[str]:
+def html_rows(
+    items: Sequence[RecommendedItem], paper_html: Callable[..., str], section: Callable[..., str]
+) -> list[str]:
     if not items:
         return []
     rows = [section("Recommended for you")]
     for item in items:
         row = paper_html(item.paper, item.reason)
-        links = (f'<div style="font-size:13px;margin-top:4px">'
-                 f'<a href="{escape(item.more_url)}" style="color:#2563eb">More like this</a> · '
-                 f'<a href="{escape(item.less_url)}" style="color:#6b7280">Not interested</a>'
-                 f'</div></td></tr>')
-        rows.append(row[:-len("</td></tr>")] + links if row.endswith("</td></tr>") else row)
+        links = (
+            f'<div style="font-size:13px;margin-top:4px">'
+            f'<a href="{escape(item.more_url)}" style="color:#2563eb">More like this</a> · '
+            f'<a href="{escape(item.less_url)}" style="color:#6b7280">Not interested</a>'
+            f"</div></td></tr>"
+        )
+        rows.append(row[: -len("</td></tr>")] + links if row.endswith("</td></tr>") else row)
     return rows

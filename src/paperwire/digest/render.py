@@ -18,8 +18,7 @@ from paperwire.markup.mathtext import readable
 from paperwire.summary.read import LABEL as KEY_SENTENCE_LABEL
 
 _TEASER_CHARS = 280
-_FONT = ("font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,"
-         "sans-serif")
+_FONT = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
 
 
 def _authors(p: DigestPaper, limit: int = 4) -> str:
@@ -103,10 +102,13 @@ def render_text(d: Digest, ident: MailIdentity) -> str:
         for n, item in enumerate(d.followed, 1):
             lines += _text_paper(n, item.paper, followed_reason(item))
     lines += recommended.text_lines(d.recommended, _text_paper)
-    lines += ["-- ",
-              f"You get this because you subscribed to the {ident.site_name} digest.",
-              f"Preferences: {d.preferences_url}",
-              f"Unsubscribe: {d.unsubscribe_url}", ""]
+    lines += [
+        "-- ",
+        f"You get this because you subscribed to the {ident.site_name} digest.",
+        f"Preferences: {d.preferences_url}",
+        f"Unsubscribe: {d.unsubscribe_url}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -124,38 +126,50 @@ def _html_paper(p: DigestPaper, extra: str | None = None) -> str:
         f'text-decoration:none;line-height:1.35">{escape(readable(p.title))}</a>',
     ]
     if p.authors:
-        parts.append(f'<div style="font-size:13px;color:#4b5563;margin-top:4px">'
-                     f'{escape(_authors(p))}</div>')
-    parts.append(f'<div style="font-size:12px;color:#6b7280;margin-top:4px">'
-                 f'{escape(_stats(p))}</div>')
+        parts.append(
+            f'<div style="font-size:13px;color:#4b5563;margin-top:4px">{escape(_authors(p))}</div>'
+        )
+    parts.append(
+        f'<div style="font-size:12px;color:#6b7280;margin-top:4px">{escape(_stats(p))}</div>'
+    )
     if extra:
-        parts.append(f'<div style="font-size:13px;color:#065f46;background:#ecfdf5;'
-                     f'padding:4px 8px;border-radius:4px;margin-top:6px;display:inline-block">'
-                     f'{escape(extra)}</div>')
+        parts.append(
+            f'<div style="font-size:13px;color:#065f46;background:#ecfdf5;'
+            f'padding:4px 8px;border-radius:4px;margin-top:6px;display:inline-block">'
+            f"{escape(extra)}</div>"
+        )
     if p.key_sentence:
-        parts.append(f'<p style="font-size:14px;color:#111827;line-height:1.5;margin:8px 0 0;'
-                     f'padding-left:8px;border-left:3px solid #d1d5db">'
-                     f'<span style="font-size:12px;color:#6b7280">{escape(KEY_SENTENCE_LABEL)}:'
-                     f'</span> {escape(readable(p.key_sentence))}</p>')
+        parts.append(
+            f'<p style="font-size:14px;color:#111827;line-height:1.5;margin:8px 0 0;'
+            f'padding-left:8px;border-left:3px solid #d1d5db">'
+            f'<span style="font-size:12px;color:#6b7280">{escape(KEY_SENTENCE_LABEL)}:'
+            f"</span> {escape(readable(p.key_sentence))}</p>"
+        )
     if p.abstract:
-        parts.append(f'<p style="font-size:14px;color:#374151;line-height:1.5;margin:8px 0 6px">'
-                     f'{escape(_teaser(p.abstract))}</p>')
+        parts.append(
+            f'<p style="font-size:14px;color:#374151;line-height:1.5;margin:8px 0 6px">'
+            f"{escape(_teaser(p.abstract))}</p>"
+        )
     parts.append(f'<div style="font-size:13px">{" · ".join(links)}</div></td></tr>')
     return "".join(parts)
 
 
 def _section(title: str) -> str:
-    return (f'<tr><td style="padding:22px 0 4px;font-size:13px;font-weight:700;'
-            f'letter-spacing:.06em;text-transform:uppercase;color:#b45309">{escape(title)}'
-            f'</td></tr>')
+    return (
+        f'<tr><td style="padding:22px 0 4px;font-size:13px;font-weight:700;'
+        f'letter-spacing:.06em;text-transform:uppercase;color:#b45309">{escape(title)}'
+        f"</td></tr>"
+    )
 
 
 def render_html(d: Digest, ident: MailIdentity) -> str:
     title = heading(d, ident.site_name)
     rows = []
     if d.recipient_name:
-        rows.append(f'<tr><td style="font-size:15px;padding-top:8px">Hello '
-                    f'{escape(d.recipient_name)},</td></tr>')
+        rows.append(
+            f'<tr><td style="font-size:15px;padding-top:8px">Hello '
+            f"{escape(d.recipient_name)},</td></tr>"
+        )
     if d.trending:
         rows.append(_section("Trending"))
         rows += [_html_paper(p) for p in d.trending]
@@ -163,23 +177,26 @@ def render_html(d: Digest, ident: MailIdentity) -> str:
         rows.append(_section("For your topics"))
         rows += [_html_paper(i.paper, why(i)) for i in d.personal]
     elif d.has_topics:
-        rows.append('<tr><td style="padding:14px 0;color:#6b7280;font-size:14px">No new papers '
-                    'matched your topics this time.</td></tr>')
+        rows.append(
+            '<tr><td style="padding:14px 0;color:#6b7280;font-size:14px">No new papers '
+            "matched your topics this time.</td></tr>"
+        )
     if d.followed:
         rows.append(_section("New from authors you follow"))
         rows += [_html_paper(i.paper, followed_reason(i)) for i in d.followed]
     rows += recommended.html_rows(d.recommended, _html_paper, _section)
     footer = (
         f'<tr><td style="padding:24px 0 0;font-size:12px;color:#6b7280;line-height:1.6">'
-        f'You get this because you subscribed to the {escape(ident.site_name)} digest.<br>'
+        f"You get this because you subscribed to the {escape(ident.site_name)} digest.<br>"
         f'<a href="{escape(d.preferences_url)}" style="color:#6b7280">Preferences</a> · '
         f'<a href="{escape(d.unsubscribe_url)}" style="color:#6b7280">Unsubscribe</a>'
-        f'</td></tr>')
+        f"</td></tr>"
+    )
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="color-scheme" content="light dark">'
-        f'<title>{escape(title)}</title></head>'
+        f"<title>{escape(title)}</title></head>"
         f'<body style="margin:0;padding:0;background:#f3f4f6;{_FONT}">'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
         'style="background:#f3f4f6"><tr><td align="center" style="padding:16px">'
@@ -187,6 +204,8 @@ def render_html(d: Digest, ident: MailIdentity) -> str:
         'style="max-width:640px;background:#ffffff;border-radius:8px;padding:20px 24px">'
         f'<tr><td style="font-size:20px;font-weight:700;color:#111827">'
         f'<a href="{escape(ident.base_url)}" style="color:#111827;text-decoration:none">'
-        f'{escape(title)}</a></td></tr>'
-        + "".join(rows) + footer +
-        '</table></td></tr></table></body></html>')
+        f"{escape(title)}</a></td></tr>"
+        + "".join(rows)
+        + footer
+        + "</table></td></tr></table></body></html>"
+    )

@@ -58,14 +58,20 @@ from paperwire.store import deliveries, subscriptions
 from paperwire.store.db import Database
 
 # The sending interface lives here; its parts in claimers, sender, progress and dryrun.
-__all__ = ["BATCH", "RunSummary", "claimer_is_dead", "dry_run_edition", "send_edition",
-           "worker_id"]
+__all__ = ["BATCH", "RunSummary", "claimer_is_dead", "dry_run_edition", "send_edition", "worker_id"]
 
 
-def send_edition(settings: Settings, db: Database, ed: Edition, transport: Transport, *,
-                 progress: bool = True, worker: str | None = None,
-                 sleep: Callable[[float], object] = time.sleep,
-                 pipeline: bool = True) -> RunSummary:
+def send_edition(
+    settings: Settings,
+    db: Database,
+    ed: Edition,
+    transport: Transport,
+    *,
+    progress: bool = True,
+    worker: str | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+    pipeline: bool = True,
+) -> RunSummary:
     """Deliver one edition to every active subscriber that has not had it yet.
 
     ``pipeline``: a sender thread talks SMTP while this thread composes the next batch (one
@@ -84,24 +90,30 @@ def send_edition(settings: Settings, db: Database, ed: Edition, transport: Trans
         todo = deliveries.open_count(s, ed.edition, ed.period)
     summary.candidates = len(data.papers)
     bar = progress_bar(todo, progress, f"{ed.edition} {ed.period}")
-    delays = [settings.digest_retry_backoff_seconds * 2 ** i
-              for i in range(max(0, settings.digest_retry_attempts))]
-    sender = Sender(settings, db, transport, worker, delays, sleep, summary, bar,
-                    threaded=pipeline)
+    delays = [
+        settings.digest_retry_backoff_seconds * 2**i
+        for i in range(max(0, settings.digest_retry_attempts))
+    ]
+    sender = Sender(settings, db, transport, worker, delays, sleep, summary, bar, threaded=pipeline)
     seen_claimers: set[str] = set()
     try:
         while not sender.failed:
             with db.session() as s:
                 claimed = deliveries.claim(
-                    s, edition=ed.edition, period=ed.period, worker=worker, limit=BATCH,
+                    s,
+                    edition=ed.edition,
+                    period=ed.period,
+                    worker=worker,
+                    limit=BATCH,
                     lease_seconds=settings.digest_sending_lease_seconds,
-                    is_dead=claimer_is_dead, exclude=sender.released_ids(),
-                    seen_claimers=seen_claimers)
+                    is_dead=claimer_is_dead,
+                    exclude=sender.released_ids(),
+                    seen_claimers=seen_claimers,
+                )
             if not claimed:
                 break
             sender.outstanding.update(c.id for c in claimed)
-            jobs, n_skipped, n_failed = _prepare(settings, db, data, claimed, worker, domain,
-                                                 ident)
+            jobs, n_skipped, n_failed = _prepare(settings, db, data, claimed, worker, domain, ident)
             with sender.lock:
                 summary.skipped += n_skipped
                 summary.failed += n_failed
@@ -122,9 +134,15 @@ def send_edition(settings: Settings, db: Database, ed: Edition, transport: Trans
     return summary
 
 
-def _prepare(settings: Settings, db: Database, data: build.EditionData,
-             claimed: list[deliveries.Claimed], worker: str, domain: str,
-             ident: MailIdentity) -> tuple[list[Job], int, int]:
+def _prepare(
+    settings: Settings,
+    db: Database,
+    data: build.EditionData,
+    claimed: list[deliveries.Claimed],
+    worker: str,
+    domain: str,
+    ident: MailIdentity,
+) -> tuple[list[Job], int, int]:
     """Choose and compose the batch's messages, then freeze their contents in one short write
     transaction (composing happens outside it, so the sender's ``sent`` commits never wait
     for it)."""
@@ -136,20 +154,31 @@ def _prepare(settings: Settings, db: Database, data: build.EditionData,
     with db.session() as s:
         subs = subscriptions.load_many(s, [c.subscription_id for c in claimed])
         names = subscriptions.display_names(s, [x.user_id for x in subs.values()])
-        active = {k: assemble.recipient(v, names) for k, v in subs.items()
-                  if v.status == "active"}
+        active = {k: assemble.recipient(v, names) for k, v in subs.items() if v.status == "active"}
         fresh = [c for c in claimed if c.paper_ids is None]
         sent = deliveries.already_sent(s, [c.subscription_id for c in fresh], data.all_ids())
-        frozen_ids = {i["id"] for c in claimed if c.paper_ids for i in c.paper_ids
-                      if isinstance(i, dict)}
+        frozen_ids = {
+            i["id"] for c in claimed if c.paper_ids for i in c.paper_ids if isinstance(i, dict)
+        }
         missing = [pid for pid in frozen_ids if pid not in data.papers]
         if missing:
-            data.papers.update({r[0]: build.paper_from_row(r, data.base_url)
-                                for r in deliveries.papers_by_id(s, missing)})
+            data.papers.update(
+                {
+                    r[0]: build.paper_from_row(r, data.base_url)
+                    for r in deliveries.papers_by_id(s, missing)
+                }
+            )
         follows = followed_authors.candidates(
-            settings, s, {c.subscription_id: active[c.subscription_id].user_id for c in fresh
-                          if c.subscription_id in active},
-            now=data.edition.send_at_utc, base_url=data.base_url)
+            settings,
+            s,
+            {
+                c.subscription_id: active[c.subscription_id].user_id
+                for c in fresh
+                if c.subscription_id in active
+            },
+            now=data.edition.send_at_utc,
+            base_url=data.base_url,
+        )
     by_sub: dict[int, set[str]] = {}
     for sid, pid in sent:
         by_sub.setdefault(sid, set()).add(pid)
@@ -160,14 +189,14 @@ def _prepare(settings: Settings, db: Database, data: build.EditionData,
             continue
         sid = to.subscription_id
         if c.paper_ids is None:
-            parts = assemble.choose(settings, db, data, to, already=by_sub.get(sid, set()),
-                                    follows=follows.get(sid, ()))
+            parts = assemble.choose(
+                settings, db, data, to, already=by_sub.get(sid, set()), follows=follows.get(sid, ())
+            )
             mid = message_id("digest", f"{c.id}.{c.edition}.{c.period}", domain)
             fixes.append((c.id, sid, parts.contents(), mid))
         else:
             parts = assemble.thaw(data, c.paper_ids)
-            mid = c.message_id or message_id("digest", f"{c.id}.{c.edition}.{c.period}",
-                                             domain)
+            mid = c.message_id or message_id("digest", f"{c.id}.{c.edition}.{c.period}", domain)
         digest = assemble.assemble(settings, data, to, parts)
         if digest is None:
             skips.append((c.id, "nothing new for this subscriber"))

@@ -28,15 +28,25 @@ class Job:
     delivery_id: int
     subscription_id: int
     message: EmailMessage
-    interrupted: bool = False    # an earlier sender died with it: maybe delivered already
+    interrupted: bool = False  # an earlier sender died with it: maybe delivered already
 
 
 class Sender:
     """Hands composed messages to the transport, in a thread or inline."""
 
-    def __init__(self, settings: Settings, db: Database, transport: Transport, worker: str,
-                 delays: list[float], sleep: Callable[[float], object], summary: RunSummary,
-                 bar: Any, *, threaded: bool) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        transport: Transport,
+        worker: str,
+        delays: list[float],
+        sleep: Callable[[float], object],
+        summary: RunSummary,
+        bar: Any,
+        *,
+        threaded: bool,
+    ) -> None:
         self.settings, self.db, self.transport, self.worker = settings, db, transport, worker
         self.delays, self.sleep, self.summary, self.bar = delays, sleep, summary, bar
         self.released: set[int] = set()
@@ -80,8 +90,18 @@ class Sender:
         if self.failed is not None:
             return
         try:
-            ok = deliver(self.settings, self.db, job, self.transport, self.worker,
-                          self.delays, self.sleep, self.summary, self.released, self.lock)
+            ok = deliver(
+                self.settings,
+                self.db,
+                job,
+                self.transport,
+                self.worker,
+                self.delays,
+                self.sleep,
+                self.summary,
+                self.released,
+                self.lock,
+            )
         except TransportError as exc:
             self.failed = exc
             return
@@ -131,9 +151,18 @@ class Sender:
                     deliveries.release(s, rid, self.worker, why)
 
 
-def deliver(settings: Settings, db: Database, job: Job, transport: Transport, worker: str,
-            delays: list[float], sleep: Callable[[float], object], summary: RunSummary,
-            released: set[int], lock: threading.Lock) -> bool:
+def deliver(
+    settings: Settings,
+    db: Database,
+    job: Job,
+    transport: Transport,
+    worker: str,
+    delays: list[float],
+    sleep: Callable[[float], object],
+    summary: RunSummary,
+    released: set[int],
+    lock: threading.Lock,
+) -> bool:
     """Send one message; True when the server accepted it."""
     if job.interrupted:
         contains = getattr(transport, "contains", None)
@@ -143,9 +172,12 @@ def deliver(settings: Settings, db: Database, job: Job, transport: Transport, wo
             with lock:
                 summary.sent += 1
             return True
-        log.warning("delivery %s: resending after an interrupted run with the same "
-                    "Message-ID %s (the earlier attempt may have been delivered)",
-                    job.delivery_id, job.message["Message-ID"])
+        log.warning(
+            "delivery %s: resending after an interrupted run with the same "
+            "Message-ID %s (the earlier attempt may have been delivered)",
+            job.delivery_id,
+            job.message["Message-ID"],
+        )
         with lock:
             summary.resent += 1
     attempt = 0
@@ -154,12 +186,16 @@ def deliver(settings: Settings, db: Database, job: Job, transport: Transport, wo
             transport.send(job.message)
         except TemporaryFailure as exc:
             if attempt < len(delays):
-                log.info("temporary SMTP failure for delivery %s (%s); retrying in %.1fs",
-                         job.delivery_id, exc, delays[attempt])
+                log.info(
+                    "temporary SMTP failure for delivery %s (%s); retrying in %.1fs",
+                    job.delivery_id,
+                    exc,
+                    delays[attempt],
+                )
                 sleep(delays[attempt])
                 attempt += 1
                 continue
-            with lock:   # before the row is pending again, so this run does not retake it
+            with lock:  # before the row is pending again, so this run does not retake it
                 released.add(job.delivery_id)
             with db.session() as s:
                 deliveries.release(s, job.delivery_id, worker, f"temporary: {exc}")
@@ -171,8 +207,11 @@ def deliver(settings: Settings, db: Database, job: Job, transport: Transport, wo
             with db.session() as s:
                 deliveries.mark_failed(s, job.delivery_id, worker, f"permanent: {exc}")
                 sub = subscriptions.record_permanent_failure(
-                    s, job.subscription_id, str(exc),
-                    pause_after=settings.digest_pause_after_failures)
+                    s,
+                    job.subscription_id,
+                    str(exc),
+                    pause_after=settings.digest_pause_after_failures,
+                )
                 if sub.status == "paused":
                     with lock:
                         summary.paused += 1

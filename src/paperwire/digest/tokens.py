@@ -54,8 +54,9 @@ def max_age_seconds(purpose: str, token_max_age_days: int) -> int:
     return int(days * 86400)
 
 
-def _unsign(signer: TimestampSigner, token: str, *, max_age: int,
-            now: float | None = None) -> bytes:
+def _unsign(
+    signer: TimestampSigner, token: str, *, max_age: int, now: float | None = None
+) -> bytes:
     """The signed value of an unexpired ``token``; ``TokenError`` ("expired" / "invalid")."""
     try:
         value, ts = signer.unsign(token, return_timestamp=True)
@@ -65,13 +66,15 @@ def _unsign(signer: TimestampSigner, token: str, *, max_age: int,
     except SignatureExpired as exc:
         raise TokenError("expired", "This link has expired.") from exc
     except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
-        raise TokenError("invalid", "This link is not valid (it may have been cut or altered).") \
-            from exc
+        raise TokenError(
+            "invalid", "This link is not valid (it may have been cut or altered)."
+        ) from exc
     return value
 
 
-def verify_token(secret_key: str, purpose: str, token: str, *, max_age: int,
-                 now: float | None = None) -> TokenPayload:
+def verify_token(
+    secret_key: str, purpose: str, token: str, *, max_age: int, now: float | None = None
+) -> TokenPayload:
     """Payload of a valid token; ``TokenError`` for anything else (never a partial result)."""
     value = _unsign(_signer(secret_key, purpose), token, max_age=max_age, now=now)
     try:
@@ -109,14 +112,16 @@ def _member_signer(secret_key: str, purpose: str) -> TimestampSigner:
     return TimestampSigner(secret_key, salt=f"paperwire.member.{purpose}")
 
 
-def make_member_token(secret_key: str, purpose: str, user_id: int, token_version: int,
-                      address: str = "") -> str:
+def make_member_token(
+    secret_key: str, purpose: str, user_id: int, token_version: int, address: str = ""
+) -> str:
     value = f"{int(user_id)}-{int(token_version)}-{address_hash(address)}"
     return _member_signer(secret_key, purpose).sign(value).decode("ascii")
 
 
-def verify_member_token(secret_key: str, purpose: str, token: str, *, max_age: int,
-                        now: float | None = None) -> MemberTokenPayload:
+def verify_member_token(
+    secret_key: str, purpose: str, token: str, *, max_age: int, now: float | None = None
+) -> MemberTokenPayload:
     """Payload of a valid member token; ``TokenError`` for anything else."""
     value = _unsign(_member_signer(secret_key, purpose), token, max_age=max_age, now=now)
     try:

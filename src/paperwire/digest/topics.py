@@ -51,8 +51,10 @@ def validate_topics(raw: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             try:
                 threshold = float(threshold)
             except (TypeError, ValueError):
-                raise BadInput(f"topic {i} ({value}): threshold must be a number between 0 "
-                               f"and 1, not {threshold!r}") from None
+                raise BadInput(
+                    f"topic {i} ({value}): threshold must be a number between 0 "
+                    f"and 1, not {threshold!r}"
+                ) from None
             if not 0.0 <= threshold <= 1.0 or math.isnan(threshold):
                 raise BadInput(f"topic {i} ({value}): threshold must be between 0 and 1")
         parsed = parse_query(topic_query(kind, value))
@@ -88,6 +90,5 @@ def topic_reason(topic: dict[str, Any], matched_by: Iterable[str]) -> str:
     if kind == "author":
         return f"your author {value}"
     by = set(matched_by)
-    how = " and ".join(w for k, w in (("lexical", "keyword"), ("semantic", "meaning"))
-                       if k in by)
+    how = " and ".join(w for k, w in (("lexical", "keyword"), ("semantic", "meaning")) if k in by)
     return f"your topic “{value}”" + (f" — by {how}" if how else "")

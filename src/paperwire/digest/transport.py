@@ -79,11 +79,18 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     if settings.smtp_url:
         parts = urlsplit(settings.smtp_url)
         scheme = parts.scheme.lower()
-        security = {"smtp": "starttls", "smtp+starttls": "starttls", "smtps": "tls",
-                    "smtp+tls": "tls", "smtp+plain": "none"}.get(scheme)
+        security = {
+            "smtp": "starttls",
+            "smtp+starttls": "starttls",
+            "smtps": "tls",
+            "smtp+tls": "tls",
+            "smtp+plain": "none",
+        }.get(scheme)
         if security is None:
-            raise TransportError(f"PAPERWIRE_SMTP_URL: unknown scheme {scheme!r} (use smtp://, "
-                                 "smtps:// or smtp+plain://)")
+            raise TransportError(
+                f"PAPERWIRE_SMTP_URL: unknown scheme {scheme!r} (use smtp://, "
+                "smtps:// or smtp+plain://)"
+            )
         if not parts.hostname:
             raise TransportError("PAPERWIRE_SMTP_URL: no host")
         try:
@@ -91,17 +98,30 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         except ValueError as exc:
             raise TransportError(f"PAPERWIRE_SMTP_URL: bad port ({exc})") from None
         default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
-        return SmtpConfig(host=parts.hostname, port=port or default_port, security=security,
-                          user=unquote(parts.username or ""),
-                          password=unquote(parts.password or ""), timeout=timeout,
-                          ca_file=ca_file)
+        return SmtpConfig(
+            host=parts.hostname,
+            port=port or default_port,
+            security=security,
+            user=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            timeout=timeout,
+            ca_file=ca_file,
+        )
     security = settings.smtp_security.strip().lower()
     if security not in SECURITY:
-        raise TransportError(f"PAPERWIRE_SMTP_SECURITY must be one of {', '.join(SECURITY)}, "
-                             f"not {settings.smtp_security!r}")
-    return SmtpConfig(host=settings.smtp_host, port=settings.smtp_port, security=security,
-                      user=settings.smtp_user, password=settings.smtp_password, timeout=timeout,
-                      ca_file=ca_file)
+        raise TransportError(
+            f"PAPERWIRE_SMTP_SECURITY must be one of {', '.join(SECURITY)}, "
+            f"not {settings.smtp_security!r}"
+        )
+    return SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=security,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        timeout=timeout,
+        ca_file=ca_file,
+    )
 
 
 def _envelope(msg: EmailMessage) -> tuple[str, list[str]]:
@@ -147,18 +167,23 @@ class SmtpTransport:
             if c.user:
                 conn.login(c.user, c.password)
         except smtplib.SMTPAuthenticationError as exc:
-            raise TransportError(f"SMTP authentication failed at {c.describe()}: "
-                                 f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+            raise TransportError(
+                f"SMTP authentication failed at {c.describe()}: "
+                f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from None
         except smtplib.SMTPNotSupportedError as exc:
             raise TransportError(f"SMTP server at {c.describe()}: {exc}") from None
         except ssl.SSLError as exc:
             raise TransportError(f"TLS with {c.describe()} failed: {exc}") from None
         except smtplib.SMTPResponseException as exc:
             if 400 <= exc.smtp_code < 500:
-                raise TemporaryFailure(f"{exc.smtp_code} {_text(exc.smtp_error)}",
-                                       exc.smtp_code) from None
-            raise TransportError(f"SMTP server at {c.describe()} refused the session: "
-                                 f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+                raise TemporaryFailure(
+                    f"{exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code
+                ) from None
+            raise TransportError(
+                f"SMTP server at {c.describe()} refused the session: "
+                f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise TemporaryFailure(f"cannot connect to SMTP {c.describe()}: {exc}") from None
         return conn
@@ -178,10 +203,13 @@ class SmtpTransport:
         except smtplib.SMTPSenderRefused as exc:
             self._reset()
             if 400 <= exc.smtp_code < 500:
-                raise TemporaryFailure(f"sender refused: {exc.smtp_code} "
-                                       f"{_text(exc.smtp_error)}", exc.smtp_code) from None
-            raise TransportError(f"the SMTP server refuses the sender {sender}: "
-                                 f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+                raise TemporaryFailure(
+                    f"sender refused: {exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code
+                ) from None
+            raise TransportError(
+                f"the SMTP server refuses the sender {sender}: "
+                f"{exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from None
         except smtplib.SMTPResponseException as exc:
             self._reset()
             raise _classify(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
@@ -261,13 +289,17 @@ def mail_target(settings: Settings) -> str:
     ``auto`` means SMTP when an SMTP server is configured, else the local outbox)."""
     choice = (settings.mail_transport or "auto").strip().lower()
     if choice not in TRANSPORTS:
-        raise TransportError(f"PAPERWIRE_MAIL_TRANSPORT must be one of {', '.join(TRANSPORTS)}, "
-                             f"not {settings.mail_transport!r}")
+        raise TransportError(
+            f"PAPERWIRE_MAIL_TRANSPORT must be one of {', '.join(TRANSPORTS)}, "
+            f"not {settings.mail_transport!r}"
+        )
     if choice == "auto":
         return "smtp" if (settings.smtp_url or settings.smtp_host).strip() else "outbox"
     if choice == "smtp" and not (settings.smtp_url or settings.smtp_host).strip():
-        raise TransportError("PAPERWIRE_MAIL_TRANSPORT=smtp but no SMTP server is configured: "
-                             "set PAPERWIRE_SMTP_URL (e.g. smtp://user:pass@host:587)")
+        raise TransportError(
+            "PAPERWIRE_MAIL_TRANSPORT=smtp but no SMTP server is configured: "
+            "set PAPERWIRE_SMTP_URL (e.g. smtp://user:pass@host:587)"
+        )
     return choice
 
 
@@ -285,13 +317,16 @@ def describe_mail(settings: Settings) -> str:
             return f"Mail: sent over SMTP ({smtp_config(settings).describe()})."
         except TransportError as exc:
             return f"Mail: SMTP is not configured correctly: {exc}"
-    return (f"Mail: no SMTP server configured; messages are delivered to the outbox "
-            f"{outbox_dir(settings).resolve()} (a Maildir, listed for admins on /admin/outbox). "
-            "To send real mail set PAPERWIRE_SMTP_URL=smtp://user:pass@host:587.")
+    return (
+        f"Mail: no SMTP server configured; messages are delivered to the outbox "
+        f"{outbox_dir(settings).resolve()} (a Maildir, listed for admins on /admin/outbox). "
+        "To send real mail set PAPERWIRE_SMTP_URL=smtp://user:pass@host:587."
+    )
 
 
-def open_transport(settings: Settings, dry_run: Path | None = None
-                   ) -> DirectoryTransport | OutboxTransport | SmtpTransport:
+def open_transport(
+    settings: Settings, dry_run: Path | None = None
+) -> DirectoryTransport | OutboxTransport | SmtpTransport:
     """The transport mail goes through: ``--dry-run`` folder, SMTP, or the local outbox."""
     if dry_run is not None:
         return DirectoryTransport(dry_run)

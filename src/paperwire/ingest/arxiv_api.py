@@ -27,9 +27,14 @@ log = logging.getLogger(__name__)
 MAX_IDS_PER_REQUEST = 100
 
 
-def lookup(settings, query_ids: Sequence[str], *, pacer: Pacer | None = None,
-           sleep: Callable[[float], None] = time.sleep,
-           interactive: bool = False) -> dict[str, PaperRecord]:
+def lookup(
+    settings,
+    query_ids: Sequence[str],
+    *,
+    pacer: Pacer | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    interactive: bool = False,
+) -> dict[str, PaperRecord]:
     """Ask the arXiv API for these ids (as arXiv spells them, version optional).
 
     Returns {paper id without version: record} for the papers arXiv knows; raises BadInput
@@ -39,15 +44,21 @@ def lookup(settings, query_ids: Sequence[str], *, pacer: Pacer | None = None,
     found: dict[str, PaperRecord] = {}
     try:
         for start in range(0, len(query_ids), MAX_IDS_PER_REQUEST):
-            chunk = list(query_ids[start:start + MAX_IDS_PER_REQUEST])
+            chunk = list(query_ids[start : start + MAX_IDS_PER_REQUEST])
             # The parameter set arXiv's own client sends; the order is irrelevant to the API.
-            params = {"search_query": "", "id_list": ",".join(chunk), "sortBy": "relevance",
-                      "sortOrder": "descending", "start": "0",
-                      "max_results": str(MAX_IDS_PER_REQUEST)}
+            params = {
+                "search_query": "",
+                "id_list": ",".join(chunk),
+                "sortBy": "relevance",
+                "sortOrder": "descending",
+                "start": "0",
+                "max_results": str(MAX_IDS_PER_REQUEST),
+            }
             response = pacer.get(settings.arxiv_api_url, params, what="arXiv API")
             if response.status_code not in (200, 400):
-                raise RemoteError(f"arXiv API answered HTTP {response.status_code} for "
-                                  f"{', '.join(chunk)}")
+                raise RemoteError(
+                    f"arXiv API answered HTTP {response.status_code} for {', '.join(chunk)}"
+                )
             try:
                 reply = parse_atom(response.content)
             except AtomError as exc:
@@ -66,16 +77,21 @@ def lookup(settings, query_ids: Sequence[str], *, pacer: Pacer | None = None,
     return found
 
 
-def fetch_many(settings, db, raw_ids: Sequence[str], *,
-               sleep: Callable[[float], None] = time.sleep,
-               interactive: bool = False,
-               on_change: PapersChanged | None = None) -> list[tuple[str, str]]:
+def fetch_many(
+    settings,
+    db,
+    raw_ids: Sequence[str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    interactive: bool = False,
+    on_change: PapersChanged | None = None,
+) -> list[tuple[str, str]]:
     """Fetch and store papers; returns [(paper id, new|updated|unchanged)]. ``on_change`` is
     told the new and updated ones after they committed.
 
     Every id is validated before any request; ids arXiv does not know raise NotFound after
     the known ones were stored."""
-    wanted: dict[str, str] = {}   # query id (as asked, with version) -> paper id
+    wanted: dict[str, str] = {}  # query id (as asked, with version) -> paper id
     for raw in raw_ids:
         pid, version = normalize_arxiv_id(raw)
         wanted[f"{pid}v{version}" if version else pid] = pid
@@ -88,8 +104,9 @@ def fetch_many(settings, db, raw_ids: Sequence[str], *,
         new, updated = set(result.new_ids), set(result.updated_ids)
         for pid in dict.fromkeys(wanted.values()):
             if pid in found:
-                results.append((pid, "new" if pid in new else
-                                "updated" if pid in updated else "unchanged"))
+                results.append(
+                    (pid, "new" if pid in new else "updated" if pid in updated else "unchanged")
+                )
         announce(on_change, sorted(new | updated))
     if missing:
         stored = f" (stored: {', '.join(p for p, _ in results)})" if results else ""
@@ -97,10 +114,16 @@ def fetch_many(settings, db, raw_ids: Sequence[str], *,
     return results
 
 
-def fetch_and_store(settings, db, id_or_url: str, *, refresh: bool = False,
-                    sleep: Callable[[float], None] = time.sleep,
-                    interactive: bool = False,
-                    on_change: PapersChanged | None = None) -> tuple[str, bool]:
+def fetch_and_store(
+    settings,
+    db,
+    id_or_url: str,
+    *,
+    refresh: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+    interactive: bool = False,
+    on_change: PapersChanged | None = None,
+) -> tuple[str, bool]:
     """Make sure a paper is stored; returns (paper id, created). ``interactive``: a person
     waits (short timeout, no retries; see ``http.Pacer``).
 
@@ -111,6 +134,7 @@ def fetch_and_store(settings, db, id_or_url: str, *, refresh: bool = False,
         with db.session() as session:
             if get_paper(session, pid) is not None:
                 return pid, False
-    results = fetch_many(settings, db, [id_or_url], sleep=sleep, interactive=interactive,
-                         on_change=on_change)
+    results = fetch_many(
+        settings, db, [id_or_url], sleep=sleep, interactive=interactive, on_change=on_change
+    )
     return pid, results[0][1] == "new"

@@ -19,13 +19,17 @@ from paperwire.errors import BadInput
 # digits is not tied to the month here: arXiv itself answers for ids it does not know.
 _NEW = re.compile(r"(?P<yy>\d{2})(?P<mm>\d{2})\.(?P<num>\d{4,5})(?:v(?P<v>\d+))?")
 # Old-style ids: archive[.SUBJECT-CLASS]/YYMMNNN, e.g. hep-th/9901001, math.GT/0309136.
-_OLD = re.compile(r"(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.[A-Za-z]{2})?/(?P<yy>\d{2})(?P<mm>\d{2})"
-                  r"(?P<num>\d{3})(?:v(?P<v>\d+))?")
+_OLD = re.compile(
+    r"(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.[A-Za-z]{2})?/(?P<yy>\d{2})(?P<mm>\d{2})"
+    r"(?P<num>\d{3})(?:v(?P<v>\d+))?"
+)
 _URL_PATH = re.compile(r"^/(?:abs|pdf|html|format|src)/(?P<rest>.+?)/?$")
 _HOSTS = {"arxiv.org", "www.arxiv.org", "export.arxiv.org", "xxx.lanl.gov"}
 
-ACCEPTED = ("an arXiv id such as 2104.12255, 2104.12255v2, hep-th/9901001 or arXiv:2104.12255, "
-            "or an arxiv.org/abs or /pdf URL")
+ACCEPTED = (
+    "an arXiv id such as 2104.12255, 2104.12255v2, hep-th/9901001 or arXiv:2104.12255, "
+    "or an arxiv.org/abs or /pdf URL"
+)
 
 
 def normalize_arxiv_id(raw: str) -> tuple[str, int | None]:
@@ -82,8 +86,7 @@ def _strip_url(text: str) -> str | None:
 
 def _check_month(raw: str, mm: str) -> None:
     if not 1 <= int(mm) <= 12:
-        raise BadInput(f"not an arXiv id: {raw!r} (month {mm} does not exist); "
-                       f"expected {ACCEPTED}")
+        raise BadInput(f"not an arXiv id: {raw!r} (month {mm} does not exist); expected {ACCEPTED}")
 
 
 def _version(v: str | None) -> int | None:

@@ -43,8 +43,9 @@ class AtomReply:
 
 def parse_atom(body: bytes) -> AtomReply:
     try:
-        root = etree.fromstring(body, parser=etree.XMLParser(resolve_entities=False,
-                                                             no_network=True))
+        root = etree.fromstring(
+            body, parser=etree.XMLParser(resolve_entities=False, no_network=True)
+        )
     except etree.XMLSyntaxError as exc:
         raise AtomError(f"the reply is not well-formed XML ({exc})") from None
     if root.tag != f"{ATOM}feed":
@@ -79,9 +80,16 @@ def _entry(entry, entry_id: str) -> PaperRecord:
     for author in entry.findall(f"{ATOM}author"):
         name = collapse(author.findtext(f"{ATOM}name"))
         if name:
-            authors.append({"name": name, "affiliations": [
-                collapse(a.text) for a in author.findall(f"{AX}affiliation")
-                if a.text and a.text.strip()]})
+            authors.append(
+                {
+                    "name": name,
+                    "affiliations": [
+                        collapse(a.text)
+                        for a in author.findall(f"{AX}affiliation")
+                        if a.text and a.text.strip()
+                    ],
+                }
+            )
     categories = [c.get("term") for c in entry.findall(f"{ATOM}category") if c.get("term")]
     primary = entry.find(f"{AX}primary_category")
     primary_term = primary.get("term") if primary is not None else None
@@ -96,12 +104,22 @@ def _entry(entry, entry_id: str) -> PaperRecord:
         versions.append({"version": version, "created": _iso(updated)})
     doi = entry.findtext(f"{AX}doi")
     return PaperRecord(
-        id=pid, source="arxiv", version=version, title=collapse(entry.findtext(f"{ATOM}title")),
-        abstract=collapse(entry.findtext(f"{ATOM}summary")), authors=authors,
-        categories=categories, published_at=published, updated_at=updated, versions=versions,
+        id=pid,
+        source="arxiv",
+        version=version,
+        title=collapse(entry.findtext(f"{ATOM}title")),
+        abstract=collapse(entry.findtext(f"{ATOM}summary")),
+        authors=authors,
+        categories=categories,
+        published_at=published,
+        updated_at=updated,
+        versions=versions,
         comments=collapse_or_none(entry.findtext(f"{AX}comment")),
         journal_ref=collapse_or_none(entry.findtext(f"{AX}journal_ref")),
-        doi=collapse_or_none(doi), abs_url=abs_url(pid), pdf_url=pdf_url(pid))
+        doi=collapse_or_none(doi),
+        abs_url=abs_url(pid),
+        pdf_url=pdf_url(pid),
+    )
 
 
 def _iso(value: dt.datetime) -> str:

@@ -13,8 +13,7 @@ from paperwire.ingest.schema import checked, input_shape, validate_input
 from paperwire.ingest.text import collapse
 from paperwire.records import PaperRecord
 
-_INPUT = input_shape("BeirDocument", {"_id": str | int, "title": str | None,
-                                      "text": str})
+_INPUT = input_shape("BeirDocument", {"_id": str | int, "title": str | None, "text": str})
 
 
 def parse_beir(obj: Any) -> Item:
@@ -30,5 +29,10 @@ def parse_beir(obj: Any) -> Item:
     text = obj.get("text")
     if text is None:
         raise RecordError("text: missing")
-    return checked(Item(PaperRecord(id=pid, source="beir", title=collapse(obj.get("title")),
-                                    abstract=collapse(text))))
+    return checked(
+        Item(
+            PaperRecord(
+                id=pid, source="beir", title=collapse(obj.get("title")), abstract=collapse(text)
+            )
+        )
+    )

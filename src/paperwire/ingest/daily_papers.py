@@ -28,13 +28,29 @@ _Str = str | None
 # The API's JSON types for the keys read here (unknown keys are ignored).
 _AUTHOR = shape("DailyAuthor", {"name": _Str})
 _PERSON = shape("DailySubmitter", {"name": _Str, "fullname": _Str})
-_PAPER = shape("DailyPaper", {
-    "id": str | int, "title": _Str, "summary": _Str, "publishedAt": _Str,
-    "submittedOnDailyAt": _Str, "upvotes": int | None,
-    "authors": list[str | _AUTHOR] | None})  # type: ignore[valid-type]  # a run-time shape
-_INPUT = input_shape("DailyItem", {
-    "paper": _PAPER, "title": _Str, "summary": _Str, "publishedAt": _Str,
-    "submittedOnDailyAt": _Str, "submittedBy": str | _PERSON | None})
+_PAPER = shape(
+    "DailyPaper",
+    {
+        "id": str | int,
+        "title": _Str,
+        "summary": _Str,
+        "publishedAt": _Str,
+        "submittedOnDailyAt": _Str,
+        "upvotes": int | None,
+        "authors": list[str | _AUTHOR] | None,
+    },
+)  # type: ignore[valid-type]  # a run-time shape
+_INPUT = input_shape(
+    "DailyItem",
+    {
+        "paper": _PAPER,
+        "title": _Str,
+        "summary": _Str,
+        "publishedAt": _Str,
+        "submittedOnDailyAt": _Str,
+        "submittedBy": str | _PERSON | None,
+    },
+)
 
 
 def parse_daily_item(obj: Any) -> Item:
@@ -73,16 +89,23 @@ def parse_daily_item(obj: Any) -> Item:
     if upvotes is not None and upvotes < 0:
         raise RecordError(f"paper.upvotes: must be 0 or more, got {upvotes!r}")
     record = PaperRecord(
-        id=pid, source=source, title=title,
+        id=pid,
+        source=source,
+        title=title,
         abstract=collapse(paper.get("summary") or obj.get("summary")),
-        authors=authors, published_at=published, updated_at=published,
-        abs_url=links[0], pdf_url=links[1], imported_upvotes=upvotes,
+        authors=authors,
+        published_at=published,
+        updated_at=published,
+        abs_url=links[0],
+        pdf_url=links[1],
+        imported_upvotes=upvotes,
     )
     when = submitted or published
     feed = None
     if when is not None:
-        feed = FeedInfo(day=when.date(), submitted_by_name=_submitter(obj.get("submittedBy")),
-                        submitted_at=when)
+        feed = FeedInfo(
+            day=when.date(), submitted_by_name=_submitter(obj.get("submittedBy")), submitted_at=when
+        )
     return checked(Item(record, feed))
 
 

@@ -86,11 +86,18 @@ def _claim(db) -> bool:
     return True
 
 
-def _import(settings, db, name: str, fmt: str, *,
-            on_change: PapersChanged | None = None) -> None:
+def _import(settings, db, name: str, fmt: str, *, on_change: PapersChanged | None = None) -> None:
     with resources.as_file(demo_file(name)) as path:
-        summary = import_file(settings, db, path, fmt, progress=False, on_error=log.warning,
-                              resume=False, on_change=on_change)
+        summary = import_file(
+            settings,
+            db,
+            path,
+            fmt,
+            progress=False,
+            on_error=log.warning,
+            resume=False,
+            on_change=on_change,
+        )
     log.info("demo data %s: %s", name, summary.line())
 
 
@@ -102,8 +109,11 @@ def demo_links() -> dict[str, list[Link]]:
         if not line.strip():
             continue
         obj = json.loads(line)
-        url = normalize_url(obj.get("code_url") or "") if isinstance(obj.get("code_url"),
-                                                                      str) else None
+        url = (
+            normalize_url(obj.get("code_url") or "")
+            if isinstance(obj.get("code_url"), str)
+            else None
+        )
         if url:
             out[parse_seed(obj).record.id] = [Link(url, classify(url) or "project")]
     return out
@@ -113,8 +123,11 @@ def _put_seed_on_feed(settings, db) -> None:
     tz = ZoneInfo(settings.timezone)
     today = dt.datetime.now(tz).date()
     now_utc = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    lines = [line for line in demo_file(SEED_FILE).read_text(encoding="utf-8").splitlines()
-             if line.strip()]
+    lines = [
+        line
+        for line in demo_file(SEED_FILE).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     with db.session() as session:
         for i, line in enumerate(lines):
             record = parse_seed(json.loads(line)).record
@@ -122,6 +135,7 @@ def _put_seed_on_feed(settings, db) -> None:
             # Spread submissions over the morning of their day, never in the future.
             local = dt.datetime.combine(day, dt.time(7, 0), tz) + dt.timedelta(minutes=7 * i)
             submitted = min(local.astimezone(dt.UTC).replace(tzinfo=None), now_utc)
-            add_feed_entry(session, record.id, day, submitted_by_name=SUBMITTER,
-                           submitted_at=submitted)
+            add_feed_entry(
+                session, record.id, day, submitted_by_name=SUBMITTER, submitted_at=submitted
+            )
         put_links(session, demo_links(), "demo")

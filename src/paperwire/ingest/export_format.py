@@ -23,16 +23,32 @@ from paperwire.records import METADATA_FIELDS, PaperRecord
 _DATETIME_FIELDS = ("published_at", "updated_at")
 _Str = str | None
 # The JSON types of an export line; the values are checked by the record schema.
-_INPUT = input_shape("ExportRecord", {
-    "id": str, "source": _Str, "version": int | None, "title": str, "abstract": _Str,
-    "authors": list[Any] | None, "author_count": int | None,
-    "primary_category": _Str, "categories": list[Any] | None, "published_at": _Str,
-    "updated_at": _Str, "versions": list[Any] | None, "comments": _Str,
-    "journal_ref": _Str, "doi": _Str, "license": _Str, "abs_url": _Str, "pdf_url": _Str,
-    "imported_upvotes": int | None,
-    "feed": shape("ExportFeed", {"day": str, "submitted_by": _Str,
-                                          "submitted_at": _Str}) | None,
-})
+_INPUT = input_shape(
+    "ExportRecord",
+    {
+        "id": str,
+        "source": _Str,
+        "version": int | None,
+        "title": str,
+        "abstract": _Str,
+        "authors": list[Any] | None,
+        "author_count": int | None,
+        "primary_category": _Str,
+        "categories": list[Any] | None,
+        "published_at": _Str,
+        "updated_at": _Str,
+        "versions": list[Any] | None,
+        "comments": _Str,
+        "journal_ref": _Str,
+        "doi": _Str,
+        "license": _Str,
+        "abs_url": _Str,
+        "pdf_url": _Str,
+        "imported_upvotes": int | None,
+        "feed": shape("ExportFeed", {"day": str, "submitted_by": _Str, "submitted_at": _Str})
+        | None,
+    },
+)
 
 
 def to_export_dict(record: PaperRecord, feed: FeedInfo | None) -> dict[str, Any]:
@@ -43,17 +59,22 @@ def to_export_dict(record: PaperRecord, feed: FeedInfo | None) -> dict[str, Any]
             value = value.isoformat()
         out[name] = value
     out["imported_upvotes"] = record.imported_upvotes or 0
-    out["feed"] = None if feed is None else {
-        "day": feed.day.isoformat(),
-        "submitted_by": feed.submitted_by_name,
-        "submitted_at": feed.submitted_at.isoformat() if feed.submitted_at else None,
-    }
+    out["feed"] = (
+        None
+        if feed is None
+        else {
+            "day": feed.day.isoformat(),
+            "submitted_by": feed.submitted_by_name,
+            "submitted_at": feed.submitted_at.isoformat() if feed.submitted_at else None,
+        }
+    )
     return out
 
 
 def dump_line(record: PaperRecord, feed: FeedInfo | None) -> str:
-    return json.dumps(to_export_dict(record, feed), ensure_ascii=False,
-                      separators=(",", ":")) + "\n"
+    return (
+        json.dumps(to_export_dict(record, feed), ensure_ascii=False, separators=(",", ":")) + "\n"
+    )
 
 
 def parse_export(obj: Any) -> Item:
@@ -81,9 +102,11 @@ def parse_export(obj: Any) -> Item:
             day = dt.date.fromisoformat(raw_feed["day"])
         except ValueError:
             raise RecordError(f"feed.day: not a date: {raw_feed['day'][:40]!r}") from None
-        feed = FeedInfo(day=day, submitted_by_name=raw_feed.get("submitted_by"),
-                        submitted_at=_datetime(raw_feed.get("submitted_at"),
-                                               "feed.submitted_at"))
+        feed = FeedInfo(
+            day=day,
+            submitted_by_name=raw_feed.get("submitted_by"),
+            submitted_at=_datetime(raw_feed.get("submitted_at"), "feed.submitted_at"),
+        )
     return checked(Item(record, feed))
 
 

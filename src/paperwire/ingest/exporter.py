@@ -35,8 +35,13 @@ def export_papers(db, path: str = "-", *, progress: bool = False) -> int:
     """Write all papers to ``path`` ('-' for stdout); returns how many were written."""
     count = 0
     with db.session() as session, _output(path) as out:
-        bar = tqdm(total=count_papers(session), unit="paper", file=sys.stderr,
-                   disable=not progress, desc="export")
+        bar = tqdm(
+            total=count_papers(session),
+            unit="paper",
+            file=sys.stderr,
+            disable=not progress,
+            desc="export",
+        )
         for batch in iter_export_rows(session):
             for paper, day, name, submitted_at in batch:
                 feed = None if day is None else FeedInfo(day, name, submitted_at)

@@ -36,12 +36,16 @@ DESCRIPTIONS = {
 def detect_format(first: Any, source: str) -> str:
     """Name the format from the first record's keys; BadInput when nothing fits."""
     if not isinstance(first, dict):
-        raise BadInput(f"{source}: cannot detect the format: the first record is a "
-                       f"{type(first).__name__}, not a JSON object; pass --format")
+        raise BadInput(
+            f"{source}: cannot detect the format: the first record is a "
+            f"{type(first).__name__}, not a JSON object; pass --format"
+        )
     keys = set(first)
-    if "authors_parsed" in keys or ({"id", "versions", "abstract"} <= keys
-                                    and isinstance(first.get("versions"), list)
-                                    and isinstance(first.get("authors"), str)):
+    if "authors_parsed" in keys or (
+        {"id", "versions", "abstract"} <= keys
+        and isinstance(first.get("versions"), list)
+        and isinstance(first.get("authors"), str)
+    ):
         return "kaggle"
     if isinstance(first.get("paper"), dict):
         return "hf-daily"
@@ -52,5 +56,7 @@ def detect_format(first: Any, source: str) -> str:
     if {"id", "source", "title"} <= keys:
         return "jsonl"
     shown = ", ".join(sorted(keys)[:8])
-    raise BadInput(f"{source}: cannot detect the format from the first record (keys: {shown}); "
-                   f"pass --format {'|'.join(PARSERS)}")
+    raise BadInput(
+        f"{source}: cannot detect the format from the first record (keys: {shown}); "
+        f"pass --format {'|'.join(PARSERS)}"
+    )

@@ -42,15 +42,20 @@ class Pacer:
     ``INTERACTIVE_CONNECT_SECONDS``) and no retries; batch work (fetch, harvest) keeps the
     long timeout and the retries with backoff."""
 
-    def __init__(self, settings, *, client: httpx.Client | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic,
-                 interactive: bool = False) -> None:
+    def __init__(
+        self,
+        settings,
+        *,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        interactive: bool = False,
+    ) -> None:
         self.settings = settings
         self.sleep = sleep
         self.clock = clock
         self.interactive = interactive
-        self.waits: list[float] = []   # every pause taken, for progress messages and tests
+        self.waits: list[float] = []  # every pause taken, for progress messages and tests
         self._last: float | None = None
         self._own_client = client is None
         if interactive:
@@ -59,7 +64,8 @@ class Pacer:
         else:
             timeout = httpx.Timeout(settings.http_timeout_seconds)
         self.client = client or httpx.Client(
-            timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT})
+            timeout=timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+        )
 
     def close(self) -> None:
         if self._own_client:
@@ -82,8 +88,9 @@ class Pacer:
             self._wait(delay - (self.clock() - self._last))
         self._last = self.clock()
 
-    def get(self, url: str, params: dict | list | None = None, *, what: str = "arXiv") \
-            -> httpx.Response:
+    def get(
+        self, url: str, params: dict | list | None = None, *, what: str = "arXiv"
+    ) -> httpx.Response:
         retries = 0 if self.interactive else self.settings.arxiv_max_retries
         attempt = 0
         while True:
@@ -94,22 +101,36 @@ class Pacer:
                 if attempt >= retries:
                     raise RemoteError(f"{what} unreachable at {url}: {exc}") from None
                 attempt += 1
-                backoff = min(2.0 ** attempt, self.settings.arxiv_retry_after_max_seconds)
-                log.warning("%s request failed (%s); retry %d/%d in %.0fs", what, exc, attempt,
-                            retries, backoff)
+                backoff = min(2.0**attempt, self.settings.arxiv_retry_after_max_seconds)
+                log.warning(
+                    "%s request failed (%s); retry %d/%d in %.0fs",
+                    what,
+                    exc,
+                    attempt,
+                    retries,
+                    backoff,
+                )
                 self._wait(backoff)
                 continue
             if response.status_code == 503 or response.status_code >= 500:
                 if attempt >= retries:
-                    raise RemoteError(f"{what} unavailable: HTTP {response.status_code} after "
-                                      f"{retries} retries ({url})")
+                    raise RemoteError(
+                        f"{what} unavailable: HTTP {response.status_code} after "
+                        f"{retries} retries ({url})"
+                    )
                 attempt += 1
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
                 if wait is None:
-                    wait = 2.0 ** attempt
+                    wait = 2.0**attempt
                 wait = min(wait, self.settings.arxiv_retry_after_max_seconds)
-                log.info("%s answered %d; waiting %.0fs (retry %d/%d)", what,
-                         response.status_code, wait, attempt, retries)
+                log.info(
+                    "%s answered %d; waiting %.0fs (retry %d/%d)",
+                    what,
+                    response.status_code,
+                    wait,
+                    attempt,
+                    retries,
+                )
                 self._wait(wait)
                 # Retry-After already spaced this request out; do not add the polite delay.
                 self._last = None

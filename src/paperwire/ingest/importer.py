@@ -71,20 +71,26 @@ class ImportSummary:
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: ImportSummary) -> None:
-        for name in ("files", "records", "new", "updated", "unchanged", "rejected",
-                     "feed_added"):
+        for name in ("files", "records", "new", "updated", "unchanged", "rejected", "feed_added"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.resumed += other.resumed
         self.errors = (self.errors + other.errors)[:_KEEP_ERRORS]
 
     def counts(self) -> dict[str, int]:
-        return {"new": self.new, "updated": self.updated, "unchanged": self.unchanged,
-                "rejected": self.rejected, "feed_added": self.feed_added,
-                "records": self.records}
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "feed_added": self.feed_added,
+            "records": self.records,
+        }
 
     def line(self) -> str:
-        text = (f"new {self.new}, updated {self.updated}, unchanged {self.unchanged}, "
-                f"rejected {self.rejected}")
+        text = (
+            f"new {self.new}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"rejected {self.rejected}"
+        )
         if self.feed_added:
             text += f", feed entries added {self.feed_added}"
         return text
@@ -97,30 +103,47 @@ def _stderr_sink(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-def import_paths(settings, db, paths: Iterable[str | Path], fmt: str = "auto", *,
-                 progress: bool = True, on_error: ErrorSink = _stderr_sink,
-                 batch_size: int | None = None,
-                 on_change: PapersChanged | None = None) -> ImportSummary:
+def import_paths(
+    settings,
+    db,
+    paths: Iterable[str | Path],
+    fmt: str = "auto",
+    *,
+    progress: bool = True,
+    on_error: ErrorSink = _stderr_sink,
+    batch_size: int | None = None,
+    on_change: PapersChanged | None = None,
+) -> ImportSummary:
     """Import several files one after another; returns the combined summary."""
     total = ImportSummary()
     for path in paths:
-        total.add(import_file(settings, db, path, fmt, progress=progress, on_error=on_error,
-                              batch_size=batch_size, on_change=on_change))
+        total.add(
+            import_file(
+                settings,
+                db,
+                path,
+                fmt,
+                progress=progress,
+                on_error=on_error,
+                batch_size=batch_size,
+                on_change=on_change,
+            )
+        )
     return total
 
 
 class _Chunk(NamedTuple):
-    entries: list          # [(line number, raw bytes or decoded value)]
-    decoded: bool          # entries hold decoded JSON values (arrays), not raw lines
-    offset: int | None     # resume point after the chunk (JSON Lines only)
+    entries: list  # [(line number, raw bytes or decoded value)]
+    decoded: bool  # entries hold decoded JSON values (arrays), not raw lines
+    offset: int | None  # resume point after the chunk (JSON Lines only)
     line: int
-    position: int          # file bytes consumed when the chunk was read (progress)
+    position: int  # file bytes consumed when the chunk was read (progress)
 
 
 class _Prepared(NamedTuple):
-    papers: list           # [PreparedPaper]
-    feeds: list            # [(paper id, FeedInfo)]
-    errors: list           # [(line number, reason)]
+    papers: list  # [PreparedPaper]
+    feeds: list  # [(paper id, FeedInfo)]
+    errors: list  # [(line number, reason)]
 
 
 def _prepare_chunk(fmt: str, dialect: str, entries: list, decoded: bool) -> _Prepared:
@@ -139,8 +162,13 @@ def _prepare_chunk(fmt: str, dialect: str, entries: list, decoded: bool) -> _Pre
             # A parser bug, not bad data (parsers raise RecordError for that): report it like
             # a bad record, with the traceback in the log, and import the rest.
             log.exception("line %d: unexpected error while parsing", line_no)
-            errors.append((line_no, f"record: unexpected error ({type(exc).__name__}: "
-                                    f"{str(exc)[:200]}); please report this"))
+            errors.append(
+                (
+                    line_no,
+                    f"record: unexpected error ({type(exc).__name__}: "
+                    f"{str(exc)[:200]}); please report this",
+                )
+            )
             continue
         papers.append(paper)
         if item.feed is not None:
@@ -158,8 +186,7 @@ def _chunks(rf: RecordFile, start_offset: int, start_line: int, size: int) -> It
         if raw.offset is not None:
             offset = raw.offset
         if len(entries) >= size:
-            yield _Chunk(entries, rf.is_array, None if rf.is_array else offset, line,
-                         rf.position())
+            yield _Chunk(entries, rf.is_array, None if rf.is_array else offset, line, rf.position())
             entries = []
     yield _Chunk(entries, rf.is_array, None if rf.is_array else offset, line, rf.position())
 
@@ -189,9 +216,18 @@ def worker_count(settings, size: int) -> int:
     return min(cores, 4) if cores > 1 and size >= _PARALLEL_MIN_BYTES else 0
 
 
-def import_file(settings, db, path: str | Path, fmt: str = "auto", *, progress: bool = True,
-                on_error: ErrorSink = _stderr_sink, batch_size: int | None = None,
-                resume: bool = True, on_change: PapersChanged | None = None) -> ImportSummary:
+def import_file(
+    settings,
+    db,
+    path: str | Path,
+    fmt: str = "auto",
+    *,
+    progress: bool = True,
+    on_error: ErrorSink = _stderr_sink,
+    batch_size: int | None = None,
+    resume: bool = True,
+    on_change: PapersChanged | None = None,
+) -> ImportSummary:
     if fmt != "auto" and fmt not in PARSERS:
         raise BadInput(f"unknown format {fmt!r}; choose one of auto, {', '.join(PARSERS)}")
     batch_size = batch_size or settings.import_batch_size
@@ -209,20 +245,33 @@ def import_file(settings, db, path: str | Path, fmt: str = "auto", *, progress: 
                     if hasattr(summary, name) and name != "files":
                         setattr(summary, name, value)
                 summary.resumed.append(f"{rf.name}:{start_line}")
-                log.info("resuming %s after line %d (an earlier import stopped there)",
-                         rf.name, start_line)
+                log.info(
+                    "resuming %s after line %d (an earlier import stopped there)",
+                    rf.name,
+                    start_line,
+                )
         if fmt == "auto":
             first = rf.first_value()
             if first is None:
                 if rf.has_content():
-                    raise BadInput(f"{rf.name}: cannot detect the format: no line is valid "
-                                   "JSON; pass --format to see each line's error")
+                    raise BadInput(
+                        f"{rf.name}: cannot detect the format: no line is valid "
+                        "JSON; pass --format to see each line's error"
+                    )
                 log.info("%s: no records", rf.name)
                 return summary
             fmt = detect_format(first, rf.name)
-        bar = tqdm(total=rf.size, unit="B", unit_scale=True, unit_divisor=1024,
-                   desc=Path(rf.name).name[:30], file=sys.stderr, disable=not progress,
-                   dynamic_ncols=True, mininterval=0.5)
+        bar = tqdm(
+            total=rf.size,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=Path(rf.name).name[:30],
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+            mininterval=0.5,
+        )
         shown = 0
         workers = 0 if rf.is_array else worker_count(settings, rf.size - start_offset)
         dialect = db.dialect
@@ -235,8 +284,15 @@ def import_file(settings, db, path: str | Path, fmt: str = "auto", *, progress: 
                 _reject(summary, on_error, f"{rf.name}:{line_no}: {reason}")
             checkpoint = None
             if chunk.offset is not None:
-                checkpoint = (ckpt_name, {"identity": identity, "format": fmt,
-                                          "offset": chunk.offset, "line": chunk.line})
+                checkpoint = (
+                    ckpt_name,
+                    {
+                        "identity": identity,
+                        "format": fmt,
+                        "offset": chunk.offset,
+                        "line": chunk.line,
+                    },
+                )
             _commit(db, prepared, summary, checkpoint, on_change)
             bar.update(chunk.position - shown)
             shown = chunk.position
@@ -250,12 +306,14 @@ def import_file(settings, db, path: str | Path, fmt: str = "auto", *, progress: 
             # workers + 1 chunks wait, which bounds memory.
             context = multiprocessing.get_context("fork")
             pending: deque = deque()
-            with ProcessPoolExecutor(workers, mp_context=context, initializer=_exit_with_parent,
-                                     initargs=(os.getpid(),)) as pool:
+            with ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_exit_with_parent, initargs=(os.getpid(),)
+            ) as pool:
                 try:
                     for chunk in chunks:
-                        future = pool.submit(_prepare_chunk, fmt, dialect, chunk.entries,
-                                             chunk.decoded)
+                        future = pool.submit(
+                            _prepare_chunk, fmt, dialect, chunk.entries, chunk.decoded
+                        )
                         pending.append((chunk._replace(entries=[]), future))
                         while len(pending) > workers:
                             done, fut = pending.popleft()
@@ -280,8 +338,13 @@ def _reject(summary: ImportSummary, on_error: ErrorSink, message: str) -> None:
     on_error(message)
 
 
-def _commit(db, prepared: _Prepared, summary: ImportSummary,
-            checkpoint: tuple[str, dict] | None, on_change: PapersChanged | None) -> None:
+def _commit(
+    db,
+    prepared: _Prepared,
+    summary: ImportSummary,
+    checkpoint: tuple[str, dict] | None,
+    on_change: PapersChanged | None,
+) -> None:
     """One transaction: the papers, their feed entries and the resume point; then the
     changed papers are announced."""
     if not prepared.papers and checkpoint is None:
@@ -294,9 +357,13 @@ def _commit(db, prepared: _Prepared, summary: ImportSummary,
         result = upsert_prepared(session, prepared.papers)
         added = 0
         for paper_id, feed in prepared.feeds:
-            _, created = add_feed_entry(session, paper_id, feed.day,
-                                        submitted_by_name=feed.submitted_by_name,
-                                        submitted_at=feed.submitted_at)
+            _, created = add_feed_entry(
+                session,
+                paper_id,
+                feed.day,
+                submitted_by_name=feed.submitted_by_name,
+                submitted_at=feed.submitted_at,
+            )
             added += created
         summary.records += len(prepared.papers)
         summary.new += result.new

@@ -43,8 +43,9 @@ def announce(on_change: PapersChanged | None, paper_ids: Sequence[str]) -> None:
     try:
         on_change(list(paper_ids))
     except Exception:  # noqa: BLE001 - search catches up from modified_at anyway
-        log.exception("announcing %d changed papers failed; indexes will catch up later",
-                      len(paper_ids))
+        log.exception(
+            "announcing %d changed papers failed; indexes will catch up later", len(paper_ids)
+        )
 
 
 def require_str(obj: dict, key: str) -> str:

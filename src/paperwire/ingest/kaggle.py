@@ -25,12 +25,23 @@ _AUTHOR_SPLIT = re.compile(r",\s*|\s+and\s+")
 
 _Str = str | None
 # The snapshot's JSON types (unknown keys are ignored); values are checked by the schema.
-_INPUT = input_shape("KaggleRecord", {
-    "id": str, "title": str, "abstract": _Str, "authors": _Str,
-    "authors_parsed": list[list[_Str]] | None, "categories": _Str, "comments": _Str,
-    "journal-ref": _Str, "doi": _Str, "license": _Str, "update_date": _Str,
-    "versions": list[Any] | None,
-})
+_INPUT = input_shape(
+    "KaggleRecord",
+    {
+        "id": str,
+        "title": str,
+        "abstract": _Str,
+        "authors": _Str,
+        "authors_parsed": list[list[_Str]] | None,
+        "categories": _Str,
+        "comments": _Str,
+        "journal-ref": _Str,
+        "doi": _Str,
+        "license": _Str,
+        "update_date": _Str,
+        "versions": list[Any] | None,
+    },
+)
 
 
 def parse_kaggle(obj: Any) -> Item:
@@ -83,14 +94,14 @@ def _versions(raw: Any) -> tuple[list[dict[str, Any]], dt.datetime | None, dt.da
             number = int(label[1:] if label[:1] in "vV" else label)
             created = parse_rfc2822(entry["created"])
         except (KeyError, TypeError, ValueError, AttributeError):
-            raise RecordError(f"versions[{i}]: not a {{version, created}} entry: "
-                              f"{str(entry)[:60]}") from None
+            raise RecordError(
+                f"versions[{i}]: not a {{version, created}} entry: {str(entry)[:60]}"
+            ) from None
         parsed.append((number, created))
     if not parsed:
         return [], None, None
     parsed.sort(key=lambda v: v[0])
-    versions = [{"version": number, "created": created.isoformat()}
-                for number, created in parsed]
+    versions = [{"version": number, "created": created.isoformat()} for number, created in parsed]
     return versions, parsed[0][1], parsed[-1][1]
 
 
@@ -112,12 +123,14 @@ def _authors(obj: dict) -> list[dict[str, Any]]:
                 name = collapse(f"{first} {last}")
             else:
                 name = collapse(last)
-            affiliations = ([collapse(a) for a in entry[3:] if a.strip()]
-                            if len(entry) > 3 else [])
+            affiliations = [collapse(a) for a in entry[3:] if a.strip()] if len(entry) > 3 else []
             if name:
                 authors.append({"name": name, "affiliations": affiliations})
         return authors
     # Fall back to the free-text author list ("A. One, B. Two and C. Three").
     text = collapse(obj.get("authors"))
-    return [{"name": name, "affiliations": []}
-            for name in (n.strip() for n in _AUTHOR_SPLIT.split(text)) if name]
+    return [
+        {"name": name, "affiliations": []}
+        for name in (n.strip() for n in _AUTHOR_SPLIT.split(text))
+        if name
+    ]

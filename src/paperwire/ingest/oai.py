@@ -50,8 +50,10 @@ class HarvestSummary:
     resumed: bool = False
 
     def line(self) -> str:
-        text = (f"new {self.new}, updated {self.updated}, unchanged {self.unchanged}, "
-                f"rejected {self.rejected}")
+        text = (
+            f"new {self.new}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"rejected {self.rejected}"
+        )
         if self.deleted:
             text += f", deleted upstream {self.deleted}"
         window = f"from {self.from_ or '-'} until {self.until or 'now'}"
@@ -69,10 +71,18 @@ def _check_date(value: str | None, option: str) -> str | None:
         raise BadInput(f"{option} {value!r} is not a date (expected YYYY-MM-DD)") from None
 
 
-def harvest(settings, db, from_: str | None = None, until: str | None = None,
-            set_: str | None = None, progress: bool = True, *,
-            sleep: Callable[[float], None] = time.sleep, client=None,
-            on_change: PapersChanged | None = None) -> HarvestSummary:
+def harvest(
+    settings,
+    db,
+    from_: str | None = None,
+    until: str | None = None,
+    set_: str | None = None,
+    progress: bool = True,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    client=None,
+    on_change: PapersChanged | None = None,
+) -> HarvestSummary:
     """Harvest ListRecords pages into the store; see the module invariants. ``on_change`` is
     told each page's new and changed papers after the page committed."""
     from_ = _check_date(from_, "--from")
@@ -86,9 +96,12 @@ def harvest(settings, db, from_: str | None = None, until: str | None = None,
     token = None
     pending = state.get("pending")
     requested = {"from": from_, "until": until, "set": set_}
-    if pending and (from_ is None or pending["params"]["from"] == from_) \
-            and (until is None or pending["params"]["until"] == until) \
-            and pending["params"]["set"] == set_:
+    if (
+        pending
+        and (from_ is None or pending["params"]["from"] == from_)
+        and (until is None or pending["params"]["until"] == until)
+        and pending["params"]["set"] == set_
+    ):
         token = pending["token"]
         requested = pending["params"]
         summary.resumed = True
@@ -96,14 +109,20 @@ def harvest(settings, db, from_: str | None = None, until: str | None = None,
         log.info("resuming the interrupted harvest at page %d", summary.pages + 1)
     else:
         if from_ is None:
-            from_ = state.get("last_datestamp") or (
-                dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+            from_ = (
+                state.get("last_datestamp")
+                or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+            )
             requested["from"] = from_
-    summary.from_, summary.until, summary.set_ = (requested["from"], requested["until"],
-                                                  requested["set"])
+    summary.from_, summary.until, summary.set_ = (
+        requested["from"],
+        requested["until"],
+        requested["set"],
+    )
     max_datestamp = (pending or {}).get("max_datestamp") if summary.resumed else None
-    bar = tqdm(unit="rec", desc="harvest", file=sys.stderr, disable=not progress,
-               dynamic_ncols=True)
+    bar = tqdm(
+        unit="rec", desc="harvest", file=sys.stderr, disable=not progress, dynamic_ncols=True
+    )
     with Pacer(settings, client=client, sleep=sleep) as pacer:
         while True:
             if token:
@@ -115,22 +134,27 @@ def harvest(settings, db, from_: str | None = None, until: str | None = None,
                         params[key] = requested[key]
             page = _fetch_page(pacer, settings.arxiv_oai_url, params)
             if page is None:  # the resumption token expired: start the window again
-                log.warning("arXiv no longer knows the resumption token; restarting from %s",
-                            requested["from"])
+                log.warning(
+                    "arXiv no longer knows the resumption token; restarting from %s",
+                    requested["from"],
+                )
                 token = None
                 continue
             summary.pages += 1
             if page.complete_list_size and bar.total is None:
                 bar.total = page.complete_list_size
-            if page.max_datestamp and (max_datestamp is None
-                                       or page.max_datestamp > max_datestamp):
+            if page.max_datestamp and (max_datestamp is None or page.max_datestamp > max_datestamp):
                 max_datestamp = page.max_datestamp
             with db.session() as session:
                 result = upsert_papers(session, page.records)
                 state = dict(state)
                 if page.token:
-                    state["pending"] = {"token": page.token, "params": requested,
-                                        "pages": summary.pages, "max_datestamp": max_datestamp}
+                    state["pending"] = {
+                        "token": page.token,
+                        "params": requested,
+                        "pages": summary.pages,
+                        "max_datestamp": max_datestamp,
+                    }
                 else:
                     state.pop("pending", None)
                     if max_datestamp and max_datestamp > (state.get("last_datestamp") or ""):
@@ -158,8 +182,9 @@ def harvest(settings, db, from_: str | None = None, until: str | None = None,
 def _fetch_page(pacer: Pacer, url: str, params: dict) -> OaiPage | None:
     response = pacer.get(url, params, what="arXiv OAI-PMH")
     if response.status_code != 200:
-        raise RemoteError(f"arXiv OAI-PMH answered HTTP {response.status_code} for "
-                          f"{response.request.url}")
+        raise RemoteError(
+            f"arXiv OAI-PMH answered HTTP {response.status_code} for {response.request.url}"
+        )
     try:
         return parse_list_records(response.content)
     except OaiError as exc:

@@ -49,8 +49,9 @@ class OaiPage:
 
 def parse_list_records(body: bytes) -> OaiPage:
     try:
-        root = etree.fromstring(body, parser=etree.XMLParser(resolve_entities=False,
-                                                             no_network=True, huge_tree=True))
+        root = etree.fromstring(
+            body, parser=etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        )
     except etree.XMLSyntaxError as exc:
         raise OaiError("badXml", f"the reply is not well-formed XML ({exc})") from None
     if root.tag != f"{OAI}OAI-PMH":
@@ -113,21 +114,39 @@ def parse_arxiv_metadata(meta) -> PaperRecord:
         parts = [author.findtext(f"{ARXIV}{tag}") for tag in ("forenames", "keyname", "suffix")]
         name = collapse(" ".join(p for p in parts if p))
         if name:
-            authors.append({"name": name, "affiliations": [
-                collapse(a.text) for a in author.findall(f"{ARXIV}affiliation")
-                if a.text and a.text.strip()]})
+            authors.append(
+                {
+                    "name": name,
+                    "affiliations": [
+                        collapse(a.text)
+                        for a in author.findall(f"{ARXIV}affiliation")
+                        if a.text and a.text.strip()
+                    ],
+                }
+            )
     versions = []
     if created:
         versions.append({"version": 1, "created": created.isoformat()})
-    return check_record(PaperRecord(
-        id=pid, source="arxiv", version=None, title=title,
-        abstract=collapse(text("abstract")), authors=authors,
-        categories=(text("categories") or "").split(),
-        published_at=created, updated_at=updated, versions=versions,
-        comments=collapse_or_none(text("comments")),
-        journal_ref=collapse_or_none(text("journal-ref")),
-        doi=collapse_or_none(text("doi")), license=collapse_or_none(text("license")),
-        abs_url=abs_url(pid), pdf_url=pdf_url(pid)))
+    return check_record(
+        PaperRecord(
+            id=pid,
+            source="arxiv",
+            version=None,
+            title=title,
+            abstract=collapse(text("abstract")),
+            authors=authors,
+            categories=(text("categories") or "").split(),
+            published_at=created,
+            updated_at=updated,
+            versions=versions,
+            comments=collapse_or_none(text("comments")),
+            journal_ref=collapse_or_none(text("journal-ref")),
+            doi=collapse_or_none(text("doi")),
+            license=collapse_or_none(text("license")),
+            abs_url=abs_url(pid),
+            pdf_url=pdf_url(pid),
+        )
+    )
 
 
 def _date(value: str | None, what: str) -> dt.datetime | None:

@@ -31,8 +31,8 @@ _ARRAY_CHUNK = 1 << 20
 @dataclass
 class Raw:
     line: int
-    offset: int | None          # resume point after this record (JSON Lines only)
-    value: Any                  # the decoded JSON value, or a RecordError
+    offset: int | None  # resume point after this record (JSON Lines only)
+    value: Any  # the decoded JSON value, or a RecordError
 
 
 class RecordFile:
@@ -52,8 +52,11 @@ class RecordFile:
         self.size = os.fstat(self._raw.fileno()).st_size
         self.compressed = self._raw.read(2) == _GZIP_MAGIC
         self._raw.seek(0)
-        self._stream: BinaryIO = (gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore
-                                  if self.compressed else self._raw)
+        self._stream: BinaryIO = (
+            gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore
+            if self.compressed
+            else self._raw
+        )
         self.is_array = self._first_char() == b"["
 
     def _first_char(self) -> bytes:
@@ -168,8 +171,9 @@ class RecordFile:
                         line_no += 1
                     elif ch == "[":
                         if started:
-                            raise BadInput(f"{self.name}:{line_no}: nested array where a "
-                                           "record was expected")
+                            raise BadInput(
+                                f"{self.name}:{line_no}: nested array where a record was expected"
+                            )
                         started = True
                     pos += 1
                 if pos < len(buf) or eof:
@@ -185,8 +189,9 @@ class RecordFile:
                     if eof or not fill():
                         eof = True
                         # A broken array cannot be resynchronised: report where and stop.
-                        raise BadInput(f"{self.name}:{line_no}: invalid JSON: "
-                                       f"{_json_reason(exc)}") from None
+                        raise BadInput(
+                            f"{self.name}:{line_no}: invalid JSON: {_json_reason(exc)}"
+                        ) from None
             yield Raw(line_no, None, value)
             line_no += buf.count("\n", pos, end)
             pos = end

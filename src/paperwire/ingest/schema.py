@@ -59,8 +59,9 @@ _TEXT = f"^[^{_BAD}]*$"
 
 
 def _text(max_length: int, min_length: int = 0, pattern: str = _TEXT) -> Any:
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length,
-                                            pattern=pattern)]
+    return Annotated[
+        str, StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)
+    ]
 
 
 def _date(value: dt.datetime) -> dt.datetime:
@@ -214,8 +215,11 @@ def _where(loc: tuple) -> str:
 
 def _is_union_tag(part: str) -> bool:
     # pydantic names the union member it tried ("str", "list[...]", "function-after[...]").
-    return ("[" in part or part in _SHAPE_NAMES
-            or part in ("str", "int", "bool", "float", "dict", "list", "none", "typed-dict"))
+    return (
+        "[" in part
+        or part in _SHAPE_NAMES
+        or part in ("str", "int", "bool", "float", "dict", "list", "none", "typed-dict")
+    )
 
 
 def _reason(error: Mapping[str, Any]) -> str:
@@ -224,8 +228,15 @@ def _reason(error: Mapping[str, Any]) -> str:
         bad = _BAD_CHAR.search(value)
         if bad:
             char = bad.group()
-            what = ("NUL" if char == "\x00" else "lone surrogate" if "\ud800" <= char <= "\udfff"
-                    else "non-character" if char in "\ufffe\uffff" else "control character")
+            what = (
+                "NUL"
+                if char == "\x00"
+                else "lone surrogate"
+                if "\ud800" <= char <= "\udfff"
+                else "non-character"
+                if char in "\ufffe\uffff"
+                else "control character"
+            )
             return f"{what} U+{ord(char):04X} at position {bad.start()}"
         pattern = (error.get("ctx") or {}).get("pattern")
         if pattern in _PATTERN_REASONS:
@@ -246,5 +257,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-__all__ = ["MAX_DATE", "MIN_DATE", "FeedInfo", "RecordError", "check_record", "checked",
-           "describe", "validate_input"]
+__all__ = [
+    "MAX_DATE",
+    "MIN_DATE",
+    "FeedInfo",
+    "RecordError",
+    "check_record",
+    "checked",
+    "describe",
+    "validate_input",
+]

@@ -29,10 +29,21 @@ from paperwire.records import PaperRecord
 
 _Str = str | None
 # The seed's JSON types for the keys read here (unknown keys, e.g. code_url, are ignored).
-_INPUT = input_shape("SeedLine", {
-    "title": str, "abstract": _Str, "published": _Str, "v1_date": _Str, "n_authors": int,
-    "upvotes": int, "arxiv_id": str | None, "authors": list[str] | None,
-    "categories": list[str] | None, "primary_category": _Str})
+_INPUT = input_shape(
+    "SeedLine",
+    {
+        "title": str,
+        "abstract": _Str,
+        "published": _Str,
+        "v1_date": _Str,
+        "n_authors": int,
+        "upvotes": int,
+        "arxiv_id": str | None,
+        "authors": list[str] | None,
+        "categories": list[str] | None,
+        "primary_category": _Str,
+    },
+)
 
 
 def seed_id(title: str) -> str:
@@ -80,10 +91,21 @@ def parse_seed(obj: Any) -> Item:
             raise RecordError(f"{key}: must be 0 or more, got {value!r}")
     abstract = collapse(obj.get("abstract"))
     if not obj.get("arxiv_id"):
-        return checked(Item(PaperRecord(id=seed_id(title), source="seed", title=title,
-                                        abstract=abstract, authors=[], author_count=n_authors,
-                                        published_at=published, updated_at=published,
-                                        imported_upvotes=upvotes)))
+        return checked(
+            Item(
+                PaperRecord(
+                    id=seed_id(title),
+                    source="seed",
+                    title=title,
+                    abstract=abstract,
+                    authors=[],
+                    author_count=n_authors,
+                    published_at=published,
+                    updated_at=published,
+                    imported_upvotes=upvotes,
+                )
+            )
+        )
     try:
         pid, _ = normalize_arxiv_id(obj["arxiv_id"])
     except BadInput as exc:
@@ -92,9 +114,23 @@ def parse_seed(obj: Any) -> Item:
     primary, categories = _categories(obj)
     v1 = _date(obj, "v1_date")
     first = v1 or published
-    return checked(Item(PaperRecord(
-        id=pid, source="arxiv", title=title, abstract=abstract, authors=authors,
-        author_count=len(authors) or n_authors, primary_category=primary,
-        categories=categories, published_at=first, updated_at=first,
-        versions=[{"version": 1, "created": v1.isoformat()}] if v1 else [],
-        abs_url=abs_url(pid), pdf_url=pdf_url(pid), imported_upvotes=upvotes)))
+    return checked(
+        Item(
+            PaperRecord(
+                id=pid,
+                source="arxiv",
+                title=title,
+                abstract=abstract,
+                authors=authors,
+                author_count=len(authors) or n_authors,
+                primary_category=primary,
+                categories=categories,
+                published_at=first,
+                updated_at=first,
+                versions=[{"version": 1, "created": v1.isoformat()}] if v1 else [],
+                abs_url=abs_url(pid),
+                pdf_url=pdf_url(pid),
+                imported_upvotes=upvotes,
+            )
+        )
+    )

@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from email.utils import parsedate_to_datetime
 
-_MONTHS = {name: i for i, name in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_MONTHS = {
+    name: i
+    for i, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
 
 
 def collapse(text: str | None) -> str:
@@ -36,8 +40,9 @@ def parse_rfc2822(value: str) -> dt.datetime:
     if len(parts) == 6 and parts[5] == "GMT" and parts[2] in _MONTHS:
         try:
             h, m, s = parts[4].split(":")
-            return dt.datetime(int(parts[3]), _MONTHS[parts[2]], int(parts[1]),
-                               int(h), int(m), int(s))
+            return dt.datetime(
+                int(parts[3]), _MONTHS[parts[2]], int(parts[1]), int(h), int(m), int(s)
+            )
         except ValueError:
             pass
     try:

@@ -21,8 +21,13 @@ def harvest(settings: Settings, db: Database, key: str) -> str:
     from paperwire.ingest.oai import harvest as oai_harvest
     from paperwire.search.notify import announcer
 
-    summary = oai_harvest(settings, db, set_=settings.harvest_set or None, progress=False,
-                          on_change=announcer(settings, db))
+    summary = oai_harvest(
+        settings,
+        db,
+        set_=settings.harvest_set or None,
+        progress=False,
+        on_change=announcer(settings, db),
+    )
     return str(summary)
 
 
@@ -33,8 +38,14 @@ def embed(settings: Settings, db: Database, key: str) -> str:
     return f"{n} papers embedded"
 
 
-def digest(settings: Settings, db: Database, key: str, *,
-           enqueue_parts: Callable[[str], object] | None = None, parts: int = 1) -> str:
+def digest(
+    settings: Settings,
+    db: Database,
+    key: str,
+    *,
+    enqueue_parts: Callable[[str], object] | None = None,
+    parts: int = 1,
+) -> str:
     """Plan the edition's ledger, then send (here, or in ``parts`` queued helpers that any
     worker may pick up: the ledger's claims keep each digest to one sender)."""
     from paperwire.digest.edition import edition_from_settings
@@ -93,10 +104,13 @@ def cleanup(settings: Settings, db: Database, key: str) -> str:
         sessions = users.purge_expired_sessions(s, now)
         rates = ratelimit.delete_before(s, now - dt.timedelta(days=1))
         pending = subscriptions.purge_unconfirmed(
-            s, now - dt.timedelta(days=settings.token_max_age_days))
+            s, now - dt.timedelta(days=settings.token_max_age_days)
+        )
         runs = jobs.prune(s, now - dt.timedelta(days=90))
-    return (f"removed {sessions} expired sessions, {rates} rate events, {pending} unconfirmed "
-            f"subscriptions, {runs} old job runs")
+    return (
+        f"removed {sessions} expired sessions, {rates} rate events, {pending} unconfirmed "
+        f"subscriptions, {runs} old job runs"
+    )
 
 
 def library_imports(settings: Settings, db: Database, key: str) -> str:
@@ -114,6 +128,13 @@ def recommend(settings: Settings, db: Database, key: str) -> str:
     return f"recommendations for {members} members ({stored} papers)"
 
 
-JOBS = {"harvest": harvest, "embed": embed, "digest": digest, "digest-send": digest_part,
-        "notify-mail": notify_mail, "cleanup": cleanup, "recommend": recommend,
-        "library-imports": library_imports}
+JOBS = {
+    "harvest": harvest,
+    "embed": embed,
+    "digest": digest,
+    "digest-send": digest_part,
+    "notify-mail": notify_mail,
+    "cleanup": cleanup,
+    "recommend": recommend,
+    "library-imports": library_imports,
+}

@@ -31,12 +31,13 @@ def make_huey(settings: Settings):
         if not settings.queue_url.startswith(("redis://", "rediss://", "unix://")):
             from paperwire.errors import BadInput
 
-            raise BadInput("PAPERWIRE_QUEUE_URL must be a redis:// URL (or empty for the "
-                           "embedded SQLite queue)")
+            raise BadInput(
+                "PAPERWIRE_QUEUE_URL must be a redis:// URL (or empty for the "
+                "embedded SQLite queue)"
+            )
         return RedisHuey(settings.queue_name, url=settings.queue_url, utc=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(settings.queue_name, filename=str(settings.data_dir / "queue.db"),
-                      utc=True)
+    return SqliteHuey(settings.queue_name, filename=str(settings.data_dir / "queue.db"), utc=True)
 
 
 class Queue:
@@ -76,8 +77,9 @@ class Queue:
         kwargs: dict[str, Any] = {}
         if name == "digest":
             parts = max(2, self.settings.worker_threads * 2)
-            kwargs = dict(parts=parts,
-                          enqueue_parts=lambda part_key: self.enqueue("digest-send", part_key))
+            kwargs = dict(
+                parts=parts, enqueue_parts=lambda part_key: self.enqueue("digest-send", part_key)
+            )
         return run_job(self.settings, self.db, name, key, **kwargs)
 
     def enqueue(self, name: str, key: str):
@@ -95,15 +97,19 @@ class Queue:
                 if status in ("ok", "running"):
                     continue
                 queued.append((name, key))
-            queued += [job for job in jobs.retryable(s, now.replace(tzinfo=None))
-                       if job not in queued]
+            queued += [
+                job for job in jobs.retryable(s, now.replace(tzinfo=None)) if job not in queued
+            ]
         for name, key in queued:
             self.enqueue(name, key)
         return queued
 
     def consume(self) -> None:
         """Run the worker until SIGINT/SIGTERM (huey's consumer handles both)."""
-        consumer = self.huey.create_consumer(workers=max(1, self.settings.worker_threads),
-                                             worker_type="thread", periodic=True,
-                                             check_worker_health=True)
+        consumer = self.huey.create_consumer(
+            workers=max(1, self.settings.worker_threads),
+            worker_type="thread",
+            periodic=True,
+            check_worker_health=True,
+        )
         consumer.run()

@@ -17,8 +17,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("paperwire.jobs")
 
 
-def run_job(settings: Settings, db: Database, name: str, key: str, *, worker: str | None = None,
-            **kwargs: Any) -> str:
+def run_job(
+    settings: Settings,
+    db: Database,
+    name: str,
+    key: str,
+    *,
+    worker: str | None = None,
+    **kwargs: Any,
+) -> str:
     """'skipped' when done or taken by another worker, else 'ok' or 'failed'."""
     from paperwire.jobs.definitions import JOBS
     from paperwire.store import jobs
@@ -37,8 +44,12 @@ def run_job(settings: Settings, db: Database, name: str, key: str, *, worker: st
         detail = fn(settings, db, key, **kwargs)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, then re-raised
         with db.session() as s:
-            jobs.finish(s, run_id, ok=False, error=f"{type(exc).__name__}: {exc}\n"
-                        + traceback.format_exc(limit=5))
+            jobs.finish(
+                s,
+                run_id,
+                ok=False,
+                error=f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=5),
+            )
         log.error("job %s %s failed after %.1fs: %s", name, key, time.monotonic() - t0, exc)
         return "failed"
     with db.session() as s:

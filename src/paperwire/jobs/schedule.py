@@ -36,8 +36,7 @@ def due(now_utc: dt.datetime, settings: Settings) -> list[tuple[str, str]]:
         jobs.append(("harvest", today.isoformat()))
     if today.weekday() < 5 and hm >= parse_hhmm(settings.digest_daily_time, "DIGEST_DAILY_TIME"):
         jobs.append(("digest", f"daily:{today.isoformat()}"))
-    if today.weekday() == 0 and hm >= parse_hhmm(settings.digest_weekly_time,
-                                                 "DIGEST_WEEKLY_TIME"):
+    if today.weekday() == 0 and hm >= parse_hhmm(settings.digest_weekly_time, "DIGEST_WEEKLY_TIME"):
         jobs.append(("digest", f"weekly:{today.isoformat()}"))
     if hm >= parse_hhmm(settings.recommend_time, "RECOMMEND_TIME"):
         jobs.append(("recommend", today.isoformat()))

@@ -39,18 +39,41 @@ from paperwire.markup.mathrender import render_math
 
 MAX_COMMENT_CHARS = 10_000
 
-ALLOWED_TAGS = {"p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul",
-                "ol", "li", "a", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr",
-                "th", "td"}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"},
-                      "td": {"align"}}
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "hr",
+    "em",
+    "strong",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow ugc"
 
 # Display math first; inline math by the Pandoc rule (see module docstring).
-_MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$"
-                   r"|(?<![\\$])\$(?![\s$])((?:\\\$|[^$\n]|\n(?![ \t]*\n))+?)(?<![\s\\])\$(?!\d)",
-                   re.S)
+_MATH = re.compile(
+    r"(?<!\\)\$\$(.+?)(?<!\\)\$\$"
+    r"|(?<![\\$])\$(?![\s$])((?:\\\$|[^$\n]|\n(?![ \t]*\n))+?)(?<![\s\\])\$(?!\d)",
+    re.S,
+)
 # Code, where a dollar is a dollar: fenced blocks, indented blocks after a blank line, and
 # backtick spans (a run of n backticks closed by the next run of exactly n).
 _FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})[^\n]*\n.*?(?:^[ ]{0,3}\1[ \t]*$|\Z)", re.M | re.S)
@@ -130,8 +153,9 @@ def restore_math(html: str, prefix: str, spans: list[str]) -> str:
     out, in_code = [], 0
     for part in _TAG.split(html):
         if part.startswith("<") and part.endswith(">"):
-            name = part[1:].lstrip("/").split(None, 1)[0].rstrip(">").lower() if len(part) > 2 \
-                else ""
+            name = (
+                part[1:].lstrip("/").split(None, 1)[0].rstrip(">").lower() if len(part) > 2 else ""
+            )
             if name in ("code", "pre"):
                 in_code += -1 if part.startswith("</") else 1
             out.append(placeholder.sub(source, part))
@@ -140,8 +164,9 @@ def restore_math(html: str, prefix: str, spans: list[str]) -> str:
     return "".join(out)
 
 
-_md = (MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-       .enable(["table", "strikethrough"]))
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
+    ["table", "strikethrough"]
+)
 
 
 def _demote_headings(tokens, *_args) -> None:
@@ -176,7 +201,7 @@ def _link_mentions(state) -> None:
                     continue
                 if m.start() > pos:
                     t = Token("text", "", 0)
-                    t.content = tok.content[pos:m.start()]
+                    t.content = tok.content[pos : m.start()]
                     children.append(t)
                 opening = Token("link_open", "a", 1)
                 opening.attrs = {"href": f"/users/{name}", "class": "mention"}
@@ -198,8 +223,11 @@ _md.core.ruler.push("link_mentions", _link_mentions)
 def mention_candidates(text: str) -> set[str]:
     """Names written as ``@name`` in ``text`` (outside code), for the caller to look up."""
     code = _code_regions(text or "")
-    return {m.group(1) for m in MENTION.finditer(text or "")
-            if not any(s <= m.start() < e for s, e in code)}
+    return {
+        m.group(1)
+        for m in MENTION.finditer(text or "")
+        if not any(s <= m.start() < e for s, e in code)
+    }
 
 
 def render_comment(text: str, mentions: set[str] | frozenset[str] = frozenset()) -> str:
@@ -207,8 +235,14 @@ def render_comment(text: str, mentions: set[str] | frozenset[str] = frozenset())
     exist, which ``@name`` links to (any others stay text)."""
     protected, prefix, spans = protect_math(text or "")
     html = _md.render(protected, {"mentions": set(mentions)})
-    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                      url_schemes=URL_SCHEMES, link_rel=LINK_REL,
-                      clean_content_tags={"script", "style"}, strip_comments=True,
-                      allowed_classes={"a": {"mention"}}).strip()
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel=LINK_REL,
+        clean_content_tags={"script", "style"},
+        strip_comments=True,
+        allowed_classes={"a": {"mention"}},
+    ).strip()
     return restore_math(clean, prefix, spans)

@@ -26,15 +26,19 @@ _MAX_MATH_LEN = 2000
 _MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 # Presentation MathML only; anything else in the converter's output (it copies \text{...}
 # content verbatim, and supports \href) means: show the LaTeX source as text instead.
-_ELEMENTS = frozenset("""math mrow mi mn mo ms mtext mspace msup msub msubsup mover munder
+_ELEMENTS = frozenset(
+    """math mrow mi mn mo ms mtext mspace msup msub msubsup mover munder
     munderover mfrac msqrt mroot mstyle merror mpadded mphantom mfenced menclose mtable mtr
     mtd mlabeledtr maligngroup malignmark semantics annotation mmultiscripts mprescripts
-    none""".split())
-_ATTRIBUTES = frozenset("""display mathvariant stretchy fence form separator lspace rspace
+    none""".split()
+)
+_ATTRIBUTES = frozenset(
+    """display mathvariant stretchy fence form separator lspace rspace
     accent accentunder movablelimits largeop symmetric minsize maxsize width height depth
     linethickness columnalign rowalign columnspacing rowspacing columnlines rowlines frame
     framespacing notation displaystyle scriptlevel align bevelled numalign denomalign
-    rowspan columnspan open close separators mathsize mathcolor class encoding""".split())
+    rowspan columnspan open close separators mathsize mathcolor class encoding""".split()
+)
 
 
 def _is_safe_mathml(markup: str) -> str | None:
@@ -42,8 +46,9 @@ def _is_safe_mathml(markup: str) -> str | None:
     from lxml import etree
 
     try:
-        root = etree.fromstring(markup.encode("utf-8"),
-                                parser=etree.XMLParser(resolve_entities=False, no_network=True))
+        root = etree.fromstring(
+            markup.encode("utf-8"), parser=etree.XMLParser(resolve_entities=False, no_network=True)
+        )
     except etree.XMLSyntaxError:
         return None
     for el in root.iter():
@@ -84,7 +89,7 @@ def _render(text: str) -> str:
     out: list[str] = []
     pos = 0
     for m in _MATH.finditer(text):
-        out.append(str(escape(text[pos:m.start()].replace("\\$", "$"))))
+        out.append(str(escape(text[pos : m.start()].replace("\\$", "$"))))
         display = m.group(1) is not None
         latex = (m.group(1) if display else m.group(2)).strip()
         mathml = _convert(latex, display) if latex else None
@@ -192,7 +197,10 @@ def render_marked_math(marked: str | None) -> Markup:
     formula; an unmatched ``$`` (a snippet cut inside math) stays as text."""
     if not marked:
         return Markup("")
-    if "$" not in marked and "&" not in marked and "<" not in marked.replace(
-            "<mark>", "").replace("</mark>", ""):
+    if (
+        "$" not in marked
+        and "&" not in marked
+        and "<" not in marked.replace("<mark>", "").replace("</mark>", "")
+    ):
         return Markup(marked)
     return Markup(_render_marked(marked))

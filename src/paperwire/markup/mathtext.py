@@ -14,27 +14,124 @@ from functools import lru_cache
 _MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<!\\)\$((?:\\\$|[^$])+?)(?<!\\)\$", re.S)
 
 _SYMBOLS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε",
-    "zeta": "ζ", "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ",
-    "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ",
-    "tau": "τ", "upsilon": "υ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ",
-    "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ",
-    "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
-    "times": "×", "cdot": "·", "pm": "±", "mp": "∓", "leq": "≤", "le": "≤", "geq": "≥",
-    "ge": "≥", "neq": "≠", "ne": "≠", "approx": "≈", "sim": "∼", "simeq": "≃", "equiv": "≡",
-    "infty": "∞", "partial": "∂", "nabla": "∇", "sum": "∑", "prod": "∏", "int": "∫",
-    "to": "→", "rightarrow": "→", "leftarrow": "←", "Rightarrow": "⇒", "leftrightarrow": "↔",
-    "in": "∈", "notin": "∉", "subset": "⊂", "subseteq": "⊆", "cup": "∪", "cap": "∩",
-    "forall": "∀", "exists": "∃", "ell": "ℓ", "hbar": "ℏ", "circ": "∘", "star": "⋆",
-    "langle": "⟨", "rangle": "⟩", "ldots": "…", "cdots": "⋯", "dots": "…", "prime": "′",
-    "log": "log", "exp": "exp", "sin": "sin", "cos": "cos", "max": "max", "min": "min",
-    "%": "%", "&": "&", "_": "_", "#": "#", "{": "{", "}": "}", ",": " ", ";": " ", "!": "",
-    " ": " ", "quad": " ", "qquad": "  ",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "varepsilon": "ε",
+    "zeta": "ζ",
+    "eta": "η",
+    "theta": "θ",
+    "vartheta": "ϑ",
+    "iota": "ι",
+    "kappa": "κ",
+    "lambda": "λ",
+    "mu": "μ",
+    "nu": "ν",
+    "xi": "ξ",
+    "pi": "π",
+    "rho": "ρ",
+    "sigma": "σ",
+    "tau": "τ",
+    "upsilon": "υ",
+    "phi": "φ",
+    "varphi": "φ",
+    "chi": "χ",
+    "psi": "ψ",
+    "omega": "ω",
+    "Gamma": "Γ",
+    "Delta": "Δ",
+    "Theta": "Θ",
+    "Lambda": "Λ",
+    "Xi": "Ξ",
+    "Pi": "Π",
+    "Sigma": "Σ",
+    "Phi": "Φ",
+    "Psi": "Ψ",
+    "Omega": "Ω",
+    "times": "×",
+    "cdot": "·",
+    "pm": "±",
+    "mp": "∓",
+    "leq": "≤",
+    "le": "≤",
+    "geq": "≥",
+    "ge": "≥",
+    "neq": "≠",
+    "ne": "≠",
+    "approx": "≈",
+    "sim": "∼",
+    "simeq": "≃",
+    "equiv": "≡",
+    "infty": "∞",
+    "partial": "∂",
+    "nabla": "∇",
+    "sum": "∑",
+    "prod": "∏",
+    "int": "∫",
+    "to": "→",
+    "rightarrow": "→",
+    "leftarrow": "←",
+    "Rightarrow": "⇒",
+    "leftrightarrow": "↔",
+    "in": "∈",
+    "notin": "∉",
+    "subset": "⊂",
+    "subseteq": "⊆",
+    "cup": "∪",
+    "cap": "∩",
+    "forall": "∀",
+    "exists": "∃",
+    "ell": "ℓ",
+    "hbar": "ℏ",
+    "circ": "∘",
+    "star": "⋆",
+    "langle": "⟨",
+    "rangle": "⟩",
+    "ldots": "…",
+    "cdots": "⋯",
+    "dots": "…",
+    "prime": "′",
+    "log": "log",
+    "exp": "exp",
+    "sin": "sin",
+    "cos": "cos",
+    "max": "max",
+    "min": "min",
+    "%": "%",
+    "&": "&",
+    "_": "_",
+    "#": "#",
+    "{": "{",
+    "}": "}",
+    ",": " ",
+    ";": " ",
+    "!": "",
+    " ": " ",
+    "quad": " ",
+    "qquad": "  ",
 }
 _SUP = dict(zip("0123456789+-=()niαβγ", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵅᵝᵞ"))
 _SUB = dict(zip("0123456789+-=()aeijkmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₘₙₒₚᵣₛₜᵤᵥₓ"))
-_STYLE = ("mathrm", "mathbf", "mathit", "mathsf", "mathtt", "mathcal", "mathbb", "text",
-          "textrm", "textbf", "textit", "operatorname", "boldsymbol", "bm", "emph", "mbox")
+_STYLE = (
+    "mathrm",
+    "mathbf",
+    "mathit",
+    "mathsf",
+    "mathtt",
+    "mathcal",
+    "mathbb",
+    "text",
+    "textrm",
+    "textbf",
+    "textit",
+    "operatorname",
+    "boldsymbol",
+    "bm",
+    "emph",
+    "mbox",
+)
 
 
 # A TeX command: a backslash and a name, or a backslash and one other character.
@@ -55,9 +152,9 @@ def _group(s: str, i: int) -> tuple[str, int]:
             elif s[j] == "}":
                 depth -= 1
                 if depth == 0:
-                    return s[i + 1:j], j + 1
+                    return s[i + 1 : j], j + 1
             j += 1
-        return s[i + 1:], len(s)
+        return s[i + 1 :], len(s)
     if s[i] == "\\":
         m = _COMMAND.match(s, i)
         if m is None:  # a lone backslash at the very end
@@ -126,5 +223,5 @@ def readable(text: str | None) -> str:
     try:
         out = _MATH.sub(lambda m: _convert((m.group(1) or m.group(2) or "").strip()), text)
     except Exception:  # noqa: BLE001 - a title must never stop a digest
-        out = _MATH.sub(lambda m: (m.group(1) or m.group(2) or ""), text)
+        out = _MATH.sub(lambda m: m.group(1) or m.group(2) or "", text)
     return out.replace("\\$", "$")

@@ -27,8 +27,9 @@ AGE_OFFSET_HOURS = 2.0
 DEFAULT_GRAVITY = 1.8
 
 
-def trending_score(upvotes: int, num_comments: int, age_hours: float, *,
-                   gravity: float = DEFAULT_GRAVITY) -> float:
+def trending_score(
+    upvotes: int, num_comments: int, age_hours: float, *, gravity: float = DEFAULT_GRAVITY
+) -> float:
     """Time-decayed score of a paper on the feed (see the module docstring for the formula)."""
     if gravity <= 0 or not math.isfinite(gravity):
         raise ValueError(f"gravity must be a positive number, got {gravity!r}")

@@ -39,7 +39,7 @@ _KIND_ORDER = ("more_like_this", "saved", "upvoted", "list")
 @dataclass(frozen=True)
 class Positive:
     paper_id: str
-    kind: str            # saved | upvoted | more_like_this | list
+    kind: str  # saved | upvoted | more_like_this | list
     title: str
     list_name: str | None = None
 
@@ -49,8 +49,8 @@ class Signals:
     positives: list[Positive] = field(default_factory=list)
     not_interested: list[str] = field(default_factory=list)
     # Cold start helpers, found by the caller among the candidates, best first.
-    topic_hits: dict[str, list[str]] = field(default_factory=dict)    # topic -> paper ids
-    author_hits: dict[str, list[str]] = field(default_factory=dict)   # author -> paper ids
+    topic_hits: dict[str, list[str]] = field(default_factory=dict)  # topic -> paper ids
+    author_hits: dict[str, list[str]] = field(default_factory=dict)  # author -> paper ids
 
 
 @dataclass(frozen=True)
@@ -77,10 +77,16 @@ def _reason_for(pos: Positive) -> Reason:
     return Reason(pos.kind, pos.title, pos.paper_id)
 
 
-def recommend(X: FeatureMatrix, candidates: Sequence[str], signals: Signals,
-              negatives: Sequence[str], *, limit: int = 30,
-              min_positives: int = MIN_POSITIVES,
-              near_duplicate: float = NEAR_DUPLICATE_COSINE) -> list[Recommendation]:
+def recommend(
+    X: FeatureMatrix,
+    candidates: Sequence[str],
+    signals: Signals,
+    negatives: Sequence[str],
+    *,
+    limit: int = 30,
+    min_positives: int = MIN_POSITIVES,
+    near_duplicate: float = NEAR_DUPLICATE_COSINE,
+) -> list[Recommendation]:
     """Ranked recommendations among ``candidates`` (ids of rows of ``X``; ``X`` also holds the
     positives, negatives and rejected papers that have features)."""
     idx = X.index()
@@ -93,8 +99,7 @@ def recommend(X: FeatureMatrix, candidates: Sequence[str], signals: Signals,
     rows = np.array([idx[c] for c in cand])
     rej_rows = [idx[r] for r in rejected if r in idx and X.has_vector[idx[r]]]
     if rej_rows:
-        dup = near_duplicates(X.dense[rows], X.has_vector[rows], X.dense[rej_rows],
-                              near_duplicate)
+        dup = near_duplicates(X.dense[rows], X.has_vector[rows], X.dense[rej_rows], near_duplicate)
         rows = rows[~dup]
         cand = [c for c, d in zip(cand, dup) if not d]
     if not cand:
@@ -103,8 +108,11 @@ def recommend(X: FeatureMatrix, candidates: Sequence[str], signals: Signals,
     pos_rows = np.array([idx[p] for p in pos_ids], dtype=np.int64)
 
     if len(pos_ids) >= min_positives:
-        neg = [n for n in dict.fromkeys(list(negatives) + list(rejected))
-               if n in idx and n not in positives]
+        neg = [
+            n
+            for n in dict.fromkeys(list(negatives) + list(rejected))
+            if n in idx and n not in positives
+        ]
         if neg:
             train_rows = np.concatenate([pos_rows, [idx[n] for n in neg]])
             labels = np.r_[np.ones(len(pos_rows)), np.zeros(len(neg))]
@@ -113,9 +121,10 @@ def recommend(X: FeatureMatrix, candidates: Sequence[str], signals: Signals,
             scores = model.score(X.take(rows))
             order = np.argsort(-scores, kind="stable")[:limit]
             near = _nearest_positive(X, rows[order], pos_rows)
-            return [Recommendation(cand[i], float(scores[i]),
-                                   _reason_for(positives[pos_ids[j]]))
-                    for i, j in zip(order, near)]
+            return [
+                Recommendation(cand[i], float(scores[i]), _reason_for(positives[pos_ids[j]]))
+                for i, j in zip(order, near)
+            ]
     return _cold_start(X, cand, rows, positives, pos_rows, signals, limit)
 
 
@@ -125,7 +134,7 @@ def _similarity(X: FeatureMatrix, rows: np.ndarray, pos_rows: np.ndarray) -> np.
     paper by the same authors or in the same category is nearer than one merely on a
     neighbouring subject."""
     sims = X.dense[rows] @ X.dense[pos_rows].T
-    return sims + (X.lexical[rows] @ X.lexical[pos_rows].T) / (LEXICAL_WEIGHT ** 2)
+    return sims + (X.lexical[rows] @ X.lexical[pos_rows].T) / (LEXICAL_WEIGHT**2)
 
 
 def _nearest_positive(X: FeatureMatrix, rows: np.ndarray, pos_rows: np.ndarray) -> np.ndarray:

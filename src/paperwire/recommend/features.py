@@ -52,9 +52,9 @@ class PaperText:
 @dataclass
 class FeatureMatrix:
     ids: list[str]
-    dense: np.ndarray          # (n, d) float32, unit rows or zeros: the paper vectors
-    lexical: np.ndarray        # (n, LEXICAL_DIM) float32, rows of norm LEXICAL_WEIGHT or 0
-    has_vector: np.ndarray     # (n,) bool
+    dense: np.ndarray  # (n, d) float32, unit rows or zeros: the paper vectors
+    lexical: np.ndarray  # (n, LEXICAL_DIM) float32, rows of norm LEXICAL_WEIGHT or 0
+    has_vector: np.ndarray  # (n,) bool
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -65,8 +65,9 @@ class FeatureMatrix:
 
     def take(self, rows: Sequence[int] | np.ndarray) -> FeatureMatrix:
         rows = np.asarray(rows, dtype=np.int64)
-        return FeatureMatrix([self.ids[i] for i in rows], self.dense[rows], self.lexical[rows],
-                             self.has_vector[rows])
+        return FeatureMatrix(
+            [self.ids[i] for i in rows], self.dense[rows], self.lexical[rows], self.has_vector[rows]
+        )
 
     def index(self) -> dict[str, int]:
         return {pid: i for i, pid in enumerate(self.ids)}
@@ -77,10 +78,12 @@ class FeatureMatrix:
 
     @staticmethod
     def concat(parts: Sequence[FeatureMatrix]) -> FeatureMatrix:
-        return FeatureMatrix([i for p in parts for i in p.ids],
-                             np.vstack([p.dense for p in parts]),
-                             np.vstack([p.lexical for p in parts]),
-                             np.concatenate([p.has_vector for p in parts]))
+        return FeatureMatrix(
+            [i for p in parts for i in p.ids],
+            np.vstack([p.dense for p in parts]),
+            np.vstack([p.lexical for p in parts]),
+            np.concatenate([p.has_vector for p in parts]),
+        )
 
 
 def _slot(token: str) -> tuple[int, float]:
@@ -98,8 +101,9 @@ def paper_tokens(paper: PaperText) -> dict[str, Counter]:
         "word": Counter(words),
         "pair": Counter(f"{a} {b}" for a, b in zip(words, words[1:])),
         "cat": Counter(f"cat:{c.lower()}" for c in paper.categories if c),
-        "author": Counter(f"au:{' '.join(a.lower().split())}" for a in paper.authors
-                          if a and a.strip()),
+        "author": Counter(
+            f"au:{' '.join(a.lower().split())}" for a in paper.authors if a and a.strip()
+        ),
     }
 
 
@@ -122,8 +126,11 @@ class Vocabulary:
         return math.log((1 + self.n) / (1 + self.df.get(token, 0))) + 1e-3
 
 
-def lexical_rows(papers: Sequence[PaperText], vocabulary: Vocabulary | None = None,
-                 tokens: Sequence[dict[str, Counter]] | None = None) -> np.ndarray:
+def lexical_rows(
+    papers: Sequence[PaperText],
+    vocabulary: Vocabulary | None = None,
+    tokens: Sequence[dict[str, Counter]] | None = None,
+) -> np.ndarray:
     """(n, LEXICAL_DIM) rows: per-group-normalised TF-IDF, hashed, of norm LEXICAL_WEIGHT
     (0 for a paper with no token). Without a vocabulary, IDF comes from ``papers``."""
     tokens = tokens if tokens is not None else [paper_tokens(p) for p in papers]
@@ -146,8 +153,12 @@ def lexical_rows(papers: Sequence[PaperText], vocabulary: Vocabulary | None = No
     return out
 
 
-def build_features(papers: Sequence[PaperText], vectors: dict[str, np.ndarray],
-                   dim: int | None = None, vocabulary: Vocabulary | None = None) -> FeatureMatrix:
+def build_features(
+    papers: Sequence[PaperText],
+    vectors: dict[str, np.ndarray],
+    dim: int | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> FeatureMatrix:
     """One row per paper; papers without a vector get a zero dense part."""
     if dim is None:
         dim = next((len(v) for v in vectors.values()), 0)

@@ -33,7 +33,7 @@ HARD_NEGATIVE_WEIGHT = 3.0
 
 @dataclass
 class LinearModel:
-    weights: np.ndarray      # (d + LEXICAL_DIM,) float32
+    weights: np.ndarray  # (d + LEXICAL_DIM,) float32
     bias: float
     n_positive: int
     n_negative: int
@@ -42,8 +42,9 @@ class LinearModel:
     def score(self, X: FeatureMatrix) -> np.ndarray:
         """Decision values (higher = more like the positives), one per row of ``X``."""
         d = X.dense.shape[1]
-        return (X.dense @ self.weights[:d] + X.lexical @ self.weights[d:]).astype(np.float64) \
-            + self.bias
+        return (X.dense @ self.weights[:d] + X.lexical @ self.weights[d:]).astype(
+            np.float64
+        ) + self.bias
 
 
 def _curvature(A: np.ndarray, s: np.ndarray, rounds: int = 8) -> float:
@@ -52,7 +53,7 @@ def _curvature(A: np.ndarray, s: np.ndarray, rounds: int = 8) -> float:
     estimate; never above the bound from the row norms (1 + LEXICAL_WEIGHT^2 + 1 for the bias).
     The bound alone is ~3x the real value on paper features: steps that small need ~3x the
     iterations."""
-    bound = 2.0 + LEXICAL_WEIGHT ** 2
+    bound = 2.0 + LEXICAL_WEIGHT**2
     v = np.ones(A.shape[1] + 1, dtype=np.float32) / np.sqrt(A.shape[1] + 1)
     lam = bound
     for _ in range(rounds):
@@ -65,9 +66,15 @@ def _curvature(A: np.ndarray, s: np.ndarray, rounds: int = 8) -> float:
     return min(bound, 1.1 * lam)
 
 
-def train(X: FeatureMatrix, labels: np.ndarray, *, hard: np.ndarray | None = None,
-          l2: float = L2, iterations: int = ITERATIONS,
-          tolerance: float = TOLERANCE) -> LinearModel:
+def train(
+    X: FeatureMatrix,
+    labels: np.ndarray,
+    *,
+    hard: np.ndarray | None = None,
+    l2: float = L2,
+    iterations: int = ITERATIONS,
+    tolerance: float = TOLERANCE,
+) -> LinearModel:
     """Fit on rows of ``X`` labelled 1 (positive) / 0 (negative); ``hard`` marks negatives
     that weigh more. Raises ValueError without at least one row of each class."""
     y = np.asarray(labels, dtype=np.float64)

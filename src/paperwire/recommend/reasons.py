@@ -24,9 +24,9 @@ SOURCES = ("saved", "upvoted", "more_like_this", "list", "topic", "author")
 
 @dataclass(frozen=True)
 class Reason:
-    kind: str          # one of SOURCES
-    label: str         # the title, list name, topic or author name it refers to
-    paper_id: str | None = None   # the member's paper that explains it (saved/upvoted/...)
+    kind: str  # one of SOURCES
+    label: str  # the title, list name, topic or author name it refers to
+    paper_id: str | None = None  # the member's paper that explains it (saved/upvoted/...)
 
     @property
     def text(self) -> str:
@@ -56,6 +56,7 @@ def reason_text(kind: str, label: str) -> str:
 def list_reason_text(list_name: str, title: str) -> str:
     """The phrase of a list's own recommendation: the list and its paper nearest to it
     (close to your list “reading group”: similar to “Mamba”)."""
+
     def short(text: str) -> str:
         text = " ".join(str(text).split()) or "a paper"
         return text if len(text) <= 90 else text[:87].rstrip() + "…"
@@ -63,8 +64,12 @@ def list_reason_text(list_name: str, title: str) -> str:
     return f"{reason_text('list', list_name)}: similar to “{short(title)}”"
 
 
-def near_duplicates(candidates: np.ndarray, has_vector: np.ndarray, rejected: np.ndarray,
-                    threshold: float = NEAR_DUPLICATE_COSINE) -> np.ndarray:
+def near_duplicates(
+    candidates: np.ndarray,
+    has_vector: np.ndarray,
+    rejected: np.ndarray,
+    threshold: float = NEAR_DUPLICATE_COSINE,
+) -> np.ndarray:
     """Mask of the candidates whose cosine to any rejected vector reaches ``threshold``
     (rows are unit vectors; candidates without a vector are never near duplicates)."""
     if not len(rejected) or not len(candidates):

@@ -27,29 +27,58 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 KINDS = ("code", "model", "dataset", "demo", "project", "video")
-KIND_LABELS = {"code": "Code", "model": "Model", "dataset": "Dataset", "demo": "Demo",
-               "project": "Project page", "video": "Video"}
+KIND_LABELS = {
+    "code": "Code",
+    "model": "Model",
+    "dataset": "Dataset",
+    "demo": "Demo",
+    "project": "Project page",
+    "video": "Video",
+}
 MAX_URL = 500
 
 # Hosts whose links are never a paper's resources (the paper itself, citations, licences).
-_SKIP_HOSTS = ("arxiv.org", "doi.org", "dx.doi.org", "creativecommons.org",
-               "paperswithcode.com", "openreview.net", "aclanthology.org", "ieee.org",
-               "acm.org", "springer.com", "sciencedirect.com", "nature.com", "orcid.org",
-               "hf.co/papers", "huggingface.co/papers")
-_CODE_HOSTS = ("github.com", "gitlab.com", "bitbucket.org", "codeberg.org",
-               "anonymous.4open.science")
+_SKIP_HOSTS = (
+    "arxiv.org",
+    "doi.org",
+    "dx.doi.org",
+    "creativecommons.org",
+    "paperswithcode.com",
+    "openreview.net",
+    "aclanthology.org",
+    "ieee.org",
+    "acm.org",
+    "springer.com",
+    "sciencedirect.com",
+    "nature.com",
+    "orcid.org",
+    "hf.co/papers",
+    "huggingface.co/papers",
+)
+_CODE_HOSTS = (
+    "github.com",
+    "gitlab.com",
+    "bitbucket.org",
+    "codeberg.org",
+    "anonymous.4open.science",
+)
 _VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com", "bilibili.com")
 _DATA_HOSTS = ("zenodo.org", "figshare.com", "kaggle.com/datasets", "dataverse.harvard.edu")
 # A generic page counts as a resource only when its sentence, just before it, introduces it so.
-_INTRO = re.compile(r"\b(project|page|website|homepage|site|demo|code|codebase|data|dataset|"
-                    r"available|released?|open-source|open source|repository|video|model|"
-                    r"benchmark|weights|implementation)\b", re.I)
+_INTRO = re.compile(
+    r"\b(project|page|website|homepage|site|demo|code|codebase|data|dataset|"
+    r"available|released?|open-source|open source|repository|video|model|"
+    r"benchmark|weights|implementation)\b",
+    re.I,
+)
 _INTRO_CHARS = 60
 
 # Candidates: an explicit http(s) URL, or a bare address on a well-known code host.
 _URL = re.compile(
     r"(?:https?://|(?<![\w@/.-])(?=(?:www\.)?(?:github\.com|gitlab\.com|huggingface\.co|"
-    r"bitbucket\.org|[\w-]+\.github\.io)/))[^\s<>\"'{}|\\^`\[\]]+", re.I)
+    r"bitbucket\.org|[\w-]+\.github\.io)/))[^\s<>\"'{}|\\^`\[\]]+",
+    re.I,
+)
 _TRAILING = ".,;:!?*'\""
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _TLD = re.compile(r"^[a-z]{2,24}$|^xn--[a-z0-9-]{2,59}$")
@@ -150,8 +179,20 @@ def classify(url: str) -> str | None:
             return "dataset"
         if segs[0] == "spaces" and len(segs) >= 2:
             return "demo"
-        if segs[0] in ("docs", "blog", "learn", "models", "datasets", "spaces", "settings",
-                       "login", "join", "pricing", "collections", "organizations"):
+        if segs[0] in (
+            "docs",
+            "blog",
+            "learn",
+            "models",
+            "datasets",
+            "spaces",
+            "settings",
+            "login",
+            "join",
+            "pricing",
+            "collections",
+            "organizations",
+        ):
             return "project" if segs[0] == "collections" else None
         return "model" if len(segs) >= 2 else "project"
     if _on(host, _CODE_HOSTS):
@@ -162,8 +203,10 @@ def classify(url: str) -> str | None:
         return "project"
     if _on(host, _VIDEO_HOSTS):
         return "video"
-    if _on(host, ("zenodo.org", "figshare.com", "dataverse.harvard.edu")) \
-            or first == "kaggle.com/datasets":
+    if (
+        _on(host, ("zenodo.org", "figshare.com", "dataverse.harvard.edu"))
+        or first == "kaggle.com/datasets"
+    ):
         return "dataset"
     return ""  # a generic page
 
@@ -178,7 +221,7 @@ def extract_links(abstract: str | None, comments: str | None = None) -> list[Lin
                 continue
             kind = classify(url)
             if kind == "":
-                before = text[max(0, m.start() - _INTRO_CHARS):m.start()]
+                before = text[max(0, m.start() - _INTRO_CHARS) : m.start()]
                 before = re.split(r"[.;!?]\s", before)[-1]  # this sentence only
                 introduced = _INTRO.search(before) or m.start() == 0
                 kind = "project" if introduced and not url.lower().endswith(".pdf") else None
@@ -199,10 +242,14 @@ def member_link(raw: str, kind: str | None = None) -> Link:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind[:40]!r}")
     url = normalize_url(raw)
     if url is None:
-        raise ValueError("not a web address: give an http(s) URL with a real host name, "
-                         "such as https://github.com/owner/repo")
+        raise ValueError(
+            "not a web address: give an http(s) URL with a real host name, "
+            "such as https://github.com/owner/repo"
+        )
     guessed = classify(url)
     if guessed is None and not kind:
-        raise ValueError("that address is not a code or resource link (arXiv, DOI and "
-                         "licence pages are not added)")
+        raise ValueError(
+            "that address is not a code or resource link (arXiv, DOI and "
+            "licence pages are not added)"
+        )
     return Link(url, kind or guessed or "project")

@@ -18,9 +18,24 @@ import orjson
 
 # Fields that make up a paper's metadata, in hashing order.
 METADATA_FIELDS = (
-    "id", "source", "version", "title", "abstract", "authors", "author_count",
-    "primary_category", "categories", "published_at", "updated_at", "versions", "comments",
-    "journal_ref", "doi", "license", "abs_url", "pdf_url",
+    "id",
+    "source",
+    "version",
+    "title",
+    "abstract",
+    "authors",
+    "author_count",
+    "primary_category",
+    "categories",
+    "published_at",
+    "updated_at",
+    "versions",
+    "comments",
+    "journal_ref",
+    "doi",
+    "license",
+    "abs_url",
+    "pdf_url",
 )
 
 
@@ -67,4 +82,3 @@ class PaperRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-

@@ -41,17 +41,24 @@ def analyzers() -> dict[str, tantivy.TextAnalyzer]:
 
 def _build_analyzers() -> dict[str, tantivy.TextAnalyzer]:
     def base():
-        return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-                .filter(tantivy.Filter.remove_long(MAX_TOKEN_CHARS))
-                .filter(tantivy.Filter.lowercase())
-                .filter(tantivy.Filter.ascii_fold()))
+        return (
+            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(MAX_TOKEN_CHARS))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+        )
 
     return {
-        STEM: base().filter(tantivy.Filter.stopword("english"))
-                    .filter(tantivy.Filter.stemmer("english")).build(),
+        STEM: base()
+        .filter(tantivy.Filter.stopword("english"))
+        .filter(tantivy.Filter.stemmer("english"))
+        .build(),
         WORD: base().build(),
-        RAW: (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
-              .filter(tantivy.Filter.lowercase()).build()),
+        RAW: (
+            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
+            .filter(tantivy.Filter.lowercase())
+            .build()
+        ),
     }
 
 
@@ -75,8 +82,10 @@ def stem_positions(text: str) -> list[tuple[int, str]]:
 
 def stem_spans(text: str) -> list[tuple[str, int, int]]:
     """(stem, start, end) character spans in ``text`` (for highlighting)."""
-    return [(t.text, t.char_offset_from, t.char_offset_to)
-            for t in analyzers()[STEM].pre_tokenize(text or "").tokens]
+    return [
+        (t.text, t.char_offset_from, t.char_offset_to)
+        for t in analyzers()[STEM].pre_tokenize(text or "").tokens
+    ]
 
 
 # tantivy's simple tokenizer splits on every char that is not alphanumeric; for ASCII text that
@@ -89,10 +98,15 @@ def word_spans(text: str) -> list[tuple[str, int, int]]:
     """(word, start, end) character spans of the ``word`` analyzer's tokens."""
     text = text or ""
     if text.isascii():
-        return [(m.group().lower(), m.start(), m.end()) for m in _ASCII_WORD.finditer(text)
-                if m.end() - m.start() < MAX_TOKEN_CHARS]
-    return [(t.text, t.char_offset_from, t.char_offset_to)
-            for t in analyzers()[WORD].pre_tokenize(text).tokens]
+        return [
+            (m.group().lower(), m.start(), m.end())
+            for m in _ASCII_WORD.finditer(text)
+            if m.end() - m.start() < MAX_TOKEN_CHARS
+        ]
+    return [
+        (t.text, t.char_offset_from, t.char_offset_to)
+        for t in analyzers()[WORD].pre_tokenize(text).tokens
+    ]
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -106,7 +120,8 @@ def stem_of_word(word: str) -> str | None:
 # Common English words of natural-language queries ("how do transformers use attention"):
 # in a query of two or more words they are matched as whole words only, never as prefixes
 # ("how" must not find "However", "use" not "user"). Alone, a word is still a prefix.
-COMMON_WORDS = frozenset("""
+COMMON_WORDS = frozenset(
+    """
     about above after again against all also am among any are around because been before
     being below between both can cannot could did do does doing done down during each either
     few from get gets got had has have having he her here hers him his how however i its
@@ -115,15 +130,19 @@ COMMON_WORDS = frozenset("""
     shows shown since so some than them those though through thus too two under until up
     upon us use used uses using very via was we well were what when where whether which
     while who whom whose why would yet you your
-""".split())
+""".split()
+)
 
 
 def prefix_words(term: str, *, multiword: bool = False) -> list[str]:
     """The words of a query term that are matched as prefixes too: 3+ characters, not a stop
     word and, in a query of several words (``multiword``), not a ``COMMON_WORDS`` word."""
     stop = _stopwords()
-    return [w for w in words(term) if len(w) >= MIN_PREFIX_CHARS and w not in stop
-            and not (multiword and w in COMMON_WORDS)]
+    return [
+        w
+        for w in words(term)
+        if len(w) >= MIN_PREFIX_CHARS and w not in stop and not (multiword and w in COMMON_WORDS)
+    ]
 
 
 def stopwords() -> frozenset[str]:
@@ -133,8 +152,10 @@ def stopwords() -> frozenset[str]:
 @functools.lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     # Whatever tantivy's English list drops is a stop word; probe a generous word list.
-    probe = ("a an and are as at be but by for if in into is it no not of on or such that the "
-             "their then there these they this to was will with").split()
+    probe = (
+        "a an and are as at be but by for if in into is it no not of on or such that the "
+        "their then there these they this to was will with"
+    ).split()
     return frozenset(w for w in probe if not stems(w))
 
 

@@ -37,8 +37,7 @@ def check_supported(config: dict, weights_path: Path) -> None:
     """Raise ``UnsupportedModel`` unless ``build`` can reproduce this model exactly."""
     if weights_path.suffix != ".safetensors":
         raise UnsupportedModel(f"{weights_path.name} is not a safetensors file")
-    wanted = {"model_type": "bert", "hidden_act": "gelu",
-              "position_embedding_type": "absolute"}
+    wanted = {"model_type": "bert", "hidden_act": "gelu", "position_embedding_type": "absolute"}
     for key, value in wanted.items():
         if config.get(key, value) != value:
             raise UnsupportedModel(f"config {key}={config.get(key)!r}, expected {value!r}")
@@ -97,14 +96,23 @@ def build(config: dict, weights: dict[str, np.ndarray], pooling: str = "mean"):
         # nn.Linear as torch exports it: x @ Wᵀ (a constant [in, out]) then bias + that.
         if f"{prefix}.weight" not in w:
             raise UnsupportedModel(f"weights have no tensor {prefix + '.weight'!r}")
-        weight = g.const(f"{prefix}.weight_t",
-                         np.ascontiguousarray(w[f"{prefix}.weight"].astype(np.float32).T))
-        return g.op("Add", tensor(f"{prefix}.bias"), g.op("MatMul", x, weight, name=prefix),
-                    name=prefix)
+        weight = g.const(
+            f"{prefix}.weight_t", np.ascontiguousarray(w[f"{prefix}.weight"].astype(np.float32).T)
+        )
+        return g.op(
+            "Add", tensor(f"{prefix}.bias"), g.op("MatMul", x, weight, name=prefix), name=prefix
+        )
 
     def layer_norm(x: str, prefix: str) -> str:
-        return g.op("LayerNormalization", x, tensor(f"{prefix}.weight"),
-                    tensor(f"{prefix}.bias"), name=prefix, axis=-1, epsilon=eps)
+        return g.op(
+            "LayerNormalization",
+            x,
+            tensor(f"{prefix}.weight"),
+            tensor(f"{prefix}.bias"),
+            name=prefix,
+            axis=-1,
+            epsilon=eps,
+        )
 
     ints = lambda name, values: g.const(name, np.array(values, dtype=np.int64))  # noqa: E731
     scalar = lambda name, value: g.const(name, np.array(value, dtype=np.float32))  # noqa: E731
@@ -114,20 +122,36 @@ def build(config: dict, weights: dict[str, np.ndarray], pooling: str = "mean"):
     one_f = scalar("one", 1.0)
 
     # Embeddings: words + token types + positions 0..tokens-1, then LayerNorm.
-    x = g.op("Add", g.op("Gather", tensor("embeddings.word_embeddings.weight"), "input_ids",
-                         name="embeddings.word"),
-             g.op("Gather", tensor("embeddings.token_type_embeddings.weight"), "token_type_ids",
-                  name="embeddings.type"), name="embeddings")
-    tokens = g.op("Gather", g.op("Shape", "input_ids", name="embeddings"), one,
-                  name="embeddings")
-    positions = g.op("Slice", tensor("embeddings.position_embeddings.weight"), zero, tokens,
-                     zero, name="embeddings.position")
+    x = g.op(
+        "Add",
+        g.op(
+            "Gather",
+            tensor("embeddings.word_embeddings.weight"),
+            "input_ids",
+            name="embeddings.word",
+        ),
+        g.op(
+            "Gather",
+            tensor("embeddings.token_type_embeddings.weight"),
+            "token_type_ids",
+            name="embeddings.type",
+        ),
+        name="embeddings",
+    )
+    tokens = g.op("Gather", g.op("Shape", "input_ids", name="embeddings"), one, name="embeddings")
+    positions = g.op(
+        "Slice",
+        tensor("embeddings.position_embeddings.weight"),
+        zero,
+        tokens,
+        zero,
+        name="embeddings.position",
+    )
     x = layer_norm(g.op("Add", x, positions, name="embeddings"), "embeddings.LayerNorm")
 
     # Additive mask [batch, 1, 1, tokens]: 0 where attended, MASKED where padded.
     mask = g.op("Cast", "attention_mask", name="mask", to=TensorProto.FLOAT)
-    bias = g.op("Mul", g.op("Sub", one_f, mask, name="mask"), scalar("masked", MASKED),
-                name="mask")
+    bias = g.op("Mul", g.op("Sub", one_f, mask, name="mask"), scalar("masked", MASKED), name="mask")
     bias = g.op("Unsqueeze", bias, ints("axes.1,2", [1, 2]), name="mask")
 
     scale = scalar("attention.scale", 1.0 / math.sqrt(head_dim))
@@ -135,56 +159,90 @@ def build(config: dict, weights: dict[str, np.ndarray], pooling: str = "mean"):
     half = scalar("gelu.half", 0.5)
     for i in range(layers):
         p = f"encoder.layer.{i}"
-        q = g.op("Transpose", g.op("Reshape", linear(x, f"{p}.attention.self.query"),
-                                   split_heads, name=p), name=p, perm=[0, 2, 1, 3])
-        k = g.op("Transpose", g.op("Reshape", linear(x, f"{p}.attention.self.key"),
-                                   split_heads, name=p), name=p, perm=[0, 2, 3, 1])
-        v = g.op("Transpose", g.op("Reshape", linear(x, f"{p}.attention.self.value"),
-                                   split_heads, name=p), name=p, perm=[0, 2, 1, 3])
-        scores = g.op("Add", g.op("Mul", g.op("MatMul", q, k, name=p), scale, name=p), bias,
-                      name=p)
+        q = g.op(
+            "Transpose",
+            g.op("Reshape", linear(x, f"{p}.attention.self.query"), split_heads, name=p),
+            name=p,
+            perm=[0, 2, 1, 3],
+        )
+        k = g.op(
+            "Transpose",
+            g.op("Reshape", linear(x, f"{p}.attention.self.key"), split_heads, name=p),
+            name=p,
+            perm=[0, 2, 3, 1],
+        )
+        v = g.op(
+            "Transpose",
+            g.op("Reshape", linear(x, f"{p}.attention.self.value"), split_heads, name=p),
+            name=p,
+            perm=[0, 2, 1, 3],
+        )
+        scores = g.op("Add", g.op("Mul", g.op("MatMul", q, k, name=p), scale, name=p), bias, name=p)
         context = g.op("MatMul", g.op("Softmax", scores, name=p, axis=-1), v, name=p)
-        context = g.op("Reshape", g.op("Transpose", context, name=p, perm=[0, 2, 1, 3]),
-                       merge_heads, name=p)
-        x = layer_norm(g.op("Add", linear(context, f"{p}.attention.output.dense"), x, name=p),
-                       f"{p}.attention.output.LayerNorm")
+        context = g.op(
+            "Reshape", g.op("Transpose", context, name=p, perm=[0, 2, 1, 3]), merge_heads, name=p
+        )
+        x = layer_norm(
+            g.op("Add", linear(context, f"{p}.attention.output.dense"), x, name=p),
+            f"{p}.attention.output.LayerNorm",
+        )
         h = linear(x, f"{p}.intermediate.dense")
         gelu = g.op("Add", g.op("Erf", g.op("Div", h, sqrt2, name=p), name=p), one_f, name=p)
         h = g.op("Mul", g.op("Mul", h, gelu, name=p), half, name=p)
-        x = layer_norm(g.op("Add", linear(h, f"{p}.output.dense"), x, name=p),
-                       f"{p}.output.LayerNorm")
+        x = layer_norm(
+            g.op("Add", linear(h, f"{p}.output.dense"), x, name=p), f"{p}.output.LayerNorm"
+        )
 
     # Pooling as sentence-transformers does it, then L2 normalization (F.normalize).
     if pooling == "cls":
-        pooled = g.op("Squeeze", g.op("Slice", x, zero, one, one, name="pool"), one,
-                      name="pool")
+        pooled = g.op("Squeeze", g.op("Slice", x, zero, one, one, name="pool"), one, name="pool")
     else:
-        m = g.op("Cast", g.op("Unsqueeze", "attention_mask", minus_one, name="pool"),
-                 name="pool", to=TensorProto.FLOAT)
+        m = g.op(
+            "Cast",
+            g.op("Unsqueeze", "attention_mask", minus_one, name="pool"),
+            name="pool",
+            to=TensorProto.FLOAT,
+        )
         if pooling == "max":
-            masked = g.op("Sub", x, g.op("Mul", g.op("Sub", one_f, m, name="pool"),
-                                         scalar("pool.big", 1e9), name="pool"), name="pool")
+            masked = g.op(
+                "Sub",
+                x,
+                g.op(
+                    "Mul", g.op("Sub", one_f, m, name="pool"), scalar("pool.big", 1e9), name="pool"
+                ),
+                name="pool",
+            )
             pooled = g.op("ReduceMax", masked, name="pool", axes=[1], keepdims=0)
         else:
-            total = g.op("ReduceSum", g.op("Mul", x, m, name="pool"), one, name="pool",
-                         keepdims=0)
-            count = g.op("Clip", g.op("ReduceSum", m, one, name="pool", keepdims=0),
-                         scalar("pool.min_count", 1e-9), name="pool")
+            total = g.op("ReduceSum", g.op("Mul", x, m, name="pool"), one, name="pool", keepdims=0)
+            count = g.op(
+                "Clip",
+                g.op("ReduceSum", m, one, name="pool", keepdims=0),
+                scalar("pool.min_count", 1e-9),
+                name="pool",
+            )
             pooled = g.op("Div", total, count, name="pool")
-    norm = g.op("Clip", g.op("ReduceL2", pooled, name="normalize", axes=[1], keepdims=1),
-                scalar("normalize.eps", 1e-12), name="normalize")
+    norm = g.op(
+        "Clip",
+        g.op("ReduceL2", pooled, name="normalize", axes=[1], keepdims=1),
+        scalar("normalize.eps", 1e-12),
+        name="normalize",
+    )
     g.nodes.append(helper.make_node("Div", [pooled, norm], ["embedding"], name="embedding"))
 
     def int_input(name: str):
         return helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "tokens"])
 
     graph = helper.make_graph(
-        g.nodes, "sentence_encoder",
+        g.nodes,
+        "sentence_encoder",
         [int_input("input_ids"), int_input("attention_mask"), int_input("token_type_ids")],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hidden])],
-        initializer=g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="paperwire")
+        initializer=g.inits,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="paperwire"
+    )
     model.ir_version = 8  # opset 17's IR; readable by every runtime we support
     return model
 

@@ -49,24 +49,35 @@ FULL_PASS_SECONDS = 600.0
 @contextlib.contextmanager
 def embedder_lock(settings: Any, db: Any, *, wait: bool) -> Iterator[bool]:
     """Hold the cross-process embedder lock; yields False when not acquired (wait=False)."""
-    lock = NamedLock.shared(db, "embedder", lock_dir=Path(settings.data_dir) / "locks",
-                            pg_key=_PG_LOCK_KEY)
+    lock = NamedLock.shared(
+        db, "embedder", lock_dir=Path(settings.data_dir) / "locks", pg_key=_PG_LOCK_KEY
+    )
     with lock.hold(wait=wait) as got:
         yield got
 
 
-def count_needing_embedding(db: Any, model_id: str,
-                            modified_since: dt.datetime | None = None) -> int:
+def count_needing_embedding(
+    db: Any, model_id: str, modified_since: dt.datetime | None = None
+) -> int:
     from paperwire.store.embeddings import count_needing_embedding as count
 
     with db.session() as session:
         return count(session, model_id, modified_since, sentences=True)
 
 
-def embed_pending(settings: Any, db: Any, *, progress: bool = False, batch: int = 256,
-                  limit: int | None = None, modified_since: dt.datetime | None = None,
-                  ids: Sequence[str] | None = None, encoder: Encoder | None = None, wait: bool = True,
-                  stop: threading.Event | None = None) -> int:
+def embed_pending(
+    settings: Any,
+    db: Any,
+    *,
+    progress: bool = False,
+    batch: int = 256,
+    limit: int | None = None,
+    modified_since: dt.datetime | None = None,
+    ids: Sequence[str] | None = None,
+    encoder: Encoder | None = None,
+    wait: bool = True,
+    stop: threading.Event | None = None,
+) -> int:
     """Embed papers lacking a current embedding; returns how many were written.
 
     ``wait=False`` returns 0 at once when another process holds the embedder lock.
@@ -77,8 +88,17 @@ def embed_pending(settings: Any, db: Any, *, progress: bool = False, batch: int 
 
     encoder = encoder or get_encoder(settings)
     if ids is not None:
-        return _embed_loop(db, encoder, paper_text, batch=batch, limit=limit, ids=list(ids),
-                           modified_since=None, progress=False, stop=stop)
+        return _embed_loop(
+            db,
+            encoder,
+            paper_text,
+            batch=batch,
+            limit=limit,
+            ids=list(ids),
+            modified_since=None,
+            progress=False,
+            stop=stop,
+        )
     with embedder_lock(settings, db, wait=wait) as got:
         if not got:
             log.debug("another process is embedding; skipping this pass")
@@ -86,16 +106,38 @@ def embed_pending(settings: Any, db: Any, *, progress: bool = False, batch: int 
         # Papers embedded before key sentences existed (or by another scorer version) get
         # theirs from the stored vectors; one small read once done (summary/refresh.py).
         # Those embedded below get theirs in the same transaction as their vectors.
-        backfill_if_needed(db, encoder.model_id, progress=progress, stop=stop,
-                           budget_seconds=None if progress else PASS_BUDGET_SECONDS)
-        return _embed_loop(db, encoder, paper_text, batch=batch, limit=limit, ids=None,
-                           modified_since=modified_since, progress=progress, stop=stop)
+        backfill_if_needed(
+            db,
+            encoder.model_id,
+            progress=progress,
+            stop=stop,
+            budget_seconds=None if progress else PASS_BUDGET_SECONDS,
+        )
+        return _embed_loop(
+            db,
+            encoder,
+            paper_text,
+            batch=batch,
+            limit=limit,
+            ids=None,
+            modified_since=modified_since,
+            progress=progress,
+            stop=stop,
+        )
 
 
-def _embed_loop(db: Any, encoder: Encoder, paper_text: Callable[[str, str], str], *,
-                batch: int, limit: int | None, ids: list[str] | None,
-                modified_since: dt.datetime | None, progress: bool,
-                stop: threading.Event | None) -> int:
+def _embed_loop(
+    db: Any,
+    encoder: Encoder,
+    paper_text: Callable[[str, str], str],
+    *,
+    batch: int,
+    limit: int | None,
+    ids: list[str] | None,
+    modified_since: dt.datetime | None,
+    progress: bool,
+    stop: threading.Event | None,
+) -> int:
     bar: Any = None
     if progress:
         from tqdm import tqdm
@@ -113,10 +155,15 @@ def _embed_loop(db: Any, encoder: Encoder, paper_text: Callable[[str, str], str]
                 break
             want = batch if limit is None else min(batch, limit - written)
             with db.session() as session:
-                pending = papers_needing_embedding(session, encoder.model_id, want,
-                                                   after_id=cursor,
-                                                   modified_since=modified_since, ids=ids,
-                                                   sentences=True)
+                pending = papers_needing_embedding(
+                    session,
+                    encoder.model_id,
+                    want,
+                    after_id=cursor,
+                    modified_since=modified_since,
+                    ids=ids,
+                    sentences=True,
+                )
             if not pending:
                 break
             cursor = pending[-1].id
@@ -125,12 +172,15 @@ def _embed_loop(db: Any, encoder: Encoder, paper_text: Callable[[str, str], str]
             # sentence vectors (or the reverse); the next pass redoes the whole batch.
             with db.session() as session:
                 written += save_embeddings(session, encoder.model_id, pending, vectors)
-                save_sentence_vectors(session, encoder.model_id, sentence_rows,
-                                      dim=int(vectors.shape[1]))
+                save_sentence_vectors(
+                    session, encoder.model_id, sentence_rows, dim=int(vectors.shape[1])
+                )
                 # The key sentence is chosen with these vectors, in the same transaction.
-                save_key_sentences(session, key_sentences_for_batch(pending, vectors,
-                                                                    sentence_rows),
-                                   SCORER_VERSION)
+                save_key_sentences(
+                    session,
+                    key_sentences_for_batch(pending, vectors, sentence_rows),
+                    SCORER_VERSION,
+                )
             if bar is not None:
                 bar.update(len(pending))
     finally:
@@ -139,14 +189,16 @@ def _embed_loop(db: Any, encoder: Encoder, paper_text: Callable[[str, str], str]
     if progress:
         elapsed = time.monotonic() - started
         rate = written / elapsed if elapsed > 0 else 0.0
-        print(f"embedded {written} papers in {elapsed:.1f} s ({rate:.1f}/s) with "
-              f"{encoder.model_id}", file=sys.stderr)
+        print(
+            f"embedded {written} papers in {elapsed:.1f} s ({rate:.1f}/s) with {encoder.model_id}",
+            file=sys.stderr,
+        )
     return written
 
 
-def _encode_batch(encoder: Encoder, paper_text: Callable[[str, str], str],
-                  pending: Sequence[PendingPaper]
-                  ) -> tuple[np.ndarray, list[tuple[str, str, np.ndarray]]]:
+def _encode_batch(
+    encoder: Encoder, paper_text: Callable[[str, str], str], pending: Sequence[PendingPaper]
+) -> tuple[np.ndarray, list[tuple[str, str, np.ndarray]]]:
     """Paper vectors (n, dim) and (paper id, content hash, "Title. Sentence" vectors) rows.
 
     One ``encode`` call for papers and sentences together, so the encoder's length-sorted
@@ -162,7 +214,7 @@ def _encode_batch(encoder: Encoder, paper_text: Callable[[str, str], str],
     rows: list[tuple[str, str, np.ndarray]] = []
     start = n
     for p, count in zip(pending, owners):
-        rows.append((p.id, p.content_hash, vecs[start:start + count]))
+        rows.append((p.id, p.content_hash, vecs[start : start + count]))
         start += count
     return vecs[:n], rows
 
@@ -170,20 +222,24 @@ def _encode_batch(encoder: Encoder, paper_text: Callable[[str, str], str],
 class BackgroundEmbedder:
     """A daemon thread that embeds new and changed papers every ``interval`` seconds."""
 
-    def __init__(self, settings: Any, db: Any, *, interval: float | None = None,
-                 encoder: Encoder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        db: Any,
+        *,
+        interval: float | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
-        self.interval = float(interval if interval is not None
-                              else settings.index_refresh_seconds)
+        self.interval = float(interval if interval is not None else settings.index_refresh_seconds)
         self._encoder = encoder
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.passes = 0
         self.embedded = 0
         self.last_error: str | None = None
-        self._thread = threading.Thread(target=self._run, name="paperwire-embedder",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="paperwire-embedder", daemon=True)
 
     def start(self) -> BackgroundEmbedder:
         self._thread.start()
@@ -213,9 +269,14 @@ class BackgroundEmbedder:
             pass_started = utcnow()
             full = last_full is None or time.monotonic() - last_full >= FULL_PASS_SECONDS
             try:
-                n = embed_pending(self.settings, self.db, encoder=self._encoder, wait=False,
-                                  modified_since=None if full else cursor.watermark,
-                                  stop=self._stop)
+                n = embed_pending(
+                    self.settings,
+                    self.db,
+                    encoder=self._encoder,
+                    wait=False,
+                    modified_since=None if full else cursor.watermark,
+                    stop=self._stop,
+                )
                 self.embedded += n
                 if n:
                     log.info("background embedder: embedded %d papers", n)
@@ -237,7 +298,8 @@ class BackgroundEmbedder:
             self._wake.clear()
 
 
-def start_background_embedder(settings: Any, db: Any, *, interval: float | None = None,
-                              encoder: Encoder | None = None) -> BackgroundEmbedder:
+def start_background_embedder(
+    settings: Any, db: Any, *, interval: float | None = None, encoder: Encoder | None = None
+) -> BackgroundEmbedder:
     """Start the background embedder thread; call ``.stop()`` on shutdown."""
     return BackgroundEmbedder(settings, db, interval=interval, encoder=encoder).start()

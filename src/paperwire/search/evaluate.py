@@ -46,7 +46,7 @@ def read_queries(path: Path) -> dict[str, str]:
                 obj = json.loads(line)
                 out[str(obj["_id"])] = str(obj["text"])
             except (ValueError, KeyError, TypeError) as exc:
-                raise BadInput(f"{path}:{n}: not a BEIR query ({{\"_id\", \"text\"}}): {exc}") from exc
+                raise BadInput(f'{path}:{n}: not a BEIR query ({{"_id", "text"}}): {exc}') from exc
     return out
 
 
@@ -68,20 +68,26 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     return out
 
 
-def prepare(corpus: Path, work_dir: Path, base_settings: Settings | None = None, *,
-            load: CorpusLoader, progress: bool = True,
-            semantic: bool = True) -> tuple[Settings, Database]:
+def prepare(
+    corpus: Path,
+    work_dir: Path,
+    base_settings: Settings | None = None,
+    *,
+    load: CorpusLoader,
+    progress: bool = True,
+    semantic: bool = True,
+) -> tuple[Settings, Database]:
     """Import the corpus with ``load`` and build all indexes in ``work_dir``; returns
     (settings, db)."""
     from paperwire.config import load_settings
     from paperwire.search.indexing import run_index
     from paperwire.store.db import open_database
 
-    settings = (dataclasses.replace(base_settings, data_dir=work_dir, database_url="",
-                                    load_demo_data=False)
-                if base_settings is not None
-                else load_settings(env={}, data_dir=work_dir, database_url="",
-                                   load_demo_data=False))
+    settings = (
+        dataclasses.replace(base_settings, data_dir=work_dir, database_url="", load_demo_data=False)
+        if base_settings is not None
+        else load_settings(env={}, data_dir=work_dir, database_url="", load_demo_data=False)
+    )
     db = open_database(settings)
     if load(settings, db, corpus) == 0:
         raise BadInput(f"{corpus}: no documents imported")
@@ -89,9 +95,15 @@ def prepare(corpus: Path, work_dir: Path, base_settings: Settings | None = None,
     return settings, db
 
 
-def run_mode(svc: SearchService, queries: dict[str, str], mode: str, *, depth: int = DEPTH,
-             progress: bool = True, min_similarity: float | None = None
-             ) -> dict[str, dict[str, float]]:
+def run_mode(
+    svc: SearchService,
+    queries: dict[str, str],
+    mode: str,
+    *,
+    depth: int = DEPTH,
+    progress: bool = True,
+    min_similarity: float | None = None,
+) -> dict[str, dict[str, float]]:
     """The first ``depth`` results of each query (``min_similarity``: the similarity floor of
     these searches; default the setting's)."""
     from tqdm import tqdm
@@ -99,10 +111,10 @@ def run_mode(svc: SearchService, queries: dict[str, str], mode: str, *, depth: i
     from paperwire.search.query import plain_query
 
     run: dict[str, dict[str, float]] = {}
-    for qid, text in tqdm(queries.items(), desc=f"{mode} queries", disable=not progress,
-                          file=sys.stderr):
-        resp = svc.search(plain_query(text), mode=mode, limit=depth,
-                          min_similarity=min_similarity)
+    for qid, text in tqdm(
+        queries.items(), desc=f"{mode} queries", disable=not progress, file=sys.stderr
+    ):
+        resp = svc.search(plain_query(text), mode=mode, limit=depth, min_similarity=min_similarity)
         # Scores must be strictly decreasing in rank for the metric library; use rank.
         run[qid] = {h.paper_id: float(depth - i) for i, h in enumerate(resp.hits)}
     return run
@@ -119,9 +131,16 @@ def score(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]]) ->
     return {m: round(float(values[m]), 4) for m in METRICS}
 
 
-def evaluate(corpus: Path, queries_path: Path, qrels_path: Path, modes: Iterable[str], *,
-             load: CorpusLoader, base_settings: Settings | None = None,
-             progress: bool = True) -> dict[str, dict[str, float]]:
+def evaluate(
+    corpus: Path,
+    queries_path: Path,
+    qrels_path: Path,
+    modes: Iterable[str],
+    *,
+    load: CorpusLoader,
+    base_settings: Settings | None = None,
+    progress: bool = True,
+) -> dict[str, dict[str, float]]:
     from paperwire.search.service import SearchService
 
     modes = list(modes)
@@ -138,14 +157,22 @@ def evaluate(corpus: Path, queries_path: Path, qrels_path: Path, modes: Iterable
         raise BadInput("no query has relevance judgements in the qrels file")
     needs_semantic = any(m != "lexical" for m in modes)
     with tempfile.TemporaryDirectory(prefix="paperwire-eval-") as tmp:
-        settings, db = prepare(Path(corpus), Path(tmp), base_settings, load=load,
-                               progress=progress, semantic=needs_semantic)
+        settings, db = prepare(
+            Path(corpus),
+            Path(tmp),
+            base_settings,
+            load=load,
+            progress=progress,
+            semantic=needs_semantic,
+        )
         svc = SearchService(settings, db, background=False)
         try:
             if needs_semantic and svc.semantic() is None:
                 raise BadInput(f"semantic search unavailable: {svc.semantic_error}")
-            return {mode: score(qrels, run_mode(svc, queries, mode, progress=progress))
-                    for mode in modes}
+            return {
+                mode: score(qrels, run_mode(svc, queries, mode, progress=progress))
+                for mode in modes
+            }
         finally:
             svc.close()
             db.dispose()

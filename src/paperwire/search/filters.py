@@ -58,14 +58,21 @@ class Constraints:
     date_to: dt.date | None = None
     excluded_terms: tuple[str, ...] = ()
     excluded_phrases: tuple[str, ...] = ()
-    paper_ids: frozenset[str] | None = None   # None: every paper
-    has: tuple[str, ...] = ()                 # link kinds the paper must all have
+    paper_ids: frozenset[str] | None = None  # None: every paper
+    has: tuple[str, ...] = ()  # link kinds the paper must all have
 
     @property
     def active(self) -> bool:
-        return bool(self.categories or self.authors or self.date_from or self.date_to
-                    or self.excluded_terms or self.excluded_phrases or self.has
-                    or self.paper_ids is not None)
+        return bool(
+            self.categories
+            or self.authors
+            or self.date_from
+            or self.date_to
+            or self.excluded_terms
+            or self.excluded_phrases
+            or self.has
+            or self.paper_ids is not None
+        )
 
 
 def merge(query: ParsedQuery, filters: SearchFilters | None) -> Constraints:
@@ -75,15 +82,21 @@ def merge(query: ParsedQuery, filters: SearchFilters | None) -> Constraints:
     cats = query.categories or f.categories
     if query.categories and f.categories:
         # Both restrict: keep the query's patterns that some explicit pattern allows.
-        cats = tuple(c for c in query.categories
-                     if any(_pattern_overlaps(c, g) for g in f.categories)) or ("\x00none",)
+        cats = tuple(
+            c for c in query.categories if any(_pattern_overlaps(c, g) for g in f.categories)
+        ) or ("\x00none",)
     date_from = max([d for d in (query.date_from, f.date_from) if d], default=None)
     date_to = min([d for d in (query.date_to, f.date_to) if d], default=None)
-    return Constraints(categories=cats, authors=tuple(dict.fromkeys(query.authors + f.authors)),
-                       date_from=date_from, date_to=date_to,
-                       excluded_terms=query.excluded_terms,
-                       excluded_phrases=query.excluded_phrases, paper_ids=f.paper_ids,
-                       has=tuple(dict.fromkeys(query.has + f.has)))
+    return Constraints(
+        categories=cats,
+        authors=tuple(dict.fromkeys(query.authors + f.authors)),
+        date_from=date_from,
+        date_to=date_to,
+        excluded_terms=query.excluded_terms,
+        excluded_phrases=query.excluded_phrases,
+        paper_ids=f.paper_ids,
+        has=tuple(dict.fromkeys(query.has + f.has)),
+    )
 
 
 def _pattern_overlaps(a: str, b: str) -> bool:
@@ -114,8 +127,9 @@ def author_phrase_in(name: str, author_words: list[list[str]]) -> bool:
     if not want:
         return True
     n = len(want)
-    return any(words[i:i + n] == want
-               for words in author_words for i in range(len(words) - n + 1))
+    return any(
+        words[i : i + n] == want for words in author_words for i in range(len(words) - n + 1)
+    )
 
 
 def author_words_of(authors) -> list[list[str]]:
@@ -187,7 +201,8 @@ def row_matches(row: Any, cons: Constraints) -> bool:
         for term in cons.excluded_terms:
             term_stems = analyzer.stems(term)
             if any(s in stems for s in term_stems) or any(
-                    w in author_words for w in analyzer.words(term)):
+                w in author_words for w in analyzer.words(term)
+            ):
                 return False
         for phrase in cons.excluded_phrases:
             rel = phrase_positions(phrase)
@@ -200,9 +215,11 @@ def date_bounds_ts(cons: Constraints) -> tuple[int | None, int | None]:
     """Inclusive epoch-second bounds for the index's ``published`` field."""
     lo = hi = None
     if cons.date_from:
-        lo = int(dt.datetime.combine(cons.date_from, dt.time()).replace(
-            tzinfo=dt.UTC).timestamp())
+        lo = int(dt.datetime.combine(cons.date_from, dt.time()).replace(tzinfo=dt.UTC).timestamp())
     if cons.date_to:
-        hi = int(dt.datetime.combine(cons.date_to, dt.time(23, 59, 59)).replace(
-            tzinfo=dt.UTC).timestamp())
+        hi = int(
+            dt.datetime.combine(cons.date_to, dt.time(23, 59, 59))
+            .replace(tzinfo=dt.UTC)
+            .timestamp()
+        )
     return lo, hi

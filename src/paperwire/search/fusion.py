@@ -24,8 +24,8 @@ Ranked = Sequence[tuple[str, float]]
 @dataclass(frozen=True)
 class FusionParams:
     method: str = "weighted"
-    alpha: float = 0.5      # weight of the lexical side (weighted)
-    rrf_k: int = 60         # RRF constant
+    alpha: float = 0.5  # weight of the lexical side (weighted)
+    rrf_k: int = 60  # RRF constant
     # Normalized lexical score of the weakest lexical match (weighted): papers that contain
     # the query words are lifted above papers that are only close in meaning.
     lexical_floor: float = 0.0
@@ -66,9 +66,15 @@ def _scaler(ranked: Ranked):
     return lambda s: (s - lo) / (hi - lo)
 
 
-def weighted(lexical: Ranked, semantic: Ranked, alpha: float, lexical_floor: float = 0.0, *,
-             lexical_more: dict[str, float] | None = None,
-             semantic_more: dict[str, float] | None = None) -> list[tuple[str, float]]:
+def weighted(
+    lexical: Ranked,
+    semantic: Ranked,
+    alpha: float,
+    lexical_floor: float = 0.0,
+    *,
+    lexical_more: dict[str, float] | None = None,
+    semantic_more: dict[str, float] | None = None,
+) -> list[tuple[str, float]]:
     """``lexical_more`` / ``semantic_more``: real scores of the other side's candidates
     (score completion). Without them a paper missing from a side gets 0 from it; with them it
     gets its real score, scaled like that side's top-K (a lexical non-match counts as BM25 0)."""
@@ -105,10 +111,21 @@ def rrf(lexical: Ranked, semantic: Ranked, k: int = 60) -> list[tuple[str, float
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def fuse(lexical: Ranked, semantic: Ranked, params: FusionParams = DEFAULT_PARAMS, *,
-         lexical_more: dict[str, float] | None = None,
-         semantic_more: dict[str, float] | None = None) -> list[tuple[str, float]]:
+def fuse(
+    lexical: Ranked,
+    semantic: Ranked,
+    params: FusionParams = DEFAULT_PARAMS,
+    *,
+    lexical_more: dict[str, float] | None = None,
+    semantic_more: dict[str, float] | None = None,
+) -> list[tuple[str, float]]:
     if params.method == "rrf":
         return rrf(lexical, semantic, params.rrf_k)
-    return weighted(lexical, semantic, params.alpha, params.lexical_floor,
-                    lexical_more=lexical_more, semantic_more=semantic_more)
+    return weighted(
+        lexical,
+        semantic,
+        params.alpha,
+        params.lexical_floor,
+        lexical_more=lexical_more,
+        semantic_more=semantic_more,
+    )

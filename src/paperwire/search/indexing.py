@@ -22,8 +22,9 @@ class IndexSummary:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def run_index(settings, db, *, rebuild: bool = False, progress: bool = True,
-              semantic: bool = True) -> IndexSummary:
+def run_index(
+    settings, db, *, rebuild: bool = False, progress: bool = True, semantic: bool = True
+) -> IndexSummary:
     from paperwire.search.lexical import LexicalIndex
 
     summary = IndexSummary()

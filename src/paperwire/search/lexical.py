@@ -164,7 +164,7 @@ def frequent_stems(texts: list[tuple[str, str]]) -> list[str]:
 
 def _ts(value: dt.datetime | None) -> int:
     if value is None:
-        return -(2 ** 62)
+        return -(2**62)
     return int(value.replace(tzinfo=dt.UTC).timestamp())
 
 
@@ -184,8 +184,9 @@ def body_text(title: str, abstract: str) -> str:
     return f"{title}\n the the the \n{abstract}"
 
 
-def make_document(row: store.IndexRow,
-                  pair_stems: frozenset[str] = frozenset()) -> tantivy.Document:
+def make_document(
+    row: store.IndexRow, pair_stems: frozenset[str] = frozenset()
+) -> tantivy.Document:
     doc = tantivy.Document()
     doc.add_text("id", row.id)
     doc.add_text("title", row.title)
@@ -212,13 +213,14 @@ def make_document(row: store.IndexRow,
 # Query compilation
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass
 class CompiledQuery:
     """A parsed query reduced to what both scorers (tantivy and Python) need."""
 
-    stems: list[str]                      # distinct stems of the terms (BM25, title/abstract)
-    author_words: list[str]               # distinct words of the terms (BM25, authors)
-    prefixes: list[str]                   # words matched as prefixes
+    stems: list[str]  # distinct stems of the terms (BM25, title/abstract)
+    author_words: list[str]  # distinct words of the terms (BM25, authors)
+    prefixes: list[str]  # words matched as prefixes
     phrases: list[list[tuple[int, str]]]  # required phrases (relative position, stem)
     cons: Constraints
 
@@ -227,8 +229,13 @@ class CompiledQuery:
         return bool(self.stems or self.author_words or self.prefixes or self.phrases)
 
 
-def compile_query(pq: ParsedQuery, cons: Constraints, *, prefix: bool = True,
-                  expand: Callable[[str], bool] | None = None) -> CompiledQuery:
+def compile_query(
+    pq: ParsedQuery,
+    cons: Constraints,
+    *,
+    prefix: bool = True,
+    expand: Callable[[str], bool] | None = None,
+) -> CompiledQuery:
     """``expand(word)``: whether a word is matched as a prefix too (default: all words)."""
     stems: list[str] = []
     author_words: list[str] = []
@@ -239,15 +246,24 @@ def compile_query(pq: ParsedQuery, cons: Constraints, *, prefix: bool = True,
         stems += analyzer.stems(term)
         author_words += [w for w in analyzer.words(term) if w not in analyzer.stopwords()]
         if prefix:
-            prefixes += [w for w in analyzer.prefix_words(term, multiword=multiword)
-                         if expand is None or expand(w)]
+            prefixes += [
+                w
+                for w in analyzer.prefix_words(term, multiword=multiword)
+                if expand is None or expand(w)
+            ]
     phrases = [p for p in (phrase_positions(ph) for ph in pq.phrases) if p]
-    return CompiledQuery(list(dict.fromkeys(stems)), list(dict.fromkeys(author_words)),
-                         list(dict.fromkeys(prefixes)), phrases, cons)
+    return CompiledQuery(
+        list(dict.fromkeys(stems)),
+        list(dict.fromkeys(author_words)),
+        list(dict.fromkeys(prefixes)),
+        phrases,
+        cons,
+    )
 
 
-def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery,
-                  pair_stems: frozenset[str] = frozenset()) -> tantivy.Query | None:
+def tantivy_query(
+    schema: tantivy.Schema, cq: CompiledQuery, pair_stems: frozenset[str] = frozenset()
+) -> tantivy.Query | None:
     """The tantivy query of a compiled query. ``pair_stems``: the index's frequent stems (the
     phrases' pairs of them are required through the ``pairs`` field: same matches, cheaper)."""
     O = tantivy.Occur  # noqa: E741 - short names keep the query trees readable
@@ -255,42 +271,53 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery,
     should: list[tuple[tantivy.Occur, tantivy.Query]] = []
     for stem in cq.stems:
         should.append((O.Should, Q.boost_query(Q.term_query(schema, "title", stem), TITLE_BOOST)))
-        should.append((O.Should, Q.boost_query(Q.term_query(schema, "body", stem),
-                                               BODY_BOOST)))
+        should.append((O.Should, Q.boost_query(Q.term_query(schema, "body", stem), BODY_BOOST)))
     for word in cq.author_words:
-        should.append((O.Should, Q.boost_query(Q.term_query(schema, "authors", word),
-                                               AUTHOR_BOOST)))
+        should.append(
+            (O.Should, Q.boost_query(Q.term_query(schema, "authors", word), AUTHOR_BOOST))
+        )
     for word in cq.prefixes:
         # A one-word phrase-prefix query is a prefix range over the term dictionary: as
         # exact as a regex but ~100x cheaper to build.
-        should.append((O.Should, Q.const_score_query(
-            Q.phrase_prefix_query(schema, "words", [word]), PREFIX_SCORE)))
+        should.append(
+            (
+                O.Should,
+                Q.const_score_query(Q.phrase_prefix_query(schema, "words", [word]), PREFIX_SCORE),
+            )
+        )
     clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
     for phrase in cq.phrases:
         if len(phrase) == 1:
             stem = phrase[0][1]
             parts = [Q.term_query(schema, "title", stem), Q.term_query(schema, "body", stem)]
         else:
-            parts = [Q.phrase_query(schema, "title", list(phrase)),
-                     Q.phrase_query(schema, "body", list(phrase))]
+            parts = [
+                Q.phrase_query(schema, "title", list(phrase)),
+                Q.phrase_query(schema, "body", list(phrase)),
+            ]
         # The body holds the title, so a title match is always a body match too: require the
         # body phrase and add the title one as optional score. Same matches and scores as
         # "title OR body", but the (small) title postings are only probed on body matches
         # instead of being unioned with them.
-        group = [(O.Must, Q.boost_query(parts[1], PHRASE_BOOST)),
-                 (O.Should, Q.boost_query(parts[0], TITLE_BOOST * PHRASE_BOOST))]
+        group = [
+            (O.Must, Q.boost_query(parts[1], PHRASE_BOOST)),
+            (O.Should, Q.boost_query(parts[0], TITLE_BOOST * PHRASE_BOOST)),
+        ]
         # Every body match holds the phrase's pairs: a (score-free) filter on them lets the
         # positional check run only on those documents.
-        group += [(O.Must, Q.const_score_query(Q.term_query(schema, "pairs", token), 0.0))
-                  for token in phrase_pairs(phrase, pair_stems)]
+        group += [
+            (O.Must, Q.const_score_query(Q.term_query(schema, "pairs", token), 0.0))
+            for token in phrase_pairs(phrase, pair_stems)
+        ]
         clauses.append((O.Must, Q.boolean_query(group)))
     cons = cq.cons
     if cons.paper_ids is not None:
-        ids = sorted(cons.paper_ids) or ["\x00none"]   # an empty set matches no paper
+        ids = sorted(cons.paper_ids) or ["\x00none"]  # an empty set matches no paper
         clauses.append((O.Must, Q.const_score_query(Q.term_set_query(schema, "id", ids), 0.0)))
     if cons.categories:
-        cat_q = [(O.Should, Q.regex_query(schema, "cats", category_regex(p)))
-                 for p in cons.categories]
+        cat_q = [
+            (O.Should, Q.regex_query(schema, "cats", category_regex(p))) for p in cons.categories
+        ]
         clauses.append((O.Must, Q.const_score_query(Q.boolean_query(cat_q), 0.0)))
     for kind in cons.has:
         clauses.append((O.Must, Q.const_score_query(Q.term_query(schema, "has", kind), 0.0)))
@@ -298,17 +325,32 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery,
         words = analyzer.words(name)
         if not words:
             continue
-        q = (Q.term_query(schema, "authors", words[0]) if len(words) == 1
-             else Q.phrase_query(schema, "authors", words))
+        q = (
+            Q.term_query(schema, "authors", words[0])
+            if len(words) == 1
+            else Q.phrase_query(schema, "authors", words)
+        )
         clauses.append((O.Must, Q.const_score_query(q, 0.0)))
     lo, hi = date_bounds_ts(cons)
     if lo is not None or hi is not None:
         # Score-free like the other filters: a bare range query adds a constant whose value
         # depends on the segment layout (1.0 in some segments, 0 where the whole segment is
         # in range), which reordered date-filtered results by how the index was built.
-        clauses.append((O.Must, Q.const_score_query(Q.range_query(
-            schema, "published", tantivy.FieldType.Integer,
-            lo if lo is not None else -(2 ** 62), hi if hi is not None else 2 ** 62), 0.0)))
+        clauses.append(
+            (
+                O.Must,
+                Q.const_score_query(
+                    Q.range_query(
+                        schema,
+                        "published",
+                        tantivy.FieldType.Integer,
+                        lo if lo is not None else -(2**62),
+                        hi if hi is not None else 2**62,
+                    ),
+                    0.0,
+                ),
+            )
+        )
     for term in cons.excluded_terms:
         for stem in analyzer.stems(term):
             clauses.append((O.MustNot, Q.term_query(schema, "title", stem)))
@@ -341,6 +383,7 @@ def tantivy_query(schema: tantivy.Schema, cq: CompiledQuery,
 # --------------------------------------------------------------------------------------------
 # Python scoring of not-yet-indexed papers
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class DeltaDoc:
@@ -387,27 +430,31 @@ def score_delta(doc: DeltaDoc, cq: CompiledQuery, stats: Stats) -> float | None:
     score = 0.0
     matched = False
     for stem in cq.stems:
-        for tf_map, toks, name, boost in ((doc.title_tf, doc.title, "title", TITLE_BOOST),
-                                          (doc.body_tf, doc.body, "body", BODY_BOOST)):
+        for tf_map, toks, name, boost in (
+            (doc.title_tf, doc.title, "title", TITLE_BOOST),
+            (doc.body_tf, doc.body, "body", BODY_BOOST),
+        ):
             tf = tf_map.get(stem, 0)
             if tf:
                 matched = True
-                score += boost * _bm25(tf, len(toks), stats.avg_len[name],
-                                       stats.idf(name, stem))
+                score += boost * _bm25(tf, len(toks), stats.avg_len[name], stats.idf(name, stem))
     for word in cq.author_words:
         tf = doc.authors_tf.get(word, 0)
         if tf:
             matched = True
-            score += AUTHOR_BOOST * _bm25(tf, len(doc.authors), stats.avg_len["authors"],
-                                          stats.idf("authors", word))
+            score += AUTHOR_BOOST * _bm25(
+                tf, len(doc.authors), stats.avg_len["authors"], stats.idf("authors", word)
+            )
     for prefix in cq.prefixes:
         if any(w.startswith(prefix) for w in doc.words):
             matched = True
             score += PREFIX_SCORE
     for phrase in cq.phrases:
         hit = False
-        for toks, name, boost in ((doc.title, "title", TITLE_BOOST * PHRASE_BOOST),
-                                  (doc.body, "body", PHRASE_BOOST)):
+        for toks, name, boost in (
+            (doc.title, "title", TITLE_BOOST * PHRASE_BOOST),
+            (doc.body, "body", PHRASE_BOOST),
+        ):
             pf = phrase_in(toks, phrase)
             if pf:
                 hit = True
@@ -440,6 +487,7 @@ class Stats:
 # --------------------------------------------------------------------------------------------
 # The index
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class LexicalResult:
@@ -498,8 +546,9 @@ class LexicalIndex:
         except (OSError, ValueError) as exc:
             raise Unavailable(f"state of {path} unreadable: {exc}") from exc
         if state.get("schema_version") != SCHEMA_VERSION:
-            raise Unavailable(f"{path} has schema version {state.get('schema_version')}, "
-                              f"need {SCHEMA_VERSION}")
+            raise Unavailable(
+                f"{path} has schema version {state.get('schema_version')}, need {SCHEMA_VERSION}"
+            )
         try:
             index = tantivy.Index.open(str(path))
             register(index)
@@ -517,8 +566,11 @@ class LexicalIndex:
         request use one generation (as they use one delta), and the block does not pay the
         stat/read calls once per index call."""
         local = self._local
-        if getattr(local, "pinned", False) and getattr(local, "opened", False) \
-                and self._index is not None:
+        if (
+            getattr(local, "pinned", False)
+            and getattr(local, "opened", False)
+            and self._index is not None
+        ):
             return
         self._ensure_open()
         if getattr(local, "pinned", False):
@@ -539,8 +591,7 @@ class LexicalIndex:
                 log.info("building the lexical index in %s from the database", self.root)
                 started = time.monotonic()
                 n = self.rebuild(progress=False)
-                log.info("lexical index built: %d papers in %.1f s", n,
-                         time.monotonic() - started)
+                log.info("lexical index built: %d papers in %.1f s", n, time.monotonic() - started)
                 return
             try:
                 self._open_generation(gen)
@@ -617,8 +668,9 @@ class LexicalIndex:
                 total = store.visible_count(session)
                 pair_list = frequent_stems(store.sample_texts(session, PAIR_SAMPLE))
                 pair_stems = frozenset(pair_list)
-                bar = tqdm(total=total, desc="lexical index", unit="paper",
-                           disable=not progress, file=None)
+                bar = tqdm(
+                    total=total, desc="lexical index", unit="paper", disable=not progress, file=None
+                )
                 for batch in store.iter_index_rows(session):
                     for row in batch:
                         writer.add_document(make_document(row, pair_stems))
@@ -628,10 +680,12 @@ class LexicalIndex:
                             # build time.
                             n_sampled += 1
                             lengths["title"] += len(analyzer.stems(row.title))
-                            lengths["body"] += len(analyzer.stems(
-                                body_text(row.title, row.abstract)))
-                            lengths["authors"] += len(analyzer.words(
-                                analyzer.author_text(row.authors)))
+                            lengths["body"] += len(
+                                analyzer.stems(body_text(row.title, row.abstract))
+                            )
+                            lengths["authors"] += len(
+                                analyzer.words(analyzer.author_text(row.authors))
+                            )
                         if row.modified_at > watermark:
                             recent[row.id] = _iso(row.modified_at)
                     n += len(batch)
@@ -645,8 +699,9 @@ class LexicalIndex:
                 "recent": recent,
                 "built_at": _iso(started),
                 "docs": n,
-                "avg_len": {k: (max(v / n_sampled, 1.0) if n_sampled else 1.0)
-                            for k, v in lengths.items()},
+                "avg_len": {
+                    k: (max(v / n_sampled, 1.0) if n_sampled else 1.0) for k, v in lengths.items()
+                },
                 "pair_stems": pair_list,
             }
             _write_json(path / "state.json", state)
@@ -689,7 +744,7 @@ class LexicalIndex:
                 with self.db.session() as session:
                     ids = [pid for pid, _ in store.modified_since(session, wm)]
                     for start in range(0, len(ids), 2000):
-                        rows = store.index_rows(session, ids[start:start + 2000])
+                        rows = store.index_rows(session, ids[start : start + 2000])
                         if writer is None:
                             writer = index.writer(heap_size=50_000_000, num_threads=1)
                         seen = set()
@@ -700,7 +755,7 @@ class LexicalIndex:
                             if not row.hidden:
                                 writer.add_document(make_document(row, pair_stems))
                         # Deleted rows (gone from the DB) disappear from the index too.
-                        for pid in set(ids[start:start + 2000]) - seen:
+                        for pid in set(ids[start : start + 2000]) - seen:
                             writer.delete_documents_by_term("id", pid)
                         changed += len(rows)
                 if writer is not None:
@@ -717,8 +772,9 @@ class LexicalIndex:
                     state["docs"] = None
                     # Papers already folded at their current version need no delta scoring.
                     cutoff = _iso(final_wm)
-                    recent = {pid: mt for pid, mt in (state.get("recent") or {}).items()
-                              if mt > cutoff}
+                    recent = {
+                        pid: mt for pid, mt in (state.get("recent") or {}).items() if mt > cutoff
+                    }
                     recent.update({pid: mt for pid, mt in folded.items() if mt > cutoff})
                     state["recent"] = recent
                     _write_json(self.root / self._gen / "state.json", state)
@@ -792,8 +848,14 @@ class LexicalIndex:
                     if entry is not None and entry[0] == mt:
                         known[pid] = entry[1]
             need = [pid for pid, _ in changed if pid not in known]
-            loaded = ({row.id: (row.modified_at, DeltaDoc.of(row))
-                       for row in store.index_rows(session, need)} if need else {})
+            loaded = (
+                {
+                    row.id: (row.modified_at, DeltaDoc.of(row))
+                    for row in store.index_rows(session, need)
+                }
+                if need
+                else {}
+            )
         live = {pid for pid, _ in changed}
         with self._delta_lock:
             self._delta_cache.update(loaded)
@@ -814,8 +876,16 @@ class LexicalIndex:
         limit = max(PREFIX_MAX_DF, PREFIX_MAX_DF_FRACTION * searcher.num_docs)
         return lambda word: searcher.doc_freq("words", word) <= limit
 
-    def search(self, pq: ParsedQuery, cons: Constraints, *, limit: int, offset: int = 0,
-               order: str = "relevance", prefix: bool = True) -> LexicalResult:
+    def search(
+        self,
+        pq: ParsedQuery,
+        cons: Constraints,
+        *,
+        limit: int,
+        offset: int = 0,
+        order: str = "relevance",
+        prefix: bool = True,
+    ) -> LexicalResult:
         """Top ``limit`` papers after ``offset``; ``order`` is "relevance" or "newest"."""
         self.ensure_open()
         with self._mutex:
@@ -838,8 +908,15 @@ class LexicalIndex:
         # on this page; up to EXACT_COUNT_MAX_DOCS papers counting is cheap and exact.
         counting = not cq.has_text or searcher.num_docs <= EXACT_COUNT_MAX_DOCS
         top = None
-        if not counting and not kwargs and not cq.phrases and not cons.categories \
-                and not cons.authors and not cons.has and (cons.date_from or cons.date_to):
+        if (
+            not counting
+            and not kwargs
+            and not cq.phrases
+            and not cons.categories
+            and not cons.authors
+            and not cons.has
+            and (cons.date_from or cons.date_to)
+        ):
             top = self._words_then_dates(searcher, cq, _pair_stems(state), want + len(delta))
         if top is None:
             result = searcher.search(query, limit=want + len(delta), count=counting, **kwargs)
@@ -852,8 +929,7 @@ class LexicalIndex:
                 shadowed += 1
                 continue
             hits.append((pid, float(score), 0))
-        stats = Stats(searcher, state.get("avg_len") or {"title": 10, "body": 160,
-                                                          "authors": 8})
+        stats = Stats(searcher, state.get("avg_len") or {"title": 10, "body": 160, "authors": 8})
         added = 0
         for pid, doc in delta.items():
             if doc is None:
@@ -875,10 +951,19 @@ class LexicalIndex:
         if counting:
             if delta:
                 # Index copies of not-yet-indexed papers that match: replaced by the delta.
-                shadowed = searcher.search(tantivy.Query.boolean_query([
-                    (tantivy.Occur.Must, query),
-                    (tantivy.Occur.Must, tantivy.Query.term_set_query(
-                        self.schema, "id", list(delta)))]), limit=1, count=True).count
+                shadowed = searcher.search(
+                    tantivy.Query.boolean_query(
+                        [
+                            (tantivy.Occur.Must, query),
+                            (
+                                tantivy.Occur.Must,
+                                tantivy.Query.term_set_query(self.schema, "id", list(delta)),
+                            ),
+                        ]
+                    ),
+                    limit=1,
+                    count=True,
+                ).count
             total = max(result.count - shadowed, 0) + added
         elif len(top) < want + len(delta):
             total = len(hits)  # every match is in hand
@@ -891,17 +976,19 @@ class LexicalIndex:
             total = max(dfs) if dfs and max(dfs) else len(hits)
         return LexicalResult([(pid, s) for pid, s, _ in hits[offset:want]], total, exact)
 
-    def _words_then_dates(self, searcher: tantivy.Searcher, cq: CompiledQuery,
-                          pair_stems: frozenset[str], k: int) -> list | None:
+    def _words_then_dates(
+        self, searcher: tantivy.Searcher, cq: CompiledQuery, pair_stems: frozenset[str], k: int
+    ) -> list | None:
         """Top ``k`` (score, address) of a words query with date bounds, taken from the top
         hits of the words alone: when at least ``k`` of those pass the dates (or they are all
         the word matches), they are exactly the top ``k`` of words AND dates (the date clause
         adds no score). None: too few passed, run the full query."""
         lo, hi = date_bounds_ts(cq.cons)
-        lo = -(2 ** 62) if lo is None else lo
-        hi = 2 ** 62 if hi is None else hi
-        words = dataclasses.replace(cq, cons=dataclasses.replace(cq.cons, date_from=None,
-                                                                 date_to=None))
+        lo = -(2**62) if lo is None else lo
+        hi = 2**62 if hi is None else hi
+        words = dataclasses.replace(
+            cq, cons=dataclasses.replace(cq.cons, date_from=None, date_to=None)
+        )
         query = tantivy_query(self.schema, words, pair_stems)
         n = max(DATE_PREFILTER_MIN, DATE_PREFILTER_FACTOR * k)
         res = searcher.search(query, limit=n, count=False)
@@ -917,8 +1004,9 @@ class LexicalIndex:
         """How many visible papers pass the filters (exact up to not-yet-indexed papers)."""
         return self.search(ParsedQuery(), cons, limit=1).total
 
-    def filter_ids(self, cons: Constraints, ids: list[str],
-                   phrases: tuple[str, ...] = ()) -> set[str]:
+    def filter_ids(
+        self, cons: Constraints, ids: list[str], phrases: tuple[str, ...] = ()
+    ) -> set[str]:
         """The given papers that are visible and pass the constraints (filters, the query's
         exclusions and its required ``phrases``), decided by the index, or by the Python
         scorer for papers not indexed yet. Cheaper than loading rows: only survivors' ids
@@ -933,8 +1021,13 @@ class LexicalIndex:
         cq = compile_query(ParsedQuery(phrases=tuple(phrases)), cons)
         base = tantivy_query(self.schema, cq, _pair_stems(state))
         id_set = tantivy.Query.term_set_query(self.schema, "id", list(ids))
-        query = id_set if base is None else tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, base), (tantivy.Occur.Must, id_set)])
+        query = (
+            id_set
+            if base is None
+            else tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, base), (tantivy.Occur.Must, id_set)]
+            )
+        )
         searcher = index.searcher()
         keep = set()
         for _score, addr in searcher.search(query, limit=len(ids), count=False).hits:
@@ -947,16 +1040,18 @@ class LexicalIndex:
             if doc is False or doc is None:
                 continue
             if cq.phrases:
-                stats = stats or Stats(searcher, state.get("avg_len") or {
-                    "title": 10, "body": 160, "authors": 8})
+                stats = stats or Stats(
+                    searcher, state.get("avg_len") or {"title": 10, "body": 160, "authors": 8}
+                )
                 if score_delta(doc, cq, stats) is not None:
                     keep.add(pid)
             elif not doc.row.hidden and row_matches(doc.row, cons):
                 keep.add(pid)
         return keep
 
-    def members(self, pq: ParsedQuery, cons: Constraints, ids: list[str], *,
-                prefix: bool = True) -> tuple[set[str], set[str]]:
+    def members(
+        self, pq: ParsedQuery, cons: Constraints, ids: list[str], *, prefix: bool = True
+    ) -> tuple[set[str], set[str]]:
         """``(passing, matching)`` of the given papers in one index pass: ``passing`` =
         ``filter_ids(cons, ids, phrases=pq.phrases)`` (visible, constraints and phrases hold),
         ``matching`` = the keys of ``score_ids(pq, cons, ids)`` (in the query's keyword set;
@@ -979,22 +1074,27 @@ class LexicalIndex:
         cq = compile_query(pq, cons, prefix=prefix, expand=self._expander(searcher))
         pair_stems = _pair_stems(state)
         words = dataclasses.replace(cq, phrases=[], cons=Constraints())
-        words_q = tantivy_query(self.schema, words) if (cq.stems or cq.author_words
-                                                         or cq.prefixes) else None
+        words_q = (
+            tantivy_query(self.schema, words)
+            if (cq.stems or cq.author_words or cq.prefixes)
+            else None
+        )
         filt = dataclasses.replace(cq, stems=[], author_words=[], prefixes=[])
         base = tantivy_query(self.schema, filt, pair_stems)
         O, Q = tantivy.Occur, tantivy.Query  # noqa: E741 - as in tantivy_query
         # Score-free (a bare term set scores every match): only the word clauses score.
-        clauses = [(O.Must, Q.const_score_query(Q.term_set_query(self.schema, "id", list(ids)),
-                                                0.0))]
+        clauses = [
+            (O.Must, Q.const_score_query(Q.term_set_query(self.schema, "id", list(ids)), 0.0))
+        ]
         if base is not None:
             clauses.append((O.Must, Q.const_score_query(base, 0.0)))
         if words_q is not None:
             clauses.append((O.Should, words_q))
         passing: set[str] = set()
         matching: set[str] = set()
-        for score, addr in searcher.search(Q.boolean_query(clauses), limit=len(ids),
-                                           count=False).hits:
+        for score, addr in searcher.search(
+            Q.boolean_query(clauses), limit=len(ids), count=False
+        ).hits:
             pid = searcher.doc(addr)["id"][0]
             if pid in delta:
                 continue
@@ -1006,8 +1106,9 @@ class LexicalIndex:
             doc = delta.get(pid)
             if doc is None:
                 continue
-            stats = stats or Stats(searcher, state.get("avg_len") or {
-                "title": 10, "body": 160, "authors": 8})
+            stats = stats or Stats(
+                searcher, state.get("avg_len") or {"title": 10, "body": 160, "authors": 8}
+            )
             if cq.phrases:
                 if score_delta(doc, filt, stats) is not None:
                     passing.add(pid)
@@ -1017,8 +1118,9 @@ class LexicalIndex:
                 matching.add(pid)
         return passing, matching
 
-    def score_ids(self, pq: ParsedQuery, cons: Constraints, ids: list[str], *,
-                  prefix: bool = True) -> dict[str, float]:
+    def score_ids(
+        self, pq: ParsedQuery, cons: Constraints, ids: list[str], *, prefix: bool = True
+    ) -> dict[str, float]:
         """BM25 scores of the given papers for the query (papers that do not match are
         absent). Used to complete fusion: semantic candidates get their real lexical score."""
         if not ids:
@@ -1033,17 +1135,23 @@ class LexicalIndex:
             return {}
         delta = self._delta()
         searcher = index.searcher()
-        restricted = tantivy.Query.boolean_query([
-            (tantivy.Occur.Must, query),
-            (tantivy.Occur.Must, tantivy.Query.const_score_query(
-                tantivy.Query.term_set_query(self.schema, "id", list(ids)), 0.0))])
+        restricted = tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, query),
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.const_score_query(
+                        tantivy.Query.term_set_query(self.schema, "id", list(ids)), 0.0
+                    ),
+                ),
+            ]
+        )
         out: dict[str, float] = {}
         for score, addr in searcher.search(restricted, limit=len(ids), count=False).hits:
             pid = searcher.doc(addr)["id"][0]
             if pid not in delta:
                 out[pid] = float(score)
-        stats = Stats(searcher, state.get("avg_len") or {"title": 10, "body": 160,
-                                                          "authors": 8})
+        stats = Stats(searcher, state.get("avg_len") or {"title": 10, "body": 160, "authors": 8})
         for pid in ids:
             doc = delta.get(pid)
             if doc is not None:

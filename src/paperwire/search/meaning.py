@@ -29,11 +29,13 @@ from paperwire.search.query import ParsedQuery
 
 log = logging.getLogger(__name__)
 
-SEMANTIC_POOL = 100   # nearest papers considered for entering by meaning (query.py, 2.)
+SEMANTIC_POOL = 100  # nearest papers considered for entering by meaning (query.py, 2.)
 FILTER_CANDIDATES = 5_000  # filtered semantic search is exact below this many matches
 QUERY_VECTOR_CACHE = 1024  # query embeddings kept per process (LRU)
-PREPARING_NOTICE = ("The search model is still being prepared (first start, a few minutes): "
-                    "results are keyword-only for now.")
+PREPARING_NOTICE = (
+    "The search model is still being prepared (first start, a few minutes): "
+    "results are keyword-only for now."
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,7 @@ class MeaningSide:
         (minutes on a fresh data dir), and meanwhile searches answer keyword-only and say so
         (before, every search thread queued on the lock behind the warm-up's export)."""
         with self._lock:
-            if self._semantic is not None or self._semantic_error is not None \
-                    or self._loading:
+            if self._semantic is not None or self._semantic_error is not None or self._loading:
                 return self._semantic
             self._loading = True
         from paperwire.search.embed import ModelNotReady, get_encoder
@@ -104,9 +105,15 @@ class MeaningSide:
                     self._semantic_error = error
         return semantic
 
-    def semantic_pool(self, pq: ParsedQuery, cons: Constraints, k: int = SEMANTIC_POOL,
-                      notices: list[str] | None = None, *, prefix: bool = True
-                      ) -> SemanticPool | None:
+    def semantic_pool(
+        self,
+        pq: ParsedQuery,
+        cons: Constraints,
+        k: int = SEMANTIC_POOL,
+        notices: list[str] | None = None,
+        *,
+        prefix: bool = True,
+    ) -> SemanticPool | None:
         """The query's ``k`` nearest papers that pass its constraints (filters, exclusions,
         phrases), or None without a semantic side (the reason is appended to ``notices``)."""
         notices = notices if notices is not None else []
@@ -115,17 +122,29 @@ class MeaningSide:
             notices.append(PREPARING_NOTICE)
             return None
         if sem is None:
-            notices.append("Semantic search is unavailable (" + (self._semantic_error or "?")
-                           + "); showing keyword results.")
+            notices.append(
+                "Semantic search is unavailable ("
+                + (self._semantic_error or "?")
+                + "); showing keyword results."
+            )
             return None
         vec = self._query_vector(pq.text)
-        filters_only = Constraints(categories=cons.categories, authors=cons.authors,
-                                   date_from=cons.date_from, date_to=cons.date_to,
-                                   paper_ids=cons.paper_ids, has=cons.has)
+        filters_only = Constraints(
+            categories=cons.categories,
+            authors=cons.authors,
+            date_from=cons.date_from,
+            date_to=cons.date_to,
+            paper_ids=cons.paper_ids,
+            has=cons.has,
+        )
         if filters_only.active and self.lexical.count(filters_only) <= FILTER_CANDIDATES:
             # Few papers pass the filters: rank exactly among them.
-            ids = [p for p, _ in self.lexical.search(ParsedQuery(), filters_only,
-                                                     limit=FILTER_CANDIDATES).hits]
+            ids = [
+                p
+                for p, _ in self.lexical.search(
+                    ParsedQuery(), filters_only, limit=FILTER_CANDIDATES
+                ).hits
+            ]
             if not ids:
                 return SemanticPool([], vec)
             ranked = list(sem.search(vec, k, candidate_ids=ids))
@@ -155,8 +174,9 @@ class MeaningSide:
                 self._query_vectors.popitem(last=False)
         return vec
 
-    def _exact_cosines(self, pool: SemanticPool, lex_hits: Sequence[tuple[str, float]]
-                       ) -> list[tuple[str, float]]:
+    def _exact_cosines(
+        self, pool: SemanticPool, lex_hits: Sequence[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
         """The pool plus the lexical-only candidates with their exact paper cosine."""
         cands = list(pool.hits)
         have = {p for p, _ in pool.hits}
@@ -165,16 +185,18 @@ class MeaningSide:
             cands += self._semantic.search(pool.vector, len(need), candidate_ids=need)
         return cands
 
-    def semantic_scores(self, pool: SemanticPool, lex_hits: Sequence[tuple[str, float]]
-                        ) -> list[tuple[str, float]]:
+    def semantic_scores(
+        self, pool: SemanticPool, lex_hits: Sequence[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
         """Semantic scores of the pool and the lexical candidates: sentence-aware
         (``sentence_scores``) or, with ``sentence_weight`` 0, the exact paper cosine."""
         if self.sentence_weight > 0:
             return self.sentence_scores(pool, lex_hits)
         return sorted(self._exact_cosines(pool, lex_hits), key=lambda kv: (-kv[1], kv[0]))
 
-    def sentence_scores(self, pool: SemanticPool, lex_hits: Sequence[tuple[str, float]]
-                        ) -> list[tuple[str, float]]:
+    def sentence_scores(
+        self, pool: SemanticPool, lex_hits: Sequence[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
         """The pool plus the lexical-only candidates (their exact paper cosine), re-scored
         with the papers' stored sentence vectors (search/sentences.py).
 
@@ -191,8 +213,7 @@ class MeaningSide:
         query = np.asarray(pool.vector, dtype=np.float32)
         query = query / max(float(np.linalg.norm(query)), 1e-12)
         with self.db.engine.connect() as conn:  # plain column reads: no ORM session
-            stored = get_sentence_vectors(conn, self._encoder.model_id,
-                                          [p for p, _ in cands])
+            stored = get_sentence_vectors(conn, self._encoder.model_id, [p for p, _ in cands])
         best = {}
         for pid, vecs in stored.items():
             b = max_sentence_cosine(query, vecs)
@@ -200,10 +221,14 @@ class MeaningSide:
                 best[pid] = b
         return rescore(cands, best, self.sentence_weight)
 
-    def completed_scores(self, pq: ParsedQuery, cons: Constraints,
-                         lex_hits: Sequence[tuple[str, float]], pool: SemanticPool,
-                         prefix: bool = True
-                         ) -> tuple[dict[str, float] | None, dict[str, float] | None]:
+    def completed_scores(
+        self,
+        pq: ParsedQuery,
+        cons: Constraints,
+        lex_hits: Sequence[tuple[str, float]],
+        pool: SemanticPool,
+        prefix: bool = True,
+    ) -> tuple[dict[str, float] | None, dict[str, float] | None]:
         """Real scores of each side's candidates on the other side (score completion):
         BM25 of semantic candidates, cosine of lexical candidates. (None, None) unless
         ``complete_scores`` is on with weighted fusion."""
@@ -215,8 +240,9 @@ class MeaningSide:
         need_lex = [p for p, _ in pool.hits if p not in lex_ids]
         sem_more: dict[str, float] = {}
         if need_sem and self._semantic is not None:
-            sem_more = dict(self._semantic.search(pool.vector, len(need_sem),
-                                                  candidate_ids=need_sem))
+            sem_more = dict(
+                self._semantic.search(pool.vector, len(need_sem), candidate_ids=need_sem)
+            )
         lex_more = self.lexical.score_ids(pq, cons, need_lex, prefix=prefix)
         return lex_more, sem_more
 

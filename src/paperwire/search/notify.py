@@ -48,13 +48,19 @@ def papers_changed(settings: Settings, db: Database, paper_ids: Sequence[str]) -
             # a submission, waiting; the background embedder catches up once the model exists.
             encoder = get_encoder(settings, export=False)
         except ModelNotReady:
-            log.info("the embedding model is not prepared yet; %d changed papers will be "
-                     "embedded when it is", len(ids))
+            log.info(
+                "the embedding model is not prepared yet; %d changed papers will be "
+                "embedded when it is",
+                len(ids),
+            )
             return None
         written = embed_pending(settings, db, ids=ids, encoder=encoder)
     except Exception as exc:  # noqa: BLE001 - search trouble must not fail an import
-        log.warning("could not embed %d changed papers now (%s); the background embedder "
-                    "will retry", len(ids), exc)
+        log.warning(
+            "could not embed %d changed papers now (%s); the background embedder will retry",
+            len(ids),
+            exc,
+        )
         return None
     if written:
         from paperwire.search.semantic import mark_open_indexes_dirty

@@ -51,8 +51,13 @@ def _quantize_dynamic(fp32: Path, target: Path) -> None:
     level = root.level
     root.setLevel(logging.WARNING)  # the quantizer logs one INFO line per tensor
     try:
-        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8,
-                         per_channel=True, op_types_to_quantize=["MatMul"])
+        quantize_dynamic(
+            str(fp32),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
     finally:
         root.setLevel(level)
 
@@ -61,14 +66,16 @@ def _export_with_torch(spec, fp32: Path) -> None:
     """Trace a model bert_onnx cannot build with torch.onnx (needs the torch extra)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    torch = require_extra("torch", "torch", f"exporting {spec.path} (not a plain BERT with "
-                          "safetensors weights)")
+    torch = require_extra(
+        "torch", "torch", f"exporting {spec.path} (not a plain BERT with safetensors weights)"
+    )
     require_extra("transformers", "torch", f"exporting {spec.path}")
     from transformers import AutoModel
 
     try:
-        model = AutoModel.from_pretrained(str(spec.path), local_files_only=True,
-                                          attn_implementation="eager")
+        model = AutoModel.from_pretrained(
+            str(spec.path), local_files_only=True, attn_implementation="eager"
+        )
     except Exception as exc:  # noqa: BLE001
         raise PaperwireError(f"cannot load {spec.path} with transformers: {exc}") from exc
     model.eval()
@@ -103,6 +110,14 @@ def _export_with_torch(spec, fp32: Path) -> None:
     axes["embedding"] = {0: "batch"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper, args, str(fp32), input_names=names,
-                          output_names=["embedding"], dynamic_axes=axes, opset_version=OPSET,
-                          do_constant_folding=True, dynamo=False)
+        torch.onnx.export(
+            wrapper,
+            args,
+            str(fp32),
+            input_names=names,
+            output_names=["embedding"],
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )

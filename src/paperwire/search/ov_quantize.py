@@ -41,8 +41,9 @@ def calibration_texts() -> list[str]:
     return texts
 
 
-def calibration_feeds(tokenizer_path: Path, max_length: int,
-                      input_names: list[str]) -> list[dict[str, np.ndarray]]:
+def calibration_feeds(
+    tokenizer_path: Path, max_length: int, input_names: list[str]
+) -> list[dict[str, np.ndarray]]:
     """Model inputs for the calibration texts: runs of similar length, padded per run."""
     from tokenizers import Tokenizer
 
@@ -54,8 +55,9 @@ def calibration_feeds(tokenizer_path: Path, max_length: int,
     pad = tokenizer.token_to_id("[PAD]") or 0
     encodings = [e.ids for e in tokenizer.encode_batch(calibration_texts())]
     feeds = []
-    for run in plan_batches([len(e) for e in encodings], CALIBRATION_TEXTS_PER_RUN,
-                            CALIBRATION_TOKEN_BUDGET):
+    for run in plan_batches(
+        [len(e) for e in encodings], CALIBRATION_TEXTS_PER_RUN, CALIBRATION_TOKEN_BUDGET
+    ):
         feed = run_inputs(encodings, run, pad)
         feeds.append({name: feed[name] for name in input_names})
     return feeds
@@ -86,16 +88,16 @@ class _Counted:
             self.progress(min(0.99, self.used / self.total))
 
 
-def quantize_for_openvino(fp32_onnx: Path, target_xml: Path, *, tokenizer_path: Path,
-                          max_length: int, progress=None) -> None:
+def quantize_for_openvino(
+    fp32_onnx: Path, target_xml: Path, *, tokenizer_path: Path, max_length: int, progress=None
+) -> None:
     """Write an int8 OpenVINO model (``target_xml`` + its .bin) quantized from ``fp32_onnx``;
     ``progress(fraction)`` (0..1), when given, follows the work."""
     import nncf
     import openvino as ov
 
     model = ov.Core().read_model(str(fp32_onnx))
-    feeds = calibration_feeds(tokenizer_path, max_length,
-                              [i.get_any_name() for i in model.inputs])
+    feeds = calibration_feeds(tokenizer_path, max_length, [i.get_any_name() for i in model.inputs])
     source = _Counted(feeds, progress) if progress is not None else feeds
     nncf_log = logging.getLogger("nncf")
     level = nncf_log.level
@@ -103,10 +105,13 @@ def quantize_for_openvino(fp32_onnx: Path, target_xml: Path, *, tokenizer_path: 
     try:
         # TRANSFORMER keeps the patterns int8 hurts (layer norms, softmax inputs) in float;
         # MIXED: symmetric weights, asymmetric activations (GELU output is not centred).
-        quantized = nncf.quantize(model, nncf.Dataset(source),
-                                  model_type=nncf.ModelType.TRANSFORMER,
-                                  preset=nncf.QuantizationPreset.MIXED,
-                                  subset_size=len(feeds))
+        quantized = nncf.quantize(
+            model,
+            nncf.Dataset(source),
+            model_type=nncf.ModelType.TRANSFORMER,
+            preset=nncf.QuantizationPreset.MIXED,
+            subset_size=len(feeds),
+        )
     finally:
         nncf_log.setLevel(level)
     ov.save_model(quantized, str(target_xml))

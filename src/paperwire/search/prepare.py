@@ -86,8 +86,9 @@ class ProgressLine:
         if self.tty:
             # Redrawn in place at most once a second; not during the first seconds, when
             # `serve` prints its own start-up lines (they would land on this line).
-            if fraction < 1.0 and (now - self._last_draw < 1.0
-                                   or now - self.started < TTY_QUIET_SECONDS):
+            if fraction < 1.0 and (
+                now - self._last_draw < 1.0 or now - self.started < TTY_QUIET_SECONDS
+            ):
                 return
             self._last_draw = now
             self.stream.write("\r\033[K" + text)
@@ -155,10 +156,14 @@ def run(settings, console) -> bool:
     except Exception as exc:  # noqa: BLE001 - said once, in words; details in the log
         log.exception("preparing the embedding model failed")
         failed.write_text(f"{exc}\n")
-        line.finish(f"Preparing semantic search failed: {exc} (details in {models / LOG_FILE});"
-                    " search stays keyword-only until the next start.")
+        line.finish(
+            f"Preparing semantic search failed: {exc} (details in {models / LOG_FILE});"
+            " search stays keyword-only until the next start."
+        )
         return False
-    line.finish(f"Semantic search is ready (prepared in {_fmt_duration(time.monotonic() - started)}).")
+    line.finish(
+        f"Semantic search is ready (prepared in {_fmt_duration(time.monotonic() - started)})."
+    )
     return True
 
 
@@ -177,8 +182,9 @@ def main() -> int:
     os.dup2(logfile.fileno(), 1)
     os.dup2(logfile.fileno(), 2)
     sys.stdout = sys.stderr = logfile
-    logging.basicConfig(stream=logfile, level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=logfile, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         _hold_for_tests()
         return 0 if run(settings, console) else 1

@@ -78,17 +78,35 @@ import re
 from dataclasses import dataclass, field
 
 FIELD_ALIASES = {
-    "author": "author", "authors": "author", "au": "author",
-    "cat": "cat", "category": "cat", "categories": "cat",
-    "after": "after", "since": "after", "from": "after",
-    "before": "before", "until": "before",
+    "author": "author",
+    "authors": "author",
+    "au": "author",
+    "cat": "cat",
+    "category": "cat",
+    "categories": "cat",
+    "after": "after",
+    "since": "after",
+    "from": "after",
+    "before": "before",
+    "until": "before",
     "has": "has",
 }
 # has: values: the link kinds of records/links.py, and a few words people use for them.
-HAS_KINDS = {"code": "code", "github": "code", "repo": "code", "model": "model",
-             "weights": "model", "dataset": "dataset", "data": "dataset", "demo": "demo",
-             "space": "demo", "project": "project", "page": "project", "website": "project",
-             "video": "video"}
+HAS_KINDS = {
+    "code": "code",
+    "github": "code",
+    "repo": "code",
+    "model": "model",
+    "weights": "model",
+    "dataset": "dataset",
+    "data": "dataset",
+    "demo": "demo",
+    "space": "demo",
+    "project": "project",
+    "page": "project",
+    "website": "project",
+    "video": "video",
+}
 
 _FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z_-]*):(.*)$", re.S)
 _CATEGORY_RE = re.compile(r"^[a-z0-9.\-*]+$")
@@ -121,8 +139,15 @@ class ParsedQuery:
 
     @property
     def has_filters(self) -> bool:
-        return bool(self.authors or self.categories or self.date_from or self.date_to
-                    or self.excluded_terms or self.excluded_phrases or self.has)
+        return bool(
+            self.authors
+            or self.categories
+            or self.date_from
+            or self.date_to
+            or self.excluded_terms
+            or self.excluded_phrases
+            or self.has
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -158,14 +183,15 @@ def _tokenize(raw: str) -> tuple[list[tuple[str, str, bool]], list[str]]:
         if at_quote and (prefix in ("", "-") or prefix.endswith(":")):
             end = raw.find('"', j + 1)
             if end == -1:
-                notices.append("Unbalanced quote: the words after it were searched as "
-                               "separate words.")
-                words = raw[j + 1:].split()
+                notices.append(
+                    "Unbalanced quote: the words after it were searched as separate words."
+                )
+                words = raw[j + 1 :].split()
                 if prefix and words:
                     parts.append((prefix, words.pop(0), False))
                 parts.extend(("", w, False) for w in words)
                 break
-            parts.append((prefix, raw[j + 1:end], True))
+            parts.append((prefix, raw[j + 1 : end], True))
             i = end + 1
             continue
         if prefix:
@@ -253,8 +279,10 @@ def parse_query(raw: str | None) -> ParsedQuery:
         canonical = FIELD_ALIASES.get(name.lower())
         value = value.strip()
         if canonical is None:
-            notices.append(f"Unknown field '{name}:' \u2014 searched '{name} {value}'".rstrip()
-                           + " as words. Fields: author:, cat:, after:, before:, has:.")
+            notices.append(
+                f"Unknown field '{name}:' \u2014 searched '{name} {value}'".rstrip()
+                + " as words. Fields: author:, cat:, after:, before:, has:."
+            )
             add_words(name, False, negative)
             add_words(value, quoted, negative)
             continue
@@ -262,8 +290,7 @@ def parse_query(raw: str | None) -> ParsedQuery:
             notices.append(f"'-{name}:' (excluding by a field) is not supported; ignored.")
             continue
         if not value:
-            example = {"author": "hinton", "cat": "cs.CL", "has": "code"}.get(canonical,
-                                                                               "2024-05")
+            example = {"author": "hinton", "cat": "cs.CL", "has": "code"}.get(canonical, "2024-05")
             notices.append(f"'{name}:' needs a value (e.g. {name}:{example}); ignored.")
             continue
         if canonical == "author":
@@ -276,8 +303,10 @@ def parse_query(raw: str | None) -> ParsedQuery:
                 if kind in HAS_KINDS:
                     has.append(HAS_KINDS[kind])
                 else:
-                    notices.append(f"'has:{kind[:40]}' is not a kind of link (use code, model, "
-                                   "dataset, demo, project or video); ignored.")
+                    notices.append(
+                        f"'has:{kind[:40]}' is not a kind of link (use code, model, "
+                        "dataset, demo, project or video); ignored."
+                    )
         elif canonical == "cat":
             for cat in value.lower().split(","):
                 cat = cat.strip()
@@ -286,16 +315,22 @@ def parse_query(raw: str | None) -> ParsedQuery:
                 if _CATEGORY_RE.match(cat):
                     categories.append(cat)
                 else:
-                    notices.append(f"'{cat}' is not a category name (e.g. cs.CL, q-bio.*); "
-                                   "ignored.")
+                    notices.append(
+                        f"'{cat}' is not a category name (e.g. cs.CL, q-bio.*); ignored."
+                    )
         else:
             date = _parse_date(value, upper=canonical == "before")
-            if date is None and canonical == "before" and _DATE_RE.match(value) \
-                    and _parse_date(value, upper=False) == dt.date.min:
+            if (
+                date is None
+                and canonical == "before"
+                and _DATE_RE.match(value)
+                and _parse_date(value, upper=False) == dt.date.min
+            ):
                 notices.append(f"'{name}:{value}' is before any date; ignored.")
             elif date is None:
-                notices.append(f"'{name}:{value}' is not a date (use YYYY, YYYY-MM or "
-                               "YYYY-MM-DD); ignored.")
+                notices.append(
+                    f"'{name}:{value}' is not a date (use YYYY, YYYY-MM or YYYY-MM-DD); ignored."
+                )
             elif canonical == "after":
                 date_from = date if date_from is None else max(date_from, date)
             else:
@@ -304,9 +339,15 @@ def parse_query(raw: str | None) -> ParsedQuery:
     if date_from and date_to and date_from > date_to:
         notices.append("The date range is empty (after: is later than before:).")
     return ParsedQuery(
-        raw=raw, terms=tuple(dict.fromkeys(terms)), phrases=tuple(dict.fromkeys(phrases)),
+        raw=raw,
+        terms=tuple(dict.fromkeys(terms)),
+        phrases=tuple(dict.fromkeys(phrases)),
         excluded_terms=tuple(dict.fromkeys(ex_terms)),
         excluded_phrases=tuple(dict.fromkeys(ex_phrases)),
-        authors=tuple(dict.fromkeys(authors)), categories=tuple(dict.fromkeys(categories)),
-        date_from=date_from, date_to=date_to, notices=tuple(notices),
-        has=tuple(dict.fromkeys(has)))
+        authors=tuple(dict.fromkeys(authors)),
+        categories=tuple(dict.fromkeys(categories)),
+        date_from=date_from,
+        date_to=date_to,
+        notices=tuple(notices),
+        has=tuple(dict.fromkeys(has)),
+    )

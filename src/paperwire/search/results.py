@@ -92,11 +92,16 @@ def build_hits(db: Any, pq: ParsedQuery, ranking: Ranking) -> list[SearchHit]:
         title = paper.title or ""
         abstract = " ".join((paper.abstract or "").split())
         t_spans, a_spans = hl.spans(title), hl.spans(abstract)
-        hits.append(SearchHit(
-            paper_id=pid, paper=paper, score=float(score),
-            snippet_html=snippet_html(abstract, hl, spans=a_spans, collapsed=True),
-            title_html=title_html(title, hl, spans=t_spans),
-            highlights=matched_words([title, abstract], hl, [t_spans, a_spans]),
-            matched_by=set(ranking.matched_by.get(pid, set())),
-            similarity=ranking.similarity.get(pid)))
+        hits.append(
+            SearchHit(
+                paper_id=pid,
+                paper=paper,
+                score=float(score),
+                snippet_html=snippet_html(abstract, hl, spans=a_spans, collapsed=True),
+                title_html=title_html(title, hl, spans=t_spans),
+                highlights=matched_words([title, abstract], hl, [t_spans, a_spans]),
+                matched_by=set(ranking.matched_by.get(pid, set())),
+                similarity=ranking.similarity.get(pid),
+            )
+        )
     return hits

@@ -29,7 +29,7 @@ Ranked = list[tuple[str, float]]
 def _ts(value: dt.datetime | None) -> float:
     """Sort key of a publication time (unknown dates last, as in the index)."""
     if value is None:
-        return -float(2 ** 62)
+        return -float(2**62)
     return value.replace(tzinfo=dt.UTC).timestamp()
 
 
@@ -38,13 +38,13 @@ class ResultSet:
     db: object
     pq: ParsedQuery
     cons: Constraints
-    lexical: LexicalIndex | None       # None: meaning only (semantic mode)
+    lexical: LexicalIndex | None  # None: meaning only (semantic mode)
     prefix: bool = True
     floor: float = 0.0
-    meaning: dict[str, float] = field(default_factory=dict)      # S: id -> similarity
-    similarity: dict[str, float] = field(default_factory=dict)   # every similarity computed
-    keyword_known: set[str] = field(default_factory=set)         # ids known to be in K
-    head: Ranked | None = None        # hybrid: the fused best papers (members only)
+    meaning: dict[str, float] = field(default_factory=dict)  # S: id -> similarity
+    similarity: dict[str, float] = field(default_factory=dict)  # every similarity computed
+    keyword_known: set[str] = field(default_factory=set)  # ids known to be in K
+    head: Ranked | None = None  # hybrid: the fused best papers (members only)
     lexical_total: int | None = None  # |K|; None: taken from the first keyword search
     exact: bool = True
 
@@ -121,11 +121,13 @@ class ResultSet:
         with self.db.session() as session:
             keys = sort_keys(session, [p for p, _ in keyword] + extra)
         pub = {pid: _ts(k[1]) for pid, k in keys.items()}
-        extra_sorted = sorted(extra, key=lambda p: (-pub.get(p, -float(2 ** 62)), p))
+        extra_sorted = sorted(extra, key=lambda p: (-pub.get(p, -float(2**62)), p))
         # heapq.merge is stable: on equal dates the keyword part comes first.
-        merged = heapq.merge([(-pub.get(p, -float(2 ** 62)), 0, p) for p, _ in keyword],
-                             [(-pub.get(p, -float(2 ** 62)), 1, p) for p in extra_sorted],
-                             key=lambda t: t[0])
+        merged = heapq.merge(
+            [(-pub.get(p, -float(2**62)), 0, p) for p, _ in keyword],
+            [(-pub.get(p, -float(2**62)), 1, p) for p in extra_sorted],
+            key=lambda t: t[0],
+        )
         out = []
         for _, _, pid in merged:
             out.append((pid, self.meaning.get(pid, 0.0)))

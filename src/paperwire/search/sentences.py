@@ -32,10 +32,12 @@ MAX_SENTENCES = 24
 MAX_WORDS = 80
 
 # Words after which a full stop does not end a sentence (lower-cased, without the dot).
-ABBREVIATIONS = frozenset("""
+ABBREVIATIONS = frozenset(
+    """
 e.g i.e et al cf vs viz approx resp fig figs eq eqs ref refs sec secs tab no nos vol
 ch dr mr mrs ms prof st inc ltd co jr sr ca est min max avg sd std incl corr suppl
-""".split())
+""".split()
+)
 
 _WS = re.compile(r"\s+")
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\\(.*?\\\)|\\\[.*?\\\]")
@@ -71,11 +73,12 @@ def _cap_words(sentence: str, max_words: int) -> list[str]:
     words = sentence.split(" ")
     if len(words) <= max_words:
         return [sentence]
-    return [" ".join(words[i:i + max_words]) for i in range(0, len(words), max_words)]
+    return [" ".join(words[i : i + max_words]) for i in range(0, len(words), max_words)]
 
 
-def split_sentences(abstract: str | None, *, max_sentences: int = MAX_SENTENCES,
-                    max_words: int = MAX_WORDS) -> list[str]:
+def split_sentences(
+    abstract: str | None, *, max_sentences: int = MAX_SENTENCES, max_words: int = MAX_WORDS
+) -> list[str]:
     """The sentences of an abstract (see the module invariants)."""
     text = _WS.sub(" ", abstract or "").strip()
     if not text:
@@ -97,13 +100,13 @@ def split_sentences(abstract: str | None, *, max_sentences: int = MAX_SENTENCES,
     return out[:max_sentences]
 
 
-def sentence_texts(title: str | None, abstract: str | None, *,
-                   max_sentences: int = MAX_SENTENCES) -> list[str]:
-    """"Title. Sentence" for every sentence of the abstract (none without an abstract)."""
+def sentence_texts(
+    title: str | None, abstract: str | None, *, max_sentences: int = MAX_SENTENCES
+) -> list[str]:
+    """ "Title. Sentence" for every sentence of the abstract (none without an abstract)."""
     from paperwire.search.embed import paper_text
 
-    return [paper_text(title, s)
-            for s in split_sentences(abstract, max_sentences=max_sentences)]
+    return [paper_text(title, s) for s in split_sentences(abstract, max_sentences=max_sentences)]
 
 
 def max_sentence_cosine(query: np.ndarray, vectors: np.ndarray) -> float | None:
@@ -113,8 +116,9 @@ def max_sentence_cosine(query: np.ndarray, vectors: np.ndarray) -> float | None:
     return float(np.max(vectors @ query))
 
 
-def rescore(candidates: Sequence[tuple[str, float]], best: Mapping[str, float],
-            weight: float) -> list[tuple[str, float]]:
+def rescore(
+    candidates: Sequence[tuple[str, float]], best: Mapping[str, float], weight: float
+) -> list[tuple[str, float]]:
     """(paper, cos) -> (paper, (cos + weight * best sentence cos) / (1 + weight)), best first.
 
     A paper missing from ``best`` keeps its paper cosine (not embedded with sentences yet).
@@ -127,5 +131,12 @@ def rescore(candidates: Sequence[tuple[str, float]], best: Mapping[str, float],
     return sorted(out, key=lambda kv: (-kv[1], kv[0]))
 
 
-__all__ = ["MAX_SENTENCES", "MAX_WORDS", "ABBREVIATIONS", "split_sentences", "sentence_texts",
-           "max_sentence_cosine", "rescore"]
+__all__ = [
+    "MAX_SENTENCES",
+    "MAX_WORDS",
+    "ABBREVIATIONS",
+    "split_sentences",
+    "sentence_texts",
+    "max_sentence_cosine",
+    "rescore",
+]

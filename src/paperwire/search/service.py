@@ -75,7 +75,7 @@ MODES = ("hybrid", "lexical", "semantic")
 SORTS = ("relevance", "newest", "upvotes")
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000
-POOL = 100            # lexical candidates fused with the semantic ones (the fused head)
+POOL = 100  # lexical candidates fused with the semantic ones (the fused head)
 
 __all__ = [
     "ParsedQuery",
@@ -91,10 +91,17 @@ __all__ = [
 
 
 class SearchService(MeaningSide):
-    def __init__(self, settings: Any, db: Any, *,
-                 fusion_params: fusion.FusionParams | None = None, background: bool = True,
-                 lexical: LexicalIndex | None = None, semantic: Any = None,
-                 encoder: Any = None) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        db: Any,
+        *,
+        fusion_params: fusion.FusionParams | None = None,
+        background: bool = True,
+        lexical: LexicalIndex | None = None,
+        semantic: Any = None,
+        encoder: Any = None,
+    ) -> None:
         """``lexical``, ``semantic`` and ``encoder`` may be handed in (benchmarks serve a
         synthetic vector index this way); by default the lexical index is opened here and the
         semantic side lazily, by ``semantic()``, once the model is ready. ``semantic`` and
@@ -104,7 +111,8 @@ class SearchService(MeaningSide):
         self.settings = settings
         self.db = db
         self.fusion_params = fusion_params or fusion.FusionParams(
-            "weighted", alpha=settings.hybrid_alpha, lexical_floor=settings.hybrid_lexical_floor)
+            "weighted", alpha=settings.hybrid_alpha, lexical_floor=settings.hybrid_lexical_floor
+        )
         # lam of the sentence re-scoring (search/sentences.py); 0 turns it off.
         self.sentence_weight = max(0.0, float(settings.sentence_weight))
         # Score completion measured no gain on SciFact train (bench/relevance.py) and costs a
@@ -120,8 +128,9 @@ class SearchService(MeaningSide):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if background:
-            self._thread = threading.Thread(target=self._refresher, name="pw-search-refresh",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._refresher, name="pw-search-refresh", daemon=True
+            )
             self._thread.start()
 
     # ---- background upkeep -----------------------------------------------------------------
@@ -142,19 +151,44 @@ class SearchService(MeaningSide):
                     log.exception("semantic index refresh failed")
 
     # ---- ranking ---------------------------------------------------------------------------
-    def rank(self, query: str | ParsedQuery, *, mode: str = "hybrid", sort: str = "relevance",
-             filters: SearchFilters | None = None, limit: int = 20, offset: int = 0,
-             prefix: bool = True, min_similarity: float | None = None
-             ) -> tuple[ParsedQuery, Ranking]:
+    def rank(
+        self,
+        query: str | ParsedQuery,
+        *,
+        mode: str = "hybrid",
+        sort: str = "relevance",
+        filters: SearchFilters | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        prefix: bool = True,
+        min_similarity: float | None = None,
+    ) -> tuple[ParsedQuery, Ranking]:
         """Ranked paper ids (no rows loaded). ``search`` builds pages from this."""
         # One read of the not-yet-indexed papers serves every index call of this ranking.
         with self.lexical.shared_delta():
-            return self._rank(query, mode=mode, sort=sort, filters=filters, limit=limit,
-                              offset=offset, prefix=prefix, min_similarity=min_similarity)
+            return self._rank(
+                query,
+                mode=mode,
+                sort=sort,
+                filters=filters,
+                limit=limit,
+                offset=offset,
+                prefix=prefix,
+                min_similarity=min_similarity,
+            )
 
-    def _rank(self, query: str | ParsedQuery, *, mode: str, sort: str,
-              filters: SearchFilters | None, limit: int, offset: int, prefix: bool,
-              min_similarity: float | None = None) -> tuple[ParsedQuery, Ranking]:
+    def _rank(
+        self,
+        query: str | ParsedQuery,
+        *,
+        mode: str,
+        sort: str,
+        filters: SearchFilters | None,
+        limit: int,
+        offset: int,
+        prefix: bool,
+        min_similarity: float | None = None,
+    ) -> tuple[ParsedQuery, Ranking]:
         if mode not in MODES:
             raise BadInput(f"unknown search mode {mode!r} (use one of {', '.join(MODES)})")
         if sort not in SORTS:
@@ -168,8 +202,10 @@ class SearchService(MeaningSide):
         cons = merge(pq, filters)
         notices = list(pq.notices)
         if not pq.has_text and not cons.active:
-            notices.append("Type some words to search for (e.g. seq2seq, "
-                           "\"protein folding\", author:hinton, cat:cs.CL).")
+            notices.append(
+                "Type some words to search for (e.g. seq2seq, "
+                '"protein folding", author:hinton, cat:cs.CL).'
+            )
             return pq, Ranking([], 0, {}, notices)
         if pq.has_text and not compile_query(pq, cons, prefix=prefix).has_text:
             notices.append("The query has only very common words; nothing to rank by.")
@@ -177,19 +213,34 @@ class SearchService(MeaningSide):
         rs = self._result_set(pq, cons, mode, floor, prefix, notices)
         n = offset + limit + 1  # one more: whether a next page exists
         ordered = {"relevance": rs.relevance, "newest": rs.newest, "upvotes": rs.upvotes}[sort](n)
-        page = ordered[offset:offset + limit]
-        return pq, Ranking(page, rs.total, {p: rs.matched_by(p) for p, _ in page}, notices,
-                           total_is_estimate=not rs.exact, has_more=len(ordered) > offset + limit,
-                           similarity={p: rs.similarity[p] for p, _ in page
-                                       if p in rs.similarity})
+        page = ordered[offset : offset + limit]
+        return pq, Ranking(
+            page,
+            rs.total,
+            {p: rs.matched_by(p) for p, _ in page},
+            notices,
+            total_is_estimate=not rs.exact,
+            has_more=len(ordered) > offset + limit,
+            similarity={p: rs.similarity[p] for p, _ in page if p in rs.similarity},
+        )
 
-    def _result_set(self, pq: ParsedQuery, cons: Constraints, mode: str, floor: float,
-                    prefix: bool, notices: list[str]) -> ResultSet:
+    def _result_set(
+        self,
+        pq: ParsedQuery,
+        cons: Constraints,
+        mode: str,
+        floor: float,
+        prefix: bool,
+        notices: list[str],
+    ) -> ResultSet:
         """The query's result set (search/resultset.py): the keyword part from the lexical
         index, the meaning part from the nearest papers at or above the floor."""
         rs = ResultSet(self.db, pq, cons, self.lexical, prefix=prefix, floor=floor)
-        pool = (self.semantic_pool(pq, cons, SEMANTIC_POOL, notices, prefix=prefix)
-                if mode != "lexical" and pq.has_text else None)
+        pool = (
+            self.semantic_pool(pq, cons, SEMANTIC_POOL, notices, prefix=prefix)
+            if mode != "lexical" and pq.has_text
+            else None
+        )
         if pool is None:  # keywords only (lexical mode, no words, or no semantic side)
             return rs  # |K| comes with the first page's search
         if mode == "semantic":
@@ -205,8 +256,9 @@ class SearchService(MeaningSide):
         scored = self.semantic_scores(pool, lex.hits)
         rs.similarity = {p: _similarity(s) for p, s in scored}
         sem_ids = {p for p, _ in pool.hits}
-        rs.meaning = {p: rs.similarity[p] for p in sem_ids
-                      if p in rs.similarity and rs.similarity[p] >= floor}
+        rs.meaning = {
+            p: rs.similarity[p] for p in sem_ids if p in rs.similarity and rs.similarity[p] >= floor
+        }
         # Semantic candidates in the keyword set (decided with the pool, by the index).
         found = {p for p in sem_ids if p not in lex_ids and p in pool.keyword}
         rs.keyword_known |= found
@@ -217,22 +269,41 @@ class SearchService(MeaningSide):
             fused = fusion.fuse(lex.hits, scored, self.fusion_params)
         else:
             lex_more, sem_more = self.completed_scores(pq, cons, lex.hits, pool, prefix)
-            fused = fusion.fuse(lex.hits, pool.hits, self.fusion_params,
-                                lexical_more=lex_more, semantic_more=sem_more)
+            fused = fusion.fuse(
+                lex.hits,
+                pool.hits,
+                self.fusion_params,
+                lexical_more=lex_more,
+                semantic_more=sem_more,
+            )
         # Ranked like before, but only members: nearest papers below the floor that match no
         # keyword are not results.
         rs.head = [(p, s) for p, s in fused if p in keyword_sem or p in rs.meaning]
         return rs
 
     # ---- pages -----------------------------------------------------------------------------
-    def search(self, query: str | ParsedQuery, *, mode: str = "hybrid",
-               sort: str = "relevance", filters: SearchFilters | None = None,
-               limit: int = 20, offset: int = 0,
-               min_similarity: float | None = None) -> SearchResponse:
+    def search(
+        self,
+        query: str | ParsedQuery,
+        *,
+        mode: str = "hybrid",
+        sort: str = "relevance",
+        filters: SearchFilters | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        min_similarity: float | None = None,
+    ) -> SearchResponse:
         """One page of the result set of ``query`` (see the module docstring)."""
         floor = self._floor(min_similarity)
-        pq, ranking = self.rank(query, mode=mode, sort=sort, filters=filters, limit=limit,
-                                offset=offset, min_similarity=floor)
+        pq, ranking = self.rank(
+            query,
+            mode=mode,
+            sort=sort,
+            filters=filters,
+            limit=limit,
+            offset=offset,
+            min_similarity=floor,
+        )
         hits = build_hits(self.db, pq, ranking)
         effective_mode = mode
         if mode != "lexical" and self._semantic is None and pq.has_text:
@@ -244,11 +315,18 @@ class SearchService(MeaningSide):
 
             extra, suggestions = empty_result_help(self.lexical, pq, effective_mode)
             notices += extra
-        return SearchResponse(hits=hits, total=ranking.total, query=pq,
-                              notices=notices, mode=effective_mode,
-                              total_is_estimate=ranking.total_is_estimate, sort=sort,
-                              has_more=ranking.has_more, suggestions=suggestions,
-                              similarity_floor=floor)
+        return SearchResponse(
+            hits=hits,
+            total=ranking.total,
+            query=pq,
+            notices=notices,
+            mode=effective_mode,
+            total_is_estimate=ranking.total_is_estimate,
+            sort=sort,
+            has_more=ranking.has_more,
+            suggestions=suggestions,
+            similarity_floor=floor,
+        )
 
     def _floor(self, min_similarity: float | None) -> float:
         """The similarity floor of one call: ``min_similarity`` or the setting."""
@@ -272,13 +350,19 @@ class SearchService(MeaningSide):
                 raise NotFound(f"no paper with id {paper_id!r}")
         sem = self.semantic()
         if sem is None:
-            raise SemanticUnavailable("similar papers need semantic search, which is "
-                                      "unavailable: "
-                                      + (self._semantic_error or PREPARING_NOTICE),
-                                      preparing=self._semantic_error is None)
+            raise SemanticUnavailable(
+                "similar papers need semantic search, which is "
+                "unavailable: " + (self._semantic_error or PREPARING_NOTICE),
+                preparing=self._semantic_error is None,
+            )
         ranked = [(p, s) for p, s in sem.similar(paper_id, limit + 1) if p != paper_id][:limit]
-        ranking = Ranking(ranked, len(ranked), {p: {"semantic"} for p, _ in ranked}, [],
-                          similarity={p: _similarity(sc) for p, sc in ranked})
+        ranking = Ranking(
+            ranked,
+            len(ranked),
+            {p: {"semantic"} for p, _ in ranked},
+            [],
+            similarity={p: _similarity(sc) for p, sc in ranked},
+        )
         return build_hits(self.db, ParsedQuery(), ranking)
 
     def close(self) -> None:

@@ -37,8 +37,9 @@ class Highlighter:
         stem_set, prefix_tuple = frozenset(stems), tuple(prefixes)
         firsts = frozenset(w[0] for w in (*stem_set, *prefix_tuple) if w)
         ascii_firsts = "".join(sorted(c for c in firsts if c in _ASCII_ALNUM))
-        candidates = (re.compile(r"(?<![a-z0-9])[" + ascii_firsts + r"][a-z0-9]*")
-                      if ascii_firsts else None)
+        candidates = (
+            re.compile(r"(?<![a-z0-9])[" + ascii_firsts + r"][a-z0-9]*") if ascii_firsts else None
+        )
         return cls(stem_set, prefix_tuple, firsts, _ascii_candidates=candidates)
 
     def spans(self, text: str) -> list[tuple[int, int]]:
@@ -51,8 +52,11 @@ class Highlighter:
         # per-token filter, so this equals analyzing the text with the stem chain).
         stems, prefixes = self.stems, self.prefixes
         stem_of = analyzer.stem_of_word
-        return [(start, end) for word, start, end in analyzer.word_spans(text)
-                if (prefixes and word.startswith(prefixes)) or (stems and stem_of(word) in stems)]
+        return [
+            (start, end)
+            for word, start, end in analyzer.word_spans(text)
+            if (prefixes and word.startswith(prefixes)) or (stems and stem_of(word) in stems)
+        ]
 
     def _matches(self, word: str) -> bool:
         if len(word) >= analyzer.MAX_TOKEN_CHARS:
@@ -116,8 +120,13 @@ def title_html(text: str, hl: Highlighter, spans: Spans | None = None) -> str:
     return mark(text, hl.spans(text) if spans is None else spans)
 
 
-def snippet_html(text: str, hl: Highlighter, max_chars: int = SNIPPET_CHARS,
-                 spans: Spans | None = None, collapsed: bool = False) -> str:
+def snippet_html(
+    text: str,
+    hl: Highlighter,
+    max_chars: int = SNIPPET_CHARS,
+    spans: Spans | None = None,
+    collapsed: bool = False,
+) -> str:
     """The window of ``text`` (about ``max_chars``) with the most distinct matched words.
     ``spans``: precomputed ``hl.spans(text)`` of the whitespace-collapsed text;
     ``collapsed``: ``text`` is already whitespace-collapsed (not done again)."""
@@ -150,8 +159,9 @@ def snippet_html(text: str, hl: Highlighter, max_chars: int = SNIPPET_CHARS,
     return ("\u2026" if start > 0 else "") + body + ("\u2026" if end < len(text) else "")
 
 
-def matched_words(texts: list[str], hl: Highlighter,
-                  spans_list: list[Spans] | None = None) -> list[str]:
+def matched_words(
+    texts: list[str], hl: Highlighter, spans_list: list[Spans] | None = None
+) -> list[str]:
     """Distinct matched words (lowercased), in order of first appearance."""
     seen: dict[str, None] = {}
     for i, text in enumerate(texts):

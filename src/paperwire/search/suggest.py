@@ -30,8 +30,7 @@ def edit_distance(a: str, b: str) -> int:
         cur = [i] + [0] * len(b)
         for j, cb in enumerate(b, 1):
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            if (prev2 is not None and i > 1 and j > 1 and ca == b[j - 2]
-                    and a[i - 2] == cb):
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 cur[j] = min(cur[j], prev2[j - 2] + 1)
         prev2, prev = prev, cur
     return prev[-1]
@@ -74,11 +73,14 @@ def empty_result_help(lexical, pq: ParsedQuery, mode: str) -> tuple[list[str], l
     """(notices, suggested queries) for a query whose result set is empty."""
     words = [w for t in pq.terms for w in analyzer.words(t)]
     missing = [w for w in words if w not in analyzer.stopwords()]
-    how = "no paper contains" if mode == "lexical" else \
-        "no paper contains or is close in meaning to"
+    how = (
+        "no paper contains" if mode == "lexical" else "no paper contains or is close in meaning to"
+    )
     shown = " ".join(pq.terms + tuple(f'"{p}"' for p in pq.phrases))
-    notices = [f"Nothing matched: {how} \u201c{shown}\u201d"
-               + (" with the filters given." if pq.has_filters else ".")]
+    notices = [
+        f"Nothing matched: {how} \u201c{shown}\u201d"
+        + (" with the filters given." if pq.has_filters else ".")
+    ]
     suggestions: list[str] = []
     raw = pq.raw
     for word in dict.fromkeys(missing):
@@ -89,8 +91,9 @@ def empty_result_help(lexical, pq: ParsedQuery, mode: str) -> tuple[list[str], l
         except Exception:  # noqa: BLE001 - a suggestion is a nicety, never an error
             near = None
         if near:
-            fixed = re.sub(rf"(?i)(?<![0-9A-Za-z]){re.escape(word)}(?![0-9A-Za-z])",
-                           near, raw, count=1)
+            fixed = re.sub(
+                rf"(?i)(?<![0-9A-Za-z]){re.escape(word)}(?![0-9A-Za-z])", near, raw, count=1
+            )
             if fixed != raw:
                 suggestions.append(fixed)
     return notices, suggestions

@@ -67,8 +67,9 @@ def paper_json(paper: Paper) -> dict[str, Any]:
         "upvotes": paper.upvotes or 0,
         "numComments": paper.num_comments or 0,
         "categories": categories,
-        "primaryCategory": (stored.optional_text(paper.primary_category)
-                            or (categories[0] if categories else None)),
+        "primaryCategory": (
+            stored.optional_text(paper.primary_category) or (categories[0] if categories else None)
+        ),
         "version": paper.version,
         "versions": stored.versions(paper.versions),
         "doi": stored.optional_text(paper.doi),
@@ -82,8 +83,9 @@ def paper_json(paper: Paper) -> dict[str, Any]:
     }
 
 
-def feed_item_json(paper: Paper, entry: FeedEntry | None, submitter: str | None,
-                   score: float | None = None) -> dict[str, Any]:
+def feed_item_json(
+    paper: Paper, entry: FeedEntry | None, submitter: str | None, score: float | None = None
+) -> dict[str, Any]:
     """The API's daily-paper object: ``{paper, submittedOnDailyAt, submittedBy, numComments}``."""
     item: dict[str, Any] = {
         "paper": paper_json(paper),
@@ -101,8 +103,12 @@ def feed_item_json(paper: Paper, entry: FeedEntry | None, submitter: str | None,
     return item
 
 
-def comment_json(view: comment_store.CommentView, *, depth: int = 0,
-                 author_users: set[int] | frozenset[int] = frozenset()) -> dict[str, Any]:
+def comment_json(
+    view: comment_store.CommentView,
+    *,
+    depth: int = 0,
+    author_users: set[int] | frozenset[int] = frozenset(),
+) -> dict[str, Any]:
     """The API's comment object (``schemas.CommentOut``), also what the paper page's thread
     shows. ``depth``: nesting in thread order (0 = top level, ``comment_store.comment_depths``);
     ``isAuthor``: written by a member who is an approved claimed author of the paper
@@ -111,7 +117,9 @@ def comment_json(view: comment_store.CommentView, *, depth: int = 0,
     c = view.comment
     deleted = bool(c.deleted)
     return {
-        "id": c.id, "paperId": c.paper_id, "parentId": c.parent_id,
+        "id": c.id,
+        "paperId": c.paper_id,
+        "parentId": c.parent_id,
         "author": {"name": view.username} if view.username and not deleted else None,
         "body": "" if deleted else c.body,
         "bodyHtml": "" if deleted else c.body_html,
@@ -123,10 +131,12 @@ def comment_json(view: comment_store.CommentView, *, depth: int = 0,
     }
 
 
-def comment_thread(views: list[comment_store.CommentView],
-                   author_users: set[int] | frozenset[int] = frozenset()) -> list[dict[str, Any]]:
+def comment_thread(
+    views: list[comment_store.CommentView], author_users: set[int] | frozenset[int] = frozenset()
+) -> list[dict[str, Any]]:
     """A paper's comments in thread order (``store.comments.list_comments``), each with its
     ``depth``."""
     depths = comment_store.comment_depths(views)
-    return [comment_json(v, depth=depths.get(v.comment.id, 0), author_users=author_users)
-            for v in views]
+    return [
+        comment_json(v, depth=depths.get(v.comment.id, 0), author_users=author_users) for v in views
+    ]

@@ -79,6 +79,7 @@ def _known(session: Session, name: str) -> store.AuthorIdentity:
 
 # --- follows ---------------------------------------------------------------------------------
 
+
 def follow(db: Database, user: User, name: str) -> tuple[store.AuthorIdentity, bool]:
     """Follow (idempotent); returns the author and whether it changed anything."""
     with db.session() as s:
@@ -97,6 +98,7 @@ def unfollow(db: Database, user: User, name: str) -> bool:
 
 # --- claims ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ClaimView:
     id: int
@@ -111,8 +113,17 @@ class ClaimView:
 
 
 def _view(claim: AuthorClaim, username: str) -> ClaimView:
-    return ClaimView(claim.id, claim.user_id, username, claim.name, claim.strict_key,
-                     claim.status, claim.rule, claim.created_at, claim.decided_at)
+    return ClaimView(
+        claim.id,
+        claim.user_id,
+        username,
+        claim.name,
+        claim.strict_key,
+        claim.status,
+        claim.rule,
+        claim.created_at,
+        claim.decided_at,
+    )
 
 
 def proven_address(session: Session, user_id: int) -> str | None:
@@ -142,11 +153,14 @@ def claim(settings: Settings, db: Database, user: User, name: str) -> ClaimView:
             raise Conflict(f"you already claimed {who.name!r}")
         holder = claims_store.approved_claim(s, who.strict_key)
         if holder is not None:
-            raise Conflict(f"another member is the approved author {who.name!r}; ask an "
-                           "administrator if that is wrong")
+            raise Conflict(
+                f"another member is the approved author {who.name!r}; ask an "
+                "administrator if that is wrong"
+            )
         row = claims_store.add(s, user.id, who.strict_key, who.name)
         if settings.author_claim_auto_approve and domain_matches(
-                proven_address(s, user.id), claims_store.affiliations_of(s, who.strict_key)):
+            proven_address(s, user.id), claims_store.affiliations_of(s, who.strict_key)
+        ):
             claims_store.decide(s, row, "approved", by=None, rule="email-domain")
         return _view(row, user.username)
 
@@ -167,12 +181,15 @@ def approve(db: Database, admin: User, claim_id: int) -> ClaimView:
         if row.status == "approved":
             return _view(row, _username(s, row.user_id))
         if row.status != "pending":
-            raise Conflict(f"claim {claim_id} is {row.status}; only a pending claim can be "
-                           "approved")
+            raise Conflict(
+                f"claim {claim_id} is {row.status}; only a pending claim can be approved"
+            )
         holder = claims_store.approved_claim(s, row.strict_key)
         if holder is not None and holder.id != row.id:
-            raise Conflict(f"{row.name!r} is already claimed by another member (claim "
-                           f"{holder.id}); revoke that one first")
+            raise Conflict(
+                f"{row.name!r} is already claimed by another member (claim "
+                f"{holder.id}); revoke that one first"
+            )
         claims_store.decide(s, row, "approved", by=admin.id, rule="admin")
         return _view(row, _username(s, row.user_id))
 
@@ -199,8 +216,9 @@ def release(db: Database, user: User, claim_id: int) -> ClaimView:
         return _view(row, user.username)
 
 
-def list_claims(db: Database, status: str | None = None, *,
-                user_id: int | None = None) -> list[ClaimView]:
+def list_claims(
+    db: Database, status: str | None = None, *, user_id: int | None = None
+) -> list[ClaimView]:
     if status is not None and status not in ("pending", "approved", "released", "revoked"):
         raise BadInput(f"status must be pending, approved, released or revoked, got {status!r}")
     with db.session() as s:

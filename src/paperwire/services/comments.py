@@ -59,8 +59,7 @@ def comment_with_paper(db: Database, comment_id: int) -> CommentOnPaper:
         return CommentOnPaper(comment, get_paper(session, comment.paper_id))
 
 
-def paper_thread(db: Database, user: User | None,
-                 paper_id: str) -> list[comment_store.CommentView]:
+def paper_thread(db: Database, user: User | None, paper_id: str) -> list[comment_store.CommentView]:
     """A paper's comments in thread order, as ``user`` may see them."""
     with db.session() as session:
         paper = get_paper(session, paper_id)

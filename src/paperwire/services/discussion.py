@@ -37,9 +37,13 @@ class NotAllowed(PaperwireError):
     code = "forbidden"
 
 
-def recipients(actor_id: int | None, *, parent_author_id: int | None = None,
-               mentioned_ids: set[int] | frozenset[int] = frozenset(),
-               paper_people: dict[int, str] | None = None) -> dict[int, tuple[str, str | None]]:
+def recipients(
+    actor_id: int | None,
+    *,
+    parent_author_id: int | None = None,
+    mentioned_ids: set[int] | frozenset[int] = frozenset(),
+    paper_people: dict[int, str] | None = None,
+) -> dict[int, tuple[str, str | None]]:
     """``{user_id: (kind, reason)}`` of the members a comment notifies (module invariants)."""
     out: dict[int, tuple[str, str | None]] = {}
     for uid, why in (paper_people or {}).items():
@@ -58,8 +62,9 @@ def clean_body(body: str | None) -> str:
     if not body:
         raise BadInput("the comment is empty")
     if len(body) > MAX_COMMENT_CHARS:
-        raise BadInput(f"a comment has at most {MAX_COMMENT_CHARS:,} characters; "
-                       f"this one has {len(body):,}")
+        raise BadInput(
+            f"a comment has at most {MAX_COMMENT_CHARS:,} characters; this one has {len(body):,}"
+        )
     return body
 
 
@@ -79,19 +84,25 @@ class Posted:
     notified: int
 
 
-def post_comment(db: Database, user: User, paper_id: str, body: str,
-                 parent_id: int | None = None) -> Posted:
+def post_comment(
+    db: Database, user: User, paper_id: str, body: str, parent_id: int | None = None
+) -> Posted:
     body = clean_body(body)
     with db.session() as session:
         html, mentioned = _render(session, body)
-        comment = comment_store.add_comment(session, paper_id, user.id, body, html,
-                                            parent_id=parent_id)
+        comment = comment_store.add_comment(
+            session, paper_id, user.id, body, html, parent_id=parent_id
+        )
         parent_author = None
         if parent_id is not None:
             parent = comment_store.get_comment(session, parent_id)
             parent_author = parent.user_id if parent is not None else None
-        who = recipients(user.id, parent_author_id=parent_author, mentioned_ids=mentioned,
-                         paper_people=notes.paper_people(session, paper_id))
+        who = recipients(
+            user.id,
+            parent_author_id=parent_author,
+            mentioned_ids=mentioned,
+            paper_people=notes.paper_people(session, paper_id),
+        )
         n = notes.add(session, comment, who)
     return Posted(comment_store.CommentView(comment, user.username), n)
 

@@ -42,13 +42,15 @@ MAX_TOPICS = 50
 
 # --- validation ------------------------------------------------------------------------------
 
+
 def clean_list_name(raw: str | None) -> str:
     name = clean_text(raw or "")
     if not name:
         raise BadInput("a list needs a name")
     if len(name) > MAX_LIST_NAME:
-        raise BadInput(f"a list name has at most {MAX_LIST_NAME} characters; "
-                       f"this one has {len(name)}")
+        raise BadInput(
+            f"a list name has at most {MAX_LIST_NAME} characters; this one has {len(name)}"
+        )
     return name
 
 
@@ -70,23 +72,33 @@ def clean_topic(raw: str | None) -> str:
 
 # --- saves and marks -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PaperMarks:
     paper_id: str
     saved: bool
-    feedback: str | None          # "more" | "less" | None
-    lists: list[int]              # ids of the member's lists holding the paper
+    feedback: str | None  # "more" | "less" | None
+    lists: list[int]  # ids of the member's lists holding the paper
 
 
 def marks(db: Database, user_id: int, paper_id: str) -> PaperMarks:
     with db.session() as s:
-        return PaperMarks(paper_id, paper_id in store.saved_paper_ids(s, user_id, [paper_id]),
-                          store.feedback_for(s, user_id, [paper_id]).get(paper_id),
-                          sorted(list_store.lists_containing(s, user_id, paper_id)))
+        return PaperMarks(
+            paper_id,
+            paper_id in store.saved_paper_ids(s, user_id, [paper_id]),
+            store.feedback_for(s, user_id, [paper_id]).get(paper_id),
+            sorted(list_store.lists_containing(s, user_id, paper_id)),
+        )
 
 
-def save(db: Database, user_id: int, paper_id: str, *, saved: bool = True,
-         list_ids: list[int] | None = None) -> PaperMarks:
+def save(
+    db: Database,
+    user_id: int,
+    paper_id: str,
+    *,
+    saved: bool = True,
+    list_ids: list[int] | None = None,
+) -> PaperMarks:
     """Save (or unsave) a paper; ``list_ids`` also puts it in those lists of the member."""
     with db.session() as s:
         if saved:
@@ -121,14 +133,16 @@ def card_marks(db: Database, user: User | None, paper_ids: Iterable[str]) -> dic
         return {"saved": set(), "feedback": {}}
     ids = list(paper_ids)
     with db.session() as s:
-        return {"saved": store.saved_paper_ids(s, user.id, ids),
-                "feedback": store.feedback_for(s, user.id, ids)}
+        return {
+            "saved": store.saved_paper_ids(s, user.id, ids),
+            "feedback": store.feedback_for(s, user.id, ids),
+        }
 
 
 # --- lists -----------------------------------------------------------------------------------
 
-def create_list(db: Database, user_id: int, name: str, *,
-                is_public: bool = False) -> PaperList:
+
+def create_list(db: Database, user_id: int, name: str, *, is_public: bool = False) -> PaperList:
     name = clean_list_name(name)
     with db.session() as s:
         if len(list_store.lists_of(s, user_id)) >= MAX_LISTS:
@@ -174,6 +188,7 @@ def follow_list(db: Database, user_id: int, list_id: int, follow: bool = True) -
 
 # --- followed topics -------------------------------------------------------------------------
 
+
 def follow_topic(db: Database, user_id: int, raw: str) -> str:
     topic = clean_topic(raw)
     with db.session() as s:
@@ -189,7 +204,7 @@ def unfollow_topic(db: Database, user_id: int, topic: str) -> bool:
 
 
 def clear_signals(db: Database, user_id: int) -> None:
-    """"Clear all": upvotes, saves, marks, topics, list contents, followed lists and
+    """ "Clear all": upvotes, saves, marks, topics, list contents, followed lists and
     followed authors go; the lists themselves stay (empty), so a public list's address keeps
     working."""
     from paperwire.store import votes
@@ -215,12 +230,13 @@ def clear_signals(db: Database, user_id: int) -> None:
 
 # --- import ----------------------------------------------------------------------------------
 
+
 @dataclass
 class ImportReport:
     added: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     queued: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)      # "line N (text): why"
+    errors: list[str] = field(default_factory=list)  # "line N (text): why"
 
     def summary(self) -> str:
         parts = [f"{len(self.added)} added"]
@@ -229,17 +245,24 @@ class ImportReport:
         if self.queued:
             parts.append(f"{len(self.queued)} waiting for arXiv (added when it answers)")
         if self.errors:
-            parts.append(f"{len(self.errors)} line{'s' if len(self.errors) != 1 else ''} "
-                         "not understood")
+            parts.append(
+                f"{len(self.errors)} line{'s' if len(self.errors) != 1 else ''} not understood"
+            )
         return ", ".join(parts)
 
     def as_json(self) -> dict[str, Any]:
-        return {"added": self.added, "already": self.already, "queued": self.queued,
-                "errors": self.errors, "summary": self.summary()}
+        return {
+            "added": self.added,
+            "already": self.already,
+            "queued": self.queued,
+            "errors": self.errors,
+            "summary": self.summary(),
+        }
 
 
-def import_into_list(settings: Settings, db: Database, user_id: int, list_id: int,
-                     text: str) -> ImportReport:
+def import_into_list(
+    settings: Settings, db: Database, user_id: int, list_id: int, text: str
+) -> ImportReport:
     """Add the papers named in ``text`` (pasted ids/URLs, BibTeX or a JSON export)."""
     limit = settings.library_import_max_lines
     with db.session() as s:
@@ -248,23 +271,30 @@ def import_into_list(settings: Settings, db: Database, user_id: int, list_id: in
     if not lines:
         raise BadInput("nothing to import: paste arXiv ids or URLs, or upload a BibTeX file")
     if len(lines) > limit:
-        raise BadInput(f"at most {limit} papers per import; this one names {len(lines)} "
-                       "(split it and import the parts; reruns add nothing twice)")
+        raise BadInput(
+            f"at most {limit} papers per import; this one names {len(lines)} "
+            "(split it and import the parts; reruns add nothing twice)"
+        )
     report = ImportReport(errors=[ln.message for ln in lines if ln.error])
     wanted: dict[str, Line] = {}
     for ln in lines:
         if ln.paper_id and ln.paper_id not in wanted:
             wanted[ln.paper_id] = ln
     with db.session() as s:
-        known = {p.id: p.hidden for p in s.query(Paper).filter(Paper.id.in_(list(wanted)))} \
-            if wanted else {}
+        known = (
+            {p.id: p.hidden for p in s.query(Paper).filter(Paper.id.in_(list(wanted)))}
+            if wanted
+            else {}
+        )
     unknown = [pid for pid in wanted if pid not in known]
     arxiv_unknown = [pid for pid in unknown if ":" not in pid]
     for pid in unknown:
         if ":" in pid:
             ln = wanted[pid]
-            report.errors.append(f"line {ln.line} ({ln.text}): no paper with this id here "
-                                 "(only arXiv papers can be fetched)")
+            report.errors.append(
+                f"line {ln.line} ({ln.text}): no paper with this id here "
+                "(only arXiv papers can be fetched)"
+            )
     unreachable = False
     if arxiv_unknown:
         unreachable, missing = _fetch(settings, db, arxiv_unknown)
@@ -272,13 +302,17 @@ def import_into_list(settings: Settings, db: Database, user_id: int, list_id: in
             ln = wanted[pid]
             report.errors.append(f"line {ln.line} ({ln.text}): arXiv has no paper {pid}")
     with db.session() as s:
-        now_known = {p.id: p.hidden for p in s.query(Paper).filter(Paper.id.in_(list(wanted)))} \
-            if wanted else {}
+        now_known = (
+            {p.id: p.hidden for p in s.query(Paper).filter(Paper.id.in_(list(wanted)))}
+            if wanted
+            else {}
+        )
         for pid, ln in wanted.items():
             if pid in now_known:
                 if now_known[pid]:
-                    report.errors.append(f"line {ln.line} ({ln.text}): paper {pid} was removed "
-                                         "by the moderators")
+                    report.errors.append(
+                        f"line {ln.line} ({ln.text}): paper {pid} was removed by the moderators"
+                    )
                 elif list_store.add_item(s, list_id, pid):
                     report.added.append(pid)
                 else:
@@ -306,8 +340,9 @@ def _fetch(settings: Settings, db: Database, ids: list[str]) -> tuple[bool, list
     return False, []
 
 
-def complete_pending(settings: Settings, db: Database, *, progress: bool = False,
-                     batch: int = 100) -> str:
+def complete_pending(
+    settings: Settings, db: Database, *, progress: bool = False, batch: int = 100
+) -> str:
     """The ``library-imports`` job: ask arXiv again for every queued id, add the papers it
     returns to their lists, mark the ones it does not know as failed (shown on the list
     page). Idempotent; arXiv down again leaves the queue as it was."""
@@ -319,9 +354,10 @@ def complete_pending(settings: Settings, db: Database, *, progress: bool = False
     with db.session() as s:
         ids = list_store.pending_ids(s, limit=10000)
     added = failed = 0
-    for start in tqdm(range(0, len(ids), batch), disable=not progress, unit="batch",
-                      desc="pending imports"):
-        chunk = ids[start:start + batch]
+    for start in tqdm(
+        range(0, len(ids), batch), disable=not progress, unit="batch", desc="pending imports"
+    ):
+        chunk = ids[start : start + batch]
         try:
             fetch_many(settings, db, chunk, on_change=announcer(settings, db))
         except NotFound:
@@ -329,8 +365,9 @@ def complete_pending(settings: Settings, db: Database, *, progress: bool = False
         except (PaperwireError, OSError) as exc:
             with db.session() as s:
                 for pid in chunk:
-                    list_store.fail_import(s, pid, f"arXiv could not be reached: {exc}",
-                                           final=False)
+                    list_store.fail_import(
+                        s, pid, f"arXiv could not be reached: {exc}", final=False
+                    )
             return f"arXiv unreachable; {len(ids) - start} ids stay queued"
         with db.session() as s:
             have = {p.id for p in s.query(Paper.id).filter(Paper.id.in_(chunk))}

@@ -44,8 +44,24 @@ def _bib_escape(text: str) -> str:
     return " ".join("".join(out).split())
 
 
-_BIB_STOP = {"toward", "towards", "with", "from", "using", "into", "over", "when", "what",
-             "which", "their", "this", "that", "does", "beyond", "about"}
+_BIB_STOP = {
+    "toward",
+    "towards",
+    "with",
+    "from",
+    "using",
+    "into",
+    "over",
+    "when",
+    "what",
+    "which",
+    "their",
+    "this",
+    "that",
+    "does",
+    "beyond",
+    "about",
+}
 
 
 def bibtex(paper: Paper) -> str:
@@ -55,10 +71,11 @@ def bibtex(paper: Paper) -> str:
     categories = stored.strings(paper.categories)
     primary = stored.optional_text(paper.primary_category)
     year = paper.published_at.year if paper.published_at else None
-    last = (authors[0].split()[-1] if authors and authors[0].split() else "anon")
+    last = authors[0].split()[-1] if authors and authors[0].split() else "anon"
     title_words = re.findall(r"[A-Za-z]+", re.sub(r"\$[^$]*\$", " ", title))
-    first_word = next((w for w in title_words if len(w) > 3 and w.lower() not in _BIB_STOP),
-                      "paper")
+    first_word = next(
+        (w for w in title_words if len(w) > 3 and w.lower() not in _BIB_STOP), "paper"
+    )
     key = re.sub(r"[^A-Za-z0-9]", "", f"{last}{year or ''}{first_word}").lower() or "paper"
     fields: list[tuple[str, str]] = [("title", "{" + _bib_escape(title) + "}")]
     if authors:
@@ -97,9 +114,15 @@ def paper_item(paper: Paper, at: dt.datetime | None, key: str = "addedAt") -> di
 
 def list_json(session: Session, row: PaperList, *, owner: str) -> dict[str, Any]:
     items = list_store.items(session, row.id)
-    return {"id": row.id, "name": row.name, "public": bool(row.is_public), "owner": owner,
-            "createdAt": _iso(row.created_at), "updatedAt": _iso(row.updated_at),
-            "papers": [paper_item(p, at) for p, at in items]}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "public": bool(row.is_public),
+        "owner": owner,
+        "createdAt": _iso(row.created_at),
+        "updatedAt": _iso(row.updated_at),
+        "papers": [paper_item(p, at) for p, at in items],
+    }
 
 
 def list_bibtex(session: Session, row: PaperList) -> str:
@@ -123,27 +146,47 @@ def account_export(session: Session, user: User) -> dict[str, Any]:
     rows = account_rows(session, uid)
     votes, comments, submissions = rows.votes, rows.comments, rows.submissions
     subs, tokens = rows.subscriptions, rows.tokens
-    own_lists = [list_json(session, row, owner=user.username)
-                 for row, _n in list_store.lists_of(session, uid)]
+    own_lists = [
+        list_json(session, row, owner=user.username)
+        for row, _n in list_store.lists_of(session, uid)
+    ]
     for item in own_lists:
-        item["pending"] = [{"arxivId": p.arxiv_id, "status": p.status, "error": p.error}
-                           for p in list_store.pending_for_list(session, item["id"])]
+        item["pending"] = [
+            {"arxivId": p.arxiv_id, "status": p.status, "error": p.error}
+            for p in list_store.pending_for_list(session, item["id"])
+        ]
     return {
         "format": "paperwire-account-export/1",
         "exportedAt": _iso(dt.datetime.now(dt.UTC).replace(tzinfo=None)),
-        "profile": {"username": user.username, "email": user.email,
-                    "displayName": user.display_name, "isAdmin": bool(user.is_admin),
-                    "createdAt": _iso(user.created_at)},
+        "profile": {
+            "username": user.username,
+            "email": user.email,
+            "displayName": user.display_name,
+            "isAdmin": bool(user.is_admin),
+            "createdAt": _iso(user.created_at),
+        },
         "votes": [{"paperId": p, "at": _iso(at)} for p, at in votes],
-        "comments": [{"id": c.id, "paperId": c.paper_id, "parentId": c.parent_id,
-                      "body": c.body, "createdAt": _iso(c.created_at),
-                      "editedAt": _iso(c.edited_at)} for c in comments],
-        "submissions": [{"paperId": e.paper_id, "day": e.day.isoformat(),
-                         "at": _iso(e.submitted_at)} for e in submissions],
+        "comments": [
+            {
+                "id": c.id,
+                "paperId": c.paper_id,
+                "parentId": c.parent_id,
+                "body": c.body,
+                "createdAt": _iso(c.created_at),
+                "editedAt": _iso(c.edited_at),
+            }
+            for c in comments
+        ],
+        "submissions": [
+            {"paperId": e.paper_id, "day": e.day.isoformat(), "at": _iso(e.submitted_at)}
+            for e in submissions
+        ],
         "library": [{"paperId": p, "savedAt": _iso(at)} for p, at in sig.saved],
         "lists": own_lists,
-        "followedLists": [{"id": row.id, "name": row.name, "owner": owner}
-                          for row, owner in list_store.followed_lists(session, uid)],
+        "followedLists": [
+            {"id": row.id, "name": row.name, "owner": owner}
+            for row, owner in list_store.followed_lists(session, uid)
+        ],
         "signals": {
             "moreLikeThis": [{"paperId": p, "at": _iso(at)} for p, at in sig.more_like_this],
             "notInterested": [{"paperId": p, "at": _iso(at)} for p, at in sig.not_interested],
@@ -153,10 +196,20 @@ def account_export(session: Session, user: User) -> dict[str, Any]:
         **_authors_part(session, uid),
         "discussions": _discussions_part(session, uid),
         **_recommendations_part(session, uid),
-        "subscriptions": [{"email": s.email, "status": s.status, "editions": s.editions,
-                           "maxPapers": s.max_papers, "topics": s.topics} for s in subs],
-        "apiTokens": [{"name": t.name, "createdAt": _iso(t.created_at),
-                       "lastUsedAt": _iso(t.last_used_at)} for t in tokens],
+        "subscriptions": [
+            {
+                "email": s.email,
+                "status": s.status,
+                "editions": s.editions,
+                "maxPapers": s.max_papers,
+                "topics": s.topics,
+            }
+            for s in subs
+        ],
+        "apiTokens": [
+            {"name": t.name, "createdAt": _iso(t.created_at), "lastUsedAt": _iso(t.last_used_at)}
+            for t in tokens
+        ],
     }
 
 

@@ -20,14 +20,16 @@ from paperwire.ingest.arxiv_ids import normalize_arxiv_id
 _LOCAL_ID = re.compile(r"^[a-z][a-z0-9_-]{1,15}:[A-Za-z0-9][A-Za-z0-9._:/\-]{0,47}$")
 _ARXIV_IN_TEXT = re.compile(
     r"(?:arxiv\.org/(?:abs|pdf)/|arxiv:\s*)"
-    r"([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(v\d+)?", re.IGNORECASE)
+    r"([a-z\-]+(?:\.[A-Z]{2})?/\d{7}|\d{4}\.\d{4,5})(v\d+)?",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class Line:
-    line: int                 # 1-based line number in the input (entry start for BibTeX)
-    text: str                 # what was read (shortened), for messages
-    paper_id: str | None      # the id to add, or None with ``error``
+    line: int  # 1-based line number in the input (entry start for BibTeX)
+    text: str  # what was read (shortened), for messages
+    paper_id: str | None  # the id to add, or None with ``error``
     error: str | None = None
 
     @property
@@ -37,7 +39,7 @@ class Line:
 
 def _short(text: str, n: int = 80) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= n else text[:n - 1] + "…"
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def id_of(raw: str) -> str:
@@ -81,6 +83,7 @@ def _reason(exc: BadInput) -> str:
 
 
 # --- BibTeX ------------------------------------------------------------------------------------
+
 
 def _entries(text: str) -> Iterator[tuple[int, str, str | None]]:
     """(start line, entry type, body) for each ``@type{...}`` / ``@type(...)`` entry, with
@@ -143,7 +146,7 @@ def _fields(body: str) -> tuple[str, dict[str, str]]:
         while pos < n:
             ch = rest[pos]
             if ch == "\\" and pos + 1 < n:
-                value.append(rest[pos:pos + 2])
+                value.append(rest[pos : pos + 2])
                 pos += 2
                 continue
             if ch == "{":
@@ -155,7 +158,7 @@ def _fields(body: str) -> tuple[str, dict[str, str]]:
             value.append(ch)
             pos += 1
         if quoted and pos < n:
-            pos += 1            # the closing quote
+            pos += 1  # the closing quote
         fields.setdefault(name, "".join(value).strip().strip("{}").strip())
     return key.strip(), fields
 
@@ -196,9 +199,14 @@ def parse_bibtex(text: str) -> list[Line]:
                 except BadInput:
                     pid = None
         if pid is None:
-            out.append(Line(line, label, None,
-                            "no arXiv id in the entry (no eprint field, arxiv.org URL or "
-                            "arXiv:ID)"))
+            out.append(
+                Line(
+                    line,
+                    label,
+                    None,
+                    "no arXiv id in the entry (no eprint field, arxiv.org URL or arXiv:ID)",
+                )
+            )
         else:
             out.append(Line(line, label, pid))
     if not found_any and text.strip():
@@ -207,6 +215,7 @@ def parse_bibtex(text: str) -> list[Line]:
 
 
 # --- Paperwire JSON export ---------------------------------------------------------------
+
 
 def parse_json_export(text: str) -> list[Line]:
     """The ``papers`` of a list or library exported as JSON (``{"papers": [{"id": ...}]}``)."""

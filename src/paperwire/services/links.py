@@ -49,8 +49,9 @@ class AddedLink:
     status: str
 
 
-def add_link(settings: Settings, db: Database, user: User, paper_id: str, url: str,
-             kind: str | None) -> AddedLink:
+def add_link(
+    settings: Settings, db: Database, user: User, paper_id: str, url: str, kind: str | None
+) -> AddedLink:
     """A member's link (see the module invariants). ``BadInput`` names what is wrong with the
     address or kind; ``NotFound`` for a missing or hidden paper; ``LinkExists`` (409)."""
     if user is None:
@@ -64,10 +65,16 @@ def add_link(settings: Settings, db: Database, user: User, paper_id: str, url: s
         today = store.member_links_since(session, user.id, since)
         limit = settings.member_links_per_day
         if today >= limit and not user.is_admin:
-            raise DailyLimit(f"you added {today} links in the last 24 hours; the limit is "
-                             f"{limit} a day")
-        added = store.add_member_link(session, paper_id, link, user.id,
-                                      review=settings.member_links_review and not user.is_admin)
+            raise DailyLimit(
+                f"you added {today} links in the last 24 hours; the limit is {limit} a day"
+            )
+        added = store.add_member_link(
+            session,
+            paper_id,
+            link,
+            user.id,
+            review=settings.member_links_review and not user.is_admin,
+        )
         row = added.link
         return AddedLink(row.id, row.paper_id, row.url, row.kind, row.status)
 
@@ -91,8 +98,9 @@ class BackfillResult:
     changed: int = 0
 
 
-def backfill(db: Database, *, batch_size: int = 2000,
-             progress: Callable[[int], None] | None = None) -> BackfillResult:
+def backfill(
+    db: Database, *, batch_size: int = 2000, progress: Callable[[int], None] | None = None
+) -> BackfillResult:
     """Extract the links of every stored paper (and the demo seed's ``code_url``s for the
     demo papers present), one transaction per batch; ``progress(n)`` after each batch."""
     from paperwire.ingest.demo import demo_links
@@ -123,5 +131,14 @@ def paper_count(db: Database) -> int:
         return count_papers(session)
 
 
-__all__ = ["add_link", "moderate", "backfill", "NotAllowed", "DailyLimit", "NotFound",
-           "AddedLink", "BackfillResult", "paper_count"]
+__all__ = [
+    "add_link",
+    "moderate",
+    "backfill",
+    "NotAllowed",
+    "DailyLimit",
+    "NotFound",
+    "AddedLink",
+    "BackfillResult",
+    "paper_count",
+]

@@ -43,8 +43,8 @@ class ConfirmMail:
 
 @dataclass(frozen=True)
 class EmailChoice:
-    on: bool                 # mail goes now
-    waiting: bool            # a confirmation link was (or would have been) mailed
+    on: bool  # mail goes now
+    waiting: bool  # a confirmation link was (or would have been) mailed
     confirmation: ConfirmMail | None = None
 
 
@@ -62,10 +62,14 @@ def set_email(settings: Settings, db: Database, user: User, on: bool) -> EmailCh
             return EmailChoice(True, False)
         version = prefs.token_version
     key = f"notify-confirm:u:{user.id}"
-    minute = ratelimit.hit(db, key + ":interval", 1,
-                           max(1, settings.confirm_mail_interval_minutes) * 60.0)
-    day = ratelimit.hit(db, key + ":day", settings.confirm_mails_per_day, 86400.0) \
-        if minute.allowed else minute
+    minute = ratelimit.hit(
+        db, key + ":interval", 1, max(1, settings.confirm_mail_interval_minutes) * 60.0
+    )
+    day = (
+        ratelimit.hit(db, key + ":day", settings.confirm_mails_per_day, 86400.0)
+        if minute.allowed
+        else minute
+    )
     if not (minute.allowed and day.allowed):
         return EmailChoice(False, True)
     return EmailChoice(False, True, ConfirmMail(user.email, user.id, version))
@@ -77,33 +81,42 @@ def deliver(settings: Settings, mail: ConfirmMail | None) -> None:
         return
     from paperwire.digest.notify import send_confirmation
 
-    send_confirmation(settings, email=mail.email, user_id=mail.user_id,
-                      token_version=mail.token_version)
+    send_confirmation(
+        settings, email=mail.email, user_id=mail.user_id, token_version=mail.token_version
+    )
 
 
 def confirm(settings: Settings, db: Database, token: str) -> bool:
     """Follow a confirmation link: mail goes to the proven address from now on. Raises
     ``TokenError`` for a bad, expired or void link."""
-    payload = verify_member_token(settings.effective_secret_key(), "notify-confirm", token,
-                                  max_age=max_age_seconds("confirm",
-                                                          settings.token_max_age_days))
+    payload = verify_member_token(
+        settings.effective_secret_key(),
+        "notify-confirm",
+        token,
+        max_age=max_age_seconds("confirm", settings.token_max_age_days),
+    )
     with db.session() as s:
         from paperwire.store.users import get_user
 
         user = get_user(s, payload.user_id)
         if user is None or not user.email or address_hash(user.email) != payload.address_hash:
-            raise TokenError("invalid", "This link is for an address that is no longer the "
-                                        "account's.")
+            raise TokenError(
+                "invalid", "This link is for an address that is no longer the account's."
+            )
         if store.confirm_email(s, payload.user_id, payload.token_version, user.email) is None:
-            raise TokenError("invalid", "This link is no longer valid; ask for a new one on "
-                                        "your profile.")
+            raise TokenError(
+                "invalid", "This link is no longer valid; ask for a new one on your profile."
+            )
     return True
 
 
 def check_unsubscribe(settings: Settings, token: str) -> MemberTokenPayload:
-    return verify_member_token(settings.effective_secret_key(), "notify-unsubscribe", token,
-                               max_age=max_age_seconds("unsubscribe",
-                                                       settings.token_max_age_days))
+    return verify_member_token(
+        settings.effective_secret_key(),
+        "notify-unsubscribe",
+        token,
+        max_age=max_age_seconds("unsubscribe", settings.token_max_age_days),
+    )
 
 
 def unsubscribe(settings: Settings, db: Database, token: str) -> bool:
@@ -112,8 +125,9 @@ def unsubscribe(settings: Settings, db: Database, token: str) -> bool:
     with db.session() as s:
         result = store.unsubscribe(s, payload.user_id, payload.token_version)
     if result is None:
-        raise TokenError("invalid", "This link is no longer valid (you may have unsubscribed "
-                                    "already).")
+        raise TokenError(
+            "invalid", "This link is no longer valid (you may have unsubscribed already)."
+        )
     return result
 
 
@@ -122,8 +136,7 @@ def overview(db: Database, user: User, *, limit: int = 50, offset: int = 0) -> d
         items = store.list_for(s, user.id, limit=limit, offset=offset)
         unread = store.unread_count(s, user.id)
         prefs = store.get_prefs(s, user.id)
-        email_on = bool(prefs.email and user.email
-                        and prefs.confirmed_email == user.email.lower())
+        email_on = bool(prefs.email and user.email and prefs.confirmed_email == user.email.lower())
     return {"items": items, "unread": unread, "email_on": email_on}
 
 

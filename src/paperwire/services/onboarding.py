@@ -34,8 +34,11 @@ class OnboardResult:
             bits.append(f"saved {len(self.saved)} paper{'s' if len(self.saved) != 1 else ''}")
         text = ("Done: " + " and ".join(bits) + ".") if bits else "Nothing was changed."
         if self.unknown:
-            text += (" Not in Paperwire yet (submit or import them first): "
-                     + ", ".join(self.unknown[:10]) + ("…" if len(self.unknown) > 10 else ""))
+            text += (
+                " Not in Paperwire yet (submit or import them first): "
+                + ", ".join(self.unknown[:10])
+                + ("…" if len(self.unknown) > 10 else "")
+            )
         return text
 
 

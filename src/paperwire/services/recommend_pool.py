@@ -57,8 +57,9 @@ class Pool:
         extra = [r for r in rows if r.id not in known]
         if not extra:
             return self.features
-        more = build_features(extra, vectors, dim=self.features.dense.shape[1],
-                              vocabulary=self.vocabulary)
+        more = build_features(
+            extra, vectors, dim=self.features.dense.shape[1], vocabulary=self.vocabulary
+        )
         return FeatureMatrix.concat([self.features, more])
 
 
@@ -88,20 +89,29 @@ def window_start(settings: Settings, now: dt.datetime | None = None) -> dt.datet
 def build_pool(session: Session, settings: Settings, since: dt.datetime) -> Pool:
     cand_rows = store.candidate_papers(session, since, settings.recommend_max_candidates)
     cand_ids = {r.id for r in cand_rows}
-    neg_rows = [r for r in store.negative_pool(session, since, NEGATIVE_DAYS,
-                                               settings.recommend_negatives)
-                if r.id not in cand_ids]
+    neg_rows = [
+        r
+        for r in store.negative_pool(session, since, NEGATIVE_DAYS, settings.recommend_negatives)
+        if r.id not in cand_ids
+    ]
     texts = {r.id: paper_text(r) for r in cand_rows + neg_rows}
     papers = list(texts.values())
     vectors = vectors_for(session, settings, [p.id for p in papers])
     dim = next((len(v) for v in vectors.values()), 384)
     vocabulary = Vocabulary.fit([paper_tokens(p) for p in papers])
     features = build_features(papers, vectors, dim=dim, vocabulary=vocabulary)
-    return Pool(since, [r.id for r in cand_rows], [r.id for r in neg_rows], features,
-                vocabulary, texts, time.monotonic())
+    return Pool(
+        since,
+        [r.id for r in cand_rows],
+        [r.id for r in neg_rows],
+        features,
+        vocabulary,
+        texts,
+        time.monotonic(),
+    )
 
 
-PoolKey = tuple[str, dt.datetime]      # (database URL, window start)
+PoolKey = tuple[str, dt.datetime]  # (database URL, window start)
 
 
 @dataclass
@@ -114,8 +124,15 @@ class PoolCache:
     lists: dict[tuple[Any, ...], tuple[float, list[Any]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def pool_for(self, session: Session, settings: Settings, *, now: dt.datetime | None = None,
-                 fresh: bool = False, db: Database | None = None) -> Pool:
+    def pool_for(
+        self,
+        session: Session,
+        settings: Settings,
+        *,
+        now: dt.datetime | None = None,
+        fresh: bool = False,
+        db: Database | None = None,
+    ) -> Pool:
         """The period's pool, cached per window day. Older than ``POOL_TTL_SECONDS``, it is
         still returned at once while a background thread rebuilds it (when ``db`` is given:
         a web request never waits for a rebuild, only for the first build of the day);
@@ -137,11 +154,12 @@ class PoolCache:
     def _keep(self, key: PoolKey, pool: Pool) -> None:
         with self.lock:
             for k in [k for k in self.pools if k[0] == key[0] and k != key]:
-                del self.pools[k]   # yesterday's window is never read again
+                del self.pools[k]  # yesterday's window is never read again
             self.pools[key] = pool
 
-    def _refresh_in_background(self, key: PoolKey, settings: Settings, db: Database,
-                               since: dt.datetime) -> None:
+    def _refresh_in_background(
+        self, key: PoolKey, settings: Settings, db: Database, since: dt.datetime
+    ) -> None:
         with self.lock:
             if key in self.refreshing:
                 return
@@ -175,7 +193,7 @@ class PoolCache:
     def keep_list(self, key: tuple[Any, ...], recs: list[Any]) -> None:
         with self.lock:
             if len(self.lists) >= LIST_CACHE_SIZE:
-                self.lists.pop(next(iter(self.lists)))   # the oldest entry
+                self.lists.pop(next(iter(self.lists)))  # the oldest entry
             self.lists[key] = (time.monotonic(), recs)
 
     def clear(self) -> None:
@@ -188,8 +206,14 @@ class PoolCache:
 CACHE = PoolCache()
 
 
-def pool_for(session: Session, settings: Settings, *, now: dt.datetime | None = None,
-             fresh: bool = False, db: Database | None = None) -> Pool:
+def pool_for(
+    session: Session,
+    settings: Settings,
+    *,
+    now: dt.datetime | None = None,
+    fresh: bool = False,
+    db: Database | None = None,
+) -> Pool:
     """``CACHE.pool_for``."""
     return CACHE.pool_for(session, settings, now=now, fresh=fresh, db=db)
 

@@ -51,9 +51,21 @@ from paperwire.store.library import MemberSignals
 log = logging.getLogger(__name__)
 
 # The pool's interface stays importable from here (web, CLI, jobs and tests use it).
-__all__ = ["CACHE", "POOL_TTL_SECONDS", "Pool", "Recommended", "clear_pools", "compute",
-           "for_list", "pool_for", "precompute_all", "recommendations_for", "signature",
-           "wait_for_refreshes", "window_start"]
+__all__ = [
+    "CACHE",
+    "POOL_TTL_SECONDS",
+    "Pool",
+    "Recommended",
+    "clear_pools",
+    "compute",
+    "for_list",
+    "pool_for",
+    "precompute_all",
+    "recommendations_for",
+    "signature",
+    "wait_for_refreshes",
+    "window_start",
+]
 
 
 @dataclass(frozen=True)
@@ -76,11 +88,13 @@ def _followed_authors(session: Session, user_id: int) -> list[tuple[str, str]]:
 def signature(sig: MemberSignals, authors: list[tuple[str, str]], since: dt.datetime) -> str:
     data = {
         "since": since.isoformat(),
-        "upvoted": sorted(p for p, _ in sig.upvoted), "saved": sorted(p for p, _ in sig.saved),
+        "upvoted": sorted(p for p, _ in sig.upvoted),
+        "saved": sorted(p for p, _ in sig.saved),
         "more": sorted(p for p, _ in sig.more_like_this),
         "less": sorted(p for p, _ in sig.not_interested),
         "lists": sorted((lst.name, sorted(lst.paper_ids)) for lst in sig.lists),
-        "topics": sorted(sig.topics), "authors": sorted(k for k, _ in authors),
+        "topics": sorted(sig.topics),
+        "authors": sorted(k for k, _ in authors),
     }
     return hashlib.sha1(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -94,8 +108,9 @@ def _positives(sig: MemberSignals, titles: dict[str, str]) -> list[engine.Positi
     return out
 
 
-def _topic_hits(settings: Settings, db: Database, topics: list[str],
-                candidates: list[str]) -> dict[str, list[str]]:
+def _topic_hits(
+    settings: Settings, db: Database, topics: list[str], candidates: list[str]
+) -> dict[str, list[str]]:
     """Each followed topic's results among the candidates, by the site's search (the digest's
     topic matcher: the same query language and similarity floor as the search page)."""
     if not topics or not candidates:
@@ -107,8 +122,9 @@ def _topic_hits(settings: Settings, db: Database, topics: list[str],
     out = {}
     for t in topics:
         try:
-            out[t] = [h.paper_id for h in search.match({"kind": "query", "value": t,
-                                                        "threshold": None})]
+            out[t] = [
+                h.paper_id for h in search.match({"kind": "query", "value": t, "threshold": None})
+            ]
         except Exception as exc:  # noqa: BLE001 - one bad topic must not hide the others
             log.warning("topic %r could not be searched: %s", t, exc)
     return out
@@ -130,8 +146,9 @@ def _author_hits(authors: list[tuple[str, str]], pool: Pool) -> dict[str, list[s
     return hits
 
 
-def _features_with(session: Session, settings: Settings, pool: Pool, pos_ids: Iterable[str],
-                   rejected: list[str]) -> tuple[FeatureMatrix, dict[str, str]]:
+def _features_with(
+    session: Session, settings: Settings, pool: Pool, pos_ids: Iterable[str], rejected: list[str]
+) -> tuple[FeatureMatrix, dict[str, str]]:
     """The pool's features plus rows for the positives and rejected papers outside it, and
     the positives' titles (for the reasons)."""
     pos_ids = set(pos_ids)
@@ -144,8 +161,14 @@ def _features_with(session: Session, settings: Settings, pool: Pool, pos_ids: It
     return X, titles
 
 
-def compute(session: Session, settings: Settings, db: Database, user_id: int, pool: Pool,
-            limit: int | None = None) -> tuple[str, list[Recommended]]:
+def compute(
+    session: Session,
+    settings: Settings,
+    db: Database,
+    user_id: int,
+    pool: Pool,
+    limit: int | None = None,
+) -> tuple[str, list[Recommended]]:
     """(signature, recommendations) of one member from their current signals (no writes)."""
     from paperwire.store.library import member_signals
 
@@ -153,37 +176,69 @@ def compute(session: Session, settings: Settings, db: Database, user_id: int, po
     sig = member_signals(session, user_id)
     authors = _followed_authors(session, user_id)
     sign = signature(sig, authors, pool.since)
-    pos_ids = ({p for p, _ in sig.upvoted} | {p for p, _ in sig.saved}
-               | {p for p, _ in sig.more_like_this}
-               | {p for lst in sig.lists for p in lst.paper_ids})
+    pos_ids = (
+        {p for p, _ in sig.upvoted}
+        | {p for p, _ in sig.saved}
+        | {p for p, _ in sig.more_like_this}
+        | {p for lst in sig.lists for p in lst.paper_ids}
+    )
     rejected = [p for p, _ in sig.not_interested]
     X, titles = _features_with(session, settings, pool, pos_ids, rejected)
     signals = engine.Signals(positives=_positives(sig, titles), not_interested=rejected)
-    if len(engine.best_positive([p for p in signals.positives if p.paper_id in set(X.ids)])) \
-            < engine.MIN_POSITIVES:
+    if (
+        len(engine.best_positive([p for p in signals.positives if p.paper_id in set(X.ids)]))
+        < engine.MIN_POSITIVES
+    ):
         signals.topic_hits = _topic_hits(settings, db, sig.topics, pool.candidates)
         signals.author_hits = _author_hits(authors, pool)
     recs = engine.recommend(X, pool.candidates, signals, pool.negatives, limit=limit)
-    return sign, [Recommended(r.paper_id, r.score, r.reason.text, r.reason.kind,
-                              r.reason.label, r.reason.paper_id) for r in recs]
+    return sign, [
+        Recommended(
+            r.paper_id, r.score, r.reason.text, r.reason.kind, r.reason.label, r.reason.paper_id
+        )
+        for r in recs
+    ]
 
 
 def _store(db: Database, user_id: int, sign: str, recs: list[Recommended]) -> None:
     with db.session() as s:
-        store.replace_recommendations(s, user_id, sign, [
-            store.StoredRecommendation(i, r.paper_id, r.score, r.reason_kind, r.reason_label,
-                                       r.reason_paper_id) for i, r in enumerate(recs, 1)])
+        store.replace_recommendations(
+            s,
+            user_id,
+            sign,
+            [
+                store.StoredRecommendation(
+                    i, r.paper_id, r.score, r.reason_kind, r.reason_label, r.reason_paper_id
+                )
+                for i, r in enumerate(recs, 1)
+            ],
+        )
 
 
 def _from_stored(rows: Sequence[store.StoredRecommendation]) -> list[Recommended]:
     from paperwire.recommend.reasons import reason_text
 
-    return [Recommended(r.paper_id, r.score, reason_text(r.reason_kind, r.reason_label),
-                        r.reason_kind, r.reason_label, r.reason_paper_id) for r in rows]
+    return [
+        Recommended(
+            r.paper_id,
+            r.score,
+            reason_text(r.reason_kind, r.reason_label),
+            r.reason_kind,
+            r.reason_label,
+            r.reason_paper_id,
+        )
+        for r in rows
+    ]
 
 
-def recommendations_for(settings: Settings, db: Database, user_id: int, *, limit: int | None = None,
-                        now: dt.datetime | None = None) -> list[Recommended]:
+def recommendations_for(
+    settings: Settings,
+    db: Database,
+    user_id: int,
+    *,
+    limit: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Recommended]:
     """The member's recommendations: the stored ones while their signature is current (the
     nightly job's, or a previous read's), else computed now and stored."""
     from paperwire.store.library import member_signals
@@ -201,8 +256,9 @@ def recommendations_for(settings: Settings, db: Database, user_id: int, *, limit
     return recs[:limit]
 
 
-def precompute_all(settings: Settings, db: Database, *, progress: bool = False,
-                   now: dt.datetime | None = None) -> tuple[int, int]:
+def precompute_all(
+    settings: Settings, db: Database, *, progress: bool = False, now: dt.datetime | None = None
+) -> tuple[int, int]:
     """Compute and store every member-with-signals' recommendations (the nightly job).
     Returns (members, recommendations stored)."""
     from paperwire.store.library import members_with_signals
@@ -213,6 +269,7 @@ def precompute_all(settings: Settings, db: Database, *, progress: bool = False,
     bar = None
     if progress:
         from tqdm import tqdm
+
         bar = tqdm(total=len(members), unit="member", desc="recommendations")
     total = 0
     for uid in members:
@@ -230,9 +287,15 @@ def precompute_all(settings: Settings, db: Database, *, progress: bool = False,
 # --- one list's recommendations (arxiv-sanity-lite's per-tag model) ----------------------------
 
 
-def for_list(db: Database, settings: Settings, user_id: int, list_id: int, *,
-             limit: int | None = None,
-             now: dt.datetime | None = None) -> list[Recommended]:
+def for_list(
+    db: Database,
+    settings: Settings,
+    user_id: int,
+    list_id: int,
+    *,
+    limit: int | None = None,
+    now: dt.datetime | None = None,
+) -> list[Recommended]:
     """Recommendations for one of the member's lists: the list's papers are the positives
     (the member's other signals are not), against the same sampled negatives and features
     as the member's own, with the member's "not interested" papers (and their near
@@ -255,12 +318,20 @@ def for_list(db: Database, settings: Settings, user_id: int, list_id: int, *,
         sig = member_signals(s, user_id)
         paper_ids = next((lst.paper_ids for lst in sig.lists if lst.id == list_id), [])
         rejected = [p for p, _ in sig.not_interested]
-        key = (settings.effective_database_url, user_id, list_id, hashlib.sha1(json.dumps(
-            [name, sorted(paper_ids), sorted(rejected), since.isoformat()]).encode()
-        ).hexdigest())
+        key = (
+            settings.effective_database_url,
+            user_id,
+            list_id,
+            hashlib.sha1(
+                json.dumps([name, sorted(paper_ids), sorted(rejected), since.isoformat()]).encode()
+            ).hexdigest(),
+        )
         hit = CACHE.get_list(key)
-        if hit is not None and time.monotonic() - hit[0] < POOL_TTL_SECONDS \
-                and len(hit[1]) >= min(limit, settings.recommend_limit):
+        if (
+            hit is not None
+            and time.monotonic() - hit[0] < POOL_TTL_SECONDS
+            and len(hit[1]) >= min(limit, settings.recommend_limit)
+        ):
             return hit[1][:limit]
         if not paper_ids:
             return []
@@ -269,9 +340,16 @@ def for_list(db: Database, settings: Settings, user_id: int, list_id: int, *,
     positives = [engine.Positive(p, "list", titles.get(p, p), name) for p in paper_ids]
     signals = engine.Signals(positives=positives, not_interested=rejected)
     n = max(limit, settings.recommend_limit)
-    recs = [Recommended(r.paper_id, r.score,
-                        list_reason_text(name, titles.get(r.reason.paper_id or "", "")),
-                        "list", name, r.reason.paper_id)
-            for r in engine.recommend(X, pool.candidates, signals, pool.negatives, limit=n)]
+    recs = [
+        Recommended(
+            r.paper_id,
+            r.score,
+            list_reason_text(name, titles.get(r.reason.paper_id or "", "")),
+            "list",
+            name,
+            r.reason.paper_id,
+        )
+        for r in engine.recommend(X, pool.candidates, signals, pool.negatives, limit=n)
+    ]
     CACHE.keep_list(key, recs)
     return recs[:limit]

@@ -54,8 +54,9 @@ class SubmitRefused(PaperwireError):
     code = "bad_request"
     reason = "invalid"
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None,
-                 paper_id: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, headers: dict[str, str] | None = None, paper_id: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.headers = headers or {}
         # Plain values only: the refusal outlives the (rolled back) session.
@@ -94,7 +95,7 @@ class TooOld(SubmitRefused):
 class Submitted:
     paper: Paper
     entry: FeedEntry
-    fetched: bool   # the paper was fetched from arXiv for this submission
+    fetched: bool  # the paper was fetched from arXiv for this submission
 
 
 def _tz(settings: Settings) -> dt.tzinfo:
@@ -108,8 +109,9 @@ def _naive_utc(t: dt.datetime) -> dt.datetime:
     return t.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def local_day_bounds(settings: Settings, now: dt.datetime) -> tuple[dt.date, dt.datetime,
-                                                                    dt.datetime]:
+def local_day_bounds(
+    settings: Settings, now: dt.datetime
+) -> tuple[dt.date, dt.datetime, dt.datetime]:
     """(today, start of today, start of tomorrow), the instants as naive UTC; ``now`` naive UTC."""
     tz = _tz(settings)
     local_now = now.replace(tzinfo=dt.UTC).astimezone(tz)
@@ -125,8 +127,10 @@ def _first_version_date(paper: Paper) -> dt.datetime | None:
 
 def _duplicate(entry: FeedEntry | None, paper_id: str) -> Duplicate:
     since = f" (since {entry.day.isoformat()})" if entry is not None else ""
-    return Duplicate(f"paper {paper_id} is already on the feed{since}; upvote it there instead",
-                     paper_id=paper_id)
+    return Duplicate(
+        f"paper {paper_id} is already on the feed{since}; upvote it there instead",
+        paper_id=paper_id,
+    )
 
 
 UNREACHABLE = "arXiv could not be reached; nothing was changed; try again later."
@@ -140,8 +144,7 @@ def _fetch(settings: Settings, db: Database, paper_id: str) -> None:
     from paperwire.search.notify import announcer
 
     try:
-        fetch_and_store(settings, db, paper_id, interactive=True,
-                        on_change=announcer(settings, db))
+        fetch_and_store(settings, db, paper_id, interactive=True, on_change=announcer(settings, db))
     except NotFound as exc:
         raise UnknownPaper(f"arXiv has no paper with id {paper_id}") from exc
     except BadInput as exc:
@@ -151,8 +154,9 @@ def _fetch(settings: Settings, db: Database, paper_id: str) -> None:
         raise ArxivUnavailable(UNREACHABLE, headers={"Retry-After": "60"}) from exc
 
 
-def submit_paper(settings: Settings, db: Database, user: User, id_or_url: str, *,
-                 now: dt.datetime | None = None) -> Submitted:
+def submit_paper(
+    settings: Settings, db: Database, user: User, id_or_url: str, *, now: dt.datetime | None = None
+) -> Submitted:
     now = now or utcnow()
     try:
         paper_id, _version = normalize_arxiv_id((id_or_url or "").strip())
@@ -180,9 +184,11 @@ def submit_paper(settings: Settings, db: Database, user: User, id_or_url: str, *
         max_age = settings.submit_max_age_days
         if published is not None and (now - published).days > max_age:
             age = (now - published).days
-            raise TooOld(f"paper {paper_id} was first published on {published.date().isoformat()}"
-                         f", {age} days ago; only papers from the last {max_age} days can be "
-                         f"submitted to the feed")
+            raise TooOld(
+                f"paper {paper_id} was first published on {published.date().isoformat()}"
+                f", {age} days ago; only papers from the last {max_age} days can be "
+                f"submitted to the feed"
+            )
         # One submission of this user at a time, so two racing requests cannot both pass
         # the quota; released at commit (PostgreSQL only: False on SQLite, see below).
         locked = transaction_lock(session, _SUBMIT_LOCK_NAMESPACE, user.id)
@@ -198,29 +204,42 @@ def submit_paper(settings: Settings, db: Database, user: User, id_or_url: str, *
         return Submitted(paper, entry, fetched)
 
 
-def _check_quota(settings: Settings, session: Session, user: User, day_start: dt.datetime,
-                 day_end: dt.datetime, now: dt.datetime, *,
-                 after_insert: bool = False) -> None:
+def _check_quota(
+    settings: Settings,
+    session: Session,
+    user: User,
+    day_start: dt.datetime,
+    day_end: dt.datetime,
+    now: dt.datetime,
+    *,
+    after_insert: bool = False,
+) -> None:
     used = count_submissions_since(session, user.id, day_start) - (1 if after_insert else 0)
     quota = settings.submit_daily_quota
     if used >= quota:
         wait = max(1, int((day_end - now).total_seconds()))
-        raise QuotaExceeded(f"you have submitted {used} paper{'s' if used != 1 else ''} "
-                            f"today; the daily limit is {quota}. You can submit again "
-                            f"tomorrow.", headers={"Retry-After": str(wait)})
+        raise QuotaExceeded(
+            f"you have submitted {used} paper{'s' if used != 1 else ''} "
+            f"today; the daily limit is {quota}. You can submit again "
+            f"tomorrow.",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 def _check_known(session: Session, paper: Paper) -> None:
     if paper.hidden:
-        raise HiddenPaper(f"paper {paper.id} was removed from the feed by the moderators "
-                          f"and cannot be submitted again")
+        raise HiddenPaper(
+            f"paper {paper.id} was removed from the feed by the moderators "
+            f"and cannot be submitted again"
+        )
     entry = feed_entry_of(session, paper.id)
     if entry is not None:
         raise _duplicate(entry, paper.id)
 
 
-def used_today(settings: Settings, db: Database, user: User, *,
-               now: dt.datetime | None = None) -> int:
+def used_today(
+    settings: Settings, db: Database, user: User, *, now: dt.datetime | None = None
+) -> int:
     """How many papers ``user`` submitted today (local day in ``settings.timezone``)."""
     _today, start, _end = local_day_bounds(settings, now or utcnow())
     with db.session() as session:

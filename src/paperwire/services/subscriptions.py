@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 class ConfirmationMail:
     """A confirmation link to mail to ``email`` (also sent to link an active subscription to
     the account that asked, once that account proves it reads the address)."""
+
     email: str
     subscription_id: int
     token_version: int
@@ -53,8 +54,8 @@ class ConfirmationMail:
 @dataclass(frozen=True)
 class SubscribeResult:
     email: str
-    mail: ConfirmationMail | None       # None: nothing to send now
-    limited: bool = False               # a mail was due but a per-address/account limit held it
+    mail: ConfirmationMail | None  # None: nothing to send now
+    limited: bool = False  # a mail was due but a per-address/account limit held it
 
 
 # --- tokens ---------------------------------------------------------------------------------
@@ -64,14 +65,25 @@ def token(settings: Settings, purpose: str, subscription_id: int, token_version:
 
 def verify(settings: Settings, purpose: str, value: str) -> TokenPayload:
     """The token's payload, or ``TokenError`` (tampered, expired, wrong purpose)."""
-    return verify_token(settings.effective_secret_key(), purpose, value,
-                        max_age=max_age_seconds(purpose, settings.token_max_age_days))
+    return verify_token(
+        settings.effective_secret_key(),
+        purpose,
+        value,
+        max_age=max_age_seconds(purpose, settings.token_max_age_days),
+    )
 
 
 # --- subscribe ------------------------------------------------------------------------------
-def request(settings: Settings, db: Database, email: str, *, user: User | None = None,
-            editions: str = "daily",
-            topics: list[dict[str, Any]] | None = None, limited: bool = True) -> SubscribeResult:
+def request(
+    settings: Settings,
+    db: Database,
+    email: str,
+    *,
+    user: User | None = None,
+    editions: str = "daily",
+    topics: list[dict[str, Any]] | None = None,
+    limited: bool = True,
+) -> SubscribeResult:
     """Someone asks for the digest at ``email`` (``user``: the signed-in account, if any).
 
     Creates or revives the subscription (pending until confirmed). A confirmation mail is
@@ -84,13 +96,14 @@ def request(settings: Settings, db: Database, email: str, *, user: User | None =
         sub, needs = store.subscribe(s, email, editions=editions, topics=topics)
         if not needs and user is not None and sub.user_id != user.id:
             needs = True
-        result = SubscribeResult(sub.email, ConfirmationMail(sub.email, sub.id,
-                                                             sub.token_version)
-                                 if needs else None)
-    if result.mail is not None and limited and not _mail_allowed(settings, db, result.email,
-                                                                 user):
-        log.info("confirmation mail for subscription %s held back by the per-address/account "
-                 "limit", result.mail.subscription_id)
+        result = SubscribeResult(
+            sub.email, ConfirmationMail(sub.email, sub.id, sub.token_version) if needs else None
+        )
+    if result.mail is not None and limited and not _mail_allowed(settings, db, result.email, user):
+        log.info(
+            "confirmation mail for subscription %s held back by the per-address/account limit",
+            result.mail.subscription_id,
+        )
         return SubscribeResult(result.email, None, limited=True)
     return result
 
@@ -114,8 +127,9 @@ def _mail_allowed(settings: Settings, db: Database, email: str, user: User | Non
     return all(ratelimit.hit(db, key, limit, window).allowed for key, limit, window in checks)
 
 
-def deliver(settings: Settings, mail: ConfirmationMail, *, transport: Any = None,
-            raise_errors: bool = False) -> bool:
+def deliver(
+    settings: Settings, mail: ConfirmationMail, *, transport: Any = None, raise_errors: bool = False
+) -> bool:
     """Send a confirmation mail (after the caller's transaction). Failures are logged (and
     raised with ``raise_errors``); True when the transport accepted it."""
     from paperwire.digest.mailer import send_confirmation
@@ -127,17 +141,24 @@ def deliver(settings: Settings, mail: ConfirmationMail, *, transport: Any = None
     )
 
     try:
-        send_confirmation(settings, email=mail.email, subscription_id=mail.subscription_id,
-                          token_version=mail.token_version, transport=transport)
+        send_confirmation(
+            settings,
+            email=mail.email,
+            subscription_id=mail.subscription_id,
+            token_version=mail.token_version,
+            transport=transport,
+        )
     except (TemporaryFailure, PermanentFailure, TransportError) as exc:
-        log.warning("confirmation mail for subscription %s failed: %s", mail.subscription_id,
-                    exc)
+        log.warning("confirmation mail for subscription %s failed: %s", mail.subscription_id, exc)
         if raise_errors:
             raise
         return False
     if transport is None and mail_target(settings) == "outbox":
-        log.info("confirmation mail for subscription %s delivered to the outbox (no SMTP "
-                 "server configured; see /admin/outbox)", mail.subscription_id)
+        log.info(
+            "confirmation mail for subscription %s delivered to the outbox (no SMTP "
+            "server configured; see /admin/outbox)",
+            mail.subscription_id,
+        )
     return True
 
 
@@ -162,8 +183,9 @@ def confirm(settings: Settings, db: Database, value: str, *, user: User | None =
         if user is not None:
             store.link_user(s, sub.id, sub.token_version, user.id)
             linked = True
-        return Confirmed(sub.id, sub.email,
-                         token(settings, "preferences", sub.id, sub.token_version), linked)
+        return Confirmed(
+            sub.id, sub.email, token(settings, "preferences", sub.id, sub.token_version), linked
+        )
 
 
 # --- preferences ----------------------------------------------------------------------------
@@ -189,8 +211,15 @@ def get(db: Database, subscription_id: int) -> Subscription:
         return store.get(s, subscription_id)
 
 
-def save_preferences(db: Database, subscription_id: int, token_version: int, *, editions: str,
-                     max_papers: str | int | None, topics: list[dict[str, Any]]) -> Subscription:
+def save_preferences(
+    db: Database,
+    subscription_id: int,
+    token_version: int,
+    *,
+    editions: str,
+    max_papers: str | int | None,
+    topics: list[dict[str, Any]],
+) -> Subscription:
     """Validate and store preferences; ``BadInput`` names what is wrong (nothing stored)."""
     from paperwire.digest.topics import validate_topics
 
@@ -200,9 +229,14 @@ def save_preferences(db: Database, subscription_id: int, token_version: int, *, 
     except (TypeError, ValueError):
         raise BadInput("number of papers must be a whole number") from None
     with db.session() as s:
-        return store.update_preferences(s, subscription_id, token_version,
-                                        editions=editions or "daily", max_papers=n,
-                                        topics=clean)
+        return store.update_preferences(
+            s,
+            subscription_id,
+            token_version,
+            editions=editions or "daily",
+            max_papers=n,
+            topics=clean,
+        )
 
 
 def unsubscribe(settings: Settings, db: Database, value: str) -> str:

@@ -23,8 +23,9 @@ class PaperAuthor(Base):
 
     __tablename__ = "paper_authors"
 
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          primary_key=True)
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     strict_key: Mapped[str] = mapped_column(String(255))
@@ -41,10 +42,11 @@ class AuthorFollow(Base):
 
     __tablename__ = "author_follows"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     strict_key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))     # the display name when followed
+    name: Mapped[str] = mapped_column(String(255))  # the display name when followed
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 

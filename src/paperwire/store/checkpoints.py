@@ -36,6 +36,7 @@ def delete_checkpoint(session: Session, name: str) -> None:
 
 
 def list_checkpoints(session: Session, prefix: str = "") -> dict[str, dict[str, Any]]:
-    rows = session.execute(select(Checkpoint.name, Checkpoint.value)
-                           .where(Checkpoint.name.startswith(prefix)))
+    rows = session.execute(
+        select(Checkpoint.name, Checkpoint.value).where(Checkpoint.name.startswith(prefix))
+    )
     return {name: dict(value) for name, value in rows}

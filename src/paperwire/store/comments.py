@@ -41,22 +41,39 @@ class CommentView:
         return self.comment.id
 
 
-def add_comment(session: Session, paper_id: str, user_id: int, body: str, body_html: str, *,
-                parent_id: int | None = None, now: dt.datetime | None = None) -> Comment:
+def add_comment(
+    session: Session,
+    paper_id: str,
+    user_id: int,
+    body: str,
+    body_html: str,
+    *,
+    parent_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Comment:
     hidden = session.scalar(select(Paper.hidden).where(Paper.id == paper_id))
     if hidden is None or hidden:  # a hidden paper takes no comments (and says so as 404)
         raise NotFound(f"no paper with id {paper_id}")
     if parent_id is not None:
         parent = session.get(Comment, parent_id)
         if parent is None or parent.paper_id != paper_id or parent.deleted:
-            raise BadInput(f"comment {parent_id} does not exist on paper {paper_id}; "
-                           f"cannot reply to it")
-    comment = Comment(paper_id=paper_id, user_id=user_id, parent_id=parent_id, body=body,
-                      body_html=body_html, deleted=False, created_at=now or utcnow())
+            raise BadInput(
+                f"comment {parent_id} does not exist on paper {paper_id}; cannot reply to it"
+            )
+    comment = Comment(
+        paper_id=paper_id,
+        user_id=user_id,
+        parent_id=parent_id,
+        body=body,
+        body_html=body_html,
+        deleted=False,
+        created_at=now or utcnow(),
+    )
     session.add(comment)
     session.flush()
-    session.execute(update(Paper).where(Paper.id == paper_id)
-                    .values(num_comments=Paper.num_comments + 1))
+    session.execute(
+        update(Paper).where(Paper.id == paper_id).values(num_comments=Paper.num_comments + 1)
+    )
     return comment
 
 
@@ -69,20 +86,30 @@ def delete_comment(session: Session, comment_id: int) -> bool:
     comment = session.get(Comment, comment_id)
     if comment is None:
         raise NotFound(f"no comment with id {comment_id}")
-    changed = rowcount(session.execute(
-        update(Comment)
-        .where(Comment.id == comment_id, Comment.deleted.is_(False))
-        .values(deleted=True, body_html="", edited_at=utcnow())
-        .execution_options(synchronize_session=False))) or 0
+    changed = (
+        rowcount(
+            session.execute(
+                update(Comment)
+                .where(Comment.id == comment_id, Comment.deleted.is_(False))
+                .values(deleted=True, body_html="", edited_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+        )
+        or 0
+    )
     if changed:
-        session.execute(update(Paper).where(Paper.id == comment.paper_id)
-                        .values(num_comments=Paper.num_comments - 1))
+        session.execute(
+            update(Paper)
+            .where(Paper.id == comment.paper_id)
+            .values(num_comments=Paper.num_comments - 1)
+        )
     session.refresh(comment)
     return changed == 1
 
 
-def edit_comment(session: Session, comment_id: int, body: str, body_html: str, *,
-                 now: dt.datetime | None = None) -> tuple[Comment, bool]:
+def edit_comment(
+    session: Session, comment_id: int, body: str, body_html: str, *, now: dt.datetime | None = None
+) -> tuple[Comment, bool]:
     """Replace a visible comment's text, keeping the old version; returns (comment, changed).
     The same text again changes nothing and saves no revision."""
     comment = session.get(Comment, comment_id, with_for_update=True)
@@ -93,10 +120,15 @@ def edit_comment(session: Session, comment_id: int, body: str, body_html: str, *
     if comment.body == body:
         return comment, False
     now = now or utcnow()
-    session.add(CommentRevision(comment_id=comment.id, body=comment.body,
-                                body_html=comment.body_html,
-                                written_at=comment.edited_at or comment.created_at,
-                                replaced_at=now))
+    session.add(
+        CommentRevision(
+            comment_id=comment.id,
+            body=comment.body,
+            body_html=comment.body_html,
+            written_at=comment.edited_at or comment.created_at,
+            replaced_at=now,
+        )
+    )
     comment.body, comment.body_html, comment.edited_at = body, body_html, now
     session.flush()
     return comment, True
@@ -104,19 +136,25 @@ def edit_comment(session: Session, comment_id: int, body: str, body_html: str, *
 
 def comment_revisions(session: Session, comment_id: int) -> list[CommentRevision]:
     """Earlier versions of a comment, oldest first (for moderators)."""
-    return list(session.scalars(select(CommentRevision)
-                                .where(CommentRevision.comment_id == comment_id)
-                                .order_by(CommentRevision.id)))
+    return list(
+        session.scalars(
+            select(CommentRevision)
+            .where(CommentRevision.comment_id == comment_id)
+            .order_by(CommentRevision.id)
+        )
+    )
 
 
 def list_comments(session: Session, paper_id: str) -> list[CommentView]:
     """A paper's comments in thread order: each top-level comment (oldest first) followed by
     its replies (oldest first, any depth). Deleted comments are kept only when a visible reply
     hangs below them, so a thread never loses its context; their body is not returned."""
-    rows = session.execute(select(Comment, User.username)
-                           .outerjoin(User, User.id == Comment.user_id)
-                           .where(Comment.paper_id == paper_id)
-                           .order_by(Comment.created_at, Comment.id)).all()
+    rows = session.execute(
+        select(Comment, User.username)
+        .outerjoin(User, User.id == Comment.user_id)
+        .where(Comment.paper_id == paper_id)
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
     children: dict[int | None, list[CommentView]] = {}
     for comment, username in rows:
         children.setdefault(comment.parent_id, []).append(CommentView(comment, username))

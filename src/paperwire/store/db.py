@@ -23,13 +23,12 @@ if TYPE_CHECKING:
     from paperwire.config import Settings
 
 
-
 def normalize_url(url: str) -> str:
     """Pick the psycopg 3 driver for plain PostgreSQL URLs."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 

@@ -52,7 +52,7 @@ class Claimed:
     edition: str
     period: str
     attempts: int
-    paper_ids: list[Any] | None      # already fixed by an earlier, interrupted attempt
+    paper_ids: list[Any] | None  # already fixed by an earlier, interrupted attempt
     message_id: str | None
     # Taken over from a claimer that died (or outlived its lease) and the one row of it
     # that may have reached the server already (see ``_reclaim``).
@@ -66,50 +66,107 @@ def plan(session: Session, edition: str, period: str, subscription_ids: Sequence
     now = utcnow()
     new = 0
     for start in range(0, len(subscription_ids), 1000):
-        chunk = subscription_ids[start:start + 1000]
-        stmt = upsert(session, DigestDelivery,
-                      ["subscription_id", "edition", "period"]).values([
-            dict(subscription_id=sid, edition=edition, period=period, status="pending",
-                 attempts=0, paper_ids=None, created_at=now) for sid in chunk
-        ]).returning(DigestDelivery.id)
+        chunk = subscription_ids[start : start + 1000]
+        stmt = (
+            upsert(session, DigestDelivery, ["subscription_id", "edition", "period"])
+            .values(
+                [
+                    dict(
+                        subscription_id=sid,
+                        edition=edition,
+                        period=period,
+                        status="pending",
+                        attempts=0,
+                        paper_ids=None,
+                        created_at=now,
+                    )
+                    for sid in chunk
+                ]
+            )
+            .returning(DigestDelivery.id)
+        )
         # RETURNING lists only the rows inserted (rowcount is -1 on some drivers).
         new += len(session.execute(stmt).all())
     return new
 
 
-def claim(session: Session, *, edition: str, period: str, worker: str, limit: int,
-          lease_seconds: float, is_dead: Callable[[str], bool] = lambda _w: False,
-          now: dt.datetime | None = None, exclude: Sequence[int] = (),
-          seen_claimers: set[str] | None = None) -> list[Claimed]:
+def claim(
+    session: Session,
+    *,
+    edition: str,
+    period: str,
+    worker: str,
+    limit: int,
+    lease_seconds: float,
+    is_dead: Callable[[str], bool] = lambda _w: False,
+    now: dt.datetime | None = None,
+    exclude: Sequence[int] = (),
+    seen_claimers: set[str] | None = None,
+) -> list[Claimed]:
     """Take up to ``limit`` rows of this edition and period for ``worker`` (caller commits).
 
     ``exclude``: rows this run already handed back after temporary failures (left for the
     next run rather than hammered again now). ``seen_claimers``: one set per run, so that
     ``Claimed.interrupted`` marks exactly the rows a dead claimer may have delivered."""
     now = now or utcnow()
-    claimed: list[int] = [r[0] for r in ledger.take_pending(
-        session, DigestDelivery, worker=worker, limit=limit, now=now, exclude=exclude,
-        where=(DigestDelivery.edition == edition, DigestDelivery.period == period))]
+    claimed: list[int] = [
+        r[0]
+        for r in ledger.take_pending(
+            session,
+            DigestDelivery,
+            worker=worker,
+            limit=limit,
+            now=now,
+            exclude=exclude,
+            where=(DigestDelivery.edition == edition, DigestDelivery.period == period),
+        )
+    ]
     maybe_delivered: set[int] = set()
     if len(claimed) < limit:
         taken_over, maybe_delivered = _reclaim(
-            session, edition=edition, period=period, worker=worker,
-            limit=limit - len(claimed), lease_seconds=lease_seconds, is_dead=is_dead, now=now,
-            seen_claimers=seen_claimers if seen_claimers is not None else set())
+            session,
+            edition=edition,
+            period=period,
+            worker=worker,
+            limit=limit - len(claimed),
+            lease_seconds=lease_seconds,
+            is_dead=is_dead,
+            now=now,
+            seen_claimers=seen_claimers if seen_claimers is not None else set(),
+        )
         claimed += taken_over
     if not claimed:
         return []
-    rows = session.execute(select(DigestDelivery).where(DigestDelivery.id.in_(claimed))
-                           .order_by(DigestDelivery.id)).scalars()
-    return [Claimed(r.id, r.subscription_id, r.edition, r.period, r.attempts,
-                    list(r.paper_ids) if r.paper_ids is not None else None, r.message_id,
-                    interrupted=r.id in maybe_delivered)
-            for r in rows]
+    rows = session.execute(
+        select(DigestDelivery).where(DigestDelivery.id.in_(claimed)).order_by(DigestDelivery.id)
+    ).scalars()
+    return [
+        Claimed(
+            r.id,
+            r.subscription_id,
+            r.edition,
+            r.period,
+            r.attempts,
+            list(r.paper_ids) if r.paper_ids is not None else None,
+            r.message_id,
+            interrupted=r.id in maybe_delivered,
+        )
+        for r in rows
+    ]
 
 
-def _reclaim(session: Session, *, edition: str, period: str, worker: str, limit: int,
-             lease_seconds: float, is_dead: Callable[[str], bool], now: dt.datetime,
-             seen_claimers: set[str]) -> tuple[list[int], set[int]]:
+def _reclaim(
+    session: Session,
+    *,
+    edition: str,
+    period: str,
+    worker: str,
+    limit: int,
+    lease_seconds: float,
+    is_dead: Callable[[str], bool],
+    now: dt.datetime,
+    seen_claimers: set[str],
+) -> tuple[list[int], set[int]]:
     """Take over stale ``sending`` rows: (ids taken, ids that may have been delivered).
 
     A sender hands its claimed rows to the server one at a time, in (claimed_at, id) order,
@@ -119,11 +176,20 @@ def _reclaim(session: Session, *, edition: str, period: str, worker: str, limit:
     whose first row was already taken, so later batches do not flag another one."""
     stale_before = now - dt.timedelta(seconds=lease_seconds)
     rows = session.execute(
-        select(DigestDelivery.id, DigestDelivery.claimed_by, DigestDelivery.claimed_at,
-               DigestDelivery.message_id)
-        .where(DigestDelivery.edition == edition, DigestDelivery.period == period,
-               DigestDelivery.status == "sending", DigestDelivery.claimed_by != worker)
-        .order_by(DigestDelivery.claimed_at, DigestDelivery.id)).all()
+        select(
+            DigestDelivery.id,
+            DigestDelivery.claimed_by,
+            DigestDelivery.claimed_at,
+            DigestDelivery.message_id,
+        )
+        .where(
+            DigestDelivery.edition == edition,
+            DigestDelivery.period == period,
+            DigestDelivery.status == "sending",
+            DigestDelivery.claimed_by != worker,
+        )
+        .order_by(DigestDelivery.claimed_at, DigestDelivery.id)
+    ).all()
     taken: list[int] = []
     maybe_delivered: set[int] = set()
     for rid, claimer, claimed_at, mid in rows:
@@ -135,10 +201,14 @@ def _reclaim(session: Session, *, edition: str, period: str, worker: str, limit:
         # rowcount is 0 and the row is left to it.
         res = session.execute(
             update(DigestDelivery)
-            .where(DigestDelivery.id == rid, DigestDelivery.status == "sending",
-                   DigestDelivery.claimed_by == claimer,
-                   DigestDelivery.claimed_at == claimed_at)
-            .values(claimed_by=worker, claimed_at=now, attempts=DigestDelivery.attempts + 1))
+            .where(
+                DigestDelivery.id == rid,
+                DigestDelivery.status == "sending",
+                DigestDelivery.claimed_by == claimer,
+                DigestDelivery.claimed_at == claimed_at,
+            )
+            .values(claimed_by=worker, claimed_at=now, attempts=DigestDelivery.attempts + 1)
+        )
         if rowcount(res) == 1:
             taken.append(rid)
             if claimer not in seen_claimers:
@@ -148,23 +218,38 @@ def _reclaim(session: Session, *, edition: str, period: str, worker: str, limit:
     return taken, maybe_delivered
 
 
-def fix_contents(session: Session, delivery_id: int, subscription_id: int, *,
-                 paper_ids: Sequence[dict[str, Any]], message_id: str) -> None:
+def fix_contents(
+    session: Session,
+    delivery_id: int,
+    subscription_id: int,
+    *,
+    paper_ids: Sequence[dict[str, Any]],
+    message_id: str,
+) -> None:
     """Freeze what this delivery contains before it is first sent (caller commits).
 
     ``paper_ids`` items are ``{"id": paper id, "part": ..., ...}`` (see ``digest.build``)."""
-    session.execute(update(DigestDelivery).where(DigestDelivery.id == delivery_id)
-                    .values(paper_ids=list(paper_ids), message_id=message_id))
+    session.execute(
+        update(DigestDelivery)
+        .where(DigestDelivery.id == delivery_id)
+        .values(paper_ids=list(paper_ids), message_id=message_id)
+    )
     ids = list(dict.fromkeys(item["id"] for item in paper_ids))
     if ids:
         # executemany with one cached statement (a multi-VALUES insert would be compiled
         # anew for every distinct row count).
-        session.execute(upsert(session, SentPaper), [
-            dict(subscription_id=subscription_id, paper_id=pid, delivery_id=delivery_id)
-            for pid in ids])
+        session.execute(
+            upsert(session, SentPaper),
+            [
+                dict(subscription_id=subscription_id, paper_id=pid, delivery_id=delivery_id)
+                for pid in ids
+            ],
+        )
 
 
-def fix_contents_many(session: Session, items: Sequence[tuple[int, int, list[dict[str, Any]], str]]) -> None:
+def fix_contents_many(
+    session: Session, items: Sequence[tuple[int, int, list[dict[str, Any]], str]]
+) -> None:
     """``fix_contents`` for a batch of (delivery_id, subscription_id, contents, message_id)
     in two executemany statements."""
     from sqlalchemy import bindparam
@@ -175,20 +260,27 @@ def fix_contents_many(session: Session, items: Sequence[tuple[int, int, list[dic
         update(table_of(DigestDelivery))
         .where(table_of(DigestDelivery).c.id == bindparam("b_id"))
         .values(paper_ids=bindparam("b_papers"), message_id=bindparam("b_mid")),
-        [dict(b_id=d, b_papers=list(c), b_mid=m) for d, _s, c, m in items])
-    rows = [dict(subscription_id=sid, paper_id=pid, delivery_id=did)
-            for did, sid, contents, _m in items
-            for pid in dict.fromkeys(item["id"] for item in contents)]
+        [dict(b_id=d, b_papers=list(c), b_mid=m) for d, _s, c, m in items],
+    )
+    rows = [
+        dict(subscription_id=sid, paper_id=pid, delivery_id=did)
+        for did, sid, contents, _m in items
+        for pid in dict.fromkeys(item["id"] for item in contents)
+    ]
     if rows:
         session.execute(upsert(session, SentPaper), rows)
 
 
 def _finish(session: Session, delivery_id: int, worker: str, **values: Any) -> bool:
-    res = session.execute(update(DigestDelivery)
-                          .where(DigestDelivery.id == delivery_id,
-                                 DigestDelivery.status == "sending",
-                                 DigestDelivery.claimed_by == worker)
-                          .values(**values))
+    res = session.execute(
+        update(DigestDelivery)
+        .where(
+            DigestDelivery.id == delivery_id,
+            DigestDelivery.status == "sending",
+            DigestDelivery.claimed_by == worker,
+        )
+        .values(**values)
+    )
     return rowcount(res) == 1
 
 
@@ -203,8 +295,7 @@ def mark_sent_now(engine: Engine, delivery_id: int, worker: str) -> bool:
 
 
 def mark_skipped(session: Session, delivery_id: int, worker: str, reason: str) -> bool:
-    return _finish(session, delivery_id, worker, status="skipped", error=reason,
-                   sent_at=utcnow())
+    return _finish(session, delivery_id, worker, status="skipped", error=reason, sent_at=utcnow())
 
 
 def mark_failed(session: Session, delivery_id: int, worker: str, error: str) -> bool:
@@ -217,12 +308,20 @@ def mark_failed(session: Session, delivery_id: int, worker: str, error: str) -> 
 
 def release(session: Session, delivery_id: int, worker: str, error: str) -> bool:
     """Temporary failure: back to pending (contents stay fixed) for a later attempt."""
-    return _finish(session, delivery_id, worker, status="pending", error=error[:2000],
-                   claimed_by=None, claimed_at=None)
+    return _finish(
+        session,
+        delivery_id,
+        worker,
+        status="pending",
+        error=error[:2000],
+        claimed_by=None,
+        claimed_at=None,
+    )
 
 
-def already_sent(session: Session, subscription_ids: Sequence[int],
-                 paper_ids: Iterable[str]) -> set[tuple[int, str]]:
+def already_sent(
+    session: Session, subscription_ids: Sequence[int], paper_ids: Iterable[str]
+) -> set[tuple[int, str]]:
     """(subscription_id, paper_id) pairs among these that were mailed (or reserved) before."""
     papers = list(set(paper_ids))
     found: set[tuple[int, str]] = set()
@@ -231,66 +330,114 @@ def already_sent(session: Session, subscription_ids: Sequence[int],
     subs = list(subscription_ids)
     for s0 in range(0, len(subs), 500):
         for p0 in range(0, len(papers), 400):
-            rows = session.execute(select(SentPaper.subscription_id, SentPaper.paper_id).where(
-                SentPaper.subscription_id.in_(subs[s0:s0 + 500]),
-                SentPaper.paper_id.in_(papers[p0:p0 + 400])))
+            rows = session.execute(
+                select(SentPaper.subscription_id, SentPaper.paper_id).where(
+                    SentPaper.subscription_id.in_(subs[s0 : s0 + 500]),
+                    SentPaper.paper_id.in_(papers[p0 : p0 + 400]),
+                )
+            )
             found.update((r[0], r[1]) for r in rows)
     return found
 
 
 def open_count(session: Session, edition: str, period: str) -> int:
     """Rows of this edition and period still to be sent (pending or sending)."""
-    return int(session.scalar(select(func.count()).select_from(DigestDelivery).where(
-        DigestDelivery.edition == edition, DigestDelivery.period == period,
-        DigestDelivery.status.in_(("pending", "sending")))) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(DigestDelivery)
+            .where(
+                DigestDelivery.edition == edition,
+                DigestDelivery.period == period,
+                DigestDelivery.status.in_(("pending", "sending")),
+            )
+        )
+        or 0
+    )
 
 
-def finished_subscriptions(session: Session, edition: str, period: str,
-                           subscription_ids: Sequence[int]) -> set[int]:
+def finished_subscriptions(
+    session: Session, edition: str, period: str, subscription_ids: Sequence[int]
+) -> set[int]:
     """Those of ``subscription_ids`` whose delivery of this edition and period is over
     (sent, skipped or failed)."""
-    return set(session.scalars(select(DigestDelivery.subscription_id).where(
-        DigestDelivery.edition == edition, DigestDelivery.period == period,
-        DigestDelivery.subscription_id.in_(list(subscription_ids)),
-        DigestDelivery.status.in_(("sent", "skipped", "failed")))))
+    return set(
+        session.scalars(
+            select(DigestDelivery.subscription_id).where(
+                DigestDelivery.edition == edition,
+                DigestDelivery.period == period,
+                DigestDelivery.subscription_id.in_(list(subscription_ids)),
+                DigestDelivery.status.in_(("sent", "skipped", "failed")),
+            )
+        )
+    )
 
 
 def counts(session: Session, edition: str, period: str) -> dict[str, int]:
-    return {status: n for status, n in session.execute(
-        select(DigestDelivery.status, func.count())
-        .where(DigestDelivery.edition == edition, DigestDelivery.period == period)
-        .group_by(DigestDelivery.status))}
+    return {
+        status: n
+        for status, n in session.execute(
+            select(DigestDelivery.status, func.count())
+            .where(DigestDelivery.edition == edition, DigestDelivery.period == period)
+            .group_by(DigestDelivery.status)
+        )
+    }
 
 
-def for_subscription(session: Session, subscription_id: int,
-                     limit: int = 20) -> list[DigestDelivery]:
-    return list(session.scalars(select(DigestDelivery)
-                                .where(DigestDelivery.subscription_id == subscription_id)
-                                .order_by(DigestDelivery.id.desc()).limit(limit)))
+def for_subscription(
+    session: Session, subscription_id: int, limit: int = 20
+) -> list[DigestDelivery]:
+    return list(
+        session.scalars(
+            select(DigestDelivery)
+            .where(DigestDelivery.subscription_id == subscription_id)
+            .order_by(DigestDelivery.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def recent_failures(session: Session, limit: int = 20) -> list[DigestDelivery]:
-    return list(session.scalars(select(DigestDelivery)
-                                .where(or_(DigestDelivery.status == "failed",
-                                           and_(DigestDelivery.status == "pending",
-                                                DigestDelivery.error.is_not(None))))
-                                .order_by(DigestDelivery.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(DigestDelivery)
+            .where(
+                or_(
+                    DigestDelivery.status == "failed",
+                    and_(DigestDelivery.status == "pending", DigestDelivery.error.is_not(None)),
+                )
+            )
+            .order_by(DigestDelivery.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 # --- what an edition is made of ------------------------------------------------------------
-def period_papers(session: Session, *, published_from: dt.datetime, published_to: dt.datetime,
-                  feed_from: dt.date, feed_to: dt.date) -> list[tuple[Any, ...]]:
+def period_papers(
+    session: Session,
+    *,
+    published_from: dt.datetime,
+    published_to: dt.datetime,
+    feed_from: dt.date,
+    feed_to: dt.date,
+) -> list[tuple[Any, ...]]:
     """Visible papers published in [published_from, published_to) or put on the feed on a day
     in [feed_from, feed_to]: the candidates a digest's personal part is chosen from."""
     from paperwire.store.models import FeedEntry, Paper
 
     cols = DIGEST_COLUMNS
     seen: dict[str, tuple[Any, ...]] = {}
-    published = select(*cols).where(Paper.published_at >= published_from,
-                                    Paper.published_at < published_to,
-                                    Paper.hidden.is_(False))
-    fed = (select(*cols).join(FeedEntry, FeedEntry.paper_id == Paper.id)
-           .where(FeedEntry.day >= feed_from, FeedEntry.day <= feed_to, Paper.hidden.is_(False)))
+    published = select(*cols).where(
+        Paper.published_at >= published_from,
+        Paper.published_at < published_to,
+        Paper.hidden.is_(False),
+    )
+    fed = (
+        select(*cols)
+        .join(FeedEntry, FeedEntry.paper_id == Paper.id)
+        .where(FeedEntry.day >= feed_from, FeedEntry.day <= feed_to, Paper.hidden.is_(False))
+    )
     for stmt in (published, fed):
         for row in session.execute(stmt):
             seen.setdefault(row[0], tuple(row))
@@ -304,6 +451,8 @@ def papers_by_id(session: Session, ids: Sequence[str]) -> list[tuple[Any, ...]]:
     out = []
     ids = list(ids)
     for start in range(0, len(ids), 900):
-        out += [tuple(r) for r in session.execute(select(*cols).where(
-            Paper.id.in_(ids[start:start + 900])))]
+        out += [
+            tuple(r)
+            for r in session.execute(select(*cols).where(Paper.id.in_(ids[start : start + 900])))
+        ]
     return out

@@ -31,8 +31,13 @@ def insert(session: Session, table: Any) -> Insert:
     return sqlite.insert(table)
 
 
-def upsert(session: Session, table: Any, index_elements: Sequence[Any] | None = None, *,
-           update: Sequence[str] | Mapping[str, Any] | None = None) -> Insert:
+def upsert(
+    session: Session,
+    table: Any,
+    index_elements: Sequence[Any] | None = None,
+    *,
+    update: Sequence[str] | Mapping[str, Any] | None = None,
+) -> Insert:
     """``INSERT INTO table ... ON CONFLICT (index_elements)`` DO NOTHING (``update=None``) or
     DO UPDATE (column names: take the proposed row's values; a mapping: those values).
     DO UPDATE needs ``index_elements``; DO NOTHING without them covers any unique conflict."""

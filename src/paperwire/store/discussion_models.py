@@ -31,8 +31,9 @@ class CommentRevision(Base):
     __tablename__ = "comment_revisions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
-                                            index=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     # When this version was written (the comment's creation or its previous edit).
@@ -50,16 +51,18 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(16))
     # For kind "paper": authored | submitted | saved.
     reason: Mapped[str | None] = mapped_column(String(16))
-    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"),
-                                            index=True)
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
-                                                 index=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     mail_id: Mapped[int | None] = mapped_column(
-        ForeignKey("notification_mails.id", ondelete="SET NULL"), index=True)
+        ForeignKey("notification_mails.id", ondelete="SET NULL"), index=True
+    )
 
     __table_args__ = (
         UniqueConstraint("user_id", "comment_id", name="uq_notifications_user_comment"),
@@ -72,8 +75,9 @@ class NotificationPrefs(Base):
 
     __tablename__ = "notification_prefs"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     email: Mapped[bool] = mapped_column(Boolean, default=False)
     # The address the member proved they read (by following a link mailed to it); mail goes
     # only while it equals the account's address. An account's address alone is unproven.

@@ -45,8 +45,11 @@ def bytes_to_vectors(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     joined = b"".join(bytes(b) for b in blobs)
     if len(joined) != len(blobs) * dim * VECTOR_DTYPE.itemsize:
         raise ValueError(f"stored vectors do not all have dimension {dim}")
-    return np.frombuffer(joined, dtype=VECTOR_DTYPE).reshape(len(blobs), dim).astype(
-        np.float32, copy=True)
+    return (
+        np.frombuffer(joined, dtype=VECTOR_DTYPE)
+        .reshape(len(blobs), dim)
+        .astype(np.float32, copy=True)
+    )
 
 
 @dataclass
@@ -73,36 +76,51 @@ class EmbeddingBatch:
         return (self.created_at[-1], self.ids[-1]) if self.ids else None
 
 
-def needing_embedding(query: _Q, model_id: str, *,
-                      sentences: bool = False) -> _Q:
+def needing_embedding(query: _Q, model_id: str, *, sentences: bool = False) -> _Q:
     """``query`` (over ``Paper``) restricted to papers whose embedding is missing, of another
     model or older than the paper's content; with ``sentences``, also those whose sentence
     vectors (store/sentences.py) are (the embedder writes both together)."""
-    stale = [Embedding.paper_id.is_(None), Embedding.model != model_id,
-             Embedding.content_hash != Paper.content_hash]
+    stale = [
+        Embedding.paper_id.is_(None),
+        Embedding.model != model_id,
+        Embedding.content_hash != Paper.content_hash,
+    ]
     query = query.outerjoin(Embedding, Embedding.paper_id == Paper.id)
     if sentences:
         query = query.outerjoin(SentenceVectors, SentenceVectors.paper_id == Paper.id)
-        stale += [SentenceVectors.paper_id.is_(None), SentenceVectors.model != model_id,
-                  SentenceVectors.content_hash != Paper.content_hash]
+        stale += [
+            SentenceVectors.paper_id.is_(None),
+            SentenceVectors.model != model_id,
+            SentenceVectors.content_hash != Paper.content_hash,
+        ]
     return query.where(or_(*stale))
 
 
-def count_needing_embedding(session: Session, model_id: str,
-                            modified_since: dt.datetime | None = None, *,
-                            sentences: bool = False) -> int:
-    query = needing_embedding(select(func.count()).select_from(Paper), model_id,
-                              sentences=sentences)
+def count_needing_embedding(
+    session: Session,
+    model_id: str,
+    modified_since: dt.datetime | None = None,
+    *,
+    sentences: bool = False,
+) -> int:
+    query = needing_embedding(
+        select(func.count()).select_from(Paper), model_id, sentences=sentences
+    )
     if modified_since is not None:
         query = query.where(Paper.modified_at >= modified_since)
     return session.scalar(query) or 0
 
 
-def papers_needing_embedding(session: Session, model_id: str, limit: int, *,
-                             after_id: str = "",
-                             modified_since: dt.datetime | None = None,
-                             ids: Sequence[str] | None = None,
-                             sentences: bool = False) -> list[PendingPaper]:
+def papers_needing_embedding(
+    session: Session,
+    model_id: str,
+    limit: int,
+    *,
+    after_id: str = "",
+    modified_since: dt.datetime | None = None,
+    ids: Sequence[str] | None = None,
+    sentences: bool = False,
+) -> list[PendingPaper]:
     """Papers with no embedding for ``model_id`` or whose content changed since, in id order
     (with ``sentences``: also papers lacking current sentence vectors).
 
@@ -111,21 +129,33 @@ def papers_needing_embedding(session: Session, model_id: str, limit: int, *,
     ``ids`` to the named papers (at most a few hundred: the synchronous path).
     """
     query = (
-        needing_embedding(select(Paper.id, Paper.title, Paper.abstract, Paper.content_hash),
-                          model_id, sentences=sentences)
+        needing_embedding(
+            select(Paper.id, Paper.title, Paper.abstract, Paper.content_hash),
+            model_id,
+            sentences=sentences,
+        )
         .where(Paper.id > after_id)
         .order_by(Paper.id)
-        .limit(limit))
+        .limit(limit)
+    )
     if modified_since is not None:
         query = query.where(Paper.modified_at >= modified_since)
     if ids is not None:
         query = query.where(Paper.id.in_(list(ids)))
-    return [PendingPaper(pid, title or "", abstract or "", chash)
-            for pid, title, abstract, chash in session.execute(query)]
+    return [
+        PendingPaper(pid, title or "", abstract or "", chash)
+        for pid, title, abstract, chash in session.execute(query)
+    ]
 
 
-def save_embeddings(session: Session, model_id: str, papers: Sequence[PendingPaper],
-                    vectors: np.ndarray, *, now: dt.datetime | None = None) -> int:
+def save_embeddings(
+    session: Session,
+    model_id: str,
+    papers: Sequence[PendingPaper],
+    vectors: np.ndarray,
+    *,
+    now: dt.datetime | None = None,
+) -> int:
     """Upsert one embedding per paper; papers deleted meanwhile are skipped. Returns rows written."""
     if len(papers) != len(vectors):
         raise ValueError("one vector per paper expected")
@@ -136,35 +166,61 @@ def save_embeddings(session: Session, model_id: str, papers: Sequence[PendingPap
     existing: set[str] = set()
     ids = [p.id for p in papers]
     for start in range(0, len(ids), _CHUNK):
-        existing.update(session.scalars(select(Paper.id).where(
-            Paper.id.in_(ids[start:start + _CHUNK]))))
-    rows = [dict(paper_id=p.id, model=model_id, dim=dim, vector=vector_to_bytes(v),
-                 content_hash=p.content_hash, created_at=now)
-            for p, v in zip(papers, vectors) if p.id in existing]
+        existing.update(
+            session.scalars(select(Paper.id).where(Paper.id.in_(ids[start : start + _CHUNK])))
+        )
+    rows = [
+        dict(
+            paper_id=p.id,
+            model=model_id,
+            dim=dim,
+            vector=vector_to_bytes(v),
+            content_hash=p.content_hash,
+            created_at=now,
+        )
+        for p, v in zip(papers, vectors)
+        if p.id in existing
+    ]
     if not rows:
         return 0
-    stmt = upsert(session, Embedding, ["paper_id"],
-                  update=("model", "dim", "vector", "content_hash", "created_at"))
+    stmt = upsert(
+        session,
+        Embedding,
+        ["paper_id"],
+        update=("model", "dim", "vector", "content_hash", "created_at"),
+    )
     for start in range(0, len(rows), _CHUNK):
-        session.execute(stmt, rows[start:start + _CHUNK])
+        session.execute(stmt, rows[start : start + _CHUNK])
     return len(rows)
 
 
-def embeddings_since(session: Session, model_id: str, after_ts: dt.datetime | None,
-                     after_id: str, limit: int, *, dim: int | None = None) -> EmbeddingBatch:
+def embeddings_since(
+    session: Session,
+    model_id: str,
+    after_ts: dt.datetime | None,
+    after_id: str,
+    limit: int,
+    *,
+    dim: int | None = None,
+) -> EmbeddingBatch:
     """Embeddings of ``model_id`` after the key (after_ts, after_id), in key order.
 
     The caller keeps a watermark and should start from ``watermark - overlap``: a PostgreSQL
     transaction can commit after a later-stamped one, so rows may appear "in the past".
     """
-    query = (select(Embedding.paper_id, Embedding.created_at, Embedding.dim, Embedding.vector)
-             .where(Embedding.model == model_id)
-             .order_by(Embedding.created_at, Embedding.paper_id)
-             .limit(limit))
+    query = (
+        select(Embedding.paper_id, Embedding.created_at, Embedding.dim, Embedding.vector)
+        .where(Embedding.model == model_id)
+        .order_by(Embedding.created_at, Embedding.paper_id)
+        .limit(limit)
+    )
     if after_ts is not None:
-        query = query.where(or_(Embedding.created_at > after_ts,
-                                and_(Embedding.created_at == after_ts,
-                                     Embedding.paper_id > after_id)))
+        query = query.where(
+            or_(
+                Embedding.created_at > after_ts,
+                and_(Embedding.created_at == after_ts, Embedding.paper_id > after_id),
+            )
+        )
     batch = EmbeddingBatch()
     blobs = []
     for pid, created, row_dim, blob in session.execute(query):
@@ -186,22 +242,29 @@ def get_embeddings(session: Session, model_id: str, ids: Sequence[str]) -> dict[
         rows = session.execute(
             select(Embedding.paper_id, Embedding.dim, Embedding.vector)
             .where(Embedding.model == model_id)
-            .where(Embedding.paper_id.in_(ids[start:start + _CHUNK])))
+            .where(Embedding.paper_id.in_(ids[start : start + _CHUNK]))
+        )
         for pid, dim, blob in rows:
             found[pid] = bytes_to_vectors([blob], dim)[0]
     return found
 
 
 def count_embeddings(session: Session, model_id: str) -> int:
-    return session.scalar(select(func.count()).select_from(Embedding)
-                          .where(Embedding.model == model_id)) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(Embedding).where(Embedding.model == model_id)
+        )
+        or 0
+    )
 
 
 def latest_embedding_key(session: Session, model_id: str) -> tuple[dt.datetime, str] | None:
     row = session.execute(
         select(Embedding.created_at, Embedding.paper_id)
         .where(Embedding.model == model_id)
-        .order_by(Embedding.created_at.desc(), Embedding.paper_id.desc()).limit(1)).first()
+        .order_by(Embedding.created_at.desc(), Embedding.paper_id.desc())
+        .limit(1)
+    ).first()
     return (row[0], row[1]) if row else None
 
 
@@ -211,14 +274,26 @@ def embedding_keys(session: Session, model_id: str, ids: Sequence[str]) -> dict[
     ids = list(ids)
     for start in range(0, len(ids), _CHUNK):
         for pid, chash in session.execute(
-                select(Embedding.paper_id, Embedding.content_hash)
-                .where(Embedding.model == model_id)
-                .where(Embedding.paper_id.in_(ids[start:start + _CHUNK]))):
+            select(Embedding.paper_id, Embedding.content_hash)
+            .where(Embedding.model == model_id)
+            .where(Embedding.paper_id.in_(ids[start : start + _CHUNK]))
+        ):
             out[pid] = chash
     return out
 
 
-__all__ = ["PendingPaper", "EmbeddingBatch", "needing_embedding", "count_needing_embedding",
-           "papers_needing_embedding", "save_embeddings",
-           "embeddings_since", "get_embeddings", "count_embeddings", "latest_embedding_key",
-           "embedding_keys", "vector_to_bytes", "bytes_to_vectors"]
+__all__ = [
+    "PendingPaper",
+    "EmbeddingBatch",
+    "needing_embedding",
+    "count_needing_embedding",
+    "papers_needing_embedding",
+    "save_embeddings",
+    "embeddings_since",
+    "get_embeddings",
+    "count_embeddings",
+    "latest_embedding_key",
+    "embedding_keys",
+    "vector_to_bytes",
+    "bytes_to_vectors",
+]

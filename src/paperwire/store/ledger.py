@@ -27,14 +27,21 @@ from paperwire.store.base import table_of
 from paperwire.store.models import utcnow
 
 
-def take_pending(session: Session, model: Any, *, worker: str, limit: int, now: dt.datetime,
-                 where: Sequence[Any] = (), exclude: Iterable[int] = (),
-                 returning: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+def take_pending(
+    session: Session,
+    model: Any,
+    *,
+    worker: str,
+    limit: int,
+    now: dt.datetime,
+    where: Sequence[Any] = (),
+    exclude: Iterable[int] = (),
+    returning: Sequence[Any] = (),
+) -> list[tuple[Any, ...]]:
     """Claim up to ``limit`` pending rows of ``model`` (lowest ids first) matching ``where``
     and not in ``exclude`` for ``worker``; the rows ``(id, *returning)`` taken."""
     exclude = list(exclude)
-    q = (select(model.id).where(model.status == "pending", *where)
-         .order_by(model.id).limit(limit))
+    q = select(model.id).where(model.status == "pending", *where).order_by(model.id).limit(limit)
     if exclude:
         q = q.where(model.id.not_in(exclude))
     if session.get_bind().dialect.name == "postgresql":
@@ -42,12 +49,17 @@ def take_pending(session: Session, model: Any, *, worker: str, limit: int, now: 
     ids = list(session.scalars(q))
     if not ids:
         return []
-    return [tuple(row) for row in session.execute(
-        update(model)
-        .where(model.id.in_(ids), model.status == "pending")
-        .values(status="sending", claimed_by=worker, claimed_at=now,
-                attempts=model.attempts + 1)
-        .returning(model.id, *returning))]
+    return [
+        tuple(row)
+        for row in session.execute(
+            update(model)
+            .where(model.id.in_(ids), model.status == "pending")
+            .values(
+                status="sending", claimed_by=worker, claimed_at=now, attempts=model.attempts + 1
+            )
+            .returning(model.id, *returning)
+        )
+    ]
 
 
 def mark_sent_now(engine: Engine, model: Any, row_id: int, worker: str) -> bool:
@@ -55,7 +67,9 @@ def mark_sent_now(engine: Engine, model: Any, row_id: int, worker: str) -> bool:
     longer this worker's."""
     t = table_of(model)
     with engine.begin() as conn:
-        res = conn.execute(update(t).where(t.c.id == row_id, t.c.status == "sending",
-                                           t.c.claimed_by == worker)
-                           .values(status="sent", sent_at=utcnow(), error=None))
+        res = conn.execute(
+            update(t)
+            .where(t.c.id == row_id, t.c.status == "sending", t.c.claimed_by == worker)
+            .values(status="sent", sent_at=utcnow(), error=None)
+        )
     return bool(res.rowcount == 1)

@@ -28,10 +28,12 @@ from paperwire.store.models import Base, utcnow
 class SavedPaper(Base):
     __tablename__ = "saved_papers"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (Index("ix_saved_papers_user_created", "user_id", "created_at"),)
@@ -53,32 +55,38 @@ class PaperList(Base):
 class ListItem(Base):
     __tablename__ = "list_items"
 
-    list_id: Mapped[int] = mapped_column(ForeignKey("paper_lists.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          primary_key=True, index=True)
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("paper_lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ListFollow(Base):
     __tablename__ = "list_follows"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    list_id: Mapped[int] = mapped_column(ForeignKey("paper_lists.id", ondelete="CASCADE"),
-                                         primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("paper_lists.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class PaperFeedback(Base):
-    """"More like this" (``kind='more'``) or "not interested" (``kind='less'``)."""
+    """ "More like this" (``kind='more'``) or "not interested" (``kind='less'``)."""
 
     __tablename__ = "paper_feedback"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     kind: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -98,8 +106,9 @@ class PendingImport(Base):
     __tablename__ = "pending_imports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    list_id: Mapped[int] = mapped_column(ForeignKey("paper_lists.id", ondelete="CASCADE"),
-                                         index=True)
+    list_id: Mapped[int] = mapped_column(
+        ForeignKey("paper_lists.id", ondelete="CASCADE"), index=True
+    )
     arxiv_id: Mapped[str] = mapped_column(String(64))
     # pending (waiting for arXiv) | failed (arXiv answered: no such paper)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -108,9 +117,17 @@ class PendingImport(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     tried_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = (UniqueConstraint("list_id", "arxiv_id",
-                                       name="uq_pending_imports_list_arxiv"),)
+    __table_args__ = (
+        UniqueConstraint("list_id", "arxiv_id", name="uq_pending_imports_list_arxiv"),
+    )
 
 
-__all__ = ["SavedPaper", "PaperList", "ListItem", "ListFollow", "PaperFeedback",
-           "FollowedTopic", "PendingImport"]
+__all__ = [
+    "SavedPaper",
+    "PaperList",
+    "ListItem",
+    "ListFollow",
+    "PaperFeedback",
+    "FollowedTopic",
+    "PendingImport",
+]

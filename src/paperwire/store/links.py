@@ -39,15 +39,19 @@ class LinkExists(PaperwireError):
 def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
     ids = list(dict.fromkeys(ids))
     for start in range(0, len(ids), _CHUNK):
-        yield ids[start:start + _CHUNK]
+        yield ids[start : start + _CHUNK]
 
 
 def touch(session: Session, ids: Iterable[str]) -> None:
     """Bump ``modified_at`` of these papers (their ``has:`` kinds changed)."""
     now = utcnow()
     for chunk in _chunks(list(ids)):
-        session.execute(update(Paper).where(Paper.id.in_(chunk)).values(modified_at=now)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(Paper)
+            .where(Paper.id.in_(chunk))
+            .values(modified_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 # "Visible" for lookups by paper id (the page's links, has: kinds, the feed's has filter),
@@ -62,8 +66,9 @@ def visible_links(session: Session, ids: Sequence[str]) -> dict[str, list[PaperL
     """Visible links per paper id, oldest first (one statement per 900 ids)."""
     out: dict[str, list[PaperLink]] = defaultdict(list)
     for chunk in _chunks(ids):
-        rows = session.scalars(select(PaperLink).where(PaperLink.paper_id.in_(chunk), _VISIBLE)
-                               .order_by(PaperLink.id))
+        rows = session.scalars(
+            select(PaperLink).where(PaperLink.paper_id.in_(chunk), _VISIBLE).order_by(PaperLink.id)
+        )
         for link in rows:
             out[link.paper_id].append(link)
     return dict(out)
@@ -74,8 +79,10 @@ def visible_kinds(session: Session | Connection, ids: Sequence[str]) -> dict[str
     out: dict[str, set[str]] = defaultdict(set)
     for chunk in _chunks(ids):
         for pid, kind in session.execute(
-                select(PaperLink.paper_id, PaperLink.kind).distinct()
-                .where(PaperLink.paper_id.in_(chunk), _VISIBLE)):
+            select(PaperLink.paper_id, PaperLink.kind)
+            .distinct()
+            .where(PaperLink.paper_id.in_(chunk), _VISIBLE)
+        ):
             out[pid].add(kind)
     return dict(out)
 
@@ -85,16 +92,23 @@ def has_kind(paper_id_column: Any, kind: str) -> ColumnElement[bool]:
     # _VISIBLE: a correlated lookup by paper id (on SQLite the status index made the feed's
     # "with code" filter walk every visible link for every paper: 1.4 s for a page at 83k
     # papers and 15k links, 0.4 ms through the paper_id index).
-    return exists().where(and_(PaperLink.paper_id == paper_id_column, PaperLink.kind == kind,
-                               _VISIBLE))
+    return exists().where(
+        and_(PaperLink.paper_id == paper_id_column, PaperLink.kind == kind, _VISIBLE)
+    )
 
 
 def _kinds_of(session: Session, ids: Sequence[str]) -> dict[str, frozenset[str]]:
     return {pid: frozenset(k) for pid, k in visible_kinds(session, ids).items()}
 
 
-def put_links(session: Session, paper_links: dict[str, list[Link]], source: str, *,
-              replace: bool = False, bump: bool = True) -> list[str]:
+def put_links(
+    session: Session,
+    paper_links: dict[str, list[Link]],
+    source: str,
+    *,
+    replace: bool = False,
+    bump: bool = True,
+) -> list[str]:
     """Add these links (``source``: extracted or demo) to their papers; URLs already on a
     paper are left as they are (whatever their status). ``replace``: also delete this
     source's visible links that are no longer given (re-extraction after the abstract
@@ -113,13 +127,25 @@ def put_links(session: Session, paper_links: dict[str, list[Link]], source: str,
         wanted = {link.url for link in links}
         for found in links:
             if found.url not in have:
-                session.add(PaperLink(paper_id=pid, url=found.url, kind=found.kind,
-                                      source=source, status="visible", created_at=now))
+                session.add(
+                    PaperLink(
+                        paper_id=pid,
+                        url=found.url,
+                        kind=found.kind,
+                        source=source,
+                        status="visible",
+                        created_at=now,
+                    )
+                )
                 have[found.url] = None  # a batch may repeat a url
         if replace:
             for url, row in list(have.items()):
-                if row is not None and row.source == source and row.status == "visible" \
-                        and url not in wanted:
+                if (
+                    row is not None
+                    and row.source == source
+                    and row.status == "visible"
+                    and url not in wanted
+                ):
                     session.delete(row)
     session.flush()
     after = _kinds_of(session, ids)
@@ -134,14 +160,22 @@ def sync_extracted(session: Session, ids: Sequence[str], *, bump: bool = True) -
     found: dict[str, list[Link]] = {}
     for chunk in _chunks(ids):
         for pid, abstract, comments in session.execute(
-                select(Paper.id, Paper.abstract, Paper.comments).where(Paper.id.in_(chunk))):
-            found[pid] = extract_links(abstract if isinstance(abstract, str) else "",
-                                       comments if isinstance(comments, str) else "")
+            select(Paper.id, Paper.abstract, Paper.comments).where(Paper.id.in_(chunk))
+        ):
+            found[pid] = extract_links(
+                abstract if isinstance(abstract, str) else "",
+                comments if isinstance(comments, str) else "",
+            )
     # Papers without any link and without stored extracted rows need no work at all.
     with_rows = set()
     for chunk in _chunks([pid for pid, links in found.items() if not links]):
-        with_rows |= set(session.scalars(select(PaperLink.paper_id).distinct().where(
-            PaperLink.paper_id.in_(chunk), PaperLink.source == "extracted")))
+        with_rows |= set(
+            session.scalars(
+                select(PaperLink.paper_id)
+                .distinct()
+                .where(PaperLink.paper_id.in_(chunk), PaperLink.source == "extracted")
+            )
+        )
     work = {pid: links for pid, links in found.items() if links or pid in with_rows}
     return put_links(session, work, "extracted", replace=True, bump=bump)
 
@@ -154,27 +188,41 @@ class Added:
 
 def member_links_since(session: Session, user_id: int, since: datetime) -> int:
     """Links ``user_id`` added after ``since`` (naive UTC): the daily limit's count."""
-    return session.scalar(select(func.count()).select_from(PaperLink).where(
-        PaperLink.added_by == user_id, PaperLink.created_at > since)) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(PaperLink)
+            .where(PaperLink.added_by == user_id, PaperLink.created_at > since)
+        )
+        or 0
+    )
 
 
-def add_member_link(session: Session, paper_id: str, link: Link, user_id: int, *,
-                    review: bool = False) -> Added:
+def add_member_link(
+    session: Session, paper_id: str, link: Link, user_id: int, *, review: bool = False
+) -> Added:
     """A member's link on a visible paper (``NotFound`` otherwise). ``LinkExists`` (409) when the URL
     is already on the paper (or was removed by an admin). ``review``: it waits as
     ``pending`` until an admin shows it."""
     paper = session.get(Paper, paper_id)
     if paper is None or paper.hidden:
         raise NotFound(f"no paper with id {paper_id}")
-    found = session.scalar(select(PaperLink).where(PaperLink.paper_id == paper_id,
-                                                   PaperLink.url == link.url))
+    found = session.scalar(
+        select(PaperLink).where(PaperLink.paper_id == paper_id, PaperLink.url == link.url)
+    )
     if found is not None:
         if found.status == "removed":
             raise LinkExists("that link was removed from this paper by a moderator")
         raise LinkExists("that link is already on this paper")
-    row = PaperLink(paper_id=paper_id, url=link.url, kind=link.kind, source="member",
-                    added_by=user_id, status="pending" if review else "visible",
-                    created_at=utcnow())
+    row = PaperLink(
+        paper_id=paper_id,
+        url=link.url,
+        kind=link.kind,
+        source="member",
+        added_by=user_id,
+        status="pending" if review else "visible",
+        created_at=utcnow(),
+    )
     session.add(row)
     session.flush()
     if not review:
@@ -216,8 +264,14 @@ class LinkView:
     username: str | None
 
 
-def moderation_list(session: Session, *, status: str | None = None, source: str | None = "member",
-                    limit: int = 100, offset: int = 0) -> tuple[list[LinkView], int]:
+def moderation_list(
+    session: Session,
+    *,
+    status: str | None = None,
+    source: str | None = "member",
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[LinkView], int]:
     """Links for the moderation page, newest first, with their paper's title and who added
     them; and how many there are in all."""
     conds = []
@@ -230,18 +284,25 @@ def moderation_list(session: Session, *, status: str | None = None, source: str 
         select(PaperLink, Paper.title, User.username)
         .join(Paper, Paper.id == PaperLink.paper_id)
         .outerjoin(User, User.id == PaperLink.added_by)
-        .where(*conds).order_by(PaperLink.created_at.desc(), PaperLink.id.desc())
-        .offset(offset).limit(limit)).all()
+        .where(*conds)
+        .order_by(PaperLink.created_at.desc(), PaperLink.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
     return [LinkView(link, title or "", name) for link, title, name in rows], int(total)
 
 
 def links_of_user(session: Session, user_id: int) -> list[PaperLink]:
     """The links a member added (account export)."""
-    return list(session.scalars(select(PaperLink).where(PaperLink.added_by == user_id)
-                                .order_by(PaperLink.id)))
+    return list(
+        session.scalars(
+            select(PaperLink).where(PaperLink.added_by == user_id).order_by(PaperLink.id)
+        )
+    )
 
 
 def paper_ids_after(session: Session, last: str, limit: int) -> list[str]:
     """Up to ``limit`` paper ids after ``last`` in id order (the backfill's keyset pages)."""
-    return list(session.scalars(select(Paper.id).where(Paper.id > last).order_by(Paper.id)
-                                .limit(limit)))
+    return list(
+        session.scalars(select(Paper.id).where(Paper.id > last).order_by(Paper.id).limit(limit))
+    )

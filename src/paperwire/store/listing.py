@@ -51,17 +51,26 @@ def _has(stmt: _Q, has: str | None) -> _Q:
     return stmt
 
 
-def feed_rows(session: Session, *, start: dt.date | None, end: dt.date | None,
-              sort: str = "upvotes", limit: int = 30, offset: int = 0,
-              has: str | None = None) -> list[FeedRow]:
+def feed_rows(
+    session: Session,
+    *,
+    start: dt.date | None,
+    end: dt.date | None,
+    sort: str = "upvotes",
+    limit: int = 30,
+    offset: int = 0,
+    has: str | None = None,
+) -> list[FeedRow]:
     """Feed entries whose day is in [start, end], best first.
 
     ``sort``: ``upvotes`` (the feed's order) or ``published`` (newest paper first); ``has``:
     only papers with a visible link of that kind (``code``: the feed's "with code")."""
-    stmt = (select(Paper, FeedEntry, User.username)
-            .join(FeedEntry, FeedEntry.paper_id == Paper.id)
-            .outerjoin(User, User.id == FeedEntry.submitted_by)
-            .where(Paper.hidden.is_(False)))
+    stmt = (
+        select(Paper, FeedEntry, User.username)
+        .join(FeedEntry, FeedEntry.paper_id == Paper.id)
+        .outerjoin(User, User.id == FeedEntry.submitted_by)
+        .where(Paper.hidden.is_(False))
+    )
     stmt = _has(_period(stmt, start, end), has)
     if sort == "published":
         stmt = stmt.order_by(Paper.published_at.desc().nulls_last(), Paper.id)
@@ -71,17 +80,25 @@ def feed_rows(session: Session, *, start: dt.date | None, end: dt.date | None,
     return [FeedRow(p, e, _submitter(e, u)) for p, e, u in session.execute(stmt)]
 
 
-def count_feed(session: Session, *, start: dt.date | None, end: dt.date | None,
-               has: str | None = None) -> int:
-    stmt = (select(func.count()).select_from(FeedEntry)
-            .join(Paper, Paper.id == FeedEntry.paper_id).where(Paper.hidden.is_(False)))
+def count_feed(
+    session: Session, *, start: dt.date | None, end: dt.date | None, has: str | None = None
+) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(FeedEntry)
+        .join(Paper, Paper.id == FeedEntry.paper_id)
+        .where(Paper.hidden.is_(False))
+    )
     return int(session.scalar(_has(_period(stmt, start, end), has)) or 0)
 
 
 def latest_feed_day(session: Session, on_or_before: dt.date | None = None) -> dt.date | None:
     """The most recent day (not after ``on_or_before``) that has a visible feed entry."""
-    stmt = (select(func.max(FeedEntry.day)).join(Paper, Paper.id == FeedEntry.paper_id)
-            .where(Paper.hidden.is_(False)))
+    stmt = (
+        select(func.max(FeedEntry.day))
+        .join(Paper, Paper.id == FeedEntry.paper_id)
+        .where(Paper.hidden.is_(False))
+    )
     if on_or_before is not None:
         stmt = stmt.where(FeedEntry.day <= on_or_before)
     return session.scalar(stmt)
@@ -96,13 +113,17 @@ def adjacent_feed_days(session: Session, day: dt.date) -> tuple[dt.date | None, 
 
 # Built once: constructing this joined select costs as much CPU as running it (every cold
 # paper page runs it); the bound parameter keeps SQLAlchemy's compiled-statement cache hot.
-_PAPER_WITH_ENTRY = (select(Paper, FeedEntry, User.username)
-                     .outerjoin(FeedEntry, FeedEntry.paper_id == Paper.id)
-                     .outerjoin(User, User.id == FeedEntry.submitted_by)
-                     .where(Paper.id == bindparam("paper_id")))
+_PAPER_WITH_ENTRY = (
+    select(Paper, FeedEntry, User.username)
+    .outerjoin(FeedEntry, FeedEntry.paper_id == Paper.id)
+    .outerjoin(User, User.id == FeedEntry.submitted_by)
+    .where(Paper.id == bindparam("paper_id"))
+)
 
 
-def paper_with_entry(session: Session, paper_id: str) -> tuple[Paper, FeedEntry | None, str | None] | None:
+def paper_with_entry(
+    session: Session, paper_id: str
+) -> tuple[Paper, FeedEntry | None, str | None] | None:
     """A paper with its feed entry (if any) and submitter name, in one statement."""
     row = session.execute(_PAPER_WITH_ENTRY, {"paper_id": paper_id}).first()
     if row is None:
@@ -112,20 +133,26 @@ def paper_with_entry(session: Session, paper_id: str) -> tuple[Paper, FeedEntry 
 
 
 def feed_entry_for(session: Session, paper_id: str) -> tuple[FeedEntry, str | None] | None:
-    row = session.execute(select(FeedEntry, User.username)
-                          .outerjoin(User, User.id == FeedEntry.submitted_by)
-                          .where(FeedEntry.paper_id == paper_id)).first()
+    row = session.execute(
+        select(FeedEntry, User.username)
+        .outerjoin(User, User.id == FeedEntry.submitted_by)
+        .where(FeedEntry.paper_id == paper_id)
+    ).first()
     if row is None:
         return None
     return row[0], _submitter(row[0], row[1])
 
 
-def feed_entries_for(session: Session, paper_ids: Sequence[str]) -> dict[str, tuple[FeedEntry, str | None]]:
+def feed_entries_for(
+    session: Session, paper_ids: Sequence[str]
+) -> dict[str, tuple[FeedEntry, str | None]]:
     if not paper_ids:
         return {}
-    rows = session.execute(select(FeedEntry, User.username)
-                           .outerjoin(User, User.id == FeedEntry.submitted_by)
-                           .where(FeedEntry.paper_id.in_(list(paper_ids))))
+    rows = session.execute(
+        select(FeedEntry, User.username)
+        .outerjoin(User, User.id == FeedEntry.submitted_by)
+        .where(FeedEntry.paper_id.in_(list(paper_ids)))
+    )
     return {e.paper_id: (e, _submitter(e, u)) for e, u in rows}
 
 
@@ -133,8 +160,11 @@ def user_upvoted(session: Session, user_id: int | None, paper_ids: Sequence[str]
     """Which of ``paper_ids`` the user has upvoted (one statement)."""
     if user_id is None or not paper_ids:
         return set()
-    rows = session.scalars(select(Upvote.paper_id).where(Upvote.user_id == user_id,
-                                                         Upvote.paper_id.in_(list(paper_ids))))
+    rows = session.scalars(
+        select(Upvote.paper_id).where(
+            Upvote.user_id == user_id, Upvote.paper_id.in_(list(paper_ids))
+        )
+    )
     return set(rows)
 
 
@@ -144,11 +174,15 @@ class CommentRow:
     username: str | None
 
 
-def paper_comments(session: Session, paper_id: str, *, include_deleted: bool = False,
-                   limit: int = 500) -> list[CommentRow]:
+def paper_comments(
+    session: Session, paper_id: str, *, include_deleted: bool = False, limit: int = 500
+) -> list[CommentRow]:
     """Comments of a paper, oldest first, with their authors' usernames."""
-    stmt = (select(Comment, User.username).outerjoin(User, User.id == Comment.user_id)
-            .where(Comment.paper_id == paper_id))
+    stmt = (
+        select(Comment, User.username)
+        .outerjoin(User, User.id == Comment.user_id)
+        .where(Comment.paper_id == paper_id)
+    )
     if not include_deleted:
         stmt = stmt.where(Comment.deleted.is_(False))
     stmt = stmt.order_by(Comment.created_at, Comment.id).limit(limit)

@@ -39,8 +39,9 @@ def transaction_lock(session: Session, namespace: int, key: int) -> bool:
     PostgreSQL (held until the transaction ends), False on SQLite (nothing taken; see above)."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    session.execute(text("SELECT pg_advisory_xact_lock(:cls, :key)"),
-                    {"cls": namespace, "key": key})
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:cls, :key)"), {"cls": namespace, "key": key}
+    )
     return True
 
 
@@ -50,8 +51,9 @@ def name_key(name: str) -> int:
 
 
 @contextlib.contextmanager
-def named_lock(db: Database, name: str, *, lock_dir: str | Path, wait: bool,
-               pg_key: int | None = None) -> Iterator[bool]:
+def named_lock(
+    db: Database, name: str, *, lock_dir: str | Path, wait: bool, pg_key: int | None = None
+) -> Iterator[bool]:
     """Hold the cross-process lock ``name``; yields whether it was acquired (always True with
     ``wait=True``). ``db`` is a ``store.db.Database``."""
     if db.dialect == "postgresql":
@@ -61,8 +63,9 @@ def named_lock(db: Database, name: str, *, lock_dir: str | Path, wait: bool,
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
                 got = True
             else:
-                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                        {"k": key}).scalar())
+                got = bool(
+                    conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+                )
             conn.commit()
             try:
                 yield got

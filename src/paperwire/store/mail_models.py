@@ -20,8 +20,9 @@ class Subscription(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-cased
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
-                                                index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     # pending | active | unsubscribed | paused
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     # daily | weekly | both
@@ -49,9 +50,10 @@ class DigestDelivery(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
-    edition: Mapped[str] = mapped_column(String(8))          # daily | weekly
-    period: Mapped[str] = mapped_column(String(16))          # 2026-11-26 | 2026-W48
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    edition: Mapped[str] = mapped_column(String(8))  # daily | weekly
+    period: Mapped[str] = mapped_column(String(16))  # 2026-11-26 | 2026-W48
     # pending | sending | sent | failed | skipped
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     message_id: Mapped[str | None] = mapped_column(String(255))
@@ -63,8 +65,11 @@ class DigestDelivery(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = (UniqueConstraint("subscription_id", "edition", "period",
-                                       name="uq_digest_deliveries_sub_edition_period"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "subscription_id", "edition", "period", name="uq_digest_deliveries_sub_edition_period"
+        ),
+    )
 
 
 class SentPaper(Base):
@@ -73,11 +78,14 @@ class SentPaper(Base):
     __tablename__ = "sent_papers"
 
     subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True)
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          primary_key=True)
-    delivery_id: Mapped[int] = mapped_column(ForeignKey("digest_deliveries.id",
-                                                        ondelete="CASCADE"), index=True)
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("digest_deliveries.id", ondelete="CASCADE"), index=True
+    )
 
 
 # The tables the foreign keys above name, whichever module is imported first.

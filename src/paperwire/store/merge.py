@@ -35,8 +35,12 @@ from paperwire.records import METADATA_FIELDS, PaperRecord
 _FIELDS = tuple(name for name in METADATA_FIELDS if name not in ("id", "versions", "version"))
 
 
-def may_replace(new_version: int | None, new_updated: dt.datetime | None,
-                old_version: int | None, old_updated: dt.datetime | None) -> bool:
+def may_replace(
+    new_version: int | None,
+    new_updated: dt.datetime | None,
+    old_version: int | None,
+    old_updated: dt.datetime | None,
+) -> bool:
     """May metadata with (new_version, new_updated) replace the stored one?
 
     Versions decide when both are known (the same version may refresh the metadata). Sources
@@ -65,10 +69,11 @@ def _empty(value: Any) -> bool:
 def merge_records(stored: PaperRecord, incoming: PaperRecord) -> PaperRecord:
     """The metadata to store when ``incoming`` is imported over ``stored`` (same id)."""
     if authoritative(incoming) != authoritative(stored):
-        replaces = authoritative(incoming)      # fidelity decides, whatever the dates say
+        replaces = authoritative(incoming)  # fidelity decides, whatever the dates say
     else:
-        replaces = may_replace(incoming.version, incoming.updated_at, stored.version,
-                               stored.updated_at)
+        replaces = may_replace(
+            incoming.version, incoming.updated_at, stored.version, stored.updated_at
+        )
     values: dict[str, Any] = {}
     for name in _FIELDS:
         new, old = getattr(incoming, name), getattr(stored, name)
@@ -86,7 +91,7 @@ def _versions(old: list[Any], new: list[Any], *, incoming_wins: bool) -> list[An
     if not old:
         return new
     by_number = {}
-    for entry in (old + new if incoming_wins else new + old):
+    for entry in old + new if incoming_wins else new + old:
         by_number[_number(entry)] = entry
     return [by_number[n] for n in sorted(by_number, key=lambda n: (n is None, n or 0))]
 

@@ -128,8 +128,9 @@ class FeedEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), unique=True)
     day: Mapped[dt.date] = mapped_column(Date, index=True)
-    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
-                                                     index=True)
+    submitted_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     # Name of the submitter when it is not a local user (imported Daily Papers entries).
     submitted_by_name: Mapped[str | None] = mapped_column(String(128))
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -138,10 +139,12 @@ class FeedEntry(Base):
 class Upvote(Base):
     __tablename__ = "upvotes"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    paper_id: Mapped[str] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
@@ -150,11 +153,12 @@ class Comment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
-                                                index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
-    body: Mapped[str] = mapped_column(Text)          # Markdown as written
-    body_html: Mapped[str] = mapped_column(Text)     # rendered and sanitized once, on write
+    body: Mapped[str] = mapped_column(Text)  # Markdown as written
+    body_html: Mapped[str] = mapped_column(Text)  # rendered and sanitized once, on write
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -198,13 +202,13 @@ class RateEvent(Base):
 
     __tablename__ = "rate_events"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     key: Mapped[str] = mapped_column(String(200))
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (Index("ix_rate_events_key_at", "key", "at"),)
-
 
 
 class PaperLink(Base):
@@ -223,20 +227,41 @@ class PaperLink(Base):
     url: Mapped[str] = mapped_column(String(500))
     kind: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16), default="extracted")
-    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
-                                                 index=True)
+    added_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     status: Mapped[str] = mapped_column(String(16), default="visible")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
-    __table_args__ = (UniqueConstraint("paper_id", "url", name="uq_paper_links_paper_id"),
-                      Index("ix_paper_links_status", "status", "created_at"))
+    __table_args__ = (
+        UniqueConstraint("paper_id", "url", name="uq_paper_links_paper_id"),
+        Index("ix_paper_links_status", "status", "created_at"),
+    )
 
 
 __all__ = [
-    "Base", "Paper", "User", "Session", "ApiToken", "FeedEntry", "Upvote", "Comment",
-    "Subscription", "DigestDelivery", "SentPaper", "Embedding", "SentenceVectors", "Checkpoint",
-    "JobRun", "RateEvent", "PaperAuthor", "AuthorFollow", "AuthorClaim", "PaperLink",
-    "NAMING", "utcnow",
+    "Base",
+    "Paper",
+    "User",
+    "Session",
+    "ApiToken",
+    "FeedEntry",
+    "Upvote",
+    "Comment",
+    "Subscription",
+    "DigestDelivery",
+    "SentPaper",
+    "Embedding",
+    "SentenceVectors",
+    "Checkpoint",
+    "JobRun",
+    "RateEvent",
+    "PaperAuthor",
+    "AuthorFollow",
+    "AuthorClaim",
+    "PaperLink",
+    "NAMING",
+    "utcnow",
 ]
 
 # The library tables (issue 13) are declared in their own module; importing it here puts

@@ -21,8 +21,11 @@ def set_hidden(session: Session, paper_id: str, hidden: bool) -> bool:
         raise NotFound(f"no paper with id {paper_id}")
     if bool(paper.hidden) == hidden:
         return False
-    session.execute(update(Paper).where(Paper.id == paper_id)
-                    .values(hidden=hidden, modified_at=utcnow())
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Paper)
+        .where(Paper.id == paper_id)
+        .values(hidden=hidden, modified_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     session.refresh(paper)
     return True

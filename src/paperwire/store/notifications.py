@@ -39,14 +39,18 @@ PAPER_REASONS = ("authored", "submitted", "saved")
 
 # --- who follows a paper ---------------------------------------------------------------------
 
+
 def paper_people(session: Session, paper_id: str) -> dict[int, str]:
     """Members with a stake in a paper and why (the strongest reason: authored > submitted >
     saved): its claimed authors, who submitted it to the feed, who saved it."""
     people: dict[int, str] = {}
     for uid in _savers(session, paper_id):
         people[uid] = "saved"
-    for submitter in session.scalars(select(FeedEntry.submitted_by).where(
-            FeedEntry.paper_id == paper_id, FeedEntry.submitted_by.is_not(None))):
+    for submitter in session.scalars(
+        select(FeedEntry.submitted_by).where(
+            FeedEntry.paper_id == paper_id, FeedEntry.submitted_by.is_not(None)
+        )
+    ):
         if submitter is not None:
             people[submitter] = "submitted"
     for uid in _claimed_authors(session, paper_id):
@@ -59,8 +63,7 @@ def _savers(session: Session, paper_id: str) -> list[int]:
         from paperwire.store.library_models import SavedPaper
     except ImportError:  # the library area is not installed
         return []
-    return list(session.scalars(select(SavedPaper.user_id)
-                                .where(SavedPaper.paper_id == paper_id)))
+    return list(session.scalars(select(SavedPaper.user_id).where(SavedPaper.paper_id == paper_id)))
 
 
 def _claimed_authors(session: Session, paper_id: str) -> set[int]:
@@ -73,18 +76,37 @@ def _claimed_authors(session: Session, paper_id: str) -> set[int]:
 
 # --- notifications ---------------------------------------------------------------------------
 
-def add(session: Session, comment: Comment, recipients: dict[int, tuple[str, str | None]],
-        *, now: dt.datetime | None = None) -> int:
+
+def add(
+    session: Session,
+    comment: Comment,
+    recipients: dict[int, tuple[str, str | None]],
+    *,
+    now: dt.datetime | None = None,
+) -> int:
     """One notification per recipient (``{user_id: (kind, reason)}``) of ``comment``; members
     notified of it already are skipped. Returns how many were added."""
     if not recipients:
         return 0
     now = now or utcnow()
-    stmt = upsert(session, Notification, ["user_id", "comment_id"]).values([
-        dict(user_id=uid, kind=kind, reason=reason, comment_id=comment.id,
-             paper_id=comment.paper_id, actor_id=comment.user_id, created_at=now)
-        for uid, (kind, reason) in sorted(recipients.items())
-    ]).returning(Notification.id)
+    stmt = (
+        upsert(session, Notification, ["user_id", "comment_id"])
+        .values(
+            [
+                dict(
+                    user_id=uid,
+                    kind=kind,
+                    reason=reason,
+                    comment_id=comment.id,
+                    paper_id=comment.paper_id,
+                    actor_id=comment.user_id,
+                    created_at=now,
+                )
+                for uid, (kind, reason) in sorted(recipients.items())
+            ]
+        )
+        .returning(Notification.id)
+    )
     return len(session.execute(stmt).all())
 
 
@@ -104,58 +126,97 @@ class NotificationView:
 
 def _excerpt(body: str, limit: int = 200) -> str:
     text = " ".join((body or "").split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _views(session: Session, query: Select[*tuple[Any, ...]]) -> list[NotificationView]:
     rows = session.execute(query).all()
-    return [NotificationView(n.id, n.kind, n.reason, n.comment_id, n.paper_id, title, actor,
-                             "" if deleted else _excerpt(body), n.created_at,
-                             n.read_at is not None)
-            for n, title, actor, body, deleted in rows]
+    return [
+        NotificationView(
+            n.id,
+            n.kind,
+            n.reason,
+            n.comment_id,
+            n.paper_id,
+            title,
+            actor,
+            "" if deleted else _excerpt(body),
+            n.created_at,
+            n.read_at is not None,
+        )
+        for n, title, actor, body, deleted in rows
+    ]
 
 
 def _select() -> Select[*tuple[Any, ...]]:
-    return (select(Notification, Paper.title, User.username, Comment.body, Comment.deleted)
-            .join(Paper, Paper.id == Notification.paper_id)
-            .join(Comment, Comment.id == Notification.comment_id)
-            .outerjoin(User, User.id == Notification.actor_id))
+    return (
+        select(Notification, Paper.title, User.username, Comment.body, Comment.deleted)
+        .join(Paper, Paper.id == Notification.paper_id)
+        .join(Comment, Comment.id == Notification.comment_id)
+        .outerjoin(User, User.id == Notification.actor_id)
+    )
 
 
-def list_for(session: Session, user_id: int, *, limit: int = 50,
-             offset: int = 0) -> list[NotificationView]:
+def list_for(
+    session: Session, user_id: int, *, limit: int = 50, offset: int = 0
+) -> list[NotificationView]:
     """A member's notifications, newest first."""
-    return _views(session, _select().where(Notification.user_id == user_id)
-                  .order_by(Notification.created_at.desc(), Notification.id.desc())
-                  .limit(limit).offset(offset))
+    return _views(
+        session,
+        _select()
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+        .offset(offset),
+    )
 
 
 def unread_count(session: Session, user_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
-def mark_read(session: Session, user_id: int, ids: Iterable[int] | None = None, *,
-              now: dt.datetime | None = None) -> int:
+def mark_read(
+    session: Session,
+    user_id: int,
+    ids: Iterable[int] | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> int:
     """Mark the member's notifications read (all of them, or ``ids``); returns how many
     changed. Ids of other members' notifications change nothing."""
-    q = update(Notification).where(Notification.user_id == user_id,
-                                   Notification.read_at.is_(None))
+    q = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if ids is not None:
         ids = list(ids)
         if not ids:
             return 0
         q = q.where(Notification.id.in_(ids))
-    return rowcount(session.execute(q.values(read_at=now or utcnow())
-                                    .execution_options(synchronize_session=False))) or 0
+    return (
+        rowcount(
+            session.execute(
+                q.values(read_at=now or utcnow()).execution_options(synchronize_session=False)
+            )
+        )
+        or 0
+    )
 
 
 def delete_member(session: Session, user_id: int) -> None:
     """Account deletion: the member's notifications, preferences and mail ledger go; their
     name leaves other members' notifications (``actor_id`` emptied)."""
     session.execute(delete(Notification).where(Notification.user_id == user_id))
-    session.execute(update(Notification).where(Notification.actor_id == user_id)
-                    .values(actor_id=None).execution_options(synchronize_session=False))
+    session.execute(
+        update(Notification)
+        .where(Notification.actor_id == user_id)
+        .values(actor_id=None)
+        .execution_options(synchronize_session=False)
+    )
     session.execute(delete(NotificationMail).where(NotificationMail.user_id == user_id))
     session.execute(delete(NotificationPrefs).where(NotificationPrefs.user_id == user_id))
 
@@ -166,25 +227,44 @@ def export_member(session: Session, user_id: int) -> dict[str, Any]:
     from paperwire.store.discussion_models import CommentRevision
 
     prefs = session.get(NotificationPrefs, user_id)
-    revisions = session.execute(
-        select(CommentRevision).join(Comment, Comment.id == CommentRevision.comment_id)
-        .where(Comment.user_id == user_id).order_by(CommentRevision.id)).scalars().all()
+    revisions = (
+        session.execute(
+            select(CommentRevision)
+            .join(Comment, Comment.id == CommentRevision.comment_id)
+            .where(Comment.user_id == user_id)
+            .order_by(CommentRevision.id)
+        )
+        .scalars()
+        .all()
+    )
     return {
         "notificationEmails": bool(prefs and prefs.email),
         "notifications": [
-            {"kind": v.kind, "reason": v.reason, "paperId": v.paper_id,
-             "commentId": v.comment_id, "from": v.actor,
-             "createdAt": v.created_at.isoformat(timespec="seconds") + "Z", "read": v.read}
-            for v in list_for(session, user_id, limit=1_000_000)],
+            {
+                "kind": v.kind,
+                "reason": v.reason,
+                "paperId": v.paper_id,
+                "commentId": v.comment_id,
+                "from": v.actor,
+                "createdAt": v.created_at.isoformat(timespec="seconds") + "Z",
+                "read": v.read,
+            }
+            for v in list_for(session, user_id, limit=1_000_000)
+        ],
         "commentRevisions": [
-            {"commentId": r.comment_id, "body": r.body,
-             "writtenAt": r.written_at.isoformat(timespec="seconds") + "Z",
-             "replacedAt": r.replaced_at.isoformat(timespec="seconds") + "Z"}
-            for r in revisions],
+            {
+                "commentId": r.comment_id,
+                "body": r.body,
+                "writtenAt": r.written_at.isoformat(timespec="seconds") + "Z",
+                "replacedAt": r.replaced_at.isoformat(timespec="seconds") + "Z",
+            }
+            for r in revisions
+        ],
     }
 
 
 # --- preferences -----------------------------------------------------------------------------
+
 
 def get_prefs(session: Session, user_id: int) -> NotificationPrefs:
     """The member's preferences (defaults, unsaved, when they never chose)."""
@@ -195,8 +275,7 @@ def get_prefs(session: Session, user_id: int) -> NotificationPrefs:
 def set_email(session: Session, user_id: int, on: bool) -> NotificationPrefs:
     prefs = session.get(NotificationPrefs, user_id)
     if prefs is None:
-        prefs = NotificationPrefs(user_id=user_id, email=on, token_version=0,
-                                  updated_at=utcnow())
+        prefs = NotificationPrefs(user_id=user_id, email=on, token_version=0, updated_at=utcnow())
         session.add(prefs)
     else:
         prefs.email, prefs.updated_at = on, utcnow()
@@ -204,8 +283,7 @@ def set_email(session: Session, user_id: int, on: bool) -> NotificationPrefs:
     return prefs
 
 
-def confirm_email(session: Session, user_id: int, token_version: int,
-                  address: str) -> bool | None:
+def confirm_email(session: Session, user_id: int, token_version: int, address: str) -> bool | None:
     """The member proved they read ``address`` (a link mailed to it): mail is switched on and
     goes there. None when the link is void (an older version, or the account's address has
     changed since it was mailed)."""
@@ -233,40 +311,63 @@ def unsubscribe(session: Session, user_id: int, token_version: int) -> bool | No
         return None
     was_on = bool(prefs.email)
     prefs.email = False
-    prefs.token_version += 1   # every unsubscribe link mailed before is void now
+    prefs.token_version += 1  # every unsubscribe link mailed before is void now
     prefs.updated_at = utcnow()
     return was_on
 
 
 # --- the mail ledger -------------------------------------------------------------------------
 
+
 def plan_mails(session: Session, *, now: dt.datetime | None = None) -> int:
     """One pending mail per member who wants mail and has unread, unmailed notifications
     (see module invariants). Returns how many mails were planned."""
     now = now or utcnow()
-    wanting = session.execute(
-        select(NotificationPrefs.user_id)
-        .join(User, User.id == NotificationPrefs.user_id)
-        .where(NotificationPrefs.email.is_(True), User.email.is_not(None),
-               func.lower(User.email) == NotificationPrefs.confirmed_email,
-               User.disabled.is_(False))
-        .where(select(Notification.id).where(
-            Notification.user_id == NotificationPrefs.user_id,
-            Notification.mail_id.is_(None), Notification.read_at.is_(None),
-            Notification.created_at <= now).exists())
-        .order_by(NotificationPrefs.user_id)).scalars().all()
+    wanting = (
+        session.execute(
+            select(NotificationPrefs.user_id)
+            .join(User, User.id == NotificationPrefs.user_id)
+            .where(
+                NotificationPrefs.email.is_(True),
+                User.email.is_not(None),
+                func.lower(User.email) == NotificationPrefs.confirmed_email,
+                User.disabled.is_(False),
+            )
+            .where(
+                select(Notification.id)
+                .where(
+                    Notification.user_id == NotificationPrefs.user_id,
+                    Notification.mail_id.is_(None),
+                    Notification.read_at.is_(None),
+                    Notification.created_at <= now,
+                )
+                .exists()
+            )
+            .order_by(NotificationPrefs.user_id)
+        )
+        .scalars()
+        .all()
+    )
     planned = 0
     for uid in wanting:
         mail = NotificationMail(user_id=uid, status="pending", attempts=0, created_at=now)
         session.add(mail)
         session.flush()
-        taken = rowcount(session.execute(
-            update(Notification)
-            .where(Notification.user_id == uid, Notification.mail_id.is_(None),
-                   Notification.read_at.is_(None), Notification.created_at <= now)
-            .values(mail_id=mail.id).execution_options(synchronize_session=False)))
+        taken = rowcount(
+            session.execute(
+                update(Notification)
+                .where(
+                    Notification.user_id == uid,
+                    Notification.mail_id.is_(None),
+                    Notification.read_at.is_(None),
+                    Notification.created_at <= now,
+                )
+                .values(mail_id=mail.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if not taken:
-            session.delete(mail)   # another planner took them first
+            session.delete(mail)  # another planner took them first
             session.flush()
             continue
         planned += 1
@@ -277,24 +378,41 @@ def plan_mails(session: Session, *, now: dt.datetime | None = None) -> int:
 class ClaimedMail:
     id: int
     user_id: int
-    interrupted: bool   # taken over from a sender that died: it may have been delivered
+    interrupted: bool  # taken over from a sender that died: it may have been delivered
 
 
-def claim(session: Session, *, worker: str, limit: int, lease_seconds: float,
-          is_dead: Callable[[str], bool] = lambda _w: False,
-          now: dt.datetime | None = None, exclude: Iterable[int] = ()) -> list[ClaimedMail]:
+def claim(
+    session: Session,
+    *,
+    worker: str,
+    limit: int,
+    lease_seconds: float,
+    is_dead: Callable[[str], bool] = lambda _w: False,
+    now: dt.datetime | None = None,
+    exclude: Iterable[int] = (),
+) -> list[ClaimedMail]:
     """Take up to ``limit`` mails for ``worker`` (caller commits): pending ones, then ones
     left ``sending`` by a dead claimer or with an expired lease."""
     now = now or utcnow()
     exclude = list(exclude)
-    out = [ClaimedMail(i, u, False) for i, u in ledger.take_pending(
-        session, NotificationMail, worker=worker, limit=limit, now=now, exclude=exclude,
-        returning=(NotificationMail.user_id,))]
+    out = [
+        ClaimedMail(i, u, False)
+        for i, u in ledger.take_pending(
+            session,
+            NotificationMail,
+            worker=worker,
+            limit=limit,
+            now=now,
+            exclude=exclude,
+            returning=(NotificationMail.user_id,),
+        )
+    ]
     if len(out) < limit:
         stale = session.execute(
             select(NotificationMail.id, NotificationMail.claimed_by, NotificationMail.claimed_at)
             .where(NotificationMail.status == "sending", NotificationMail.claimed_by != worker)
-            .order_by(NotificationMail.id)).all()
+            .order_by(NotificationMail.id)
+        ).all()
         lease = dt.timedelta(seconds=lease_seconds)
         for mid, claimer, at in stale:
             if len(out) >= limit or mid in exclude:
@@ -303,32 +421,46 @@ def claim(session: Session, *, worker: str, limit: int, lease_seconds: float,
                 continue
             taken = session.execute(
                 update(NotificationMail)
-                .where(NotificationMail.id == mid, NotificationMail.status == "sending",
-                       NotificationMail.claimed_by == claimer)
-                .values(claimed_by=worker, claimed_at=now,
-                        attempts=NotificationMail.attempts + 1)
-                .returning(NotificationMail.id, NotificationMail.user_id)).all()
+                .where(
+                    NotificationMail.id == mid,
+                    NotificationMail.status == "sending",
+                    NotificationMail.claimed_by == claimer,
+                )
+                .values(claimed_by=worker, claimed_at=now, attempts=NotificationMail.attempts + 1)
+                .returning(NotificationMail.id, NotificationMail.user_id)
+            ).all()
             out += [ClaimedMail(i, u, True) for i, u in taken]
     return out
 
 
 def mail_contents(session: Session, mail_id: int) -> list[NotificationView]:
     """The notifications a mail carries, oldest first: fixed when it was planned."""
-    return _views(session, _select().where(Notification.mail_id == mail_id)
-                  .order_by(Notification.created_at, Notification.id))
+    return _views(
+        session,
+        _select()
+        .where(Notification.mail_id == mail_id)
+        .order_by(Notification.created_at, Notification.id),
+    )
 
 
 def recipient(session: Session, user_id: int) -> tuple[str | None, str | None, bool, int]:
     """(email, display name, wants mail, token version) of a member."""
-    row = session.execute(select(User.email, User.display_name, User.username, User.disabled)
-                          .where(User.id == user_id)).first()
+    row = session.execute(
+        select(User.email, User.display_name, User.username, User.disabled).where(
+            User.id == user_id
+        )
+    ).first()
     prefs = session.get(NotificationPrefs, user_id)
     if row is None:
         return None, None, False, 0
     if prefs is None:
         return row.email, row.display_name or row.username, False, 0
-    wants = (bool(prefs.email) and not row.disabled and row.email is not None
-             and prefs.confirmed_email == row.email.lower())
+    wants = (
+        bool(prefs.email)
+        and not row.disabled
+        and row.email is not None
+        and prefs.confirmed_email == row.email.lower()
+    )
     return row.email, row.display_name or row.username, wants, prefs.token_version
 
 
@@ -343,14 +475,22 @@ def finish(session: Session, mail_id: int, worker: str, status: str, error: str 
     values = dict(status=status, error=(error or "")[:2000] or None)
     if status == "pending":
         values.update(claimed_by=None, claimed_at=None)
-    res = session.execute(update(NotificationMail)
-                          .where(NotificationMail.id == mail_id,
-                                 NotificationMail.status == "sending",
-                                 NotificationMail.claimed_by == worker)
-                          .values(**values).execution_options(synchronize_session=False))
+    res = session.execute(
+        update(NotificationMail)
+        .where(
+            NotificationMail.id == mail_id,
+            NotificationMail.status == "sending",
+            NotificationMail.claimed_by == worker,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     return rowcount(res) == 1
 
 
 def counts(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(NotificationMail.status, func.count())
-                                .group_by(NotificationMail.status)).all())
+    return dict(
+        session.execute(
+            select(NotificationMail.status, func.count()).group_by(NotificationMail.status)
+        ).all()
+    )

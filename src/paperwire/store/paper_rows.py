@@ -26,8 +26,9 @@ from paperwire.store.base import table_of
 from paperwire.store.models import Paper
 
 
-def incoming_record(builder: RowBuilder, row: tuple[Any, ...] | bytes,
-                    imported_upvotes: int | None) -> PaperRecord:
+def incoming_record(
+    builder: RowBuilder, row: tuple[Any, ...] | bytes, imported_upvotes: int | None
+) -> PaperRecord:
     """The record a prepared row was made from (the inverse of ``builder.row`` for the
     metadata), so rows can travel from the parser processes without their records."""
     if builder.sqlite:
@@ -49,16 +50,18 @@ def incoming_record(builder: RowBuilder, row: tuple[Any, ...] | bytes,
     return PaperRecord(imported_upvotes=imported_upvotes, **values)
 
 
-
 _COPY_ESCAPE = re.compile(r"\\(.)")
 _COPY_UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}
 
 
 def copy_fields(line: bytes) -> list[str | None]:
     """One COPY text line (see ``copy_line``) back into its values (None for ``\\N``)."""
-    return [None if field == "\\N" else
-            _COPY_ESCAPE.sub(lambda m: _COPY_UNESCAPE.get(m.group(1), m.group(1)), field)
-            for field in line.decode("utf-8").rstrip("\n").split("\t")]
+    return [
+        None
+        if field == "\\N"
+        else _COPY_ESCAPE.sub(lambda m: _COPY_UNESCAPE.get(m.group(1), m.group(1)), field)
+        for field in line.decode("utf-8").rstrip("\n").split("\t")
+    ]
 
 
 # Rows whose metadata changed are staged here (COPY) and applied with one UPDATE ... FROM.
@@ -66,29 +69,35 @@ def copy_fields(line: bytes) -> list[str | None]:
 _STAGE = "pw_papers_stage"
 
 
-def pg_write(conn: Connection, builder: RowBuilder, inserts: list[bytes], updates: list[bytes],
-             now: dt.datetime) -> None:
+def pg_write(
+    conn: Connection,
+    builder: RowBuilder,
+    inserts: list[bytes],
+    updates: list[bytes],
+    now: dt.datetime,
+) -> None:
     """PostgreSQL: new rows by COPY, changed metadata by COPY into a staging table and one
     UPDATE ... FROM, all in the caller's transaction (so a batch and its resume point still
     commit together). COPY costs the server and this process far less per row than
     executemany's one INSERT per row; the rows arrive already encoded (``copy_line``)."""
     if not inserts and not updates:
         return
-    raw: Any = conn.connection.dbapi_connection     # psycopg 3 (COPY)
+    raw: Any = conn.connection.dbapi_connection  # psycopg 3 (COPY)
     with raw.cursor() as cur:
         if inserts:
             with cur.copy(builder.copy_sql) as copy:
                 copy.write(b"".join(inserts))
         if updates:
-            cur.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{_STAGE}" '
-                        f'(LIKE "{Paper.__tablename__}") ON COMMIT DELETE ROWS')
+            cur.execute(
+                f'CREATE TEMP TABLE IF NOT EXISTS "{_STAGE}" '
+                f'(LIKE "{Paper.__tablename__}") ON COMMIT DELETE ROWS'
+            )
             # Empty even when an earlier statement of this transaction staged rows.
             cur.execute(f'DELETE FROM "{_STAGE}"')
             with cur.copy(builder.stage_copy_sql) as copy:
                 copy.write(b"".join(updates))
             cur.execute(builder.stage_update_sql, (now,))
             cur.execute(f'DELETE FROM "{_STAGE}"')
-
 
 
 def _copy_value(value: Any) -> str:
@@ -137,7 +146,7 @@ def _copy_expr(column: Column[Any], expr: str, env: dict[str, Any]) -> str:
     """``expr`` (a row value in the SQLite/tuple builder) as COPY text for ``column``."""
     name = column.name
     if expr in ("h", "now"):
-        return expr                    # hex digest; already formatted
+        return expr  # hex digest; already formatted
     if expr == "up":
         return "str(up)"
     constants = {"0": 0, "False": False}
@@ -170,10 +179,10 @@ def copy_line(row: tuple[Any, ...]) -> bytes:
 
 
 _JSON_COLUMNS = frozenset(c.name for c in Paper.__table__.columns if isinstance(c.type, JSON))
-_DATETIME_COLUMNS = frozenset(c.name for c in Paper.__table__.columns
-                              if isinstance(c.type, DateTime))
-_INTEGER_COLUMNS = frozenset(c.name for c in Paper.__table__.columns
-                             if isinstance(c.type, Integer))
+_DATETIME_COLUMNS = frozenset(
+    c.name for c in Paper.__table__.columns if isinstance(c.type, DateTime)
+)
+_INTEGER_COLUMNS = frozenset(c.name for c in Paper.__table__.columns if isinstance(c.type, Integer))
 
 
 def sqlite_datetime(value: dt.datetime | None) -> str | None:
@@ -188,15 +197,15 @@ def _json_text(value: Any) -> str:
 
 class RowBuilder(NamedTuple):
     sqlite: bool
-    names: tuple[str, ...]             # the row's columns, in order
-    row: Callable[..., Any]            # (record, hash, upvotes, now) -> INSERT parameters
+    names: tuple[str, ...]  # the row's columns, in order
+    row: Callable[..., Any]  # (record, hash, upvotes, now) -> INSERT parameters
     insert_sql: str
-    update_sql: str                    # metadata + content_hash + modified_at, by id
-    votes_sql: str                     # imported_upvotes, upvotes delta, by id
+    update_sql: str  # metadata + content_hash + modified_at, by id
+    votes_sql: str  # imported_upvotes, upvotes delta, by id
     metadata_positions: tuple[int, ...]  # where the updatable metadata sits in a row
-    copy_sql: str                      # PostgreSQL: COPY of full rows into papers
-    stage_copy_sql: str                # ... into the staging table
-    stage_update_sql: str              # staged metadata + content_hash, modified_at = %s
+    copy_sql: str  # PostgreSQL: COPY of full rows into papers
+    stage_copy_sql: str  # ... into the staging table
+    stage_update_sql: str  # staged metadata + content_hash, modified_at = %s
 
 
 @functools.cache
@@ -212,12 +221,24 @@ def row_builder(dialect: str) -> RowBuilder:
     columns are fixed for the life of the process."""
     sqlite = dialect == "sqlite"
     env: dict[str, Any] = {"J": _json_text, "D": sqlite_datetime if sqlite else (lambda v: v)}
-    fixed = {"content_hash": "h", "imported_upvotes": "up", "upvotes": "up",
-             "num_comments": "0", "hidden": "0" if sqlite else "False",
-             "created_at": "now", "modified_at": "now"}
+    fixed = {
+        "content_hash": "h",
+        "imported_upvotes": "up",
+        "upvotes": "up",
+        "num_comments": "0",
+        "hidden": "0" if sqlite else "False",
+        "created_at": "now",
+        "modified_at": "now",
+    }
     names, exprs, copy_exprs = [], [], []
-    copy_env: dict[str, Any] = {"TAB": "\t", "NL": "\n", "E": _copy_text, "T": copy_time,
-                                "N": _copy_int, "V": _copy_value}
+    copy_env: dict[str, Any] = {
+        "TAB": "\t",
+        "NL": "\n",
+        "E": _copy_text,
+        "T": copy_time,
+        "N": _copy_int,
+        "V": _copy_value,
+    }
     for column in table_of(Paper).columns:
         name = column.name
         if name in fixed:
@@ -241,26 +262,40 @@ def row_builder(dialect: str) -> RowBuilder:
     else:
         # PostgreSQL: the row as one COPY text line, each column encoded by its type (no
         # per-value type dispatch; ``now`` arrives already formatted).
-        row = eval("lambda r, h, up, now: (TAB.join((" + ", ".join(copy_exprs) + ",)) + NL)"
-                   ".encode()", {**copy_env, **env})  # noqa: S307 - our columns
+        row = eval(
+            "lambda r, h, up, now: (TAB.join((" + ", ".join(copy_exprs) + ",)) + NL).encode()",
+            {**copy_env, **env},
+        )  # noqa: S307 - our columns
     m = "?" if sqlite else "%s"
     table = f'"{Paper.__tablename__}"'
     columns = ", ".join(f'"{name}"' for name in names)
     insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([m] * len(names))})"
     meta = [name for name in names if name in METADATA_FIELDS and name != "id"]
     assignments = ", ".join(f'"{name}" = {m}' for name in meta)
-    update_sql = (f'UPDATE {table} SET {assignments}, "content_hash" = {m}, '
-                  f'"modified_at" = {m} WHERE "id" = {m}')
-    votes_sql = (f'UPDATE {table} SET "imported_upvotes" = {m}, '
-                 f'"upvotes" = "upvotes" + {m} WHERE "id" = {m}')
+    update_sql = (
+        f'UPDATE {table} SET {assignments}, "content_hash" = {m}, '
+        f'"modified_at" = {m} WHERE "id" = {m}'
+    )
+    votes_sql = (
+        f'UPDATE {table} SET "imported_upvotes" = {m}, "upvotes" = "upvotes" + {m} WHERE "id" = {m}'
+    )
     copy_sql = f"COPY {table} ({columns}) FROM STDIN"
     stage_copy_sql = f'COPY "{_STAGE}" ({columns}) FROM STDIN'
     staged = ", ".join(f'"{name}" = s."{name}"' for name in meta + ["content_hash"])
-    stage_update_sql = (f'UPDATE {table} AS p SET {staged}, "modified_at" = %s '
-                        f'FROM "{_STAGE}" AS s WHERE p."id" = s."id"')
-    builder = RowBuilder(sqlite, tuple(names), row, insert_sql, update_sql, votes_sql,
-                       tuple(names.index(name) for name in meta), copy_sql, stage_copy_sql,
-                       stage_update_sql)
+    stage_update_sql = (
+        f'UPDATE {table} AS p SET {staged}, "modified_at" = %s '
+        f'FROM "{_STAGE}" AS s WHERE p."id" = s."id"'
+    )
+    builder = RowBuilder(
+        sqlite,
+        tuple(names),
+        row,
+        insert_sql,
+        update_sql,
+        votes_sql,
+        tuple(names.index(name) for name in meta),
+        copy_sql,
+        stage_copy_sql,
+        stage_update_sql,
+    )
     return builder
-
-

@@ -41,9 +41,22 @@ from paperwire.store.paper_rows import (
 )
 
 # ``copy_line`` is part of this module's interface (rows for COPY; see ``PreparedPaper``).
-__all__ = ["PreparedPaper", "UpsertResult", "bulk_load_transaction", "copy_line", "count_papers",
-           "get_paper", "get_papers", "iter_export_rows", "iter_papers", "paper_to_record",
-           "prepare_paper", "tune_for_bulk_load", "upsert_papers", "upsert_prepared"]
+__all__ = [
+    "PreparedPaper",
+    "UpsertResult",
+    "bulk_load_transaction",
+    "copy_line",
+    "count_papers",
+    "get_paper",
+    "get_papers",
+    "iter_export_rows",
+    "iter_papers",
+    "paper_to_record",
+    "prepare_paper",
+    "tune_for_bulk_load",
+    "upsert_papers",
+    "upsert_prepared",
+]
 
 # Keeps each SELECT ... IN (...) well under SQLite's variable limit.
 _LOOKUP_CHUNK = 900
@@ -73,16 +86,20 @@ def _existing(session: Session, ids: Sequence[str]) -> dict[str, tuple[Any, ...]
     # PostgreSQL takes the whole batch as one array parameter; SQLite needs chunks.
     step = _LOOKUP_CHUNK if sqlite else max(len(ids), 1)
     for start in range(0, len(ids), step):
-        chunk = list(ids[start:start + step])
+        chunk = list(ids[start : start + step])
         # Plain driver SQL: compiling an IN of 900 bound parameters through SQLAlchemy cost
         # more than the lookup itself during snapshot imports.
         if sqlite:
-            sql = ('SELECT id, content_hash, version, imported_upvotes, updated_at FROM papers '
-                   f'WHERE id IN ({", ".join("?" * len(chunk))})')
+            sql = (
+                "SELECT id, content_hash, version, imported_upvotes, updated_at FROM papers "
+                f"WHERE id IN ({', '.join('?' * len(chunk))})"
+            )
             params: tuple[Any, ...] = tuple(chunk)
         else:
-            sql = ('SELECT id, content_hash, version, imported_upvotes, updated_at FROM papers '
-                   'WHERE id = ANY(%s)')
+            sql = (
+                "SELECT id, content_hash, version, imported_upvotes, updated_at FROM papers "
+                "WHERE id = ANY(%s)"
+            )
             params = (chunk,)
         for pid, chash, version, imported, updated in conn.exec_driver_sql(sql, params):
             if sqlite and isinstance(updated, str):
@@ -108,8 +125,9 @@ class PreparedPaper(NamedTuple):
     authors: tuple[Any, ...] = ()
 
 
-def prepare_paper(record: PaperRecord, dialect: str, now: dt.datetime | None = None) \
-        -> PreparedPaper:
+def prepare_paper(
+    record: PaperRecord, dialect: str, now: dt.datetime | None = None
+) -> PreparedPaper:
     """Pure: no database access; ``dialect`` is 'sqlite' or 'postgresql'."""
     builder = row_builder(dialect)
     now = now or utcnow()
@@ -118,9 +136,15 @@ def prepare_paper(record: PaperRecord, dialect: str, now: dt.datetime | None = N
     if not builder.sqlite:
         now_value = copy_time(now)
     row = builder.row(record, chash, record.imported_upvotes or 0, now_value)
-    return PreparedPaper(record.id, record.version, record.updated_at, chash,
-                         record.imported_upvotes, row,
-                         tuple(author_rows(record.id, record.authors)))
+    return PreparedPaper(
+        record.id,
+        record.version,
+        record.updated_at,
+        chash,
+        record.imported_upvotes,
+        row,
+        tuple(author_rows(record.id, record.authors)),
+    )
 
 
 def upsert_papers(session: Session, records: Iterable[PaperRecord]) -> UpsertResult:
@@ -154,8 +178,11 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
     authors_replaced: list[str] = []
     # A stored paper whose content differs is merged (store.merge) with what is stored; only
     # those rows are read in full, so re-importing an unchanged dump costs no extra reads.
-    differing = [pid for pid, paper in by_id.items()
-                 if pid in existing and existing[pid][0] != paper.content_hash]
+    differing = [
+        pid
+        for pid, paper in by_id.items()
+        if pid in existing and existing[pid][0] != paper.content_hash
+    ]
     stored = _stored_records(session, differing) if differing else {}
     for pid, paper in by_id.items():
         row = existing.get(pid)
@@ -167,28 +194,34 @@ def upsert_prepared(session: Session, papers: Iterable[PreparedPaper]) -> Upsert
         old_hash, _old_version, old_imported, _old_updated = row
         metadata_changed = False
         if pid in stored:
-            merged = merge_records(stored[pid], incoming_record(builder, paper.row,
-                                                                paper.imported_upvotes))
+            merged = merge_records(
+                stored[pid], incoming_record(builder, paper.row, paper.imported_upvotes)
+            )
             merged_hash = merged.content_hash()
             metadata_changed = merged_hash != old_hash
-        votes_changed = (paper.imported_upvotes is not None
-                         and paper.imported_upvotes != old_imported)
+        votes_changed = (
+            paper.imported_upvotes is not None and paper.imported_upvotes != old_imported
+        )
         if not metadata_changed and not votes_changed:
             result.unchanged += 1
             continue
         if metadata_changed:
             authors_replaced.append(pid)
             author_inserts.extend(author_rows(pid, merged.authors))
-            merged_row = builder.row(merged, merged_hash, 0, now_value if builder.sqlite
-                                     else copy_time(now))
+            merged_row = builder.row(
+                merged, merged_hash, 0, now_value if builder.sqlite else copy_time(now)
+            )
             if builder.sqlite:
-                meta_updates.append(tuple(merged_row[i] for i in builder.metadata_positions)
-                                    + (merged_hash, now_value, pid))
+                meta_updates.append(
+                    tuple(merged_row[i] for i in builder.metadata_positions)
+                    + (merged_hash, now_value, pid)
+                )
             else:
                 meta_updates.append(merged_row)
         if votes_changed:
-            vote_updates.append((paper.imported_upvotes, paper.imported_upvotes - old_imported,
-                                 pid))
+            vote_updates.append(
+                (paper.imported_upvotes, paper.imported_upvotes - old_imported, pid)
+            )
         result.updated_ids.append(pid)
     if builder.sqlite:
         if inserts:
@@ -215,9 +248,10 @@ def _stored_records(session: Session, ids: Sequence[str]) -> dict[str, PaperReco
     columns = [getattr(Paper, name) for name in METADATA_FIELDS]
     found = {}
     for start in range(0, len(ids), _LOOKUP_CHUNK):
-        chunk = list(ids[start:start + _LOOKUP_CHUNK])
-        for row in session.execute(select(*columns, Paper.imported_upvotes)
-                                   .where(Paper.id.in_(chunk))):
+        chunk = list(ids[start : start + _LOOKUP_CHUNK])
+        for row in session.execute(
+            select(*columns, Paper.imported_upvotes).where(Paper.id.in_(chunk))
+        ):
             values = dict(zip(METADATA_FIELDS, row))
             found[values["id"]] = PaperRecord(imported_upvotes=row[-1], **values)
     return found
@@ -239,7 +273,7 @@ def bulk_load_transaction(session: Session) -> None:
 
 def _bulk_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA cache_size=-262144")       # 256 MiB
+    cur.execute("PRAGMA cache_size=-262144")  # 256 MiB
     cur.execute("PRAGMA wal_autocheckpoint=16384")  # 64 MiB of WAL between checkpoints
     cur.close()
 
@@ -270,7 +304,7 @@ def get_papers(session: Session, ids: Sequence[str]) -> dict[str, Paper]:
     found: dict[str, Paper] = {}
     ids = list(dict.fromkeys(ids))
     for start in range(0, len(ids), _LOOKUP_CHUNK):
-        chunk = ids[start:start + _LOOKUP_CHUNK]
+        chunk = ids[start : start + _LOOKUP_CHUNK]
         for paper in session.scalars(select(Paper).where(Paper.id.in_(chunk))):
             found[paper.id] = paper
     return found
@@ -280,8 +314,9 @@ def count_papers(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Paper)) or 0
 
 
-def iter_papers(session: Session, batch_size: int = 1000,
-                modified_after: dt.datetime | None = None) -> Iterator[list[Paper]]:
+def iter_papers(
+    session: Session, batch_size: int = 1000, modified_after: dt.datetime | None = None
+) -> Iterator[list[Paper]]:
     """All papers in id order, in batches (keyset pagination: constant memory)."""
     last_id = ""
     while True:
@@ -311,12 +346,19 @@ def iter_export_rows(session: Session, batch_size: int = 2000) -> Iterator[list[
 
     last_id = ""
     while True:
-        query = (select(Paper, FeedEntry.day,
-                        func.coalesce(FeedEntry.submitted_by_name, User.username),
-                        FeedEntry.submitted_at)
-                 .outerjoin(FeedEntry, FeedEntry.paper_id == Paper.id)
-                 .outerjoin(User, User.id == FeedEntry.submitted_by)
-                 .where(Paper.id > last_id).order_by(Paper.id).limit(batch_size))
+        query = (
+            select(
+                Paper,
+                FeedEntry.day,
+                func.coalesce(FeedEntry.submitted_by_name, User.username),
+                FeedEntry.submitted_at,
+            )
+            .outerjoin(FeedEntry, FeedEntry.paper_id == Paper.id)
+            .outerjoin(User, User.id == FeedEntry.submitted_by)
+            .where(Paper.id > last_id)
+            .order_by(Paper.id)
+            .limit(batch_size)
+        )
         batch: list[tuple[Any, ...]] = [tuple(row) for row in session.execute(query)]
         if not batch:
             return

@@ -33,8 +33,8 @@ from paperwire.store.models import RateEvent, utcnow
 @dataclass(frozen=True)
 class RateDecision:
     allowed: bool
-    remaining: int          # attempts left in the current window after this one
-    retry_after: int        # seconds until the next attempt is allowed (0 when allowed)
+    remaining: int  # attempts left in the current window after this one
+    retry_after: int  # seconds until the next attempt is allowed (0 when allowed)
 
 
 # Namespace of the rate-limit locks (store/locks.py); see _lock_key.
@@ -48,13 +48,22 @@ def _lock_key(key: str) -> int:
 
 
 def _window(session: Session, key: str, since: dt.datetime) -> tuple[int, dt.datetime | None]:
-    count, oldest = session.execute(select(func.count(), func.min(RateEvent.at))
-                                    .where(RateEvent.key == key, RateEvent.at > since)).one()
+    count, oldest = session.execute(
+        select(func.count(), func.min(RateEvent.at)).where(
+            RateEvent.key == key, RateEvent.at > since
+        )
+    ).one()
     return int(count or 0), oldest
 
 
-def hit(db: Database, key: str, limit: int, window_seconds: float = 60.0, *,
-        now: dt.datetime | None = None) -> RateDecision:
+def hit(
+    db: Database,
+    key: str,
+    limit: int,
+    window_seconds: float = 60.0,
+    *,
+    now: dt.datetime | None = None,
+) -> RateDecision:
     """Record one attempt for ``key`` if it is allowed (see module docstring)."""
     now = now or utcnow()
     if limit <= 0:  # a limit of 0 switches rate limiting off
@@ -89,8 +98,9 @@ def _refused(oldest: dt.datetime | None, window: dt.timedelta, now: dt.datetime)
     return RateDecision(False, 0, retry)
 
 
-def purge(db: Database, older_than_seconds: float = 3600.0, *,
-          now: dt.datetime | None = None) -> int:
+def purge(
+    db: Database, older_than_seconds: float = 3600.0, *, now: dt.datetime | None = None
+) -> int:
     """Delete events older than any window in use (the worker's clean-up job); returns how many."""
     cutoff = (now or utcnow()) - dt.timedelta(seconds=older_than_seconds)
     with db.session() as session:

@@ -23,11 +23,11 @@ from paperwire.store.models import Base, utcnow
 class MemberRecommendation(Base):
     __tablename__ = "member_recommendations"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     rank: Mapped[int] = mapped_column(Integer, primary_key=True)
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"),
-                                          index=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
     score: Mapped[float] = mapped_column(Float)
     reason_kind: Mapped[str] = mapped_column(String(16))
     reason_label: Mapped[str] = mapped_column(Text)

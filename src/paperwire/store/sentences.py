@@ -50,9 +50,14 @@ def unpack(blob: bytes, count: int, dim: int) -> np.ndarray:
     return unit
 
 
-def save_sentence_vectors(session: Session, model_id: str,
-                          rows: Sequence[tuple[str, str, np.ndarray]], *, dim: int,
-                          now: dt.datetime | None = None) -> int:
+def save_sentence_vectors(
+    session: Session,
+    model_id: str,
+    rows: Sequence[tuple[str, str, np.ndarray]],
+    *,
+    dim: int,
+    now: dt.datetime | None = None,
+) -> int:
     """Upsert ``(paper_id, content_hash, vectors (n, dim))`` rows; papers deleted meanwhile
     are skipped. Returns rows written. Call it in the transaction that writes the papers'
     embeddings."""
@@ -62,33 +67,49 @@ def save_sentence_vectors(session: Session, model_id: str,
     ids = [r[0] for r in rows]
     existing: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
-        existing.update(session.scalars(select(Paper.id).where(
-            Paper.id.in_(ids[start:start + _CHUNK]))))
+        existing.update(
+            session.scalars(select(Paper.id).where(Paper.id.in_(ids[start : start + _CHUNK])))
+        )
     values = []
     for pid, chash, vecs in rows:
         if pid not in existing:
             continue
         vecs = np.asarray(vecs, dtype=np.float32).reshape(-1, dim)
-        values.append(dict(paper_id=pid, model=model_id, dim=dim, count=len(vecs),
-                           vectors=pack(vecs), content_hash=chash, created_at=now))
+        values.append(
+            dict(
+                paper_id=pid,
+                model=model_id,
+                dim=dim,
+                count=len(vecs),
+                vectors=pack(vecs),
+                content_hash=chash,
+                created_at=now,
+            )
+        )
     if not values:
         return 0
-    stmt = upsert(session, SentenceVectors, ["paper_id"],
-                  update=("model", "dim", "count", "vectors", "content_hash", "created_at"))
+    stmt = upsert(
+        session,
+        SentenceVectors,
+        ["paper_id"],
+        update=("model", "dim", "count", "vectors", "content_hash", "created_at"),
+    )
     for start in range(0, len(values), _CHUNK):
-        session.execute(stmt, values[start:start + _CHUNK])
+        session.execute(stmt, values[start : start + _CHUNK])
     return len(values)
 
 
-def get_sentence_vectors(session: Session | Connection, model_id: str,
-                         ids: Sequence[str]) -> dict[str, np.ndarray]:
+def get_sentence_vectors(
+    session: Session | Connection, model_id: str, ids: Sequence[str]
+) -> dict[str, np.ndarray]:
     """Decoded sentence vectors of these papers for ``model_id`` (papers without a row for
     that model are left out; a paper with no sentences maps to an empty array)."""
     found: dict[str, np.ndarray] = {}
     ids = list(dict.fromkeys(ids))
     for start in range(0, len(ids), _CHUNK):
-        rows = session.execute(_SENTENCE_VECTORS, {"model": model_id,
-                                                   "ids": ids[start:start + _CHUNK]})
+        rows = session.execute(
+            _SENTENCE_VECTORS, {"model": model_id, "ids": ids[start : start + _CHUNK]}
+        )
         for pid, count, dim, blob in rows:
             found[pid] = unpack(blob, count, dim)
     return found
@@ -96,23 +117,29 @@ def get_sentence_vectors(session: Session | Connection, model_id: str,
 
 # Built once: hybrid search reads the vectors of ~200 candidates on every query.
 _SENTENCE_VECTORS = (
-    select(SentenceVectors.paper_id, SentenceVectors.count, SentenceVectors.dim,
-           SentenceVectors.vectors)
+    select(
+        SentenceVectors.paper_id,
+        SentenceVectors.count,
+        SentenceVectors.dim,
+        SentenceVectors.vectors,
+    )
     .where(SentenceVectors.model == bindparam("model"))
-    .where(SentenceVectors.paper_id.in_(bindparam("ids", expanding=True))))
+    .where(SentenceVectors.paper_id.in_(bindparam("ids", expanding=True)))
+)
 
 
-def sentence_vector_keys(session: Session, model_id: str,
-                         ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+def sentence_vector_keys(
+    session: Session, model_id: str, ids: Sequence[str]
+) -> dict[str, tuple[str, int]]:
     """(content_hash, count) of the stored rows of these papers (for checks and tests)."""
     out: dict[str, tuple[str, int]] = {}
     ids = list(ids)
     for start in range(0, len(ids), _CHUNK):
         for pid, chash, count in session.execute(
-                select(SentenceVectors.paper_id, SentenceVectors.content_hash,
-                       SentenceVectors.count)
-                .where(SentenceVectors.model == model_id)
-                .where(SentenceVectors.paper_id.in_(ids[start:start + _CHUNK]))):
+            select(SentenceVectors.paper_id, SentenceVectors.content_hash, SentenceVectors.count)
+            .where(SentenceVectors.model == model_id)
+            .where(SentenceVectors.paper_id.in_(ids[start : start + _CHUNK]))
+        ):
             out[pid] = (chash, count)
     return out
 
@@ -122,10 +149,24 @@ def delete_sentence_vectors(session: Session, ids: Sequence[str]) -> int:
     n = 0
     ids = list(ids)
     for start in range(0, len(ids), _CHUNK):
-        n += rowcount(session.execute(delete(SentenceVectors).where(
-            SentenceVectors.paper_id.in_(ids[start:start + _CHUNK])))) or 0
+        n += (
+            rowcount(
+                session.execute(
+                    delete(SentenceVectors).where(
+                        SentenceVectors.paper_id.in_(ids[start : start + _CHUNK])
+                    )
+                )
+            )
+            or 0
+        )
     return n
 
 
-__all__ = ["pack", "unpack", "save_sentence_vectors", "get_sentence_vectors",
-           "sentence_vector_keys", "delete_sentence_vectors"]
+__all__ = [
+    "pack",
+    "unpack",
+    "save_sentence_vectors",
+    "get_sentence_vectors",
+    "sentence_vector_keys",
+    "delete_sentence_vectors",
+]

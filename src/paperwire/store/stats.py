@@ -42,7 +42,9 @@ def collect_stats(session: Session) -> dict[str, Any]:
         "embeddings": _count(session, Embedding),
         # One row per paper packs all its sentences: count the sentences, not the rows.
         "sentence_vectors": session.scalar(
-            select(func.coalesce(func.sum(SentenceVectors.count), 0))) or 0,
+            select(func.coalesce(func.sum(SentenceVectors.count), 0))
+        )
+        or 0,
         "last_harvest_datestamp": harvest.get("last_datestamp"),
         "last_harvest_at": harvest.get("finished_at"),
     }

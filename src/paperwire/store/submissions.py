@@ -18,12 +18,15 @@ from paperwire.store.dialect import upsert
 from paperwire.store.models import FeedEntry
 
 
-def insert_submission(session: Session, paper_id: str, day: dt.date, user_id: int,
-                      at: dt.datetime) -> FeedEntry | None:
+def insert_submission(
+    session: Session, paper_id: str, day: dt.date, user_id: int, at: dt.datetime
+) -> FeedEntry | None:
     """The new feed entry, or None when the paper is on the feed already."""
-    stmt = (upsert(session, FeedEntry, ["paper_id"])
-            .values(paper_id=paper_id, day=day, submitted_by=user_id, submitted_at=at)
-            .returning(FeedEntry.id))
+    stmt = (
+        upsert(session, FeedEntry, ["paper_id"])
+        .values(paper_id=paper_id, day=day, submitted_by=user_id, submitted_at=at)
+        .returning(FeedEntry.id)
+    )
     new_id = session.execute(stmt).scalar()
     if new_id is None:
         return None

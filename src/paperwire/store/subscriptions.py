@@ -31,8 +31,10 @@ MAX_PAPERS_RANGE = (1, 50)
 # Deliberately stricter than RFC 5322: a local part of common characters and a dotted domain.
 # Quoted local parts and IP literals are legal but never needed for a newsletter, and every
 # character allowed here is safe inside a header.
-_EMAIL = re.compile(r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-                    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
 
 
 def normalize_email(raw: str) -> str:
@@ -69,13 +71,21 @@ def get_by_user(session: Session, user_id: int) -> Subscription | None:
 def proven_address(session: Session, user_id: int) -> str | None:
     """The address of the account's linked, active subscription (linking requires following
     the link mailed to it, so the account proved it reads the address), or None."""
-    return session.scalar(select(Subscription.email).where(Subscription.user_id == user_id,
-                                                           Subscription.status == "active"))
+    return session.scalar(
+        select(Subscription.email).where(
+            Subscription.user_id == user_id, Subscription.status == "active"
+        )
+    )
 
 
-def subscribe(session: Session, email: str, *,
-              editions: str | None = None, topics: list[dict[str, Any]] | None = None,
-              max_papers: int | None = None) -> tuple[Subscription, bool]:
+def subscribe(
+    session: Session,
+    email: str,
+    *,
+    editions: str | None = None,
+    topics: list[dict[str, Any]] | None = None,
+    max_papers: int | None = None,
+) -> tuple[Subscription, bool]:
     """Create or revive a subscription; returns (subscription, needs_confirmation).
 
     An active subscription stays active (needs_confirmation False); a pending one gets a new
@@ -86,9 +96,16 @@ def subscribe(session: Session, email: str, *,
     email = normalize_email(email)
     sub = session.scalar(select(Subscription).where(Subscription.email == email))
     if sub is None:
-        sub = Subscription(email=email, user_id=None, status="pending",
-                           editions=editions or "daily", topics=topics or [],
-                           max_papers=max_papers or 10, token_version=0, failure_count=0)
+        sub = Subscription(
+            email=email,
+            user_id=None,
+            status="pending",
+            editions=editions or "daily",
+            topics=topics or [],
+            max_papers=max_papers or 10,
+            token_version=0,
+            failure_count=0,
+        )
         if not flush_unique(session, sub):
             # Two requests for the same address raced; the other one created it.
             raced = session.scalar(select(Subscription).where(Subscription.email == email))
@@ -135,16 +152,19 @@ def confirm(session: Session, subscription_id: int, token_version: int) -> Subsc
     return sub
 
 
-def link_user(session: Session, subscription_id: int, token_version: int,
-              user_id: int) -> Subscription:
+def link_user(
+    session: Session, subscription_id: int, token_version: int, user_id: int
+) -> Subscription:
     """Make ``user_id`` the account of this subscription. Call only with proof that the
     account's holder reads the subscription's address (a confirmation link mailed there,
     followed while signed in). An account manages one subscription: any other it had is
     unlinked (it changed address)."""
     sub = _checked(session, subscription_id, token_version)
-    session.execute(update(Subscription)
-                    .where(Subscription.user_id == user_id, Subscription.id != sub.id)
-                    .values(user_id=None))
+    session.execute(
+        update(Subscription)
+        .where(Subscription.user_id == user_id, Subscription.id != sub.id)
+        .values(user_id=None)
+    )
     sub.user_id = user_id
     session.flush()
     return sub
@@ -160,9 +180,15 @@ def unsubscribe(session: Session, subscription_id: int, token_version: int) -> S
     return sub
 
 
-def update_preferences(session: Session, subscription_id: int, token_version: int, *,
-                       editions: str, max_papers: int,
-                       topics: list[dict[str, Any]]) -> Subscription:
+def update_preferences(
+    session: Session,
+    subscription_id: int,
+    token_version: int,
+    *,
+    editions: str,
+    max_papers: int,
+    topics: list[dict[str, Any]],
+) -> Subscription:
     if editions not in EDITIONS:
         raise BadInput(f"edition must be one of {', '.join(EDITIONS)}")
     lo, hi = MAX_PAPERS_RANGE
@@ -180,16 +206,19 @@ def active_for_edition(session: Session, edition: str) -> list[tuple[int, str]]:
     """(id, email) of active subscriptions that receive this edition, by id."""
     rows = session.execute(
         select(Subscription.id, Subscription.email)
-        .where(Subscription.status == "active",
-               or_(Subscription.editions == edition, Subscription.editions == "both"))
-        .order_by(Subscription.id))
+        .where(
+            Subscription.status == "active",
+            or_(Subscription.editions == edition, Subscription.editions == "both"),
+        )
+        .order_by(Subscription.id)
+    )
     return [(r[0], r[1]) for r in rows]
 
 
 def load_many(session: Session, ids: Sequence[int]) -> dict[int, Subscription]:
     found: dict[int, Subscription] = {}
     for start in range(0, len(ids), 900):
-        chunk = list(ids[start:start + 900])
+        chunk = list(ids[start : start + 900])
         for sub in session.scalars(select(Subscription).where(Subscription.id.in_(chunk))):
             found[sub.id] = sub
     return found
@@ -198,14 +227,16 @@ def load_many(session: Session, ids: Sequence[int]) -> dict[int, Subscription]:
 def record_success(session: Session, subscription_ids: Iterable[int]) -> None:
     ids = list(subscription_ids)
     for start in range(0, len(ids), 900):
-        session.execute(update(Subscription)
-                        .where(Subscription.id.in_(ids[start:start + 900]),
-                               Subscription.failure_count != 0)
-                        .values(failure_count=0, last_error=None))
+        session.execute(
+            update(Subscription)
+            .where(Subscription.id.in_(ids[start : start + 900]), Subscription.failure_count != 0)
+            .values(failure_count=0, last_error=None)
+        )
 
 
-def record_permanent_failure(session: Session, subscription_id: int, error: str, *,
-                             pause_after: int) -> Subscription:
+def record_permanent_failure(
+    session: Session, subscription_id: int, error: str, *, pause_after: int
+) -> Subscription:
     """Count a permanent (5xx) failure; pause the subscription after ``pause_after`` in a row."""
     sub = get(session, subscription_id)
     sub.failure_count = (sub.failure_count or 0) + 1
@@ -219,15 +250,27 @@ def record_permanent_failure(session: Session, subscription_id: int, error: str,
 def purge_unconfirmed(session: Session, created_before: dt.datetime) -> int:
     """Delete pending (never confirmed) subscriptions created before ``created_before``
     (naive UTC): their confirmation link has expired, so nothing can activate them."""
-    return rowcount(session.execute(delete(Subscription).where(
-        Subscription.status == "pending", Subscription.created_at < created_before))) or 0
+    return (
+        rowcount(
+            session.execute(
+                delete(Subscription).where(
+                    Subscription.status == "pending", Subscription.created_at < created_before
+                )
+            )
+        )
+        or 0
+    )
 
 
 def counts_by_status(session: Session) -> dict[str, int]:
     from sqlalchemy import func
 
-    return {status: n for status, n in session.execute(
-        select(Subscription.status, func.count()).group_by(Subscription.status))}
+    return {
+        status: n
+        for status, n in session.execute(
+            select(Subscription.status, func.count()).group_by(Subscription.status)
+        )
+    }
 
 
 def display_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
@@ -237,7 +280,9 @@ def display_names(session: Session, user_ids: Iterable[int | None]) -> dict[int,
     out: dict[int, str] = {}
     for start in range(0, len(ids), 900):
         for uid, display, username in session.execute(
-                select(User.id, User.display_name, User.username)
-                .where(User.id.in_(ids[start:start + 900]))):
+            select(User.id, User.display_name, User.username).where(
+                User.id.in_(ids[start : start + 900])
+            )
+        ):
             out[uid] = display or username
     return out

@@ -49,6 +49,7 @@ class AlreadyExists(PaperwireError):
 
 # --- users ---------------------------------------------------------------------------------
 
+
 def get_user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
@@ -65,17 +66,29 @@ def count_users(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 
 
-def create_user(session: Session, username: str, password_hash: str, *,
-                email: str | None = None, is_admin: bool = False,
-                display_name: str | None = None) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    password_hash: str,
+    *,
+    email: str | None = None,
+    is_admin: bool = False,
+    display_name: str | None = None,
+) -> User:
     """Add a user; raises ``AlreadyExists`` naming what is taken (username or e-mail)."""
     email = email.strip().lower() if email else None
     if get_user_by_username(session, username) is not None:
         raise AlreadyExists(f"the username {username!r} is taken")
     if email and get_user_by_email(session, email) is not None:
         raise AlreadyExists(f"an account with the e-mail address {email} exists already")
-    user = User(username=username, email=email, password_hash=password_hash,
-                is_admin=is_admin, display_name=display_name, created_at=utcnow())
+    user = User(
+        username=username,
+        email=email,
+        password_hash=password_hash,
+        is_admin=is_admin,
+        display_name=display_name,
+        created_at=utcnow(),
+    )
     # A concurrent sign-up with the same name hits the unique index: the same Conflict, not a
     # 500, and the caller's transaction stays usable.
     if not flush_unique(session, user):
@@ -99,8 +112,14 @@ def set_disabled(session: Session, user_id: int, disabled: bool) -> None:
 
 
 def count_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User)
-                          .where(User.is_admin.is_(True), User.disabled.is_(False))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.is_admin.is_(True), User.disabled.is_(False))
+        )
+        or 0
+    )
 
 
 def delete_account(session: Session, user_id: int) -> None:
@@ -128,34 +147,55 @@ def delete_account(session: Session, user_id: int) -> None:
     from paperwire.store import notifications
     from paperwire.store.discussion_models import CommentRevision
 
-    session.execute(delete(CommentRevision).where(CommentRevision.comment_id.in_(
-        select(Comment.id).where(Comment.user_id == user_id))))
+    session.execute(
+        delete(CommentRevision).where(
+            CommentRevision.comment_id.in_(select(Comment.id).where(Comment.user_id == user_id))
+        )
+    )
     notifications.delete_member(session, user_id)
     voted = select(Upvote.paper_id).where(Upvote.user_id == user_id)
-    session.execute(update(Paper).where(Paper.id.in_(voted))
-                    .values(upvotes=Paper.upvotes - 1)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(Paper)
+        .where(Paper.id.in_(voted))
+        .values(upvotes=Paper.upvotes - 1)
+        .execution_options(synchronize_session=False)
+    )
     session.execute(delete(Upvote).where(Upvote.user_id == user_id))
     visible = (Comment.user_id == user_id, Comment.deleted.is_(False))
-    own_visible = (select(func.count()).select_from(Comment)
-                   .where(Comment.paper_id == Paper.id, *visible).scalar_subquery())
-    session.execute(update(Paper)
-                    .where(Paper.id.in_(select(Comment.paper_id).where(*visible)))
-                    .values(num_comments=Paper.num_comments - own_visible)
-                    .execution_options(synchronize_session=False))
-    session.execute(update(Comment).where(Comment.user_id == user_id)
-                    .values(deleted=True, body="", body_html="", user_id=None,
-                            edited_at=utcnow())
-                    .execution_options(synchronize_session=False))
-    session.execute(update(FeedEntry).where(FeedEntry.submitted_by == user_id)
-                    .values(submitted_by=None, submitted_by_name=None)
-                    .execution_options(synchronize_session=False))
+    own_visible = (
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.paper_id == Paper.id, *visible)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(Paper)
+        .where(Paper.id.in_(select(Comment.paper_id).where(*visible)))
+        .values(num_comments=Paper.num_comments - own_visible)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Comment)
+        .where(Comment.user_id == user_id)
+        .values(deleted=True, body="", body_html="", user_id=None, edited_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(FeedEntry)
+        .where(FeedEntry.submitted_by == user_id)
+        .values(submitted_by=None, submitted_by_name=None)
+        .execution_options(synchronize_session=False)
+    )
     # Links they added to papers stay (public contributions, like feed submissions) without
     # their name.
     from paperwire.store.models import PaperLink
 
-    session.execute(update(PaperLink).where(PaperLink.added_by == user_id)
-                    .values(added_by=None).execution_options(synchronize_session=False))
+    session.execute(
+        update(PaperLink)
+        .where(PaperLink.added_by == user_id)
+        .values(added_by=None)
+        .execution_options(synchronize_session=False)
+    )
     session.execute(delete(Subscription).where(Subscription.user_id == user_id))
     delete_member_library(session, user_id)
     delete_member_authors(session, user_id)
@@ -171,10 +211,13 @@ def list_users(session: Session) -> list[User]:
 
 # --- browser sessions ----------------------------------------------------------------------
 
-def create_session(session: Session, user_id: int, id_hash: str,
-                   expires_at: dt.datetime) -> BrowserSession:
-    row = BrowserSession(id_hash=id_hash, user_id=user_id, created_at=utcnow(),
-                         expires_at=expires_at)
+
+def create_session(
+    session: Session, user_id: int, id_hash: str, expires_at: dt.datetime
+) -> BrowserSession:
+    row = BrowserSession(
+        id_hash=id_hash, user_id=user_id, created_at=utcnow(), expires_at=expires_at
+    )
     session.add(row)
     session.flush()
     return row
@@ -184,9 +227,14 @@ def user_for_session(session: Session, id_hash: str, now: dt.datetime | None = N
     """The enabled user of an unexpired session, else None."""
     now = now or utcnow()
     return session.scalar(
-        select(User).join(BrowserSession, BrowserSession.user_id == User.id)
-        .where(BrowserSession.id_hash == id_hash, BrowserSession.expires_at > now,
-               User.disabled.is_(False)))
+        select(User)
+        .join(BrowserSession, BrowserSession.user_id == User.id)
+        .where(
+            BrowserSession.id_hash == id_hash,
+            BrowserSession.expires_at > now,
+            User.disabled.is_(False),
+        )
+    )
 
 
 def delete_session(session: Session, id_hash: str) -> None:
@@ -204,11 +252,14 @@ def delete_user_sessions(session: Session, user_id: int, *, keep: str | None = N
 def purge_expired_sessions(session: Session, now: dt.datetime | None = None) -> int:
     """Delete expired sessions (the worker's clean-up job calls this); returns how many."""
     now = now or utcnow()
-    return rowcount(session.execute(delete(BrowserSession)
-                                    .where(BrowserSession.expires_at <= now))) or 0
+    return (
+        rowcount(session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= now)))
+        or 0
+    )
 
 
 # --- API tokens ----------------------------------------------------------------------------
+
 
 def create_api_token(session: Session, user_id: int, token_hash: str, name: str = "") -> ApiToken:
     token = ApiToken(user_id=user_id, token_hash=token_hash, name=name, created_at=utcnow())
@@ -218,21 +269,32 @@ def create_api_token(session: Session, user_id: int, token_hash: str, name: str 
 
 
 def list_api_tokens(session: Session, user_id: int) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)
-                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user_id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
 
 
 def revoke_api_token(session: Session, user_id: int, token_id: int) -> bool:
     """Delete one of the user's own tokens; another user's token id revokes nothing."""
-    result = session.execute(delete(ApiToken).where(ApiToken.id == token_id,
-                                                    ApiToken.user_id == user_id))
+    result = session.execute(
+        delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id)
+    )
     return (rowcount(result) or 0) == 1
 
 
-def user_for_token(session: Session, token_hash: str, now: dt.datetime | None = None) -> User | None:
+def user_for_token(
+    session: Session, token_hash: str, now: dt.datetime | None = None
+) -> User | None:
     """The enabled user owning a token; records when the token was last used."""
-    row = session.execute(select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id)
-                          .where(ApiToken.token_hash == token_hash)).first()
+    row = session.execute(
+        select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_hash)
+    ).first()
     if row is None:
         return None
     user, token = row
@@ -248,44 +310,61 @@ def user_for_token(session: Session, token_hash: str, now: dt.datetime | None = 
 
 # --- activity shown on profiles ------------------------------------------------------------
 
+
 @dataclass
 class Activity:
     paper: Paper
     at: dt.datetime
 
 
-def user_submissions(session: Session, user_id: int, limit: int = 50) -> list[tuple[Paper, FeedEntry]]:
+def user_submissions(
+    session: Session, user_id: int, limit: int = 50
+) -> list[tuple[Paper, FeedEntry]]:
     """Papers the user put on the feed, newest first."""
-    rows = session.execute(select(Paper, FeedEntry).join(FeedEntry, FeedEntry.paper_id == Paper.id)
-                           .where(FeedEntry.submitted_by == user_id)
-                           .order_by(FeedEntry.submitted_at.desc(), FeedEntry.id.desc())
-                           .limit(limit))
+    rows = session.execute(
+        select(Paper, FeedEntry)
+        .join(FeedEntry, FeedEntry.paper_id == Paper.id)
+        .where(FeedEntry.submitted_by == user_id)
+        .order_by(FeedEntry.submitted_at.desc(), FeedEntry.id.desc())
+        .limit(limit)
+    )
     return [(paper, entry) for paper, entry in rows]
 
 
 def user_upvotes(session: Session, user_id: int, limit: int = 50) -> list[Activity]:
     """Papers the user upvoted, most recent vote first."""
-    rows = session.execute(select(Paper, Upvote.created_at).join(Upvote, Upvote.paper_id == Paper.id)
-                           .where(Upvote.user_id == user_id)
-                           .order_by(Upvote.created_at.desc(), Paper.id)
-                           .limit(limit))
+    rows = session.execute(
+        select(Paper, Upvote.created_at)
+        .join(Upvote, Upvote.paper_id == Paper.id)
+        .where(Upvote.user_id == user_id)
+        .order_by(Upvote.created_at.desc(), Paper.id)
+        .limit(limit)
+    )
     return [Activity(paper, at) for paper, at in rows]
 
 
 def user_comments(session: Session, user_id: int, limit: int = 50) -> list[tuple[Comment, Paper]]:
     """The user's visible comments with their papers, newest first."""
-    rows = session.execute(select(Comment, Paper).join(Paper, Paper.id == Comment.paper_id)
-                           .where(Comment.user_id == user_id, Comment.deleted.is_(False))
-                           .order_by(Comment.created_at.desc(), Comment.id.desc())
-                           .limit(limit))
+    rows = session.execute(
+        select(Comment, Paper)
+        .join(Paper, Paper.id == Comment.paper_id)
+        .where(Comment.user_id == user_id, Comment.deleted.is_(False))
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(limit)
+    )
     return [(comment, paper) for comment, paper in rows]
 
 
 def count_submissions_since(session: Session, user_id: int, since: dt.datetime) -> int:
     """Feed entries the user submitted at or after ``since`` (naive UTC): the daily quota."""
-    return session.scalar(select(func.count()).select_from(FeedEntry)
-                          .where(FeedEntry.submitted_by == user_id,
-                                 FeedEntry.submitted_at >= since)) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(FeedEntry)
+            .where(FeedEntry.submitted_by == user_id, FeedEntry.submitted_at >= since)
+        )
+        or 0
+    )
 
 
 def existing_usernames(session: Session, names: set[str] | list[str]) -> set[str]:
@@ -293,8 +372,9 @@ def existing_usernames(session: Session, names: set[str] | list[str]) -> set[str
     wanted = {n.lower() for n in names if n}
     if not wanted:
         return set()
-    rows = session.scalars(select(User.username).where(func.lower(User.username).in_(wanted),
-                                                       User.disabled.is_(False)))
+    rows = session.scalars(
+        select(User.username).where(func.lower(User.username).in_(wanted), User.disabled.is_(False))
+    )
     return set(rows)
 
 
@@ -308,6 +388,7 @@ def user_ids_of(session: Session, usernames: set[str] | list[str]) -> set[int]:
 @dataclass(frozen=True)
 class AccountRows:
     """A member's own rows for the account export (oldest first)."""
+
     votes: list[tuple[str, dt.datetime]]  # (paper id, created_at)
     comments: list[Comment]  # deleted ones left out
     submissions: list[FeedEntry]  # the feed entries they submitted
@@ -317,17 +398,33 @@ class AccountRows:
 
 def account_rows(session: Session, user_id: int) -> AccountRows:
     return AccountRows(
-        votes=list(session.execute(select(Upvote.paper_id, Upvote.created_at)
-                                   .where(Upvote.user_id == user_id)
-                                   .order_by(Upvote.created_at)).all()),
-        comments=list(session.scalars(select(Comment)
-                                      .where(Comment.user_id == user_id,
-                                             Comment.deleted.is_(False))
-                                      .order_by(Comment.created_at, Comment.id))),
-        submissions=list(session.scalars(select(FeedEntry)
-                                         .where(FeedEntry.submitted_by == user_id)
-                                         .order_by(FeedEntry.submitted_at))),
-        subscriptions=list(session.scalars(select(Subscription)
-                                           .where(Subscription.user_id == user_id))),
-        tokens=list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)
-                                    .order_by(ApiToken.created_at))))
+        votes=list(
+            session.execute(
+                select(Upvote.paper_id, Upvote.created_at)
+                .where(Upvote.user_id == user_id)
+                .order_by(Upvote.created_at)
+            ).all()
+        ),
+        comments=list(
+            session.scalars(
+                select(Comment)
+                .where(Comment.user_id == user_id, Comment.deleted.is_(False))
+                .order_by(Comment.created_at, Comment.id)
+            )
+        ),
+        submissions=list(
+            session.scalars(
+                select(FeedEntry)
+                .where(FeedEntry.submitted_by == user_id)
+                .order_by(FeedEntry.submitted_at)
+            )
+        ),
+        subscriptions=list(
+            session.scalars(select(Subscription).where(Subscription.user_id == user_id))
+        ),
+        tokens=list(
+            session.scalars(
+                select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)
+            )
+        ),
+    )

@@ -32,9 +32,9 @@ from paperwire.store.models import Paper, Upvote, utcnow
 @dataclass(frozen=True)
 class VoteResult:
     paper_id: str
-    upvoted: bool        # the user's vote exists after the call
-    changed: bool        # the call inserted or deleted a vote
-    upvotes: int         # the paper's count after the call
+    upvoted: bool  # the user's vote exists after the call
+    changed: bool  # the call inserted or deleted a vote
+    upvotes: int  # the paper's count after the call
 
 
 def _count(session: Session, paper_id: str) -> int:
@@ -51,26 +51,32 @@ def add_vote(session: Session, user_id: int, paper_id: str) -> VoteResult:
     """Upvote; a second call for the same user and paper changes nothing. A hidden paper
     takes no new votes (NotFound, as for a missing one); withdrawing one stays possible."""
     _require_paper(session, paper_id, visible=True)
-    stmt = (upsert(session, Upvote, ["user_id", "paper_id"])
-            .values(user_id=user_id, paper_id=paper_id, created_at=utcnow())
-            .returning(Upvote.user_id))
+    stmt = (
+        upsert(session, Upvote, ["user_id", "paper_id"])
+        .values(user_id=user_id, paper_id=paper_id, created_at=utcnow())
+        .returning(Upvote.user_id)
+    )
     # RETURNING, not rowcount: the driver's rowcount for INSERT ... ON CONFLICT is not
     # reliable across drivers; a returned row is exactly "this call inserted the vote".
     inserted = session.execute(stmt).first() is not None
     if inserted:
-        session.execute(update(Paper).where(Paper.id == paper_id)
-                        .values(upvotes=Paper.upvotes + 1))
+        session.execute(update(Paper).where(Paper.id == paper_id).values(upvotes=Paper.upvotes + 1))
     return VoteResult(paper_id, True, inserted, _count(session, paper_id))
 
 
 def remove_vote(session: Session, user_id: int, paper_id: str) -> VoteResult:
     """Withdraw the user's own vote; without one, nothing changes."""
     _require_paper(session, paper_id)
-    deleted = rowcount(session.execute(delete(Upvote).where(Upvote.user_id == user_id,
-                                                            Upvote.paper_id == paper_id))) == 1
+    deleted = (
+        rowcount(
+            session.execute(
+                delete(Upvote).where(Upvote.user_id == user_id, Upvote.paper_id == paper_id)
+            )
+        )
+        == 1
+    )
     if deleted:
-        session.execute(update(Paper).where(Paper.id == paper_id)
-                        .values(upvotes=Paper.upvotes - 1))
+        session.execute(update(Paper).where(Paper.id == paper_id).values(upvotes=Paper.upvotes - 1))
     return VoteResult(paper_id, False, deleted, _count(session, paper_id))
 
 
@@ -88,12 +94,18 @@ def toggle_vote(session: Session, user_id: int, paper_id: str) -> VoteResult:
 
 def set_vote(session: Session, user_id: int, paper_id: str, upvoted: bool) -> VoteResult:
     """Idempotent form of toggle: make the user's vote exist (or not)."""
-    return add_vote(session, user_id, paper_id) if upvoted else remove_vote(session, user_id, paper_id)
+    return (
+        add_vote(session, user_id, paper_id) if upvoted else remove_vote(session, user_id, paper_id)
+    )
 
 
 def has_voted(session: Session, user_id: int, paper_id: str) -> bool:
-    return session.scalar(select(Upvote.paper_id).where(Upvote.user_id == user_id,
-                                                        Upvote.paper_id == paper_id)) is not None
+    return (
+        session.scalar(
+            select(Upvote.paper_id).where(Upvote.user_id == user_id, Upvote.paper_id == paper_id)
+        )
+        is not None
+    )
 
 
 def voted_paper_ids(session: Session, user_id: int | None, paper_ids: Iterable[str]) -> set[str]:
@@ -103,16 +115,22 @@ def voted_paper_ids(session: Session, user_id: int | None, paper_ids: Iterable[s
         return set()
     found: set[str] = set()
     for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
-        found.update(session.scalars(select(Upvote.paper_id).where(Upvote.user_id == user_id,
-                                                                   Upvote.paper_id.in_(chunk))))
+        chunk = ids[start : start + 900]
+        found.update(
+            session.scalars(
+                select(Upvote.paper_id).where(Upvote.user_id == user_id, Upvote.paper_id.in_(chunk))
+            )
+        )
     return found
 
 
 def recount_upvotes(session: Session, paper_id: str) -> int:
     """Recompute a paper's counter from its vote rows (repair tool; also used by tests)."""
-    votes = session.scalar(select(func.count()).select_from(Upvote)
-                           .where(Upvote.paper_id == paper_id)) or 0
-    session.execute(update(Paper).where(Paper.id == paper_id)
-                    .values(upvotes=Paper.imported_upvotes + votes))
+    votes = (
+        session.scalar(select(func.count()).select_from(Upvote).where(Upvote.paper_id == paper_id))
+        or 0
+    )
+    session.execute(
+        update(Paper).where(Paper.id == paper_id).values(upvotes=Paper.imported_upvotes + votes)
+    )
     return _count(session, paper_id)

@@ -62,15 +62,29 @@ class Weights:
 
 # Both chosen by a grid search on the tuning half of SciFact train (bench/keysentence.py;
 # figures on the held-out half in docs/benchmarks.md, "Key sentence"). With vectors:
-DEFAULT_WEIGHTS = Weights(centrality=2.0, contribution=0.5, finding=2.0, first=0.0, last=0.0,
-                          background=0.0, reference="paper")
+DEFAULT_WEIGHTS = Weights(
+    centrality=2.0,
+    contribution=0.5,
+    finding=2.0,
+    first=0.0,
+    last=0.0,
+    background=0.0,
+    reference="paper",
+)
 # Without vectors (the rule): the same weights with the centrality term dropped. A grid of
 # its own on the tuning half preferred the first sentence (0.240 vs 0.149 hit rate), the
 # held-out half the opposite (0.209 vs 0.253): indistinguishable at ~170 abstracts a half, so
 # the rule keeps the cues, which name the contribution where a first sentence is mostly
 # background (docs/benchmarks.md).
-RULE_WEIGHTS = Weights(centrality=0.0, contribution=0.5, finding=2.0, first=0.0, last=0.0,
-                       background=0.0, reference="paper")
+RULE_WEIGHTS = Weights(
+    centrality=0.0,
+    contribution=0.5,
+    finding=2.0,
+    first=0.0,
+    last=0.0,
+    background=0.0,
+    reference="paper",
+)
 
 
 @dataclass(frozen=True)
@@ -95,15 +109,21 @@ _LABEL = re.compile(
     rf"^(?P<label>(?:{_LABEL_WORDS})(?:\s*[/&,]\s*|\s+)?(?:(?:{_LABEL_WORDS})(?:\s*[/&,]\s*|\s+)?)*)"
     rf"(?::\s*|\s+(?=[A-Z0-9\"'(\[$]))"
     rf"|^(?P<tlabel>(?i:background|objectives?|aims?|purpose|methods?|results?|findings|"
-    rf"conclusions?|interpretation|significance|motivation|context))\s*:\s+")
-_FINDING_LABEL = re.compile(r"CONCLUSION|FINDINGS|INTERPRETATION|SIGNIFICANCE|RESULT",
-                            re.IGNORECASE)
-_BACKGROUND_LABEL = re.compile(r"BACKGROUND|INTRODUCTION|CONTEXT|OBJECTIVE|AIM|PURPOSE|GOAL|"
-                               r"RATIONALE|MOTIVATION|METHOD|DESIGN|SETTING|PARTICIPANT|"
-                               r"PATIENT|SUBJECT|MATERIAL", re.IGNORECASE)
+    rf"conclusions?|interpretation|significance|motivation|context))\s*:\s+"
+)
+_FINDING_LABEL = re.compile(
+    r"CONCLUSION|FINDINGS|INTERPRETATION|SIGNIFICANCE|RESULT", re.IGNORECASE
+)
+_BACKGROUND_LABEL = re.compile(
+    r"BACKGROUND|INTRODUCTION|CONTEXT|OBJECTIVE|AIM|PURPOSE|GOAL|"
+    r"RATIONALE|MOTIVATION|METHOD|DESIGN|SETTING|PARTICIPANT|"
+    r"PATIENT|SUBJECT|MATERIAL",
+    re.IGNORECASE,
+)
 
 # What the paper does: the sentence that announces the contribution.
-CONTRIBUTION_CUES = re.compile(r"""\b(?:
+CONTRIBUTION_CUES = re.compile(
+    r"""\b(?:
     we\s+(?:here\s+)?(?:propose|present|introduce|develop|design|describe|report|build|
         construct|create|devise|establish|provide|release|contribute|formulate|derive|
         identify|uncover|reveal|characteri[sz]e|investigate|study|examine|explore|
@@ -112,10 +132,13 @@ CONTRIBUTION_CUES = re.compile(r"""\b(?:
         report|approach|method|framework|model|system|analysis|investigation)
   | here,?\s+we | in\s+this\s+(?:paper|work|study|article|letter)
   | (?:is|are)\s+(?:proposed|presented|introduced|developed)
-)\b""", re.IGNORECASE | re.VERBOSE)
+)\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
 
 # What the paper found: results and conclusions.
-FINDING_CUES = re.compile(r"""\b(?:
+FINDING_CUES = re.compile(
+    r"""\b(?:
     we\s+(?:also\s+|further\s+|then\s+)?(?:show|showed|shown|find|found|demonstrate|
         demonstrated|observe|observed|conclude|concluded|discover|discovered|prove|proved|
         achieve|achieved|obtain|obtained|confirm|confirmed|establish|established)
@@ -127,7 +150,9 @@ FINDING_CUES = re.compile(r"""\b(?:
   | (?:results?|findings?)\s+(?:show|suggest|indicate|demonstrate|reveal)
   | (?:outperforms?|state[-\s]of[-\s]the[-\s]art|significantly|in\s+conclusion|
         taken\s+together|collectively|together,\s+these)
-)\b""", re.IGNORECASE | re.VERBOSE)
+)\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
 
 
 def strip_label(sentence: str) -> tuple[str, str | None]:
@@ -135,7 +160,7 @@ def strip_label(sentence: str) -> tuple[str, str | None]:
     m = _LABEL.match(sentence)
     if m is None:
         return sentence, None
-    rest = sentence[m.end():].strip()
+    rest = sentence[m.end() :].strip()
     if not rest:  # the whole sentence is a label: keep it as it is
         return sentence, None
     label = (m.group("label") or m.group("tlabel") or "").strip()
@@ -156,8 +181,9 @@ def cues(sentence: str) -> tuple[float, float, float]:
     return contribution, finding, background
 
 
-def centrality(vectors: np.ndarray, paper_vector: np.ndarray | None,
-               reference: str = "paper") -> np.ndarray:
+def centrality(
+    vectors: np.ndarray, paper_vector: np.ndarray | None, reference: str = "paper"
+) -> np.ndarray:
     """Cosine of each (unit) sentence vector to the reference, as a z-score within the
     abstract (all zeros when the spread is negligible or there is one sentence)."""
     vecs = np.asarray(vectors, dtype=np.float32)
@@ -173,23 +199,33 @@ def centrality(vectors: np.ndarray, paper_vector: np.ndarray | None,
     return ((cos - cos.mean()) / sd).astype(np.float32)
 
 
-def score_sentences(sentences: Sequence[str], vectors: np.ndarray | None = None,
-                    paper_vector: np.ndarray | None = None,
-                    weights: Weights = DEFAULT_WEIGHTS,
-                    rule_weights: Weights = RULE_WEIGHTS) -> tuple[list[float], str]:
+def score_sentences(
+    sentences: Sequence[str],
+    vectors: np.ndarray | None = None,
+    paper_vector: np.ndarray | None = None,
+    weights: Weights = DEFAULT_WEIGHTS,
+    rule_weights: Weights = RULE_WEIGHTS,
+) -> tuple[list[float], str]:
     """(score per sentence, method): ``weights`` and method ``vectors`` when usable vectors
     were given, else ``rule_weights`` (its centrality term is 0) and method ``rule``."""
     n = len(sentences)
     usable = vectors is not None and len(vectors) == n and n > 0
     if not usable:
         weights = rule_weights
-    z = (centrality(vectors, paper_vector, weights.reference)
-         if usable and vectors is not None else np.zeros(n, dtype=np.float32))
+    z = (
+        centrality(vectors, paper_vector, weights.reference)
+        if usable and vectors is not None
+        else np.zeros(n, dtype=np.float32)
+    )
     scores = []
     for i, sentence in enumerate(sentences):
         c, f, b = cues(sentence)
-        s = ((weights.centrality * float(z[i]) if usable else 0.0) + weights.contribution * c
-             + weights.finding * f + weights.background * b)
+        s = (
+            (weights.centrality * float(z[i]) if usable else 0.0)
+            + weights.contribution * c
+            + weights.finding * f
+            + weights.background * b
+        )
         if i == 0:
             s += weights.first
         if i == n - 1 and n > 1:
@@ -209,10 +245,13 @@ def pick_index(sentences: Sequence[str], scores: Sequence[float]) -> int | None:
     return max(eligible, key=lambda i: (scores[i], -i))
 
 
-def pick(abstract: str | None, vectors: np.ndarray | None = None,
-         paper_vector: np.ndarray | None = None,
-         weights: Weights = DEFAULT_WEIGHTS,
-         rule_weights: Weights = RULE_WEIGHTS) -> KeySentence | None:
+def pick(
+    abstract: str | None,
+    vectors: np.ndarray | None = None,
+    paper_vector: np.ndarray | None = None,
+    weights: Weights = DEFAULT_WEIGHTS,
+    rule_weights: Weights = RULE_WEIGHTS,
+) -> KeySentence | None:
     """The key sentence of an abstract (see the module invariants)."""
     sentences = split_sentences(abstract)
     if not sentences:
@@ -224,6 +263,19 @@ def pick(abstract: str | None, vectors: np.ndarray | None = None,
     return KeySentence(index, text, method)
 
 
-__all__ = ["SCORER_VERSION", "MIN_WORDS", "Weights", "DEFAULT_WEIGHTS", "RULE_WEIGHTS", "KeySentence",
-           "CONTRIBUTION_CUES", "FINDING_CUES", "strip_label", "cues", "centrality",
-           "score_sentences", "pick_index", "pick"]
+__all__ = [
+    "SCORER_VERSION",
+    "MIN_WORDS",
+    "Weights",
+    "DEFAULT_WEIGHTS",
+    "RULE_WEIGHTS",
+    "KeySentence",
+    "CONTRIBUTION_CUES",
+    "FINDING_CUES",
+    "strip_label",
+    "cues",
+    "centrality",
+    "score_sentences",
+    "pick_index",
+    "pick",
+]

@@ -21,16 +21,24 @@ LABEL = "Key sentence (extracted from the abstract)"
 KIND = "extracted"
 
 
-def resolve(abstract: str | None, content_hash: str | None = None,
-            key_sentence: str | None = None, key_sentence_hash: str | None = None,
-            key_sentence_scorer: str | None = None) -> KeySentence | None:
+def resolve(
+    abstract: str | None,
+    content_hash: str | None = None,
+    key_sentence: str | None = None,
+    key_sentence_hash: str | None = None,
+    key_sentence_scorer: str | None = None,
+) -> KeySentence | None:
     """The key sentence to show, with how it was chosen (``vectors`` or ``rule``)."""
     abstract = stored_fields.text(abstract)
     if not abstract.strip():
         return None
     text = stored_fields.text(key_sentence)
-    if (text and content_hash and key_sentence_hash == content_hash
-            and key_sentence_scorer == SCORER_VERSION):
+    if (
+        text
+        and content_hash
+        and key_sentence_hash == content_hash
+        and key_sentence_scorer == SCORER_VERSION
+    ):
         return KeySentence(-1, text, "vectors")
     return _rule(abstract)
 
@@ -44,10 +52,13 @@ def _rule(abstract: str) -> KeySentence | None:
 
 def of_paper(paper) -> KeySentence | None:
     """``resolve`` for a store ``Paper`` (attributes read with getattr: rows of older code)."""
-    return resolve(getattr(paper, "abstract", None), getattr(paper, "content_hash", None),
-                   getattr(paper, "key_sentence", None),
-                   getattr(paper, "key_sentence_hash", None),
-                   getattr(paper, "key_sentence_scorer", None))
+    return resolve(
+        getattr(paper, "abstract", None),
+        getattr(paper, "content_hash", None),
+        getattr(paper, "key_sentence", None),
+        getattr(paper, "key_sentence_hash", None),
+        getattr(paper, "key_sentence_scorer", None),
+    )
 
 
 def text_of_paper(paper) -> str | None:

@@ -35,9 +35,11 @@ CHECKPOINT = "key_sentences"
 PASS_BUDGET_SECONDS = 20.0
 
 
-def for_batch(pending: Sequence, paper_vectors: np.ndarray,
-              sentence_rows: Sequence[tuple[str, str, np.ndarray]]) -> list[tuple[str, str,
-                                                                                  str | None]]:
+def for_batch(
+    pending: Sequence,
+    paper_vectors: np.ndarray,
+    sentence_rows: Sequence[tuple[str, str, np.ndarray]],
+) -> list[tuple[str, str, str | None]]:
     """(paper id, content hash, key sentence or None) for a batch the embedder just encoded
     (``pending`` and ``sentence_rows`` in the same order, ``paper_vectors`` row per paper)."""
     out = []
@@ -47,8 +49,15 @@ def for_batch(pending: Sequence, paper_vectors: np.ndarray,
     return out
 
 
-def backfill(db: Database, model_id: str, *, batch: int = 500, progress: bool = False,
-             stop: threading.Event | None = None, budget_seconds: float | None = None) -> int:
+def backfill(
+    db: Database,
+    model_id: str,
+    *,
+    batch: int = 500,
+    progress: bool = False,
+    stop: threading.Event | None = None,
+    budget_seconds: float | None = None,
+) -> int:
     """Choose and store the key sentence of every paper with current vectors but no current
     key sentence; returns how many were written. Records the checkpoint when it finishes.
 
@@ -67,8 +76,9 @@ def backfill(db: Database, model_id: str, *, batch: int = 500, progress: bool = 
             if stop is not None and stop.is_set():
                 return written
             with db.session() as session:
-                ids = stale_key_sentence_ids(session, model_id, SCORER_VERSION,
-                                             after_id=cursor, limit=batch)
+                ids = stale_key_sentence_ids(
+                    session, model_id, SCORER_VERSION, after_id=cursor, limit=batch
+                )
                 if not ids:
                     break
                 cursor = ids[-1]

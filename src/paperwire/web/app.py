@@ -48,48 +48,56 @@ log = logging.getLogger(__name__)
 
 # Include order matters: specific routes of other areas first, catch-alls (papers) last.
 ROUTE_MODULES = [
-    "paperwire.web.routes.accounts",       # accounts helper: sign in/up/out, profile, tokens
-    "paperwire.web.routes.votes",          # upvote forms and API
-    "paperwire.web.routes.comments",       # comment forms (post, edit, delete, history), API
-    "paperwire.web.routes.submit",         # /submit and POST /api/papers/submit
-    "paperwire.web.routes.moderation",     # hide / unhide papers (admins), /api/me
+    "paperwire.web.routes.accounts",  # accounts helper: sign in/up/out, profile, tokens
+    "paperwire.web.routes.votes",  # upvote forms and API
+    "paperwire.web.routes.comments",  # comment forms (post, edit, delete, history), API
+    "paperwire.web.routes.submit",  # /submit and POST /api/papers/submit
+    "paperwire.web.routes.moderation",  # hide / unhide papers (admins), /api/me
     "paperwire.web.routes.subscriptions",  # digest helper: /subscribe, confirm, unsubscribe
-    "paperwire.web.routes.library",        # library helper: save, feedback, /library, /signals
-    "paperwire.web.routes.lists",          # library helper: /lists/..., list feeds and API
-    "paperwire.web.routes.outbox",         # mail: /admin/outbox (the local outbox, admins)
+    "paperwire.web.routes.library",  # library helper: save, feedback, /library, /signals
+    "paperwire.web.routes.lists",  # library helper: /lists/..., list feeds and API
+    "paperwire.web.routes.outbox",  # mail: /admin/outbox (the local outbox, admins)
     "paperwire.web.routes.notifications",  # /notifications, mail preference, its links, API
-    "paperwire.web.routes.links",          # links helper: add a link, /admin/links
-    "paperwire.web.routes.api_read",       # JSON read API (/api/...)
-    "paperwire.web.routes.feeds_atom",     # Atom feeds (/feeds/...)
-    "paperwire.web.routes.api_docs",       # install helper: /api/docs, Swagger UI offline
-    "paperwire.web.routes.recommend",      # /for-you, /api/me/recommendations, /r/feedback
-    "paperwire.web.routes.search",         # /search
-    "paperwire.web.routes.authors",        # /authors/{name}, follows, claims, /api/authors
-    "paperwire.web.routes.feed",           # /, /papers?date=, week, month, /trending
-    "paperwire.web.routes.papers",         # /papers/{paper_id:path} (catch-all: last)
+    "paperwire.web.routes.links",  # links helper: add a link, /admin/links
+    "paperwire.web.routes.api_read",  # JSON read API (/api/...)
+    "paperwire.web.routes.feeds_atom",  # Atom feeds (/feeds/...)
+    "paperwire.web.routes.api_docs",  # install helper: /api/docs, Swagger UI offline
+    "paperwire.web.routes.recommend",  # /for-you, /api/me/recommendations, /r/feedback
+    "paperwire.web.routes.search",  # /search
+    "paperwire.web.routes.authors",  # /authors/{name}, follows, claims, /api/authors
+    "paperwire.web.routes.feed",  # /, /papers?date=, week, month, /trending
+    "paperwire.web.routes.papers",  # /papers/{paper_id:path} (catch-all: last)
 ]
 
 
-def create_app(settings: Settings, db: Database | None = None, *,
-               warm_search: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings, db: Database | None = None, *, warm_search: bool = False
+) -> FastAPI:
     """Build the app for ``settings``; ``db`` defaults to the configured database (not migrated
     here: ``paperwire serve`` migrates once before starting workers)."""
     from paperwire.store.db import open_database
 
     if db is None:
         db = open_database(settings, migrate=False)
-    app = FastAPI(title=settings.site_name, version=_version(), lifespan=_lifespan,
-                  description="Paperwire: a community's Daily Papers. Read API, search, "
-                              "Atom feeds; writes need a personal API token.",
-                  default_response_class=JSONResponse,
-                  # /api/docs is routes.api_docs (Swagger UI from installed files, no CDN).
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title=settings.site_name,
+        version=_version(),
+        lifespan=_lifespan,
+        description="Paperwire: a community's Daily Papers. Read API, search, "
+        "Atom feeds; writes need a personal API token.",
+        default_response_class=JSONResponse,
+        # /api/docs is routes.api_docs (Swagger UI from installed files, no CDN).
+        docs_url=None,
+        redoc_url=None,
+    )
     context = AppContext(
-        settings=settings, db=db, templates=make_templates(settings),
+        settings=settings,
+        db=db,
+        templates=make_templates(settings),
         cache=PageCache(ttl_seconds=settings.page_cache_seconds),
         # Similar papers change only when papers are embedded: minutes, not seconds.
-        similar_cache=PageCache(ttl_seconds=60 * settings.page_cache_seconds,
-                                max_entries=20000))
+        similar_cache=PageCache(ttl_seconds=60 * settings.page_cache_seconds, max_entries=20000),
+    )
     app.state.context = context
     install_error_handlers(app)
     mount_static(app)
@@ -110,6 +118,7 @@ def create_app(settings: Settings, db: Database | None = None, *,
     def healthz():
         """Liveness for load balancers (no database access); also the benchmark baseline."""
         return {"status": "ok"}
+
     if warm_search:
         context.startup_hooks.append(_warm_pages)
         context.startup_hooks.append(_warm_search)
@@ -146,7 +155,7 @@ def _drop_unused_schemas(doc: dict) -> None:
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith(prefix):
-                name = ref[len(prefix):]
+                name = ref[len(prefix) :]
                 if name not in used and name in schemas:
                     used.add(name)
                     todo.append(schemas[name])
@@ -213,11 +222,15 @@ def _warm_search(app: FastAPI) -> None:
             import time
 
             from paperwire.search.embed import prepared_elsewhere
+
             service = context.search()
             # On a first start `serve` prepares the model in another process; until it is
             # there, searches are keyword-only (and say so). Ask again every few seconds.
-            while service.semantic() is None and prepared_elsewhere() \
-                    and service.semantic_error is None:
+            while (
+                service.semantic() is None
+                and prepared_elsewhere()
+                and service.semantic_error is None
+            ):
                 time.sleep(MODEL_POLL_SECONDS)
             if service.semantic() is not None:
                 context.similar_ready.set()
@@ -242,6 +255,8 @@ def app_from_env() -> FastAPI:
     from paperwire.config import load_settings
 
     settings = load_settings()
-    logging.basicConfig(level=getattr(logging, settings.log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     return create_app(settings, warm_search=True)

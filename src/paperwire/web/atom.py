@@ -39,15 +39,25 @@ def _tag_id(base_url: str, what: str) -> str:
 def _sub(parent, name: str, text: str | None = None, **attrs) -> etree._Element:
     # stored.text drops what XML 1.0 cannot carry (lxml would raise ValueError): one stored
     # title with a control character must not take every feed down.
-    el = etree.SubElement(parent, _E + name, {k: stored.text(v) for k, v in attrs.items()
-                                              if v is not None})
+    el = etree.SubElement(
+        parent, _E + name, {k: stored.text(v) for k, v in attrs.items() if v is not None}
+    )
     if text is not None:
         el.text = stored.text(text)
     return el
 
 
-def build_feed(*, base_url: str, site_name: str, feed_key: str, title: str, self_path: str,
-               alternate_path: str, items: Iterable[dict[str, Any]], now: dt.datetime) -> bytes:
+def build_feed(
+    *,
+    base_url: str,
+    site_name: str,
+    feed_key: str,
+    title: str,
+    self_path: str,
+    alternate_path: str,
+    items: Iterable[dict[str, Any]],
+    now: dt.datetime,
+) -> bytes:
     """``items`` are ``render`` items (dicts with a ``paper`` key, optional
     ``submittedOnDailyAt``)."""
     base = base_url.rstrip("/")
@@ -55,8 +65,15 @@ def build_feed(*, base_url: str, site_name: str, feed_key: str, title: str, self
     root = etree.Element(_E + "feed", nsmap={None: ATOM_NS})
     _sub(root, "id", _tag_id(base_url, f"feed/{feed_key}"))
     _sub(root, "title", title)
-    updates = [_rfc3339(i.get("submittedOnDailyAt") or i["paper"].get("updatedAt")
-                        or i["paper"].get("publishedAt"), now) for i in items]
+    updates = [
+        _rfc3339(
+            i.get("submittedOnDailyAt")
+            or i["paper"].get("updatedAt")
+            or i["paper"].get("publishedAt"),
+            now,
+        )
+        for i in items
+    ]
     _sub(root, "updated", max(updates) if updates else _rfc3339(None, now))
     _sub(root, "link", rel="self", type="application/atom+xml", href=base + self_path)
     _sub(root, "link", rel="alternate", type="text/html", href=base + alternate_path)
@@ -78,15 +95,25 @@ def build_feed(*, base_url: str, site_name: str, feed_key: str, title: str, self
         for link in paper.get("links") or []:  # code, project page... (web/links.py)
             href = stored.http_url(link.get("url"))
             if href:
-                _sub(entry, "link", rel="related", type="text/html", href=href,
-                     title=link.get("label") or link.get("kind"))
+                _sub(
+                    entry,
+                    "link",
+                    rel="related",
+                    type="text/html",
+                    href=href,
+                    title=link.get("label") or link.get("kind"),
+                )
         names = stored.author_names(paper.get("authors"))
         for name in names[:20]:
             _sub(_sub(entry, "author"), "name", name)
         if not names:
-            _sub(_sub(entry, "author"), "name",
-                 f"{paper.get('authorCount') or 'Unknown'} authors"
-                 if paper.get("authorCount") else "Unknown")
+            _sub(
+                _sub(entry, "author"),
+                "name",
+                f"{paper.get('authorCount') or 'Unknown'} authors"
+                if paper.get("authorCount")
+                else "Unknown",
+            )
         for cat in stored.strings(paper.get("categories")):
             _sub(entry, "category", term=cat)
         summary = plain_text(paper.get("summary") or "")

@@ -45,8 +45,21 @@ USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,31}")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024  # argon2 takes any length; the cap only bounds the work per request
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-RESERVED_USERNAMES = {"admin", "administrator", "root", "system", "paperwire", "api",
-                      "anonymous", "deleted", "me", "profile", "signin", "signup", "signout"}
+RESERVED_USERNAMES = {
+    "admin",
+    "administrator",
+    "root",
+    "system",
+    "paperwire",
+    "api",
+    "anonymous",
+    "deleted",
+    "me",
+    "profile",
+    "signin",
+    "signup",
+    "signout",
+}
 
 # argon2id with argon2-cffi's defaults, the RFC 9106 low-memory profile (t=3, m=64 MiB, p=4).
 # Tests swap in cheaper parameters with ``use_hasher`` (still argon2id).
@@ -71,6 +84,7 @@ def _dummy() -> str:
 
 # --- passwords -----------------------------------------------------------------------------
 
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -89,14 +103,17 @@ def needs_rehash(password_hash: str) -> bool:
         return True
 
 
-def check_new_credentials(username: str, password: str, email: str | None = None, *,
-                          allow_reserved: bool = False) -> list[str]:
+def check_new_credentials(
+    username: str, password: str, email: str | None = None, *, allow_reserved: bool = False
+) -> list[str]:
     """Reasons a sign-up cannot go ahead; empty when it can. Reserved names (``admin``...)
     are refused to sign-ups, so nobody poses as the site; the operator's CLI may use them."""
     problems = []
     if not USERNAME_RE.fullmatch(username or ""):
-        problems.append("A username has 2 to 32 characters: letters, digits, and . _ - "
-                        "(starting with a letter or digit).")
+        problems.append(
+            "A username has 2 to 32 characters: letters, digits, and . _ - "
+            "(starting with a letter or digit)."
+        )
     elif username.lower() in RESERVED_USERNAMES and not allow_reserved:
         problems.append(f"The username {username!r} is reserved; please pick another.")
     problems += check_password(password, username)
@@ -128,19 +145,28 @@ def authenticate(session, username: str, password: str) -> User | None:
     return user
 
 
-def create_user(db: Database, username: str, password: str, *, email: str | None = None,
-                is_admin: bool = False, allow_reserved: bool = False) -> User:
+def create_user(
+    db: Database,
+    username: str,
+    password: str,
+    *,
+    email: str | None = None,
+    is_admin: bool = False,
+    allow_reserved: bool = False,
+) -> User:
     """Validate and create an account (CLI and sign-up share this)."""
     problems = check_new_credentials(username, password, email, allow_reserved=allow_reserved)
     if problems:
         raise BadInput(" ".join(problems))
     password_hash = hash_password(password)
     with db.session() as session:
-        return user_store.create_user(session, username, password_hash,
-                                      email=email or None, is_admin=is_admin)
+        return user_store.create_user(
+            session, username, password_hash, email=email or None, is_admin=is_admin
+        )
 
 
 # --- secrets held by clients ---------------------------------------------------------------
+
 
 def digest(secret: str) -> str:
     """SHA-256 hex of a session id or API token: what the database stores."""
@@ -151,8 +177,7 @@ def new_session(db: Database, user_id: int, *, days: int = SESSION_DAYS) -> str:
     """Start a session for the user; returns the cookie value (never stored as such)."""
     sid = secrets.token_urlsafe(32)
     with db.session() as session:
-        user_store.create_session(session, user_id, digest(sid),
-                                  utcnow() + dt.timedelta(days=days))
+        user_store.create_session(session, user_id, digest(sid), utcnow() + dt.timedelta(days=days))
     return sid
 
 
@@ -170,13 +195,21 @@ def user_from_session(db: Database, sid: str | None) -> User | None:
 
 
 def set_session_cookie(response, settings: Settings, sid: str, *, days: int = SESSION_DAYS) -> None:
-    response.set_cookie(SESSION_COOKIE, sid, max_age=days * 86400, httponly=True,
-                        samesite="lax", secure=settings.secure_cookies, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        sid,
+        max_age=days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
 
 
 def clear_session_cookie(response, settings: Settings) -> None:
-    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax",
-                           secure=settings.secure_cookies, path="/")
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, samesite="lax", secure=settings.secure_cookies, path="/"
+    )
 
 
 @dataclass(frozen=True)
@@ -204,17 +237,22 @@ def user_from_bearer(db: Database, authorization: str | None) -> User | None:
     scheme, _, value = authorization.partition(" ")
     value = value.strip()
     if scheme.lower() != "bearer" or not value:
-        raise Unauthorized("the Authorization header must be `Bearer <token>`",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "the Authorization header must be `Bearer <token>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     with db.session() as session:
         user = user_store.user_for_token(session, digest(value)) if len(value) <= 256 else None
     if user is None:
-        raise Unauthorized("the API token is unknown or revoked",
-                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise Unauthorized(
+            "the API token is unknown or revoked",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     return user
 
 
 # --- request helpers -----------------------------------------------------------------------
+
 
 def current_user(request: Request) -> User | None:
     return getattr(request.state, "user", None)
@@ -222,9 +260,11 @@ def current_user(request: Request) -> User | None:
 
 # Declares the scheme in the OpenAPI document (/api/docs gets an "Authorize" button); the
 # header itself is checked by ``user_from_bearer``.
-_bearer_scheme = HTTPBearer(auto_error=False, scheme_name="PersonalApiToken",
-                            description="A personal API token (profile page or "
-                                        "`paperwire user token`).")
+_bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="PersonalApiToken",
+    description="A personal API token (profile page or `paperwire user token`).",
+)
 
 
 def require_signed_in(request: Request) -> User:
@@ -240,10 +280,12 @@ def require_api_user(request: Request, _credentials=Depends(_bearer_scheme)) -> 
     """FastAPI dependency for API writes: a personal API token is required."""
     user = user_from_bearer(app_context(request).db, request.headers.get("authorization"))
     if user is None:
-        raise Unauthorized("this endpoint needs a personal API token: "
-                           "`Authorization: Bearer <token>` (create one on your profile page "
-                           "or with `paperwire user token`)",
-                           headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized(
+            "this endpoint needs a personal API token: "
+            "`Authorization: Bearer <token>` (create one on your profile page "
+            "or with `paperwire user token`)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     request.state.user = user
     return user
 

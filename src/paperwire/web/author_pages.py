@@ -33,8 +33,13 @@ def author_url(name: str) -> str:
 
 def _user_json(uid: int, username: str) -> dict[str, Any]:
     """A claimed author's member, in the public API's ``user`` shape (what we have of it)."""
-    return {"_id": str(uid), "name": username, "fullname": username, "type": "user",
-            "url": f"/users/{quote(username, safe='')}"}
+    return {
+        "_id": str(uid),
+        "name": username,
+        "fullname": username,
+        "type": "user",
+        "url": f"/users/{quote(username, safe='')}",
+    }
 
 
 def decorate_authors(paper: dict[str, Any], claimants: dict[str, tuple[int, str]]) -> None:
@@ -44,8 +49,14 @@ def decorate_authors(paper: dict[str, Any], claimants: dict[str, tuple[int, str]
         author["user"] = _user_json(*found) if found else None
 
 
-def author_context(ctx: AppContext, name: str, *, user: User | None = None,
-                   page: int | None = None, limit: int | None = None) -> dict[str, Any]:
+def author_context(
+    ctx: AppContext,
+    name: str,
+    *,
+    user: User | None = None,
+    page: int | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
     db = ctx.db
     name = " ".join((name or "").split())
     if len(name) > MAX_NAME:
@@ -68,12 +79,16 @@ def author_context(ctx: AppContext, name: str, *, user: User | None = None,
                 keys.update(a for a in store.strict_keys_of(p.authors))
             claimants = claims_store.claimants(s, keys)
             participating = claims_store.participating(
-                s, [p.id for p in papers] + [p.id for p, _ in feed])
+                s, [p.id for p in papers] + [p.id for p, _ in feed]
+            )
             followers = store.followers_count(s, who.strict_key)
         items = []
         for p in papers:
-            item: dict[str, Any] = {"paper": paper_json(p), "numComments": p.num_comments or 0,
-                    "isAuthorParticipating": p.id in participating}
+            item: dict[str, Any] = {
+                "paper": paper_json(p),
+                "numComments": p.num_comments or 0,
+                "isAuthorParticipating": p.id in participating,
+            }
             decorate_authors(item["paper"], claimants)
             items.append(item)
         on_feed = []
@@ -84,19 +99,32 @@ def author_context(ctx: AppContext, name: str, *, user: User | None = None,
             on_feed.append(item)
         claimed = claimants.get(who.strict_key)
         return {
-            "name": who.name, "strictKey": who.strict_key, "paperCount": who.papers,
+            "name": who.name,
+            "strictKey": who.strict_key,
+            "paperCount": who.papers,
             "spellings": who.spellings,
-            "variants": [{"name": v.name, "strictKey": v.strict_key, "papers": v.papers,
-                          "compatible": v.compatible, "url": author_url(v.name)}
-                         for v in who.variants],
+            "variants": [
+                {
+                    "name": v.name,
+                    "strictKey": v.strict_key,
+                    "papers": v.papers,
+                    "compatible": v.compatible,
+                    "url": author_url(v.name),
+                }
+                for v in who.variants
+            ],
             "user": _user_json(*claimed) if claimed else None,
             "papers": items,
-            "coauthors": [{"name": n, "strictKey": k, "papers": c, "url": author_url(n)}
-                          for n, k, c in coauthors],
+            "coauthors": [
+                {"name": n, "strictKey": k, "papers": c, "url": author_url(n)}
+                for n, k, c in coauthors
+            ],
             "categories": [{"category": c, "papers": n} for c, n in categories],
             "onFeed": on_feed,
             "followers": followers,
-            "page": page, "limit": limit, "hasMore": page * limit < who.papers,
+            "page": page,
+            "limit": limit,
+            "hasMore": page * limit < who.papers,
         }
 
     data = cached(ctx, user, ("author", strict_key(name), page, limit), compute)
@@ -108,8 +136,11 @@ def author_context(ctx: AppContext, name: str, *, user: User | None = None,
             out["following"] = store.is_following(s, user.id, data["strictKey"])
             mine = claims_store.active_claim(s, user.id, data["strictKey"])
             if mine is not None:
-                out["myClaim"] = {"id": mine.id, "status": mine.status,
-                                  "createdAt": iso(mine.created_at)}
+                out["myClaim"] = {
+                    "id": mine.id,
+                    "status": mine.status,
+                    "createdAt": iso(mine.created_at),
+                }
     out["upvoted"] = upvoted(ctx, user, data["papers"])
     out["url"] = author_url(data["name"])
     return out
@@ -117,7 +148,22 @@ def author_context(ctx: AppContext, name: str, *, user: User | None = None,
 
 def api_json(ctx: dict[str, Any]) -> dict[str, Any]:
     """The API's author object (see ``schemas.AuthorPageOut``)."""
-    keys = ("name", "strictKey", "paperCount", "spellings", "variants", "user", "papers",
-            "coauthors", "categories", "onFeed", "followers", "page", "limit", "hasMore",
-            "following", "myClaim")
+    keys = (
+        "name",
+        "strictKey",
+        "paperCount",
+        "spellings",
+        "variants",
+        "user",
+        "papers",
+        "coauthors",
+        "categories",
+        "onFeed",
+        "followers",
+        "page",
+        "limit",
+        "hasMore",
+        "following",
+        "myClaim",
+    )
     return {k: ctx[k] for k in keys}

@@ -20,8 +20,12 @@ class PageCache:
     # it itself (a slow query must not stall every reader of a page indefinitely).
     WAIT_SECONDS = 10.0
 
-    def __init__(self, ttl_seconds: float = 5.0, max_entries: int = 2048,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl_seconds: float = 5.0,
+        max_entries: int = 2048,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl = float(ttl_seconds)
         # Injected so tests move time on instead of sleeping past the TTL.
         self._clock = clock
@@ -31,8 +35,9 @@ class PageCache:
         self._inflight: dict[Hashable, threading.Event] = {}
         self.generation = 0
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], Any],
-                       keep: Callable[[Any], bool] | None = None) -> Any:
+    def get_or_compute(
+        self, key: Hashable, compute: Callable[[], Any], keep: Callable[[Any], bool] | None = None
+    ) -> Any:
         """The cached value, or ``compute()`` stored for the TTL (unless ``keep(value)`` is
         false: e.g. a transient failure notice that should be retried next time)."""
         if self.ttl <= 0:

@@ -68,34 +68,55 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-_DESCRIPTIONS = {400: "Bad input (a parameter, a form field or the body breaks the input "
-                      "policy)", 401: "No valid API token", 403: "Not allowed",
-                 404: "Not found", 409: "Conflict", 413: "Body too large",
-                 422: "A parameter or the body does not match the declared schema",
-                 429: "Rate limited (see Retry-After)",
-                 503: "A service this operation needs (arXiv) could not be reached; nothing "
-                      "was changed"}
+_DESCRIPTIONS = {
+    400: "Bad input (a parameter, a form field or the body breaks the input policy)",
+    401: "No valid API token",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Body too large",
+    422: "A parameter or the body does not match the declared schema",
+    429: "Rate limited (see Retry-After)",
+    503: "A service this operation needs (arXiv) could not be reached; nothing was changed",
+}
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict]:
     """OpenAPI ``responses=`` entries declaring errors with their real shape (``ErrorOut``);
     400, 413 and 422 (input policy, schema validation) are always included."""
     wanted = sorted({400, 413, 422, *statuses})
-    return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]}
-            for status in wanted}
+    return {status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]} for status in wanted}
 
 
 def unavailable_response(description: str) -> dict[int | str, dict]:
     """The OpenAPI ``responses=`` entry of a 503 whose cause is not arXiv (see
     ``error_responses``), with its Retry-After header declared."""
-    return {503: {"model": ErrorOut, "description": description,
-                  "headers": {"Retry-After": {"description": "Seconds after which to ask again",
-                                              "schema": {"type": "integer"}}}}}
+    return {
+        503: {
+            "model": ErrorOut,
+            "description": description,
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds after which to ask again",
+                    "schema": {"type": "integer"},
+                }
+            },
+        }
+    }
 
 
-_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
-          429: "rate_limited", 503: "unavailable"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "rate_limited",
+    503: "unavailable",
+}
 
 
 def wants_json(request: Request) -> bool:
@@ -125,12 +146,17 @@ def retry_text(seconds: int, now=None) -> str:
     return f"in about {hours} hour{'s' if hours != 1 else ''} (at {at:%Y-%m-%d %H:%M} UTC)"
 
 
-def error_response(request: Request, status: int, detail: str, *, code: str | None = None,
-                   headers: dict[str, str] | None = None):
+def error_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+):
     code = code or _CODES.get(status, "error")
     if wants_json(request):
-        return JSONResponse({"error": code, "detail": detail}, status_code=status,
-                              headers=headers)
+        return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
     from paperwire.web.pages import page_response
 
     retry = None
@@ -138,15 +164,33 @@ def error_response(request: Request, status: int, detail: str, *, code: str | No
     if after.isdigit():
         # The page says when, in words and as a time, besides the Retry-After header.
         retry = retry_text(int(after))
-    return page_response(request, "error.html",
-                         {"status": status, "code": code, "detail": detail, "retry": retry,
-                          "page_title": _TITLES.get(status, "Error")},
-                         status_code=status, headers=headers)
+    return page_response(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "code": code,
+            "detail": detail,
+            "retry": retry,
+            "page_title": _TITLES.get(status, "Error"),
+        },
+        status_code=status,
+        headers=headers,
+    )
 
 
-_TITLES = {400: "Bad request", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
-           405: "Method not allowed", 409: "Already there", 422: "Invalid input",
-           429: "Slow down", 500: "Something went wrong", 503: "Not available yet"}
+_TITLES = {
+    400: "Bad request",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Already there",
+    422: "Invalid input",
+    429: "Slow down",
+    500: "Something went wrong",
+    503: "Not available yet",
+}
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -169,8 +213,9 @@ def install_error_handlers(app: FastAPI) -> None:
             code = "not_found"
         elif isinstance(exc, BadInput) and not isinstance(exc, HTTPError):
             code = "bad_request"
-        return error_response(request, status, str(exc), code=code,
-                              headers=getattr(exc, "headers", None))
+        return error_response(
+            request, status, str(exc), code=code, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
@@ -181,11 +226,11 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"nothing at {request.url.path}"
-        return error_response(request, exc.status_code, detail,
-                              headers=getattr(exc, "headers", None))
+        return error_response(
+            request, exc.status_code, detail, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "internal error; it has been logged",
-                              code="internal")
+        return error_response(request, 500, "internal error; it has been logged", code="internal")

@@ -37,6 +37,7 @@ def mark_participation(session: Session, items: list[dict[str, Any]]) -> None:
 
 # --- period navigation -----------------------------------------------------------------------
 
+
 def period_url(kind: str, day: dt.date | None) -> str | None:
     """The feed page of the ``kind`` period containing ``day`` (None: no such page)."""
     if day is None:
@@ -49,8 +50,14 @@ def period_url(kind: str, day: dt.date | None) -> str | None:
     return f"/papers/month/{periods.month_label(day)}"
 
 
-def period_links(kind: str, start: dt.date, today: dt.date, *, prev_day: dt.date | None = None,
-                 next_day: dt.date | None = None) -> dict[str, str | None]:
+def period_links(
+    kind: str,
+    start: dt.date,
+    today: dt.date,
+    *,
+    prev_day: dt.date | None = None,
+    next_day: dt.date | None = None,
+) -> dict[str, str | None]:
     """The pager of a period page (previous / next period) and the links to the other kinds
     of period containing ``start``. A day's neighbours are the adjacent days that have
     entries (``prev_day``/``next_day``); a week's or month's are the calendar's."""
@@ -61,8 +68,11 @@ def period_links(kind: str, start: dt.date, today: dt.date, *, prev_day: dt.date
     else:
         before, after = periods.add_months(start, -1), periods.next_start("month", start, today)
     links: dict[str, str | None] = {
-        "prev_url": period_url(kind, before), "next_url": period_url(kind, after),
-        "prev_label": f"Previous {kind}", "next_label": f"Next {kind}"}
+        "prev_url": period_url(kind, before),
+        "next_url": period_url(kind, after),
+        "prev_label": f"Previous {kind}",
+        "next_label": f"Next {kind}",
+    }
     for other in PERIOD_KINDS:
         if other != kind:
             links[f"{other}_url"] = period_url(other, start)
@@ -88,8 +98,10 @@ def _filter_urls(ctx: dict[str, Any], here: str, has: str | None, keys: tuple[st
 
 # --- the feed --------------------------------------------------------------------------------
 
-def _period(date: str | None, week: str | None,
-            month: str | None) -> tuple[str, dt.date | None, dt.date | None, str | None]:
+
+def _period(
+    date: str | None, week: str | None, month: str | None
+) -> tuple[str, dt.date | None, dt.date | None, str | None]:
     """``(kind, start, end, label)`` of the requested period; a day without ``date`` has no
     start yet (today, or the latest day with entries: decided with the data)."""
     given = [name for name, v in (("date", date), ("week", week), ("month", month)) if v]
@@ -105,10 +117,18 @@ def _period(date: str | None, week: str | None,
     return "day", day, day, None
 
 
-def feed_context(ctx: AppContext, *, user: User | None = None, date: str | None = None,
-                 week: str | None = None, month: str | None = None, sort: str | None = None,
-                 page: int | None = None, limit: int | None = None,
-                 has: str | None = None) -> dict[str, Any]:
+def feed_context(
+    ctx: AppContext,
+    *,
+    user: User | None = None,
+    date: str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    sort: str | None = None,
+    page: int | None = None,
+    limit: int | None = None,
+    has: str | None = None,
+) -> dict[str, Any]:
     """The daily / weekly / monthly feed. Without a period: today, or the latest day with
     entries when today has none. ``has``: only papers with a visible link of that kind
     (``code``: the "with code" toggle)."""
@@ -135,33 +155,58 @@ def feed_context(ctx: AppContext, *, user: User | None = None, date: str | None 
             offset = (page - 1) * limit
             items: list[dict[str, Any]]
             if sort == "trending":
-                scored = store_trending(s, start=first, end=last, now=utcnow(), limit=limit,
-                                        offset=offset, has=has)
+                scored = store_trending(
+                    s, start=first, end=last, now=utcnow(), limit=limit, offset=offset, has=has
+                )
                 names = listing.feed_entries_for(s, [p.id for p, _, _ in scored])
-                items = [feed_item_json(p, e, names.get(p.id, (None, None))[1], score)
-                         for p, e, score in scored]
+                items = [
+                    feed_item_json(p, e, names.get(p.id, (None, None))[1], score)
+                    for p, e, score in scored
+                ]
             else:
-                rows = listing.feed_rows(s, start=first, end=last,
-                                         sort="published" if sort == "publishedAt" else "upvotes",
-                                         limit=limit, offset=offset, has=has)
+                rows = listing.feed_rows(
+                    s,
+                    start=first,
+                    end=last,
+                    sort="published" if sort == "publishedAt" else "upvotes",
+                    limit=limit,
+                    offset=offset,
+                    has=has,
+                )
                 items = [feed_item_json(r.paper, r.entry, r.submitter) for r in rows]
             mark_participation(s, items)
             web_links.attach(s, [i["paper"] for i in items])
             prev_day = next_day = None
             if kind == "day" and first is not None:
                 prev_day, next_day = listing.adjacent_feed_days(s, first)
-        return {"start": first, "end": last, "items": items, "total": total,
-                "count": count, "prev_day": prev_day, "next_day": next_day,
-                "latest_fallback": latest_fallback}
+        return {
+            "start": first,
+            "end": last,
+            "items": items,
+            "total": total,
+            "count": count,
+            "prev_day": prev_day,
+            "next_day": next_day,
+            "latest_fallback": latest_fallback,
+        }
 
     data = cached(ctx, user, ("feed", kind, start, end, sort, page, limit, today, has), compute)
     start_d: dt.date = data["start"]
     out: dict[str, Any] = dict(data)
-    out.update(kind=kind, sort=sort, page=page, limit=limit, today=today, has=has,
-               has_more=page * limit < data["total"], upvoted=upvoted(ctx, user, data["items"]))
+    out.update(
+        kind=kind,
+        sort=sort,
+        page=page,
+        limit=limit,
+        today=today,
+        has=has,
+        has_more=page * limit < data["total"],
+        upvoted=upvoted(ctx, user, data["items"]),
+    )
     out["label"] = start_d.strftime("%A, %B %-d, %Y") if kind == "day" else label
-    out.update(period_links(kind, start_d, today, prev_day=data["prev_day"],
-                            next_day=data["next_day"]))
+    out.update(
+        period_links(kind, start_d, today, prev_day=data["prev_day"], next_day=data["next_day"])
+    )
     here = period_url(kind, start_d) or "/"
     if sort != "upvotes":
         here = _with_param(here, "sort", sort) or here
@@ -175,9 +220,15 @@ TRENDING_WINDOWS = {"day": 1, "week": 7, "month": 30, "all": None}
 _TRENDING_LABELS = {"day": " today", "week": " this week", "month": " this month", "all": ""}
 
 
-def trending_context(ctx: AppContext, *, user: User | None = None, window: str | None = None,
-                     page: int | None = None, limit: int | None = None,
-                     has: str | None = None) -> dict[str, Any]:
+def trending_context(
+    ctx: AppContext,
+    *,
+    user: User | None = None,
+    window: str | None = None,
+    page: int | None = None,
+    limit: int | None = None,
+    has: str | None = None,
+) -> dict[str, Any]:
     """Papers of the last day/week/month (or all time) by time-decayed score."""
     db = ctx.db
     has = check_has(has)
@@ -192,20 +243,37 @@ def trending_context(ctx: AppContext, *, user: User | None = None, window: str |
     def compute() -> dict[str, Any]:
         with db.session() as s:
             total = listing.count_feed(s, start=start, end=None, has=has)
-            rows = store_trending(s, start=start, end=None, now=utcnow(), limit=limit,
-                                  offset=(page - 1) * limit, has=has)
+            rows = store_trending(
+                s,
+                start=start,
+                end=None,
+                now=utcnow(),
+                limit=limit,
+                offset=(page - 1) * limit,
+                has=has,
+            )
             names = listing.feed_entries_for(s, [p.id for p, _, _ in rows])
-            items = [feed_item_json(p, e, names.get(p.id, (None, None))[1], score)
-                     for p, e, score in rows]
+            items = [
+                feed_item_json(p, e, names.get(p.id, (None, None))[1], score)
+                for p, e, score in rows
+            ]
             mark_participation(s, items)
             web_links.attach(s, [i["paper"] for i in items])
         return {"items": items, "total": total}
 
     data = cached(ctx, user, ("trending", window, start, page, limit, has), compute)
     out = dict(data)
-    out.update(kind="trending", window=window, windows=list(TRENDING_WINDOWS), page=page,
-               has=has, limit=limit, has_more=page * limit < data["total"], start=start,
-               upvoted=upvoted(ctx, user, data["items"]),
-               label="Trending" + _TRENDING_LABELS[window])
+    out.update(
+        kind="trending",
+        window=window,
+        windows=list(TRENDING_WINDOWS),
+        page=page,
+        has=has,
+        limit=limit,
+        has_more=page * limit < data["total"],
+        start=start,
+        upvoted=upvoted(ctx, user, data["items"]),
+        label="Trending" + _TRENDING_LABELS[window],
+    )
     _filter_urls(out, f"/trending?window={window}", has, ())
     return out

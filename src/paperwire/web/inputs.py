@@ -121,8 +121,9 @@ def parse_id(value: str | None, name: str) -> int | None:
     if not value:
         return None
     if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_ID:
-        raise BadInput(f"{name} must be a comment id (a number from 1 to {MAX_ID}), "
-                       f"got {value[:40]!r}")
+        raise BadInput(
+            f"{name} must be a comment id (a number from 1 to {MAX_ID}), got {value[:40]!r}"
+        )
     return int(value)
 
 
@@ -133,8 +134,12 @@ def local_path(value: str | None, default: str = "/") -> str:
     if not value:
         return default
     value = value.strip()
-    if (not value.startswith("/") or value.startswith("//") or "\\" in value
-            or text_problem(value, strict=True)):
+    if (
+        not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or text_problem(value, strict=True)
+    ):
         return default
     parts = urlsplit(value)
     if parts.scheme or parts.netloc:
@@ -143,6 +148,7 @@ def local_path(value: str | None, default: str = "/") -> str:
 
 
 # --- the middleware ------------------------------------------------------------------------
+
 
 def _check_head(scope) -> None:
     check_text(scope.get("path", ""), "the path", strict=True)
@@ -154,8 +160,9 @@ def _check_head(scope) -> None:
     for name, value in scope.get("headers", []):
         match = _BAD_HEADER.search(value)
         if match:
-            raise InputRefused(f"header {name.decode('latin-1')!r} contains a control "
-                               f"character ({_char(match)})")
+            raise InputRefused(
+                f"header {name.decode('latin-1')!r} contains a control character ({_char(match)})"
+            )
 
 
 def _content_type(scope) -> str:
@@ -203,12 +210,14 @@ async def _check_body(scope, body: bytes, content_type: str) -> None:
             document = json.loads(body)  # what Starlette's Request.json() does
         except RecursionError:
             raise InputRefused(
-                f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep") from None
+                f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep"
+            ) from None
         except ValueError:
             return  # not JSON: the route's own validation answers 422
         check_json(document)
-    elif (content_type.startswith("application/x-www-form-urlencoded")
-          or content_type.startswith("multipart/form-data")):
+    elif content_type.startswith("application/x-www-form-urlencoded") or content_type.startswith(
+        "multipart/form-data"
+    ):
         # Starlette's own parser, so the fields checked are the fields handlers get.
         request = Request(scope, replay_body(body, _disconnected))
         try:
@@ -261,12 +270,18 @@ class InputPolicyMiddleware:
                 unrouted = _route_for_write(scope)
                 if unrouted is not None:
                     status, allow = unrouted
-                    return await _refuse(scope, send, status, _unrouted_detail(scope, status, allow),
-                                         headers={"Allow": allow} if allow else None)
+                    return await _refuse(
+                        scope,
+                        send,
+                        status,
+                        _unrouted_detail(scope, status, allow),
+                        headers={"Allow": allow} if allow else None,
+                    )
                 body = await read_body(receive)
                 if body is None:
-                    raise InputRefused(f"the request body is larger than "
-                                       f"{MAX_BODY_BYTES // 1024} KB", status=413)
+                    raise InputRefused(
+                        f"the request body is larger than {MAX_BODY_BYTES // 1024} KB", status=413
+                    )
                 await _check_body(scope, body, _content_type(scope))
                 receive = replay_body(body, receive)
         except InputRefused as exc:

@@ -29,9 +29,15 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
 
 
 def remember_vote(response, settings: Settings, paper_id: str) -> None:
-    response.set_cookie(COOKIE, _serializer(settings).dumps({"upvote": paper_id}),
-                        max_age=MAX_AGE_SECONDS, httponly=True, samesite="lax",
-                        secure=settings.secure_cookies, path="/")
+    response.set_cookie(
+        COOKIE,
+        _serializer(settings).dumps({"upvote": paper_id}),
+        max_age=MAX_AGE_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        path="/",
+    )
 
 
 def pending_vote(request) -> str | None:
@@ -62,7 +68,7 @@ def apply_pending_vote(request, response, user_id: int) -> bool:
         with app_context(request).db.session() as session:
             result = votes.add_vote(session, user_id, pid)
     except NotFound:
-        return False   # the paper went away (hidden) meanwhile: nothing to count
+        return False  # the paper went away (hidden) meanwhile: nothing to count
     if result.changed:
         invalidate_pages(request)
     return True

@@ -21,10 +21,18 @@ BADGES = {"code": "Code", "project": "Project", "model": "Model", "dataset": "Da
 
 def link_fields(rows: Iterable[Any]) -> dict[str, Any]:
     rows = sorted(rows, key=lambda r: (KINDS.index(r.kind) if r.kind in KINDS else 99, r.id))
-    links = [{"id": r.id, "kind": r.kind, "label": KIND_LABELS.get(r.kind, r.kind),
-              "url": r.url} for r in rows]
-    github = next((x["url"] for x in links if x["kind"] == "code"
-                   and x["url"].startswith("https://github.com/")), None)
+    links = [
+        {"id": r.id, "kind": r.kind, "label": KIND_LABELS.get(r.kind, r.kind), "url": r.url}
+        for r in rows
+    ]
+    github = next(
+        (
+            x["url"]
+            for x in links
+            if x["kind"] == "code" and x["url"].startswith("https://github.com/")
+        ),
+        None,
+    )
     project = next((x["url"] for x in links if x["kind"] == "project"), None)
     return {"githubRepo": github, "projectPage": project, "links": links}
 
@@ -53,6 +61,7 @@ def grouped(paper: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     for kind in KINDS:
         group = [x for x in paper.get("links") or [] if x["kind"] == kind]
         if group:
-            out.append((KIND_LABELS[kind] + ("s" if len(group) > 1 and kind != "code" else ""),
-                        group))
+            out.append(
+                (KIND_LABELS[kind] + ("s" if len(group) > 1 and kind != "code" else ""), group)
+            )
     return out

@@ -24,8 +24,7 @@ MAX_LIMIT = 100
 T = TypeVar("T")
 
 
-def cached(ctx: AppContext, user: User | None, key: tuple[Any, ...],
-           compute: Callable[[], T]) -> T:
+def cached(ctx: AppContext, user: User | None, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """``compute()``, shared through the page cache for anonymous visitors only."""
     if user is not None:
         return compute()

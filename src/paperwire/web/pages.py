@@ -76,7 +76,7 @@ def teaser(text: str, limit: int = TEASER_CHARS) -> str:
     cut = cut if cut > limit // 2 else limit
     head = text[:cut]
     if head.count("$") % 2:  # inside math: back off to before it opened
-        head = head[:head.rfind("$")].rstrip()
+        head = head[: head.rfind("$")].rstrip()
     return head + " …"
 
 
@@ -86,8 +86,12 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     # Templates ship inside the package and change only on deploy (which restarts workers):
     # skip the per-render stat() of every template file.
     env.auto_reload = False
-    env.globals.update(static_url=static_url, site_name=settings.site_name,
-                       base_url=settings.base_url.rstrip("/"), settings=settings)
+    env.globals.update(
+        static_url=static_url,
+        site_name=settings.site_name,
+        base_url=settings.base_url.rstrip("/"),
+        settings=settings,
+    )
     env.filters["math"] = render_math
     env.filters["marked_math"] = render_marked_math
     env.globals["math"] = render_math
@@ -95,8 +99,9 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     from paperwire.markup.mathrender import readable_text
 
     # ``plain``: for <title> and meta tags, math as readable text (not raw LaTeX).
-    env.globals.update(teaser=teaser, plain=readable_text, card_marks=_card_marks,
-                       member_lists=_member_lists)
+    env.globals.update(
+        teaser=teaser, plain=readable_text, card_marks=_card_marks, member_lists=_member_lists
+    )
     return templates
 
 
@@ -117,16 +122,20 @@ _TOKEN_PLACEHOLDER = "__pw-csrf-token-placeholder__"
 
 
 def _cache_key(request: Request, name: str, key: Any) -> tuple:
-    return ("html", name, key if key is not None
-            else str(request.url.path) + "?" + str(request.url.query))
+    return (
+        "html",
+        name,
+        key if key is not None else str(request.url.path) + "?" + str(request.url.query),
+    )
 
 
 def _with_token(request: Request, html: str) -> HTMLResponse:
     return HTMLResponse(html.replace(_TOKEN_PLACEHOLDER, str(escape(csrf_token(request)))))
 
 
-def cached_page(request: Request, name: str, build_context: Callable[[], dict[str, Any]], *,
-                key: Any = None) -> HTMLResponse:
+def cached_page(
+    request: Request, name: str, build_context: Callable[[], dict[str, Any]], *, key: Any = None
+) -> HTMLResponse:
     """An anonymous page from the per-worker page cache (``AppContext.cache``), rendered once
     per TTL with a placeholder CSRF token that is replaced per request; signed-in users get
     a fresh render (their page shows their own votes and name). Errors are never cached."""
@@ -140,9 +149,9 @@ def cached_page(request: Request, name: str, build_context: Callable[[], dict[st
     return _with_token(request, html)
 
 
-async def cached_page_async(request: Request, name: str,
-                            build_context: Callable[[], dict[str, Any]], *,
-                            key: Any = None) -> HTMLResponse:
+async def cached_page_async(
+    request: Request, name: str, build_context: Callable[[], dict[str, Any]], *, key: Any = None
+) -> HTMLResponse:
     """``cached_page`` for ``async def`` handlers: a cache hit is answered on the event loop
     (no thread hand-off, which costs more than the hit itself); a miss or a signed-in user's
     page (database work) runs in the threadpool as a sync handler would."""
@@ -153,8 +162,14 @@ async def cached_page_async(request: Request, name: str,
     return await run_in_threadpool(cached_page, request, name, build_context, key=key)
 
 
-def page_response(request: Request, name: str, context: dict[str, Any], *,
-                  status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+def page_response(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     """Render ``name`` with ``context`` plus the per-request globals."""
     html = _render(request, name, context, csrf_token(request))
     return HTMLResponse(html, status_code=status_code, headers=headers)
@@ -183,8 +198,13 @@ def _render(request: Request, name: str, context: dict[str, Any], token: str) ->
     ctx = dict(context)
     ctx.setdefault("page_title", None)
     ctx["unread_notifications"] = unread_notifications
-    ctx.update(request=request, current_user=current_user(request), csrf_field=csrf_field,
-               csrf_token=token, path=request.url.path)
+    ctx.update(
+        request=request,
+        current_user=current_user(request),
+        csrf_field=csrf_field,
+        csrf_token=token,
+        path=request.url.path,
+    )
     return templates.get_template(name).render(ctx)
 
 

@@ -29,8 +29,10 @@ from paperwire.web.page_common import MAX_LIMIT, cached, check_paper_id, upvoted
 
 log = logging.getLogger(__name__)
 
-SIMILAR_PREPARING = ("Similar papers need semantic search, whose model is still being prepared "
-                     "(first start, a few minutes); ask again shortly.")
+SIMILAR_PREPARING = (
+    "Similar papers need semantic search, whose model is still being prepared "
+    "(first start, a few minutes); ask again shortly."
+)
 SIMILAR_NOT_READY = "Similar papers will appear here once the search index is ready."
 # When to ask again (Retry-After) while the model is prepared, and when semantic search failed.
 SIMILAR_RETRY_PREPARING, SIMILAR_RETRY_FAILED = 30, 300
@@ -44,8 +46,9 @@ def attach_links(ctx: AppContext, items: list[dict[str, Any]]) -> None:
             web_links.attach(s, [i["paper"] for i in items])
 
 
-def similar_papers(ctx: AppContext, paper_id: str,
-                   limit: int = 6) -> tuple[list[dict[str, Any]], list[str]]:
+def similar_papers(
+    ctx: AppContext, paper_id: str, limit: int = 6
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Similar papers as (items, notices); search trouble gives a notice, never an error.
 
     Kept for minutes in ``ctx.similar_cache``: neighbours change only when papers are
@@ -53,13 +56,16 @@ def similar_papers(ctx: AppContext, paper_id: str,
     paper is not embedded yet (a first start embeds the demo papers minutes after the model
     is ready), and it would hide the neighbours for the cache's minutes."""
     result: tuple[list[dict[str, Any]], list[str]] = ctx.similar_cache.get_or_compute(
-        ("similar", paper_id, limit), lambda: _similar_papers(ctx, paper_id, limit),
-        keep=lambda result: bool(result[0]) and not result[1])
+        ("similar", paper_id, limit),
+        lambda: _similar_papers(ctx, paper_id, limit),
+        keep=lambda result: bool(result[0]) and not result[1],
+    )
     return result
 
 
-def _similar_papers(ctx: AppContext, paper_id: str,
-                    limit: int) -> tuple[list[dict[str, Any]], list[str]]:
+def _similar_papers(
+    ctx: AppContext, paper_id: str, limit: int
+) -> tuple[list[dict[str, Any]], list[str]]:
     try:
         hits = ctx.search().similar(paper_id, limit=limit)
     except NotFound:
@@ -73,21 +79,26 @@ def _similar_papers(ctx: AppContext, paper_id: str,
     except Exception as exc:  # noqa: BLE001 - the page must render without similar papers
         log.warning("similar papers for %s unavailable: %s", paper_id, exc)
         return [], ["Similar papers are not available right now."]
-    items = [{"paper": paper_json(hit.paper), "score": float(hit.score)}
-             for hit in hits if hit.paper is not None and not hit.paper.hidden]
+    items = [
+        {"paper": paper_json(hit.paper), "score": float(hit.score)}
+        for hit in hits
+        if hit.paper is not None and not hit.paper.hidden
+    ]
     attach_links(ctx, items)
     return items, []
 
 
-def _similar_when_ready(ctx: AppContext, paper_id: str,
-                        limit: int) -> tuple[list[dict[str, Any]], list[str]]:
+def _similar_when_ready(
+    ctx: AppContext, paper_id: str, limit: int
+) -> tuple[list[dict[str, Any]], list[str]]:
     if ctx.similar_ready.is_set():
         return similar_papers(ctx, paper_id, limit=limit)
     return [], [SIMILAR_NOT_READY]
 
 
-def paper_context(ctx: AppContext, paper_id: str, *, user: User | None = None,
-                  with_similar: bool = True) -> dict[str, Any]:
+def paper_context(
+    ctx: AppContext, paper_id: str, *, user: User | None = None, with_similar: bool = True
+) -> dict[str, Any]:
     db = ctx.db
     paper_id = check_paper_id(paper_id)
     is_admin = bool(user is not None and user.is_admin)
@@ -126,8 +137,9 @@ def paper_context(ctx: AppContext, paper_id: str, *, user: User | None = None,
     return out
 
 
-def similar_fragment_context(ctx: AppContext, paper_id: str, *,
-                             user: User | None = None) -> dict[str, Any]:
+def similar_fragment_context(
+    ctx: AppContext, paper_id: str, *, user: User | None = None
+) -> dict[str, Any]:
     """Similar papers for the paper page's lazily loaded section (``/papers/{id}/similar``):
     the page itself never waits for the nearest-neighbour search. NotFound for a missing
     paper, or a hidden one unless ``user`` is an admin."""
@@ -138,8 +150,12 @@ def similar_fragment_context(ctx: AppContext, paper_id: str, *,
             raise NotFound(f"no paper with id {paper_id!r}")
         title = stored.text(paper.title)
     items, notices = _similar_when_ready(ctx, paper_id, SIMILAR_ON_PAGE)
-    return {"paper": {"id": paper_id, "title": title}, "similar": items, "notices": notices,
-            "page_title": "Similar papers"}
+    return {
+        "paper": {"id": paper_id, "title": title},
+        "similar": items,
+        "notices": notices,
+        "page_title": "Similar papers",
+    }
 
 
 def similar_context(ctx: AppContext, paper_id: str, *, limit: int = 10) -> dict[str, Any]:
@@ -157,6 +173,7 @@ def similar_context(ctx: AppContext, paper_id: str, *, limit: int = 10) -> dict[
     items, notices = similar_papers(ctx, paper_id, limit=limit)
     if notices:
         preparing = notices[0] == SIMILAR_PREPARING
-        raise Unavailable(notices[0], retry_after=SIMILAR_RETRY_PREPARING if preparing
-                          else SIMILAR_RETRY_FAILED)
+        raise Unavailable(
+            notices[0], retry_after=SIMILAR_RETRY_PREPARING if preparing else SIMILAR_RETRY_FAILED
+        )
     return {"items": items, "notices": notices}

@@ -54,8 +54,9 @@ def parse_week(value: str) -> tuple[dt.date, dt.date]:
         if start and end:
             return start, end
         if start:
-            raise BadInput(f"week {value!r} ends after 9999-12-31, the last date this site "
-                           "can show")
+            raise BadInput(
+                f"week {value!r} ends after 9999-12-31, the last date this site can show"
+            )
     raise BadInput(f"week must be an ISO week as YYYY-Www (e.g. 2026-W48), got {value!r}")
 
 
@@ -110,6 +111,7 @@ def week_of(day: dt.date | None) -> str | None:
     if monday is None or add_days(monday, 6) is None:
         return None
     return week_label(monday)
+
 
 def next_start(kind: str, start: dt.date, today: dt.date) -> dt.date | None:
     """The first day of the week or month after the one starting at ``start``, or None when

@@ -43,9 +43,9 @@ class LinkOut(BaseModel):
     """A visible link of a paper to its code or another resource."""
 
     id: int
-    kind: str       # code, model, dataset, demo, project, video
-    label: str      # the kind as the page shows it ("Code", "Project page")
-    url: str        # https://..., normalised (records/links.py)
+    kind: str  # code, model, dataset, demo, project, video
+    label: str  # the kind as the page shows it ("Code", "Project page")
+    url: str  # https://..., normalised (records/links.py)
 
 
 class LinkAddedOut(BaseModel):
@@ -53,7 +53,7 @@ class LinkAddedOut(BaseModel):
     paperId: str
     url: str
     kind: str
-    status: str     # visible, or pending while PAPERWIRE_MEMBER_LINKS_REVIEW holds it
+    status: str  # visible, or pending while PAPERWIRE_MEMBER_LINKS_REVIEW holds it
 
 
 class PaperOut(BaseModel):
@@ -242,8 +242,8 @@ class ClaimOut(BaseModel):
 
 class NotificationOut(BaseModel):
     id: int
-    kind: str                 # reply | mention | paper
-    reason: str | None     # authored | submitted | saved (kind "paper")
+    kind: str  # reply | mention | paper
+    reason: str | None  # authored | submitted | saved (kind "paper")
     paperId: str
     paperTitle: str
     commentId: int
@@ -268,13 +268,14 @@ class RecommendationOut(BaseModel):
 
     paper: PaperOut
     score: float
-    reason: str                      # "because you saved “Mamba”", "matches your topic “x”"
-    reasonKind: str                  # saved|upvoted|more_like_this|list|topic|author
-    reasonLabel: str                 # the title, list name, topic or author it refers to
+    reason: str  # "because you saved “Mamba”", "matches your topic “x”"
+    reasonKind: str  # saved|upvoted|more_like_this|list|topic|author
+    reasonLabel: str  # the title, list name, topic or author it refers to
     reasonPaperId: str | None = None
 
 
 # --- library and lists (issue 13) --------------------------------------------------------------
+
 
 class SavedPaperOut(BaseModel):
     id: str
@@ -338,15 +339,15 @@ class ListOut(BaseModel):
 class MarksOut(BaseModel):
     paperId: str
     saved: bool
-    feedback: str | None     # "more" (more like this), "less" (not interested) or null
+    feedback: str | None  # "more" (more like this), "less" (not interested) or null
     lists: list[int]
 
 
 class ImportOut(BaseModel):
     added: list[str]
     already: list[str]
-    queued: list[str]           # waiting for arXiv; added by the library-imports job
-    errors: list[str]           # "line N (text): why"
+    queued: list[str]  # waiting for arXiv; added by the library-imports job
+    errors: list[str]  # "line N (text): why"
     summary: str
 
 

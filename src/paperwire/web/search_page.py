@@ -23,8 +23,14 @@ SEARCH_MODES = ("hybrid", "lexical", "semantic")
 SEARCH_SORTS = ("relevance", "newest", "upvotes")
 
 
-def build_query(q: str, *, category: str | None = None, date_from: str | None = None,
-                date_to: str | None = None, has: str | None = None) -> str:
+def build_query(
+    q: str,
+    *,
+    category: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    has: str | None = None,
+) -> str:
     """The search box text plus the form's filters, written in the query language (so the
     one parser handles both and the URL of a filtered search stays readable)."""
     parts = [(q or "").strip()]
@@ -44,11 +50,20 @@ def build_query(q: str, *, category: str | None = None, date_from: str | None = 
     return " ".join(p for p in parts if p)
 
 
-def search_context(ctx: AppContext, *, q: str, user: User | None = None,
-                   mode: str | None = None, sort: str | None = None, page: int | None = None,
-                   limit: int | None = None,
-                   category: str | None = None, date_from: str | None = None,
-                   date_to: str | None = None, has: str | None = None) -> dict[str, Any]:
+def search_context(
+    ctx: AppContext,
+    *,
+    q: str,
+    user: User | None = None,
+    mode: str | None = None,
+    sort: str | None = None,
+    page: int | None = None,
+    limit: int | None = None,
+    category: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    has: str | None = None,
+) -> dict[str, Any]:
     mode = mode or "hybrid"
     if mode not in SEARCH_MODES:
         raise BadInput(f"mode must be one of {', '.join(SEARCH_MODES)}, got {mode!r}")
@@ -57,12 +72,24 @@ def search_context(ctx: AppContext, *, q: str, user: User | None = None,
         raise BadInput(f"sort must be one of {', '.join(SEARCH_SORTS)}, got {sort!r}")
     page, limit = page_args(page, limit, ctx.settings.feed_page_size)
     q = (q or "").strip()
-    out: dict[str, Any] = {"q": q, "mode": mode, "sort": sort, "page": page, "limit": limit,
-                           "category": category or "", "date_from": date_from or "",
-                           "date_to": date_to or "", "has": has or "", "items": [],
-                           "total": 0, "notices": [],
-                           "total_is_estimate": False, "suggestions": [],
-                           "has_more": False, "upvoted": set()}
+    out: dict[str, Any] = {
+        "q": q,
+        "mode": mode,
+        "sort": sort,
+        "page": page,
+        "limit": limit,
+        "category": category or "",
+        "date_from": date_from or "",
+        "date_to": date_to or "",
+        "has": has or "",
+        "items": [],
+        "total": 0,
+        "notices": [],
+        "total_is_estimate": False,
+        "suggestions": [],
+        "has_more": False,
+        "upvoted": set(),
+    }
     check_text(q, "the query")
     check_text(category, "category", 100)
     query = build_query(q, category=category, date_from=date_from, date_to=date_to, has=has)
@@ -72,23 +99,31 @@ def search_context(ctx: AppContext, *, q: str, user: User | None = None,
     service = ctx.search()
     offset = (page - 1) * limit
     # The one search function: set, order, total and pages all come from it.
-    response = service.search(query, mode=mode, sort=sort, filters=None, limit=limit,
-                              offset=offset)
+    response = service.search(query, mode=mode, sort=sort, filters=None, limit=limit, offset=offset)
     items: list[dict[str, Any]] = []
     for hit in response.hits:
         paper = hit.paper
         if paper is None or paper.hidden:
             continue
-        items.append({"paper": paper_json(paper), "score": float(hit.score),
-                      "highlights": list(hit.highlights),
-                      "snippetHtml": hit.snippet_html,
-                      "titleHtml": hit.title_html,
-                      "matchedBy": sorted(hit.matched_by),
-                      "similarity": (None if hit.similarity is None
-                                     else round(float(hit.similarity), 4))})
+        items.append(
+            {
+                "paper": paper_json(paper),
+                "score": float(hit.score),
+                "highlights": list(hit.highlights),
+                "snippetHtml": hit.snippet_html,
+                "titleHtml": hit.title_html,
+                "matchedBy": sorted(hit.matched_by),
+                "similarity": (None if hit.similarity is None else round(float(hit.similarity), 4)),
+            }
+        )
     attach_links(ctx, items)
-    out.update(items=items, total=int(response.total), notices=list(response.notices or []),
-               total_is_estimate=bool(response.total_is_estimate),
-               suggestions=list(response.suggestions), has_more=bool(response.has_more))
+    out.update(
+        items=items,
+        total=int(response.total),
+        notices=list(response.notices or []),
+        total_is_estimate=bool(response.total_is_estimate),
+        suggestions=list(response.suggestions),
+        has_more=bool(response.has_more),
+    )
     out["upvoted"] = upvoted(ctx, user, items)
     return out

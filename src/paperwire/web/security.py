@@ -49,9 +49,11 @@ CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_FORM_BYTES = 1024 * 1024  # a comment or a form is far smaller; bounds buffering
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-       "form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 STATIC_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -132,9 +134,12 @@ class SecurityMiddleware:
             expected = state["csrf_token"]
             if new_csrf_cookie is not None or not sent or not hmac.compare_digest(sent, expected):
                 return await self._reject(
-                    scope, send, 403,
+                    scope,
+                    send,
+                    403,
                     "this form has expired or did not come from this site (missing or wrong "
-                    "CSRF token); go back, reload the page and try again")
+                    "CSRF token); go back, reload the page and try again",
+                )
             receive = replay_body(body, receive)
 
         signed_in = user is not None
@@ -158,14 +163,23 @@ class SecurityMiddleware:
                 if signed_in and content_type.startswith("text/html"):
                     headers["cache-control"] = "private, no-store"
                 if new_csrf_cookie is not None and content_type.startswith("text/html"):
-                    headers.append("set-cookie", _cookie_header(
-                        CSRF_COOKIE, new_csrf_cookie, max_age=365 * 86400,
-                        secure=secure).decode("latin-1"))
+                    headers.append(
+                        "set-cookie",
+                        _cookie_header(
+                            CSRF_COOKIE, new_csrf_cookie, max_age=365 * 86400, secure=secure
+                        ).decode("latin-1"),
+                    )
                 if clear_session and not any(
-                        v.startswith(auth.SESSION_COOKIE + "=")
-                        for k, v in headers.items() if k == "set-cookie"):
-                    headers.append("set-cookie", _cookie_header(
-                        auth.SESSION_COOKIE, '""', max_age=0, secure=secure).decode("latin-1"))
+                    v.startswith(auth.SESSION_COOKIE + "=")
+                    for k, v in headers.items()
+                    if k == "set-cookie"
+                ):
+                    headers.append(
+                        "set-cookie",
+                        _cookie_header(auth.SESSION_COOKIE, '""', max_age=0, secure=secure).decode(
+                            "latin-1"
+                        ),
+                    )
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -183,8 +197,9 @@ class SecurityMiddleware:
             return {"type": "http.request", "body": b"", "more_body": False}
 
         request = Request(scope, no_body)
-        response = error_response(request, status, detail,
-                                  code="csrf_failed" if status == 403 else None)
+        response = error_response(
+            request, status, detail, code="csrf_failed" if status == 403 else None
+        )
         for name, value in STATIC_HEADERS:
             response.headers.setdefault(name.decode(), value.decode())
         await response(scope, no_body, send)
@@ -198,8 +213,10 @@ async def _submitted_token(scope, body: bytes) -> str:
     for name, value in scope.get("headers", []):
         if name == b"content-type":
             content_type = value.decode("latin-1").lower()
-    if not (content_type.startswith("application/x-www-form-urlencoded")
-            or content_type.startswith("multipart/form-data")):
+    if not (
+        content_type.startswith("application/x-www-form-urlencoded")
+        or content_type.startswith("multipart/form-data")
+    ):
         return ""
     request = Request(scope, replay_body(body, _never))
     try:
@@ -216,11 +233,14 @@ async def _never():  # pragma: no cover - only reached if a parser reads past th
 
 # --- rate limits ---------------------------------------------------------------------------
 
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def rate_limit(request: Request, action: str, *, user=None, extra_keys: tuple[str, ...] = ()) -> None:
+def rate_limit(
+    request: Request, action: str, *, user=None, extra_keys: tuple[str, ...] = ()
+) -> None:
     """Count one ``action`` attempt for this client; raise ``RateLimited`` over the limit.
 
     The client is the signed-in (or token) user when there is one, else the IP address;
@@ -235,5 +255,7 @@ def rate_limit(request: Request, action: str, *, user=None, extra_keys: tuple[st
     for key in keys:
         decision = ratelimit.hit(db, key[:200], limit, 60.0)
         if not decision.allowed:
-            raise RateLimited(f"too many {action} attempts; try again in "
-                              f"{decision.retry_after} s", retry_after=decision.retry_after)
+            raise RateLimited(
+                f"too many {action} attempts; try again in {decision.retry_after} s",
+                retry_after=decision.retry_after,
+            )

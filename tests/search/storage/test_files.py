@@ -49,8 +49,9 @@ def test_generation_publish_is_atomic_when_killed(tmp_path):
     folder = tmp_path / "gen"
     gen = _publish_one(folder)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(folder)], env=env,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(folder)], env=env, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "staged"
         os.kill(proc.pid, signal.SIGKILL)
@@ -74,8 +75,7 @@ def test_generation_publish_switches_the_pointer_and_removes_older_generations(t
     (folder / "unrelated.txt").write_text("kept: not a generation entry")
     gen.publish("data-2", keep={"data-2"})
     assert gen.read() == "data-2" and gen.stamp() != before
-    assert sorted(p.name for p in folder.iterdir()) == ["data-2", "manifest.json",
-                                                       "unrelated.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["data-2", "manifest.json", "unrelated.txt"]
 
 
 def test_generation_cleanup_keeps_a_live_writers_temporary(tmp_path):

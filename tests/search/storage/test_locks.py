@@ -24,8 +24,9 @@ _HOLDER = textwrap.dedent("""
 def test_local_lock_excludes_another_process_until_it_is_killed(tmp_path):
     path = tmp_path / "locks" / ".writer.lock"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)], env=env,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path)], env=env, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
         mine = NamedLock.local(path)

@@ -33,8 +33,9 @@ class Encoder:
     dim: int
     max_length: int
 
-    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
-               progress: bool = False) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False
+    ) -> np.ndarray:
         raise NotImplementedError
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -57,8 +58,16 @@ class TokenEncoder(Encoder):
     (bench/embed.py, docs/benchmarks.md).
     """
 
-    def __init__(self, spec: ModelSpec, *, backend: str, max_length: int, batch_size: int,
-                 tail_tokens: int = 0, token_budget: int = TOKEN_BUDGET) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        backend: str,
+        max_length: int,
+        batch_size: int,
+        tail_tokens: int = 0,
+        token_budget: int = TOKEN_BUDGET,
+    ) -> None:
         from tokenizers import Tokenizer
 
         self.spec = spec
@@ -79,8 +88,9 @@ class TokenEncoder(Encoder):
         self._pad_id = self._tokenizer.token_to_id("[PAD]") or 0
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str], *, batch_size: int | None = None,
-               progress: bool = False) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False
+    ) -> np.ndarray:
         texts = [t if t else " " for t in texts]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
@@ -124,13 +134,12 @@ class TokenEncoder(Encoder):
         if len(ids) <= self.max_length or not self.tail_tokens:
             return ids
         head = self.max_length - self.tail_tokens - 1
-        return ids[:head] + ids[len(ids) - self.tail_tokens - 1:]
+        return ids[:head] + ids[len(ids) - self.tail_tokens - 1 :]
 
 
-
-
-def run_inputs(encodings: Sequence[Sequence[int]], idx: Sequence[int], pad_id: int,
-               pad_multiple: int = 1) -> dict[str, np.ndarray]:
+def run_inputs(
+    encodings: Sequence[Sequence[int]], idx: Sequence[int], pad_id: int, pad_multiple: int = 1
+) -> dict[str, np.ndarray]:
     """Model inputs for one run: the texts ``idx`` of ``encodings`` padded with ``pad_id`` to
     the run's longest (rounded up to a multiple of ``pad_multiple``), with the attention mask
     marking real tokens and all-zero token types."""
@@ -140,8 +149,8 @@ def run_inputs(encodings: Sequence[Sequence[int]], idx: Sequence[int], pad_id: i
     mask = np.zeros((len(idx), width), dtype=np.int64)
     for row, i in enumerate(idx):
         seq = encodings[i]
-        ids[row, :len(seq)] = seq
-        mask[row, :len(seq)] = 1
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
 
@@ -167,12 +176,8 @@ def plan_batches(lengths: Sequence[int], max_texts: int, token_budget: int) -> l
     return runs
 
 
-
-
 def normalize(vecs: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     out: np.ndarray = (vecs / norms).astype(np.float32, copy=False)
     return out
-
-

@@ -42,9 +42,13 @@ def encoder_key(settings: Any, backend: str) -> EncoderKey:
     """What makes two loaded encoders different (settings that change the vectors or the
     threads a model is compiled for)."""
     threads = int(settings.embed_threads or 0) or cores()
-    return (str(settings.embedding_model or ""), backend,
-            int(getattr(settings, "embed_max_tokens", 0) or 0),
-            int(getattr(settings, "embed_tail_tokens", 0) or 0), threads)
+    return (
+        str(settings.embedding_model or ""),
+        backend,
+        int(getattr(settings, "embed_max_tokens", 0) or 0),
+        int(getattr(settings, "embed_tail_tokens", 0) or 0),
+        threads,
+    )
 
 
 class EncoderCache:
@@ -88,8 +92,9 @@ def _backend(settings: Any, backend: str | None) -> str:
     return backend or getattr(settings, "embedding_backend", "") or DEFAULT_BACKEND
 
 
-def model_ready(settings: Any, backend: str | None = None, *,
-                cache: EncoderCache = ENCODERS) -> bool:
+def model_ready(
+    settings: Any, backend: str | None = None, *, cache: EncoderCache = ENCODERS
+) -> bool:
     """Whether ``get_encoder`` can load the model without exporting it: the torch backend, an
     encoder already loaded in this process, or a finished export folder. False when the model
     cannot be found at all."""
@@ -103,8 +108,13 @@ def model_ready(settings: Any, backend: str | None = None, *,
     return export_finished(export_dir(settings, spec, backend))
 
 
-def get_encoder(settings: Any, *, backend: str | None = None, export: bool | None = None,
-                cache: EncoderCache = ENCODERS) -> Encoder:
+def get_encoder(
+    settings: Any,
+    *,
+    backend: str | None = None,
+    export: bool | None = None,
+    cache: EncoderCache = ENCODERS,
+) -> Encoder:
     """The encoder for the configured model and backend (loaded once per ``cache``).
 
     ``export``: whether this call may make a missing export itself (minutes of work). False
@@ -113,8 +123,9 @@ def get_encoder(settings: Any, *, backend: str | None = None, export: bool | Non
     force_offline()
     backend = _backend(settings, backend)
     if backend not in BACKENDS:
-        raise EmbeddingModelError(f"PAPERWIRE_EMBEDDING_BACKEND={backend!r}: expected one of "
-                                  + ", ".join(BACKENDS))
+        raise EmbeddingModelError(
+            f"PAPERWIRE_EMBEDDING_BACKEND={backend!r}: expected one of " + ", ".join(BACKENDS)
+        )
     key = encoder_key(settings, backend)
     if export is None:
         export = not prepared_elsewhere()
@@ -124,8 +135,11 @@ def get_encoder(settings: Any, *, backend: str | None = None, export: bool | Non
 
         failed = Path(settings.data_dir) / "models" / FAILED_FILE
         if failed.is_file():
-            raise EmbeddingModelError("preparing the embedding model failed ("
-                                      + failed.read_text().strip() + "); see the log")
+            raise EmbeddingModelError(
+                "preparing the embedding model failed ("
+                + failed.read_text().strip()
+                + "); see the log"
+            )
         raise ModelNotReady("the embedding model is still being prepared (first start)")
     with cache.lock:
         encoder = cache.get(key)
@@ -141,8 +155,9 @@ def _load(settings: Any, backend: str, threads: int, *, export: bool) -> Encoder
     if backend == "torch":
         from paperwire.search.embed.torch_backend import TorchEncoder
 
-        return TorchEncoder(spec, max_length=max_length, batch_size=settings.embed_batch_size,
-                            threads=threads)
+        return TorchEncoder(
+            spec, max_length=max_length, batch_size=settings.embed_batch_size, threads=threads
+        )
     path = exported_model_path(settings, spec, backend)
     try:
         return _load_exported(settings, spec, backend, path, max_length, threads)
@@ -152,26 +167,46 @@ def _load(settings: Any, backend: str, threads: int, *, export: bool) -> Encoder
         log.warning("cached model %s does not load; exporting it again", path)
         shutil.rmtree(path.parent, ignore_errors=True)
         if not export:
-            raise ModelNotReady("the cached embedding model did not load; it is "
-                                "prepared again") from None
-        return _load_exported(settings, spec, backend,
-                              exported_model_path(settings, spec, backend), max_length, threads)
+            raise ModelNotReady(
+                "the cached embedding model did not load; it is prepared again"
+            ) from None
+        return _load_exported(
+            settings,
+            spec,
+            backend,
+            exported_model_path(settings, spec, backend),
+            max_length,
+            threads,
+        )
 
 
-def _load_exported(settings: Any, spec: ModelSpec, backend: str, path: Path, max_length: int,
-                   threads: int) -> Encoder:
+def _load_exported(
+    settings: Any, spec: ModelSpec, backend: str, path: Path, max_length: int, threads: int
+) -> Encoder:
     tail = effective_tail_tokens(settings, max_length)
     if backend == "openvino-int8":
         from paperwire.search.embed.openvino_backend import OpenVinoEncoder
 
-        return OpenVinoEncoder(spec, path, backend=backend, max_length=max_length,
-                               batch_size=settings.embed_batch_size, threads=threads,
-                               tail_tokens=tail)
+        return OpenVinoEncoder(
+            spec,
+            path,
+            backend=backend,
+            max_length=max_length,
+            batch_size=settings.embed_batch_size,
+            threads=threads,
+            tail_tokens=tail,
+        )
     from paperwire.search.embed.onnx_backend import OnnxEncoder
 
-    return OnnxEncoder(spec, path, backend=backend, max_length=max_length,
-                       batch_size=settings.embed_batch_size, threads=threads,
-                       tail_tokens=tail)
+    return OnnxEncoder(
+        spec,
+        path,
+        backend=backend,
+        max_length=max_length,
+        batch_size=settings.embed_batch_size,
+        threads=threads,
+        tail_tokens=tail,
+    )
 
 
 def clear_encoder_cache() -> None:

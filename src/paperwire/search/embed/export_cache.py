@@ -91,8 +91,9 @@ def clean_stale_exports(models_dir: Path) -> int:
     return removed
 
 
-def exported_model_path(settings: Any, spec: ModelSpec, backend: str, *,
-                        progress: Callable[[float], None] | None = None) -> Path:
+def exported_model_path(
+    settings: Any, spec: ModelSpec, backend: str, *, progress: Callable[[float], None] | None = None
+) -> Path:
     """The cached model file (ONNX, or OpenVINO IR) for this model and backend, exported
     (once) when missing or corrupt.
 
@@ -109,9 +110,12 @@ def exported_model_path(settings: Any, spec: ModelSpec, backend: str, *,
     if not lock.acquire(wait=False):
         # Say why nothing happens (a CLI command during a server's first start waited
         # minutes in silence): another process is exporting; its result is ours.
-        log.warning("waiting for another process preparing the %s model for semantic "
-                    "search (done once; its progress: %s)", spec.name,
-                    folder.parent / "prepare.log")
+        log.warning(
+            "waiting for another process preparing the %s model for semantic "
+            "search (done once; its progress: %s)",
+            spec.name,
+            folder.parent / "prepare.log",
+        )
         lock.acquire(wait=True)
     try:
         found = valid_export(folder)
@@ -122,8 +126,9 @@ def exported_model_path(settings: Any, spec: ModelSpec, backend: str, *,
         lock.release()
 
 
-def _export_locked(spec: ModelSpec, folder: Path, backend: str,
-                   progress: Callable[[float], None] | None) -> Path:
+def _export_locked(
+    spec: ModelSpec, folder: Path, backend: str, progress: Callable[[float], None] | None
+) -> Path:
     clean_stale_exports(folder.parent)
     if folder.exists():
         log.warning("embedding model cache %s is incomplete or corrupt; rebuilding it", folder)
@@ -137,9 +142,14 @@ def _export_locked(spec: ModelSpec, folder: Path, backend: str,
     try:
         entry = _export(spec, tmp, backend, progress)
         files = {f.name: sha256_file(f) for f in sorted(tmp.iterdir()) if f.is_file()}
-        meta = {"entry": entry, "files": files, "model": spec.name,
-                "weights_sha256": spec.weights_sha256, "backend": backend,
-                "recipe": EXPORT_RECIPE}
+        meta = {
+            "entry": entry,
+            "files": files,
+            "model": spec.name,
+            "weights_sha256": spec.weights_sha256,
+            "backend": backend,
+            "recipe": EXPORT_RECIPE,
+        }
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2))
         for f in tmp.iterdir():
             fsync_file(f)
@@ -151,13 +161,13 @@ def _export_locked(spec: ModelSpec, folder: Path, backend: str,
         raise EmbeddingModelError(f"cannot export {spec.path} for {backend}: {exc}") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    log.info("export of %s for %s done in %.1f s", spec.name, backend,
-             time.monotonic() - started)
+    log.info("export of %s for %s done in %.1f s", spec.name, backend, time.monotonic() - started)
     return folder / entry
 
 
-def _export(spec: ModelSpec, folder: Path, backend: str,
-            progress: Callable[[float], None] | None = None) -> str:
+def _export(
+    spec: ModelSpec, folder: Path, backend: str, progress: Callable[[float], None] | None = None
+) -> str:
     """Write the backend's model files into ``folder``; returns the entry file's name.
 
     ``progress(fraction)`` (0..1), when given, is called as the work advances. Nothing is
@@ -174,9 +184,12 @@ def _export(spec: ModelSpec, folder: Path, backend: str,
             export_onnx(spec, folder / "fp32.onnx", quantize=False)
             report(EXPORT_SHARE)
             quantize_for_openvino(
-                folder / "fp32.onnx", folder / "model.xml",
-                tokenizer_path=spec.path / "tokenizer.json", max_length=spec.max_seq_length,
-                progress=lambda f: report(EXPORT_SHARE + (1 - EXPORT_SHARE) * f))
+                folder / "fp32.onnx",
+                folder / "model.xml",
+                tokenizer_path=spec.path / "tokenizer.json",
+                max_length=spec.max_seq_length,
+                progress=lambda f: report(EXPORT_SHARE + (1 - EXPORT_SHARE) * f),
+            )
             (folder / "fp32.onnx").unlink()
             return "model.xml"
         export_onnx(spec, folder / "model.onnx", quantize=(backend == "onnx-int8"))

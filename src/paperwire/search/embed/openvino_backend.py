@@ -35,13 +35,28 @@ class OpenVinoEncoder(TokenEncoder):
 
     pad_multiple = 16
 
-    def __init__(self, spec: ModelSpec, model_path: Path, *, backend: str, max_length: int,
-                 batch_size: int, threads: int, tail_tokens: int = 0,
-                 token_budget: int = TOKEN_BUDGET) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        model_path: Path,
+        *,
+        backend: str,
+        max_length: int,
+        batch_size: int,
+        threads: int,
+        tail_tokens: int = 0,
+        token_budget: int = TOKEN_BUDGET,
+    ) -> None:
         import openvino as ov
 
-        super().__init__(spec, backend=backend, max_length=max_length, batch_size=batch_size,
-                         tail_tokens=tail_tokens, token_budget=token_budget)
+        super().__init__(
+            spec,
+            backend=backend,
+            max_length=max_length,
+            batch_size=batch_size,
+            tail_tokens=tail_tokens,
+            token_budget=token_budget,
+        )
         self._ov = ov
         self._core = ov.Core()
         self._model_path = model_path
@@ -53,18 +68,22 @@ class OpenVinoEncoder(TokenEncoder):
         self._idle_requests: list[Any] = []  # synchronous requests for single-run encodes
 
     def _compile(self, hint: str) -> Any:
-        config = {"PERFORMANCE_HINT": hint, "INFERENCE_NUM_THREADS": self._threads,
-                  # int8 where quantized, f32 elsewhere: bf16 would shift vectors by CPU model.
-                  "INFERENCE_PRECISION_HINT": "f32",
-                  # Not pinned to cores: web workers and jobs share this host's cores.
-                  "ENABLE_CPU_PINNING": False}
+        config = {
+            "PERFORMANCE_HINT": hint,
+            "INFERENCE_NUM_THREADS": self._threads,
+            # int8 where quantized, f32 elsewhere: bf16 would shift vectors by CPU model.
+            "INFERENCE_PRECISION_HINT": "f32",
+            # Not pinned to cores: web workers and jobs share this host's cores.
+            "ENABLE_CPU_PINNING": False,
+        }
         if hint == "THROUGHPUT":
             config["NUM_STREAMS"] = self._streams
         try:
             return self._core.compile_model(str(self._model_path), "CPU", config)
         except Exception as exc:  # noqa: BLE001 - any load failure means a bad file
             raise EmbeddingModelError(
-                f"cannot load OpenVINO model {self._model_path}: {exc}") from exc
+                f"cannot load OpenVINO model {self._model_path}: {exc}"
+            ) from exc
 
     def _infer(self, jobs: Iterable[Job], out: np.ndarray, done: Done) -> None:
         runs = iter(jobs)
@@ -85,8 +104,7 @@ class OpenVinoEncoder(TokenEncoder):
 
         with self._lock:  # the queue's callback and requests serve one bulk encode at a time
             if self._queue is None:
-                self._queue = self._ov.AsyncInferQueue(self._compile("THROUGHPUT"),
-                                                       self._streams)
+                self._queue = self._ov.AsyncInferQueue(self._compile("THROUGHPUT"), self._streams)
             queue = self._queue
             queue.set_callback(finished)
             try:
@@ -105,5 +123,3 @@ class OpenVinoEncoder(TokenEncoder):
             out[idx] = request.get_output_tensor(0).data
         finally:
             self._idle_requests.append(request)
-
-

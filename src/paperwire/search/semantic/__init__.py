@@ -25,6 +25,18 @@ from paperwire.search.semantic.index import COMPACT_MIN, EXACT_LIMIT, SemanticIn
 from paperwire.search.semantic.registry import mark_open_indexes_dirty
 from paperwire.search.storage import OVERLAP
 
-__all__ = ["COMPACT_MIN", "EXACT_LIMIT", "EXPANSION_SEARCH", "FORMAT", "HNSW", "OVERLAP",
-           "SEMANTIC_SCORE", "SemanticIndex", "VectorSpace", "insert", "mark_open_indexes_dirty",
-           "new_graph", "quantize"]
+__all__ = [
+    "COMPACT_MIN",
+    "EXACT_LIMIT",
+    "EXPANSION_SEARCH",
+    "FORMAT",
+    "HNSW",
+    "OVERLAP",
+    "SEMANTIC_SCORE",
+    "SemanticIndex",
+    "VectorSpace",
+    "insert",
+    "mark_open_indexes_dirty",
+    "new_graph",
+    "quantize",
+]

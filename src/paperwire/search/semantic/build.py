@@ -44,8 +44,7 @@ def from_database(db: Any, model_id: str, dim: int, *, progress: bool = False) -
     try:
         while True:
             with db.session() as session:
-                batch = embeddings_since(session, model_id, after_ts, after_id, READ_BATCH,
-                                         dim=dim)
+                batch = embeddings_since(session, model_id, after_ts, after_id, READ_BATCH, dim=dim)
             if not len(batch) or batch.vectors is None or batch.last_key is None:
                 break
             insert(graph, np.arange(n, n + len(batch), dtype=np.uint64), batch.vectors)
@@ -61,8 +60,11 @@ def from_database(db: Any, model_id: str, dim: int, *, progress: bool = False) -
             bar.close()
     if id_parts:
         width = max(p.dtype.itemsize for p in id_parts)
-        table = VectorTable(np.concatenate([p.astype(f"S{width}") for p in id_parts]),
-                            np.arange(n, dtype=np.uint64), np.concatenate(vec_parts))
+        table = VectorTable(
+            np.concatenate([p.astype(f"S{width}") for p in id_parts]),
+            np.arange(n, dtype=np.uint64),
+            np.concatenate(vec_parts),
+        )
     else:
         table = VectorTable.empty(dim)
     cursor = ChangeCursor()
@@ -70,8 +72,9 @@ def from_database(db: Any, model_id: str, dim: int, *, progress: bool = False) -
     return Built(graph, table, n, cursor)
 
 
-def fold(main_file: Path | None, table: VectorTable, delta: Delta,
-         dim: int) -> tuple[Index, VectorTable]:
+def fold(
+    main_file: Path | None, table: VectorTable, delta: Delta, dim: int
+) -> tuple[Index, VectorTable]:
     """The current generation (its graph loaded from ``main_file``) with the delta folded in:
     superseded entries removed, the delta's added under their keys."""
     graph = restore(str(main_file), view=False) if main_file is not None else None

@@ -34,8 +34,9 @@ class Delta:
         """Entries a compaction would fold (added or superseded)."""
         return len(self.ids) + len(self.tombstones)
 
-    def upsert(self, keys: np.ndarray, ids: list[str], vectors: np.ndarray,
-               in_main: np.ndarray) -> None:
+    def upsert(
+        self, keys: np.ndarray, ids: list[str], vectors: np.ndarray, in_main: np.ndarray
+    ) -> None:
         """Add (or replace) entries; ``in_main`` marks keys the main generation holds."""
         if self.graph is None:
             self.graph = new_graph(self.dim)
@@ -56,8 +57,10 @@ class Delta:
             return []
         matches = self.graph.search(query, min(k, len(self.graph)))
         out = []
-        for key, dist in zip(np.asarray(matches.keys).reshape(-1).tolist(),
-                             np.asarray(matches.distances).reshape(-1).tolist()):
+        for key, dist in zip(
+            np.asarray(matches.keys).reshape(-1).tolist(),
+            np.asarray(matches.distances).reshape(-1).tolist(),
+        ):
             pid = self.ids.get(key)
             if pid is not None:
                 out.append((pid, 1.0 - float(dist)))

@@ -83,12 +83,26 @@ def open_generation(folder: Path, manifest: dict[str, Any], dim: int) -> Loaded:
     next_key = int(manifest["next_key"])
     if len(table) and int(table.keys.max()) >= next_key:
         raise ValueError("next_key is not above every key")
-    return Loaded(int(manifest["generation"]), graph, table, next_key,
-                  ChangeCursor.from_json(manifest.get("cursor")))
+    return Loaded(
+        int(manifest["generation"]),
+        graph,
+        table,
+        next_key,
+        ChangeCursor.from_json(manifest.get("cursor")),
+    )
 
 
-def save_generation(gen: Generation, number: int, graph: Index, table: VectorTable, *,
-                    model_id: str, dim: int, next_key: int, cursor: ChangeCursor) -> None:
+def save_generation(
+    gen: Generation,
+    number: int,
+    graph: Index,
+    table: VectorTable,
+    *,
+    model_id: str,
+    dim: int,
+    next_key: int,
+    cursor: ChangeCursor,
+) -> None:
     """Write ``graph`` + ``table`` as generation ``number``, then switch the manifest to it
     and remove older generations (writer only)."""
     folder = gen.folder
@@ -102,10 +116,18 @@ def save_generation(gen: Generation, number: int, graph: Index, table: VectorTab
         table.write(staged_table)
         install(staged_table, folder / table_dir)
     manifest = {
-        "format": FORMAT, "model_id": model_id, "dim": dim, "count": count,
-        "generation": number, "index_file": index_file, "table_dir": table_dir,
+        "format": FORMAT,
+        "model_id": model_id,
+        "dim": dim,
+        "count": count,
+        "generation": number,
+        "index_file": index_file,
+        "table_dir": table_dir,
         "index_bytes": (folder / index_file).stat().st_size if count else 0,
-        "next_key": next_key, "dtype": "i8", "metric": "cos", "hnsw": HNSW,
+        "next_key": next_key,
+        "dtype": "i8",
+        "metric": "cos",
+        "hnsw": HNSW,
         "cursor": cursor.to_json(),
         "written_at": dt.datetime.now(dt.UTC).isoformat(),
     }

@@ -54,8 +54,9 @@ class SemanticIndex:
     (e.g. ``VectorSpace``) works for everything but ``search_text``. Thread-safe.
     """
 
-    def __init__(self, settings: Any, db: Any, encoder: Any = None, *,
-                 compact_min: int = COMPACT_MIN) -> None:
+    def __init__(
+        self, settings: Any, db: Any, encoder: Any = None, *, compact_min: int = COMPACT_MIN
+    ) -> None:
         self.settings = settings
         self.db = db
         self._encoder = encoder
@@ -136,13 +137,13 @@ class SemanticIndex:
         manifest = files.read_manifest(self._files)
         reason = None
         if manifest is None:
-            reason = "no semantic index yet" if self._files.read() is None \
-                else "manifest unreadable"
+            reason = (
+                "no semantic index yet" if self._files.read() is None else "manifest unreadable"
+            )
         elif manifest.get("format") != files.FORMAT:
             reason = "index format changed"
         elif manifest.get("model_id") != self.model_id:
-            reason = (f"embedding model changed ({manifest.get('model_id')} -> "
-                      f"{self.model_id})")
+            reason = f"embedding model changed ({manifest.get('model_id')} -> {self.model_id})"
         else:
             try:
                 self._open(manifest)
@@ -150,7 +151,8 @@ class SemanticIndex:
                 reason = f"index files damaged ({exc})"
         if reason is not None:
             (log.info if manifest is None and "yet" in reason else log.warning)(
-                "semantic index: %s; rebuilding from the database", reason)
+                "semantic index: %s; rebuilding from the database", reason
+            )
             self._rebuild_locked(progress=False)
         self._loaded = True
 
@@ -164,10 +166,24 @@ class SemanticIndex:
     def _publish(self, graph: Index) -> None:
         """Save ``graph`` + the table as the next generation, then map the files back in."""
         current = files.read_manifest(self._files)
-        number = max(self._generation, int(current.get("generation", 0)) if current else 0,
-                     self._files.highest_number()) + 1
-        files.save_generation(self._files, number, graph, self.table, model_id=self.model_id,
-                              dim=self.dim, next_key=self._next_key, cursor=self._cursor)
+        number = (
+            max(
+                self._generation,
+                int(current.get("generation", 0)) if current else 0,
+                self._files.highest_number(),
+            )
+            + 1
+        )
+        files.save_generation(
+            self._files,
+            number,
+            graph,
+            self.table,
+            model_id=self.model_id,
+            dim=self.dim,
+            next_key=self._next_key,
+            cursor=self._cursor,
+        )
         self._generation = number
         manifest = files.read_manifest(self._files)
         if manifest and manifest.get("count"):
@@ -193,8 +209,11 @@ class SemanticIndex:
         self._cursor = built.cursor
         if self.is_writer:
             self._publish(built.graph)
-        log.info("semantic index rebuilt: %d papers in %.1f s", len(built.table),
-                 time.monotonic() - started)
+        log.info(
+            "semantic index rebuilt: %d papers in %.1f s",
+            len(built.table),
+            time.monotonic() - started,
+        )
 
     def compact(self) -> bool:
         """Fold the delta into a new file generation (writer only). Returns True if done."""
@@ -205,13 +224,17 @@ class SemanticIndex:
             started = time.monotonic()
             main_file = self.folder / f"main-{self._generation}.usearch"
             has_main = self._main is not None and len(self._main) and main_file.exists()
-            merged, table = build.fold(main_file if has_main else None, self.table,
-                                       self.delta, self.dim)
+            merged, table = build.fold(
+                main_file if has_main else None, self.table, self.delta, self.dim
+            )
             self._table, self._delta = table, None
             self._main = merged if len(table) else None
             self._publish(merged)
-            log.info("semantic index compacted: %d papers in %.1f s", len(self),
-                     time.monotonic() - started)
+            log.info(
+                "semantic index compacted: %d papers in %.1f s",
+                len(self),
+                time.monotonic() - started,
+            )
             return True
 
     # --- refresh --------------------------------------------------------------------------
@@ -226,14 +249,20 @@ class SemanticIndex:
         with self._lock:
             self._ensure_loaded()
             manifest = files.read_manifest(self._files)
-            if manifest and int(manifest.get("generation", 0)) > self._generation \
-                    and manifest.get("model_id") == self.model_id \
-                    and manifest.get("format") == files.FORMAT:
+            if (
+                manifest
+                and int(manifest.get("generation", 0)) > self._generation
+                and manifest.get("model_id") == self.model_id
+                and manifest.get("format") == files.FORMAT
+            ):
                 try:
                     self._open(manifest)
                 except Exception as exc:  # noqa: BLE001
-                    log.warning("semantic index: cannot open generation %s (%s); keeping the "
-                                "current one", manifest.get("generation"), exc)
+                    log.warning(
+                        "semantic index: cannot open generation %s (%s); keeping the current one",
+                        manifest.get("generation"),
+                        exc,
+                    )
             applied = self._apply_new_rows()
             self._dirty = False
             self.last_refresh = time.monotonic()
@@ -248,12 +277,16 @@ class SemanticIndex:
         seen: list[tuple[str, Any]] = []
         while True:
             with self.db.session() as session:
-                batch = embeddings_since(session, self.model_id, after_ts, after_id,
-                                         READ_BATCH, dim=self.dim)
+                batch = embeddings_since(
+                    session, self.model_id, after_ts, after_id, READ_BATCH, dim=self.dim
+                )
             if not len(batch):
                 break
-            fresh = [i for i, (pid, ts) in enumerate(zip(batch.ids, batch.created_at))
-                     if not self._cursor.is_applied(pid, ts)]
+            fresh = [
+                i
+                for i, (pid, ts) in enumerate(zip(batch.ids, batch.created_at))
+                if not self._cursor.is_applied(pid, ts)
+            ]
             if fresh:
                 assert batch.vectors is not None
                 self._upsert([batch.ids[i] for i in fresh], batch.vectors[fresh])
@@ -314,9 +347,14 @@ class SemanticIndex:
             self._ensure_loaded()
             return self._vector_of(paper_id)
 
-    def search(self, query_vec: np.ndarray, k: int, *,
-               candidate_ids: Iterable[str] | None = None,
-               exclude: Iterable[str] = ()) -> list[tuple[str, float]]:
+    def search(
+        self,
+        query_vec: np.ndarray,
+        k: int,
+        *,
+        candidate_ids: Iterable[str] | None = None,
+        exclude: Iterable[str] = (),
+    ) -> list[tuple[str, float]]:
         """Top-k (paper_id, cosine) for a query vector, best first.
 
         ``candidate_ids`` restricts results to that set: sets up to ``EXACT_LIMIT`` are
@@ -335,8 +373,7 @@ class SemanticIndex:
                 cands = [c for c in dict.fromkeys(candidate_ids) if c not in excluded]
                 if len(cands) <= EXACT_LIMIT:
                     return exact(self.table, self.delta, query, cands, k)
-                want = min(len(self), max(k * 4, int(k * len(self) / len(cands)) * 2),
-                           20_000)
+                want = min(len(self), max(k * 4, int(k * len(self) / len(cands)) * 2), 20_000)
                 allowed = set(cands)
                 hits = ann(self._main, self.table, self.delta, query, want + len(excluded))
                 return [(p, s) for p, s in hits if p in allowed][:k]
@@ -355,8 +392,10 @@ class SemanticIndex:
             with self.db.session() as session:
                 vec = get_embeddings(session, self.model_id, [paper_id]).get(paper_id)
             if vec is None:
-                raise NotFound(f"paper {paper_id} has no embedding yet (it is embedded in "
-                               "the background within a minute of being added)")
+                raise NotFound(
+                    f"paper {paper_id} has no embedding yet (it is embedded in "
+                    "the background within a minute of being added)"
+                )
         exclude = set(kwargs.pop("exclude", ())) | {paper_id}
         return self.search(vec, k, exclude=exclude, **kwargs)
 
@@ -374,4 +413,3 @@ class SemanticIndex:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

@@ -9,8 +9,9 @@ from paperwire.search.semantic.delta import Delta
 from paperwire.search.semantic.table import VectorTable, id_bytes
 
 
-def ann(main: Index | None, table: VectorTable, delta: Delta, query: np.ndarray,
-        k: int) -> list[tuple[str, float]]:
+def ann(
+    main: Index | None, table: VectorTable, delta: Delta, query: np.ndarray, k: int
+) -> list[tuple[str, float]]:
     """Approximate top-k (paper id, cosine) over main (minus tombstones) and the delta."""
     scored: dict[str, float] = {}
     if main is not None and len(main):
@@ -23,9 +24,11 @@ def ann(main: Index | None, table: VectorTable, delta: Delta, query: np.ndarray,
             keys = np.asarray(matches.keys, dtype=np.uint64).reshape(-1)
             dists = np.asarray(matches.distances, dtype=np.float32).reshape(-1)
             rows = table.rows_of_keys(keys)
-            live = [(row, dist) for key, row, dist in
-                    zip(keys.tolist(), rows.tolist(), dists.tolist())
-                    if row >= 0 and key not in delta.tombstones]
+            live = [
+                (row, dist)
+                for key, row, dist in zip(keys.tolist(), rows.tolist(), dists.tolist())
+                if row >= 0 and key not in delta.tombstones
+            ]
             if len(live) >= k or want >= size or len(keys) < want:
                 break
             want = min(size, want * 4)
@@ -36,8 +39,9 @@ def ann(main: Index | None, table: VectorTable, delta: Delta, query: np.ndarray,
     return sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
 
 
-def exact(table: VectorTable, delta: Delta, query: np.ndarray, cands: list[str],
-          k: int) -> list[tuple[str, float]]:
+def exact(
+    table: VectorTable, delta: Delta, query: np.ndarray, cands: list[str], k: int
+) -> list[tuple[str, float]]:
     """Exact top-k (paper id, cosine) among ``cands`` (int8 rows of main, float delta)."""
     if not cands:
         return []

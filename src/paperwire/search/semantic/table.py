@@ -42,8 +42,8 @@ def id_bytes(ids: Iterable[str]) -> np.ndarray:
 def _norms(vecs: np.ndarray) -> np.ndarray:
     norms = np.empty(len(vecs), dtype=np.float32)
     for start in range(0, len(vecs), 100_000):
-        chunk = np.asarray(vecs[start:start + 100_000], dtype=np.float32)
-        norms[start:start + 100_000] = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))
+        chunk = np.asarray(vecs[start : start + 100_000], dtype=np.float32)
+        norms[start : start + 100_000] = np.sqrt(np.einsum("ij,ij->i", chunk, chunk))
     norms[norms == 0] = 1.0
     return norms
 
@@ -51,8 +51,15 @@ def _norms(vecs: np.ndarray) -> np.ndarray:
 class VectorTable:
     """Aligned ids/keys/vecs/norms, sorted by id (see the module docstring). Immutable."""
 
-    def __init__(self, ids: np.ndarray, keys: np.ndarray, vecs: np.ndarray,
-                 norms: np.ndarray | None = None, *, presorted: bool = False) -> None:
+    def __init__(
+        self,
+        ids: np.ndarray,
+        keys: np.ndarray,
+        vecs: np.ndarray,
+        norms: np.ndarray | None = None,
+        *,
+        presorted: bool = False,
+    ) -> None:
         if not presorted:
             order = np.argsort(ids, kind="stable")
             ids, keys, vecs = ids[order], keys[order], np.asarray(vecs)[order]
@@ -65,8 +72,12 @@ class VectorTable:
 
     @classmethod
     def empty(cls, dim: int) -> VectorTable:
-        return cls(np.zeros(0, dtype="S1"), np.zeros(0, dtype=np.uint64),
-                   np.zeros((0, dim), dtype=np.int8), presorted=True)
+        return cls(
+            np.zeros(0, dtype="S1"),
+            np.zeros(0, dtype=np.uint64),
+            np.zeros((0, dim), dtype=np.int8),
+            presorted=True,
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -93,8 +104,13 @@ class VectorTable:
         if not keys:
             return self
         keep = ~np.isin(self.keys, np.fromiter(keys, dtype=np.uint64))
-        return VectorTable(self.ids[keep], self.keys[keep], np.asarray(self.vecs[keep]),
-                           np.asarray(self.norms[keep]), presorted=True)
+        return VectorTable(
+            self.ids[keep],
+            self.keys[keep],
+            np.asarray(self.vecs[keep]),
+            np.asarray(self.norms[keep]),
+            presorted=True,
+        )
 
     def plus(self, ids: np.ndarray, keys: np.ndarray, vecs: np.ndarray) -> VectorTable:
         """This table and the entries given (ids absent from it), re-sorted by id."""
@@ -105,7 +121,8 @@ class VectorTable:
             np.concatenate([self.ids.astype(f"S{width}"), ids.astype(f"S{width}")]),
             np.concatenate([self.keys, keys.astype(np.uint64)]),
             np.concatenate([np.asarray(self.vecs), vecs]),
-            np.concatenate([np.asarray(self.norms), _norms(vecs)]))
+            np.concatenate([np.asarray(self.norms), _norms(vecs)]),
+        )
 
     def write(self, folder: Path) -> None:
         """Write the arrays into ``folder`` (a new, staged folder) and fsync them."""
@@ -119,13 +136,21 @@ class VectorTable:
     @classmethod
     def read(cls, folder: Path, dim: int) -> VectorTable:
         """Memory-map a table folder; ValueError when it is inconsistent."""
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
-                  for name in ARRAYS}
+        arrays = {
+            name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+            for name in ARRAYS
+        }
         ids, keys, vecs, norms = (arrays[n] for n in ARRAYS)
         n = len(ids)
-        if ids.dtype.kind != "S" or keys.dtype != np.uint64 or vecs.dtype != np.int8 \
-                or len(keys) != n or vecs.shape != (n, dim) or len(norms) != n \
-                or np.any(ids[1:] <= ids[:-1]):
+        if (
+            ids.dtype.kind != "S"
+            or keys.dtype != np.uint64
+            or vecs.dtype != np.int8
+            or len(keys) != n
+            or vecs.shape != (n, dim)
+            or len(norms) != n
+            or np.any(ids[1:] <= ids[:-1])
+        ):
             raise ValueError(f"{folder.name} is inconsistent")
         table = cls(ids, keys, vecs, norms, presorted=True)
         if int(np.count_nonzero(table.row_of_key >= 0)) != n:

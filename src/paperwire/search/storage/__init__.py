@@ -14,5 +14,12 @@ from paperwire.search.storage.cursor import OVERLAP, ChangeCursor
 from paperwire.search.storage.files import Generation, atomic_write, fsync_dir, temp_path
 from paperwire.search.storage.locks import NamedLock
 
-__all__ = ["OVERLAP", "ChangeCursor", "Generation", "NamedLock", "atomic_write", "fsync_dir",
-           "temp_path"]
+__all__ = [
+    "OVERLAP",
+    "ChangeCursor",
+    "Generation",
+    "NamedLock",
+    "atomic_write",
+    "fsync_dir",
+    "temp_path",
+]

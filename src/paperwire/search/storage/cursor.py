@@ -53,8 +53,9 @@ class ChangeCursor:
         """The rows of a read that still need applying."""
         return [(key, stamp) for key, stamp in rows if not self.is_applied(key, stamp)]
 
-    def advance(self, started: dt.datetime,
-                applied: Iterable[tuple[str, dt.datetime]] = ()) -> None:
+    def advance(
+        self, started: dt.datetime, applied: Iterable[tuple[str, dt.datetime]] = ()
+    ) -> None:
         """Record a completed read that *started* at ``started`` (before its first query) and
         applied ``applied``: the watermark moves to ``started - overlap`` (never back), and
         applied changes after it are remembered; older memories are dropped."""
@@ -73,15 +74,20 @@ class ChangeCursor:
         self.applied = {}
 
     def to_json(self) -> dict[str, Any]:
-        return {"watermark": _iso(self.watermark) if self.watermark else None,
-                "recent": {k: _iso(s) for k, s in self.applied.items()}}
+        return {
+            "watermark": _iso(self.watermark) if self.watermark else None,
+            "recent": {k: _iso(s) for k, s in self.applied.items()},
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None,
-                  overlap: dt.timedelta = OVERLAP) -> ChangeCursor:
+    def from_json(
+        cls, data: dict[str, Any] | None, overlap: dt.timedelta = OVERLAP
+    ) -> ChangeCursor:
         """The cursor saved by ``to_json`` (``None`` or no watermark: from the beginning)."""
         data = data or {}
         wm = data.get("watermark")
-        return cls(watermark=_from_iso(wm) if isinstance(wm, str) and wm else None,
-                   overlap=overlap,
-                   applied={str(k): _from_iso(v) for k, v in (data.get("recent") or {}).items()})
+        return cls(
+            watermark=_from_iso(wm) if isinstance(wm, str) and wm else None,
+            overlap=overlap,
+            applied={str(k): _from_iso(v) for k, v in (data.get("recent") or {}).items()},
+        )

@@ -119,7 +119,7 @@ class Generation:
         for name in names:
             for prefix in self.prefixes:
                 if name.startswith(prefix):
-                    digits = name[len(prefix):].split(".", 1)[0]
+                    digits = name[len(prefix) :].split(".", 1)[0]
                     if digits.isdigit():
                         best = max(best, int(digits))
         return best

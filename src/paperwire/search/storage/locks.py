@@ -28,18 +28,22 @@ from paperwire.store.locks import file_lock, named_lock
 class NamedLock:
     """A cross-process lock (see the module docstring). Thread-safe."""
 
-    def __init__(self, describe: str, enter: Callable[[bool], AbstractContextManager[bool]]) -> None:
+    def __init__(
+        self, describe: str, enter: Callable[[bool], AbstractContextManager[bool]]
+    ) -> None:
         self.describe = describe
         self._enter = enter
         self._stack: contextlib.ExitStack | None = None
         self._mutex = threading.Lock()
 
     @classmethod
-    def shared(cls, db: Any, name: str, *, lock_dir: str | Path,
-               pg_key: int | None = None) -> NamedLock:
+    def shared(
+        cls, db: Any, name: str, *, lock_dir: str | Path, pg_key: int | None = None
+    ) -> NamedLock:
         """A lock every process using ``db`` respects (``pg_key``: a legacy advisory key)."""
-        return cls(name, lambda wait: named_lock(db, name, lock_dir=lock_dir, wait=wait,
-                                                 pg_key=pg_key))
+        return cls(
+            name, lambda wait: named_lock(db, name, lock_dir=lock_dir, wait=wait, pg_key=pg_key)
+        )
 
     @classmethod
     def local(cls, path: str | Path) -> NamedLock:

@@ -53,18 +53,33 @@ def _signin_redirect(request: Request) -> RedirectResponse:
 
 # --- sign up -------------------------------------------------------------------------------
 
+
 @router.get("/signup")
 def signup_form(request: Request, next: str = ""):
     if auth.current_user(request) is not None:
         return _redirect(safe_next(next))
-    return page_response(request, "accounts/signup.html",
-                         {"page_title": "Sign up", "next": safe_next(next, ""), "errors": [],
-                          "values": {}, "vote_for": _vote_for(request)})
+    return page_response(
+        request,
+        "accounts/signup.html",
+        {
+            "page_title": "Sign up",
+            "next": safe_next(next, ""),
+            "errors": [],
+            "values": {},
+            "vote_for": _vote_for(request),
+        },
+    )
 
 
 @router.post("/signup")
-def signup(request: Request, username: str = Form(""), password: str = Form(""),
-           password_confirm: str = Form(""), email: str = Form(""), next: str = Form("")):
+def signup(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    password_confirm: str = Form(""),
+    email: str = Form(""),
+    next: str = Form(""),
+):
     rate_limit(request, "signup")
     username, email = username.strip(), email.strip()
     values = {"username": username, "email": email}
@@ -75,21 +90,31 @@ def signup(request: Request, username: str = Form(""), password: str = Form(""),
     user = None
     if not errors:
         try:
-            user = auth.create_user(app_context(request).db, username, password,
-                                    email=email or None)
+            user = auth.create_user(
+                app_context(request).db, username, password, email=email or None
+            )
         except AlreadyExists as exc:
             errors.append(_sentence(str(exc)) + " Please choose another or sign in.")
             status = 409
         except BadInput as exc:
             errors.append(_sentence(str(exc)))
     if user is None:
-        return page_response(request, "accounts/signup.html",
-                             {"page_title": "Sign up", "next": safe_next(next, ""),
-                              "errors": errors, "values": values,
-                              "vote_for": _vote_for(request)}, status_code=status)
+        return page_response(
+            request,
+            "accounts/signup.html",
+            {
+                "page_title": "Sign up",
+                "next": safe_next(next, ""),
+                "errors": errors,
+                "values": values,
+                "vote_for": _vote_for(request),
+            },
+            status_code=status,
+        )
     response = _redirect(safe_next(next))
-    auth.set_session_cookie(response, app_context(request).settings,
-                            auth.new_session(app_context(request).db, user.id))
+    auth.set_session_cookie(
+        response, app_context(request).settings, auth.new_session(app_context(request).db, user.id)
+    )
     intents.apply_pending_vote(request, response, user.id)
     return response
 
@@ -106,29 +131,46 @@ def _sentence(text: str) -> str:
 
 # --- sign in / out -------------------------------------------------------------------------
 
+
 @router.get("/signin")
 def signin_form(request: Request, next: str = ""):
     if auth.current_user(request) is not None:
         return _redirect(safe_next(next))
-    return page_response(request, "accounts/signin.html",
-                         {"page_title": "Sign in", "next": safe_next(next, ""), "errors": [],
-                          "values": {}, "vote_for": _vote_for(request)})
+    return page_response(
+        request,
+        "accounts/signin.html",
+        {
+            "page_title": "Sign in",
+            "next": safe_next(next, ""),
+            "errors": [],
+            "values": {},
+            "vote_for": _vote_for(request),
+        },
+    )
 
 
 @router.post("/signin")
-def signin(request: Request, username: str = Form(""), password: str = Form(""),
-           next: str = Form("")):
+def signin(
+    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("")
+):
     username = username.strip()
     rate_limit(request, "signin", extra_keys=(f"name:{username.lower()}",) if username else ())
     db = app_context(request).db
     with db.session() as session:
         user = auth.authenticate(session, username, password)
     if user is None:
-        return page_response(request, "accounts/signin.html",
-                             {"page_title": "Sign in", "next": safe_next(next, ""),
-                              "errors": ["Wrong username or password."],
-                              "values": {"username": username},
-                              "vote_for": _vote_for(request)}, status_code=400)
+        return page_response(
+            request,
+            "accounts/signin.html",
+            {
+                "page_title": "Sign in",
+                "next": safe_next(next, ""),
+                "errors": ["Wrong username or password."],
+                "values": {"username": username},
+                "vote_for": _vote_for(request),
+            },
+            status_code=400,
+        )
     # A fresh id on every sign-in: a session id planted before sign-in is worthless after.
     auth.end_session(db, request.state.session_id)
     response = _redirect(safe_next(next))
@@ -146,6 +188,7 @@ def signout(request: Request):
 
 
 # --- profile -------------------------------------------------------------------------------
+
 
 def _profile_context(request: Request, user, **extra) -> dict:
     with app_context(request).db.session() as session:
@@ -174,8 +217,11 @@ def _notify_context(request: Request, user) -> dict:
 
     state = request.query_params.get("notify", "")
     on = notifications.overview(app_context(request).db, user, limit=0)["email_on"]
-    return {"email_on": on, "has_email": bool(user.email),
-            "state": state if state in ("on", "off", "check-mail") else ""}
+    return {
+        "email_on": on,
+        "has_email": bool(user.email),
+        "state": state if state in ("on", "off", "check-mail") else "",
+    }
 
 
 def _subscription_url(request: Request, user) -> str:
@@ -209,13 +255,23 @@ def create_token(request: Request, name: str = Form("")):
     rate_limit(request, "token", user=user)
     name = name.strip()
     if len(name) > 128:
-        return page_response(request, "profile.html", _profile_context(
-            request, user, token_errors=["A token name has at most 128 characters."]),
-            status_code=400)
+        return page_response(
+            request,
+            "profile.html",
+            _profile_context(
+                request, user, token_errors=["A token name has at most 128 characters."]
+            ),
+            status_code=400,
+        )
     token = auth.new_api_token(app_context(request).db, user.id, name)
     # Shown once, on this response only; it must not be cached anywhere.
-    return page_response(request, "profile.html", _profile_context(request, user, new_token=token),
-                         status_code=201, headers={"Cache-Control": "no-store"})
+    return page_response(
+        request,
+        "profile.html",
+        _profile_context(request, user, new_token=token),
+        status_code=201,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.post("/profile/tokens/{token_id}/revoke")
@@ -230,8 +286,12 @@ def revoke_token(request: Request, token_id: IdPath):
 
 
 @router.post("/profile/password")
-def change_password(request: Request, current_password: str = Form(""),
-                    new_password: str = Form(""), new_password_confirm: str = Form("")):
+def change_password(
+    request: Request,
+    current_password: str = Form(""),
+    new_password: str = Form(""),
+    new_password_confirm: str = Form(""),
+):
     user = auth.require_signed_in(request)
     rate_limit(request, "signin", user=user)
     db = app_context(request).db
@@ -244,16 +304,21 @@ def change_password(request: Request, current_password: str = Form(""),
     if not errors and new_password != new_password_confirm:
         errors.append("The two new passwords differ.")
     if errors:
-        return page_response(request, "profile.html",
-                             _profile_context(request, user, password_errors=errors),
-                             status_code=400)
+        return page_response(
+            request,
+            "profile.html",
+            _profile_context(request, user, password_errors=errors),
+            status_code=400,
+        )
     with db.session() as session:
         user_store.set_password_hash(session, user.id, auth.hash_password(new_password))
         # Every other browser signed in as this user is signed out.
-        user_store.delete_user_sessions(session, user.id,
-                                        keep=auth.digest(request.state.session_id))
-    return page_response(request, "profile.html",
-                         _profile_context(request, user, password_changed=True))
+        user_store.delete_user_sessions(
+            session, user.id, keep=auth.digest(request.state.session_id)
+        )
+    return page_response(
+        request, "profile.html", _profile_context(request, user, password_changed=True)
+    )
 
 
 @router.post("/profile/delete")
@@ -273,24 +338,33 @@ def delete_account(request: Request, password: str = Form(""), confirm: str = Fo
         elif confirm.strip().lower() != user.username.lower():
             errors.append(f"Type your username ({user.username}) in the confirmation box.")
         elif user.is_admin and user_store.count_admins(session) <= 1:
-            errors.append("You are the only administrator: make another user an administrator "
-                          "first (`paperwire user admin NAME`).")
+            errors.append(
+                "You are the only administrator: make another user an administrator "
+                "first (`paperwire user admin NAME`)."
+            )
     if errors:
-        return page_response(request, "profile.html",
-                             _profile_context(request, user, delete_errors=errors),
-                             status_code=400)
+        return page_response(
+            request,
+            "profile.html",
+            _profile_context(request, user, delete_errors=errors),
+            status_code=400,
+        )
     with db.session() as session:
         user_store.delete_account(session, user.id)
     invalidate_pages(request)  # their votes and comments left the lists
     request.state.user = None
-    response = page_response(request, "accounts/deleted.html",
-                             {"page_title": "Account deleted", "username": user.username},
-                             headers={"Cache-Control": "no-store"})
+    response = page_response(
+        request,
+        "accounts/deleted.html",
+        {"page_title": "Account deleted", "username": user.username},
+        headers={"Cache-Control": "no-store"},
+    )
     auth.clear_session_cookie(response, app_context(request).settings)
     return response
 
 
 # --- public user pages ---------------------------------------------------------------------
+
 
 @router.get("/users/{username}")
 def user_page(request: Request, username: str):
@@ -303,7 +377,14 @@ def user_page(request: Request, username: str):
         from paperwire.store.author_claims import approved_names
 
         authored = approved_names(session, user.id)
-    return page_response(request, "accounts/user.html",
-                         {"page_title": user.display_name or user.username, "user": user,
-                          "submissions": submissions, "comments": comments,
-                          "authored": authored})
+    return page_response(
+        request,
+        "accounts/user.html",
+        {
+            "page_title": user.display_name or user.username,
+            "user": user,
+            "submissions": submissions,
+            "comments": comments,
+            "authored": authored,
+        },
+    )

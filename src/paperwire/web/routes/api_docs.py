@@ -46,7 +46,13 @@ def install(app: FastAPI) -> None:
 
 @router.get("/api/docs", response_class=HTMLResponse)
 def api_docs(request: Request):
-    return page_response(request, "api_docs.html", {
-        "page_title": "API", "openapi_url": request.app.openapi_url,
-        "swagger_js": asset_url("swagger-ui-bundle.js"),
-        "swagger_css": asset_url("swagger-ui.css")})
+    return page_response(
+        request,
+        "api_docs.html",
+        {
+            "page_title": "API",
+            "openapi_url": request.app.openapi_url,
+            "swagger_js": asset_url("swagger-ui-bundle.js"),
+            "swagger_css": asset_url("swagger-ui.css"),
+        },
+    )

@@ -43,45 +43,84 @@ def _json(data, headers=None) -> JSONResponse:
     return JSONResponse(data, headers=headers)
 
 
-@router.get("/daily_papers", response_model=None,
-            responses={200: {"model": list[DailyPaperOut]}, **ERRORS},
-            summary="Papers on the daily feed of a day, week or month")
-def daily_papers(request: Request, date: str | None = Query(None, description="YYYY-MM-DD"),
-                 week: str | None = Query(None, description="YYYY-Www"),
-                 month: str | None = Query(None, description="YYYY-MM"),
-                 sort: str | None = Query(None, description="upvotes (default), trending or publishedAt"),
-                 limit: int = Query(50, ge=1, le=MAX_LIMIT),
-                 p: int = Query(1, ge=1, le=100000, description="Page, from 1"),
-                 has: Literal["code", "model", "dataset", "demo", "project", "video"] | None = Query(
-                     None, description="Only papers with a link of this kind (code: with code)")):
-    ctx = feed_pages.feed_context(app_context(request), user=current_user(request), date=date,
-                                  week=week, month=month, sort=sort, page=p, limit=limit,
-                                  has=has)
+@router.get(
+    "/daily_papers",
+    response_model=None,
+    responses={200: {"model": list[DailyPaperOut]}, **ERRORS},
+    summary="Papers on the daily feed of a day, week or month",
+)
+def daily_papers(
+    request: Request,
+    date: str | None = Query(None, description="YYYY-MM-DD"),
+    week: str | None = Query(None, description="YYYY-Www"),
+    month: str | None = Query(None, description="YYYY-MM"),
+    sort: str | None = Query(None, description="upvotes (default), trending or publishedAt"),
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    p: int = Query(1, ge=1, le=100000, description="Page, from 1"),
+    has: Literal["code", "model", "dataset", "demo", "project", "video"] | None = Query(
+        None, description="Only papers with a link of this kind (code: with code)"
+    ),
+):
+    ctx = feed_pages.feed_context(
+        app_context(request),
+        user=current_user(request),
+        date=date,
+        week=week,
+        month=month,
+        sort=sort,
+        page=p,
+        limit=limit,
+        has=has,
+    )
     return _json(ctx["items"], headers={"X-Total-Count": str(ctx["total"])})
 
 
-@router.get("/papers/search", response_model=None,
-            responses={200: {"model": list[SearchResultOut]}, **ERRORS},
-            summary="Hybrid search (query language: phrases, -exclusion, author:, cat:, after:, "
-                    "before:, has:)")
-def search_papers(request: Request, q: str = Query(..., max_length=1000),
-                  limit: int = Query(20, ge=1, le=MAX_LIMIT),
-                  mode: str | None = Query(None, description="hybrid (default), lexical or semantic"),
-                  sort: str | None = Query(None, description="relevance (default), newest or upvotes"),
-                  p: int = Query(1, ge=1, le=1000),
-                  has: Literal["code", "model", "dataset", "demo", "project", "video"] | None = Query(
-                      None, description="Only papers with a link of this kind (as has:code)")):
+@router.get(
+    "/papers/search",
+    response_model=None,
+    responses={200: {"model": list[SearchResultOut]}, **ERRORS},
+    summary="Hybrid search (query language: phrases, -exclusion, author:, cat:, after:, "
+    "before:, has:)",
+)
+def search_papers(
+    request: Request,
+    q: str = Query(..., max_length=1000),
+    limit: int = Query(20, ge=1, le=MAX_LIMIT),
+    mode: str | None = Query(None, description="hybrid (default), lexical or semantic"),
+    sort: str | None = Query(None, description="relevance (default), newest or upvotes"),
+    p: int = Query(1, ge=1, le=1000),
+    has: Literal["code", "model", "dataset", "demo", "project", "video"] | None = Query(
+        None, description="Only papers with a link of this kind (as has:code)"
+    ),
+):
     if not q.strip():
         raise BadInput("q must not be empty")
-    ctx = search_page.search_context(app_context(request), q=q, user=current_user(request),
-                                     mode=mode, sort=sort, page=p, limit=limit, has=has)
-    out = [{"paper": i["paper"], "score": i["score"], "highlights": i["highlights"],
-            "matchedBy": i["matchedBy"], "similarity": i["similarity"]}
-           for i in ctx["items"]]
+    ctx = search_page.search_context(
+        app_context(request),
+        q=q,
+        user=current_user(request),
+        mode=mode,
+        sort=sort,
+        page=p,
+        limit=limit,
+        has=has,
+    )
+    out = [
+        {
+            "paper": i["paper"],
+            "score": i["score"],
+            "highlights": i["highlights"],
+            "matchedBy": i["matchedBy"],
+            "similarity": i["similarity"],
+        }
+        for i in ctx["items"]
+    ]
     # The total is the size of the whole result set (the same for every page and limit).
-    headers = {"X-Total-Count": str(ctx["total"]),
-               "X-Total-Is-Estimate": "true" if ctx["total_is_estimate"] else "false",
-               "X-Has-More": "true" if ctx["has_more"] else "false"}
+    headers = {
+        "X-Total-Count": str(ctx["total"]),
+        "X-Total-Is-Estimate": "true" if ctx["total_is_estimate"] else "false",
+        "X-Has-More": "true" if ctx["has_more"] else "false",
+    }
     if ctx["notices"]:
         # Notices (a malformed part of the query, an index still building) travel in a header
         # so the body keeps the public API's plain list shape. They hold the user's text and
@@ -100,32 +139,53 @@ def header_text(text: str, limit: int = 2000) -> str:
     return quote(text, safe=" !\"#$&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
-@router.get("/papers/{paper_id:path}/similar", response_model=None,
-            responses={200: {"model": list[SimilarOut]}, **ERRORS,
-                       **unavailable_response("Semantic search is not ready (its model is "
-                                              "still being prepared on a first start) or not "
-                                              "working; see Retry-After")},
-            summary="Papers similar to this one (nearest neighbours of its embedding)")
+@router.get(
+    "/papers/{paper_id:path}/similar",
+    response_model=None,
+    responses={
+        200: {"model": list[SimilarOut]},
+        **ERRORS,
+        **unavailable_response(
+            "Semantic search is not ready (its model is "
+            "still being prepared on a first start) or not "
+            "working; see Retry-After"
+        ),
+    },
+    summary="Papers similar to this one (nearest neighbours of its embedding)",
+)
 def similar(request: Request, paper_id: str, limit: int = Query(10, ge=1, le=MAX_LIMIT)):
     ctx = paper_page.similar_context(app_context(request), paper_id, limit=limit)
     return _json(ctx["items"])
 
 
-@router.get("/papers/{paper_id:path}", response_model=None,
-            responses={200: {"model": PaperDetailOut}, **ERRORS,
-                       308: {"description": "A versioned id (2104.12255v2), an arXiv: id or "
-                                            "an arxiv.org URL: redirects to the paper's "
-                                            "canonical id"}},
-            summary="One paper")
+@router.get(
+    "/papers/{paper_id:path}",
+    response_model=None,
+    responses={
+        200: {"model": PaperDetailOut},
+        **ERRORS,
+        308: {
+            "description": "A versioned id (2104.12255v2), an arXiv: id or "
+            "an arxiv.org URL: redirects to the paper's "
+            "canonical id"
+        },
+    },
+    summary="One paper",
+)
 def get_paper(request: Request, paper_id: str):
     target = canonical_id(paper_id)
     if target is not None:
         # A versioned id or an arXiv URL: the paper's one address (clients follow it).
         return RedirectResponse("/api" + paper_path(target), status_code=308)
-    ctx = paper_page.paper_context(app_context(request), paper_id, user=current_user(request),
-                                   with_similar=False)
+    ctx = paper_page.paper_context(
+        app_context(request), paper_id, user=current_user(request), with_similar=False
+    )
     paper = dict(ctx["paper"])
-    paper.update(submittedOnDailyAt=ctx["submittedOnDailyAt"], submittedBy=ctx["submittedBy"],
-                 onFeedDay=ctx["day"], bibtex=ctx["bibtex"],
-                 isAuthorParticipating=ctx["isAuthorParticipating"])
+    paper.update(
+        submittedOnDailyAt=ctx["submittedOnDailyAt"],
+        submittedBy=ctx["submittedBy"],
+        onFeedDay=ctx["day"],
+        bibtex=ctx["bibtex"],
+        isAuthorParticipating=ctx["isAuthorParticipating"],
+    )
     return _json(paper)

@@ -40,21 +40,29 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-
 def claim_json(view: service.ClaimView) -> dict:
-    return {"id": view.id, "name": view.name, "strictKey": view.strict_key,
-            "status": view.status, "rule": view.rule, "user": view.username}
+    return {
+        "id": view.id,
+        "name": view.name,
+        "strictKey": view.strict_key,
+        "status": view.status,
+        "rule": view.rule,
+        "user": view.username,
+    }
 
 
 # --- pages -----------------------------------------------------------------------------------
+
 
 @html.get("/admin/authors/claims")
 def claims_page(request: Request, status: str | None = Query(None)):
     user = auth.require_admin(auth.require_signed_in(request))
     items = service.list_claims(app_context(request).db, status or None)
-    return page_response(request, "admin/author_claims.html",
-                         {"page_title": "Authorship claims", "claims": items,
-                          "status": status, "me": user})
+    return page_response(
+        request,
+        "admin/author_claims.html",
+        {"page_title": "Authorship claims", "claims": items, "status": status, "me": user},
+    )
 
 
 @html.post("/admin/authors/claims/{claim_id}/approve")
@@ -121,71 +129,109 @@ def claim_form(request: Request, name: str):
 @html.get("/authors/{name:path}")
 async def author_page(request: Request, name: str, p: int | None = Query(None, ge=1, le=10**6)):
     return await cached_page_async(
-        request, "author.html",
-        lambda: {**author_context(app_context(request), name, user=current_user(request),
-                                  page=p),
-                 "page_title": " ".join(name.split())})
+        request,
+        "author.html",
+        lambda: {
+            **author_context(app_context(request), name, user=current_user(request), page=p),
+            "page_title": " ".join(name.split()),
+        },
+    )
 
 
 # --- API -------------------------------------------------------------------------------------
 
-@api.get("/author-claims", summary="Authorship claims: yours (admins: everyone's)",
-         response_model=None, responses={200: {"model": list[ClaimOut]},
-                                         **error_responses(400, 401)})
-def api_claims(request: Request, status: str | None = Query(None, max_length=16),
-               user=Depends(auth.require_api_user)):
+
+@api.get(
+    "/author-claims",
+    summary="Authorship claims: yours (admins: everyone's)",
+    response_model=None,
+    responses={200: {"model": list[ClaimOut]}, **error_responses(400, 401)},
+)
+def api_claims(
+    request: Request,
+    status: str | None = Query(None, max_length=16),
+    user=Depends(auth.require_api_user),
+):
     user_id = None if user.is_admin else user.id
-    return [claim_json(v) for v in service.list_claims(app_context(request).db, status,
-                                                       user_id=user_id)]
+    return [
+        claim_json(v) for v in service.list_claims(app_context(request).db, status, user_id=user_id)
+    ]
 
 
-@api.post("/author-claims/{claim_id}/approve", summary="Approve a claim (admins)",
-          response_model=None, responses={200: {"model": ClaimOut}, **WRITE_ERRORS})
+@api.post(
+    "/author-claims/{claim_id}/approve",
+    summary="Approve a claim (admins)",
+    response_model=None,
+    responses={200: {"model": ClaimOut}, **WRITE_ERRORS},
+)
 def api_approve(request: Request, claim_id: IdPath, user=Depends(auth.require_api_user)):
     view = service.approve(app_context(request).db, user, claim_id)
     invalidate_pages(request)
     return claim_json(view)
 
 
-@api.post("/author-claims/{claim_id}/revoke", summary="Revoke or refuse a claim (admins)",
-          response_model=None, responses={200: {"model": ClaimOut}, **WRITE_ERRORS})
+@api.post(
+    "/author-claims/{claim_id}/revoke",
+    summary="Revoke or refuse a claim (admins)",
+    response_model=None,
+    responses={200: {"model": ClaimOut}, **WRITE_ERRORS},
+)
 def api_revoke(request: Request, claim_id: IdPath, user=Depends(auth.require_api_user)):
     view = service.revoke(app_context(request).db, user, claim_id)
     invalidate_pages(request)
     return claim_json(view)
 
 
-@api.post("/author-claims/{claim_id}/release", summary="Release your own claim",
-          response_model=None, responses={200: {"model": ClaimOut}, **WRITE_ERRORS})
+@api.post(
+    "/author-claims/{claim_id}/release",
+    summary="Release your own claim",
+    response_model=None,
+    responses={200: {"model": ClaimOut}, **WRITE_ERRORS},
+)
 def api_release(request: Request, claim_id: IdPath, user=Depends(auth.require_api_user)):
     view = service.release(app_context(request).db, user, claim_id)
     invalidate_pages(request)
     return claim_json(view)
 
 
-@api.post("/authors/{name:path}/follow", summary="Follow an author (idempotent)",
-          response_model=None, responses={200: {"model": FollowOut}, **WRITE_ERRORS})
+@api.post(
+    "/authors/{name:path}/follow",
+    summary="Follow an author (idempotent)",
+    response_model=None,
+    responses={200: {"model": FollowOut}, **WRITE_ERRORS},
+)
 def api_follow(request: Request, name: str, user=Depends(auth.require_api_user)):
     rate_limit(request, "follow", user=user)
     who, changed = service.follow(app_context(request).db, user, name)
-    return {"name": who.name, "strictKey": who.strict_key, "following": True,
-            "changed": changed}
+    return {"name": who.name, "strictKey": who.strict_key, "following": True, "changed": changed}
 
 
-@api.delete("/authors/{name:path}/follow", summary="Stop following an author (idempotent)",
-            response_model=None, responses={200: {"model": FollowOut}, **WRITE_ERRORS})
+@api.delete(
+    "/authors/{name:path}/follow",
+    summary="Stop following an author (idempotent)",
+    response_model=None,
+    responses={200: {"model": FollowOut}, **WRITE_ERRORS},
+)
 def api_unfollow(request: Request, name: str, user=Depends(auth.require_api_user)):
     from paperwire.authors.names import strict_key
 
     rate_limit(request, "follow", user=user)
     changed = service.unfollow(app_context(request).db, user, name)
-    return {"name": " ".join(name.split()), "strictKey": strict_key(name), "following": False,
-            "changed": changed}
+    return {
+        "name": " ".join(name.split()),
+        "strictKey": strict_key(name),
+        "following": False,
+        "changed": changed,
+    }
 
 
-@api.post("/authors/{name:path}/claim", status_code=201,
-          summary="Claim authorship of a name (pending until approved)",
-          response_model=None, responses={201: {"model": ClaimOut}, **WRITE_ERRORS})
+@api.post(
+    "/authors/{name:path}/claim",
+    status_code=201,
+    summary="Claim authorship of a name (pending until approved)",
+    response_model=None,
+    responses={201: {"model": ClaimOut}, **WRITE_ERRORS},
+)
 def api_claim(request: Request, name: str, user=Depends(auth.require_api_user)):
     rate_limit(request, "claim", user=user)
     view = service.claim(app_context(request).settings, app_context(request).db, user, name)
@@ -193,13 +239,21 @@ def api_claim(request: Request, name: str, user=Depends(auth.require_api_user)):
     return claim_json(view)
 
 
-@api.get("/authors/{name:path}", summary="An author: papers newest first, co-authors, "
-         "categories, papers on the feed", response_model=None,
-         responses={200: {"model": AuthorPageOut}, **error_responses(400, 404)})
-def api_author(request: Request, name: str, p: int | None = Query(None, ge=1, le=10**6),
-               limit: int | None = Query(None, ge=1, le=100)):
-    ctx = author_context(app_context(request), name, user=current_user(request), page=p,
-                         limit=limit)
+@api.get(
+    "/authors/{name:path}",
+    summary="An author: papers newest first, co-authors, categories, papers on the feed",
+    response_model=None,
+    responses={200: {"model": AuthorPageOut}, **error_responses(400, 404)},
+)
+def api_author(
+    request: Request,
+    name: str,
+    p: int | None = Query(None, ge=1, le=10**6),
+    limit: int | None = Query(None, ge=1, le=100),
+):
+    ctx = author_context(
+        app_context(request), name, user=current_user(request), page=p, limit=limit
+    )
     return JSONResponse(api_json(ctx))
 
 

@@ -42,8 +42,9 @@ api = APIRouter(prefix="/api", tags=["write"])
 WRITE_ERRORS = error_responses(401, 403, 404, 429)
 
 
-def _post(request: Request, user: User, paper_id: str, body: str,
-          parent_id: int | None) -> CommentView:
+def _post(
+    request: Request, user: User, paper_id: str, body: str, parent_id: int | None
+) -> CommentView:
     rate_limit(request, "comment", user=user)
     posted = discussion.post_comment(app_context(request).db, user, paper_id, body, parent_id)
     invalidate_pages(request)
@@ -70,9 +71,9 @@ def _status(body: str) -> int:
 
 # --- HTML forms ----------------------------------------------------------------------------
 
+
 @html.post("/papers/{paper_id:path}/comments")
-def comment_form(request: Request, paper_id: str, body: str = Form(""),
-                 parent_id: str = Form("")):
+def comment_form(request: Request, paper_id: str, body: str = Form(""), parent_id: str = Form("")):
     user = auth.current_user(request)
     if user is None:
         return signin_first(request, paper_url(paper_id, "comments"))
@@ -80,10 +81,18 @@ def comment_form(request: Request, paper_id: str, body: str = Form(""),
         view = _post(request, user, paper_id, body, parse_id(parent_id, "parent_id"))
     except BadInput as exc:
         paper = comments.paper_to_comment_on(app_context(request).db, paper_id)
-        return page_response(request, "comment_form.html",
-                             {"page_title": "Your comment", "paper": paper, "body": body,
-                              "parent_id": parent_id, "error": str(exc)},
-                             status_code=_status(body))
+        return page_response(
+            request,
+            "comment_form.html",
+            {
+                "page_title": "Your comment",
+                "paper": paper,
+                "body": body,
+                "parent_id": parent_id,
+                "error": str(exc),
+            },
+            status_code=_status(body),
+        )
     if wants_json(request):
         return JSONResponse(comment_json(view), status_code=201)
     return redirect(paper_url(paper_id, f"comment-{view.id}"))
@@ -99,18 +108,32 @@ def delete_comment_form(request: Request, comment_id: IdPath) -> RedirectRespons
 
 
 @html.post("/papers/{paper_id:path}/comments/{comment_id}/delete")
-def delete_paper_comment_form(request: Request, paper_id: str,
-                              comment_id: IdPath) -> RedirectResponse:
+def delete_paper_comment_form(
+    request: Request, paper_id: str, comment_id: IdPath
+) -> RedirectResponse:
     """Same as ``/comments/{id}/delete``; the paper page's delete buttons post here."""
     return delete_comment_form(request, comment_id)
 
 
-def _edit_page(request: Request, found: comments.CommentOnPaper, body: str,
-               error: str | None, status_code: int = 200) -> HTMLResponse:
-    return page_response(request, "actions/edit_comment.html",
-                         {"page_title": "Edit your comment", "paper": found.paper,
-                          "comment": found.comment, "body": body, "error": error},
-                         status_code=status_code)
+def _edit_page(
+    request: Request,
+    found: comments.CommentOnPaper,
+    body: str,
+    error: str | None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return page_response(
+        request,
+        "actions/edit_comment.html",
+        {
+            "page_title": "Edit your comment",
+            "paper": found.paper,
+            "comment": found.comment,
+            "body": body,
+            "error": error,
+        },
+        status_code=status_code,
+    )
 
 
 @html.get("/comments/{comment_id}/edit")
@@ -142,12 +165,15 @@ def comment_history_page(request: Request, comment_id: IdPath):
     if user is None:
         return signin_first(request, f"/comments/{comment_id}/history")
     history = discussion.comment_history(app_context(request).db, user, comment_id)
-    return page_response(request, "actions/comment_history.html",
-                         {"page_title": f"History of comment {comment_id}",
-                          "history": history})
+    return page_response(
+        request,
+        "actions/comment_history.html",
+        {"page_title": f"History of comment {comment_id}", "history": history},
+    )
 
 
 # --- JSON API (personal API token) ---------------------------------------------------------
+
 
 class CommentBody(BaseModel):
     body: str = Field(..., description="Markdown text", max_length=MAX_COMMENT_CHARS * 2)
@@ -158,34 +184,60 @@ class CommentEditBody(BaseModel):
     body: str = Field(..., description="The new Markdown text", max_length=MAX_COMMENT_CHARS * 2)
 
 
-@api.get("/papers/{paper_id:path}/comments", summary="A paper's comments in thread order",
-         response_model=None, responses={200: {"model": list[CommentOut]},
-                                         **error_responses(404)})
+@api.get(
+    "/papers/{paper_id:path}/comments",
+    summary="A paper's comments in thread order",
+    response_model=None,
+    responses={200: {"model": list[CommentOut]}, **error_responses(404)},
+)
 def api_comments(request: Request, paper_id: str) -> list[dict[str, Any]]:
     # A hidden paper is hidden everywhere (as on its page): only administrators see it.
-    views = comments.paper_thread(app_context(request).db, current_user(request),
-                                  check_paper_id(paper_id))
+    views = comments.paper_thread(
+        app_context(request).db, current_user(request), check_paper_id(paper_id)
+    )
     return [comment_json(v) for v in views]
 
 
-@api.post("/papers/{paper_id:path}/comments", status_code=201, summary="Comment on a paper",
-          response_model=None, responses={201: {"model": CommentOut}, **WRITE_ERRORS})
-def api_comment(request: Request, paper_id: str, body: CommentBody = Body(...),
-                user: User = Depends(auth.require_api_user)) -> dict[str, Any]:
+@api.post(
+    "/papers/{paper_id:path}/comments",
+    status_code=201,
+    summary="Comment on a paper",
+    response_model=None,
+    responses={201: {"model": CommentOut}, **WRITE_ERRORS},
+)
+def api_comment(
+    request: Request,
+    paper_id: str,
+    body: CommentBody = Body(...),
+    user: User = Depends(auth.require_api_user),
+) -> dict[str, Any]:
     return comment_json(_post(request, user, paper_id, body.body, body.parentId))
 
 
-@api.patch("/comments/{comment_id}", summary="Edit your comment (its author only)",
-           response_model=None, responses={200: {"model": CommentOut}, **WRITE_ERRORS})
-def api_edit_comment(request: Request, comment_id: IdPath, body: CommentEditBody = Body(...),
-                     user: User = Depends(auth.require_api_user)) -> dict[str, Any]:
+@api.patch(
+    "/comments/{comment_id}",
+    summary="Edit your comment (its author only)",
+    response_model=None,
+    responses={200: {"model": CommentOut}, **WRITE_ERRORS},
+)
+def api_edit_comment(
+    request: Request,
+    comment_id: IdPath,
+    body: CommentEditBody = Body(...),
+    user: User = Depends(auth.require_api_user),
+) -> dict[str, Any]:
     return comment_json(_edit(request, user, comment_id, body.body))
 
 
-@api.delete("/comments/{comment_id}", summary="Delete a comment (its author or an admin)",
-            response_model=None, responses={200: {"model": CommentOut}, **WRITE_ERRORS})
-def api_delete_comment(request: Request, comment_id: IdPath,
-                       user: User = Depends(auth.require_api_user)) -> dict[str, Any]:
+@api.delete(
+    "/comments/{comment_id}",
+    summary="Delete a comment (its author or an admin)",
+    response_model=None,
+    responses={200: {"model": CommentOut}, **WRITE_ERRORS},
+)
+def api_delete_comment(
+    request: Request, comment_id: IdPath, user: User = Depends(auth.require_api_user)
+) -> dict[str, Any]:
     return comment_json(_delete(request, user, comment_id))
 
 

@@ -19,8 +19,9 @@ Has = Query(None, max_length=20, description="Only papers with a link of this ki
 
 async def _feed(request: Request, **kwargs) -> HTMLResponse:
     ctx, user = app_context(request), current_user(request)
-    return await cached_page_async(request, "feed.html",
-                                   lambda: feed_pages.feed_context(ctx, user=user, **kwargs))
+    return await cached_page_async(
+        request, "feed.html", lambda: feed_pages.feed_context(ctx, user=user, **kwargs)
+    )
 
 
 @router.get("/")
@@ -29,28 +30,45 @@ async def home(request: Request, p: int | None = Page, has: str | None = Has):
 
 
 @router.get("/papers")
-async def day(request: Request, date: str | None = None, sort: str | None = None,
-              p: int | None = Page, has: str | None = Has):
+async def day(
+    request: Request,
+    date: str | None = None,
+    sort: str | None = None,
+    p: int | None = Page,
+    has: str | None = Has,
+):
     return await _feed(request, date=date, sort=sort, page=p, has=has)
 
 
 @router.get("/papers/week/{week}")
-async def week(request: Request, week: str, sort: str | None = None, p: int | None = Page,
-               has: str | None = Has):
+async def week(
+    request: Request,
+    week: str,
+    sort: str | None = None,
+    p: int | None = Page,
+    has: str | None = Has,
+):
     return await _feed(request, week=week, sort=sort, page=p, has=has)
 
 
 @router.get("/papers/month/{month}")
-async def month(request: Request, month: str, sort: str | None = None, p: int | None = Page,
-                has: str | None = Has):
+async def month(
+    request: Request,
+    month: str,
+    sort: str | None = None,
+    p: int | None = Page,
+    has: str | None = Has,
+):
     return await _feed(request, month=month, sort=sort, page=p, has=has)
 
 
 @router.get("/trending")
-async def trending(request: Request, window: str | None = None, p: int | None = Page,
-                   has: str | None = Has):
+async def trending(
+    request: Request, window: str | None = None, p: int | None = Page, has: str | None = Has
+):
     ctx, user = app_context(request), current_user(request)
-    return await cached_page_async(request, "feed.html",
-                                   lambda: feed_pages.trending_context(ctx, user=user,
-                                                                   window=window, page=p,
-                                                                   has=has))
+    return await cached_page_async(
+        request,
+        "feed.html",
+        lambda: feed_pages.trending_context(ctx, user=user, window=window, page=p, has=has),
+    )

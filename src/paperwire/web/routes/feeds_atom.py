@@ -18,10 +18,17 @@ from paperwire.web.page_common import MAX_LIMIT
 
 ATOM = "application/atom+xml; charset=utf-8"
 # The contract: 200 is an Atom document; errors are ``{"error", "detail"}`` JSON.
-router = APIRouter(prefix="/feeds", tags=["feeds"], responses={
-    200: {"description": "An Atom 1.0 feed",
-          "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
-    **error_responses(404)})
+router = APIRouter(
+    prefix="/feeds",
+    tags=["feeds"],
+    responses={
+        200: {
+            "description": "An Atom 1.0 feed",
+            "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+        },
+        **error_responses(404),
+    },
+)
 
 
 def _atom(request: Request, **kw) -> Response:
@@ -34,30 +41,48 @@ def _atom(request: Request, **kw) -> Response:
 def daily(request: Request, date: str | None = None):
     ctx = feed_pages.feed_context(app_context(request), date=date, limit=MAX_LIMIT)
     settings = app_context(request).settings
-    return _atom(request, feed_key="daily", title=f"{settings.site_name}: daily papers",
-                 self_path="/feeds/daily.atom", alternate_path=f"/papers?date={ctx['start']}",
-                 items=ctx["items"])
+    return _atom(
+        request,
+        feed_key="daily",
+        title=f"{settings.site_name}: daily papers",
+        self_path="/feeds/daily.atom",
+        alternate_path=f"/papers?date={ctx['start']}",
+        items=ctx["items"],
+    )
 
 
 @router.get("/trending.atom", response_class=Response, summary="Trending papers (Atom)")
 def trending(request: Request, window: str | None = None):
     ctx = feed_pages.trending_context(app_context(request), window=window, limit=50)
     settings = app_context(request).settings
-    return _atom(request, feed_key=f"trending/{ctx['window']}",
-                 title=f"{settings.site_name}: {ctx['label'].lower()}",
-                 self_path="/feeds/trending.atom", alternate_path=f"/trending?window={ctx['window']}",
-                 items=ctx["items"])
+    return _atom(
+        request,
+        feed_key=f"trending/{ctx['window']}",
+        title=f"{settings.site_name}: {ctx['label'].lower()}",
+        self_path="/feeds/trending.atom",
+        alternate_path=f"/trending?window={ctx['window']}",
+        items=ctx["items"],
+    )
 
 
-@router.get("/search.atom", response_class=Response, summary="Newest papers matching a search (Atom)")
-def search(request: Request, q: str = Query(..., max_length=1000),
-           mode: str | None = Query(None, description="hybrid (default), lexical or semantic")):
+@router.get(
+    "/search.atom", response_class=Response, summary="Newest papers matching a search (Atom)"
+)
+def search(
+    request: Request,
+    q: str = Query(..., max_length=1000),
+    mode: str | None = Query(None, description="hybrid (default), lexical or semantic"),
+):
     if not q.strip():
         raise BadInput("q must not be empty")
-    ctx = search_page.search_context(app_context(request), q=q, mode=mode, sort="newest",
-                                     limit=50)
+    ctx = search_page.search_context(app_context(request), q=q, mode=mode, sort="newest", limit=50)
     settings = app_context(request).settings
     qs = urlencode({"q": q})
-    return _atom(request, feed_key=f"search/{q}", title=f"{settings.site_name}: search “{q}”",
-                 self_path=f"/feeds/search.atom?{qs}", alternate_path=f"/search?{qs}&sort=newest",
-                 items=ctx["items"])
+    return _atom(
+        request,
+        feed_key=f"search/{q}",
+        title=f"{settings.site_name}: search “{q}”",
+        self_path=f"/feeds/search.atom?{qs}",
+        alternate_path=f"/search?{qs}&sort=newest",
+        items=ctx["items"],
+    )

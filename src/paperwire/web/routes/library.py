@@ -49,6 +49,7 @@ def _answer(request: Request, m: service.PaperMarks, back: str):
 
 # --- buttons -------------------------------------------------------------------------------
 
+
 @html.post("/papers/{paper_id:path}/save")
 def save_form(request: Request, paper_id: str, saved: str = Form(""), list_id: str = Form("")):
     """Toggle (or with ``saved=1``/``0`` set) the paper in the library; ``list_id`` also
@@ -90,14 +91,16 @@ def feedback_form(request: Request, paper_id: str, kind: str = Form("")):
 
 # --- pages ---------------------------------------------------------------------------------
 
+
 @html.get("/library")
 def library_page(request: Request, p: int | None = Query(None)):
     user = auth.current_user(request)
     if user is None:
         return forms.redirect("/signin?next=%2Flibrary")
     settings = app_context(request).settings
-    ctx = library_context(app_context(request).db, user, page=p,
-                          default_limit=settings.library_page_size)
+    ctx = library_context(
+        app_context(request).db, user, page=p, default_limit=settings.library_page_size
+    )
     if wants_json(request):
         return JSONResponse(ctx)
     ctx["items"] = [{"paper": item["paper"], "savedAt": item["savedAt"]} for item in ctx["papers"]]
@@ -110,9 +113,13 @@ def library_export(request: Request, fmt: str):
     user = auth.current_user(request)
     if user is None:
         return forms.redirect("/signin?next=%2Flibrary")
-    return _export(app_context(request).db, fmt, "library",
-                   lambda s: export.library_bibtex(s, user.id),
-                   lambda s: export.library_json(s, user.id))
+    return _export(
+        app_context(request).db,
+        fmt,
+        "library",
+        lambda s: export.library_bibtex(s, user.id),
+        lambda s: export.library_json(s, user.id),
+    )
 
 
 def _export(db: Database, fmt: str, name: str, bib, as_json):
@@ -120,10 +127,14 @@ def _export(db: Database, fmt: str, name: str, bib, as_json):
         raise BadInput(f"export as .bib or .json, not .{fmt[:20]}")
     with db.session() as s:
         if fmt == "bib":
-            return Response(bib(s), media_type="application/x-bibtex; charset=utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{name}.bib"'})
-        return JSONResponse(as_json(s), headers={
-            "Content-Disposition": f'attachment; filename="{name}.json"'})
+            return Response(
+                bib(s),
+                media_type="application/x-bibtex; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{name}.bib"'},
+            )
+        return JSONResponse(
+            as_json(s), headers={"Content-Disposition": f'attachment; filename="{name}.json"'}
+        )
 
 
 @html.get("/signals")
@@ -134,8 +145,9 @@ def signals_page(request: Request, done: str = ""):
     ctx = signals_context(app_context(request).db, user)
     if wants_json(request):
         return JSONResponse(ctx)
-    ctx.update(page_title="What your recommendations learn from", done=done, error=None,
-               topic_value="")
+    ctx.update(
+        page_title="What your recommendations learn from", done=done, error=None, topic_value=""
+    )
     return page_response(request, "library/signals.html", ctx)
 
 
@@ -149,8 +161,12 @@ def follow_topic_form(request: Request, topic: str = Form("")):
         service.follow_topic(app_context(request).db, user.id, topic)
     except BadInput as exc:
         ctx = signals_context(app_context(request).db, user)
-        ctx.update(page_title="What your recommendations learn from", done="", error=str(exc),
-                   topic_value=topic)
+        ctx.update(
+            page_title="What your recommendations learn from",
+            done="",
+            error=str(exc),
+            topic_value=topic,
+        )
         return page_response(request, "library/signals.html", ctx, status_code=400)
     return forms.redirect("/signals?done=topic#topics")
 
@@ -172,7 +188,7 @@ def clear_form(request: Request, confirm: str = Form("")):
     if confirm != "yes":
         raise BadInput("tick the box to confirm that every signal should be cleared")
     service.clear_signals(app_context(request).db, user.id)
-    invalidate_pages(request)   # upvote counts changed
+    invalidate_pages(request)  # upvote counts changed
     return forms.redirect("/signals?done=cleared")
 
 
@@ -183,51 +199,86 @@ def account_export_download(request: Request):
         return forms.redirect("/signin?next=%2Fprofile")
     with app_context(request).db.session() as s:
         data = export.account_export(s, user)
-    return JSONResponse(data, headers={
-        "Content-Disposition": f'attachment; filename="paperwire-{user.username}.json"'})
+    return JSONResponse(
+        data,
+        headers={"Content-Disposition": f'attachment; filename="paperwire-{user.username}.json"'},
+    )
 
 
 # --- JSON API (personal API token) ---------------------------------------------------------
 
-@api.get("/me/library", summary="Your saved papers, lists and followed lists",
-         response_model=None, responses={200: {"model": LibraryOut}, **ME_ERRORS})
-def api_library(request: Request, p: int | None = Query(None, ge=1, le=100000),
-                limit: int | None = Query(None, ge=1, le=100),
-                user=Depends(auth.require_api_user)):
+
+@api.get(
+    "/me/library",
+    summary="Your saved papers, lists and followed lists",
+    response_model=None,
+    responses={200: {"model": LibraryOut}, **ME_ERRORS},
+)
+def api_library(
+    request: Request,
+    p: int | None = Query(None, ge=1, le=100000),
+    limit: int | None = Query(None, ge=1, le=100),
+    user=Depends(auth.require_api_user),
+):
     settings = app_context(request).settings
-    return library_context(app_context(request).db, user, page=p, limit=limit,
-                           default_limit=settings.library_page_size)
+    return library_context(
+        app_context(request).db, user, page=p, limit=limit, default_limit=settings.library_page_size
+    )
 
 
-@api.post("/papers/{paper_id:path}/save", summary="Save a paper to your library (idempotent)",
-          response_model=None, responses={200: {"model": MarksOut}, **ME_ERRORS})
+@api.post(
+    "/papers/{paper_id:path}/save",
+    summary="Save a paper to your library (idempotent)",
+    response_model=None,
+    responses={200: {"model": MarksOut}, **ME_ERRORS},
+)
 def api_save(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
     return marks_json(service.save(app_context(request).db, user.id, check_paper_id(paper_id)))
 
 
-@api.delete("/papers/{paper_id:path}/save", summary="Remove a paper from your library",
-            response_model=None, responses={200: {"model": MarksOut}, **ME_ERRORS})
+@api.delete(
+    "/papers/{paper_id:path}/save",
+    summary="Remove a paper from your library",
+    response_model=None,
+    responses={200: {"model": MarksOut}, **ME_ERRORS},
+)
 def api_unsave(request: Request, paper_id: str, user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
-    return marks_json(service.save(app_context(request).db, user.id, check_paper_id(paper_id),
-                                   saved=False))
+    return marks_json(
+        service.save(app_context(request).db, user.id, check_paper_id(paper_id), saved=False)
+    )
 
 
-@api.put("/papers/{paper_id:path}/feedback",
-         summary='Mark a paper "more like this" (more), "not interested" (less) or clear (none)',
-         response_model=None, responses={200: {"model": MarksOut}, **ME_ERRORS})
-def api_feedback(request: Request, paper_id: str,
-                 kind: str = Query(..., pattern="^(more|less|none)$"),
-                 user=Depends(auth.require_api_user)):
+@api.put(
+    "/papers/{paper_id:path}/feedback",
+    summary='Mark a paper "more like this" (more), "not interested" (less) or clear (none)',
+    response_model=None,
+    responses={200: {"model": MarksOut}, **ME_ERRORS},
+)
+def api_feedback(
+    request: Request,
+    paper_id: str,
+    kind: str = Query(..., pattern="^(more|less|none)$"),
+    user=Depends(auth.require_api_user),
+):
     rate_limit(request, "vote", user=user)
-    return marks_json(service.set_feedback(app_context(request).db, user.id,
-                                           check_paper_id(paper_id),
-                                           None if kind == "none" else kind))
+    return marks_json(
+        service.set_feedback(
+            app_context(request).db,
+            user.id,
+            check_paper_id(paper_id),
+            None if kind == "none" else kind,
+        )
+    )
 
 
-@api.get("/me/signals", summary="Everything your recommendations learn from",
-         response_model=None, responses={200: {"model": SignalsOut}, **ME_ERRORS})
+@api.get(
+    "/me/signals",
+    summary="Everything your recommendations learn from",
+    response_model=None,
+    responses={200: {"model": SignalsOut}, **ME_ERRORS},
+)
 def api_signals(request: Request, user=Depends(auth.require_api_user)):
     ctx = signals_context(app_context(request).db, user)
     for key in ("upvoted", "saved", "moreLikeThis", "notInterested"):
@@ -236,8 +287,12 @@ def api_signals(request: Request, user=Depends(auth.require_api_user)):
     return ctx
 
 
-@api.get("/me/export", summary="Download all your data (account export)",
-         response_model=None, responses={200: {"model": AccountExportOut}, **ME_ERRORS})
+@api.get(
+    "/me/export",
+    summary="Download all your data (account export)",
+    response_model=None,
+    responses={200: {"model": AccountExportOut}, **ME_ERRORS},
+)
 def api_export(request: Request, user=Depends(auth.require_api_user)):
     with app_context(request).db.session() as s:
         return export.account_export(s, user)

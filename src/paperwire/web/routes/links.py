@@ -40,16 +40,19 @@ ADMIN_PAGE = 100
 
 def install(app) -> None:
     env = app_context(app).templates.env
-    env.globals.update(link_badges=web_links.badges, link_groups=web_links.grouped,
-                       link_kinds=[(k, KIND_LABELS[k]) for k in KINDS])
-
+    env.globals.update(
+        link_badges=web_links.badges,
+        link_groups=web_links.grouped,
+        link_kinds=[(k, KIND_LABELS[k]) for k in KINDS],
+    )
 
 
 def _add(request: Request, user, paper_id: str, url: str, kind: str | None):
     paper_id = check_paper_id(paper_id)
     rate_limit(request, "link", user=user)
-    added = service.add_link(app_context(request).settings, app_context(request).db, user, paper_id,
-                             url, kind)
+    added = service.add_link(
+        app_context(request).settings, app_context(request).db, user, paper_id, url, kind
+    )
     invalidate_pages(request)
     return added
 
@@ -69,29 +72,53 @@ def add_link_form(request: Request, paper_id: str, url: str = Form(""), kind: st
         if paper is None:
             raise NotFound(f"no paper with id {paper_id}") from None
         status = getattr(exc, "status_code", 400)
-        return page_response(request, "links/link_form.html",
-                             {"page_title": "Add a link", "paper": paper, "url": url,
-                              "kind": kind, "error": str(exc)}, status_code=status)
+        return page_response(
+            request,
+            "links/link_form.html",
+            {
+                "page_title": "Add a link",
+                "paper": paper,
+                "url": url,
+                "kind": kind,
+                "error": str(exc),
+            },
+            status_code=status,
+        )
     anchor = "links" if added.status == "visible" else "links-pending"
     return RedirectResponse(f"/papers/{paper_id}?link={added.status}#{anchor}", status_code=303)
 
 
 class LinkBody(BaseModel):
-    url: str = Field(..., description="http(s) address of the code, model, dataset, demo, "
-                                      "project page or video", max_length=MAX_URL * 2)
-    kind: str | None = Field(None, description="code, model, dataset, demo, project or "
-                                                  "video (default: from the address)",
-                                max_length=40)
+    url: str = Field(
+        ...,
+        description="http(s) address of the code, model, dataset, demo, project page or video",
+        max_length=MAX_URL * 2,
+    )
+    kind: str | None = Field(
+        None,
+        description="code, model, dataset, demo, project or video (default: from the address)",
+        max_length=40,
+    )
 
 
-@api.post("/papers/{paper_id:path}/links", status_code=201, response_model=None,
-          summary="Add a link to the paper's code or another resource",
-          responses={201: {"model": LinkAddedOut}, **error_responses(401, 403, 404, 409, 429)})
-def api_add_link(request: Request, paper_id: str, body: LinkBody = Body(...),
-                 user=Depends(auth.require_api_user)):
+@api.post(
+    "/papers/{paper_id:path}/links",
+    status_code=201,
+    response_model=None,
+    summary="Add a link to the paper's code or another resource",
+    responses={201: {"model": LinkAddedOut}, **error_responses(401, 403, 404, 409, 429)},
+)
+def api_add_link(
+    request: Request, paper_id: str, body: LinkBody = Body(...), user=Depends(auth.require_api_user)
+):
     added = _add(request, user, paper_id, body.url, body.kind)
-    return {"id": added.id, "paperId": added.paper_id, "url": added.url, "kind": added.kind,
-            "status": added.status}
+    return {
+        "id": added.id,
+        "paperId": added.paper_id,
+        "url": added.url,
+        "kind": added.kind,
+        "status": added.status,
+    }
 
 
 def _admin(request: Request):
@@ -108,13 +135,27 @@ def admin_links(request: Request, status: str = "", source: str = "member", p: i
     if not 1 <= p <= 100_000:
         raise BadInput("p (page) must be between 1 and 100000")
     with app_context(request).db.session() as session:
-        views, total = store.moderation_list(session, status=status or None,
-                                             source=None if source == "all" else source,
-                                             limit=ADMIN_PAGE, offset=(p - 1) * ADMIN_PAGE)
-    return page_response(request, "links/admin_links.html", {
-        "page_title": "Links", "views": views, "total": total, "status": status,
-        "source": source, "page": p, "has_more": p * ADMIN_PAGE < total,
-        "statuses": store.STATUSES})
+        views, total = store.moderation_list(
+            session,
+            status=status or None,
+            source=None if source == "all" else source,
+            limit=ADMIN_PAGE,
+            offset=(p - 1) * ADMIN_PAGE,
+        )
+    return page_response(
+        request,
+        "links/admin_links.html",
+        {
+            "page_title": "Links",
+            "views": views,
+            "total": total,
+            "status": status,
+            "source": source,
+            "page": p,
+            "has_more": p * ADMIN_PAGE < total,
+            "statuses": store.STATUSES,
+        },
+    )
 
 
 @html.post("/admin/links/{link_id}/{action}")

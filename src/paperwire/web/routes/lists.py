@@ -56,9 +56,11 @@ def _flag(value: str) -> bool:
 
 # --- HTML ------------------------------------------------------------------------------------
 
+
 @html.post("/lists")
-def create_form(request: Request, name: str = Form(""), public: str = Form(""),
-                paper_id: str = Form("")):
+def create_form(
+    request: Request, name: str = Form(""), public: str = Form(""), paper_id: str = Form("")
+):
     """Create a list; with ``paper_id`` (the Save menu's "new list") the paper goes in it."""
     user, refusal = _owner(request, "/library")
     if refusal:
@@ -127,8 +129,9 @@ def delete_form(request: Request, list_id: IdPath):
 
 
 @html.post("/lists/{list_id}/papers")
-def item_form(request: Request, list_id: IdPath, paper_id: str = Form(""),
-              action: str = Form("add")):
+def item_form(
+    request: Request, list_id: IdPath, paper_id: str = Form(""), action: str = Form("add")
+):
     user, refusal = _owner(request, f"/lists/{list_id}")
     if refusal:
         return refusal
@@ -151,8 +154,9 @@ def follow_form(request: Request, list_id: IdPath, follow: str = Form("1")):
 
 
 @html.post("/lists/{list_id}/import")
-async def import_form(request: Request, list_id: IdPath, text: str = Form(""),
-                      file: UploadFile | None = File(None)):
+async def import_form(
+    request: Request, list_id: IdPath, text: str = Form(""), file: UploadFile | None = File(None)
+):
     user, refusal = _owner(request, f"/lists/{list_id}")
     if refusal:
         return refusal
@@ -170,8 +174,9 @@ async def import_form(request: Request, list_id: IdPath, text: str = Form(""),
     state = app_context(request)
     viewer = current_user(request)
     try:
-        report = await run_in_threadpool(service.import_into_list, state.settings, state.db,
-                                         user.id, list_id, body)
+        report = await run_in_threadpool(
+            service.import_into_list, state.settings, state.db, user.id, list_id, body
+        )
         error = None
     except BadInput as exc:
         report, error = None, str(exc)
@@ -179,8 +184,7 @@ async def import_form(request: Request, list_id: IdPath, text: str = Form(""),
         return JSONResponse(report.as_json())
     ctx = await run_in_threadpool(list_context, state.db, list_id, viewer)
     ctx.update(page_title=ctx["name"], done="", report=report, error=error, import_text=text)
-    return page_response(request, "library/list.html", ctx,
-                         status_code=400 if error else 200)
+    return page_response(request, "library/list.html", ctx, status_code=400 if error else 200)
 
 
 @html.post("/lists/{list_id}/pending/{import_id}/dismiss")
@@ -202,31 +206,56 @@ def export_list(request: Request, list_id: IdPath, fmt: str):
     with db.session() as s:
         row = list_store.get_visible(s, list_id, viewer_id)
         owner = list_store.owner_name(s, row)
-    return _export(db, fmt, f"list-{list_id}", lambda s: export.list_bibtex(s, row),
-                   lambda s: export.list_json(s, row, owner=owner))
+    return _export(
+        db,
+        fmt,
+        f"list-{list_id}",
+        lambda s: export.list_bibtex(s, row),
+        lambda s: export.list_json(s, row, owner=owner),
+    )
 
 
 # --- Atom feed of a public list --------------------------------------------------------------
 
-@feeds.get("/lists/{list_id}.atom", response_class=Response,
-           summary="A public list's papers, most recently added first (Atom)",
-           responses={200: {"description": "An Atom 1.0 feed",
-                            "content": {"application/atom+xml": {"schema": {"type": "string"}}}},
-                      **error_responses(404)})
+
+@feeds.get(
+    "/lists/{list_id}.atom",
+    response_class=Response,
+    summary="A public list's papers, most recently added first (Atom)",
+    responses={
+        200: {
+            "description": "An Atom 1.0 feed",
+            "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+        },
+        **error_responses(404),
+    },
+)
 def list_feed(request: Request, list_id: IdPath):
-    ctx = list_context(app_context(request).db, list_id, None)   # public only
+    ctx = list_context(app_context(request).db, list_id, None)  # public only
     settings = app_context(request).settings
-    items = [{"paper": item["paper"], "submittedOnDailyAt": item["addedAt"],
-              "numComments": item["paper"]["numComments"]} for item in ctx["papers"][:100]]
-    body = build_feed(base_url=settings.base_url, site_name=settings.site_name, now=utcnow(),
-                      feed_key=f"list/{list_id}",
-                      title=f"{settings.site_name}: {ctx['name']} (a list by {ctx['owner']})",
-                      self_path=f"/feeds/lists/{list_id}.atom",
-                      alternate_path=f"/lists/{list_id}", items=items)
+    items = [
+        {
+            "paper": item["paper"],
+            "submittedOnDailyAt": item["addedAt"],
+            "numComments": item["paper"]["numComments"],
+        }
+        for item in ctx["papers"][:100]
+    ]
+    body = build_feed(
+        base_url=settings.base_url,
+        site_name=settings.site_name,
+        now=utcnow(),
+        feed_key=f"list/{list_id}",
+        title=f"{settings.site_name}: {ctx['name']} (a list by {ctx['owner']})",
+        self_path=f"/feeds/lists/{list_id}.atom",
+        alternate_path=f"/lists/{list_id}",
+        items=items,
+    )
     return Response(body, media_type=ATOM, headers={"Cache-Control": "public, max-age=300"})
 
 
 # --- JSON API --------------------------------------------------------------------------------
+
 
 class ListBody(BaseModel):
     name: str = Field(..., max_length=200, description="The list's name (unique per member)")
@@ -238,16 +267,22 @@ class PaperBody(BaseModel):
 
 
 class ImportBody(BaseModel):
-    text: str = Field(..., max_length=2_000_000,
-                      description="arXiv ids/URLs (one per line), a BibTeX file, or a JSON "
-                                  "export of a list")
+    text: str = Field(
+        ...,
+        max_length=2_000_000,
+        description="arXiv ids/URLs (one per line), a BibTeX file, or a JSON export of a list",
+    )
 
 
 LIST_ERRORS = error_responses(401, 404, 409, 429)
 
 
-@api.get("/lists/{list_id}", summary="A list (public lists: anyone; private: its owner's token)",
-         response_model=None, responses={200: {"model": ListOut}, **error_responses(401, 404)})
+@api.get(
+    "/lists/{list_id}",
+    summary="A list (public lists: anyone; private: its owner's token)",
+    response_model=None,
+    responses={200: {"model": ListOut}, **error_responses(401, 404)},
+)
 def api_list(request: Request, list_id: IdPath):
     user = auth.user_from_bearer(app_context(request).db, request.headers.get("authorization"))
     ctx = list_context(app_context(request).db, list_id, user)
@@ -256,49 +291,75 @@ def api_list(request: Request, list_id: IdPath):
     return ctx
 
 
-@api.get("/me/lists", summary="Your lists", response_model=None,
-         responses={200: {"model": list[ListSummaryOut]}, **error_responses(401)})
+@api.get(
+    "/me/lists",
+    summary="Your lists",
+    response_model=None,
+    responses={200: {"model": list[ListSummaryOut]}, **error_responses(401)},
+)
 def api_my_lists(request: Request, user=Depends(auth.require_api_user)):
     with app_context(request).db.session() as s:
         return [list_summary(row, n) for row, n in list_store.lists_of(s, user.id)]
 
 
-@api.post("/me/lists", status_code=201, summary="Create a list", response_model=None,
-          responses={201: {"model": ListSummaryOut}, **LIST_ERRORS})
+@api.post(
+    "/me/lists",
+    status_code=201,
+    summary="Create a list",
+    response_model=None,
+    responses={201: {"model": ListSummaryOut}, **LIST_ERRORS},
+)
 def api_create_list(request: Request, body: ListBody, user=Depends(auth.require_api_user)):
     rate_limit(request, "vote", user=user)
     row = service.create_list(app_context(request).db, user.id, body.name, is_public=body.public)
     return list_summary(row, 0)
 
 
-@api.post("/lists/{list_id}/papers", summary="Add a paper to your list (idempotent)",
-          response_model=None, responses={200: {"model": ListSummaryOut}, **LIST_ERRORS})
-def api_add(request: Request, list_id: IdPath, body: PaperBody = Body(...),
-            user=Depends(auth.require_api_user)):
+@api.post(
+    "/lists/{list_id}/papers",
+    summary="Add a paper to your list (idempotent)",
+    response_model=None,
+    responses={200: {"model": ListSummaryOut}, **LIST_ERRORS},
+)
+def api_add(
+    request: Request,
+    list_id: IdPath,
+    body: PaperBody = Body(...),
+    user=Depends(auth.require_api_user),
+):
     rate_limit(request, "vote", user=user)
     db = app_context(request).db
     service.add_to_list(db, user.id, list_id, check_paper_id(body.id))
     return _summary(db, user.id, list_id)
 
 
-@api.delete("/lists/{list_id}/papers/{paper_id:path}", summary="Remove a paper from your list",
-            response_model=None, responses={200: {"model": ListSummaryOut}, **LIST_ERRORS})
-def api_remove(request: Request, list_id: IdPath, paper_id: str,
-               user=Depends(auth.require_api_user)):
+@api.delete(
+    "/lists/{list_id}/papers/{paper_id:path}",
+    summary="Remove a paper from your list",
+    response_model=None,
+    responses={200: {"model": ListSummaryOut}, **LIST_ERRORS},
+)
+def api_remove(
+    request: Request, list_id: IdPath, paper_id: str, user=Depends(auth.require_api_user)
+):
     rate_limit(request, "vote", user=user)
     db = app_context(request).db
     service.remove_from_list(db, user.id, list_id, check_paper_id(paper_id))
     return _summary(db, user.id, list_id)
 
 
-@api.post("/lists/{list_id}/import", summary="Import papers into your list",
-          response_model=None, responses={200: {"model": ImportOut}, **LIST_ERRORS})
-def api_import(request: Request, list_id: IdPath, body: ImportBody,
-               user=Depends(auth.require_api_user)):
+@api.post(
+    "/lists/{list_id}/import",
+    summary="Import papers into your list",
+    response_model=None,
+    responses={200: {"model": ImportOut}, **LIST_ERRORS},
+)
+def api_import(
+    request: Request, list_id: IdPath, body: ImportBody, user=Depends(auth.require_api_user)
+):
     rate_limit(request, "submit", user=user)
     state = app_context(request)
-    return service.import_into_list(state.settings, state.db, user.id, list_id,
-                                    body.text).as_json()
+    return service.import_into_list(state.settings, state.db, user.id, list_id, body.text).as_json()
 
 
 def _summary(db: Database, user_id: int, list_id: int) -> dict:

@@ -49,24 +49,38 @@ def unhide_form(request: Request, paper_id: str) -> RedirectResponse:
     return _hide_form(request, paper_id, False)
 
 
-@api.get("/me", summary="The user of the API token", response_model=None,
-         responses={200: {"model": MeOut}, **error_responses(401)})
+@api.get(
+    "/me",
+    summary="The user of the API token",
+    response_model=None,
+    responses={200: {"model": MeOut}, **error_responses(401)},
+)
 def api_me(request: Request, user: User = Depends(auth.require_api_user)) -> dict[str, Any]:
     return {"name": user.username, "isAdmin": bool(user.is_admin)}
 
 
-@api.post("/papers/{paper_id:path}/hide", summary="Hide a paper from the feed (admins)",
-          response_model=None, responses={200: {"model": HiddenOut}, **WRITE_ERRORS})
-def api_hide(request: Request, paper_id: str,
-             user: User = Depends(auth.require_api_user)) -> dict[str, Any]:
+@api.post(
+    "/papers/{paper_id:path}/hide",
+    summary="Hide a paper from the feed (admins)",
+    response_model=None,
+    responses={200: {"model": HiddenOut}, **WRITE_ERRORS},
+)
+def api_hide(
+    request: Request, paper_id: str, user: User = Depends(auth.require_api_user)
+) -> dict[str, Any]:
     changed = _set_hidden(request, user, paper_id, True)
     return {"paperId": paper_id, "hidden": True, "changed": changed}
 
 
-@api.post("/papers/{paper_id:path}/unhide", summary="Show a hidden paper again (admins)",
-          response_model=None, responses={200: {"model": HiddenOut}, **WRITE_ERRORS})
-def api_unhide(request: Request, paper_id: str,
-               user: User = Depends(auth.require_api_user)) -> dict[str, Any]:
+@api.post(
+    "/papers/{paper_id:path}/unhide",
+    summary="Show a hidden paper again (admins)",
+    response_model=None,
+    responses={200: {"model": HiddenOut}, **WRITE_ERRORS},
+)
+def api_unhide(
+    request: Request, paper_id: str, user: User = Depends(auth.require_api_user)
+) -> dict[str, Any]:
     changed = _set_hidden(request, user, paper_id, False)
     return {"paperId": paper_id, "hidden": False, "changed": changed}
 

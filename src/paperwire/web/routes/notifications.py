@@ -44,15 +44,27 @@ def _iso(value) -> str:
 
 
 def notification_json(v) -> dict:
-    return {"id": v.id, "kind": v.kind, "reason": v.reason, "paperId": v.paper_id,
-            "paperTitle": v.paper_title, "commentId": v.comment_id, "actor": v.actor,
-            "excerpt": v.excerpt, "createdAt": _iso(v.created_at), "read": v.read}
+    return {
+        "id": v.id,
+        "kind": v.kind,
+        "reason": v.reason,
+        "paperId": v.paper_id,
+        "paperTitle": v.paper_title,
+        "commentId": v.comment_id,
+        "actor": v.actor,
+        "excerpt": v.excerpt,
+        "createdAt": _iso(v.created_at),
+        "read": v.read,
+    }
 
 
 def _message(request: Request, title: str, text: str, *, status: int = 200, link=None):
-    return page_response(request, "subscriptions/message.html",
-                         {"page_title": title, "title": title, "text": text, "link": link},
-                         status_code=status)
+    return page_response(
+        request,
+        "subscriptions/message.html",
+        {"page_title": title, "title": title, "text": text, "link": link},
+        status_code=status,
+    )
 
 
 def _deliver_later(settings: Settings, mail) -> None:
@@ -64,6 +76,7 @@ def _deliver_later(settings: Settings, mail) -> None:
 
 # --- pages ---------------------------------------------------------------------------------
 
+
 @html.get("/notifications")
 def notifications_page(request: Request):
     user = auth.current_user(request)
@@ -71,8 +84,7 @@ def notifications_page(request: Request):
         return RedirectResponse("/signin?next=%2Fnotifications", status_code=303)
     ctx = service.overview(app_context(request).db, user)
     ctx["page_title"] = "Notifications"
-    return page_response(request, "notifications.html", ctx,
-                         headers={"Cache-Control": "no-store"})
+    return page_response(request, "notifications.html", ctx, headers={"Cache-Control": "no-store"})
 
 
 @html.post("/notifications/read")
@@ -93,8 +105,7 @@ def email_preference_form(request: Request, email: str = Form("")):
     on = email in ("1", "on", "true")
     choice = service.set_email(settings, app_context(request).db, user, on)
     if choice.confirmation is not None:
-        response = RedirectResponse("/profile?notify=check-mail#notifications",
-                                    status_code=303)
+        response = RedirectResponse("/profile?notify=check-mail#notifications", status_code=303)
         response.background = BackgroundTask(_deliver_later, settings, choice.confirmation)
         return response
     state = "check-mail" if choice.waiting else ("on" if choice.on else "off")
@@ -106,11 +117,20 @@ def confirm_link(request: Request, token: str):
     try:
         service.confirm(app_context(request).settings, app_context(request).db, token)
     except TokenError as exc:
-        return _message(request, "Link not valid", str(exc), status=400,
-                        link=("/profile#notifications", "Your profile"))
-    return _message(request, "Notification emails on",
-                    "Address confirmed: replies, mentions and comments on your papers will "
-                    "be emailed to you in batches.", link=("/notifications", "Notifications"))
+        return _message(
+            request,
+            "Link not valid",
+            str(exc),
+            status=400,
+            link=("/profile#notifications", "Your profile"),
+        )
+    return _message(
+        request,
+        "Notification emails on",
+        "Address confirmed: replies, mentions and comments on your papers will "
+        "be emailed to you in batches.",
+        link=("/notifications", "Notifications"),
+    )
 
 
 @html.get("/notifications/unsubscribe/{token}")
@@ -119,8 +139,11 @@ def unsubscribe_page(request: Request, token: str):
         service.check_unsubscribe(app_context(request).settings, token)
     except TokenError as exc:
         return _message(request, "Link not valid", str(exc), status=400)
-    return page_response(request, "notifications_unsubscribe.html",
-                         {"page_title": "Stop notification emails", "token": token})
+    return page_response(
+        request,
+        "notifications_unsubscribe.html",
+        {"page_title": "Stop notification emails", "token": token},
+    )
 
 
 @html.post("/notifications/unsubscribe/{token}")
@@ -129,30 +152,45 @@ def unsubscribe(request: Request, token: str):
         service.unsubscribe(app_context(request).settings, app_context(request).db, token)
     except TokenError as exc:
         return _message(request, "Link not valid", str(exc), status=400)
-    return _message(request, "No more notification emails",
-                    "You will get no more notification emails. Your notifications stay on "
-                    "the site; switch emails on again on your profile.")
+    return _message(
+        request,
+        "No more notification emails",
+        "You will get no more notification emails. Your notifications stay on "
+        "the site; switch emails on again on your profile.",
+    )
 
 
 # --- API -----------------------------------------------------------------------------------
 
+
 class MarkReadBody(BaseModel):
-    ids: list[IdField] | None = Field(None, max_length=1000,
-                                      description="notification ids; omitted: all")
+    ids: list[IdField] | None = Field(
+        None, max_length=1000, description="notification ids; omitted: all"
+    )
 
 
-@api.get("/notifications", summary="Your notifications, newest first", response_model=None,
-         responses={200: {"model": NotificationsOut}, **error_responses(401)})
+@api.get(
+    "/notifications",
+    summary="Your notifications, newest first",
+    response_model=None,
+    responses={200: {"model": NotificationsOut}, **error_responses(401)},
+)
 def api_notifications(request: Request, user=Depends(auth.require_api_user)):
     ctx = service.overview(app_context(request).db, user)
     return {"unread": ctx["unread"], "items": [notification_json(v) for v in ctx["items"]]}
 
 
-@api.post("/notifications/read", summary="Mark notifications read", response_model=None,
-          responses={200: {"model": MarkedReadOut}, **error_responses(401)})
-def api_mark_read(request: Request,
-                  body: MarkReadBody = Body(default_factory=lambda: MarkReadBody(ids=None)),
-                  user=Depends(auth.require_api_user)):
+@api.post(
+    "/notifications/read",
+    summary="Mark notifications read",
+    response_model=None,
+    responses={200: {"model": MarkedReadOut}, **error_responses(401)},
+)
+def api_mark_read(
+    request: Request,
+    body: MarkReadBody = Body(default_factory=lambda: MarkReadBody(ids=None)),
+    user=Depends(auth.require_api_user),
+):
     db = app_context(request).db
     marked = service.mark_read(db, user, body.ids)
     return {"marked": marked, "unread": service.unread_count(db, user)}

@@ -23,8 +23,9 @@ from paperwire.web.pages import page_response
 router = APIRouter(include_in_schema=False)
 
 # Inline styles are how mail HTML is styled; everything else is refused.
-PART_CSP = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-            "frame-ancestors 'self'")
+PART_CSP = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+)
 
 
 def _admin(request: Request):
@@ -44,9 +45,17 @@ async def outbox_page(request: Request):
         target = mail_target(settings)
     except Exception:  # noqa: BLE001 - the description says what is wrong
         target = "invalid"
-    return page_response(request, "admin/outbox.html", {
-        "page_title": "Outbox", "items": items, "total": total, "target": target,
-        "where": describe_mail(settings)})
+    return page_response(
+        request,
+        "admin/outbox.html",
+        {
+            "page_title": "Outbox",
+            "items": items,
+            "total": total,
+            "target": target,
+            "where": describe_mail(settings),
+        },
+    )
 
 
 def _message(request: Request, key: str):
@@ -62,13 +71,31 @@ async def outbox_message(request: Request, key: str):
     msg = await run_in_threadpool(_message, request, key)
     text = msg.get_body(("plain",))
     html = msg.get_body(("html",))
-    headers = [(name, str(msg[name])) for name in
-               ("Date", "From", "To", "Reply-To", "Subject", "Message-ID", "List-Unsubscribe",
-                "List-Unsubscribe-Post") if msg[name] is not None]
-    return page_response(request, "admin/outbox_message.html", {
-        "page_title": str(msg["Subject"] or "Message"), "key": key, "headers": headers,
-        "text": text.get_content() if text is not None else None,
-        "html": html.get_content() if html is not None else None})
+    headers = [
+        (name, str(msg[name]))
+        for name in (
+            "Date",
+            "From",
+            "To",
+            "Reply-To",
+            "Subject",
+            "Message-ID",
+            "List-Unsubscribe",
+            "List-Unsubscribe-Post",
+        )
+        if msg[name] is not None
+    ]
+    return page_response(
+        request,
+        "admin/outbox_message.html",
+        {
+            "page_title": str(msg["Subject"] or "Message"),
+            "key": key,
+            "headers": headers,
+            "text": text.get_content() if text is not None else None,
+            "html": html.get_content() if html is not None else None,
+        },
+    )
 
 
 @router.get("/admin/outbox/{key}/html")
@@ -78,6 +105,11 @@ async def outbox_message_html(request: Request, key: str):
     part = msg.get_body(("html",))
     if part is None:
         raise NotFound("this message has no HTML part")
-    return HTMLResponse(part.get_content(), headers={
-        "content-security-policy": PART_CSP, "x-frame-options": "SAMEORIGIN",
-        "cache-control": "private, no-store"})
+    return HTMLResponse(
+        part.get_content(),
+        headers={
+            "content-security-policy": PART_CSP,
+            "x-frame-options": "SAMEORIGIN",
+            "cache-control": "private, no-store",
+        },
+    )

@@ -22,9 +22,12 @@ async def similar_papers(request: Request, paper_id: str):
     the bare list for the page script (``X-Fragment: 1``), which loads it after the page."""
     fragment = request.headers.get("x-fragment") == "1"
     response = await cached_page_async(
-        request, "similar_fragment.html" if fragment else "similar.html",
-        lambda: similar_fragment_context(app_context(request), paper_id,
-                                         user=current_user(request)))
+        request,
+        "similar_fragment.html" if fragment else "similar.html",
+        lambda: similar_fragment_context(
+            app_context(request), paper_id, user=current_user(request)
+        ),
+    )
     response.headers["Vary"] = "X-Fragment"
     return response
 
@@ -37,14 +40,20 @@ async def paper_page(request: Request, paper_id: str):
         return RedirectResponse(paper_path(target), status_code=301)
     # async: an anonymous cache hit is served on the event loop; misses go to the threadpool.
     try:
-        return await cached_page_async(request, "paper.html",
-                                       lambda: paper_context(app_context(request), paper_id,
-                                                             user=current_user(request),
-                                                             with_similar=False))
+        return await cached_page_async(
+            request,
+            "paper.html",
+            lambda: paper_context(
+                app_context(request), paper_id, user=current_user(request), with_similar=False
+            ),
+        )
     except NotFound:
         if arxiv_id(paper_id) is None:
             raise
         # An arXiv paper this site does not have yet: say so and offer to fetch it.
-        return page_response(request, "paper_missing.html",
-                             {"page_title": f"arXiv:{paper_id} is not here yet",
-                              "arxiv_id": paper_id}, status_code=404)
+        return page_response(
+            request,
+            "paper_missing.html",
+            {"page_title": f"arXiv:{paper_id} is not here yet", "arxiv_id": paper_id},
+            status_code=404,
+        )

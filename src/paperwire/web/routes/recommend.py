@@ -45,20 +45,30 @@ def recommendation_items(db: Database, recs: list[Recommended]) -> list[dict[str
 
     with db.session() as s:
         papers = get_papers(s, [r.paper_id for r in recs])
-        return [{"paper": paper_json(papers[r.paper_id]), "score": round(r.score, 6),
-                 "reason": r.reason, "reasonKind": r.reason_kind,
-                 "reasonLabel": r.reason_label, "reasonPaperId": r.reason_paper_id}
-                for r in recs if r.paper_id in papers and not papers[r.paper_id].hidden]
+        return [
+            {
+                "paper": paper_json(papers[r.paper_id]),
+                "score": round(r.score, 6),
+                "reason": r.reason,
+                "reasonKind": r.reason_kind,
+                "reasonLabel": r.reason_label,
+                "reasonPaperId": r.reason_paper_id,
+            }
+            for r in recs
+            if r.paper_id in papers and not papers[r.paper_id].hidden
+        ]
 
 
-def list_recommendations(ctx: AppContext, user: User, list_id: int, *,
-                         limit: int | None = None) -> list[dict[str, Any]]:
+def list_recommendations(
+    ctx: AppContext, user: User, list_id: int, *, limit: int | None = None
+) -> list[dict[str, Any]]:
     """One of the member's lists' recommendations as API items (NotFound, so 404, unless
     ``user`` owns the list)."""
     from paperwire.services.recommendations import for_list
 
-    return recommendation_items(ctx.db, for_list(ctx.db, ctx.settings, user.id, list_id,
-                                                   limit=limit))
+    return recommendation_items(
+        ctx.db, for_list(ctx.db, ctx.settings, user.id, list_id, limit=limit)
+    )
 
 
 def for_you_context(ctx: AppContext, user: User, *, limit: int | None = None) -> dict[str, Any]:
@@ -71,16 +81,24 @@ def for_you_context(ctx: AppContext, user: User, *, limit: int | None = None) ->
     items = recommendation_items(ctx.db, recs)
     with ctx.db.session() as s:
         sig = member_signals(s, user.id)
-    out: dict[str, Any] = {"items": items, "has_signals": not sig.is_empty, "topics": sig.topics,
-                           "label": "For you", "onboarding": sig.is_empty, "suggested_topics": [],
-                           "onboard_message": None, "onboard_error": None}
+    out: dict[str, Any] = {
+        "items": items,
+        "has_signals": not sig.is_empty,
+        "topics": sig.topics,
+        "label": "For you",
+        "onboarding": sig.is_empty,
+        "suggested_topics": [],
+        "onboard_message": None,
+        "onboard_error": None,
+    }
     if sig.is_empty:
         from paperwire.services.onboarding import suggested_topics
         from paperwire.services.recommendations import pool_for
 
         with ctx.db.session() as s:
             out["suggested_topics"] = suggested_topics(
-                pool_for(s, ctx.settings, db=ctx.db).texts.values())
+                pool_for(s, ctx.settings, db=ctx.db).texts.values()
+            )
     return out
 
 
@@ -94,8 +112,9 @@ async def for_you(request: Request):
 
 
 @html.post("/for-you/start")
-def for_you_start(request: Request, topic: list[str] = Form([]), topics: str = Form(""),
-                  papers: str = Form("")):
+def for_you_start(
+    request: Request, topic: list[str] = Form([]), topics: str = Form(""), papers: str = Form("")
+):
     """The onboarding form: follow the ticked and typed topics, save the pasted papers."""
     from paperwire.errors import BadInput
     from paperwire.services.onboarding import onboard
@@ -120,8 +139,9 @@ def for_you_start(request: Request, topic: list[str] = Form([]), topics: str = F
 
 
 @html.post("/for-you/feedback")
-def for_you_feedback(request: Request, paper_id: str = Form("", max_length=64),
-                     kind: str = Form("", max_length=8)):
+def for_you_feedback(
+    request: Request, paper_id: str = Form("", max_length=64), kind: str = Form("", max_length=8)
+):
     """The For you page's buttons: "more like this" (``more``) or "not interested" (``less``)
     on one of the member's recommendations; back to the page, which recomputes (the signals
     changed), so a rejected paper and its near duplicates are gone at once."""
@@ -141,11 +161,17 @@ def for_you_feedback(request: Request, paper_id: str = Form("", max_length=64),
     return RedirectResponse("/for-you", status_code=303)
 
 
-@api.get("/me/recommendations", response_model=None,
-         responses={200: {"model": list[RecommendationOut]}, **error_responses(401)},
-         summary="Papers recommended to the token's member, each with the reason in words")
-def api_recommendations(request: Request, limit: int = Query(30, ge=1, le=MAX_LIMIT),
-                        user=Depends(auth.require_api_user)):
+@api.get(
+    "/me/recommendations",
+    response_model=None,
+    responses={200: {"model": list[RecommendationOut]}, **error_responses(401)},
+    summary="Papers recommended to the token's member, each with the reason in words",
+)
+def api_recommendations(
+    request: Request,
+    limit: int = Query(30, ge=1, le=MAX_LIMIT),
+    user=Depends(auth.require_api_user),
+):
     from paperwire.errors import BadInput
 
     unknown = sorted(set(request.query_params) - {"limit"})
@@ -155,13 +181,19 @@ def api_recommendations(request: Request, limit: int = Query(30, ge=1, le=MAX_LI
     return JSONResponse(for_you_context(app_context(request), user, limit=limit)["items"])
 
 
-@api.get("/me/lists/{list_id}/recommendations", response_model=None,
-         responses={200: {"model": list[RecommendationOut]}, **error_responses(401, 404)},
-         summary="Papers recommended for one of the token's member's lists (its papers are "
-                 "what the model learns from), each with the reason in words")
-def api_list_recommendations(request: Request, list_id: IdPath,
-                             limit: int = Query(30, ge=1, le=MAX_LIMIT),
-                             user=Depends(auth.require_api_user)):
+@api.get(
+    "/me/lists/{list_id}/recommendations",
+    response_model=None,
+    responses={200: {"model": list[RecommendationOut]}, **error_responses(401, 404)},
+    summary="Papers recommended for one of the token's member's lists (its papers are "
+    "what the model learns from), each with the reason in words",
+)
+def api_list_recommendations(
+    request: Request,
+    list_id: IdPath,
+    limit: int = Query(30, ge=1, le=MAX_LIMIT),
+    user=Depends(auth.require_api_user),
+):
     from paperwire.errors import BadInput
 
     unknown = sorted(set(request.query_params) - {"limit"})
@@ -172,6 +204,7 @@ def api_list_recommendations(request: Request, list_id: IdPath,
 
 # --- the digest's one-click links ---------------------------------------------------------------
 
+
 @html.get("/r/feedback")
 def feedback_page(request: Request, t: str = Query("", max_length=400)):
     """Shows what the link will do, with one button (mail scanners that fetch links change
@@ -181,10 +214,18 @@ def feedback_page(request: Request, t: str = Query("", max_length=400)):
         link = feedback_links.read_link(ctx.settings, ctx.db, t)
     except feedback_links.FeedbackError as exc:
         return _feedback_refused(request, exc)
-    return page_response(request, "recommend_feedback.html",
-                         {"token": t, "kind": link.payload.kind,
-                          "title": link.title or link.payload.paper_id,
-                          "paper_id": link.payload.paper_id, "error": None, "done": False})
+    return page_response(
+        request,
+        "recommend_feedback.html",
+        {
+            "token": t,
+            "kind": link.payload.kind,
+            "title": link.title or link.payload.paper_id,
+            "paper_id": link.payload.paper_id,
+            "error": None,
+            "done": False,
+        },
+    )
 
 
 @html.post("/r/feedback")
@@ -194,14 +235,24 @@ def feedback_apply(request: Request, t: str = Form("", max_length=400)):
         payload = feedback_links.apply_link(ctx.settings, ctx.db, t)
     except feedback_links.FeedbackError as exc:
         return _feedback_refused(request, exc)
-    return page_response(request, "recommend_feedback.html",
-                         {"token": "", "kind": payload.kind, "paper_id": payload.paper_id,
-                          "title": None, "error": None, "done": True})
+    return page_response(
+        request,
+        "recommend_feedback.html",
+        {
+            "token": "",
+            "kind": payload.kind,
+            "paper_id": payload.paper_id,
+            "title": None,
+            "error": None,
+            "done": True,
+        },
+    )
 
 
 def _feedback_refused(request: Request, exc: Exception) -> HTMLResponse:
-    return page_response(request, "recommend_feedback.html",
-                         {"error": str(exc), "token": ""}, status_code=400)
+    return page_response(
+        request, "recommend_feedback.html", {"error": str(exc), "token": ""}, status_code=400
+    )
 
 
 router.include_router(html)

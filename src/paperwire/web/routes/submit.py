@@ -33,9 +33,14 @@ WRITE_ERRORS = error_responses(401, 403, 404, 429)
 def _submit_context(request: Request, user: User | None, **extra: Any) -> dict[str, Any]:
     ctx = app_context(request)
     context: dict[str, Any] = {
-        "page_title": "Submit a paper", "error": None, "value": "", "done": None,
-        "quota": ctx.settings.submit_daily_quota, "max_age": ctx.settings.submit_max_age_days,
-        "used": 0}
+        "page_title": "Submit a paper",
+        "error": None,
+        "value": "",
+        "done": None,
+        "quota": ctx.settings.submit_daily_quota,
+        "max_age": ctx.settings.submit_max_age_days,
+        "used": 0,
+    }
     if user is not None:
         context["used"] = used_today(ctx.settings, ctx.db, user)
     context.update(extra)
@@ -55,8 +60,9 @@ def submit_page(request: Request, done: str = "", paper: str = ""):
     if done:
         with app_context(request).db.session() as session:
             done_paper = get_paper(session, done)
-    return page_response(request, "submit.html",
-                         _submit_context(request, user, done=done_paper, value=paper))
+    return page_response(
+        request, "submit.html", _submit_context(request, user, done=done_paper, value=paper)
+    )
 
 
 @html.post("/submit")
@@ -69,23 +75,33 @@ def submit_form(request: Request, paper: str = Form("")):
     try:
         result = submit_paper(ctx.settings, ctx.db, user, paper)
     except SubmitRefused as exc:
-        return page_response(request, "submit.html",
-                             _submit_context(request, user, error=exc, value=paper),
-                             status_code=exc.status_code, headers=exc.headers)
+        return page_response(
+            request,
+            "submit.html",
+            _submit_context(request, user, error=exc, value=paper),
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
     invalidate_pages(request)  # (a fetched paper was already announced to search by the fetch)
     return redirect(f"/submit?done={quote(result.paper.id, safe='/')}")
 
 
 class SubmitBody(BaseModel):
-    id: str = Field(..., description="arXiv id (2104.12255, hep-th/9901001) or abs/pdf URL",
-                    max_length=300)
+    id: str = Field(
+        ..., description="arXiv id (2104.12255, hep-th/9901001) or abs/pdf URL", max_length=300
+    )
 
 
-@api.post("/papers/submit", status_code=201, summary="Put a paper on today's feed",
-          response_model=None, responses={201: {"model": DailyPaperOut}, **WRITE_ERRORS,
-                                          **error_responses(409, 503)})
-def api_submit(request: Request, body: SubmitBody,
-               user: User = Depends(auth.require_api_user)) -> dict[str, Any]:
+@api.post(
+    "/papers/submit",
+    status_code=201,
+    summary="Put a paper on today's feed",
+    response_model=None,
+    responses={201: {"model": DailyPaperOut}, **WRITE_ERRORS, **error_responses(409, 503)},
+)
+def api_submit(
+    request: Request, body: SubmitBody, user: User = Depends(auth.require_api_user)
+) -> dict[str, Any]:
     rate_limit(request, "submit", user=user)
     ctx = app_context(request)
     result = submit_paper(ctx.settings, ctx.db, user, body.id)

@@ -55,21 +55,33 @@ def _user(request: Request):
 
 
 def _message(request: Request, title: str, text: str, *, status: int = 200, link=None):
-    return page_response(request, "subscriptions/message.html",
-                         {"page_title": title, "title": title, "text": text, "link": link},
-                         status_code=status)
+    return page_response(
+        request,
+        "subscriptions/message.html",
+        {"page_title": title, "title": title, "text": text, "link": link},
+        status_code=status,
+    )
 
 
 def _bad_link(request: Request, exc: Exception, purpose: str):
     expired = isinstance(exc, TokenError) and exc.reason == "expired"
-    what = {"confirm": "confirmation", "unsubscribe": "unsubscribe",
-            "preferences": "preferences"}[purpose]
-    text = (f"This {what} link has expired. " if expired else
-            f"This {what} link is not valid: it may have been cut off by your mail program, "
-            "altered, or replaced by a newer one. ")
+    what = {"confirm": "confirmation", "unsubscribe": "unsubscribe", "preferences": "preferences"}[
+        purpose
+    ]
+    text = (
+        f"This {what} link has expired. "
+        if expired
+        else f"This {what} link is not valid: it may have been cut off by your mail program, "
+        "altered, or replaced by a newer one. "
+    )
     text += "Nothing was changed. You can subscribe again below to get a fresh link."
-    return _message(request, "Link expired" if expired else "Link not valid", text,
-                    status=400, link=("/subscribe", "Subscribe again"))
+    return _message(
+        request,
+        "Link expired" if expired else "Link not valid",
+        text,
+        status=400,
+        link=("/subscribe", "Subscribe again"),
+    )
 
 
 def _form_topics(form) -> list[dict]:
@@ -78,8 +90,13 @@ def _form_topics(form) -> list[dict]:
         value = form.get(f"topic_value_{i}")
         if value is None:
             continue
-        topics.append({"kind": form.get(f"topic_kind_{i}", "query"), "value": value,
-                       "threshold": form.get(f"topic_threshold_{i}", "")})
+        topics.append(
+            {
+                "kind": form.get(f"topic_kind_{i}", "query"),
+                "value": value,
+                "threshold": form.get(f"topic_threshold_{i}", ""),
+            }
+        )
     return topics
 
 
@@ -88,11 +105,18 @@ def _prefs_context(request: Request, sub, *, action: str, errors=(), saved=False
 
     topics = list(sub.topics or [])
     rows = topics + [{"kind": "query", "value": "", "threshold": None}] * 3
-    return {"page_title": "Digest preferences", "sub": sub, "rows": rows, "action": action,
-            "errors": list(errors), "saved": saved, "notice": notice,
-            "unsubscribe_url": "/unsubscribe/" + service.token(
-                _settings(request), "unsubscribe", sub.id, sub.token_version),
-            "max_range": MAX_PAPERS_RANGE}
+    return {
+        "page_title": "Digest preferences",
+        "sub": sub,
+        "rows": rows,
+        "action": action,
+        "errors": list(errors),
+        "saved": saved,
+        "notice": notice,
+        "unsubscribe_url": "/unsubscribe/"
+        + service.token(_settings(request), "unsubscribe", sub.id, sub.token_version),
+        "max_range": MAX_PAPERS_RANGE,
+    }
 
 
 # --- subscribe -------------------------------------------------------------------------------
@@ -102,18 +126,25 @@ def subscribe_page(request: Request, email: str = ""):
     if user is not None:
         sub = service.for_user(_db(request), user)
         if sub is not None and sub.status in ("active", "paused"):
-            return page_response(request, "subscriptions/preferences.html",
-                                 _prefs_context(request, sub, action="/subscription"))
+            return page_response(
+                request,
+                "subscriptions/preferences.html",
+                _prefs_context(request, sub, action="/subscription"),
+            )
         email = email or (user.email or "")
-    return page_response(request, "subscriptions/subscribe.html",
-                         {"page_title": "Subscribe", "email": email, "errors": []})
+    return page_response(
+        request,
+        "subscriptions/subscribe.html",
+        {"page_title": "Subscribe", "email": email, "errors": []},
+    )
 
 
 @router.post("/subscribe")
 async def subscribe(request: Request):
     form = await request.form()
-    return await run_in_threadpool(_subscribe, request, str(form.get("email") or ""),
-                                   str(form.get("editions") or "daily"))
+    return await run_in_threadpool(
+        _subscribe, request, str(form.get("email") or ""), str(form.get("editions") or "daily")
+    )
 
 
 def _subscribe(request: Request, email: str, editions: str):
@@ -122,17 +153,24 @@ def _subscribe(request: Request, email: str, editions: str):
     user = _user(request)
     rate_limit(request, "subscribe", user=user)
     try:
-        result = service.request(_settings(request), _db(request), email, user=user,
-                                 editions=editions)
+        result = service.request(
+            _settings(request), _db(request), email, user=user, editions=editions
+        )
     except BadInput as exc:
-        return page_response(request, "subscriptions/subscribe.html",
-                             {"page_title": "Subscribe", "email": email, "errors": [str(exc)]},
-                             status_code=400)
+        return page_response(
+            request,
+            "subscriptions/subscribe.html",
+            {"page_title": "Subscribe", "email": email, "errors": [str(exc)]},
+            status_code=400,
+        )
     # The same answer whether or not the address was subscribed already, or a limit held the
     # mail back: the page must not tell strangers who reads the digest.
-    response = _message(request, "Check your inbox",
-                        f"If {result.email} is not subscribed yet, a confirmation link is on "
-                        "its way. Nothing will be sent until you click it.")
+    response = _message(
+        request,
+        "Check your inbox",
+        f"If {result.email} is not subscribed yet, a confirmation link is on "
+        "its way. Nothing will be sent until you click it.",
+    )
     if result.mail is not None:
         # After the response, outside the request's transaction: a slow or failing mail
         # server never holds the page (failures are logged).
@@ -147,8 +185,11 @@ def confirm_page(request: Request, token: str):
         service.verify(_settings(request), "confirm", token)
     except TokenError as exc:
         return _bad_link(request, exc, "confirm")
-    return page_response(request, "subscriptions/confirm.html",
-                         {"page_title": "Confirm subscription", "token": token})
+    return page_response(
+        request,
+        "subscriptions/confirm.html",
+        {"page_title": "Confirm subscription", "token": token},
+    )
 
 
 @router.post("/subscribe/confirm/{token}")
@@ -157,8 +198,7 @@ def confirm(request: Request, token: str):
         done = service.confirm(_settings(request), _db(request), token, user=_user(request))
     except (TokenError, NotFound) as exc:
         return _bad_link(request, exc, "confirm")
-    return RedirectResponse(f"/subscription/{done.preferences_token}?confirmed=1",
-                            status_code=303)
+    return RedirectResponse(f"/subscription/{done.preferences_token}?confirmed=1", status_code=303)
 
 
 # --- preferences -----------------------------------------------------------------------------
@@ -168,11 +208,16 @@ def preferences_page(request: Request, token: str, confirmed: str = ""):
         sub = service.load(_settings(request), _db(request), token)
     except (TokenError, NotFound) as exc:
         return _bad_link(request, exc, "preferences")
-    notice = "Subscription confirmed: your first digest comes with the next edition." \
-        if confirmed else None
-    return page_response(request, "subscriptions/preferences.html",
-                         _prefs_context(request, sub, action=f"/subscription/{token}",
-                                        notice=notice))
+    notice = (
+        "Subscription confirmed: your first digest comes with the next edition."
+        if confirmed
+        else None
+    )
+    return page_response(
+        request,
+        "subscriptions/preferences.html",
+        _prefs_context(request, sub, action=f"/subscription/{token}", notice=notice),
+    )
 
 
 @router.post("/subscription/{token}")
@@ -182,8 +227,14 @@ async def save_preferences(request: Request, token: str):
         payload = service.verify(_settings(request), "preferences", token)
     except TokenError as exc:
         return _bad_link(request, exc, "preferences")
-    return await run_in_threadpool(_save, request, payload.subscription_id,
-                                   payload.token_version, form, f"/subscription/{token}")
+    return await run_in_threadpool(
+        _save,
+        request,
+        payload.subscription_id,
+        payload.token_version,
+        form,
+        f"/subscription/{token}",
+    )
 
 
 @router.post("/subscription")
@@ -195,26 +246,35 @@ async def save_own_preferences(request: Request):
     sub = await run_in_threadpool(service.for_user, _db(request), user)
     if sub is None:
         raise NotFound("you have no digest subscription yet")
-    return await run_in_threadpool(_save, request, sub.id, sub.token_version, form,
-                                   "/subscription")
+    return await run_in_threadpool(_save, request, sub.id, sub.token_version, form, "/subscription")
 
 
 def _save(request: Request, sid: int, version: int, form, action: str):
     try:
-        sub = service.save_preferences(_db(request), sid, version,
-                                       editions=str(form.get("editions") or "daily"),
-                                       max_papers=form.get("max_papers"),
-                                       topics=_form_topics(form))
-        return page_response(request, "subscriptions/preferences.html",
-                             _prefs_context(request, sub, action=action, saved=True))
+        sub = service.save_preferences(
+            _db(request),
+            sid,
+            version,
+            editions=str(form.get("editions") or "daily"),
+            max_papers=form.get("max_papers"),
+            topics=_form_topics(form),
+        )
+        return page_response(
+            request,
+            "subscriptions/preferences.html",
+            _prefs_context(request, sub, action=action, saved=True),
+        )
     except NotFound as exc:
         return _bad_link(request, exc, "preferences")
     except BadInput as exc:
         # Show what the person typed, with the error, rather than losing it.
         sub_view = _Draft(service.get(_db(request), sid), form)
-        return page_response(request, "subscriptions/preferences.html",
-                             _prefs_context(request, sub_view, action=action,
-                                            errors=[str(exc)]), status_code=400)
+        return page_response(
+            request,
+            "subscriptions/preferences.html",
+            _prefs_context(request, sub_view, action=action, errors=[str(exc)]),
+            status_code=400,
+        )
 
 
 class _Draft:
@@ -235,8 +295,9 @@ def unsubscribe_page(request: Request, token: str):
         service.verify(_settings(request), "unsubscribe", token)
     except TokenError as exc:
         return _bad_link(request, exc, "unsubscribe")
-    return page_response(request, "subscriptions/unsubscribe.html",
-                         {"page_title": "Unsubscribe", "token": token})
+    return page_response(
+        request, "subscriptions/unsubscribe.html", {"page_title": "Unsubscribe", "token": token}
+    )
 
 
 @router.post("/unsubscribe/{token}")
@@ -245,5 +306,8 @@ def unsubscribe(request: Request, token: str):
         email = service.unsubscribe(_settings(request), _db(request), token)
     except (TokenError, NotFound) as exc:
         return _bad_link(request, exc, "unsubscribe")
-    return _message(request, "Unsubscribed",
-                    f"{email} will get no more digests. You can subscribe again any time.")
+    return _message(
+        request,
+        "Unsubscribed",
+        f"{email} will get no more digests. You can subscribe again any time.",
+    )

@@ -39,8 +39,12 @@ _YES, _NO = ("1", "true", "on"), ("0", "false", "off")
 
 
 def vote_json(result: votes.VoteResult) -> dict[str, Any]:
-    return {"paperId": result.paper_id, "upvoted": result.upvoted, "upvotes": result.upvotes,
-            "changed": result.changed}
+    return {
+        "paperId": result.paper_id,
+        "upvoted": result.upvoted,
+        "upvotes": result.upvotes,
+        "changed": result.changed,
+    }
 
 
 def _vote(request: Request, user: User, paper_id: str, upvoted: bool | None) -> votes.VoteResult:
@@ -51,20 +55,25 @@ def _vote(request: Request, user: User, paper_id: str, upvoted: bool | None) -> 
     return result
 
 
-def _vote_needs_account(request: Request, paper_id: str, back_to: str,
-                        vote: str) -> JSONResponse | RedirectResponse:
+def _vote_needs_account(
+    request: Request, paper_id: str, back_to: str, vote: str
+) -> JSONResponse | RedirectResponse:
     """An anonymous upvote: remember it (``web/intents.py``), send the visitor to sign in,
     where the page says that voting needs an account and that this vote will be counted."""
     response: JSONResponse | RedirectResponse
     if wants_json(request):
-        response = JSONResponse({"error": "unauthorized",
-                                 "detail": "upvoting needs an account: sign in or sign up and "
-                                           "your upvote will be counted"}, status_code=401)
+        response = JSONResponse(
+            {
+                "error": "unauthorized",
+                "detail": "upvoting needs an account: sign in or sign up and "
+                "your upvote will be counted",
+            },
+            status_code=401,
+        )
     else:
         response = redirect(f"/signin?next={quote(back_to, safe='')}")
     if vote not in _NO:
-        intents.remember_vote(response, app_context(request).settings,
-                              check_paper_id(paper_id))
+        intents.remember_vote(response, app_context(request).settings, check_paper_id(paper_id))
     return response
 
 
@@ -75,21 +84,30 @@ def upvote_form(request: Request, paper_id: str, vote: str = Form("")):
     back_to = back(request, paper_url(paper_id))
     if user is None:
         return _vote_needs_account(request, paper_id, back_to, vote)
-    result = _vote(request, user, paper_id, True if vote in _YES else False if vote in _NO
-                   else None)
+    result = _vote(
+        request, user, paper_id, True if vote in _YES else False if vote in _NO else None
+    )
     if wants_json(request):
         return JSONResponse(vote_json(result))
     return redirect(back_to)
 
 
-@api.post("/papers/{paper_id:path}/upvote", summary="Upvote a paper (idempotent)",
-          response_model=None, responses={200: {"model": VoteOut}, **WRITE_ERRORS})
+@api.post(
+    "/papers/{paper_id:path}/upvote",
+    summary="Upvote a paper (idempotent)",
+    response_model=None,
+    responses={200: {"model": VoteOut}, **WRITE_ERRORS},
+)
 def api_upvote(request: Request, paper_id: str, user: User = Depends(auth.require_api_user)):
     return vote_json(_vote(request, user, paper_id, True))
 
 
-@api.delete("/papers/{paper_id:path}/upvote", summary="Withdraw your upvote (idempotent)",
-            response_model=None, responses={200: {"model": VoteOut}, **WRITE_ERRORS})
+@api.delete(
+    "/papers/{paper_id:path}/upvote",
+    summary="Withdraw your upvote (idempotent)",
+    response_model=None,
+    responses={200: {"model": VoteOut}, **WRITE_ERRORS},
+)
 def api_unvote(request: Request, paper_id: str, user: User = Depends(auth.require_api_user)):
     return vote_json(_vote(request, user, paper_id, False))
 

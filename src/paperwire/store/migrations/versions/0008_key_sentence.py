@@ -8,23 +8,24 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-07 04:00:00
 """
+
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('papers', sa.Column('key_sentence', sa.Text(), nullable=True))
-    op.add_column('papers', sa.Column('key_sentence_hash', sa.String(length=40), nullable=True))
-    op.add_column('papers', sa.Column('key_sentence_scorer', sa.String(length=16), nullable=True))
+    op.add_column("papers", sa.Column("key_sentence", sa.Text(), nullable=True))
+    op.add_column("papers", sa.Column("key_sentence_hash", sa.String(length=40), nullable=True))
+    op.add_column("papers", sa.Column("key_sentence_scorer", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('papers') as batch:
-        batch.drop_column('key_sentence_scorer')
-        batch.drop_column('key_sentence_hash')
-        batch.drop_column('key_sentence')
+    with op.batch_alter_table("papers") as batch:
+        batch.drop_column("key_sentence_scorer")
+        batch.drop_column("key_sentence_hash")
+        batch.drop_column("key_sentence")
