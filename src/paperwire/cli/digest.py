@@ -135,6 +135,8 @@ def preview_cmd(
         click.echo(msg.as_string())
         return
     part = msg.get_body(("html",) if html else ("plain",))
+    # compose always writes both a plain and an HTML part; None would be a composer bug.
+    assert part is not None, "the digest message has no plain/HTML body"
     click.echo(f"Subject: {msg['Subject']}\nTo: {msg['To']}\n")
     click.echo(part.get_content())
 

@@ -37,9 +37,9 @@ _PAPER = shape(
         "publishedAt": _Str,
         "submittedOnDailyAt": _Str,
         "upvotes": int | None,
-        "authors": list[str | _AUTHOR] | None,
+        "authors": list[str | _AUTHOR] | None,  # type: ignore[valid-type]  # a run-time shape
     },
-)  # type: ignore[valid-type]  # a run-time shape
+)
 _INPUT = input_shape(
     "DailyItem",
     {
