@@ -15,7 +15,7 @@ broken by paper id so results are deterministic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 Ranked = Sequence[tuple[str, float]]
@@ -54,7 +54,7 @@ def _minmax(ranked: Ranked) -> dict[str, float]:
     return {pid: (s - lo) / (hi - lo) for pid, s in ranked}
 
 
-def _scaler(ranked: Ranked):
+def _scaler(ranked: Ranked) -> Callable[[float], float]:
     """Min-max scaling fitted on one side's own top-K (so completed scores of papers outside
     the top-K may fall below 0)."""
     if not ranked:
@@ -81,13 +81,14 @@ def weighted(
     lex_scale, sem_scale = _scaler(lexical), _scaler(semantic)
     lex_raw = dict(lexical)
     sem_raw = dict(semantic)
-    completed = lexical_more is not None and semantic_more is not None
-    if completed:
+    completed = False
+    if lexical_more is not None and semantic_more is not None:
+        completed = True
         for pid, s in lexical_more.items():
             lex_raw.setdefault(pid, s)
         for pid, s in semantic_more.items():
             sem_raw.setdefault(pid, s)
-    fused = {}
+    fused: dict[str, float] = {}
     for pid in {**dict(lexical), **dict(semantic)}:
         if pid in lex_raw:
             lv = lex_scale(lex_raw[pid])

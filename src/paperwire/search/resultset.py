@@ -18,10 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from paperwire.search.filters import Constraints
 from paperwire.search.lexical import LexicalIndex
 from paperwire.search.query import ParsedQuery
+
+if TYPE_CHECKING:
+    from paperwire.store.db import Database
 
 Ranked = list[tuple[str, float]]
 
@@ -35,7 +39,7 @@ def _ts(value: dt.datetime | None) -> float:
 
 @dataclass
 class ResultSet:
-    db: object
+    db: Database
     pq: ParsedQuery
     cons: Constraints
     lexical: LexicalIndex | None  # None: meaning only (semantic mode)
@@ -61,7 +65,7 @@ class ResultSet:
         return (self.lexical_total or 0) + len(self.meaning_only)
 
     def matched_by(self, pid: str) -> set[str]:
-        by = set()
+        by: set[str] = set()
         if pid in self.keyword_known:
             by.add("lexical")
         sim = self.similarity.get(pid)
@@ -128,7 +132,7 @@ class ResultSet:
             [(-pub.get(p, -float(2**62)), 1, p) for p in extra_sorted],
             key=lambda t: t[0],
         )
-        out = []
+        out: Ranked = []
         for _, _, pid in merged:
             out.append((pid, self.meaning.get(pid, 0.0)))
             if len(out) >= n:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import tantivy
 
 from paperwire.search import analyzer
 from paperwire.search.query import ParsedQuery
+
+if TYPE_CHECKING:
+    from paperwire.search.lexical import LexicalIndex
 
 MAX_SUGGESTIONS = 3
 FUZZY_DOCS = 20  # papers read to find which indexed word the fuzzy match hit
@@ -40,12 +44,15 @@ def _max_distance(word: str) -> int:
     return 2 if len(word) >= 6 else 1
 
 
-def near_word(lexical, word: str) -> str | None:
+def near_word(lexical: LexicalIndex, word: str) -> str | None:
     """The indexed word closest to ``word`` (None: nothing close, or ``word`` occurs)."""
     from paperwire.store.search import index_rows
 
     lexical.ensure_open()
-    searcher = lexical._index.searcher()
+    index = lexical._index
+    if index is None:  # ensure_open leaves it open; closed meanwhile: no suggestion
+        return None
+    searcher = index.searcher()
     if len(word) < 4 or searcher.doc_freq("words", word) > 0:
         return None
     dist = _max_distance(word)
@@ -54,7 +61,7 @@ def near_word(lexical, word: str) -> str | None:
     ids = [searcher.doc(addr)["id"][0] for _, addr in hits]
     if not ids:
         return None
-    counts: Counter[str] = Counter()
+    counts: Counter[tuple[int, str]] = Counter()  # (distance, word) -> papers
     with lexical.db.session() as session:
         for row in index_rows(session, ids):
             for w in analyzer.words(f"{row.title}\n{row.abstract}"):
@@ -69,7 +76,9 @@ def near_word(lexical, word: str) -> str | None:
     return best
 
 
-def empty_result_help(lexical, pq: ParsedQuery, mode: str) -> tuple[list[str], list[str]]:
+def empty_result_help(
+    lexical: LexicalIndex, pq: ParsedQuery, mode: str
+) -> tuple[list[str], list[str]]:
     """(notices, suggested queries) for a query whose result set is empty."""
     words = [w for t in pq.terms for w in analyzer.words(t)]
     missing = [w for w in words if w not in analyzer.stopwords()]
