@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Iterable
 
 import tantivy
 
@@ -40,7 +41,7 @@ def analyzers() -> dict[str, tantivy.TextAnalyzer]:
 
 
 def _build_analyzers() -> dict[str, tantivy.TextAnalyzer]:
-    def base():
+    def base() -> tantivy.TextAnalyzerBuilder:
         return (
             tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
             .filter(tantivy.Filter.remove_long(MAX_TOKEN_CHARS))
@@ -159,9 +160,9 @@ def _stopwords() -> frozenset[str]:
     return frozenset(w for w in probe if not stems(w))
 
 
-def author_names(authors) -> list[str]:
+def author_names(authors: Iterable[object] | None) -> list[str]:
     """Authors column (list of {"name": ...} or strings) as a list of names."""
-    names = []
+    names: list[str] = []
     for a in authors or []:
         name = a.get("name") if isinstance(a, dict) else a
         if name:
@@ -169,7 +170,7 @@ def author_names(authors) -> list[str]:
     return names
 
 
-def author_text(authors) -> str:
+def author_text(authors: Iterable[object] | None) -> str:
     """Authors column as one string (for display-like uses; the index keeps each name as a
     separate value of the ``authors`` field, so a phrase never spans two authors)."""
     return " ; ".join(author_names(authors))

@@ -21,8 +21,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import onnx
 
 OPSET = 17
 # What Hugging Face adds to the scores of masked positions (torch.finfo(float32).min).
@@ -33,7 +37,7 @@ class UnsupportedModel(Exception):
     """The model is not a plain BERT this builder knows; the message says what differs."""
 
 
-def check_supported(config: dict, weights_path: Path) -> None:
+def check_supported(config: dict[str, Any], weights_path: Path) -> None:
     """Raise ``UnsupportedModel`` unless ``build`` can reproduce this model exactly."""
     if weights_path.suffix != ".safetensors":
         raise UnsupportedModel(f"{weights_path.name} is not a safetensors file")
@@ -54,17 +58,17 @@ class _Graph:
     """Collects nodes and initializers; every tensor name is unique (a running counter)."""
 
     def __init__(self) -> None:
-        self.nodes: list = []
-        self.inits: list = []
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
         self._n = 0
 
-    def const(self, name: str, value) -> str:
+    def const(self, name: str, value: object) -> str:
         from onnx import numpy_helper
 
         self.inits.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
-    def op(self, op_type: str, *inputs: str, name: str, **attrs) -> str:
+    def op(self, op_type: str, *inputs: str, name: str, **attrs: Any) -> str:
         from onnx import helper
 
         self._n += 1
@@ -73,7 +77,9 @@ class _Graph:
         return out
 
 
-def build(config: dict, weights: dict[str, np.ndarray], pooling: str = "mean"):
+def build(
+    config: dict[str, Any], weights: dict[str, np.ndarray], pooling: str = "mean"
+) -> onnx.ModelProto:
     """The ONNX ``ModelProto`` of the BERT in ``config``/``weights`` with ``pooling``."""
     from onnx import TensorProto, helper
 
@@ -114,8 +120,12 @@ def build(config: dict, weights: dict[str, np.ndarray], pooling: str = "mean"):
             epsilon=eps,
         )
 
-    ints = lambda name, values: g.const(name, np.array(values, dtype=np.int64))  # noqa: E731
-    scalar = lambda name, value: g.const(name, np.array(value, dtype=np.float32))  # noqa: E731
+    def ints(name: str, values: list[int]) -> str:
+        return g.const(name, np.array(values, dtype=np.int64))
+
+    def scalar(name: str, value: float) -> str:
+        return g.const(name, np.array(value, dtype=np.float32))
+
     split_heads = ints("shape.split_heads", [0, 0, heads, head_dim])
     merge_heads = ints("shape.merge_heads", [0, 0, hidden])
     zero, one, minus_one = ints("axes.0", [0]), ints("axes.1", [1]), ints("axes.-1", [-1])
@@ -230,7 +240,7 @@ def build(config: dict, weights: dict[str, np.ndarray], pooling: str = "mean"):
     )
     g.nodes.append(helper.make_node("Div", [pooled, norm], ["embedding"], name="embedding"))
 
-    def int_input(name: str):
+    def int_input(name: str) -> onnx.ValueInfoProto:
         return helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "tokens"])
 
     graph = helper.make_graph(
@@ -247,7 +257,7 @@ def build(config: dict, weights: dict[str, np.ndarray], pooling: str = "mean"):
     return model
 
 
-def build_from_dir(model_dir: Path, weights_path: Path, pooling: str):
+def build_from_dir(model_dir: Path, weights_path: Path, pooling: str) -> onnx.ModelProto:
     """``build`` for a sentence-transformers model directory (config.json + safetensors)."""
     config = json.loads((model_dir / "config.json").read_text())
     check_supported(config, weights_path)

@@ -132,7 +132,7 @@ def author_phrase_in(name: str, author_words: list[list[str]]) -> bool:
     )
 
 
-def author_words_of(authors) -> list[list[str]]:
+def author_words_of(authors: Iterable[object] | None) -> list[list[str]]:
     """Each author's name as its ``word``-analyzer tokens."""
     return [analyzer.words(name) for name in analyzer.author_names(authors)]
 

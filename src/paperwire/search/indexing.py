@@ -9,6 +9,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from paperwire.config import Settings
+    from paperwire.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +28,12 @@ class IndexSummary:
 
 
 def run_index(
-    settings, db, *, rebuild: bool = False, progress: bool = True, semantic: bool = True
+    settings: Settings,
+    db: Database,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
+    semantic: bool = True,
 ) -> IndexSummary:
     from paperwire.search.lexical import LexicalIndex
 

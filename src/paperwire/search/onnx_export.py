@@ -16,15 +16,19 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from paperwire.errors import PaperwireError, require_extra
 from paperwire.search import bert_onnx
+
+if TYPE_CHECKING:
+    from paperwire.search.embed.model import ModelSpec
 
 OPSET = bert_onnx.OPSET
 log = logging.getLogger(__name__)
 
 
-def export_onnx(spec, target: Path, *, quantize: bool) -> None:
+def export_onnx(spec: ModelSpec, target: Path, *, quantize: bool) -> None:
     """Write the model at ``spec.path`` to ``target`` (an .onnx file)."""
     fp32 = target.with_name("fp32.onnx") if quantize else target
     try:
@@ -62,7 +66,7 @@ def _quantize_dynamic(fp32: Path, target: Path) -> None:
         root.setLevel(level)
 
 
-def _export_with_torch(spec, fp32: Path) -> None:
+def _export_with_torch(spec: ModelSpec, fp32: Path) -> None:
     """Trace a model bert_onnx cannot build with torch.onnx (needs the torch extra)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -82,13 +86,16 @@ def _export_with_torch(spec, fp32: Path) -> None:
     takes_types = "token_type_ids" in inspect.signature(model.forward).parameters
     pooling = spec.pooling
 
-    class Pooled(torch.nn.Module):
-        def __init__(self, inner):
+    # torch comes from require_extra (Any), so its Module is an Any base class to mypy.
+    module: Any = torch.nn.Module
+
+    class Pooled(module):  # type: ignore[misc]
+        def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids=None):
-            kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any = None) -> Any:
+            kwargs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
             if token_type_ids is not None:
                 kwargs["token_type_ids"] = token_type_ids
             hidden = self.inner(**kwargs).last_hidden_state

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -73,7 +74,9 @@ CALIBRATION_PASSES = 2
 class _Counted:
     """The calibration feeds, calling ``progress(fraction)`` as NNCF consumes them."""
 
-    def __init__(self, feeds: list, progress) -> None:
+    def __init__(
+        self, feeds: list[dict[str, np.ndarray]], progress: Callable[[float], object]
+    ) -> None:
         self.feeds, self.progress = feeds, progress
         self.total = max(1, CALIBRATION_PASSES * len(feeds))
         self.used = 0
@@ -81,7 +84,7 @@ class _Counted:
     def __len__(self) -> int:
         return len(self.feeds)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
         for feed in self.feeds:
             yield feed
             self.used += 1
@@ -89,7 +92,12 @@ class _Counted:
 
 
 def quantize_for_openvino(
-    fp32_onnx: Path, target_xml: Path, *, tokenizer_path: Path, max_length: int, progress=None
+    fp32_onnx: Path,
+    target_xml: Path,
+    *,
+    tokenizer_path: Path,
+    max_length: int,
+    progress: Callable[[float], object] | None = None,
 ) -> None:
     """Write an int8 OpenVINO model (``target_xml`` + its .bin) quantized from ``fp32_onnx``;
     ``progress(fraction)`` (0..1), when given, follows the work."""

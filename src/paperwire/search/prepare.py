@@ -30,7 +30,13 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from paperwire.config import Settings
 
 HOLD_ENV = "PAPERWIRE_TEST_HOLD_MODEL_PREPARATION"
 PARENT_ENV = "PAPERWIRE_PREPARE_PARENT"  # the pid of the serve that started this process
@@ -54,7 +60,13 @@ class ProgressLine:
     ``update(fraction)`` with 0..1. The estimate comes from the pace since the first report
     above ``EXPORT_SHARE`` (the calibration runs, nearly all the work, advance evenly)."""
 
-    def __init__(self, stream, *, tty: bool | None = None, clock=time.monotonic) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        tty: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stream = stream
         self.tty = stream.isatty() if tty is None else tty
         self.clock = clock
@@ -127,11 +139,11 @@ def _end_with_parent() -> None:
         raise SystemExit(0)
 
 
-def _on_sigterm(_signum, _frame) -> None:
+def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(143)  # unwinds through the export's clean-up of its temporary folder
 
 
-def run(settings, console) -> bool:
+def run(settings: Settings, console: TextIO) -> bool:
     """Export the configured model for its backend unless done already; True when ready."""
     from paperwire.search import embed
 

@@ -12,16 +12,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from collections.abc import Callable, Iterator
 
 
 @contextlib.contextmanager
-def quiet_third_party():
-    restore = []
+def quiet_third_party() -> Iterator[None]:
+    restore: list[Callable[[], object]] = []
     try:
         from transformers.utils import logging as hf_logging
 
         was = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
+        # transformers leaves disable_progress_bar() without annotations
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         if was:
             restore.append(hf_logging.enable_progress_bar)
     except ImportError:
