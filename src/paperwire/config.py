@@ -9,6 +9,9 @@ Invariants:
   so tests pass their own mapping instead of patching ``os.environ``.
 - A bad value raises ``SettingsError`` naming the variable and what was expected.
 - Secrets are never printed: ``Settings.describe()`` masks them.
+
+Why this module is long: ``Settings`` is the one settings table (80 settings, each with
+its type, default and help text); splitting the module would split the table.
 """
 
 from __future__ import annotations

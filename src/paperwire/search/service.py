@@ -43,6 +43,10 @@ With ``sentence_weight = 0`` (or RRF), the pools are fused by ``fusion.fuse``, o
 *score completion*: every candidate gets its real score on both sides (BM25 of semantic-only
 candidates via ``LexicalIndex.score_ids``, cosine of lexical-only ones via the semantic
 index's exact ``candidate_ids`` search), so fusion never has to guess a missing score.
+
+Why this module is long: a tenth of it is this docstring (the callers' interface), and
+``SearchService`` is where modes, sorts and pages meet; its parts live in query, resultset,
+meaning, fusion and results.
 """
 
 from __future__ import annotations

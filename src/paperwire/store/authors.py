@@ -10,6 +10,9 @@ Invariants:
 - Hidden papers never appear in an author's papers, co-authors, categories or feed list.
 - ``followed_authors(session, user_id)`` is the public entry point other areas use (the
   library's signals page, For-you cold start): the strict keys a member follows.
+
+Why this module is long: it is all of the authors' SQL over ``paper_authors`` and follows
+(index, pages, digests, exports, deletion): some 25 small queries over the same tables.
 """
 
 from __future__ import annotations

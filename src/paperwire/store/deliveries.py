@@ -24,6 +24,9 @@ Invariants:
   Of a dead claimer's rows, the one that may have reached the server is flagged
   ``Claimed.interrupted`` (the first in its send order), and the sender says so when it
   sends it again.
+
+Why this module is long: it is the whole ledger state machine (plan, claim with take-over,
+finish) and the reads of the same rows, which the exactly-once argument above reads together.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ Invariants:
   claimer is known dead, or whose lease ran out); ``mark_sent_now`` is one single-row UPDATE
   right after the server's 250. A sent row is never claimed again, so a rerun never sends it
   twice.
+
+Why this module is long: ``plan_mails`` points notifications at their mail in the same
+transaction, so notifications, their preferences and the mail ledger share one module's SQL.
 """
 
 from __future__ import annotations

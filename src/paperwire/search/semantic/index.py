@@ -13,6 +13,9 @@ Invariants:
 - Reading restarts at the cursor's watermark, ``OVERLAP`` behind the last read's start,
   because a PostgreSQL transaction may commit after a later-stamped one; rows of that window
   already applied are skipped (search/storage/cursor.py).
+
+Why this module is long: ``SemanticIndex`` coordinates generation, delta, cursor and writer
+lock, which all its methods share; its pieces live in semantic/ and search/storage/.
 """
 
 from __future__ import annotations
