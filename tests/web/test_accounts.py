@@ -8,12 +8,15 @@ from sqlalchemy import select
 from paperwire.store.models import ApiToken, User
 from paperwire.store.models import Session as BrowserSession
 from tests.factories import make_feed_papers
-from tests.web.accountkit import (
+from tests.web.accountkit import (  # fast_hashing, wapp, web: pytest fixtures
     PASSWORD,  # noqa: F401
+    fast_hashing,  # noqa: F401
     make_user,
     new_client,
     post_form,
     signin,
+    wapp,  # noqa: F401
+    web,  # noqa: F401
 )
 
 
