@@ -13,6 +13,7 @@ API: ``GET /api/authors/{name}?p=&limit=``; with a personal token ``POST`` / ``D
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -38,6 +39,16 @@ WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 429)
 
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+def _claim_step(
+    request: Request, step: Callable[..., service.ClaimView], user: object, claim_id: int
+) -> service.ClaimView:
+    """One claim transition (``service.approve``, ``revoke`` or ``release``), then the cached
+    pages it changes are dropped: the form and the API do exactly this."""
+    view = step(app_context(request).db, user, claim_id)
+    invalidate_pages(request)
+    return view
 
 
 def claim_json(view: service.ClaimView) -> dict:
@@ -67,25 +78,19 @@ def claims_page(request: Request, status: str | None = Query(None)):
 
 @html.post("/admin/authors/claims/{claim_id}/approve")
 def approve_form(request: Request, claim_id: IdPath):
-    user = auth.require_signed_in(request)
-    service.approve(app_context(request).db, user, claim_id)
-    invalidate_pages(request)
+    _claim_step(request, service.approve, auth.require_signed_in(request), claim_id)
     return _redirect("/admin/authors/claims")
 
 
 @html.post("/admin/authors/claims/{claim_id}/revoke")
 def revoke_form(request: Request, claim_id: IdPath):
-    user = auth.require_signed_in(request)
-    service.revoke(app_context(request).db, user, claim_id)
-    invalidate_pages(request)
+    _claim_step(request, service.revoke, auth.require_signed_in(request), claim_id)
     return _redirect("/admin/authors/claims")
 
 
 @html.post("/author-claims/{claim_id}/release")
 def release_form(request: Request, claim_id: IdPath):
-    user = auth.require_signed_in(request)
-    view = service.release(app_context(request).db, user, claim_id)
-    invalidate_pages(request)
+    view = _claim_step(request, service.release, auth.require_signed_in(request), claim_id)
     return _redirect(author_url(view.name))
 
 
@@ -165,9 +170,7 @@ def api_claims(
     responses={200: {"model": ClaimOut}, **WRITE_ERRORS},
 )
 def api_approve(request: Request, claim_id: IdPath, user=Depends(auth.require_api_user)):
-    view = service.approve(app_context(request).db, user, claim_id)
-    invalidate_pages(request)
-    return claim_json(view)
+    return claim_json(_claim_step(request, service.approve, user, claim_id))
 
 
 @api.post(
@@ -177,9 +180,7 @@ def api_approve(request: Request, claim_id: IdPath, user=Depends(auth.require_ap
     responses={200: {"model": ClaimOut}, **WRITE_ERRORS},
 )
 def api_revoke(request: Request, claim_id: IdPath, user=Depends(auth.require_api_user)):
-    view = service.revoke(app_context(request).db, user, claim_id)
-    invalidate_pages(request)
-    return claim_json(view)
+    return claim_json(_claim_step(request, service.revoke, user, claim_id))
 
 
 @api.post(
@@ -189,9 +190,7 @@ def api_revoke(request: Request, claim_id: IdPath, user=Depends(auth.require_api
     responses={200: {"model": ClaimOut}, **WRITE_ERRORS},
 )
 def api_release(request: Request, claim_id: IdPath, user=Depends(auth.require_api_user)):
-    view = service.release(app_context(request).db, user, claim_id)
-    invalidate_pages(request)
-    return claim_json(view)
+    return claim_json(_claim_step(request, service.release, user, claim_id))
 
 
 @api.post(
