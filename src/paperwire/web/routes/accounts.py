@@ -15,7 +15,7 @@ and a 4xx status; success redirects (303) so a reload does not resubmit.
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from paperwire.errors import BadInput, NotFound
 from paperwire.store import users as user_store
@@ -58,17 +58,7 @@ def _signin_redirect(request: Request) -> RedirectResponse:
 def signup_form(request: Request, next: str = ""):
     if auth.current_user(request) is not None:
         return _redirect(safe_next(next))
-    return page_response(
-        request,
-        "accounts/signup.html",
-        {
-            "page_title": "Sign up",
-            "next": safe_next(next, ""),
-            "errors": [],
-            "values": {},
-            "vote_for": _vote_for(request),
-        },
-    )
+    return _credentials_page(request, "signup", next)
 
 
 @router.post("/signup")
@@ -99,17 +89,8 @@ def signup(
         except BadInput as exc:
             errors.append(_sentence(str(exc)))
     if user is None:
-        return page_response(
-            request,
-            "accounts/signup.html",
-            {
-                "page_title": "Sign up",
-                "next": safe_next(next, ""),
-                "errors": errors,
-                "values": values,
-                "vote_for": _vote_for(request),
-            },
-            status_code=status,
+        return _credentials_page(
+            request, "signup", next, errors=errors, values=values, status_code=status
         )
     response = _redirect(safe_next(next))
     auth.set_session_cookie(
@@ -117,6 +98,31 @@ def signup(
     )
     intents.apply_pending_vote(request, response, user.id)
     return response
+
+
+def _credentials_page(
+    request: Request,
+    which: str,
+    next: str,
+    *,
+    errors: list[str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The sign-up or sign-in form (``which``: "signup" or "signin"), blank or with what was
+    typed and why it was refused."""
+    return page_response(
+        request,
+        f"accounts/{which}.html",
+        {
+            "page_title": {"signup": "Sign up", "signin": "Sign in"}[which],
+            "next": safe_next(next, ""),
+            "errors": errors or [],
+            "values": values or {},
+            "vote_for": _vote_for(request),
+        },
+        status_code=status_code,
+    )
 
 
 def _vote_for(request: Request) -> str | None:
@@ -136,17 +142,7 @@ def _sentence(text: str) -> str:
 def signin_form(request: Request, next: str = ""):
     if auth.current_user(request) is not None:
         return _redirect(safe_next(next))
-    return page_response(
-        request,
-        "accounts/signin.html",
-        {
-            "page_title": "Sign in",
-            "next": safe_next(next, ""),
-            "errors": [],
-            "values": {},
-            "vote_for": _vote_for(request),
-        },
-    )
+    return _credentials_page(request, "signin", next)
 
 
 @router.post("/signin")
@@ -159,16 +155,12 @@ def signin(
     with db.session() as session:
         user = auth.authenticate(session, username, password)
     if user is None:
-        return page_response(
+        return _credentials_page(
             request,
-            "accounts/signin.html",
-            {
-                "page_title": "Sign in",
-                "next": safe_next(next, ""),
-                "errors": ["Wrong username or password."],
-                "values": {"username": username},
-                "vote_for": _vote_for(request),
-            },
+            "signin",
+            next,
+            errors=["Wrong username or password."],
+            values={"username": username},
             status_code=400,
         )
     # A fresh id on every sign-in: a session id planted before sign-in is worthless after.
