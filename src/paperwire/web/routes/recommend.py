@@ -161,6 +161,16 @@ def for_you_feedback(
     return RedirectResponse("/for-you", status_code=303)
 
 
+def _only_limit(request: Request) -> None:
+    """The recommendation endpoints' document allows only ``limit``; a typo (``limt=5``) is
+    said, not ignored."""
+    from paperwire.errors import BadInput
+
+    unknown = sorted(set(request.query_params) - {"limit"})
+    if unknown:
+        raise BadInput(f"unknown query parameter {unknown[0]!r} (only 'limit' is accepted)")
+
+
 @api.get(
     "/me/recommendations",
     response_model=None,
@@ -172,12 +182,7 @@ def api_recommendations(
     limit: int = Query(30, ge=1, le=MAX_LIMIT),
     user=Depends(auth.require_api_user),
 ):
-    from paperwire.errors import BadInput
-
-    unknown = sorted(set(request.query_params) - {"limit"})
-    if unknown:
-        # The document allows only ``limit``; a typo (``limt=5``) is said, not ignored.
-        raise BadInput(f"unknown query parameter {unknown[0]!r} (only 'limit' is accepted)")
+    _only_limit(request)
     return JSONResponse(for_you_context(app_context(request), user, limit=limit)["items"])
 
 
@@ -194,11 +199,7 @@ def api_list_recommendations(
     limit: int = Query(30, ge=1, le=MAX_LIMIT),
     user=Depends(auth.require_api_user),
 ):
-    from paperwire.errors import BadInput
-
-    unknown = sorted(set(request.query_params) - {"limit"})
-    if unknown:
-        raise BadInput(f"unknown query parameter {unknown[0]!r} (only 'limit' is accepted)")
+    _only_limit(request)
     return JSONResponse(list_recommendations(app_context(request), user, list_id, limit=limit))
 
 
