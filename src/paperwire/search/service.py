@@ -43,10 +43,6 @@ With ``sentence_weight = 0`` (or RRF), the pools are fused by ``fusion.fuse``, o
 *score completion*: every candidate gets its real score on both sides (BM25 of semantic-only
 candidates via ``LexicalIndex.score_ids``, cosine of lexical-only ones via the semantic
 index's exact ``candidate_ids`` search), so fusion never has to guess a missing score.
-
-Why this module is long: a tenth of it is this docstring (the callers' interface), and
-``SearchService`` is where modes, sorts and pages meet; its parts live in query, resultset,
-meaning, fusion and results.
 """
 
 from __future__ import annotations
@@ -170,63 +166,41 @@ class SearchService(MeaningSide):
         """Ranked paper ids (no rows loaded). ``search`` builds pages from this."""
         # One read of the not-yet-indexed papers serves every index call of this ranking.
         with self.lexical.shared_delta():
-            return self._rank(
-                query,
-                mode=mode,
-                sort=sort,
-                filters=filters,
-                limit=limit,
-                offset=offset,
-                prefix=prefix,
-                min_similarity=min_similarity,
+            if mode not in MODES:
+                raise BadInput(f"unknown search mode {mode!r} (use one of {', '.join(MODES)})")
+            if sort not in SORTS:
+                raise BadInput(f"unknown sort {sort!r} (use one of {', '.join(SORTS)})")
+            if not isinstance(limit, int) or not 0 < limit <= MAX_LIMIT:
+                raise BadInput(f"limit must be between 1 and {MAX_LIMIT}")
+            if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+                raise BadInput(f"offset must be between 0 and {MAX_OFFSET}")
+            floor = self._floor(min_similarity)
+            pq = query if isinstance(query, ParsedQuery) else parse_query(query)
+            cons = merge(pq, filters)
+            notices = list(pq.notices)
+            if not pq.has_text and not cons.active:
+                notices.append(
+                    "Type some words to search for (e.g. seq2seq, "
+                    '"protein folding", author:hinton, cat:cs.CL).'
+                )
+                return pq, Ranking([], 0, {}, notices)
+            if pq.has_text and not compile_query(pq, cons, prefix=prefix).has_text:
+                notices.append("The query has only very common words; nothing to rank by.")
+                return pq, Ranking([], 0, {}, notices)
+            rs = self._result_set(pq, cons, mode, floor, prefix, notices)
+            n = offset + limit + 1  # one more: whether a next page exists
+            order = {"relevance": rs.relevance, "newest": rs.newest, "upvotes": rs.upvotes}[sort]
+            ordered = order(n)
+            page = ordered[offset : offset + limit]
+            return pq, Ranking(
+                page,
+                rs.total,
+                {p: rs.matched_by(p) for p, _ in page},
+                notices,
+                total_is_estimate=not rs.exact,
+                has_more=len(ordered) > offset + limit,
+                similarity={p: rs.similarity[p] for p, _ in page if p in rs.similarity},
             )
-
-    def _rank(
-        self,
-        query: str | ParsedQuery,
-        *,
-        mode: str,
-        sort: str,
-        filters: SearchFilters | None,
-        limit: int,
-        offset: int,
-        prefix: bool,
-        min_similarity: float | None = None,
-    ) -> tuple[ParsedQuery, Ranking]:
-        if mode not in MODES:
-            raise BadInput(f"unknown search mode {mode!r} (use one of {', '.join(MODES)})")
-        if sort not in SORTS:
-            raise BadInput(f"unknown sort {sort!r} (use one of {', '.join(SORTS)})")
-        if not isinstance(limit, int) or not 0 < limit <= MAX_LIMIT:
-            raise BadInput(f"limit must be between 1 and {MAX_LIMIT}")
-        if not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
-            raise BadInput(f"offset must be between 0 and {MAX_OFFSET}")
-        floor = self._floor(min_similarity)
-        pq = query if isinstance(query, ParsedQuery) else parse_query(query)
-        cons = merge(pq, filters)
-        notices = list(pq.notices)
-        if not pq.has_text and not cons.active:
-            notices.append(
-                "Type some words to search for (e.g. seq2seq, "
-                '"protein folding", author:hinton, cat:cs.CL).'
-            )
-            return pq, Ranking([], 0, {}, notices)
-        if pq.has_text and not compile_query(pq, cons, prefix=prefix).has_text:
-            notices.append("The query has only very common words; nothing to rank by.")
-            return pq, Ranking([], 0, {}, notices)
-        rs = self._result_set(pq, cons, mode, floor, prefix, notices)
-        n = offset + limit + 1  # one more: whether a next page exists
-        ordered = {"relevance": rs.relevance, "newest": rs.newest, "upvotes": rs.upvotes}[sort](n)
-        page = ordered[offset : offset + limit]
-        return pq, Ranking(
-            page,
-            rs.total,
-            {p: rs.matched_by(p) for p, _ in page},
-            notices,
-            total_is_estimate=not rs.exact,
-            has_more=len(ordered) > offset + limit,
-            similarity={p: rs.similarity[p] for p, _ in page if p in rs.similarity},
-        )
 
     def _result_set(
         self,
