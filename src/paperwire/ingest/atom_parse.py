@@ -21,7 +21,7 @@ from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
 from paperwire.ingest.items import RecordError
 from paperwire.ingest.schema import check_record
-from paperwire.ingest.text import collapse, collapse_or_none, parse_iso
+from paperwire.ingest.text import author_entry, collapse, collapse_or_none, parse_iso
 from paperwire.records import PaperRecord
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -80,16 +80,8 @@ def _entry(entry, entry_id: str) -> PaperRecord:
     for author in entry.findall(f"{ATOM}author"):
         name = collapse(author.findtext(f"{ATOM}name"))
         if name:
-            authors.append(
-                {
-                    "name": name,
-                    "affiliations": [
-                        collapse(a.text)
-                        for a in author.findall(f"{AX}affiliation")
-                        if a.text and a.text.strip()
-                    ],
-                }
-            )
+            affiliations = author.findall(f"{AX}affiliation")
+            authors.append(author_entry(name, (a.text for a in affiliations)))
     categories = [c.get("term") for c in entry.findall(f"{ATOM}category") if c.get("term")]
     primary = entry.find(f"{AX}primary_category")
     primary_term = primary.get("term") if primary is not None else None

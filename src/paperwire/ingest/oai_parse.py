@@ -22,7 +22,7 @@ from paperwire.errors import BadInput
 from paperwire.ingest.arxiv_ids import abs_url, normalize_arxiv_id, pdf_url
 from paperwire.ingest.items import RecordError
 from paperwire.ingest.schema import check_record
-from paperwire.ingest.text import collapse, collapse_or_none
+from paperwire.ingest.text import author_entry, collapse, collapse_or_none
 from paperwire.records import PaperRecord
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -114,16 +114,8 @@ def parse_arxiv_metadata(meta) -> PaperRecord:
         parts = [author.findtext(f"{ARXIV}{tag}") for tag in ("forenames", "keyname", "suffix")]
         name = collapse(" ".join(p for p in parts if p))
         if name:
-            authors.append(
-                {
-                    "name": name,
-                    "affiliations": [
-                        collapse(a.text)
-                        for a in author.findall(f"{ARXIV}affiliation")
-                        if a.text and a.text.strip()
-                    ],
-                }
-            )
+            affiliations = author.findall(f"{ARXIV}affiliation")
+            authors.append(author_entry(name, (a.text for a in affiliations)))
     versions = []
     if created:
         versions.append({"version": 1, "created": created.isoformat()})

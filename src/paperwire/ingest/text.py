@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 _MONTHS = {
     name: i
@@ -29,6 +31,12 @@ def collapse(text: str | None) -> str:
 def collapse_or_none(text: str | None) -> str | None:
     value = collapse(text)
     return value or None
+
+
+def author_entry(name: str, affiliations: Iterable[str | None]) -> dict[str, Any]:
+    """One author of a record: ``name`` and the non-blank ``affiliations``, whitespace
+    collapsed (the arXiv Atom and OAI parsers' authors)."""
+    return {"name": name, "affiliations": [collapse(a) for a in affiliations if a and a.strip()]}
 
 
 def parse_rfc2822(value: str) -> dt.datetime:
