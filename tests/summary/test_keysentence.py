@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperwire.search.sentences import split_sentences
+from paperwire.markup.sentences import split_sentences
 from paperwire.summary.keysentence import (
     DEFAULT_WEIGHTS,
     MIN_WORDS,

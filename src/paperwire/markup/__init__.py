@@ -1,3 +1,4 @@
-"""Text to safe HTML, with no knowledge of pages or storage: comment Markdown (sanitised,
-with math and @mentions) and LaTeX math as MathML. The web pages, the Atom feeds and the
-comment service all use it, so it sits below them (a pure leaf of the layers)."""
+"""Text handling with no knowledge of pages or storage: comment Markdown (sanitised, with
+math and @mentions) and LaTeX math as MathML, which the web pages, the Atom feeds and the
+comment service use, and the sentence splitter, which search's sentence vectors and the key
+sentence both use. It sits below them all (a pure leaf of the layers)."""

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paperwire.search.sentences import split_sentences
+from paperwire.markup.sentences import split_sentences
 
 # Bumped whenever the features or weights change: stored key sentences of another version
 # are recomputed by the backfill (summary/refresh.py).
