@@ -126,6 +126,7 @@ def test_onboard_see_reasons_not_interested_and_the_digest(browser, site, encode
     # --- the member's digest preview shows the section ------------------------------------
     from paperwire.digest.edition import edition_from_settings
     from paperwire.digest.mailer import preview
+    from paperwire.services.recommendations import recommendations_for
     from paperwire.store.users import get_user_by_username
     from tests.factories import make_subscription
 
@@ -137,6 +138,7 @@ def test_onboard_see_reasons_not_interested_and_the_digest(browser, site, encode
         site.db,
         EMAIL,
         edition_from_settings(site.settings, "daily", dt.date.today()),
+        recommender=recommendations_for,
     )
     assert digest.recommended
     assert "RECOMMENDED FOR YOU" in msg.get_body(("plain",)).get_content()

@@ -114,3 +114,43 @@ def test_recommend_for_another_members_list_is_a_clear_error(settings, db, alice
     r = CliRunner().invoke(main, ["recommend", "bob", "--list", str(list_id)], env=_env(settings))
     assert r.exit_code != 0 and f"no list with id {list_id}" in r.output
     assert bob
+
+
+def test_every_digest_entry_point_gives_a_member_the_recommended_section(
+    settings, db, alice, tmp_path
+):
+    """The digest is below services/, so the entry points hand it the recommender: the CLI's
+    preview, dry run and send, and the worker's digest job all give an account-linked
+    subscriber the "Recommended for you" section."""
+    import dataclasses
+    import datetime as dt
+    import email
+    import email.policy
+
+    from paperwire.jobs.definitions import digest_part
+    from tests.factories import make_subscription
+    from tests.support.smtp_sink import SmtpSink
+
+    make_subscription(db, "alice@example.org", user_id=alice.id)
+    env = _env(settings)
+    r = CliRunner().invoke(main, ["digest", "preview", "alice@example.org"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "RECOMMENDED FOR YOU" in r.output and "Because you saved “" in r.output
+
+    out = tmp_path / "eml"
+    r = CliRunner().invoke(
+        main, ["digest", "send", "--dry-run", str(out), "--no-progress"], env=env
+    )
+    assert r.exit_code == 0, r.output
+    (eml,) = out.glob("*.eml")
+    written = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert "RECOMMENDED FOR YOU" in written.get_body(("plain",)).get_content()
+
+    with SmtpSink() as sink:
+        mail = dataclasses.replace(
+            settings, smtp_url=sink.smtp_url, mail_from="news@paperwire.test"
+        )
+        digest_part(mail, db, f"daily:{dt.date.today().isoformat()}")
+        assert sink.wait_for(1)
+        body = sink.messages[0].message.get_body(("plain",)).get_content()
+    assert "RECOMMENDED FOR YOU" in body

@@ -102,6 +102,7 @@ def test_api_needs_a_token_and_answers_only_for_its_member(web, db, sample):
 def test_digest_preview_has_the_section_and_its_feedback_link_works(settings, db, sample):
     from paperwire.digest.edition import edition_from_settings
     from paperwire.digest.mailer import preview
+    from paperwire.services.recommendations import recommendations_for
     from tests.factories import make_subscription
 
     alice = make_user(db, "alice")
@@ -109,13 +110,13 @@ def test_digest_preview_has_the_section_and_its_feedback_link_works(settings, db
     make_subscription(db, "alice@example.org", user_id=alice.id)
     make_subscription(db, "plain@example.org")
     ed = edition_from_settings(settings, "daily", dt.date.today())
-    digest, msg, _ = preview(settings, db, "alice@example.org", ed)
+    digest, msg, _ = preview(settings, db, "alice@example.org", ed, recommender=recommendations_for)
     assert len(digest.recommended) == settings.digest_recommendations
     text = msg.get_body(("plain",)).get_content()
     assert "RECOMMENDED FOR YOU" in text and "Because you saved “" in text
     html = msg.get_body(("html",)).get_content()
     assert "Recommended for you" in html and "Not interested" in html
-    plain, _, _ = preview(settings, db, "plain@example.org", ed)
+    plain, _, _ = preview(settings, db, "plain@example.org", ed, recommender=recommendations_for)
     assert plain.recommended == ()
 
     target = digest.recommended[0]
@@ -135,7 +136,7 @@ def test_digest_preview_has_the_section_and_its_feedback_link_works(settings, db
         assert [p for p, _ in library.member_signals(s, alice.id).not_interested] == [
             target.paper.id
         ]
-    again, _, _ = preview(settings, db, "alice@example.org", ed)
+    again, _, _ = preview(settings, db, "alice@example.org", ed, recommender=recommendations_for)
     assert target.paper.id not in {i.paper.id for i in again.recommended}
 
 

@@ -60,6 +60,7 @@ def send_cmd(
     from paperwire.digest.edition import edition_from_settings
     from paperwire.digest.send import send_edition
     from paperwire.digest.transport import open_transport
+    from paperwire.services.recommendations import recommendations_for
     from paperwire.store.db import open_database
 
     ed = edition_from_settings(settings, edition, _day(date_, settings))
@@ -69,7 +70,14 @@ def send_cmd(
         summary = _dry_run(settings, db, ed, dry_run, not no_progress)
     else:
         with open_transport(settings) as transport:
-            summary = send_edition(settings, db, ed, transport, progress=not no_progress)
+            summary = send_edition(
+                settings,
+                db,
+                ed,
+                transport,
+                progress=not no_progress,
+                recommender=recommendations_for,
+            )
         from paperwire.digest.transport import describe_mail
 
         click.echo(describe_mail(settings), err=True)
@@ -104,8 +112,11 @@ def notify_cmd(settings: Settings, no_progress: bool) -> None:
 
 def _dry_run(settings: Settings, db: Database, ed, directory: Path, progress: bool):
     from paperwire.digest.send import dry_run_edition
+    from paperwire.services.recommendations import recommendations_for
 
-    return dry_run_edition(settings, db, ed, directory, progress=progress)
+    return dry_run_edition(
+        settings, db, ed, directory, progress=progress, recommender=recommendations_for
+    )
 
 
 @digest_group.command("preview")
@@ -123,10 +134,13 @@ def preview_cmd(
     """Print the digest EMAIL would get now (nothing is sent or recorded)."""
     from paperwire.digest.edition import edition_from_settings
     from paperwire.digest.mailer import preview
+    from paperwire.services.recommendations import recommendations_for
     from paperwire.store.db import open_database
 
     ed = edition_from_settings(settings, edition, _day(date_, settings))
-    digest, msg, status = preview(settings, open_database(settings), email, ed)
+    digest, msg, status = preview(
+        settings, open_database(settings), email, ed, recommender=recommendations_for
+    )
     if status != "active":
         click.echo(f"note: this subscription is {status}; nothing is sent to it", err=True)
     if digest.is_empty:

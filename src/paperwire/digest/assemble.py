@@ -75,15 +75,22 @@ def choose(
     *,
     already: set[str],
     follows: Sequence[PersonalItem] = (),
+    recommender: recommended.Recommender | None = None,
 ) -> Parts:
-    """Every part for ``to`` now; ``follows``: their ``followed_authors.candidates``."""
+    """Every part for ``to`` now; ``follows``: their ``followed_authors.candidates``;
+    ``recommender``: the source of the "Recommended for you" part (none: no such part)."""
     trending, personal = build.choose(
         data, topics=to.topics, max_papers=to.max_papers, already=already
     )
     taken = {p.id for p in trending} | {i.paper.id for i in personal}
     followed = followed_authors.pick(follows, max_papers=to.max_papers, taken=taken)
     recs = recommended.choose(
-        settings, db, data, to.user_id, exclude=already | taken | {i.paper.id for i in followed}
+        settings,
+        db,
+        data,
+        to.user_id,
+        exclude=already | taken | {i.paper.id for i in followed},
+        recommender=recommender,
     )
     return Parts(trending, personal, followed, recs)
 

@@ -12,6 +12,7 @@ from paperwire.digest.compose import ComposeError, compose_digest, message_id, s
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
 from paperwire.digest.progress import RunSummary, progress_bar
+from paperwire.digest.recommended import Recommender
 from paperwire.digest.sender import BATCH
 from paperwire.digest.transport import DirectoryTransport
 from paperwire.store import deliveries, subscriptions
@@ -19,7 +20,13 @@ from paperwire.store.db import Database
 
 
 def dry_run_edition(
-    settings: Settings, db: Database, ed: Edition, directory: Path, *, progress: bool = True
+    settings: Settings,
+    db: Database,
+    ed: Edition,
+    directory: Path,
+    *,
+    progress: bool = True,
+    recommender: Recommender | None = None,
 ) -> RunSummary:
     """Write what ``send_edition`` would send now as .eml files; records nothing (no ledger
     rows, no sent papers). Message-IDs say ``dryrun`` since no delivery row exists."""
@@ -63,6 +70,7 @@ def dry_run_edition(
                     to,
                     already={pid for s_id, pid in sent if s_id == sid},
                     follows=follows.get(sid, ()),
+                    recommender=recommender,
                 )
                 digest = assemble.assemble(settings, data, to, parts)
                 if digest is None:

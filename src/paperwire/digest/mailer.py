@@ -11,6 +11,7 @@ from paperwire.digest import assemble, build, followed_authors
 from paperwire.digest.compose import compose_confirmation, compose_digest, message_id, sender_domain
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import Digest, MailIdentity
+from paperwire.digest.recommended import Recommender
 from paperwire.digest.tokens import make_token
 from paperwire.digest.transport import Transport
 from paperwire.errors import NotFound
@@ -58,7 +59,12 @@ def send_confirmation(
 
 
 def preview(
-    settings: Settings, db: Database, email: str, ed: Edition
+    settings: Settings,
+    db: Database,
+    email: str,
+    ed: Edition,
+    *,
+    recommender: Recommender | None = None,
 ) -> tuple[Digest, EmailMessage, str]:
     """(digest, message, status) this subscriber would get now (``assemble``: the parts a
     send would choose); records nothing, sends nothing."""
@@ -82,6 +88,7 @@ def preview(
             to,
             already={pid for _, pid in sent},
             follows=follows.get(sub.id, ()),
+            recommender=recommender,
         )
         status = sub.status
     # Nothing new: still the (empty) digest, which a send would skip.

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
@@ -103,20 +103,40 @@ def feedback_urls(
     return more, less
 
 
+class Suggestion(Protocol):
+    """One recommendation as the section needs it (services.recommendations.Recommended)."""
+
+    @property
+    def paper_id(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+# Who computes a member's recommendations: the digest is a feature below services/, so the
+# entry points (jobs, cli) hand it services.recommendations.recommendations_for.
+Recommender = Callable[[Settings, Database, int], Sequence[Suggestion]]
+
+
 def choose(
-    settings: Settings, db: Database, data: EditionData, user_id: int | None, *, exclude: set[str]
+    settings: Settings,
+    db: Database,
+    data: EditionData,
+    user_id: int | None,
+    *,
+    exclude: set[str],
+    recommender: Recommender | None,
 ) -> list[RecommendedItem]:
     """The member's top recommendations not already in the digest (nothing without an
-    account, or with ``DIGEST_RECOMMENDATIONS=0``)."""
+    account, with ``DIGEST_RECOMMENDATIONS=0``, or without a ``recommender``)."""
     n = settings.digest_recommendations
-    if not user_id or n <= 0:
+    if not user_id or n <= 0 or recommender is None:
         return []
     from paperwire.digest.build import paper_from_row
-    from paperwire.services.recommendations import recommendations_for
     from paperwire.store.deliveries import papers_by_id
 
     try:
-        recs = [r for r in recommendations_for(settings, db, user_id) if r.paper_id not in exclude]
+        recs = [r for r in recommender(settings, db, user_id) if r.paper_id not in exclude]
     except Exception:  # noqa: BLE001 - a digest goes out without the section rather than not
         log.exception("recommendations for member %s failed; digest sent without them", user_id)
         return []

@@ -52,6 +52,7 @@ from paperwire.digest.dryrun import dry_run_edition
 from paperwire.digest.edition import Edition
 from paperwire.digest.model import MailIdentity
 from paperwire.digest.progress import RunSummary, progress_bar
+from paperwire.digest.recommended import Recommender
 from paperwire.digest.sender import BATCH, Job, Sender
 from paperwire.digest.transport import Transport
 from paperwire.store import deliveries, subscriptions
@@ -71,6 +72,7 @@ def send_edition(
     worker: str | None = None,
     sleep: Callable[[float], object] = time.sleep,
     pipeline: bool = True,
+    recommender: Recommender | None = None,
 ) -> RunSummary:
     """Deliver one edition to every active subscriber that has not had it yet.
 
@@ -113,7 +115,9 @@ def send_edition(
             if not claimed:
                 break
             sender.outstanding.update(c.id for c in claimed)
-            jobs, n_skipped, n_failed = _prepare(settings, db, data, claimed, worker, domain, ident)
+            jobs, n_skipped, n_failed = _prepare(
+                settings, db, data, claimed, worker, domain, ident, recommender
+            )
             with sender.lock:
                 summary.skipped += n_skipped
                 summary.failed += n_failed
@@ -142,6 +146,7 @@ def _prepare(
     worker: str,
     domain: str,
     ident: MailIdentity,
+    recommender: Recommender | None,
 ) -> tuple[list[Job], int, int]:
     """Choose and compose the batch's messages, then freeze their contents in one short write
     transaction (composing happens outside it, so the sender's ``sent`` commits never wait
@@ -190,7 +195,13 @@ def _prepare(
         sid = to.subscription_id
         if c.paper_ids is None:
             parts = assemble.choose(
-                settings, db, data, to, already=by_sub.get(sid, set()), follows=follows.get(sid, ())
+                settings,
+                db,
+                data,
+                to,
+                already=by_sub.get(sid, set()),
+                follows=follows.get(sid, ()),
+                recommender=recommender,
             )
             mid = message_id("digest", f"{c.id}.{c.edition}.{c.period}", domain)
             fixes.append((c.id, sid, parts.contents(), mid))

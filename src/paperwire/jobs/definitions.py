@@ -68,12 +68,15 @@ def digest_part(settings: Settings, db: Database, key: str) -> str:
     from paperwire.digest.edition import edition_from_settings
     from paperwire.digest.send import send_edition
     from paperwire.digest.transport import open_transport
+    from paperwire.services.recommendations import recommendations_for
 
     base = key.split("#", 1)[0]
     edition, day = base.split(":", 1)
     ed = edition_from_settings(settings, edition, dt.date.fromisoformat(day))
     with open_transport(settings) as transport:
-        summary = send_edition(settings, db, ed, transport, progress=False)
+        summary = send_edition(
+            settings, db, ed, transport, progress=False, recommender=recommendations_for
+        )
     if not summary.complete:
         raise RuntimeError(summary.line())
     return summary.line()
