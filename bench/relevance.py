@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))  # bench/floor.py
 
 from paperwire.search import evaluate as ev  # noqa: E402
-from paperwire.search import fusion, lexical  # noqa: E402
+from paperwire.search import fusion  # noqa: E402
+from paperwire.search.lexical import weights as lexical_weights  # noqa: E402
 
 
 def log(*args):
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     log(f"semantic pools: {time.perf_counter() - t:.0f}s; {ev.score(qrels, as_run(sem_pool))}")
     pools = {}
     for boost in TITLE_BOOSTS:
-        lexical.TITLE_BOOST = boost
+        lexical_weights.TITLE_BOOST = boost
         lex_pool, more = {}, {}
         for qid, pq in pqs.items():
             cons = merge(pq, None)
@@ -169,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     # Sentence re-scoring through the product code (SearchService.sentence_scores: stored
     # int8 sentence vectors, exact cosine of lexical-only candidates), per sentence weight.
-    lexical.TITLE_BOOST = 0.25  # shipped
+    lexical_weights.TITLE_BOOST = 0.25  # shipped
     sent_lists = {}
     t = time.perf_counter()
     for lam in SENTENCE_WEIGHTS:
@@ -293,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     # 3. Final figures through the service with the SHIPPED settings (the same code path as
     #    `paperwire eval`), and the previous default (paper vectors only, alpha 0.7, floor 0.4)
     #    measured in the same run.
-    lexical.TITLE_BOOST = 0.25
+    lexical_weights.TITLE_BOOST = 0.25
     svc = SearchService(settings, db, background=False)
     results = {}
     for mode in ("lexical", "semantic", "hybrid"):
@@ -901,7 +902,7 @@ def _rm3_runs(st: Study, texts):
         lens = np.array([sum(c.values()) for c in cnts], dtype=np.float64)
         return post, lens, lens.mean()
 
-    fields = [(field(body), 1.0), (field(title), lexical.TITLE_BOOST)]
+    fields = [(field(body), 1.0), (field(title), lexical_weights.TITLE_BOOST)]
 
     def bm25(weights):
         s = np.zeros(n)
@@ -970,7 +971,7 @@ def variants_main(args, svc, settings, corpus, queries, qrels, pqs, pools, sem_p
     ids = [f"beir:{d['_id']}" for d in docs]
     sem = svc.semantic()
     D = np.stack([sem.vector(p) for p in ids]).astype(np.float32)  # stored int8, re-normalized
-    lexical.TITLE_BOOST = 0.25  # shipped boost (lexical.py)
+    lexical_weights.TITLE_BOOST = 0.25  # shipped boost (lexical/weights.py)
     lex_pool = pools[0.25][0]
     t = time.perf_counter()
     lex_more = {

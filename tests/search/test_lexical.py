@@ -207,11 +207,12 @@ def test_kill_during_rebuild_converges(settings, db, tmp_path):
         from paperwire.config import load_settings
         from paperwire.store.db import Database
         from paperwire.search import lexical
+        from paperwire.search.lexical import documents
         s = load_settings(env={{}}, data_dir=Path({str(settings.data_dir)!r}),
                           database_url={settings.database_url!r})
         db = Database(s.database_url)
         idx = lexical.LexicalIndex(s, db)
-        orig = lexical.make_document
+        orig = documents.make_document
         n = 0
         def slow(row, *args):
             global n
@@ -220,7 +221,7 @@ def test_kill_during_rebuild_converges(settings, db, tmp_path):
                 print("started", flush=True)
                 import time; time.sleep(60)
             return orig(row, *args)
-        lexical.make_document = slow
+        documents.make_document = slow
         idx.rebuild()
     """)
     )

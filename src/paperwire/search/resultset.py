@@ -93,7 +93,7 @@ class ResultSet:
             order = "newest"  # filters only: every paper passing them, newest first
         res = self.lexical.search(self.pq, self.cons, limit=n, order=order, prefix=self.prefix)
         if self.lexical_total is None:
-            # The index's count does not depend on the limit (lexical.py), so any search of
+            # The index's count does not depend on the limit (lexical/ranking.py), so any search of
             # this set gives |K|: one search serves the page and the total.
             self.lexical_total, self.exact = res.total, res.exact
         self.keyword_known |= {p for p, _ in res.hits}

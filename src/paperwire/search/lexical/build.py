@@ -1,0 +1,119 @@
+"""Writing the index: a whole generation from the database (rebuild), or the papers changed
+since the watermark folded into the live one (refresh). Callers hold the writer lock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from paperwire.search import analyzer
+from paperwire.search.lexical import documents
+from paperwire.search.lexical.documents import (
+    PAIR_SAMPLE,
+    SCHEMA_VERSION,
+    body_text,
+    frequent_stems,
+    register,
+)
+from paperwire.store import search as store
+
+OVERLAP = dt.timedelta(seconds=120)
+LENGTH_SAMPLE = 5000
+WRITER_HEAP_BYTES = 1_000_000_000
+REFRESH_HEAP_BYTES = 50_000_000
+REFRESH_BATCH = 2000
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def build_generation(
+    db: Any, schema: tantivy.Schema, path: Path, started: dt.datetime, progress: bool | Callable
+) -> tuple[int, dict]:
+    """Index every visible paper into a new tantivy folder ``path``; returns the number of
+    papers and the generation's state (the caller writes it as state.json)."""
+    from tqdm import tqdm
+
+    path.mkdir(parents=True)
+    index = tantivy.Index(schema, path=str(path), reuse=False)
+    register(index)
+    # One indexing thread with a large memory budget: documents are made in Python on
+    # this thread (the bottleneck), and every flush of the budget is a segment; few
+    # big segments search faster than many small ones (each segment runs its own
+    # top-k) and tantivy only merges once 8 segments of a size class exist.
+    writer = index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
+    lengths = {"title": 0, "body": 0, "authors": 0}
+    watermark = started - OVERLAP
+    recent: dict[str, str] = {}
+    n = n_sampled = 0
+    with db.session() as session:
+        total = store.visible_count(session)
+        pair_list = frequent_stems(store.sample_texts(session, PAIR_SAMPLE))
+        pair_stems = frozenset(pair_list)
+        bar = tqdm(total=total, desc="lexical index", unit="paper", disable=not progress, file=None)
+        for batch in store.iter_index_rows(session):
+            for row in batch:
+                # Looked up at call time (a test slows it down to kill a build midway).
+                writer.add_document(documents.make_document(row, pair_stems))
+                if n_sampled < LENGTH_SAMPLE:
+                    # Average field lengths (in index tokens) for the Python scorer,
+                    # from a sample: analyzing every paper twice would double the
+                    # build time.
+                    n_sampled += 1
+                    lengths["title"] += len(analyzer.stems(row.title))
+                    lengths["body"] += len(analyzer.stems(body_text(row.title, row.abstract)))
+                    lengths["authors"] += len(analyzer.words(analyzer.author_text(row.authors)))
+                if row.modified_at > watermark:
+                    recent[row.id] = _iso(row.modified_at)
+            n += len(batch)
+            bar.update(len(batch))
+        bar.close()
+    writer.commit()
+    writer.wait_merging_threads()
+    state = {
+        "schema_version": SCHEMA_VERSION,
+        "watermark": _iso(watermark),
+        "recent": recent,
+        "built_at": _iso(started),
+        "docs": n,
+        "avg_len": {k: (max(v / n_sampled, 1.0) if n_sampled else 1.0) for k, v in lengths.items()},
+        "pair_stems": pair_list,
+    }
+    return n, state
+
+
+def fold_changes(
+    db: Any, index: tantivy.Index, since: dt.datetime | None, pair_stems: frozenset[str]
+) -> tuple[int, dict[str, str], bool]:
+    """Replace the index copies of papers modified after ``since`` by their current version
+    (hidden or deleted papers: removed). Returns the number of rows read, the (id,
+    modified_at) of those folded, and whether anything was committed."""
+    changed = 0
+    writer = None
+    folded: dict[str, str] = {}
+    with db.session() as session:
+        ids = [pid for pid, _ in store.modified_since(session, since)]
+        for start in range(0, len(ids), REFRESH_BATCH):
+            rows = store.index_rows(session, ids[start : start + REFRESH_BATCH])
+            if writer is None:
+                writer = index.writer(heap_size=REFRESH_HEAP_BYTES, num_threads=1)
+            seen = set()
+            for row in rows:
+                seen.add(row.id)
+                folded[row.id] = _iso(row.modified_at)
+                writer.delete_documents_by_term("id", row.id)
+                if not row.hidden:
+                    writer.add_document(documents.make_document(row, pair_stems))
+            # Deleted rows (gone from the DB) disappear from the index too.
+            for pid in set(ids[start : start + REFRESH_BATCH]) - seen:
+                writer.delete_documents_by_term("id", pid)
+            changed += len(rows)
+    if writer is not None:
+        writer.commit()
+        writer.wait_merging_threads()
+    return changed, folded, writer is not None

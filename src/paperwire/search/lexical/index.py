@@ -1,0 +1,348 @@
+"""``LexicalIndex``: one process's handle on the lexical index of a data dir.
+
+Invariants:
+- The index holds every visible paper whose ``modified_at`` <= ``watermark`` as of that
+  paper's last change. Papers modified after the watermark (the "delta") are read from the
+  database on every search and scored in Python with the same analyzers and BM25 formula, and
+  they replace any index copy of the same paper. So a committed paper is searchable at once,
+  from any process, and hidden papers never show.
+- The watermark trails the refresh time by ``OVERLAP`` so that a transaction that stamped
+  ``modified_at`` before a refresh but committed after it is still picked up.
+- Writers: a rebuild writes a new generation and flips CURRENT only when complete; a refresh
+  commits to the live generation and then rewrites state.json (tantivy commits are atomic,
+  refreshes idempotent). A ``kill -9`` at any point leaves either the old or the new state, and
+  the next refresh/rebuild converges to the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import tantivy
+
+from paperwire.search.filters import Constraints
+from paperwire.search.lexical import build, files, ranking
+from paperwire.search.lexical.build import OVERLAP
+from paperwire.search.lexical.compiler import compile_query, expander, tantivy_query
+from paperwire.search.lexical.delta import MAX_DELTA, Delta, DeltaCache, changed_since
+from paperwire.search.lexical.documents import build_schema
+from paperwire.search.lexical.files import Unavailable, pair_stems
+from paperwire.search.lexical.ranking import LexicalResult, View
+from paperwire.search.query import ParsedQuery
+from paperwire.store.models import utcnow
+
+# The package's name, as when it was one module (log settings and tests select it).
+log = logging.getLogger("paperwire.search.lexical")
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _from_iso(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+class LexicalIndex:
+    """One process's handle on the lexical index of a data dir (thread-safe)."""
+
+    def __init__(self, settings, db) -> None:
+        self.settings = settings
+        self.db = db
+        self.root = Path(settings.data_dir) / "index" / "lexical"
+        self._mutex = threading.RLock()
+        self._index: tantivy.Index | None = None
+        self._gen: str | None = None
+        self._state: dict = {}
+        self._state_mtime: int | None = None
+        self._current_mtime: int | None = None
+        self._delta_cache = DeltaCache()
+        self._local = threading.local()
+        self.schema = build_schema()
+
+    # ---- opening ---------------------------------------------------------------------------
+    def _open_generation(self, gen: str) -> None:
+        index, state, mtime = files.open_generation(self.root, gen)
+        self._index, self._gen, self._state = index, gen, state
+        self._state_mtime = mtime
+
+    def ensure_open(self) -> None:
+        """Open the live generation, (re)loading when another process changed it; rebuild
+        when missing or corrupt.
+
+        Inside ``shared_delta`` the files are checked once per block: the searches of one
+        request use one generation (as they use one delta), and the block does not pay the
+        stat/read calls once per index call."""
+        local = self._local
+        if (
+            getattr(local, "pinned", False)
+            and getattr(local, "opened", False)
+            and self._index is not None
+        ):
+            return
+        self._ensure_open()
+        if getattr(local, "pinned", False):
+            local.opened = True
+
+    def _ensure_open(self) -> None:
+        with self._mutex:
+            try:
+                cur_mtime = (self.root / "CURRENT").stat().st_mtime_ns
+            except FileNotFoundError:
+                cur_mtime = None
+            gen = files.read_current(self.root) if cur_mtime is not None else None
+            if self._index is not None and gen == self._gen and cur_mtime == self._current_mtime:
+                self._maybe_reload()
+                return
+            if gen is None:
+                # A fresh install (or a removed index): expected, hence INFO, not a warning.
+                log.info("building the lexical index in %s from the database", self.root)
+                started = time.monotonic()
+                n = self.rebuild(progress=False)
+                log.info("lexical index built: %d papers in %.1f s", n, time.monotonic() - started)
+                return
+            try:
+                self._open_generation(gen)
+                self._current_mtime = cur_mtime
+                self._delta_cache.clear()
+            except Unavailable as exc:
+                log.warning("lexical index unusable (%s); rebuilding it from the database", exc)
+                self.rebuild(progress=False)
+
+    def _maybe_reload(self) -> None:
+        """Another process refreshed the live generation: read its watermark, then reload
+        tantivy (in this order, so the index is never older than the watermark we use)."""
+        state_path = self.root / self._gen / "state.json"
+        try:
+            mtime = state_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return
+        if mtime == self._state_mtime:
+            return
+        try:
+            self._state = json.loads(state_path.read_text())
+        except (OSError, ValueError):
+            return
+        self._state_mtime = mtime
+        self._index.reload()
+
+    @property
+    def pair_stems(self) -> frozenset[str]:
+        """The live generation's frequent stems (whose adjacent pairs ``pairs`` holds)."""
+        return pair_stems(self._state)
+
+    @property
+    def watermark(self) -> dt.datetime | None:
+        return _from_iso(self._state.get("watermark"))
+
+    # ---- writing ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writer_lock(self, block: bool):
+        self.root.mkdir(parents=True, exist_ok=True)
+        fh = open(self.root / ".lock", "a+")
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            fh.close()  # releases the flock (also released by the OS if we are killed)
+
+    def rebuild(self, progress: bool | Callable = False) -> int:
+        """Build a fresh generation from the database and make it live. Returns doc count."""
+        with self._writer_lock(block=True), self._mutex:
+            started = utcnow()
+            gen = f"gen-{started.strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
+            path = self.root / gen
+            files.remove_stale_generations(self.root, keep=files.read_current(self.root))
+            n, state = build.build_generation(self.db, self.schema, path, started, progress)
+            files.write_json(path / "state.json", state)
+            files.publish(self.root, gen)
+            files.remove_stale_generations(self.root, keep=gen)
+            self._open_generation(gen)
+            self._current_mtime = (self.root / "CURRENT").stat().st_mtime_ns
+            self._delta_cache.clear()
+        # Papers changed while we were reading are after the watermark: fold them now.
+        self.refresh(block=True)
+        return n
+
+    def refresh(self, *, block: bool = False) -> int | None:
+        """Fold papers changed since the watermark into the index. Returns the number of
+        papers looked at, or None when another process holds the writer lock."""
+        self.ensure_open()
+        with self._writer_lock(block=block) as locked:
+            if not locked:
+                return None
+            with self._mutex:
+                # Re-read: another process may have moved the watermark or the generation.
+                self.ensure_open()
+                now = utcnow()
+                wm = self.watermark
+                changed, folded, committed = build.fold_changes(
+                    self.db, self._index, wm, self.pair_stems
+                )
+                new_wm = now - OVERLAP
+                if wm is None or new_wm > wm or committed:
+                    state = dict(self._state)
+                    # In-memory caches, not part of the file.
+                    state.pop("_recent_max", None)
+                    state.pop("_pair_stems", None)
+                    final_wm = max(new_wm, wm) if wm else new_wm
+                    state["watermark"] = _iso(final_wm)
+                    state["docs"] = None
+                    # Papers already folded at their current version need no delta scoring.
+                    cutoff = _iso(final_wm)
+                    recent = {
+                        pid: mt for pid, mt in (state.get("recent") or {}).items() if mt > cutoff
+                    }
+                    recent.update({pid: mt for pid, mt in folded.items() if mt > cutoff})
+                    state["recent"] = recent
+                    files.write_json(self.root / self._gen / "state.json", state)
+                    self._maybe_reload()
+                    self._index.reload()
+                return changed
+
+    # ---- the delta -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def shared_delta(self):
+        """Within the block, this thread's searches share one read of the not-yet-indexed
+        papers (the first search reads it): the searches of one request (candidates,
+        filters, counts) see the same database snapshot and pay for the read once."""
+        if getattr(self._local, "pinned", False):
+            yield  # nested: the outer block owns the snapshot
+            return
+        self._local.pinned, self._local.delta, self._local.opened = True, None, False
+        try:
+            yield
+        finally:
+            self._local.pinned, self._local.delta, self._local.opened = False, None, False
+
+    def _delta(self) -> Delta:
+        """Papers modified after the watermark, analyzed (cached by modified_at)."""
+        local = self._local
+        if getattr(local, "pinned", False):
+            if local.delta is None:
+                local.delta = self._read_delta()
+            return local.delta
+        return self._read_delta()
+
+    def _read_delta(self) -> Delta:
+        """Analyzed not-yet-indexed papers (through the shared ``DeltaCache``)."""
+        # A Core connection, not an ORM session: these are plain column reads, and this runs
+        # on every search (the session's set-up and ORM execution path cost more than the
+        # queries). One transaction: the list and the rows are one snapshot.
+        with self.db.engine.connect() as session:
+            changed = changed_since(session, self._state)
+            if len(changed) > MAX_DELTA:
+                # Too many to score per search: fold them first (or let the writer do it).
+                session.rollback()
+                if self.refresh(block=False) is not None:
+                    changed = changed_since(session, self._state)
+            return self._delta_cache.read(session, changed)
+
+    # ---- searching -------------------------------------------------------------------------
+    def _view(self, index: tantivy.Index, state: dict, delta: Delta) -> View:
+        return View(self.schema, index.searcher(), pair_stems(state), state.get("avg_len"), delta)
+
+    def search(
+        self,
+        pq: ParsedQuery,
+        cons: Constraints,
+        *,
+        limit: int,
+        offset: int = 0,
+        order: str = "relevance",
+        prefix: bool = True,
+    ) -> LexicalResult:
+        """Top ``limit`` papers after ``offset``; ``order`` is "relevance" or "newest"."""
+        self.ensure_open()
+        with self._mutex:
+            index = self._index
+            state = self._state
+        # The delta first: reading it may fold a large delta into the index (a refresh), and
+        # the searcher must then be the refreshed one.
+        view = self._view(index, state, self._delta())
+        cq = compile_query(pq, cons, prefix=prefix, expand=expander(view.searcher))
+        return ranking.top(view, cq, limit=limit, offset=offset, order=order)
+
+    def count(self, cons: Constraints) -> int:
+        """How many visible papers pass the filters (exact up to not-yet-indexed papers)."""
+        return self.search(ParsedQuery(), cons, limit=1).total
+
+    def filter_ids(
+        self, cons: Constraints, ids: list[str], phrases: tuple[str, ...] = ()
+    ) -> set[str]:
+        """The given papers that are visible and pass the constraints (filters, the query's
+        exclusions and its required ``phrases``), decided by the index, or by the Python
+        scorer for papers not indexed yet. Cheaper than loading rows: only survivors' ids
+        are read."""
+        if not ids:
+            return set()
+        self.ensure_open()
+        with self._mutex:
+            index = self._index
+            state = self._state
+        view = self._view(index, state, self._delta())
+        cq = compile_query(ParsedQuery(phrases=tuple(phrases)), cons)
+        return ranking.passing(view, cq, cons, ids)
+
+    def members(
+        self, pq: ParsedQuery, cons: Constraints, ids: list[str], *, prefix: bool = True
+    ) -> tuple[set[str], set[str]]:
+        """``(passing, matching)`` of the given papers in one index pass: ``passing`` =
+        ``filter_ids(cons, ids, phrases=pq.phrases)`` (visible, constraints and phrases hold),
+        ``matching`` = the keys of ``score_ids(pq, cons, ids)`` (in the query's keyword set;
+        a subset of ``passing``).
+
+        One search of "constraints and phrases" (score-free) with the query's words as
+        optional clauses, restricted to ``ids``: every word clause scores > 0 where it
+        matches (BM25 with positive idf, boosts and prefix score > 0), so a passing paper
+        matches the words exactly when its score is > 0 (the hybrid pool needed both answers
+        and paid two searches for them)."""
+        if not ids:
+            return set(), set()
+        self.ensure_open()
+        with self._mutex:
+            index = self._index
+            state = self._state
+        view = self._view(index, state, self._delta())  # the delta before the searcher
+        cq = compile_query(pq, cons, prefix=prefix, expand=expander(view.searcher))
+        return ranking.members(view, cq, cons, ids)
+
+    def score_ids(
+        self, pq: ParsedQuery, cons: Constraints, ids: list[str], *, prefix: bool = True
+    ) -> dict[str, float]:
+        """BM25 scores of the given papers for the query (papers that do not match are
+        absent). Used to complete fusion: semantic candidates get their real lexical score."""
+        if not ids:
+            return {}
+        self.ensure_open()
+        with self._mutex:
+            index = self._index
+            state = self._state
+        cq = compile_query(pq, cons, prefix=prefix, expand=expander(index.searcher()))
+        query = tantivy_query(self.schema, cq, pair_stems(state))
+        if query is None:
+            return {}
+        view = self._view(index, state, self._delta())
+        return ranking.scores(view, cq, query, ids)
+
+    def doc_count(self) -> int:
+        self.ensure_open()
+        return self._index.searcher().num_docs
+
+    def close(self) -> None:
+        with self._mutex:
+            self._index = None
+            self._gen = None
