@@ -12,7 +12,6 @@ delta papers in Python), ``ranking`` (index hits and the delta merged into answe
 changes into it).
 """
 
-from paperwire.search.lexical.build import OVERLAP
 from paperwire.search.lexical.compiler import CompiledQuery, compile_query, tantivy_query
 from paperwire.search.lexical.delta import MAX_DELTA, DeltaDoc
 from paperwire.search.lexical.documents import (
@@ -30,6 +29,7 @@ from paperwire.search.lexical.files import Unavailable
 from paperwire.search.lexical.index import LexicalIndex
 from paperwire.search.lexical.ranking import LexicalResult
 from paperwire.search.lexical.scoring import Stats, score_delta
+from paperwire.search.storage import OVERLAP
 
 __all__ = [
     "MAX_DELTA",

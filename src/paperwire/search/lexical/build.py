@@ -1,5 +1,11 @@
 """Writing the index: a whole generation from the database (rebuild), or the papers changed
-since the watermark folded into the live one (refresh). Callers hold the writer lock."""
+since the watermark folded into the live one (refresh).
+
+Invariants: callers hold the writer lock (``NamedLock`` on ``.lock``); both passes read
+their change feed through a ``ChangeCursor`` started *before* their first query, so a paper
+committed meanwhile is after the cursor's watermark (or remembered as folded) and is either
+in the delta of every search or in the index, never lost between the two.
+"""
 
 from __future__ import annotations
 
@@ -12,31 +18,23 @@ import tantivy
 
 from paperwire.search import analyzer
 from paperwire.search.lexical import documents
-from paperwire.search.lexical.documents import (
-    PAIR_SAMPLE,
-    SCHEMA_VERSION,
-    body_text,
-    frequent_stems,
-    register,
-)
+from paperwire.search.lexical.documents import PAIR_SAMPLE, body_text, frequent_stems, register
+from paperwire.search.lexical.files import State
+from paperwire.search.storage import ChangeCursor
 from paperwire.store import search as store
 
-OVERLAP = dt.timedelta(seconds=120)
 LENGTH_SAMPLE = 5000
 WRITER_HEAP_BYTES = 1_000_000_000
 REFRESH_HEAP_BYTES = 50_000_000
 REFRESH_BATCH = 2000
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def build_generation(
     db: Any, schema: tantivy.Schema, path: Path, started: dt.datetime, progress: bool | Callable
-) -> tuple[int, dict]:
+) -> tuple[int, State]:
     """Index every visible paper into a new tantivy folder ``path``; returns the number of
-    papers and the generation's state (the caller writes it as state.json)."""
+    papers and the generation's state (the caller writes it as state.json). ``started``:
+    when the caller began, before any read."""
     from tqdm import tqdm
 
     path.mkdir(parents=True)
@@ -48,8 +46,9 @@ def build_generation(
     # top-k) and tantivy only merges once 8 segments of a size class exist.
     writer = index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
     lengths = {"title": 0, "body": 0, "authors": 0}
-    watermark = started - OVERLAP
-    recent: dict[str, str] = {}
+    cursor = ChangeCursor()
+    horizon = started - cursor.overlap  # the watermark the cursor will have
+    recent: list[tuple[str, dt.datetime]] = []
     n = n_sampled = 0
     with db.session() as session:
         total = store.visible_count(session)
@@ -68,34 +67,33 @@ def build_generation(
                     lengths["title"] += len(analyzer.stems(row.title))
                     lengths["body"] += len(analyzer.stems(body_text(row.title, row.abstract)))
                     lengths["authors"] += len(analyzer.words(analyzer.author_text(row.authors)))
-                if row.modified_at > watermark:
-                    recent[row.id] = _iso(row.modified_at)
+                if row.modified_at > horizon:
+                    recent.append((row.id, row.modified_at))
             n += len(batch)
             bar.update(len(batch))
         bar.close()
     writer.commit()
     writer.wait_merging_threads()
-    state = {
-        "schema_version": SCHEMA_VERSION,
-        "watermark": _iso(watermark),
-        "recent": recent,
-        "built_at": _iso(started),
-        "docs": n,
-        "avg_len": {k: (max(v / n_sampled, 1.0) if n_sampled else 1.0) for k, v in lengths.items()},
-        "pair_stems": pair_list,
-    }
+    cursor.advance(started, recent)
+    state = State.built(
+        cursor,
+        built_at=started,
+        docs=n,
+        avg_len={k: (max(v / n_sampled, 1.0) if n_sampled else 1.0) for k, v in lengths.items()},
+        pair_stems=pair_list,
+    )
     return n, state
 
 
 def fold_changes(
     db: Any, index: tantivy.Index, since: dt.datetime | None, pair_stems: frozenset[str]
-) -> tuple[int, dict[str, str], bool]:
+) -> tuple[int, dict[str, dt.datetime], bool]:
     """Replace the index copies of papers modified after ``since`` by their current version
     (hidden or deleted papers: removed). Returns the number of rows read, the (id,
     modified_at) of those folded, and whether anything was committed."""
     changed = 0
     writer = None
-    folded: dict[str, str] = {}
+    folded: dict[str, dt.datetime] = {}
     with db.session() as session:
         ids = [pid for pid, _ in store.modified_since(session, since)]
         for start in range(0, len(ids), REFRESH_BATCH):
@@ -105,7 +103,7 @@ def fold_changes(
             seen = set()
             for row in rows:
                 seen.add(row.id)
-                folded[row.id] = _iso(row.modified_at)
+                folded[row.id] = row.modified_at
                 writer.delete_documents_by_term("id", row.id)
                 if not row.hidden:
                     writer.add_document(documents.make_document(row, pair_stems))

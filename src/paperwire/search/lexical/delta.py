@@ -6,8 +6,8 @@ committed change is searchable at once, from any process, and a hidden paper nev
 
 Invariants:
 - ``changed_since`` lists every paper the index may not hold at its current version: those
-  modified after the watermark, minus those the last refresh folded at that very version
-  (``recent``) when the window's count proves the list complete.
+  modified after the watermark, minus those a refresh folded at that very version (the
+  ``ChangeCursor``'s ``applied``, "recent" in state.json).
 - A delta maps each listed paper to its analyzed ``DeltaDoc``, or to None when the paper was
   deleted between the listing and the read (it shadows the index copy and matches nothing).
 - ``DeltaCache`` is shared by the searches of all threads: its dict is read and mutated only
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from paperwire.search import analyzer
 from paperwire.search.lexical.documents import body_text
+from paperwire.search.lexical.files import State
 from paperwire.store import search as store
 
 # A delta bigger than this is folded into the index before searching (when we can get the lock).
@@ -61,34 +62,22 @@ class DeltaDoc:
 Delta = dict[str, DeltaDoc | None]
 
 
-def changed_since(session, state: dict) -> list[tuple[str, dt.datetime]]:
+def changed_since(session, state: State) -> list[tuple[str, dt.datetime]]:
     """(id, modified_at) of papers the index may not hold at their current version.
 
-    Papers folded recently (``recent`` in the state, all within the overlap window) are
+    Papers folded recently (the cursor's ``applied``, all within the overlap window) are
     known to be in the index; rather than listing the whole window on every search, count
     it: when the count matches, only papers after the newest folded one need listing."""
-    wm = _from_iso(state.get("watermark"))
-    recent = state.get("recent") or {}
-    if not recent:
-        return store.modified_since(session, wm)
-    recent_max = state.get("_recent_max")
-    if recent_max is None:
-        recent_max = _from_iso(max(recent.values()))
-        state["_recent_max"] = recent_max
-    changed = store.modified_since(session, recent_max)
-    if store.count_modified_between(session, wm, recent_max) != len(recent):
+    cursor = state.cursor
+    if not cursor.applied or state.recent_max is None:
+        return store.modified_since(session, cursor.watermark)
+    changed = store.modified_since(session, state.recent_max)
+    if store.count_modified_between(session, cursor.watermark, state.recent_max) != len(
+        cursor.applied
+    ):
         # A late commit inside the window (or a deletion): list the window.
-        window = store.modified_since(session, wm)
-        changed = [(pid, mt) for pid, mt in window if recent.get(pid) != _iso(mt)]
+        changed = cursor.pending(store.modified_since(session, cursor.watermark))
     return changed
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _from_iso(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
 
 
 class DeltaCache:

@@ -7,19 +7,20 @@ Invariants:
   they replace any index copy of the same paper. So a committed paper is searchable at once,
   from any process, and hidden papers never show.
 - The watermark trails the refresh time by ``OVERLAP`` so that a transaction that stamped
-  ``modified_at`` before a refresh but committed after it is still picked up.
-- Writers: a rebuild writes a new generation and flips CURRENT only when complete; a refresh
-  commits to the live generation and then rewrites state.json (tantivy commits are atomic,
-  refreshes idempotent). A ``kill -9`` at any point leaves either the old or the new state, and
-  the next refresh/rebuild converges to the database.
+  ``modified_at`` before a refresh but committed after it is still picked up; papers folded
+  within that window are remembered at their version (search/storage/cursor.py).
+- Writers hold the writer lock (``NamedLock.local`` on ``.lock``; search/storage/locks.py):
+  a rebuild writes a new generation and publishes it through ``CURRENT`` only when complete
+  (``Generation``; search/storage/files.py); a refresh commits to the live generation and then
+  rewrites state.json (tantivy commits are atomic, refreshes idempotent). A ``kill -9`` at any
+  point leaves either the old or the new state, and the next refresh/rebuild converges to
+  the database.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
-import json
 import logging
 import os
 import threading
@@ -31,25 +32,17 @@ import tantivy
 
 from paperwire.search.filters import Constraints
 from paperwire.search.lexical import build, files, ranking
-from paperwire.search.lexical.build import OVERLAP
 from paperwire.search.lexical.compiler import compile_query, expander, tantivy_query
 from paperwire.search.lexical.delta import MAX_DELTA, Delta, DeltaCache, changed_since
 from paperwire.search.lexical.documents import build_schema
-from paperwire.search.lexical.files import Unavailable, pair_stems
+from paperwire.search.lexical.files import State, Unavailable
 from paperwire.search.lexical.ranking import LexicalResult, View
 from paperwire.search.query import ParsedQuery
+from paperwire.search.storage import NamedLock
 from paperwire.store.models import utcnow
 
 # The package's name, as when it was one module (log settings and tests select it).
 log = logging.getLogger("paperwire.search.lexical")
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _from_iso(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
 
 
 class LexicalIndex:
@@ -62,18 +55,20 @@ class LexicalIndex:
         self._mutex = threading.RLock()
         self._index: tantivy.Index | None = None
         self._gen: str | None = None
-        self._state: dict = {}
-        self._state_mtime: int | None = None
-        self._current_mtime: int | None = None
+        self._state: State | None = None
+        self._state_stamp: int | None = None
+        self._current_stamp: int | None = None
+        self._files = files.generations(self.root)
+        self._writer = NamedLock.local(self.root / ".lock")
         self._delta_cache = DeltaCache()
         self._local = threading.local()
         self.schema = build_schema()
 
     # ---- opening ---------------------------------------------------------------------------
     def _open_generation(self, gen: str) -> None:
-        index, state, mtime = files.open_generation(self.root, gen)
-        self._index, self._gen, self._state = index, gen, state
-        self._state_mtime = mtime
+        opened = files.open_generation(self.root / gen)
+        self._index, self._gen, self._state = opened.index, gen, opened.state
+        self._state_stamp = opened.state_stamp
 
     def ensure_open(self) -> None:
         """Open the live generation, (re)loading when another process changed it; rebuild
@@ -95,12 +90,9 @@ class LexicalIndex:
 
     def _ensure_open(self) -> None:
         with self._mutex:
-            try:
-                cur_mtime = (self.root / "CURRENT").stat().st_mtime_ns
-            except FileNotFoundError:
-                cur_mtime = None
-            gen = files.read_current(self.root) if cur_mtime is not None else None
-            if self._index is not None and gen == self._gen and cur_mtime == self._current_mtime:
+            cur_stamp = self._files.stamp()
+            gen = files.current(self._files) if cur_stamp is not None else None
+            if self._index is not None and gen == self._gen and cur_stamp == self._current_stamp:
                 self._maybe_reload()
                 return
             if gen is None:
@@ -112,7 +104,7 @@ class LexicalIndex:
                 return
             try:
                 self._open_generation(gen)
-                self._current_mtime = cur_mtime
+                self._current_stamp = cur_stamp
                 self._delta_cache.clear()
             except Unavailable as exc:
                 log.warning("lexical index unusable (%s); rebuilding it from the database", exc)
@@ -121,57 +113,40 @@ class LexicalIndex:
     def _maybe_reload(self) -> None:
         """Another process refreshed the live generation: read its watermark, then reload
         tantivy (in this order, so the index is never older than the watermark we use)."""
-        state_path = self.root / self._gen / "state.json"
-        try:
-            mtime = state_path.stat().st_mtime_ns
-        except FileNotFoundError:
-            return
-        if mtime == self._state_mtime:
+        path = self.root / self._gen
+        stamp = files.state_stamp(path)
+        if stamp is None or stamp == self._state_stamp:
             return
         try:
-            self._state = json.loads(state_path.read_text())
-        except (OSError, ValueError):
+            self._state = files.read_state(path)
+        except Unavailable:
             return
-        self._state_mtime = mtime
+        self._state_stamp = stamp
         self._index.reload()
 
     @property
     def pair_stems(self) -> frozenset[str]:
         """The live generation's frequent stems (whose adjacent pairs ``pairs`` holds)."""
-        return pair_stems(self._state)
+        return self._state.pair_stems if self._state is not None else frozenset()
 
     @property
     def watermark(self) -> dt.datetime | None:
-        return _from_iso(self._state.get("watermark"))
+        return self._state.cursor.watermark if self._state is not None else None
 
     # ---- writing ---------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _writer_lock(self, block: bool):
-        self.root.mkdir(parents=True, exist_ok=True)
-        fh = open(self.root / ".lock", "a+")
-        try:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            yield True
-        finally:
-            fh.close()  # releases the flock (also released by the OS if we are killed)
-
     def rebuild(self, progress: bool | Callable = False) -> int:
         """Build a fresh generation from the database and make it live. Returns doc count."""
-        with self._writer_lock(block=True), self._mutex:
+        with self._writer.hold(wait=True), self._mutex:
             started = utcnow()
             gen = f"gen-{started.strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
             path = self.root / gen
-            files.remove_stale_generations(self.root, keep=files.read_current(self.root))
+            live = files.current(self._files)
+            self._files.cleanup(keep={live} if live else set())  # a killed build's leftovers
             n, state = build.build_generation(self.db, self.schema, path, started, progress)
-            files.write_json(path / "state.json", state)
-            files.publish(self.root, gen)
-            files.remove_stale_generations(self.root, keep=gen)
+            files.write_state(path, state)
+            self._files.publish(gen, keep={gen})
             self._open_generation(gen)
-            self._current_mtime = (self.root / "CURRENT").stat().st_mtime_ns
+            self._current_stamp = self._files.stamp()
             self._delta_cache.clear()
         # Papers changed while we were reading are after the watermark: fold them now.
         self.refresh(block=True)
@@ -181,34 +156,21 @@ class LexicalIndex:
         """Fold papers changed since the watermark into the index. Returns the number of
         papers looked at, or None when another process holds the writer lock."""
         self.ensure_open()
-        with self._writer_lock(block=block) as locked:
+        with self._writer.hold(wait=block) as locked:
             if not locked:
                 return None
             with self._mutex:
                 # Re-read: another process may have moved the watermark or the generation.
                 self.ensure_open()
-                now = utcnow()
-                wm = self.watermark
+                started = utcnow()
+                state = self._state
+                wm = state.cursor.watermark
                 changed, folded, committed = build.fold_changes(
-                    self.db, self._index, wm, self.pair_stems
+                    self.db, self._index, wm, state.pair_stems
                 )
-                new_wm = now - OVERLAP
-                if wm is None or new_wm > wm or committed:
-                    state = dict(self._state)
-                    # In-memory caches, not part of the file.
-                    state.pop("_recent_max", None)
-                    state.pop("_pair_stems", None)
-                    final_wm = max(new_wm, wm) if wm else new_wm
-                    state["watermark"] = _iso(final_wm)
-                    state["docs"] = None
-                    # Papers already folded at their current version need no delta scoring.
-                    cutoff = _iso(final_wm)
-                    recent = {
-                        pid: mt for pid, mt in (state.get("recent") or {}).items() if mt > cutoff
-                    }
-                    recent.update({pid: mt for pid, mt in folded.items() if mt > cutoff})
-                    state["recent"] = recent
-                    files.write_json(self.root / self._gen / "state.json", state)
+                if wm is None or started - state.cursor.overlap > wm or committed:
+                    # Papers folded at their current version need no delta scoring.
+                    files.write_state(self.root / self._gen, state.advanced(started, folded))
                     self._maybe_reload()
                     self._index.reload()
                 return changed
@@ -252,8 +214,8 @@ class LexicalIndex:
             return self._delta_cache.read(session, changed)
 
     # ---- searching -------------------------------------------------------------------------
-    def _view(self, index: tantivy.Index, state: dict, delta: Delta) -> View:
-        return View(self.schema, index.searcher(), pair_stems(state), state.get("avg_len"), delta)
+    def _view(self, index: tantivy.Index, state: State, delta: Delta) -> View:
+        return View(self.schema, index.searcher(), state.pair_stems, state.avg_len, delta)
 
     def search(
         self,
@@ -332,7 +294,7 @@ class LexicalIndex:
             index = self._index
             state = self._state
         cq = compile_query(pq, cons, prefix=prefix, expand=expander(index.searcher()))
-        query = tantivy_query(self.schema, cq, pair_stems(state))
+        query = tantivy_query(self.schema, cq, state.pair_stems)
         if query is None:
             return {}
         view = self._view(index, state, self._delta())
