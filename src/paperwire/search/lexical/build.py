@@ -22,6 +22,7 @@ from paperwire.search.lexical.documents import PAIR_SAMPLE, body_text, frequent_
 from paperwire.search.lexical.files import State
 from paperwire.search.storage import ChangeCursor
 from paperwire.store import search as store
+from paperwire.store.db import Database
 
 LENGTH_SAMPLE = 5000
 WRITER_HEAP_BYTES = 1_000_000_000
@@ -30,7 +31,11 @@ REFRESH_BATCH = 2000
 
 
 def build_generation(
-    db: Any, schema: tantivy.Schema, path: Path, started: dt.datetime, progress: bool | Callable
+    db: Database,
+    schema: tantivy.Schema,
+    path: Path,
+    started: dt.datetime,
+    progress: bool | Callable[..., Any],
 ) -> tuple[int, State]:
     """Index every visible paper into a new tantivy folder ``path``; returns the number of
     papers and the generation's state (the caller writes it as state.json). ``started``:
@@ -86,13 +91,13 @@ def build_generation(
 
 
 def fold_changes(
-    db: Any, index: tantivy.Index, since: dt.datetime | None, pair_stems: frozenset[str]
+    db: Database, index: tantivy.Index, since: dt.datetime | None, pair_stems: frozenset[str]
 ) -> tuple[int, dict[str, dt.datetime], bool]:
     """Replace the index copies of papers modified after ``since`` by their current version
     (hidden or deleted papers: removed). Returns the number of rows read, the (id,
     modified_at) of those folded, and whether anything was committed."""
     changed = 0
-    writer = None
+    writer: tantivy.IndexWriter | None = None
     folded: dict[str, dt.datetime] = {}
     with db.session() as session:
         ids = [pid for pid, _ in store.modified_since(session, since)]
@@ -100,7 +105,7 @@ def fold_changes(
             rows = store.index_rows(session, ids[start : start + REFRESH_BATCH])
             if writer is None:
                 writer = index.writer(heap_size=REFRESH_HEAP_BYTES, num_threads=1)
-            seen = set()
+            seen: set[str] = set()
             for row in rows:
                 seen.add(row.id)
                 folded[row.id] = row.modified_at

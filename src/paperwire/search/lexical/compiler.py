@@ -157,7 +157,7 @@ def tantivy_query(
         q = (
             Q.term_query(schema, "authors", words[0])
             if len(words) == 1
-            else Q.phrase_query(schema, "authors", words)
+            else Q.phrase_query(schema, "authors", list(words))
         )
         clauses.append((O.Must, Q.const_score_query(q, 0.0)))
     lo, hi = date_bounds_ts(cons)
@@ -189,8 +189,8 @@ def tantivy_query(
     for text in cons.excluded_phrases:
         rel = phrase_positions(text)
         if len(rel) > 1:
-            clauses.append((O.MustNot, Q.phrase_query(schema, "title", rel)))
-            clauses.append((O.MustNot, Q.phrase_query(schema, "body", rel)))
+            clauses.append((O.MustNot, Q.phrase_query(schema, "title", list(rel))))
+            clauses.append((O.MustNot, Q.phrase_query(schema, "body", list(rel))))
     if should and not any(occ == O.Must for occ, _ in clauses):
         # Words only (maybe with exclusions): their clauses at the top level, where tantivy
         # runs block-max WAND over a union of term queries (nested under a Must, the union is

@@ -62,7 +62,7 @@ class DeltaDoc:
 Delta = dict[str, DeltaDoc | None]
 
 
-def changed_since(session, state: State) -> list[tuple[str, dt.datetime]]:
+def changed_since(session: store.Reader, state: State) -> list[tuple[str, dt.datetime]]:
     """(id, modified_at) of papers the index may not hold at their current version.
 
     Papers folded recently (the cursor's ``applied``, all within the overlap window) are
@@ -98,7 +98,7 @@ class DeltaCache:
                     out[pid] = entry[1]
         return out
 
-    def read(self, session, changed: list[tuple[str, dt.datetime]]) -> Delta:
+    def read(self, session: store.Reader, changed: list[tuple[str, dt.datetime]]) -> Delta:
         """The delta of the listed papers: cached ones as they are, the others read through
         ``session`` (in the listing's transaction) and analyzed; the cache then holds exactly
         the listed papers."""

@@ -15,6 +15,13 @@ Invariants:
   rewrites state.json (tantivy commits are atomic, refreshes idempotent). A ``kill -9`` at any
   point leaves either the old or the new state, and the next refresh/rebuild converges to
   the database.
+- Threads: ``_index``, ``_gen``, ``_state`` and the file stamps are replaced only under
+  ``_mutex`` (and ``_state`` is never mutated: files.State), so a search takes one
+  consistent (index, state) pair under it and answers without it. The delta cache is only
+  read or mutated under its own lock (delta.DeltaCache); ``shared_delta``'s pin is per thread.
+- Lock order, outermost first: the writer lock, ``_mutex``, the delta cache's lock. One
+  exception, as before the package split: ``_ensure_open`` rebuilds (taking the writer lock)
+  while holding ``_mutex`` when no usable generation exists.
 """
 
 from __future__ import annotations
@@ -25,11 +32,13 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import tantivy
 
+from paperwire.config import Settings
 from paperwire.search.filters import Constraints
 from paperwire.search.lexical import build, files, ranking
 from paperwire.search.lexical.compiler import compile_query, expander, tantivy_query
@@ -39,16 +48,28 @@ from paperwire.search.lexical.files import State, Unavailable
 from paperwire.search.lexical.ranking import LexicalResult, View
 from paperwire.search.query import ParsedQuery
 from paperwire.search.storage import NamedLock
+from paperwire.store.db import Database
 from paperwire.store.models import utcnow
 
 # The package's name, as when it was one module (log settings and tests select it).
 log = logging.getLogger("paperwire.search.lexical")
 
 
-class LexicalIndex:
-    """One process's handle on the lexical index of a data dir (thread-safe)."""
+class _Pin(threading.local):
+    """This thread's ``shared_delta`` block: whether one is open, its delta once read, and
+    whether the files were checked in it."""
 
-    def __init__(self, settings, db) -> None:
+    def __init__(self) -> None:
+        self.pinned = False
+        self.delta: Delta | None = None
+        self.opened = False
+
+
+class LexicalIndex:
+    """One process's handle on the lexical index of a data dir (thread-safe; see the module
+    docstring)."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
         self.db = db
         self.root = Path(settings.data_dir) / "index" / "lexical"
@@ -61,7 +82,7 @@ class LexicalIndex:
         self._files = files.generations(self.root)
         self._writer = NamedLock.local(self.root / ".lock")
         self._delta_cache = DeltaCache()
-        self._local = threading.local()
+        self._local = _Pin()
         self.schema = build_schema()
 
     # ---- opening ---------------------------------------------------------------------------
@@ -78,15 +99,21 @@ class LexicalIndex:
         request use one generation (as they use one delta), and the block does not pay the
         stat/read calls once per index call."""
         local = self._local
-        if (
-            getattr(local, "pinned", False)
-            and getattr(local, "opened", False)
-            and self._index is not None
-        ):
+        if local.pinned and local.opened and self._index is not None:
             return
         self._ensure_open()
-        if getattr(local, "pinned", False):
+        if local.pinned:
             local.opened = True
+
+    def _live(self) -> tuple[tantivy.Index, State]:
+        """``ensure_open``, then the generation to answer from (one consistent pair)."""
+        self.ensure_open()
+        with self._mutex:
+            if self._index is None or self._state is None:  # closed by another thread since
+                self._ensure_open()
+            # _ensure_open returns (under _mutex, which close() needs) only with both set.
+            assert self._index is not None and self._state is not None
+            return self._index, self._state
 
     def _ensure_open(self) -> None:
         with self._mutex:
@@ -113,6 +140,8 @@ class LexicalIndex:
     def _maybe_reload(self) -> None:
         """Another process refreshed the live generation: read its watermark, then reload
         tantivy (in this order, so the index is never older than the watermark we use)."""
+        if self._index is None or self._gen is None:
+            return  # nothing open to reload
         path = self.root / self._gen
         stamp = files.state_stamp(path)
         if stamp is None or stamp == self._state_stamp:
@@ -134,7 +163,7 @@ class LexicalIndex:
         return self._state.cursor.watermark if self._state is not None else None
 
     # ---- writing ---------------------------------------------------------------------------
-    def rebuild(self, progress: bool | Callable = False) -> int:
+    def rebuild(self, progress: bool | Callable[..., Any] = False) -> int:
         """Build a fresh generation from the database and make it live. Returns doc count."""
         with self._writer.hold(wait=True), self._mutex:
             started = utcnow()
@@ -161,39 +190,40 @@ class LexicalIndex:
                 return None
             with self._mutex:
                 # Re-read: another process may have moved the watermark or the generation.
-                self.ensure_open()
+                index, state = self._live()
+                assert self._gen is not None  # set with _index, under _mutex (held)
                 started = utcnow()
-                state = self._state
                 wm = state.cursor.watermark
                 changed, folded, committed = build.fold_changes(
-                    self.db, self._index, wm, state.pair_stems
+                    self.db, index, wm, state.pair_stems
                 )
                 if wm is None or started - state.cursor.overlap > wm or committed:
                     # Papers folded at their current version need no delta scoring.
                     files.write_state(self.root / self._gen, state.advanced(started, folded))
                     self._maybe_reload()
-                    self._index.reload()
+                    index.reload()
                 return changed
 
     # ---- the delta -------------------------------------------------------------------------
     @contextlib.contextmanager
-    def shared_delta(self):
+    def shared_delta(self) -> Iterator[None]:
         """Within the block, this thread's searches share one read of the not-yet-indexed
         papers (the first search reads it): the searches of one request (candidates,
         filters, counts) see the same database snapshot and pay for the read once."""
-        if getattr(self._local, "pinned", False):
+        local = self._local
+        if local.pinned:
             yield  # nested: the outer block owns the snapshot
             return
-        self._local.pinned, self._local.delta, self._local.opened = True, None, False
+        local.pinned, local.delta, local.opened = True, None, False
         try:
             yield
         finally:
-            self._local.pinned, self._local.delta, self._local.opened = False, None, False
+            local.pinned, local.delta, local.opened = False, None, False
 
     def _delta(self) -> Delta:
         """Papers modified after the watermark, analyzed (cached by modified_at)."""
         local = self._local
-        if getattr(local, "pinned", False):
+        if local.pinned:
             if local.delta is None:
                 local.delta = self._read_delta()
             return local.delta
@@ -205,13 +235,18 @@ class LexicalIndex:
         # on every search (the session's set-up and ORM execution path cost more than the
         # queries). One transaction: the list and the rows are one snapshot.
         with self.db.engine.connect() as session:
-            changed = changed_since(session, self._state)
+            changed = changed_since(session, self._live_state())
             if len(changed) > MAX_DELTA:
                 # Too many to score per search: fold them first (or let the writer do it).
                 session.rollback()
                 if self.refresh(block=False) is not None:
-                    changed = changed_since(session, self._state)
+                    changed = changed_since(session, self._live_state())
             return self._delta_cache.read(session, changed)
+
+    def _live_state(self) -> State:
+        """The current state (re-read after a refresh); callers opened the index before."""
+        state = self._state
+        return state if state is not None else self._live()[1]
 
     # ---- searching -------------------------------------------------------------------------
     def _view(self, index: tantivy.Index, state: State, delta: Delta) -> View:
@@ -228,10 +263,7 @@ class LexicalIndex:
         prefix: bool = True,
     ) -> LexicalResult:
         """Top ``limit`` papers after ``offset``; ``order`` is "relevance" or "newest"."""
-        self.ensure_open()
-        with self._mutex:
-            index = self._index
-            state = self._state
+        index, state = self._live()
         # The delta first: reading it may fold a large delta into the index (a refresh), and
         # the searcher must then be the refreshed one.
         view = self._view(index, state, self._delta())
@@ -251,10 +283,7 @@ class LexicalIndex:
         are read."""
         if not ids:
             return set()
-        self.ensure_open()
-        with self._mutex:
-            index = self._index
-            state = self._state
+        index, state = self._live()
         view = self._view(index, state, self._delta())
         cq = compile_query(ParsedQuery(phrases=tuple(phrases)), cons)
         return ranking.passing(view, cq, cons, ids)
@@ -274,10 +303,7 @@ class LexicalIndex:
         and paid two searches for them)."""
         if not ids:
             return set(), set()
-        self.ensure_open()
-        with self._mutex:
-            index = self._index
-            state = self._state
+        index, state = self._live()
         view = self._view(index, state, self._delta())  # the delta before the searcher
         cq = compile_query(pq, cons, prefix=prefix, expand=expander(view.searcher))
         return ranking.members(view, cq, cons, ids)
@@ -289,10 +315,7 @@ class LexicalIndex:
         absent). Used to complete fusion: semantic candidates get their real lexical score."""
         if not ids:
             return {}
-        self.ensure_open()
-        with self._mutex:
-            index = self._index
-            state = self._state
+        index, state = self._live()
         cq = compile_query(pq, cons, prefix=prefix, expand=expander(index.searcher()))
         query = tantivy_query(self.schema, cq, state.pair_stems)
         if query is None:
@@ -301,8 +324,8 @@ class LexicalIndex:
         return ranking.scores(view, cq, query, ids)
 
     def doc_count(self) -> int:
-        self.ensure_open()
-        return self._index.searcher().num_docs
+        index, _ = self._live()
+        return index.searcher().num_docs
 
     def close(self) -> None:
         with self._mutex:

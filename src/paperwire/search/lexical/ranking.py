@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import tantivy
 
@@ -29,6 +30,10 @@ EXACT_COUNT_MAX_DOCS = 200_000
 # only when fewer than k of them pass.
 DATE_PREFILTER_FACTOR = 8
 DATE_PREFILTER_MIN = 200
+
+# A tantivy hit: (score, address); the score is a float, or the sort value when the search
+# was ordered by a field.
+Hit = tuple[Any, tantivy.DocAddress]
 
 
 @dataclass
@@ -50,7 +55,7 @@ class View:
     delta: Delta
 
     def paper_id(self, addr: tantivy.DocAddress) -> str:
-        return self.searcher.doc(addr)["id"][0]
+        return str(self.searcher.doc(addr)["id"][0])
 
     def stats(self) -> Stats:
         return Stats.of(self.searcher, self.avg_len)
@@ -66,17 +71,17 @@ def top(view: View, cq: CompiledQuery, *, limit: int, offset: int, order: str) -
     if query is None:
         return LexicalResult([], 0)
     want = offset + limit
-    kwargs = {}
-    if order == "newest" or not cq.has_text:
-        kwargs = {"order_by_field": "published", "order": tantivy.Order.Desc}
+    # Newest first (also for filters only: their scores are all equal).
+    newest = order == "newest" or not cq.has_text
     # Counting every match defeats top-k pruning (a common word matches most papers), so
     # in a large index ranked text queries estimate the total unless the results run out
     # on this page; up to EXACT_COUNT_MAX_DOCS papers counting is cheap and exact.
     counting = not cq.has_text or searcher.num_docs <= EXACT_COUNT_MAX_DOCS
-    top = None
+    top: list[Hit] | None = None
+    count: int | None = None  # of the search below when ``counting``
     if (
         not counting
-        and not kwargs
+        and not newest
         and not cq.phrases
         and not cons.categories
         and not cons.authors
@@ -85,8 +90,18 @@ def top(view: View, cq: CompiledQuery, *, limit: int, offset: int, order: str) -
     ):
         top = words_then_dates(view, cq, want + len(delta))
     if top is None:
-        result = searcher.search(query, limit=want + len(delta), count=counting, **kwargs)
+        if newest:
+            result = searcher.search(
+                query,
+                limit=want + len(delta),
+                count=counting,
+                order_by_field="published",
+                order=tantivy.Order.Desc,
+            )
+        else:
+            result = searcher.search(query, limit=want + len(delta), count=counting)
         top = result.hits
+        count = _count(result) if counting else None
     hits: list[tuple[str, float, int]] = []
     shadowed = 0
     for score, addr in top:
@@ -104,8 +119,8 @@ def top(view: View, cq: CompiledQuery, *, limit: int, offset: int, order: str) -
         if s is None:
             continue
         added += 1
-        hits.append((pid, s if not kwargs else float(timestamp(doc.row.published_at)), 0))
-    if kwargs:
+        hits.append((pid, s if not newest else float(timestamp(doc.row.published_at)), 0))
+    if newest:
         hits.sort(key=lambda h: -h[1])
         # Scores were publication timestamps; report them as relevance-free zeros.
         hits = [(pid, 0.0, 0) for pid, _, _ in hits]
@@ -114,20 +129,23 @@ def top(view: View, cq: CompiledQuery, *, limit: int, offset: int, order: str) -
         # which is the same whatever the page size, so pages never overlap or skip.
         hits.sort(key=lambda h: -h[1])
     exact = True
-    if counting:
+    total: int
+    if count is not None:
         if delta:
             # Index copies of not-yet-indexed papers that match: replaced by the delta.
-            shadowed = searcher.search(
-                tantivy.Query.boolean_query(
-                    [
-                        (tantivy.Occur.Must, query),
-                        (tantivy.Occur.Must, view.ids_query(list(delta))),
-                    ]
-                ),
-                limit=1,
-                count=True,
-            ).count
-        total = max(result.count - shadowed, 0) + added
+            shadowed = _count(
+                searcher.search(
+                    tantivy.Query.boolean_query(
+                        [
+                            (tantivy.Occur.Must, query),
+                            (tantivy.Occur.Must, view.ids_query(list(delta))),
+                        ]
+                    ),
+                    limit=1,
+                    count=True,
+                )
+            )
+        total = max(count - shadowed, 0) + added
     elif len(top) < want + len(delta):
         total = len(hits)  # every match is in hand
     else:
@@ -136,11 +154,18 @@ def top(view: View, cq: CompiledQuery, *, limit: int, offset: int, order: str) -
         # from below only when no exact word occurs at all).
         exact = False
         dfs = [searcher.doc_freq(f, s) for s in cq.stems for f in ("title", "body")]
-        total = max(dfs) if dfs and max(dfs) else len(hits)
+        most = max(dfs, default=0)
+        total = most if most else len(hits)
     return LexicalResult([(pid, s) for pid, s, _ in hits[offset:want]], total, exact)
 
 
-def words_then_dates(view: View, cq: CompiledQuery, k: int) -> list | None:
+def _count(result: tantivy.SearchResult) -> int:
+    """The number of matches of a search run with ``count=True``."""
+    count: int = result.count  # type: ignore[attr-defined]  # tantivy's stub lacks it
+    return count
+
+
+def words_then_dates(view: View, cq: CompiledQuery, k: int) -> list[Hit] | None:
     """Top ``k`` (score, address) of a words query with date bounds, taken from the top
     hits of the words alone: when at least ``k`` of those pass the dates (or they are all
     the word matches), they are exactly the top ``k`` of words AND dates (the date clause
@@ -151,6 +176,7 @@ def words_then_dates(view: View, cq: CompiledQuery, k: int) -> list | None:
     hi = 2**62 if hi is None else hi
     words = dataclasses.replace(cq, cons=dataclasses.replace(cq.cons, date_from=None, date_to=None))
     query = tantivy_query(view.schema, words, view.pair_stems)
+    assert query is not None  # ``cq`` has words (the caller's condition): so does ``words``
     n = max(DATE_PREFILTER_MIN, DATE_PREFILTER_FACTOR * k)
     res = searcher.search(query, limit=n, count=False)
     if not res.hits:
@@ -172,7 +198,7 @@ def passing(view: View, cq: CompiledQuery, cons: Constraints, ids: list[str]) ->
         else tantivy.Query.boolean_query([(tantivy.Occur.Must, base), (tantivy.Occur.Must, id_set)])
     )
     searcher, delta = view.searcher, view.delta
-    keep = set()
+    keep: set[str] = set()
     for _score, addr in searcher.search(query, limit=len(ids), count=False).hits:
         pid = view.paper_id(addr)
         if pid not in delta:

@@ -20,7 +20,7 @@ from paperwire.search.lexical.delta import DeltaDoc
 
 K1, B = 1.2, 0.75
 # Field lengths assumed when a generation's state has none.
-DEFAULT_AVG_LEN = {"title": 10, "body": 160, "authors": 8}
+DEFAULT_AVG_LEN = {"title": 10.0, "body": 160.0, "authors": 8.0}
 
 
 def _idf(n_docs: int, df: int) -> float:
@@ -85,7 +85,7 @@ def score_delta(doc: DeltaDoc, cq: CompiledQuery, stats: Stats) -> float | None:
 class Stats:
     searcher: tantivy.Searcher
     avg_len: dict[str, float]
-    _cache: dict = field(default_factory=dict)
+    _cache: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @classmethod
     def of(cls, searcher: tantivy.Searcher, avg_len: dict[str, float] | None) -> Stats:
