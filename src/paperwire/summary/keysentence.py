@@ -32,6 +32,7 @@ Invariants (pure functions, no I/O):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,15 +77,7 @@ DEFAULT_WEIGHTS = Weights(
 # held-out half the opposite (0.209 vs 0.253): indistinguishable at ~170 abstracts a half, so
 # the rule keeps the cues, which name the contribution where a first sentence is mostly
 # background (docs/benchmarks.md).
-RULE_WEIGHTS = Weights(
-    centrality=0.0,
-    contribution=0.5,
-    finding=2.0,
-    first=0.0,
-    last=0.0,
-    background=0.0,
-    reference="paper",
-)
+RULE_WEIGHTS = dataclasses.replace(DEFAULT_WEIGHTS, centrality=0.0)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperwire.search.embed.base import Encoder
 from paperwire.search.embed.export_cache import export_dir, export_finished, exported_model_path
@@ -32,6 +32,10 @@ from paperwire.search.embed.model import (
     prepared_elsewhere,
     resolve_model,
 )
+
+if TYPE_CHECKING:
+    from paperwire.search.embed.onnx_backend import OnnxEncoder
+    from paperwire.search.embed.openvino_backend import OpenVinoEncoder
 
 log = logging.getLogger(__name__)
 
@@ -184,21 +188,13 @@ def _load_exported(
     settings: Any, spec: ModelSpec, backend: str, path: Path, max_length: int, threads: int
 ) -> Encoder:
     tail = effective_tail_tokens(settings, max_length)
+    # Each backend module is imported only when chosen (openvino is heavy to load).
+    cls: type[OnnxEncoder] | type[OpenVinoEncoder]
     if backend == "openvino-int8":
-        from paperwire.search.embed.openvino_backend import OpenVinoEncoder
-
-        return OpenVinoEncoder(
-            spec,
-            path,
-            backend=backend,
-            max_length=max_length,
-            batch_size=settings.embed_batch_size,
-            threads=threads,
-            tail_tokens=tail,
-        )
-    from paperwire.search.embed.onnx_backend import OnnxEncoder
-
-    return OnnxEncoder(
+        from paperwire.search.embed.openvino_backend import OpenVinoEncoder as cls
+    else:
+        from paperwire.search.embed.onnx_backend import OnnxEncoder as cls
+    return cls(
         spec,
         path,
         backend=backend,
