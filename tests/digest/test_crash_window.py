@@ -5,6 +5,7 @@ same papers under the same Message-ID, and says so; into the outbox it adds no c
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import os
 import re
@@ -28,6 +29,23 @@ from tests.support.smtp_sink import SmtpSink
 N = 5
 
 
+def _wait_until_stopped(pid: int, timeout: float = 10.0) -> None:
+    """Return once every thread of ``pid`` is stopped. kill(SIGSTOP) only queues the stop:
+    one thread must take the signal and stop the others, and on a busy machine the sender's
+    SMTP thread could still read the 250 and commit ``sent`` in that gap (seen: 1 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = []
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(FileNotFoundError):
+                with open(f"/proc/{pid}/task/{task}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+        if states and all(state in "Tt" for state in states):
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"sender {pid} did not stop within {timeout} s")
+
+
 @pytest.mark.slow
 def test_sender_killed_after_the_servers_250_resends_that_one_message_on_rerun(settings, db):
     seed_subscribers(db, N)
@@ -41,6 +59,7 @@ def test_sender_killed_after_the_servers_250_resends_that_one_message_on_rerun(s
         if n == 1 and not killed.is_set():
             pid = procs[0].pid
             os.kill(pid, signal.SIGSTOP)
+            _wait_until_stopped(pid)
 
             def kill_later() -> None:
                 time.sleep(0.5)
