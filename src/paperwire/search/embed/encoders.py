@@ -15,8 +15,9 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from paperwire.config import Settings
 from paperwire.search.embed.base import Encoder
 from paperwire.search.embed.export_cache import export_dir, export_finished, exported_model_path
 from paperwire.search.embed.model import (
@@ -42,15 +43,15 @@ log = logging.getLogger(__name__)
 EncoderKey = tuple[str, str, int, int, int]
 
 
-def encoder_key(settings: Any, backend: str) -> EncoderKey:
+def encoder_key(settings: Settings, backend: str) -> EncoderKey:
     """What makes two loaded encoders different (settings that change the vectors or the
     threads a model is compiled for)."""
     threads = int(settings.embed_threads or 0) or cores()
     return (
         str(settings.embedding_model or ""),
         backend,
-        int(getattr(settings, "embed_max_tokens", 0) or 0),
-        int(getattr(settings, "embed_tail_tokens", 0) or 0),
+        int(settings.embed_max_tokens or 0),
+        int(settings.embed_tail_tokens or 0),
         threads,
     )
 
@@ -92,12 +93,12 @@ class EncoderCache:
 ENCODERS = EncoderCache()
 
 
-def _backend(settings: Any, backend: str | None) -> str:
-    return backend or getattr(settings, "embedding_backend", "") or DEFAULT_BACKEND
+def _backend(settings: Settings, backend: str | None) -> str:
+    return backend or settings.embedding_backend or DEFAULT_BACKEND
 
 
 def model_ready(
-    settings: Any, backend: str | None = None, *, cache: EncoderCache = ENCODERS
+    settings: Settings, backend: str | None = None, *, cache: EncoderCache = ENCODERS
 ) -> bool:
     """Whether ``get_encoder`` can load the model without exporting it: the torch backend, an
     encoder already loaded in this process, or a finished export folder. False when the model
@@ -113,7 +114,7 @@ def model_ready(
 
 
 def get_encoder(
-    settings: Any,
+    settings: Settings,
     *,
     backend: str | None = None,
     export: bool | None = None,
@@ -153,7 +154,7 @@ def get_encoder(
         return encoder
 
 
-def _load(settings: Any, backend: str, threads: int, *, export: bool) -> Encoder:
+def _load(settings: Settings, backend: str, threads: int, *, export: bool) -> Encoder:
     spec = resolve_model(settings)
     max_length = effective_max_length(settings, spec)
     if backend == "torch":
@@ -185,7 +186,7 @@ def _load(settings: Any, backend: str, threads: int, *, export: bool) -> Encoder
 
 
 def _load_exported(
-    settings: Any, spec: ModelSpec, backend: str, path: Path, max_length: int, threads: int
+    settings: Settings, spec: ModelSpec, backend: str, path: Path, max_length: int, threads: int
 ) -> Encoder:
     tail = effective_tail_tokens(settings, max_length)
     # Each backend module is imported only when chosen (openvino is heavy to load).

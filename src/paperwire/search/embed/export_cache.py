@@ -22,8 +22,8 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from paperwire.config import Settings
 from paperwire.procs import pid_alive
 from paperwire.search.embed.model import EXPORT_RECIPE, EmbeddingModelError, ModelSpec, sha256_file
 from paperwire.search.storage import NamedLock, temp_path
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 EXPORT_SHARE = 0.05
 
 
-def export_dir(settings: Any, spec: ModelSpec, backend: str) -> Path:
+def export_dir(settings: Settings, spec: ModelSpec, backend: str) -> Path:
     """The cache folder of this model's export for ``backend`` (it may not exist yet)."""
     key = f"{spec.weights_sha256[:16]}-{spec.pooling}-{backend}-{EXPORT_RECIPE}"
     return Path(settings.data_dir) / "models" / key
@@ -92,7 +92,11 @@ def clean_stale_exports(models_dir: Path) -> int:
 
 
 def exported_model_path(
-    settings: Any, spec: ModelSpec, backend: str, *, progress: Callable[[float], None] | None = None
+    settings: Settings,
+    spec: ModelSpec,
+    backend: str,
+    *,
+    progress: Callable[[float], None] | None = None,
 ) -> Path:
     """The cached model file (ONNX, or OpenVINO IR) for this model and backend, exported
     (once) when missing or corrupt.

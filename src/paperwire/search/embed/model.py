@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from paperwire.config import Settings
 from paperwire.errors import PaperwireError
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -116,7 +117,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_model(settings: Any) -> ModelSpec:
+def resolve_model(settings: Settings) -> ModelSpec:
     """Find and verify the configured model directory (default: the packaged MiniLM)."""
     configured = (settings.embedding_model or "").strip()
     path = Path(configured).expanduser() if configured else default_model_dir()
@@ -194,9 +195,9 @@ def make_model_id(spec: ModelSpec, backend: str, max_length: int, tail_tokens: i
     return f"{spec.name[:60]}@{spec.weights_sha256[:12]}/{backend}/L{max_length}{tail}"
 
 
-def model_id_for(settings: Any, backend: str | None = None) -> str:
+def model_id_for(settings: Settings, backend: str | None = None) -> str:
     """The model_id ``get_encoder(settings)`` would have, without loading the model."""
-    backend = backend or getattr(settings, "embedding_backend", "") or DEFAULT_BACKEND
+    backend = backend or settings.embedding_backend or DEFAULT_BACKEND
     spec = resolve_model(settings)
     max_length = effective_max_length(settings, spec)
     tail = 0 if backend == "torch" else effective_tail_tokens(settings, max_length)
@@ -210,12 +211,12 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def effective_max_length(settings: Any, spec: ModelSpec) -> int:
-    wanted = int(getattr(settings, "embed_max_tokens", 0) or 0)
+def effective_max_length(settings: Settings, spec: ModelSpec) -> int:
+    wanted = int(settings.embed_max_tokens or 0)
     return min(wanted, spec.max_seq_length) if wanted > 0 else spec.max_seq_length
 
 
-def effective_tail_tokens(settings: Any, max_length: int) -> int:
+def effective_tail_tokens(settings: Settings, max_length: int) -> int:
     """Tokens kept from the end of an over-long text (0: plain cut), leaving room for a head."""
-    wanted = int(getattr(settings, "embed_tail_tokens", 0) or 0)
+    wanted = int(settings.embed_tail_tokens or 0)
     return max(0, min(wanted, max_length - 3))
