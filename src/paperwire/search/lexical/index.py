@@ -83,6 +83,8 @@ class LexicalIndex:
         self._writer = NamedLock.local(self.root / ".lock")
         self._delta_cache = DeltaCache()
         self._local = _Pin()
+        # (generation, papers, newest publication time): see _newest_anchor.
+        self._anchor: tuple[str | None, int, int | None] | None = None
         self.schema = build_schema()
 
     # ---- opening ---------------------------------------------------------------------------
@@ -250,7 +252,31 @@ class LexicalIndex:
 
     # ---- searching -------------------------------------------------------------------------
     def _view(self, index: tantivy.Index, state: State, delta: Delta) -> View:
-        return View(self.schema, index.searcher(), state.pair_stems, state.avg_len, delta)
+        searcher = index.searcher()
+        gen = self._gen
+        return View(
+            self.schema,
+            searcher,
+            state.pair_stems,
+            state.avg_len,
+            delta,
+            newest_anchor=lambda: self._newest_anchor(gen, searcher),
+        )
+
+    def _newest_anchor(self, gen: str | None, searcher: tantivy.Searcher) -> int | None:
+        """The newest publication time of generation ``gen``, taken once per generation
+        (ranking.newest_in_windows: a stale value only makes its windows wider). An index
+        with no dated paper is asked again once it holds more papers."""
+        cached = self._anchor
+        if (
+            cached is not None
+            and cached[0] == gen
+            and (cached[2] is not None or cached[1] == searcher.num_docs)
+        ):
+            return cached[2]
+        value = ranking.newest_published(searcher)
+        self._anchor = (gen, searcher.num_docs, value)
+        return value
 
     def search(
         self,
