@@ -216,6 +216,31 @@ def test_compaction_writes_a_new_generation_that_other_processes_pick_up(
         reader.close()
 
 
+def test_refresh_parses_the_manifest_only_after_another_process_published(
+    settings, db, encoder, index, monkeypatch
+):
+    assert len(index) == 6  # loaded: the writer
+    reader = SemanticIndex(settings, db, encoder)
+    try:
+        assert len(reader) == 6
+        reads = []
+        real_read = semantic.files.read_manifest
+        monkeypatch.setattr(
+            semantic.files, "read_manifest", lambda gen: reads.append(1) or real_read(gen)
+        )
+        for _ in range(3):
+            reader.refresh()
+        assert reads == []  # unchanged: not read (it can be megabytes), nothing reloaded
+        make_papers(db, 2)
+        embed_pending(settings, db, encoder=encoder)
+        index.refresh()
+        assert index.compact() is True  # publishes a new manifest
+        reader.refresh()
+        assert reads and reader.generation == index.generation and len(reader) == 8
+    finally:
+        reader.close()
+
+
 def test_rebuild_follows_the_database(settings, db, index):
     with db.session() as s:
         s.execute(delete(Paper).where(Paper.id == "topic-cells"))  # cascades to embeddings
