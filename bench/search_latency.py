@@ -315,6 +315,18 @@ def prepare_real(source: Path, work: Path, limit: int | None) -> Path:
     return db_path
 
 
+def preload(paths: list[Path]) -> int:
+    """Read every file under ``paths`` once (into the page cache); returns the bytes read."""
+    total = 0
+    for root in paths:
+        files = [root] if root.is_file() else sorted(f for f in root.rglob("*") if f.is_file())
+        for f in files:
+            with open(f, "rb") as fh:
+                while chunk := fh.read(1 << 24):
+                    total += len(chunk)
+    return total
+
+
 # ------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -349,6 +361,11 @@ def main(argv: list[str] | None = None) -> None:
         "--prepare-only",
         action="store_true",
         help="build the indexes (lexical, FTS5) and stop; measure in a later run",
+    )
+    ap.add_argument(
+        "--cold",
+        action="store_true",
+        help="do not read the database and index files into the page cache before timing",
     )
     ap.add_argument(
         "--semantic-dir",
@@ -455,7 +472,18 @@ def main(argv: list[str] | None = None) -> None:
     fts = sqlite3.connect(work / "fts.db")
     fts.execute(f"ATTACH DATABASE 'file:{db_path}?mode=ro' AS src")
 
-    # Warm-up: page cache, tantivy readers, encoder session, FTS pages.
+    # Steady state of a server that has been answering for a while: the database, the indexes
+    # and the FTS5 table are in the page cache (they fit in memory at 1M here), so the first
+    # mode timed for a query does not pay disk reads the later ones do not. Read each file
+    # once; the queries themselves stay unseen.
+    if not args.cold:
+        started = time.perf_counter()
+        sem_files = [Path(args.semantic_dir)] if results["semantic_index"] else []
+        read = preload([db_path, work, *[d for d in sem_files if d.exists()]])
+        results["preloaded_bytes"] = read
+        log(f"page cache: read {read / 1e9:.1f} GB in {time.perf_counter() - started:.0f} s")
+    results["page_cache"] = "cold" if args.cold else "preloaded"
+    # Warm-up: tantivy readers, encoder session, FTS pages.
     for q in queries[::5]:
         svc.search(q["q"], mode="hybrid" if hybrid else "lexical", limit=20)
         fts_query(fts, q)

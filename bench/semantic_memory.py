@@ -85,7 +85,11 @@ def write_embeddings(db_path: Path, model_id: str, ids, hashes, vecs) -> float:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("DELETE FROM embeddings")
-    now = time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime())
+    # Stamped an hour back, as if an embedder had written them long before the index is built
+    # (as on a running server): the index's change window (OVERLAP, 120 s) then starts empty.
+    # Stamped "now", all 1M rows sat in that window with one timestamp, and every process
+    # that opened the index re-read them on its first refresh, page by page (minutes).
+    now = time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime(time.time() - 3600))
     step = 20_000
     for start in range(0, len(ids), step):
         rows = [
