@@ -397,10 +397,13 @@ def main(argv: list[str] | None = None) -> None:
         with httpx.Client(base_url=url, timeout=120) as client:
             # Each worker opens its indexes on first use; warm both with a few requests.
             for path in ["/", "/api/daily_papers", paper_paths[0]] * 4 + [
-                "/api/papers/search?q=" + q for q in queries[:10]
-            ] * 2:
+                "/api/papers/search?q=" + q for q in queries[:20]
+            ] * 3:
                 r = client.get(path)
                 assert r.status_code == 200, (path, r.status_code, r.text[:200])
+        # Let both workers finish what their first requests started (opening the indexes,
+        # the refresher's first pass over them) before anything is timed.
+        time.sleep(10)
         scenarios = [
             ("baseline /healthz", url + "/healthz", None),
             ("feed /", url + "/", None),
