@@ -48,6 +48,7 @@ from paperwire.search.lexical.files import State, Unavailable
 from paperwire.search.lexical.ranking import LexicalResult, View
 from paperwire.search.query import ParsedQuery
 from paperwire.search.storage import NamedLock
+from paperwire.search.storage.files import Stamp
 from paperwire.store.db import Database
 from paperwire.store.models import utcnow
 
@@ -78,7 +79,7 @@ class LexicalIndex:
         self._gen: str | None = None
         self._state: State | None = None
         self._state_stamp: int | None = None
-        self._current_stamp: int | None = None
+        self._current_stamp: Stamp | None = None
         self._files = files.generations(self.root)
         self._writer = NamedLock.local(self.root / ".lock")
         self._delta_cache = DeltaCache()

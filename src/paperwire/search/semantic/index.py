@@ -38,6 +38,7 @@ from paperwire.search.semantic.registry import OPEN_INDEXES
 from paperwire.search.semantic.scoring import ann, exact
 from paperwire.search.semantic.table import VectorTable, id_bytes
 from paperwire.search.storage import ChangeCursor, NamedLock
+from paperwire.search.storage.files import Stamp
 from paperwire.store.embeddings import embeddings_since, get_embeddings
 from paperwire.store.models import utcnow
 
@@ -74,10 +75,10 @@ class SemanticIndex:
         self._next_key = 0
         self._delta: Delta | None = None
         self._cursor = ChangeCursor()
-        # The manifest file as last read (inode, mtime, size): refresh re-reads and parses it
-        # only when another process published since (a manifest carries its cursor's recent
-        # changes and can be megabytes; parsing it every tick stalled the web workers).
-        self._manifest_seen: tuple[int, int, int] | None = None
+        # The manifest's stamp as last read: refresh re-reads and parses it only when another
+        # process published since (a manifest carries its cursor's recent changes and can be
+        # megabytes; parsing it every tick stalled the web workers).
+        self._manifest_seen: Stamp | None = None
         self._loaded = False
         self._dirty = True
         self.last_refresh = 0.0
@@ -141,7 +142,7 @@ class SemanticIndex:
         if self._loaded:
             return
         self._try_writer_lock()
-        self._manifest_seen = self._manifest_stat()
+        self._manifest_seen = self._files.stamp()
         manifest = files.read_manifest(self._files)
         reason = None
         if manifest is None:
@@ -256,7 +257,7 @@ class SemanticIndex:
         """
         with self._lock:
             self._ensure_loaded()
-            seen = self._manifest_stat()
+            seen = self._files.stamp()
             manifest = files.read_manifest(self._files) if seen != self._manifest_seen else None
             self._manifest_seen = seen
             if (
@@ -279,15 +280,6 @@ class SemanticIndex:
             if self.delta.changes >= self.compact_min and self._try_writer_lock():
                 self.compact()
             return applied
-
-    def _manifest_stat(self) -> tuple[int, int, int] | None:
-        """(inode, mtime ns, size) of the manifest, None when there is none: a publish
-        replaces the file (a new inode), so a changed manifest is never taken for the old."""
-        try:
-            st = self._files.pointer.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _apply_new_rows(self) -> int:
         applied = 0

@@ -22,6 +22,9 @@ from pathlib import Path
 
 from paperwire.procs import pid_alive
 
+# What ``Generation.stamp`` compares: (inode, mtime in ns, size) of the pointer file.
+Stamp = tuple[int, int, int]
+
 _TMP = ".tmp-"
 
 
@@ -101,12 +104,15 @@ class Generation:
         except FileNotFoundError:
             return None
 
-    def stamp(self) -> int | None:
-        """The pointer's mtime (ns): a cheap check whether another process published."""
+    def stamp(self) -> Stamp | None:
+        """The pointer's (inode, mtime ns, size), None when nothing was published: a cheap
+        check whether another process published. A publish replaces the file (a new inode),
+        so a new pointer is never taken for the old one, whatever the clock's resolution."""
         try:
-            return self.pointer.stat().st_mtime_ns
+            st = self.pointer.stat()
         except FileNotFoundError:
             return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def highest_number(self) -> int:
         """The highest ``<prefix><number>`` among the folder's entries (0 if none): a new
