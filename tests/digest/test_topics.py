@@ -323,3 +323,38 @@ def test_nonsense_topics_bring_nothing(settings, db, six_topics, value):
     """Below the similarity floor and without a keyword match: no paper, as on the site."""
     topic = {"kind": "query", "value": value, "threshold": None}
     assert digest_ids(settings, db, topic) == set() == search_ids(settings, db, value)
+
+
+@pytest.mark.slow
+def test_prefetching_a_batch_of_topics_embeds_them_in_one_call_and_changes_no_hit(
+    settings, db, six_topics
+):
+    values = ["storms monsoon downpours", "protein folding", "galaxy surveys", "zzzqqq"]
+    topics_ = [{"kind": "query", "value": v, "threshold": 0.2} for v in values]
+
+    def edition_topics():
+        with db.session() as s:
+            return build.load_edition(settings, s, edition_for("daily", SEND_DAY), db=db).topics
+
+    svc = get_search_service(settings, db)
+    one_by_one = edition_topics()
+    expected = [one_by_one.match(t) for t in topics_]
+    svc.forget_query_vectors()
+    encoder = svc._encoder
+    calls: list[int] = []
+    real_encode = encoder.encode
+    encoder.encode = lambda texts, **kw: calls.append(len(texts)) or real_encode(texts, **kw)
+    try:
+        batched = edition_topics()
+        batched.prefetch(topics_ + topics_)  # duplicates are embedded once
+        got = [batched.match(t) for t in topics_]
+    finally:
+        del encoder.encode
+    assert calls == [len(values)]  # one batch; the searches found every vector cached
+    assert [[h.paper_id for h in hits] for hits in got] == [
+        [h.paper_id for h in hits] for hits in expected
+    ]
+    assert [[h.matched_by for h in hits] for hits in got] == [
+        [h.matched_by for h in hits] for hits in expected
+    ]
+    assert any(expected), "the topics find something, so the comparison means something"

@@ -184,6 +184,10 @@ def _prepare(
             now=data.edition.send_at_utc,
             base_url=data.base_url,
         )
+    # The batch's topics embedded together (only speed changes, see TopicSearch.prefetch).
+    data.topics.prefetch(
+        t for c in fresh if c.subscription_id in active for t in active[c.subscription_id].topics
+    )
     by_sub: dict[int, set[str]] = {}
     for sid, pid in sent:
         by_sub.setdefault(sid, set()).add(pid)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,6 +157,31 @@ class MeaningSide:
         keep, matching = self.lexical.members(pq, cons, [p for p, _ in ranked], prefix=prefix)
         hits = [(p, s) for p, s in ranked if p in keep][:k]
         return SemanticPool(hits, vec, frozenset(p for p, _ in hits if p in matching))
+
+    def prime_query_vectors(self, texts: Iterable[str]) -> int:
+        """Embed, in batches, the texts not yet in the query-vector cache; returns how many
+        were embedded. A digest primes each batch of subscribers' topics this way: one
+        encoder call for a few hundred short queries costs a fraction of one call each.
+
+        At most half the cache is primed per call, so a call never evicts its own vectors
+        before the searches that follow it use them. Nothing happens until the semantic side
+        is ready (searches are keyword-only until then and embed nothing)."""
+        if self.semantic() is None or self._encoder is None:
+            return 0
+        with self._lock:
+            need = [t for t in dict.fromkeys(texts) if t and t not in self._query_vectors]
+        need = need[: QUERY_VECTOR_CACHE // 2]
+        if not need:
+            return 0
+        vecs = np.asarray(self._encoder.encode(need), dtype=np.float32)
+        with self._lock:
+            for text, vec in zip(need, vecs, strict=True):
+                vec = vec.copy()
+                vec.setflags(write=False)
+                self._query_vectors[text] = vec
+            while len(self._query_vectors) > QUERY_VECTOR_CACHE:
+                self._query_vectors.popitem(last=False)
+        return len(need)
 
     def _query_vector(self, text: str) -> np.ndarray:
         """The query's embedding, from a small per-process LRU (the same query is embedded
