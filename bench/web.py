@@ -327,6 +327,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--note", default="", help="a remark printed with the results")
     ap.add_argument(
+        "--only",
+        default="",
+        help="run only the scenarios whose name contains this text (exploration: the "
+        "results are printed, bench/results/web.json is left alone)",
+    )
+    ap.add_argument(
         "--prepare-only",
         action="store_true",
         help="copy the database and build the index, then exit (run this under "
@@ -412,6 +418,7 @@ def main(argv: list[str] | None = None) -> None:
             ("search /api/papers/search", url, search_file),
             ("search (mode=lexical)", url, search_lex_file),
         ]
+        scenarios = [s for s in scenarios if args.only in s[0]]
         results = {}
         for name, target, paths in scenarios:
             log(f"wrk {name}: {args.duration}s, {args.connections} connections")
@@ -451,6 +458,9 @@ def main(argv: list[str] | None = None) -> None:
         "load_start": round(load_start, 1),
         "load_end": round(os.getloadavg()[0], 1),
     }
+    if args.only:
+        print(json.dumps({"meta": meta, "results": results}, indent=2))
+        return
     out_json = ROOT / "bench" / "results" / "web.json"
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps({"meta": meta, "results": results}, indent=2))

@@ -129,6 +129,38 @@ def test_change_feed_pages_by_timestamp_then_id(db):
         assert len(embeddings_since(s, "other", None, "", 10)) == 0
 
 
+def test_change_feed_read_seeks_the_index_instead_of_scanning_it(db):
+    """The refresh tick's read must not visit the rows before the watermark: with the former
+    ``created_at > t OR (created_at = t AND id > i)`` and a bound LIMIT, SQLite scanned the
+    whole created_at index (a second per tick at 1M embeddings, with the semantic index's
+    lock held)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    from sqlalchemy import event
+
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    make_papers(db, 3)
+    _save(db, _pending(db), _vecs(3), now=dt.datetime(2026, 1, 1))
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.session() as s:
+            embeddings_since(s, MODEL, dt.datetime(2026, 1, 1), "", 100)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    statement, params = next((st, p) for st, p in statements if "FROM embeddings" in st)
+    with db.engine.connect() as conn:
+        plan = " | ".join(
+            row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+        )
+    assert "SEARCH embeddings USING INDEX ix_embeddings_model_created_at" in plan, plan
+    assert "model=? AND created_at>" in plan, plan
+    assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
+
+
 def test_pending_paper_carries_the_hash_read_with_the_text(db):
     rec = make_record()
     with db.session() as s:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from paperwire.store.dialect import upsert
@@ -215,11 +215,16 @@ def embeddings_since(
         .limit(limit)
     )
     if after_ts is not None:
+        # A range the planner seeks in ix_embeddings_model_created_at (model, created_at,
+        # paper_id), then the key as a row value. The former ``a > t OR (a = t AND id > i)``
+        # made SQLite scan the whole created_at index from its start when LIMIT is a bound
+        # parameter: a second per call at 1M embeddings, on every refresh tick of every
+        # process, with the semantic index's lock held (searches waited behind it).
+        ts = literal(after_ts, Embedding.created_at.type)
         query = query.where(
-            or_(
-                Embedding.created_at > after_ts,
-                and_(Embedding.created_at == after_ts, Embedding.paper_id > after_id),
-            )
+            Embedding.created_at >= ts,
+            tuple_(Embedding.created_at, Embedding.paper_id)
+            > tuple_(ts, literal(after_id, Embedding.paper_id.type)),
         )
     batch = EmbeddingBatch()
     blobs = []

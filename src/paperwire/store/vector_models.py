@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from paperwire.store.base import Base, utcnow
@@ -19,6 +19,9 @@ class Embedding(Base):
     """
 
     __tablename__ = "embeddings"
+    # The change feed's key, per model (store.embeddings.embeddings_since seeks it; migration
+    # 0010 replaced an index on created_at alone).
+    __table_args__ = (Index("ix_embeddings_model_created_at", "model", "created_at", "paper_id"),)
 
     paper_id: Mapped[str] = mapped_column(
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
@@ -27,7 +30,7 @@ class Embedding(Base):
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
     content_hash: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class SentenceVectors(Base):
