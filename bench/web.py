@@ -225,6 +225,43 @@ def sample_paths(db_path: Path, rng: random.Random, n_papers: int) -> tuple[list
     return [f"/papers/{pid}" for pid in ids], queries
 
 
+def distinct_queries(db_path: Path, rng: random.Random, n: int) -> list[str]:
+    """``n`` different queries of the same kinds as ``sample_paths``' mix, from a larger
+    sample of the corpus' titles, so that no query repeats within a scenario: every request
+    is ranked (and embedded) from scratch, whatever the server caches."""
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    titles = [r[0] for r in con.execute("SELECT title FROM papers WHERE rowid % 97 = 0 LIMIT 9000")]
+    cats = Counter(
+        c
+        for (cs,) in con.execute("SELECT categories FROM papers WHERE rowid % 991 = 0 LIMIT 800")
+        for c in json.loads(cs)
+    )
+    con.close()
+    words = Counter(w.lower() for t in titles for w in re.findall(r"[A-Za-z]{4,}", t))
+    ranked = [w for w, _ in words.most_common()]
+    common, rare = ranked[:400], ranked[-3000:]
+    top_cats = [c for c, _ in cats.most_common(10)]
+    out: dict[str, None] = {}
+    while len(out) < n:
+        kind = rng.choice(["common", "common2", "rare", "prefix", "phrase", "filter"])
+        if kind == "common":
+            q = f"{rng.choice(common)} {rng.choice(rare)}"  # one common word alone repeats
+        elif kind == "common2":
+            q = " ".join(rng.sample(common, 2))
+        elif kind == "rare":
+            q = rng.choice(rare)
+        elif kind == "prefix":
+            q = f"{rng.choice(common)[:3]} {rng.choice(common)}"
+        elif kind == "phrase":
+            t = re.findall(r"[A-Za-z]{3,}", rng.choice(titles))
+            i = rng.randrange(max(1, len(t) - 1))
+            q = f'"{" ".join(t[i : i + 2])}"' if len(t) >= 2 else rng.choice(rare)
+        else:
+            q = f"{rng.choice(common)} cat:{rng.choice(top_cats)}"
+        out[q] = None
+    return list(out)
+
+
 def run_wrk(
     url: str,
     *,
@@ -372,6 +409,21 @@ def main(argv: list[str] | None = None) -> None:
         + "\n"
     )
 
+    # Every query new: what the engine costs when nothing can be reused (the ranking and
+    # query-vector caches only serve repeats). More queries than a scenario can send.
+    fresh = distinct_queries(data / "paperwire.db", random.Random(11), 12_000)
+    fresh_files = {}
+    for mode in ("hybrid", "lexical"):
+        fresh_files[mode] = args.workdir / f"search_distinct_{mode}_paths.txt"
+        fresh_files[mode].write_text(
+            "\n".join(
+                "/api/papers/search?"
+                + urlencode({"q": q, "limit": 20, **({"mode": mode} if mode != "hybrid" else {})})
+                for q in fresh
+            )
+            + "\n"
+        )
+
     workers = args.workers or os.cpu_count() or 1
     url = f"http://127.0.0.1:{args.port}"
     server_log = args.workdir / "serve.log"
@@ -417,6 +469,8 @@ def main(argv: list[str] | None = None) -> None:
             ("api /api/daily_papers", url + "/api/daily_papers", None),
             ("search /api/papers/search", url, search_file),
             ("search (mode=lexical)", url, search_lex_file),
+            ("search, every query new", url, fresh_files["hybrid"]),
+            ("search, every query new (mode=lexical)", url, fresh_files["lexical"]),
         ]
         scenarios = [s for s in scenarios if args.only in s[0]]
         results = {}

@@ -269,6 +269,13 @@ class Settings:
         "Nonsense queries stay below it and return nothing.",
         group="search",
     )
+    search_cache_size: int = setting(
+        1024,
+        "Search rankings each process keeps for repeated searches (next pages, feeds polled, "
+        "popular queries), reused only while the indexes are unchanged; paper rows are "
+        "always read fresh. 0: off.",
+        group="search",
+    )
 
     # --- mail -------------------------------------------------------------------------------
     mail_transport: str = setting(

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from paperwire.search import fusion
+from paperwire.search.cache import RankingCache
 from paperwire.search.filters import Constraints
 from paperwire.search.lexical import LexicalIndex
 from paperwire.search.query import ParsedQuery
@@ -64,6 +65,7 @@ class MeaningSide:
     _encoder: Any
     _loading: bool
     _query_vectors: OrderedDict[str, np.ndarray]
+    _rankings: RankingCache[Any]
     _lock: threading.RLock
 
     @property
@@ -272,6 +274,8 @@ class MeaningSide:
         return lex_more, sem_more
 
     def forget_query_vectors(self) -> None:
-        """Drop the cached query embeddings (a benchmark's timed query pays its own)."""
+        """Drop the cached query embeddings and rankings (a benchmark's timed query pays
+        for itself)."""
         with self._lock:
             self._query_vectors.clear()
+        self._rankings.clear()

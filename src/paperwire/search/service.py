@@ -56,6 +56,7 @@ import numpy as np
 
 from paperwire.errors import BadInput, NotFound, SemanticUnavailable
 from paperwire.search import fusion
+from paperwire.search.cache import RankingCache
 from paperwire.search.filters import Constraints, SearchFilters, merge
 from paperwire.search.lexical import LexicalIndex, compile_query
 from paperwire.search.meaning import (
@@ -124,6 +125,9 @@ class SearchService(MeaningSide):
         self._encoder = encoder
         self._loading = False  # one thread loads the semantic side; the others do not wait
         self._query_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._rankings: RankingCache[tuple[ParsedQuery, Ranking]] = RankingCache(
+            settings.search_cache_size
+        )
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -163,8 +167,67 @@ class SearchService(MeaningSide):
         prefix: bool = True,
         min_similarity: float | None = None,
     ) -> tuple[ParsedQuery, Ranking]:
-        """Ranked paper ids (no rows loaded). ``search`` builds pages from this."""
-        # One read of the not-yet-indexed papers serves every index call of this ranking.
+        """Ranked paper ids (no rows loaded). ``search`` builds pages from this.
+
+        Served from the ranking cache (search/cache.py) when the same search was ranked
+        before from indexes in the same state; the returned ``Ranking`` is then shared:
+        callers must not modify it."""
+        # One read of the not-yet-indexed papers serves every index call of this ranking
+        # (and the cache's version check).
+        with self.lexical.shared_delta():
+            key = self._cache_key(query, mode, sort, filters, limit, offset, prefix, min_similarity)
+            if key is None:
+                return self._rank(query, mode, sort, filters, limit, offset, prefix, min_similarity)
+            version = self._index_version(mode)
+            cached = self._rankings.get(key, version)
+            if cached is not None:
+                return cached
+            ranked = self._rank(query, mode, sort, filters, limit, offset, prefix, min_similarity)
+            # Stored only if nothing changed while ranking (a refresh may have applied
+            # papers mid-way): a cached ranking is never older than its version says.
+            if self._index_version(mode) == version:
+                self._rankings.put(key, version, ranked)
+            return ranked
+
+    def _cache_key(
+        self,
+        query: str | ParsedQuery,
+        mode: str,
+        sort: str,
+        filters: SearchFilters | None,
+        limit: int,
+        offset: int,
+        prefix: bool,
+        min_similarity: float | None,
+    ) -> tuple[object, ...] | None:
+        """The ranking cache's key, or None for a search not to cache: upvote order (votes
+        change without touching the indexes), a digest's candidate set (asked once per
+        edition) and parsed queries (the evaluation's)."""
+        if not self._rankings.size or sort == "upvotes" or not isinstance(query, str):
+            return None
+        if filters is not None and filters.paper_ids is not None:
+            return None
+        return (query, mode, sort, filters, limit, offset, prefix, min_similarity)
+
+    def _index_version(self, mode: str) -> tuple[object, ...]:
+        """The state of the indexes a search in ``mode`` answers from (cache.py's version).
+        Asks for the semantic side, as the search would (that starts loading it)."""
+        if mode == "lexical":
+            return (self.lexical.version(),)
+        sem = self.semantic()
+        return (self.lexical.version(), sem.version() if sem is not None else self._semantic_error)
+
+    def _rank(
+        self,
+        query: str | ParsedQuery,
+        mode: str,
+        sort: str,
+        filters: SearchFilters | None,
+        limit: int,
+        offset: int,
+        prefix: bool,
+        min_similarity: float | None,
+    ) -> tuple[ParsedQuery, Ranking]:
         with self.lexical.shared_delta():
             if mode not in MODES:
                 raise BadInput(f"unknown search mode {mode!r} (use one of {', '.join(MODES)})")

@@ -91,16 +91,22 @@ def build_generation(
 
 
 def fold_changes(
-    db: Database, index: tantivy.Index, since: dt.datetime | None, pair_stems: frozenset[str]
+    db: Database,
+    index: tantivy.Index,
+    cursor: ChangeCursor,
+    pair_stems: frozenset[str],
 ) -> tuple[int, dict[str, dt.datetime], bool]:
-    """Replace the index copies of papers modified after ``since`` by their current version
-    (hidden or deleted papers: removed). Returns the number of rows read, the (id,
-    modified_at) of those folded, and whether anything was committed."""
+    """Replace the index copies of papers modified after the cursor's watermark by their
+    current version (hidden or deleted papers: removed), except those the cursor knows were
+    folded at that very version (a refresh re-reads the whole overlap window; re-folding it
+    committed on every tick, and a commit is what tells the result cache that answers may
+    have changed). Returns the number of rows read, the (id, modified_at) of those folded,
+    and whether anything was committed."""
     changed = 0
     writer: tantivy.IndexWriter | None = None
     folded: dict[str, dt.datetime] = {}
     with db.session() as session:
-        ids = [pid for pid, _ in store.modified_since(session, since)]
+        ids = [pid for pid, _ in cursor.pending(store.modified_since(session, cursor.watermark))]
         for start in range(0, len(ids), REFRESH_BATCH):
             rows = store.index_rows(session, ids[start : start + REFRESH_BATCH])
             if writer is None:

@@ -99,12 +99,23 @@ class State:
             }
         )
 
-    def advanced(self, started: dt.datetime, folded: dict[str, dt.datetime]) -> State:
+    @property
+    def commits(self) -> int:
+        """How many refreshes committed documents to this generation. The watermark moves
+        on every refresh, the documents only with a commit: a result cache's version uses
+        this (with the generation and the delta), not the file's stamp."""
+        value = self.data.get("commits")
+        return value if isinstance(value, int) else 0
+
+    def advanced(
+        self, started: dt.datetime, folded: dict[str, dt.datetime], *, committed: bool = False
+    ) -> State:
         """The state after a refresh that started at ``started`` folded ``folded`` (the
-        count of documents is no longer known)."""
+        count of documents is no longer known); ``committed``: it wrote documents."""
         cursor = ChangeCursor(self.cursor.watermark, self.cursor.overlap, dict(self.cursor.applied))
         cursor.advance(started, folded.items())
-        return State.parse({**self.data, **cursor.to_json(), "docs": None})
+        commits = self.commits + 1 if committed else self.commits
+        return State.parse({**self.data, **cursor.to_json(), "docs": None, "commits": commits})
 
     def to_json(self) -> dict[str, Any]:
         return {**self.data, **self.cursor.to_json()}

@@ -198,11 +198,13 @@ class LexicalIndex:
                 started = utcnow()
                 wm = state.cursor.watermark
                 changed, folded, committed = build.fold_changes(
-                    self.db, index, wm, state.pair_stems
+                    self.db, index, state.cursor, state.pair_stems
                 )
                 if wm is None or started - state.cursor.overlap > wm or committed:
                     # Papers folded at their current version need no delta scoring.
-                    files.write_state(self.root / self._gen, state.advanced(started, folded))
+                    files.write_state(
+                        self.root / self._gen, state.advanced(started, folded, committed=committed)
+                    )
                     self._maybe_reload()
                     index.reload()
                 return changed
@@ -250,6 +252,27 @@ class LexicalIndex:
         """The current state (re-read after a refresh); callers opened the index before."""
         state = self._state
         return state if state is not None else self._live()[1]
+
+    def version(self) -> tuple[object, ...]:
+        """What this index answers from right now: the live generation, the commits of
+        refreshes to it (``State.commits``) and the delta (each not-yet-indexed paper with
+        its ``modified_at``; None when deleted). Equal versions answer every search the
+        same, so a result cache may key on it. Not the state file's stamp: a refresh moves
+        the watermark every few seconds without changing an answer. (A commit another
+        process made shows in the searcher before its state does; its papers are then still
+        in this delta, which shadows them: the answers are the same until the state moves.)
+        Inside ``shared_delta`` it is the block's snapshot and costs no extra read."""
+        _, state = self._live()
+        delta = self._delta()
+        with self._mutex:
+            gen = self._gen
+        return (
+            gen,
+            state.commits,
+            tuple(
+                (pid, None if doc is None else doc.row.modified_at) for pid, doc in delta.items()
+            ),
+        )
 
     # ---- searching -------------------------------------------------------------------------
     def _view(self, index: tantivy.Index, state: State, delta: Delta) -> View:

@@ -74,6 +74,8 @@ class SemanticIndex:
         self._generation = 0
         self._next_key = 0
         self._delta: Delta | None = None
+        # Bumped by every change to what searches answer from (``version``).
+        self._changes = 0
         self._cursor = ChangeCursor()
         # The manifest's stamp as last read: refresh re-reads and parses it only when another
         # process published since (a manifest carries its cursor's recent changes and can be
@@ -109,6 +111,16 @@ class SemanticIndex:
     @property
     def generation(self) -> int:
         return self._generation
+
+    def version(self) -> tuple[int, int]:
+        """What the next search answers from: equal versions answer every search the same
+        (a result cache keys on it). Changes with the generation and with every applied
+        change; papers embedded in this process are applied first, as a search would."""
+        with self._lock:
+            self._ensure_loaded()
+            if self._dirty:
+                self.refresh()
+            return self._generation, self._changes
 
     @property
     def table(self) -> VectorTable:
@@ -171,6 +183,7 @@ class SemanticIndex:
         self._generation, self._next_key = loaded.number, loaded.next_key
         self._cursor = loaded.cursor
         self._delta = None
+        self._changes += 1
 
     def _publish(self, graph: Index) -> None:
         """Save ``graph`` + the table as the next generation, then map the files back in."""
@@ -215,6 +228,7 @@ class SemanticIndex:
         built = build.from_database(self.db, self.model_id, self.dim, progress=progress)
         self._main = built.graph if len(built.table) else None
         self._table, self._next_key, self._delta = built.table, built.next_key, None
+        self._changes += 1
         self._cursor = built.cursor
         if self.is_writer:
             self._publish(built.graph)
@@ -237,6 +251,7 @@ class SemanticIndex:
                 main_file if has_main else None, self.table, self.delta, self.dim
             )
             self._table, self._delta = table, None
+            self._changes += 1
             self._main = merged if len(table) else None
             self._publish(merged)
             log.info(
@@ -316,6 +331,7 @@ class SemanticIndex:
                 key = int(self.table.keys[row]) if row >= 0 else self._new_key()
             keys[i] = key
         self.delta.upsert(keys, ids, vectors, rows >= 0)
+        self._changes += 1
 
     def _new_key(self) -> int:
         key, self._next_key = self._next_key, self._next_key + 1
@@ -415,6 +431,7 @@ class SemanticIndex:
             self._main = None
             self._delta = None
             self._table = None
+            self._changes += 1
             self._writer.release()
             self._loaded = False
         OPEN_INDEXES.discard(self)
