@@ -115,7 +115,11 @@ class SemanticIndex:
     def version(self) -> tuple[int, int]:
         """What the next search answers from: equal versions answer every search the same
         (a result cache keys on it). Changes with the generation and with every applied
-        change; papers embedded in this process are applied first, as a search would."""
+        change; papers embedded in this process are applied first, as a search would.
+        Lock-free when there is nothing to apply (every cached search asks, and the lock is
+        held by other threads' searches): two ints read under the GIL."""
+        if self._loaded and not self._dirty:
+            return self._generation, self._changes
         with self._lock:
             self._ensure_loaded()
             if self._dirty:
