@@ -224,3 +224,16 @@ def test_a_refresh_that_changes_no_paper_keeps_the_cached_rankings(svc, db):
     svc.lexical.refresh(block=True)  # folded into the index: no longer in the delta
     assert svc.lexical.version() != version
     assert "2404.00004" in ids(svc.search("protein", mode="lexical"))
+
+
+def test_the_filtered_candidates_of_the_meaning_side_follow_the_papers(svc, db):
+    """The exact semantic search among few filtered papers reuses their list (a digest's
+    thousands of topics share one candidate set) only while the index is unchanged."""
+    from paperwire.search.filters import Constraints
+
+    cons = Constraints(categories=("astro-ph.GA",))
+    assert svc._filtered_candidates(cons) == ["2403.00003"]
+    assert svc._filtered_candidates(cons) == ["2403.00003"] and svc._candidates.hits == 1
+    with db.session() as s:
+        upsert_papers(s, [_record("2406.00006", "Dark matter halos", categories=["astro-ph.GA"])])
+    assert sorted(svc._filtered_candidates(cons)) == ["2403.00003", "2406.00006"]

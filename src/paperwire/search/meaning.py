@@ -66,6 +66,7 @@ class MeaningSide:
     _loading: bool
     _query_vectors: OrderedDict[str, np.ndarray]
     _rankings: RankingCache[Any]
+    _candidates: RankingCache[tuple[list[str] | None]]
     _lock: threading.RLock
 
     @property
@@ -139,14 +140,9 @@ class MeaningSide:
             paper_ids=cons.paper_ids,
             has=cons.has,
         )
-        if filters_only.active and self.lexical.count(filters_only) <= FILTER_CANDIDATES:
+        ids = self._filtered_candidates(filters_only) if filters_only.active else None
+        if ids is not None:
             # Few papers pass the filters: rank exactly among them.
-            ids = [
-                p
-                for p, _ in self.lexical.search(
-                    ParsedQuery(), filters_only, limit=FILTER_CANDIDATES
-                ).hits
-            ]
             if not ids:
                 return SemanticPool([], vec)
             ranked = list(sem.search(vec, k, candidate_ids=ids))
@@ -184,6 +180,26 @@ class MeaningSide:
             while len(self._query_vectors) > QUERY_VECTOR_CACHE:
                 self._query_vectors.popitem(last=False)
         return len(need)
+
+    def _filtered_candidates(self, filters_only: Constraints) -> list[str] | None:
+        """The papers passing these filters when at most ``FILTER_CANDIDATES`` do (else
+        None), cached per index version: a digest asks it for each of its thousands of
+        topics with the same candidate set."""
+        try:
+            hash(filters_only)
+            version: tuple[object, ...] | None = self.lexical.version()
+        except TypeError:  # a caller's list in the filters: not a key, not cached
+            version = None
+        cached = self._candidates.get(filters_only, version) if version is not None else None
+        if cached is not None:
+            return cached[0]
+        ids: list[str] | None = None
+        if self.lexical.count(filters_only) <= FILTER_CANDIDATES:
+            hits = self.lexical.search(ParsedQuery(), filters_only, limit=FILTER_CANDIDATES).hits
+            ids = [p for p, _ in hits]
+        if version is not None:
+            self._candidates.put(filters_only, version, (ids,))
+        return ids
 
     def _query_vector(self, text: str) -> np.ndarray:
         """The query's embedding, from a small per-process LRU (the same query is embedded

@@ -128,6 +128,8 @@ class SearchService(MeaningSide):
         self._rankings: RankingCache[tuple[ParsedQuery, Ranking]] = RankingCache(
             settings.search_cache_size
         )
+        # Filter-only candidate lists of the semantic side (meaning.py), same versioning.
+        self._candidates: RankingCache[tuple[list[str] | None]] = RankingCache(16)
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
