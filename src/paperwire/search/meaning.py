@@ -290,8 +290,9 @@ class MeaningSide:
         return lex_more, sem_more
 
     def forget_query_vectors(self) -> None:
-        """Drop the cached query embeddings and rankings (a benchmark's timed query pays
-        for itself)."""
+        """Drop the cached query embeddings, rankings and filtered candidate lists (a
+        benchmark's timed query pays for itself)."""
         with self._lock:
             self._query_vectors.clear()
         self._rankings.clear()
+        self._candidates.clear()
