@@ -94,6 +94,9 @@ class SyntheticSemantic:
     def refresh(self):
         return 0
 
+    def version(self):
+        return (0, 0)  # built once, never changes
+
     def close(self):
         pass
 

@@ -106,7 +106,9 @@ class SearchService(MeaningSide):
         """``lexical``, ``semantic`` and ``encoder`` may be handed in (benchmarks serve a
         synthetic vector index this way); by default the lexical index is opened here and the
         semantic side lazily, by ``semantic()``, once the model is ready. ``semantic`` and
-        ``encoder`` come together: the index's vectors must be the encoder's."""
+        ``encoder`` come together: the index's vectors must be the encoder's. A handed-in index
+        answers ``search``, ``similar``, ``refresh``, ``version`` and ``close`` as
+        ``SemanticIndex`` does."""
         if (semantic is None) != (encoder is None):
             raise ValueError("semantic and encoder are handed in together")
         self.settings = settings
