@@ -204,16 +204,10 @@ def sample_paths(db_path: Path, rng: random.Random, n_papers: int) -> tuple[list
     ids = rng.sample(feed_ids, min(len(feed_ids), n_papers // 2)) + random_ids[: n_papers // 2]
     rng.shuffle(ids)
     titles = [r[0] for r in con.execute("SELECT title FROM papers WHERE rowid % 997 = 0 LIMIT 800")]
-    cats = Counter(
-        c
-        for (cs,) in con.execute("SELECT categories FROM papers WHERE rowid % 991 = 0 LIMIT 800")
-        for c in json.loads(cs)
-    )
+    top_cats = top_categories(con)
     con.close()
-    words = Counter(w.lower() for t in titles for w in re.findall(r"[A-Za-z]{4,}", t))
-    ranked = [w for w, _ in words.most_common()]
+    ranked = title_words(titles)
     common, rare = ranked[:40], ranked[-200:]
-    top_cats = [c for c, _ in cats.most_common(10)]
     queries: list[str] = []
     for _ in range(200):
         kind = rng.choice(["common", "common2", "rare", "prefix", "phrase", "filter"])
@@ -234,22 +228,32 @@ def sample_paths(db_path: Path, rng: random.Random, n_papers: int) -> tuple[list
     return [f"/papers/{pid}" for pid in ids], queries
 
 
+def top_categories(con: sqlite3.Connection, n: int = 10) -> list[str]:
+    """The corpus' most frequent categories (from a sample of the papers)."""
+    cats = Counter(
+        c
+        for (cs,) in con.execute("SELECT categories FROM papers WHERE rowid % 991 = 0 LIMIT 800")
+        for c in json.loads(cs)
+    )
+    return [c for c, _ in cats.most_common(n)]
+
+
+def title_words(titles: list[str]) -> list[str]:
+    """Words of 4+ letters in these titles, most frequent first."""
+    words = Counter(w.lower() for t in titles for w in re.findall(r"[A-Za-z]{4,}", t))
+    return [w for w, _ in words.most_common()]
+
+
 def distinct_queries(db_path: Path, rng: random.Random, n: int) -> list[str]:
     """``n`` different queries of the same kinds as ``sample_paths``' mix, from a larger
     sample of the corpus' titles, so that no query repeats within a scenario: every request
     is ranked (and embedded) from scratch, whatever the server caches."""
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     titles = [r[0] for r in con.execute("SELECT title FROM papers WHERE rowid % 97 = 0 LIMIT 9000")]
-    cats = Counter(
-        c
-        for (cs,) in con.execute("SELECT categories FROM papers WHERE rowid % 991 = 0 LIMIT 800")
-        for c in json.loads(cs)
-    )
+    top_cats = top_categories(con)
     con.close()
-    words = Counter(w.lower() for t in titles for w in re.findall(r"[A-Za-z]{4,}", t))
-    ranked = [w for w, _ in words.most_common()]
+    ranked = title_words(titles)
     common, rare = ranked[:400], ranked[-3000:]
-    top_cats = [c for c, _ in cats.most_common(10)]
     out: dict[str, None] = {}
     while len(out) < n:
         kind = rng.choice(["common", "common2", "rare", "prefix", "phrase", "filter"])

@@ -178,40 +178,33 @@ class SearchService(MeaningSide):
         callers must not modify it."""
         # One read of the not-yet-indexed papers serves every index call of this ranking
         # (and the cache's version check).
+        args = (query, mode, sort, filters, limit, offset, prefix, min_similarity)
         with self.lexical.shared_delta():
-            key = self._cache_key(query, mode, sort, filters, limit, offset, prefix, min_similarity)
-            if key is None:
-                return self._rank(query, mode, sort, filters, limit, offset, prefix, min_similarity)
+            if not self._cacheable(query, sort, filters):
+                return self._rank(*args)
             version = self._index_version(mode)
-            cached = self._rankings.get(key, version)
+            cached = self._rankings.get(args, version)
             if cached is not None:
                 return cached
-            ranked = self._rank(query, mode, sort, filters, limit, offset, prefix, min_similarity)
+            ranked = self._rank(*args)
             # Stored only if nothing changed while ranking (a refresh may have applied
             # papers mid-way): a cached ranking is never older than its version says.
             if self._index_version(mode) == version:
-                self._rankings.put(key, version, ranked)
+                self._rankings.put(args, version, ranked)
             return ranked
 
-    def _cache_key(
-        self,
-        query: str | ParsedQuery,
-        mode: str,
-        sort: str,
-        filters: SearchFilters | None,
-        limit: int,
-        offset: int,
-        prefix: bool,
-        min_similarity: float | None,
-    ) -> tuple[object, ...] | None:
-        """The ranking cache's key, or None for a search not to cache: upvote order (votes
-        change without touching the indexes), a digest's candidate set (asked once per
-        edition) and parsed queries (the evaluation's)."""
-        if not self._rankings.size or sort == "upvotes" or not isinstance(query, str):
-            return None
-        if filters is not None and filters.paper_ids is not None:
-            return None
-        return (query, mode, sort, filters, limit, offset, prefix, min_similarity)
+    def _cacheable(
+        self, query: str | ParsedQuery, sort: str, filters: SearchFilters | None
+    ) -> bool:
+        """Whether a search's ranking may be cached (its arguments are then the key). Not:
+        upvote order (votes change without touching the indexes), a digest's candidate set
+        (asked once per edition) and parsed queries (the evaluation's)."""
+        return bool(
+            self._rankings.size
+            and sort != "upvotes"
+            and isinstance(query, str)
+            and (filters is None or filters.paper_ids is None)
+        )
 
     def _index_version(self, mode: str) -> tuple[object, ...]:
         """The state of the indexes a search in ``mode`` answers from (cache.py's version).
