@@ -28,6 +28,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
 from paperwire.config import Settings
 from paperwire.digest.model import DigestPaper
+from paperwire.digest.tokens import require_canonical_signature
 from paperwire.store.db import Database
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ def verify_feedback_token(
 ) -> FeedbackPayload:
     signer = _signer(settings.effective_secret_key())
     try:
+        require_canonical_signature(signer, token or "")
         value, ts = signer.unsign(token or "", return_timestamp=True)
         age = (now if now is not None else time.time()) - ts.timestamp()
         if age > FEEDBACK_MAX_AGE_DAYS * 86400:

@@ -11,6 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
+import hmac
 import time
 from dataclasses import dataclass
 
@@ -54,11 +55,27 @@ def max_age_seconds(purpose: str, token_max_age_days: int) -> int:
     return int(days * 86400)
 
 
+def require_canonical_signature(signer: TimestampSigner, token: str) -> None:
+    """Raise ``BadSignature`` unless the token's signature is the exact text we would write.
+
+    An HMAC-SHA1 signature is 20 bytes, 27 base64 characters: the last character carries two
+    bits that base64 decoding ignores, so ``itsdangerous`` alone accepts up to four spellings
+    of one signature. A link altered in its last character must read as altered.
+    """
+    signed, sep, signature = token.rpartition(".")
+    if not sep:
+        raise BadSignature("no signature")
+    expected = signer.get_signature(signed).decode("ascii")
+    if not hmac.compare_digest(expected, signature):
+        raise BadSignature("signature does not match")
+
+
 def _unsign(
     signer: TimestampSigner, token: str, *, max_age: int, now: float | None = None
 ) -> bytes:
     """The signed value of an unexpired ``token``; ``TokenError`` ("expired" / "invalid")."""
     try:
+        require_canonical_signature(signer, token)
         value, ts = signer.unsign(token, return_timestamp=True)
         age = (now if now is not None else time.time()) - ts.timestamp()
         if age > max_age:
