@@ -37,8 +37,9 @@ def link_fields(rows: Iterable[Any]) -> dict[str, Any]:
     return {"githubRepo": github, "projectPage": project, "links": links}
 
 
-def attach(session, papers: list[dict[str, Any]]) -> None:
-    """Add ``githubRepo``, ``projectPage`` and ``links`` to these paper dicts, in place."""
+def attach(session: Any, papers: list[dict[str, Any]]) -> None:
+    """Add ``githubRepo``, ``projectPage`` and ``links`` to these paper dicts, in place
+    (``session``: a store session or connection)."""
     if not papers:
         return
     found = visible_links(session, [p["id"] for p in papers])

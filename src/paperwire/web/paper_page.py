@@ -42,8 +42,9 @@ SIMILAR_ON_PAGE = 6
 def attach_links(ctx: AppContext, items: list[dict[str, Any]]) -> None:
     """The visible links (code, project page...) of the papers of ``items``."""
     if items:
-        with ctx.db.session() as s:
-            web_links.attach(s, [i["paper"] for i in items])
+        # A plain connection: an ORM session's execute path cost as much as the statement.
+        with ctx.db.engine.connect() as conn:
+            web_links.attach(conn, [i["paper"] for i in items])
 
 
 def similar_papers(
