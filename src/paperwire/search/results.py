@@ -5,12 +5,14 @@ Invariants:
 - ``build_hits`` loads the page's rows in one query per chunk (no N+1) as plain column rows
   (``store.search.page_rows``: attribute access like the ORM ``Paper``, no ORM objects);
   hidden or deleted papers are dropped, the order of the ranking is kept.
-- ``title_html`` / ``snippet_html`` are escaped; only ``<mark>`` is markup.
+- ``title_html`` / ``snippet_html`` are escaped; only ``<mark>`` is markup. They are made on
+  first access (from the texts and spans ``build_hits`` computed for ``highlights``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from paperwire.search.filters import Constraints
@@ -18,6 +20,7 @@ from paperwire.search.lexical import compile_query
 from paperwire.search.query import ParsedQuery
 from paperwire.search.snippets import (
     Highlighter,
+    Spans,
     matched_words,
     snippet_html,
     title_html,
@@ -29,12 +32,30 @@ class SearchHit:
     paper_id: str
     paper: Any  # the paper's row: the ``papers`` columns as attributes (store.search.page_rows)
     score: float
-    snippet_html: str = ""
-    title_html: str = ""
     highlights: list[str] = field(default_factory=list)
     matched_by: set[str] = field(default_factory=set)
     # The calibrated semantic similarity in [0, 1] compared to the floor (None: not computed).
     similarity: float | None = None
+    # (title, collapsed abstract, their spans, highlighter): what the two HTML fields are made
+    # from, on first use. The JSON API shows neither, and marking them up was a tenth of a
+    # cached search's cost.
+    _marked: tuple[str, str, Spans, Spans, Highlighter] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @cached_property
+    def title_html(self) -> str:
+        if self._marked is None:
+            return ""
+        title, _, t_spans, _, hl = self._marked
+        return title_html(title, hl, spans=t_spans)
+
+    @cached_property
+    def snippet_html(self) -> str:
+        if self._marked is None:
+            return ""
+        _, abstract, _, a_spans, hl = self._marked
+        return snippet_html(abstract, hl, spans=a_spans, collapsed=True)
 
 
 @dataclass
@@ -97,11 +118,10 @@ def build_hits(db: Any, pq: ParsedQuery, ranking: Ranking) -> list[SearchHit]:
                 paper_id=pid,
                 paper=paper,
                 score=float(score),
-                snippet_html=snippet_html(abstract, hl, spans=a_spans, collapsed=True),
-                title_html=title_html(title, hl, spans=t_spans),
                 highlights=matched_words([title, abstract], hl, [t_spans, a_spans]),
                 matched_by=set(ranking.matched_by.get(pid, set())),
                 similarity=ranking.similarity.get(pid),
+                _marked=(title, abstract, t_spans, a_spans, hl),
             )
         )
     return hits

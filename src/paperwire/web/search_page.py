@@ -63,7 +63,10 @@ def search_context(
     date_from: str | None = None,
     date_to: str | None = None,
     has: str | None = None,
+    html: bool = True,
 ) -> dict[str, Any]:
+    """The result page of a search for the HTML page and the JSON API alike; ``html=False``
+    (the API, which shows neither) leaves out the marked-up ``titleHtml``/``snippetHtml``."""
     mode = mode or "hybrid"
     if mode not in SEARCH_MODES:
         raise BadInput(f"mode must be one of {', '.join(SEARCH_MODES)}, got {mode!r}")
@@ -105,17 +108,16 @@ def search_context(
         paper = hit.paper
         if paper is None or paper.hidden:
             continue
-        items.append(
-            {
-                "paper": paper_json(paper),
-                "score": float(hit.score),
-                "highlights": list(hit.highlights),
-                "snippetHtml": hit.snippet_html,
-                "titleHtml": hit.title_html,
-                "matchedBy": sorted(hit.matched_by),
-                "similarity": (None if hit.similarity is None else round(float(hit.similarity), 4)),
-            }
-        )
+        item = {
+            "paper": paper_json(paper),
+            "score": float(hit.score),
+            "highlights": list(hit.highlights),
+            "matchedBy": sorted(hit.matched_by),
+            "similarity": (None if hit.similarity is None else round(float(hit.similarity), 4)),
+        }
+        if html:
+            item.update(snippetHtml=hit.snippet_html, titleHtml=hit.title_html)
+        items.append(item)
     attach_links(ctx, items)
     out.update(
         items=items,

@@ -104,6 +104,7 @@ def search_papers(
         page=p,
         limit=limit,
         has=has,
+        html=False,
     )
     out = [
         {
