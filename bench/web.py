@@ -79,9 +79,11 @@ def prepare(source: Path, workdir: Path) -> Path:
         for suffix in ("", "-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
         shutil.rmtree(data / "index", ignore_errors=True)
+        (data / "key-sentences.json").unlink(missing_ok=True)
         shutil.copyfile(source, target)
         stamp.write_text(json.dumps(want))
     prepare_semantic(target, data)
+    prepare_key_sentences(target, data)
     env = server_env(data)
     log("building/catching up the lexical index (paperwire index --lexical-only)")
     started = time.monotonic()
@@ -157,6 +159,65 @@ def prepare_semantic(db_path: Path, data: Path) -> None:
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(json.dumps(want))
     log(f"semantic index of {built:,} papers ready in {time.monotonic() - started:.0f} s")
+
+
+def _rule_key_sentences(rows: list[tuple[str, str, str]]) -> list[tuple[str | None, str, str]]:
+    from paperwire.summary.keysentence import pick
+
+    out = []
+    for pid, abstract, chash in rows:
+        chosen = pick(abstract)
+        out.append((chosen.text if chosen else None, chash, pid))
+    return out
+
+
+def prepare_key_sentences(db_path: Path, data: Path) -> None:
+    """Stored key sentences for every paper, as the embedder leaves them once it has caught up.
+
+    A server whose papers all have vectors has their key sentences stored too (the embedder
+    chooses them with the sentence vectors, ``search/embedding_jobs.py``), and search results
+    and pages read the stored text. The copy's vectors are synthetic, so no embedder ran:
+    without this step every paper shown for the first time runs the cue + position rule,
+    a cost (~14% of a new hybrid search's profile) that a caught-up server does not have.
+    The rule's choice stands in for the vector choice; reading it costs the same. Done once per
+    copy (a stamp in the data folder)."""
+    from multiprocessing import Pool
+
+    from paperwire.summary.keysentence import SCORER_VERSION
+
+    stamp = data / "key-sentences.json"
+    con = sqlite3.connect(db_path)
+    n = con.execute("SELECT count(*) FROM papers").fetchone()[0]
+    want = {"scorer": SCORER_VERSION, "papers": n}
+    if stamp.exists() and json.loads(stamp.read_text()) == want:
+        con.close()
+        return
+    started, done, last = time.monotonic(), 0, ""
+    chunk = 20_000
+    with Pool(os.cpu_count() or 1) as pool:
+        while True:
+            rows = con.execute(
+                "SELECT id, coalesce(abstract, ''), content_hash FROM papers WHERE id > ? "
+                "ORDER BY id LIMIT ?",
+                (last, chunk),
+            ).fetchall()
+            if not rows:
+                break
+            last = rows[-1][0]
+            parts = [rows[i : i + 1000] for i in range(0, len(rows), 1000)]
+            updates = [u for part in pool.map(_rule_key_sentences, parts) for u in part]
+            con.executemany(
+                "UPDATE papers SET key_sentence = ?, key_sentence_hash = ?, "
+                f"key_sentence_scorer = '{SCORER_VERSION}' WHERE id = ?",
+                updates,
+            )
+            con.commit()
+            done += len(rows)
+            if done % 200_000 < chunk:
+                log(f"key sentences: {done:,} / {n:,}")
+    con.close()
+    stamp.write_text(json.dumps(want))
+    log(f"stored {done:,} key sentences in {time.monotonic() - started:.0f} s")
 
 
 def warm_page_cache(path: Path) -> None:
@@ -426,6 +487,11 @@ def main(argv: list[str] | None = None) -> None:
     # query-vector caches only serve repeats). More queries than a scenario can send.
     fresh = distinct_queries(data / "paperwire.db", random.Random(11), 12_000)
     fresh_files = {}
+    # The warm-up searches are none of the timed ones: a warmed query would be a cache hit.
+    timed = set(queries) | set(fresh)
+    warm_queries = [
+        q for q in distinct_queries(data / "paperwire.db", random.Random(13), 200) if q not in timed
+    ][:20]
     for mode in ("hybrid", "lexical"):
         fresh_files[mode] = args.workdir / f"search_distinct_{mode}_paths.txt"
         fresh_files[mode].write_text(
@@ -474,7 +540,7 @@ def main(argv: list[str] | None = None) -> None:
         with httpx.Client(base_url=url, timeout=120) as client:
             # Each worker opens its indexes on first use; warm both with a few requests.
             for path in ["/", "/api/daily_papers", paper_paths[0]] * 4 + [
-                "/api/papers/search?q=" + q for q in queries[:20]
+                "/api/papers/search?q=" + q for q in warm_queries
             ] * 3:
                 r = client.get(path)
                 assert r.status_code == 200, (path, r.status_code, r.text[:200])
@@ -642,7 +708,9 @@ by orjson; LaTeX-to-MathML conversions are memoized; similar papers are cached p
 for minutes. The 1M synthetic
 papers carry synthetic embeddings (bench/semantic_memory.py's generator; embedding them takes
 hours on 2 cores) in a real semantic index, so hybrid search fuses both sides and embeds each
-query with the real encoder.
+query with the real encoder. Like a server whose embedder has caught up, every paper has its
+key sentence stored (`prepare_key_sentences`: the cue + position rule's choice stands in for
+the embedder's vector choice; reading either costs the same), so results do not run the rule.
 
 Search repeats are served by a per-worker ranking cache (`PAPERWIRE_SEARCH_CACHE_SIZE`,
 search/cache.py): the ranked ids of a search are reused while the lexical index's generation,
