@@ -21,10 +21,20 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _HTTP_URL = re.compile(r"https?://[^\s/?#\x00-\x1f\x7f]+(?:[/?#][^\s\x00-\x1f\x7f]*)?")
 
 
+# The C0 controls of ``_NOT_XML``, as bytes to delete: for an ASCII string (nearly every
+# stored text) ``bytes.translate`` tells whether any is present about 4x faster than the
+# regex scan, which ran over every abstract of every page and result list.
+_C0_NOT_XML = bytes(c for c in range(32) if c not in (9, 10, 13))
+
+
 def text(value: Any) -> str:
     """A string safe for HTML, JSON, XML and mail ("" for anything that is not a string)."""
     if not isinstance(value, str):
         return ""
+    if value.isascii():
+        raw = value.encode("ascii")
+        if len(raw.translate(None, _C0_NOT_XML)) == len(raw):
+            return value
     return _NOT_XML.sub("", value) if _NOT_XML.search(value) else value
 
 

@@ -6,7 +6,7 @@ Invariants:
   (``store.search.page_rows``: attribute access like the ORM ``Paper``, no ORM objects);
   hidden or deleted papers are dropped, the order of the ranking is kept.
 - ``title_html`` / ``snippet_html`` are escaped; only ``<mark>`` is markup. They are made on
-  first access (from the texts and spans ``build_hits`` computed for ``highlights``).
+  first access; ``highlights`` (the matched words) needs no spans and is made at once.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from paperwire.search.lexical import compile_query
 from paperwire.search.query import ParsedQuery
 from paperwire.search.snippets import (
     Highlighter,
-    Spans,
     matched_words,
     snippet_html,
     title_html,
@@ -36,26 +35,24 @@ class SearchHit:
     matched_by: set[str] = field(default_factory=set)
     # The calibrated semantic similarity in [0, 1] compared to the floor (None: not computed).
     similarity: float | None = None
-    # (title, collapsed abstract, their spans, highlighter): what the two HTML fields are made
-    # from, on first use. The JSON API shows neither, and marking them up was a tenth of a
-    # cached search's cost.
-    _marked: tuple[str, str, Spans, Spans, Highlighter] | None = field(
-        default=None, repr=False, compare=False
-    )
+    # (title, abstract, highlighter): what the two HTML fields are made from, on first use.
+    # The JSON API shows neither, and marking them up (locating every matched word in a
+    # whitespace-collapsed abstract) was a tenth of a cached search's cost.
+    _marked: tuple[str, str, Highlighter] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def title_html(self) -> str:
         if self._marked is None:
             return ""
-        title, _, t_spans, _, hl = self._marked
-        return title_html(title, hl, spans=t_spans)
+        title, _, hl = self._marked
+        return title_html(title, hl)
 
     @cached_property
     def snippet_html(self) -> str:
         if self._marked is None:
             return ""
-        _, abstract, _, a_spans, hl = self._marked
-        return snippet_html(abstract, hl, spans=a_spans, collapsed=True)
+        _, abstract, hl = self._marked
+        return snippet_html(abstract, hl)
 
 
 @dataclass
@@ -109,19 +106,16 @@ def build_hits(db: Any, pq: ParsedQuery, ranking: Ranking) -> list[SearchHit]:
         paper = papers.get(pid)
         if paper is None or paper.hidden:
             continue  # deleted or hidden between ranking and loading
-        # Each text is analyzed once; the spans serve the title, snippet and highlights.
-        title = paper.title or ""
-        abstract = " ".join((paper.abstract or "").split())
-        t_spans, a_spans = hl.spans(title), hl.spans(abstract)
+        title, abstract = paper.title or "", paper.abstract or ""
         hits.append(
             SearchHit(
                 paper_id=pid,
                 paper=paper,
                 score=float(score),
-                highlights=matched_words([title, abstract], hl, [t_spans, a_spans]),
+                highlights=matched_words([title, abstract], hl),
                 matched_by=set(ranking.matched_by.get(pid, set())),
                 similarity=ranking.similarity.get(pid),
-                _marked=(title, abstract, t_spans, a_spans, hl),
+                _marked=(title, abstract, hl),
             )
         )
     return hits

@@ -37,8 +37,11 @@ class Highlighter:
         stem_set, prefix_tuple = frozenset(stems), tuple(prefixes)
         firsts = frozenset(w[0] for w in (*stem_set, *prefix_tuple) if w)
         ascii_firsts = "".join(sorted(c for c in firsts if c in _ASCII_ALNUM))
+        # The first letter before the lookbehind: the regex engine then scans for the letter
+        # and tries the lookbehind only there (2-10x faster over an abstract than the same
+        # match with the lookbehind first, which is tried at every position).
         candidates = (
-            re.compile(r"(?<![a-z0-9])[" + ascii_firsts + r"][a-z0-9]*") if ascii_firsts else None
+            re.compile("[" + ascii_firsts + r"](?<![a-z0-9].)[a-z0-9]*") if ascii_firsts else None
         )
         return cls(stem_set, prefix_tuple, firsts, _ascii_candidates=candidates)
 
@@ -57,6 +60,27 @@ class Highlighter:
             for word, start, end in analyzer.word_spans(text)
             if (prefixes and word.startswith(prefixes)) or (stems and stem_of(word) in stems)
         ]
+
+    def words(self, text: str) -> list[str]:
+        """The distinct matched words of ``text`` (lowercased), in order of first appearance:
+        the words of ``spans(text)`` without locating every occurrence."""
+        if not text or (not self.stems and not self.prefixes):
+            return []
+        if not text.isascii():
+            return list(dict.fromkeys(text[s:e].lower() for s, e in self.spans(text)))
+        if self._ascii_candidates is None:
+            return []
+        memo = self._memo
+        out: dict[str, None] = {}
+        for w in self._ascii_candidates.findall(text.lower()):
+            if w in out:
+                continue
+            hit = memo.get(w)
+            if hit is None:
+                hit = memo[w] = self._matches(w)
+            if hit:
+                out[w] = None
+        return list(out)
 
     def _matches(self, word: str) -> bool:
         if len(word) >= analyzer.MAX_TOKEN_CHARS:
@@ -166,7 +190,9 @@ def matched_words(
     seen: dict[str, None] = {}
     for i, text in enumerate(texts):
         text = text or ""
-        spans = hl.spans(text) if spans_list is None else spans_list[i]
-        for s, e in spans:
+        if spans_list is None:
+            seen.update(dict.fromkeys(hl.words(text)))
+            continue
+        for s, e in spans_list[i]:
             seen.setdefault(text[s:e].lower(), None)
     return list(seen)
