@@ -107,3 +107,15 @@ def test_markup_escapes_and_marks_only_matches():
         "&lt;b&gt;<mark>Graph</mark>&lt;/b&gt; &amp; <mark>graphs</mark>"
     )
     assert snippet_html("a   graph\n\nhere", hl) == "a <mark>graph</mark> here"
+
+
+def test_highlighters_are_shared_per_query_and_their_memo_stays_bounded(monkeypatch):
+    from paperwire.search import snippets
+
+    hl = Highlighter.for_query({"graph"}, ("gra",))
+    assert Highlighter.for_query(["graph"], ["gra"]) is hl
+    monkeypatch.setattr(snippets, "MEMO_WORDS", 50)
+    for i in range(20):
+        hl.words(" ".join(f"g{i}x{j}" for j in range(10)) + " graphs")
+        assert len(hl._memo) <= 50 + 11
+    assert hl.words("graphs gravity") == ["graphs", "gravity"]

@@ -7,6 +7,7 @@ when it starts with a query word used as a prefix (as the lexical matcher decide
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterable
@@ -34,7 +35,12 @@ class Highlighter:
 
     @classmethod
     def for_query(cls, stems: Iterable[str], prefixes: Iterable[str]) -> Highlighter:
-        stem_set, prefix_tuple = frozenset(stems), tuple(prefixes)
+        """The highlighter of these stems and prefixes, shared by every search that has them
+        (its memo of decided words then serves them all: results pages repeat queries)."""
+        return _highlighter(frozenset(stems), tuple(prefixes))
+
+    @classmethod
+    def _make(cls, stem_set: frozenset[str], prefix_tuple: tuple[str, ...]) -> Highlighter:
         firsts = frozenset(w[0] for w in (*stem_set, *prefix_tuple) if w)
         ascii_firsts = "".join(sorted(c for c in firsts if c in _ASCII_ALNUM))
         # The first letter before the lookbehind: the regex engine then scans for the letter
@@ -80,6 +86,8 @@ class Highlighter:
                 hit = memo[w] = self._matches(w)
             if hit:
                 out[w] = None
+        if len(memo) > MEMO_WORDS:
+            memo.clear()  # shared for the process's life: bounded
         return list(out)
 
     def _matches(self, word: str) -> bool:
@@ -104,6 +112,8 @@ class Highlighter:
                 hit = memo[w] = self._matches(w)
             if hit:
                 matched.append(w)
+        if len(memo) > MEMO_WORDS:
+            memo.clear()
         if not matched:
             return []
         n = len(low)
@@ -122,6 +132,13 @@ class Highlighter:
 
 
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+# Decided words one highlighter remembers (a few MB at most).
+MEMO_WORDS = 20_000
+
+
+@functools.lru_cache(maxsize=512)
+def _highlighter(stems: frozenset[str], prefixes: tuple[str, ...]) -> Highlighter:
+    return Highlighter._make(stems, prefixes)
 
 
 def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | None = None) -> str:
