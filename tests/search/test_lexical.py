@@ -242,3 +242,21 @@ def test_kill_during_rebuild_converges(settings, db, tmp_path):
     ]
     del pq
     idx.close()
+
+
+def test_an_idle_refresh_leaves_the_state_file_alone_until_the_watermark_lags(index, monkeypatch):
+    """Every tick rewrote state.json (an fsync under the mutex searches take) and made every
+    other process reload the index: the web workers' periodic stall. Now an idle tick writes
+    only once the watermark lags a step behind; a changed paper is still folded at once."""
+    from paperwire.search.lexical import files as lexical_files
+    from paperwire.search.lexical import index as lexical_index
+
+    path = index.root / index._gen
+    index.refresh(block=True)  # the first tick after a build may move it
+    before = (lexical_files.state_stamp(path), index.watermark)
+    for _ in range(3):
+        index.refresh(block=True)
+    assert (lexical_files.state_stamp(path), index.watermark) == before
+    monkeypatch.setattr(lexical_index, "WATERMARK_STEP", dt.timedelta(0))
+    index.refresh(block=True)
+    assert index.watermark is not None and before[1] is not None and index.watermark > before[1]

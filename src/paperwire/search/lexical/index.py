@@ -55,6 +55,9 @@ from paperwire.store.models import utcnow
 # The package's name, as when it was one module (log settings and tests select it).
 log = logging.getLogger("paperwire.search.lexical")
 
+# How far the watermark may lag behind ``started - overlap`` before an idle refresh moves it.
+WATERMARK_STEP = dt.timedelta(seconds=60)
+
 
 class _Pin(threading.local):
     """This thread's ``shared_delta`` block: whether one is open, its delta once read, and
@@ -200,7 +203,13 @@ class LexicalIndex:
                 changed, folded, committed = build.fold_changes(
                     self.db, index, state.cursor, state.pair_stems
                 )
-                if wm is None or started - state.cursor.overlap > wm or committed:
+                # An idle tick moves the watermark only once it lags a step behind: each
+                # move rewrites state.json (an fsync, under the mutex searches need) and makes
+                # every other process re-read it and reload tantivy, which every 5 s was the
+                # periodic stall in the web workers' tail latency. A lagging watermark only
+                # widens the window the next read re-checks.
+                lags = wm is None or started - state.cursor.overlap - WATERMARK_STEP > wm
+                if lags or committed or folded:
                     # Papers folded at their current version need no delta scoring.
                     files.write_state(
                         self.root / self._gen, state.advanced(started, folded, committed=committed)
