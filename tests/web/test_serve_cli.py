@@ -58,3 +58,26 @@ def test_serve_help_explains_production_settings():
     result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0
     assert "--workers" in result.output and "number of cores" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_serve_with_two_workers_shares_rankings_in_a_file_of_the_run(tmp_path):
+    """The workers of one run share the rankings they compute (search/shared_cache.py) in a
+    file made for the run and removed when it ends."""
+    data = tmp_path / "data"
+    env = {
+        "PAPERWIRE_DATA_DIR": str(data),
+        "PAPERWIRE_LOAD_DEMO_DATA": "true",
+        "PAPERWIRE_DATABASE_URL": "",
+        "PAPERWIRE_LOG_LEVEL": "WARNING",
+    }
+    with serve_process(env, workers=2, timeout=120, extra_args=["--no-embedder"]) as (url, proc):
+        run_file = data / "cache" / f"rankings-{proc.pid}.sqlite"
+        for _ in range(6):
+            r = httpx.get(url + "/api/papers/search", params={"q": "seq", "mode": "lexical"})
+            assert r.status_code == 200 and r.json()
+        assert run_file.exists()
+        [(count,)] = sqlite3.connect(run_file).execute("SELECT count(*) FROM rankings")
+        assert count == 1  # the query's ranking, stored for the other worker
+    assert not list((data / "cache").glob("rankings-*"))

@@ -179,6 +179,13 @@ def serve_cmd(settings: Settings, host, port, workers, no_embedder):
     # resolved values on so that --host/--port style overrides agree everywhere.
     os.environ[env_name("host")] = host
     os.environ[env_name("port")] = str(port)
+    shared = None
+    if workers > 1:
+        # The workers of this run share the rankings they compute (search/shared_cache.py).
+        from paperwire.search import shared_cache
+
+        shared = shared_cache.new_run_file(Path(settings.data_dir) / "cache")
+        os.environ[shared_cache.SHARED_RANKINGS_ENV] = str(shared)
     try:
         uvicorn.run(
             "paperwire.web.app:app_from_env",
@@ -196,6 +203,8 @@ def serve_cmd(settings: Settings, host, port, workers, no_embedder):
         stop_process(preparer)
         if embedder is not None:
             embedder.stop(timeout=3)
+        if shared is not None:
+            shared_cache.remove_run_file(shared)
 
 
 from paperwire.cli.users import user_group  # noqa: E402 - the accounts area's `user` group

@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from paperwire.errors import BadInput, NotFound, SemanticUnavailable
-from paperwire.search import fusion
+from paperwire.search import fusion, shared_cache
 from paperwire.search.cache import RankingCache
 from paperwire.search.filters import Constraints, SearchFilters, merge
 from paperwire.search.lexical import LexicalIndex, compile_query
@@ -130,6 +130,8 @@ class SearchService(MeaningSide):
         self._rankings: RankingCache[tuple[ParsedQuery, Ranking]] = RankingCache(
             settings.search_cache_size
         )
+        # The rankings the workers of one `paperwire serve` share (None elsewhere).
+        self._shared = shared_cache.SharedRankings.from_env() if self._rankings.size else None
         # Filter-only candidate lists of the semantic side (meaning.py), same versioning.
         self._candidates: RankingCache[tuple[list[str] | None]] = RankingCache(16)
         self._lock = threading.RLock()
@@ -186,12 +188,43 @@ class SearchService(MeaningSide):
             cached = self._rankings.get(args, version)
             if cached is not None:
                 return cached
+            shared = self._shared_slot(args, mode) if self._shared is not None else None
+            if shared is not None:
+                found = self._shared.get(*shared)  # type: ignore[union-attr]
+                if found is not None:
+                    # A shared search's query is a string (_cacheable): parsed as _rank does.
+                    ranked = (parse_query(str(query)), found)
+                    if self._index_version(mode) == version:
+                        self._rankings.put(args, version, ranked)
+                    return ranked
             ranked = self._rank(*args)
             # Stored only if nothing changed while ranking (a refresh may have applied
             # papers mid-way): a cached ranking is never older than its version says.
             if self._index_version(mode) == version:
                 self._rankings.put(args, version, ranked)
+                if shared is not None:
+                    self._shared.put(*shared, ranked[1])  # type: ignore[union-attr]
             return ranked
+
+    def _shared_slot(self, args: tuple[Any, ...], mode: str) -> tuple[str, str] | None:
+        """(key, content version) of a search in the workers' shared rankings, or None when
+        it is not shared: filters (their repr is not stable across processes) or a semantic
+        side that cannot say its content version (a handed-in index)."""
+        query, mode, sort, filters, limit, offset, prefix, min_similarity = args
+        if filters is not None:
+            return None
+        if mode == "lexical":
+            content: Any = None
+        else:
+            sem = self.semantic()
+            if sem is None:
+                content = self._semantic_error
+            elif hasattr(sem, "content_version"):
+                content = sem.content_version()
+            else:
+                return None
+        key = shared_cache.key_text(query, mode, sort, limit, offset, prefix, min_similarity)
+        return key, shared_cache.version_text((self.lexical.version(), content))
 
     def _cacheable(
         self, query: str | ParsedQuery, sort: str, filters: SearchFilters | None
@@ -415,6 +448,8 @@ class SearchService(MeaningSide):
                     log.exception("closing the semantic index failed")
             self._semantic = None
         self.lexical.close()
+        if self._shared is not None:
+            self._shared.close()
         with _services_lock:
             for key, svc in list(_services.items()):
                 if svc is self:

@@ -20,6 +20,7 @@ lock, which all its methods share; its pieces live in semantic/ and search/stora
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -84,6 +85,8 @@ class SemanticIndex:
         self._loaded = False
         self._dirty = True
         self.last_refresh = 0.0
+        # (version(), content_version()) as last computed: the digest is redone per change.
+        self._content_memo: tuple[tuple[int, int], tuple[int, str]] | None = None
         OPEN_INDEXES.add(self)
 
     # --- properties -----------------------------------------------------------------------
@@ -125,6 +128,28 @@ class SemanticIndex:
             if self._dirty:
                 self.refresh()
             return self._generation, self._changes
+
+    def content_version(self) -> tuple[int, str]:
+        """What searches answer from, in terms every process agrees on: the generation and a
+        digest of the delta's entries (paper ids with their vectors, and the main entries
+        they supersede). ``version`` counts this process's changes, so two processes holding
+        the same entries differ there but not here (search/shared_cache.py keys on it).
+        Computed once per ``version``."""
+        local = self.version()
+        memo = self._content_memo
+        if memo is not None and memo[0] == local:
+            return memo[1]
+        with self._lock:
+            local = (self._generation, self._changes)
+            delta = self.delta
+            digest = hashlib.sha1()
+            for pid in sorted(delta.keys):
+                digest.update(pid.encode() + b"\0")
+                digest.update(np.ascontiguousarray(delta.vecs[delta.keys[pid]]).tobytes())
+            digest.update(b"|" + np.array(sorted(delta.tombstones), dtype=np.uint64).tobytes())
+            value = (self._generation, digest.hexdigest())
+            self._content_memo = (local, value)
+        return value
 
     @property
     def table(self) -> VectorTable:
