@@ -273,7 +273,8 @@ class Settings:
         1024,
         "Search rankings each process keeps for repeated searches (next pages, feeds polled, "
         "popular queries), reused only while the indexes are unchanged; paper rows are "
-        "always read fresh. 0: off.",
+        "always read fresh. The web workers of one `paperwire serve` also share them "
+        "(a file in DATA_DIR/cache for the run). 0: off.",
         group="search",
     )
 
