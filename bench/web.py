@@ -375,6 +375,15 @@ def run_wrk(
     return stats
 
 
+def child_pids(pid: int) -> set[int]:
+    """The processes ``pid`` started (the server's workers), from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return set()
+    return {int(c) for c in text.split()}
+
+
 def wait_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> float:
     import httpx
 
@@ -561,6 +570,7 @@ def main(argv: list[str] | None = None) -> None:
         results = {}
         for name, target, paths in scenarios:
             log(f"wrk {name}: {args.duration}s, {args.connections} connections")
+            workers_before = child_pids(proc.pid)
             results[name] = run_wrk(
                 target,
                 duration=args.duration,
@@ -570,9 +580,13 @@ def main(argv: list[str] | None = None) -> None:
                 workdir=args.workdir,
             )
             r = results[name]
+            # uvicorn's supervisor kills and replaces a worker that misses its 5 s ping: a
+            # restarted worker loses its caches and its connections (wrk's read errors).
+            r["workers_replaced"] = len(workers_before - child_pids(proc.pid))
             log(
                 f"  {r['rps']:.0f} req/s, p50 {r['p50_us'] / 1000:.1f} ms, "
-                f"p99 {r['p99_us'] / 1000:.1f} ms, errors {r['errors']}"
+                f"p99 {r['p99_us'] / 1000:.1f} ms, errors {r['errors']}, "
+                f"workers replaced {r['workers_replaced']}"
             )
     finally:
         proc.terminate()
@@ -608,12 +622,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.write_docs:
         write_docs(meta, results)
     print(f"\n{meta}\n")
-    print("| Scenario | req/s | p50 ms | p90 ms | p99 ms | errors |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| Scenario | req/s | p50 ms | p90 ms | p99 ms | errors | workers replaced |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         print(
             f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} "
-            f"| {r['p99_us'] / 1000:.1f} | {r['errors']} |"
+            f"| {r['p99_us'] / 1000:.1f} | {r['errors']} | {r.get('workers_replaced', '?')} |"
         )
 
 
@@ -626,7 +640,7 @@ GENERATED_END = "<!-- end of the part bench/web.py writes -->"
 def docs_section(meta: dict, results: dict) -> str:
     rows = "\n".join(
         f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.1f} | {r['p90_us'] / 1000:.1f} "
-        f"| {r['p99_us'] / 1000:.1f} | {r['errors']} |"
+        f"| {r['p99_us'] / 1000:.1f} | {r['errors']} | {r.get('workers_replaced', '?')} |"
         for name, r in results.items()
     )
     base = results.get("baseline /healthz", {}).get("rps")
@@ -681,8 +695,8 @@ been up a while.
 Measured {meta["date"]}, load average {meta.get("load_start", "?")} when the scenarios started
 and {meta.get("load_end", "?")} at the end; the server answered {meta["startup_s"]} s after start.
 
-| Scenario | req/s | p50 ms | p90 ms | p99 ms | errors |
-|---|---:|---:|---:|---:|---:|
+| Scenario | req/s | p50 ms | p90 ms | p99 ms | errors | workers replaced |
+|---|---:|---:|---:|---:|---:|---:|
 {rows}
 
 {rel}
@@ -716,9 +730,13 @@ Search repeats are served by a per-worker ranking cache (`PAPERWIRE_SEARCH_CACHE
 search/cache.py): the ranked ids of a search are reused while the lexical index's generation,
 commits and delta and the semantic index's generation and applied changes are unchanged, so a
 cached ranking is never older than an uncached search would be; paper rows are read fresh
-for every response, and upvote order is never cached. The bench's 177 replayed queries are
-therefore mostly cache hits, which is what the "every query new" rows are there to show
-beside them.
+for every response, and upvote order is never cached. The workers of one `paperwire serve`
+share what they rank (search/shared_cache.py: a file made for the run, keyed on content
+versions every process agrees on), so each of the 177 replayed queries is ranked once per run,
+not once per worker. The replayed queries are therefore mostly cache hits, which is what the
+"every query new" rows are there to show beside them. "Workers replaced" counts server
+workers that uvicorn's supervisor killed and restarted during the scenario (a worker that
+misses its 5 s health ping); their open requests are wrk's read errors.
 """
 
 
