@@ -39,6 +39,18 @@ def test_a_ranking_comes_back_as_it_was_stored(ids, total, matched, notices, est
     assert shared_cache.decode(shared_cache.encode(ranking)) == ranking
 
 
+@pytest.mark.parametrize(
+    "query", ["seq", "seq ", "\u00e9t\u00e9", "lone \ud800 surrogate", '"quoted" -x', ""]
+)
+def test_every_query_has_its_own_key(query):
+    key = shared_cache.key_text(query, "hybrid", "relevance", 20, 0, True, 0.45)
+    assert key.isascii() and key == shared_cache.key_text(
+        query, "hybrid", "relevance", 20, 0, True, 0.45
+    )
+    assert key != shared_cache.key_text(query + "x", "hybrid", "relevance", 20, 0, True, 0.45)
+    assert key != shared_cache.key_text(query, "lexical", "relevance", 20, 0, True, 0.45)
+
+
 def test_an_entry_is_returned_only_for_its_key_and_version(tmp_path):
     store = shared_cache.SharedRankings(tmp_path / "r.sqlite")
     ranking = Ranking([("2401.1", 1.5)], 1, {"2401.1": {"lexical"}}, [])

@@ -24,6 +24,7 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -47,8 +48,10 @@ TRIM_EVERY = 200
 
 
 def key_text(*parts: Any) -> str:
-    """A search's arguments as the shared key (JSON: the same in every process)."""
-    return orjson.dumps([FORMAT, *parts]).decode()
+    """A search's arguments as the shared key (JSON: the same in every process). ASCII JSON
+    by the standard library: any string, a lone surrogate of a mis-decoded query included,
+    has a key (orjson refuses those)."""
+    return json.dumps([FORMAT, *parts], ensure_ascii=True)
 
 
 def version_text(version: Any) -> str:
