@@ -11,17 +11,22 @@ import pytest
 from tests.support.live_server import free_port, serve_process
 
 
+def _env(data, *, demo: bool, log_level: str) -> dict[str, str]:
+    """A serve process on the embedded database in ``data``."""
+    return {
+        "PAPERWIRE_DATA_DIR": str(data),
+        "PAPERWIRE_LOAD_DEMO_DATA": "true" if demo else "false",
+        "PAPERWIRE_DATABASE_URL": "",
+        "PAPERWIRE_LOG_LEVEL": log_level,
+    }
+
+
 @pytest.mark.slow
 def test_serve_migrates_a_fresh_database_and_serves_pages(tmp_path):
     data = tmp_path / "data"
     port = free_port()
     log_path = tmp_path / "serve.log"
-    env = {
-        "PAPERWIRE_DATA_DIR": str(data),
-        "PAPERWIRE_LOAD_DEMO_DATA": "false",
-        "PAPERWIRE_DATABASE_URL": "",
-        "PAPERWIRE_LOG_LEVEL": "INFO",
-    }
+    env = _env(data, demo=False, log_level="INFO")
     with serve_process(env, port=port, log_path=str(log_path), extra_args=["--no-embedder"]) as (
         url,
         _,
@@ -66,12 +71,7 @@ def test_serve_with_two_workers_shares_rankings_in_a_file_of_the_run(tmp_path):
     """The workers of one run share the rankings they compute (search/shared_cache.py) in a
     file made for the run and removed when it ends."""
     data = tmp_path / "data"
-    env = {
-        "PAPERWIRE_DATA_DIR": str(data),
-        "PAPERWIRE_LOAD_DEMO_DATA": "true",
-        "PAPERWIRE_DATABASE_URL": "",
-        "PAPERWIRE_LOG_LEVEL": "WARNING",
-    }
+    env = _env(data, demo=True, log_level="WARNING")
     with serve_process(env, workers=2, timeout=120, extra_args=["--no-embedder"]) as (url, proc):
         run_file = data / "cache" / f"rankings-{proc.pid}.sqlite"
         for _ in range(6):

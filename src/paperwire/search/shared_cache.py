@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from paperwire.procs import pid_alive
 from paperwire.search.results import Ranking
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ def new_run_file(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("rankings-*.sqlite*"):
         pid = old.name.split("-", 1)[1].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             old.unlink(missing_ok=True)
     return folder / f"rankings-{os.getpid()}.sqlite"
 
@@ -180,13 +181,3 @@ def new_run_file(folder: Path) -> Path:
 def remove_run_file(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(str(path) + suffix).unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from paperwire.search import analyzer
 
 SNIPPET_CHARS = 280
-Spans = list[tuple[int, int]]  # sorted, disjoint character spans of matched words
 
 
 @dataclass(frozen=True)
@@ -76,19 +75,23 @@ class Highlighter:
             return list(dict.fromkeys(text[s:e].lower() for s, e in self.spans(text)))
         if self._ascii_candidates is None:
             return []
-        memo = self._memo
         out: dict[str, None] = {}
         for w in self._ascii_candidates.findall(text.lower()):
-            if w in out:
-                continue
-            hit = memo.get(w)
-            if hit is None:
-                hit = memo[w] = self._matches(w)
-            if hit:
+            if w not in out and self._decided(w):
                 out[w] = None
-        if len(memo) > MEMO_WORDS:
-            memo.clear()  # shared for the process's life: bounded
+        self._bound_memo()
         return list(out)
+
+    def _decided(self, word: str) -> bool:
+        """``_matches(word)``, remembered for this highlighter's life."""
+        hit = self._memo.get(word)
+        if hit is None:
+            hit = self._memo[word] = self._matches(word)
+        return hit
+
+    def _bound_memo(self) -> None:
+        if len(self._memo) > MEMO_WORDS:
+            self._memo.clear()  # shared by every search with these terms: bounded
 
     def _matches(self, word: str) -> bool:
         if len(word) >= analyzer.MAX_TOKEN_CHARS:
@@ -104,16 +107,8 @@ class Highlighter:
         if self._ascii_candidates is None:
             return []  # no query word starts with an ASCII letter or digit
         low = text.lower()  # ASCII: same length, so offsets carry over
-        memo = self._memo
-        matched = []
-        for w in set(self._ascii_candidates.findall(low)):
-            hit = memo.get(w)
-            if hit is None:
-                hit = memo[w] = self._matches(w)
-            if hit:
-                matched.append(w)
-        if len(memo) > MEMO_WORDS:
-            memo.clear()
+        matched = [w for w in set(self._ascii_candidates.findall(low)) if self._decided(w)]
+        self._bound_memo()
         if not matched:
             return []
         n = len(low)
@@ -156,23 +151,16 @@ def mark(text: str, spans: list[tuple[int, int]], start: int = 0, end: int | Non
     return "".join(parts)
 
 
-def title_html(text: str, hl: Highlighter, spans: Spans | None = None) -> str:
+def title_html(text: str, hl: Highlighter) -> str:
     text = text or ""
-    return mark(text, hl.spans(text) if spans is None else spans)
+    return mark(text, hl.spans(text))
 
 
-def snippet_html(
-    text: str,
-    hl: Highlighter,
-    max_chars: int = SNIPPET_CHARS,
-    spans: Spans | None = None,
-    collapsed: bool = False,
-) -> str:
-    """The window of ``text`` (about ``max_chars``) with the most distinct matched words.
-    ``spans``: precomputed ``hl.spans(text)`` of the whitespace-collapsed text;
-    ``collapsed``: ``text`` is already whitespace-collapsed (not done again)."""
-    text = (text or "") if collapsed else " ".join((text or "").split())
-    spans = hl.spans(text) if spans is None else spans
+def snippet_html(text: str, hl: Highlighter, max_chars: int = SNIPPET_CHARS) -> str:
+    """The window of ``text`` (about ``max_chars``, whitespace collapsed) with the most
+    distinct matched words."""
+    text = " ".join((text or "").split())
+    spans = hl.spans(text)
     if len(text) <= max_chars:
         return mark(text, spans)
     best_start, best_score = 0, -1
@@ -200,16 +188,9 @@ def snippet_html(
     return ("\u2026" if start > 0 else "") + body + ("\u2026" if end < len(text) else "")
 
 
-def matched_words(
-    texts: list[str], hl: Highlighter, spans_list: list[Spans] | None = None
-) -> list[str]:
-    """Distinct matched words (lowercased), in order of first appearance."""
+def matched_words(texts: list[str], hl: Highlighter) -> list[str]:
+    """Distinct matched words (lowercased) of the texts, in order of first appearance."""
     seen: dict[str, None] = {}
-    for i, text in enumerate(texts):
-        text = text or ""
-        if spans_list is None:
-            seen.update(dict.fromkeys(hl.words(text)))
-            continue
-        for s, e in spans_list[i]:
-            seen.setdefault(text[s:e].lower(), None)
+    for text in texts:
+        seen.update(dict.fromkeys(hl.words(text or "")))
     return list(seen)
