@@ -341,3 +341,45 @@ def test_query_is_answered_while_a_bulk_encode_runs_in_another_thread(backend, m
     assert still_running, "the query waited for the whole bulk encode"
     assert query.shape == (enc.dim,) and abs(float(np.linalg.norm(query)) - 1) < 1e-4
     assert bulk["vecs"].shape == (len(bulk_texts), enc.dim)
+
+
+FIRST_QUERIES = """
+import faulthandler, sys, threading
+from paperwire.config import load_settings
+from paperwire.search.embed import get_encoder
+
+faulthandler.dump_traceback_later(60, exit=True)  # a hang prints every thread and fails
+enc = get_encoder(load_settings(env={}, data_dir=sys.argv[1]), backend=sys.argv[2])
+# Hand the interpreter lock over at every chance, so that threads interleave everywhere.
+sys.setswitchinterval(1e-6)
+barrier = threading.Barrier(12)
+
+def query(i):
+    barrier.wait()
+    enc.encode_query(f"first queries of a new web worker, number {i}")
+
+threads = [threading.Thread(target=query, args=(i,)) for i in range(12)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("answered")
+"""
+
+
+@pytest.mark.parametrize("backend", ["openvino-int8", "onnx-int8"])
+def test_a_new_processes_first_queries_at_once_never_hang(backend, model_data_dir):
+    # A web worker's first queries arrive together. OpenVINO's Tensor.data initializes a C++
+    # static on its first call in a process by running Python code; a second thread reaching
+    # it meanwhile waited on the static holding the GIL: a hang (uvicorn's supervisor killed
+    # the worker). A fresh process, since the static lives once per process.
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", FIRST_QUERIES, str(model_data_dir), backend],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0 and "answered" in proc.stdout, proc.stderr[-3000:]

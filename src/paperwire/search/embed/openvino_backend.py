@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ import numpy as np
 
 from paperwire.search.embed.base import TOKEN_BUDGET, Done, Job, TokenEncoder
 from paperwire.search.embed.model import EmbeddingModelError, ModelSpec
+
+# Encoders make their first run one at a time (OpenVinoEncoder._first_run).
+_FIRST_RUN = threading.Lock()
 
 
 class OpenVinoEncoder(TokenEncoder):
@@ -66,6 +70,22 @@ class OpenVinoEncoder(TokenEncoder):
         self._inputs = [i.get_any_name() for i in self._single.inputs]
         self._queue: Any = None  # the bulk queue, made on the first bulk encode
         self._idle_requests: list[Any] = []  # synchronous requests for single-run encodes
+        self._first_run()
+
+    def _first_run(self) -> None:
+        """One query-sized run, before any other thread can use this encoder.
+
+        OpenVINO's Python ``Tensor.data`` initializes a C++ function-local static on its first
+        call in a process by running Python code (a numpy version check). The interpreter may
+        hand the GIL to another thread in the middle of that; if that thread then reaches
+        ``Tensor.data`` too, it waits on the static's guard while holding the GIL, and the
+        initializing thread waits for the GIL: both hang for good. A web worker's first
+        concurrent queries did that now and then (uvicorn's supervisor then killed the silent
+        worker, its open requests lost). After one completed call the guard is never taken
+        again, so the first call is made here, in the thread that loads the encoder (one
+        encoder at a time: two loading at once in two threads would race the same way)."""
+        with _FIRST_RUN:
+            self.encode(["first run"])
 
     def _compile(self, hint: str) -> Any:
         config = {
