@@ -98,6 +98,14 @@ class Settings:
         "Web worker processes for `paperwire serve` (production: the number of cores).",
         group="web",
     )
+    stall_report_seconds: float = setting(
+        3.0,
+        "A web worker none of whose Python threads could run for this many seconds (native "
+        "code holding the interpreter lock, or a deadlock) writes every thread's stack to "
+        "stderr, headed `Timeout`: uvicorn replaces a worker silent for 5 s without saying "
+        "why. 0 turns it off.",
+        group="web",
+    )
     submit_daily_quota: int = setting(
         10, "Papers one user may submit to the feed per day.", group="web"
     )

@@ -259,4 +259,7 @@ def app_from_env() -> FastAPI:
         level=getattr(logging, settings.log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from paperwire.procs import watch_stalls
+
+    watch_stalls(settings.stall_report_seconds)
     return create_app(settings, warm_search=True)
