@@ -699,7 +699,8 @@ different queries of the same kinds, none twice, so every request is ranked and 
 scratch: the engine's own cost. The baseline is `/healthz` on the same server (routing and
 middleware, no database, no template). The database file and the index files are read once
 before the server starts, so the OS page cache holds them as it would for a server that has
-been up a while.
+been up a while. Before anything is timed, both workers answer a few pages and 60 searches
+(20 queries none of the timed ones), 8 at a time on a connection each, then rest 10 s.
 Measured {meta["date"]}, load average {meta.get("load_start", "?")} when the scenarios started
 and {meta.get("load_end", "?")} at the end; the server answered {meta["startup_s"]} s after start.
 
